@@ -1,0 +1,855 @@
+#include "cmm_core.h"
+
+#include <cstdio>
+
+namespace cmm {
+
+using namespace regs;
+
+namespace {
+constexpr uint32_t u(Reason r) { return static_cast<uint32_t>(r); }
+constexpr uint32_t u(Opcode o) { return static_cast<uint32_t>(o); }
+constexpr uint32_t u(State s) { return static_cast<uint32_t>(s); }
+constexpr uint32_t u(Dir d) { return static_cast<uint32_t>(d); }
+constexpr uint32_t u(Rsp r) { return static_cast<uint32_t>(r); }
+constexpr uint32_t mask(uint32_t bits) { return bits >= 32 ? 0xFFFFFFFFu : ((1u << bits) - 1u); }
+}  // namespace
+
+// ---------------------------------------------------------------- Header
+
+bool Header::operator==(const Header& o) const {
+  return opcode == o.opcode && src_node == o.src_node && src_part == o.src_part && src_ep == o.src_ep &&
+         dst_node == o.dst_node && dst_part == o.dst_part && dst_ep == o.dst_ep && len == o.len &&
+         tag == o.tag && reason == o.reason && aux == o.aux && key == o.key;
+}
+
+namespace {
+void put_bits(Header::Packed& p, uint32_t lsb, uint32_t bits, uint32_t v) {
+  for (uint32_t i = 0; i < bits; ++i) {
+    uint32_t b = lsb + i;
+    if ((v >> i) & 1u) p[b / 32] |= 1u << (b % 32);
+  }
+}
+uint32_t get_bits(const Header::Packed& p, uint32_t lsb, uint32_t bits) {
+  uint32_t v = 0;
+  for (uint32_t i = 0; i < bits; ++i) {
+    uint32_t b = lsb + i;
+    v |= ((p[b / 32] >> (b % 32)) & 1u) << i;
+  }
+  return v;
+}
+}  // namespace
+
+Header::Packed Header::pack() const {
+  Packed p{};
+  put_bits(p, kHdrOpcodeLsb, kHdrOpcodeBits, opcode);
+  put_bits(p, kHdrSrcNodeLsb, kHdrSrcNodeBits, src_node);
+  put_bits(p, kHdrSrcPartLsb, kHdrSrcPartBits, src_part);
+  put_bits(p, kHdrSrcEpLsb, kHdrSrcEpBits, src_ep);
+  put_bits(p, kHdrDstNodeLsb, kHdrDstNodeBits, dst_node);
+  put_bits(p, kHdrDstPartLsb, kHdrDstPartBits, dst_part);
+  put_bits(p, kHdrDstEpLsb, kHdrDstEpBits, dst_ep);
+  put_bits(p, kHdrLenLsb, kHdrLenBits, len);
+  put_bits(p, kHdrTagLsb, kHdrTagBits, tag);
+  put_bits(p, kHdrReasonLsb, kHdrReasonBits, reason);
+  put_bits(p, kHdrAuxLsb, kHdrAuxBits, aux);
+  for (uint32_t w = 0; w < kKeyWords; ++w) put_bits(p, kHdrKeyLsb + 32 * w, 32, key[w]);
+  return p;
+}
+
+Header Header::unpack(const Packed& p) {
+  Header h;
+  h.opcode = static_cast<uint8_t>(get_bits(p, kHdrOpcodeLsb, kHdrOpcodeBits));
+  h.src_node = static_cast<uint8_t>(get_bits(p, kHdrSrcNodeLsb, kHdrSrcNodeBits));
+  h.src_part = static_cast<uint8_t>(get_bits(p, kHdrSrcPartLsb, kHdrSrcPartBits));
+  h.src_ep = static_cast<uint8_t>(get_bits(p, kHdrSrcEpLsb, kHdrSrcEpBits));
+  h.dst_node = static_cast<uint8_t>(get_bits(p, kHdrDstNodeLsb, kHdrDstNodeBits));
+  h.dst_part = static_cast<uint8_t>(get_bits(p, kHdrDstPartLsb, kHdrDstPartBits));
+  h.dst_ep = static_cast<uint8_t>(get_bits(p, kHdrDstEpLsb, kHdrDstEpBits));
+  h.len = static_cast<uint16_t>(get_bits(p, kHdrLenLsb, kHdrLenBits));
+  h.tag = static_cast<uint16_t>(get_bits(p, kHdrTagLsb, kHdrTagBits));
+  h.reason = static_cast<uint8_t>(get_bits(p, kHdrReasonLsb, kHdrReasonBits));
+  h.aux = static_cast<uint8_t>(get_bits(p, kHdrAuxLsb, kHdrAuxBits));
+  for (uint32_t w = 0; w < kKeyWords; ++w) h.key[w] = get_bits(p, kHdrKeyLsb + 32 * w, 32);
+  return h;
+}
+
+Header Header::masked() const { return unpack(pack()); }
+
+std::string Header::str() const {
+  char b[160];
+  std::snprintf(b, sizeof b, "%s %u.%u.%u->%u.%u.%u len=%u tag=%u reason=%s aux=%u",
+                std::string(opcode_name(opcode)).c_str(), src_node, src_part, src_ep, dst_node, dst_part,
+                dst_ep, len, tag, std::string(reason_name(reason)).c_str(), aux);
+  return b;
+}
+
+bool PinsOut::operator==(const PinsOut& o) const {
+  return reg_req_ready == o.reg_req_ready && reg_rsp_valid == o.reg_rsp_valid &&
+         reg_rsp_rdata == o.reg_rsp_rdata && reg_rsp_status == o.reg_rsp_status &&
+         reg_rsp_buf == o.reg_rsp_buf && reg_rsp_buf_slot == o.reg_rsp_buf_slot && ing_ready == o.ing_ready &&
+         eg_valid == o.eg_valid && (!eg_valid || (eg_cls == o.eg_cls && eg_hdr == o.eg_hdr)) &&
+         vd_valid == o.vd_valid &&
+         (!vd_valid || (vd_accept == o.vd_accept && vd_ep == o.vd_ep && vd_slot == o.vd_slot &&
+                        vd_reason == o.vd_reason)) &&
+         irq == o.irq;
+}
+
+// ---------------------------------------------------------------- core
+
+CmmCore::CmmCore(const Straps& straps) : straps_(straps) { reset(); }
+
+void CmmCore::reset() {
+  for (auto& c : cst_) c = Cst{};
+  for (auto& k : ckt_) k = Ckt{};
+  for (auto& p : part_) p = Part{};
+  reject_count_.fill(0);
+  stat_.fill(0);
+  s1_valid_ = false;
+  s1_ = Header{};
+  for (auto& q : egq_) q.clear();
+  rsp_valid_ = rsp_buf_ = vd_valid_ = vd_accept_ = false;
+  rsp_rdata_ = 0;
+  rsp_status_ = rsp_buf_slot_ = vd_ep_ = vd_slot_ = vd_reason_ = 0;
+  cycle_ = 0;
+  compute_outputs();
+}
+
+bool CmmCore::quiescent() const {
+  return !s1_valid_ && egq_[0].empty() && egq_[1].empty() && !rsp_valid_ && !vd_valid_;
+}
+
+void CmmCore::skip_idle(uint64_t n) { cycle_ += n; }
+
+void CmmCore::step(const PinsIn& in) {
+  const bool reg_fire = in.reg_req_valid && out_.reg_req_ready;
+  const bool ing_fire = in.ing_valid && out_.ing_ready;
+  const bool eg_fire = out_.eg_valid && in.eg_ready;
+
+  if (eg_fire) egq_[out_.eg_cls].pop();
+  rsp_valid_ = false;
+  rsp_buf_ = false;
+  rsp_buf_slot_ = 0;
+  rsp_rdata_ = 0;
+  rsp_status_ = 0;
+  vd_valid_ = false;
+
+  // Same-edge order (documented): the ingress commit stage first, then the
+  // register port; each sees the other's effects as if sequential.
+  if (s1_valid_) ingress(s1_);
+  s1_valid_ = ing_fire;
+  if (ing_fire) s1_ = in.ing_hdr.masked();
+  if (reg_fire) reg_access(in);
+
+  ++cycle_;
+  compute_outputs();
+}
+
+void CmmCore::compute_outputs() {
+  out_.reg_req_ready = !egq_[0].full();
+  // Room for the response of the header in S1 and of one more.
+  out_.ing_ready = egq_[1].free() >= 1u + (s1_valid_ ? 1u : 0u);
+  out_.reg_rsp_valid = rsp_valid_;
+  out_.reg_rsp_rdata = rsp_rdata_;
+  out_.reg_rsp_status = rsp_status_;
+  out_.reg_rsp_buf = rsp_buf_;
+  out_.reg_rsp_buf_slot = rsp_buf_slot_;
+  if (!egq_[1].empty()) {
+    out_.eg_valid = true;
+    out_.eg_cls = 1;
+    out_.eg_hdr = egq_[1].front();
+  } else if (!egq_[0].empty()) {
+    out_.eg_valid = true;
+    out_.eg_cls = 0;
+    out_.eg_hdr = egq_[0].front();
+  } else {
+    out_.eg_valid = false;
+    out_.eg_cls = 0;
+    out_.eg_hdr = Header{};
+  }
+  out_.vd_valid = vd_valid_;
+  out_.vd_accept = vd_accept_;
+  out_.vd_ep = vd_ep_;
+  out_.vd_slot = vd_slot_;
+  out_.vd_reason = vd_reason_;
+  uint32_t irq = 0;
+  for (uint32_t p = 0; p < kNumPartitions; ++p)
+    if (part_[p].irq_status & part_[p].irq_enable) irq |= 1u << p;
+  out_.irq = irq;
+}
+
+// ---------------------------------------------------------------- helpers
+
+bool CmmCore::key_eq_ct(const Key& a, const Key& b) {
+  uint32_t diff = 0;
+  for (uint32_t i = 0; i < kKeyWords; ++i) diff |= a[i] ^ b[i];
+  return diff == 0;
+}
+
+bool CmmCore::key_equals_for_test(uint32_t ep, const Key& k) const {
+  return ep < kNumEndpoints && ckt_[ep].valid && key_eq_ct(ckt_[ep].key, k);
+}
+
+void CmmCore::count_reject(Reason r, const Header* pkt) {
+  bump(reject_count_[u(r)]);
+  if (obs_) obs_->on_reject(cycle_, r, pkt);
+}
+
+Header CmmCore::make_hdr(Opcode op, uint32_t src_part, uint32_t src_ep, uint32_t dst_node, uint32_t dst_part,
+                         uint32_t dst_ep) const {
+  Header h;
+  h.opcode = static_cast<uint8_t>(op);
+  h.src_node = straps_.node_id;
+  h.src_part = static_cast<uint8_t>(src_part);
+  h.src_ep = static_cast<uint8_t>(src_ep);
+  h.dst_node = static_cast<uint8_t>(dst_node);
+  h.dst_part = static_cast<uint8_t>(dst_part);
+  h.dst_ep = static_cast<uint8_t>(dst_ep);
+  return h;
+}
+
+void CmmCore::nack(const Header& h, Reason r) {
+  count_reject(r, &h);
+  // Never answer a response: that could ping-pong forever.
+  if (h.opcode == u(Opcode::kNack) || h.opcode == u(Opcode::kConnectAck)) return;
+  Header n = make_hdr(Opcode::kNack, h.dst_part, h.dst_ep, h.src_node, h.src_part, h.src_ep);
+  n.reason = static_cast<uint8_t>(r);
+  n.aux = h.opcode;
+  n.tag = h.tag;
+  egq_[1].push(n);  // room guaranteed by ing_ready
+  bump(stat_[kStatNackSent]);
+}
+
+void CmmCore::log_error(uint32_t part, Reason r, uint32_t ep, uint32_t opcode, bool from_fabric, bool exception,
+                        uint32_t src_node) {
+  if (part >= kNumPartitions) return;
+  Part& p = part_[part];
+  uint32_t w = 0;
+  w = field_set(w, CMM_ERRLOG_HEAD_REASON_LSB, CMM_ERRLOG_HEAD_REASON_MASK, u(r));
+  w = field_set(w, CMM_ERRLOG_HEAD_EP_LSB, CMM_ERRLOG_HEAD_EP_MASK, ep);
+  w = field_set(w, CMM_ERRLOG_HEAD_OPCODE_LSB, CMM_ERRLOG_HEAD_OPCODE_MASK, opcode);
+  w = field_set(w, CMM_ERRLOG_HEAD_FROM_FABRIC_LSB, CMM_ERRLOG_HEAD_FROM_FABRIC_MASK, from_fabric);
+  w = field_set(w, CMM_ERRLOG_HEAD_EXCEPTION_LSB, CMM_ERRLOG_HEAD_EXCEPTION_MASK, exception);
+  w = field_set(w, CMM_ERRLOG_HEAD_SRC_NODE_LSB, CMM_ERRLOG_HEAD_SRC_NODE_MASK, src_node);
+  if (p.errlog.full()) {
+    if (p.errlog_lost != 0xFF) ++p.errlog_lost;
+  } else {
+    p.errlog.push(ErrEntry{w});
+  }
+  raise(part, Irq::kErr);
+}
+
+void CmmCore::raise(uint32_t part, Irq bit) {
+  if (part < kNumPartitions) part_[part].irq_status |= 1u << static_cast<uint32_t>(bit);
+}
+
+void CmmCore::zeroize(uint32_t ep) { ckt_[ep] = Ckt{}; }
+
+uint32_t CmmCore::flush_rxq(uint32_t ep) {
+  Cst& c = cst_[ep];
+  uint32_t n = c.rxq_count;
+  for (uint32_t i = 0; i < n; ++i) count_reject(Reason::kRxqFlushed);
+  c.rxq_count = 0;
+  c.rxq_head = 0;
+  return n;
+}
+
+void CmmCore::reset_entry(uint32_t ep) {
+  cst_[ep] = Cst{};
+  zeroize(ep);
+}
+
+// ---------------------------------------------------------------- ingress (commit stage S2)
+
+void CmmCore::ingress(const Header& h) {
+  switch (static_cast<Opcode>(h.opcode)) {
+    case Opcode::kData: ingress_data(h); return;
+    case Opcode::kConnect: ingress_connect(h); return;
+    case Opcode::kConnectAck: ingress_connect_ack(h); return;
+    case Opcode::kNack: ingress_nack(h); return;
+    case Opcode::kClose: ingress_close(h); return;
+    case Opcode::kMgmt: ingress_mgmt(h); return;
+  }
+  nack(h, Reason::kBadOpcode);
+}
+
+void CmmCore::ingress_data(const Header& h) {
+  auto verdict = [&](Reason r, uint32_t slot) {
+    vd_valid_ = true;
+    vd_accept_ = r == Reason::kOk;
+    vd_ep_ = h.dst_ep;
+    vd_slot_ = static_cast<uint8_t>(slot);
+    vd_reason_ = static_cast<uint8_t>(r);
+  };
+  auto reject = [&](Reason r, bool tell_owner) {
+    verdict(r, 0);
+    nack(h, r);
+    if (tell_owner) log_error(cst_[h.dst_ep].owner_part, r, h.dst_ep, h.opcode, true, false, h.src_node);
+  };
+  if (h.dst_node != straps_.node_id) return reject(Reason::kMisrouted, false);
+  if (h.len == 0 || h.len > kMaxMsgBytes) return reject(Reason::kBadLen, false);
+  if (h.dst_ep >= kNumEndpoints) return reject(Reason::kBadEp, false);
+  const Cst& c = cst_[h.dst_ep];
+  const Ckt& k = ckt_[h.dst_ep];
+  if (c.state == u(State::kFree)) return reject(Reason::kNotOpen, false);
+  if (h.dst_part != c.owner_part) return reject(Reason::kDstPartMismatch, true);
+  if (c.dir != u(Dir::kRecv)) return reject(Reason::kWrongDir, true);
+  if (c.state != u(State::kOpen)) return reject(Reason::kNotOpen, true);
+  if (!k.valid) return reject(Reason::kNoKey, true);
+  if (h.src_node != c.rnode) return reject(Reason::kSrcNodeMismatch, true);
+  if (h.src_part != c.rpart) return reject(Reason::kSrcPartMismatch, true);
+  if (h.src_ep != c.rep) return reject(Reason::kSrcEpMismatch, true);
+  if (!key_eq_ct(h.key, k.key)) return reject(Reason::kBadKey, true);
+  if (c.rxq_count >= kRxqDepth) return reject(Reason::kRxqFull, false);  // sender is told by NACK
+  Cst& w = cst_[h.dst_ep];
+  uint32_t slot = (w.rxq_head + w.rxq_count) % kRxqDepth;
+  w.rxq[slot] = RxSlot{h.len, h.tag};
+  ++w.rxq_count;
+  verdict(Reason::kOk, slot);
+  raise(w.owner_part, Irq::kRx);
+  bump(stat_[kStatDataDelivered]);
+  if (obs_) obs_->on_deliver(cycle_, h);
+}
+
+void CmmCore::ingress_connect(const Header& h) {
+  if (h.dst_node != straps_.node_id) return nack(h, Reason::kMisrouted);
+  if (h.dst_ep >= kNumEndpoints) return nack(h, Reason::kBadEp);
+  Cst& c = cst_[h.dst_ep];
+  Ckt& k = ckt_[h.dst_ep];
+  if (c.state == u(State::kFree)) return nack(h, Reason::kNotOpen);
+  auto reject = [&](Reason r, bool exception) {
+    nack(h, r);
+    log_error(c.owner_part, r, h.dst_ep, h.opcode, true, exception, h.src_node);
+  };
+  if (h.dst_part != c.owner_part) return reject(Reason::kDstPartMismatch, false);
+  if (c.dir == u(Dir::kRecv)) {
+    // I6: a remote CONNECT must not change a key the local agent set.
+    if (k.valid) return reject(Reason::kKeyLocked, true);
+    return reject(Reason::kWrongDir, false);
+  }
+  if (k.valid) return reject(Reason::kKeyPresent, false);  // I3: only while the entry holds no key
+  if (c.state != u(State::kAuthorized)) return reject(Reason::kNotOpen, false);
+  if (h.src_node != c.rnode) return reject(Reason::kSrcNodeMismatch, false);
+  if (h.src_part != c.rpart) return reject(Reason::kSrcPartMismatch, false);
+  if (h.src_ep != c.rep) return reject(Reason::kSrcEpMismatch, false);
+  k.key = h.key;
+  k.valid = true;
+  k.origin = static_cast<uint8_t>(Origin::kRemote);
+  c.state = u(State::kOpen);
+  c.last_reason = 0;
+  raise(c.owner_part, Irq::kConn);
+  bump(stat_[kStatConnectAccepted]);
+  Header a = make_hdr(Opcode::kConnectAck, h.dst_part, h.dst_ep, h.src_node, h.src_part, h.src_ep);
+  a.tag = h.tag;
+  egq_[1].push(a);
+}
+
+void CmmCore::ingress_connect_ack(const Header& h) {
+  if (h.dst_node != straps_.node_id || h.dst_ep >= kNumEndpoints) return count_reject(Reason::kStrayResponse, &h);
+  Cst& c = cst_[h.dst_ep];
+  if (c.state != u(State::kConnecting) || c.dir != u(Dir::kRecv) || h.dst_part != c.owner_part ||
+      h.src_node != c.rnode || h.src_part != c.rpart || h.src_ep != c.rep)
+    return count_reject(Reason::kStrayResponse, &h);
+  c.state = u(State::kOpen);
+  c.last_reason = 0;
+  raise(c.owner_part, Irq::kConn);
+}
+
+void CmmCore::ingress_nack(const Header& h) {
+  const bool owned = h.dst_node == straps_.node_id && h.dst_ep < kNumEndpoints &&
+                     cst_[h.dst_ep].state != u(State::kFree) && cst_[h.dst_ep].owner_part == h.dst_part;
+  const Reason why = h.reason < kReasonCount ? static_cast<Reason>(h.reason) : Reason::kBadOpcode;
+  switch (static_cast<Opcode>(h.aux)) {
+    case Opcode::kData: {
+      if (!owned || cst_[h.dst_ep].dir != u(Dir::kSend)) break;
+      Cst& c = cst_[h.dst_ep];
+      c.tx_last_reason = h.reason;
+      c.tx_last_tag = h.tag;
+      c.last_reason = h.reason;
+      if (c.tx_nacks != 0xFFFF) ++c.tx_nacks;
+      raise(c.owner_part, Irq::kTxnack);
+      return;
+    }
+    case Opcode::kConnect: {
+      if (!owned) break;
+      Cst& c = cst_[h.dst_ep];
+      if (c.state != u(State::kConnecting) || c.dir != u(Dir::kRecv)) break;
+      zeroize(h.dst_ep);
+      c.state = u(State::kAuthorized);
+      c.last_reason = h.reason;
+      raise(c.owner_part, Irq::kConn);
+      log_error(c.owner_part, why, h.dst_ep, h.opcode, true, false, h.src_node);
+      return;
+    }
+    case Opcode::kClose:
+    case Opcode::kMgmt:
+      if (h.dst_node != straps_.node_id || h.dst_part >= kNumPartitions) break;
+      log_error(h.dst_part, why, h.dst_ep, h.aux, true, false, h.src_node);
+      return;
+    default:
+      break;
+  }
+  count_reject(Reason::kStrayResponse, &h);
+}
+
+void CmmCore::ingress_close(const Header& h) {
+  if (h.dst_node != straps_.node_id) return nack(h, Reason::kMisrouted);
+  if (h.dst_ep >= kNumEndpoints) return nack(h, Reason::kBadEp);
+  Cst& c = cst_[h.dst_ep];
+  if (c.state == u(State::kFree)) return nack(h, Reason::kNotOpen);
+  auto reject = [&](Reason r) {
+    nack(h, r);
+    log_error(c.owner_part, r, h.dst_ep, h.opcode, true, false, h.src_node);
+  };
+  if (h.dst_part != c.owner_part) return reject(Reason::kDstPartMismatch);
+  if (h.src_node != c.rnode) return reject(Reason::kSrcNodeMismatch);
+  if (h.src_part != c.rpart) return reject(Reason::kSrcPartMismatch);
+  if (h.src_ep != c.rep) return reject(Reason::kSrcEpMismatch);
+  // Crossing closes and closes of never-connected entries are harmless no-ops.
+  if (c.state != u(State::kConnecting) && c.state != u(State::kOpen)) return;
+  zeroize(h.dst_ep);
+  c.state = u(State::kClosed);  // queued messages stay readable
+  raise(c.owner_part, Irq::kConn);
+}
+
+void CmmCore::ingress_mgmt(const Header& h) {
+  if (h.dst_node != straps_.node_id) return nack(h, Reason::kMisrouted);
+  if (h.dst_part >= kNumPartitions) return nack(h, Reason::kBadPart);
+  Part& p = part_[h.dst_part];
+  if (p.mgmtq.full()) return nack(h, Reason::kMgmtqFull);
+  p.mgmtq.push(MgmtMsg{h.src_node, h.src_part, h.key});
+  raise(h.dst_part, Irq::kMgmt);
+  bump(stat_[kStatMgmtReceived]);
+}
+
+// ---------------------------------------------------------------- register port
+
+void CmmCore::reg_access(const PinsIn& in) {
+  const uint32_t a = in.reg_req_addr & mask(kAddrBits);
+  const uint32_t part = in.reg_req_part;
+  const bool kernel = in.reg_req_priv == static_cast<uint8_t>(Priv::kKernel);
+  const bool wr = in.reg_req_write;
+  const uint32_t wd = in.reg_req_wdata;
+  uint32_t rd = 0;
+  uint8_t rsp = static_cast<uint8_t>(Rsp::kOk);
+
+  auto finish = [&]() {
+    rsp_valid_ = true;
+    rsp_rdata_ = rsp == u(Rsp::kOk) ? rd : 0;
+    rsp_status_ = rsp;
+  };
+  auto decerr = [&]() {
+    count_reject(Reason::kBadAddr);
+    log_error(part, Reason::kBadAddr, 0, 0, false, false, straps_.node_id);
+    rsp = static_cast<uint8_t>(Rsp::kDecerr);
+    finish();
+  };
+  auto denied = [&](uint32_t ep) {
+    count_reject(Reason::kDenied);
+    log_error(part, Reason::kDenied, ep, 0, false, false, straps_.node_id);
+    rsp = static_cast<uint8_t>(Rsp::kDenied);
+    finish();
+  };
+  auto refuse = [&](Reason r) {
+    count_reject(r);
+    rsp = static_cast<uint8_t>(Rsp::kReject);
+  };
+
+  if (a & 3u) return decerr();
+  if (part >= kNumPartitions) {
+    count_reject(Reason::kDenied);
+    rsp = static_cast<uint8_t>(Rsp::kDenied);
+    return finish();
+  }
+  Part& P = part_[part];
+
+  // Global registers readable by anyone.
+  if (a == CMM_ID_OFFSET || a == CMM_NODE_ID_OFFSET || a == CMM_GEOMETRY_OFFSET) {
+    if (wr) {
+      refuse(Reason::kReadOnly);
+      return finish();
+    }
+    if (a == CMM_ID_OFFSET) rd = kMagic;
+    if (a == CMM_NODE_ID_OFFSET) rd = straps_.node_id;
+    if (a == CMM_GEOMETRY_OFFSET) {
+      rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_NUM_EP, kNumEndpoints);
+      rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_NUM_PART, kNumPartitions);
+      rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_RXQ_DEPTH, kRxqDepth);
+      rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_KEY_WORDS, kKeyWords);
+    }
+    return finish();
+  }
+
+  // Kernel bank (banked by requester partition) and node-wide counters.
+  if (a < CMM_CST_BASE) {
+    auto in_array = [&](uint32_t off, uint32_t count, uint32_t stride, uint32_t& idx) {
+      if (a < off || a >= off + count * stride) return false;
+      idx = (a - off) / stride;
+      return true;
+    };
+    uint32_t i = 0;
+    enum { kRo, kRw, kWo, kCmd, kW1c, kNone } acc = kNone;
+    if (a == CMM_PART_INFO_OFFSET) acc = kRo;
+    else if (in_array(CMM_KEY_OFFSET, CMM_KEY_COUNT, CMM_KEY_STRIDE, i)) acc = kWo;
+    else if (a == CMM_CMD_OFFSET) acc = kCmd;
+    else if (a == CMM_CMD_STATUS_OFFSET) acc = kRo;
+    else if (a == CMM_IRQ_STATUS_OFFSET) acc = kW1c;
+    else if (a == CMM_IRQ_ENABLE_OFFSET) acc = kRw;
+    else if (in_array(CMM_MGMT_TX_OFFSET, CMM_MGMT_TX_COUNT, CMM_MGMT_TX_STRIDE, i)) acc = kRw;
+    else if (a == CMM_MGMT_DST_OFFSET) acc = kRw;
+    else if (a == CMM_MGMT_RX_STATUS_OFFSET) acc = kRo;
+    else if (in_array(CMM_MGMT_RX_OFFSET, CMM_MGMT_RX_COUNT, CMM_MGMT_RX_STRIDE, i)) acc = kRo;
+    else if (a == CMM_ERRLOG_STATUS_OFFSET || a == CMM_ERRLOG_HEAD_OFFSET) acc = kRo;
+    else if (in_array(CMM_REJECT_COUNT_OFFSET, CMM_REJECT_COUNT_COUNT, CMM_REJECT_COUNT_STRIDE, i)) acc = kRo;
+    else if (in_array(CMM_STAT_OFFSET, CMM_STAT_COUNT, CMM_STAT_STRIDE, i)) acc = kRo;
+    if (acc == kNone) return decerr();
+    if (!kernel) return denied(0);
+    if (wr && acc == kRo) {
+      refuse(Reason::kReadOnly);
+      return finish();
+    }
+    if (!wr) {
+      // The read mux has no CKT input and KEY staging is write-only: I1 by construction.
+      if (a == CMM_PART_INFO_OFFSET) {
+        rd = CMM_FIELD_SET(rd, CMM_PART_INFO_PART, part);
+        rd = CMM_FIELD_SET(rd, CMM_PART_INFO_QUOTA, straps_.quota[part]);
+        rd = CMM_FIELD_SET(rd, CMM_PART_INFO_USED, P.used);
+      } else if (a == CMM_CMD_STATUS_OFFSET) {
+        rd = P.cmd_status;
+      } else if (a == CMM_IRQ_STATUS_OFFSET) {
+        rd = P.irq_status;
+      } else if (a == CMM_IRQ_ENABLE_OFFSET) {
+        rd = P.irq_enable;
+      } else if (a >= CMM_MGMT_TX_OFFSET && a < CMM_MGMT_TX_OFFSET + CMM_MGMT_TX_COUNT * CMM_MGMT_TX_STRIDE) {
+        rd = P.mgmt_tx[i];
+      } else if (a == CMM_MGMT_DST_OFFSET) {
+        rd = P.mgmt_dst;
+      } else if (a == CMM_MGMT_RX_STATUS_OFFSET) {
+        rd = CMM_FIELD_SET(rd, CMM_MGMT_RX_STATUS_COUNT, P.mgmtq.count);
+        if (!P.mgmtq.empty()) {
+          rd = CMM_FIELD_SET(rd, CMM_MGMT_RX_STATUS_SRC_NODE, P.mgmtq.front().src_node);
+          rd = CMM_FIELD_SET(rd, CMM_MGMT_RX_STATUS_SRC_PART, P.mgmtq.front().src_part);
+        }
+      } else if (a >= CMM_MGMT_RX_OFFSET && a < CMM_MGMT_RX_OFFSET + CMM_MGMT_RX_COUNT * CMM_MGMT_RX_STRIDE) {
+        rd = P.mgmtq.empty() ? 0 : P.mgmtq.front().words[i];
+      } else if (a == CMM_ERRLOG_STATUS_OFFSET) {
+        rd = CMM_FIELD_SET(rd, CMM_ERRLOG_STATUS_COUNT, P.errlog.count);
+        rd = CMM_FIELD_SET(rd, CMM_ERRLOG_STATUS_LOST, P.errlog_lost);
+      } else if (a == CMM_ERRLOG_HEAD_OFFSET) {
+        rd = P.errlog.empty() ? 0 : P.errlog.front().word;
+      } else if (a >= CMM_REJECT_COUNT_OFFSET && a < CMM_REJECT_COUNT_OFFSET + CMM_REJECT_COUNT_COUNT * 4) {
+        rd = i < kReasonCount ? reject_count_[i] : 0;
+      } else if (a >= CMM_STAT_OFFSET && a < CMM_STAT_OFFSET + CMM_STAT_COUNT * 4) {
+        rd = stat_[i];
+      }
+      // KEY and CMD read as 0.
+      return finish();
+    }
+    // Writes.
+    if (acc == kWo) {
+      P.key_stage[i] = wd;
+    } else if (a == CMM_CMD_OFFSET) {
+      command(part, wd, rsp);
+    } else if (a == CMM_IRQ_STATUS_OFFSET) {
+      P.irq_status &= ~wd;
+    } else if (a == CMM_IRQ_ENABLE_OFFSET) {
+      P.irq_enable = wd & CMM_IRQ_ENABLE_BITS_MASK;
+    } else if (a == CMM_MGMT_DST_OFFSET) {
+      P.mgmt_dst = wd & ((CMM_MGMT_DST_NODE_MASK << CMM_MGMT_DST_NODE_LSB) |
+                         (CMM_MGMT_DST_PART_MASK << CMM_MGMT_DST_PART_LSB));
+    } else {
+      P.mgmt_tx[i] = wd;
+    }
+    return finish();
+  }
+
+  // CST window: kernel agent of the owning partition only (I5).
+  if (a < CMM_CST_BASE + CMM_CST_COUNT * CMM_CST_STRIDE) {
+    const uint32_t ep = (a - CMM_CST_BASE) / CMM_CST_STRIDE;
+    const uint32_t off = (a - CMM_CST_BASE) % CMM_CST_STRIDE;
+    Cst& c = cst_[ep];
+    if (!kernel || c.state == u(State::kFree) || c.owner_part != part) return denied(ep);
+    if (!wr) {
+      if (off == CMM_CST_CTRL_OFFSET) {
+        rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_DIR, c.dir);
+        rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_STATE, c.state);
+        rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_KEY_VALID, ckt_[ep].valid);
+        rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_KEY_ORIGIN, ckt_[ep].origin);
+        rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_OWNER_PART, c.owner_part);
+      } else if (off == CMM_CST_OWNER_OFFSET) {
+        rd = c.owner_pid;
+      } else if (off == CMM_CST_REMOTE_OFFSET) {
+        rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_NODE, c.rnode);
+        rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_PART, c.rpart);
+        rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_EP, c.rep);
+      } else {
+        rd = CMM_FIELD_SET(rd, CMM_CST_STATUS_RXQ_COUNT, c.rxq_count);
+        rd = CMM_FIELD_SET(rd, CMM_CST_STATUS_LAST_REASON, c.last_reason);
+        rd = CMM_FIELD_SET(rd, CMM_CST_STATUS_TX_NACKS, c.tx_nacks);
+      }
+      return finish();
+    }
+    if (off == CMM_CST_STATUS_OFFSET) {
+      refuse(Reason::kReadOnly);
+      return finish();
+    }
+    if (c.state != u(State::kAllocated)) {
+      refuse(Reason::kNotOpen);
+      return finish();
+    }
+    if (off == CMM_CST_CTRL_OFFSET) {
+      c.dir = static_cast<uint8_t>(CMM_FIELD_GET(wd, CMM_CST_CTRL_DIR));
+    } else if (off == CMM_CST_OWNER_OFFSET) {
+      c.owner_pid = static_cast<uint16_t>(CMM_FIELD_GET(wd, CMM_CST_OWNER_PID));
+    } else {
+      const uint32_t rp = CMM_FIELD_GET(wd, CMM_CST_REMOTE_PART);
+      const uint32_t re = CMM_FIELD_GET(wd, CMM_CST_REMOTE_EP);
+      if (rp >= kNumPartitions || re >= kNumEndpoints) {
+        refuse(Reason::kBadField);
+        return finish();
+      }
+      c.rnode = static_cast<uint8_t>(CMM_FIELD_GET(wd, CMM_CST_REMOTE_NODE));
+      c.rpart = static_cast<uint8_t>(rp);
+      c.rep = static_cast<uint8_t>(re);
+    }
+    return finish();
+  }
+
+  // Endpoint pages: the owning process, or the kernel agent of its partition (I5).
+  if (a >= CMM_EP_BASE && a < CMM_EP_BASE + CMM_EP_COUNT * CMM_EP_STRIDE) {
+    const uint32_t ep = (a - CMM_EP_BASE) / CMM_EP_STRIDE;
+    const uint32_t off = (a - CMM_EP_BASE) % CMM_EP_STRIDE;
+    Cst& c = cst_[ep];
+    const bool in_tx = off >= CMM_TX_BUF_OFFSET && off < CMM_TX_BUF_OFFSET + CMM_TX_BUF_BYTES;
+    const bool in_rx = off >= CMM_RX_BUF_OFFSET && off < CMM_RX_BUF_OFFSET + CMM_RX_BUF_BYTES;
+    const bool known = in_tx || in_rx || off == CMM_EP_DOORBELL_OFFSET || off == CMM_EP_TX_STATUS_OFFSET ||
+                       off == CMM_EP_TX_SENT_OFFSET || off == CMM_EP_RX_STATUS_OFFSET ||
+                       off == CMM_EP_RX_TAG_OFFSET || off == CMM_EP_RX_POP_OFFSET;
+    if (!known) return decerr();
+    if (c.state == u(State::kFree) || c.owner_part != part || (!kernel && in.reg_req_pid != c.owner_pid))
+      return denied(ep);
+    if (in_tx) {
+      if (!wr) return decerr();
+      rsp_buf_ = true;
+      return finish();
+    }
+    if (in_rx) {
+      if (wr) return decerr();
+      if (c.rxq_count == 0) {
+        refuse(Reason::kRxqEmpty);
+        return finish();
+      }
+      rsp_buf_ = true;
+      rsp_buf_slot_ = c.rxq_head;
+      return finish();
+    }
+    const bool is_cmd = off == CMM_EP_DOORBELL_OFFSET || off == CMM_EP_RX_POP_OFFSET;
+    if (wr != is_cmd) {
+      if (wr) refuse(Reason::kReadOnly);
+      // Command registers read as 0.
+      return finish();
+    }
+    if (off == CMM_EP_DOORBELL_OFFSET) {
+      doorbell(ep, wd, rsp);
+    } else if (off == CMM_EP_RX_POP_OFFSET) {
+      if (c.rxq_count == 0) {
+        refuse(Reason::kRxqEmpty);
+      } else {
+        c.rxq_head = static_cast<uint8_t>((c.rxq_head + 1) % kRxqDepth);
+        --c.rxq_count;
+      }
+    } else if (off == CMM_EP_TX_STATUS_OFFSET) {
+      rd = CMM_FIELD_SET(rd, CMM_EP_TX_STATUS_LAST_REASON, c.tx_last_reason);
+      rd = CMM_FIELD_SET(rd, CMM_EP_TX_STATUS_NACKS, c.tx_nacks > 0xFF ? 0xFF : c.tx_nacks);
+      rd = CMM_FIELD_SET(rd, CMM_EP_TX_STATUS_LAST_TAG, c.tx_last_tag);
+    } else if (off == CMM_EP_TX_SENT_OFFSET) {
+      rd = c.tx_sent;
+    } else if (off == CMM_EP_RX_STATUS_OFFSET) {
+      rd = CMM_FIELD_SET(rd, CMM_EP_RX_STATUS_COUNT, c.rxq_count);
+      rd = CMM_FIELD_SET(rd, CMM_EP_RX_STATUS_SLOT, c.rxq_head);
+      if (c.rxq_count) rd = CMM_FIELD_SET(rd, CMM_EP_RX_STATUS_LEN, c.rxq[c.rxq_head].len);
+    } else if (off == CMM_EP_RX_TAG_OFFSET) {
+      if (c.rxq_count) rd = c.rxq[c.rxq_head].tag;
+    }
+    return finish();
+  }
+  decerr();
+}
+
+void CmmCore::doorbell(uint32_t ep, uint32_t wd, uint8_t& rsp) {
+  Cst& c = cst_[ep];
+  const uint32_t len = CMM_FIELD_GET(wd, CMM_EP_DOORBELL_LEN);
+  Reason r = Reason::kOk;
+  if (c.dir != u(Dir::kSend)) r = Reason::kWrongDir;
+  else if (c.state != u(State::kOpen)) r = Reason::kNotOpen;
+  else if (!ckt_[ep].valid) r = Reason::kNoKey;
+  else if (len == 0 || len > kMaxMsgBytes) r = Reason::kBadLen;
+  if (r != Reason::kOk) {
+    c.tx_last_reason = static_cast<uint8_t>(r);
+    count_reject(r);
+    rsp = static_cast<uint8_t>(Rsp::kReject);
+    return;
+  }
+  // Egress key attach: key and source ids come from the CMM, never software (I4).
+  Header h = make_hdr(Opcode::kData, c.owner_part, ep, c.rnode, c.rpart, c.rep);
+  h.len = static_cast<uint16_t>(len);
+  h.tag = static_cast<uint16_t>(CMM_FIELD_GET(wd, CMM_EP_DOORBELL_TAG));
+  h.key = ckt_[ep].key;
+  egq_[0].push(h);  // room guaranteed by reg_req_ready
+  ++c.tx_sent;
+  bump(stat_[kStatDataSent]);
+}
+
+uint32_t CmmCore::command(uint32_t part, uint32_t wd, uint8_t& rsp) {
+  Part& P = part_[part];
+  const uint32_t op = CMM_FIELD_GET(wd, CMM_CMD_OP);
+  uint32_t ep = CMM_FIELD_GET(wd, CMM_CMD_EP);
+  Reason r = Reason::kOk;
+  bool exception = false;
+
+  auto need_owned = [&]() -> bool {
+    if (ep >= kNumEndpoints) {
+      r = Reason::kBadEp;
+      return false;
+    }
+    if (cst_[ep].state == u(State::kFree) || cst_[ep].owner_part != part) {
+      r = Reason::kDenied;  // I5: another partition's entry
+      return false;
+    }
+    return true;
+  };
+  // Stores the staged key into a receive entry (SET_KEY, CONNECT). I6 on a send entry.
+  auto store_local_key = [&](bool allow_existing) -> bool {
+    Cst& c = cst_[ep];
+    Ckt& k = ckt_[ep];
+    if (c.dir == u(Dir::kSend)) {
+      if (k.valid) {
+        r = Reason::kKeyLocked;  // key set by a remote CONNECT
+        exception = true;
+      } else {
+        r = Reason::kWrongDir;
+      }
+      return false;
+    }
+    if (c.state != u(State::kAuthorized)) {
+      r = Reason::kNotOpen;
+      return false;
+    }
+    if (k.valid) {
+      if (allow_existing) return true;
+      r = Reason::kKeyPresent;
+      return false;
+    }
+    k.key = P.key_stage;
+    k.valid = true;
+    k.origin = static_cast<uint8_t>(Origin::kLocal);
+    return true;
+  };
+
+  switch (static_cast<Cmd>(op)) {
+    case Cmd::kNop:
+      break;
+    case Cmd::kAlloc: {
+      if (P.used >= straps_.quota[part]) {
+        r = Reason::kQuotaExceeded;
+        break;
+      }
+      uint32_t e = 0;
+      while (e < kNumEndpoints && cst_[e].state != u(State::kFree)) ++e;
+      if (e == kNumEndpoints) {
+        r = Reason::kNoFreeEp;
+        break;
+      }
+      reset_entry(e);
+      cst_[e].state = u(State::kAllocated);
+      cst_[e].owner_part = static_cast<uint8_t>(part);
+      ++P.used;
+      ep = e;
+      break;
+    }
+    case Cmd::kAuthorize:
+      if (!need_owned()) break;
+      if (cst_[ep].state != u(State::kAllocated)) r = Reason::kNotOpen;
+      else cst_[ep].state = u(State::kAuthorized);
+      break;
+    case Cmd::kSetKey:
+      if (!need_owned()) break;
+      store_local_key(false);
+      break;
+    case Cmd::kConnect: {
+      if (!need_owned()) break;
+      if (!store_local_key(true)) break;
+      Cst& c = cst_[ep];
+      Header h = make_hdr(Opcode::kConnect, part, ep, c.rnode, c.rpart, c.rep);
+      h.key = ckt_[ep].key;
+      egq_[0].push(h);
+      c.state = u(State::kConnecting);
+      bump(stat_[kStatConnectSent]);
+      break;
+    }
+    case Cmd::kClose: {
+      if (!need_owned()) break;
+      Cst& c = cst_[ep];
+      if (c.state == u(State::kAllocated)) {
+        r = Reason::kNotOpen;
+        break;
+      }
+      if (c.state == u(State::kConnecting) || c.state == u(State::kOpen)) {
+        egq_[0].push(make_hdr(Opcode::kClose, part, ep, c.rnode, c.rpart, c.rep));
+        bump(stat_[kStatCloseSent]);
+      }
+      zeroize(ep);
+      if (flush_rxq(ep)) log_error(part, Reason::kRxqFlushed, ep, 0, false, false, straps_.node_id);
+      c.state = u(State::kAllocated);
+      break;
+    }
+    case Cmd::kFree: {
+      if (!need_owned()) break;
+      Cst& c = cst_[ep];
+      if (c.state != u(State::kAllocated) && c.state != u(State::kClosed)) {
+        r = Reason::kNotOpen;
+        break;
+      }
+      if (flush_rxq(ep)) log_error(part, Reason::kRxqFlushed, ep, 0, false, false, straps_.node_id);
+      reset_entry(ep);
+      --P.used;
+      break;
+    }
+    case Cmd::kMgmtSend: {
+      const uint32_t dn = CMM_FIELD_GET(P.mgmt_dst, CMM_MGMT_DST_NODE);
+      const uint32_t dp = CMM_FIELD_GET(P.mgmt_dst, CMM_MGMT_DST_PART);
+      Header h = make_hdr(Opcode::kMgmt, part, 0, dn, dp, 0);
+      h.key = P.mgmt_tx;
+      egq_[0].push(h);
+      bump(stat_[kStatMgmtSent]);
+      break;
+    }
+    case Cmd::kMgmtPop:
+      if (P.mgmtq.empty()) r = Reason::kRxqEmpty;
+      else P.mgmtq.pop();
+      break;
+    case Cmd::kErrlogPop:
+      if (P.errlog.empty()) r = Reason::kRxqEmpty;
+      else P.errlog.pop();
+      break;
+    default:
+      r = Reason::kBadCmd;
+      break;
+  }
+  P.key_stage = Key{};  // a staged key never outlives one command
+  const uint32_t count = (CMM_FIELD_GET(P.cmd_status, CMM_CMD_STATUS_COUNT) + 1) & CMM_CMD_STATUS_COUNT_MASK;
+  uint32_t st = 0;
+  st = CMM_FIELD_SET(st, CMM_CMD_STATUS_REASON, u(r));
+  st = CMM_FIELD_SET(st, CMM_CMD_STATUS_EP, ep);
+  st = CMM_FIELD_SET(st, CMM_CMD_STATUS_COUNT, count);
+  P.cmd_status = st;
+  if (r != Reason::kOk) {
+    count_reject(r);
+    rsp = static_cast<uint8_t>(Rsp::kReject);
+    if (exception || r == Reason::kDenied)
+      log_error(part, r, ep & CMM_ERRLOG_HEAD_EP_MASK, 0, false, exception, straps_.node_id);
+  }
+  return u(r);
+}
+
+}  // namespace cmm

@@ -1,0 +1,163 @@
+// Cycle-accurate CMM core: register file, channel state table (CST), channel
+// key table (CKT, no read path), receive verification pipeline, egress key
+// attach, error log and interrupts. Stepped once per clock. See
+// docs/core-interface.md for pins and timing, docs/theory.md for behaviour.
+#pragma once
+#include <array>
+#include <cstdint>
+
+#include "cmm_pins.h"
+
+namespace cmm {
+
+// Optional observer for statistics and traces; never changes behaviour.
+class CoreObserver {
+ public:
+  virtual ~CoreObserver() = default;
+  // A packet was rejected (ingress or register side) with this reason.
+  virtual void on_reject(uint64_t cycle, regs::Reason r, const Header* pkt) { (void)cycle; (void)r; (void)pkt; }
+  // A DATA header was accepted into endpoint ep's receive queue.
+  virtual void on_deliver(uint64_t cycle, const Header& h) { (void)cycle; (void)h; }
+};
+
+class CmmCore {
+ public:
+  explicit CmmCore(const Straps& straps);
+
+  // Outputs for the current cycle (valid before step()).
+  const PinsOut& out() const { return out_; }
+  // One rising clock edge with these inputs; out() then holds the next cycle's outputs.
+  void step(const PinsIn& in);
+  // Advance n idle cycles (no inputs, nothing in flight): used to skip time.
+  void skip_idle(uint64_t n);
+  // Nothing in flight and no pulse outputs pending: stepping with idle inputs changes nothing.
+  bool quiescent() const;
+  void reset();
+
+  uint64_t cycle() const { return cycle_; }
+  const Straps& straps() const { return straps_; }
+  void set_observer(CoreObserver* o) { obs_ = o; }
+
+  // Read-only views for statistics (never key bits).
+  uint32_t reject_count(regs::Reason r) const { return reject_count_[static_cast<uint32_t>(r)]; }
+  uint32_t stat(uint32_t i) const { return stat_[i]; }
+  regs::State ep_state(uint32_t ep) const { return static_cast<regs::State>(cst_[ep].state); }
+  uint32_t rxq_count(uint32_t ep) const { return cst_[ep].rxq_count; }
+  uint32_t egress_occupancy() const { return egq_[0].count + egq_[1].count; }
+  bool s1_busy() const { return s1_valid_; }
+
+  // Test-only: whether the CKT entry of ep equals k (a hardware comparator,
+  // never a read path). Used by tests to check stores without reading keys.
+  bool key_equals_for_test(uint32_t ep, const Key& k) const;
+  bool key_valid(uint32_t ep) const { return ckt_[ep].valid; }
+  uint8_t key_origin(uint32_t ep) const { return ckt_[ep].origin; }
+
+  static constexpr uint32_t kStatDataSent = 0, kStatDataDelivered = 1, kStatConnectSent = 2,
+                            kStatConnectAccepted = 3, kStatCloseSent = 4, kStatMgmtSent = 5,
+                            kStatMgmtReceived = 6, kStatNackSent = 7;
+
+ private:
+  struct RxSlot {
+    uint16_t len = 0;
+    uint16_t tag = 0;
+  };
+  struct Cst {
+    uint8_t state = 0, dir = 0, owner_part = 0;
+    uint16_t owner_pid = 0;
+    uint8_t rnode = 0, rpart = 0, rep = 0;
+    uint8_t last_reason = 0;     // last NACK reason for the entry (CST_STATUS)
+    uint16_t tx_nacks = 0;       // saturating
+    uint8_t tx_last_reason = 0;  // EP_TX_STATUS
+    uint16_t tx_last_tag = 0;
+    uint32_t tx_sent = 0;
+    uint8_t rxq_head = 0, rxq_count = 0;
+    std::array<RxSlot, regs::kRxqDepth> rxq{};
+  };
+  struct Ckt {
+    Key key{};
+    bool valid = false;
+    uint8_t origin = 0;
+  };
+  struct MgmtMsg {
+    uint8_t src_node = 0, src_part = 0;
+    Key words{};
+  };
+  struct ErrEntry {
+    uint32_t word = 0;  // ERRLOG_HEAD layout
+  };
+  template <typename T, uint32_t N>
+  struct Fifo {
+    std::array<T, N> e{};
+    uint32_t head = 0, count = 0;
+    bool full() const { return count == N; }
+    bool empty() const { return count == 0; }
+    uint32_t free() const { return N - count; }
+    const T& front() const { return e[head]; }
+    void push(const T& v) { e[(head + count) % N] = v; ++count; }
+    void pop() { head = (head + 1) % N; --count; }
+    void clear() { head = count = 0; }
+  };
+  struct Part {
+    Key key_stage{};
+    uint32_t cmd_status = 0;
+    uint32_t irq_status = 0, irq_enable = 0;
+    Key mgmt_tx{};
+    uint32_t mgmt_dst = 0;
+    Fifo<MgmtMsg, regs::kMgmtqDepth> mgmtq;
+    Fifo<ErrEntry, regs::kErrlogDepth> errlog;
+    uint8_t errlog_lost = 0;
+    uint8_t used = 0;
+  };
+
+  // Edge-time actions.
+  void ingress(const Header& h);
+  void ingress_data(const Header& h);
+  void ingress_connect(const Header& h);
+  void ingress_connect_ack(const Header& h);
+  void ingress_nack(const Header& h);
+  void ingress_close(const Header& h);
+  void ingress_mgmt(const Header& h);
+  void reg_access(const PinsIn& in);
+  uint32_t command(uint32_t part, uint32_t wdata, uint8_t& rsp);
+  void doorbell(uint32_t ep, uint32_t wdata, uint8_t& rsp);
+  void compute_outputs();
+
+  // Helpers.
+  void count_reject(regs::Reason r, const Header* pkt = nullptr);
+  void nack(const Header& h, regs::Reason r);  // count, NACK back to the source
+  void log_error(uint32_t part, regs::Reason r, uint32_t ep, uint32_t opcode, bool from_fabric,
+                 bool exception, uint32_t src_node);
+  void raise(uint32_t part, regs::Irq bit);
+  void bump(uint32_t& c) { if (c != 0xFFFFFFFFu) ++c; }
+  void zeroize(uint32_t ep);
+  uint32_t flush_rxq(uint32_t ep);
+  void reset_entry(uint32_t ep);
+  Header make_hdr(regs::Opcode op, uint32_t src_part, uint32_t src_ep, uint32_t dst_node,
+                  uint32_t dst_part, uint32_t dst_ep) const;
+  static bool key_eq_ct(const Key& a, const Key& b);  // constant time
+
+  Straps straps_;
+  PinsOut out_{};
+  uint64_t cycle_ = 0;
+  CoreObserver* obs_ = nullptr;
+
+  std::array<Cst, regs::kNumEndpoints> cst_{};
+  std::array<Ckt, regs::kNumEndpoints> ckt_{};
+  std::array<Part, regs::kNumPartitions> part_{};
+  std::array<uint32_t, regs::kReasonCount> reject_count_{};
+  std::array<uint32_t, regs::CMM_STAT_COUNT> stat_{};
+
+  // Pipeline and output registers.
+  bool s1_valid_ = false;
+  Header s1_{};
+  std::array<Fifo<Header, regs::kEgqDepth>, 2> egq_;  // [0] request class, [1] response class
+  bool rsp_valid_ = false;
+  uint32_t rsp_rdata_ = 0;
+  uint8_t rsp_status_ = 0;
+  bool rsp_buf_ = false;
+  uint8_t rsp_buf_slot_ = 0;
+  bool vd_valid_ = false, vd_accept_ = false;
+  uint8_t vd_ep_ = 0, vd_slot_ = 0, vd_reason_ = 0;
+};
+
+}  // namespace cmm

@@ -1,0 +1,86 @@
+// Pin-level interface of the CMM core (docs/core-interface.md). The C++ core,
+// its SystemC signal shell and the Verilog core all have exactly these ports.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "cmm_regs.h"
+
+namespace cmm {
+
+using Key = std::array<uint32_t, regs::kKeyWords>;
+
+// One packet header as it crosses the fabric; field widths in hw/data/cmm.toml.
+struct Header {
+  uint8_t opcode = 0;
+  uint8_t src_node = 0;
+  uint8_t src_part = 0;
+  uint8_t src_ep = 0;
+  uint8_t dst_node = 0;
+  uint8_t dst_part = 0;
+  uint8_t dst_ep = 0;
+  uint16_t len = 0;
+  uint16_t tag = 0;
+  uint8_t reason = 0;
+  uint8_t aux = 0;
+  Key key{};  // MGMT: management payload; CONNECT/DATA: channel key
+
+  bool operator==(const Header& o) const;
+  bool operator!=(const Header& o) const { return !(*this == o); }
+  // Packed form, field 0 at bit 0 (same layout as cmm_pkg::hdr_t).
+  using Packed = std::array<uint32_t, (regs::kHdrBits + 31) / 32>;
+  Packed pack() const;
+  static Header unpack(const Packed& p);
+  // Masks every field to its declared width (what a wire would carry).
+  Header masked() const;
+  std::string str() const;  // without key bits: safe for logs
+};
+
+// Inputs sampled at the rising clock edge.
+struct PinsIn {
+  // Register port request stream (node bus -> core).
+  bool reg_req_valid = false;
+  bool reg_req_write = false;
+  uint32_t reg_req_addr = 0;  // byte address, kAddrBits wide
+  uint32_t reg_req_wdata = 0;
+  uint8_t reg_req_part = 0;   // requester ID, stamped by hardware
+  uint8_t reg_req_priv = 0;   // regs::Priv
+  uint16_t reg_req_pid = 0;
+  // Ingress header stream (fabric -> core).
+  bool ing_valid = false;
+  Header ing_hdr{};
+  // Egress header stream back-pressure (fabric -> core).
+  bool eg_ready = false;
+};
+
+// Outputs: all registered (a function of core state only).
+struct PinsOut {
+  bool reg_req_ready = false;
+  bool reg_rsp_valid = false;
+  uint32_t reg_rsp_rdata = 0;
+  uint8_t reg_rsp_status = 0;  // regs::Rsp
+  bool reg_rsp_buf = false;    // payload window access granted
+  uint8_t reg_rsp_buf_slot = 0;  // RX_BUF: slot of the head message
+  bool ing_ready = false;
+  bool eg_valid = false;
+  uint8_t eg_cls = 0;  // 0 request class, 1 response class (ACK/NACK)
+  Header eg_hdr{};
+  bool vd_valid = false;  // one verdict per ingress DATA header, in order
+  bool vd_accept = false;
+  uint8_t vd_ep = 0;
+  uint8_t vd_slot = 0;
+  uint8_t vd_reason = 0;  // regs::Reason
+  uint32_t irq = 0;       // bit p: interrupt line of partition p
+
+  bool operator==(const PinsOut& o) const;
+  bool operator!=(const PinsOut& o) const { return !(*this == o); }
+};
+
+// Strap pins: constant after reset.
+struct Straps {
+  uint8_t node_id = 0;
+  std::array<uint8_t, regs::kNumPartitions> quota{};  // endpoints per partition
+};
+
+}  // namespace cmm
