@@ -1,0 +1,108 @@
+#include "report.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "scoreboard.h"
+
+namespace cmm::tb {
+
+LatencySummary summarize(const std::vector<uint64_t>& v) {
+  LatencySummary s;
+  s.count = v.size();
+  if (v.empty()) return s;
+  s.min = *std::min_element(v.begin(), v.end());
+  s.max = *std::max_element(v.begin(), v.end());
+  s.mean = static_cast<double>(std::accumulate(v.begin(), v.end(), uint64_t{0})) / static_cast<double>(v.size());
+  s.p50 = percentile(v, 50);
+  s.p90 = percentile(v, 90);
+  s.p99 = percentile(v, 99);
+  s.p999 = percentile(v, 99.9);
+  return s;
+}
+
+std::string summary_text(const RunResult& r, bool wall) {
+  const LatencySummary l = summarize(r.latency_cycles);
+  const double ns = 1.0 / r.clock_ghz;
+  std::string o;
+  o += fmt::format("cmmsim: scenario {} seed {}\n", r.scenario, r.seed);
+  o += fmt::format("  channels opened      {} of {} (connect storm {} cycles)\n", r.channels_opened,
+                   r.channels_requested, r.connect_storm_cycles);
+  o += fmt::format("  messages sent        {}\n", r.messages_sent);
+  o += fmt::format("  messages delivered   {}\n", r.messages_delivered);
+  o += fmt::format("  refused at source    {}\n", r.messages_refused_at_source);
+  o += fmt::format("  NACKs to senders     {}\n", r.nacks_reported);
+  if (r.rejects_by_reason.empty()) {
+    o += "  rejects by reason    none\n";
+  } else {
+    o += "  rejects by reason   ";
+    for (const auto& [k, v] : r.rejects_by_reason) o += fmt::format(" {}={}", k, v);
+    o += "\n";
+  }
+  o += fmt::format("  latency (cycles)     min {} mean {:.1f} p50 {} p99 {} max {}  (n={})\n", l.min, l.mean, l.p50,
+                   l.p99, l.max, l.count);
+  o += fmt::format("  latency (ns)         min {:.1f} mean {:.1f} p50 {:.1f} p99 {:.1f} max {:.1f}\n",
+                   static_cast<double>(l.min) * ns, l.mean * ns, static_cast<double>(l.p50) * ns,
+                   static_cast<double>(l.p99) * ns, static_cast<double>(l.max) * ns);
+  o += fmt::format("  simulated            {} cycles ({:.3f} us)\n", r.simulated_cycles,
+                   static_cast<double>(r.simulated_cycles) * ns / 1000.0);
+  if (wall) {
+    const double w = r.wall_seconds > 0 ? r.wall_seconds : 1e-9;
+    o += fmt::format("  wall time            {:.3f} s\n", r.wall_seconds);
+    o += fmt::format("  speed                {:.0f} cycles/s, {:.0f} messages/s\n",
+                     static_cast<double>(r.simulated_cycles) / w, static_cast<double>(r.messages_delivered) / w);
+  }
+  o += fmt::format("  scoreboard           {}\n", r.scoreboard_clean ? "clean" : "FAILED");
+  for (const auto& e : r.errors) o += "    error: " + e + "\n";
+  return o;
+}
+
+nlohmann::json stats_json(const RunResult& r) {
+  using nlohmann::json;
+  const LatencySummary l = summarize(r.latency_cycles);
+  auto stat = [](auto value, const char* unit, const char* desc) {
+    return json{{"value", value}, {"unit", unit}, {"desc", desc}};
+  };
+  json j;
+  j["scenario"] = r.scenario;
+  j["seed"] = r.seed;
+  j["system"] = {
+      {"channels_requested", stat(r.channels_requested, "channels", "channels the scenario asks for")},
+      {"channels_opened", stat(r.channels_opened, "channels", "channels that reached OPEN on both ends")},
+      {"connect_storm", stat(r.connect_storm_cycles, "cycles", "from start until the last channel opened")},
+      {"messages_sent", stat(r.messages_sent, "messages", "doorbells accepted by the sender's CMM")},
+      {"messages_delivered", stat(r.messages_delivered, "messages", "messages read intact by their receiver")},
+      {"refused_at_source", stat(r.messages_refused_at_source, "messages", "doorbells refused by the sender's CMM")},
+      {"nacks_reported", stat(r.nacks_reported, "messages", "NACKs seen by sender libraries")},
+      {"simulated_cycles", stat(r.simulated_cycles, "cycles", "simulated time in CMM clock cycles")},
+      {"scoreboard_clean", stat(r.scoreboard_clean, "bool", "every message delivered once intact or reported")},
+  };
+  json rej = json::object();
+  for (const auto& [k, v] : r.rejects_by_reason) rej[k] = stat(v, "packets", "rejections with this reason, all CMMs");
+  j["system"]["rejects"] = rej;
+  j["latency"] = {
+      {"count", stat(l.count, "messages", "samples")},
+      {"min", stat(l.min, "cycles", "doorbell to receive queue, minimum")},
+      {"mean", stat(l.mean, "cycles", "mean")},
+      {"p50", stat(l.p50, "cycles", "median (nearest rank)")},
+      {"p90", stat(l.p90, "cycles", "90th percentile")},
+      {"p99", stat(l.p99, "cycles", "99th percentile")},
+      {"p99_9", stat(l.p999, "cycles", "99.9th percentile")},
+      {"max", stat(l.max, "cycles", "maximum")},
+  };
+  j["channels"] = r.per_channel;
+  j["nodes"] = r.per_node;
+  j["errors"] = r.errors;
+  j["speed"] = {
+      {"wall_seconds", stat(r.wall_seconds, "s", "wall-clock time of the simulation")},
+      {"cycles_per_second", stat(r.wall_seconds > 0 ? double(r.simulated_cycles) / r.wall_seconds : 0.0,
+                                 "cycles/s", "simulated cycles per wall second")},
+      {"messages_per_second", stat(r.wall_seconds > 0 ? double(r.messages_delivered) / r.wall_seconds : 0.0,
+                                   "messages/s", "delivered messages per wall second")},
+  };
+  return j;
+}
+
+}  // namespace cmm::tb

@@ -1,0 +1,45 @@
+// Results of one cmmsim run: the summary on stdout and stats.json beside the
+// effective configuration. Every statistic is declared once with its unit.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cmm::tb {
+
+struct RunResult {
+  std::string scenario;
+  uint64_t seed = 0;
+  double clock_ghz = 1.0;
+  uint32_t channels_requested = 0;
+  uint32_t channels_opened = 0;
+  uint64_t messages_sent = 0;
+  uint64_t messages_delivered = 0;
+  uint64_t messages_refused_at_source = 0;
+  uint64_t nacks_reported = 0;
+  std::map<std::string, uint64_t> rejects_by_reason;  // from the CMMs' REJECT_COUNT
+  std::vector<uint64_t> latency_cycles;  // doorbell accepted -> message in the receive queue
+  uint64_t connect_storm_cycles = 0;     // start -> last channel open
+  uint64_t simulated_cycles = 0;
+  double wall_seconds = 0;
+  bool scoreboard_clean = false;
+  std::vector<std::string> errors;  // scoreboard and invariant failures
+  nlohmann::json per_channel = nlohmann::json::array();
+  nlohmann::json per_node = nlohmann::json::array();
+};
+
+struct LatencySummary {
+  uint64_t count = 0, min = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
+  double mean = 0;
+};
+LatencySummary summarize(const std::vector<uint64_t>& samples);
+
+// Human summary; `wall`=false omits wall-clock figures (for byte-identical comparisons).
+std::string summary_text(const RunResult& r, bool wall = true);
+// stats.json content; wall-clock figures go under "speed" only.
+nlohmann::json stats_json(const RunResult& r);
+
+}  // namespace cmm::tb

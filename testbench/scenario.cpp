@@ -1,0 +1,221 @@
+#include "scenario.h"
+
+#include <set>
+
+#include "cmm_regs.h"
+
+namespace cmm::tb {
+
+using nlohmann::json;
+
+Scenario::Location Scenario::locate(const std::string& process) const {
+  for (size_t n = 0; n < nodes.size(); ++n)
+    for (size_t p = 0; p < nodes[n].partitions.size(); ++p)
+      for (size_t q = 0; q < nodes[n].partitions[p].processes.size(); ++q)
+        if (nodes[n].partitions[p].processes[q].name == process) return {n, p, q};
+  throw ConfigError("unknown process '" + process + "'");
+}
+
+void Scenario::validate() const {
+  auto bad = [](const std::string& key, const std::string& val, const std::string& allowed) {
+    throw ConfigError("bad value " + val + " for '" + key + "': " + allowed);
+  };
+  if (nodes.empty()) bad("nodes", "[]", "at least one node");
+  std::set<uint8_t> ids;
+  std::set<std::string> procs;
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    const auto& N = nodes[n];
+    const std::string key = "nodes[" + std::to_string(n) + "]";
+    if (!ids.insert(N.id).second) bad(key + ".id", std::to_string(N.id), "node ids must be unique");
+    if (N.partitions.empty() || N.partitions.size() > regs::kNumPartitions)
+      bad(key + ".partitions", std::to_string(N.partitions.size()),
+          "1.." + std::to_string(regs::kNumPartitions) + " partitions");
+    uint32_t quota = 0;
+    for (size_t p = 0; p < N.partitions.size(); ++p) {
+      const auto& P = N.partitions[p];
+      quota += P.quota;
+      for (const auto& q : P.processes) {
+        if (q.pid == 0) bad(key + ".partitions[" + std::to_string(p) + "].processes." + q.name + ".pid", "0",
+                            "1..65535 (0 means no owner)");
+        if (!procs.insert(q.name).second) bad("process name", "'" + q.name + "'", "process names must be unique");
+      }
+    }
+    if (quota > regs::kNumEndpoints)
+      bad(key + " total quota", std::to_string(quota), "at most " + std::to_string(regs::kNumEndpoints) + " endpoints");
+  }
+  for (size_t c = 0; c < channels.size(); ++c) {
+    const auto& C = channels[c];
+    const std::string key = "channels[" + std::to_string(c) + "]";
+    locate(C.receiver);
+    locate(C.sender);
+    if (C.receiver == C.sender) bad(key + ".sender", "'" + C.sender + "'", "a process other than the receiver");
+    if (C.min_bytes == 0 || C.min_bytes > C.max_bytes || C.max_bytes > regs::kMaxMsgBytes)
+      bad(key + ".min_bytes/max_bytes", std::to_string(C.min_bytes) + "/" + std::to_string(C.max_bytes),
+          "1 <= min_bytes <= max_bytes <= " + std::to_string(regs::kMaxMsgBytes));
+  }
+  if (!(clock_ghz > 0.0 && clock_ghz <= 10.0)) bad("clock_ghz", std::to_string(clock_ghz), "0 < clock_ghz <= 10");
+  if (link_bytes_per_cycle == 0 || link_bytes_per_cycle > 1024)
+    bad("link_bytes_per_cycle", std::to_string(link_bytes_per_cycle), "1..1024");
+  if (rx_poll_cycles == 0) bad("rx_poll_cycles", "0", ">= 1");
+  if (max_cycles == 0) bad("max_cycles", "0", ">= 1");
+}
+
+json Scenario::to_json() const {
+  json j;
+  j["name"] = name;
+  j["clock_ghz"] = clock_ghz;
+  j["link_bytes_per_cycle"] = link_bytes_per_cycle;
+  j["link_latency_cycles"] = link_latency_cycles;
+  j["bus_latency_cycles"] = bus_latency_cycles;
+  j["rx_poll_cycles"] = rx_poll_cycles;
+  j["max_cycles"] = max_cycles;
+  for (const auto& N : nodes) {
+    json jn{{"name", N.name}, {"id", N.id}};
+    for (const auto& P : N.partitions) {
+      json jp{{"name", P.name}, {"quota", P.quota}};
+      for (const auto& q : P.processes) jp["processes"].push_back({{"name", q.name}, {"pid", q.pid}});
+      jn["partitions"].push_back(jp);
+    }
+    j["nodes"].push_back(jn);
+  }
+  for (const auto& C : channels)
+    j["channels"].push_back({{"receiver", C.receiver},
+                             {"sender", C.sender},
+                             {"messages", C.messages},
+                             {"min_bytes", C.min_bytes},
+                             {"max_bytes", C.max_bytes},
+                             {"mean_gap_cycles", C.mean_gap_cycles}});
+  return j;
+}
+
+namespace {
+template <typename T>
+void get(const json& j, const char* key, T& out, const std::string& where) {
+  if (!j.contains(key)) return;  // keep the default
+  try {
+    out = j.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw ConfigError(where + ": key '" + key + "' has value " + j.at(key).dump() + " of the wrong type");
+  }
+}
+void only_keys(const json& j, std::initializer_list<const char*> keys, const std::string& where) {
+  if (!j.is_object()) throw ConfigError(where + ": expected an object, got " + j.dump());
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool ok = false;
+    std::string allowed;
+    for (const char* k : keys) {
+      ok |= it.key() == k;
+      allowed += std::string(allowed.empty() ? "" : ", ") + k;
+    }
+    if (!ok) throw ConfigError(where + ": unknown key '" + it.key() + "' (allowed: " + allowed + ")");
+  }
+}
+}  // namespace
+
+Scenario scenario_from_json(const json& j, const std::string& where) {
+  Scenario s;
+  s.nodes.clear();
+  s.channels.clear();
+  only_keys(j, {"name", "clock_ghz", "link_bytes_per_cycle", "link_latency_cycles", "bus_latency_cycles",
+                "rx_poll_cycles", "max_cycles", "nodes", "channels"},
+            where);
+  get(j, "name", s.name, where);
+  get(j, "clock_ghz", s.clock_ghz, where);
+  get(j, "link_bytes_per_cycle", s.link_bytes_per_cycle, where);
+  get(j, "link_latency_cycles", s.link_latency_cycles, where);
+  get(j, "bus_latency_cycles", s.bus_latency_cycles, where);
+  get(j, "rx_poll_cycles", s.rx_poll_cycles, where);
+  get(j, "max_cycles", s.max_cycles, where);
+  if (j.contains("nodes")) {
+    size_t n = 0;
+    for (const auto& jn : j.at("nodes")) {
+      const std::string w = where + ": nodes[" + std::to_string(n++) + "]";
+      only_keys(jn, {"name", "id", "partitions"}, w);
+      NodeSpec N;
+      get(jn, "name", N.name, w);
+      unsigned id = 0;
+      get(jn, "id", id, w);
+      if (id > 255) throw ConfigError(w + ": key 'id' has value " + std::to_string(id) + " (allowed 0..255)");
+      N.id = static_cast<uint8_t>(id);
+      size_t p = 0;
+      if (jn.contains("partitions"))
+        for (const auto& jp : jn.at("partitions")) {
+          const std::string wp = w + ".partitions[" + std::to_string(p++) + "]";
+          only_keys(jp, {"name", "quota", "processes"}, wp);
+          PartitionSpec P;
+          get(jp, "name", P.name, wp);
+          unsigned quota = P.quota;
+          get(jp, "quota", quota, wp);
+          if (quota > regs::kNumEndpoints)
+            throw ConfigError(wp + ": key 'quota' has value " + std::to_string(quota) + " (allowed 0.." +
+                              std::to_string(regs::kNumEndpoints) + ")");
+          P.quota = static_cast<uint8_t>(quota);
+          if (jp.contains("processes"))
+            for (const auto& jq : jp.at("processes")) {
+              only_keys(jq, {"name", "pid"}, wp + ".processes");
+              ProcessSpec q;
+              get(jq, "name", q.name, wp);
+              unsigned pid = 0;
+              get(jq, "pid", pid, wp);
+              if (pid == 0 || pid > 0xFFFF)
+                throw ConfigError(wp + ": process '" + q.name + "' has pid " + std::to_string(pid) +
+                                  " (allowed 1..65535)");
+              q.pid = static_cast<uint16_t>(pid);
+              P.processes.push_back(q);
+            }
+          N.partitions.push_back(P);
+        }
+      s.nodes.push_back(N);
+    }
+  }
+  if (j.contains("channels")) {
+    size_t c = 0;
+    for (const auto& jc : j.at("channels")) {
+      const std::string w = where + ": channels[" + std::to_string(c++) + "]";
+      only_keys(jc, {"receiver", "sender", "messages", "min_bytes", "max_bytes", "mean_gap_cycles"}, w);
+      ChannelSpec C;
+      get(jc, "receiver", C.receiver, w);
+      get(jc, "sender", C.sender, w);
+      get(jc, "messages", C.messages, w);
+      get(jc, "min_bytes", C.min_bytes, w);
+      get(jc, "max_bytes", C.max_bytes, w);
+      get(jc, "mean_gap_cycles", C.mean_gap_cycles, w);
+      s.channels.push_back(C);
+    }
+  }
+  try {
+    s.validate();
+  } catch (const ConfigError& e) {
+    throw ConfigError(where + ": " + e.what());
+  }
+  return s;
+}
+
+Scenario fig2_scenario() {
+  Scenario s;
+  // Node and process numbers are the patent's reference numerals.
+  NodeSpec n202{"202", 202, {}};
+  n202.partitions = {
+      {"208a", 4, {{"210a", 2101}, {"210b", 2102}}},
+      {"208b", 4, {{"212a", 2121}, {"212b", 2122}, {"212c", 2123}}},
+      {"208c", 4, {{"214a", 2141}, {"214b", 2142}}},
+      {"208d", 4, {{"216", 2160}}},
+  };
+  NodeSpec n204{"204", 204, {}};
+  n204.partitions = {
+      {"218a", 8, {{"220a", 2201}, {"220b", 2202}}},
+      {"218b", 8, {{"222", 2220}}},
+  };
+  s.nodes = {n202, n204};
+  s.channels = {
+      {"216", "220b", 200, 64, 512, 300},   // the patent's channel: 216 <- 220b
+      {"210a", "222", 100, 32, 256, 400},   // node 202 <- node 204
+      {"220a", "212b", 100, 128, 1024, 500},  // node 204 <- node 202
+      {"212a", "214a", 100, 16, 128, 250},  // same node, different partitions
+      {"214b", "210b", 100, 64, 64, 350},
+      {"222", "212c", 50, 256, 256, 600},
+  };
+  return s;
+}
+
+}  // namespace cmm::tb
