@@ -74,7 +74,22 @@ Header Header::unpack(const Packed& p) {
   return h;
 }
 
-Header Header::masked() const { return unpack(pack()); }
+Header Header::masked() const {
+  // Field-wise (not via pack/unpack): this runs for every ingress header.
+  Header h = *this;
+  h.opcode &= mask(kHdrOpcodeBits);
+  h.src_node &= mask(kHdrSrcNodeBits);
+  h.src_part &= mask(kHdrSrcPartBits);
+  h.src_ep &= mask(kHdrSrcEpBits);
+  h.dst_node &= mask(kHdrDstNodeBits);
+  h.dst_part &= mask(kHdrDstPartBits);
+  h.dst_ep &= mask(kHdrDstEpBits);
+  h.len &= mask(kHdrLenBits);
+  h.tag &= mask(kHdrTagBits);
+  h.reason &= mask(kHdrReasonBits);
+  h.aux &= mask(kHdrAuxBits);
+  return h;
+}
 
 std::string Header::str() const {
   char b[160];
