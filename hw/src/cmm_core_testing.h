@@ -1,0 +1,424 @@
+// Test harness for the cycle-accurate CMM core (unit and security tests only).
+//
+// CoreHarness drives one CmmCore through its pins: register reads/writes with
+// a given requester id (stepping until the response, and checking it comes
+// exactly one cycle after acceptance), ingress header injection, egress header
+// and verdict collection. Net connects several harnesses back-to-back: every
+// egress header is presented to the ingress of the core whose node id equals
+// its dst_node, one cycle after it left.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "cmm_core.h"
+
+namespace cmm {
+// gtest printing of headers (never prints key bits).
+inline void PrintTo(const Header& h, std::ostream* os) { *os << h.str(); }
+}  // namespace cmm
+
+namespace cmm::coretest {
+
+using regs::Cmd;
+using regs::Dir;
+using regs::Irq;
+using regs::Opcode;
+using regs::Origin;
+using regs::Priv;
+using regs::Reason;
+using regs::Rsp;
+using regs::State;
+
+constexpr uint32_t u(Reason r) { return static_cast<uint32_t>(r); }
+constexpr uint32_t u(Opcode o) { return static_cast<uint32_t>(o); }
+constexpr uint32_t u(State s) { return static_cast<uint32_t>(s); }
+constexpr uint32_t u(Dir d) { return static_cast<uint32_t>(d); }
+constexpr uint32_t u(Rsp r) { return static_cast<uint32_t>(r); }
+constexpr uint32_t u(Cmd c) { return static_cast<uint32_t>(c); }
+constexpr uint32_t u(regs::Origin o) { return static_cast<uint32_t>(o); }
+constexpr uint32_t bit(Irq i) { return 1u << static_cast<uint32_t>(i); }
+
+// Requester ID as the node bus stamps it.
+struct Req {
+  uint8_t part = 0;
+  Priv priv = Priv::kKernel;
+  uint16_t pid = 0;
+};
+inline Req kernel(uint8_t part) { return Req{part, Priv::kKernel, 0}; }
+inline Req user(uint8_t part, uint16_t pid) { return Req{part, Priv::kUser, pid}; }
+
+struct RegRsp {
+  uint8_t status = 0xFF;
+  uint32_t rdata = 0;
+  bool buf = false;
+  uint8_t buf_slot = 0;
+  uint64_t accept_cycle = 0;  // core cycle count after the accepting edge
+};
+
+struct EgRec {
+  uint64_t cycle = 0;  // core cycle count after the edge at which it left
+  uint8_t cls = 0;
+  Header hdr{};
+};
+
+struct VdRec {
+  uint64_t cycle = 0;  // core cycle count when the pulse was visible
+  bool accept = false;
+  uint8_t ep = 0, slot = 0, reason = 0;
+};
+
+// Register addresses.
+inline uint32_t cst_addr(uint32_t ep, uint32_t off) { return regs::CMM_CST_BASE + ep * regs::CMM_CST_STRIDE + off; }
+inline uint32_t ep_addr(uint32_t ep, uint32_t off) { return regs::CMM_EP_BASE + ep * regs::CMM_EP_STRIDE + off; }
+inline uint32_t reject_addr(Reason r) { return regs::CMM_REJECT_COUNT_OFFSET + 4 * u(r); }
+inline uint32_t stat_addr(uint32_t i) { return regs::CMM_STAT_OFFSET + 4 * i; }
+inline uint32_t cmd_word(Cmd op, uint32_t ep = 0) {
+  uint32_t w = 0;
+  w = CMM_FIELD_SET(w, CMM_CMD_OP, u(op));
+  w = CMM_FIELD_SET(w, CMM_CMD_EP, ep);
+  return w;
+}
+inline uint32_t remote_word(uint32_t node, uint32_t part, uint32_t ep) {
+  uint32_t w = 0;
+  w = CMM_FIELD_SET(w, CMM_CST_REMOTE_NODE, node);
+  w = CMM_FIELD_SET(w, CMM_CST_REMOTE_PART, part);
+  w = CMM_FIELD_SET(w, CMM_CST_REMOTE_EP, ep);
+  return w;
+}
+inline uint32_t doorbell_word(uint32_t len, uint32_t tag) {
+  uint32_t w = 0;
+  w = CMM_FIELD_SET(w, CMM_EP_DOORBELL_LEN, len);
+  w = CMM_FIELD_SET(w, CMM_EP_DOORBELL_TAG, tag);
+  return w;
+}
+
+// Decoded ERRLOG_HEAD.
+struct ErrEntry {
+  uint32_t reason = 0, ep = 0, opcode = 0, from_fabric = 0, exception = 0, src_node = 0;
+  static ErrEntry decode(uint32_t w) {
+    ErrEntry e;
+    e.reason = CMM_FIELD_GET(w, CMM_ERRLOG_HEAD_REASON);
+    e.ep = CMM_FIELD_GET(w, CMM_ERRLOG_HEAD_EP);
+    e.opcode = CMM_FIELD_GET(w, CMM_ERRLOG_HEAD_OPCODE);
+    e.from_fabric = CMM_FIELD_GET(w, CMM_ERRLOG_HEAD_FROM_FABRIC);
+    e.exception = CMM_FIELD_GET(w, CMM_ERRLOG_HEAD_EXCEPTION);
+    e.src_node = CMM_FIELD_GET(w, CMM_ERRLOG_HEAD_SRC_NODE);
+    return e;
+  }
+};
+
+inline Header make_header(Opcode op, uint8_t src_node, uint8_t src_part, uint8_t src_ep, uint8_t dst_node,
+                          uint8_t dst_part, uint8_t dst_ep) {
+  Header h;
+  h.opcode = static_cast<uint8_t>(op);
+  h.src_node = src_node;
+  h.src_part = src_part;
+  h.src_ep = src_ep;
+  h.dst_node = dst_node;
+  h.dst_part = dst_part;
+  h.dst_ep = dst_ep;
+  return h;
+}
+
+class Net;
+
+class CoreHarness {
+ public:
+  explicit CoreHarness(uint8_t node_id, uint8_t quota = 4) : core(make_straps(node_id, quota)) {}
+  explicit CoreHarness(const Straps& s) : core(s) {}
+  CoreHarness(const CoreHarness&) = delete;
+  CoreHarness& operator=(const CoreHarness&) = delete;
+
+  static Straps make_straps(uint8_t node_id, uint8_t quota) {
+    Straps s;
+    s.node_id = node_id;
+    s.quota.fill(quota);
+    return s;
+  }
+  uint8_t node() const { return core.straps().node_id; }
+
+  CmmCore core;
+  std::deque<Header> ingress;  // headers waiting to be presented on ing_*
+  bool eg_ready = true;
+  std::vector<EgRec> egress;   // every header that left, in order
+  std::vector<VdRec> verdicts; // every verdict pulse, in order
+  size_t routed = 0;           // egress entries already handed to the Net
+  Net* net = nullptr;
+
+  // One rising edge of this core only (inputs from the pending request, the
+  // ingress queue and eg_ready); records what left, responses and verdicts.
+  void edge() {
+    PinsIn in;
+    in.eg_ready = eg_ready;
+    if (!ingress.empty()) {
+      in.ing_valid = true;
+      in.ing_hdr = ingress.front();
+    }
+    if (req_pending_) {
+      in.reg_req_valid = true;
+      in.reg_req_write = req_write_;
+      in.reg_req_addr = req_addr_;
+      in.reg_req_wdata = req_wdata_;
+      in.reg_req_part = req_.part;
+      in.reg_req_priv = static_cast<uint8_t>(req_.priv);
+      in.reg_req_pid = req_.pid;
+    }
+    const PinsOut before = core.out();
+    const bool ing_fire = in.ing_valid && before.ing_ready;
+    const bool reg_fire = in.reg_req_valid && before.reg_req_ready;
+    const bool eg_fire = before.eg_valid && in.eg_ready;
+    core.step(in);
+    const PinsOut& o = core.out();
+    if (ing_fire) ingress.pop_front();
+    if (eg_fire) egress.push_back(EgRec{core.cycle(), before.eg_cls, before.eg_hdr});
+    if (reg_fire) {
+      req_pending_ = false;
+      EXPECT_TRUE(o.reg_rsp_valid) << "register response not 1 cycle after acceptance";
+      rsp_ = RegRsp{o.reg_rsp_status, o.reg_rsp_rdata, o.reg_rsp_buf, o.reg_rsp_buf_slot, core.cycle()};
+      if (o.reg_rsp_status != u(Rsp::kOk)) {
+        EXPECT_EQ(o.reg_rsp_rdata, 0u) << "rdata must be 0 unless OK";
+      }
+    } else {
+      EXPECT_FALSE(o.reg_rsp_valid) << "response without a request";
+    }
+    if (o.vd_valid) verdicts.push_back(VdRec{core.cycle(), o.vd_accept, o.vd_ep, o.vd_slot, o.vd_reason});
+  }
+
+  // One cycle of the whole world (the Net if attached, else this core).
+  inline void tick(uint32_t n = 1);
+  // Ticks until nothing is in flight anywhere (bounded).
+  inline void settle(uint32_t max_cycles = 2000);
+  bool idle() const { return ingress.empty() && core.quiescent() && routed == egress.size(); }
+
+  // ------------------------------------------------------------ register port
+  RegRsp access(Req who, bool write, uint32_t addr, uint32_t wdata = 0) {
+    req_pending_ = true;
+    req_ = who;
+    req_write_ = write;
+    req_addr_ = addr;
+    req_wdata_ = wdata;
+    for (uint32_t i = 0; req_pending_; ++i) {
+      if (i > 5000) {
+        ADD_FAILURE() << "register request never accepted (addr 0x" << std::hex << addr << ")";
+        req_pending_ = false;
+        return RegRsp{};
+      }
+      tick();
+    }
+    return rsp_;
+  }
+  RegRsp rd(Req who, uint32_t addr) { return access(who, false, addr); }
+  RegRsp wr(Req who, uint32_t addr, uint32_t data) { return access(who, true, addr, data); }
+  // Read that must succeed; returns the data.
+  uint32_t rd_ok(Req who, uint32_t addr) {
+    RegRsp r = rd(who, addr);
+    EXPECT_EQ(r.status, u(Rsp::kOk)) << "read 0x" << std::hex << addr;
+    return r.rdata;
+  }
+  void wr_ok(Req who, uint32_t addr, uint32_t data) {
+    RegRsp r = wr(who, addr, data);
+    EXPECT_EQ(r.status, u(Rsp::kOk)) << "write 0x" << std::hex << addr;
+  }
+
+  // ------------------------------------------------------------ kernel agent helpers
+  RegRsp cmd(uint8_t part, Cmd op, uint32_t ep = 0) { return wr(kernel(part), regs::CMM_CMD_OFFSET, cmd_word(op, ep)); }
+  uint32_t cmd_status(uint8_t part) { return rd_ok(kernel(part), regs::CMM_CMD_STATUS_OFFSET); }
+  uint32_t cmd_reason(uint8_t part) { return CMM_FIELD_GET(cmd_status(part), CMM_CMD_STATUS_REASON); }
+  // Command that must succeed (status OK and CMD_STATUS.REASON OK).
+  void cmd_ok(uint8_t part, Cmd op, uint32_t ep = 0) {
+    RegRsp r = cmd(part, op, ep);
+    EXPECT_EQ(r.status, u(Rsp::kOk)) << regs::cmd_name(u(op)) << " reason "
+                                     << regs::reason_name(cmd_reason(part));
+  }
+  // Command that must be refused with this reason (REJECT + CMD_STATUS.REASON).
+  void cmd_refused(uint8_t part, Cmd op, uint32_t ep, Reason why) {
+    RegRsp r = cmd(part, op, ep);
+    EXPECT_EQ(r.status, u(Rsp::kReject)) << regs::cmd_name(u(op));
+    EXPECT_EQ(cmd_reason(part), u(why)) << regs::cmd_name(u(op));
+  }
+  int alloc(uint8_t part) {
+    if (cmd(part, Cmd::kAlloc).status != u(Rsp::kOk)) return -1;
+    return static_cast<int>(CMM_FIELD_GET(cmd_status(part), CMM_CMD_STATUS_EP));
+  }
+  void stage_key(uint8_t part, const Key& k) {
+    for (uint32_t w = 0; w < regs::kKeyWords; ++w) wr_ok(kernel(part), regs::CMM_KEY_OFFSET + 4 * w, k[w]);
+  }
+  // ALLOC + CST fields (+ AUTHORIZE): returns the endpoint.
+  int make_entry(uint8_t part, uint16_t pid, Dir dir, uint8_t rnode, uint8_t rpart, uint8_t rep,
+                 bool authorize = true) {
+    const int ep = alloc(part);
+    EXPECT_GE(ep, 0) << "ALLOC failed";
+    if (ep < 0) return ep;
+    const uint32_t e = static_cast<uint32_t>(ep);
+    wr_ok(kernel(part), cst_addr(e, regs::CMM_CST_CTRL_OFFSET), u(dir));
+    wr_ok(kernel(part), cst_addr(e, regs::CMM_CST_OWNER_OFFSET), pid);
+    wr_ok(kernel(part), cst_addr(e, regs::CMM_CST_REMOTE_OFFSET), remote_word(rnode, rpart, rep));
+    if (authorize) cmd_ok(part, Cmd::kAuthorize, e);
+    return ep;
+  }
+  uint32_t cst_ctrl(uint8_t part, uint32_t ep) { return rd_ok(kernel(part), cst_addr(ep, regs::CMM_CST_CTRL_OFFSET)); }
+  uint32_t cst_state(uint8_t part, uint32_t ep) { return CMM_FIELD_GET(cst_ctrl(part, ep), CMM_CST_CTRL_STATE); }
+  uint32_t cst_status(uint8_t part, uint32_t ep) {
+    return rd_ok(kernel(part), cst_addr(ep, regs::CMM_CST_STATUS_OFFSET));
+  }
+  // REJECT_COUNT[r] read through the register port (kernel of partition 0);
+  // also checks it equals core.reject_count(r).
+  uint32_t rejects(Reason r) {
+    const uint32_t v = rd_ok(kernel(0), reject_addr(r));
+    EXPECT_EQ(v, core.reject_count(r)) << regs::reason_name(u(r));
+    return v;
+  }
+  uint32_t stat(uint32_t i) { return rd_ok(kernel(0), stat_addr(i)); }
+  uint32_t irq_status(uint8_t part) { return rd_ok(kernel(part), regs::CMM_IRQ_STATUS_OFFSET); }
+  uint32_t errlog_count(uint8_t part) {
+    return CMM_FIELD_GET(rd_ok(kernel(part), regs::CMM_ERRLOG_STATUS_OFFSET), CMM_ERRLOG_STATUS_COUNT);
+  }
+  // Head entry of the error log, then ERRLOG_POP.
+  ErrEntry pop_err(uint8_t part) {
+    ErrEntry e = ErrEntry::decode(rd_ok(kernel(part), regs::CMM_ERRLOG_HEAD_OFFSET));
+    cmd_ok(part, Cmd::kErrlogPop);
+    return e;
+  }
+  void clear_errlog(uint8_t part) {
+    while (errlog_count(part) != 0) cmd_ok(part, Cmd::kErrlogPop);
+  }
+  RegRsp doorbell(Req who, uint32_t ep, uint32_t len, uint32_t tag) {
+    return wr(who, ep_addr(ep, regs::CMM_EP_DOORBELL_OFFSET), doorbell_word(len, tag));
+  }
+
+  // ------------------------------------------------------------ fabric helpers
+  // Presents h and runs until it has been committed (2 edges after acceptance).
+  void inject(const Header& h) {
+    ingress.push_back(h);
+    settle();
+  }
+  // Removes and returns everything that left on egress so far.
+  std::vector<EgRec> take_egress() {
+    std::vector<EgRec> v;
+    v.swap(egress);
+    routed = 0;
+    return v;
+  }
+  std::vector<VdRec> take_verdicts() {
+    std::vector<VdRec> v;
+    v.swap(verdicts);
+    return v;
+  }
+
+ private:
+  bool req_pending_ = false;
+  Req req_{};
+  bool req_write_ = false;
+  uint32_t req_addr_ = 0, req_wdata_ = 0;
+  RegRsp rsp_{};
+};
+
+// Back-to-back connection of cores: headers are routed by dst_node.
+class Net {
+ public:
+  explicit Net(std::vector<CoreHarness*> nodes) : nodes_(std::move(nodes)) {
+    for (CoreHarness* n : nodes_) n->net = this;
+  }
+  ~Net() {
+    for (CoreHarness* n : nodes_) n->net = nullptr;
+  }
+  Net(const Net&) = delete;
+  Net& operator=(const Net&) = delete;
+
+  // Called for each routed header; may modify it; return false to drop it
+  // (the dropped header is kept in `dropped`).
+  std::function<bool(Header&)> filter;
+  std::vector<Header> dropped;    // filtered out
+  std::vector<Header> unroutable; // no core with that node id
+
+  void tick() {
+    for (CoreHarness* n : nodes_) n->edge();
+    for (CoreHarness* n : nodes_) {
+      for (; n->routed < n->egress.size(); ++n->routed) {
+        Header h = n->egress[n->routed].hdr;
+        if (filter && !filter(h)) {
+          dropped.push_back(h);
+          continue;
+        }
+        CoreHarness* dst = nullptr;
+        for (CoreHarness* m : nodes_)
+          if (m->node() == h.dst_node) dst = m;
+        if (dst) dst->ingress.push_back(h);
+        else unroutable.push_back(h);
+      }
+    }
+  }
+  bool idle() const {
+    for (const CoreHarness* n : nodes_)
+      if (!n->idle()) return false;
+    return true;
+  }
+
+ private:
+  std::vector<CoreHarness*> nodes_;
+};
+
+inline void CoreHarness::tick(uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) {
+    if (net) net->tick();
+    else edge();
+  }
+}
+
+inline void CoreHarness::settle(uint32_t max_cycles) {
+  for (uint32_t i = 0; i < max_cycles; ++i) {
+    if (net ? net->idle() : (ingress.empty() && core.quiescent())) return;
+    tick();
+  }
+  ADD_FAILURE() << "not settled after " << max_cycles << " cycles";
+}
+
+// A channel between two cores of a Net, opened through real commands and
+// packets (DESIGN steps 1-3; ids exchanged by the test instead of MGMT).
+struct Channel {
+  uint32_t rx_ep = 0, tx_ep = 0;
+  uint8_t rx_part = 0, tx_part = 0;
+  uint16_t rx_pid = 0, tx_pid = 0;
+  Key key{};
+};
+
+inline Channel open_channel(CoreHarness& rx, uint8_t rx_part, uint16_t rx_pid, CoreHarness& tx, uint8_t tx_part,
+                            uint16_t tx_pid, const Key& key) {
+  Channel c;
+  c.rx_part = rx_part;
+  c.tx_part = tx_part;
+  c.rx_pid = rx_pid;
+  c.tx_pid = tx_pid;
+  c.key = key;
+  // Allocate both, then fill in the remote ids.
+  const int rx_ep = rx.alloc(rx_part);
+  const int tx_ep = tx.alloc(tx_part);
+  EXPECT_GE(rx_ep, 0);
+  EXPECT_GE(tx_ep, 0);
+  if (rx_ep < 0 || tx_ep < 0) return c;
+  c.rx_ep = static_cast<uint32_t>(rx_ep);
+  c.tx_ep = static_cast<uint32_t>(tx_ep);
+  auto fill = [](CoreHarness& h, uint8_t part, uint32_t ep, uint16_t pid, Dir dir, uint8_t rn, uint8_t rp,
+                 uint32_t re) {
+    h.wr_ok(kernel(part), cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), u(dir));
+    h.wr_ok(kernel(part), cst_addr(ep, regs::CMM_CST_OWNER_OFFSET), pid);
+    h.wr_ok(kernel(part), cst_addr(ep, regs::CMM_CST_REMOTE_OFFSET), remote_word(rn, rp, re));
+    h.cmd_ok(part, Cmd::kAuthorize, ep);
+  };
+  fill(tx, tx_part, c.tx_ep, tx_pid, Dir::kSend, rx.node(), rx_part, c.rx_ep);
+  fill(rx, rx_part, c.rx_ep, rx_pid, Dir::kRecv, tx.node(), tx_part, c.tx_ep);
+  rx.stage_key(rx_part, key);
+  rx.cmd_ok(rx_part, Cmd::kConnect, c.rx_ep);
+  rx.settle();
+  EXPECT_EQ(rx.core.ep_state(c.rx_ep), State::kOpen);
+  EXPECT_EQ(tx.core.ep_state(c.tx_ep), State::kOpen);
+  return c;
+}
+
+}  // namespace cmm::coretest

@@ -1,0 +1,273 @@
+#include "cosim.h"
+
+#include <array>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <random>
+#include <sstream>
+
+#include "stimulus.h"
+
+namespace cmm::dv {
+
+using namespace regs;
+
+namespace {
+
+constexpr uint32_t kHistory = 16;  // stimulus events kept for the mismatch report
+constexpr uint32_t kResetEdges = 2;
+
+struct Event {
+  uint64_t cycle = 0;
+  PinsIn in{};
+  bool rst_n = true;
+  bool reg_fire = false, ing_fire = false, eg_fire = false;
+  Header eg_hdr{};
+};
+
+class Coverage final : public CoreObserver {
+ public:
+  void on_reject(uint64_t, Reason r, const Header*) override { reasons[static_cast<uint32_t>(r)]++; }
+  std::array<uint64_t, kReasonCount> reasons{};
+};
+
+std::string hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%" PRIx64, v);
+  return b;
+}
+
+std::string key_hex(const Key& k) {
+  std::string s;
+  for (uint32_t w = kKeyWords; w-- > 0;) {
+    char b[12];
+    std::snprintf(b, sizeof b, "%08x", k[w]);
+    s += b;
+  }
+  return s;
+}
+
+// First differing output port (all ports, every cycle), empty if none.
+// all: every differing port, comma separated.
+bool first_diff(const PinsOut& a, const PinsOut& b, std::string& port, std::string& va, std::string& vb,
+                std::string& all) {
+  auto chk = [&](const char* name, uint64_t x, uint64_t y) {
+    if (x == y) return;
+    all += all.empty() ? name : std::string(", ") + name;
+    if (!port.empty()) return;
+    port = name;
+    va = hex(x);
+    vb = hex(y);
+  };
+  chk("reg_req_ready_o", a.reg_req_ready, b.reg_req_ready);
+  chk("reg_rsp_valid_o", a.reg_rsp_valid, b.reg_rsp_valid);
+  chk("reg_rsp_rdata_o", a.reg_rsp_rdata, b.reg_rsp_rdata);
+  chk("reg_rsp_status_o", a.reg_rsp_status, b.reg_rsp_status);
+  chk("reg_rsp_buf_o", a.reg_rsp_buf, b.reg_rsp_buf);
+  chk("reg_rsp_buf_slot_o", a.reg_rsp_buf_slot, b.reg_rsp_buf_slot);
+  chk("ing_ready_o", a.ing_ready, b.ing_ready);
+  chk("eg_valid_o", a.eg_valid, b.eg_valid);
+  chk("eg_cls_o", a.eg_cls, b.eg_cls);
+  const Header& x = a.eg_hdr;
+  const Header& y = b.eg_hdr;
+  chk("eg_hdr_o.opcode", x.opcode, y.opcode);
+  chk("eg_hdr_o.src_node", x.src_node, y.src_node);
+  chk("eg_hdr_o.src_part", x.src_part, y.src_part);
+  chk("eg_hdr_o.src_ep", x.src_ep, y.src_ep);
+  chk("eg_hdr_o.dst_node", x.dst_node, y.dst_node);
+  chk("eg_hdr_o.dst_part", x.dst_part, y.dst_part);
+  chk("eg_hdr_o.dst_ep", x.dst_ep, y.dst_ep);
+  chk("eg_hdr_o.len", x.len, y.len);
+  chk("eg_hdr_o.tag", x.tag, y.tag);
+  chk("eg_hdr_o.reason", x.reason, y.reason);
+  chk("eg_hdr_o.aux", x.aux, y.aux);
+  if (x.key != y.key) {
+    all += all.empty() ? "eg_hdr_o.key" : ", eg_hdr_o.key";
+    if (port.empty()) {
+      port = "eg_hdr_o.key";
+      va = key_hex(x.key);
+      vb = key_hex(y.key);
+    }
+  }
+  chk("vd_valid_o", a.vd_valid, b.vd_valid);
+  chk("vd_accept_o", a.vd_accept, b.vd_accept);
+  chk("vd_ep_o", a.vd_ep, b.vd_ep);
+  chk("vd_slot_o", a.vd_slot, b.vd_slot);
+  chk("vd_reason_o", a.vd_reason, b.vd_reason);
+  chk("irq_o", a.irq, b.irq);
+  return !port.empty();
+}
+
+std::string describe(const Event& e) {
+  std::ostringstream o;
+  o << "  cycle " << e.cycle << ":";
+  if (!e.rst_n) o << " RESET";
+  const PinsIn& in = e.in;
+  if (in.reg_req_valid) {
+    o << " REG " << (in.reg_req_write ? "W" : "R") << " addr=" << hex(in.reg_req_addr);
+    if (in.reg_req_write) o << " wdata=" << hex(in.reg_req_wdata);
+    o << " part=" << unsigned(in.reg_req_part) << " priv=" << priv_name(in.reg_req_priv)
+      << " pid=" << in.reg_req_pid << (e.reg_fire ? " [accepted]" : " [stalled]");
+  }
+  if (in.ing_valid)
+    o << " | ING " << in.ing_hdr.str() << " key=" << key_hex(in.ing_hdr.key)
+      << (e.ing_fire ? " [accepted]" : " [stalled]");
+  if (e.eg_fire) o << " | EG pop " << e.eg_hdr.str();
+  else if (!in.eg_ready) o << " | eg_ready=0";
+  return o.str();
+}
+
+std::string out_str(const PinsOut& p) {
+  std::ostringstream o;
+  o << "reg_req_ready=" << p.reg_req_ready << " rsp_valid=" << p.reg_rsp_valid << " rdata=" << hex(p.reg_rsp_rdata)
+    << " status=" << rsp_name(p.reg_rsp_status) << " buf=" << p.reg_rsp_buf << " slot=" << unsigned(p.reg_rsp_buf_slot)
+    << " ing_ready=" << p.ing_ready << " eg_valid=" << p.eg_valid << " eg_cls=" << unsigned(p.eg_cls)
+    << " eg_hdr={" << p.eg_hdr.str() << " key=" << key_hex(p.eg_hdr.key) << "} vd_valid=" << p.vd_valid
+    << " vd_accept=" << p.vd_accept << " vd_ep=" << unsigned(p.vd_ep) << " vd_slot=" << unsigned(p.vd_slot)
+    << " vd_reason=" << reason_name(p.vd_reason) << " irq=" << hex(p.irq);
+  return o.str();
+}
+
+CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
+  CosimResult res;
+  const Straps straps = straps_for_seed(cfg.seed);
+  RefModel ref(straps);
+  std::unique_ptr<CoreModel> dut = cfg.make_dut ? cfg.make_dut(straps, trace) : make_rtl_model(straps, trace);
+  Coverage cov;
+  ref.core().set_observer(&cov);
+  Stimulus stim(cfg.seed, straps);
+  std::array<Event, kHistory> hist{};
+  uint64_t nhist = 0;
+  std::array<bool, kStateCount> states{};
+  const auto t0 = std::chrono::steady_clock::now();
+
+  uint64_t cycle = 0;
+  auto compare = [&](const PinsOut& r, const PinsOut& d) -> bool {
+    std::string port, vr, vd, all;
+    if (!first_diff(r, d, port, vr, vd, all)) return true;
+    std::ostringstream o;
+    o << "LOCKSTEP MISMATCH (seed " << cfg.seed << ") at cycle " << cycle << " (outputs after edge " << cycle
+      << "), first port " << port << ":\n"
+      << "  " << ref.name() << ": " << vr << "\n"
+      << "  " << dut->name() << ": " << vd << "\n"
+      << "all differing ports: " << all << "\n"
+      << "all outputs:\n  ref: " << out_str(r) << "\n  dut: " << out_str(d) << "\n"
+      << "last " << std::min<uint64_t>(nhist, kHistory) << " stimulus events (oldest first):\n";
+    for (uint64_t i = nhist > kHistory ? nhist - kHistory : 0; i < nhist; ++i) o << describe(hist[i % kHistory]) << "\n";
+    res.pass = false;
+    res.fail_cycle = cycle;
+    res.fail_port = port;
+    res.report = o.str();
+    return false;
+  };
+
+  // Power-up: both models in reset for a few edges.
+  PinsIn in{};
+  for (uint32_t i = 0; i < kResetEdges; ++i) {
+    ref.edge(in, false);
+    dut->edge(in, false);
+    ++cycle;
+  }
+  if (!compare(ref.outputs(), dut->outputs())) return res;
+
+  for (uint64_t n = 0; n < cfg.cycles; ++n) {
+    const PinsOut before = ref.outputs();
+    bool rst_n = true;
+    stim.next(before, in, rst_n);
+    ref.edge(in, rst_n);
+    dut->edge(in, rst_n);
+    ++cycle;
+    const PinsOut ro = ref.outputs();
+    const bool reg_fire = rst_n && in.reg_req_valid && before.reg_req_ready;
+    const bool ing_fire = rst_n && in.ing_valid && before.ing_ready;
+    const bool eg_fire = rst_n && before.eg_valid && in.eg_ready;
+    if (!rst_n || in.reg_req_valid || in.ing_valid || eg_fire) {
+      Event& e = hist[nhist++ % kHistory];
+      e.cycle = cycle;
+      e.in = in;
+      e.rst_n = rst_n;
+      e.reg_fire = reg_fire;
+      e.ing_fire = ing_fire;
+      e.eg_fire = eg_fire;
+      e.eg_hdr = before.eg_hdr;
+    }
+    if (!compare(ro, dut->outputs())) return res;
+    stim.observe(in, rst_n, before, ro);
+    res.reg_accesses += reg_fire;
+    res.ing_headers += ing_fire;
+    res.eg_headers += eg_fire;
+    res.verdicts += ro.vd_valid;
+    res.delivered += ro.vd_valid && ro.vd_accept;
+    res.resets += !rst_n;
+    for (uint32_t e = 0; e < kNumEndpoints; ++e) states[static_cast<uint32_t>(ref.core().ep_state(e))] = true;
+  }
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.pass = true;
+  res.cycles = cycle;
+
+  // Summary and coverage.
+  const StimCoverage& sc = stim.coverage();
+  std::ostringstream o;
+  o << "cosim PASS seed " << cfg.seed << " (node " << unsigned(straps.node_id) << "): " << cycle
+    << " cycles matched, every output every cycle; " << res.reg_accesses << " register accesses, " << res.ing_headers
+    << " ingress headers, " << res.eg_headers << " egress headers, " << res.verdicts << " verdicts (" << res.delivered << " deliveries), " << res.resets
+    << " reset cycles; " << sc.script_channels << " channel-setup scripts; " << res.seconds << " s ("
+    << static_cast<uint64_t>(static_cast<double>(cycle) / (res.seconds > 0 ? res.seconds : 1)) << " cycles/s)\n";
+  o << "coverage, reject reasons (events):";
+  for (uint32_t r = 1; r < kReasonCount; ++r) {
+    o << " " << reason_name(r) << "=" << cov.reasons[r];
+    res.reasons_hit += cov.reasons[r] != 0;
+  }
+  o << "\n  -> " << res.reasons_hit << "/" << (kReasonCount - 1) << " reasons hit";
+  o << "\ncoverage, CST states seen:";
+  for (uint32_t s = 0; s < kStateCount; ++s) {
+    o << " " << state_name(s) << (states[s] ? "" : "(MISSED)");
+    res.states_hit += states[s];
+  }
+  o << "\ncoverage, commands [OK/DENIED/DECERR/REJECT]:";
+  for (uint32_t c = 0; c < 16; ++c) {
+    const auto& v = sc.cmd[c];
+    if (c < kCmdCount) res.cmds_hit += (v[0] + v[3]) != 0;
+    o << " " << (c < kCmdCount ? std::string(cmd_name(c)) : "op" + std::to_string(c)) << "=" << v[0] << "/" << v[1]
+      << "/" << v[2] << "/" << v[3];
+  }
+  o << "\n  -> " << res.cmds_hit << "/" << kCmdCount << " commands executed";
+  o << "\ncoverage, same-edge hazards (ingress commit + register access on one entry):";
+  for (const auto& [k, v] : sc.hazards) o << " " << k << "=" << v;
+  res.hazard_kinds = static_cast<uint32_t>(sc.hazards.size());
+  o << "\n  -> " << res.hazard_kinds << " hazard kinds\n";
+  res.report = o.str();
+  return res;
+}
+
+}  // namespace
+
+Straps straps_for_seed(uint64_t seed) {
+  std::mt19937_64 g(seed * 0x9E3779B97F4A7C15ull + 1);
+  Straps s;
+  s.node_id = static_cast<uint8_t>(g());
+  // Quotas: mixed, one partition with none, total above the table size.
+  static const uint8_t q[] = {4, 3, 2, 5, 1, 0, 6, 16};
+  for (uint32_t p = 0; p < kNumPartitions; ++p) s.quota[p] = q[(p + seed) % kNumPartitions];
+  return s;
+}
+
+CosimResult run_cosim(const CosimConfig& cfg) {
+  CosimResult res = run_once(cfg, RtlTrace{});
+  if (!res.pass && !cfg.fst_path.empty()) {
+    // Deterministic: the same seed reproduces the run; dump the window before the mismatch.
+    RtlTrace tr;
+    tr.fst_path = cfg.fst_path;
+    tr.from_cycle = res.fail_cycle > cfg.fst_window ? res.fail_cycle - cfg.fst_window : 0;
+    tr.to_cycle = res.fail_cycle + 1;
+    CosimConfig c2 = cfg;
+    (void)run_once(c2, tr);
+    res.report += "FST of cycles " + std::to_string(tr.from_cycle) + ".." + std::to_string(tr.to_cycle) +
+                  " written to " + cfg.fst_path + "\n";
+  }
+  if (cfg.verbose) std::fputs(res.report.c_str(), res.pass ? stdout : stderr);
+  return res;
+}
+
+}  // namespace cmm::dv

@@ -1,0 +1,106 @@
+// Verilated rtl/cmm_core.sv behind the CoreModel interface: pins only.
+#include <verilated.h>
+#include <verilated_fst_c.h>
+
+#include "Vcmm_core.h"
+#include "core_model.h"
+
+namespace cmm::dv {
+namespace {
+
+constexpr uint64_t kHalfPeriodPs = 500;  // 1 GHz, Verilator's default 1 ps precision
+
+class RtlModel final : public CoreModel {
+ public:
+  RtlModel(const Straps& s, const RtlTrace& tr) : trace_(tr) {
+    ctx_ = std::make_unique<VerilatedContext>();
+    ctx_->debug(0);
+    ctx_->randReset(0);
+    if (!trace_.fst_path.empty()) ctx_->traceEverOn(true);
+    top_ = std::make_unique<Vcmm_core>(ctx_.get(), "cmm_core");
+    top_->cfg_node_id_i = s.node_id;
+    uint64_t q = 0;
+    for (uint32_t p = 0; p < regs::kNumPartitions; ++p) q |= static_cast<uint64_t>(s.quota[p]) << (8 * p);
+    top_->cfg_quota_i = q;
+    top_->clk = 0;
+    top_->rst_ni = 1;
+    top_->eval();
+    if (!trace_.fst_path.empty()) {
+      fst_ = std::make_unique<VerilatedFstC>();
+      top_->trace(fst_.get(), 99);
+      fst_->open(trace_.fst_path.c_str());
+    }
+  }
+  ~RtlModel() override {
+    if (fst_) fst_->close();
+    top_->final();
+  }
+
+  const char* name() const override { return "RTL cmm_core"; }
+
+  void edge(const PinsIn& in, bool rst_n) override {
+    Vcmm_core& t = *top_;
+    t.rst_ni = rst_n;
+    t.reg_req_valid_i = in.reg_req_valid;
+    t.reg_req_write_i = in.reg_req_write;
+    t.reg_req_addr_i = in.reg_req_addr & ((1u << regs::kAddrBits) - 1u);
+    t.reg_req_wdata_i = in.reg_req_wdata;
+    t.reg_req_part_i = in.reg_req_part & ((1u << regs::kPartIdBits) - 1u);
+    t.reg_req_priv_i = in.reg_req_priv & 1u;
+    t.reg_req_pid_i = in.reg_req_pid;
+    t.ing_valid_i = in.ing_valid;
+    const Header::Packed hp = in.ing_hdr.pack();
+    for (size_t w = 0; w < hp.size(); ++w) t.ing_hdr_i[w] = hp[w];
+    t.eg_ready_i = in.eg_ready;
+    t.clk = 0;
+    t.eval();
+    dump(2 * cycle_);
+    t.clk = 1;
+    t.eval();
+    dump(2 * cycle_ + 1);
+    ++cycle_;
+  }
+
+  PinsOut outputs() const override {
+    const Vcmm_core& t = *top_;
+    PinsOut o;
+    o.reg_req_ready = t.reg_req_ready_o;
+    o.reg_rsp_valid = t.reg_rsp_valid_o;
+    o.reg_rsp_rdata = t.reg_rsp_rdata_o;
+    o.reg_rsp_status = t.reg_rsp_status_o;
+    o.reg_rsp_buf = t.reg_rsp_buf_o;
+    o.reg_rsp_buf_slot = t.reg_rsp_buf_slot_o;
+    o.ing_ready = t.ing_ready_o;
+    o.eg_valid = t.eg_valid_o;
+    o.eg_cls = t.eg_cls_o;
+    Header::Packed hp{};
+    for (size_t w = 0; w < hp.size(); ++w) hp[w] = t.eg_hdr_o[w];
+    o.eg_hdr = Header::unpack(hp);
+    o.vd_valid = t.vd_valid_o;
+    o.vd_accept = t.vd_accept_o;
+    o.vd_ep = t.vd_ep_o;
+    o.vd_slot = t.vd_slot_o;
+    o.vd_reason = t.vd_reason_o;
+    o.irq = t.irq_o;
+    return o;
+  }
+
+ private:
+  void dump(uint64_t half) {
+    if (fst_ && cycle_ >= trace_.from_cycle && cycle_ <= trace_.to_cycle) fst_->dump(half * kHalfPeriodPs);
+  }
+
+  RtlTrace trace_;
+  std::unique_ptr<VerilatedContext> ctx_;
+  std::unique_ptr<Vcmm_core> top_;
+  std::unique_ptr<VerilatedFstC> fst_;
+  uint64_t cycle_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<CoreModel> make_rtl_model(const Straps& s, const RtlTrace& trace) {
+  return std::make_unique<RtlModel>(s, trace);
+}
+
+}  // namespace cmm::dv

@@ -1,0 +1,563 @@
+#include "stimulus.h"
+
+namespace cmm::dv {
+
+using namespace regs;
+
+namespace {
+constexpr uint8_t op(Opcode o) { return static_cast<uint8_t>(o); }
+constexpr uint32_t cmdv(Cmd c) { return static_cast<uint32_t>(c); }
+constexpr uint8_t kKernel = static_cast<uint8_t>(Priv::kKernel);
+constexpr uint8_t kUser = static_cast<uint8_t>(Priv::kUser);
+constexpr uint32_t kIngQueueMax = 12;
+
+uint32_t cmd_word(uint32_t cmd, uint32_t ep) {
+  uint32_t w = 0;
+  w = CMM_FIELD_SET(w, CMM_CMD_OP, cmd);
+  w = CMM_FIELD_SET(w, CMM_CMD_EP, ep);
+  return w;
+}
+}  // namespace
+
+const char* op_kind_name(OpKind k) {
+  static const char* const n[] = {"other", "global", "bank", "key", "cmd", "cst", "doorbell",
+                                  "rx_pop", "ep_read", "tx_buf", "rx_buf", "random", "misaligned"};
+  return n[static_cast<uint32_t>(k)];
+}
+
+Stimulus::Stimulus(uint64_t seed, const Straps& straps) : rng_(seed), straps_(straps) { new_phase(); }
+
+Key Stimulus::rand_key() {
+  Key k;
+  for (auto& w : k) w = static_cast<uint32_t>(rng_());
+  return k;
+}
+
+void Stimulus::new_phase() {
+  static const uint32_t eg[] = {100, 100, 95, 70, 40, 10, 0};
+  static const uint32_t rg[] = {100, 80, 50, 30, 10};
+  static const uint32_t ig[] = {90, 50, 25, 10, 3};
+  p_eg_ready_ = eg[r(7)];
+  p_reg_ = rg[r(5)];
+  p_ing_ = ig[r(5)];
+  p_script_ = 2 + r(10);
+}
+
+void Stimulus::clear_shadow() {
+  for (auto& e : ep_) e = EpShadow{};
+  for (auto& k : staged_) k = Key{};
+  ingq_.clear();
+  reg_pending_ = ing_pending_ = s1_valid_ = false;
+  script_active_ = false;
+  hazard_ep_ = -1;
+}
+
+int Stimulus::pick_owned(int part) {
+  int cand[kNumEndpoints];
+  int n = 0;
+  for (uint32_t e = 0; e < kNumEndpoints; ++e)
+    if (ep_[e].owner >= 0 && (part < 0 || ep_[e].owner == part)) cand[n++] = static_cast<int>(e);
+  return n ? cand[r(static_cast<uint32_t>(n))] : -1;
+}
+
+int Stimulus::pick_any_owned() { return pick_owned(-1); }
+
+int Stimulus::pick_keyed(uint8_t dir) {
+  int cand[kNumEndpoints];
+  int n = 0;
+  for (uint32_t e = 0; e < kNumEndpoints; ++e)
+    if (ep_[e].owner >= 0 && ep_[e].key_valid && ep_[e].dir == dir) cand[n++] = static_cast<int>(e);
+  return n ? cand[r(static_cast<uint32_t>(n))] : -1;
+}
+
+RegOp Stimulus::cmd_op(uint8_t part, uint32_t cmd, uint32_t ep) {
+  RegOp o;
+  o.write = true;
+  o.addr = CMM_CMD_OFFSET;
+  o.wdata = cmd_word(cmd, ep);
+  o.part = part;
+  o.priv = kKernel;
+  o.kind = OpKind::kCmd;
+  o.ep = static_cast<int>(ep);
+  return o;
+}
+
+RegOp Stimulus::ep_op(int ep, bool write, uint32_t off, uint32_t wdata) {
+  RegOp o;
+  const EpShadow& s = ep_[static_cast<uint32_t>(ep)];
+  o.write = write;
+  o.addr = CMM_EP_BASE + static_cast<uint32_t>(ep) * CMM_EP_STRIDE + off;
+  o.wdata = wdata;
+  o.part = s.owner >= 0 ? static_cast<uint8_t>(s.owner) : static_cast<uint8_t>(r(kNumPartitions));
+  if (chance(60)) {
+    o.priv = kUser;
+    o.pid = s.pid;
+  } else {
+    o.priv = kKernel;
+    o.pid = static_cast<uint16_t>(rng_());
+  }
+  o.ep = ep;
+  if (off == CMM_EP_DOORBELL_OFFSET) o.kind = OpKind::kDoorbell;
+  else if (off == CMM_EP_RX_POP_OFFSET) o.kind = OpKind::kRxPop;
+  else if (off >= CMM_TX_BUF_OFFSET && off < CMM_TX_BUF_OFFSET + CMM_TX_BUF_BYTES) o.kind = OpKind::kTxBuf;
+  else if (off >= CMM_RX_BUF_OFFSET && off < CMM_RX_BUF_OFFSET + CMM_RX_BUF_BYTES) o.kind = OpKind::kRxBuf;
+  else o.kind = OpKind::kEpRead;
+  return o;
+}
+
+// A register access aimed at the endpoint whose ingress header commits at the same edge.
+RegOp Stimulus::hazard_op(int ep, uint8_t opcode) {
+  const EpShadow& s = ep_[static_cast<uint32_t>(ep)];
+  const uint8_t part = s.owner >= 0 ? static_cast<uint8_t>(s.owner) : 0;
+  const uint32_t db = CMM_FIELD_SET(0u, CMM_EP_DOORBELL_LEN, 1 + r(kMaxMsgBytes)) | (r(0x10000) << 16);
+  switch (r(4) + (opcode == op(Opcode::kData) ? 0 : 4)) {
+    case 0: return ep_op(ep, true, CMM_EP_RX_POP_OFFSET, 0);
+    case 1: return cmd_op(part, cmdv(Cmd::kClose), static_cast<uint32_t>(ep));
+    case 2: return ep_op(ep, false, CMM_EP_RX_STATUS_OFFSET, 0);
+    case 3: return ep_op(ep, false, CMM_RX_BUF_OFFSET + 4 * r(CMM_RX_BUF_BYTES / 4), 0);
+    case 4: return ep_op(ep, true, CMM_EP_DOORBELL_OFFSET, db);
+    case 5: return cmd_op(part, cmdv(chance(50) ? Cmd::kClose : Cmd::kFree), static_cast<uint32_t>(ep));
+    case 6: return cmd_op(part, cmdv(chance(50) ? Cmd::kConnect : Cmd::kSetKey), static_cast<uint32_t>(ep));
+    default: {
+      RegOp o;
+      o.addr = CMM_CST_BASE + static_cast<uint32_t>(ep) * CMM_CST_STRIDE + CMM_CST_CTRL_OFFSET;
+      o.part = part;
+      o.priv = kKernel;
+      o.kind = OpKind::kCst;
+      o.ep = ep;
+      return o;
+    }
+  }
+}
+
+// Channel pair on this node: receiver A (partition pa) <- sender B (partition pb).
+bool Stimulus::script_op(RegOp& o) {
+  Script& s = script_;
+  if (s.waiting) return false;
+  auto cst_w = [&](uint8_t part, int ep, uint32_t off, uint32_t wd) {
+    RegOp x;
+    x.write = true;
+    x.addr = CMM_CST_BASE + static_cast<uint32_t>(ep) * CMM_CST_STRIDE + off;
+    x.wdata = wd;
+    x.part = part;
+    x.priv = kKernel;
+    x.kind = OpKind::kCst;
+    x.ep = ep;
+    return x;
+  };
+  auto remote = [&](uint32_t node, uint32_t part, uint32_t ep) {
+    uint32_t w = 0;
+    w = CMM_FIELD_SET(w, CMM_CST_REMOTE_NODE, node);
+    w = CMM_FIELD_SET(w, CMM_CST_REMOTE_PART, part);
+    return CMM_FIELD_SET(w, CMM_CST_REMOTE_EP, ep);
+  };
+  const uint32_t recv = static_cast<uint32_t>(Dir::kRecv), send = static_cast<uint32_t>(Dir::kSend);
+  switch (s.step) {
+    case 0: o = cmd_op(s.pa, cmdv(Cmd::kAlloc), 0); break;
+    case 1: o = cmd_op(s.pb, cmdv(Cmd::kAlloc), 0); break;
+    case 2: o = cst_w(s.pa, s.ea, CMM_CST_CTRL_OFFSET, recv); break;
+    case 3: o = cst_w(s.pa, s.ea, CMM_CST_REMOTE_OFFSET, remote(s.rnode, s.pb, static_cast<uint32_t>(s.eb))); break;
+    case 4: o = cst_w(s.pa, s.ea, CMM_CST_OWNER_OFFSET, s.pida); break;
+    case 5: o = cst_w(s.pb, s.eb, CMM_CST_CTRL_OFFSET, send); break;
+    case 6: o = cst_w(s.pb, s.eb, CMM_CST_REMOTE_OFFSET, remote(straps_.node_id, s.pa, static_cast<uint32_t>(s.ea))); break;
+    case 7: o = cst_w(s.pb, s.eb, CMM_CST_OWNER_OFFSET, s.pidb); break;
+    case 8: o = cmd_op(s.pa, cmdv(Cmd::kAuthorize), static_cast<uint32_t>(s.ea)); break;
+    case 9: o = cmd_op(s.pb, cmdv(Cmd::kAuthorize), static_cast<uint32_t>(s.eb)); break;
+    case 10: case 11: case 12: case 13: {
+      const uint32_t i = static_cast<uint32_t>(s.step - 10);
+      o = RegOp{};
+      o.write = true;
+      o.addr = CMM_KEY_OFFSET + i * CMM_KEY_STRIDE;
+      o.wdata = s.key[i];
+      o.part = s.pa;
+      o.priv = kKernel;
+      o.kind = OpKind::kKey;
+      break;
+    }
+    case 14: o = cmd_op(s.pa, cmdv(Cmd::kConnect), static_cast<uint32_t>(s.ea)); break;
+    default: script_active_ = false; ++cov_.script_channels; return false;
+  }
+  o.script = true;
+  s.waiting = true;
+  return true;
+}
+
+RegOp Stimulus::random_op() {
+  RegOp o;
+  // Requester: mostly a partition that owns something, sometimes any (incl. >= num_partitions).
+  const int any_ep = pick_any_owned();
+  uint8_t part = any_ep >= 0 && chance(70) ? static_cast<uint8_t>(ep_[static_cast<uint32_t>(any_ep)].owner)
+                                           : static_cast<uint8_t>(r(kNumPartitions));
+  if (chance(4)) part = static_cast<uint8_t>(r(1u << kPartIdBits));
+  o.part = part;
+  o.priv = chance(75) ? kKernel : kUser;
+  o.pid = static_cast<uint16_t>(rng_());
+  o.write = chance(50);
+  o.wdata = static_cast<uint32_t>(rng_());
+  const uint32_t c = r(100);
+  if (c < 4) {
+    static const uint32_t g[] = {CMM_ID_OFFSET, CMM_NODE_ID_OFFSET, CMM_GEOMETRY_OFFSET};
+    o.addr = g[r(3)];
+    o.kind = OpKind::kGlobal;
+  } else if (c < 30) {
+    // Command.
+    int ep = pick_owned(part);
+    if (ep < 0 || chance(15)) ep = static_cast<int>(r(kNumEndpoints));
+    uint32_t epv = static_cast<uint32_t>(ep);
+    if (chance(3)) epv = r(256);
+    static const Cmd w[] = {Cmd::kNop, Cmd::kAlloc, Cmd::kAlloc, Cmd::kAlloc, Cmd::kAuthorize, Cmd::kAuthorize,
+                            Cmd::kConnect, Cmd::kConnect, Cmd::kClose, Cmd::kClose, Cmd::kFree, Cmd::kFree,
+                            Cmd::kMgmtSend, Cmd::kMgmtSend, Cmd::kMgmtPop, Cmd::kErrlogPop, Cmd::kErrlogPop,
+                            Cmd::kSetKey, Cmd::kSetKey};
+    uint32_t cmd = cmdv(w[r(sizeof w / sizeof w[0])]);
+    if (chance(4)) cmd = kCmdCount + r(16 - kCmdCount);
+    o = cmd_op(part, cmd, epv);
+    if (chance(5)) o.priv = kUser;
+    if (!o.write || chance(3)) o.write = chance(10);  // mostly writes; a few reads of CMD
+  } else if (c < 48) {
+    // Kernel bank registers.
+    static const uint32_t regs_[] = {CMM_PART_INFO_OFFSET,      CMM_KEY_OFFSET,           CMM_CMD_STATUS_OFFSET,
+                                     CMM_IRQ_STATUS_OFFSET,     CMM_IRQ_ENABLE_OFFSET,    CMM_MGMT_TX_OFFSET,
+                                     CMM_MGMT_DST_OFFSET,       CMM_MGMT_RX_STATUS_OFFSET, CMM_MGMT_RX_OFFSET,
+                                     CMM_ERRLOG_STATUS_OFFSET,  CMM_ERRLOG_HEAD_OFFSET,   CMM_REJECT_COUNT_OFFSET,
+                                     CMM_STAT_OFFSET};
+    uint32_t a = regs_[r(sizeof regs_ / sizeof regs_[0])];
+    if (a == CMM_KEY_OFFSET || a == CMM_MGMT_TX_OFFSET || a == CMM_MGMT_RX_OFFSET) a += 4 * r(4);
+    if (a == CMM_REJECT_COUNT_OFFSET) a += 4 * r(CMM_REJECT_COUNT_COUNT);
+    if (a == CMM_STAT_OFFSET) a += 4 * r(CMM_STAT_COUNT);
+    if (chance(8)) a = 4 * r(CMM_CST_BASE / 4);  // anything below the CST window, mapped or not
+    o.addr = a;
+    o.kind = (a >= CMM_KEY_OFFSET && a < CMM_KEY_OFFSET + 16) ? OpKind::kKey : OpKind::kBank;
+    if (a == CMM_IRQ_STATUS_OFFSET && o.write) o.wdata = r(2) ? 0xFFFFFFFFu : (1u << r(5));
+    if (a == CMM_MGMT_DST_OFFSET && o.write && chance(70)) {
+      uint32_t w = CMM_FIELD_SET(0u, CMM_MGMT_DST_NODE, chance(70) ? straps_.node_id : r(256));
+      o.wdata = CMM_FIELD_SET(w, CMM_MGMT_DST_PART, r(10)) | (chance(20) ? 0xF0000000u : 0u);
+    }
+    if (o.kind == OpKind::kBank && o.write && chance(60)) o.write = false;
+  } else if (c < 62) {
+    // CST window.
+    int ep = pick_owned(part);
+    if (ep < 0 || chance(25)) ep = static_cast<int>(r(kNumEndpoints));
+    const uint32_t off = 4 * r(4);
+    o.addr = CMM_CST_BASE + static_cast<uint32_t>(ep) * CMM_CST_STRIDE + off;
+    o.kind = OpKind::kCst;
+    o.ep = ep;
+    if (off == CMM_CST_REMOTE_OFFSET && chance(80)) {
+      uint32_t w = CMM_FIELD_SET(0u, CMM_CST_REMOTE_NODE, chance(60) ? straps_.node_id : r(256));
+      w = CMM_FIELD_SET(w, CMM_CST_REMOTE_PART, chance(90) ? r(kNumPartitions) : r(16));
+      o.wdata = CMM_FIELD_SET(w, CMM_CST_REMOTE_EP, chance(90) ? r(kNumEndpoints) : r(256));
+    }
+    if (off == CMM_CST_CTRL_OFFSET && chance(70)) o.wdata = r(2) | (chance(20) ? 0xFFFFFFF0u : 0u);
+  } else if (c < 92) {
+    // Endpoint page.
+    int ep = any_ep;
+    if (ep < 0 || chance(15)) ep = static_cast<int>(r(kNumEndpoints));
+    const uint32_t k = r(100);
+    uint32_t off;
+    bool wr;
+    uint32_t wd = static_cast<uint32_t>(rng_());
+    if (k < 30) {
+      off = CMM_EP_DOORBELL_OFFSET;
+      const int se = pick_keyed(static_cast<uint8_t>(Dir::kSend));
+      if (se >= 0 && chance(70)) ep = se;
+      wr = chance(95);
+      const uint32_t lens[] = {0, 1, kMaxMsgBytes, kMaxMsgBytes + 1, 0xFFFF};
+      const uint32_t len = chance(85) ? 1 + r(kMaxMsgBytes) : lens[r(5)];
+      wd = CMM_FIELD_SET(wd, CMM_EP_DOORBELL_LEN, len);
+    } else if (k < 45) {
+      off = CMM_EP_RX_POP_OFFSET;
+      wr = chance(90);
+    } else if (k < 70) {
+      static const uint32_t rd[] = {CMM_EP_TX_STATUS_OFFSET, CMM_EP_TX_SENT_OFFSET, CMM_EP_RX_STATUS_OFFSET,
+                                    CMM_EP_RX_TAG_OFFSET};
+      off = rd[r(4)];
+      wr = chance(10);
+    } else if (k < 80) {
+      off = CMM_TX_BUF_OFFSET + 4 * r(CMM_TX_BUF_BYTES / 4);
+      wr = chance(85);
+    } else if (k < 93) {
+      off = CMM_RX_BUF_OFFSET + 4 * r(CMM_RX_BUF_BYTES / 4);
+      wr = chance(10);
+    } else {
+      off = 4 * r(CMM_EP_STRIDE / 4);  // anything in the page
+      wr = chance(50);
+    }
+    o = ep_op(ep, wr, off, wd);
+    if (chance(10)) o.part = static_cast<uint8_t>(r(chance(80) ? kNumPartitions : 16));
+    if (chance(8)) o.pid = static_cast<uint16_t>(rng_());
+  } else if (c < 97) {
+    o.addr = 4 * r((1u << kAddrBits) / 4);
+    o.kind = OpKind::kRandom;
+  } else {
+    o.addr = (static_cast<uint32_t>(rng_()) & ((1u << kAddrBits) - 1u)) | (1 + r(3));
+    o.kind = OpKind::kMisaligned;
+  }
+  return o;
+}
+
+void Stimulus::craft_ingress() {
+  Header h;
+  const uint32_t k = r(100);
+  int e = k < 40 && chance(70) ? pick_keyed(static_cast<uint8_t>(Dir::kRecv)) : pick_any_owned();
+  if (e < 0) e = pick_any_owned();
+  if (e < 0 || chance(8)) e = static_cast<int>(r(kNumEndpoints));
+  const EpShadow& s = ep_[static_cast<uint32_t>(e)];
+  h.dst_node = straps_.node_id;
+  h.dst_part = s.owner >= 0 ? static_cast<uint8_t>(s.owner) : static_cast<uint8_t>(r(kNumPartitions));
+  h.dst_ep = static_cast<uint8_t>(e);
+  h.src_node = s.rnode;
+  h.src_part = s.rpart;
+  h.src_ep = s.rep;
+  h.tag = static_cast<uint16_t>(rng_());
+  if (k < 40) {
+    h.opcode = op(Opcode::kData);
+    h.len = static_cast<uint16_t>(1 + r(kMaxMsgBytes));
+    h.key = s.key;
+  } else if (k < 55) {
+    h.opcode = op(Opcode::kConnect);
+    h.key = rand_key();
+  } else if (k < 63) {
+    h.opcode = op(Opcode::kConnectAck);
+  } else if (k < 78) {
+    h.opcode = op(Opcode::kNack);
+    static const Opcode aux[] = {Opcode::kData, Opcode::kData, Opcode::kConnect, Opcode::kClose, Opcode::kMgmt};
+    h.aux = chance(90) ? op(aux[r(5)]) : static_cast<uint8_t>(rng_());
+    h.reason = static_cast<uint8_t>(chance(90) ? r(kReasonCount) : r(256));
+  } else if (k < 86) {
+    h.opcode = op(Opcode::kClose);
+  } else if (k < 96) {
+    h.opcode = op(Opcode::kMgmt);
+    h.dst_part = static_cast<uint8_t>(chance(85) ? r(kNumPartitions) : r(16));
+    h.src_node = static_cast<uint8_t>(rng_());
+    h.src_part = static_cast<uint8_t>(r(16));
+    h.key = rand_key();
+  } else {
+    static const uint8_t bad[] = {0, 7, 8, 11, 15};
+    h.opcode = bad[r(5)];
+  }
+  // Forgeries and malformed fields.
+  if (chance(30)) {
+    switch (r(10)) {
+      case 0: h.dst_node = static_cast<uint8_t>(rng_()); break;
+      case 1: h.dst_part = static_cast<uint8_t>(r(16)); break;
+      case 2: h.src_node = static_cast<uint8_t>(rng_()); break;
+      case 3: h.src_part = static_cast<uint8_t>(r(16)); break;
+      case 4: h.src_ep = static_cast<uint8_t>(rng_()); break;
+      case 5: h.key[r(kKeyWords)] ^= 1u << r(32); break;  // forged key: one bit off
+      case 6: h.len = static_cast<uint16_t>(chance(50) ? 0 : kMaxMsgBytes + 1 + r(0xFFFF - kMaxMsgBytes)); break;
+      case 7: h.dst_ep = static_cast<uint8_t>(kNumEndpoints + r(256 - kNumEndpoints)); break;
+      case 8: h.key = rand_key(); break;
+      default: h.src_part = static_cast<uint8_t>(h.src_part | 0xF0); break;  // wider than the field
+    }
+  }
+  if (ingq_.size() < kIngQueueMax) ingq_.push_back(h);
+}
+
+void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
+  ++cycle_;
+  if ((cycle_ & 2047) == 0) new_phase();
+  in = PinsIn{};
+  rst_n = true;
+  if (reset_left_ == 0 && r(40000) == 0) reset_left_ = 1 + static_cast<int>(r(3));
+  if (reset_left_ > 0) {
+    --reset_left_;
+    rst_n = false;
+    in.reg_req_valid = chance(50);  // ignored under reset
+    in.ing_valid = chance(50);
+    in.eg_ready = chance(50);
+    return;
+  }
+
+  // Register port: hold a request until it is accepted (valid/ready protocol).
+  if (!reg_pending_) {
+    if (hazard_ep_ >= 0) {
+      reg_ = hazard_op(hazard_ep_, hazard_opc_);
+      reg_pending_ = true;
+    } else if (script_active_) {
+      RegOp o;
+      if (script_op(o)) {
+        reg_ = o;
+        reg_pending_ = true;
+      } else if (!script_active_) {
+        // done
+      } else if (chance(p_reg_ / 2)) {
+        reg_ = random_op();
+        reg_pending_ = true;
+      }
+    } else if (chance(p_reg_)) {
+      if (chance(p_script_)) {
+        script_ = Script{};
+        script_.pa = static_cast<uint8_t>(r(kNumPartitions));
+        script_.pb = static_cast<uint8_t>(r(kNumPartitions));
+        script_.rnode = chance(90) ? straps_.node_id : static_cast<uint8_t>(rng_());
+        script_.pida = static_cast<uint16_t>(r(8));
+        script_.pidb = static_cast<uint16_t>(r(8));
+        script_.key = rand_key();
+        script_active_ = true;
+        RegOp o;
+        if (script_op(o)) {
+          reg_ = o;
+          reg_pending_ = true;
+        }
+      } else {
+        reg_ = random_op();
+        reg_pending_ = true;
+      }
+    }
+  }
+  hazard_ep_ = -1;
+  if (reg_pending_) {
+    in.reg_req_valid = true;
+    in.reg_req_write = reg_.write;
+    in.reg_req_addr = reg_.addr;
+    in.reg_req_wdata = reg_.wdata;
+    in.reg_req_part = reg_.part;
+    in.reg_req_priv = reg_.priv;
+    in.reg_req_pid = reg_.pid;
+  }
+
+  // Ingress: loopback and crafted headers.
+  if (chance(p_ing_)) craft_ingress();
+  if (!ing_pending_ && !ingq_.empty()) {
+    ing_ = ingq_.front();
+    ingq_.pop_front();
+    ing_pending_ = true;
+  }
+  if (ing_pending_) {
+    in.ing_valid = true;
+    in.ing_hdr = ing_;
+  }
+  in.eg_ready = chance(p_eg_ready_);
+  (void)cur;
+}
+
+void Stimulus::apply_response(const RegOp& o, uint8_t status) {
+  const bool ok = status == static_cast<uint8_t>(Rsp::kOk);
+  if (o.script && script_active_ && script_.waiting) {
+    script_.waiting = false;
+    if (!ok) {
+      script_active_ = false;
+    } else {
+      ++script_.step;
+    }
+  }
+  if (o.kind == OpKind::kCmd && o.write && o.part < kNumPartitions && (o.addr & 3u) == 0) {
+    const uint32_t cmd = CMM_FIELD_GET(o.wdata, CMM_CMD_OP);
+    const uint32_t e = CMM_FIELD_GET(o.wdata, CMM_CMD_EP);
+    cov_.cmd[cmd][status & 3u]++;
+    if (status == static_cast<uint8_t>(Rsp::kDenied)) return;  // user privilege: not executed
+    const Key staged = staged_[o.part];
+    staged_[o.part] = Key{};
+    if (!ok) return;
+    if (cmd == cmdv(Cmd::kAlloc)) {
+      for (uint32_t i = 0; i < kNumEndpoints; ++i)
+        if (ep_[i].owner < 0) {
+          ep_[i] = EpShadow{};
+          ep_[i].owner = o.part;
+          if (o.script && script_active_ && script_.step == 1) script_.ea = static_cast<int>(i);
+          if (o.script && script_active_ && script_.step == 2) script_.eb = static_cast<int>(i);
+          break;
+        }
+      return;
+    }
+    if (e >= kNumEndpoints) return;
+    EpShadow& s = ep_[e];
+    if (cmd == cmdv(Cmd::kFree)) s = EpShadow{};
+    if (cmd == cmdv(Cmd::kClose)) s.key_valid = false;
+    if ((cmd == cmdv(Cmd::kSetKey) || cmd == cmdv(Cmd::kConnect)) && !s.key_valid) {
+      s.key = staged;
+      s.key_valid = true;
+    }
+    return;
+  }
+  if (!ok) return;
+  if (o.kind == OpKind::kKey && o.write && o.part < kNumPartitions)
+    staged_[o.part][(o.addr - CMM_KEY_OFFSET) / CMM_KEY_STRIDE] = o.wdata;
+  if (o.kind == OpKind::kCst && o.write && o.ep >= 0) {
+    EpShadow& s = ep_[static_cast<uint32_t>(o.ep)];
+    const uint32_t off = (o.addr - CMM_CST_BASE) % CMM_CST_STRIDE;
+    if (off == CMM_CST_CTRL_OFFSET) s.dir = static_cast<uint8_t>(CMM_FIELD_GET(o.wdata, CMM_CST_CTRL_DIR));
+    if (off == CMM_CST_OWNER_OFFSET) s.pid = static_cast<uint16_t>(CMM_FIELD_GET(o.wdata, CMM_CST_OWNER_PID));
+    if (off == CMM_CST_REMOTE_OFFSET) {
+      s.rnode = static_cast<uint8_t>(CMM_FIELD_GET(o.wdata, CMM_CST_REMOTE_NODE));
+      s.rpart = static_cast<uint8_t>(CMM_FIELD_GET(o.wdata, CMM_CST_REMOTE_PART));
+      s.rep = static_cast<uint8_t>(CMM_FIELD_GET(o.wdata, CMM_CST_REMOTE_EP));
+    }
+  }
+}
+
+void Stimulus::on_ingress(const Header& h) {
+  if (h.opcode == op(Opcode::kConnect) && h.dst_ep < kNumEndpoints) ep_[h.dst_ep].pending_key = h.key;
+}
+
+void Stimulus::on_egress(const Header& h) {
+  // A CONNECT_ACK leaving means our send entry stored the key of the CONNECT.
+  if (h.opcode == op(Opcode::kConnectAck) && h.src_ep < kNumEndpoints) {
+    EpShadow& s = ep_[h.src_ep];
+    s.key = s.pending_key;
+    s.key_valid = true;
+  }
+  if (h.dst_node == straps_.node_id) {
+    if (chance(92) && ingq_.size() < kIngQueueMax) ingq_.push_back(h);  // loopback
+    return;
+  }
+  // Another node: answer as its CMM would (sometimes).
+  if (!chance(60) || ingq_.size() >= kIngQueueMax) return;
+  Header a;
+  a.src_node = h.dst_node;
+  a.src_part = h.dst_part;
+  a.src_ep = h.dst_ep;
+  a.dst_node = h.src_node;
+  a.dst_part = h.src_part;
+  a.dst_ep = h.src_ep;
+  a.tag = h.tag;
+  if (h.opcode == op(Opcode::kConnect)) {
+    a.opcode = chance(75) ? op(Opcode::kConnectAck) : op(Opcode::kNack);
+  } else if (h.opcode == op(Opcode::kData) || h.opcode == op(Opcode::kClose) || h.opcode == op(Opcode::kMgmt)) {
+    if (chance(70)) return;
+    a.opcode = op(Opcode::kNack);
+  } else {
+    return;
+  }
+  if (a.opcode == op(Opcode::kNack)) {
+    a.aux = h.opcode;
+    a.reason = static_cast<uint8_t>(r(kReasonCount));
+  }
+  ingq_.push_back(a);
+}
+
+void Stimulus::observe(const PinsIn& in, bool rst_n, const PinsOut& before, const PinsOut& after) {
+  if (!rst_n) {
+    if (reset_left_ == 0) ++cov_.resets;
+    clear_shadow();
+    return;
+  }
+  const bool reg_fire = in.reg_req_valid && before.reg_req_ready;
+  const bool ing_fire = in.ing_valid && before.ing_ready;
+  const bool eg_fire = before.eg_valid && in.eg_ready;
+  // Same-edge hazard: S1 commits at this edge while a register access on its entry executes.
+  if (reg_fire && s1_valid_ && reg_.ep >= 0 && reg_.ep == s1_.dst_ep) {
+    const uint32_t c = CMM_FIELD_GET(reg_.wdata, CMM_CMD_OP);
+    std::string key = (s1_.opcode >= 1 && s1_.opcode < kOpcodeCount ? std::string(opcode_name(s1_.opcode)) : "BAD_OPCODE") +
+                      "+" + op_kind_name(reg_.kind);
+    if (reg_.kind == OpKind::kCmd) key += ":" + (c < kCmdCount ? std::string(cmd_name(c)) : "BAD_CMD");
+    cov_.hazards[key]++;
+  }
+  if (reg_fire) {
+    reg_pending_ = false;
+    if (after.reg_rsp_valid) apply_response(reg_, after.reg_rsp_status);
+  }
+  s1_valid_ = ing_fire;
+  if (ing_fire) {
+    s1_ = ing_;
+    ing_pending_ = false;
+    on_ingress(ing_);
+    if (ing_.dst_ep < kNumEndpoints && !reg_pending_ && chance(30)) {
+      hazard_ep_ = ing_.dst_ep;
+      hazard_opc_ = ing_.opcode;
+    }
+  }
+  if (eg_fire) on_egress(before.eg_hdr);
+}
+
+}  // namespace cmm::dv

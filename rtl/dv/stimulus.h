@@ -1,0 +1,114 @@
+// Seeded constrained-random stimulus for the lockstep co-simulation. It only
+// sees pins: the outputs of the current cycle (to honour valid/ready and to
+// learn responses) and what it drove. Its shadow of the CST is built from the
+// register responses it observed, so it can aim legal, forged and malformed
+// traffic at real channels.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <random>
+#include <string>
+
+#include "cmm_pins.h"
+
+namespace cmm::dv {
+
+// What a register request is, for shadow updates and coverage.
+enum class OpKind : uint8_t {
+  kOther, kGlobal, kBank, kKey, kCmd, kCst, kDoorbell, kRxPop, kEpRead, kTxBuf, kRxBuf, kRandom, kMisaligned,
+  kCount
+};
+const char* op_kind_name(OpKind k);
+
+struct RegOp {
+  bool write = false;
+  uint32_t addr = 0, wdata = 0;
+  uint8_t part = 0, priv = 0;
+  uint16_t pid = 0;
+  OpKind kind = OpKind::kOther;
+  int ep = -1;  // endpoint concerned (commands, CST window, endpoint page), -1 none
+  bool script = false;  // a step of the channel-setup script
+};
+
+struct StimCoverage {
+  // Commands: [op][rsp status]
+  std::array<std::array<uint64_t, 4>, 16> cmd{};
+  // Same-edge hazards: ingress commit and register access on one entry, by
+  // (ingress opcode, register op kind).
+  std::map<std::string, uint64_t> hazards;
+  uint64_t resets = 0;
+  uint64_t script_channels = 0;  // channel-setup scripts completed
+};
+
+class Stimulus {
+ public:
+  Stimulus(uint64_t seed, const Straps& straps);
+  // Inputs for the next edge, given the outputs of the current cycle.
+  void next(const PinsOut& cur, PinsIn& in, bool& rst_n);
+  // After the edge: the inputs driven, outputs before and after it.
+  void observe(const PinsIn& in, bool rst_n, const PinsOut& before, const PinsOut& after);
+  const StimCoverage& coverage() const { return cov_; }
+
+ private:
+  struct EpShadow {
+    int owner = -1;  // partition, -1 free
+    uint8_t dir = 0;
+    uint16_t pid = 0;
+    uint8_t rnode = 0, rpart = 0, rep = 0;
+    bool key_valid = false;
+    Key key{};
+    Key pending_key{};  // key of the last CONNECT that went into ingress for this entry
+  };
+  struct Script {
+    int step = 0;
+    uint8_t pa = 0, pb = 0;  // partitions of receiver and sender
+    int ea = -1, eb = -1;    // their endpoints (learned from ALLOC responses)
+    uint8_t rnode = 0;       // remote node of the pair (own node: loopback)
+    uint16_t pida = 0, pidb = 0;
+    Key key{};
+    bool waiting = false;    // last step fired, response not yet seen
+  };
+
+  uint32_t r(uint32_t n) { return n ? static_cast<uint32_t>(rng_() % n) : 0; }
+  bool chance(uint32_t percent) { return r(100) < percent; }
+  Key rand_key();
+  void new_phase();
+  RegOp random_op();
+  RegOp hazard_op(int ep, uint8_t opcode);
+  bool script_op(RegOp& op);
+  RegOp cmd_op(uint8_t part, uint32_t op, uint32_t ep);
+  RegOp ep_op(int ep, bool write, uint32_t off, uint32_t wdata);
+  int pick_owned(int part);  // an endpoint owned by part (or any), -1 none
+  int pick_any_owned();
+  int pick_keyed(uint8_t dir);  // an owned endpoint of this direction holding a key (shadow), -1 none
+  void craft_ingress();
+  void apply_response(const RegOp& op, uint8_t status);
+  void on_egress(const Header& h);
+  void on_ingress(const Header& h);
+  void clear_shadow();
+
+  std::mt19937_64 rng_;
+  Straps straps_;
+  std::array<EpShadow, regs::kNumEndpoints> ep_{};
+  std::array<Key, regs::kNumPartitions> staged_{};
+  std::deque<Header> ingq_;
+  bool reg_pending_ = false;
+  RegOp reg_{};
+  bool ing_pending_ = false;
+  Header ing_{};
+  bool s1_valid_ = false;  // header accepted at the last edge, committing at the next
+  Header s1_{};
+  int hazard_ep_ = -1;
+  uint8_t hazard_opc_ = 0;
+  Script script_{};
+  bool script_active_ = false;
+  int reset_left_ = 0;
+  uint64_t cycle_ = 0;
+  // Phase knobs (change every few thousand cycles).
+  uint32_t p_eg_ready_ = 100, p_reg_ = 50, p_ing_ = 20, p_script_ = 5;
+  StimCoverage cov_;
+};
+
+}  // namespace cmm::dv

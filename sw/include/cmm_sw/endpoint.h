@@ -1,0 +1,65 @@
+// User endpoint library: what a user process does with the endpoint its
+// kernel agent handed it. Runs over the process's own RegIf (requester id
+// partition/USER/pid, stamped by hardware); the CMM lets it touch only the
+// page of an endpoint it owns (I5).
+//
+//   send:    write_block(TX_BUF) ; write EP_DOORBELL{LEN, TAG}
+//            (REJECT -> read EP_TX_STATUS for the reason)
+//   receive: read EP_RX_STATUS ; read_block(RX_BUF, LEN) ; read EP_RX_TAG ;
+//            write EP_RX_POP
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "cmm_regs.h"
+#include "cmm_sw/reg_if.h"
+#include "cmm_sw/status.h"
+
+namespace cmm::sw {
+
+struct RxInfo {
+  uint16_t len = 0;        // message length (also set when the buffer was too small)
+  uint16_t tag = 0;        // sender's tag
+  uint8_t remaining = 0;   // messages still queued after this one
+};
+
+struct TxStatus {
+  regs::Reason last_reason = regs::Reason::kOk;  // last refusal (doorbell or NACK)
+  uint8_t nacks = 0;                            // NACKs received (saturating at 255)
+  uint16_t last_tag = 0;                        // tag of the last NACKed message
+};
+
+struct RxStatus {
+  uint8_t count = 0;  // messages queued
+  uint8_t slot = 0;   // slot of the head message
+  uint16_t len = 0;   // head message length (0 when empty)
+};
+
+class Endpoint {
+ public:
+  Endpoint(RegIf& bus, uint8_t ep) : bus_(bus), ep_(ep) {}
+
+  uint8_t id() const { return ep_; }
+  // Window and register addresses of this endpoint's page.
+  static uint32_t page(uint8_t ep) { return regs::CMM_EP_BASE + static_cast<uint32_t>(ep) * regs::CMM_EP_STRIDE; }
+  uint32_t reg(uint32_t off) const { return page(ep_) + off; }
+
+  // Stages len bytes and rings the doorbell. kBadArg for len 0 or above the
+  // TX window; kRejected with EP_TX_STATUS.LAST_REASON when the CMM refuses
+  // (NOT_OPEN, WRONG_DIR, NO_KEY, ...); kBusError(DENIED) if not the owner.
+  [[nodiscard]] Status send(const void* data, size_t len, uint16_t tag);
+  // Takes the head message. kEmpty when none; kNoSpace (info.len set, nothing
+  // popped) when cap is smaller than the message.
+  [[nodiscard]] Status receive(void* buf, size_t cap, RxInfo& info);
+  [[nodiscard]] Status tx_status(TxStatus& out);
+  [[nodiscard]] Status tx_sent(uint32_t& out);
+  [[nodiscard]] Status rx_status(RxStatus& out);
+
+ private:
+  Status guard() const;
+
+  RegIf& bus_;
+  uint8_t ep_;
+};
+
+}  // namespace cmm::sw

@@ -1,0 +1,73 @@
+#include "cmm_sw/chan_proto.h"
+
+namespace cmm::sw::chan_proto {
+
+namespace {
+constexpr uint32_t put(uint32_t w, uint32_t lsb, uint32_t mask, uint32_t v) { return regs::field_set(w, lsb, mask, v); }
+constexpr uint32_t get(uint32_t w, uint32_t lsb, uint32_t mask) { return regs::field_get(w, lsb, mask); }
+}  // namespace
+
+MgmtWords encode(const Msg& m) {
+  MgmtWords w{};
+  w[0] = put(w[0], kW0ProtoLsb, kW0ProtoMask, kProtoV1);
+  w[0] = put(w[0], kW0TypeLsb, kW0TypeMask, static_cast<uint32_t>(m.type));
+  w[0] = put(w[0], kW0ReqIdLsb, kW0ReqIdMask, m.req_id);
+  switch (m.type) {
+    case Type::kChanReq:
+      w[1] = put(w[1], kW1EpLsb, kW1EpMask, m.ep);
+      w[1] = put(w[1], kW1PidLsb, kW1PidMask, m.recv_pid);
+      w[2] = put(w[2], kW2PidLsb, kW2PidMask, m.send_pid);
+      break;
+    case Type::kChanInfo:
+      w[1] = put(w[1], kW1EpLsb, kW1EpMask, m.ep);
+      w[1] = put(w[1], kW1PidLsb, kW1PidMask, m.send_pid);
+      break;
+    case Type::kChanRefuse:
+    case Type::kChanCancel:
+      w[1] = put(w[1], kW1EpLsb, kW1EpMask, static_cast<uint32_t>(m.reason));
+      w[1] = put(w[1], kW1PidLsb, kW1PidMask, m.send_pid);
+      break;
+    case Type::kNone:
+      break;
+  }
+  return w;
+}
+
+bool decode(const MgmtWords& w, Msg& out) {
+  if (get(w[0], kW0ProtoLsb, kW0ProtoMask) != kProtoV1) return false;
+  const uint32_t type = get(w[0], kW0TypeLsb, kW0TypeMask);
+  const uint32_t w1_reserved = w[1] & ~((kW1EpMask << kW1EpLsb) | (kW1PidMask << kW1PidLsb));
+  if (w1_reserved != 0 || w[3] != 0) return false;
+  Msg m;
+  m.req_id = static_cast<uint16_t>(get(w[0], kW0ReqIdLsb, kW0ReqIdMask));
+  const uint32_t lo = get(w[1], kW1EpLsb, kW1EpMask);
+  const uint32_t pid = get(w[1], kW1PidLsb, kW1PidMask);
+  switch (static_cast<Type>(type)) {
+    case Type::kChanReq:
+      if ((w[2] & ~(kW2PidMask << kW2PidLsb)) != 0) return false;
+      m.type = Type::kChanReq;
+      m.ep = static_cast<uint8_t>(lo);
+      m.recv_pid = static_cast<uint16_t>(pid);
+      m.send_pid = static_cast<uint16_t>(get(w[2], kW2PidLsb, kW2PidMask));
+      break;
+    case Type::kChanInfo:
+      if (w[2] != 0) return false;
+      m.type = Type::kChanInfo;
+      m.ep = static_cast<uint8_t>(lo);
+      m.send_pid = static_cast<uint16_t>(pid);
+      break;
+    case Type::kChanRefuse:
+    case Type::kChanCancel:
+      if (w[2] != 0 || lo >= regs::kReasonCount) return false;
+      m.type = static_cast<Type>(type);
+      m.reason = static_cast<regs::Reason>(lo);
+      m.send_pid = static_cast<uint16_t>(pid);
+      break;
+    default:
+      return false;
+  }
+  out = m;
+  return true;
+}
+
+}  // namespace cmm::sw::chan_proto

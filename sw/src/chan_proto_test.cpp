@@ -1,0 +1,59 @@
+#include "cmm_sw/chan_proto.h"
+
+#include <gtest/gtest.h>
+
+namespace cmm::sw::chan_proto {
+namespace {
+
+TEST(ChanProto, ChanReqLayoutIsDocumented) {
+  const MgmtWords w = encode(chan_req(0x1234, 5, 216, 2202));
+  EXPECT_EQ(w[0], 0x12340000u | (1u << 8) | kProtoV1);
+  EXPECT_EQ(w[1], (216u << 16) | 5u);
+  EXPECT_EQ(w[2], 2202u);
+  EXPECT_EQ(w[3], 0u);
+}
+
+TEST(ChanProto, ChanInfoAndRefuseLayout) {
+  MgmtWords w = encode(chan_info(7, 9, 2202));
+  EXPECT_EQ(w[0], (7u << 16) | (2u << 8) | kProtoV1);
+  EXPECT_EQ(w[1], (2202u << 16) | 9u);
+  EXPECT_EQ(w[2], 0u);
+  w = encode(chan_refuse(7, regs::Reason::kQuotaExceeded, 2202));
+  EXPECT_EQ(w[0], (7u << 16) | (3u << 8) | kProtoV1);
+  EXPECT_EQ(w[1], (2202u << 16) | static_cast<uint32_t>(regs::Reason::kQuotaExceeded));
+}
+
+TEST(ChanProto, RoundTrip) {
+  for (const Msg& m : {chan_req(1, 15, 0xFFFF, 0), chan_req(0xFFFF, 0, 1, 0xFFFF), chan_info(2, 3, 4),
+                       chan_refuse(3, regs::Reason::kDenied, 99)}) {
+    Msg d;
+    ASSERT_TRUE(decode(encode(m), d));
+    EXPECT_EQ(d, m);
+  }
+}
+
+TEST(ChanProto, RejectsForeignOrMalformedWords) {
+  Msg d;
+  MgmtWords w = encode(chan_req(1, 2, 3, 4));
+  w[0] ^= 0x1u;  // other protocol id
+  EXPECT_FALSE(decode(w, d));
+  w = encode(chan_req(1, 2, 3, 4));
+  w[0] = (w[0] & ~0xFF00u) | (9u << 8);  // unknown type
+  EXPECT_FALSE(decode(w, d));
+  w = encode(chan_req(1, 2, 3, 4));
+  w[1] |= 0x100u;  // reserved bits
+  EXPECT_FALSE(decode(w, d));
+  w = encode(chan_req(1, 2, 3, 4));
+  w[3] = 1;
+  EXPECT_FALSE(decode(w, d));
+  w = encode(chan_info(1, 2, 3));
+  w[2] = 5;
+  EXPECT_FALSE(decode(w, d));
+  w = encode(chan_refuse(1, regs::Reason::kDenied, 3));
+  w[1] = (w[1] & ~0xFFu) | 0xFEu;  // no such reason code
+  EXPECT_FALSE(decode(w, d));
+  EXPECT_FALSE(decode(MgmtWords{}, d));
+}
+
+}  // namespace
+}  // namespace cmm::sw::chan_proto

@@ -1,0 +1,78 @@
+#include "cmm_sw/endpoint.h"
+
+namespace cmm::sw {
+
+using regs::Reason;
+
+Status Endpoint::guard() const {
+  if (ep_ >= regs::kNumEndpoints) return Status::Err(Result::kBadArg, Reason::kBadEp);
+  return Status::Ok();
+}
+
+Status Endpoint::send(const void* data, size_t len, uint16_t tag) {
+  if (Status g = guard(); !g.ok()) return g;
+  if (data == nullptr || len == 0 || len > regs::CMM_TX_BUF_BYTES || len > regs::kMaxMsgBytes)
+    return Status::Err(Result::kBadArg, Reason::kBadLen);
+  const Status s = from_bus(bus_.write_block(reg(regs::CMM_TX_BUF_OFFSET), static_cast<const uint8_t*>(data), len));
+  if (!s.ok()) return s;
+  uint32_t w = 0;
+  w = CMM_FIELD_SET(w, CMM_EP_DOORBELL_LEN, static_cast<uint32_t>(len));
+  w = CMM_FIELD_SET(w, CMM_EP_DOORBELL_TAG, tag);
+  const BusStatus b = bus_.write32(reg(regs::CMM_EP_DOORBELL_OFFSET), w);
+  if (b != BusStatus::kReject) return from_bus(b);
+  TxStatus ts;
+  if (Status t = tx_status(ts); !t.ok()) return t;
+  return Status::Err(Result::kRejected, ts.last_reason);
+}
+
+Status Endpoint::receive(void* buf, size_t cap, RxInfo& info) {
+  if (Status g = guard(); !g.ok()) return g;
+  if (buf == nullptr) return Status::Err(Result::kBadArg);
+  RxStatus rs;
+  if (Status s = rx_status(rs); !s.ok()) return s;
+  if (rs.count == 0) return Status::Err(Result::kEmpty, Reason::kRxqEmpty);
+  info.len = rs.len;
+  info.tag = 0;
+  info.remaining = static_cast<uint8_t>(rs.count - 1);
+  if (rs.len > cap) return Status::Err(Result::kNoSpace);
+  // The CMM grants the window for the head slot; the packet buffer serves it.
+  if (Status s = from_bus(bus_.read_block(reg(regs::CMM_RX_BUF_OFFSET), static_cast<uint8_t*>(buf), rs.len),
+                          Reason::kRxqEmpty);
+      !s.ok())
+    return s;
+  uint32_t t = 0;
+  if (Status s = from_bus(bus_.read32(reg(regs::CMM_EP_RX_TAG_OFFSET), t)); !s.ok()) return s;
+  info.tag = static_cast<uint16_t>(CMM_FIELD_GET(t, CMM_EP_RX_TAG_TAG));
+  return from_bus(bus_.write32(reg(regs::CMM_EP_RX_POP_OFFSET), CMM_FIELD_SET(0u, CMM_EP_RX_POP_ANY, 1u)),
+                  Reason::kRxqEmpty);
+}
+
+Status Endpoint::tx_status(TxStatus& out) {
+  if (Status g = guard(); !g.ok()) return g;
+  uint32_t v = 0;
+  if (Status s = from_bus(bus_.read32(reg(regs::CMM_EP_TX_STATUS_OFFSET), v)); !s.ok()) return s;
+  out.last_reason = static_cast<Reason>(CMM_FIELD_GET(v, CMM_EP_TX_STATUS_LAST_REASON));
+  out.nacks = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_EP_TX_STATUS_NACKS));
+  out.last_tag = static_cast<uint16_t>(CMM_FIELD_GET(v, CMM_EP_TX_STATUS_LAST_TAG));
+  return Status::Ok();
+}
+
+Status Endpoint::tx_sent(uint32_t& out) {
+  if (Status g = guard(); !g.ok()) return g;
+  uint32_t v = 0;
+  if (Status s = from_bus(bus_.read32(reg(regs::CMM_EP_TX_SENT_OFFSET), v)); !s.ok()) return s;
+  out = CMM_FIELD_GET(v, CMM_EP_TX_SENT_COUNT);
+  return Status::Ok();
+}
+
+Status Endpoint::rx_status(RxStatus& out) {
+  if (Status g = guard(); !g.ok()) return g;
+  uint32_t v = 0;
+  if (Status s = from_bus(bus_.read32(reg(regs::CMM_EP_RX_STATUS_OFFSET), v)); !s.ok()) return s;
+  out.count = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_EP_RX_STATUS_COUNT));
+  out.slot = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_EP_RX_STATUS_SLOT));
+  out.len = static_cast<uint16_t>(CMM_FIELD_GET(v, CMM_EP_RX_STATUS_LEN));
+  return Status::Ok();
+}
+
+}  // namespace cmm::sw

@@ -1,0 +1,465 @@
+// Driver + user library on two real cores: id exchange over MGMT, CONNECT/ACK,
+// DATA delivery, receive-queue-full backpressure, CLOSE from either side,
+// quotas, a NACKed CONNECT and a NACKed MGMT message.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "sw_fixture.h"
+
+namespace cmm::sw::testing {
+namespace {
+
+using namespace regs;
+using Kind = Event::Kind;
+
+std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
+  std::vector<uint8_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(seed + i * 31u);
+  return v;
+}
+
+TEST_F(TwoNodes, IdExchangeOpensTheChannelOnBothSides) {
+  uint8_t rep = 0, sep = 0;
+  open_channel(rep, sep);
+
+  CstInfo r, s;
+  ASSERT_EQ(recv_agent.read_cst(rep, r), Status::Ok());
+  EXPECT_EQ(r.dir, Dir::kRecv);
+  EXPECT_EQ(r.state, State::kOpen);
+  EXPECT_TRUE(r.key_valid);
+  EXPECT_EQ(r.key_origin, Origin::kLocal);
+  EXPECT_EQ(r.owner_part, kRecvPart);
+  EXPECT_EQ(r.owner_pid, kRecvPid);
+  EXPECT_EQ(r.remote, (PeerId{kSendNode, kSendPart, sep}));
+
+  ASSERT_EQ(send_agent.read_cst(sep, s), Status::Ok());
+  EXPECT_EQ(s.dir, Dir::kSend);
+  EXPECT_EQ(s.state, State::kOpen);
+  EXPECT_TRUE(s.key_valid);
+  EXPECT_EQ(s.key_origin, Origin::kRemote);
+  EXPECT_EQ(s.owner_part, kSendPart);
+  EXPECT_EQ(s.owner_pid, kSendPid);
+  // The remote partition is the one the CMM stamped on the CHAN_REQ.
+  EXPECT_EQ(s.remote, (PeerId{kRecvNode, kRecvPart, rep}));
+
+  const Event* ready = find(recv_ev, Kind::kChannelReady);
+  EXPECT_EQ(ready->pid, kRecvPid);
+  EXPECT_EQ(ready->peer, (PeerId{kSendNode, kSendPart, sep}));
+  const Event* sready = find(send_ev, Kind::kSendReady);
+  EXPECT_EQ(sready->pid, kSendPid);
+  EXPECT_EQ(sready->peer, (PeerId{kRecvNode, kRecvPart, rep}));
+
+  uint32_t v = 0;
+  ASSERT_TRUE(recv_agent.stat(CmmCore::kStatConnectSent, v).ok());
+  EXPECT_EQ(v, 1u);
+  ASSERT_TRUE(send_agent.stat(CmmCore::kStatConnectAccepted, v).ok());
+  EXPECT_EQ(v, 1u);
+  ASSERT_TRUE(recv_agent.stat(CmmCore::kStatMgmtSent, v).ok());
+  EXPECT_EQ(v, 1u);  // CHAN_REQ
+  ASSERT_TRUE(send_agent.stat(CmmCore::kStatMgmtSent, v).ok());
+  EXPECT_EQ(v, 1u);  // CHAN_INFO
+  EXPECT_EQ(count(recv_ev, Kind::kErrorLogged), 0u);
+  EXPECT_EQ(count(send_ev, Kind::kErrorLogged), 0u);
+  EXPECT_EQ(rnode.buffer_errors() + snode.buffer_errors(), 0u);
+}
+
+TEST_F(TwoNodes, MessagesArriveIntactWithTheirTags) {
+  uint8_t rep = 0, sep = 0;
+  open_channel(rep, sep);
+  Endpoint tx(send_ubus, sep), rx(recv_ubus, rep);
+
+  const size_t lens[] = {1, 5, 64, 333, kMaxMsgBytes, 2};
+  uint16_t tag = 100;
+  for (size_t len : lens) {
+    const auto msg = pattern(len, static_cast<uint8_t>(len));
+    ASSERT_EQ(tx.send(msg.data(), msg.size(), tag), Status::Ok());
+    ASSERT_TRUE(fab.run_until_idle());
+    std::vector<uint8_t> buf(kMaxMsgBytes, 0xEE);
+    RxInfo info;
+    ASSERT_EQ(rx.receive(buf.data(), buf.size(), info), Status::Ok()) << "len " << len;
+    EXPECT_EQ(info.len, len);
+    EXPECT_EQ(info.tag, tag);
+    EXPECT_EQ(info.remaining, 0);
+    EXPECT_EQ(std::vector<uint8_t>(buf.begin(), buf.begin() + static_cast<long>(len)), msg);
+    ++tag;
+  }
+  uint8_t b[4];
+  RxInfo info;
+  EXPECT_EQ(rx.receive(b, sizeof b, info), Status::Err(Result::kEmpty, Reason::kRxqEmpty));
+  uint32_t sent = 0, delivered = 0;
+  ASSERT_TRUE(tx.tx_sent(sent).ok());
+  EXPECT_EQ(sent, std::size(lens));
+  ASSERT_TRUE(recv_agent.stat(CmmCore::kStatDataDelivered, delivered).ok());
+  EXPECT_EQ(delivered, std::size(lens));
+
+  // The receiving agent was told (RX interrupt) while messages were queued.
+  ASSERT_EQ(tx.send("x", 1, 1), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+  round();
+  const Event* rx_ev = find(recv_ev, Kind::kRxPending);
+  ASSERT_NE(rx_ev, nullptr);
+  EXPECT_EQ(rx_ev->ep, rep);
+  EXPECT_EQ(rx_ev->count, 1u);
+}
+
+TEST_F(TwoNodes, FullReceiveQueueIsReportedToTheSenderByNack) {
+  uint8_t rep = 0, sep = 0;
+  open_channel(rep, sep);
+  Endpoint tx(send_ubus, sep), rx(recv_ubus, rep);
+  const auto msg = pattern(40, 1);
+  for (uint16_t t = 1; t <= kRxqDepth + 1; ++t) ASSERT_EQ(tx.send(msg.data(), msg.size(), t), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+
+  TxStatus ts;
+  ASSERT_EQ(tx.tx_status(ts), Status::Ok());
+  EXPECT_EQ(ts.nacks, 1);
+  EXPECT_EQ(ts.last_reason, Reason::kRxqFull);
+  EXPECT_EQ(ts.last_tag, kRxqDepth + 1);
+
+  round();
+  const Event* nack = find(send_ev, Kind::kTxNacked);
+  ASSERT_NE(nack, nullptr);
+  EXPECT_EQ(nack->ep, sep);
+  EXPECT_EQ(nack->count, 1u);
+  EXPECT_EQ(nack->reason, Reason::kRxqFull);
+  const Event* pend = find(recv_ev, Kind::kRxPending);
+  ASSERT_NE(pend, nullptr);
+  EXPECT_EQ(pend->count, kRxqDepth);
+  uint32_t full = 0;
+  ASSERT_TRUE(recv_agent.reject_count(Reason::kRxqFull, full).ok());
+  EXPECT_EQ(full, 1u);
+  // RXQ_FULL is the sender's concern: nothing in the receiver's error log.
+  EXPECT_EQ(count(recv_ev, Kind::kErrorLogged), 0u);
+
+  // The receiver drains one; the sender re-sends the refused message.
+  std::vector<uint8_t> buf(64);
+  RxInfo info;
+  ASSERT_EQ(rx.receive(buf.data(), buf.size(), info), Status::Ok());
+  EXPECT_EQ(info.tag, 1);
+  EXPECT_EQ(info.remaining, kRxqDepth - 1);
+  ASSERT_EQ(tx.send(msg.data(), msg.size(), ts.last_tag), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+  std::vector<uint16_t> tags;
+  while (rx.receive(buf.data(), buf.size(), info).ok()) tags.push_back(info.tag);
+  EXPECT_EQ(tags, (std::vector<uint16_t>{2, 3, 4, 5}));
+  // I7: sent = delivered + NACKed.
+  uint32_t sent = 0, delivered = 0;
+  ASSERT_TRUE(tx.tx_sent(sent).ok());
+  ASSERT_TRUE(recv_agent.stat(CmmCore::kStatDataDelivered, delivered).ok());
+  ASSERT_EQ(tx.tx_status(ts), Status::Ok());
+  EXPECT_EQ(sent, delivered + ts.nacks);
+}
+
+TEST_F(TwoNodes, CloseByTheReceiverIsSeenByTheSender) {
+  uint8_t rep = 0, sep = 0;
+  open_channel(rep, sep);
+  ASSERT_EQ(recv_agent.close(rep), Status::Ok());
+  ASSERT_TRUE(pump([&] { return find(send_ev, Kind::kPeerClosed) != nullptr; }));
+  EXPECT_EQ(find(send_ev, Kind::kPeerClosed)->ep, sep);
+  EXPECT_FALSE(snode.core().key_valid(sep));
+  EXPECT_FALSE(rnode.core().key_valid(rep));
+  State st;
+  ASSERT_TRUE(send_agent.endpoint_state(sep, st).ok());
+  EXPECT_EQ(st, State::kClosed);
+  ASSERT_TRUE(recv_agent.endpoint_state(rep, st).ok());
+  EXPECT_EQ(st, State::kAllocated);
+
+  Endpoint tx(send_ubus, sep);
+  EXPECT_EQ(tx.send("late", 4, 9), Status::Err(Result::kRejected, Reason::kNotOpen));
+  EXPECT_EQ(send_agent.free_endpoint(sep), Status::Ok());
+  EXPECT_EQ(recv_agent.free_endpoint(rep), Status::Ok());
+  PartInfo pi;
+  ASSERT_TRUE(send_agent.part_info(pi).ok());
+  EXPECT_EQ(pi.used, 0);
+  EXPECT_EQ(count(recv_ev, Kind::kPeerClosed), 0u);  // the closer is not notified of its own CLOSE
+}
+
+TEST_F(TwoNodes, CloseByTheSenderIsSeenByTheReceiverWhoseQueueStaysReadable) {
+  uint8_t rep = 0, sep = 0;
+  open_channel(rep, sep);
+  Endpoint tx(send_ubus, sep), rx(recv_ubus, rep);
+  ASSERT_EQ(tx.send("one", 3, 1), Status::Ok());
+  ASSERT_EQ(tx.send("two", 3, 2), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+  ASSERT_EQ(send_agent.close(sep), Status::Ok());
+  ASSERT_TRUE(pump([&] { return find(recv_ev, Kind::kPeerClosed) != nullptr; }));
+  EXPECT_EQ(find(recv_ev, Kind::kPeerClosed)->ep, rep);
+  State st;
+  ASSERT_TRUE(recv_agent.endpoint_state(rep, st).ok());
+  EXPECT_EQ(st, State::kClosed);
+  char buf[8] = {};
+  RxInfo info;
+  ASSERT_EQ(rx.receive(buf, sizeof buf, info), Status::Ok());
+  EXPECT_EQ(std::string(buf, info.len), "one");
+  ASSERT_EQ(rx.receive(buf, sizeof buf, info), Status::Ok());
+  EXPECT_EQ(std::string(buf, info.len), "two");
+  EXPECT_EQ(recv_agent.free_endpoint(rep), Status::Ok());
+  // The sender's entry went back to ALLOCATED: it can be freed too.
+  EXPECT_EQ(send_agent.free_endpoint(sep), Status::Ok());
+}
+
+TEST_F(TwoNodes, LocalCloseFlushesQueuedMessagesAndTellsTheOwner) {
+  uint8_t rep = 0, sep = 0;
+  open_channel(rep, sep);
+  Endpoint tx(send_ubus, sep);
+  ASSERT_EQ(tx.send("a", 1, 1), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+  round();  // RxPending
+  ASSERT_EQ(recv_agent.close(rep), Status::Ok());
+  round();
+  const Event* e = find(recv_ev, Kind::kErrorLogged);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->error.reason, Reason::kRxqFlushed);
+  EXPECT_EQ(e->error.ep, rep);
+  uint32_t n = 0;
+  ASSERT_TRUE(recv_agent.reject_count(Reason::kRxqFlushed, n).ok());
+  EXPECT_EQ(n, 1u);
+}
+
+TEST_F(TwoNodes, SenderQuotaExhaustionRefusesTheThirdRequest) {
+  // Node 204 partition 0 may own 2 endpoints.
+  uint16_t req[3] = {};
+  for (auto& r : req)
+    ASSERT_EQ(recv_agent.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, r), Status::Ok());
+  ASSERT_TRUE(pump([&] {
+    return count(recv_ev, Kind::kChannelReady) + count(recv_ev, Kind::kChannelFailed) == 3 &&
+           count(send_ev, Kind::kSendReady) == 2;
+  }));
+  const Event* failed = find(recv_ev, Kind::kChannelFailed);
+  ASSERT_NE(failed, nullptr);
+  EXPECT_EQ(failed->req_id, req[2]);
+  EXPECT_EQ(failed->reason, Reason::kQuotaExceeded);
+  const Event* refused = find(send_ev, Kind::kChannelRefused);
+  ASSERT_NE(refused, nullptr);
+  EXPECT_EQ(refused->reason, Reason::kQuotaExceeded);
+  EXPECT_EQ(refused->peer.node, kRecvNode);
+  EXPECT_EQ(refused->peer.part, kRecvPart);
+  PartInfo pi;
+  ASSERT_TRUE(recv_agent.part_info(pi).ok());
+  EXPECT_EQ(pi.used, 2);  // the failed request's endpoint was released
+  ASSERT_TRUE(send_agent.part_info(pi).ok());
+  EXPECT_EQ(pi.used, 2);
+  EXPECT_EQ(pi.quota, 2);
+  uint32_t q = 0;
+  ASSERT_TRUE(send_agent.reject_count(Reason::kQuotaExceeded, q).ok());
+  EXPECT_EQ(q, 1u);
+}
+
+TEST_F(TwoNodes, ReceiverQuotaExhaustionFailsAtOnce) {
+  uint8_t ep = 0;
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(recv_agent.alloc_endpoint(ep), Status::Ok());
+  uint16_t req = 0;
+  EXPECT_EQ(recv_agent.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, req),
+            Status::Err(Result::kRejected, Reason::kQuotaExceeded));
+  round();
+  EXPECT_TRUE(recv_ev.empty());
+  EXPECT_TRUE(send_ev.empty());  // nothing was sent
+}
+
+TEST_F(TwoNodes, CancelledRequestReleasesItsEndpoint) {
+  uint16_t req = 0;
+  ASSERT_EQ(recv_agent.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, req), Status::Ok());
+  ASSERT_EQ(recv_agent.cancel_request(req), Status::Ok());
+  EXPECT_EQ(recv_agent.cancel_request(req), Status::Err(Result::kBadArg));
+  PartInfo pi;
+  ASSERT_TRUE(recv_agent.part_info(pi).ok());
+  EXPECT_EQ(pi.used, 0);
+  // The sender's agent granted an endpoint before the CHAN_CANCEL arrived and
+  // releases it; the late CHAN_INFO is ignored by the receiver's agent.
+  ASSERT_TRUE(pump([&] {
+    return find(recv_ev, Kind::kMgmtIgnored) != nullptr && find(send_ev, Kind::kRequestCancelled) != nullptr;
+  }));
+  EXPECT_EQ(find(recv_ev, Kind::kMgmtIgnored)->req_id, req);
+  EXPECT_EQ(find(send_ev, Kind::kRequestCancelled)->req_id, req);
+  ASSERT_TRUE(fab.run_until_idle());
+  round();
+  ASSERT_TRUE(send_agent.part_info(pi).ok());
+  EXPECT_EQ(pi.used, 0);
+  EXPECT_EQ(count(send_ev, Kind::kSendReady), 0u);
+  EXPECT_EQ(count(recv_ev, Kind::kChannelReady), 0u);
+}
+
+TEST_F(TwoNodes, NackedConnectFailsTheRequestAndStoresNoKey) {
+  // The fabric corrupts the CHAN_INFO's send endpoint (word 1, bits 7:0) to a FREE one.
+  fab.set_filter([](uint8_t, Packet& p) {
+    chan_proto::Msg m;
+    MgmtWords w{p.hdr.key[0], p.hdr.key[1], p.hdr.key[2], p.hdr.key[3]};
+    if (p.hdr.opcode == static_cast<uint8_t>(Opcode::kMgmt) && chan_proto::decode(w, m) &&
+        m.type == chan_proto::Type::kChanInfo) {
+      m.ep = 15;
+      const MgmtWords nw = chan_proto::encode(m);
+      for (size_t i = 0; i < nw.size(); ++i) p.hdr.key[i] = nw[i];
+    }
+    return true;
+  });
+  uint16_t req = 0;
+  ASSERT_EQ(recv_agent.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, req), Status::Ok());
+  ASSERT_TRUE(pump([&] { return find(recv_ev, Kind::kChannelFailed) != nullptr; }));
+  const Event* f = find(recv_ev, Kind::kChannelFailed);
+  EXPECT_EQ(f->req_id, req);
+  EXPECT_EQ(f->reason, Reason::kNotOpen);
+  const Event* log = find(recv_ev, Kind::kErrorLogged);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->error.reason, Reason::kNotOpen);
+  EXPECT_TRUE(log->error.from_fabric);
+  EXPECT_EQ(log->error.src_node, kSendNode);
+  PartInfo pi;
+  ASSERT_TRUE(recv_agent.part_info(pi).ok());
+  EXPECT_EQ(pi.used, 0);
+  // The real send endpoint never got a key (I3); the receiver's CHAN_CANCEL
+  // makes the sender's agent release it.
+  ASSERT_TRUE(pump([&] { return find(send_ev, Kind::kRequestCancelled) != nullptr; }));
+  EXPECT_EQ(find(send_ev, Kind::kRequestCancelled)->reason, Reason::kNotOpen);
+  EXPECT_EQ(find(send_ev, Kind::kSendReady), nullptr);
+  for (uint32_t e = 0; e < kNumEndpoints; ++e) EXPECT_FALSE(snode.core().key_valid(e));
+  ASSERT_TRUE(send_agent.part_info(pi).ok());
+  EXPECT_EQ(pi.used, 0);
+}
+
+TEST_F(TwoNodes, MgmtQueueFullIsRetriedUntilTheRequestGetsThrough) {
+  // Another partition of node 202 fills the sender partition's MGMT queue.
+  CoreRegIf noise_bus(rnode, 5, Priv::kKernel, 0);
+  KernelAgent noise(noise_bus, 5);
+  ASSERT_EQ(noise.init(), Status::Ok());
+  for (uint32_t i = 0; i < kMgmtqDepth; ++i)
+    ASSERT_EQ(noise.send_mgmt(kSendNode, kSendPart, MgmtWords{0x1000 + i, 0, 0, 0}), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+
+  uint16_t req = 0;
+  ASSERT_EQ(recv_agent.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, req), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+  // Receiver's agent sees the MGMT NACK in its error log and re-sends.
+  ASSERT_EQ(recv_agent.poll(), Status::Ok());
+  drain(recv_agent, recv_ev);
+  const Event* nack = find(recv_ev, Kind::kErrorLogged);
+  ASSERT_NE(nack, nullptr);
+  EXPECT_EQ(nack->error.reason, Reason::kMgmtqFull);
+  EXPECT_EQ(nack->error.opcode, static_cast<uint8_t>(Opcode::kMgmt));
+  EXPECT_EQ(nack->error.src_node, kSendNode);
+
+  ASSERT_TRUE(pump([&] {
+    return find(recv_ev, Kind::kChannelReady, req) && find(send_ev, Kind::kSendReady, req);
+  }));
+  EXPECT_EQ(count(send_ev, Kind::kMgmtOther), kMgmtqDepth);
+  EXPECT_EQ(find(send_ev, Kind::kMgmtOther)->mgmt.src_part, 5);
+  EXPECT_EQ(count(recv_ev, Kind::kChannelFailed), 0u);
+}
+
+TEST_F(TwoNodes, MgmtQueueStayingFullFailsTheRequestAfterRetries) {
+  CoreRegIf noise_bus(rnode, 5, Priv::kKernel, 0);
+  KernelAgent noise(noise_bus, 5);
+  ASSERT_EQ(noise.init(), Status::Ok());
+  for (uint32_t i = 0; i < kMgmtqDepth; ++i)
+    ASSERT_EQ(noise.send_mgmt(kSendNode, kSendPart, MgmtWords{0x1000 + i, 0, 0, 0}), Status::Ok());
+  uint16_t req = 0;
+  ASSERT_EQ(recv_agent.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, req), Status::Ok());
+  // The sender's agent does not run: its queue stays full.
+  for (int i = 0; i < 40 && !find(recv_ev, Kind::kChannelFailed); ++i) {
+    ASSERT_EQ(recv_agent.poll(), Status::Ok());
+    drain(recv_agent, recv_ev);
+    fab.run(10);
+  }
+  const Event* f = find(recv_ev, Kind::kChannelFailed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->req_id, req);
+  EXPECT_EQ(f->reason, Reason::kMgmtqFull);
+  EXPECT_EQ(count(recv_ev, Kind::kErrorLogged), 1u + KernelAgent::kMaxRetries);  // first try + re-sends
+  PartInfo pi;
+  ASSERT_TRUE(recv_agent.part_info(pi).ok());
+  EXPECT_EQ(pi.used, 0);
+}
+
+TEST_F(TwoNodes, ChannelBetweenTwoPartitionsOfOneNode) {
+  // Partition 1 of node 202 sends to partition 3 (receiver) on the same CMM.
+  CoreRegIf k1(rnode, 1, Priv::kKernel, 0);
+  CoreRegIf u1(rnode, 1, Priv::kUser, 77);
+  KernelAgent a1(k1, 11);
+  ASSERT_EQ(a1.init(), Status::Ok());
+  uint16_t req = 0;
+  ASSERT_EQ(recv_agent.request_channel(ChannelRequest{kRecvNode, 1, 77, kRecvPid}, req), Status::Ok());
+  std::vector<Event> ev1;
+  ASSERT_TRUE(pump([&] {
+    EXPECT_EQ(a1.poll(), Status::Ok());
+    drain(a1, ev1);
+    return find(recv_ev, Kind::kChannelReady, req) && find(ev1, Kind::kSendReady, req);
+  }));
+  Endpoint tx(u1, find(ev1, Kind::kSendReady)->ep), rx(recv_ubus, find(recv_ev, Kind::kChannelReady)->ep);
+  ASSERT_EQ(tx.send("local", 5, 3), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+  char buf[8];
+  RxInfo info;
+  ASSERT_EQ(rx.receive(buf, sizeof buf, info), Status::Ok());
+  EXPECT_EQ(std::string(buf, info.len), "local");
+}
+
+TEST_F(TwoNodes, ChannelCanBeReopenedWithAFreshKeyAfterClose) {
+  uint8_t rep = 0, sep = 0;
+  open_channel(rep, sep);
+  ASSERT_EQ(send_agent.close(sep), Status::Ok());
+  ASSERT_TRUE(pump([&] { return find(recv_ev, Kind::kPeerClosed) != nullptr; }));
+  ASSERT_EQ(send_agent.free_endpoint(sep), Status::Ok());
+  ASSERT_EQ(recv_agent.free_endpoint(rep), Status::Ok());
+  recv_ev.clear();
+  send_ev.clear();
+  uint8_t rep2 = 0, sep2 = 0;
+  open_channel(rep2, sep2);
+  EXPECT_EQ(rep2, rep);  // the lowest free endpoints again
+  EXPECT_EQ(sep2, sep);
+  Endpoint tx(send_ubus, sep2), rx(recv_ubus, rep2);
+  ASSERT_EQ(tx.send("again", 5, 2), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+  char buf[8];
+  RxInfo info;
+  ASSERT_EQ(rx.receive(buf, sizeof buf, info), Status::Ok());
+  EXPECT_EQ(std::string(buf, info.len), "again");
+  EXPECT_EQ(count(recv_ev, Kind::kErrorLogged) + count(send_ev, Kind::kErrorLogged), 0u);
+}
+
+TEST_F(TwoNodes, EachAgentCanBeSenderAndReceiverAtOnce) {
+  // 216 <- 2202 (as always) and 2202 <- 216 in the other direction.
+  uint8_t rep = 0, sep = 0;
+  open_channel(rep, sep);
+  uint16_t back = 0;
+  ASSERT_EQ(send_agent.request_channel(ChannelRequest{kRecvNode, kRecvPart, kRecvPid, kSendPid}, back), Status::Ok());
+  ASSERT_TRUE(pump([&] {
+    return find(send_ev, Kind::kChannelReady, back) && find(recv_ev, Kind::kSendReady, back);
+  }));
+  Endpoint back_tx(recv_ubus, find(recv_ev, Kind::kSendReady, back)->ep);
+  Endpoint back_rx(send_ubus, find(send_ev, Kind::kChannelReady, back)->ep);
+  Endpoint tx(send_ubus, sep), rx(recv_ubus, rep);
+  ASSERT_EQ(tx.send("ping", 4, 1), Status::Ok());
+  ASSERT_EQ(back_tx.send("pong", 4, 2), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+  char buf[8];
+  RxInfo info;
+  ASSERT_EQ(rx.receive(buf, sizeof buf, info), Status::Ok());
+  EXPECT_EQ(std::string(buf, info.len), "ping");
+  ASSERT_EQ(back_rx.receive(buf, sizeof buf, info), Status::Ok());
+  EXPECT_EQ(std::string(buf, info.len), "pong");
+  PartInfo pi;
+  ASSERT_TRUE(send_agent.part_info(pi).ok());
+  EXPECT_EQ(pi.used, 2);
+}
+
+TEST_F(TwoNodes, ManualSetupWithTheLowLevelCalls) {
+  // The same channel without the protocol: the agents' individual operations.
+  uint8_t rep = 0, sep = 0;
+  ASSERT_EQ(recv_agent.alloc_endpoint(rep), Status::Ok());
+  ASSERT_EQ(send_agent.alloc_endpoint(sep), Status::Ok());
+  ASSERT_EQ(recv_agent.configure(rep, Dir::kRecv, kRecvPid, PeerId{kSendNode, kSendPart, sep}), Status::Ok());
+  ASSERT_EQ(send_agent.configure(sep, Dir::kSend, kSendPid, PeerId{kRecvNode, kRecvPart, rep}), Status::Ok());
+  ASSERT_EQ(send_agent.authorize(sep), Status::Ok());
+  ASSERT_EQ(recv_agent.authorize(rep), Status::Ok());
+  const ChannelKey key{0x01234567, 0x89ABCDEF, 0x0F1E2D3C, 0x4B5A6978};
+  ASSERT_EQ(recv_agent.connect(rep, key), Status::Ok());
+  ASSERT_TRUE(pump([&] { return find(recv_ev, Kind::kChannelReady) && find(send_ev, Kind::kSendReady); }));
+  EXPECT_EQ(find(recv_ev, Kind::kChannelReady)->req_id, kNoRequest);
+  EXPECT_TRUE(rnode.core().key_equals_for_test(rep, key));
+  EXPECT_TRUE(snode.core().key_equals_for_test(sep, key));
+  // A configured entry is frozen once authorized.
+  EXPECT_EQ(send_agent.set_owner(sep, 1), Status::Err(Result::kRejected, Reason::kNotOpen));
+}
+
+}  // namespace
+}  // namespace cmm::sw::testing

@@ -1,0 +1,159 @@
+// TLM-2.0 shell of the CMM core: register target socket (node bus), fabric
+// initiator (egress packets) and target (ingress packets), the packet buffer
+// (TX staging, ingress payloads, RX slots) and clocking with idle skipping.
+// See docs/tlm.md for phases, timing and formulas.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "cmm_core.h"
+#include "cmm_tlm/extensions.h"
+
+namespace cmm::tlmshell {
+
+struct CmmTlmConfig {
+  Straps straps{};
+  sc_core::sc_time clock_period = sc_core::sc_time(1, sc_core::SC_NS);  // 1 GHz
+  uint32_t buf_bytes_per_cycle = 8;      // packet-buffer bandwidth for TX_BUF/RX_BUF bursts
+  uint32_t reg_queue_depth = 16;         // register requests queued before END_REQ is withheld
+  uint32_t ingress_slots_per_class = 4;  // bounded ingress buffer (credits granted to the fabric)
+};
+
+// Statistics in fixed arrays (no allocation).
+struct CmmTlmStats {
+  uint64_t steps = 0;           // core.step() calls (clock edges evaluated)
+  uint64_t skipped_cycles = 0;  // cycles covered by core.skip_idle()
+  uint64_t reg_requests = 0;    // register transactions received
+  uint64_t reg_bursts = 0;      // payload window accesses granted
+  uint64_t reg_shell_errors = 0;  // refused by the shell (size, alignment, range, no requester id)
+  std::array<uint64_t, regs::kRspCount> reg_status{};  // responses by core status
+  std::array<uint64_t, 2> eg_packets{};   // by class
+  std::array<uint64_t, 2> ing_packets{};  // by class (accepted by the core)
+  uint64_t data_sent = 0;       // DATA packets sent (payload attached)
+  uint64_t data_delivered = 0;  // DATA payloads moved into an RX slot
+  uint64_t data_discarded = 0;  // DATA payloads discarded after a reject verdict
+  std::array<uint64_t, regs::kReasonCount> rejects{};  // core rejects by reason (CoreObserver)
+  uint64_t link_errors = 0;     // fabric protocol violations (should stay 0)
+};
+
+// Optional hooks for traces; never change behaviour.
+class CmmTlmObserver : public CoreObserver {
+ public:
+  virtual void on_egress(const sc_core::sc_time& t, const Packet& p) { (void)t; (void)p; }
+  virtual void on_ingress_accept(const sc_core::sc_time& t, const Packet& p) { (void)t; (void)p; }
+};
+
+class CmmTlm : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(CmmTlm);
+  CmmTlm(sc_core::sc_module_name name, const CmmTlmConfig& cfg);
+
+  // Node bus -> CMM registers (base protocol, non-blocking only).
+  tlm_utils::simple_target_socket<CmmTlm> reg_tsock;
+  // CMM -> fabric (egress packets), fabric -> CMM (ingress packets). Link protocol: extensions.h.
+  tlm_utils::simple_initiator_socket<CmmTlm> eg_isock;
+  tlm_utils::simple_target_socket<CmmTlm> ing_tsock;
+
+  // Interrupt lines: bit p = irq of partition p (level, changes only at clock edges).
+  sc_core::sc_signal<uint32_t> irq;
+  const sc_core::sc_event& irq_rise_event(uint32_t part) const { return irq_rise_[part]; }
+  bool irq_level(uint32_t part) const { return (core_.out().irq >> part) & 1u; }
+
+  const CmmCore& core() const { return core_; }
+  const CmmTlmStats& stats() const { return stats_; }
+  const CmmTlmConfig& config() const { return cfg_; }
+  void set_observer(CmmTlmObserver* o) { user_obs_ = o; }
+  // Core cycle that corresponds to the current simulation time.
+  uint64_t cycle_now() const;
+
+ private:
+  enum Win : uint8_t { kNoWin = 0, kTxWin = 1, kRxWin = 2 };
+  struct RegReq {
+    tlm::tlm_generic_payload* gp = nullptr;
+    sc_core::sc_time ready;
+    uint32_t addr = 0;
+    bool write = false;
+    uint32_t wdata = 0;
+    uint8_t part = 0, priv = 0;
+    uint16_t pid = 0;
+    Win win = kNoWin;
+    uint8_t ep = 0;
+    uint16_t off = 0;
+    uint16_t len = 0;
+  };
+  struct IngSlot {
+    Packet pkt;
+    sc_core::sc_time arrival;
+  };
+  struct TxSnap {
+    uint16_t len = 0;
+    std::array<uint8_t, regs::kMaxMsgBytes> bytes{};
+  };
+  class Obs : public CoreObserver {
+   public:
+    explicit Obs(CmmTlm& m) : m_(m) {}
+    void on_reject(uint64_t c, regs::Reason r, const Header* p) override;
+    void on_deliver(uint64_t c, const Header& h) override;
+   private:
+    CmmTlm& m_;
+  };
+
+  tlm::tlm_sync_enum reg_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
+  tlm::tlm_sync_enum ing_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
+  tlm::tlm_sync_enum eg_bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
+  void on_edge();
+  void grant_initial_credits();
+  void wake(const sc_core::sc_time& t);  // make sure the edge strictly after t is evaluated
+  sc_core::sc_time edge_after(const sc_core::sc_time& t) const;
+  void complete_reg(RegReq& r, const PinsOut& o);
+  void shell_error(tlm::tlm_generic_payload& gp, tlm::tlm_response_status s);
+  void return_ing_credit(uint8_t cls);
+  void free_ing_slot(uint32_t idx, uint8_t cls);
+
+  CmmTlmConfig cfg_;
+  CmmCore core_;
+  Obs obs_;
+  CmmTlmObserver* user_obs_ = nullptr;
+  CmmTlmStats stats_{};
+  uint64_t period_ticks_ = 1;
+  sc_core::sc_event tick_;
+  sc_core::sc_time last_edge_;
+  bool ever_stepped_ = false;
+  std::array<sc_core::sc_event, regs::kNumPartitions> irq_rise_;
+  uint32_t irq_prev_ = 0;
+
+  // Register port.
+  Ring<RegReq> reg_q_;       // received, not yet accepted by the core
+  Ring<RegReq> reg_inflight_;  // accepted by the core, response pending
+  tlm::tlm_generic_payload* end_req_pending_ = nullptr;  // parked request: END_REQ withheld
+  sc_core::sc_time buf_free_;  // packet-buffer port busy until
+
+  // Packet buffer.
+  std::vector<std::array<uint8_t, regs::kMaxMsgBytes>> tx_stage_;  // per endpoint
+  std::vector<uint16_t> tx_hi_;                                    // bytes written since last doorbell
+  Ring<TxSnap> tx_fifo_;                                           // payloads of queued DATA headers
+  std::vector<std::array<uint8_t, regs::kMaxMsgBytes>> rx_buf_;    // [ep * rxq_depth + slot]
+  std::vector<uint16_t> rx_len_;
+  std::vector<IngSlot> ing_slots_;
+  std::vector<uint32_t> ing_free_;
+  std::array<Ring<uint32_t>, 2> ing_q_;  // arrived, not yet accepted, per class
+  std::array<uint32_t, 2> ing_used_{};
+  Ring<uint32_t> vd_pending_;  // DATA accepted by the core, verdict pending
+
+  // Fabric links.
+  std::array<uint32_t, 2> eg_credits_{};
+  Packet eg_pkt_;
+  uint64_t eg_seq_ = 0;
+  tlm::tlm_generic_payload eg_gp_;
+  LinkExt* eg_ext_ = nullptr;
+  tlm::tlm_generic_payload credit_gp_;
+  LinkExt* credit_ext_ = nullptr;
+};
+
+}  // namespace cmm::tlmshell

@@ -1,0 +1,120 @@
+// TLM-2.0 payload extensions and the fabric packet of the CMM system.
+//  * RequesterId: side-band requester id of a register access (stamped by
+//    hardware: partition by the NodeBus port, privilege/pid by the CPU context).
+//  * RegResponse: the exact core response status (OK/DENIED/DECERR/REJECT),
+//    which the TLM response status alone cannot carry.
+//  * LinkExt: carries a Packet or a credit return on the fabric links.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+
+#include "cmm_pins.h"
+#include "cmm_regs.h"
+
+namespace cmm::tlmshell {
+
+class RequesterId : public ::tlm::tlm_extension<RequesterId> {
+ public:
+  uint8_t part = 0;                                        // set by the NodeBus port, never by software
+  regs::Priv priv = regs::Priv::kUser;                     // set by the CPU hardware context
+  uint16_t pid = 0;                                        // set by the CPU hardware context
+
+  ::tlm::tlm_extension_base* clone() const override { return new RequesterId(*this); }
+  void copy_from(const ::tlm::tlm_extension_base& e) override {
+    const auto& o = static_cast<const RequesterId&>(e);
+    part = o.part;
+    priv = o.priv;
+    pid = o.pid;
+  }
+};
+
+// Filled by the CmmTlm target when it completes a register transaction.
+class RegResponse : public ::tlm::tlm_extension<RegResponse> {
+ public:
+  regs::Rsp status = regs::Rsp::kOk;  // the core's reg_rsp_status (DECERR for shell-level errors)
+  bool shell_error = false;           // refused by the TLM shell before reaching the core
+  bool buf = false;                   // payload window access served by the packet buffer
+
+  ::tlm::tlm_extension_base* clone() const override { return new RegResponse(*this); }
+  void copy_from(const ::tlm::tlm_extension_base& e) override {
+    const auto& o = static_cast<const RegResponse&>(e);
+    status = o.status;
+    shell_error = o.shell_error;
+    buf = o.buf;
+  }
+};
+
+// Bytes a header occupies on a link (220 bits rounded up).
+inline constexpr uint32_t kHeaderBytes = (regs::kHdrBits + 7) / 8;
+
+// One fabric packet: header + class + payload bytes (DATA only). Fixed size,
+// never allocated per message: senders and receivers own pools of these and
+// copy on delivery.
+struct Packet {
+  Header hdr{};
+  uint8_t cls = 0;           // 0 request class, 1 response class
+  uint16_t payload_len = 0;  // bytes valid in payload
+  uint64_t id = 0;           // trace id (sender node << 48 | sequence)
+  std::array<uint8_t, regs::kMaxMsgBytes> payload{};
+
+  uint32_t wire_bytes() const { return kHeaderBytes + payload_len; }
+  void copy_from(const Packet& o) {
+    hdr = o.hdr;
+    cls = o.cls;
+    payload_len = o.payload_len;
+    id = o.id;
+    std::memcpy(payload.data(), o.payload.data(), payload_len);
+  }
+};
+
+// Fabric link protocol (see docs/tlm.md): BEGIN_REQ on the forward path
+// carries a Packet (the receiver copies it and returns TLM_COMPLETED; the
+// packet arrives at sc_time_stamp() + delay); BEGIN_RESP on the backward path
+// carries `credits` credits of class `cls` back to the sender.
+class LinkExt : public ::tlm::tlm_extension<LinkExt> {
+ public:
+  enum Kind : uint8_t { kPacket = 0, kCredit = 1 };
+  Kind kind = kPacket;
+  Packet* pkt = nullptr;
+  uint8_t cls = 0;
+  uint16_t credits = 0;
+
+  ::tlm::tlm_extension_base* clone() const override { return new LinkExt(*this); }
+  void copy_from(const ::tlm::tlm_extension_base& e) override {
+    const auto& o = static_cast<const LinkExt&>(e);
+    kind = o.kind;
+    pkt = o.pkt;
+    cls = o.cls;
+    credits = o.credits;
+  }
+};
+
+// Small fixed-capacity ring buffer (storage allocated once).
+template <typename T>
+class Ring {
+ public:
+  explicit Ring(size_t cap = 0) : e_(cap) {}
+  void reset(size_t cap) { e_.assign(cap, T{}); head_ = count_ = 0; }
+  bool empty() const { return count_ == 0; }
+  bool full() const { return count_ == e_.size(); }
+  size_t size() const { return count_; }
+  size_t capacity() const { return e_.size(); }
+  T& front() { return e_[head_]; }
+  const T& front() const { return e_[head_]; }
+  T& at(size_t i) { return e_[(head_ + i) % e_.size()]; }
+  void push(const T& v) { e_[(head_ + count_) % e_.size()] = v; ++count_; }
+  void pop() { head_ = (head_ + 1) % e_.size(); --count_; }
+
+ private:
+  std::vector<T> e_;
+  size_t head_ = 0, count_ = 0;
+};
+
+inline uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+}  // namespace cmm::tlmshell

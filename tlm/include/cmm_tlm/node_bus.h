@@ -1,0 +1,134 @@
+// Node bus: partition-side target ports that stamp the requester partition,
+// one initiator socket to the CMM's register target. Partition CPUs reach it
+// through a PartitionBusIf (one per partition, its bus interface unit) and
+// CpuBusIf contexts (one per privilege/process: the CPU's hardware context),
+// which implement cmm::sw::RegIf for driver code running in SC_THREADs.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "cmm_sw/reg_if.h"
+#include "cmm_tlm/extensions.h"
+
+namespace cmm::tlmshell {
+
+struct NodeBusStats {
+  uint64_t requests = 0;
+  uint64_t responses = 0;
+  uint64_t errors = 0;  // refused by the bus (no requester id, route table full)
+  uint64_t stalls = 0;  // requests that waited for END_REQ from the CMM
+};
+
+class NodeBus : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(NodeBus);
+  // latency: one-way bus latency, added on the request and on the response path.
+  NodeBus(sc_core::sc_module_name name, uint32_t num_parts,
+          sc_core::sc_time latency = sc_core::sc_time(1, sc_core::SC_NS));
+
+  using TargetSocket = tlm_utils::simple_target_socket_tagged<NodeBus>;
+  std::vector<std::unique_ptr<TargetSocket>> part_tsock;  // port p = partition p
+  tlm_utils::simple_initiator_socket<NodeBus> cmm_isock;
+
+  const NodeBusStats& stats() const { return stats_; }
+  uint32_t num_parts() const { return static_cast<uint32_t>(part_tsock.size()); }
+  const sc_core::sc_time& latency() const { return latency_; }
+
+ private:
+  struct Route {
+    tlm::tlm_generic_payload* gp = nullptr;
+    int port = -1;
+  };
+  tlm::tlm_sync_enum fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
+  tlm::tlm_sync_enum bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
+  // Forwards to the CMM; returns true if the CMM took the request (END_REQ or COMPLETED handled).
+  tlm::tlm_sync_enum forward(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& d);
+  int take_route(tlm::tlm_generic_payload* gp);
+
+  sc_core::sc_time latency_;
+  NodeBusStats stats_{};
+  std::vector<Route> routes_;
+  bool cmm_busy_ = false;  // a request awaits END_REQ from the CMM
+  Route awaiting_end_req_;
+  Ring<Route> waiting_;  // requests held back while cmm_busy_
+};
+
+class CpuBusIf;
+
+// Bus interface unit of one partition's CPU: one initiator socket to the
+// NodeBus port of that partition. Serializes the request phase of the CPU
+// contexts that share it (base-protocol request exclusion).
+class PartitionBusIf : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(PartitionBusIf);
+  explicit PartitionBusIf(sc_core::sc_module_name name);
+
+  tlm_utils::simple_initiator_socket<PartitionBusIf> isock;
+
+  // A hardware context (privilege, process id) of this CPU. Software using
+  // the returned RegIf cannot change them (I4).
+  std::unique_ptr<CpuBusIf> make_context(regs::Priv priv, uint16_t pid);
+
+  // Blocking transport for CpuBusIf; call from an SC_THREAD only.
+  void transport(tlm::tlm_generic_payload& gp, CpuBusIf& ctx);
+
+ private:
+  tlm::tlm_sync_enum bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
+  tlm::tlm_generic_payload* req_gp_ = nullptr;  // in the request phase
+  sc_core::sc_event end_req_ev_;
+};
+
+// One CPU hardware context: implements the software register interface by
+// nb_transport from the calling SC_THREAD, waiting for BEGIN_RESP.
+class CpuBusIf : public cmm::sw::RegIf {
+ public:
+  CpuBusIf(PartitionBusIf& bus, regs::Priv priv, uint16_t pid);
+  ~CpuBusIf() override = default;
+  CpuBusIf(const CpuBusIf&) = delete;
+  CpuBusIf& operator=(const CpuBusIf&) = delete;
+
+  [[nodiscard]] cmm::sw::BusStatus read32(uint32_t addr, uint32_t& data) override;
+  [[nodiscard]] cmm::sw::BusStatus write32(uint32_t addr, uint32_t data) override;
+  [[nodiscard]] cmm::sw::BusStatus write_block(uint32_t addr, const uint8_t* data, size_t len) override;
+  [[nodiscard]] cmm::sw::BusStatus read_block(uint32_t addr, uint8_t* data, size_t len) override;
+
+  regs::Priv priv() const { return priv_; }
+  uint16_t pid() const { return pid_; }
+  // Last access: TLM response status and whether the shell refused it.
+  tlm::tlm_response_status last_tlm_status() const { return gp_.get_response_status(); }
+  uint64_t accesses() const { return accesses_; }
+
+ private:
+  friend class PartitionBusIf;
+  cmm::sw::BusStatus run(tlm::tlm_command cmd, uint32_t addr, uint8_t* data, size_t len);
+
+  PartitionBusIf& bus_;
+  const regs::Priv priv_;
+  const uint16_t pid_;
+  tlm::tlm_generic_payload gp_;
+  RequesterId* rid_ = nullptr;
+  RegResponse* rsp_ = nullptr;
+  std::array<uint8_t, 4> word_{};
+  bool busy_ = false;
+  bool done_ = false;
+  sc_core::sc_time done_time_;
+  sc_core::sc_event done_ev_;
+  uint64_t accesses_ = 0;
+};
+
+// Extension carried by a CpuBusIf's payload so the bus interface finds it.
+class CpuCtxExt : public tlm::tlm_extension<CpuCtxExt> {
+ public:
+  CpuBusIf* ctx = nullptr;
+  tlm::tlm_extension_base* clone() const override { return new CpuCtxExt(*this); }
+  void copy_from(const tlm::tlm_extension_base& e) override { ctx = static_cast<const CpuCtxExt&>(e).ctx; }
+};
+
+}  // namespace cmm::tlmshell

@@ -1,0 +1,69 @@
+// Pin-level SystemC shell of the CMM core: exactly the ports of the Verilog
+// core (Verilator --sc types: 1 bit bool, 2..32 bits uint32_t, 33..64 bits
+// uint64_t, wider sc_bv<N>). See docs/core-interface.md for the pins.
+#pragma once
+#include <cstdint>
+
+#include <systemc>
+
+#include "cmm_core.h"
+
+namespace cmm::tlmshell {
+
+class CmmCoreSignalShell : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(CmmCoreSignalShell);
+  explicit CmmCoreSignalShell(sc_core::sc_module_name name);
+
+  sc_core::sc_in<bool> clk;
+  sc_core::sc_in<bool> rst_ni;
+  sc_core::sc_in<uint32_t> cfg_node_id_i;  // [7:0]
+  sc_core::sc_in<uint64_t> cfg_quota_i;    // [63:0], partition p at bits 8p+7:8p
+  sc_core::sc_in<bool> reg_req_valid_i;
+  sc_core::sc_out<bool> reg_req_ready_o;
+  sc_core::sc_in<bool> reg_req_write_i;
+  sc_core::sc_in<uint32_t> reg_req_addr_i;   // [19:0]
+  sc_core::sc_in<uint32_t> reg_req_wdata_i;  // [31:0]
+  sc_core::sc_in<uint32_t> reg_req_part_i;   // [3:0]
+  sc_core::sc_in<bool> reg_req_priv_i;
+  sc_core::sc_in<uint32_t> reg_req_pid_i;  // [15:0]
+  sc_core::sc_out<bool> reg_rsp_valid_o;
+  sc_core::sc_out<uint32_t> reg_rsp_rdata_o;   // [31:0]
+  sc_core::sc_out<uint32_t> reg_rsp_status_o;  // [1:0]
+  sc_core::sc_out<bool> reg_rsp_buf_o;
+  sc_core::sc_out<uint32_t> reg_rsp_buf_slot_o;  // [3:0]
+  sc_core::sc_in<bool> ing_valid_i;
+  sc_core::sc_out<bool> ing_ready_o;
+  sc_core::sc_in<sc_dt::sc_bv<regs::kHdrBits>> ing_hdr_i;  // [219:0]
+  sc_core::sc_out<bool> eg_valid_o;
+  sc_core::sc_in<bool> eg_ready_i;
+  sc_core::sc_out<bool> eg_cls_o;
+  sc_core::sc_out<sc_dt::sc_bv<regs::kHdrBits>> eg_hdr_o;  // [219:0]
+  sc_core::sc_out<bool> vd_valid_o;
+  sc_core::sc_out<bool> vd_accept_o;
+  sc_core::sc_out<uint32_t> vd_ep_o;      // [7:0]
+  sc_core::sc_out<uint32_t> vd_slot_o;    // [3:0]
+  sc_core::sc_out<uint32_t> vd_reason_o;  // [7:0]
+  sc_core::sc_out<uint32_t> irq_o;        // [7:0]
+
+  const CmmCore& core() const { return core_; }
+  void set_observer(CoreObserver* o) {
+    obs_ = o;
+    core_.set_observer(o);
+  }
+
+  // Packed-header conversions (field 0 at bit 0).
+  static sc_dt::sc_bv<regs::kHdrBits> to_bv(const Header& h);
+  static Header from_bv(const sc_dt::sc_bv<regs::kHdrBits>& v);
+
+ private:
+  void on_clk();
+  void write_outputs();
+  Straps read_straps() const;
+
+  CmmCore core_;
+  CoreObserver* obs_ = nullptr;
+  bool initialized_ = false;
+};
+
+}  // namespace cmm::tlmshell

@@ -1,0 +1,463 @@
+#include "cmm_tlm/cmm_tlm.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace cmm::tlmshell {
+
+using namespace sc_core;
+using namespace regs;
+
+namespace {
+constexpr uint32_t kEpEnd = CMM_EP_BASE + CMM_EP_COUNT * CMM_EP_STRIDE;
+
+tlm::tlm_response_status map_status(Rsp r) {
+  switch (r) {
+    case Rsp::kOk: return tlm::TLM_OK_RESPONSE;
+    case Rsp::kDenied: return tlm::TLM_GENERIC_ERROR_RESPONSE;
+    case Rsp::kDecerr: return tlm::TLM_ADDRESS_ERROR_RESPONSE;
+    case Rsp::kReject: return tlm::TLM_COMMAND_ERROR_RESPONSE;
+  }
+  return tlm::TLM_GENERIC_ERROR_RESPONSE;
+}
+}  // namespace
+
+void CmmTlm::Obs::on_reject(uint64_t c, Reason r, const Header* p) {
+  const auto i = static_cast<uint32_t>(r);
+  if (i < kReasonCount) ++m_.stats_.rejects[i];
+  if (m_.user_obs_) m_.user_obs_->on_reject(c, r, p);
+}
+
+void CmmTlm::Obs::on_deliver(uint64_t c, const Header& h) {
+  if (m_.user_obs_) m_.user_obs_->on_deliver(c, h);
+}
+
+CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
+    : sc_module(name),
+      reg_tsock("reg_tsock"),
+      eg_isock("eg_isock"),
+      ing_tsock("ing_tsock"),
+      irq("irq", 0u),
+      cfg_(cfg),
+      core_(cfg.straps),
+      obs_(*this) {
+  core_.set_observer(&obs_);
+  period_ticks_ = cfg_.clock_period.value();
+  if (period_ticks_ == 0) SC_REPORT_FATAL("cmm/tlm", "clock period below the time resolution");
+  if (cfg_.buf_bytes_per_cycle == 0) cfg_.buf_bytes_per_cycle = 1;
+  if (cfg_.reg_queue_depth == 0) cfg_.reg_queue_depth = 1;
+  if (cfg_.ingress_slots_per_class == 0) cfg_.ingress_slots_per_class = 1;
+
+  reg_tsock.register_nb_transport_fw(this, &CmmTlm::reg_fw);
+  ing_tsock.register_nb_transport_fw(this, &CmmTlm::ing_fw);
+  eg_isock.register_nb_transport_bw(this, &CmmTlm::eg_bw);
+
+  reg_q_.reset(cfg_.reg_queue_depth + 1);
+  reg_inflight_.reset(4);
+  tx_stage_.assign(kNumEndpoints, {});
+  tx_hi_.assign(kNumEndpoints, 0);
+  tx_fifo_.reset(kEgqDepth + 1);
+  rx_buf_.assign(kNumEndpoints * kRxqDepth, {});
+  rx_len_.assign(kNumEndpoints * kRxqDepth, 0);
+  const uint32_t n = cfg_.ingress_slots_per_class;
+  ing_slots_.resize(2 * n);
+  for (uint32_t i = 0; i < 2 * n; ++i) ing_free_.push_back(2 * n - 1 - i);
+  ing_q_[0].reset(n);
+  ing_q_[1].reset(n);
+  vd_pending_.reset(n);
+
+  eg_ext_ = new LinkExt;
+  eg_gp_.set_extension(eg_ext_);  // owned by the payload
+  credit_ext_ = new LinkExt;
+  credit_ext_->kind = LinkExt::kCredit;
+  credit_gp_.set_extension(credit_ext_);
+
+  SC_METHOD(on_edge);
+  sensitive << tick_;
+  dont_initialize();
+  SC_METHOD(grant_initial_credits);  // runs once at time 0
+}
+
+uint64_t CmmTlm::cycle_now() const { return sc_time_stamp().value() / period_ticks_; }
+
+sc_time CmmTlm::edge_after(const sc_time& t) const {
+  return sc_time::from_value((t.value() / period_ticks_ + 1) * period_ticks_);
+}
+
+void CmmTlm::wake(const sc_time& t) { tick_.notify(edge_after(t) - sc_time_stamp()); }
+
+void CmmTlm::grant_initial_credits() {
+  for (uint8_t c = 0; c < 2; ++c) {
+    credit_ext_->cls = c;
+    credit_ext_->credits = static_cast<uint16_t>(cfg_.ingress_slots_per_class);
+    tlm::tlm_phase ph = tlm::BEGIN_RESP;
+    sc_time d = SC_ZERO_TIME;
+    ing_tsock->nb_transport_bw(credit_gp_, ph, d);
+  }
+}
+
+void CmmTlm::return_ing_credit(uint8_t cls) {
+  credit_ext_->cls = cls;
+  credit_ext_->credits = 1;
+  tlm::tlm_phase ph = tlm::BEGIN_RESP;
+  sc_time d = SC_ZERO_TIME;
+  ing_tsock->nb_transport_bw(credit_gp_, ph, d);
+}
+
+void CmmTlm::free_ing_slot(uint32_t idx, uint8_t cls) {
+  ing_free_.push_back(idx);
+  --ing_used_[cls];
+  return_ing_credit(cls);
+}
+
+// ------------------------------------------------------------ register target
+
+void CmmTlm::shell_error(tlm::tlm_generic_payload& gp, tlm::tlm_response_status s) {
+  ++stats_.reg_shell_errors;
+  gp.set_response_status(s);
+  RegResponse* rr = nullptr;
+  gp.get_extension(rr);
+  if (rr) {
+    rr->status = Rsp::kDecerr;
+    rr->shell_error = true;
+    rr->buf = false;
+  }
+}
+
+tlm::tlm_sync_enum CmmTlm::reg_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
+  if (ph == tlm::END_RESP) return tlm::TLM_COMPLETED;
+  if (ph != tlm::BEGIN_REQ) {
+    SC_REPORT_ERROR("cmm/tlm", "register socket: unexpected phase");
+    return tlm::TLM_COMPLETED;
+  }
+  ++stats_.reg_requests;
+  RequesterId* rid = nullptr;
+  gp.get_extension(rid);
+  const uint64_t addr = gp.get_address();
+  const uint32_t len = gp.get_data_length();
+  if (!rid) {
+    shell_error(gp, tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return tlm::TLM_COMPLETED;
+  }
+  if (gp.is_read() == gp.is_write()) {  // TLM_IGNORE_COMMAND
+    shell_error(gp, tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return tlm::TLM_COMPLETED;
+  }
+  if (addr >= (uint64_t{1} << kAddrBits)) {
+    shell_error(gp, tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return tlm::TLM_COMPLETED;
+  }
+  if (gp.get_byte_enable_ptr() != nullptr) {
+    shell_error(gp, tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+    return tlm::TLM_COMPLETED;
+  }
+  if (gp.get_streaming_width() != len || len == 0 || gp.get_data_ptr() == nullptr) {
+    shell_error(gp, tlm::TLM_BURST_ERROR_RESPONSE);
+    return tlm::TLM_COMPLETED;
+  }
+  RegReq r;
+  r.gp = &gp;
+  r.ready = sc_time_stamp() + d;
+  r.addr = static_cast<uint32_t>(addr);
+  r.write = gp.is_write();
+  r.part = rid->part;
+  r.priv = static_cast<uint8_t>(rid->priv);
+  r.pid = rid->pid;
+  if (r.addr >= CMM_EP_BASE && r.addr < kEpEnd) {
+    const uint32_t off = (r.addr - CMM_EP_BASE) % CMM_EP_STRIDE;
+    r.ep = static_cast<uint8_t>((r.addr - CMM_EP_BASE) / CMM_EP_STRIDE);
+    if (off >= CMM_TX_BUF_OFFSET && off < CMM_TX_BUF_OFFSET + CMM_TX_BUF_BYTES) {
+      r.win = kTxWin;
+      r.off = static_cast<uint16_t>(off - CMM_TX_BUF_OFFSET);
+      if (r.off + len > CMM_TX_BUF_BYTES) r.win = kNoWin;
+    } else if (off >= CMM_RX_BUF_OFFSET && off < CMM_RX_BUF_OFFSET + CMM_RX_BUF_BYTES) {
+      r.win = kRxWin;
+      r.off = static_cast<uint16_t>(off - CMM_RX_BUF_OFFSET);
+      if (r.off + len > CMM_RX_BUF_BYTES) r.win = kNoWin;
+    }
+    if (r.win == kNoWin && len != 4) {  // burst outside / across a window
+      shell_error(gp, tlm::TLM_BURST_ERROR_RESPONSE);
+      return tlm::TLM_COMPLETED;
+    }
+    r.len = static_cast<uint16_t>(len);
+  } else if (len != 4) {
+    shell_error(gp, tlm::TLM_BURST_ERROR_RESPONSE);
+    return tlm::TLM_COMPLETED;
+  }
+  // The core sees one request: the first word's address (misalignment is the core's DECERR).
+  if (r.win == kNoWin && r.write) std::memcpy(&r.wdata, gp.get_data_ptr(), 4);
+  gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  const bool park = reg_q_.size() >= cfg_.reg_queue_depth;
+  reg_q_.push(r);
+  wake(r.ready);
+  if (park) {
+    end_req_pending_ = &gp;
+    return tlm::TLM_ACCEPTED;
+  }
+  ph = tlm::END_REQ;
+  return tlm::TLM_UPDATED;
+}
+
+void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
+  tlm::tlm_generic_payload& gp = *r.gp;
+  const auto st = static_cast<Rsp>(o.reg_rsp_status & 3u);
+  ++stats_.reg_status[static_cast<uint32_t>(st)];
+  sc_time delay = SC_ZERO_TIME;
+  const sc_time now = sc_time_stamp();
+  bool buf = false;
+  if (st == Rsp::kOk) {
+    if (r.win != kNoWin) {
+      if (!o.reg_rsp_buf) {
+        SC_REPORT_ERROR("cmm/tlm", "core answered OK to a window access without a buffer grant");
+      } else {
+        buf = true;
+        ++stats_.reg_bursts;
+        uint8_t* data = gp.get_data_ptr();
+        if (r.win == kTxWin) {
+          std::memcpy(tx_stage_[r.ep].data() + r.off, data, r.len);
+          tx_hi_[r.ep] = std::max<uint16_t>(tx_hi_[r.ep], static_cast<uint16_t>(r.off + r.len));
+        } else {
+          const uint32_t slot = o.reg_rsp_buf_slot % kRxqDepth;
+          const uint32_t i = r.ep * kRxqDepth + slot;
+          const uint32_t valid = rx_len_[i] > r.off ? std::min<uint32_t>(rx_len_[i] - r.off, r.len) : 0;
+          std::memcpy(data, rx_buf_[i].data() + r.off, valid);
+          std::memset(data + valid, 0, r.len - valid);  // bytes beyond the message read as 0
+        }
+        // The packet-buffer port moves buf_bytes_per_cycle bytes per cycle, one burst at a time.
+        const sc_time start = std::max(now, buf_free_);
+        buf_free_ = start + cfg_.clock_period * static_cast<double>(ceil_div(r.len, cfg_.buf_bytes_per_cycle));
+        delay = buf_free_ - now;
+      }
+    } else if (!r.write) {
+      std::memcpy(gp.get_data_ptr(), &o.reg_rsp_rdata, 4);
+    } else if (r.addr >= CMM_EP_BASE && r.addr < kEpEnd &&
+               (r.addr - CMM_EP_BASE) % CMM_EP_STRIDE == CMM_EP_DOORBELL_OFFSET) {
+      // Doorbell accepted: the DATA header is in the core's request queue;
+      // snapshot the staged payload for it (consumed: staging is cleared).
+      const uint32_t len = std::min<uint32_t>(CMM_FIELD_GET(r.wdata, CMM_EP_DOORBELL_LEN), kMaxMsgBytes);
+      if (tx_fifo_.full()) {
+        SC_REPORT_ERROR("cmm/tlm", "TX payload FIFO overflow");
+      } else {
+        tx_fifo_.push(TxSnap{});
+        TxSnap& s = tx_fifo_.at(tx_fifo_.size() - 1);
+        s.len = static_cast<uint16_t>(len);
+        std::memcpy(s.bytes.data(), tx_stage_[r.ep].data(), len);
+        std::memset(tx_stage_[r.ep].data(), 0, tx_hi_[r.ep]);
+        tx_hi_[r.ep] = 0;
+      }
+    }
+  } else if (!r.write && r.win == kNoWin) {
+    std::memset(gp.get_data_ptr(), 0, 4);
+  }
+  RegResponse* rr = nullptr;
+  gp.get_extension(rr);
+  if (rr) {
+    rr->status = st;
+    rr->shell_error = false;
+    rr->buf = buf;
+  }
+  gp.set_response_status(map_status(st));
+  tlm::tlm_phase ph = tlm::BEGIN_RESP;
+  reg_tsock->nb_transport_bw(gp, ph, delay);  // initiators complete at once (docs/tlm.md)
+}
+
+// ------------------------------------------------------------ fabric
+
+tlm::tlm_sync_enum CmmTlm::ing_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
+  LinkExt* e = nullptr;
+  gp.get_extension(e);
+  if (ph != tlm::BEGIN_REQ || !e || e->kind != LinkExt::kPacket || !e->pkt) {
+    ++stats_.link_errors;
+    SC_REPORT_ERROR("cmm/tlm", "ingress link: not a packet");
+    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return tlm::TLM_COMPLETED;
+  }
+  const uint8_t cls = e->pkt->cls & 1u;
+  if (ing_used_[cls] >= cfg_.ingress_slots_per_class || ing_free_.empty()) {
+    ++stats_.link_errors;
+    SC_REPORT_ERROR("cmm/tlm", "ingress link: packet without credit");
+    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return tlm::TLM_COMPLETED;
+  }
+  const uint32_t idx = ing_free_.back();
+  ing_free_.pop_back();
+  ++ing_used_[cls];
+  IngSlot& s = ing_slots_[idx];
+  s.pkt.copy_from(*e->pkt);
+  s.pkt.cls = cls;
+  s.arrival = sc_time_stamp() + d;
+  ing_q_[cls].push(idx);
+  wake(s.arrival);
+  gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  return tlm::TLM_COMPLETED;
+}
+
+tlm::tlm_sync_enum CmmTlm::eg_bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
+  (void)d;
+  LinkExt* e = nullptr;
+  gp.get_extension(e);
+  if (ph != tlm::BEGIN_RESP || !e || e->kind != LinkExt::kCredit) {
+    ++stats_.link_errors;
+    SC_REPORT_ERROR("cmm/tlm", "egress link: not a credit");
+    return tlm::TLM_COMPLETED;
+  }
+  eg_credits_[e->cls & 1u] += e->credits;
+  // A header waiting for this credit keeps the core non-quiescent, so the
+  // clock is already running; nothing to wake.
+  return tlm::TLM_COMPLETED;
+}
+
+// ------------------------------------------------------------ clock edge
+
+void CmmTlm::on_edge() {
+  const sc_time now = sc_time_stamp();
+  if (ever_stepped_ && now == last_edge_) return;
+  if (now.value() % period_ticks_ != 0) SC_REPORT_ERROR("cmm/tlm", "clock edge off the grid");
+  const uint64_t edge_cycle = now.value() / period_ticks_;
+  if (core_.cycle() + 1 < edge_cycle) {
+    const uint64_t n = edge_cycle - 1 - core_.cycle();
+    core_.skip_idle(n);
+    stats_.skipped_cycles += n;
+  } else if (core_.cycle() + 1 > edge_cycle) {
+    SC_REPORT_ERROR("cmm/tlm", "core stepped ahead of simulation time");
+  }
+  const PinsOut& o = core_.out();
+
+  // 1. Delivery verdict of the oldest pending ingress DATA payload.
+  if (o.vd_valid) {
+    if (vd_pending_.empty()) {
+      SC_REPORT_ERROR("cmm/tlm", "verdict without a pending payload");
+    } else {
+      const uint32_t idx = vd_pending_.front();
+      vd_pending_.pop();
+      IngSlot& s = ing_slots_[idx];
+      if (o.vd_accept) {
+        const uint32_t i = (o.vd_ep % kNumEndpoints) * kRxqDepth + (o.vd_slot % kRxqDepth);
+        const uint32_t len = std::min<uint32_t>(s.pkt.hdr.len, kMaxMsgBytes);
+        const uint32_t n = std::min<uint32_t>(len, s.pkt.payload_len);
+        std::memcpy(rx_buf_[i].data(), s.pkt.payload.data(), n);
+        std::memset(rx_buf_[i].data() + n, 0, len - n);
+        rx_len_[i] = static_cast<uint16_t>(len);
+        ++stats_.data_delivered;
+      } else {
+        ++stats_.data_discarded;
+      }
+      free_ing_slot(idx, s.pkt.cls);
+    }
+  }
+  // 2. Register response (before egress: a doorbell's payload snapshot).
+  if (o.reg_rsp_valid) {
+    if (reg_inflight_.empty()) {
+      SC_REPORT_ERROR("cmm/tlm", "register response without a request");
+    } else {
+      RegReq r = reg_inflight_.front();
+      reg_inflight_.pop();
+      complete_reg(r, o);
+    }
+  }
+
+  PinsIn in{};
+  // 3. Egress: take the shown header if the fabric granted a credit for its class.
+  if (o.eg_valid && eg_credits_[o.eg_cls & 1u] > 0) {
+    in.eg_ready = true;
+    const uint8_t cls = o.eg_cls & 1u;
+    --eg_credits_[cls];
+    eg_pkt_.hdr = o.eg_hdr;
+    eg_pkt_.cls = cls;
+    eg_pkt_.payload_len = 0;
+    eg_pkt_.id = (uint64_t{cfg_.straps.node_id} << 48) | (eg_seq_++ & 0xFFFFFFFFFFFFull);
+    if (cls == 0 && o.eg_hdr.opcode == static_cast<uint8_t>(Opcode::kData)) {
+      if (tx_fifo_.empty()) {
+        SC_REPORT_ERROR("cmm/tlm", "DATA header without a payload snapshot");
+      } else {
+        const TxSnap& s = tx_fifo_.front();
+        eg_pkt_.payload_len = s.len;
+        std::memcpy(eg_pkt_.payload.data(), s.bytes.data(), s.len);
+        tx_fifo_.pop();
+      }
+      ++stats_.data_sent;
+    }
+    ++stats_.eg_packets[cls];
+    if (user_obs_) user_obs_->on_egress(now, eg_pkt_);
+    eg_ext_->kind = LinkExt::kPacket;
+    eg_ext_->pkt = &eg_pkt_;
+    tlm::tlm_phase ph = tlm::BEGIN_REQ;
+    sc_time d = SC_ZERO_TIME;
+    eg_isock->nb_transport_fw(eg_gp_, ph, d);
+  }
+
+  // 4. Ingress: present the oldest arrived header, response class first.
+  int icls = -1;
+  for (int c = 1; c >= 0 && icls < 0; --c)
+    if (!ing_q_[c].empty() && ing_slots_[ing_q_[c].front()].arrival < now) icls = c;
+  if (icls >= 0) {
+    const uint32_t idx = ing_q_[icls].front();
+    in.ing_valid = true;
+    in.ing_hdr = ing_slots_[idx].pkt.hdr;
+    if (o.ing_ready) {
+      ing_q_[icls].pop();
+      ++stats_.ing_packets[icls];
+      if (user_obs_) user_obs_->on_ingress_accept(now, ing_slots_[idx].pkt);
+      if (in.ing_hdr.masked().opcode == static_cast<uint8_t>(Opcode::kData)) {
+        vd_pending_.push(idx);  // payload waits for its verdict
+      } else {
+        free_ing_slot(idx, static_cast<uint8_t>(icls));
+      }
+    }
+  }
+
+  // 5. Register request.
+  if (!reg_q_.empty() && reg_q_.front().ready < now) {
+    const RegReq& r = reg_q_.front();
+    in.reg_req_valid = true;
+    in.reg_req_write = r.write;
+    in.reg_req_addr = r.addr;
+    in.reg_req_wdata = r.wdata;
+    in.reg_req_part = r.part;
+    in.reg_req_priv = r.priv;
+    in.reg_req_pid = r.pid;
+    if (o.reg_req_ready) {
+      reg_inflight_.push(r);
+      reg_q_.pop();
+      if (end_req_pending_ && reg_q_.size() < cfg_.reg_queue_depth) {
+        tlm::tlm_generic_payload* p = end_req_pending_;
+        end_req_pending_ = nullptr;
+        tlm::tlm_phase ph = tlm::END_REQ;
+        sc_time d = SC_ZERO_TIME;
+        reg_tsock->nb_transport_bw(*p, ph, d);
+      }
+    }
+  }
+
+  core_.step(in);
+  ++stats_.steps;
+  ever_stepped_ = true;
+  last_edge_ = now;
+
+  const uint32_t iv = core_.out().irq;
+  if (iv != irq_prev_) {
+    const uint32_t rise = iv & ~irq_prev_;
+    irq_prev_ = iv;
+    irq.write(iv);
+    for (uint32_t p = 0; p < kNumPartitions; ++p)
+      if ((rise >> p) & 1u) irq_rise_[p].notify(SC_ZERO_TIME);
+  }
+
+  // Next edge: every cycle while anything is in flight; otherwise at the
+  // edge after the next queued arrival; otherwise stop (idle costs nothing).
+  const sc_time next_edge = now + cfg_.clock_period;
+  sc_time next = SC_ZERO_TIME;
+  bool have = false;
+  auto consider = [&](const sc_time& t) {
+    const sc_time e = std::max(next_edge, t);
+    if (!have || e < next) next = e;
+    have = true;
+  };
+  if (!core_.quiescent() || !reg_inflight_.empty() || !vd_pending_.empty()) consider(next_edge);
+  if (!reg_q_.empty()) consider(edge_after(reg_q_.front().ready));
+  for (int c = 0; c < 2; ++c)
+    if (!ing_q_[c].empty()) consider(edge_after(ing_slots_[ing_q_[c].front()].arrival));
+  if (have) tick_.notify(next - now);
+}
+
+}  // namespace cmm::tlmshell

@@ -1,0 +1,246 @@
+#include "cmm_tlm/node_bus.h"
+
+#include <string>
+
+namespace cmm::tlmshell {
+
+using namespace sc_core;
+
+namespace {
+constexpr size_t kMaxRoutes = 256;
+}
+
+// ------------------------------------------------------------ NodeBus
+
+NodeBus::NodeBus(sc_module_name name, uint32_t num_parts, sc_time latency)
+    : sc_module(name), cmm_isock("cmm_isock"), latency_(latency), routes_(kMaxRoutes), waiting_(num_parts + 1) {
+  if (num_parts == 0 || num_parts > regs::kNumPartitions)
+    SC_REPORT_FATAL("cmm/node_bus", "number of partitions out of range");
+  for (uint32_t p = 0; p < num_parts; ++p) {
+    const std::string n = "part_tsock_" + std::to_string(p);
+    part_tsock.push_back(std::make_unique<TargetSocket>(n.c_str()));
+    part_tsock.back()->register_nb_transport_fw(this, &NodeBus::fw, static_cast<int>(p));
+  }
+  cmm_isock.register_nb_transport_bw(this, &NodeBus::bw);
+}
+
+int NodeBus::take_route(tlm::tlm_generic_payload* gp) {
+  for (auto& r : routes_)
+    if (r.gp == gp) {
+      const int p = r.port;
+      r = Route{};
+      return p;
+    }
+  return -1;
+}
+
+tlm::tlm_sync_enum NodeBus::forward(int port, tlm::tlm_generic_payload& gp, sc_time& d) {
+  tlm::tlm_phase ph = tlm::BEGIN_REQ;
+  const tlm::tlm_sync_enum s = cmm_isock->nb_transport_fw(gp, ph, d);
+  if (s == tlm::TLM_ACCEPTED) {
+    cmm_busy_ = true;
+    awaiting_end_req_ = Route{&gp, port};
+    ++stats_.stalls;
+    return s;
+  }
+  if (s == tlm::TLM_COMPLETED) {
+    take_route(&gp);
+    ++stats_.responses;
+    return s;
+  }
+  if (ph != tlm::END_REQ) SC_REPORT_ERROR("cmm/node_bus", "CMM answered BEGIN_REQ with an unsupported phase");
+  return tlm::TLM_UPDATED;
+}
+
+tlm::tlm_sync_enum NodeBus::fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
+  if (ph == tlm::END_RESP) return tlm::TLM_COMPLETED;
+  if (ph != tlm::BEGIN_REQ) {
+    SC_REPORT_ERROR("cmm/node_bus", "unexpected phase from a partition");
+    return tlm::TLM_COMPLETED;
+  }
+  ++stats_.requests;
+  RequesterId* rid = nullptr;
+  gp.get_extension(rid);
+  Route* slot = nullptr;
+  for (auto& r : routes_)
+    if (!r.gp) {
+      slot = &r;
+      break;
+    }
+  if (!rid || !slot) {
+    // No hardware context (or too many outstanding): refused by the bus, never forwarded.
+    ++stats_.errors;
+    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    d += 2 * latency_;
+    return tlm::TLM_COMPLETED;
+  }
+  rid->part = static_cast<uint8_t>(port);  // the port IS the partition: stamped by hardware
+  *slot = Route{&gp, port};
+  if (cmm_busy_) {
+    waiting_.push(Route{&gp, port});
+    return tlm::TLM_ACCEPTED;
+  }
+  sc_time fd = d + latency_;
+  const tlm::tlm_sync_enum s = forward(port, gp, fd);
+  if (s == tlm::TLM_COMPLETED) {
+    d = fd + latency_;
+    return tlm::TLM_COMPLETED;
+  }
+  if (s == tlm::TLM_ACCEPTED) return tlm::TLM_ACCEPTED;
+  ph = tlm::END_REQ;
+  return tlm::TLM_UPDATED;
+}
+
+tlm::tlm_sync_enum NodeBus::bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
+  if (ph == tlm::END_REQ) {
+    cmm_busy_ = false;
+    const Route r = awaiting_end_req_;
+    awaiting_end_req_ = Route{};
+    if (r.gp) {
+      tlm::tlm_phase p2 = tlm::END_REQ;
+      sc_time d2 = d + latency_;
+      (*part_tsock[r.port])->nb_transport_bw(*r.gp, p2, d2);
+    }
+    while (!cmm_busy_ && !waiting_.empty()) {
+      const Route w = waiting_.front();
+      waiting_.pop();
+      sc_time fd = latency_;
+      const tlm::tlm_sync_enum s = forward(w.port, *w.gp, fd);
+      if (s == tlm::TLM_ACCEPTED) break;  // END_REQ to w comes with the CMM's END_REQ
+      tlm::tlm_phase p2 = s == tlm::TLM_COMPLETED ? tlm::BEGIN_RESP : tlm::END_REQ;
+      sc_time d2 = s == tlm::TLM_COMPLETED ? fd + latency_ : SC_ZERO_TIME;
+      (*part_tsock[w.port])->nb_transport_bw(*w.gp, p2, d2);
+    }
+    return tlm::TLM_ACCEPTED;
+  }
+  if (ph != tlm::BEGIN_RESP) {
+    SC_REPORT_ERROR("cmm/node_bus", "unexpected phase from the CMM");
+    return tlm::TLM_COMPLETED;
+  }
+  const int port = take_route(&gp);
+  if (port < 0) {
+    SC_REPORT_ERROR("cmm/node_bus", "response for an unknown transaction");
+    return tlm::TLM_COMPLETED;
+  }
+  ++stats_.responses;
+  tlm::tlm_phase p2 = tlm::BEGIN_RESP;
+  sc_time d2 = d + latency_;
+  (*part_tsock[port])->nb_transport_bw(gp, p2, d2);
+  return tlm::TLM_COMPLETED;
+}
+
+// ------------------------------------------------------------ PartitionBusIf
+
+PartitionBusIf::PartitionBusIf(sc_module_name name) : sc_module(name), isock("isock") {
+  isock.register_nb_transport_bw(this, &PartitionBusIf::bw);
+}
+
+std::unique_ptr<CpuBusIf> PartitionBusIf::make_context(regs::Priv priv, uint16_t pid) {
+  return std::make_unique<CpuBusIf>(*this, priv, pid);
+}
+
+void PartitionBusIf::transport(tlm::tlm_generic_payload& gp, CpuBusIf& ctx) {
+  while (req_gp_) wait(end_req_ev_);
+  req_gp_ = &gp;
+  ctx.done_ = false;
+  tlm::tlm_phase ph = tlm::BEGIN_REQ;
+  sc_time d = SC_ZERO_TIME;
+  const tlm::tlm_sync_enum s = isock->nb_transport_fw(gp, ph, d);
+  if (s == tlm::TLM_COMPLETED || (s == tlm::TLM_UPDATED && ph == tlm::BEGIN_RESP)) {
+    ctx.done_ = true;
+    ctx.done_time_ = sc_time_stamp() + d;
+  }
+  if (s != tlm::TLM_ACCEPTED && req_gp_ == &gp) {
+    req_gp_ = nullptr;
+    end_req_ev_.notify(SC_ZERO_TIME);
+  }
+  while (!ctx.done_) wait(ctx.done_ev_);
+  if (sc_time_stamp() < ctx.done_time_) wait(ctx.done_time_ - sc_time_stamp());
+}
+
+tlm::tlm_sync_enum PartitionBusIf::bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
+  if (req_gp_ == &gp) {  // END_REQ, or BEGIN_RESP which implies it
+    req_gp_ = nullptr;
+    end_req_ev_.notify(SC_ZERO_TIME);
+  }
+  if (ph == tlm::END_REQ) return tlm::TLM_ACCEPTED;
+  if (ph != tlm::BEGIN_RESP) {
+    SC_REPORT_ERROR("cmm/cpu_bus", "unexpected phase");
+    return tlm::TLM_COMPLETED;
+  }
+  CpuCtxExt* c = nullptr;
+  gp.get_extension(c);
+  if (!c || !c->ctx) {
+    SC_REPORT_ERROR("cmm/cpu_bus", "response without a CPU context");
+    return tlm::TLM_COMPLETED;
+  }
+  c->ctx->done_ = true;
+  c->ctx->done_time_ = sc_time_stamp() + d;
+  c->ctx->done_ev_.notify(d);
+  return tlm::TLM_COMPLETED;
+}
+
+// ------------------------------------------------------------ CpuBusIf
+
+CpuBusIf::CpuBusIf(PartitionBusIf& bus, regs::Priv priv, uint16_t pid) : bus_(bus), priv_(priv), pid_(pid) {
+  rid_ = new RequesterId;
+  rsp_ = new RegResponse;
+  auto* c = new CpuCtxExt;
+  c->ctx = this;
+  gp_.set_extension(rid_);  // owned (and freed) by the payload
+  gp_.set_extension(rsp_);
+  gp_.set_extension(c);
+}
+
+cmm::sw::BusStatus CpuBusIf::run(tlm::tlm_command cmd, uint32_t addr, uint8_t* data, size_t len) {
+  if (busy_) SC_REPORT_FATAL("cmm/cpu_bus", "a CPU context used by two threads at once");
+  busy_ = true;
+  ++accesses_;
+  gp_.set_command(cmd);
+  gp_.set_address(addr);
+  gp_.set_data_ptr(data);
+  gp_.set_data_length(static_cast<unsigned>(len));
+  gp_.set_streaming_width(static_cast<unsigned>(len));
+  gp_.set_byte_enable_ptr(nullptr);
+  gp_.set_byte_enable_length(0);
+  gp_.set_dmi_allowed(false);
+  gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  rid_->part = 0xFF;  // not ours to choose: the NodeBus port stamps it
+  rid_->priv = priv_;
+  rid_->pid = pid_;
+  rsp_->status = regs::Rsp::kDecerr;
+  rsp_->shell_error = true;
+  rsp_->buf = false;
+  bus_.transport(gp_, *this);
+  busy_ = false;
+  if (gp_.get_response_status() == tlm::TLM_OK_RESPONSE) return cmm::sw::BusStatus::kOk;
+  switch (rsp_->status) {
+    case regs::Rsp::kOk: return cmm::sw::BusStatus::kDecErr;  // refused by the bus itself
+    case regs::Rsp::kDenied: return cmm::sw::BusStatus::kDenied;
+    case regs::Rsp::kDecerr: return cmm::sw::BusStatus::kDecErr;
+    case regs::Rsp::kReject: return cmm::sw::BusStatus::kReject;
+  }
+  return cmm::sw::BusStatus::kDecErr;
+}
+
+cmm::sw::BusStatus CpuBusIf::read32(uint32_t addr, uint32_t& data) {
+  const auto s = run(tlm::TLM_READ_COMMAND, addr, word_.data(), 4);
+  std::memcpy(&data, word_.data(), 4);
+  return s;
+}
+
+cmm::sw::BusStatus CpuBusIf::write32(uint32_t addr, uint32_t data) {
+  std::memcpy(word_.data(), &data, 4);
+  return run(tlm::TLM_WRITE_COMMAND, addr, word_.data(), 4);
+}
+
+cmm::sw::BusStatus CpuBusIf::write_block(uint32_t addr, const uint8_t* data, size_t len) {
+  // The target only reads the buffer of a write.
+  return run(tlm::TLM_WRITE_COMMAND, addr, const_cast<uint8_t*>(data), len);
+}
+
+cmm::sw::BusStatus CpuBusIf::read_block(uint32_t addr, uint8_t* data, size_t len) {
+  return run(tlm::TLM_READ_COMMAND, addr, data, len);
+}
+
+}  // namespace cmm::tlmshell
