@@ -17,6 +17,8 @@ namespace fs = std::filesystem;
 using namespace cmm::tb;
 
 int sc_main(int argc, char** argv) {
+  // The end of a run is an sc_stop() by the testbench, not news.
+  sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
   CLI::App app{"cmmsim: cycle-accurate simulation of CMM-based multi-node systems"};
   uint64_t seed = 1;
   std::string config, out_dir;
@@ -26,7 +28,7 @@ int sc_main(int argc, char** argv) {
   app.add_option("--seed", seed, "random seed: same seed, identical statistics")->capture_default_str();
   app.add_option("-c,--config", config, "scenario JSON file (default: built-in FIG. 2 scenario)")
       ->check(CLI::ExistingFile);
-  app.add_option("-o,--out", out_dir, "write stats.json, config.json and summary.txt into this folder");
+  app.add_option("-o,--out", out_dir, "write config.json, stats.json (deterministic), speed.json and summary.txt into this folder");
   app.add_option("--messages", messages, "override the message count of every channel")
       ->check(CLI::Range(int64_t{0}, int64_t{65535}));
   app.add_option("--max-cycles", max_cycles, "watchdog: fail if the run is not done after this many cycles");
@@ -77,6 +79,7 @@ int sc_main(int argc, char** argv) {
     }
     std::ofstream(fs::path(out_dir) / "config.json") << effective.dump(2) << "\n";
     std::ofstream(fs::path(out_dir) / "stats.json") << stats_json(r).dump(2) << "\n";
+    std::ofstream(fs::path(out_dir) / "speed.json") << speed_json(r).dump(2) << "\n";
     std::ofstream(fs::path(out_dir) / "summary.txt") << text;
   }
   if (!r.scoreboard_clean) {

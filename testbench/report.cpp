@@ -30,10 +30,15 @@ std::string summary_text(const RunResult& r, bool wall) {
   o += fmt::format("cmmsim: scenario {} seed {}\n", r.scenario, r.seed);
   o += fmt::format("  channels opened      {} of {} (connect storm {} cycles)\n", r.channels_opened,
                    r.channels_requested, r.connect_storm_cycles);
+  for (const auto& c : r.channels)
+    o += fmt::format("    {:<14} {} <- {}: {} at cycle {} (set-up {} cycles), {}/{} sent, {} delivered, {} NACKed{}\n",
+                     c.label, c.receiver, c.sender, c.opened ? "open" : "NOT OPEN", c.open_cycle, c.setup_cycles,
+                     c.sent, c.expected, c.delivered, c.nacked, c.closed ? ", closed" : "");
   o += fmt::format("  messages sent        {}\n", r.messages_sent);
   o += fmt::format("  messages delivered   {}\n", r.messages_delivered);
   o += fmt::format("  refused at source    {}\n", r.messages_refused_at_source);
   o += fmt::format("  NACKs to senders     {}\n", r.nacks_reported);
+  o += fmt::format("  agent error-log      {} entries\n", r.agent_errors_logged);
   if (r.rejects_by_reason.empty()) {
     o += "  rejects by reason    none\n";
   } else {
@@ -94,8 +99,19 @@ nlohmann::json stats_json(const RunResult& r) {
   };
   j["channels"] = r.per_channel;
   j["nodes"] = r.per_node;
+  j["fabric"] = r.fabric;
+  j["agent_errors_logged"] = stat(r.agent_errors_logged, "entries", "error-log entries read by kernel agents");
   j["errors"] = r.errors;
-  j["speed"] = {
+  return j;
+}
+
+nlohmann::json speed_json(const RunResult& r) {
+  using nlohmann::json;
+  auto stat = [](auto value, const char* unit, const char* desc) {
+    return json{{"value", value}, {"unit", unit}, {"desc", desc}};
+  };
+  json j;
+  j = {
       {"wall_seconds", stat(r.wall_seconds, "s", "wall-clock time of the simulation")},
       {"cycles_per_second", stat(r.wall_seconds > 0 ? double(r.simulated_cycles) / r.wall_seconds : 0.0,
                                  "cycles/s", "simulated cycles per wall second")},

@@ -10,6 +10,16 @@
 
 namespace cmm::tb {
 
+// One channel of the run, for the summary table.
+struct ChannelRow {
+  std::string label;             // "216 <- 220b"
+  std::string receiver, sender;  // "node 202 partition 208d ep 0"
+  bool opened = false, closed = false;
+  uint64_t open_cycle = 0;       // both ends OPEN
+  uint64_t setup_cycles = 0;     // request_channel -> both ends OPEN
+  uint32_t expected = 0, sent = 0, delivered = 0, refused = 0, nacked = 0;
+};
+
 struct RunResult {
   std::string scenario;
   uint64_t seed = 0;
@@ -27,7 +37,10 @@ struct RunResult {
   double wall_seconds = 0;
   bool scoreboard_clean = false;
   std::vector<std::string> errors;  // scoreboard and invariant failures
+  std::vector<ChannelRow> channels;
+  uint64_t agent_errors_logged = 0;  // error-log entries the kernel agents read
   nlohmann::json per_channel = nlohmann::json::array();
+  nlohmann::json fabric = nlohmann::json::object();
   nlohmann::json per_node = nlohmann::json::array();
 };
 
@@ -39,7 +52,9 @@ LatencySummary summarize(const std::vector<uint64_t>& samples);
 
 // Human summary; `wall`=false omits wall-clock figures (for byte-identical comparisons).
 std::string summary_text(const RunResult& r, bool wall = true);
-// stats.json content; wall-clock figures go under "speed" only.
+// stats.json content: deterministic for a seed (no wall-clock figures).
 nlohmann::json stats_json(const RunResult& r);
+// speed.json content: wall time and simulation speed (differs run to run).
+nlohmann::json speed_json(const RunResult& r);
 
 }  // namespace cmm::tb

@@ -49,6 +49,7 @@ void Scenario::validate() const {
     locate(C.receiver);
     locate(C.sender);
     if (C.receiver == C.sender) bad(key + ".sender", "'" + C.sender + "'", "a process other than the receiver");
+    if (C.messages > 65536) bad(key + ".messages", std::to_string(C.messages), "0..65536 (tags are 16 bits)");
     if (C.min_bytes == 0 || C.min_bytes > C.max_bytes || C.max_bytes > regs::kMaxMsgBytes)
       bad(key + ".min_bytes/max_bytes", std::to_string(C.min_bytes) + "/" + std::to_string(C.max_bytes),
           "1 <= min_bytes <= max_bytes <= " + std::to_string(regs::kMaxMsgBytes));
@@ -84,7 +85,8 @@ json Scenario::to_json() const {
                              {"messages", C.messages},
                              {"min_bytes", C.min_bytes},
                              {"max_bytes", C.max_bytes},
-                             {"mean_gap_cycles", C.mean_gap_cycles}});
+                             {"mean_gap_cycles", C.mean_gap_cycles},
+                             {"rx_service_cycles", C.rx_service_cycles}});
   return j;
 }
 
@@ -172,7 +174,8 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
     size_t c = 0;
     for (const auto& jc : j.at("channels")) {
       const std::string w = where + ": channels[" + std::to_string(c++) + "]";
-      only_keys(jc, {"receiver", "sender", "messages", "min_bytes", "max_bytes", "mean_gap_cycles"}, w);
+      only_keys(jc, {"receiver", "sender", "messages", "min_bytes", "max_bytes", "mean_gap_cycles", "rx_service_cycles"},
+                w);
       ChannelSpec C;
       get(jc, "receiver", C.receiver, w);
       get(jc, "sender", C.sender, w);
@@ -180,6 +183,7 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
       get(jc, "min_bytes", C.min_bytes, w);
       get(jc, "max_bytes", C.max_bytes, w);
       get(jc, "mean_gap_cycles", C.mean_gap_cycles, w);
+      get(jc, "rx_service_cycles", C.rx_service_cycles, w);
       s.channels.push_back(C);
     }
   }

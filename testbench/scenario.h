@@ -34,6 +34,7 @@ struct ChannelSpec {
   uint32_t messages = 100;
   uint32_t min_bytes = 64, max_bytes = 256;  // uniform, seeded
   uint32_t mean_gap_cycles = 200;            // exponential inter-message gap at the sender
+  uint32_t rx_service_cycles = 0;            // receiver's processing time per message read
 };
 
 struct Scenario {

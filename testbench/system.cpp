@@ -1,0 +1,637 @@
+// The multi-node system of a scenario, elaborated from its description:
+//   per node      CmmTlm + NodeBus + one PartitionBusIf per partition
+//   per partition a kernel-agent thread (KernelAgent over the kernel context)
+//   per channel   a sender thread and a receiver thread (user contexts of
+//                 the owning processes, Endpoint library)
+//   fabric        a Crossbar, one port per node
+// The testbench knows the whole scenario; it uses that knowledge only to hand
+// endpoint ids from an agent to its own processes (what a real OS does through
+// a system call) and to check, never to steer the hardware.
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include "system.h"
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <random>
+
+#include <fmt/format.h>
+#include <systemc>
+
+#include "cmm_sw/endpoint.h"
+#include "cmm_sw/kernel_agent.h"
+#include "cmm_tlm/cmm_tlm.h"
+#include "cmm_tlm/crossbar.h"
+#include "cmm_tlm/node_bus.h"
+#include "scoreboard.h"
+
+namespace cmm::tb {
+
+using namespace sc_core;
+using sw::Event;
+using sw::KernelAgent;
+using sw::Result;
+using sw::Status;
+using tlmshell::CmmTlm;
+using tlmshell::CpuBusIf;
+using tlmshell::NodeBus;
+using tlmshell::PartitionBusIf;
+
+namespace {
+
+uint64_t mix(uint64_t a, uint64_t b) {
+  uint64_t x = a ^ (b + 0x9E3779B97F4A7C15ull + (a << 6) + (a >> 2));
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+struct ChanRt {
+  uint32_t idx = 0;
+  const ChannelSpec* spec = nullptr;
+  Scenario::Location r{}, s{};  // receiver, sender
+  std::string label;            // "216 <- 220b"
+  uint16_t req_id = sw::kNoRequest;
+  int rep = -1, sep = -1;       // endpoints once known
+  bool recv_ready = false, send_ready = false, failed = false;
+  bool sender_done = false, receiver_done = false;
+  bool closed_recv = false, closed_send = false;
+  uint64_t request_cycle = 0, open_cycle = 0, close_cycle = 0;
+  uint32_t sent = 0, refused = 0, received = 0, nacked = 0;
+  std::deque<uint64_t> deliver_cycles;  // receive-queue entry times, in queue order
+  sc_event ready_ev, rx_ev;
+  std::string failure;
+};
+
+}  // namespace
+
+class System : public sc_module {
+ public:
+  SC_HAS_PROCESS(System);
+  System(sc_module_name name, const Scenario& s, const RunOptions& opt);
+
+  RunResult collect(double wall_seconds);
+  bool finished() const { return finished_; }
+  uint64_t cycle() const { return sc_time_stamp().value() / period_.value(); }
+  std::string stuck_report() const;
+
+ private:
+  struct Node;
+  struct Part {
+    Node* node = nullptr;
+    size_t idx = 0;  // partition id
+    std::unique_ptr<PartitionBusIf> biu;
+    std::unique_ptr<CpuBusIf> kctx;
+    std::unique_ptr<KernelAgent> agent;
+    sc_event wake;
+    uint64_t errors_logged = 0, exceptions = 0, errors_lost = 0, mgmt_ignored = 0;
+    std::vector<std::string> error_lines;
+  };
+  class DeliveryMonitor : public tlmshell::CmmTlmObserver {
+   public:
+    DeliveryMonitor(System& sys, size_t node) : sys_(sys), node_(node) {}
+    void on_deliver(uint64_t, const Header& h) override { sys_.on_deliver(node_, h); }
+   private:
+    System& sys_;
+    size_t node_;
+  };
+  struct Node {
+    size_t idx = 0;
+    const NodeSpec* spec = nullptr;
+    std::unique_ptr<CmmTlm> cmm;
+    std::unique_ptr<NodeBus> bus;
+    std::vector<std::unique_ptr<Part>> parts;
+    std::unique_ptr<DeliveryMonitor> mon;
+    std::array<int, regs::kNumEndpoints> rx_chan{};  // receive endpoint -> channel, -1 none
+    // Deliveries that beat the agent's CONN interrupt service (the entry is
+    // OPEN in hardware before software hears of it): matched when it does.
+    std::array<std::vector<std::pair<uint64_t, Header>>, regs::kNumEndpoints> early;
+  };
+
+  void agent_thread(Part& p);
+  void handle(Part& p, const Event& ev);
+  void sender_thread(ChanRt& c, CpuBusIf& ctx);
+  void receiver_thread(ChanRt& c, CpuBusIf& ctx);
+  void control_thread();
+  void on_deliver(size_t node, const Header& h);
+  void check_delivery(ChanRt& c, const Header& h, uint64_t when);
+  void progress() { progress_ev_.notify(SC_ZERO_TIME); }
+  void error(const std::string& e) { errors_.push_back(fmt::format("cycle {}: {}", cycle(), e)); }
+  Part& part_of(const Scenario::Location& l) { return *nodes_[l.node]->parts[l.part]; }
+  uint16_t pid_of(const Scenario::Location& l) const {
+    return scen_.nodes[l.node].partitions[l.part].processes[l.proc].pid;
+  }
+  bool traffic_done() const;
+  bool all_closed() const;
+
+  const Scenario& scen_;
+  RunOptions opt_;
+  sc_time period_;
+  Scoreboard sb_;
+  std::unique_ptr<tlmshell::Crossbar> xbar_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<std::unique_ptr<ChanRt>> chans_;
+  std::vector<std::unique_ptr<CpuBusIf>> user_ctx_;
+  sc_event progress_ev_;
+  bool closing_ = false, finished_ = false;
+  uint64_t storm_done_cycle_ = 0, traffic_done_cycle_ = 0;
+  std::vector<std::string> errors_;
+};
+
+System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
+    : sc_module(name), scen_(s), opt_(opt), period_(sc_time(1000.0 / s.clock_ghz, SC_PS)), sb_(opt.seed) {
+  // Fabric.
+  tlmshell::XbarConfig xc;
+  xc.num_ports = static_cast<uint32_t>(s.nodes.size());
+  xc.clock_period = period_;
+  xc.router_delay_cycles = 1;
+  xc.ports.assign(xc.num_ports, tlmshell::XbarPortConfig{s.link_bytes_per_cycle, s.link_latency_cycles});
+  xbar_ = std::make_unique<tlmshell::Crossbar>("fabric", xc);
+  for (uint32_t i = 0; i < xc.num_ports; ++i) xbar_->set_route(static_cast<uint8_t>(i), -1);
+
+  // Nodes.
+  for (size_t n = 0; n < s.nodes.size(); ++n) {
+    const NodeSpec& N = s.nodes[n];
+    auto node = std::make_unique<Node>();
+    node->idx = n;
+    node->spec = &N;
+    node->rx_chan.fill(-1);
+    tlmshell::CmmTlmConfig cc;
+    cc.clock_period = period_;
+    cc.straps.node_id = N.id;
+    for (size_t p = 0; p < N.partitions.size(); ++p) cc.straps.quota[p] = N.partitions[p].quota;
+    const std::string nn = "node" + N.name;
+    node->cmm = std::make_unique<CmmTlm>((nn + "_cmm").c_str(), cc);
+    node->bus = std::make_unique<NodeBus>((nn + "_bus").c_str(), static_cast<uint32_t>(N.partitions.size()),
+                                          period_ * static_cast<double>(s.bus_latency_cycles));
+    node->bus->cmm_isock.bind(node->cmm->reg_tsock);
+    node->cmm->eg_isock.bind(*xbar_->in_tsock[n]);
+    xbar_->out_isock[n]->bind(node->cmm->ing_tsock);
+    xbar_->set_route(N.id, static_cast<int>(n));
+    node->mon = std::make_unique<DeliveryMonitor>(*this, n);
+    node->cmm->set_observer(node->mon.get());
+    for (size_t p = 0; p < N.partitions.size(); ++p) {
+      auto part = std::make_unique<Part>();
+      part->node = node.get();
+      part->idx = p;
+      part->biu = std::make_unique<PartitionBusIf>((nn + "_part" + N.partitions[p].name + "_biu").c_str());
+      part->biu->isock.bind(*node->bus->part_tsock[p]);
+      part->kctx = part->biu->make_context(regs::Priv::kKernel, 0);
+      part->agent = std::make_unique<KernelAgent>(*part->kctx, mix(opt.seed, (uint64_t(N.id) << 8) | p));
+      node->parts.push_back(std::move(part));
+    }
+    nodes_.push_back(std::move(node));
+  }
+
+  // Channels: one sender and one receiver thread each, on their own hardware
+  // contexts (same pid as the owning process).
+  for (size_t c = 0; c < s.channels.size(); ++c) {
+    auto ch = std::make_unique<ChanRt>();
+    ch->idx = static_cast<uint32_t>(c);
+    ch->spec = &s.channels[c];
+    ch->r = s.locate(ch->spec->receiver);
+    ch->s = s.locate(ch->spec->sender);
+    ch->label = ch->spec->receiver + " <- " + ch->spec->sender;
+    sb_.add_channel(ch->idx, ch->label, ch->spec->messages);
+    chans_.push_back(std::move(ch));
+  }
+  for (auto& ch : chans_) {
+    ChanRt& c = *ch;
+    user_ctx_.push_back(part_of(c.s).biu->make_context(regs::Priv::kUser, pid_of(c.s)));
+    CpuBusIf& sctx = *user_ctx_.back();
+    user_ctx_.push_back(part_of(c.r).biu->make_context(regs::Priv::kUser, pid_of(c.r)));
+    CpuBusIf& rctx = *user_ctx_.back();
+    sc_spawn([this, &c, &sctx] { sender_thread(c, sctx); }, sc_gen_unique_name("sender"));
+    sc_spawn([this, &c, &rctx] { receiver_thread(c, rctx); }, sc_gen_unique_name("receiver"));
+  }
+  for (auto& node : nodes_)
+    for (auto& part : node->parts) {
+      Part& p = *part;
+      sc_spawn([this, &p] { agent_thread(p); }, sc_gen_unique_name("agent"));
+    }
+  sc_spawn([this] { control_thread(); }, "control");
+}
+
+// ---- kernel agents -------------------------------------------------------
+
+void System::agent_thread(Part& p) {
+  KernelAgent& a = *p.agent;
+  const NodeSpec& N = *p.node->spec;
+  const std::string who = fmt::format("agent of partition {} (node {})", N.partitions[p.idx].name, N.name);
+  if (Status st = a.init(); !st.ok()) {
+    error(who + ": init failed: " + st.str());
+    return;
+  }
+  // Receiver side starts the id exchange for each of its channels (DESIGN step 1).
+  for (auto& ch : chans_) {
+    ChanRt& c = *ch;
+    if (c.r.node != p.node->idx || c.r.part != p.idx) continue;
+    sw::ChannelRequest rq;
+    rq.sender_node = scen_.nodes[c.s.node].id;
+    rq.sender_part = static_cast<uint8_t>(c.s.part);
+    rq.sender_pid = pid_of(c.s);
+    rq.recv_pid = pid_of(c.r);
+    c.request_cycle = cycle();
+    if (Status st = a.request_channel(rq, c.req_id); !st.ok()) {
+      c.failed = true;
+      c.failure = "request_channel: " + st.str();
+      error(c.label + ": " + c.failure);
+      c.ready_ev.notify(SC_ZERO_TIME);
+      progress();
+    }
+  }
+  bool closed_mine = false;
+  for (;;) {
+    if (Status st = a.poll(); !st.ok()) error(who + ": poll: " + st.str());
+    Event ev;
+    while (a.next_event(ev)) handle(p, ev);
+    if (closing_ && !closed_mine) {
+      // DESIGN step 7: the receiver side closes its channels (keys zeroized,
+      // the peer told), then frees the entries.
+      closed_mine = true;
+      for (auto& ch : chans_) {
+        ChanRt& c = *ch;
+        if (c.r.node != p.node->idx || c.r.part != p.idx || c.rep < 0) continue;
+        const auto ep = static_cast<uint8_t>(c.rep);
+        if (Status st = a.close(ep); !st.ok()) error(c.label + ": close: " + st.str());
+        if (Status st = a.free_endpoint(ep); !st.ok()) error(c.label + ": free: " + st.str());
+        c.closed_recv = true;
+        p.node->rx_chan[ep] = -1;
+        progress();
+      }
+    }
+    if (finished_) return;
+    if (!p.node->cmm->irq_level(static_cast<uint32_t>(p.idx)))
+      wait(p.node->cmm->irq_rise_event(static_cast<uint32_t>(p.idx)) | p.wake);
+  }
+}
+
+void System::handle(Part& p, const Event& ev) {
+  const uint8_t node_id = p.node->spec->id;
+  auto find = [&](auto pred) -> ChanRt* {
+    for (auto& ch : chans_)
+      if (pred(*ch)) return ch.get();
+    return nullptr;
+  };
+  switch (ev.kind) {
+    case Event::Kind::kChannelReady:
+    case Event::Kind::kChannelFailed: {
+      ChanRt* c = find([&](const ChanRt& c) {
+        return c.r.node == p.node->idx && c.r.part == p.idx && c.req_id == ev.req_id;
+      });
+      if (!c) {
+        error(fmt::format("node {}: {} for no channel of the scenario", p.node->spec->name, ev.str()));
+        return;
+      }
+      if (ev.kind == Event::Kind::kChannelFailed) {
+        c->failed = true;
+        c->failure = ev.str();
+        error(c->label + ": set-up failed: " + ev.str());
+      } else {
+        c->rep = ev.ep;
+        c->recv_ready = true;
+        p.node->rx_chan[ev.ep] = static_cast<int>(c->idx);
+        for (const auto& [when, h] : p.node->early[ev.ep]) check_delivery(*c, h, when);
+        p.node->early[ev.ep].clear();
+        if (c->send_ready) c->open_cycle = cycle();
+      }
+      c->ready_ev.notify(SC_ZERO_TIME);
+      progress();
+      return;
+    }
+    case Event::Kind::kSendReady: {
+      ChanRt* c = find([&](const ChanRt& c) {
+        return c.s.node == p.node->idx && c.s.part == p.idx && c.req_id == ev.req_id &&
+               scen_.nodes[c.r.node].id == ev.peer.node && c.r.part == ev.peer.part;
+      });
+      if (!c) {
+        error(fmt::format("node {}: {} for no channel of the scenario", p.node->spec->name, ev.str()));
+        return;
+      }
+      c->sep = ev.ep;
+      c->send_ready = true;
+      if (c->recv_ready) c->open_cycle = cycle();
+      c->ready_ev.notify(SC_ZERO_TIME);
+      progress();
+      return;
+    }
+    case Event::Kind::kChannelRefused:
+      error(fmt::format("node {}: agent refused a channel request: {}", p.node->spec->name, ev.str()));
+      return;
+    case Event::Kind::kRequestCancelled:
+      error(fmt::format("node {}: request cancelled by the peer: {}", p.node->spec->name, ev.str()));
+      return;
+    case Event::Kind::kPeerClosed: {
+      // Sender side of a channel the receiver closed: free the entry.
+      ChanRt* c = find([&](const ChanRt& c) {
+        return c.s.node == p.node->idx && c.s.part == p.idx && c.sep == ev.ep;
+      });
+      if (!c || !closing_) {
+        error(fmt::format("node {}: unexpected {}", p.node->spec->name, ev.str()));
+        if (!c) return;
+      }
+      if (Status st = p.agent->free_endpoint(ev.ep); !st.ok()) error(c->label + ": free: " + st.str());
+      c->closed_send = true;
+      c->close_cycle = cycle();
+      progress();
+      return;
+    }
+    case Event::Kind::kTxNacked: {
+      ChanRt* c = find([&](const ChanRt& c) {
+        return c.s.node == p.node->idx && c.s.part == p.idx && c.sep == ev.ep;
+      });
+      if (!c) {
+        error(fmt::format("node {}: {} on an endpoint of no channel", p.node->spec->name, ev.str()));
+        return;
+      }
+      c->nacked += ev.count;
+      sb_.nacks_reported(c->idx, ev.count, static_cast<uint8_t>(ev.reason));
+      c->rx_ev.notify(SC_ZERO_TIME);
+      progress();
+      return;
+    }
+    case Event::Kind::kRxPending: {
+      const int ci = p.node->rx_chan[ev.ep];
+      if (ci >= 0) chans_[static_cast<size_t>(ci)]->rx_ev.notify(SC_ZERO_TIME);
+      return;
+    }
+    case Event::Kind::kErrorLogged:
+      ++p.errors_logged;
+      if (ev.error.exception) ++p.exceptions;
+      if (p.error_lines.size() < 16) p.error_lines.push_back(ev.str());
+      return;
+    case Event::Kind::kErrorsLost:
+      p.errors_lost += ev.count;
+      return;
+    case Event::Kind::kMgmtIgnored:
+    case Event::Kind::kMgmtOther:
+      ++p.mgmt_ignored;
+      return;
+  }
+  (void)node_id;
+}
+
+// ---- user processes ------------------------------------------------------
+
+void System::sender_thread(ChanRt& c, CpuBusIf& ctx) {
+  while (!c.send_ready && !c.failed) wait(c.ready_ev);
+  if (c.failed) return;
+  sw::Endpoint ep(ctx, static_cast<uint8_t>(c.sep));
+  std::mt19937_64 rng(mix(opt_.seed, 0x5E4D0000ull + c.idx));
+  std::exponential_distribution<double> gap(1.0 / std::max<uint32_t>(1, c.spec->mean_gap_cycles));
+  std::uniform_int_distribution<uint32_t> size(c.spec->min_bytes, c.spec->max_bytes);
+  std::array<uint8_t, regs::kMaxMsgBytes> buf{};
+  for (uint32_t seq = 0; seq < c.spec->messages; ++seq) {
+    const auto g = static_cast<uint64_t>(gap(rng));
+    if (g) wait(period_ * static_cast<double>(g));
+    const uint32_t len = size(rng);
+    make_payload(opt_.seed, c.idx, seq, buf.data(), len);
+    const uint64_t created = cycle();
+    const Status st = ep.send(buf.data(), len, static_cast<uint16_t>(seq));
+    if (st.ok()) {
+      sb_.sent(c.idx, seq, len, created);
+      ++c.sent;
+    } else if (st.result == Result::kRejected) {
+      sb_.refused_at_source(c.idx, seq, static_cast<uint8_t>(st.reason));
+      ++c.refused;
+    } else {
+      error(fmt::format("{}: send of message {} failed: {}", c.label, seq, st.str()));
+    }
+  }
+  c.sender_done = true;
+  c.rx_ev.notify(SC_ZERO_TIME);
+  progress();
+}
+
+void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
+  while (!c.recv_ready && !c.failed) wait(c.ready_ev);
+  if (c.failed) return;
+  sw::Endpoint ep(ctx, static_cast<uint8_t>(c.rep));
+  std::array<uint8_t, regs::kMaxMsgBytes> buf{};
+  const sc_time poll = period_ * static_cast<double>(scen_.rx_poll_cycles);
+  for (;;) {
+    sw::RxInfo info;
+    const Status st = ep.receive(buf.data(), buf.size(), info);
+    if (st.ok()) {
+      uint64_t when = cycle();
+      if (!c.deliver_cycles.empty()) {
+        when = c.deliver_cycles.front();
+        c.deliver_cycles.pop_front();
+      } else {
+        error(c.label + ": message read that the CMM never delivered");
+      }
+      sb_.delivered(c.idx, info.tag, buf.data(), info.len, when);
+      ++c.received;
+      progress();
+      if (c.spec->rx_service_cycles) wait(period_ * static_cast<double>(c.spec->rx_service_cycles));
+      continue;
+    }
+    if (st.result != Result::kEmpty) {
+      error(fmt::format("{}: receive failed: {}", c.label, st.str()));
+      wait(poll);
+      continue;
+    }
+    if (c.sender_done && c.received + c.nacked >= c.sent) break;
+    wait(poll, c.rx_ev);
+  }
+  c.receiver_done = true;
+  progress();
+}
+
+// ---- monitors and control ------------------------------------------------
+
+void System::on_deliver(size_t node, const Header& h) {
+  Node& N = *nodes_[node];
+  if (h.dst_ep >= regs::kNumEndpoints) {
+    sb_.unauthorized(fmt::format("node {} endpoint {}: {}", N.spec->name, h.dst_ep, h.str()));
+    return;
+  }
+  const int ci = N.rx_chan[h.dst_ep];
+  if (ci < 0) {
+    N.early[h.dst_ep].emplace_back(cycle(), h);
+    return;
+  }
+  check_delivery(*chans_[static_cast<size_t>(ci)], h, cycle());
+}
+
+void System::check_delivery(ChanRt& c, const Header& h, uint64_t when) {
+  // I2, checked independently of the core: the hardware-stamped source is
+  // the channel's sender endpoint.
+  if (h.src_node != scen_.nodes[c.s.node].id || h.src_part != c.s.part || static_cast<int>(h.src_ep) != c.sep)
+    sb_.unauthorized(fmt::format("{}: delivered from {}.{}.{}, expected {}.{}.{}", c.label, h.src_node, h.src_part,
+                                 h.src_ep, scen_.nodes[c.s.node].id, c.s.part, c.sep));
+  c.deliver_cycles.push_back(when);
+  c.rx_ev.notify(SC_ZERO_TIME);
+}
+
+bool System::traffic_done() const {
+  for (const auto& c : chans_)
+    if (!c->failed && !(c->sender_done && c->receiver_done)) return false;
+  return true;
+}
+
+bool System::all_closed() const {
+  for (const auto& c : chans_)
+    if (!c->failed && c->rep >= 0 && !(c->closed_recv && c->closed_send)) return false;
+  return true;
+}
+
+void System::control_thread() {
+  auto all_open = [&] {
+    for (const auto& c : chans_)
+      if (!c->failed && !(c->recv_ready && c->send_ready)) return false;
+    return true;
+  };
+  while (!all_open()) wait(progress_ev_);
+  storm_done_cycle_ = cycle();
+  while (!traffic_done()) wait(progress_ev_);
+  traffic_done_cycle_ = cycle();
+  closing_ = true;
+  for (auto& n : nodes_)
+    for (auto& p : n->parts) p->wake.notify(SC_ZERO_TIME);
+  while (!all_closed()) wait(progress_ev_);
+  finished_ = true;
+  for (auto& n : nodes_)
+    for (auto& p : n->parts) p->wake.notify(SC_ZERO_TIME);
+  wait(SC_ZERO_TIME);
+  sc_stop();
+}
+
+std::string System::stuck_report() const {
+  std::string o;
+  for (const auto& c : chans_) {
+    if (c->failed || (c->closed_recv && c->closed_send)) continue;
+    o += fmt::format("{}: {}{}{} rep {} sep {} sent {}/{} received {} nacked {}{}{}; ", c->label,
+                     c->recv_ready ? "recv-open " : "recv-not-open ", c->send_ready ? "send-open " : "send-not-open ",
+                     c->sender_done ? "sender-done" : "sender-busy", c->rep, c->sep, c->sent, c->spec->messages,
+                     c->received, c->nacked, c->closed_recv ? " recv-closed" : "", c->closed_send ? " send-closed" : "");
+  }
+  return o;
+}
+
+RunResult System::collect(double wall_seconds) {
+  RunResult r;
+  r.scenario = scen_.name;
+  r.seed = opt_.seed;
+  r.clock_ghz = scen_.clock_ghz;
+  r.channels_requested = static_cast<uint32_t>(chans_.size());
+  r.simulated_cycles = cycle();
+  r.wall_seconds = wall_seconds;
+  r.connect_storm_cycles = storm_done_cycle_;
+  if (!finished_) {
+    errors_.push_back(fmt::format("watchdog: not finished after {} cycles; stuck: {}", cycle(), stuck_report()));
+  }
+  for (const auto& ch : chans_) {
+    const ChanRt& c = *ch;
+    if (c.recv_ready && c.send_ready) ++r.channels_opened;
+    r.messages_sent += c.sent;
+    r.messages_delivered += c.received;
+    r.messages_refused_at_source += c.refused;
+    r.nacks_reported += c.nacked;
+    const auto& cs = sb_.channels().at(c.idx);
+    ChannelRow row;
+    row.label = c.label;
+    row.receiver = fmt::format("node {} partition {} ep {}", scen_.nodes[c.r.node].name,
+                               scen_.nodes[c.r.node].partitions[c.r.part].name, c.rep);
+    row.sender = fmt::format("node {} partition {} ep {}", scen_.nodes[c.s.node].name,
+                             scen_.nodes[c.s.node].partitions[c.s.part].name, c.sep);
+    row.opened = c.recv_ready && c.send_ready;
+    row.closed = c.closed_recv && c.closed_send;
+    row.open_cycle = c.open_cycle;
+    row.setup_cycles = c.open_cycle >= c.request_cycle ? c.open_cycle - c.request_cycle : 0;
+    row.expected = cs.expected;
+    row.sent = cs.sent;
+    row.delivered = cs.delivered;
+    row.refused = cs.refused;
+    row.nacked = cs.nacked;
+    r.channels.push_back(row);
+    r.per_channel.push_back({{"channel", c.label},
+                             {"receiver", row.receiver},
+                             {"sender", row.sender},
+                             {"opened", row.opened},
+                             {"closed", row.closed},
+                             {"open_cycle", c.open_cycle},
+                             {"setup_cycles", row.setup_cycles},
+                             {"expected", cs.expected},
+                             {"sent", cs.sent},
+                             {"delivered", cs.delivered},
+                             {"refused_at_source", cs.refused},
+                             {"nacked", cs.nacked}});
+  }
+  for (const auto& [reason, n] : sb_.rejects_by_reason()) (void)reason, (void)n;
+  for (const auto& node : nodes_) {
+    const CmmTlm& m = *node->cmm;
+    nlohmann::json rej = nlohmann::json::object();
+    for (uint32_t i = 1; i < regs::kReasonCount; ++i) {
+      const uint32_t n = m.core().reject_count(static_cast<regs::Reason>(i));
+      if (!n) continue;
+      rej[std::string(regs::reason_name(i))] = n;
+      r.rejects_by_reason[std::string(regs::reason_name(i))] += n;
+    }
+    nlohmann::json parts = nlohmann::json::array();
+    for (const auto& p : node->parts) {
+      parts.push_back({{"partition", node->spec->partitions[p->idx].name},
+                       {"errors_logged", p->errors_logged},
+                       {"exceptions", p->exceptions},
+                       {"errors_lost", p->errors_lost},
+                       {"mgmt_ignored", p->mgmt_ignored},
+                       {"error_log", p->error_lines}});
+      r.agent_errors_logged += p->errors_logged;
+    }
+    for (uint32_t e = 0; e < regs::kNumEndpoints; ++e)
+      for (const auto& [when, h] : node->early[e])
+        sb_.unauthorized(fmt::format("node {} endpoint {} at cycle {}: {} (no channel of the scenario)",
+                                     node->spec->name, e, when, h.str()));
+    uint32_t keys_left = 0, busy_entries = 0;
+    for (uint32_t e = 0; e < regs::kNumEndpoints; ++e) {
+      keys_left += m.core().key_valid(e) ? 1 : 0;
+      busy_entries += m.core().ep_state(e) != regs::State::kFree ? 1 : 0;
+    }
+    if (finished_ && (keys_left || busy_entries))
+      errors_.push_back(fmt::format("node {}: after all channels closed, {} keys valid and {} entries not FREE",
+                                    node->spec->name, keys_left, busy_entries));
+    const auto& st = m.stats();
+    r.per_node.push_back({{"node", node->spec->name},
+                          {"id", node->spec->id},
+                          {"data_sent", st.data_sent},
+                          {"data_delivered", st.data_delivered},
+                          {"data_discarded", st.data_discarded},
+                          {"reg_requests", st.reg_requests},
+                          {"reg_shell_errors", st.reg_shell_errors},
+                          {"core_steps", st.steps},
+                          {"core_skipped_cycles", st.skipped_cycles},
+                          {"link_errors", st.link_errors},
+                          {"connect_sent", m.core().stat(CmmCore::kStatConnectSent)},
+                          {"connect_accepted", m.core().stat(CmmCore::kStatConnectAccepted)},
+                          {"close_sent", m.core().stat(CmmCore::kStatCloseSent)},
+                          {"mgmt_sent", m.core().stat(CmmCore::kStatMgmtSent)},
+                          {"nack_sent", m.core().stat(CmmCore::kStatNackSent)},
+                          {"rejects", rej},
+                          {"keys_valid_at_end", keys_left},
+                          {"partitions", parts}});
+    if (st.link_errors) errors_.push_back(fmt::format("node {}: {} link errors", node->spec->name, st.link_errors));
+  }
+  const auto& xs = xbar_->stats();
+  if (xs.link_errors || xs.unroutable)
+    errors_.push_back(fmt::format("fabric: {} link errors, {} unroutable packets", xs.link_errors, xs.unroutable));
+  r.fabric = {{"topology", "crossbar"},
+              {"forwarded_requests", xs.forwarded[0]},
+              {"forwarded_responses", xs.forwarded[1]},
+              {"unroutable", xs.unroutable}};
+  r.latency_cycles = sb_.latencies();
+  r.errors = errors_;
+  sb_.finish(r.errors);
+  r.scoreboard_clean = r.errors.empty();
+  return r;
+}
+
+RunResult run_system(const Scenario& s, const RunOptions& opt) {
+  System sys("system", s, opt);
+  const auto t0 = std::chrono::steady_clock::now();
+  const sc_time period(1000.0 / s.clock_ghz, SC_PS);
+  sc_start(period * static_cast<double>(s.max_cycles));
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return sys.collect(wall);
+}
+
+}  // namespace cmm::tb

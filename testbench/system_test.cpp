@@ -1,0 +1,139 @@
+// System tests: whole scenarios through the full SystemC system (CMMs, node
+// buses, kernel agents and processes as SystemC threads, crossbar). SystemC
+// allows one elaboration per process: ctest runs each TEST in its own process.
+#include <gtest/gtest.h>
+
+#include <systemc>
+
+#include "system.h"
+
+namespace cmm::tb {
+namespace {
+
+bool claim_kernel() {
+  static bool used = false;
+  if (used) return false;
+  used = true;
+  return true;
+}
+#define REQUIRE_FRESH_KERNEL() \
+  if (!claim_kernel()) GTEST_SKIP() << "one SystemC elaboration per process: run each test alone (ctest does)"
+
+const ChannelRow* row(const RunResult& r, const std::string& label) {
+  for (const auto& c : r.channels)
+    if (c.label == label) return &c;
+  return nullptr;
+}
+
+std::string dump(const RunResult& r) { return summary_text(r, false); }
+
+// The patent's FIG. 2 system, default scenario: the channel 216 <- 220b is
+// set up by the patent's steps and every message of every channel arrives
+// exactly once, intact; at the end every channel is closed and every key zeroized.
+TEST(SystemFig2, DefaultScenarioRunsClean) {
+  REQUIRE_FRESH_KERNEL();
+  const Scenario s = fig2_scenario();
+  const RunResult r = run_system(s, RunOptions{1, false});
+  ASSERT_TRUE(r.scoreboard_clean) << dump(r);
+  EXPECT_EQ(r.channels_opened, s.channels.size());
+  const ChannelRow* c = row(r, "216 <- 220b");
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(c->opened);
+  EXPECT_TRUE(c->closed);
+  EXPECT_NE(c->receiver.find("node 202 partition 208d"), std::string::npos) << c->receiver;
+  EXPECT_NE(c->sender.find("node 204 partition 218a"), std::string::npos) << c->sender;
+  EXPECT_EQ(c->delivered, 200u);
+  uint64_t expected = 0;
+  for (const auto& ch : s.channels) expected += ch.messages;
+  EXPECT_EQ(r.messages_sent, expected);
+  EXPECT_EQ(r.messages_delivered, expected);
+  EXPECT_EQ(r.latency_cycles.size(), expected);
+  EXPECT_EQ(r.nacks_reported, 0u);
+  EXPECT_TRUE(r.rejects_by_reason.empty()) << dump(r);
+  EXPECT_EQ(r.agent_errors_logged, 0u);
+  // The patent's steps on the wire: each receiver CMM sent one CONNECT per
+  // channel it receives on, each sender CMM accepted it; CLOSE at the end.
+  uint64_t conn_sent = 0, conn_acc = 0, close_sent = 0;
+  for (const auto& n : r.per_node) {
+    conn_sent += n["connect_sent"].get<uint64_t>();
+    conn_acc += n["connect_accepted"].get<uint64_t>();
+    close_sent += n["close_sent"].get<uint64_t>();
+    EXPECT_EQ(n["keys_valid_at_end"].get<uint32_t>(), 0u);
+  }
+  EXPECT_EQ(conn_sent, s.channels.size());
+  EXPECT_EQ(conn_acc, s.channels.size());
+  EXPECT_EQ(close_sent, s.channels.size());
+  // Latency floor: the message crosses at least the fabric's zero-load path.
+  EXPECT_GE(*std::min_element(r.latency_cycles.begin(), r.latency_cycles.end()),
+            2ull * s.link_latency_cycles);
+}
+
+// A receiver slower than its sender: the receive queue fills; every refused
+// message is NACKed back and reported to the sender (never a silent drop).
+TEST(SystemBackpressure, FullReceiveQueueIsReportedToTheSender) {
+  REQUIRE_FRESH_KERNEL();
+  Scenario s = fig2_scenario();
+  s.channels = {{"216", "220b", 60, 32, 64, 2, 400}};
+  const RunResult r = run_system(s, RunOptions{3, false});
+  ASSERT_TRUE(r.scoreboard_clean) << dump(r);
+  const ChannelRow* c = row(r, "216 <- 220b");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->sent, 60u);
+  EXPECT_GT(c->nacked, 0u);
+  EXPECT_EQ(c->delivered + c->nacked, c->sent);
+  EXPECT_EQ(r.rejects_by_reason.at("RXQ_FULL"), c->nacked);
+}
+
+// Channels inside one partition pair, many to one, all partitions busy.
+TEST(SystemTraffic, ManyToOneAcrossBothNodes) {
+  REQUIRE_FRESH_KERNEL();
+  Scenario s = fig2_scenario();
+  s.channels = {{"216", "220b", 40, 1, 1024, 50}, {"216", "220a", 40, 1, 1024, 50}, {"216", "222", 40, 1, 1024, 50},
+                {"216", "210a", 40, 1, 1024, 50}};
+  const RunResult r = run_system(s, RunOptions{9, false});
+  ASSERT_TRUE(r.scoreboard_clean) << dump(r);
+  EXPECT_EQ(r.channels_opened, 4u);
+  EXPECT_EQ(r.messages_delivered + r.nacks_reported, r.messages_sent);
+}
+
+// A quota of zero: the agent cannot allocate, the request fails with the
+// hardware's reason, and the run reports it instead of hanging.
+TEST(SystemErrors, ChannelThatCannotBeSetUpIsReported) {
+  REQUIRE_FRESH_KERNEL();
+  Scenario s = fig2_scenario();
+  s.nodes[0].partitions[3].quota = 0;  // 208d, home of 216
+  s.channels = {{"216", "220b", 10, 8, 8, 10}, {"210a", "222", 10, 8, 8, 10}};
+  const RunResult r = run_system(s, RunOptions{1, false});
+  EXPECT_FALSE(r.scoreboard_clean);
+  EXPECT_EQ(r.channels_opened, 1u);
+  bool named = false;
+  for (const auto& e : r.errors) named |= e.find("216 <- 220b") != std::string::npos &&
+                                          e.find("QUOTA_EXCEEDED") != std::string::npos;
+  EXPECT_TRUE(named) << dump(r);
+  const ChannelRow* ok = row(r, "210a <- 222");
+  ASSERT_NE(ok, nullptr);
+  EXPECT_EQ(ok->delivered, 10u);
+}
+
+// The watchdog ends a run that cannot finish and says what is stuck.
+TEST(SystemErrors, WatchdogReportsWhatIsStuck) {
+  REQUIRE_FRESH_KERNEL();
+  Scenario s = fig2_scenario();
+  s.max_cycles = 2000;  // far too short for 200 messages 300 cycles apart
+  const RunResult r = run_system(s, RunOptions{1, false});
+  ASSERT_FALSE(r.scoreboard_clean);
+  bool watchdog = false;
+  for (const auto& e : r.errors) watchdog |= e.find("watchdog") != std::string::npos &&
+                                             e.find("216 <- 220b") != std::string::npos;
+  EXPECT_TRUE(watchdog) << dump(r);
+  EXPECT_EQ(r.simulated_cycles, 2000u);
+}
+
+}  // namespace
+}  // namespace cmm::tb
+
+int sc_main(int argc, char** argv) {
+  sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
