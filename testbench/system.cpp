@@ -217,9 +217,11 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
 void System::agent_thread(Part& p) {
   KernelAgent& a = *p.agent;
   const NodeSpec& N = *p.node->spec;
-  const std::string who = fmt::format("agent of partition {} (node {})", N.partitions[p.idx].name, N.name);
+  // No heap-owning locals in thread bodies: a thread still blocked when the
+  // simulation ends is never unwound.
+  auto who = [&] { return fmt::format("agent of partition {} (node {})", N.partitions[p.idx].name, N.name); };
   if (Status st = a.init(); !st.ok()) {
-    error(who + ": init failed: " + st.str());
+    error(who() + ": init failed: " + st.str());
     return;
   }
   // Receiver side starts the id exchange for each of its channels (DESIGN step 1).
@@ -242,7 +244,7 @@ void System::agent_thread(Part& p) {
   }
   bool closed_mine = false;
   for (;;) {
-    if (Status st = a.poll(); !st.ok()) error(who + ": poll: " + st.str());
+    if (Status st = a.poll(); !st.ok()) error(who() + ": poll: " + st.str());
     Event ev;
     while (a.next_event(ev)) handle(p, ev);
     if (closing_ && !closed_mine) {
