@@ -21,12 +21,16 @@ int sc_main(int argc, char** argv) {
   sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
   CLI::App app{"cmmsim: cycle-accurate simulation of CMM-based multi-node systems"};
   uint64_t seed = 1;
-  std::string config, out_dir;
+  std::string config, out_dir, builtin = "fig2";
   int64_t messages = -1;
   uint64_t max_cycles = 0;
   bool dump_config = false, quiet = false;
   app.add_option("--seed", seed, "random seed: same seed, identical statistics")->capture_default_str();
-  app.add_option("-c,--config", config, "scenario JSON file (default: built-in FIG. 2 scenario)")
+  app.add_option("-s,--scenario", builtin, "built-in scenario: fig2 (the patent's FIG. 2 system) or fig2-attacks "
+                                            "(the same under attack)")
+      ->check(CLI::IsMember({"fig2", "fig2-attacks"}))
+      ->capture_default_str();
+  app.add_option("-c,--config", config, "scenario JSON file (instead of a built-in scenario; see --dump-config)")
       ->check(CLI::ExistingFile);
   app.add_option("-o,--out", out_dir, "write config.json, stats.json (deterministic), speed.json and summary.txt into this folder");
   app.add_option("--messages", messages, "override the message count of every channel")
@@ -40,7 +44,7 @@ int sc_main(int argc, char** argv) {
   Scenario s;
   try {
     if (config.empty()) {
-      s = fig2_scenario();
+      s = builtin == "fig2" ? fig2_scenario() : fig2_attack_scenario();
     } else {
       std::ifstream f(config);
       nlohmann::json j;

@@ -39,6 +39,10 @@ std::string summary_text(const RunResult& r, bool wall) {
   o += fmt::format("  refused at source    {}\n", r.messages_refused_at_source);
   o += fmt::format("  NACKs to senders     {}\n", r.nacks_reported);
   o += fmt::format("  agent error-log      {} entries\n", r.agent_errors_logged);
+  for (const auto& a : r.attacks)
+    o += fmt::format("  attack {:<18} by {:<14} on the {}: {} attempts, {} refused {}, {} succeeded{}\n", a.kind,
+                     a.attacker, a.target, a.attempts, a.refused_as_expected, a.expected_reason, a.succeeded,
+                     a.note.empty() ? "" : " (" + a.note + ")");
   if (r.rejects_by_reason.empty()) {
     o += "  rejects by reason    none\n";
   } else {
@@ -100,6 +104,16 @@ nlohmann::json stats_json(const RunResult& r) {
   j["channels"] = r.per_channel;
   j["nodes"] = r.per_node;
   j["fabric"] = r.fabric;
+  j["attacks"] = json::array();
+  for (const auto& a : r.attacks)
+    j["attacks"].push_back({{"kind", a.kind},
+                            {"attacker", a.attacker},
+                            {"target", a.target},
+                            {"expected_reason", a.expected_reason},
+                            {"attempts", stat(a.attempts, "attempts", "attack attempts made")},
+                            {"refused_as_expected", stat(a.refused_as_expected, "attempts",
+                                                         "attempts refused with the expected reason")},
+                            {"succeeded", stat(a.succeeded, "attempts", "attempts that got through (must be 0)")}});
   j["agent_errors_logged"] = stat(r.agent_errors_logged, "entries", "error-log entries read by kernel agents");
   j["errors"] = r.errors;
   return j;

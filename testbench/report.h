@@ -20,6 +20,12 @@ struct ChannelRow {
   uint32_t expected = 0, sent = 0, delivered = 0, refused = 0, nacked = 0;
 };
 
+// One attack of the run: every attempt must be refused, with the expected reason.
+struct AttackRow {
+  std::string kind, attacker, target, expected_reason, note;
+  uint32_t attempts = 0, refused_as_expected = 0, succeeded = 0;
+};
+
 struct RunResult {
   std::string scenario;
   uint64_t seed = 0;
@@ -38,6 +44,7 @@ struct RunResult {
   bool scoreboard_clean = false;
   std::vector<std::string> errors;  // scoreboard and invariant failures
   std::vector<ChannelRow> channels;
+  std::vector<AttackRow> attacks;
   uint64_t agent_errors_logged = 0;  // error-log entries the kernel agents read
   nlohmann::json per_channel = nlohmann::json::array();
   nlohmann::json fabric = nlohmann::json::object();

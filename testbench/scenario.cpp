@@ -54,6 +54,36 @@ void Scenario::validate() const {
       bad(key + ".min_bytes/max_bytes", std::to_string(C.min_bytes) + "/" + std::to_string(C.max_bytes),
           "1 <= min_bytes <= max_bytes <= " + std::to_string(regs::kMaxMsgBytes));
   }
+  for (size_t a = 0; a < attacks.size(); ++a) {
+    const auto& A = attacks[a];
+    const std::string key = "attacks[" + std::to_string(a) + "]";
+    bool known = false;
+    std::string allowed;
+    for (const char* k : kAttackKinds) {
+      known |= A.kind == k;
+      allowed += std::string(allowed.empty() ? "" : ", ") + k;
+    }
+    if (!known) bad(key + ".kind", "'" + A.kind + "'", "one of " + allowed);
+    if (A.channel >= channels.size())
+      bad(key + ".channel", std::to_string(A.channel), "index of a channel, 0.." + std::to_string(channels.size()) +
+                                                           " exclusive");
+    if (A.count == 0 || A.count > 4096) bad(key + ".count", std::to_string(A.count), "1..4096");
+    const auto& C = channels[A.channel];
+    if (A.kind == "steal_endpoint" || A.kind == "foreign_agent") {
+      const Location at = locate(A.attacker);
+      const Location r = locate(C.receiver), s = locate(C.sender);
+      if (at.node != r.node && at.node != s.node)
+        bad(key + ".attacker", "'" + A.attacker + "'", "a process on the node of the channel's sender or receiver");
+      if (A.attacker == C.receiver || A.attacker == C.sender)
+        bad(key + ".attacker", "'" + A.attacker + "'", "a process other than the channel's own");
+      if (A.kind == "foreign_agent" && ((at.node == r.node && at.part == r.part) || (at.node == s.node && at.part == s.part)))
+        bad(key + ".attacker", "'" + A.attacker + "'", "a process in another partition than the channel's ends");
+    } else {
+      for (const auto& N : nodes)
+        if (N.id == A.rogue_node_id)
+          bad(key + ".rogue_node_id", std::to_string(A.rogue_node_id), "a node id no scenario node uses");
+    }
+  }
   if (!(clock_ghz > 0.0 && clock_ghz <= 10.0)) bad("clock_ghz", std::to_string(clock_ghz), "0 < clock_ghz <= 10");
   if (link_bytes_per_cycle == 0 || link_bytes_per_cycle > 1024)
     bad("link_bytes_per_cycle", std::to_string(link_bytes_per_cycle), "1..1024");
@@ -87,6 +117,14 @@ json Scenario::to_json() const {
                              {"max_bytes", C.max_bytes},
                              {"mean_gap_cycles", C.mean_gap_cycles},
                              {"rx_service_cycles", C.rx_service_cycles}});
+  for (const auto& A : attacks)
+    j["attacks"].push_back({{"kind", A.kind},
+                            {"attacker", A.attacker},
+                            {"channel", A.channel},
+                            {"count", A.count},
+                            {"start_cycle", A.start_cycle},
+                            {"gap_cycles", A.gap_cycles},
+                            {"rogue_node_id", A.rogue_node_id}});
   return j;
 }
 
@@ -119,7 +157,7 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
   s.nodes.clear();
   s.channels.clear();
   only_keys(j, {"name", "clock_ghz", "link_bytes_per_cycle", "link_latency_cycles", "bus_latency_cycles",
-                "rx_poll_cycles", "max_cycles", "nodes", "channels"},
+                "rx_poll_cycles", "max_cycles", "nodes", "channels", "attacks"},
             where);
   get(j, "name", s.name, where);
   get(j, "clock_ghz", s.clock_ghz, where);
@@ -187,6 +225,25 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
       s.channels.push_back(C);
     }
   }
+  if (j.contains("attacks")) {
+    size_t a = 0;
+    for (const auto& ja : j.at("attacks")) {
+      const std::string w = where + ": attacks[" + std::to_string(a++) + "]";
+      only_keys(ja, {"kind", "attacker", "channel", "count", "start_cycle", "gap_cycles", "rogue_node_id"}, w);
+      AttackSpec A;
+      get(ja, "kind", A.kind, w);
+      get(ja, "attacker", A.attacker, w);
+      get(ja, "channel", A.channel, w);
+      get(ja, "count", A.count, w);
+      get(ja, "start_cycle", A.start_cycle, w);
+      get(ja, "gap_cycles", A.gap_cycles, w);
+      unsigned id = A.rogue_node_id;
+      get(ja, "rogue_node_id", id, w);
+      if (id > 255) throw ConfigError(w + ": key 'rogue_node_id' has value " + std::to_string(id) + " (allowed 0..255)");
+      A.rogue_node_id = static_cast<uint8_t>(id);
+      s.attacks.push_back(A);
+    }
+  }
   try {
     s.validate();
   } catch (const ConfigError& e) {
@@ -218,6 +275,21 @@ Scenario fig2_scenario() {
       {"212a", "214a", 100, 16, 128, 250},  // same node, different partitions
       {"214b", "210b", 100, 64, 64, 350},
       {"222", "212c", 50, 256, 256, 600},
+  };
+  return s;
+}
+
+Scenario fig2_attack_scenario() {
+  Scenario s = fig2_scenario();
+  s.name = "fig2-attacks";
+  // All on the patent's channel 216 <- 220b (index 0), while it carries traffic.
+  s.attacks = {
+      {"rogue_node_spoofed", "", 0, 20, 2000, 150, 250},
+      {"rogue_node_own_id", "", 0, 20, 2100, 150, 251},
+      {"steal_endpoint", "222", 0, 20, 2200, 150, 0},   // node 204: doorbell on 220b's send entry
+      {"steal_endpoint", "214a", 0, 20, 2300, 150, 0},  // node 202: reads 216's receive entry
+      {"foreign_agent", "222", 0, 10, 2400, 300, 0},    // agent of 218b on 220b's entry
+      {"foreign_agent", "210a", 0, 10, 2500, 300, 0},   // agent of 208a on 216's entry
   };
   return s;
 }

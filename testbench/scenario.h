@@ -37,10 +37,32 @@ struct ChannelSpec {
   uint32_t rx_service_cycles = 0;            // receiver's processing time per message read
 };
 
+// An attack run alongside the traffic (DESIGN invariants I2, I4, I5):
+//   rogue_node_spoofed  a rogue node on the fabric sends DATA to the channel's
+//                       receive endpoint with the sender's ids and a guessed key
+//                       (expect BAD_KEY; the NACKs reflect to the real sender)
+//   rogue_node_own_id   the same with its own node id (expect SRC_NODE_MISMATCH)
+//   steal_endpoint      process `attacker` uses the channel's endpoint on its
+//                       node (doorbell on the send entry, or receive on the
+//                       receive entry) through its own user context (expect DENIED)
+//   foreign_agent       the kernel agent of `attacker`'s partition closes,
+//                       re-keys and re-targets the channel's entry on its node
+//                       (expect DENIED)
+struct AttackSpec {
+  std::string kind;
+  std::string attacker;           // process name (steal_endpoint, foreign_agent)
+  uint32_t channel = 0;           // index into channels
+  uint32_t count = 20;            // attempts
+  uint32_t start_cycle = 1000;    // first attempt, after the target channel is open
+  uint32_t gap_cycles = 100;      // between attempts
+  uint8_t rogue_node_id = 250;    // rogue_node_*: the node id it uses on the fabric
+};
+
 struct Scenario {
   std::string name = "fig2";
   std::vector<NodeSpec> nodes;
   std::vector<ChannelSpec> channels;
+  std::vector<AttackSpec> attacks;
   // Timing, in cycles of the CMM clock unless noted.
   double clock_ghz = 1.0;
   uint32_t link_bytes_per_cycle = 16;
@@ -63,6 +85,10 @@ struct ConfigError : std::runtime_error {
 };
 
 Scenario fig2_scenario();
+// The FIG. 2 scenario with one attack of each kind on the channel 216 <- 220b.
+Scenario fig2_attack_scenario();
+inline constexpr const char* kAttackKinds[] = {"rogue_node_spoofed", "rogue_node_own_id", "steal_endpoint",
+                                               "foreign_agent"};
 // Reads a scenario from JSON (same schema as to_json()); `where` names the source in errors.
 Scenario scenario_from_json(const nlohmann::json& j, const std::string& where);
 

@@ -96,14 +96,17 @@ void Scoreboard::nacks_reported(uint32_t ch, uint32_t n, uint8_t reason) {
   reasons_[reason] += n;
 }
 
+void Scoreboard::nacks_reflected(uint32_t ch, uint32_t n) { chan_[ch].reflected += n; }
+
 bool Scoreboard::finish(std::vector<std::string>& errors) const {
   errors.insert(errors.end(), errors_.begin(), errors_.end());
   for (const auto& [ch, c] : chan_) {
     // Sent but not delivered must equal what the sender was told was refused.
     const uint32_t lost = c.sent - c.delivered;
-    if (lost != c.nacked)
+    if (lost + c.reflected != c.nacked)
       errors.push_back(c.label + ": " + std::to_string(lost) + " sent messages not delivered but " +
-                       std::to_string(c.nacked) + " NACKs reported to the sender");
+                       std::to_string(c.nacked) + " NACKs reported to the sender (" + std::to_string(c.reflected) +
+                       " of them reflected from spoofed packets)");
     if (c.sent + c.refused != c.expected)
       errors.push_back(c.label + ": only " + std::to_string(c.sent + c.refused) + " of " +
                        std::to_string(c.expected) + " messages were attempted");

@@ -27,13 +27,16 @@ class Scoreboard {
   void unauthorized(const std::string& what);
   // The sender's library saw `n` more NACKs with this reason.
   void nacks_reported(uint32_t ch, uint32_t n, uint8_t reason);
+  // NACKs that reached the sender for messages it never sent (a rogue node
+  // spoofed its ids): reported to the sender, but not losses of the channel.
+  void nacks_reflected(uint32_t ch, uint32_t n);
 
   // Final check; appends one line per problem to `errors`. Returns true when clean.
   bool finish(std::vector<std::string>& errors) const;
 
   struct ChannelStats {
     std::string label;
-    uint32_t expected = 0, sent = 0, delivered = 0, refused = 0, nacked = 0;
+    uint32_t expected = 0, sent = 0, delivered = 0, refused = 0, nacked = 0, reflected = 0;
   };
   const std::map<uint32_t, ChannelStats>& channels() const { return chan_; }
   const std::vector<uint64_t>& latencies() const { return lat_; }

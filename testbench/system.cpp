@@ -57,10 +57,92 @@ struct ChanRt {
   bool sender_done = false, receiver_done = false;
   bool closed_recv = false, closed_send = false;
   uint64_t request_cycle = 0, open_cycle = 0, close_cycle = 0;
-  uint32_t sent = 0, refused = 0, received = 0, nacked = 0;
+  uint32_t sent = 0, refused = 0, received = 0, nacked = 0, reflected = 0;
   std::deque<uint64_t> deliver_cycles;  // receive-queue entry times, in queue order
   sc_event ready_ev, rx_ev;
   std::string failure;
+};
+
+// A node on the fabric that is not a CMM: it speaks the link protocol
+// (tlmshell::LinkExt, credits per class) and injects whatever it likes.
+class RogueNode : public sc_module {
+ public:
+  SC_HAS_PROCESS(RogueNode);
+  tlm_utils::simple_initiator_socket<RogueNode> isock;  // to the fabric
+  tlm_utils::simple_target_socket<RogueNode> tsock;     // from the fabric
+  std::array<uint32_t, 2> credits{};
+  sc_event credit_ev;
+  std::array<uint64_t, regs::kReasonCount> nacks_by_reason{};
+  uint64_t received = 0;
+
+  explicit RogueNode(sc_module_name n) : sc_module(n), isock("isock"), tsock("tsock") {
+    isock.register_nb_transport_bw(this, &RogueNode::bw);
+    tsock.register_nb_transport_fw(this, &RogueNode::fw);
+    ext_ = new tlmshell::LinkExt;  // owned by gp_
+    gp_.set_extension(ext_);
+    cext_ = new tlmshell::LinkExt;
+    cext_->kind = tlmshell::LinkExt::kCredit;
+    cgp_.set_extension(cext_);
+    SC_METHOD(grant);  // credits for what the fabric delivers to us, at time 0
+  }
+  // Sends p once a request-class credit is there; call from a thread.
+  void send(const tlmshell::Packet& p) {
+    while (credits[0] == 0) wait(credit_ev);
+    --credits[0];
+    pkt_.copy_from(p);
+    ext_->kind = tlmshell::LinkExt::kPacket;
+    ext_->pkt = &pkt_;
+    tlm::tlm_phase ph = tlm::BEGIN_REQ;
+    sc_time d = SC_ZERO_TIME;
+    isock->nb_transport_fw(gp_, ph, d);
+  }
+
+ private:
+  void grant() {
+    for (uint8_t c = 0; c < 2; ++c) give(c, 4);
+  }
+  void give(uint8_t cls, uint16_t n) {
+    cext_->cls = cls;
+    cext_->credits = n;
+    tlm::tlm_phase ph = tlm::BEGIN_RESP;
+    sc_time d = SC_ZERO_TIME;
+    tsock->nb_transport_bw(cgp_, ph, d);
+  }
+  tlm::tlm_sync_enum bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase&, sc_time&) {
+    tlmshell::LinkExt* e = nullptr;
+    gp.get_extension(e);
+    if (e && e->kind == tlmshell::LinkExt::kCredit) {
+      credits[e->cls & 1u] += e->credits;
+      credit_ev.notify(SC_ZERO_TIME);
+    }
+    return tlm::TLM_COMPLETED;
+  }
+  tlm::tlm_sync_enum fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase&, sc_time&) {
+    tlmshell::LinkExt* e = nullptr;
+    gp.get_extension(e);
+    if (!e || !e->pkt) return tlm::TLM_COMPLETED;
+    ++received;
+    if (e->pkt->hdr.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && e->pkt->hdr.reason < regs::kReasonCount)
+      ++nacks_by_reason[e->pkt->hdr.reason];
+    give(e->pkt->cls & 1u, 1);
+    return tlm::TLM_COMPLETED;
+  }
+
+  tlmshell::Packet pkt_;
+  tlm::tlm_generic_payload gp_, cgp_;
+  tlmshell::LinkExt* ext_ = nullptr;
+  tlmshell::LinkExt* cext_ = nullptr;
+};
+
+struct AttackRt {
+  const AttackSpec* spec = nullptr;
+  std::string target;  // what was attacked, for the report
+  regs::Reason expect = regs::Reason::kOk;
+  uint32_t attempts = 0, succeeded = 0;
+  std::array<uint32_t, regs::kReasonCount> refused{};  // by reason, as the attacker saw it
+  std::unique_ptr<RogueNode> rogue;
+  std::unique_ptr<CpuBusIf> ctx;
+  bool kernel = false;
 };
 
 }  // namespace
@@ -91,6 +173,7 @@ class System : public sc_module {
    public:
     DeliveryMonitor(System& sys, size_t node) : sys_(sys), node_(node) {}
     void on_deliver(uint64_t, const Header& h) override { sys_.on_deliver(node_, h); }
+    void on_ingress_accept(const sc_time&, const tlmshell::Packet& p) override { sys_.on_ingress(node_, p); }
    private:
     System& sys_;
     size_t node_;
@@ -114,6 +197,8 @@ class System : public sc_module {
   void receiver_thread(ChanRt& c, CpuBusIf& ctx);
   void control_thread();
   void on_deliver(size_t node, const Header& h);
+  void on_ingress(size_t node, const tlmshell::Packet& p);
+  void attack_thread(AttackRt& a);
   void check_delivery(ChanRt& c, const Header& h, uint64_t when);
   void progress() { progress_ev_.notify(SC_ZERO_TIME); }
   void error(const std::string& e) { errors_.push_back(fmt::format("cycle {}: {}", cycle(), e)); }
@@ -132,6 +217,7 @@ class System : public sc_module {
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<std::unique_ptr<ChanRt>> chans_;
   std::vector<std::unique_ptr<CpuBusIf>> user_ctx_;
+  std::vector<std::unique_ptr<AttackRt>> attacks_;
   sc_event progress_ev_;
   bool closing_ = false, finished_ = false;
   uint64_t storm_done_cycle_ = 0, traffic_done_cycle_ = 0;
@@ -142,7 +228,9 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     : sc_module(name), scen_(s), opt_(opt), period_(sc_time(1000.0 / s.clock_ghz, SC_PS)), sb_(opt.seed) {
   // Fabric.
   tlmshell::XbarConfig xc;
-  xc.num_ports = static_cast<uint32_t>(s.nodes.size());
+  uint32_t rogues = 0;
+  for (const auto& a : s.attacks) rogues += a.kind.rfind("rogue_node", 0) == 0 ? 1 : 0;
+  xc.num_ports = static_cast<uint32_t>(s.nodes.size()) + rogues;
   xc.clock_period = period_;
   xc.router_delay_cycles = 1;
   xc.ports.assign(xc.num_ports, tlmshell::XbarPortConfig{s.link_bytes_per_cycle, s.link_latency_cycles});
@@ -209,6 +297,39 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
       Part& p = *part;
       sc_spawn([this, &p] { agent_thread(p); }, sc_gen_unique_name("agent"));
     }
+  // Attackers.
+  uint32_t port = static_cast<uint32_t>(s.nodes.size());
+  for (const auto& A : s.attacks) {
+    auto a = std::make_unique<AttackRt>();
+    a->spec = &A;
+    const ChanRt& c = *chans_[A.channel];
+    if (A.kind.rfind("rogue_node", 0) == 0) {
+      a->rogue = std::make_unique<RogueNode>(sc_gen_unique_name("rogue_node"));
+      a->rogue->isock.bind(*xbar_->in_tsock[port]);
+      xbar_->out_isock[port]->bind(a->rogue->tsock);
+      xbar_->set_route(A.rogue_node_id, static_cast<int>(port));
+      ++port;
+      a->expect = A.kind == "rogue_node_spoofed" ? regs::Reason::kBadKey : regs::Reason::kSrcNodeMismatch;
+      a->target = "receive entry of " + c.label;
+    } else {
+      const Scenario::Location at = s.locate(A.attacker);
+      Part& ap = part_of(at);
+      a->expect = regs::Reason::kDenied;
+      const bool on_sender = at.node == c.s.node;
+      a->target = std::string(on_sender ? "send" : "receive") + " entry of " + c.label;
+      if (A.kind == "steal_endpoint") {
+        a->ctx = ap.biu->make_context(regs::Priv::kUser, pid_of(at));
+      } else {
+        // A second kernel context of the partition (not its agent's: no
+        // interference with the partition's own interrupt service).
+        a->ctx = ap.biu->make_context(regs::Priv::kKernel, 0);
+        a->kernel = true;
+      }
+    }
+    AttackRt& ar = *a;
+    attacks_.push_back(std::move(a));
+    sc_spawn([this, &ar] { attack_thread(ar); }, sc_gen_unique_name("attacker"));
+  }
   sc_spawn([this] { control_thread(); }, "control");
 }
 
@@ -433,7 +554,7 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
       wait(poll);
       continue;
     }
-    if (c.sender_done && c.received + c.nacked >= c.sent) break;
+    if (c.sender_done && int64_t{c.received} + c.nacked - c.reflected >= int64_t{c.sent}) break;
     wait(poll, c.rx_ev);
   }
   c.receiver_done = true;
@@ -464,6 +585,92 @@ void System::check_delivery(ChanRt& c, const Header& h, uint64_t when) {
                                  h.src_ep, scen_.nodes[c.s.node].id, c.s.part, c.sep));
   c.deliver_cycles.push_back(when);
   c.rx_ev.notify(SC_ZERO_TIME);
+}
+
+// NACKs at a sender for tags it never used were caused by someone spoofing
+// its ids (a legitimate message is never refused for its key).
+void System::on_ingress(size_t node, const tlmshell::Packet& p) {
+  const Header& h = p.hdr;
+  if (h.opcode != static_cast<uint8_t>(regs::Opcode::kNack)) return;
+  for (auto& ch : chans_) {
+    ChanRt& c = *ch;
+    if (c.s.node == node && static_cast<int>(h.dst_ep) == c.sep && h.tag >= c.spec->messages &&
+        h.aux == static_cast<uint8_t>(regs::Opcode::kData)) {
+      ++c.reflected;
+      sb_.nacks_reflected(c.idx, 1);
+    }
+  }
+}
+
+void System::attack_thread(AttackRt& a) {
+  const AttackSpec& A = *a.spec;
+  ChanRt& c = *chans_[A.channel];
+  wait(period_ * static_cast<double>(A.start_cycle));
+  while (!(c.recv_ready && c.send_ready) && !c.failed) wait(c.ready_ev);
+  if (c.failed) return;
+  std::mt19937_64 rng(mix(opt_.seed, 0xBADull + A.channel + A.start_cycle));
+  const NodeSpec& rn = scen_.nodes[c.r.node];
+  const NodeSpec& sn = scen_.nodes[c.s.node];
+  const bool on_sender = a.target.rfind("send", 0) == 0;
+  std::array<uint8_t, 64> buf{};
+  for (uint32_t i = 0; i < A.count; ++i) {
+    if (i) wait(period_ * static_cast<double>(std::max<uint32_t>(1, A.gap_cycles)));
+    ++a.attempts;
+    Status st = Status::Ok();
+    if (a.rogue) {
+      // The rogue knows every id of the channel; only the key is secret.
+      tlmshell::Packet p;
+      p.cls = 0;
+      p.hdr.opcode = static_cast<uint8_t>(regs::Opcode::kData);
+      p.hdr.src_node = A.kind == "rogue_node_spoofed" ? sn.id : A.rogue_node_id;
+      p.hdr.src_part = static_cast<uint8_t>(c.s.part);
+      p.hdr.src_ep = static_cast<uint8_t>(c.sep);
+      p.hdr.dst_node = rn.id;
+      p.hdr.dst_part = static_cast<uint8_t>(c.r.part);
+      p.hdr.dst_ep = static_cast<uint8_t>(c.rep);
+      p.hdr.len = 16;
+      p.hdr.tag = static_cast<uint16_t>(c.spec->messages + i);  // never a tag of the sender's
+      for (auto& w : p.hdr.key) w = static_cast<uint32_t>(rng());
+      p.payload_len = 16;
+      for (uint32_t b = 0; b < 16; ++b) p.payload[b] = static_cast<uint8_t>(rng());
+      a.rogue->send(p);
+      continue;  // the verdict is counted at the target CMM
+    }
+    if (a.kernel) {
+      // Raw register accesses of a kernel: CLOSE, FREE, CST_REMOTE on the
+      // other partition's entry.
+      const uint32_t ep = static_cast<uint32_t>(on_sender ? c.sep : c.rep);
+      sw::BusStatus b = sw::BusStatus::kOk;
+      if (i % 3 == 2) {
+        b = a.ctx->write32(regs::CMM_CST_BASE + ep * regs::CMM_CST_STRIDE + regs::CMM_CST_REMOTE_OFFSET,
+                           CMM_FIELD_SET(0u, CMM_CST_REMOTE_NODE, A.rogue_node_id));
+      } else {
+        const regs::Cmd op = i % 3 == 0 ? regs::Cmd::kClose : regs::Cmd::kFree;
+        b = a.ctx->write32(regs::CMM_CMD_OFFSET, CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_CMD_OP, static_cast<uint32_t>(op)),
+                                                               CMM_CMD_EP, ep));
+        if (b == sw::BusStatus::kReject) {  // the reason is in this partition's CMD_STATUS
+          uint32_t v = 0;
+          if (a.ctx->read32(regs::CMM_CMD_STATUS_OFFSET, v) == sw::BusStatus::kOk)
+            st = Status::Err(Result::kRejected, static_cast<regs::Reason>(CMM_FIELD_GET(v, CMM_CMD_STATUS_REASON)));
+        }
+      }
+      if (b != sw::BusStatus::kReject) st = sw::from_bus(b);
+    } else {
+      sw::Endpoint ep(*a.ctx, static_cast<uint8_t>(on_sender ? c.sep : c.rep));
+      if (on_sender) {
+        st = ep.send(buf.data(), buf.size(), static_cast<uint16_t>(c.spec->messages + i));
+      } else {
+        sw::RxInfo info;
+        st = ep.receive(buf.data(), buf.size(), info);
+      }
+    }
+    if (st.ok()) {
+      ++a.succeeded;
+      error(fmt::format("attack {} by {} on the {} succeeded (attempt {})", A.kind, A.attacker, a.target, i));
+    } else {
+      ++a.refused[static_cast<uint32_t>(st.reason) % regs::kReasonCount];
+    }
+  }
 }
 
 bool System::traffic_done() const {
@@ -620,6 +827,32 @@ RunResult System::collect(double wall_seconds) {
               {"forwarded_requests", xs.forwarded[0]},
               {"forwarded_responses", xs.forwarded[1]},
               {"unroutable", xs.unroutable}};
+  for (const auto& ap : attacks_) {
+    const AttackRt& a = *ap;
+    AttackRow row;
+    row.kind = a.spec->kind;
+    row.attacker = a.rogue ? fmt::format("rogue node {}", a.spec->rogue_node_id) : a.spec->attacker;
+    row.target = a.target;
+    row.expected_reason = std::string(regs::to_string(a.expect));
+    row.attempts = a.attempts;
+    row.succeeded = a.succeeded;
+    if (a.rogue) {
+      // Verdicts at the target CMM: every forged packet refused with the expected reason, NACKed.
+      row.refused_as_expected = static_cast<uint32_t>(a.rogue->nacks_by_reason[static_cast<uint32_t>(a.expect)]);
+      if (a.spec->kind == "rogue_node_spoofed") {
+        // The NACKs went to the spoofed sender, not to the rogue.
+        const ChanRt& c = *chans_[a.spec->channel];
+        row.refused_as_expected = c.reflected;
+        row.note = fmt::format("{} NACKs reflected to the real sender", c.reflected);
+      }
+    } else {
+      row.refused_as_expected = a.refused[static_cast<uint32_t>(a.expect)];
+    }
+    if (finished_ && a.attempts != a.spec->count)
+      errors_.push_back(fmt::format("attack {}: {} of {} attempts made", row.kind, a.attempts, a.spec->count));
+    r.attacks.push_back(row);
+  }
+  // The spoofed and own-id forgeries are told apart by the target CMM's counters.
   r.latency_cycles = sb_.latencies();
   r.errors = errors_;
   sb_.finish(r.errors);

@@ -129,6 +129,35 @@ TEST(SystemErrors, WatchdogReportsWhatIsStuck) {
   EXPECT_EQ(r.simulated_cycles, 2000u);
 }
 
+// Every attack of the attack scenario is refused with its reason code, counted
+// by the CMM, and the patent's channel keeps delivering every message.
+TEST(SystemSecurity, AttacksOnTheFig2ChannelAreRefusedAndTrafficIsIntact) {
+  REQUIRE_FRESH_KERNEL();
+  const Scenario s = fig2_attack_scenario();
+  const RunResult r = run_system(s, RunOptions{5, false});
+  ASSERT_TRUE(r.scoreboard_clean) << dump(r);
+  ASSERT_EQ(r.attacks.size(), s.attacks.size());
+  uint32_t denied = 0;
+  for (size_t i = 0; i < r.attacks.size(); ++i) {
+    const AttackRow& a = r.attacks[i];
+    SCOPED_TRACE(a.kind + " by " + a.attacker);
+    EXPECT_EQ(a.attempts, s.attacks[i].count);
+    EXPECT_EQ(a.succeeded, 0u);
+    EXPECT_EQ(a.refused_as_expected, a.attempts) << dump(r);
+    if (a.expected_reason == "DENIED") denied += a.attempts;
+  }
+  EXPECT_EQ(r.attacks[0].expected_reason, "BAD_KEY");
+  EXPECT_EQ(r.attacks[1].expected_reason, "SRC_NODE_MISMATCH");
+  // The CMMs counted each refusal with its reason.
+  EXPECT_EQ(r.rejects_by_reason.at("BAD_KEY"), s.attacks[0].count);
+  EXPECT_EQ(r.rejects_by_reason.at("SRC_NODE_MISMATCH"), s.attacks[1].count);
+  EXPECT_EQ(r.rejects_by_reason.at("DENIED"), denied);
+  const ChannelRow* c = row(r, "216 <- 220b");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->delivered, 200u);
+  EXPECT_EQ(r.messages_delivered, r.messages_sent);
+}
+
 }  // namespace
 }  // namespace cmm::tb
 
