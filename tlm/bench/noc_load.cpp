@@ -1,0 +1,286 @@
+// Latency versus offered load of the Noc fabric under uniform random traffic.
+// Synthetic sources/sinks sit on the fabric ports (no CMM): each node creates
+// a packet with probability load/F per cycle (Bernoulli, F = flits per
+// packet), queues it in an unbounded source queue, and hands it to the fabric
+// whenever it holds a credit; destinations are uniform over the other nodes.
+// Warm-up, measurement window (packets created in it are measured), drain.
+// One CSV line per load; each load point runs in its own child process
+// (SystemC elaborates once per process).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cmm_tlm/noc.h"
+
+using namespace cmm;
+using namespace cmm::tlmshell;
+using namespace sc_core;
+
+namespace {
+
+struct Opts {
+  std::string topology = "mesh";
+  uint32_t x = 4, y = 4;
+  uint32_t vcs = 2, depth = 8, width = 16, link_latency = 1, router_delay = 1;
+  uint32_t packet_bytes = 64;  // wire bytes (28 header + payload)
+  std::string loads = "0.05,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9";
+  uint64_t warmup = 2000, measure = 10000, drain = 50000;
+  uint64_t seed = 1;
+};
+
+class Traffic : public sc_module {
+ public:
+  SC_HAS_PROCESS(Traffic);
+  using ISock = tlm_utils::simple_initiator_socket_tagged<Traffic>;
+  using TSock = tlm_utils::simple_target_socket_tagged<Traffic>;
+  std::vector<std::unique_ptr<ISock>> isock;
+  std::vector<std::unique_ptr<TSock>> tsock;
+
+  // Results.
+  uint64_t created_meas = 0, delivered_meas = 0, gen_flits_win = 0, acc_flits_win = 0, overflow = 0;
+  uint64_t net_lat_sum = 0;
+  std::vector<uint64_t> lat;
+  bool finished = false;
+
+  Traffic(sc_module_name nm, const Opts& o, uint32_t n, uint32_t flits, double load, sc_time period)
+      : sc_module(nm), o_(o), n_(n), flits_(flits), period_(period), rng_(o.seed),
+        p_(std::min(1.0, load / flits)), q_(n) {
+    for (uint32_t i = 0; i < n; ++i) {
+      isock.push_back(std::make_unique<ISock>(("isock" + std::to_string(i)).c_str()));
+      tsock.push_back(std::make_unique<TSock>(("tsock" + std::to_string(i)).c_str()));
+      isock.back()->register_nb_transport_bw(this, &Traffic::bw, static_cast<int>(i));
+      tsock.back()->register_nb_transport_fw(this, &Traffic::fw, static_cast<int>(i));
+      q_[i].reset(1u << 16);
+    }
+    credits_.assign(n, 0);
+    gp_.set_extension(&ext_);
+    cgp_.set_extension(&cext_);
+    cext_.kind = LinkExt::kCredit;
+    pkt_.payload_len = static_cast<uint16_t>(o.packet_bytes - kHeaderBytes);
+    lat.reserve(1u << 20);
+    SC_METHOD(tick);
+  }
+  ~Traffic() override {
+    gp_.clear_extension(&ext_);
+    cgp_.clear_extension(&cext_);
+  }
+
+ private:
+  uint64_t cyc() const { return sc_time_stamp().value() / period_.value(); }
+
+  void tick() {
+    const uint64_t t = cyc();
+    const uint64_t w0 = o_.warmup, w1 = o_.warmup + o_.measure;
+    if (t >= w1 && delivered_meas == created_meas) {
+      finished = true;
+      sc_stop();
+      return;
+    }
+    if (t >= w1 + o_.drain) {
+      sc_stop();
+      return;
+    }
+    std::uniform_int_distribution<uint32_t> other(1, n_ - 1);
+    for (uint32_t s = 0; s < n_; ++s) {
+      if (coin_(rng_) < p_) {
+        if (q_[s].full()) {
+          ++overflow;
+        } else {
+          q_[s].push(t);
+          if (t >= w0 && t < w1) {
+            ++created_meas;
+            gen_flits_win += flits_;
+          }
+        }
+      }
+      if (!q_[s].empty() && credits_[s] > 0) {
+        --credits_[s];
+        const uint64_t born = q_[s].front();
+        q_[s].pop();
+        pkt_.hdr.src_node = static_cast<uint8_t>(s);
+        pkt_.hdr.dst_node = static_cast<uint8_t>((s + other(rng_)) % n_);
+        pkt_.id = born;
+        pkt_.hdr.key[0] = static_cast<uint32_t>(t);
+        pkt_.hdr.key[1] = static_cast<uint32_t>(t >> 32);
+        pkt_.cls = 0;
+        ext_.kind = LinkExt::kPacket;
+        ext_.pkt = &pkt_;
+        tlm::tlm_phase ph = tlm::BEGIN_REQ;
+        sc_time d = SC_ZERO_TIME;
+        (*isock[s])->nb_transport_fw(gp_, ph, d);
+      }
+    }
+    next_trigger(period_);
+  }
+
+  tlm::tlm_sync_enum bw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase&, sc_time&) {
+    LinkExt* e = nullptr;
+    gp.get_extension(e);
+    if (e && e->kind == LinkExt::kCredit && e->cls == 0) credits_[static_cast<uint32_t>(port)] += e->credits;
+    return tlm::TLM_COMPLETED;
+  }
+
+  tlm::tlm_sync_enum fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase&, sc_time& d) {
+    LinkExt* e = nullptr;
+    gp.get_extension(e);
+    const Packet& p = *e->pkt;
+    const uint64_t arr = (sc_time_stamp() + d).value() / period_.value();
+    const uint64_t sent = uint64_t{p.hdr.key[0]} | (uint64_t{p.hdr.key[1]} << 32);
+    if (p.id >= o_.warmup && p.id < o_.warmup + o_.measure) {
+      ++delivered_meas;
+      lat.push_back(arr - p.id);
+      net_lat_sum += arr - sent;
+    }
+    if (arr >= o_.warmup && arr < o_.warmup + o_.measure) acc_flits_win += flits_;
+    cext_.cls = p.cls;
+    cext_.credits = 1;
+    tlm::tlm_phase ph = tlm::BEGIN_RESP;
+    sc_time z = SC_ZERO_TIME;
+    (*tsock[static_cast<uint32_t>(port)])->nb_transport_bw(cgp_, ph, z);
+    return tlm::TLM_COMPLETED;
+  }
+
+  const Opts& o_;
+  uint32_t n_, flits_;
+  sc_time period_;
+  std::mt19937_64 rng_;
+  std::uniform_real_distribution<double> coin_{0.0, 1.0};
+  double p_;
+  std::vector<Ring<uint64_t>> q_;  // creation cycles
+  std::vector<uint32_t> credits_;
+  Packet pkt_;
+  tlm::tlm_generic_payload gp_, cgp_;
+  LinkExt ext_, cext_;
+};
+
+// Sink side grants this many credits per class (returned on every arrival).
+class SinkCredits : public sc_module {
+ public:
+  SC_HAS_PROCESS(SinkCredits);
+  SinkCredits(sc_module_name nm, Traffic& t, uint32_t n) : sc_module(nm), t_(t), n_(n) { SC_METHOD(run); }
+
+ private:
+  void run() {
+    LinkExt ext;
+    ext.kind = LinkExt::kCredit;
+    tlm::tlm_generic_payload gp;
+    gp.set_extension(&ext);
+    for (uint32_t i = 0; i < n_; ++i)
+      for (uint8_t c = 0; c < 2; ++c) {
+        ext.cls = c;
+        ext.credits = 8;
+        tlm::tlm_phase ph = tlm::BEGIN_RESP;
+        sc_time d = SC_ZERO_TIME;
+        (*t_.tsock[i])->nb_transport_bw(gp, ph, d);
+      }
+    gp.clear_extension(&ext);
+  }
+  Traffic& t_;
+  uint32_t n_;
+};
+
+int run_point(const Opts& o, double load) {
+  NocConfig c;
+  c.topology = parse_topology(o.topology);
+  c.x = o.x;
+  c.y = o.topology == "ring" ? 1 : o.y;
+  c.vcs_per_class = o.vcs;
+  c.buf_depth_flits = o.depth;
+  c.link_width_bytes = o.width;
+  c.link_latency_cycles = o.link_latency;
+  c.router_delay_cycles = o.router_delay;
+  Noc noc("noc", c);
+  const uint32_t n = c.num_nodes();
+  const uint32_t f = noc.flits_of(o.packet_bytes);
+  Traffic tr("traffic", o, n, f, load, c.clock_period);
+  for (uint32_t i = 0; i < n; ++i) {
+    tr.isock[i]->bind(*noc.in_tsock[i]);
+    noc.out_isock[i]->bind(*tr.tsock[i]);
+  }
+  SinkCredits sc("sink_credits", tr, n);
+  const auto w0 = std::chrono::steady_clock::now();
+  sc_start();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+  const uint64_t cycles = noc.cycle_now();
+  std::vector<uint64_t>& l = tr.lat;
+  std::sort(l.begin(), l.end());
+  double mean = 0;
+  for (uint64_t v : l) mean += static_cast<double>(v);
+  mean = l.empty() ? 0 : mean / static_cast<double>(l.size());
+  const uint64_t p99 = l.empty() ? 0 : l[std::min(l.size() - 1, (l.size() * 99 + 99) / 100 - 1)];
+  const double denom = static_cast<double>(n) * static_cast<double>(o.measure);
+  const auto& st = noc.stats();
+  std::printf("%.4g,%.4f,%.4f,%.2f,%llu,%.2f,%llu,%d,%llu,%.3f,%.0f,%.0f,%s,%ux%u\n", load,
+              static_cast<double>(tr.gen_flits_win) / denom, static_cast<double>(tr.acc_flits_win) / denom, mean,
+              static_cast<unsigned long long>(p99),
+              l.empty() ? 0.0 : static_cast<double>(tr.net_lat_sum) / static_cast<double>(l.size()),
+              static_cast<unsigned long long>(l.size()), tr.finished ? 0 : 1,
+              static_cast<unsigned long long>(cycles), wall, static_cast<double>(cycles) / wall,
+              static_cast<double>(st.flits_ejected) / wall, o.topology.c_str(), c.x, c.y);
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
+int sc_main(int argc, char** argv) {
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);  // keep stdout pure CSV
+  sc_report_handler::set_actions("/OSCI/SystemC", SC_INFO, SC_DO_NOTHING);  // sc_stop() ends a point
+  Opts o;
+  CLI::App app{"Noc latency versus offered load (uniform random traffic)"};
+  app.add_option("--topology", o.topology, "ring, mesh or torus");
+  app.add_option("--x", o.x, "columns (ring: nodes)");
+  app.add_option("--y", o.y, "rows (ignored for a ring)");
+  app.add_option("--vcs", o.vcs, "VCs per message class");
+  app.add_option("--depth", o.depth, "buffer depth, flits per VC");
+  app.add_option("--width", o.width, "link width, bytes per cycle (= flit size)");
+  app.add_option("--link-latency", o.link_latency, "link latency, cycles");
+  app.add_option("--router-delay", o.router_delay, "router delay, cycles");
+  app.add_option("--packet-bytes", o.packet_bytes, "wire bytes per packet (>= 28)");
+  app.add_option("--loads", o.loads, "offered loads, flits/node/cycle, comma separated");
+  app.add_option("--warmup", o.warmup, "warm-up cycles");
+  app.add_option("--measure", o.measure, "measurement cycles");
+  app.add_option("--drain", o.drain, "drain limit, cycles");
+  app.add_option("--seed", o.seed, "random seed");
+  CLI11_PARSE(app, argc, argv);
+  if (o.packet_bytes < kHeaderBytes || o.packet_bytes > kHeaderBytes + regs::kMaxMsgBytes) {
+    std::fprintf(stderr, "--packet-bytes must be in [%u, %u]\n", kHeaderBytes, kHeaderBytes + regs::kMaxMsgBytes);
+    return 2;
+  }
+  std::vector<double> loads;
+  std::stringstream ss(o.loads);
+  for (std::string tok; std::getline(ss, tok, ',');) loads.push_back(std::stod(tok));
+  std::printf(
+      "offered_flits_node_cycle,generated,accepted,lat_mean,lat_p99,net_lat_mean,packets,unfinished,"
+      "sim_cycles,wall_s,cycles_per_s,flits_per_s,topology,size\n");
+  std::fflush(stdout);
+  int rc = 0;
+  for (double ld : loads) {
+    const pid_t pid = fork();
+    if (pid < 0) return 1;
+    if (pid == 0) {
+      try {
+        const int r = run_point(o, ld);
+        std::fflush(stdout);
+        _exit(r);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        _exit(2);
+      }
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) rc = 1;
+  }
+  return rc;
+}

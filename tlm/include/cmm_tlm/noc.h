@@ -1,0 +1,203 @@
+// Network-on-chip fabric: ring, 2-D mesh and 2-D torus of routers with
+// dimension-order routing, wormhole switching (flits of link_width_bytes),
+// credit-based flow control per virtual channel, two message classes on
+// disjoint VC sets (responses never wait behind requests), dateline VCs on
+// rings/tori (deadlock-free), network interfaces that split/reassemble
+// packets. The node side speaks the Crossbar's link protocol (extensions.h),
+// so CmmTlm / test::LinkStub bind to it exactly as to the Crossbar.
+// Timing, formulas and limits: docs/fabric.md.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "cmm_tlm/crossbar.h"  // FaultHook, FaultDecision
+#include "cmm_tlm/extensions.h"
+
+namespace cmm::tlmshell {
+
+enum class Topology : uint8_t { kRing = 0, kMesh = 1, kTorus = 2 };
+
+// "ring", "mesh" or "torus"; anything else throws std::invalid_argument
+// naming the allowed values.
+Topology parse_topology(const std::string& s);
+const char* to_string(Topology t);
+
+struct NocConfig {
+  Topology topology = Topology::kMesh;
+  uint32_t x = 2;                      // ring: number of nodes; mesh/torus: columns
+  uint32_t y = 2;                      // ring: must be 1; mesh/torus: rows
+  uint32_t vcs_per_class = 2;          // VCs per message class (ring/torus: >= 2, dateline)
+  uint32_t buf_depth_flits = 8;        // input buffer per VC (credits per VC)
+  uint32_t link_width_bytes = 16;      // flit size = link width, bytes/cycle
+  uint32_t link_latency_cycles = 2;    // router-to-router flight time (flits and credits)
+  uint32_t router_delay_cycles = 1;    // per-flit router pipeline delay
+  uint32_t ni_slots_per_class = 4;     // packets the NI accepts from its node, per class
+  sc_core::sc_time clock_period = sc_core::sc_time(1, sc_core::SC_NS);
+
+  uint32_t num_nodes() const { return x * y; }
+  // Throws std::invalid_argument("NocConfig.<param> = <value>: <rule>").
+  void validate() const;
+};
+
+// Statistics; arrays sized once at construction (no growth while simulating).
+struct NocStats {
+  std::array<uint64_t, 2> injected{};     // packets accepted from nodes, by class
+  std::array<uint64_t, 2> delivered{};    // packets delivered to nodes, by class (duplicates included)
+  std::array<uint64_t, 2> latency_sum{};  // cycles, BEGIN_REQ cycle -> delivery, of delivered packets
+  std::array<uint64_t, 2> latency_max{};
+  uint64_t flits_injected = 0;   // flits entering the routers from the NIs
+  uint64_t flits_ejected = 0;    // flits leaving the routers into the NIs
+  uint64_t unroutable = 0;
+  uint64_t fault_drops = 0;
+  uint64_t fault_duplicates = 0;
+  uint64_t fault_delays = 0;
+  uint64_t fault_corruptions = 0;
+  uint64_t link_errors = 0;      // node-side protocol violations (should stay 0)
+  uint64_t steps = 0;            // cycles evaluated (idle cycles are skipped)
+  uint64_t stalled_cycles = 0;   // cycles skipped while flits waited for a node credit
+  std::vector<uint64_t> link_flits;         // [router*ports + port]: flits sent on that output (port 0: ejection)
+  std::vector<uint64_t> buf_occupancy_sum;  // [router]: sum over cycles of flits in its input buffers
+  std::vector<uint32_t> buf_occupancy_max;  // [router]
+  std::vector<uint64_t> vc_stalls;          // [(router*ports + port)*vcs + vc]: cycles a ready flit did not move
+  std::vector<uint64_t> eject_credit_stalls;  // [router]: cycles a head flit waited for a node credit
+};
+
+class Noc : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(Noc);
+  // Throws std::invalid_argument on a bad configuration (NocConfig::validate).
+  Noc(sc_core::sc_module_name name, const NocConfig& cfg);
+  ~Noc() override;
+
+  using TSock = tlm_utils::simple_target_socket_tagged<Noc>;
+  using ISock = tlm_utils::simple_initiator_socket_tagged<Noc>;
+  std::vector<std::unique_ptr<TSock>> in_tsock;   // node n egress -> fabric (NI of router n)
+  std::vector<std::unique_ptr<ISock>> out_isock;  // fabric -> node n ingress
+
+  // Node id -> router/port (default: node n at router n). router < 0 removes the route.
+  void set_route(uint8_t node, int router) { route_[node] = static_cast<int16_t>(router); }
+  void set_fault_hook(FaultHook* h) { hook_ = h; }
+  const NocStats& stats() const { return stats_; }
+  const NocConfig& config() const { return cfg_; }
+
+  uint32_t num_routers() const { return nr_; }
+  uint32_t ports_per_router() const { return np_; }  // 0 local, 1 +x, 2 -x, 3 +y, 4 -y (ring: 0, 1 cw, 2 ccw)
+  uint32_t vcs_per_port() const { return nv_; }      // class c uses VCs [c*vcs_per_class, (c+1)*vcs_per_class)
+  int neighbor(uint32_t router, uint32_t port) const;  // router at the far end of an output, -1 if none
+  uint32_t hops(uint32_t src_router, uint32_t dst_router) const;
+  uint32_t flits_of(uint32_t wire_bytes) const;
+  // Zero-load latency (cycles) from BEGIN_REQ at router s's NI to delivery at
+  // router d's node: 1 + ceil(B/W) + (H+1)*R + H*L. Exact when
+  // buf_depth_flits >= 2L + R (docs/fabric.md).
+  uint64_t zero_load_cycles(uint32_t s, uint32_t d, uint32_t wire_bytes) const;
+  uint64_t cycle_now() const;
+
+ private:
+  struct Flit {
+    uint64_t ready = 0;  // first cycle it may leave the router it is in
+    uint32_t pkt = 0;    // pool slot
+    uint8_t head = 0, tail = 0;
+  };
+  struct FlitEv {
+    uint32_t ivc;  // destination input VC
+    Flit f;
+  };
+  struct Slot {
+    Packet pkt;
+    uint64_t req_cycle = 0;   // cycle of BEGIN_REQ (latency origin)
+    uint64_t start = 0;       // first cycle the NI may inject it
+    uint64_t seq = 0;
+    uint32_t refs = 0;        // copies not yet delivered
+    uint32_t copies_left = 0; // duplicates still to inject
+    uint16_t nflits = 0;
+    uint16_t dst_router = 0, src_router = 0;
+    uint8_t cls = 0;
+  };
+  struct Stream {  // NI injection of one packet on one local input VC
+    uint32_t slot = 0;
+    uint16_t next = 0;
+    bool active = false;
+  };
+  struct Pool;
+
+  tlm::tlm_sync_enum in_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
+  tlm::tlm_sync_enum out_bw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
+  void grant_initial_credits();
+  void send_node_credit(uint32_t router, uint8_t cls);
+  void step();
+  void ni_step(uint32_t r, uint64_t t);
+  void router_step(uint32_t r, uint64_t t);
+  void deliver(uint32_t r, uint32_t slot, uint64_t t);
+  void wake_at(uint64_t cycle);
+  uint32_t route(uint32_t r, uint32_t dst) const;
+  Slot& slot(uint32_t i);
+  void free_slot(uint32_t i);
+
+  NocConfig cfg_;
+  uint32_t nr_ = 0, np_ = 0, nv_ = 0, vpc_ = 0, s0_ = 0, depth_ = 0, lat_ = 0, rdel_ = 0;
+  bool wrap_ = false;
+  uint64_t period_ticks_ = 1;
+  FaultHook* hook_ = nullptr;
+  NocStats stats_;
+  std::array<int16_t, 256> route_{};
+
+  std::vector<uint16_t> cx_, cy_;     // router coordinates
+  // Topology: [router*np + port].
+  std::vector<int32_t> out_link_;    // downstream router*np + port, -1 if none
+  std::vector<int32_t> in_link_;     // upstream router*np + port, -1 if none
+  std::vector<uint8_t> is_wrap_;     // output crosses the dateline
+
+  // Input VCs [(router*np + port)*nv + vc]: buffers, allocated output.
+  std::vector<Flit> buf_;
+  std::vector<uint16_t> bhead_, bcount_;
+  std::vector<int8_t> in_op_;
+  std::vector<uint8_t> in_ov_;
+  // Output VCs, same index: credits towards downstream (port 0: the NI's
+  // credits for the local input VC, since ejection needs none) and allocation.
+  std::vector<int32_t> cred_;
+  std::vector<uint8_t> ov_busy_;
+  std::vector<uint8_t> rr_in_, rr_out_, rr_vc_;  // [router*np + port]
+  std::vector<uint32_t> occ_;                     // [router] buffered flits
+  std::vector<uint8_t> start_port_;               // [router] VC-allocation start port (rotates)
+
+  // Timing wheel of L+1 cycles: flit arrivals and credit returns.
+  uint32_t wn_ = 2, wcap_ = 0;
+  std::vector<FlitEv> wflit_;
+  std::vector<uint32_t> wcred_;
+  std::vector<uint32_t> wflit_n_, wcred_n_;
+  uint64_t wheel_events_ = 0;
+
+  // Network interfaces [router].
+  std::vector<uint32_t> niq_;                 // [(router*2 + cls)*ni_slots + i] queued slots
+  std::vector<uint32_t> niq_n_;               // [router*2 + cls]
+  std::vector<uint32_t> ni_used_;             // [router*2 + cls]
+  std::vector<Stream> streams_;               // [router*nv + vc]
+  std::vector<uint8_t> ni_rr_;                // [router]
+  std::vector<uint32_t> ni_busy_;             // [router] queued + streaming packets
+  std::vector<uint32_t> node_cred_, node_pend_;  // [router*2 + cls] credits from the node
+  std::vector<uint64_t> node_pend_cycle_;
+
+  std::unique_ptr<Pool> pool_;
+  uint64_t seq_ = 0;
+  uint64_t flits_in_net_ = 0;  // in buffers or on links
+  uint64_t ni_pending_ = 0;    // packets queued or streaming in NIs
+  uint64_t last_step_ = 0;
+  bool stepped_ = false;
+  bool progress_ = false;
+  uint64_t next_timed_ = 0;
+  sc_core::sc_event tick_;
+  std::vector<std::unique_ptr<tlm::tlm_generic_payload>> out_gp_;
+  tlm::tlm_generic_payload credit_gp_;
+  LinkExt* credit_ext_ = nullptr;
+  uint32_t unroutable_reports_ = 0;
+};
+
+}  // namespace cmm::tlmshell
