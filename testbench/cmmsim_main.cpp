@@ -36,6 +36,10 @@ int sc_main(int argc, char** argv) {
   app.add_option("--messages", messages, "override the message count of every channel")
       ->check(CLI::Range(int64_t{0}, int64_t{65535}));
   app.add_option("--max-cycles", max_cycles, "watchdog: fail if the run is not done after this many cycles");
+  std::vector<std::string> sets;
+  app.add_option("--set", sets,
+                 "override a top-level scenario key, KEY=VALUE (repeatable), e.g. --set topology=mesh "
+                 "--set link_latency_cycles=4; see --dump-config for the keys");
   app.add_flag("--dump-config", dump_config, "print the effective scenario as JSON and exit");
   app.add_flag("-q,--quiet", quiet, "no summary on stdout");
   app.set_version_flag("--version", std::string("cmmsim ") + CMM_GIT_HASH + ", " + sc_core::sc_version());
@@ -56,6 +60,21 @@ int sc_main(int argc, char** argv) {
       }
       s = scenario_from_json(j, config);
     }
+    if (!sets.empty()) {
+      nlohmann::json j = s.to_json();
+      for (const auto& kv : sets) {
+        const auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0)
+          throw ConfigError("--set '" + kv + "': expected KEY=VALUE");
+        const std::string key = kv.substr(0, eq), val = kv.substr(eq + 1);
+        if (!j.contains(key) || j[key].is_array() || j[key].is_object())
+          throw ConfigError("--set '" + kv + "': '" + key + "' is not a top-level scalar key of the scenario");
+        // Numbers and booleans as JSON; anything else as a string.
+        nlohmann::json v = nlohmann::json::parse(val, nullptr, false);
+        j[key] = v.is_discarded() || v.is_object() || v.is_array() ? nlohmann::json(val) : v;
+      }
+      s = scenario_from_json(j, "--set");
+    }
     if (messages >= 0)
       for (auto& c : s.channels) c.messages = static_cast<uint32_t>(messages);
     if (max_cycles) s.max_cycles = max_cycles;
@@ -71,7 +90,13 @@ int sc_main(int argc, char** argv) {
     return 0;
   }
 
-  RunResult r = run_system(s, RunOptions{seed, !quiet});
+  RunResult r;
+  try {
+    r = run_system(s, RunOptions{seed, !quiet});
+  } catch (const ConfigError& e) {
+    std::cerr << "cmmsim: configuration error: " << e.what() << "\n";
+    return 2;
+  }
   const std::string text = summary_text(r);
   if (!quiet) std::cout << text;
   if (!out_dir.empty()) {

@@ -1,5 +1,6 @@
 #include "scenario.h"
 
+#include <algorithm>
 #include <set>
 
 #include "cmm_regs.h"
@@ -84,6 +85,16 @@ void Scenario::validate() const {
           bad(key + ".rogue_node_id", std::to_string(A.rogue_node_id), "a node id no scenario node uses");
     }
   }
+  if (topology != "crossbar" && topology != "ring" && topology != "mesh" && topology != "torus")
+    bad("topology", "'" + topology + "'", "one of crossbar, ring, mesh, torus");
+  if (topology == "ring" && fabric_y > 1) bad("fabric_y", std::to_string(fabric_y), "1 (or 0) for a ring");
+  if (fabric_x > 256 || fabric_y > 256 || uint64_t{fabric_x} * std::max<uint32_t>(fabric_y, 1) > 256)
+    bad("fabric_x/fabric_y", std::to_string(fabric_x) + "/" + std::to_string(fabric_y), "at most 256 routers");
+  if (vcs_per_class == 0 || vcs_per_class > 16) bad("vcs_per_class", std::to_string(vcs_per_class), "1..16");
+  if ((topology == "ring" || topology == "torus") && vcs_per_class < 2)
+    bad("vcs_per_class", std::to_string(vcs_per_class), ">= 2 on a ring or torus (dateline virtual channels)");
+  if (buf_depth_flits == 0 || buf_depth_flits > 1024) bad("buf_depth_flits", std::to_string(buf_depth_flits), "1..1024");
+  if (router_delay_cycles > 1000) bad("router_delay_cycles", std::to_string(router_delay_cycles), "0..1000");
   if (!(clock_ghz > 0.0 && clock_ghz <= 10.0)) bad("clock_ghz", std::to_string(clock_ghz), "0 < clock_ghz <= 10");
   if (link_bytes_per_cycle == 0 || link_bytes_per_cycle > 1024)
     bad("link_bytes_per_cycle", std::to_string(link_bytes_per_cycle), "1..1024");
@@ -95,6 +106,12 @@ json Scenario::to_json() const {
   json j;
   j["name"] = name;
   j["clock_ghz"] = clock_ghz;
+  j["topology"] = topology;
+  j["fabric_x"] = fabric_x;
+  j["fabric_y"] = fabric_y;
+  j["vcs_per_class"] = vcs_per_class;
+  j["buf_depth_flits"] = buf_depth_flits;
+  j["router_delay_cycles"] = router_delay_cycles;
   j["link_bytes_per_cycle"] = link_bytes_per_cycle;
   j["link_latency_cycles"] = link_latency_cycles;
   j["bus_latency_cycles"] = bus_latency_cycles;
@@ -156,11 +173,18 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
   Scenario s;
   s.nodes.clear();
   s.channels.clear();
-  only_keys(j, {"name", "clock_ghz", "link_bytes_per_cycle", "link_latency_cycles", "bus_latency_cycles",
+  only_keys(j, {"name", "clock_ghz", "topology", "fabric_x", "fabric_y", "vcs_per_class", "buf_depth_flits",
+                "router_delay_cycles", "link_bytes_per_cycle", "link_latency_cycles", "bus_latency_cycles",
                 "rx_poll_cycles", "max_cycles", "nodes", "channels", "attacks"},
             where);
   get(j, "name", s.name, where);
   get(j, "clock_ghz", s.clock_ghz, where);
+  get(j, "topology", s.topology, where);
+  get(j, "fabric_x", s.fabric_x, where);
+  get(j, "fabric_y", s.fabric_y, where);
+  get(j, "vcs_per_class", s.vcs_per_class, where);
+  get(j, "buf_depth_flits", s.buf_depth_flits, where);
+  get(j, "router_delay_cycles", s.router_delay_cycles, where);
   get(j, "link_bytes_per_cycle", s.link_bytes_per_cycle, where);
   get(j, "link_latency_cycles", s.link_latency_cycles, where);
   get(j, "bus_latency_cycles", s.bus_latency_cycles, where);

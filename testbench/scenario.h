@@ -65,6 +65,13 @@ struct Scenario {
   std::vector<AttackSpec> attacks;
   // Timing, in cycles of the CMM clock unless noted.
   double clock_ghz = 1.0;
+  // Fabric: "crossbar" (one switch, one port per node) or a network of
+  // routers, "ring", "mesh" or "torus" (docs/fabric.md); node i sits at router i.
+  std::string topology = "crossbar";
+  uint32_t fabric_x = 0, fabric_y = 0;  // routers per row / rows (ring: x nodes, y 1); 0 = smallest that fits
+  uint32_t vcs_per_class = 2;           // network only
+  uint32_t buf_depth_flits = 8;         // network only, per VC
+  uint32_t router_delay_cycles = 1;
   uint32_t link_bytes_per_cycle = 16;
   uint32_t link_latency_cycles = 20;
   uint32_t bus_latency_cycles = 2;

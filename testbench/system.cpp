@@ -23,6 +23,7 @@
 #include "cmm_tlm/cmm_tlm.h"
 #include "cmm_tlm/crossbar.h"
 #include "cmm_tlm/node_bus.h"
+#include "cmm_tlm/noc.h"
 #include "scoreboard.h"
 
 namespace cmm::tb {
@@ -213,11 +214,26 @@ class System : public sc_module {
   RunOptions opt_;
   sc_time period_;
   Scoreboard sb_;
+  // Exactly one of the two fabrics; both have in_tsock/out_isock per node port.
   std::unique_ptr<tlmshell::Crossbar> xbar_;
+  std::unique_ptr<tlmshell::Noc> noc_;
+  tlm::tlm_base_target_socket<>& fabric_in(uint32_t port) {
+    return xbar_ ? static_cast<tlm::tlm_base_target_socket<>&>(*xbar_->in_tsock[port])
+                 : static_cast<tlm::tlm_base_target_socket<>&>(*noc_->in_tsock[port]);
+  }
+  tlm::tlm_base_initiator_socket<>& fabric_out(uint32_t port) {
+    return xbar_ ? static_cast<tlm::tlm_base_initiator_socket<>&>(*xbar_->out_isock[port])
+                 : static_cast<tlm::tlm_base_initiator_socket<>&>(*noc_->out_isock[port]);
+  }
+  void fabric_route(uint8_t node, int port) {
+    if (xbar_) xbar_->set_route(node, port);
+    else noc_->set_route(node, port);
+  }
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<std::unique_ptr<ChanRt>> chans_;
   std::vector<std::unique_ptr<CpuBusIf>> user_ctx_;
   std::vector<std::unique_ptr<AttackRt>> attacks_;
+  std::vector<std::unique_ptr<RogueNode>> idle_ports_;  // terminate network ports no node uses
   sc_event progress_ev_;
   bool closing_ = false, finished_ = false;
   uint64_t storm_done_cycle_ = 0, traffic_done_cycle_ = 0;
@@ -226,16 +242,53 @@ class System : public sc_module {
 
 System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     : sc_module(name), scen_(s), opt_(opt), period_(sc_time(1000.0 / s.clock_ghz, SC_PS)), sb_(opt.seed) {
-  // Fabric.
-  tlmshell::XbarConfig xc;
+  // Fabric: one port per node, then one per rogue node.
   uint32_t rogues = 0;
   for (const auto& a : s.attacks) rogues += a.kind.rfind("rogue_node", 0) == 0 ? 1 : 0;
-  xc.num_ports = static_cast<uint32_t>(s.nodes.size()) + rogues;
-  xc.clock_period = period_;
-  xc.router_delay_cycles = 1;
-  xc.ports.assign(xc.num_ports, tlmshell::XbarPortConfig{s.link_bytes_per_cycle, s.link_latency_cycles});
-  xbar_ = std::make_unique<tlmshell::Crossbar>("fabric", xc);
-  for (uint32_t i = 0; i < xc.num_ports; ++i) xbar_->set_route(static_cast<uint8_t>(i), -1);
+  const uint32_t ports = static_cast<uint32_t>(s.nodes.size()) + rogues;
+  if (s.topology == "crossbar") {
+    tlmshell::XbarConfig xc;
+    xc.num_ports = ports;
+    xc.clock_period = period_;
+    xc.router_delay_cycles = s.router_delay_cycles;
+    xc.ports.assign(xc.num_ports, tlmshell::XbarPortConfig{s.link_bytes_per_cycle, s.link_latency_cycles});
+    xbar_ = std::make_unique<tlmshell::Crossbar>("fabric", xc);
+  } else {
+    tlmshell::NocConfig nc;
+    nc.topology = tlmshell::parse_topology(s.topology);
+    nc.x = s.fabric_x;
+    nc.y = nc.topology == tlmshell::Topology::kRing ? 1 : s.fabric_y;
+    if (nc.topology == tlmshell::Topology::kRing && nc.x == 0) nc.x = std::max<uint32_t>(ports, 2);
+    if (nc.topology != tlmshell::Topology::kRing && (nc.x == 0 || nc.y == 0)) {
+      // Smallest near-square grid that holds every port.
+      uint32_t x = 2;
+      while (x * x < ports) ++x;
+      nc.x = nc.x ? nc.x : x;
+      nc.y = nc.y ? nc.y : std::max<uint32_t>(2, (ports + nc.x - 1) / nc.x);
+    }
+    if (nc.num_nodes() < ports)
+      throw ConfigError(fmt::format("fabric_x/fabric_y: a {}x{} {} has {} routers, the scenario needs {} (nodes + rogue "
+                                    "nodes)", nc.x, nc.y, s.topology, nc.num_nodes(), ports));
+    nc.vcs_per_class = s.vcs_per_class;
+    nc.buf_depth_flits = s.buf_depth_flits;
+    nc.link_width_bytes = s.link_bytes_per_cycle;
+    nc.link_latency_cycles = s.link_latency_cycles;
+    nc.router_delay_cycles = s.router_delay_cycles;
+    nc.clock_period = period_;
+    try {
+      nc.validate();
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(e.what());
+    }
+    noc_ = std::make_unique<tlmshell::Noc>("fabric", nc);
+  }
+  for (uint32_t i = 0; i < 256; ++i) fabric_route(static_cast<uint8_t>(i), -1);
+  if (noc_)
+    for (uint32_t p = ports; p < noc_->config().num_nodes(); ++p) {
+      idle_ports_.push_back(std::make_unique<RogueNode>(sc_gen_unique_name("idle_port")));
+      idle_ports_.back()->isock.bind(fabric_in(p));
+      fabric_out(p).bind(idle_ports_.back()->tsock);
+    }
 
   // Nodes.
   for (size_t n = 0; n < s.nodes.size(); ++n) {
@@ -253,9 +306,9 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     node->bus = std::make_unique<NodeBus>((nn + "_bus").c_str(), static_cast<uint32_t>(N.partitions.size()),
                                           period_ * static_cast<double>(s.bus_latency_cycles));
     node->bus->cmm_isock.bind(node->cmm->reg_tsock);
-    node->cmm->eg_isock.bind(*xbar_->in_tsock[n]);
-    xbar_->out_isock[n]->bind(node->cmm->ing_tsock);
-    xbar_->set_route(N.id, static_cast<int>(n));
+    node->cmm->eg_isock.bind(fabric_in(static_cast<uint32_t>(n)));
+    fabric_out(static_cast<uint32_t>(n)).bind(node->cmm->ing_tsock);
+    fabric_route(N.id, static_cast<int>(n));
     node->mon = std::make_unique<DeliveryMonitor>(*this, n);
     node->cmm->set_observer(node->mon.get());
     for (size_t p = 0; p < N.partitions.size(); ++p) {
@@ -305,9 +358,9 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     const ChanRt& c = *chans_[A.channel];
     if (A.kind.rfind("rogue_node", 0) == 0) {
       a->rogue = std::make_unique<RogueNode>(sc_gen_unique_name("rogue_node"));
-      a->rogue->isock.bind(*xbar_->in_tsock[port]);
-      xbar_->out_isock[port]->bind(a->rogue->tsock);
-      xbar_->set_route(A.rogue_node_id, static_cast<int>(port));
+      a->rogue->isock.bind(fabric_in(port));
+      fabric_out(port).bind(a->rogue->tsock);
+      fabric_route(A.rogue_node_id, static_cast<int>(port));
       ++port;
       a->expect = A.kind == "rogue_node_spoofed" ? regs::Reason::kBadKey : regs::Reason::kSrcNodeMismatch;
       a->target = "receive entry of " + c.label;
@@ -637,22 +690,20 @@ void System::attack_thread(AttackRt& a) {
       continue;  // the verdict is counted at the target CMM
     }
     if (a.kernel) {
-      // Raw register accesses of a kernel: CLOSE, FREE, CST_REMOTE on the
-      // other partition's entry.
+      // Raw CST accesses of a kernel on the other partition's entry: take
+      // ownership, redirect the channel, read its state. (Commands on it are
+      // refused too, but their reason sits in CMD_STATUS, which this
+      // partition's own agent may overwrite concurrently: core tests cover them.)
       const uint32_t ep = static_cast<uint32_t>(on_sender ? c.sep : c.rep);
+      const uint32_t cst = regs::CMM_CST_BASE + ep * regs::CMM_CST_STRIDE;
       sw::BusStatus b = sw::BusStatus::kOk;
-      if (i % 3 == 2) {
-        b = a.ctx->write32(regs::CMM_CST_BASE + ep * regs::CMM_CST_STRIDE + regs::CMM_CST_REMOTE_OFFSET,
-                           CMM_FIELD_SET(0u, CMM_CST_REMOTE_NODE, A.rogue_node_id));
-      } else {
-        const regs::Cmd op = i % 3 == 0 ? regs::Cmd::kClose : regs::Cmd::kFree;
-        b = a.ctx->write32(regs::CMM_CMD_OFFSET, CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_CMD_OP, static_cast<uint32_t>(op)),
-                                                               CMM_CMD_EP, ep));
-        if (b == sw::BusStatus::kReject) {  // the reason is in this partition's CMD_STATUS
-          uint32_t v = 0;
-          if (a.ctx->read32(regs::CMM_CMD_STATUS_OFFSET, v) == sw::BusStatus::kOk)
-            st = Status::Err(Result::kRejected, static_cast<regs::Reason>(CMM_FIELD_GET(v, CMM_CMD_STATUS_REASON)));
-        }
+      uint32_t v = 0;
+      switch (i % 3) {
+        case 0: b = a.ctx->write32(cst + regs::CMM_CST_OWNER_OFFSET, 0xFFFFu); break;
+        case 1:
+          b = a.ctx->write32(cst + regs::CMM_CST_REMOTE_OFFSET, CMM_FIELD_SET(0u, CMM_CST_REMOTE_NODE, A.rogue_node_id));
+          break;
+        default: b = a.ctx->read32(cst + regs::CMM_CST_CTRL_OFFSET, v); break;
       }
       if (b != sw::BusStatus::kReject) st = sw::from_bus(b);
     } else {
@@ -820,13 +871,34 @@ RunResult System::collect(double wall_seconds) {
                           {"partitions", parts}});
     if (st.link_errors) errors_.push_back(fmt::format("node {}: {} link errors", node->spec->name, st.link_errors));
   }
-  const auto& xs = xbar_->stats();
-  if (xs.link_errors || xs.unroutable)
-    errors_.push_back(fmt::format("fabric: {} link errors, {} unroutable packets", xs.link_errors, xs.unroutable));
-  r.fabric = {{"topology", "crossbar"},
-              {"forwarded_requests", xs.forwarded[0]},
-              {"forwarded_responses", xs.forwarded[1]},
-              {"unroutable", xs.unroutable}};
+  for (const auto& ip : idle_ports_)
+    if (ip->received) errors_.push_back(fmt::format("fabric: {} packets reached a port no node uses", ip->received));
+  if (xbar_) {
+    const auto& xs = xbar_->stats();
+    if (xs.link_errors || xs.unroutable)
+      errors_.push_back(fmt::format("fabric: {} link errors, {} unroutable packets", xs.link_errors, xs.unroutable));
+    r.fabric = {{"topology", "crossbar"},
+                {"forwarded_requests", xs.forwarded[0]},
+                {"forwarded_responses", xs.forwarded[1]},
+                {"unroutable", xs.unroutable}};
+  } else {
+    const auto& ns = noc_->stats();
+    const auto& nc = noc_->config();
+    if (ns.link_errors || ns.unroutable)
+      errors_.push_back(fmt::format("fabric: {} link errors, {} unroutable packets", ns.link_errors, ns.unroutable));
+    uint64_t link_flits = 0;
+    for (uint64_t f : ns.link_flits) link_flits += f;
+    r.fabric = {{"topology", to_string(nc.topology)},
+                {"x", nc.x},
+                {"y", nc.y},
+                {"injected_requests", ns.injected[0]},
+                {"injected_responses", ns.injected[1]},
+                {"flits_injected", ns.flits_injected},
+                {"link_flits", link_flits},
+                {"max_packet_latency_cycles", std::max(ns.latency_max[0], ns.latency_max[1])},
+                {"router_steps", ns.steps},
+                {"unroutable", ns.unroutable}};
+  }
   for (const auto& ap : attacks_) {
     const AttackRt& a = *ap;
     AttackRow row;
@@ -847,6 +919,9 @@ RunResult System::collect(double wall_seconds) {
       }
     } else {
       row.refused_as_expected = a.refused[static_cast<uint32_t>(a.expect)];
+      for (uint32_t i = 0; i < regs::kReasonCount; ++i)
+        if (i != static_cast<uint32_t>(a.expect) && a.refused[i])
+          row.note += fmt::format("{}{} refused {}", row.note.empty() ? "" : ", ", a.refused[i], regs::reason_name(i));
     }
     if (finished_ && a.attempts != a.spec->count)
       errors_.push_back(fmt::format("attack {}: {} of {} attempts made", row.kind, a.attempts, a.spec->count));

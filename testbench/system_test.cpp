@@ -158,6 +158,42 @@ TEST(SystemSecurity, AttacksOnTheFig2ChannelAreRefusedAndTrafficIsIntact) {
   EXPECT_EQ(r.messages_delivered, r.messages_sent);
 }
 
+// The same system on each network topology: same verdicts, every message once.
+class SystemOnNetwork : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SystemOnNetwork, Fig2UnderAttackRunsClean) {
+  REQUIRE_FRESH_KERNEL();
+  Scenario s = fig2_attack_scenario();
+  s.topology = GetParam();
+  s.link_latency_cycles = 3;
+  const RunResult r = run_system(s, RunOptions{2, false});
+  ASSERT_TRUE(r.scoreboard_clean) << dump(r);
+  EXPECT_EQ(r.fabric["topology"], GetParam());
+  EXPECT_EQ(r.messages_delivered, r.messages_sent);
+  for (const auto& a : r.attacks) {
+    EXPECT_EQ(a.succeeded, 0u);
+    EXPECT_EQ(a.refused_as_expected, a.attempts) << a.kind << ": " << a.note;
+  }
+  // 2 nodes + 2 rogue nodes: a 2x2 grid, or a ring of 4.
+  EXPECT_GT(r.fabric["flits_injected"].get<uint64_t>(), 0u);
+}
+INSTANTIATE_TEST_SUITE_P(Topologies, SystemOnNetwork, ::testing::Values("ring", "mesh", "torus"),
+                         [](const ::testing::TestParamInfo<const char*>& i) { return std::string(i.param); });
+
+TEST(SystemErrors, NetworkTooSmallForTheScenarioIsAConfigError) {
+  REQUIRE_FRESH_KERNEL();
+  Scenario s = fig2_attack_scenario();
+  s.topology = "mesh";
+  s.fabric_x = 1;
+  s.fabric_y = 2;
+  try {
+    (void)run_system(s, RunOptions{1, false});
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("the scenario needs 4"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace cmm::tb
 
