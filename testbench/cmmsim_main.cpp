@@ -32,7 +32,7 @@ int sc_main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("-c,--config", config, "scenario JSON file (instead of a built-in scenario; see --dump-config)")
       ->check(CLI::ExistingFile);
-  app.add_option("-o,--out", out_dir, "write config.json, stats.json (deterministic), speed.json and summary.txt into this folder");
+  app.add_option("-o,--out", out_dir, "write config.json, stats.json (deterministic), speed.json, row.csv (one CSV row, for sweeps) and summary.txt into this folder");
   app.add_option("--messages", messages, "override the message count of every channel")
       ->check(CLI::Range(int64_t{0}, int64_t{65535}));
   app.add_option("--max-cycles", max_cycles, "watchdog: fail if the run is not done after this many cycles");
@@ -109,6 +109,7 @@ int sc_main(int argc, char** argv) {
     std::ofstream(fs::path(out_dir) / "config.json") << effective.dump(2) << "\n";
     std::ofstream(fs::path(out_dir) / "stats.json") << stats_json(r).dump(2) << "\n";
     std::ofstream(fs::path(out_dir) / "speed.json") << speed_json(r).dump(2) << "\n";
+    std::ofstream(fs::path(out_dir) / "row.csv") << csv_row(r, effective);
     std::ofstream(fs::path(out_dir) / "summary.txt") << text;
   }
   if (!r.scoreboard_clean) {

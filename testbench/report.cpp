@@ -135,4 +135,48 @@ nlohmann::json speed_json(const RunResult& r) {
   return j;
 }
 
+namespace {
+std::string csv_cell(const nlohmann::json& v) {
+  std::string t = v.is_string() ? v.get<std::string>() : v.dump();
+  if (t.find_first_of(",\"\n") == std::string::npos) return t;
+  std::string q = "\"";
+  for (char ch : t) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return q + "\"";
+}
+}  // namespace
+
+std::string csv_row(const RunResult& r, const nlohmann::json& cfg) {
+  const LatencySummary l = summarize(r.latency_cycles);
+  std::vector<std::pair<std::string, nlohmann::json>> cols;
+  for (auto it = cfg.begin(); it != cfg.end(); ++it)
+    if (!it.value().is_array() && !it.value().is_object()) cols.emplace_back("config_" + it.key(), it.value());
+  const double cycles = r.simulated_cycles ? static_cast<double>(r.simulated_cycles) : 1.0;
+  cols.insert(cols.end(), {{"nodes", r.per_node.size()},
+                           {"channels_requested", r.channels_requested},
+                           {"channels_opened", r.channels_opened},
+                           {"connect_storm_cycles", r.connect_storm_cycles},
+                           {"messages_sent", r.messages_sent},
+                           {"messages_delivered", r.messages_delivered},
+                           {"refused_at_source", r.messages_refused_at_source},
+                           {"nacks_reported", r.nacks_reported},
+                           {"delivered_per_cycle", static_cast<double>(r.messages_delivered) / cycles},
+                           {"latency_count", l.count},
+                           {"latency_min", l.min},
+                           {"latency_mean", l.mean},
+                           {"latency_p50", l.p50},
+                           {"latency_p90", l.p90},
+                           {"latency_p99", l.p99},
+                           {"latency_p99_9", l.p999},
+                           {"latency_max", l.max},
+                           {"simulated_cycles", r.simulated_cycles},
+                           {"scoreboard_clean", r.scoreboard_clean ? 1 : 0},
+                           {"errors", r.errors.size()}});
+  std::string head, vals;
+  for (const auto& [k, v] : cols) {
+    head += (head.empty() ? "" : ",") + k;
+    vals += (vals.empty() ? "" : ",") + csv_cell(v);
+  }
+  return head + "\n" + vals + "\n";
+}
+
 }  // namespace cmm::tb

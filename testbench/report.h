@@ -61,6 +61,9 @@ LatencySummary summarize(const std::vector<uint64_t>& samples);
 std::string summary_text(const RunResult& r, bool wall = true);
 // stats.json content: deterministic for a seed (no wall-clock figures).
 nlohmann::json stats_json(const RunResult& r);
+// row.csv content: a header line and one value line; the configuration's
+// top-level scalar keys first (config_*), then the results. For merging sweeps.
+std::string csv_row(const RunResult& r, const nlohmann::json& effective_config);
 // speed.json content: wall time and simulation speed (differs run to run).
 nlohmann::json speed_json(const RunResult& r);
 
