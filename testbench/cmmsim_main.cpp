@@ -25,7 +25,9 @@ int sc_main(int argc, char** argv) {
   int64_t messages = -1;
   uint64_t max_cycles = 0;
   bool dump_config = false, quiet = false;
-  app.add_option("--seed", seed, "random seed: same seed, identical statistics")->capture_default_str();
+  auto* seed_opt = app.add_option("--seed", seed,
+                                  "random seed: same seed and configuration, identical statistics and traces "
+                                  "(default: the configuration's seed, 1)");
   app.add_option("-s,--scenario", builtin, "built-in scenario: fig2 (the patent's FIG. 2 system) or fig2-attacks "
                                             "(the same under attack)")
       ->check(CLI::IsMember({"fig2", "fig2-attacks"}))
@@ -83,8 +85,9 @@ int sc_main(int argc, char** argv) {
     std::cerr << "cmmsim: configuration error: " << e.what() << "\n";
     return 2;
   }
+  if (seed_opt->count()) s.seed = seed;
+  seed = s.seed;
   nlohmann::json effective = s.to_json();
-  effective["seed"] = seed;
   if (dump_config) {
     std::cout << effective.dump(2) << "\n";
     return 0;

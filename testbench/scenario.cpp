@@ -85,6 +85,10 @@ void Scenario::validate() const {
           bad(key + ".rogue_node_id", std::to_string(A.rogue_node_id), "a node id no scenario node uses");
     }
   }
+  if (core != "cpp" && core != "rtl") bad("core", "'" + core + "'", "cpp or rtl");
+  for (size_t n = 0; n < nodes.size(); ++n)
+    if (!nodes[n].core.empty() && nodes[n].core != "cpp" && nodes[n].core != "rtl")
+      bad("nodes[" + std::to_string(n) + "].core", "'" + nodes[n].core + "'", "cpp or rtl (or absent: the scenario's core)");
   if (topology != "crossbar" && topology != "ring" && topology != "mesh" && topology != "torus")
     bad("topology", "'" + topology + "'", "one of crossbar, ring, mesh, torus");
   if (topology == "ring" && fabric_y > 1) bad("fabric_y", std::to_string(fabric_y), "1 (or 0) for a ring");
@@ -105,7 +109,9 @@ void Scenario::validate() const {
 json Scenario::to_json() const {
   json j;
   j["name"] = name;
+  j["seed"] = seed;
   j["clock_ghz"] = clock_ghz;
+  j["core"] = core;
   j["topology"] = topology;
   j["fabric_x"] = fabric_x;
   j["fabric_y"] = fabric_y;
@@ -119,6 +125,7 @@ json Scenario::to_json() const {
   j["max_cycles"] = max_cycles;
   for (const auto& N : nodes) {
     json jn{{"name", N.name}, {"id", N.id}};
+    if (!N.core.empty()) jn["core"] = N.core;
     for (const auto& P : N.partitions) {
       json jp{{"name", P.name}, {"quota", P.quota}};
       for (const auto& q : P.processes) jp["processes"].push_back({{"name", q.name}, {"pid", q.pid}});
@@ -173,12 +180,14 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
   Scenario s;
   s.nodes.clear();
   s.channels.clear();
-  only_keys(j, {"name", "clock_ghz", "topology", "fabric_x", "fabric_y", "vcs_per_class", "buf_depth_flits",
+  only_keys(j, {"name", "seed", "clock_ghz", "core", "topology", "fabric_x", "fabric_y", "vcs_per_class", "buf_depth_flits",
                 "router_delay_cycles", "link_bytes_per_cycle", "link_latency_cycles", "bus_latency_cycles",
                 "rx_poll_cycles", "max_cycles", "nodes", "channels", "attacks"},
             where);
   get(j, "name", s.name, where);
+  get(j, "seed", s.seed, where);
   get(j, "clock_ghz", s.clock_ghz, where);
+  get(j, "core", s.core, where);
   get(j, "topology", s.topology, where);
   get(j, "fabric_x", s.fabric_x, where);
   get(j, "fabric_y", s.fabric_y, where);
@@ -194,9 +203,10 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
     size_t n = 0;
     for (const auto& jn : j.at("nodes")) {
       const std::string w = where + ": nodes[" + std::to_string(n++) + "]";
-      only_keys(jn, {"name", "id", "partitions"}, w);
+      only_keys(jn, {"name", "id", "core", "partitions"}, w);
       NodeSpec N;
       get(jn, "name", N.name, w);
+      get(jn, "core", N.core, w);
       unsigned id = 0;
       get(jn, "id", id, w);
       if (id > 255) throw ConfigError(w + ": key 'id' has value " + std::to_string(id) + " (allowed 0..255)");
@@ -279,14 +289,14 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
 Scenario fig2_scenario() {
   Scenario s;
   // Node and process numbers are the patent's reference numerals.
-  NodeSpec n202{"202", 202, {}};
+  NodeSpec n202{"202", 202, {}, ""};
   n202.partitions = {
       {"208a", 4, {{"210a", 2101}, {"210b", 2102}}},
       {"208b", 4, {{"212a", 2121}, {"212b", 2122}, {"212c", 2123}}},
       {"208c", 4, {{"214a", 2141}, {"214b", 2142}}},
       {"208d", 4, {{"216", 2160}}},
   };
-  NodeSpec n204{"204", 204, {}};
+  NodeSpec n204{"204", 204, {}, ""};
   n204.partitions = {
       {"218a", 8, {{"220a", 2201}, {"220b", 2202}}},
       {"218b", 8, {{"222", 2220}}},

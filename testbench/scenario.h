@@ -25,6 +25,7 @@ struct NodeSpec {
   std::string name;  // e.g. "202"
   uint8_t id = 0;
   std::vector<PartitionSpec> partitions;  // index = PartitionId
+  std::string core;  // "cpp" or "rtl" (Verilated rtl/cmm_core.sv); empty: the scenario's `core`
 };
 
 // Unidirectional channel: receiver <- sender, set up by the kernel agents.
@@ -60,11 +61,14 @@ struct AttackSpec {
 
 struct Scenario {
   std::string name = "fig2";
+  uint64_t seed = 1;  // default seed of the run (cmmsim --seed overrides)
   std::vector<NodeSpec> nodes;
   std::vector<ChannelSpec> channels;
   std::vector<AttackSpec> attacks;
   // Timing, in cycles of the CMM clock unless noted.
   double clock_ghz = 1.0;
+  std::string core = "cpp";  // CMM core of every node without its own: "cpp" or "rtl"
+  const std::string& core_of(const NodeSpec& n) const { return n.core.empty() ? core : n.core; }
   // Fabric: "crossbar" (one switch, one port per node) or a network of
   // routers, "ring", "mesh" or "torus" (docs/fabric.md); node i sits at router i.
   std::string topology = "crossbar";

@@ -24,6 +24,7 @@
 #include "cmm_tlm/crossbar.h"
 #include "cmm_tlm/node_bus.h"
 #include "cmm_tlm/noc.h"
+#include "rtl_core.h"
 #include "scoreboard.h"
 
 namespace cmm::tb {
@@ -165,7 +166,9 @@ class System : public sc_module {
     size_t idx = 0;  // partition id
     std::unique_ptr<PartitionBusIf> biu;
     std::unique_ptr<CpuBusIf> kctx;
+    std::unique_ptr<CpuBusIf> stat_ctx;  // the testbench's own kernel context: end-of-run register reads
     std::unique_ptr<KernelAgent> agent;
+    uint32_t used_at_end = 0;            // PART_INFO.USED after the close phase
     sc_event wake;
     uint64_t errors_logged = 0, exceptions = 0, errors_lost = 0, mgmt_ignored = 0;
     std::vector<std::string> error_lines;
@@ -187,6 +190,11 @@ class System : public sc_module {
     std::vector<std::unique_ptr<Part>> parts;
     std::unique_ptr<DeliveryMonitor> mon;
     std::array<int, regs::kNumEndpoints> rx_chan{};  // receive endpoint -> channel, -1 none
+    // Node-wide counters read through the register port at the end of the
+    // run: the same path for the C++ and the RTL core.
+    bool regs_read = false;
+    std::array<uint32_t, regs::kReasonCount> reject_regs{};
+    std::array<uint32_t, regs::CMM_STAT_COUNT> stat_regs{};
     // Deliveries that beat the agent's CONN interrupt service (the entry is
     // OPEN in hardware before software hears of it): matched when it does.
     std::array<std::vector<std::pair<uint64_t, Header>>, regs::kNumEndpoints> early;
@@ -197,6 +205,7 @@ class System : public sc_module {
   void sender_thread(ChanRt& c, CpuBusIf& ctx);
   void receiver_thread(ChanRt& c, CpuBusIf& ctx);
   void control_thread();
+  void read_counters();
   void on_deliver(size_t node, const Header& h);
   void on_ingress(size_t node, const tlmshell::Packet& p);
   void attack_thread(AttackRt& a);
@@ -236,7 +245,7 @@ class System : public sc_module {
   std::vector<std::unique_ptr<RogueNode>> idle_ports_;  // terminate network ports no node uses
   sc_event progress_ev_;
   bool closing_ = false, finished_ = false;
-  uint64_t storm_done_cycle_ = 0, traffic_done_cycle_ = 0;
+  uint64_t storm_done_cycle_ = 0, traffic_done_cycle_ = 0, end_cycle_ = 0;
   std::vector<std::string> errors_;
 };
 
@@ -301,6 +310,12 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     cc.clock_period = period_;
     cc.straps.node_id = N.id;
     for (size_t p = 0; p < N.partitions.size(); ++p) cc.straps.quota[p] = N.partitions[p].quota;
+    if (s.core_of(N) == "rtl") {
+      cc.core_factory = rtl_core_factory();
+      if (!cc.core_factory)
+        throw ConfigError("node " + N.name + ": core 'rtl' needs the Verilated RTL, but this build has none "
+                          "(Verilator was not found when it was configured)");
+    }
     const std::string nn = "node" + N.name;
     node->cmm = std::make_unique<CmmTlm>((nn + "_cmm").c_str(), cc);
     node->bus = std::make_unique<NodeBus>((nn + "_bus").c_str(), static_cast<uint32_t>(N.partitions.size()),
@@ -318,6 +333,7 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
       part->biu = std::make_unique<PartitionBusIf>((nn + "_part" + N.partitions[p].name + "_biu").c_str());
       part->biu->isock.bind(*node->bus->part_tsock[p]);
       part->kctx = part->biu->make_context(regs::Priv::kKernel, 0);
+      part->stat_ctx = part->biu->make_context(regs::Priv::kKernel, 0);
       part->agent = std::make_unique<KernelAgent>(*part->kctx, mix(opt.seed, (uint64_t(N.id) << 8) | p));
       node->parts.push_back(std::move(part));
     }
@@ -750,11 +766,32 @@ void System::control_thread() {
   for (auto& n : nodes_)
     for (auto& p : n->parts) p->wake.notify(SC_ZERO_TIME);
   while (!all_closed()) wait(progress_ev_);
+  end_cycle_ = cycle();
+  read_counters();
   finished_ = true;
   for (auto& n : nodes_)
     for (auto& p : n->parts) p->wake.notify(SC_ZERO_TIME);
   wait(SC_ZERO_TIME);
   sc_stop();
+}
+
+void System::read_counters() {
+  for (auto& node : nodes_) {
+    CpuBusIf& k = *node->parts[0]->stat_ctx;
+    bool ok = true;
+    for (uint32_t r = 0; r < regs::kReasonCount; ++r)
+      ok &= k.read32(regs::CMM_REJECT_COUNT_OFFSET + r * regs::CMM_REJECT_COUNT_STRIDE, node->reject_regs[r]) ==
+            sw::BusStatus::kOk;
+    for (uint32_t i = 0; i < regs::CMM_STAT_COUNT; ++i)
+      ok &= k.read32(regs::CMM_STAT_OFFSET + i * regs::CMM_STAT_STRIDE, node->stat_regs[i]) == sw::BusStatus::kOk;
+    for (auto& p : node->parts) {
+      uint32_t v = 0;
+      ok &= p->stat_ctx->read32(regs::CMM_PART_INFO_OFFSET, v) == sw::BusStatus::kOk;
+      p->used_at_end = CMM_FIELD_GET(v, CMM_PART_INFO_USED);
+    }
+    if (!ok) error("node " + node->spec->name + ": reading the counters at the end of the run failed");
+    node->regs_read = ok;
+  }
 }
 
 std::string System::stuck_report() const {
@@ -775,7 +812,7 @@ RunResult System::collect(double wall_seconds) {
   r.seed = opt_.seed;
   r.clock_ghz = scen_.clock_ghz;
   r.channels_requested = static_cast<uint32_t>(chans_.size());
-  r.simulated_cycles = cycle();
+  r.simulated_cycles = finished_ ? end_cycle_ : cycle();
   r.wall_seconds = wall_seconds;
   r.connect_storm_cycles = storm_done_cycle_;
   if (!finished_) {
@@ -821,38 +858,55 @@ RunResult System::collect(double wall_seconds) {
   for (const auto& [reason, n] : sb_.rejects_by_reason()) (void)reason, (void)n;
   for (const auto& node : nodes_) {
     const CmmTlm& m = *node->cmm;
+    // Counters as software sees them (registers) when the run finished;
+    // after a watchdog stop, the C++ core's own view (RTL: none).
+    std::array<uint32_t, regs::kReasonCount> rejects{};
+    std::array<uint32_t, regs::CMM_STAT_COUNT> stats{};
+    if (node->regs_read) {
+      rejects = node->reject_regs;
+      stats = node->stat_regs;
+    } else if (m.has_cpp_core()) {
+      for (uint32_t i = 0; i < regs::kReasonCount; ++i) rejects[i] = m.core().reject_count(static_cast<regs::Reason>(i));
+      for (uint32_t i = 0; i < regs::CMM_STAT_COUNT; ++i) stats[i] = m.core().stat(i);
+    }
     nlohmann::json rej = nlohmann::json::object();
     for (uint32_t i = 1; i < regs::kReasonCount; ++i) {
-      const uint32_t n = m.core().reject_count(static_cast<regs::Reason>(i));
-      if (!n) continue;
-      rej[std::string(regs::reason_name(i))] = n;
-      r.rejects_by_reason[std::string(regs::reason_name(i))] += n;
+      if (!rejects[i]) continue;
+      rej[std::string(regs::reason_name(i))] = rejects[i];
+      r.rejects_by_reason[std::string(regs::reason_name(i))] += rejects[i];
     }
     nlohmann::json parts = nlohmann::json::array();
+    uint32_t used = 0;
     for (const auto& p : node->parts) {
       parts.push_back({{"partition", node->spec->partitions[p->idx].name},
                        {"errors_logged", p->errors_logged},
                        {"exceptions", p->exceptions},
                        {"errors_lost", p->errors_lost},
                        {"mgmt_ignored", p->mgmt_ignored},
+                       {"endpoints_used_at_end", p->used_at_end},
                        {"error_log", p->error_lines}});
       r.agent_errors_logged += p->errors_logged;
+      used += p->used_at_end;
     }
     for (uint32_t e = 0; e < regs::kNumEndpoints; ++e)
       for (const auto& [when, h] : node->early[e])
         sb_.unauthorized(fmt::format("node {} endpoint {} at cycle {}: {} (no channel of the scenario)",
                                      node->spec->name, e, when, h.str()));
-    uint32_t keys_left = 0, busy_entries = 0;
-    for (uint32_t e = 0; e < regs::kNumEndpoints; ++e) {
-      keys_left += m.core().key_valid(e) ? 1 : 0;
-      busy_entries += m.core().ep_state(e) != regs::State::kFree ? 1 : 0;
+    if (finished_ && used)
+      errors_.push_back(fmt::format("node {}: {} endpoints still allocated after all channels closed",
+                                    node->spec->name, used));
+    // C++ core: also check the zeroization directly (a comparator view, no key bits).
+    if (finished_ && m.has_cpp_core()) {
+      uint32_t keys_left = 0;
+      for (uint32_t e = 0; e < regs::kNumEndpoints; ++e) keys_left += m.core().key_valid(e) ? 1 : 0;
+      if (keys_left)
+        errors_.push_back(fmt::format("node {}: {} keys still valid after all channels closed", node->spec->name,
+                                      keys_left));
     }
-    if (finished_ && (keys_left || busy_entries))
-      errors_.push_back(fmt::format("node {}: after all channels closed, {} keys valid and {} entries not FREE",
-                                    node->spec->name, keys_left, busy_entries));
     const auto& st = m.stats();
     r.per_node.push_back({{"node", node->spec->name},
                           {"id", node->spec->id},
+                          {"core", m.core_kind()},
                           {"data_sent", st.data_sent},
                           {"data_delivered", st.data_delivered},
                           {"data_discarded", st.data_discarded},
@@ -861,13 +915,13 @@ RunResult System::collect(double wall_seconds) {
                           {"core_steps", st.steps},
                           {"core_skipped_cycles", st.skipped_cycles},
                           {"link_errors", st.link_errors},
-                          {"connect_sent", m.core().stat(CmmCore::kStatConnectSent)},
-                          {"connect_accepted", m.core().stat(CmmCore::kStatConnectAccepted)},
-                          {"close_sent", m.core().stat(CmmCore::kStatCloseSent)},
-                          {"mgmt_sent", m.core().stat(CmmCore::kStatMgmtSent)},
-                          {"nack_sent", m.core().stat(CmmCore::kStatNackSent)},
+                          {"connect_sent", stats[CmmCore::kStatConnectSent]},
+                          {"connect_accepted", stats[CmmCore::kStatConnectAccepted]},
+                          {"close_sent", stats[CmmCore::kStatCloseSent]},
+                          {"mgmt_sent", stats[CmmCore::kStatMgmtSent]},
+                          {"nack_sent", stats[CmmCore::kStatNackSent]},
                           {"rejects", rej},
-                          {"keys_valid_at_end", keys_left},
+                          {"endpoints_used_at_end", used},
                           {"partitions", parts}});
     if (st.link_errors) errors_.push_back(fmt::format("node {}: {} link errors", node->spec->name, st.link_errors));
   }

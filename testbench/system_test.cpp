@@ -58,7 +58,7 @@ TEST(SystemFig2, DefaultScenarioRunsClean) {
     conn_sent += n["connect_sent"].get<uint64_t>();
     conn_acc += n["connect_accepted"].get<uint64_t>();
     close_sent += n["close_sent"].get<uint64_t>();
-    EXPECT_EQ(n["keys_valid_at_end"].get<uint32_t>(), 0u);
+    EXPECT_EQ(n["endpoints_used_at_end"].get<uint32_t>(), 0u);
   }
   EXPECT_EQ(conn_sent, s.channels.size());
   EXPECT_EQ(conn_acc, s.channels.size());

@@ -28,8 +28,13 @@ void CmmTlm::Obs::on_reject(uint64_t c, Reason r, const Header* p) {
   if (m_.user_obs_) m_.user_obs_->on_reject(c, r, p);
 }
 
-void CmmTlm::Obs::on_deliver(uint64_t c, const Header& h) {
-  if (m_.user_obs_) m_.user_obs_->on_deliver(c, h);
+// Deliveries are reported from the verdict pins (CmmTlm::on_edge), the same
+// way for every core implementation.
+void CmmTlm::Obs::on_deliver(uint64_t, const Header&) {}
+
+const CmmCore& CmmTlm::core() const {
+  if (ext_) SC_REPORT_FATAL("cmm/tlm", "core(): this CMM runs another core implementation (no C++ core)");
+  return core_;
 }
 
 CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
@@ -42,6 +47,7 @@ CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
       core_(cfg.straps),
       obs_(*this) {
   core_.set_observer(&obs_);
+  if (cfg_.core_factory) ext_ = cfg_.core_factory(cfg_.straps);
   period_ticks_ = cfg_.clock_period.value();
   if (period_ticks_ == 0) SC_REPORT_FATAL("cmm/tlm", "clock period below the time resolution");
   if (cfg_.buf_bytes_per_cycle == 0) cfg_.buf_bytes_per_cycle = 1;
@@ -314,14 +320,16 @@ void CmmTlm::on_edge() {
   if (ever_stepped_ && now == last_edge_) return;
   if (now.value() % period_ticks_ != 0) SC_REPORT_ERROR("cmm/tlm", "clock edge off the grid");
   const uint64_t edge_cycle = now.value() / period_ticks_;
-  if (core_.cycle() + 1 < edge_cycle) {
-    const uint64_t n = edge_cycle - 1 - core_.cycle();
-    core_.skip_idle(n);
+  const uint64_t core_cycle = ext_ ? ext_->cycle() : core_.cycle();
+  if (core_cycle + 1 < edge_cycle) {
+    const uint64_t n = edge_cycle - 1 - core_cycle;
+    if (ext_) ext_->skip_idle(n);
+    else core_.skip_idle(n);
     stats_.skipped_cycles += n;
-  } else if (core_.cycle() + 1 > edge_cycle) {
+  } else if (core_cycle + 1 > edge_cycle) {
     SC_REPORT_ERROR("cmm/tlm", "core stepped ahead of simulation time");
   }
-  const PinsOut& o = core_.out();
+  const PinsOut& o = pins();
 
   // 1. Delivery verdict of the oldest pending ingress DATA payload.
   if (o.vd_valid) {
@@ -339,6 +347,7 @@ void CmmTlm::on_edge() {
         std::memset(rx_buf_[i].data() + n, 0, len - n);
         rx_len_[i] = static_cast<uint16_t>(len);
         ++stats_.data_delivered;
+        if (user_obs_) user_obs_->on_deliver(edge_cycle, s.pkt.hdr.masked());
       } else {
         ++stats_.data_discarded;
       }
@@ -429,12 +438,13 @@ void CmmTlm::on_edge() {
     }
   }
 
-  core_.step(in);
+  if (ext_) ext_->step(in);
+  else core_.step(in);
   ++stats_.steps;
   ever_stepped_ = true;
   last_edge_ = now;
 
-  const uint32_t iv = core_.out().irq;
+  const uint32_t iv = pins().irq;
   if (iv != irq_prev_) {
     const uint32_t rise = iv & ~irq_prev_;
     irq_prev_ = iv;
@@ -453,7 +463,8 @@ void CmmTlm::on_edge() {
     if (!have || e < next) next = e;
     have = true;
   };
-  if (!core_.quiescent() || !reg_inflight_.empty() || !vd_pending_.empty()) consider(next_edge);
+  const bool core_busy = !(ext_ ? ext_->quiescent() : core_.quiescent());
+  if (core_busy || !reg_inflight_.empty() || !vd_pending_.empty()) consider(next_edge);
   if (!reg_q_.empty()) consider(edge_after(reg_q_.front().ready));
   for (int c = 0; c < 2; ++c)
     if (!ing_q_[c].empty()) consider(edge_after(ing_slots_[ing_q_[c].front()].arrival));

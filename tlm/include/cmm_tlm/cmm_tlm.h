@@ -12,7 +12,11 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
+#include <functional>
+#include <memory>
+
 #include "cmm_core.h"
+#include "cmm_core_model.h"
 #include "cmm_tlm/extensions.h"
 
 namespace cmm::tlmshell {
@@ -23,6 +27,9 @@ struct CmmTlmConfig {
   uint32_t buf_bytes_per_cycle = 8;      // packet-buffer bandwidth for TX_BUF/RX_BUF bursts
   uint32_t reg_queue_depth = 16;         // register requests queued before END_REQ is withheld
   uint32_t ingress_slots_per_class = 4;  // bounded ingress buffer (credits granted to the fabric)
+  // Another implementation of the core at its pins (e.g. the Verilated RTL);
+  // empty: the C++ CmmCore.
+  std::function<std::unique_ptr<CorePinsModel>(const Straps&)> core_factory;
 };
 
 // Statistics in fixed arrays (no allocation).
@@ -63,9 +70,12 @@ class CmmTlm : public sc_core::sc_module {
   // Interrupt lines: bit p = irq of partition p (level, changes only at clock edges).
   sc_core::sc_signal<uint32_t> irq;
   const sc_core::sc_event& irq_rise_event(uint32_t part) const { return irq_rise_[part]; }
-  bool irq_level(uint32_t part) const { return (core_.out().irq >> part) & 1u; }
+  bool irq_level(uint32_t part) const { return (pins().irq >> part) & 1u; }
 
-  const CmmCore& core() const { return core_; }
+  // The C++ core, for statistics and tests; only when no core_factory was given.
+  const CmmCore& core() const;
+  bool has_cpp_core() const { return !ext_; }
+  const char* core_kind() const { return ext_ ? ext_->kind() : "cpp"; }
   const CmmTlmStats& stats() const { return stats_; }
   const CmmTlmConfig& config() const { return cfg_; }
   void set_observer(CmmTlmObserver* o) { user_obs_ = o; }
@@ -117,7 +127,10 @@ class CmmTlm : public sc_core::sc_module {
   void free_ing_slot(uint32_t idx, uint8_t cls);
 
   CmmTlmConfig cfg_;
+  const PinsOut& pins() const { return ext_ ? ext_->out() : core_.out(); }
+
   CmmCore core_;
+  std::unique_ptr<CorePinsModel> ext_;  // replaces core_ when set
   Obs obs_;
   CmmTlmObserver* user_obs_ = nullptr;
   CmmTlmStats stats_{};
