@@ -1,5 +1,6 @@
 // cmmsim: runs a scenario (default: the patent's FIG. 2 system) and reports.
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -12,9 +13,17 @@
 #ifndef CMM_GIT_HASH
 #define CMM_GIT_HASH "unknown"
 #endif
+#ifndef CMM_VERILATOR_VERSION
+#define CMM_VERILATOR_VERSION "not in this build"
+#endif
 
 namespace fs = std::filesystem;
 using namespace cmm::tb;
+
+namespace {
+volatile std::sig_atomic_t g_interrupt = 0;
+extern "C" void on_sigint(int) { g_interrupt = 1; }
+}  // namespace
 
 int sc_main(int argc, char** argv) {
   // The end of a run is an sc_stop() by the testbench, not news.
@@ -24,7 +33,7 @@ int sc_main(int argc, char** argv) {
   std::string config, out_dir, builtin = "fig2";
   int64_t messages = -1;
   uint64_t max_cycles = 0;
-  bool dump_config = false, quiet = false;
+  bool dump_config = false, quiet = false, no_progress = false;
   auto* seed_opt = app.add_option("--seed", seed,
                                   "random seed: same seed and configuration, identical statistics and traces "
                                   "(default: the configuration's seed, 1)");
@@ -44,7 +53,11 @@ int sc_main(int argc, char** argv) {
                  "--set link_latency_cycles=4; see --dump-config for the keys");
   app.add_flag("--dump-config", dump_config, "print the effective scenario as JSON and exit");
   app.add_flag("-q,--quiet", quiet, "no summary on stdout");
-  app.set_version_flag("--version", std::string("cmmsim ") + CMM_GIT_HASH + ", " + sc_core::sc_version());
+  app.add_flag("--no-progress", no_progress,
+               "no progress lines on stderr (default: at most one a second with simulated time, percent of "
+               "messages, speed and ETA)");
+  app.set_version_flag("--version", std::string("cmmsim ") + CMM_GIT_HASH + "\n" + sc_core::sc_version() +
+                                        "\nVerilator: " + CMM_VERILATOR_VERSION);
   CLI11_PARSE(app, argc, argv);
 
   Scenario s;
@@ -95,7 +108,9 @@ int sc_main(int argc, char** argv) {
 
   RunResult r;
   try {
-    r = run_system(s, RunOptions{seed, !quiet});
+    std::signal(SIGINT, on_sigint);  // Ctrl-C: stop cleanly, still write the statistics
+    r = run_system(s, RunOptions{seed, !no_progress && !quiet, &g_interrupt});
+    std::signal(SIGINT, SIG_DFL);
   } catch (const ConfigError& e) {
     std::cerr << "cmmsim: configuration error: " << e.what() << "\n";
     return 2;
@@ -114,6 +129,10 @@ int sc_main(int argc, char** argv) {
     std::ofstream(fs::path(out_dir) / "speed.json") << speed_json(r).dump(2) << "\n";
     std::ofstream(fs::path(out_dir) / "row.csv") << csv_row(r, effective);
     std::ofstream(fs::path(out_dir) / "summary.txt") << text;
+  }
+  if (r.interrupted) {
+    std::cerr << "cmmsim: interrupted; statistics of the partial run written\n";
+    return 130;
   }
   if (!r.scoreboard_clean) {
     std::cerr << "cmmsim: FAILED: " << r.errors.size() << " scoreboard/invariant error(s)\n";

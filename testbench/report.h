@@ -42,6 +42,7 @@ struct RunResult {
   uint64_t simulated_cycles = 0;
   double wall_seconds = 0;
   bool scoreboard_clean = false;
+  bool interrupted = false;  // stopped by the user before the end
   std::vector<std::string> errors;  // scoreboard and invariant failures
   std::vector<ChannelRow> channels;
   std::vector<AttackRow> attacks;

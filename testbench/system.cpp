@@ -11,6 +11,7 @@
 #include "system.h"
 
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <memory>
 #include <random>
@@ -205,6 +206,7 @@ class System : public sc_module {
   void sender_thread(ChanRt& c, CpuBusIf& ctx);
   void receiver_thread(ChanRt& c, CpuBusIf& ctx);
   void control_thread();
+  void monitor_thread();
   void read_counters();
   void on_deliver(size_t node, const Header& h);
   void on_ingress(size_t node, const tlmshell::Packet& p);
@@ -244,7 +246,9 @@ class System : public sc_module {
   std::vector<std::unique_ptr<AttackRt>> attacks_;
   std::vector<std::unique_ptr<RogueNode>> idle_ports_;  // terminate network ports no node uses
   sc_event progress_ev_;
-  bool closing_ = false, finished_ = false;
+  bool closing_ = false, finished_ = false, interrupted_ = false;
+  uint64_t expected_messages_ = 0;
+  std::chrono::steady_clock::time_point wall0_ = std::chrono::steady_clock::now();
   uint64_t storm_done_cycle_ = 0, traffic_done_cycle_ = 0, end_cycle_ = 0;
   std::vector<std::string> errors_;
 };
@@ -399,7 +403,9 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     attacks_.push_back(std::move(a));
     sc_spawn([this, &ar] { attack_thread(ar); }, sc_gen_unique_name("attacker"));
   }
+  for (const auto& c : s.channels) expected_messages_ += c.messages;
   sc_spawn([this] { control_thread(); }, "control");
+  sc_spawn([this] { monitor_thread(); }, "monitor");
 }
 
 // ---- kernel agents -------------------------------------------------------
@@ -775,6 +781,34 @@ void System::control_thread() {
   sc_stop();
 }
 
+void System::monitor_thread() {
+  using clock = std::chrono::steady_clock;
+  auto last_print = clock::now();
+  for (;;) {
+    wait(period_ * static_cast<double>(kMonitorCycles));
+    if (opt_.interrupt && *opt_.interrupt) {
+      interrupted_ = true;
+      error("interrupted by the user: statistics cover the run so far");
+      sc_stop();
+      return;
+    }
+    if (!opt_.progress) continue;
+    const auto now = clock::now();
+    if (now - last_print < std::chrono::seconds(1)) continue;
+    last_print = now;
+    uint64_t done = 0;
+    for (const auto& c : chans_) done += c->received + c->nacked + c->refused;
+    const double wall = std::chrono::duration<double>(now - wall0_).count();
+    const double frac = expected_messages_ ? static_cast<double>(done) / static_cast<double>(expected_messages_) : 0.0;
+    const double eta = frac > 0 ? wall * (1.0 - frac) / frac : 0.0;
+    std::fprintf(stderr, "cmmsim: %.3f us simulated (%llu cycles), %llu of %llu messages (%.1f%%), %.2f M cycles/s, ETA %.0f s\n",
+                 sc_time_stamp().to_seconds() * 1e6,
+                 static_cast<unsigned long long>(cycle()), static_cast<unsigned long long>(done),
+                 static_cast<unsigned long long>(expected_messages_), 100.0 * frac,
+                 static_cast<double>(cycle()) / wall / 1e6, eta);
+  }
+}
+
 void System::read_counters() {
   for (auto& node : nodes_) {
     CpuBusIf& k = *node->parts[0]->stat_ctx;
@@ -815,7 +849,8 @@ RunResult System::collect(double wall_seconds) {
   r.simulated_cycles = finished_ ? end_cycle_ : cycle();
   r.wall_seconds = wall_seconds;
   r.connect_storm_cycles = storm_done_cycle_;
-  if (!finished_) {
+  r.interrupted = interrupted_;
+  if (!finished_ && !interrupted_) {
     errors_.push_back(fmt::format("watchdog: not finished after {} cycles; stuck: {}", cycle(), stuck_report()));
   }
   for (const auto& ch : chans_) {

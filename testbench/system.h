@@ -2,6 +2,7 @@
 // CPUs running the kernel agents and user processes, the fabric. Elaborates
 // and runs it once (SystemC allows one elaboration per process).
 #pragma once
+#include <csignal>
 #include <cstdint>
 #include <string>
 
@@ -12,8 +13,15 @@ namespace cmm::tb {
 
 struct RunOptions {
   uint64_t seed = 1;
-  bool progress = false;  // progress lines on stderr
+  bool progress = false;  // progress lines on stderr (at most one per wall second)
+  // Set asynchronously (SIGINT): the run stops at the next monitor tick and
+  // still reports what it has.
+  const volatile std::sig_atomic_t* interrupt = nullptr;
 };
+
+// Simulated cycles between two looks of the run monitor (progress, interrupt).
+// Fixed, so that it never changes the schedule between runs.
+inline constexpr uint64_t kMonitorCycles = 100'000;
 
 RunResult run_system(const Scenario& s, const RunOptions& opt);
 
