@@ -52,6 +52,13 @@ std::string summary_text(const RunResult& r, bool wall) {
   }
   o += fmt::format("  latency (cycles)     min {} mean {:.1f} p50 {} p99 {} max {}  (n={})\n", l.min, l.mean, l.p50,
                    l.p99, l.max, l.count);
+  for (const auto& [name, v] : {std::pair<const char*, const std::vector<uint64_t>*>{"source", &r.part_source},
+                                {"fabric", &r.part_fabric},
+                                {"CMM pipeline", &r.part_pipeline},
+                                {"receive-queue wait", &r.part_rx_wait}}) {
+    const LatencySummary p = summarize(*v);
+    o += fmt::format("    {:<18} mean {:.1f} p50 {} p99 {} max {}\n", name, p.mean, p.p50, p.p99, p.max);
+  }
   o += fmt::format("  latency (ns)         min {:.1f} mean {:.1f} p50 {:.1f} p99 {:.1f} max {:.1f}\n",
                    static_cast<double>(l.min) * ns, l.mean * ns, static_cast<double>(l.p50) * ns,
                    static_cast<double>(l.p99) * ns, static_cast<double>(l.max) * ns);
@@ -100,6 +107,22 @@ nlohmann::json stats_json(const RunResult& r) {
       {"p99", stat(l.p99, "cycles", "99th percentile")},
       {"p99_9", stat(l.p999, "cycles", "99.9th percentile")},
       {"max", stat(l.max, "cycles", "maximum")},
+  };
+  auto parts = [&](const std::vector<uint64_t>& v, const char* what) {
+    const LatencySummary p = summarize(v);
+    return json{{"desc", what},
+                {"count", stat(p.count, "messages", "samples")},
+                {"mean", stat(p.mean, "cycles", "mean")},
+                {"p50", stat(p.p50, "cycles", "median")},
+                {"p90", stat(p.p90, "cycles", "90th percentile")},
+                {"p99", stat(p.p99, "cycles", "99th percentile")},
+                {"max", stat(p.max, "cycles", "maximum")}};
+  };
+  j["latency_parts"] = {
+      {"source", parts(r.part_source, "message created -> DATA header leaves the sender's CMM")},
+      {"fabric", parts(r.part_fabric, "leaves the sender's CMM -> accepted by the receiver's CMM")},
+      {"pipeline", parts(r.part_pipeline, "accepted by the receiver's CMM -> in the receive queue")},
+      {"rx_wait", parts(r.part_rx_wait, "in the receive queue -> read by the receiving process (not in latency)")},
   };
   j["channels"] = r.per_channel;
   j["nodes"] = r.per_node;

@@ -37,7 +37,11 @@ struct RunResult {
   uint64_t messages_refused_at_source = 0;
   uint64_t nacks_reported = 0;
   std::map<std::string, uint64_t> rejects_by_reason;  // from the CMMs' REJECT_COUNT
-  std::vector<uint64_t> latency_cycles;  // doorbell accepted -> message in the receive queue
+  std::vector<uint64_t> latency_cycles;  // message created -> message in the receive queue
+  // Its parts (cycles): source (created -> header leaves the sender's CMM),
+  // fabric (-> accepted by the receiver's CMM), pipeline (-> receive queue);
+  // and after it, the wait in the receive queue until the process reads it.
+  std::vector<uint64_t> part_source, part_fabric, part_pipeline, part_rx_wait;
   uint64_t connect_storm_cycles = 0;     // start -> last channel open
   uint64_t simulated_cycles = 0;
   double wall_seconds = 0;

@@ -62,6 +62,11 @@ struct ChanRt {
   uint64_t request_cycle = 0, open_cycle = 0, close_cycle = 0;
   uint32_t sent = 0, refused = 0, received = 0, nacked = 0, reflected = 0;
   std::deque<uint64_t> deliver_cycles;  // receive-queue entry times, in queue order
+  // Stage times of each message (cycles), by sequence number.
+  struct Times {
+    uint64_t created = 0, egress = 0, ingress = 0, delivered = 0, read = 0;
+  };
+  std::vector<Times> times;
   sc_event ready_ev, rx_ev;
   std::string failure;
 };
@@ -179,6 +184,7 @@ class System : public sc_module {
     DeliveryMonitor(System& sys, size_t node) : sys_(sys), node_(node) {}
     void on_deliver(uint64_t, const Header& h) override { sys_.on_deliver(node_, h); }
     void on_ingress_accept(const sc_time&, const tlmshell::Packet& p) override { sys_.on_ingress(node_, p); }
+    void on_egress(const sc_time&, const tlmshell::Packet& p) override { sys_.on_egress(node_, p); }
    private:
     System& sys_;
     size_t node_;
@@ -191,6 +197,7 @@ class System : public sc_module {
     std::vector<std::unique_ptr<Part>> parts;
     std::unique_ptr<DeliveryMonitor> mon;
     std::array<int, regs::kNumEndpoints> rx_chan{};  // receive endpoint -> channel, -1 none
+    std::array<int, regs::kNumEndpoints> tx_chan{};  // send endpoint -> channel, -1 none
     // Node-wide counters read through the register port at the end of the
     // run: the same path for the C++ and the RTL core.
     bool regs_read = false;
@@ -210,6 +217,9 @@ class System : public sc_module {
   void read_counters();
   void on_deliver(size_t node, const Header& h);
   void on_ingress(size_t node, const tlmshell::Packet& p);
+  void on_egress(size_t node, const tlmshell::Packet& p);
+  // The channel and sequence number of a legitimate DATA header, or nullptr.
+  ChanRt* data_of(const Header& h, uint32_t& seq);
   void attack_thread(AttackRt& a);
   void check_delivery(ChanRt& c, const Header& h, uint64_t when);
   void progress() { progress_ev_.notify(SC_ZERO_TIME); }
@@ -310,6 +320,7 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     node->idx = n;
     node->spec = &N;
     node->rx_chan.fill(-1);
+    node->tx_chan.fill(-1);
     tlmshell::CmmTlmConfig cc;
     cc.clock_period = period_;
     cc.straps.node_id = N.id;
@@ -353,6 +364,7 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     ch->r = s.locate(ch->spec->receiver);
     ch->s = s.locate(ch->spec->sender);
     ch->label = ch->spec->receiver + " <- " + ch->spec->sender;
+    ch->times.resize(ch->spec->messages);
     sb_.add_channel(ch->idx, ch->label, ch->spec->messages);
     chans_.push_back(std::move(ch));
   }
@@ -508,6 +520,7 @@ void System::handle(Part& p, const Event& ev) {
       }
       c->sep = ev.ep;
       c->send_ready = true;
+      p.node->tx_chan[ev.ep] = static_cast<int>(c->idx);
       if (c->recv_ready) c->open_cycle = cycle();
       c->ready_ev.notify(SC_ZERO_TIME);
       progress();
@@ -585,6 +598,7 @@ void System::sender_thread(ChanRt& c, CpuBusIf& ctx) {
     const uint32_t len = size(rng);
     make_payload(opt_.seed, c.idx, seq, buf.data(), len);
     const uint64_t created = cycle();
+    c.times[seq].created = created;
     const Status st = ep.send(buf.data(), len, static_cast<uint16_t>(seq));
     if (st.ok()) {
       sb_.sent(c.idx, seq, len, created);
@@ -619,6 +633,7 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
         error(c.label + ": message read that the CMM never delivered");
       }
       sb_.delivered(c.idx, info.tag, buf.data(), info.len, when);
+      if (info.tag < c.times.size()) c.times[info.tag].read = cycle();
       ++c.received;
       progress();
       if (c.spec->rx_service_cycles) wait(period_ * static_cast<double>(c.spec->rx_service_cycles));
@@ -659,13 +674,38 @@ void System::check_delivery(ChanRt& c, const Header& h, uint64_t when) {
     sb_.unauthorized(fmt::format("{}: delivered from {}.{}.{}, expected {}.{}.{}", c.label, h.src_node, h.src_part,
                                  h.src_ep, scen_.nodes[c.s.node].id, c.s.part, c.sep));
   c.deliver_cycles.push_back(when);
+  if (h.tag < c.times.size()) c.times[h.tag].delivered = when;
   c.rx_ev.notify(SC_ZERO_TIME);
 }
 
 // NACKs at a sender for tags it never used were caused by someone spoofing
 // its ids (a legitimate message is never refused for its key).
+ChanRt* System::data_of(const Header& h, uint32_t& seq) {
+  if (h.opcode != static_cast<uint8_t>(regs::Opcode::kData) || h.src_ep >= regs::kNumEndpoints) return nullptr;
+  for (const auto& n : nodes_) {
+    if (n->spec->id != h.src_node) continue;
+    const int ci = n->tx_chan[h.src_ep];
+    if (ci < 0) return nullptr;
+    ChanRt* c = chans_[static_cast<size_t>(ci)].get();
+    if (h.src_part != c->s.part || h.tag >= c->times.size()) return nullptr;  // forged
+    seq = h.tag;
+    return c;
+  }
+  return nullptr;
+}
+
+void System::on_egress(size_t node, const tlmshell::Packet& p) {
+  uint32_t seq = 0;
+  if (ChanRt* c = data_of(p.hdr, seq); c && c->s.node == node) c->times[seq].egress = cycle();
+}
+
 void System::on_ingress(size_t node, const tlmshell::Packet& p) {
   const Header& h = p.hdr;
+  uint32_t seq = 0;
+  if (ChanRt* c = data_of(h, seq); c && c->r.node == node && c->times[seq].egress) {
+    c->times[seq].ingress = cycle();
+    return;
+  }
   if (h.opcode != static_cast<uint8_t>(regs::Opcode::kNack)) return;
   for (auto& ch : chans_) {
     ChanRt& c = *ch;
@@ -1017,6 +1057,17 @@ RunResult System::collect(double wall_seconds) {
     r.attacks.push_back(row);
   }
   // The spoofed and own-id forgeries are told apart by the target CMM's counters.
+  // Latency parts of every delivered message: creation -> egress (source:
+  // payload burst, doorbell, egress queue), egress -> ingress accept (fabric),
+  // ingress accept -> receive queue (CMM pipeline), receive queue -> read.
+  for (const auto& ch : chans_)
+    for (const auto& t : ch->times) {
+      if (!t.delivered || !t.egress || !t.ingress) continue;
+      r.part_source.push_back(t.egress - t.created);
+      r.part_fabric.push_back(t.ingress - t.egress);
+      r.part_pipeline.push_back(t.delivered - t.ingress);
+      if (t.read >= t.delivered && t.read) r.part_rx_wait.push_back(t.read - t.delivered);
+    }
   r.latency_cycles = sb_.latencies();
   r.errors = errors_;
   sb_.finish(r.errors);
