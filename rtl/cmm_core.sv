@@ -1035,7 +1035,17 @@ module cmm_core (
     // storage (rxq, mq, el, egq, s1) is not cleared: it is only visible below
     // its count, and every count resets.
     if (!rst_ni) begin
-      for (int e = 0; e < NEP; e++) reset_entry(EPI'(e));
+      for (int e = 0; e < NEP; e++) begin
+        cst_state_n[e] = '0;          cst_dir_n[e] = '0;
+        cst_owner_part_n[e] = '0;     cst_owner_pid_n[e] = '0;
+        cst_rnode_n[e] = '0;          cst_rpart_n[e] = '0;          cst_rep_n[e] = '0;
+        cst_last_reason_n[e] = '0;    cst_tx_nacks_n[e] = '0;
+        cst_tx_last_reason_n[e] = '0; cst_tx_last_tag_n[e] = '0;    cst_tx_sent_n[e] = '0;
+        cst_rxq_head_n[e] = '0;       cst_rxq_count_n[e] = '0;
+        ckt_key_n[e] = '0;
+      end
+      ckt_valid_n = '0;
+      ckt_origin_n = '0;
       for (int p = 0; p < NPART; p++) begin
         key_stage_n[p] = '0;  cmd_status_n[p] = '0;
         irq_status_n[p] = '0; irq_enable_n[p] = '0;

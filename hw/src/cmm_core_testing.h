@@ -127,6 +127,17 @@ inline Header make_header(Opcode op, uint8_t src_node, uint8_t src_part, uint8_t
 }
 
 class Net;
+class CoreHarness;
+
+// Optional observer of every CoreHarness edge, called right after core.step()
+// with the inputs and the outputs before the edge (core.out() holds the ones
+// after it). rtl/ sets it to replay every directed test on the RTL core in
+// lockstep; unset, it costs one test of an empty std::function.
+using EdgeHook = std::function<void(const CoreHarness&, const PinsIn&, const PinsOut& before)>;
+inline EdgeHook& edge_hook() {
+  static EdgeHook hook;
+  return hook;
+}
 
 class CoreHarness {
  public:
@@ -174,6 +185,7 @@ class CoreHarness {
     const bool reg_fire = in.reg_req_valid && before.reg_req_ready;
     const bool eg_fire = before.eg_valid && in.eg_ready;
     core.step(in);
+    if (edge_hook()) edge_hook()(*this, in, before);
     const PinsOut& o = core.out();
     if (ing_fire) ingress.pop_front();
     if (eg_fire) egress.push_back(EgRec{core.cycle(), before.eg_cls, before.eg_hdr});

@@ -48,9 +48,11 @@ std::string key_hex(const Key& k) {
   return s;
 }
 
+}  // namespace
+
 // First differing output port (all ports, every cycle), empty if none.
 // all: every differing port, comma separated.
-bool first_diff(const PinsOut& a, const PinsOut& b, std::string& port, std::string& va, std::string& vb,
+bool first_output_diff(const PinsOut& a, const PinsOut& b, std::string& port, std::string& va, std::string& vb,
                 std::string& all) {
   auto chk = [&](const char* name, uint64_t x, uint64_t y) {
     if (x == y) return;
@@ -99,6 +101,8 @@ bool first_diff(const PinsOut& a, const PinsOut& b, std::string& port, std::stri
   return !port.empty();
 }
 
+namespace {
+
 std::string describe(const Event& e) {
   std::ostringstream o;
   o << "  cycle " << e.cycle << ":";
@@ -145,7 +149,7 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
   uint64_t cycle = 0;
   auto compare = [&](const PinsOut& r, const PinsOut& d) -> bool {
     std::string port, vr, vd, all;
-    if (!first_diff(r, d, port, vr, vd, all)) return true;
+    if (!first_output_diff(r, d, port, vr, vd, all)) return true;
     std::ostringstream o;
     o << "LOCKSTEP MISMATCH (seed " << cfg.seed << ") at cycle " << cycle << " (outputs after edge " << cycle
       << "), first port " << port << ":\n"

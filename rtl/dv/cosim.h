@@ -35,6 +35,10 @@ struct CosimResult {
 };
 
 Straps straps_for_seed(uint64_t seed);
+// Compares every output port (header field by field): true if they differ;
+// port/ref_val/dut_val name the first difference, all lists every one.
+bool first_output_diff(const PinsOut& ref, const PinsOut& dut, std::string& port, std::string& ref_val,
+                       std::string& dut_val, std::string& all);
 CosimResult run_cosim(const CosimConfig& cfg);
 
 }  // namespace cmm::dv
