@@ -720,6 +720,14 @@ std::vector<TerminalPair> Pattern::pairs() const {
 
 // ---- injection ------------------------------------------------------------------------
 
+namespace {
+// ceil, forgiving the rounding error of a time meant to fall on a cycle boundary.
+uint64_t arrival_cycle(double t) {
+  const double slack = 1e-9 * std::max(1.0, t * 1e-3);
+  return static_cast<uint64_t>(std::max(0.0, std::ceil(t - slack)));
+}
+}  // namespace
+
 Injection::Injection(const InjectionSpec& spec, double rate) : spec_(spec), rate_(rate) {
   if (!(rate > 0 && std::isfinite(rate)))
     throw ConfigError(fmt::format("traffic: injection rate {} messages/cycle (allowed: > 0)", rate));
@@ -744,13 +752,15 @@ uint64_t Injection::next_gap(Rng& rng) {
       double t;
       if (spec_.kind == InjectionKind::kPoisson) {
         t = t_ + exponential(rng, rate_);
-      } else if (!started_ && spec_.random_phase) {
-        t = (1.0 - uniform01(rng)) / rate_;  // (0, period]
       } else {
-        t = t_ + 1.0 / rate_;
+        // From the count, not by summing periods: no accumulated error.
+        if (!started_) phase_ = spec_.random_phase ? (1.0 - uniform01(rng)) / rate_ : 1.0 / rate_;  // (0, period]
+        t = phase_ + static_cast<double>(count_++) / rate_;
       }
       started_ = true;
-      const auto gap = static_cast<uint64_t>(std::ceil(t) - std::ceil(t_));
+      const uint64_t c = arrival_cycle(t);
+      const uint64_t gap = c - cycle_;
+      cycle_ = c;
       t_ = t;
       return gap;
     }

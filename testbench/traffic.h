@@ -178,7 +178,10 @@ class Injection {
   InjectionSpec spec_;
   double rate_;
   double p_on_ = 0;      // onoff: per-cycle injection probability while on
-  double t_ = 0;         // poisson, periodic: exact arrival time of the last message
+  double t_ = 0;         // poisson: exact arrival time of the last message
+  double phase_ = 0;     // periodic: arrival time of the first message
+  uint64_t count_ = 0;   // periodic: messages so far
+  uint64_t cycle_ = 0;   // poisson, periodic: cycle of the last message
   bool started_ = false;
   bool on_ = false;      // onoff state
   uint64_t left_ = 0;    // onoff: cycles left in the current on/off period
@@ -230,7 +233,8 @@ struct Message {
 };
 
 // The message stream of one sender terminal. Synthetic streams never end;
-// trace streams end with the trace. Owns its random engine.
+// trace streams end with the trace; an inactive terminal's stream is empty.
+// Owns its random engine; next() does not allocate.
 class TerminalSource {
  public:
   std::optional<Message> next();
@@ -238,7 +242,7 @@ class TerminalSource {
 
  private:
   friend class Traffic;
-  TerminalSource(uint32_t src) : src_(src) {}
+  explicit TerminalSource(uint32_t src) : src_(src) {}
   uint32_t src_;
   std::shared_ptr<const Pattern> pattern_;
   std::shared_ptr<const TrafficTrace> trace_;

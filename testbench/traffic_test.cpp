@@ -107,7 +107,7 @@ TEST(TrafficPattern, UniformNeverSelfAndRoughlyUniform) {
     const double expect = draws / 7.0;
     for (uint32_t d = 0; d < 8; ++d)
       if (d != src) chi2 += (count[d] - expect) * (count[d] - expect) / expect;
-    EXPECT_LT(chi2, 22.46) << "src " << src;  // 6 degrees of freedom, p = 0.001
+    EXPECT_LT(chi2, 27.86) << "src " << src;  // 6 degrees of freedom, p = 1e-4
   }
   EXPECT_EQ(p.pairs().size(), 8u * 7u);
 }
@@ -419,7 +419,7 @@ TEST(TrafficSource, GoldenStream) {
     got.emplace_back(m.cycle, m.dst, m.bytes);
   }
   EXPECT_THAT(got, ElementsAreArray(std::vector<std::tuple<uint64_t, uint32_t, uint32_t>>{
-                       GOLDEN_PLACEHOLDER}));
+                       {19, 5, 131}, {79, 5, 254}, {93, 5, 108}, {203, 4, 69}}));
 }
 
 TEST(TrafficSource, RateOverManyTerminals) {
