@@ -367,6 +367,7 @@ void CmmTlm::on_edge() {
 
   PinsIn in{};
   // 3. Egress: take the shown header if the fabric granted a credit for its class.
+  if (o.eg_valid && eg_credits_[o.eg_cls & 1u] == 0) ++stats_.eg_credit_stall_cycles;
   if (o.eg_valid && eg_credits_[o.eg_cls & 1u] > 0) {
     in.eg_ready = true;
     const uint8_t cls = o.eg_cls & 1u;
@@ -403,7 +404,9 @@ void CmmTlm::on_edge() {
     const uint32_t idx = ing_q_[icls].front();
     in.ing_valid = true;
     in.ing_hdr = ing_slots_[idx].pkt.hdr;
+    if (!o.ing_ready) ++stats_.ing_stall_cycles;
     if (o.ing_ready) {
+      ++stats_.ing_headers;
       ing_q_[icls].pop();
       ++stats_.ing_packets[icls];
       if (user_obs_) user_obs_->on_ingress_accept(now, ing_slots_[idx].pkt);
@@ -425,6 +428,7 @@ void CmmTlm::on_edge() {
     in.reg_req_part = r.part;
     in.reg_req_priv = r.priv;
     in.reg_req_pid = r.pid;
+    if (!o.reg_req_ready) ++stats_.reg_stall_cycles;
     if (o.reg_req_ready) {
       reg_inflight_.push(r);
       reg_q_.pop();

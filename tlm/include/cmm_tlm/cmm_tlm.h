@@ -47,6 +47,11 @@ struct CmmTlmStats {
   uint64_t data_discarded = 0;  // DATA payloads discarded after a reject verdict
   std::array<uint64_t, regs::kReasonCount> rejects{};  // core rejects by reason (CoreObserver)
   uint64_t link_errors = 0;     // fabric protocol violations (should stay 0)
+  // Stall cycles by cause (evaluated edges only; skipped idle edges stall nothing).
+  uint64_t reg_stall_cycles = 0;   // a register request waited: reg_req_ready low
+  uint64_t ing_stall_cycles = 0;   // an ingress header waited: ing_ready low (pipeline busy or queues full)
+  uint64_t eg_credit_stall_cycles = 0;  // an egress header waited for a fabric credit
+  uint64_t ing_headers = 0;        // headers accepted into the pipeline (occupancy = ing_headers / cycles)
 };
 
 // Optional hooks for traces; never change behaviour.
