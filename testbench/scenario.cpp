@@ -9,7 +9,7 @@ namespace cmm::tb {
 
 using nlohmann::json;
 
-Scenario::Location Scenario::locate(const std::string& process) const {
+Location Scenario::locate(const std::string& process) const {
   for (size_t n = 0; n < nodes.size(); ++n)
     for (size_t p = 0; p < nodes[n].partitions.size(); ++p)
       for (size_t q = 0; q < nodes[n].partitions[p].processes.size(); ++q)
@@ -43,6 +43,17 @@ void Scenario::validate() const {
     }
     if (quota > regs::kNumEndpoints)
       bad(key + " total quota", std::to_string(quota), "at most " + std::to_string(regs::kNumEndpoints) + " endpoints");
+  }
+  if (traffic) {
+    if (!channels.empty())
+      bad("channels", std::to_string(channels.size()) + " channels",
+          "none when 'traffic' is given (the pattern decides the channels)");
+    if (!attacks.empty()) bad("attacks", std::to_string(attacks.size()) + " attacks", "none with 'traffic' (yet)");
+    const auto n = static_cast<uint32_t>(terminals().size());
+    if (n < 2) bad("traffic", std::to_string(n) + " terminals (processes)", "at least 2 processes");
+    traffic->validate(n);
+    if (measure_cycles == 0) bad("measure_cycles", "0", ">= 1");
+    if (drain_cycles == 0) bad("drain_cycles", "0", ">= 1");
   }
   for (size_t c = 0; c < channels.size(); ++c) {
     const auto& C = channels[c];
@@ -106,6 +117,45 @@ void Scenario::validate() const {
   if (max_cycles == 0) bad("max_cycles", "0", ">= 1");
 }
 
+std::vector<Location> Scenario::terminals() const {
+  std::vector<Location> t;
+  for (size_t n = 0; n < nodes.size(); ++n)
+    for (size_t p = 0; p < nodes[n].partitions.size(); ++p)
+      for (size_t q = 0; q < nodes[n].partitions[p].processes.size(); ++q) t.push_back({n, p, q});
+  return t;
+}
+
+std::vector<NodeSpec> generate_nodes(const GenerateSpec& g) {
+  if (g.nodes == 0 || g.first_id + g.nodes > 256)
+    throw ConfigError("bad value " + std::to_string(g.nodes) + " for 'generate.nodes' with first_id " +
+                      std::to_string(g.first_id) + ": node ids first_id .. first_id+nodes-1 must fit in 0..255");
+  if (g.partitions == 0 || g.partitions > regs::kNumPartitions)
+    throw ConfigError("bad value " + std::to_string(g.partitions) + " for 'generate.partitions': 1.." +
+                      std::to_string(regs::kNumPartitions));
+  if (g.processes == 0 || g.processes > 64)
+    throw ConfigError("bad value " + std::to_string(g.processes) + " for 'generate.processes': 1..64");
+  const uint32_t quota = g.quota ? g.quota : regs::kNumEndpoints / g.partitions;
+  if (quota * g.partitions > regs::kNumEndpoints)
+    throw ConfigError("bad value " + std::to_string(g.quota) + " for 'generate.quota': partitions x quota <= " +
+                      std::to_string(regs::kNumEndpoints) + " endpoints");
+  std::vector<NodeSpec> out;
+  for (uint32_t n = 0; n < g.nodes; ++n) {
+    NodeSpec N;
+    N.name = "n" + std::to_string(n);
+    N.id = static_cast<uint8_t>(g.first_id + n);
+    for (uint32_t p = 0; p < g.partitions; ++p) {
+      PartitionSpec P;
+      P.name = N.name + "p" + std::to_string(p);
+      P.quota = static_cast<uint8_t>(quota);
+      for (uint32_t q = 0; q < g.processes; ++q)
+        P.processes.push_back({P.name + "q" + std::to_string(q), static_cast<uint16_t>(1 + q + 100 * p)});
+      N.partitions.push_back(P);
+    }
+    out.push_back(N);
+  }
+  return out;
+}
+
 json Scenario::to_json() const {
   json j;
   j["name"] = name;
@@ -141,6 +191,12 @@ json Scenario::to_json() const {
                              {"max_bytes", C.max_bytes},
                              {"mean_gap_cycles", C.mean_gap_cycles},
                              {"rx_service_cycles", C.rx_service_cycles}});
+  if (traffic) {
+    j["traffic"] = traffic->to_json();
+    j["warmup_cycles"] = warmup_cycles;
+    j["measure_cycles"] = measure_cycles;
+    j["drain_cycles"] = drain_cycles;
+  }
   for (const auto& A : attacks)
     j["attacks"].push_back({{"kind", A.kind},
                             {"attacker", A.attacker},
@@ -182,7 +238,8 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
   s.channels.clear();
   only_keys(j, {"name", "seed", "clock_ghz", "core", "topology", "fabric_x", "fabric_y", "vcs_per_class", "buf_depth_flits",
                 "router_delay_cycles", "link_bytes_per_cycle", "link_latency_cycles", "bus_latency_cycles",
-                "rx_poll_cycles", "max_cycles", "nodes", "channels", "attacks"},
+                "rx_poll_cycles", "max_cycles", "nodes", "generate", "channels", "attacks", "traffic", "warmup_cycles",
+                "measure_cycles", "drain_cycles"},
             where);
   get(j, "name", s.name, where);
   get(j, "seed", s.seed, where);
@@ -199,6 +256,26 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
   get(j, "bus_latency_cycles", s.bus_latency_cycles, where);
   get(j, "rx_poll_cycles", s.rx_poll_cycles, where);
   get(j, "max_cycles", s.max_cycles, where);
+  get(j, "warmup_cycles", s.warmup_cycles, where);
+  get(j, "measure_cycles", s.measure_cycles, where);
+  get(j, "drain_cycles", s.drain_cycles, where);
+  if (j.contains("traffic")) s.traffic = TrafficSpec::from_json(j.at("traffic"), where + ": traffic");
+  if (j.contains("generate")) {
+    if (j.contains("nodes")) throw ConfigError(where + ": give either 'nodes' or 'generate', not both");
+    const json& jg = j.at("generate");
+    only_keys(jg, {"nodes", "partitions", "processes", "quota", "first_id"}, where + ": generate");
+    GenerateSpec g;
+    get(jg, "nodes", g.nodes, where + ": generate");
+    get(jg, "partitions", g.partitions, where + ": generate");
+    get(jg, "processes", g.processes, where + ": generate");
+    get(jg, "quota", g.quota, where + ": generate");
+    get(jg, "first_id", g.first_id, where + ": generate");
+    try {
+      s.nodes = generate_nodes(g);
+    } catch (const ConfigError& e) {
+      throw ConfigError(where + ": " + e.what());
+    }
+  }
   if (j.contains("nodes")) {
     size_t n = 0;
     for (const auto& jn : j.at("nodes")) {

@@ -6,7 +6,12 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
+
+#include "config_error.h"
+#include "traffic.h"
 
 namespace cmm::tb {
 
@@ -38,6 +43,10 @@ struct ChannelSpec {
   uint32_t rx_service_cycles = 0;            // receiver's processing time per message read
 };
 
+struct Location {
+  size_t node, part, proc;
+};
+
 // An attack run alongside the traffic (DESIGN invariants I2, I4, I5):
 //   rogue_node_spoofed  a rogue node on the fabric sends DATA to the channel's
 //                       receive endpoint with the sender's ids and a guessed key
@@ -59,12 +68,29 @@ struct AttackSpec {
   uint8_t rogue_node_id = 250;    // rogue_node_*: the node id it uses on the fabric
 };
 
+// A regular system for sizing studies: `nodes` nodes with ids first_id,
+// first_id+1, ..., each with `partitions` partitions of `processes`
+// processes; names n<i>, n<i>p<j>, n<i>p<j>q<k>.
+struct GenerateSpec {
+  uint32_t nodes = 4, partitions = 1, processes = 1;
+  uint32_t quota = 0;  // endpoints per partition; 0 = the table shared evenly
+  uint32_t first_id = 0;
+};
+
 struct Scenario {
   std::string name = "fig2";
   uint64_t seed = 1;  // default seed of the run (cmmsim --seed overrides)
   std::vector<NodeSpec> nodes;
   std::vector<ChannelSpec> channels;
   std::vector<AttackSpec> attacks;
+  // Generated traffic instead of `channels`: terminal i is the i-th process
+  // in scenario order (node, partition, process); the pattern's channels are
+  // opened at the start (the connect storm), then traffic runs in phases:
+  // warm-up, measurement (statistics count), drain (sources stop, in-flight
+  // messages finish).
+  std::optional<TrafficSpec> traffic;
+  uint64_t warmup_cycles = 2000, measure_cycles = 20000, drain_cycles = 200000;
+  std::vector<Location> terminals() const;
   // Timing, in cycles of the CMM clock unless noted.
   double clock_ghz = 1.0;
   std::string core = "cpp";  // CMM core of every node without its own: "cpp" or "rtl"
@@ -83,19 +109,15 @@ struct Scenario {
   uint64_t max_cycles = 50'000'000;    // watchdog: the run fails if not done by then
 
   // Where a process lives; throws ConfigError naming the process.
-  struct Location {
-    size_t node, part, proc;
-  };
   Location locate(const std::string& process) const;
   void validate() const;  // throws ConfigError with the offending key and value
   nlohmann::json to_json() const;
 };
 
-struct ConfigError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 Scenario fig2_scenario();
+// Nodes, partitions and processes of a GenerateSpec.
+std::vector<NodeSpec> generate_nodes(const GenerateSpec& g);
 // The FIG. 2 scenario with one attack of each kind on the channel 216 <- 220b.
 Scenario fig2_attack_scenario();
 inline constexpr const char* kAttackKinds[] = {"rogue_node_spoofed", "rogue_node_own_id", "steal_endpoint",

@@ -52,7 +52,7 @@ uint64_t mix(uint64_t a, uint64_t b) {
 struct ChanRt {
   uint32_t idx = 0;
   const ChannelSpec* spec = nullptr;
-  Scenario::Location r{}, s{};  // receiver, sender
+  Location r{}, s{};  // receiver, sender
   std::string label;            // "216 <- 220b"
   uint16_t req_id = sw::kNoRequest;
   int rep = -1, sep = -1;       // endpoints once known
@@ -224,8 +224,8 @@ class System : public sc_module {
   void check_delivery(ChanRt& c, const Header& h, uint64_t when);
   void progress() { progress_ev_.notify(SC_ZERO_TIME); }
   void error(const std::string& e) { errors_.push_back(fmt::format("cycle {}: {}", cycle(), e)); }
-  Part& part_of(const Scenario::Location& l) { return *nodes_[l.node]->parts[l.part]; }
-  uint16_t pid_of(const Scenario::Location& l) const {
+  Part& part_of(const Location& l) { return *nodes_[l.node]->parts[l.part]; }
+  uint16_t pid_of(const Location& l) const {
     return scen_.nodes[l.node].partitions[l.part].processes[l.proc].pid;
   }
   bool traffic_done() const;
@@ -397,7 +397,7 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
       a->expect = A.kind == "rogue_node_spoofed" ? regs::Reason::kBadKey : regs::Reason::kSrcNodeMismatch;
       a->target = "receive entry of " + c.label;
     } else {
-      const Scenario::Location at = s.locate(A.attacker);
+      const Location at = s.locate(A.attacker);
       Part& ap = part_of(at);
       a->expect = regs::Reason::kDenied;
       const bool on_sender = at.node == c.s.node;

@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "scenario.h"  // ConfigError
+#include "config_error.h"
 
 namespace cmm::tb {
 
