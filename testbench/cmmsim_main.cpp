@@ -49,8 +49,8 @@ int sc_main(int argc, char** argv) {
   app.add_option("--max-cycles", max_cycles, "watchdog: fail if the run is not done after this many cycles");
   std::vector<std::string> sets;
   app.add_option("--set", sets,
-                 "override a top-level scenario key, KEY=VALUE (repeatable), e.g. --set topology=mesh "
-                 "--set link_latency_cycles=4; see --dump-config for the keys");
+                 "override a scenario key, KEY=VALUE (repeatable; nested keys as a.b), e.g. --set topology=mesh "
+                 "--set traffic.offered_load=0.01; see --dump-config for the keys");
   app.add_flag("--dump-config", dump_config, "print the effective scenario as JSON and exit");
   app.add_flag("-q,--quiet", quiet, "no summary on stdout");
   app.add_flag("--no-progress", no_progress,
@@ -82,11 +82,24 @@ int sc_main(int argc, char** argv) {
         if (eq == std::string::npos || eq == 0)
           throw ConfigError("--set '" + kv + "': expected KEY=VALUE");
         const std::string key = kv.substr(0, eq), val = kv.substr(eq + 1);
-        if (!j.contains(key) || j[key].is_array() || j[key].is_object())
-          throw ConfigError("--set '" + kv + "': '" + key + "' is not a top-level scalar key of the scenario");
+        // KEY may be a dotted path into nested objects: traffic.offered_load.
+        nlohmann::json* node = &j;
+        std::string part, rest = key;
+        for (;;) {
+          const auto dot = rest.find('.');
+          part = rest.substr(0, dot);
+          if (!node->is_object() || !node->contains(part))
+            throw ConfigError("--set '" + kv + "': the scenario has no key '" + key +
+                              "' (see --dump-config; nested keys as a.b.c)");
+          if (dot == std::string::npos) break;
+          node = &(*node)[part];
+          rest = rest.substr(dot + 1);
+        }
+        if ((*node)[part].is_array() || (*node)[part].is_object())
+          throw ConfigError("--set '" + kv + "': '" + key + "' is not a scalar key of the scenario");
         // Numbers and booleans as JSON; anything else as a string.
         nlohmann::json v = nlohmann::json::parse(val, nullptr, false);
-        j[key] = v.is_discarded() || v.is_object() || v.is_array() ? nlohmann::json(val) : v;
+        (*node)[part] = v.is_discarded() || v.is_object() || v.is_array() ? nlohmann::json(val) : v;
       }
       s = scenario_from_json(j, "--set");
     }

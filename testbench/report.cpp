@@ -1,6 +1,7 @@
 #include "report.h"
 
 #include <algorithm>
+#include <functional>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -30,10 +31,23 @@ std::string summary_text(const RunResult& r, bool wall) {
   o += fmt::format("cmmsim: scenario {} seed {}\n", r.scenario, r.seed);
   o += fmt::format("  channels opened      {} of {} (connect storm {} cycles)\n", r.channels_opened,
                    r.channels_requested, r.connect_storm_cycles);
-  for (const auto& c : r.channels)
+  size_t shown = 0;
+  for (const auto& c : r.channels) {
+    if (++shown > 12) {
+      o += fmt::format("    ... and {} more channels (stats.json lists them all)\n", r.channels.size() - 12);
+      break;
+    }
     o += fmt::format("    {:<14} {} <- {}: {} at cycle {} (set-up {} cycles), {}/{} sent, {} delivered, {} NACKed{}\n",
                      c.label, c.receiver, c.sender, c.opened ? "open" : "NOT OPEN", c.open_cycle, c.setup_cycles,
                      c.sent, c.expected, c.delivered, c.nacked, c.closed ? ", closed" : "");
+  }
+  if (!r.load.empty())
+    o += fmt::format("  load (per terminal)  offered {:.4f} msg/cycle ({:.3f} B/cycle), accepted {:.4f} msg/cycle "
+                     "({:.3f} B/cycle), {} terminals, measured over {} cycles after {} warm-up\n",
+                     r.load["offered_msgs"].get<double>(), r.load["offered_bytes"].get<double>(),
+                     r.load["accepted_msgs"].get<double>(), r.load["accepted_bytes"].get<double>(),
+                     r.load["terminals"].get<uint64_t>(), r.load["measure_cycles"].get<uint64_t>(),
+                     r.load["warmup_cycles"].get<uint64_t>());
   o += fmt::format("  messages sent        {}\n", r.messages_sent);
   o += fmt::format("  messages delivered   {}\n", r.messages_delivered);
   o += fmt::format("  refused at source    {}\n", r.messages_refused_at_source);
@@ -127,6 +141,23 @@ nlohmann::json stats_json(const RunResult& r) {
   j["channels"] = r.per_channel;
   j["nodes"] = r.per_node;
   j["fabric"] = r.fabric;
+  if (!r.load.empty()) {
+    j["load"] = {
+        {"terminals", stat(r.load["terminals"].get<uint64_t>(), "terminals", "processes that are traffic terminals")},
+        {"offered_msgs", stat(r.load["offered_msgs"].get<double>(), "messages/cycle/terminal",
+                              "messages created in the measurement window")},
+        {"offered_bytes", stat(r.load["offered_bytes"].get<double>(), "bytes/cycle/terminal",
+                               "payload bytes created in the measurement window")},
+        {"accepted_msgs", stat(r.load["accepted_msgs"].get<double>(), "messages/cycle/terminal",
+                               "messages delivered in the measurement window")},
+        {"accepted_bytes", stat(r.load["accepted_bytes"].get<double>(), "bytes/cycle/terminal",
+                                "payload bytes delivered in the measurement window")},
+        {"configured_rate", stat(r.load["configured_rate_msgs"].get<double>(), "messages/cycle/terminal",
+                                 "injection rate the traffic spec asks for")},
+        {"traffic_start", stat(r.load["traffic_start_cycle"].get<uint64_t>(), "cycles",
+                               "first cycle of traffic (end of the connect storm)")},
+    };
+  }
   j["attacks"] = json::array();
   for (const auto& a : r.attacks)
     j["attacks"].push_back({{"kind", a.kind},
@@ -171,9 +202,18 @@ std::string csv_cell(const nlohmann::json& v) {
 std::string csv_row(const RunResult& r, const nlohmann::json& cfg) {
   const LatencySummary l = summarize(r.latency_cycles);
   std::vector<std::pair<std::string, nlohmann::json>> cols;
-  for (auto it = cfg.begin(); it != cfg.end(); ++it)
-    if (!it.value().is_array() && !it.value().is_object()) cols.emplace_back("config_" + it.key(), it.value());
+  // Scalars of the configuration, nested objects flattened as a.b.c.
+  std::function<void(const nlohmann::json&, const std::string&)> flat = [&](const nlohmann::json& o,
+                                                                             const std::string& pre) {
+    for (auto it = o.begin(); it != o.end(); ++it) {
+      if (it.value().is_object()) flat(it.value(), pre + it.key() + ".");
+      else if (!it.value().is_array()) cols.emplace_back("config_" + pre + it.key(), it.value());
+    }
+  };
+  flat(cfg, "");
   const double cycles = r.simulated_cycles ? static_cast<double>(r.simulated_cycles) : 1.0;
+  for (const char* k : {"offered_msgs", "offered_bytes", "accepted_msgs", "accepted_bytes"})
+    cols.emplace_back(k, r.load.contains(k) ? r.load[k] : nlohmann::json(""));
   cols.insert(cols.end(), {{"nodes", r.per_node.size()},
                            {"channels_requested", r.channels_requested},
                            {"channels_opened", r.channels_opened},

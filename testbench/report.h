@@ -53,6 +53,9 @@ struct RunResult {
   uint64_t agent_errors_logged = 0;  // error-log entries the kernel agents read
   nlohmann::json per_channel = nlohmann::json::array();
   nlohmann::json fabric = nlohmann::json::object();
+  // Generated traffic: offered and accepted load in the measurement window,
+  // per terminal per cycle (messages and bytes); empty for static channels.
+  nlohmann::json load = nlohmann::json::object();
   nlohmann::json per_node = nlohmann::json::array();
 };
 

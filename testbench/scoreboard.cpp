@@ -58,15 +58,20 @@ void Scoreboard::refused_at_source(uint32_t ch, uint32_t seq, uint8_t reason) {
   ++reasons_[reason];
 }
 
-void Scoreboard::delivered(uint32_t ch, uint16_t tag, const uint8_t* data, uint32_t len, uint64_t cycle) {
+void Scoreboard::extend(uint32_t ch, uint32_t n) {
+  auto& v = msgs_[ch];
+  if (n > v.size()) v.resize(n);
+  chan_[ch].expected = std::max(chan_[ch].expected, n);
+}
+
+void Scoreboard::delivered(uint32_t ch, uint32_t seq, const uint8_t* data, uint32_t len, uint64_t cycle) {
   auto it = msgs_.find(ch);
   if (it == msgs_.end()) {
     errors_.push_back("delivery on unknown channel " + std::to_string(ch));
     return;
   }
-  const uint32_t seq = tag;  // tags are the low 16 bits of seq; channels carry < 65536 messages
   if (seq >= it->second.size()) {
-    errors_.push_back(chan_[ch].label + ": delivered tag " + std::to_string(tag) + " never sent");
+    errors_.push_back(chan_[ch].label + ": delivered message " + std::to_string(seq) + " never sent");
     return;
   }
   Msg& m = it->second[seq];

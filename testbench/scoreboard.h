@@ -22,7 +22,10 @@ class Scoreboard {
   // The sender's CMM refused the doorbell (never left the node): counted as rejected-and-reported.
   void refused_at_source(uint32_t ch, uint32_t seq, uint8_t reason);
   // A receiver process read a message from its endpoint.
-  void delivered(uint32_t ch, uint16_t tag, const uint8_t* data, uint32_t len, uint64_t deliver_cycle);
+  // seq: the sequence number the receiver recovered from the 16-bit tag.
+  void delivered(uint32_t ch, uint32_t seq, const uint8_t* data, uint32_t len, uint64_t deliver_cycle);
+  // Open-ended channels (generated traffic): the channel now expects n messages.
+  void extend(uint32_t ch, uint32_t n);
   // A delivery on an endpoint that belongs to no channel of the scenario.
   void unauthorized(const std::string& what);
   // The sender's library saw `n` more NACKs with this reason.

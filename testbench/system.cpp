@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <deque>
 #include <memory>
+#include <map>
+#include <optional>
 #include <random>
 
 #include <fmt/format.h>
@@ -65,8 +67,24 @@ struct ChanRt {
   // Stage times of each message (cycles), by sequence number.
   struct Times {
     uint64_t created = 0, egress = 0, ingress = 0, delivered = 0, read = 0;
+    uint32_t bytes = 0;
   };
   std::vector<Times> times;
+  bool open_ended = false;  // generated traffic: messages created on the fly
+  uint32_t next_seq = 0;    // messages created so far (open-ended)
+  uint32_t src_term = 0, dst_term = 0;
+  // Sequence number of a 16-bit tag: the latest message created with it
+  // (fewer than 65536 of a channel's messages are ever in flight).
+  bool seq_of(uint16_t tag, uint32_t& seq) const {
+    const uint32_t n = open_ended ? next_seq : static_cast<uint32_t>(times.size());
+    if (!open_ended) {
+      seq = tag;
+      return tag < n;
+    }
+    if (n == 0) return false;
+    seq = (n - 1) - ((n - 1 - tag) & 0xFFFFu);
+    return true;
+  }
   sc_event ready_ev, rx_ev;
   std::string failure;
 };
@@ -211,6 +229,9 @@ class System : public sc_module {
   void agent_thread(Part& p);
   void handle(Part& p, const Event& ev);
   void sender_thread(ChanRt& c, CpuBusIf& ctx);
+  void source_thread(uint32_t term, CpuBusIf& ctx);
+  void send_one(ChanRt& c, sw::Endpoint& ep, uint32_t seq, uint32_t len, uint64_t created,
+                std::array<uint8_t, regs::kMaxMsgBytes>& buf);
   void receiver_thread(ChanRt& c, CpuBusIf& ctx);
   void control_thread();
   void monitor_thread();
@@ -255,8 +276,16 @@ class System : public sc_module {
   std::vector<std::unique_ptr<CpuBusIf>> user_ctx_;
   std::vector<std::unique_ptr<AttackRt>> attacks_;
   std::vector<std::unique_ptr<RogueNode>> idle_ports_;  // terminate network ports no node uses
+  // Generated traffic.
+  std::optional<Traffic> traffic_;
+  std::vector<Location> terms_;
+  std::deque<ChannelSpec> gen_specs_;                   // stable addresses for ChanRt::spec
+  std::map<std::pair<uint32_t, uint32_t>, ChanRt*> pair_chan_;  // (src, dst) terminal -> channel
+  bool traffic_started_ = false;
+  sc_event traffic_start_ev_;
+  uint64_t t0_ = 0, measure_start_ = 0, measure_end_ = UINT64_MAX, drain_deadline_ = UINT64_MAX;
   sc_event progress_ev_;
-  bool closing_ = false, finished_ = false, interrupted_ = false;
+  bool closing_ = false, finished_ = false, interrupted_ = false, drain_failed_ = false;
   uint64_t expected_messages_ = 0;
   std::chrono::steady_clock::time_point wall0_ = std::chrono::steady_clock::now();
   uint64_t storm_done_cycle_ = 0, traffic_done_cycle_ = 0, end_cycle_ = 0;
@@ -357,14 +386,52 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
 
   // Channels: one sender and one receiver thread each, on their own hardware
   // contexts (same pid as the owning process).
-  for (size_t c = 0; c < s.channels.size(); ++c) {
+  std::vector<const ChannelSpec*> specs;
+  for (const auto& c : s.channels) specs.push_back(&c);
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;
+  if (s.traffic) {
+    terms_ = s.terminals();
+    traffic_.emplace(*s.traffic, static_cast<uint32_t>(terms_.size()), opt.seed);
+    auto name = [&](uint32_t t) {
+      const Location& l = terms_[t];
+      return s.nodes[l.node].partitions[l.part].processes[l.proc].name;
+    };
+    // Every pair the pattern needs gets a channel; each takes one endpoint in
+    // the receiver's and one in the sender's partition.
+    std::map<std::pair<size_t, size_t>, uint32_t> need;
+    for (const auto& [src, dst] : traffic_->channel_pairs()) {
+      ChannelSpec cs;
+      cs.receiver = name(dst);
+      cs.sender = name(src);
+      cs.messages = 0;
+      gen_specs_.push_back(cs);
+      specs.push_back(&gen_specs_.back());
+      pairs.emplace_back(src, dst);
+      ++need[{terms_[dst].node, terms_[dst].part}];
+      ++need[{terms_[src].node, terms_[src].part}];
+    }
+    for (const auto& [np, n] : need) {
+      const auto& P = s.nodes[np.first].partitions[np.second];
+      if (n > P.quota)
+        throw ConfigError(fmt::format("traffic: pattern {} on {} terminals needs {} endpoints in partition {} of node "
+                                      "{}, its quota is {} (the CMM has {} in all; hw/data/cmm.toml): use "
+                                      "traffic.pattern.fanout, fewer processes, or a permutation",
+                                      to_string(s.traffic->pattern.kind), terms_.size(), n, P.name,
+                                      s.nodes[np.first].name, P.quota, regs::kNumEndpoints));
+    }
+  }
+  for (size_t c = 0; c < specs.size(); ++c) {
     auto ch = std::make_unique<ChanRt>();
     ch->idx = static_cast<uint32_t>(c);
-    ch->spec = &s.channels[c];
+    ch->spec = specs[c];
+    if (c >= s.channels.size()) {
+      ch->open_ended = true;
+      std::tie(ch->src_term, ch->dst_term) = pairs[c - s.channels.size()];
+    }
     ch->r = s.locate(ch->spec->receiver);
     ch->s = s.locate(ch->spec->sender);
     ch->label = ch->spec->receiver + " <- " + ch->spec->sender;
-    ch->times.resize(ch->spec->messages);
+    if (!ch->open_ended) ch->times.resize(ch->spec->messages);
     sb_.add_channel(ch->idx, ch->label, ch->spec->messages);
     chans_.push_back(std::move(ch));
   }
@@ -374,9 +441,17 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     CpuBusIf& sctx = *user_ctx_.back();
     user_ctx_.push_back(part_of(c.r).biu->make_context(regs::Priv::kUser, pid_of(c.r)));
     CpuBusIf& rctx = *user_ctx_.back();
-    sc_spawn([this, &c, &sctx] { sender_thread(c, sctx); }, sc_gen_unique_name("sender"));
+    if (!c.open_ended) sc_spawn([this, &c, &sctx] { sender_thread(c, sctx); }, sc_gen_unique_name("sender"));
+    else pair_chan_[{c.src_term, c.dst_term}] = &c;
     sc_spawn([this, &c, &rctx] { receiver_thread(c, rctx); }, sc_gen_unique_name("receiver"));
   }
+  if (traffic_)
+    for (uint32_t t = 0; t < terms_.size(); ++t) {
+      if (!traffic_->active(t)) continue;
+      user_ctx_.push_back(part_of(terms_[t]).biu->make_context(regs::Priv::kUser, pid_of(terms_[t])));
+      CpuBusIf& ctx = *user_ctx_.back();
+      sc_spawn([this, t, &ctx] { source_thread(t, ctx); }, sc_gen_unique_name("source"));
+    }
   for (auto& node : nodes_)
     for (auto& part : node->parts) {
       Part& p = *part;
@@ -589,29 +664,68 @@ void System::sender_thread(ChanRt& c, CpuBusIf& ctx) {
   if (c.failed) return;
   sw::Endpoint ep(ctx, static_cast<uint8_t>(c.sep));
   std::mt19937_64 rng(mix(opt_.seed, 0x5E4D0000ull + c.idx));
-  std::exponential_distribution<double> gap(1.0 / std::max<uint32_t>(1, c.spec->mean_gap_cycles));
-  std::uniform_int_distribution<uint32_t> size(c.spec->min_bytes, c.spec->max_bytes);
+  // The traffic library's draws: the same numbers with every standard library.
+  const double rate = 1.0 / std::max<uint32_t>(1, c.spec->mean_gap_cycles);
   std::array<uint8_t, regs::kMaxMsgBytes> buf{};
   for (uint32_t seq = 0; seq < c.spec->messages; ++seq) {
-    const auto g = static_cast<uint64_t>(gap(rng));
+    const auto g = static_cast<uint64_t>(exponential(rng, rate));
     if (g) wait(period_ * static_cast<double>(g));
-    const uint32_t len = size(rng);
-    make_payload(opt_.seed, c.idx, seq, buf.data(), len);
-    const uint64_t created = cycle();
-    c.times[seq].created = created;
-    const Status st = ep.send(buf.data(), len, static_cast<uint16_t>(seq));
-    if (st.ok()) {
-      sb_.sent(c.idx, seq, len, created);
-      ++c.sent;
-    } else if (st.result == Result::kRejected) {
-      sb_.refused_at_source(c.idx, seq, static_cast<uint8_t>(st.reason));
-      ++c.refused;
-    } else {
-      error(fmt::format("{}: send of message {} failed: {}", c.label, seq, st.str()));
-    }
+    const uint32_t len =
+        c.spec->min_bytes + static_cast<uint32_t>(uniform_below(rng, c.spec->max_bytes - c.spec->min_bytes + 1));
+    c.times[seq].bytes = len;
+    send_one(c, ep, seq, len, cycle(), buf);
   }
   c.sender_done = true;
   c.rx_ev.notify(SC_ZERO_TIME);
+  progress();
+}
+
+void System::send_one(ChanRt& c, sw::Endpoint& ep, uint32_t seq, uint32_t len, uint64_t created,
+                      std::array<uint8_t, regs::kMaxMsgBytes>& buf) {
+  make_payload(opt_.seed, c.idx, seq, buf.data(), len);
+  c.times[seq].created = created;
+  const Status st = ep.send(buf.data(), len, static_cast<uint16_t>(seq));
+  if (st.ok()) {
+    sb_.sent(c.idx, seq, len, created);
+    ++c.sent;
+  } else if (st.result == Result::kRejected) {
+    sb_.refused_at_source(c.idx, seq, static_cast<uint8_t>(st.reason));
+    ++c.refused;
+  } else {
+    error(fmt::format("{}: send of message {} failed: {}", c.label, seq, st.str()));
+  }
+}
+
+// One generated-traffic terminal: messages at their ideal cycles (open loop);
+// when the endpoint or bus holds it back, later messages go out late but keep
+// their creation time, so the wait counts in their latency.
+void System::source_thread(uint32_t term, CpuBusIf& ctx) {
+  while (!traffic_started_) wait(traffic_start_ev_);
+  TerminalSource src = traffic_->source(term);
+  std::array<uint8_t, regs::kMaxMsgBytes> buf{};
+  while (auto m = src.next()) {
+    const uint64_t due = t0_ + m->cycle;
+    if (due >= measure_end_) break;
+    if (cycle() < due) wait(period_ * static_cast<double>(due - cycle()));
+    auto it = pair_chan_.find({term, m->dst});
+    if (it == pair_chan_.end() || it->second->failed || it->second->sep < 0) {
+      error(fmt::format("terminal {}: no open channel to terminal {}", term, m->dst));
+      break;
+    }
+    ChanRt& c = *it->second;
+    if (c.next_seq == UINT32_MAX) break;
+    const uint32_t seq = c.next_seq++;
+    sb_.extend(c.idx, c.next_seq);
+    c.times.push_back({});
+    c.times[seq].bytes = m->bytes;
+    sw::Endpoint ep(ctx, static_cast<uint8_t>(c.sep));
+    send_one(c, ep, seq, m->bytes, due, buf);
+  }
+  for (auto& [pr, c] : pair_chan_)
+    if (pr.first == term) {
+      c->sender_done = true;
+      c->rx_ev.notify(SC_ZERO_TIME);
+    }
   progress();
 }
 
@@ -632,8 +746,13 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
       } else {
         error(c.label + ": message read that the CMM never delivered");
       }
-      sb_.delivered(c.idx, info.tag, buf.data(), info.len, when);
-      if (info.tag < c.times.size()) c.times[info.tag].read = cycle();
+      uint32_t seq = 0;
+      if (c.seq_of(info.tag, seq)) {
+        sb_.delivered(c.idx, seq, buf.data(), info.len, when);
+        if (seq < c.times.size()) c.times[seq].read = cycle();
+      } else {
+        sb_.unauthorized(fmt::format("{}: read a message with tag {} that was never sent", c.label, info.tag));
+      }
       ++c.received;
       progress();
       if (c.spec->rx_service_cycles) wait(period_ * static_cast<double>(c.spec->rx_service_cycles));
@@ -674,7 +793,7 @@ void System::check_delivery(ChanRt& c, const Header& h, uint64_t when) {
     sb_.unauthorized(fmt::format("{}: delivered from {}.{}.{}, expected {}.{}.{}", c.label, h.src_node, h.src_part,
                                  h.src_ep, scen_.nodes[c.s.node].id, c.s.part, c.sep));
   c.deliver_cycles.push_back(when);
-  if (h.tag < c.times.size()) c.times[h.tag].delivered = when;
+  if (uint32_t seq = 0; c.seq_of(h.tag, seq) && seq < c.times.size()) c.times[seq].delivered = when;
   c.rx_ev.notify(SC_ZERO_TIME);
 }
 
@@ -687,8 +806,7 @@ ChanRt* System::data_of(const Header& h, uint32_t& seq) {
     const int ci = n->tx_chan[h.src_ep];
     if (ci < 0) return nullptr;
     ChanRt* c = chans_[static_cast<size_t>(ci)].get();
-    if (h.src_part != c->s.part || h.tag >= c->times.size()) return nullptr;  // forged
-    seq = h.tag;
+    if (h.src_part != c->s.part || !c->seq_of(h.tag, seq) || seq >= c->times.size()) return nullptr;  // forged
     return c;
   }
   return nullptr;
@@ -709,7 +827,7 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
   if (h.opcode != static_cast<uint8_t>(regs::Opcode::kNack)) return;
   for (auto& ch : chans_) {
     ChanRt& c = *ch;
-    if (c.s.node == node && static_cast<int>(h.dst_ep) == c.sep && h.tag >= c.spec->messages &&
+    if (!c.open_ended && c.s.node == node && static_cast<int>(h.dst_ep) == c.sep && h.tag >= c.spec->messages &&
         h.aux == static_cast<uint8_t>(regs::Opcode::kData)) {
       ++c.reflected;
       sb_.nacks_reflected(c.idx, 1);
@@ -806,7 +924,25 @@ void System::control_thread() {
   };
   while (!all_open()) wait(progress_ev_);
   storm_done_cycle_ = cycle();
-  while (!traffic_done()) wait(progress_ev_);
+  if (traffic_) {
+    t0_ = cycle();
+    measure_start_ = t0_ + scen_.warmup_cycles;
+    measure_end_ = measure_start_ + scen_.measure_cycles;
+    drain_deadline_ = measure_end_ + scen_.drain_cycles;
+    traffic_started_ = true;
+    traffic_start_ev_.notify(SC_ZERO_TIME);
+  }
+  while (!traffic_done()) {
+    if (cycle() >= drain_deadline_) {
+      error(fmt::format("drain: in-flight messages did not finish within drain_cycles={} after the measurement "
+                        "ended; stuck: {}", scen_.drain_cycles, stuck_report()));
+      drain_failed_ = true;
+      sc_stop();
+      return;
+    }
+    if (drain_deadline_ != UINT64_MAX) wait(period_ * static_cast<double>(drain_deadline_ - cycle()), progress_ev_);
+    else wait(progress_ev_);
+  }
   traffic_done_cycle_ = cycle();
   closing_ = true;
   for (auto& n : nodes_)
@@ -870,13 +1006,21 @@ void System::read_counters() {
 
 std::string System::stuck_report() const {
   std::string o;
+  size_t listed = 0, more = 0;
   for (const auto& c : chans_) {
     if (c->failed || (c->closed_recv && c->closed_send)) continue;
+    const bool done = c->recv_ready && c->send_ready && c->sender_done && c->receiver_done;
+    if (done && !closing_) continue;
+    if (++listed > 16) {
+      ++more;
+      continue;
+    }
     o += fmt::format("{}: {}{}{} rep {} sep {} sent {}/{} received {} nacked {}{}{}; ", c->label,
                      c->recv_ready ? "recv-open " : "recv-not-open ", c->send_ready ? "send-open " : "send-not-open ",
                      c->sender_done ? "sender-done" : "sender-busy", c->rep, c->sep, c->sent, c->spec->messages,
                      c->received, c->nacked, c->closed_recv ? " recv-closed" : "", c->closed_send ? " send-closed" : "");
   }
+  if (more) o += fmt::format("and {} more channels", more);
   return o;
 }
 
@@ -890,7 +1034,7 @@ RunResult System::collect(double wall_seconds) {
   r.wall_seconds = wall_seconds;
   r.connect_storm_cycles = storm_done_cycle_;
   r.interrupted = interrupted_;
-  if (!finished_ && !interrupted_) {
+  if (!finished_ && !interrupted_ && !drain_failed_) {
     errors_.push_back(fmt::format("watchdog: not finished after {} cycles; stuck: {}", cycle(), stuck_report()));
   }
   for (const auto& ch : chans_) {
@@ -1061,18 +1205,44 @@ RunResult System::collect(double wall_seconds) {
     r.attacks.push_back(row);
   }
   // The spoofed and own-id forgeries are told apart by the target CMM's counters.
-  // Latency parts of every delivered message: creation -> egress (source:
-  // payload burst, doorbell, egress queue), egress -> ingress accept (fabric),
-  // ingress accept -> receive queue (CMM pipeline), receive queue -> read.
+  // Latency and its parts, of messages created in the measurement window
+  // (generated traffic; static channels: all): creation -> egress (source:
+  // payload burst, doorbell, egress queue), egress -> ingress accept
+  // (fabric), ingress accept -> receive queue (CMM pipeline); and the wait
+  // in the receive queue until the process reads it.
+  const uint64_t w0 = traffic_ ? measure_start_ : 0, w1 = traffic_ ? measure_end_ : UINT64_MAX;
+  uint64_t created_msgs = 0, created_bytes = 0, accepted_msgs = 0, accepted_bytes = 0;
   for (const auto& ch : chans_)
     for (const auto& t : ch->times) {
-      if (!t.delivered || !t.egress || !t.ingress) continue;
-      r.part_source.push_back(t.egress - t.created);
-      r.part_fabric.push_back(t.ingress - t.egress);
-      r.part_pipeline.push_back(t.delivered - t.ingress);
-      if (t.read >= t.delivered && t.read) r.part_rx_wait.push_back(t.read - t.delivered);
+      if (t.created >= w0 && t.created < w1 && (t.created || t.bytes)) {
+        ++created_msgs;
+        created_bytes += t.bytes;
+        if (t.delivered) r.latency_cycles.push_back(t.delivered - t.created);
+        if (t.delivered && t.egress && t.ingress) {
+          r.part_source.push_back(t.egress - t.created);
+          r.part_fabric.push_back(t.ingress - t.egress);
+          r.part_pipeline.push_back(t.delivered - t.ingress);
+          if (t.read >= t.delivered && t.read) r.part_rx_wait.push_back(t.read - t.delivered);
+        }
+      }
+      if (t.delivered && t.delivered >= w0 && t.delivered < w1) {
+        ++accepted_msgs;
+        accepted_bytes += t.bytes;
+      }
     }
-  r.latency_cycles = sb_.latencies();
+  if (traffic_) {
+    const double denom = static_cast<double>(scen_.measure_cycles) * static_cast<double>(terms_.size());
+    r.load = {{"terminals", terms_.size()},
+              {"warmup_cycles", scen_.warmup_cycles},
+              {"measure_cycles", scen_.measure_cycles},
+              {"traffic_start_cycle", t0_},
+              {"configured_rate_msgs", traffic_->rate()},
+              {"offered_msgs", static_cast<double>(created_msgs) / denom},
+              {"offered_bytes", static_cast<double>(created_bytes) / denom},
+              {"accepted_msgs", static_cast<double>(accepted_msgs) / denom},
+              {"accepted_bytes", static_cast<double>(accepted_bytes) / denom}};
+  }
+
   r.errors = errors_;
   sb_.finish(r.errors);
   r.scoreboard_clean = r.errors.empty();

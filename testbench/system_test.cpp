@@ -194,6 +194,64 @@ TEST(SystemErrors, NetworkTooSmallForTheScenarioIsAConfigError) {
   }
 }
 
+Scenario traffic_scenario(const char* pattern_json, double load) {
+  nlohmann::json j = {
+      {"name", "traffic"},
+      {"topology", "mesh"},
+      {"link_latency_cycles", 2},
+      {"generate", {{"nodes", 4}, {"partitions", 2}, {"processes", 1}}},
+      {"traffic",
+       {{"pattern", nlohmann::json::parse(pattern_json)},
+        {"size", {{"dist", "fixed"}, {"bytes", 128}}},
+        {"offered_load", load}}},
+      {"warmup_cycles", 1000},
+      {"measure_cycles", 10000},
+      {"drain_cycles", 50000}};
+  return scenario_from_json(j, "test");
+}
+
+// Generated traffic: channels for every pair the pattern needs, opened by the
+// agents (the connect storm), then warm-up, measurement and drain; at low load
+// everything offered is accepted and every message is accounted for.
+TEST(SystemTrafficGen, UniformWithFanoutOnAMeshAcceptsWhatIsOffered) {
+  REQUIRE_FRESH_KERNEL();
+  const Scenario s = traffic_scenario(R"({"name": "uniform", "fanout": 2})", 0.002);
+  const RunResult r = run_system(s, RunOptions{4, false});
+  ASSERT_TRUE(r.scoreboard_clean) << dump(r);
+  EXPECT_EQ(r.channels_opened, 8u * 2u);
+  ASSERT_FALSE(r.load.empty());
+  const double offered = r.load["offered_msgs"].get<double>();
+  const double accepted = r.load["accepted_msgs"].get<double>();
+  EXPECT_NEAR(offered, 0.002, 0.0006);
+  EXPECT_NEAR(accepted, offered, 0.0003);
+  // Latency samples are the messages created in the measurement window only.
+  EXPECT_LT(r.latency_cycles.size(), r.messages_delivered);
+  EXPECT_NEAR(static_cast<double>(r.latency_cycles.size()), offered * 8 * 10000, 2.0);
+  EXPECT_GT(r.connect_storm_cycles, 0u);
+}
+
+TEST(SystemTrafficGen, PermutationOpensOneChannelPerTerminal) {
+  REQUIRE_FRESH_KERNEL();
+  const Scenario s = traffic_scenario(R"({"name": "bit_complement"})", 0.003);
+  const RunResult r = run_system(s, RunOptions{2, false});
+  ASSERT_TRUE(r.scoreboard_clean) << dump(r);
+  EXPECT_EQ(r.channels_opened, 8u);
+  EXPECT_GT(r.messages_delivered, 0u);
+}
+
+// A pattern that needs more endpoints than a partition's quota is refused
+// before the run, naming the partition and the numbers.
+TEST(SystemTrafficGen, PatternNeedingTooManyEndpointsIsAConfigError) {
+  REQUIRE_FRESH_KERNEL();
+  const Scenario s = traffic_scenario(R"({"name": "uniform"})", 0.001);  // 7 + 7 endpoints per partition of 8
+  try {
+    (void)run_system(s, RunOptions{1, false});
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("needs 14 endpoints in partition"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace cmm::tb
 

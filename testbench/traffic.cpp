@@ -257,10 +257,11 @@ template <typename T>
 void get_uint(const json& j, const char* key, T& out, const std::string& where) {
   if (!j.contains(key)) return;
   const json& v = j.at(key);
-  if (v.is_number_integer() && !v.is_number_unsigned())  // negative
+  // Parsed text gives unsigned numbers, JSON built in C++ signed ones: take both.
+  if (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0)
     throw ConfigError(where + ": key '" + key + "' has value " + v.dump() + " (allowed: 0.." +
                       std::to_string(std::numeric_limits<T>::max()) + ")");
-  if (!v.is_number_unsigned()) wrong_type(j, key, "an unsigned integer", where);
+  if (!v.is_number_integer()) wrong_type(j, key, "an unsigned integer", where);
   const uint64_t x = v.get<uint64_t>();
   if (x > std::numeric_limits<T>::max())
     throw ConfigError(where + ": key '" + key + "' has value " + v.dump() + " (allowed: 0.." +
@@ -647,17 +648,36 @@ Pattern::Pattern(const PatternSpec& spec, uint32_t terminals, uint64_t seed) : s
   }
   // uniform, hotspot
   if (spec.fanout) {
+    // F rounds of a random permutation without fixed points or repeats: every
+    // terminal gets exactly F destinations AND is the destination of exactly F
+    // (balanced endpoint use on the receive side too).
     Rng rng(seed);
-    subset_.resize(n_);
-    std::vector<uint32_t> others(n_ - 1);
-    for (uint32_t i = 0; i < n_; ++i) {
-      for (uint32_t j = 0, o = 0; j < n_; ++j)
-        if (j != i) others[o++] = j;
-      for (uint32_t f = 0; f < spec.fanout; ++f)  // partial Fisher-Yates
-        std::swap(others[f], others[f + uniform_below(rng, n_ - 1 - f)]);
-      subset_[i].assign(others.begin(), others.begin() + spec.fanout);
-      std::sort(subset_[i].begin(), subset_[i].end());
+    subset_.assign(n_, {});
+    std::vector<uint32_t> perm(n_);
+    auto conflict = [&](uint32_t i) {
+      return perm[i] == i || std::find(subset_[i].begin(), subset_[i].end(), perm[i]) != subset_[i].end();
+    };
+    for (uint32_t f = 0; f < spec.fanout; ++f) {
+      for (uint32_t i = 0; i < n_; ++i) perm[i] = i;
+      for (uint32_t i = n_ - 1; i > 0; --i) std::swap(perm[i], perm[uniform_below(rng, i + 1)]);
+      for (uint32_t round = 0; round < 64 * n_; ++round) {
+        uint32_t i = 0;
+        while (i < n_ && !conflict(i)) ++i;
+        if (i == n_) break;
+        std::swap(perm[i], perm[uniform_below(rng, n_)]);
+      }
+      for (uint32_t i = 0; i < n_; ++i) {
+        if (conflict(i)) {  // not repaired (tiny N, large F): any unused other terminal
+          for (uint32_t j = 0; j < n_; ++j)
+            if (j != i && std::find(subset_[i].begin(), subset_[i].end(), j) == subset_[i].end()) {
+              perm[i] = j;
+              break;
+            }
+        }
+        subset_[i].push_back(perm[i]);
+      }
     }
+    for (auto& v : subset_) std::sort(v.begin(), v.end());
   }
   if (spec.kind == PatternKind::kHotspot) {
     is_hot_.assign(n_, 0);
