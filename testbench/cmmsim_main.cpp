@@ -51,6 +51,16 @@ int sc_main(int argc, char** argv) {
   app.add_option("--set", sets,
                  "override a scenario key, KEY=VALUE (repeatable; nested keys as a.b), e.g. --set topology=mesh "
                  "--set traffic.offered_load=0.01; see --dump-config for the keys");
+  RunOptions ro;
+  app.add_option("--trace", ro.perfetto_path,
+                 "write a Perfetto/Chrome trace-event JSON timeline to this file (open in ui.perfetto.dev)");
+  app.add_option("--vcd", ro.vcd_path, "write a VCD waveform of every CMM core's pins to this file (GTKWave)");
+  app.add_option("--trace-from", ro.trace_from_cycle, "traces: first cycle of the window (CMM clock cycles)")
+      ->capture_default_str();
+  app.add_option("--trace-to", ro.trace_to_cycle, "traces: end of the window, exclusive (CMM clock cycles)");
+  app.add_option("--trace-nodes", ro.trace_nodes, "traces: only these nodes (names, e.g. 202 204)")->delimiter(',');
+  app.add_flag("--vcd-keys", ro.vcd_keys,
+               "also dump the 128-bit key fields into the VCD (off by default: a waveform never leaks keys)");
   app.add_flag("--dump-config", dump_config, "print the effective scenario as JSON and exit");
   app.add_flag("-q,--quiet", quiet, "no summary on stdout");
   app.add_flag("--no-progress", no_progress,
@@ -122,7 +132,10 @@ int sc_main(int argc, char** argv) {
   RunResult r;
   try {
     std::signal(SIGINT, on_sigint);  // Ctrl-C: stop cleanly, still write the statistics
-    r = run_system(s, RunOptions{seed, !no_progress && !quiet, &g_interrupt});
+    ro.seed = seed;
+    ro.progress = !no_progress && !quiet;
+    ro.interrupt = &g_interrupt;
+    r = run_system(s, ro);
     std::signal(SIGINT, SIG_DFL);
   } catch (const ConfigError& e) {
     std::cerr << "cmmsim: configuration error: " << e.what() << "\n";

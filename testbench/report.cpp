@@ -84,6 +84,9 @@ std::string summary_text(const RunResult& r, bool wall) {
     o += fmt::format("  speed                {:.0f} cycles/s, {:.0f} messages/s\n",
                      static_cast<double>(r.simulated_cycles) / w, static_cast<double>(r.messages_delivered) / w);
   }
+  for (auto it = r.traces.begin(); it != r.traces.end(); ++it)
+    o += fmt::format("  trace ({})  {} ({} bytes{})\n", it.key(), it.value()["path"].get<std::string>(),
+                     it.value()["bytes"].get<uint64_t>(), it.value()["truncated"].get<bool>() ? ", TRUNCATED" : "");
   o += fmt::format("  scoreboard           {}\n", r.scoreboard_clean ? "clean" : "FAILED");
   for (const auto& e : r.errors) o += "    error: " + e + "\n";
   return o;

@@ -56,6 +56,7 @@ struct RunResult {
   // Generated traffic: offered and accepted load in the measurement window,
   // per terminal per cycle (messages and bytes); empty for static channels.
   nlohmann::json load = nlohmann::json::object();
+  nlohmann::json traces = nlohmann::json::object();  // files written: path, bytes
   nlohmann::json per_node = nlohmann::json::array();
 };
 

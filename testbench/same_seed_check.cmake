@@ -1,5 +1,5 @@
 # Runs cmmsim twice with one seed and once with another; the statistics of the
-# first two must be byte-identical, the third must differ.
+# first two and their traces must be byte-identical, the third must differ.
 foreach(run a b c)
   if(run STREQUAL c)
     set(seed 8)
@@ -7,12 +7,14 @@ foreach(run a b c)
     set(seed 7)
   endif()
   file(REMOVE_RECURSE ${OUT}/${run})
-  execute_process(COMMAND ${CMMSIM} --seed ${seed} -q -o ${OUT}/${run} RESULT_VARIABLE rc)
+  file(MAKE_DIRECTORY ${OUT}/${run})
+  execute_process(COMMAND ${CMMSIM} --seed ${seed} -q -o ${OUT}/${run} --trace ${OUT}/${run}/trace.json
+                          --vcd ${OUT}/${run}/pins.vcd RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "cmmsim --seed ${seed} failed (exit ${rc})")
   endif()
 endforeach()
-foreach(f stats.json config.json)
+foreach(f stats.json config.json trace.json pins.vcd)
   execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${OUT}/a/${f} ${OUT}/b/${f} RESULT_VARIABLE diff)
   if(diff)
     message(FATAL_ERROR "same seed, different ${f}: ${OUT}/a/${f} vs ${OUT}/b/${f}")
@@ -22,4 +24,4 @@ execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${OUT}/a/stats.json ${
 if(NOT diff)
   message(FATAL_ERROR "seeds 7 and 8 gave identical stats.json: the seed is not used")
 endif()
-message(STATUS "same seed: identical stats.json and config.json; other seed: different")
+message(STATUS "same seed: identical stats.json, config.json, Perfetto trace and VCD; other seed: different")

@@ -29,6 +29,7 @@
 #include "cmm_tlm/noc.h"
 #include "rtl_core.h"
 #include "scoreboard.h"
+#include "trace.h"
 
 namespace cmm::tb {
 
@@ -68,6 +69,7 @@ struct ChanRt {
   struct Times {
     uint64_t created = 0, egress = 0, ingress = 0, delivered = 0, read = 0;
     uint32_t bytes = 0;
+    bool traced = false;  // has a span in the Perfetto trace
   };
   std::vector<Times> times;
   bool open_ended = false;  // generated traffic: messages created on the fly
@@ -203,6 +205,9 @@ class System : public sc_module {
     void on_deliver(uint64_t, const Header& h) override { sys_.on_deliver(node_, h); }
     void on_ingress_accept(const sc_time&, const tlmshell::Packet& p) override { sys_.on_ingress(node_, p); }
     void on_egress(const sc_time&, const tlmshell::Packet& p) override { sys_.on_egress(node_, p); }
+    void on_pins(const sc_time& t, const PinsIn& in, const PinsOut& out) override {
+      if (sys_.vcd_) sys_.vcd_->sample(static_cast<uint32_t>(node_), t.value(), in, out, true);
+    }
    private:
     System& sys_;
     size_t node_;
@@ -276,6 +281,17 @@ class System : public sc_module {
   std::vector<std::unique_ptr<CpuBusIf>> user_ctx_;
   std::vector<std::unique_ptr<AttackRt>> attacks_;
   std::vector<std::unique_ptr<RogueNode>> idle_ports_;  // terminate network ports no node uses
+  // Traces.
+  std::unique_ptr<PerfettoTrace> perfetto_;
+  std::unique_ptr<VcdWriter> vcd_;
+  uint64_t ps(uint64_t cyc) const { return cyc * period_.value(); }  // SystemC resolution is 1 ps
+  static uint64_t msg_id(const ChanRt& c, uint32_t seq) { return (uint64_t{c.idx} << 32) | seq; }
+  std::string proc_name(const Location& l) const {
+    return scen_.nodes[l.node].partitions[l.part].processes[l.proc].name;
+  }
+  void trace_stage(ChanRt& c, uint32_t seq, size_t node, const std::string& track, uint64_t cyc, const char* stage);
+  void trace_end(ChanRt& c, uint32_t seq, uint64_t cyc, const char* how);
+  std::vector<int64_t> rxq_depth_;  // per node, messages in receive queues (trace counter)
   // Generated traffic.
   std::optional<Traffic> traffic_;
   std::vector<Location> terms_;
@@ -383,6 +399,44 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     }
     nodes_.push_back(std::move(node));
   }
+
+  // Traces: node index = pid; window and node filter from the options.
+  if (!opt.perfetto_path.empty() || !opt.vcd_path.empty()) {
+    TraceLimits lim;
+    lim.from_ps = ps(opt.trace_from_cycle);
+    lim.to_ps = opt.trace_to_cycle == UINT64_MAX ? UINT64_MAX : ps(opt.trace_to_cycle);
+    for (const auto& want : opt.trace_nodes) {
+      bool found = false;
+      for (size_t n = 0; n < s.nodes.size(); ++n)
+        if (s.nodes[n].name == want) {
+          lim.nodes.push_back(static_cast<uint32_t>(n));
+          found = true;
+        }
+      if (!found) {
+        std::string names;
+        for (const auto& N : s.nodes) names += (names.empty() ? "" : ", ") + N.name;
+        throw ConfigError("--trace-nodes: no node named '" + want + "' (nodes: " + names + ")");
+      }
+    }
+    try {
+      if (!opt.perfetto_path.empty()) {
+        perfetto_ = std::make_unique<PerfettoTrace>(opt.perfetto_path, lim);
+        for (size_t n = 0; n < s.nodes.size(); ++n)
+          perfetto_->set_node_name(static_cast<uint32_t>(n), "node " + s.nodes[n].name);
+      }
+      if (!opt.vcd_path.empty()) {
+        VcdOptions vo;
+        vo.limits = lim;
+        vo.include_keys = opt.vcd_keys;
+        vo.clock_period_ps = period_.value();
+        vcd_ = std::make_unique<VcdWriter>(opt.vcd_path, vo);
+        for (size_t n = 0; n < s.nodes.size(); ++n) vcd_->add_node(static_cast<uint32_t>(n), s.nodes[n].name);
+      }
+    } catch (const std::exception& e) {
+      throw ConfigError(std::string("traces: ") + e.what());
+    }
+  }
+  rxq_depth_.assign(s.nodes.size(), 0);
 
   // Channels: one sender and one receiver thread each, on their own hardware
   // contexts (same pid as the owning process).
@@ -684,6 +738,13 @@ void System::send_one(ChanRt& c, sw::Endpoint& ep, uint32_t seq, uint32_t len, u
                       std::array<uint8_t, regs::kMaxMsgBytes>& buf) {
   make_payload(opt_.seed, c.idx, seq, buf.data(), len);
   c.times[seq].created = created;
+  if (perfetto_) {
+    perfetto_->begin_message(msg_id(c, seq), perfetto_->track(static_cast<uint32_t>(c.s.node), proc_name(c.s)),
+                             ps(created), "DATA " + c.label, {{"seq", seq}, {"bytes", len}});
+    perfetto_->stage(msg_id(c, seq), perfetto_->track(static_cast<uint32_t>(c.s.node), proc_name(c.s)), ps(created),
+                     "source");
+    c.times[seq].traced = true;
+  }
   const Status st = ep.send(buf.data(), len, static_cast<uint16_t>(seq));
   if (st.ok()) {
     sb_.sent(c.idx, seq, len, created);
@@ -691,6 +752,7 @@ void System::send_one(ChanRt& c, sw::Endpoint& ep, uint32_t seq, uint32_t len, u
   } else if (st.result == Result::kRejected) {
     sb_.refused_at_source(c.idx, seq, static_cast<uint8_t>(st.reason));
     ++c.refused;
+    trace_end(c, seq, cycle(), "refused at source");
   } else {
     error(fmt::format("{}: send of message {} failed: {}", c.label, seq, st.str()));
   }
@@ -749,7 +811,12 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
       uint32_t seq = 0;
       if (c.seq_of(info.tag, seq)) {
         sb_.delivered(c.idx, seq, buf.data(), info.len, when);
-        if (seq < c.times.size()) c.times[seq].read = cycle();
+        if (seq < c.times.size()) {
+          c.times[seq].read = cycle();
+          trace_end(c, seq, cycle(), "read");
+          if (perfetto_) perfetto_->counter(static_cast<uint32_t>(c.r.node), "receive-queue messages", ps(cycle()),
+                                            static_cast<double>(--rxq_depth_[c.r.node]));
+        }
       } else {
         sb_.unauthorized(fmt::format("{}: read a message with tag {} that was never sent", c.label, info.tag));
       }
@@ -793,7 +860,12 @@ void System::check_delivery(ChanRt& c, const Header& h, uint64_t when) {
     sb_.unauthorized(fmt::format("{}: delivered from {}.{}.{}, expected {}.{}.{}", c.label, h.src_node, h.src_part,
                                  h.src_ep, scen_.nodes[c.s.node].id, c.s.part, c.sep));
   c.deliver_cycles.push_back(when);
-  if (uint32_t seq = 0; c.seq_of(h.tag, seq) && seq < c.times.size()) c.times[seq].delivered = when;
+  if (uint32_t seq = 0; c.seq_of(h.tag, seq) && seq < c.times.size()) {
+    c.times[seq].delivered = when;
+    trace_stage(c, seq, c.r.node, proc_name(c.r), when, "receive queue");
+    if (perfetto_) perfetto_->counter(static_cast<uint32_t>(c.r.node), "receive-queue messages", ps(when),
+                                      static_cast<double>(++rxq_depth_[c.r.node]));
+  }
   c.rx_ev.notify(SC_ZERO_TIME);
 }
 
@@ -814,7 +886,10 @@ ChanRt* System::data_of(const Header& h, uint32_t& seq) {
 
 void System::on_egress(size_t node, const tlmshell::Packet& p) {
   uint32_t seq = 0;
-  if (ChanRt* c = data_of(p.hdr, seq); c && c->s.node == node) c->times[seq].egress = cycle();
+  if (ChanRt* c = data_of(p.hdr, seq); c && c->s.node == node) {
+    c->times[seq].egress = cycle();
+    trace_stage(*c, seq, node, "fabric out", cycle(), "fabric");
+  }
 }
 
 void System::on_ingress(size_t node, const tlmshell::Packet& p) {
@@ -822,7 +897,21 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
   uint32_t seq = 0;
   if (ChanRt* c = data_of(h, seq); c && c->r.node == node && c->times[seq].egress) {
     c->times[seq].ingress = cycle();
+    trace_stage(*c, seq, node, "CMM", cycle(), "CMM pipeline");
     return;
+  }
+  // A NACK for one of our messages ends its span.
+  if (h.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && h.aux == static_cast<uint8_t>(regs::Opcode::kData) &&
+      h.dst_ep < regs::kNumEndpoints) {
+    const int ci = nodes_[node]->tx_chan[h.dst_ep];
+    uint32_t seq2 = 0;
+    if (ci >= 0 && chans_[static_cast<size_t>(ci)]->seq_of(h.tag, seq2)) {
+      ChanRt& c = *chans_[static_cast<size_t>(ci)];
+      if (seq2 < c.times.size() && !c.times[seq2].delivered) {
+        const std::string how = "NACK " + std::string(regs::reason_name(h.reason % regs::kReasonCount));
+        trace_end(c, seq2, cycle(), how.c_str());
+      }
+    }
   }
   if (h.opcode != static_cast<uint8_t>(regs::Opcode::kNack)) return;
   for (auto& ch : chans_) {
@@ -902,6 +991,18 @@ void System::attack_thread(AttackRt& a) {
       ++a.refused[static_cast<uint32_t>(st.reason) % regs::kReasonCount];
     }
   }
+}
+
+void System::trace_stage(ChanRt& c, uint32_t seq, size_t node, const std::string& track, uint64_t cyc,
+                         const char* stage) {
+  if (!perfetto_ || seq >= c.times.size() || !c.times[seq].traced) return;
+  perfetto_->stage(msg_id(c, seq), perfetto_->track(static_cast<uint32_t>(node), track), ps(cyc), stage);
+}
+
+void System::trace_end(ChanRt& c, uint32_t seq, uint64_t cyc, const char* how) {
+  if (!perfetto_ || seq >= c.times.size() || !c.times[seq].traced) return;
+  c.times[seq].traced = false;
+  perfetto_->end_message(msg_id(c, seq), ps(cyc), {{"end", how}});
 }
 
 bool System::traffic_done() const {
@@ -1026,6 +1127,16 @@ std::string System::stuck_report() const {
 
 RunResult System::collect(double wall_seconds) {
   RunResult r;
+  if (perfetto_) {
+    perfetto_->close();
+    r.traces["perfetto"] = {{"path", opt_.perfetto_path}, {"bytes", perfetto_->bytes()},
+                            {"events", perfetto_->events()}, {"truncated", perfetto_->truncated()}};
+  }
+  if (vcd_) {
+    vcd_->close();
+    r.traces["vcd"] = {{"path", opt_.vcd_path}, {"bytes", vcd_->bytes()}, {"truncated", vcd_->truncated()},
+                       {"keys", opt_.vcd_keys}};
+  }
   r.scenario = scen_.name;
   r.seed = opt_.seed;
   r.clock_ghz = scen_.clock_ghz;

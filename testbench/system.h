@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "report.h"
 #include "scenario.h"
@@ -17,6 +18,11 @@ struct RunOptions {
   // Set asynchronously (SIGINT): the run stops at the next monitor tick and
   // still reports what it has.
   const volatile std::sig_atomic_t* interrupt = nullptr;
+  // Traces (empty path: none); window in cycles [from, to), node filter by name.
+  std::string perfetto_path, vcd_path;
+  uint64_t trace_from_cycle = 0, trace_to_cycle = UINT64_MAX;
+  std::vector<std::string> trace_nodes;
+  bool vcd_keys = false;  // dump key fields into the VCD (secret!)
 };
 
 // Simulated cycles between two looks of the run monitor (progress, interrupt).

@@ -3,6 +3,9 @@
 // allows one elaboration per process: ctest runs each TEST in its own process.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include <systemc>
 
 #include "system.h"
@@ -27,13 +30,19 @@ const ChannelRow* row(const RunResult& r, const std::string& label) {
 
 std::string dump(const RunResult& r) { return summary_text(r, false); }
 
+RunOptions opts(uint64_t seed) {
+  RunOptions o;
+  o.seed = seed;
+  return o;
+}
+
 // The patent's FIG. 2 system, default scenario: the channel 216 <- 220b is
 // set up by the patent's steps and every message of every channel arrives
 // exactly once, intact; at the end every channel is closed and every key zeroized.
 TEST(SystemFig2, DefaultScenarioRunsClean) {
   REQUIRE_FRESH_KERNEL();
   const Scenario s = fig2_scenario();
-  const RunResult r = run_system(s, RunOptions{1, false});
+  const RunResult r = run_system(s, opts(1));
   ASSERT_TRUE(r.scoreboard_clean) << dump(r);
   EXPECT_EQ(r.channels_opened, s.channels.size());
   const ChannelRow* c = row(r, "216 <- 220b");
@@ -74,7 +83,7 @@ TEST(SystemBackpressure, FullReceiveQueueIsReportedToTheSender) {
   REQUIRE_FRESH_KERNEL();
   Scenario s = fig2_scenario();
   s.channels = {{"216", "220b", 60, 32, 64, 2, 400}};
-  const RunResult r = run_system(s, RunOptions{3, false});
+  const RunResult r = run_system(s, opts(3));
   ASSERT_TRUE(r.scoreboard_clean) << dump(r);
   const ChannelRow* c = row(r, "216 <- 220b");
   ASSERT_NE(c, nullptr);
@@ -90,7 +99,7 @@ TEST(SystemTraffic, ManyToOneAcrossBothNodes) {
   Scenario s = fig2_scenario();
   s.channels = {{"216", "220b", 40, 1, 1024, 50}, {"216", "220a", 40, 1, 1024, 50}, {"216", "222", 40, 1, 1024, 50},
                 {"216", "210a", 40, 1, 1024, 50}};
-  const RunResult r = run_system(s, RunOptions{9, false});
+  const RunResult r = run_system(s, opts(9));
   ASSERT_TRUE(r.scoreboard_clean) << dump(r);
   EXPECT_EQ(r.channels_opened, 4u);
   EXPECT_EQ(r.messages_delivered + r.nacks_reported, r.messages_sent);
@@ -103,7 +112,7 @@ TEST(SystemErrors, ChannelThatCannotBeSetUpIsReported) {
   Scenario s = fig2_scenario();
   s.nodes[0].partitions[3].quota = 0;  // 208d, home of 216
   s.channels = {{"216", "220b", 10, 8, 8, 10}, {"210a", "222", 10, 8, 8, 10}};
-  const RunResult r = run_system(s, RunOptions{1, false});
+  const RunResult r = run_system(s, opts(1));
   EXPECT_FALSE(r.scoreboard_clean);
   EXPECT_EQ(r.channels_opened, 1u);
   bool named = false;
@@ -120,7 +129,7 @@ TEST(SystemErrors, WatchdogReportsWhatIsStuck) {
   REQUIRE_FRESH_KERNEL();
   Scenario s = fig2_scenario();
   s.max_cycles = 2000;  // far too short for 200 messages 300 cycles apart
-  const RunResult r = run_system(s, RunOptions{1, false});
+  const RunResult r = run_system(s, opts(1));
   ASSERT_FALSE(r.scoreboard_clean);
   bool watchdog = false;
   for (const auto& e : r.errors) watchdog |= e.find("watchdog") != std::string::npos &&
@@ -134,7 +143,7 @@ TEST(SystemErrors, WatchdogReportsWhatIsStuck) {
 TEST(SystemSecurity, AttacksOnTheFig2ChannelAreRefusedAndTrafficIsIntact) {
   REQUIRE_FRESH_KERNEL();
   const Scenario s = fig2_attack_scenario();
-  const RunResult r = run_system(s, RunOptions{5, false});
+  const RunResult r = run_system(s, opts(5));
   ASSERT_TRUE(r.scoreboard_clean) << dump(r);
   ASSERT_EQ(r.attacks.size(), s.attacks.size());
   uint32_t denied = 0;
@@ -166,7 +175,7 @@ TEST_P(SystemOnNetwork, Fig2UnderAttackRunsClean) {
   Scenario s = fig2_attack_scenario();
   s.topology = GetParam();
   s.link_latency_cycles = 3;
-  const RunResult r = run_system(s, RunOptions{2, false});
+  const RunResult r = run_system(s, opts(2));
   ASSERT_TRUE(r.scoreboard_clean) << dump(r);
   EXPECT_EQ(r.fabric["topology"], GetParam());
   EXPECT_EQ(r.messages_delivered, r.messages_sent);
@@ -187,11 +196,40 @@ TEST(SystemErrors, NetworkTooSmallForTheScenarioIsAConfigError) {
   s.fabric_x = 1;
   s.fabric_y = 2;
   try {
-    (void)run_system(s, RunOptions{1, false});
+    (void)run_system(s, opts(1));
     FAIL() << "expected a ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("the scenario needs 4"), std::string::npos) << e.what();
   }
+}
+
+// The Perfetto timeline has one span per message that begins and ends, the
+// VCD has the pins of both CMMs and, by default, no key field at all.
+TEST(SystemTraces, PerfettoSpansPairAndTheWaveformCarriesNoKeys) {
+  REQUIRE_FRESH_KERNEL();
+  Scenario s = fig2_scenario();
+  for (auto& c : s.channels) c.messages = 10;
+  RunOptions o = opts(1);
+  o.perfetto_path = ::testing::TempDir() + "cmm_trace.json";
+  o.vcd_path = ::testing::TempDir() + "cmm_pins.vcd";
+  const RunResult r = run_system(s, o);
+  ASSERT_TRUE(r.scoreboard_clean) << dump(r);
+  std::ifstream tf(o.perfetto_path);
+  const nlohmann::json t = nlohmann::json::parse(tf);
+  size_t begins = 0, ends = 0, patent_spans = 0;
+  for (const auto& e : t["traceEvents"]) {
+    begins += e["ph"] == "b";
+    ends += e["ph"] == "e";
+    patent_spans += e["ph"] == "b" && e["name"] == "DATA 216 <- 220b";
+  }
+  EXPECT_EQ(begins, ends);
+  EXPECT_GE(patent_spans, 10u);  // one per message and node it visits
+  std::ifstream vf(o.vcd_path);
+  const std::string vcd((std::istreambuf_iterator<char>(vf)), std::istreambuf_iterator<char>());
+  EXPECT_NE(vcd.find("$scope module node202"), std::string::npos);
+  EXPECT_NE(vcd.find("$scope module node204"), std::string::npos);
+  EXPECT_NE(vcd.find("ing_hdr_opcode"), std::string::npos);
+  EXPECT_EQ(vcd.find("hdr_key"), std::string::npos);
 }
 
 Scenario traffic_scenario(const char* pattern_json, double load) {
@@ -216,7 +254,7 @@ Scenario traffic_scenario(const char* pattern_json, double load) {
 TEST(SystemTrafficGen, UniformWithFanoutOnAMeshAcceptsWhatIsOffered) {
   REQUIRE_FRESH_KERNEL();
   const Scenario s = traffic_scenario(R"({"name": "uniform", "fanout": 2})", 0.002);
-  const RunResult r = run_system(s, RunOptions{4, false});
+  const RunResult r = run_system(s, opts(4));
   ASSERT_TRUE(r.scoreboard_clean) << dump(r);
   EXPECT_EQ(r.channels_opened, 8u * 2u);
   ASSERT_FALSE(r.load.empty());
@@ -233,7 +271,7 @@ TEST(SystemTrafficGen, UniformWithFanoutOnAMeshAcceptsWhatIsOffered) {
 TEST(SystemTrafficGen, PermutationOpensOneChannelPerTerminal) {
   REQUIRE_FRESH_KERNEL();
   const Scenario s = traffic_scenario(R"({"name": "bit_complement"})", 0.003);
-  const RunResult r = run_system(s, RunOptions{2, false});
+  const RunResult r = run_system(s, opts(2));
   ASSERT_TRUE(r.scoreboard_clean) << dump(r);
   EXPECT_EQ(r.channels_opened, 8u);
   EXPECT_GT(r.messages_delivered, 0u);
@@ -245,7 +283,7 @@ TEST(SystemTrafficGen, PatternNeedingTooManyEndpointsIsAConfigError) {
   REQUIRE_FRESH_KERNEL();
   const Scenario s = traffic_scenario(R"({"name": "uniform"})", 0.001);  // 7 + 7 endpoints per partition of 8
   try {
-    (void)run_system(s, RunOptions{1, false});
+    (void)run_system(s, opts(1));
     FAIL() << "expected a ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("needs 14 endpoints in partition"), std::string::npos) << e.what();

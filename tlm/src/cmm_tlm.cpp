@@ -442,6 +442,7 @@ void CmmTlm::on_edge() {
     }
   }
 
+  if (user_obs_) user_obs_->on_pins(now, in, o);
   if (ext_) ext_->step(in);
   else core_.step(in);
   ++stats_.steps;

@@ -59,6 +59,11 @@ class CmmTlmObserver : public CoreObserver {
  public:
   virtual void on_egress(const sc_core::sc_time& t, const Packet& p) { (void)t; (void)p; }
   virtual void on_ingress_accept(const sc_core::sc_time& t, const Packet& p) { (void)t; (void)p; }
+  // Every evaluated clock edge: the core's inputs and the outputs they meet
+  // (waveforms). Skipped idle edges are not reported.
+  virtual void on_pins(const sc_core::sc_time& t, const PinsIn& in, const PinsOut& out) {
+    (void)t; (void)in; (void)out;
+  }
 };
 
 class CmmTlm : public sc_core::sc_module {
