@@ -154,6 +154,7 @@ int sc_main(int argc, char** argv) {
     std::ofstream(fs::path(out_dir) / "stats.json") << stats_json(r).dump(2) << "\n";
     std::ofstream(fs::path(out_dir) / "speed.json") << speed_json(r).dump(2) << "\n";
     std::ofstream(fs::path(out_dir) / "row.csv") << csv_row(r, effective);
+    if (!r.timeseries.empty()) std::ofstream(fs::path(out_dir) / "timeseries.csv") << timeseries_csv(r);
     std::ofstream(fs::path(out_dir) / "summary.txt") << text;
   }
   if (r.interrupted) {

@@ -172,6 +172,7 @@ nlohmann::json stats_json(const RunResult& r) {
                                                          "attempts refused with the expected reason")},
                             {"succeeded", stat(a.succeeded, "attempts", "attempts that got through (must be 0)")}});
   j["agent_errors_logged"] = stat(r.agent_errors_logged, "entries", "error-log entries read by kernel agents");
+  if (!r.timeseries.empty()) j["timeseries"] = r.timeseries;
   j["errors"] = r.errors;
   return j;
 }
@@ -201,6 +202,19 @@ std::string csv_cell(const nlohmann::json& v) {
   return q + "\"";
 }
 }  // namespace
+
+std::string timeseries_csv(const RunResult& r) {
+  if (r.timeseries.empty()) return {};
+  std::string o;
+  for (auto it = r.timeseries[0].begin(); it != r.timeseries[0].end(); ++it) o += (o.empty() ? "" : ",") + it.key();
+  o += "\n";
+  for (const auto& row : r.timeseries) {
+    std::string line;
+    for (auto it = row.begin(); it != row.end(); ++it) line += (line.empty() ? "" : ",") + it.value().dump();
+    o += line + "\n";
+  }
+  return o;
+}
 
 std::string csv_row(const RunResult& r, const nlohmann::json& cfg) {
   const LatencySummary l = summarize(r.latency_cycles);

@@ -56,7 +56,8 @@ struct RunResult {
   // Generated traffic: offered and accepted load in the measurement window,
   // per terminal per cycle (messages and bytes); empty for static channels.
   nlohmann::json load = nlohmann::json::object();
-  nlohmann::json traces = nlohmann::json::object();  // files written: path, bytes
+  nlohmann::json traces = nlohmann::json::object();
+  nlohmann::json timeseries = nlohmann::json::array();  // one object per stats interval  // files written: path, bytes
   nlohmann::json per_node = nlohmann::json::array();
 };
 
@@ -73,6 +74,8 @@ nlohmann::json stats_json(const RunResult& r);
 // row.csv content: a header line and one value line; the configuration's
 // top-level scalar keys first (config_*), then the results. For merging sweeps.
 std::string csv_row(const RunResult& r, const nlohmann::json& effective_config);
+// timeseries.csv content (empty string when no time series was taken).
+std::string timeseries_csv(const RunResult& r);
 // speed.json content: wall time and simulation speed (differs run to run).
 nlohmann::json speed_json(const RunResult& r);
 

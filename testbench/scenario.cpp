@@ -173,6 +173,7 @@ json Scenario::to_json() const {
   j["bus_latency_cycles"] = bus_latency_cycles;
   j["rx_poll_cycles"] = rx_poll_cycles;
   j["max_cycles"] = max_cycles;
+  j["stats_interval_cycles"] = stats_interval_cycles;
   for (const auto& N : nodes) {
     json jn{{"name", N.name}, {"id", N.id}};
     if (!N.core.empty()) jn["core"] = N.core;
@@ -238,7 +239,7 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
   s.channels.clear();
   only_keys(j, {"name", "seed", "clock_ghz", "core", "topology", "fabric_x", "fabric_y", "vcs_per_class", "buf_depth_flits",
                 "router_delay_cycles", "link_bytes_per_cycle", "link_latency_cycles", "bus_latency_cycles",
-                "rx_poll_cycles", "max_cycles", "nodes", "generate", "channels", "attacks", "traffic", "warmup_cycles",
+                "rx_poll_cycles", "max_cycles", "stats_interval_cycles", "nodes", "generate", "channels", "attacks", "traffic", "warmup_cycles",
                 "measure_cycles", "drain_cycles"},
             where);
   get(j, "name", s.name, where);
@@ -256,6 +257,7 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
   get(j, "bus_latency_cycles", s.bus_latency_cycles, where);
   get(j, "rx_poll_cycles", s.rx_poll_cycles, where);
   get(j, "max_cycles", s.max_cycles, where);
+  get(j, "stats_interval_cycles", s.stats_interval_cycles, where);
   get(j, "warmup_cycles", s.warmup_cycles, where);
   get(j, "measure_cycles", s.measure_cycles, where);
   get(j, "drain_cycles", s.drain_cycles, where);

@@ -107,6 +107,7 @@ struct Scenario {
   uint32_t bus_latency_cycles = 2;
   uint32_t rx_poll_cycles = 50;        // receiver re-check interval when idle
   uint64_t max_cycles = 50'000'000;    // watchdog: the run fails if not done by then
+  uint64_t stats_interval_cycles = 0;  // time series sample interval; 0: none
 
   // Where a process lives; throws ConfigError naming the process.
   Location locate(const std::string& process) const;

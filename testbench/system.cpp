@@ -240,6 +240,8 @@ class System : public sc_module {
   void receiver_thread(ChanRt& c, CpuBusIf& ctx);
   void control_thread();
   void monitor_thread();
+  void sampler_thread();
+  nlohmann::json timeseries_ = nlohmann::json::array();
   void read_counters();
   void on_deliver(size_t node, const Header& h);
   void on_ingress(size_t node, const tlmshell::Packet& p);
@@ -547,6 +549,7 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
   for (const auto& c : s.channels) expected_messages_ += c.messages;
   sc_spawn([this] { control_thread(); }, "control");
   sc_spawn([this] { monitor_thread(); }, "monitor");
+  if (s.stats_interval_cycles) sc_spawn([this] { sampler_thread(); }, "sampler");
 }
 
 // ---- kernel agents -------------------------------------------------------
@@ -1086,6 +1089,28 @@ void System::monitor_thread() {
   }
 }
 
+// Time series: cumulative counts at every interval (rates are differences).
+void System::sampler_thread() {
+  for (;;) {
+    wait(period_ * static_cast<double>(scen_.stats_interval_cycles));
+    uint64_t sent = 0, delivered = 0, nacked = 0, read = 0;
+    for (const auto& c : chans_) {
+      sent += c->sent;
+      nacked += c->nacked;
+      read += c->received;
+      delivered += c->deliver_cycles.size() + c->received;
+    }
+    int64_t rxq = 0;
+    for (int64_t d : rxq_depth_) rxq += d;
+    nlohmann::json row = {{"cycle", cycle()},        {"sent", sent},           {"delivered", delivered},
+                          {"read", read},            {"nacked", nacked},       {"in_flight", sent - delivered - nacked},
+                          {"rx_queued", delivered - read}};
+    if (noc_) row["fabric_flits"] = noc_->stats().flits_injected;
+    (void)rxq;
+    timeseries_.push_back(row);
+  }
+}
+
 void System::read_counters() {
   for (auto& node : nodes_) {
     CpuBusIf& k = *node->parts[0]->stat_ctx;
@@ -1145,6 +1170,7 @@ RunResult System::collect(double wall_seconds) {
   r.wall_seconds = wall_seconds;
   r.connect_storm_cycles = storm_done_cycle_;
   r.interrupted = interrupted_;
+  r.timeseries = timeseries_;
   if (!finished_ && !interrupted_ && !drain_failed_) {
     errors_.push_back(fmt::format("watchdog: not finished after {} cycles; stuck: {}", cycle(), stuck_report()));
   }
@@ -1274,8 +1300,24 @@ RunResult System::collect(double wall_seconds) {
     const auto& nc = noc_->config();
     if (ns.link_errors || ns.unroutable)
       errors_.push_back(fmt::format("fabric: {} link errors, {} unroutable packets", ns.link_errors, ns.unroutable));
-    uint64_t link_flits = 0;
-    for (uint64_t f : ns.link_flits) link_flits += f;
+    // Router-to-router links only (port 0 is the ejection port to the node).
+    uint64_t link_flits = 0, max_link = 0;
+    uint32_t links = 0;
+    for (uint32_t rt = 0; rt < noc_->num_routers(); ++rt)
+      for (uint32_t p = 1; p < noc_->ports_per_router(); ++p) {
+        if (noc_->neighbor(rt, p) < 0) continue;
+        const uint64_t f = ns.link_flits[rt * noc_->ports_per_router() + p];
+        link_flits += f;
+        max_link = std::max(max_link, f);
+        ++links;
+      }
+    const double cyc = static_cast<double>(std::max<uint64_t>(1, r.simulated_cycles));
+    double occ_sum = 0;
+    uint32_t occ_max = 0;
+    for (uint32_t rt = 0; rt < noc_->num_routers(); ++rt) {
+      occ_sum += static_cast<double>(ns.buf_occupancy_sum[rt]);
+      occ_max = std::max(occ_max, ns.buf_occupancy_max[rt]);
+    }
     r.fabric = {{"topology", to_string(nc.topology)},
                 {"x", nc.x},
                 {"y", nc.y},
@@ -1285,6 +1327,10 @@ RunResult System::collect(double wall_seconds) {
                 {"link_flits", link_flits},
                 {"max_packet_latency_cycles", std::max(ns.latency_max[0], ns.latency_max[1])},
                 {"router_steps", ns.steps},
+                {"link_utilisation_mean", links ? static_cast<double>(link_flits) / links / cyc : 0.0},
+                {"link_utilisation_max", static_cast<double>(max_link) / cyc},
+                {"buffer_flits_mean_per_router", occ_sum / noc_->num_routers() / cyc},
+                {"buffer_flits_max", occ_max},
                 {"unroutable", ns.unroutable}};
   }
   for (const auto& ap : attacks_) {
