@@ -3,25 +3,32 @@
 //
 // Structure (see docs/rtl.md):
 //   * state registers (*_q), written only by the single flop process p_flops;
-//   * one combinational next-state process p_next that applies, in this order,
-//     exactly like CmmCore::step():
+//   * combinational next-state logic that gives the result of applying, in
+//     this order, exactly like CmmCore::step():
 //       1. egress pop            (eg_valid_o && eg_ready_i)
 //       2. clear the one-cycle response / verdict pulses
 //       3. ingress commit (S2)   of the header held in S1
 //       4. ingress accept (S1)   (ing_valid_i && ing_ready_o)
 //       5. register access       (reg_req_valid_i && reg_req_ready_o), which
 //                                sees the effects of step 3
-//     Steps are written as blocking updates on the *_n copies, so the "as if
-//     sequential" order of the contract is the order of the statements;
+//     Step 3 (p_ing) and step 5 (p_reg) are decision processes: they work on
+//     a copy of the one CST/CKT entry they touch (wi_* / wr_*; p_reg also on
+//     the requester partition's bank, wp_*) and record their other effects as
+//     small events (reject/STAT counts, error-log entry, IRQ causes, egress
+//     header, management message). Small per-table processes apply them with
+//     constant indices: p_mid_* give the mid-edge state *_m that step 5 reads,
+//     p_fin_* / p_egq / p_rxq / p_s1 the next state *_n. Same result as
+//     blocking updates in step order; small decision trees for synthesis;
 //   * outputs: continuous functions of the state registers only (no input to
 //     output path), like CmmCore::compute_outputs().
-//   * synchronous active-low reset, applied in p_next (the next state is the
-//     power-up state while rst_ni is low).
-//
+//   * synchronous active-low reset, applied in the next-state processes (the
+//     next state is the power-up state while rst_ni is low).
+
 // Every offset, field position and width comes from cmm_pkg (generated from
 // hw/data/cmm.toml). The CKT key array has no path to the register read mux
-// (invariant I1 by construction): rdata is built from CST, counters, logs and
-// the per-partition bank only; KEY staging is write-only.
+// (invariant I1 by construction): rdata (reg_rd) is built from CST, counters,
+// logs and the per-partition bank only (never from wr_key / wp_key_stage);
+// KEY staging is write-only.
 //
 // Language subset: also read by Debian's yosys 0.23, which has no package
 // import, no struct members inside tasks/functions or on array elements, no
@@ -184,6 +191,119 @@ module cmm_core (
   logic [EP_ID_BITS-1:0] vd_ep_q, vd_ep_n;
   logic [SLOT_W-1:0]     vd_slot_q, vd_slot_n;
   rsn_t                  vd_reason_q, vd_reason_n;
+  // ---- Combinational intermediates (see "next state" below and docs/rtl.md).
+  // Mid-edge values: the state after the ingress commit (step 3), as the
+  // register access (step 5) sees it. Only the parts step 3 can change.
+  logic [STATE_W-1:0]                           cst_state_m [NEP];
+  logic                                         cst_dir_m [NEP];
+  logic [PART_ID_BITS-1:0]                      cst_owner_part_m [NEP];
+  logic [PID_BITS-1:0]                          cst_owner_pid_m [NEP];
+  logic [NODE_ID_BITS-1:0]                      cst_rnode_m [NEP];
+  logic [PART_ID_BITS-1:0]                      cst_rpart_m [NEP];
+  logic [EP_ID_BITS-1:0]                        cst_rep_m [NEP];
+  logic [CMM_CST_STATUS_LAST_REASON_BITS-1:0]   cst_last_reason_m [NEP];
+  logic [CMM_CST_STATUS_TX_NACKS_BITS-1:0]      cst_tx_nacks_m [NEP];
+  logic [CMM_EP_TX_STATUS_LAST_REASON_BITS-1:0] cst_tx_last_reason_m [NEP];
+  logic [CMM_EP_TX_STATUS_LAST_TAG_BITS-1:0]    cst_tx_last_tag_m [NEP];
+  logic [CMM_EP_TX_SENT_COUNT_BITS-1:0]         cst_tx_sent_m [NEP];
+  logic [RXQ_IW-1:0]                            cst_rxq_head_m [NEP];
+  logic [RXQ_CW-1:0]                            cst_rxq_count_m [NEP];
+  logic [KEY_BITS-1:0]                          ckt_key_m [NEP];
+  logic [NEP-1:0]                               ckt_valid_m, ckt_origin_m;
+  word_t                                        rej_m [REASON_COUNT];
+  word_t                                        stat_m [CMM_STAT_COUNT];
+  logic [IRQ_BITS-1:0]                          irq_status_m [NPART];
+  word_t                                        el_m [NPART][ERRLOG_DEPTH];
+  logic [EL_CW-1:0]                             el_count_m [NPART];
+  logic [CMM_ERRLOG_STATUS_LOST_BITS-1:0]       el_lost_m [NPART];
+  logic [NODE_ID_BITS-1:0]                      mq_src_node_m [NPART][MGMTQ_DEPTH];
+  logic [PART_ID_BITS-1:0]                      mq_src_part_m [NPART][MGMTQ_DEPTH];
+  logic [KEY_BITS-1:0]                          mq_words_m [NPART][MGMTQ_DEPTH];
+  logic [MQ_CW-1:0]                             mq_count_m [NPART];
+  // Working copies of the one CST/CKT entry a step works on: wi_* (ingress,
+  // p_ing, entry DST_EP of the header) and wr_* (register access, p_reg,
+  // entry reg_entry()); copied in before the step, written back after it.
+  logic [EPI-1:0]                               wi_idx;
+  logic [STATE_W-1:0]                           wi_state;
+  logic                                         wi_dir;
+  logic [PART_ID_BITS-1:0]                      wi_owner_part;
+  logic [PID_BITS-1:0]                          wi_owner_pid;
+  logic [NODE_ID_BITS-1:0]                      wi_rnode;
+  logic [PART_ID_BITS-1:0]                      wi_rpart;
+  logic [EP_ID_BITS-1:0]                        wi_rep;
+  logic [CMM_CST_STATUS_LAST_REASON_BITS-1:0]   wi_last_reason;
+  logic [CMM_CST_STATUS_TX_NACKS_BITS-1:0]      wi_tx_nacks;
+  logic [CMM_EP_TX_STATUS_LAST_REASON_BITS-1:0] wi_tx_last_reason;
+  logic [CMM_EP_TX_STATUS_LAST_TAG_BITS-1:0]    wi_tx_last_tag;
+  logic [CMM_EP_TX_SENT_COUNT_BITS-1:0]         wi_tx_sent;
+  logic [RXQ_IW-1:0]                            wi_rxq_head;
+  logic [RXQ_CW-1:0]                            wi_rxq_count;
+  logic [KEY_BITS-1:0]                          wi_key;
+  logic                                         wi_kvalid, wi_korigin;
+  logic [EPI-1:0]                               wr_idx;
+  logic [STATE_W-1:0]                           wr_state;
+  logic                                         wr_dir;
+  logic [PART_ID_BITS-1:0]                      wr_owner_part;
+  logic [PID_BITS-1:0]                          wr_owner_pid;
+  logic [NODE_ID_BITS-1:0]                      wr_rnode;
+  logic [PART_ID_BITS-1:0]                      wr_rpart;
+  logic [EP_ID_BITS-1:0]                        wr_rep;
+  logic [CMM_CST_STATUS_LAST_REASON_BITS-1:0]   wr_last_reason;
+  logic [CMM_CST_STATUS_TX_NACKS_BITS-1:0]      wr_tx_nacks;
+  logic [CMM_EP_TX_STATUS_LAST_REASON_BITS-1:0] wr_tx_last_reason;
+  logic [CMM_EP_TX_STATUS_LAST_TAG_BITS-1:0]    wr_tx_last_tag;
+  logic [CMM_EP_TX_SENT_COUNT_BITS-1:0]         wr_tx_sent;
+  logic [RXQ_IW-1:0]                            wr_rxq_head;
+  logic [RXQ_CW-1:0]                            wr_rxq_count;
+  logic [KEY_BITS-1:0]                          wr_key;
+  logic                                         wr_kvalid, wr_korigin;
+  logic                  wi_rxq_push;                 // one delivery into a receive slot of entry wi_idx
+  logic [RXQ_IW-1:0]     wi_rxq_slot;
+  logic [LEN_W-1:0]      wi_rxq_len;
+  logic [TAG_W-1:0]      wi_rxq_tag;
+  // Working copy of the requester partition's bank (p_reg).
+  logic [PI-1:0]         wp_idx;
+  logic [KEY_BITS-1:0]   wp_key_stage, wp_mgmt_tx;
+  word_t                 wp_cmd_status, wp_mgmt_dst;
+  logic [IRQ_BITS-1:0]   wp_irq_status, wp_irq_enable;
+  logic [MQ_IW-1:0]      wp_mq_head;
+  logic [MQ_CW-1:0]      wp_mq_count;
+  logic [EL_IW-1:0]      wp_el_head;
+  logic [EL_CW-1:0]      wp_el_count;
+  logic [CMM_ERRLOG_STATUS_LOST_BITS-1:0] wp_el_lost;
+  logic [USED_W-1:0]     wp_used;
+  // Events of the ingress commit (p_ing), applied to the tables by p_mid_*.
+  logic                  ev_i_rej_v;                  // one reject count
+  rsn_t                  ev_i_rej_r;
+  logic                  ev_i_stat_v;                 // one STAT count
+  logic [STAT_IW-1:0]    ev_i_stat_i;
+  logic [PART_ID_BITS-1:0] ev_i_irq_part;             // IRQ causes raised (one partition)
+  logic [IRQ_BITS-1:0]   ev_i_irq_mask;
+  logic                  ev_i_log_v;                  // one error-log entry (+ IRQ ERR)
+  logic [PART_ID_BITS-1:0] ev_i_log_part;
+  word_t                 ev_i_log_w;
+  logic                  ev_i_eg_v;                   // one response-class egress header:
+  logic                  ev_i_eg_ack;                 //   CONNECT_ACK, else NACK with reason ev_i_eg_r
+  logic [HDR_REASON_BITS-1:0] ev_i_eg_r;
+  logic                  ev_i_mq_v;                   // one management message received
+  logic [PI-1:0]         ev_i_mq_part;
+  logic [NODE_ID_BITS-1:0] ev_i_mq_node;
+  logic [PART_ID_BITS-1:0] ev_i_mq_spart;
+  logic [KEY_BITS-1:0]   ev_i_mq_words;
+  // Events of the register access (p_reg), applied by p_fin_*.
+  logic                  ev_r_rej_v;                  // one reject count
+  rsn_t                  ev_r_rej_r;
+  logic [RXQ_CW-1:0]     ev_r_flush;                  // RXQ_FLUSHED counts of one CLOSE/FREE
+  logic                  ev_r_stat_v;                 // one STAT count
+  logic [STAT_IW-1:0]    ev_r_stat_i;
+  logic                  ev_r_el_v;                   // one error-log word stored (partition wp_idx)
+  logic [EL_IW-1:0]      ev_r_el_slot;
+  word_t                 ev_r_el_w;
+  logic                  ev_r_eg_v;                   // one request-class egress header:
+  opc_t                  ev_r_eg_op;                  //   opcode, source partition and endpoint
+  logic [PART_ID_BITS-1:0] ev_r_eg_sp;
+  logic [EP_ID_BITS-1:0] ev_r_eg_se;
+  hdr_v                  eg_rsp_h, eg_req_h;          // the headers of those events (p_eg_hdr)
 
   // ------------------------------------------------------------------ outputs (state only)
   logic eg_show_rsp;
@@ -229,296 +349,350 @@ module cmm_core (
     make_hdr = h;
   endfunction
 
-  task automatic count_reject(reason_e r);
-    rej_n[r] = sat_inc(rej_n[r]);
-  endtask
-
-  task automatic bump_stat(logic [STAT_IW-1:0] i);
-    stat_n[i] = sat_inc(stat_n[i]);
-  endtask
-
-  task automatic raise(logic [PART_ID_BITS-1:0] part, logic [IRQ_BITS-1:0] cause);
-    if (part < PART_ID_BITS'(NPART)) irq_status_n[part[PI-1:0]] = irq_status_n[part[PI-1:0]] | cause;
-  endtask
-
-  task automatic push_egq(logic cls, hdr_v h);
-    // Room is guaranteed by reg_req_ready_o (class 0) and ing_ready_o (class 1).
-    egq_n[cls][EGQ_IW'((32'(egq_head_n[cls]) + 32'(egq_count_n[cls])) % EGQ_DEPTH)] = h;
-    egq_count_n[cls] = egq_count_n[cls] + EGQ_CW'(1);
-  endtask
-
-  task automatic log_error(logic [PART_ID_BITS-1:0] part, rsn_t r, logic [EP_ID_BITS-1:0] ep, opc_t opcode,
-                           logic from_fabric, logic exception, logic [NODE_ID_BITS-1:0] src_node);
+  // An error-log word.
+  function automatic word_t log_word(rsn_t r, logic [EP_ID_BITS-1:0] ep, opc_t opcode, logic from_fabric,
+                                     logic exception, logic [NODE_ID_BITS-1:0] src_node);
     word_t w;
-    logic [PI-1:0] p;
     w = '0;
-    p = part[PI-1:0];
-    if (part < PART_ID_BITS'(NPART)) begin
-      w[CMM_ERRLOG_HEAD_REASON_LSB +: CMM_ERRLOG_HEAD_REASON_BITS] = r;
-      w[CMM_ERRLOG_HEAD_EP_LSB +: CMM_ERRLOG_HEAD_EP_BITS] = ep;
-      w[CMM_ERRLOG_HEAD_OPCODE_LSB +: CMM_ERRLOG_HEAD_OPCODE_BITS] = opcode;
-      w[CMM_ERRLOG_HEAD_FROM_FABRIC_LSB] = from_fabric;
-      w[CMM_ERRLOG_HEAD_EXCEPTION_LSB] = exception;
-      w[CMM_ERRLOG_HEAD_SRC_NODE_LSB +: CMM_ERRLOG_HEAD_SRC_NODE_BITS] = src_node;
-      if (el_count_n[p] == EL_CW'(ERRLOG_DEPTH)) begin
-        if (el_lost_n[p] != '1) el_lost_n[p] = el_lost_n[p] + 1'b1;
-      end else begin
-        el_n[p][EL_IW'((32'(el_head_n[p]) + 32'(el_count_n[p])) % ERRLOG_DEPTH)] = w;
-        el_count_n[p] = el_count_n[p] + EL_CW'(1);
-      end
-      raise(part, IRQM_ERR);
-    end
+    w[CMM_ERRLOG_HEAD_REASON_LSB +: CMM_ERRLOG_HEAD_REASON_BITS] = r;
+    w[CMM_ERRLOG_HEAD_EP_LSB +: CMM_ERRLOG_HEAD_EP_BITS] = ep;
+    w[CMM_ERRLOG_HEAD_OPCODE_LSB +: CMM_ERRLOG_HEAD_OPCODE_BITS] = opcode;
+    w[CMM_ERRLOG_HEAD_FROM_FABRIC_LSB] = from_fabric;
+    w[CMM_ERRLOG_HEAD_EXCEPTION_LSB] = exception;
+    w[CMM_ERRLOG_HEAD_SRC_NODE_LSB +: CMM_ERRLOG_HEAD_SRC_NODE_BITS] = src_node;
+    log_word = w;
+  endfunction
+
+  // Side effects on the node-wide counters, the error logs, IRQ_STATUS, the
+  // management queues and the egress queues are not written where they
+  // happen: the step's tasks record them as *events* (at most one of each
+  // kind per step; docs/rtl.md), and small processes with constant indices
+  // apply them (p_mid_*: ingress events; p_fin_*: register-access events).
+  // The one CST/CKT entry a step touches is a working copy (wi_* / wr_*), and
+  // so is the requester partition's bank in the register access (wp_*).
+
+  // ---- ingress-side effects (p_ing)
+  task automatic count_reject_i(reason_e r);
+    ev_i_rej_v = 1'b1;
+    ev_i_rej_r = RSN_W'(r);
+  endtask
+
+  task automatic bump_stat_i(logic [STAT_IW-1:0] i);
+    ev_i_stat_v = 1'b1;
+    ev_i_stat_i = i;
+  endtask
+
+  task automatic raise_i(logic [PART_ID_BITS-1:0] part, logic [IRQ_BITS-1:0] cause);
+    ev_i_irq_part = part;   // a part >= NPART matches no partition: no IRQ
+    ev_i_irq_mask = cause;
+  endtask
+
+  // Room is guaranteed by ing_ready_o. The header is built by p_eg_hdr.
+  task automatic push_ack();
+    ev_i_eg_v = 1'b1;
+    ev_i_eg_ack = 1'b1;
+  endtask
+
+  task automatic log_error_i(logic [PART_ID_BITS-1:0] part, rsn_t r, logic [EP_ID_BITS-1:0] ep, opc_t opcode,
+                             logic from_fabric, logic exception, logic [NODE_ID_BITS-1:0] src_node);
+    ev_i_log_v = 1'b1;      // a part >= NPART matches no partition: no log, no IRQ
+    ev_i_log_part = part;
+    ev_i_log_w = log_word(r, ep, opcode, from_fabric, exception, src_node);
   endtask
 
   // Count, then answer the source with NACK (never answer a response).
-  task automatic nack(hdr_v h, reason_e r);
-    hdr_v n;
-    n = '0;
-    count_reject(r);
-    if (`CMM_H(h, OPCODE) != OP_NACK && `CMM_H(h, OPCODE) != OP_CONNECT_ACK) begin
-      n = make_hdr(OP_NACK, `CMM_H(h, DST_PART), `CMM_H(h, DST_EP), `CMM_H(h, SRC_NODE), `CMM_H(h, SRC_PART),
-                   `CMM_H(h, SRC_EP), cfg_node_id_i);
-      `CMM_H(n, REASON) = HDR_REASON_BITS'(r);
-      `CMM_H(n, AUX) = HDR_AUX_BITS'(`CMM_H(h, OPCODE));
-      `CMM_H(n, TAG) = `CMM_H(h, TAG);
-      push_egq(1'b1, n);
-      bump_stat(STAT_NACK_SENT);
+  task automatic nack(reason_e r);
+    count_reject_i(r);
+    if (`CMM_H(s1_q, OPCODE) != OP_NACK && `CMM_H(s1_q, OPCODE) != OP_CONNECT_ACK) begin
+      ev_i_eg_v = 1'b1;     // header built by p_eg_hdr
+      ev_i_eg_ack = 1'b0;
+      ev_i_eg_r = HDR_REASON_BITS'(r);
+      bump_stat_i(STAT_NACK_SENT);
     end
   endtask
 
-  task automatic zeroize(logic [EPI-1:0] ep);
-    ckt_key_n[ep] = '0;
-    ckt_valid_n[ep] = 1'b0;
-    ckt_origin_n[ep] = 1'b0;
+  task automatic zeroize_i();
+    wi_key = '0;
+    wi_kvalid = 1'b0;
+    wi_korigin = 1'b0;
+  endtask
+
+  // ---- register-side effects (p_reg)
+  task automatic count_reject_r(reason_e r);
+    ev_r_rej_v = 1'b1;
+    ev_r_rej_r = RSN_W'(r);
+  endtask
+
+  task automatic bump_stat_r(logic [STAT_IW-1:0] i);
+    ev_r_stat_v = 1'b1;
+    ev_r_stat_i = i;
+  endtask
+
+  // Room is guaranteed by reg_req_ready_o. The header is built by p_eg_hdr
+  // from the entry/partition copies, which the step does not change after
+  // the push in any field the header carries.
+  task automatic push_req(opc_t op, logic [PART_ID_BITS-1:0] sp, logic [EP_ID_BITS-1:0] se);
+    ev_r_eg_v = 1'b1;
+    ev_r_eg_op = op;
+    ev_r_eg_sp = sp;
+    ev_r_eg_se = se;
+  endtask
+
+  // The register side logs only into the requester's partition (wp_*).
+  task automatic log_error_r(logic [PART_ID_BITS-1:0] part, rsn_t r, logic [EP_ID_BITS-1:0] ep, opc_t opcode,
+                             logic from_fabric, logic exception, logic [NODE_ID_BITS-1:0] src_node);
+    if (part < PART_ID_BITS'(NPART)) begin
+      if (wp_el_count == EL_CW'(ERRLOG_DEPTH)) begin
+        if (wp_el_lost != '1) wp_el_lost = wp_el_lost + 1'b1;
+      end else begin
+        ev_r_el_v = 1'b1;
+        ev_r_el_slot = EL_IW'((32'(wp_el_head) + 32'(wp_el_count)) % ERRLOG_DEPTH);
+        ev_r_el_w = log_word(r, ep, opcode, from_fabric, exception, src_node);
+        wp_el_count = wp_el_count + EL_CW'(1);
+      end
+      wp_irq_status = wp_irq_status | IRQM_ERR;
+    end
+  endtask
+
+  task automatic zeroize_r();
+    wr_key = '0;
+    wr_kvalid = 1'b0;
+    wr_korigin = 1'b0;
   endtask
 
   // Discards the receive queue, one RXQ_FLUSHED count per message; returns whether any.
-  task automatic flush_rxq(logic [EPI-1:0] ep, output logic any);
-    any = cst_rxq_count_n[ep] != '0;
-    for (int i = 0; i < RXQ_DEPTH; i++)
-      if (RXQ_CW'(i) < cst_rxq_count_n[ep]) count_reject(REASON_RXQ_FLUSHED);
-    cst_rxq_count_n[ep] = '0;
-    cst_rxq_head_n[ep] = '0;
+  task automatic flush_rxq(output logic any);
+    any = wr_rxq_count != '0;
+    ev_r_flush = wr_rxq_count;
+    wr_rxq_count = '0;
+    wr_rxq_head = '0;
   endtask
 
   // Every field of an entry to its power-up value (receive slots need no
   // clearing: only slots below rxq_count are visible).
-  task automatic reset_entry(logic [EPI-1:0] ep);
-    cst_state_n[ep] = '0;          cst_dir_n[ep] = '0;
-    cst_owner_part_n[ep] = '0;     cst_owner_pid_n[ep] = '0;
-    cst_rnode_n[ep] = '0;          cst_rpart_n[ep] = '0;          cst_rep_n[ep] = '0;
-    cst_last_reason_n[ep] = '0;    cst_tx_nacks_n[ep] = '0;
-    cst_tx_last_reason_n[ep] = '0; cst_tx_last_tag_n[ep] = '0;    cst_tx_sent_n[ep] = '0;
-    cst_rxq_head_n[ep] = '0;       cst_rxq_count_n[ep] = '0;
-    zeroize(ep);
+  task automatic reset_entry();
+    wr_state = '0;          wr_dir = '0;
+    wr_owner_part = '0;     wr_owner_pid = '0;
+    wr_rnode = '0;          wr_rpart = '0;          wr_rep = '0;
+    wr_last_reason = '0;    wr_tx_nacks = '0;
+    wr_tx_last_reason = '0; wr_tx_last_tag = '0;    wr_tx_sent = '0;
+    wr_rxq_head = '0;       wr_rxq_count = '0;
+    zeroize_r();
   endtask
 
+  // The entry a register access can touch: CST window / endpoint page by
+  // address, else (commands) the first FREE entry for ALLOC, the CMD.EP
+  // operand otherwise. Paths that touch no entry write the copy back unchanged.
+  function automatic logic [EPI-1:0] reg_entry(logic [CMM_ADDR_BITS-1:0] a, word_t wd);
+    logic found;
+    logic [EPI-1:0] k;
+    found = 1'b0;
+    k = wd[CMM_CMD_EP_LSB +: EPI];
+    if (a >= CMM_CST_BASE && a < CMM_CST_BASE + CMM_ADDR_BITS'(NEP * CMM_CST_STRIDE))
+      k = EPI'((32'(a) - 32'(CMM_CST_BASE)) / CMM_CST_STRIDE);
+    else if (a >= CMM_EP_BASE && a < CMM_EP_BASE + CMM_ADDR_BITS'(NEP * CMM_EP_STRIDE))
+      k = EPI'((32'(a) - 32'(CMM_EP_BASE)) / CMM_EP_STRIDE);
+    else if (wd[CMM_CMD_OP_LSB +: CMM_CMD_OP_BITS] == CMM_CMD_OP_BITS'(CMD_ALLOC))
+      for (int i = 0; i < NEP; i++)
+        if (!found && cst_state_m[i] == STATE_FREE) begin
+          found = 1'b1;
+          k = EPI'(i);
+        end
+    reg_entry = k;
+  endfunction
+
   // ------------------------------------------------------------------ ingress commit (S2)
-  task automatic ingress_data(hdr_v h);
+  task automatic ingress_data();
     reason_e r;
     logic tell;
-    logic [EPI-1:0] e;
     logic [RXQ_IW-1:0] slot;
-    e = h[HDR_DST_EP_LSB +: EPI];
     r = REASON_OK;
     tell = 1'b0;
     slot = '0;
-    if (`CMM_H(h, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
-    else if (`CMM_H(h, LEN) == '0 || `CMM_H(h, LEN) > MAX_LEN) r = REASON_BAD_LEN;
-    else if (`CMM_H(h, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
-    else if (cst_state_n[e] == STATE_FREE) r = REASON_NOT_OPEN;
+    if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
+    else if (`CMM_H(s1_q, LEN) == '0 || `CMM_H(s1_q, LEN) > MAX_LEN) r = REASON_BAD_LEN;
+    else if (`CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
+    else if (wi_state == STATE_FREE) r = REASON_NOT_OPEN;
     else begin
       tell = 1'b1;
-      if (`CMM_H(h, DST_PART) != cst_owner_part_n[e]) r = REASON_DST_PART_MISMATCH;
-      else if (cst_dir_n[e] != DIR_RECV) r = REASON_WRONG_DIR;
-      else if (cst_state_n[e] != STATE_OPEN) r = REASON_NOT_OPEN;
-      else if (!ckt_valid_n[e]) r = REASON_NO_KEY;
-      else if (`CMM_H(h, SRC_NODE) != cst_rnode_n[e]) r = REASON_SRC_NODE_MISMATCH;
-      else if (`CMM_H(h, SRC_PART) != cst_rpart_n[e]) r = REASON_SRC_PART_MISMATCH;
-      else if (`CMM_H(h, SRC_EP) != cst_rep_n[e]) r = REASON_SRC_EP_MISMATCH;
-      else if (`CMM_H(h, KEY) != ckt_key_n[e]) r = REASON_BAD_KEY;  // full-width compare: constant time
-      else if (cst_rxq_count_n[e] >= RXQ_CW'(RXQ_DEPTH)) begin
+      if (`CMM_H(s1_q, DST_PART) != wi_owner_part) r = REASON_DST_PART_MISMATCH;
+      else if (wi_dir != DIR_RECV) r = REASON_WRONG_DIR;
+      else if (wi_state != STATE_OPEN) r = REASON_NOT_OPEN;
+      else if (!wi_kvalid) r = REASON_NO_KEY;
+      else if (`CMM_H(s1_q, SRC_NODE) != wi_rnode) r = REASON_SRC_NODE_MISMATCH;
+      else if (`CMM_H(s1_q, SRC_PART) != wi_rpart) r = REASON_SRC_PART_MISMATCH;
+      else if (`CMM_H(s1_q, SRC_EP) != wi_rep) r = REASON_SRC_EP_MISMATCH;
+      else if (`CMM_H(s1_q, KEY) != wi_key) r = REASON_BAD_KEY;  // full-width compare: constant time
+      else if (wi_rxq_count >= RXQ_CW'(RXQ_DEPTH)) begin
         r = REASON_RXQ_FULL;   // the sender is told by NACK
         tell = 1'b0;
       end
     end
     vd_valid_n = 1'b1;
-    vd_ep_n = `CMM_H(h, DST_EP);
+    vd_ep_n = `CMM_H(s1_q, DST_EP);
     vd_reason_n = RSN_W'(r);
     if (r != REASON_OK) begin
       vd_accept_n = 1'b0;
       vd_slot_n = '0;
-      nack(h, r);
-      if (tell) log_error(cst_owner_part_n[e], RSN_W'(r), `CMM_H(h, DST_EP), `CMM_H(h, OPCODE), 1'b1, 1'b0,
-                          `CMM_H(h, SRC_NODE));
+      nack(r);
+      if (tell) log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0,
+                          `CMM_H(s1_q, SRC_NODE));
     end else begin
-      slot = RXQ_IW'((32'(cst_rxq_head_n[e]) + 32'(cst_rxq_count_n[e])) % RXQ_DEPTH);
-      rxq_len_n[e][slot] = `CMM_H(h, LEN);
-      rxq_tag_n[e][slot] = `CMM_H(h, TAG);
-      cst_rxq_count_n[e] = cst_rxq_count_n[e] + RXQ_CW'(1);
+      slot = RXQ_IW'((32'(wi_rxq_head) + 32'(wi_rxq_count)) % RXQ_DEPTH);
+      wi_rxq_push = 1'b1;
+      wi_rxq_slot = slot;
+      wi_rxq_len = `CMM_H(s1_q, LEN);
+      wi_rxq_tag = `CMM_H(s1_q, TAG);
+      wi_rxq_count = wi_rxq_count + RXQ_CW'(1);
       vd_accept_n = 1'b1;
       vd_slot_n = SLOT_W'(slot);
-      raise(cst_owner_part_n[e], IRQM_RX);
-      bump_stat(STAT_DATA_DELIVERED);
+      raise_i(wi_owner_part, IRQM_RX);
+      bump_stat_i(STAT_DATA_DELIVERED);
     end
   endtask
 
-  task automatic ingress_connect(hdr_v h);
+  task automatic ingress_connect();
     reason_e r;
     logic logit, exc;
-    logic [EPI-1:0] e;
-    hdr_v a;
-    e = h[HDR_DST_EP_LSB +: EPI];
     r = REASON_OK;
     logit = 1'b0;
     exc = 1'b0;
-    a = '0;
-    if (`CMM_H(h, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
-    else if (`CMM_H(h, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
-    else if (cst_state_n[e] == STATE_FREE) r = REASON_NOT_OPEN;
+    if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
+    else if (`CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
+    else if (wi_state == STATE_FREE) r = REASON_NOT_OPEN;
     else begin
       logit = 1'b1;
-      if (`CMM_H(h, DST_PART) != cst_owner_part_n[e]) r = REASON_DST_PART_MISMATCH;
-      else if (cst_dir_n[e] == DIR_RECV) begin
+      if (`CMM_H(s1_q, DST_PART) != wi_owner_part) r = REASON_DST_PART_MISMATCH;
+      else if (wi_dir == DIR_RECV) begin
         // I6: a remote CONNECT must not change a key the local agent set.
-        if (ckt_valid_n[e]) begin
+        if (wi_kvalid) begin
           r = REASON_KEY_LOCKED;
           exc = 1'b1;
         end else r = REASON_WRONG_DIR;
       end
-      else if (ckt_valid_n[e]) r = REASON_KEY_PRESENT;  // I3: only while the entry holds no key
-      else if (cst_state_n[e] != STATE_AUTHORIZED) r = REASON_NOT_OPEN;
-      else if (`CMM_H(h, SRC_NODE) != cst_rnode_n[e]) r = REASON_SRC_NODE_MISMATCH;
-      else if (`CMM_H(h, SRC_PART) != cst_rpart_n[e]) r = REASON_SRC_PART_MISMATCH;
-      else if (`CMM_H(h, SRC_EP) != cst_rep_n[e]) r = REASON_SRC_EP_MISMATCH;
+      else if (wi_kvalid) r = REASON_KEY_PRESENT;  // I3: only while the entry holds no key
+      else if (wi_state != STATE_AUTHORIZED) r = REASON_NOT_OPEN;
+      else if (`CMM_H(s1_q, SRC_NODE) != wi_rnode) r = REASON_SRC_NODE_MISMATCH;
+      else if (`CMM_H(s1_q, SRC_PART) != wi_rpart) r = REASON_SRC_PART_MISMATCH;
+      else if (`CMM_H(s1_q, SRC_EP) != wi_rep) r = REASON_SRC_EP_MISMATCH;
     end
     if (r != REASON_OK) begin
-      nack(h, r);
-      if (logit) log_error(cst_owner_part_n[e], RSN_W'(r), `CMM_H(h, DST_EP), `CMM_H(h, OPCODE), 1'b1, exc,
-                           `CMM_H(h, SRC_NODE));
+      nack(r);
+      if (logit) log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, exc,
+                           `CMM_H(s1_q, SRC_NODE));
     end else begin
-      ckt_key_n[e] = `CMM_H(h, KEY);
-      ckt_valid_n[e] = 1'b1;
-      ckt_origin_n[e] = ORIGIN_REMOTE;
-      cst_state_n[e] = STATE_OPEN;
-      cst_last_reason_n[e] = '0;
-      raise(cst_owner_part_n[e], IRQM_CONN);
-      bump_stat(STAT_CONNECT_ACCEPTED);
-      a = make_hdr(OP_CONNECT_ACK, `CMM_H(h, DST_PART), `CMM_H(h, DST_EP), `CMM_H(h, SRC_NODE),
-                   `CMM_H(h, SRC_PART), `CMM_H(h, SRC_EP), cfg_node_id_i);
-      `CMM_H(a, TAG) = `CMM_H(h, TAG);
-      push_egq(1'b1, a);
+      wi_key = `CMM_H(s1_q, KEY);
+      wi_kvalid = 1'b1;
+      wi_korigin = ORIGIN_REMOTE;
+      wi_state = STATE_OPEN;
+      wi_last_reason = '0;
+      raise_i(wi_owner_part, IRQM_CONN);
+      bump_stat_i(STAT_CONNECT_ACCEPTED);
+      push_ack();
     end
   endtask
 
-  task automatic ingress_connect_ack(hdr_v h);
-    logic [EPI-1:0] e;
-    e = h[HDR_DST_EP_LSB +: EPI];
-    if (`CMM_H(h, DST_NODE) != cfg_node_id_i || `CMM_H(h, DST_EP) >= EP_ID_BITS'(NEP) ||
-        cst_state_n[e] != STATE_CONNECTING || cst_dir_n[e] != DIR_RECV ||
-        `CMM_H(h, DST_PART) != cst_owner_part_n[e] || `CMM_H(h, SRC_NODE) != cst_rnode_n[e] ||
-        `CMM_H(h, SRC_PART) != cst_rpart_n[e] || `CMM_H(h, SRC_EP) != cst_rep_n[e]) begin
-      count_reject(REASON_STRAY_RESPONSE);
+  task automatic ingress_connect_ack();
+    if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i || `CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP) ||
+        wi_state != STATE_CONNECTING || wi_dir != DIR_RECV ||
+        `CMM_H(s1_q, DST_PART) != wi_owner_part || `CMM_H(s1_q, SRC_NODE) != wi_rnode ||
+        `CMM_H(s1_q, SRC_PART) != wi_rpart || `CMM_H(s1_q, SRC_EP) != wi_rep) begin
+      count_reject_i(REASON_STRAY_RESPONSE);
     end else begin
-      cst_state_n[e] = STATE_OPEN;
-      cst_last_reason_n[e] = '0;
-      raise(cst_owner_part_n[e], IRQM_CONN);
+      wi_state = STATE_OPEN;
+      wi_last_reason = '0;
+      raise_i(wi_owner_part, IRQM_CONN);
     end
   endtask
 
-  task automatic ingress_nack(hdr_v h);
-    logic [EPI-1:0] e;
+  task automatic ingress_nack();
     logic owned, done;
     rsn_t why;
-    e = h[HDR_DST_EP_LSB +: EPI];
-    owned = `CMM_H(h, DST_NODE) == cfg_node_id_i && `CMM_H(h, DST_EP) < EP_ID_BITS'(NEP) &&
-            cst_state_n[e] != STATE_FREE && cst_owner_part_n[e] == `CMM_H(h, DST_PART);
-    why = (`CMM_H(h, REASON) < RSN_W'(REASON_COUNT)) ? `CMM_H(h, REASON) : RSN_W'(REASON_BAD_OPCODE);
+    owned = `CMM_H(s1_q, DST_NODE) == cfg_node_id_i && `CMM_H(s1_q, DST_EP) < EP_ID_BITS'(NEP) &&
+            wi_state != STATE_FREE && wi_owner_part == `CMM_H(s1_q, DST_PART);
+    why = (`CMM_H(s1_q, REASON) < RSN_W'(REASON_COUNT)) ? `CMM_H(s1_q, REASON) : RSN_W'(REASON_BAD_OPCODE);
     done = 1'b0;
-    if (`CMM_H(h, AUX) == HDR_AUX_BITS'(OPCODE_DATA)) begin
-      if (owned && cst_dir_n[e] == DIR_SEND) begin
-        cst_tx_last_reason_n[e] = `CMM_H(h, REASON);
-        cst_tx_last_tag_n[e] = `CMM_H(h, TAG);
-        cst_last_reason_n[e] = `CMM_H(h, REASON);
-        if (cst_tx_nacks_n[e] != '1) cst_tx_nacks_n[e] = cst_tx_nacks_n[e] + 1'b1;
-        raise(cst_owner_part_n[e], IRQM_TXNACK);
+    if (`CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_DATA)) begin
+      if (owned && wi_dir == DIR_SEND) begin
+        wi_tx_last_reason = `CMM_H(s1_q, REASON);
+        wi_tx_last_tag = `CMM_H(s1_q, TAG);
+        wi_last_reason = `CMM_H(s1_q, REASON);
+        if (wi_tx_nacks != '1) wi_tx_nacks = wi_tx_nacks + 1'b1;
+        raise_i(wi_owner_part, IRQM_TXNACK);
         done = 1'b1;
       end
-    end else if (`CMM_H(h, AUX) == HDR_AUX_BITS'(OPCODE_CONNECT)) begin
-      if (owned && cst_state_n[e] == STATE_CONNECTING && cst_dir_n[e] == DIR_RECV) begin
-        zeroize(e);
-        cst_state_n[e] = STATE_AUTHORIZED;
-        cst_last_reason_n[e] = `CMM_H(h, REASON);
-        raise(cst_owner_part_n[e], IRQM_CONN);
-        log_error(cst_owner_part_n[e], why, `CMM_H(h, DST_EP), `CMM_H(h, OPCODE), 1'b1, 1'b0, `CMM_H(h, SRC_NODE));
+    end else if (`CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_CONNECT)) begin
+      if (owned && wi_state == STATE_CONNECTING && wi_dir == DIR_RECV) begin
+        zeroize_i();
+        wi_state = STATE_AUTHORIZED;
+        wi_last_reason = `CMM_H(s1_q, REASON);
+        raise_i(wi_owner_part, IRQM_CONN);
+        log_error_i(wi_owner_part, why, `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0, `CMM_H(s1_q, SRC_NODE));
         done = 1'b1;
       end
-    end else if (`CMM_H(h, AUX) == HDR_AUX_BITS'(OPCODE_CLOSE) || `CMM_H(h, AUX) == HDR_AUX_BITS'(OPCODE_MGMT)) begin
-      if (`CMM_H(h, DST_NODE) == cfg_node_id_i && `CMM_H(h, DST_PART) < PART_ID_BITS'(NPART)) begin
-        log_error(`CMM_H(h, DST_PART), why, `CMM_H(h, DST_EP), h[HDR_AUX_LSB +: OPC_W], 1'b1, 1'b0,
-                  `CMM_H(h, SRC_NODE));
+    end else if (`CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_CLOSE) || `CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_MGMT)) begin
+      if (`CMM_H(s1_q, DST_NODE) == cfg_node_id_i && `CMM_H(s1_q, DST_PART) < PART_ID_BITS'(NPART)) begin
+        log_error_i(`CMM_H(s1_q, DST_PART), why, `CMM_H(s1_q, DST_EP), s1_q[HDR_AUX_LSB +: OPC_W], 1'b1, 1'b0,
+                  `CMM_H(s1_q, SRC_NODE));
         done = 1'b1;
       end
     end
-    if (!done) count_reject(REASON_STRAY_RESPONSE);
+    if (!done) count_reject_i(REASON_STRAY_RESPONSE);
   endtask
 
-  task automatic ingress_close(hdr_v h);
+  task automatic ingress_close();
     reason_e r;
     logic logit;
-    logic [EPI-1:0] e;
-    e = h[HDR_DST_EP_LSB +: EPI];
     r = REASON_OK;
     logit = 1'b0;
-    if (`CMM_H(h, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
-    else if (`CMM_H(h, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
-    else if (cst_state_n[e] == STATE_FREE) r = REASON_NOT_OPEN;
+    if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
+    else if (`CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
+    else if (wi_state == STATE_FREE) r = REASON_NOT_OPEN;
     else begin
       logit = 1'b1;
-      if (`CMM_H(h, DST_PART) != cst_owner_part_n[e]) r = REASON_DST_PART_MISMATCH;
-      else if (`CMM_H(h, SRC_NODE) != cst_rnode_n[e]) r = REASON_SRC_NODE_MISMATCH;
-      else if (`CMM_H(h, SRC_PART) != cst_rpart_n[e]) r = REASON_SRC_PART_MISMATCH;
-      else if (`CMM_H(h, SRC_EP) != cst_rep_n[e]) r = REASON_SRC_EP_MISMATCH;
+      if (`CMM_H(s1_q, DST_PART) != wi_owner_part) r = REASON_DST_PART_MISMATCH;
+      else if (`CMM_H(s1_q, SRC_NODE) != wi_rnode) r = REASON_SRC_NODE_MISMATCH;
+      else if (`CMM_H(s1_q, SRC_PART) != wi_rpart) r = REASON_SRC_PART_MISMATCH;
+      else if (`CMM_H(s1_q, SRC_EP) != wi_rep) r = REASON_SRC_EP_MISMATCH;
     end
     if (r != REASON_OK) begin
-      nack(h, r);
-      if (logit) log_error(cst_owner_part_n[e], RSN_W'(r), `CMM_H(h, DST_EP), `CMM_H(h, OPCODE), 1'b1, 1'b0,
-                           `CMM_H(h, SRC_NODE));
-    end else if (cst_state_n[e] == STATE_CONNECTING || cst_state_n[e] == STATE_OPEN) begin
+      nack(r);
+      if (logit) log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0,
+                           `CMM_H(s1_q, SRC_NODE));
+    end else if (wi_state == STATE_CONNECTING || wi_state == STATE_OPEN) begin
       // Crossing closes and closes of never-connected entries are harmless no-ops.
-      zeroize(e);
-      cst_state_n[e] = STATE_CLOSED;  // queued messages stay readable
-      raise(cst_owner_part_n[e], IRQM_CONN);
+      zeroize_i();
+      wi_state = STATE_CLOSED;  // queued messages stay readable
+      raise_i(wi_owner_part, IRQM_CONN);
     end
   endtask
 
-  task automatic ingress_mgmt(hdr_v h);
+  task automatic ingress_mgmt();
     logic [PI-1:0] p;
-    logic [MQ_IW-1:0] slot;
-    p = h[HDR_DST_PART_LSB +: PI];
-    slot = MQ_IW'((32'(mq_head_n[p]) + 32'(mq_count_n[p])) % MGMTQ_DEPTH);
-    if (`CMM_H(h, DST_NODE) != cfg_node_id_i) nack(h, REASON_MISROUTED);
-    else if (`CMM_H(h, DST_PART) >= PART_ID_BITS'(NPART)) nack(h, REASON_BAD_PART);
-    else if (mq_count_n[p] == MQ_CW'(MGMTQ_DEPTH)) nack(h, REASON_MGMTQ_FULL);
+    p = s1_q[HDR_DST_PART_LSB +: PI];
+    if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i) nack(REASON_MISROUTED);
+    else if (`CMM_H(s1_q, DST_PART) >= PART_ID_BITS'(NPART)) nack(REASON_BAD_PART);
+    else if (mq_count_q[p] == MQ_CW'(MGMTQ_DEPTH)) nack(REASON_MGMTQ_FULL);
     else begin
-      mq_src_node_n[p][slot] = `CMM_H(h, SRC_NODE);
-      mq_src_part_n[p][slot] = `CMM_H(h, SRC_PART);
-      mq_words_n[p][slot] = `CMM_H(h, KEY);
-      mq_count_n[p] = mq_count_n[p] + MQ_CW'(1);
-      raise(`CMM_H(h, DST_PART), IRQM_MGMT);
-      bump_stat(STAT_MGMT_RECEIVED);
+      ev_i_mq_v = 1'b1;  // stored at slot (head + count) by p_mid_part
+      ev_i_mq_part = p;
+      ev_i_mq_node = `CMM_H(s1_q, SRC_NODE);
+      ev_i_mq_spart = `CMM_H(s1_q, SRC_PART);
+      ev_i_mq_words = `CMM_H(s1_q, KEY);
+      raise_i(`CMM_H(s1_q, DST_PART), IRQM_MGMT);
+      bump_stat_i(STAT_MGMT_RECEIVED);
     end
   endtask
 
-  task automatic ingress(hdr_v h);
-    unique case (`CMM_H(h, OPCODE))
-      OP_DATA:        ingress_data(h);
-      OP_CONNECT:     ingress_connect(h);
-      OP_CONNECT_ACK: ingress_connect_ack(h);
-      OP_NACK:        ingress_nack(h);
-      OP_CLOSE:       ingress_close(h);
-      OP_MGMT:        ingress_mgmt(h);
-      default:        nack(h, REASON_BAD_OPCODE);
+  task automatic ingress();
+    unique case (`CMM_H(s1_q, OPCODE))
+      OP_DATA:        ingress_data();
+      OP_CONNECT:     ingress_connect();
+      OP_CONNECT_ACK: ingress_connect_ack();
+      OP_NACK:        ingress_nack();
+      OP_CLOSE:       ingress_close();
+      OP_MGMT:        ingress_mgmt();
+      default:        nack(REASON_BAD_OPCODE);
     endcase
   endtask
 
@@ -526,49 +700,42 @@ module cmm_core (
   task automatic doorbell(logic [EPI-1:0] e, word_t wd, inout logic [RSP_W-1:0] rsp);
     reason_e r;
     logic [LEN_W-1:0] len;
-    hdr_v h;
     len = wd[CMM_EP_DOORBELL_LEN_LSB +: CMM_EP_DOORBELL_LEN_BITS];
     r = REASON_OK;
-    h = '0;
-    if (cst_dir_n[e] != DIR_SEND) r = REASON_WRONG_DIR;
-    else if (cst_state_n[e] != STATE_OPEN) r = REASON_NOT_OPEN;
-    else if (!ckt_valid_n[e]) r = REASON_NO_KEY;
+    if (wr_dir != DIR_SEND) r = REASON_WRONG_DIR;
+    else if (wr_state != STATE_OPEN) r = REASON_NOT_OPEN;
+    else if (!wr_kvalid) r = REASON_NO_KEY;
     else if (len == '0 || len > MAX_LEN) r = REASON_BAD_LEN;
     if (r != REASON_OK) begin
-      cst_tx_last_reason_n[e] = RSN_W'(r);
-      count_reject(r);
+      wr_tx_last_reason = RSN_W'(r);
+      count_reject_r(r);
       rsp = RSP_REJECT;
     end else begin
       // Egress key attach: key and source ids come from the CMM, never software (I4).
-      h = make_hdr(OP_DATA, cst_owner_part_n[e], EP_ID_BITS'(e), cst_rnode_n[e], cst_rpart_n[e], cst_rep_n[e],
-                   cfg_node_id_i);
-      `CMM_H(h, LEN) = len;
-      `CMM_H(h, TAG) = wd[CMM_EP_DOORBELL_TAG_LSB +: CMM_EP_DOORBELL_TAG_BITS];
-      `CMM_H(h, KEY) = ckt_key_n[e];
-      push_egq(1'b0, h);
-      cst_tx_sent_n[e] = cst_tx_sent_n[e] + 1'b1;  // wraps, like the C++ counter
-      bump_stat(STAT_DATA_SENT);
+      push_req(OP_DATA, wr_owner_part, EP_ID_BITS'(e));  // header: p_eg_hdr
+      wr_tx_sent = wr_tx_sent + 1'b1;  // wraps, like the C++ counter
+      bump_stat_r(STAT_DATA_SENT);
     end
   endtask
 
   // Stores the staged key into a receive entry (SET_KEY, CONNECT); I6 on a send entry.
-  task automatic store_local_key(logic [PI-1:0] p, logic [EPI-1:0] e, logic allow_existing,
+  task automatic store_local_key(logic allow_existing,
                                  inout reason_e r, inout logic exc, output logic ok);
     ok = 1'b0;
-    if (cst_dir_n[e] == DIR_SEND) begin
-      if (ckt_valid_n[e]) begin
+    if (wr_dir == DIR_SEND) begin
+      if (wr_kvalid) begin
         r = REASON_KEY_LOCKED;  // key set by a remote CONNECT
         exc = 1'b1;
       end else r = REASON_WRONG_DIR;
-    end else if (cst_state_n[e] != STATE_AUTHORIZED) begin
+    end else if (wr_state != STATE_AUTHORIZED) begin
       r = REASON_NOT_OPEN;
-    end else if (ckt_valid_n[e]) begin
+    end else if (wr_kvalid) begin
       if (allow_existing) ok = 1'b1;
       else r = REASON_KEY_PRESENT;
     end else begin
-      ckt_key_n[e] = key_stage_n[p];
-      ckt_valid_n[e] = 1'b1;
-      ckt_origin_n[e] = ORIGIN_LOCAL;
+      wr_key = wp_key_stage;
+      wr_kvalid = 1'b1;
+      wr_korigin = ORIGIN_LOCAL;
       ok = 1'b1;
     end
   endtask
@@ -582,7 +749,6 @@ module cmm_core (
     logic exc, owned, ok, found, any;
     logic [CMM_CMD_STATUS_COUNT_BITS-1:0] cnt;
     word_t st;
-    hdr_v h;
     part = PART_ID_BITS'(p);
     op = wd[CMM_CMD_OP_LSB +: CMM_CMD_OP_BITS];
     ep = wd[CMM_CMD_EP_LSB +: CMM_CMD_EP_BITS];
@@ -592,128 +758,120 @@ module cmm_core (
     ok = 1'b0;
     found = 1'b0;
     any = 1'b0;
-    h = '0;
     // need_owned(): operand in range and owned by the requester's partition (I5).
     owned = 1'b0;
     if (ep >= CMM_CMD_EP_BITS'(NEP)) r = REASON_BAD_EP;
-    else if (cst_state_n[e] == STATE_FREE || cst_owner_part_n[e] != part) r = REASON_DENIED;
+    else if (wr_state == STATE_FREE || wr_owner_part != part) r = REASON_DENIED;
     else owned = 1'b1;
 
     unique case (op)
       CMM_CMD_OP_BITS'(CMD_NOP): r = REASON_OK;
       CMM_CMD_OP_BITS'(CMD_ALLOC): begin
         r = REASON_OK;
-        if (used_n[p] >= USED_W'(cfg_quota_i[p*QUO_W +: QUO_W])) r = REASON_QUOTA_EXCEEDED;
+        if (wp_used >= USED_W'(cfg_quota_i[p*QUO_W +: QUO_W])) r = REASON_QUOTA_EXCEEDED;
         else begin
           for (int i = 0; i < NEP; i++)
-            if (!found && cst_state_n[i] == STATE_FREE) begin
+            if (!found && cst_state_m[i] == STATE_FREE) begin
               found = 1'b1;
               e = EPI'(i);
             end
           if (!found) r = REASON_NO_FREE_EP;
           else begin
-            reset_entry(e);
-            cst_state_n[e] = STATE_ALLOCATED;
-            cst_owner_part_n[e] = part;
-            used_n[p] = used_n[p] + 1'b1;
+            reset_entry();
+            wr_state = STATE_ALLOCATED;
+            wr_owner_part = part;
+            wp_used = wp_used + 1'b1;
             ep = CMM_CMD_EP_BITS'(e);
           end
         end
       end
       CMM_CMD_OP_BITS'(CMD_AUTHORIZE):
         if (owned) begin
-          if (cst_state_n[e] != STATE_ALLOCATED) r = REASON_NOT_OPEN;
-          else cst_state_n[e] = STATE_AUTHORIZED;
+          if (wr_state != STATE_ALLOCATED) r = REASON_NOT_OPEN;
+          else wr_state = STATE_AUTHORIZED;
         end
       CMM_CMD_OP_BITS'(CMD_SET_KEY):
-        if (owned) store_local_key(p, e, 1'b0, r, exc, ok);
+        if (owned) store_local_key(1'b0, r, exc, ok);
       CMM_CMD_OP_BITS'(CMD_CONNECT):
         if (owned) begin
-          store_local_key(p, e, 1'b1, r, exc, ok);
+          store_local_key(1'b1, r, exc, ok);
           if (ok) begin
-            h = make_hdr(OP_CONNECT, part, ep, cst_rnode_n[e], cst_rpart_n[e], cst_rep_n[e], cfg_node_id_i);
-            `CMM_H(h, KEY) = ckt_key_n[e];
-            push_egq(1'b0, h);
-            cst_state_n[e] = STATE_CONNECTING;
-            bump_stat(STAT_CONNECT_SENT);
+            push_req(OP_CONNECT, part, ep);
+            wr_state = STATE_CONNECTING;
+            bump_stat_r(STAT_CONNECT_SENT);
           end
         end
       CMM_CMD_OP_BITS'(CMD_CLOSE):
         if (owned) begin
-          if (cst_state_n[e] == STATE_ALLOCATED) r = REASON_NOT_OPEN;
+          if (wr_state == STATE_ALLOCATED) r = REASON_NOT_OPEN;
           else begin
-            if (cst_state_n[e] == STATE_CONNECTING || cst_state_n[e] == STATE_OPEN) begin
-              push_egq(1'b0, make_hdr(OP_CLOSE, part, ep, cst_rnode_n[e], cst_rpart_n[e], cst_rep_n[e],
-                                      cfg_node_id_i));
-              bump_stat(STAT_CLOSE_SENT);
+            if (wr_state == STATE_CONNECTING || wr_state == STATE_OPEN) begin
+              push_req(OP_CLOSE, part, ep);
+              bump_stat_r(STAT_CLOSE_SENT);
             end
-            zeroize(e);
-            flush_rxq(e, any);
-            if (any) log_error(part, RSN_W'(REASON_RXQ_FLUSHED), ep, '0, 1'b0, 1'b0, cfg_node_id_i);
-            cst_state_n[e] = STATE_ALLOCATED;
+            zeroize_r();
+            flush_rxq(any);
+            if (any) log_error_r(part, RSN_W'(REASON_RXQ_FLUSHED), ep, '0, 1'b0, 1'b0, cfg_node_id_i);
+            wr_state = STATE_ALLOCATED;
           end
         end
       CMM_CMD_OP_BITS'(CMD_FREE):
         if (owned) begin
-          if (cst_state_n[e] != STATE_ALLOCATED && cst_state_n[e] != STATE_CLOSED) r = REASON_NOT_OPEN;
+          if (wr_state != STATE_ALLOCATED && wr_state != STATE_CLOSED) r = REASON_NOT_OPEN;
           else begin
-            flush_rxq(e, any);
-            if (any) log_error(part, RSN_W'(REASON_RXQ_FLUSHED), ep, '0, 1'b0, 1'b0, cfg_node_id_i);
-            reset_entry(e);
-            used_n[p] = used_n[p] - 1'b1;
+            flush_rxq(any);
+            if (any) log_error_r(part, RSN_W'(REASON_RXQ_FLUSHED), ep, '0, 1'b0, 1'b0, cfg_node_id_i);
+            reset_entry();
+            wp_used = wp_used - 1'b1;
           end
         end
       CMM_CMD_OP_BITS'(CMD_MGMT_SEND): begin
         r = REASON_OK;
-        h = make_hdr(OP_MGMT, part, '0,
-                     mgmt_dst_n[p][CMM_MGMT_DST_NODE_LSB +: CMM_MGMT_DST_NODE_BITS],
-                     mgmt_dst_n[p][CMM_MGMT_DST_PART_LSB +: CMM_MGMT_DST_PART_BITS], '0, cfg_node_id_i);
-        `CMM_H(h, KEY) = mgmt_tx_n[p];
-        push_egq(1'b0, h);
-        bump_stat(STAT_MGMT_SENT);
+        push_req(OP_MGMT, part, '0);
+        bump_stat_r(STAT_MGMT_SENT);
       end
       CMM_CMD_OP_BITS'(CMD_MGMT_POP): begin
         r = REASON_OK;
-        if (mq_count_n[p] == '0) r = REASON_RXQ_EMPTY;
+        if (wp_mq_count == '0) r = REASON_RXQ_EMPTY;
         else begin
-          mq_head_n[p] = MQ_IW'((32'(mq_head_n[p]) + 1) % MGMTQ_DEPTH);
-          mq_count_n[p] = mq_count_n[p] - MQ_CW'(1);
+          wp_mq_head = MQ_IW'((32'(wp_mq_head) + 1) % MGMTQ_DEPTH);
+          wp_mq_count = wp_mq_count - MQ_CW'(1);
         end
       end
       CMM_CMD_OP_BITS'(CMD_ERRLOG_POP): begin
         r = REASON_OK;
-        if (el_count_n[p] == '0) r = REASON_RXQ_EMPTY;
+        if (wp_el_count == '0) r = REASON_RXQ_EMPTY;
         else begin
-          el_head_n[p] = EL_IW'((32'(el_head_n[p]) + 1) % ERRLOG_DEPTH);
-          el_count_n[p] = el_count_n[p] - EL_CW'(1);
+          wp_el_head = EL_IW'((32'(wp_el_head) + 1) % ERRLOG_DEPTH);
+          wp_el_count = wp_el_count - EL_CW'(1);
         end
       end
       default: r = REASON_BAD_CMD;
     endcase
 
-    key_stage_n[p] = '0;  // a staged key never outlives one command
-    cnt = cmd_status_n[p][CMM_CMD_STATUS_COUNT_LSB +: CMM_CMD_STATUS_COUNT_BITS] + 1'b1;
+    wp_key_stage = '0;  // a staged key never outlives one command
+    cnt = wp_cmd_status[CMM_CMD_STATUS_COUNT_LSB +: CMM_CMD_STATUS_COUNT_BITS] + 1'b1;
     st = '0;
     st[CMM_CMD_STATUS_REASON_LSB +: CMM_CMD_STATUS_REASON_BITS] = CMM_CMD_STATUS_REASON_BITS'(r);
     st[CMM_CMD_STATUS_EP_LSB +: CMM_CMD_STATUS_EP_BITS] = ep;
     st[CMM_CMD_STATUS_COUNT_LSB +: CMM_CMD_STATUS_COUNT_BITS] = cnt;
-    cmd_status_n[p] = st;
+    wp_cmd_status = st;
     if (r != REASON_OK) begin
-      count_reject(r);
+      count_reject_r(r);
       rsp = RSP_REJECT;
-      if (exc || r == REASON_DENIED) log_error(part, RSN_W'(r), ep, '0, 1'b0, exc, cfg_node_id_i);
+      if (exc || r == REASON_DENIED) log_error_r(part, RSN_W'(r), ep, '0, 1'b0, exc, cfg_node_id_i);
     end
   endtask
 
   task automatic decerr(logic [PART_ID_BITS-1:0] part, inout logic [RSP_W-1:0] rsp);
-    count_reject(REASON_BAD_ADDR);
-    log_error(part, RSN_W'(REASON_BAD_ADDR), '0, '0, 1'b0, 1'b0, cfg_node_id_i);
+    count_reject_r(REASON_BAD_ADDR);
+    log_error_r(part, RSN_W'(REASON_BAD_ADDR), '0, '0, 1'b0, 1'b0, cfg_node_id_i);
     rsp = RSP_DECERR;
   endtask
 
   task automatic denied(logic [PART_ID_BITS-1:0] part, logic [EPI-1:0] e, inout logic [RSP_W-1:0] rsp);
-    count_reject(REASON_DENIED);
-    log_error(part, RSN_W'(REASON_DENIED), EP_ID_BITS'(e), '0, 1'b0, 1'b0, cfg_node_id_i);
+    count_reject_r(REASON_DENIED);
+    log_error_r(part, RSN_W'(REASON_DENIED), EP_ID_BITS'(e), '0, 1'b0, 1'b0, cfg_node_id_i);
     rsp = RSP_DENIED;
   endtask
 
@@ -749,54 +907,54 @@ module cmm_core (
     if (!known) decerr(part, rsp);
     else if (!kernel) denied(part, '0, rsp);
     else if (wr && ro) begin
-      count_reject(REASON_READ_ONLY);
+      count_reject_r(REASON_READ_ONLY);
       rsp = RSP_REJECT;
     end else if (!wr) begin
       // The read mux has no CKT input and KEY staging is write-only: I1 by construction.
       if (a == CMM_PART_INFO_OFFSET) begin
         rd[CMM_PART_INFO_PART_LSB +: CMM_PART_INFO_PART_BITS] = part;
         rd[CMM_PART_INFO_QUOTA_LSB +: CMM_PART_INFO_QUOTA_BITS] = cfg_quota_i[p*QUO_W +: QUO_W];
-        rd[CMM_PART_INFO_USED_LSB +: CMM_PART_INFO_USED_BITS] = used_n[p];
+        rd[CMM_PART_INFO_USED_LSB +: CMM_PART_INFO_USED_BITS] = wp_used;
       end else if (a == CMM_CMD_STATUS_OFFSET) begin
-        rd = cmd_status_n[p];
+        rd = wp_cmd_status;
       end else if (a == CMM_IRQ_STATUS_OFFSET) begin
-        rd = DW'(irq_status_n[p]);
+        rd = DW'(wp_irq_status);
       end else if (a == CMM_IRQ_ENABLE_OFFSET) begin
-        rd = DW'(irq_enable_n[p]);
+        rd = DW'(wp_irq_enable);
       end else if (is_mtx) begin
-        rd = mgmt_tx_n[p][i*DW +: DW];
+        rd = wp_mgmt_tx[i*DW +: DW];
       end else if (a == CMM_MGMT_DST_OFFSET) begin
-        rd = mgmt_dst_n[p];
+        rd = wp_mgmt_dst;
       end else if (a == CMM_MGMT_RX_STATUS_OFFSET) begin
         rd[CMM_MGMT_RX_STATUS_COUNT_LSB +: CMM_MGMT_RX_STATUS_COUNT_BITS] =
-            CMM_MGMT_RX_STATUS_COUNT_BITS'(mq_count_n[p]);
-        if (mq_count_n[p] != '0) begin
-          rd[CMM_MGMT_RX_STATUS_SRC_NODE_LSB +: CMM_MGMT_RX_STATUS_SRC_NODE_BITS] = mq_src_node_n[p][mq_head_n[p]];
-          rd[CMM_MGMT_RX_STATUS_SRC_PART_LSB +: CMM_MGMT_RX_STATUS_SRC_PART_BITS] = mq_src_part_n[p][mq_head_n[p]];
+            CMM_MGMT_RX_STATUS_COUNT_BITS'(wp_mq_count);
+        if (wp_mq_count != '0) begin
+          rd[CMM_MGMT_RX_STATUS_SRC_NODE_LSB +: CMM_MGMT_RX_STATUS_SRC_NODE_BITS] = mq_src_node_m[p][wp_mq_head];
+          rd[CMM_MGMT_RX_STATUS_SRC_PART_LSB +: CMM_MGMT_RX_STATUS_SRC_PART_BITS] = mq_src_part_m[p][wp_mq_head];
         end
       end else if (is_mrx) begin
-        if (mq_count_n[p] != '0) rd = mq_words_n[p][mq_head_n[p]][i*DW +: DW];
+        if (wp_mq_count != '0) rd = mq_words_m[p][wp_mq_head][i*DW +: DW];
       end else if (a == CMM_ERRLOG_STATUS_OFFSET) begin
-        rd[CMM_ERRLOG_STATUS_COUNT_LSB +: CMM_ERRLOG_STATUS_COUNT_BITS] = CMM_ERRLOG_STATUS_COUNT_BITS'(el_count_n[p]);
-        rd[CMM_ERRLOG_STATUS_LOST_LSB +: CMM_ERRLOG_STATUS_LOST_BITS] = el_lost_n[p];
+        rd[CMM_ERRLOG_STATUS_COUNT_LSB +: CMM_ERRLOG_STATUS_COUNT_BITS] = CMM_ERRLOG_STATUS_COUNT_BITS'(wp_el_count);
+        rd[CMM_ERRLOG_STATUS_LOST_LSB +: CMM_ERRLOG_STATUS_LOST_BITS] = wp_el_lost;
       end else if (a == CMM_ERRLOG_HEAD_OFFSET) begin
-        if (el_count_n[p] != '0) rd = el_n[p][el_head_n[p]];
+        if (wp_el_count != '0) rd = el_m[p][wp_el_head];
       end else if (is_rej) begin
-        if (i < REASON_COUNT) rd = rej_n[i];
+        if (i < REASON_COUNT) rd = rej_m[i];
       end else if (is_stat) begin
-        rd = stat_n[i];
+        rd = stat_m[i];
       end
       // KEY and CMD read as 0.
     end else begin
-      if (is_key) key_stage_n[p][i*DW +: DW] = wd;
+      if (is_key) wp_key_stage[i*DW +: DW] = wd;
       else if (a == CMM_CMD_OFFSET) command(p, wd, rsp);
-      else if (a == CMM_IRQ_STATUS_OFFSET) irq_status_n[p] = irq_status_n[p] & ~wd[IRQ_BITS-1:0];
-      else if (a == CMM_IRQ_ENABLE_OFFSET) irq_enable_n[p] = wd[CMM_IRQ_ENABLE_BITS_LSB +: CMM_IRQ_ENABLE_BITS_BITS];
+      else if (a == CMM_IRQ_STATUS_OFFSET) wp_irq_status = wp_irq_status & ~wd[IRQ_BITS-1:0];
+      else if (a == CMM_IRQ_ENABLE_OFFSET) wp_irq_enable = wd[CMM_IRQ_ENABLE_BITS_LSB +: CMM_IRQ_ENABLE_BITS_BITS];
       else if (a == CMM_MGMT_DST_OFFSET) begin
-        mgmt_dst_n[p] = '0;
-        mgmt_dst_n[p][CMM_MGMT_DST_NODE_LSB +: CMM_MGMT_DST_NODE_BITS] = wd[CMM_MGMT_DST_NODE_LSB +: CMM_MGMT_DST_NODE_BITS];
-        mgmt_dst_n[p][CMM_MGMT_DST_PART_LSB +: CMM_MGMT_DST_PART_BITS] = wd[CMM_MGMT_DST_PART_LSB +: CMM_MGMT_DST_PART_BITS];
-      end else mgmt_tx_n[p][i*DW +: DW] = wd;
+        wp_mgmt_dst = '0;
+        wp_mgmt_dst[CMM_MGMT_DST_NODE_LSB +: CMM_MGMT_DST_NODE_BITS] = wd[CMM_MGMT_DST_NODE_LSB +: CMM_MGMT_DST_NODE_BITS];
+        wp_mgmt_dst[CMM_MGMT_DST_PART_LSB +: CMM_MGMT_DST_PART_BITS] = wd[CMM_MGMT_DST_PART_LSB +: CMM_MGMT_DST_PART_BITS];
+      end else wp_mgmt_tx[i*DW +: DW] = wd;
     end
   endtask
 
@@ -811,44 +969,44 @@ module cmm_core (
     off = (32'(a) - 32'(CMM_CST_BASE)) % CMM_CST_STRIDE;
     rp = wd[CMM_CST_REMOTE_PART_LSB +: CMM_CST_REMOTE_PART_BITS];
     re = wd[CMM_CST_REMOTE_EP_LSB +: CMM_CST_REMOTE_EP_BITS];
-    if (!kernel || cst_state_n[e] == STATE_FREE || cst_owner_part_n[e] != part) denied(part, e, rsp);
+    if (!kernel || wr_state == STATE_FREE || wr_owner_part != part) denied(part, e, rsp);
     else if (!wr) begin
       if (off == CMM_CST_CTRL_OFFSET) begin
-        rd[CMM_CST_CTRL_DIR_LSB +: CMM_CST_CTRL_DIR_BITS] = cst_dir_n[e];
-        rd[CMM_CST_CTRL_STATE_LSB +: CMM_CST_CTRL_STATE_BITS] = cst_state_n[e];
-        rd[CMM_CST_CTRL_KEY_VALID_LSB +: CMM_CST_CTRL_KEY_VALID_BITS] = ckt_valid_n[e];   // valid bit only, never key bits
-        rd[CMM_CST_CTRL_KEY_ORIGIN_LSB +: CMM_CST_CTRL_KEY_ORIGIN_BITS] = ckt_origin_n[e];
-        rd[CMM_CST_CTRL_OWNER_PART_LSB +: CMM_CST_CTRL_OWNER_PART_BITS] = cst_owner_part_n[e];
+        rd[CMM_CST_CTRL_DIR_LSB +: CMM_CST_CTRL_DIR_BITS] = wr_dir;
+        rd[CMM_CST_CTRL_STATE_LSB +: CMM_CST_CTRL_STATE_BITS] = wr_state;
+        rd[CMM_CST_CTRL_KEY_VALID_LSB +: CMM_CST_CTRL_KEY_VALID_BITS] = wr_kvalid;   // valid bit only, never key bits
+        rd[CMM_CST_CTRL_KEY_ORIGIN_LSB +: CMM_CST_CTRL_KEY_ORIGIN_BITS] = wr_korigin;
+        rd[CMM_CST_CTRL_OWNER_PART_LSB +: CMM_CST_CTRL_OWNER_PART_BITS] = wr_owner_part;
       end else if (off == CMM_CST_OWNER_OFFSET) begin
-        rd[CMM_CST_OWNER_PID_LSB +: CMM_CST_OWNER_PID_BITS] = cst_owner_pid_n[e];
+        rd[CMM_CST_OWNER_PID_LSB +: CMM_CST_OWNER_PID_BITS] = wr_owner_pid;
       end else if (off == CMM_CST_REMOTE_OFFSET) begin
-        rd[CMM_CST_REMOTE_NODE_LSB +: CMM_CST_REMOTE_NODE_BITS] = cst_rnode_n[e];
-        rd[CMM_CST_REMOTE_PART_LSB +: CMM_CST_REMOTE_PART_BITS] = cst_rpart_n[e];
-        rd[CMM_CST_REMOTE_EP_LSB +: CMM_CST_REMOTE_EP_BITS] = cst_rep_n[e];
+        rd[CMM_CST_REMOTE_NODE_LSB +: CMM_CST_REMOTE_NODE_BITS] = wr_rnode;
+        rd[CMM_CST_REMOTE_PART_LSB +: CMM_CST_REMOTE_PART_BITS] = wr_rpart;
+        rd[CMM_CST_REMOTE_EP_LSB +: CMM_CST_REMOTE_EP_BITS] = wr_rep;
       end else begin
         rd[CMM_CST_STATUS_RXQ_COUNT_LSB +: CMM_CST_STATUS_RXQ_COUNT_BITS] =
-            CMM_CST_STATUS_RXQ_COUNT_BITS'(cst_rxq_count_n[e]);
-        rd[CMM_CST_STATUS_LAST_REASON_LSB +: CMM_CST_STATUS_LAST_REASON_BITS] = cst_last_reason_n[e];
-        rd[CMM_CST_STATUS_TX_NACKS_LSB +: CMM_CST_STATUS_TX_NACKS_BITS] = cst_tx_nacks_n[e];
+            CMM_CST_STATUS_RXQ_COUNT_BITS'(wr_rxq_count);
+        rd[CMM_CST_STATUS_LAST_REASON_LSB +: CMM_CST_STATUS_LAST_REASON_BITS] = wr_last_reason;
+        rd[CMM_CST_STATUS_TX_NACKS_LSB +: CMM_CST_STATUS_TX_NACKS_BITS] = wr_tx_nacks;
       end
     end else if (off == CMM_CST_STATUS_OFFSET) begin
-      count_reject(REASON_READ_ONLY);
+      count_reject_r(REASON_READ_ONLY);
       rsp = RSP_REJECT;
-    end else if (cst_state_n[e] != STATE_ALLOCATED) begin
-      count_reject(REASON_NOT_OPEN);
+    end else if (wr_state != STATE_ALLOCATED) begin
+      count_reject_r(REASON_NOT_OPEN);
       rsp = RSP_REJECT;
     end else if (off == CMM_CST_CTRL_OFFSET) begin
-      cst_dir_n[e] = wd[CMM_CST_CTRL_DIR_LSB];
+      wr_dir = wd[CMM_CST_CTRL_DIR_LSB];
     end else if (off == CMM_CST_OWNER_OFFSET) begin
-      cst_owner_pid_n[e] = wd[CMM_CST_OWNER_PID_LSB +: CMM_CST_OWNER_PID_BITS];
+      wr_owner_pid = wd[CMM_CST_OWNER_PID_LSB +: CMM_CST_OWNER_PID_BITS];
     end else begin
       if (rp >= CMM_CST_REMOTE_PART_BITS'(NPART) || re >= CMM_CST_REMOTE_EP_BITS'(NEP)) begin
-        count_reject(REASON_BAD_FIELD);
+        count_reject_r(REASON_BAD_FIELD);
         rsp = RSP_REJECT;
       end else begin
-        cst_rnode_n[e] = wd[CMM_CST_REMOTE_NODE_LSB +: CMM_CST_REMOTE_NODE_BITS];
-        cst_rpart_n[e] = rp;
-        cst_rep_n[e] = re;
+        wr_rnode = wd[CMM_CST_REMOTE_NODE_LSB +: CMM_CST_REMOTE_NODE_BITS];
+        wr_rpart = rp;
+        wr_rep = re;
       end
     end
   endtask
@@ -867,54 +1025,54 @@ module cmm_core (
     known = in_tx || in_rx || is_cmd || off == CMM_EP_TX_STATUS_OFFSET || off == CMM_EP_TX_SENT_OFFSET ||
             off == CMM_EP_RX_STATUS_OFFSET || off == CMM_EP_RX_TAG_OFFSET;
     if (!known) decerr(part, rsp);
-    else if (cst_state_n[e] == STATE_FREE || cst_owner_part_n[e] != part ||
-             (!kernel && reg_req_pid_i != cst_owner_pid_n[e]))
+    else if (wr_state == STATE_FREE || wr_owner_part != part ||
+             (!kernel && reg_req_pid_i != wr_owner_pid))
       denied(part, e, rsp);
     else if (in_tx) begin
       if (!wr) decerr(part, rsp);
       else rsp_buf_n = 1'b1;
     end else if (in_rx) begin
       if (wr) decerr(part, rsp);
-      else if (cst_rxq_count_n[e] == '0) begin
-        count_reject(REASON_RXQ_EMPTY);
+      else if (wr_rxq_count == '0) begin
+        count_reject_r(REASON_RXQ_EMPTY);
         rsp = RSP_REJECT;
       end else begin
         rsp_buf_n = 1'b1;
-        rsp_slot_n = SLOT_W'(cst_rxq_head_n[e]);
+        rsp_slot_n = SLOT_W'(wr_rxq_head);
       end
     end else if (wr != is_cmd) begin
       if (wr) begin
-        count_reject(REASON_READ_ONLY);
+        count_reject_r(REASON_READ_ONLY);
         rsp = RSP_REJECT;
       end
       // Command registers read as 0.
     end else if (off == CMM_EP_DOORBELL_OFFSET) begin
       doorbell(e, wd, rsp);
     end else if (off == CMM_EP_RX_POP_OFFSET) begin
-      if (cst_rxq_count_n[e] == '0) begin
-        count_reject(REASON_RXQ_EMPTY);
+      if (wr_rxq_count == '0) begin
+        count_reject_r(REASON_RXQ_EMPTY);
         rsp = RSP_REJECT;
       end else begin
-        cst_rxq_head_n[e] = RXQ_IW'((32'(cst_rxq_head_n[e]) + 1) % RXQ_DEPTH);
-        cst_rxq_count_n[e] = cst_rxq_count_n[e] - RXQ_CW'(1);
+        wr_rxq_head = RXQ_IW'((32'(wr_rxq_head) + 1) % RXQ_DEPTH);
+        wr_rxq_count = wr_rxq_count - RXQ_CW'(1);
       end
     end else if (off == CMM_EP_TX_STATUS_OFFSET) begin
-      rd[CMM_EP_TX_STATUS_LAST_REASON_LSB +: CMM_EP_TX_STATUS_LAST_REASON_BITS] = cst_tx_last_reason_n[e];
+      rd[CMM_EP_TX_STATUS_LAST_REASON_LSB +: CMM_EP_TX_STATUS_LAST_REASON_BITS] = wr_tx_last_reason;
       rd[CMM_EP_TX_STATUS_NACKS_LSB +: CMM_EP_TX_STATUS_NACKS_BITS] =
-          (cst_tx_nacks_n[e] > CMM_CST_STATUS_TX_NACKS_BITS'({CMM_EP_TX_STATUS_NACKS_BITS{1'b1}}))
-              ? '1 : cst_tx_nacks_n[e][CMM_EP_TX_STATUS_NACKS_BITS-1:0];  // saturates
-      rd[CMM_EP_TX_STATUS_LAST_TAG_LSB +: CMM_EP_TX_STATUS_LAST_TAG_BITS] = cst_tx_last_tag_n[e];
+          (wr_tx_nacks > CMM_CST_STATUS_TX_NACKS_BITS'({CMM_EP_TX_STATUS_NACKS_BITS{1'b1}}))
+              ? '1 : wr_tx_nacks[CMM_EP_TX_STATUS_NACKS_BITS-1:0];  // saturates
+      rd[CMM_EP_TX_STATUS_LAST_TAG_LSB +: CMM_EP_TX_STATUS_LAST_TAG_BITS] = wr_tx_last_tag;
     end else if (off == CMM_EP_TX_SENT_OFFSET) begin
-      rd[CMM_EP_TX_SENT_COUNT_LSB +: CMM_EP_TX_SENT_COUNT_BITS] = cst_tx_sent_n[e];
+      rd[CMM_EP_TX_SENT_COUNT_LSB +: CMM_EP_TX_SENT_COUNT_BITS] = wr_tx_sent;
     end else if (off == CMM_EP_RX_STATUS_OFFSET) begin
       rd[CMM_EP_RX_STATUS_COUNT_LSB +: CMM_EP_RX_STATUS_COUNT_BITS] =
-          CMM_EP_RX_STATUS_COUNT_BITS'(cst_rxq_count_n[e]);
-      rd[CMM_EP_RX_STATUS_SLOT_LSB +: CMM_EP_RX_STATUS_SLOT_BITS] = CMM_EP_RX_STATUS_SLOT_BITS'(cst_rxq_head_n[e]);
-      if (cst_rxq_count_n[e] != '0)
-        rd[CMM_EP_RX_STATUS_LEN_LSB +: CMM_EP_RX_STATUS_LEN_BITS] = rxq_len_n[e][cst_rxq_head_n[e]];
+          CMM_EP_RX_STATUS_COUNT_BITS'(wr_rxq_count);
+      rd[CMM_EP_RX_STATUS_SLOT_LSB +: CMM_EP_RX_STATUS_SLOT_BITS] = CMM_EP_RX_STATUS_SLOT_BITS'(wr_rxq_head);
+      if (wr_rxq_count != '0)
+        rd[CMM_EP_RX_STATUS_LEN_LSB +: CMM_EP_RX_STATUS_LEN_BITS] = rxq_len_n[e][wr_rxq_head];
     end else if (off == CMM_EP_RX_TAG_OFFSET) begin
-      if (cst_rxq_count_n[e] != '0)
-        rd[CMM_EP_RX_TAG_TAG_LSB +: CMM_EP_RX_TAG_TAG_BITS] = rxq_tag_n[e][cst_rxq_head_n[e]];
+      if (wr_rxq_count != '0)
+        rd[CMM_EP_RX_TAG_TAG_LSB +: CMM_EP_RX_TAG_TAG_BITS] = rxq_tag_n[e][wr_rxq_head];
     end
   endtask
 
@@ -938,12 +1096,12 @@ module cmm_core (
     if (a[1:0] != 2'b00) begin
       decerr(part, rsp);
     end else if (part >= PART_ID_BITS'(NPART)) begin
-      count_reject(REASON_DENIED);
+      count_reject_r(REASON_DENIED);
       rsp = RSP_DENIED;
     end else if (a == CMM_ID_OFFSET || a == CMM_NODE_ID_OFFSET || a == CMM_GEOMETRY_OFFSET) begin
       // Global registers readable by anyone.
       if (wr) begin
-        count_reject(REASON_READ_ONLY);
+        count_reject_r(REASON_READ_ONLY);
         rsp = RSP_REJECT;
       end else if (a == CMM_ID_OFFSET) begin
         rd = CMM_MAGIC;
@@ -970,83 +1128,286 @@ module cmm_core (
   endtask
 
   // ------------------------------------------------------------------ next state
-  always_comb begin : p_next
-    // Default: hold (element by element: yosys 0.23 has no whole-array copy).
-    for (int e = 0; e < NEP; e++) begin
-      cst_state_n[e] = cst_state_q[e];           cst_dir_n[e] = cst_dir_q[e];
-      cst_owner_part_n[e] = cst_owner_part_q[e]; cst_owner_pid_n[e] = cst_owner_pid_q[e];
-      cst_rnode_n[e] = cst_rnode_q[e];           cst_rpart_n[e] = cst_rpart_q[e];
-      cst_rep_n[e] = cst_rep_q[e];               cst_last_reason_n[e] = cst_last_reason_q[e];
-      cst_tx_nacks_n[e] = cst_tx_nacks_q[e];     cst_tx_last_reason_n[e] = cst_tx_last_reason_q[e];
-      cst_tx_last_tag_n[e] = cst_tx_last_tag_q[e]; cst_tx_sent_n[e] = cst_tx_sent_q[e];
-      cst_rxq_head_n[e] = cst_rxq_head_q[e];     cst_rxq_count_n[e] = cst_rxq_count_q[e];
-      for (int s = 0; s < RXQ_DEPTH; s++) begin
-        rxq_len_n[e][s] = rxq_len_q[e][s];
-        rxq_tag_n[e][s] = rxq_tag_q[e][s];
-      end
-      ckt_key_n[e] = ckt_key_q[e];
-    end
-    ckt_valid_n = ckt_valid_q;   ckt_origin_n = ckt_origin_q;
-    for (int p = 0; p < NPART; p++) begin
-      key_stage_n[p] = key_stage_q[p];   cmd_status_n[p] = cmd_status_q[p];
-      irq_status_n[p] = irq_status_q[p]; irq_enable_n[p] = irq_enable_q[p];
-      mgmt_tx_n[p] = mgmt_tx_q[p];       mgmt_dst_n[p] = mgmt_dst_q[p];
-      for (int s = 0; s < MGMTQ_DEPTH; s++) begin
-        mq_src_node_n[p][s] = mq_src_node_q[p][s];
-        mq_src_part_n[p][s] = mq_src_part_q[p][s];
-        mq_words_n[p][s] = mq_words_q[p][s];
-      end
-      mq_head_n[p] = mq_head_q[p];       mq_count_n[p] = mq_count_q[p];
-      for (int s = 0; s < ERRLOG_DEPTH; s++) el_n[p][s] = el_q[p][s];
-      el_head_n[p] = el_head_q[p];       el_count_n[p] = el_count_q[p];
-      el_lost_n[p] = el_lost_q[p];       used_n[p] = used_q[p];
-    end
-    for (int r = 0; r < REASON_COUNT; r++) rej_n[r] = rej_q[r];
-    for (int s = 0; s < CMM_STAT_COUNT; s++) stat_n[s] = stat_q[s];
-    s1_valid_n = s1_valid_q; s1_n = s1_q;
-    for (int c = 0; c < 2; c++) begin
-      for (int s = 0; s < EGQ_DEPTH; s++) egq_n[c][s] = egq_q[c][s];
-      egq_head_n[c] = egq_head_q[c];
-      egq_count_n[c] = egq_count_q[c];
-    end
-    vd_accept_n = vd_accept_q; vd_ep_n = vd_ep_q; vd_slot_n = vd_slot_q; vd_reason_n = vd_reason_q;
+  // Processes in dependency order (no combinational loop between them):
+  //   p_ing      steps 2-3: verdict pulse clear, ingress commit of S1 on the
+  //              working copy wi_* of its entry -> ingress events
+  //   p_mid_*    mid-edge state (*_m): tables with the ingress commit applied
+  //   p_reg      steps 2, 5: response pulse, register access on the working
+  //              copies wr_* (entry) and wp_* (requester partition), reading
+  //              the mid-edge state -> register events
+  //   p_fin_*    next state (*_n): mid-edge state with the register access
+  //              applied; synchronous reset (the power-up state)
+  //   p_egq      step 1 (egress pop) and the pushes of steps 3 and 5
+  //   p_s1       step 4 (ingress accept)
+  // Same result as the steps applied one after the other, like CmmCore::step().
 
-    // 1. Egress pop.
-    if (eg_valid_o && eg_ready_i) begin
-      egq_head_n[eg_cls_o] = EGQ_IW'((32'(egq_head_q[eg_cls_o]) + 1) % EGQ_DEPTH);
-      egq_count_n[eg_cls_o] = egq_count_q[eg_cls_o] - EGQ_CW'(1);
+  // ---- steps 2 (verdict pulse) and 3 (ingress commit)
+  always_comb begin : p_ing
+    ev_i_rej_v = 1'b0;   ev_i_rej_r = '0;
+    ev_i_stat_v = 1'b0;  ev_i_stat_i = '0;
+    ev_i_irq_part = '0;  ev_i_irq_mask = '0;
+    ev_i_log_v = 1'b0;   ev_i_log_part = '0;  ev_i_log_w = '0;
+    ev_i_eg_v = 1'b0;    ev_i_eg_ack = 1'b0;  ev_i_eg_r = '0;
+    ev_i_mq_v = 1'b0;    ev_i_mq_part = '0;  ev_i_mq_node = '0;  ev_i_mq_spart = '0;  ev_i_mq_words = '0;
+    wi_idx = s1_q[HDR_DST_EP_LSB +: EPI];
+    wi_state = cst_state_q[wi_idx];
+    wi_dir = cst_dir_q[wi_idx];
+    wi_owner_part = cst_owner_part_q[wi_idx];
+    wi_owner_pid = cst_owner_pid_q[wi_idx];
+    wi_rnode = cst_rnode_q[wi_idx];
+    wi_rpart = cst_rpart_q[wi_idx];
+    wi_rep = cst_rep_q[wi_idx];
+    wi_last_reason = cst_last_reason_q[wi_idx];
+    wi_tx_nacks = cst_tx_nacks_q[wi_idx];
+    wi_tx_last_reason = cst_tx_last_reason_q[wi_idx];
+    wi_tx_last_tag = cst_tx_last_tag_q[wi_idx];
+    wi_tx_sent = cst_tx_sent_q[wi_idx];
+    wi_rxq_head = cst_rxq_head_q[wi_idx];
+    wi_rxq_count = cst_rxq_count_q[wi_idx];
+    wi_key = ckt_key_q[wi_idx];  wi_kvalid = ckt_valid_q[wi_idx];  wi_korigin = ckt_origin_q[wi_idx];
+    wi_rxq_push = 1'b0;  wi_rxq_slot = '0;  wi_rxq_len = '0;  wi_rxq_tag = '0;
+    vd_valid_n = 1'b0;
+    vd_accept_n = vd_accept_q;  vd_ep_n = vd_ep_q;  vd_slot_n = vd_slot_q;  vd_reason_n = vd_reason_q;
+    if (s1_valid_q) ingress();
+    if (!rst_ni) begin
+      vd_valid_n = 1'b0;  vd_accept_n = 1'b0;  vd_ep_n = '0;  vd_slot_n = '0;  vd_reason_n = '0;
     end
-    // 2. One-cycle pulses clear.
+  end
+
+  // ---- mid-edge state: the entry wi_idx written back, ingress events applied
+  always_comb begin : p_mid_cst
+    for (int k = 0; k < NEP; k++) begin
+      if (wi_idx == EPI'(k)) begin
+        cst_state_m[k] = wi_state;
+        cst_dir_m[k] = wi_dir;
+        cst_owner_part_m[k] = wi_owner_part;
+        cst_owner_pid_m[k] = wi_owner_pid;
+        cst_rnode_m[k] = wi_rnode;
+        cst_rpart_m[k] = wi_rpart;
+        cst_rep_m[k] = wi_rep;
+        cst_last_reason_m[k] = wi_last_reason;
+        cst_tx_nacks_m[k] = wi_tx_nacks;
+        cst_tx_last_reason_m[k] = wi_tx_last_reason;
+        cst_tx_last_tag_m[k] = wi_tx_last_tag;
+        cst_tx_sent_m[k] = wi_tx_sent;
+        cst_rxq_head_m[k] = wi_rxq_head;
+        cst_rxq_count_m[k] = wi_rxq_count;
+        ckt_key_m[k] = wi_key;  ckt_valid_m[k] = wi_kvalid;  ckt_origin_m[k] = wi_korigin;
+      end else begin
+        cst_state_m[k] = cst_state_q[k];
+        cst_dir_m[k] = cst_dir_q[k];
+        cst_owner_part_m[k] = cst_owner_part_q[k];
+        cst_owner_pid_m[k] = cst_owner_pid_q[k];
+        cst_rnode_m[k] = cst_rnode_q[k];
+        cst_rpart_m[k] = cst_rpart_q[k];
+        cst_rep_m[k] = cst_rep_q[k];
+        cst_last_reason_m[k] = cst_last_reason_q[k];
+        cst_tx_nacks_m[k] = cst_tx_nacks_q[k];
+        cst_tx_last_reason_m[k] = cst_tx_last_reason_q[k];
+        cst_tx_last_tag_m[k] = cst_tx_last_tag_q[k];
+        cst_tx_sent_m[k] = cst_tx_sent_q[k];
+        cst_rxq_head_m[k] = cst_rxq_head_q[k];
+        cst_rxq_count_m[k] = cst_rxq_count_q[k];
+        ckt_key_m[k] = ckt_key_q[k];  ckt_valid_m[k] = ckt_valid_q[k];  ckt_origin_m[k] = ckt_origin_q[k];
+      end
+    end
+  end
+
+  // Receive slots: written only by a delivery (step 3); storage, not reset.
+  always_comb begin : p_rxq
+    for (int k = 0; k < NEP; k++)
+      for (int s = 0; s < RXQ_DEPTH; s++) begin
+        rxq_len_n[k][s] = rxq_len_q[k][s];
+        rxq_tag_n[k][s] = rxq_tag_q[k][s];
+        if (wi_rxq_push && wi_idx == EPI'(k) && wi_rxq_slot == RXQ_IW'(s)) begin
+          rxq_len_n[k][s] = wi_rxq_len;
+          rxq_tag_n[k][s] = wi_rxq_tag;
+        end
+      end
+  end
+
+  always_comb begin : p_mid_cnt
+    for (int r = 0; r < REASON_COUNT; r++)
+      rej_m[r] = (ev_i_rej_v && ev_i_rej_r == RSN_W'(r)) ? sat_inc(rej_q[r]) : rej_q[r];
+    for (int s = 0; s < CMM_STAT_COUNT; s++)
+      stat_m[s] = (ev_i_stat_v && ev_i_stat_i == STAT_IW'(s)) ? sat_inc(stat_q[s]) : stat_q[s];
+  end
+
+  always_comb begin : p_mid_part
+    for (int p = 0; p < NPART; p++) begin
+      irq_status_m[p] = irq_status_q[p];
+      if (ev_i_irq_part == PART_ID_BITS'(p)) irq_status_m[p] = irq_status_m[p] | ev_i_irq_mask;
+      el_count_m[p] = el_count_q[p];
+      el_lost_m[p] = el_lost_q[p];
+      for (int s = 0; s < ERRLOG_DEPTH; s++) el_m[p][s] = el_q[p][s];
+      if (ev_i_log_v && ev_i_log_part == PART_ID_BITS'(p)) begin
+        if (el_count_q[p] == EL_CW'(ERRLOG_DEPTH)) begin
+          if (el_lost_q[p] != '1) el_lost_m[p] = el_lost_q[p] + 1'b1;
+        end else begin
+          for (int s = 0; s < ERRLOG_DEPTH; s++)
+            if (EL_IW'((32'(el_head_q[p]) + 32'(el_count_q[p])) % ERRLOG_DEPTH) == EL_IW'(s)) el_m[p][s] = ev_i_log_w;
+          el_count_m[p] = el_count_q[p] + EL_CW'(1);
+        end
+        irq_status_m[p] = irq_status_m[p] | IRQM_ERR;
+      end
+      mq_count_m[p] = mq_count_q[p];
+      for (int s = 0; s < MGMTQ_DEPTH; s++) begin
+        mq_src_node_m[p][s] = mq_src_node_q[p][s];
+        mq_src_part_m[p][s] = mq_src_part_q[p][s];
+        mq_words_m[p][s] = mq_words_q[p][s];
+      end
+      if (ev_i_mq_v && ev_i_mq_part == PI'(p)) begin
+        for (int s = 0; s < MGMTQ_DEPTH; s++)
+          if (MQ_IW'((32'(mq_head_q[p]) + 32'(mq_count_q[p])) % MGMTQ_DEPTH) == MQ_IW'(s)) begin
+            mq_src_node_m[p][s] = ev_i_mq_node;
+            mq_src_part_m[p][s] = ev_i_mq_spart;
+            mq_words_m[p][s] = ev_i_mq_words;
+          end
+        mq_count_m[p] = mq_count_q[p] + MQ_CW'(1);
+      end
+    end
+  end
+
+  // ---- steps 2 (response pulse) and 5 (register access, sees the mid-edge state)
+  always_comb begin : p_reg
+    ev_r_rej_v = 1'b0;   ev_r_rej_r = '0;  ev_r_flush = '0;
+    ev_r_stat_v = 1'b0;  ev_r_stat_i = '0;
+    ev_r_el_v = 1'b0;    ev_r_el_slot = '0;  ev_r_el_w = '0;
+    ev_r_eg_v = 1'b0;    ev_r_eg_op = '0;  ev_r_eg_sp = '0;  ev_r_eg_se = '0;
+    wp_idx = reg_req_part_i[PI-1:0];
+    wp_key_stage = key_stage_q[wp_idx];    wp_cmd_status = cmd_status_q[wp_idx];
+    wp_irq_status = irq_status_m[wp_idx];  wp_irq_enable = irq_enable_q[wp_idx];
+    wp_mgmt_tx = mgmt_tx_q[wp_idx];        wp_mgmt_dst = mgmt_dst_q[wp_idx];
+    wp_mq_head = mq_head_q[wp_idx];        wp_mq_count = mq_count_m[wp_idx];
+    wp_el_head = el_head_q[wp_idx];        wp_el_count = el_count_m[wp_idx];
+    wp_el_lost = el_lost_m[wp_idx];        wp_used = used_q[wp_idx];
+    wr_idx = reg_entry(reg_req_addr_i, reg_req_wdata_i);
+    wr_state = cst_state_m[wr_idx];
+    wr_dir = cst_dir_m[wr_idx];
+    wr_owner_part = cst_owner_part_m[wr_idx];
+    wr_owner_pid = cst_owner_pid_m[wr_idx];
+    wr_rnode = cst_rnode_m[wr_idx];
+    wr_rpart = cst_rpart_m[wr_idx];
+    wr_rep = cst_rep_m[wr_idx];
+    wr_last_reason = cst_last_reason_m[wr_idx];
+    wr_tx_nacks = cst_tx_nacks_m[wr_idx];
+    wr_tx_last_reason = cst_tx_last_reason_m[wr_idx];
+    wr_tx_last_tag = cst_tx_last_tag_m[wr_idx];
+    wr_tx_sent = cst_tx_sent_m[wr_idx];
+    wr_rxq_head = cst_rxq_head_m[wr_idx];
+    wr_rxq_count = cst_rxq_count_m[wr_idx];
+    wr_key = ckt_key_m[wr_idx];  wr_kvalid = ckt_valid_m[wr_idx];  wr_korigin = ckt_origin_m[wr_idx];
     rsp_valid_n = 1'b0;
     rsp_rdata_n = '0;
     rsp_status_n = RSP_OK;
     rsp_buf_n = 1'b0;
     rsp_slot_n = '0;
-    vd_valid_n = 1'b0;
-    // 3. Ingress commit (S2): verify against the tables as they are now.
-    if (s1_valid_q) ingress(s1_q);
-    // 4. Ingress accept (S1). The port is exactly the field widths: no masking needed.
-    s1_valid_n = ing_valid_i && ing_ready_o;
-    if (ing_valid_i && ing_ready_o) s1_n = ing_hdr_i;
-    // 5. Register access: sees the effects of step 3.
     if (reg_req_valid_i && reg_req_ready_o) reg_access();
-
-    // Synchronous reset: the next state is the power-up state. Queue/slot
-    // storage (rxq, mq, el, egq, s1) is not cleared: it is only visible below
-    // its count, and every count resets.
     if (!rst_ni) begin
-      for (int e = 0; e < NEP; e++) begin
-        cst_state_n[e] = '0;          cst_dir_n[e] = '0;
-        cst_owner_part_n[e] = '0;     cst_owner_pid_n[e] = '0;
-        cst_rnode_n[e] = '0;          cst_rpart_n[e] = '0;          cst_rep_n[e] = '0;
-        cst_last_reason_n[e] = '0;    cst_tx_nacks_n[e] = '0;
-        cst_tx_last_reason_n[e] = '0; cst_tx_last_tag_n[e] = '0;    cst_tx_sent_n[e] = '0;
-        cst_rxq_head_n[e] = '0;       cst_rxq_count_n[e] = '0;
-        ckt_key_n[e] = '0;
+      rsp_valid_n = 1'b0; rsp_rdata_n = '0; rsp_status_n = RSP_OK; rsp_buf_n = 1'b0; rsp_slot_n = '0;
+    end
+  end
+
+  // ---- next state: entry wr_idx and partition wp_idx written back, register
+  // events applied; synchronous reset (storage is not cleared: it is only
+  // visible below its count, and every count resets).
+  always_comb begin : p_fin_cst
+    for (int k = 0; k < NEP; k++) begin
+      if (wr_idx == EPI'(k)) begin
+        cst_state_n[k] = wr_state;
+        cst_dir_n[k] = wr_dir;
+        cst_owner_part_n[k] = wr_owner_part;
+        cst_owner_pid_n[k] = wr_owner_pid;
+        cst_rnode_n[k] = wr_rnode;
+        cst_rpart_n[k] = wr_rpart;
+        cst_rep_n[k] = wr_rep;
+        cst_last_reason_n[k] = wr_last_reason;
+        cst_tx_nacks_n[k] = wr_tx_nacks;
+        cst_tx_last_reason_n[k] = wr_tx_last_reason;
+        cst_tx_last_tag_n[k] = wr_tx_last_tag;
+        cst_tx_sent_n[k] = wr_tx_sent;
+        cst_rxq_head_n[k] = wr_rxq_head;
+        cst_rxq_count_n[k] = wr_rxq_count;
+        ckt_key_n[k] = wr_key;  ckt_valid_n[k] = wr_kvalid;  ckt_origin_n[k] = wr_korigin;
+      end else begin
+        cst_state_n[k] = cst_state_m[k];
+        cst_dir_n[k] = cst_dir_m[k];
+        cst_owner_part_n[k] = cst_owner_part_m[k];
+        cst_owner_pid_n[k] = cst_owner_pid_m[k];
+        cst_rnode_n[k] = cst_rnode_m[k];
+        cst_rpart_n[k] = cst_rpart_m[k];
+        cst_rep_n[k] = cst_rep_m[k];
+        cst_last_reason_n[k] = cst_last_reason_m[k];
+        cst_tx_nacks_n[k] = cst_tx_nacks_m[k];
+        cst_tx_last_reason_n[k] = cst_tx_last_reason_m[k];
+        cst_tx_last_tag_n[k] = cst_tx_last_tag_m[k];
+        cst_tx_sent_n[k] = cst_tx_sent_m[k];
+        cst_rxq_head_n[k] = cst_rxq_head_m[k];
+        cst_rxq_count_n[k] = cst_rxq_count_m[k];
+        ckt_key_n[k] = ckt_key_m[k];  ckt_valid_n[k] = ckt_valid_m[k];  ckt_origin_n[k] = ckt_origin_m[k];
       end
-      ckt_valid_n = '0;
-      ckt_origin_n = '0;
-      for (int p = 0; p < NPART; p++) begin
+      if (!rst_ni) begin
+        cst_state_n[k] = '0;
+        cst_dir_n[k] = '0;
+        cst_owner_part_n[k] = '0;
+        cst_owner_pid_n[k] = '0;
+        cst_rnode_n[k] = '0;
+        cst_rpart_n[k] = '0;
+        cst_rep_n[k] = '0;
+        cst_last_reason_n[k] = '0;
+        cst_tx_nacks_n[k] = '0;
+        cst_tx_last_reason_n[k] = '0;
+        cst_tx_last_tag_n[k] = '0;
+        cst_tx_sent_n[k] = '0;
+        cst_rxq_head_n[k] = '0;
+        cst_rxq_count_n[k] = '0;
+        ckt_key_n[k] = '0;  ckt_valid_n[k] = 1'b0;  ckt_origin_n[k] = 1'b0;
+      end
+    end
+  end
+
+  // Saturating counts commute: one reject plus ev_r_flush RXQ_FLUSHED counts
+  // in any order give the C++ result.
+  always_comb begin : p_fin_cnt
+    for (int r = 0; r < REASON_COUNT; r++) begin
+      rej_n[r] = rej_m[r];
+      if (ev_r_rej_v && ev_r_rej_r == RSN_W'(r)) rej_n[r] = sat_inc(rej_n[r]);
+      if (RSN_W'(r) == RSN_W'(REASON_RXQ_FLUSHED))
+        for (int i = 0; i < RXQ_DEPTH; i++)
+          if (RXQ_CW'(i) < ev_r_flush) rej_n[r] = sat_inc(rej_n[r]);
+      if (!rst_ni) rej_n[r] = '0;
+    end
+    for (int s = 0; s < CMM_STAT_COUNT; s++) begin
+      stat_n[s] = (ev_r_stat_v && ev_r_stat_i == STAT_IW'(s)) ? sat_inc(stat_m[s]) : stat_m[s];
+      if (!rst_ni) stat_n[s] = '0;
+    end
+  end
+
+  always_comb begin : p_fin_part
+    for (int p = 0; p < NPART; p++) begin
+      if (wp_idx == PI'(p)) begin
+        key_stage_n[p] = wp_key_stage;    cmd_status_n[p] = wp_cmd_status;
+        irq_status_n[p] = wp_irq_status;  irq_enable_n[p] = wp_irq_enable;
+        mgmt_tx_n[p] = wp_mgmt_tx;        mgmt_dst_n[p] = wp_mgmt_dst;
+        mq_head_n[p] = wp_mq_head;        mq_count_n[p] = wp_mq_count;
+        el_head_n[p] = wp_el_head;        el_count_n[p] = wp_el_count;
+        el_lost_n[p] = wp_el_lost;        used_n[p] = wp_used;
+      end else begin
+        key_stage_n[p] = key_stage_q[p];    cmd_status_n[p] = cmd_status_q[p];
+        irq_status_n[p] = irq_status_m[p];  irq_enable_n[p] = irq_enable_q[p];
+        mgmt_tx_n[p] = mgmt_tx_q[p];        mgmt_dst_n[p] = mgmt_dst_q[p];
+        mq_head_n[p] = mq_head_q[p];        mq_count_n[p] = mq_count_m[p];
+        el_head_n[p] = el_head_q[p];        el_count_n[p] = el_count_m[p];
+        el_lost_n[p] = el_lost_m[p];        used_n[p] = used_q[p];
+      end
+      for (int s = 0; s < ERRLOG_DEPTH; s++)
+        el_n[p][s] = (ev_r_el_v && wp_idx == PI'(p) && ev_r_el_slot == EL_IW'(s)) ? ev_r_el_w : el_m[p][s];
+      for (int s = 0; s < MGMTQ_DEPTH; s++) begin
+        mq_src_node_n[p][s] = mq_src_node_m[p][s];
+        mq_src_part_n[p][s] = mq_src_part_m[p][s];
+        mq_words_n[p][s] = mq_words_m[p][s];
+      end
+      if (!rst_ni) begin
         key_stage_n[p] = '0;  cmd_status_n[p] = '0;
         irq_status_n[p] = '0; irq_enable_n[p] = '0;
         mgmt_tx_n[p] = '0;    mgmt_dst_n[p] = '0;
@@ -1054,16 +1415,63 @@ module cmm_core (
         el_head_n[p] = '0;    el_count_n[p] = '0;
         el_lost_n[p] = '0;    used_n[p] = '0;
       end
-      for (int r = 0; r < REASON_COUNT; r++) rej_n[r] = '0;
-      for (int s = 0; s < CMM_STAT_COUNT; s++) stat_n[s] = '0;
-      s1_valid_n = 1'b0;
-      for (int c = 0; c < 2; c++) begin
+    end
+  end
+
+  // ---- the egress headers of the push events. Response class: NACK or
+  // CONNECT_ACK to the source of the header in S1. Request class: to the
+  // entry's remote (DATA with key, length and tag of the doorbell; CONNECT
+  // with the key; CLOSE), or MGMT to MGMT_DST with MGMT_TX.
+  always_comb begin : p_eg_hdr
+    eg_rsp_h = make_hdr(ev_i_eg_ack ? OP_CONNECT_ACK : OP_NACK, `CMM_H(s1_q, DST_PART), `CMM_H(s1_q, DST_EP),
+                        `CMM_H(s1_q, SRC_NODE), `CMM_H(s1_q, SRC_PART), `CMM_H(s1_q, SRC_EP), cfg_node_id_i);
+    `CMM_H(eg_rsp_h, TAG) = `CMM_H(s1_q, TAG);
+    if (!ev_i_eg_ack) begin
+      `CMM_H(eg_rsp_h, REASON) = ev_i_eg_r;
+      `CMM_H(eg_rsp_h, AUX) = HDR_AUX_BITS'(`CMM_H(s1_q, OPCODE));
+    end
+    if (ev_r_eg_op == OP_MGMT) begin
+      eg_req_h = make_hdr(OP_MGMT, ev_r_eg_sp, '0, wp_mgmt_dst[CMM_MGMT_DST_NODE_LSB +: CMM_MGMT_DST_NODE_BITS],
+                          wp_mgmt_dst[CMM_MGMT_DST_PART_LSB +: CMM_MGMT_DST_PART_BITS], '0, cfg_node_id_i);
+      `CMM_H(eg_req_h, KEY) = wp_mgmt_tx;
+    end else begin
+      eg_req_h = make_hdr(ev_r_eg_op, ev_r_eg_sp, ev_r_eg_se, wr_rnode, wr_rpart, wr_rep, cfg_node_id_i);
+      if (ev_r_eg_op != OP_CLOSE) `CMM_H(eg_req_h, KEY) = wr_key;
+      if (ev_r_eg_op == OP_DATA) begin
+        `CMM_H(eg_req_h, LEN) = reg_req_wdata_i[CMM_EP_DOORBELL_LEN_LSB +: CMM_EP_DOORBELL_LEN_BITS];
+        `CMM_H(eg_req_h, TAG) = reg_req_wdata_i[CMM_EP_DOORBELL_TAG_LSB +: CMM_EP_DOORBELL_TAG_BITS];
+      end
+    end
+  end
+
+  // ---- step 1 (egress pop), then the pushes of step 3 (response class 1)
+  // and step 5 (request class 0). Room is guaranteed by the ready outputs.
+  always_comb begin : p_egq
+    for (int c = 0; c < 2; c++) begin
+      for (int s = 0; s < EGQ_DEPTH; s++) egq_n[c][s] = egq_q[c][s];
+      egq_head_n[c] = egq_head_q[c];
+      egq_count_n[c] = egq_count_q[c];
+      if (eg_valid_o && eg_ready_i && eg_cls_o == 1'(c)) begin
+        egq_head_n[c] = EGQ_IW'((32'(egq_head_q[c]) + 1) % EGQ_DEPTH);
+        egq_count_n[c] = egq_count_q[c] - EGQ_CW'(1);
+      end
+      if (c == 1 ? ev_i_eg_v : ev_r_eg_v) begin
+        for (int s = 0; s < EGQ_DEPTH; s++)
+          if (EGQ_IW'((32'(egq_head_n[c]) + 32'(egq_count_n[c])) % EGQ_DEPTH) == EGQ_IW'(s))
+            egq_n[c][s] = (c == 1) ? eg_rsp_h : eg_req_h;
+        egq_count_n[c] = egq_count_n[c] + EGQ_CW'(1);
+      end
+      if (!rst_ni) begin
         egq_head_n[c] = '0;
         egq_count_n[c] = '0;
       end
-      rsp_valid_n = 1'b0; rsp_rdata_n = '0; rsp_status_n = RSP_OK; rsp_buf_n = 1'b0; rsp_slot_n = '0;
-      vd_valid_n = 1'b0;  vd_accept_n = 1'b0; vd_ep_n = '0; vd_slot_n = '0; vd_reason_n = '0;
     end
+  end
+
+  // ---- step 4: ingress accept. The port is exactly the field widths: no masking needed.
+  always_comb begin : p_s1
+    s1_valid_n = ing_valid_i && ing_ready_o && rst_ni;
+    s1_n = (ing_valid_i && ing_ready_o) ? ing_hdr_i : s1_q;
   end
 
   // ------------------------------------------------------------------ flops

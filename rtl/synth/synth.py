@@ -57,6 +57,10 @@ def main():
     ffs = sum(n for c, n in cells.items() if re.match(r"\$_(S?DFF|DFFE|SDFFE|SDFFCE|ALDFF|DFFSR)", c))
     latches = sum(n for c, n in cells.items() if "LATCH" in c.upper())
     print(text)
+    with open(log) as f:
+        spent = re.findall(r"^Time spent: .*$", f.read(), re.M)
+    if spent:
+        print(f"yosys {spent[-1]}")
     print(f"synth: {total} cells, {ffs} flip-flops, {latches} latches, {secs:.0f} s")
     ok = True
     if total == 0:
