@@ -92,6 +92,114 @@ std::string summary_text(const RunResult& r, bool wall) {
   return o;
 }
 
+namespace {
+
+// Every per-node, per-channel and fabric statistic, declared once: key, unit,
+// description. stats.json shows each as {value, unit, desc}.
+struct StatDecl {
+  const char* key;
+  const char* unit;
+  const char* desc;
+};
+constexpr StatDecl kDecls[] = {
+    // nodes[]
+    {"id", "id", "node id on the fabric"},
+    {"data_sent", "packets", "DATA packets sent (payload attached) by this CMM"},
+    {"data_delivered", "packets", "DATA payloads moved into a receive slot"},
+    {"data_discarded", "packets", "DATA payloads discarded after a reject verdict"},
+    {"reg_requests", "accesses", "register transactions received from the node bus"},
+    {"reg_shell_errors", "accesses", "register transactions refused by the TLM shell"},
+    {"core_steps", "cycles", "clock edges the core evaluated"},
+    {"core_skipped_cycles", "cycles", "idle clock edges skipped (nothing in flight)"},
+    {"link_errors", "events", "fabric link protocol violations (must be 0)"},
+    {"ingress_headers", "headers", "headers accepted into the verification pipeline"},
+    {"register_port", "cycles", "a register request waited: reg_req_ready low"},
+    {"ingress", "cycles", "an ingress header waited: ing_ready low"},
+    {"egress_credit", "cycles", "an egress header waited for a fabric credit"},
+    {"connect_sent", "packets", "CONNECTs sent (STAT register)"},
+    {"connect_accepted", "packets", "CONNECTs accepted: key stored in a send entry (STAT register)"},
+    {"close_sent", "packets", "CLOSEs sent (STAT register)"},
+    {"mgmt_sent", "packets", "management messages sent (STAT register)"},
+    {"nack_sent", "packets", "NACKs sent (STAT register)"},
+    {"endpoints_used_at_end", "endpoints", "endpoints still allocated after the close phase (must be 0)"},
+    {"errors_logged", "entries", "error-log entries the partition's agent read"},
+    {"exceptions", "entries", "of them valid-bit exclusion exceptions (I6)"},
+    {"errors_lost", "entries", "error-log entries lost to a full log"},
+    {"mgmt_ignored", "messages", "management messages the agent ignored (stale, forged or foreign)"},
+    // channels[]
+    {"opened", "bool", "both ends reached OPEN"},
+    {"closed", "bool", "both ends closed and freed at the end"},
+    {"open_cycle", "cycles", "cycle both ends were OPEN"},
+    {"setup_cycles", "cycles", "request_channel to both ends OPEN"},
+    {"expected", "messages", "messages the channel was to carry"},
+    {"sent", "messages", "doorbells accepted by the sender's CMM"},
+    {"delivered", "messages", "messages read intact by the receiver"},
+    {"refused_at_source", "messages", "doorbells refused by the sender's CMM"},
+    {"nacked", "messages", "NACKs reported to the sender"},
+    // fabric
+    {"forwarded_requests", "packets", "request-class packets through the crossbar"},
+    {"forwarded_responses", "packets", "response-class packets through the crossbar"},
+    {"unroutable", "packets", "packets to a node the fabric has no route to (discarded, counted)"},
+    {"x", "routers", "routers per row (ring: routers)"},
+    {"y", "routers", "rows"},
+    {"injected_requests", "packets", "request-class packets into the network"},
+    {"injected_responses", "packets", "response-class packets into the network"},
+    {"flits_injected", "flits", "flits into the routers"},
+    {"link_flits", "flits", "flits over router-to-router links"},
+    {"max_packet_latency_cycles", "cycles", "largest network latency of a packet"},
+    {"router_steps", "cycles", "network cycles evaluated (idle skipped)"},
+    {"link_utilisation_mean", "flits/cycle", "router-to-router links, mean over links"},
+    {"link_utilisation_max", "flits/cycle", "the busiest router-to-router link"},
+    {"buffer_flits_mean_per_router", "flits", "input-buffer occupancy, time mean per router"},
+    {"buffer_flits_max", "flits", "largest input-buffer occupancy of a router"},
+};
+
+const StatDecl* find_decl(const std::string& key) {
+  for (const auto& d : kDecls)
+    if (key == d.key) return &d;
+  return nullptr;
+}
+
+// Wraps every numeric or boolean leaf; children of "rejects" are reason counts.
+nlohmann::json declare(const nlohmann::json& raw, const std::string& parent, std::vector<std::string>& undeclared) {
+  using nlohmann::json;
+  if (raw.is_array()) {
+    json a = json::array();
+    for (const auto& e : raw) a.push_back(declare(e, parent, undeclared));
+    return a;
+  }
+  if (!raw.is_object()) return raw;
+  json o = json::object();
+  for (auto it = raw.begin(); it != raw.end(); ++it) {
+    const json& v = it.value();
+    if (v.is_object() || v.is_array()) {
+      o[it.key()] = declare(v, it.key(), undeclared);
+    } else if (v.is_number() || v.is_boolean()) {
+      if (parent == "rejects") {
+        o[it.key()] = {{"value", v}, {"unit", "packets"}, {"desc", "rejected with reason " + it.key()}};
+      } else if (const StatDecl* d = find_decl(it.key())) {
+        o[it.key()] = {{"value", v}, {"unit", d->unit}, {"desc", d->desc}};
+      } else {
+        undeclared.push_back(parent + "." + it.key());
+        o[it.key()] = v;
+      }
+    } else {
+      o[it.key()] = v;  // names and labels
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+std::vector<std::string> undeclared_stats(const RunResult& r) {
+  std::vector<std::string> u;
+  (void)declare(r.per_node, "nodes", u);
+  (void)declare(r.per_channel, "channels", u);
+  (void)declare(r.fabric, "fabric", u);
+  return u;
+}
+
 nlohmann::json stats_json(const RunResult& r) {
   using nlohmann::json;
   const LatencySummary l = summarize(r.latency_cycles);
@@ -141,9 +249,10 @@ nlohmann::json stats_json(const RunResult& r) {
       {"pipeline", parts(r.part_pipeline, "accepted by the receiver's CMM -> in the receive queue")},
       {"rx_wait", parts(r.part_rx_wait, "in the receive queue -> read by the receiving process (not in latency)")},
   };
-  j["channels"] = r.per_channel;
-  j["nodes"] = r.per_node;
-  j["fabric"] = r.fabric;
+  std::vector<std::string> undeclared;
+  j["channels"] = declare(r.per_channel, "channels", undeclared);
+  j["nodes"] = declare(r.per_node, "nodes", undeclared);
+  j["fabric"] = declare(r.fabric, "fabric", undeclared);
   if (!r.load.empty()) {
     j["load"] = {
         {"terminals", stat(r.load["terminals"].get<uint64_t>(), "terminals", "processes that are traffic terminals")},

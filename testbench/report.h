@@ -69,6 +69,9 @@ LatencySummary summarize(const std::vector<uint64_t>& samples);
 
 // Human summary; `wall`=false omits wall-clock figures (for byte-identical comparisons).
 std::string summary_text(const RunResult& r, bool wall = true);
+// Statistics of a run that have no unit/description declaration (report.cpp
+// kDecls); a test keeps this empty.
+std::vector<std::string> undeclared_stats(const RunResult& r);
 // stats.json content: deterministic for a seed (no wall-clock figures).
 nlohmann::json stats_json(const RunResult& r);
 // row.csv content: a header line and one value line; the configuration's

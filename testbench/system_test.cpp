@@ -69,6 +69,8 @@ TEST(SystemFig2, DefaultScenarioRunsClean) {
     close_sent += n["close_sent"].get<uint64_t>();
     EXPECT_EQ(n["endpoints_used_at_end"].get<uint32_t>(), 0u);
   }
+  // Every statistic is declared once with a unit and a description.
+  EXPECT_TRUE(undeclared_stats(r).empty()) << ::testing::PrintToString(undeclared_stats(r));
   EXPECT_EQ(conn_sent, s.channels.size());
   EXPECT_EQ(conn_acc, s.channels.size());
   EXPECT_EQ(close_sent, s.channels.size());
@@ -178,6 +180,7 @@ TEST_P(SystemOnNetwork, Fig2UnderAttackRunsClean) {
   const RunResult r = run_system(s, opts(2));
   ASSERT_TRUE(r.scoreboard_clean) << dump(r);
   EXPECT_EQ(r.fabric["topology"], GetParam());
+  EXPECT_TRUE(undeclared_stats(r).empty()) << ::testing::PrintToString(undeclared_stats(r));
   EXPECT_EQ(r.messages_delivered, r.messages_sent);
   for (const auto& a : r.attacks) {
     EXPECT_EQ(a.succeeded, 0u);
