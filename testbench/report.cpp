@@ -122,6 +122,9 @@ constexpr StatDecl kDecls[] = {
     {"mgmt_sent", "packets", "management messages sent (STAT register)"},
     {"nack_sent", "packets", "NACKs sent (STAT register)"},
     {"endpoints_used_at_end", "endpoints", "endpoints still allocated after the close phase (must be 0)"},
+    {"offered_bytes_per_cycle", "bytes/cycle", "payload bytes this node's processes created in the measurement window"},
+    {"accepted_bytes_per_cycle", "bytes/cycle", "payload bytes this node's processes received in the measurement window"},
+    {"terminals", "terminals", "traffic terminals (processes) on this node"},
     {"errors_logged", "entries", "error-log entries the partition's agent read"},
     {"exceptions", "entries", "of them valid-bit exclusion exceptions (I6)"},
     {"errors_lost", "entries", "error-log entries lost to a full log"},
@@ -243,6 +246,22 @@ nlohmann::json stats_json(const RunResult& r) {
                 {"p99", stat(p.p99, "cycles", "99th percentile")},
                 {"max", stat(p.max, "cycles", "maximum")}};
   };
+  // Histogram of the latency: power-of-two bins [2^k, 2^(k+1)) cycles.
+  {
+    std::vector<uint64_t> bins;
+    for (uint64_t v : r.latency_cycles) {
+      size_t k = 0;
+      while ((uint64_t{2} << k) <= v) ++k;
+      if (bins.size() <= k) bins.resize(k + 1, 0);
+      ++bins[k];
+    }
+    json h = json::array();
+    for (size_t k = 0; k < bins.size(); ++k)
+      if (bins[k]) h.push_back({{"from", uint64_t{1} << k}, {"to", uint64_t{2} << k}, {"count", bins[k]}});
+    j["latency"]["histogram"] = {{"unit", "messages"},
+                                 {"desc", "messages per latency bin: from <= latency < to, in cycles (powers of two)"},
+                                 {"bins", h}};
+  }
   j["latency_parts"] = {
       {"source", parts(r.part_source, "message created -> DATA header leaves the sender's CMM")},
       {"fabric", parts(r.part_fabric, "leaves the sender's CMM -> accepted by the receiver's CMM")},

@@ -1106,6 +1106,10 @@ void System::sampler_thread() {
                           {"read", read},            {"nacked", nacked},       {"in_flight", sent - delivered - nacked},
                           {"rx_queued", delivered - read}};
     if (noc_) row["fabric_flits"] = noc_->stats().flits_injected;
+    uint64_t in_use = 0;  // table occupancy: entries of open channels, all nodes
+    for (const auto& c : chans_)
+      in_use += (c->rep >= 0 && !c->closed_recv ? 1 : 0) + (c->sep >= 0 && !c->closed_send ? 1 : 0);
+    row["endpoints_in_use"] = in_use;
     (void)rxq;
     timeseries_.push_back(row);
   }
@@ -1388,6 +1392,20 @@ RunResult System::collect(double wall_seconds) {
       }
     }
   if (traffic_) {
+    // Per node: bytes its processes created (offered) and received (accepted) in the window.
+    std::vector<uint64_t> node_off(nodes_.size(), 0), node_acc(nodes_.size(), 0), node_terms(nodes_.size(), 0);
+    for (const auto& l : terms_) ++node_terms[l.node];
+    for (const auto& ch : chans_)
+      for (const auto& t : ch->times) {
+        if (t.created >= w0 && t.created < w1 && (t.created || t.bytes)) node_off[ch->s.node] += t.bytes;
+        if (t.delivered && t.delivered >= w0 && t.delivered < w1) node_acc[ch->r.node] += t.bytes;
+      }
+    for (size_t n = 0; n < nodes_.size(); ++n) {
+      const double d = static_cast<double>(scen_.measure_cycles);
+      r.per_node[n]["offered_bytes_per_cycle"] = static_cast<double>(node_off[n]) / d;
+      r.per_node[n]["accepted_bytes_per_cycle"] = static_cast<double>(node_acc[n]) / d;
+      r.per_node[n]["terminals"] = node_terms[n];
+    }
     const double denom = static_cast<double>(scen_.measure_cycles) * static_cast<double>(terms_.size());
     r.load = {{"terminals", terms_.size()},
               {"warmup_cycles", scen_.warmup_cycles},

@@ -269,6 +269,35 @@ TEST(SystemTrafficGen, UniformWithFanoutOnAMeshAcceptsWhatIsOffered) {
   EXPECT_LT(r.latency_cycles.size(), r.messages_delivered);
   EXPECT_NEAR(static_cast<double>(r.latency_cycles.size()), offered * 8 * 10000, 2.0);
   EXPECT_GT(r.connect_storm_cycles, 0u);
+  EXPECT_TRUE(undeclared_stats(r).empty()) << ::testing::PrintToString(undeclared_stats(r));
+  // The latency histogram counts every sample once.
+  const nlohmann::json st = stats_json(r);
+  uint64_t binned = 0;
+  for (const auto& b : st["latency"]["histogram"]["bins"]) binned += b["count"].get<uint64_t>();
+  EXPECT_EQ(binned, r.latency_cycles.size());
+  EXPECT_GT(r.per_node[0]["offered_bytes_per_cycle"].get<double>(), 0.0);
+}
+
+// A trace file replaces the generator: exactly its messages, at its cycles.
+TEST(SystemTrafficGen, TraceReplayDeliversExactlyTheTracedMessages) {
+  REQUIRE_FRESH_KERNEL();
+  const std::string path = ::testing::TempDir() + "cmm_replay.trace";
+  {
+    std::ofstream f(path);
+    f << "# cycle source destination size\n";
+    for (int i = 0; i < 40; ++i) f << 100 + 50 * i << " " << i % 8 << " " << (i % 8 + 3) % 8 << " " << 16 + i << "\n";
+  }
+  nlohmann::json j = {{"name", "replay"},
+                      {"generate", {{"nodes", 4}, {"partitions", 2}, {"processes", 1}}},
+                      {"traffic", {{"trace_file", path}}},
+                      {"warmup_cycles", 0},
+                      {"measure_cycles", 100000},
+                      {"drain_cycles", 50000}};
+  const RunResult r = run_system(scenario_from_json(j, "test"), opts(1));
+  ASSERT_TRUE(r.scoreboard_clean) << dump(r);
+  EXPECT_EQ(r.channels_opened, 8u);
+  EXPECT_EQ(r.messages_sent, 40u);
+  EXPECT_EQ(r.messages_delivered, 40u);
 }
 
 TEST(SystemTrafficGen, PermutationOpensOneChannelPerTerminal) {
