@@ -94,6 +94,12 @@ std::string summary_text(const RunResult& r, bool wall) {
 
 namespace {
 
+// One statistic as stats.json shows it.
+template <typename T>
+nlohmann::json stat(T value, const char* unit, const char* desc) {
+  return nlohmann::json{{"value", value}, {"unit", unit}, {"desc", desc}};
+}
+
 // Every per-node, per-channel and fabric statistic, declared once: key, unit,
 // description. stats.json shows each as {value, unit, desc}.
 struct StatDecl {
@@ -206,9 +212,6 @@ std::vector<std::string> undeclared_stats(const RunResult& r) {
 nlohmann::json stats_json(const RunResult& r) {
   using nlohmann::json;
   const LatencySummary l = summarize(r.latency_cycles);
-  auto stat = [](auto value, const char* unit, const char* desc) {
-    return json{{"value", value}, {"unit", unit}, {"desc", desc}};
-  };
   json j;
   j["scenario"] = r.scenario;
   j["seed"] = r.seed;
@@ -307,9 +310,6 @@ nlohmann::json stats_json(const RunResult& r) {
 
 nlohmann::json speed_json(const RunResult& r) {
   using nlohmann::json;
-  auto stat = [](auto value, const char* unit, const char* desc) {
-    return json{{"value", value}, {"unit", unit}, {"desc", desc}};
-  };
   json j;
   j = {
       {"wall_seconds", stat(r.wall_seconds, "s", "wall-clock time of the simulation")},

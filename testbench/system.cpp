@@ -279,6 +279,7 @@ class System : public sc_module {
     else noc_->set_route(node, port);
   }
   std::vector<std::unique_ptr<Node>> nodes_;
+  std::array<int16_t, 256> node_by_id_{};  // node id -> index into nodes_, -1 none
   std::vector<std::unique_ptr<ChanRt>> chans_;
   std::vector<std::unique_ptr<CpuBusIf>> user_ctx_;
   std::vector<std::unique_ptr<AttackRt>> attacks_;
@@ -361,7 +362,9 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     }
 
   // Nodes.
+  node_by_id_.fill(-1);
   for (size_t n = 0; n < s.nodes.size(); ++n) {
+    node_by_id_[s.nodes[n].id] = static_cast<int16_t>(n);
     const NodeSpec& N = s.nodes[n];
     auto node = std::make_unique<Node>();
     node->idx = n;
@@ -609,7 +612,6 @@ void System::agent_thread(Part& p) {
 }
 
 void System::handle(Part& p, const Event& ev) {
-  const uint8_t node_id = p.node->spec->id;
   auto find = [&](auto pred) -> ChanRt* {
     for (auto& ch : chans_)
       if (pred(*ch)) return ch.get();
@@ -711,7 +713,6 @@ void System::handle(Part& p, const Event& ev) {
       ++p.mgmt_ignored;
       return;
   }
-  (void)node_id;
 }
 
 // ---- user processes ------------------------------------------------------
@@ -865,26 +866,24 @@ void System::check_delivery(ChanRt& c, const Header& h, uint64_t when) {
   c.deliver_cycles.push_back(when);
   if (uint32_t seq = 0; c.seq_of(h.tag, seq) && seq < c.times.size()) {
     c.times[seq].delivered = when;
-    trace_stage(c, seq, c.r.node, proc_name(c.r), when, "receive queue");
-    if (perfetto_) perfetto_->counter(static_cast<uint32_t>(c.r.node), "receive-queue messages", ps(when),
-                                      static_cast<double>(++rxq_depth_[c.r.node]));
+    if (perfetto_) {
+      trace_stage(c, seq, c.r.node, proc_name(c.r), when, "receive queue");
+      perfetto_->counter(static_cast<uint32_t>(c.r.node), "receive-queue messages", ps(when),
+                         static_cast<double>(++rxq_depth_[c.r.node]));
+    }
   }
   c.rx_ev.notify(SC_ZERO_TIME);
 }
 
-// NACKs at a sender for tags it never used were caused by someone spoofing
-// its ids (a legitimate message is never refused for its key).
 ChanRt* System::data_of(const Header& h, uint32_t& seq) {
   if (h.opcode != static_cast<uint8_t>(regs::Opcode::kData) || h.src_ep >= regs::kNumEndpoints) return nullptr;
-  for (const auto& n : nodes_) {
-    if (n->spec->id != h.src_node) continue;
-    const int ci = n->tx_chan[h.src_ep];
-    if (ci < 0) return nullptr;
-    ChanRt* c = chans_[static_cast<size_t>(ci)].get();
-    if (h.src_part != c->s.part || !c->seq_of(h.tag, seq) || seq >= c->times.size()) return nullptr;  // forged
-    return c;
-  }
-  return nullptr;
+  const int n = node_by_id_[h.src_node];
+  if (n < 0) return nullptr;
+  const int ci = nodes_[static_cast<size_t>(n)]->tx_chan[h.src_ep];
+  if (ci < 0) return nullptr;
+  ChanRt* c = chans_[static_cast<size_t>(ci)].get();
+  if (h.src_part != c->s.part || !c->seq_of(h.tag, seq) || seq >= c->times.size()) return nullptr;  // forged
+  return c;
 }
 
 void System::on_egress(size_t node, const tlmshell::Packet& p) {
@@ -903,27 +902,24 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
     trace_stage(*c, seq, node, "CMM", cycle(), "CMM pipeline");
     return;
   }
-  // A NACK for one of our messages ends its span.
-  if (h.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && h.aux == static_cast<uint8_t>(regs::Opcode::kData) &&
-      h.dst_ep < regs::kNumEndpoints) {
-    const int ci = nodes_[node]->tx_chan[h.dst_ep];
-    uint32_t seq2 = 0;
-    if (ci >= 0 && chans_[static_cast<size_t>(ci)]->seq_of(h.tag, seq2)) {
-      ChanRt& c = *chans_[static_cast<size_t>(ci)];
-      if (seq2 < c.times.size() && !c.times[seq2].delivered) {
-        const std::string how = "NACK " + std::string(regs::reason_name(h.reason % regs::kReasonCount));
-        trace_end(c, seq2, cycle(), how.c_str());
-      }
+  // NACKs for one of this node's send endpoints.
+  if (h.opcode != static_cast<uint8_t>(regs::Opcode::kNack) || h.aux != static_cast<uint8_t>(regs::Opcode::kData) ||
+      h.dst_ep >= regs::kNumEndpoints)
+    return;
+  const int ci = nodes_[node]->tx_chan[h.dst_ep];
+  if (ci < 0) return;
+  ChanRt& c = *chans_[static_cast<size_t>(ci)];
+  if (c.seq_of(h.tag, seq)) {
+    // One of its messages: the NACK ends its span.
+    if (perfetto_ && seq < c.times.size() && !c.times[seq].delivered) {
+      const std::string how = "NACK " + std::string(regs::reason_name(h.reason % regs::kReasonCount));
+      trace_end(c, seq, cycle(), how.c_str());
     }
-  }
-  if (h.opcode != static_cast<uint8_t>(regs::Opcode::kNack)) return;
-  for (auto& ch : chans_) {
-    ChanRt& c = *ch;
-    if (!c.open_ended && c.s.node == node && static_cast<int>(h.dst_ep) == c.sep && h.tag >= c.spec->messages &&
-        h.aux == static_cast<uint8_t>(regs::Opcode::kData)) {
-      ++c.reflected;
-      sb_.nacks_reflected(c.idx, 1);
-    }
+  } else if (!c.open_ended) {
+    // A tag this sender never used: someone spoofed its ids (a legitimate
+    // message is never refused for its key).
+    ++c.reflected;
+    sb_.nacks_reflected(c.idx, 1);
   }
 }
 
@@ -1100,8 +1096,6 @@ void System::sampler_thread() {
       read += c->received;
       delivered += c->deliver_cycles.size() + c->received;
     }
-    int64_t rxq = 0;
-    for (int64_t d : rxq_depth_) rxq += d;
     nlohmann::json row = {{"cycle", cycle()},        {"sent", sent},           {"delivered", delivered},
                           {"read", read},            {"nacked", nacked},       {"in_flight", sent - delivered - nacked},
                           {"rx_queued", delivered - read}};
@@ -1110,7 +1104,6 @@ void System::sampler_thread() {
     for (const auto& c : chans_)
       in_use += (c->rep >= 0 && !c->closed_recv ? 1 : 0) + (c->sep >= 0 && !c->closed_send ? 1 : 0);
     row["endpoints_in_use"] = in_use;
-    (void)rxq;
     timeseries_.push_back(row);
   }
 }
@@ -1215,7 +1208,6 @@ RunResult System::collect(double wall_seconds) {
                              {"refused_at_source", cs.refused},
                              {"nacked", cs.nacked}});
   }
-  for (const auto& [reason, n] : sb_.rejects_by_reason()) (void)reason, (void)n;
   for (const auto& node : nodes_) {
     const CmmTlm& m = *node->cmm;
     // Counters as software sees them (registers) when the run finished;
