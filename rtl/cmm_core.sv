@@ -67,6 +67,8 @@ module cmm_core (
   // egress headers
   output logic                                                 eg_valid_o,
   input  logic                                                 eg_ready_i,
+  // platform timebase: free-running cycle count of this clock (alarm windows only)
+  input  logic [31:0]                                          cycle_i,
   output logic                                                 eg_cls_o,
   output logic [cmm_pkg::HDR_BITS-1:0]                         eg_hdr_o,
   // delivery verdicts
@@ -105,15 +107,25 @@ module cmm_core (
   localparam int MQ_CW  = $clog2(MGMTQ_DEPTH + 1);
   localparam int EL_IW  = $clog2(ERRLOG_DEPTH);
   localparam int EL_CW  = $clog2(ERRLOG_DEPTH + 1);
+  localparam int GEN_W  = CMM_CST_GEN_LOCAL_BITS;           // generation (epoch) width
+  localparam int SEQ_W  = HDR_SEQ_BITS;                     // sequence number width
+  localparam int REP_W  = CMM_ERRLOG_HEAD_REPEAT_COUNT_BITS;  // error-log repeat count
+  localparam int EXC_W  = CMM_EXC_COUNT_COUNT_BITS;
+  localparam int ALC_W  = CMM_ALARM_COUNT_COUNT_BITS;
+  localparam int KW     = KEY_WORDS;
+  localparam int ACFG_W = CMM_ALARM_CFG_WINDOW_LOG2_LSB + CMM_ALARM_CFG_WINDOW_LOG2_BITS;  // ALARM_CFG fields
+  typedef logic [ACFG_W-1:0] acfg_t;
   // Node-wide event counters (STAT index), as in CmmCore.
   localparam int STAT_IW = $clog2(CMM_STAT_COUNT);
+  typedef logic [CMM_STAT_COUNT-1:0] statm_t;  // a set of STAT counts (one bit per index)
   localparam logic [STAT_IW-1:0] STAT_DATA_SENT = 0, STAT_DATA_DELIVERED = 1, STAT_CONNECT_SENT = 2,
                                  STAT_CONNECT_ACCEPTED = 3, STAT_CLOSE_SENT = 4, STAT_MGMT_SENT = 5,
                                  STAT_MGMT_RECEIVED = 6, STAT_NACK_SENT = 7;
   // Interrupt cause masks (IRQ_STATUS bit positions from the package).
   localparam logic [IRQ_BITS-1:0] IRQM_ERR = IRQ_BITS'(1) << IRQ_ERR, IRQM_MGMT = IRQ_BITS'(1) << IRQ_MGMT,
                                   IRQM_CONN = IRQ_BITS'(1) << IRQ_CONN, IRQM_TXNACK = IRQ_BITS'(1) << IRQ_TXNACK,
-                                  IRQM_RX = IRQ_BITS'(1) << IRQ_RX;
+                                  IRQM_RX = IRQ_BITS'(1) << IRQ_RX, IRQM_EXC = IRQ_BITS'(1) << IRQ_EXC,
+                                  IRQM_ALARM = IRQ_BITS'(1) << IRQ_ALARM;
 
   // Sized constants (avoid width-mismatched compares).
   localparam logic [LEN_W-1:0] MAX_LEN = LEN_W'(MAX_MSG_BYTES);
@@ -125,6 +137,7 @@ module cmm_core (
   localparam logic [OPC_W-1:0] OP_MGMT = OPC_W'(OPCODE_MGMT);
 
   typedef logic [RSN_W-1:0]    rsn_t;
+  typedef logic [REASON_BITS-1:0] rcode_t;  // a reason code as a plain vector (the reason_e width)
   typedef logic [OPC_W-1:0]    opc_t;
   typedef logic [DW-1:0]       word_t;
   typedef logic [HDR_BITS-1:0] hdr_v;  // a packed header (cmm_pkg::hdr_t layout), fields via `CMM_H
@@ -145,6 +158,12 @@ module cmm_core (
   logic [CMM_EP_TX_SENT_COUNT_BITS-1:0]         cst_tx_sent_q [NEP], cst_tx_sent_n [NEP];
   logic [RXQ_IW-1:0]                            cst_rxq_head_q [NEP], cst_rxq_head_n [NEP];
   logic [RXQ_CW-1:0]                            cst_rxq_count_q [NEP], cst_rxq_count_n [NEP];
+  logic [GEN_W-1:0]                             cst_gen_q [NEP], cst_gen_n [NEP];        // CST_GEN.LOCAL
+  logic [GEN_W-1:0]                             cst_rgen_q [NEP], cst_rgen_n [NEP];      // CST_GEN.REMOTE
+  logic [SEQ_W-1:0]                             cst_tx_seq_q [NEP], cst_tx_seq_n [NEP];  // next DATA seq
+  logic [SEQ_W-1:0]                             cst_rx_seq_q [NEP], cst_rx_seq_n [NEP];  // next expected seq
+  logic [SEQ_W-1:0]                             cst_tx_lost_q [NEP], cst_tx_lost_n [NEP];  // CST_LOST.TX
+  logic [SEQ_W-1:0]                             cst_rx_lost_q [NEP], cst_rx_lost_n [NEP];  // CST_LOST.RX
   // Receive slots: length and tag (storage, not reset).
   logic [LEN_W-1:0]      rxq_len_q [NEP][RXQ_DEPTH], rxq_len_n [NEP][RXQ_DEPTH];
   logic [TAG_W-1:0]      rxq_tag_q [NEP][RXQ_DEPTH], rxq_tag_n [NEP][RXQ_DEPTH];
@@ -155,6 +174,8 @@ module cmm_core (
   logic [NEP-1:0]        ckt_origin_q, ckt_origin_n;
   // Per-partition bank.
   logic [KEY_BITS-1:0]   key_stage_q [NPART], key_stage_n [NPART];
+  logic [KW-1:0]         key_wr_q [NPART], key_wr_n [NPART];      // KEY words written since the last command
+  logic [PID_BITS-1:0]   key_pid_q [NPART], key_pid_n [NPART];    // pid of the first of those writes
   word_t                 cmd_status_q [NPART], cmd_status_n [NPART];
   logic [IRQ_BITS-1:0]   irq_status_q [NPART], irq_status_n [NPART];
   logic [IRQ_BITS-1:0]   irq_enable_q [NPART], irq_enable_n [NPART];
@@ -170,7 +191,18 @@ module cmm_core (
   logic [EL_IW-1:0]      el_head_q [NPART], el_head_n [NPART];
   logic [EL_CW-1:0]      el_count_q [NPART], el_count_n [NPART];
   logic [CMM_ERRLOG_STATUS_LOST_BITS-1:0] el_lost_q [NPART], el_lost_n [NPART];
+  logic [REP_W-1:0]      el_rep_q [NPART][ERRLOG_DEPTH], el_rep_n [NPART][ERRLOG_DEPTH];  // storage
   logic [USED_W-1:0]     used_q [NPART], used_n [NPART];
+  // Exception register and reject-rate alarm (per partition).
+  logic [EXC_W-1:0]      exc_count_q [NPART], exc_count_n [NPART];
+  word_t                 exc_first_q [NPART], exc_first_n [NPART];
+  word_t                 exc_last_q [NPART], exc_last_n [NPART];
+  acfg_t                 alarm_cfg_q [NPART], alarm_cfg_n [NPART];
+  logic [ALC_W-1:0]      alarm_count_q [NPART], alarm_count_n [NPART];
+  logic                  alarm_wv_q [NPART], alarm_wv_n [NPART];        // a window is open
+  logic                  alarm_fired_q [NPART], alarm_fired_n [NPART];  // fired in this window
+  word_t                 alarm_win_q [NPART], alarm_win_n [NPART];      // cycle_i >> WINDOW_LOG2
+  logic [ALC_W-1:0]      alarm_cnt_q [NPART], alarm_cnt_n [NPART];      // events in the window
   // Node-wide counters.
   word_t                 rej_q [REASON_COUNT], rej_n [REASON_COUNT];
   word_t                 stat_q [CMM_STAT_COUNT], stat_n [CMM_STAT_COUNT];
@@ -208,6 +240,9 @@ module cmm_core (
   logic [CMM_EP_TX_SENT_COUNT_BITS-1:0]         cst_tx_sent_m [NEP];
   logic [RXQ_IW-1:0]                            cst_rxq_head_m [NEP];
   logic [RXQ_CW-1:0]                            cst_rxq_count_m [NEP];
+  logic [GEN_W-1:0]                             cst_gen_m [NEP], cst_rgen_m [NEP];
+  logic [SEQ_W-1:0]                             cst_tx_seq_m [NEP], cst_rx_seq_m [NEP];
+  logic [SEQ_W-1:0]                             cst_tx_lost_m [NEP], cst_rx_lost_m [NEP];
   logic [KEY_BITS-1:0]                          ckt_key_m [NEP];
   logic [NEP-1:0]                               ckt_valid_m, ckt_origin_m;
   word_t                                        rej_m [REASON_COUNT];
@@ -216,6 +251,12 @@ module cmm_core (
   word_t                                        el_m [NPART][ERRLOG_DEPTH];
   logic [EL_CW-1:0]                             el_count_m [NPART];
   logic [CMM_ERRLOG_STATUS_LOST_BITS-1:0]       el_lost_m [NPART];
+  logic [REP_W-1:0]                             el_rep_m [NPART][ERRLOG_DEPTH];
+  logic [EXC_W-1:0]                             exc_count_m [NPART];
+  word_t                                        exc_first_m [NPART], exc_last_m [NPART];
+  logic [ALC_W-1:0]                             alarm_count_m [NPART], alarm_cnt_m [NPART];
+  logic                                         alarm_wv_m [NPART], alarm_fired_m [NPART];
+  word_t                                        alarm_win_m [NPART];
   logic [NODE_ID_BITS-1:0]                      mq_src_node_m [NPART][MGMTQ_DEPTH];
   logic [PART_ID_BITS-1:0]                      mq_src_part_m [NPART][MGMTQ_DEPTH];
   logic [KEY_BITS-1:0]                          mq_words_m [NPART][MGMTQ_DEPTH];
@@ -238,6 +279,8 @@ module cmm_core (
   logic [CMM_EP_TX_SENT_COUNT_BITS-1:0]         wi_tx_sent;
   logic [RXQ_IW-1:0]                            wi_rxq_head;
   logic [RXQ_CW-1:0]                            wi_rxq_count;
+  logic [GEN_W-1:0]                             wi_gen, wi_rgen;
+  logic [SEQ_W-1:0]                             wi_tx_seq, wi_rx_seq, wi_tx_lost, wi_rx_lost;
   logic [KEY_BITS-1:0]                          wi_key;
   logic                                         wi_kvalid, wi_korigin;
   logic [EPI-1:0]                               wr_idx;
@@ -255,6 +298,8 @@ module cmm_core (
   logic [CMM_EP_TX_SENT_COUNT_BITS-1:0]         wr_tx_sent;
   logic [RXQ_IW-1:0]                            wr_rxq_head;
   logic [RXQ_CW-1:0]                            wr_rxq_count;
+  logic [GEN_W-1:0]                             wr_gen, wr_rgen;
+  logic [SEQ_W-1:0]                             wr_tx_seq, wr_rx_seq, wr_tx_lost, wr_rx_lost;
   logic [KEY_BITS-1:0]                          wr_key;
   logic                                         wr_kvalid, wr_korigin;
   logic                  wi_rxq_push;                 // one delivery into a receive slot of entry wi_idx
@@ -272,11 +317,47 @@ module cmm_core (
   logic [EL_CW-1:0]      wp_el_count;
   logic [CMM_ERRLOG_STATUS_LOST_BITS-1:0] wp_el_lost;
   logic [USED_W-1:0]     wp_used;
+  logic [KW-1:0]         wp_key_wr;
+  logic [PID_BITS-1:0]   wp_key_pid;
+  logic [EXC_W-1:0]      wp_exc_count;
+  word_t                 wp_exc_first, wp_exc_last, wp_alarm_win;
+  acfg_t                 wp_alarm_cfg;
+  logic [ALC_W-1:0]      wp_alarm_count, wp_alarm_cnt;
+  logic                  wp_alarm_wv, wp_alarm_fired;
+  // The requester partition's log, exception and alarm state and IRQ_STATUS
+  // after the register access's log event (p_reg_log).
+  logic [IRQ_BITS-1:0]   wf_irq_status;
+  logic [EL_CW-1:0]      wf_el_count;
+  logic [CMM_ERRLOG_STATUS_LOST_BITS-1:0] wf_el_lost;
+  logic [EXC_W-1:0]      wf_exc_count;
+  word_t                 wf_exc_first, wf_exc_last, wf_alarm_win;
+  logic [ALC_W-1:0]      wf_alarm_count, wf_alarm_cnt;
+  logic                  wf_alarm_wv, wf_alarm_fired;
+  logic [EL_IW-1:0]      wf_back;
+  word_t                 wf_x, wf_wid;                // log_update_r temporaries
+  word_t                 wl_x, wl_wid;                // log_update_i temporaries
+  // Working copy of the partition the ingress commit logs into (p_ing_log):
+  // error log, exception register, alarm, IRQ_STATUS.
+  logic [PI-1:0]         wl_idx;
+  logic                  wl_v;                        // an ingress log event for partition wl_idx
+  logic [EL_IW-1:0]      wl_back;                     // its newest error-log slot
+  logic [IRQ_BITS-1:0]   wl_irq_status;
+  logic [EL_CW-1:0]      wl_el_count;
+  logic [CMM_ERRLOG_STATUS_LOST_BITS-1:0] wl_el_lost;
+  logic [EXC_W-1:0]      wl_exc_count;
+  word_t                 wl_exc_first, wl_exc_last, wl_alarm_win;
+  logic [ALC_W-1:0]      wl_alarm_count, wl_alarm_cnt;
+  logic                  wl_alarm_wv, wl_alarm_fired;
+  logic                  wl_slot_v;                   // error-log slot written: word and repeat count
+  logic [EL_IW-1:0]      wl_slot;
+  word_t                 wl_slot_w;
+  logic [REP_W-1:0]      wl_slot_rep;
   // Events of the ingress commit (p_ing), applied to the tables by p_mid_*.
-  logic                  ev_i_rej_v;                  // one reject count
+  logic                  ev_i_rej_v;                  // up to two reject counts
   rsn_t                  ev_i_rej_r;
-  logic                  ev_i_stat_v;                 // one STAT count
-  logic [STAT_IW-1:0]    ev_i_stat_i;
+  logic                  ev_i_rej2_v;
+  rsn_t                  ev_i_rej2_r;
+  statm_t                ev_i_stat;                   // STAT counts (one bit per index)
   logic [PART_ID_BITS-1:0] ev_i_irq_part;             // IRQ causes raised (one partition)
   logic [IRQ_BITS-1:0]   ev_i_irq_mask;
   logic                  ev_i_log_v;                  // one error-log entry (+ IRQ ERR)
@@ -285,6 +366,8 @@ module cmm_core (
   logic                  ev_i_eg_v;                   // one response-class egress header:
   logic                  ev_i_eg_ack;                 //   CONNECT_ACK, else NACK with reason ev_i_eg_r
   logic [HDR_REASON_BITS-1:0] ev_i_eg_r;
+  logic [SEQ_W-1:0]      ev_i_eg_seq;                 //   NACK seq (SEQ_GAP: missing messages)
+  logic [1:0]            ev_i_eg_key;                 //   key carried: KSEL_*
   logic                  ev_i_mq_v;                   // one management message received
   logic [PI-1:0]         ev_i_mq_part;
   logic [NODE_ID_BITS-1:0] ev_i_mq_node;
@@ -294,16 +377,27 @@ module cmm_core (
   logic                  ev_r_rej_v;                  // one reject count
   rsn_t                  ev_r_rej_r;
   logic [RXQ_CW-1:0]     ev_r_flush;                  // RXQ_FLUSHED counts of one CLOSE/FREE
-  logic                  ev_r_stat_v;                 // one STAT count
-  logic [STAT_IW-1:0]    ev_r_stat_i;
-  logic                  ev_r_el_v;                   // one error-log word stored (partition wp_idx)
+  statm_t                ev_r_stat;                   // STAT counts (one bit per index)
+  logic                  ev_r_log_v;                  // one error-log event (partition wp_idx)
+  word_t                 ev_r_log_w;
+  logic                  ev_r_el_v;                   // one error-log slot written (partition wp_idx)
   logic [EL_IW-1:0]      ev_r_el_slot;
   word_t                 ev_r_el_w;
+  logic [REP_W-1:0]      ev_r_el_rep;
   logic                  ev_r_eg_v;                   // one request-class egress header:
-  opc_t                  ev_r_eg_op;                  //   opcode, source partition and endpoint
-  logic [PART_ID_BITS-1:0] ev_r_eg_sp;
+  opc_t                  ev_r_eg_op;                  //   opcode, source partition and endpoint,
+  logic [PART_ID_BITS-1:0] ev_r_eg_sp;                //   generations and seq at the push
   logic [EP_ID_BITS-1:0] ev_r_eg_se;
+  logic [GEN_W-1:0]      ev_r_eg_sg, ev_r_eg_dg;
+  logic [SEQ_W-1:0]      ev_r_eg_seq;
   hdr_v                  eg_rsp_h, eg_req_h;          // the headers of those events (p_eg_hdr)
+  // Register access results, written directly by the register-side tasks of
+  // p_reg (yosys 0.23 drops writes through task inout/output arguments).
+  word_t                 reg_rd;                      // read data
+  logic [RSP_W-1:0]      reg_rsp;                     // response status
+  logic                  reg_any;                     // flush_rxq(): the queue held messages
+  rcode_t                key_r;                       // store_local_key(): reason (OK: stored or allowed)
+  logic                  key_exc, key_ok;             //   I6 exception; usable
 
   // ------------------------------------------------------------------ outputs (state only)
   logic eg_show_rsp;
@@ -333,6 +427,13 @@ module cmm_core (
     sat_inc = (x == '1) ? x : x + DW'(1);
   endfunction
 
+  // Saturating 16-bit sum (CST_LOST).
+  function automatic logic [SEQ_W-1:0] sat_add(logic [SEQ_W-1:0] a, logic [SEQ_W-1:0] b);
+    logic [SEQ_W:0] t;
+    t = {1'b0, a} + {1'b0, b};
+    sat_add = t[SEQ_W] ? '1 : t[SEQ_W-1:0];
+  endfunction
+
   // A header built by this CMM: source node from the strap (I4).
   function automatic hdr_v make_hdr(opc_t op, logic [PART_ID_BITS-1:0] sp, logic [EP_ID_BITS-1:0] se,
                                     logic [NODE_ID_BITS-1:0] dn, logic [PART_ID_BITS-1:0] dp,
@@ -354,7 +455,7 @@ module cmm_core (
                                      logic exception, logic [NODE_ID_BITS-1:0] src_node);
     word_t w;
     w = '0;
-    w[CMM_ERRLOG_HEAD_REASON_LSB +: CMM_ERRLOG_HEAD_REASON_BITS] = r;
+    w[CMM_ERRLOG_HEAD_REASON_LSB +: CMM_ERRLOG_HEAD_REASON_BITS] = CMM_ERRLOG_HEAD_REASON_BITS'(r);
     w[CMM_ERRLOG_HEAD_EP_LSB +: CMM_ERRLOG_HEAD_EP_BITS] = ep;
     w[CMM_ERRLOG_HEAD_OPCODE_LSB +: CMM_ERRLOG_HEAD_OPCODE_BITS] = opcode;
     w[CMM_ERRLOG_HEAD_FROM_FABRIC_LSB] = from_fabric;
@@ -363,23 +464,155 @@ module cmm_core (
     log_word = w;
   endfunction
 
+  // Coalescing key of an error-log word: reason, source node, from-fabric, exception.
+  localparam word_t EL_SAME =
+      (DW'((1 << CMM_ERRLOG_HEAD_REASON_BITS) - 1) << CMM_ERRLOG_HEAD_REASON_LSB) |
+      (DW'((1 << CMM_ERRLOG_HEAD_SRC_NODE_BITS) - 1) << CMM_ERRLOG_HEAD_SRC_NODE_LSB) |
+      (DW'(1) << CMM_ERRLOG_HEAD_FROM_FABRIC_LSB) | (DW'(1) << CMM_ERRLOG_HEAD_EXCEPTION_LSB);
+
+  // Slot of the newest error-log entry (head + count - 1).
+  function automatic logic [EL_IW-1:0] el_back(logic [EL_IW-1:0] head, logic [EL_CW-1:0] count);
+    el_back = EL_IW'((32'(head) + 32'(count) + ERRLOG_DEPTH - 1) % ERRLOG_DEPTH);
+  endfunction
+
+  // One error-log event of a partition (CmmCore::log_error): coalesced into
+  // the newest entry if it is not the head and (reason, source node,
+  // from-fabric, exception) are equal, else a new entry or LOST; an exception
+  // updates EXC_*; the event counts for the reject-rate alarm (window =
+  // cycle_i >> WINDOW_LOG2); IRQ ERR (+ EXC, ALARM); the slot written (new
+  // word, or the newest entry with its repeat count bumped) is an event.
+  // Two copies of the same code, one per working copy (log_update_i: wl_* of
+  // p_ing_log; log_update_r: wf_* of p_reg_log), writing their variables
+  // directly: yosys 0.23 drops writes through task inout/output arguments.
+  // Keep them identical.
+  task automatic log_update_i(word_t w, logic [EL_IW-1:0] head, word_t back_w, logic [REP_W-1:0] back_rep,
+                               acfg_t cfg);
+    wl_slot_v = 1'b0;
+    wl_slot = '0;
+    wl_slot_w = '0;
+    wl_slot_rep = '0;
+    wl_x = '0;
+    // Never into the head (count >= 2): the agent reads HEAD and REPEAT, then
+    // pops; a repeat added in between would be lost with the pop.
+    if (wl_el_count >= EL_CW'(2) && ((back_w ^ w) & EL_SAME) == '0) begin
+      wl_slot_v = 1'b1;
+      wl_slot = el_back(head, wl_el_count);
+      wl_slot_w = back_w;
+      wl_slot_rep = (back_rep == '1) ? back_rep : back_rep + 1'b1;
+    end else if (wl_el_count == EL_CW'(ERRLOG_DEPTH)) begin
+      if (wl_el_lost != '1) wl_el_lost = wl_el_lost + 1'b1;
+    end else begin
+      wl_slot_v = 1'b1;
+      wl_slot = EL_IW'((32'(head) + 32'(wl_el_count)) % ERRLOG_DEPTH);
+      wl_slot_w = w;
+      wl_el_count = wl_el_count + EL_CW'(1);
+    end
+    if (w[CMM_ERRLOG_HEAD_EXCEPTION_LSB]) begin
+      wl_x[CMM_EXC_LAST_REASON_LSB +: CMM_EXC_LAST_REASON_BITS] =
+          w[CMM_ERRLOG_HEAD_REASON_LSB +: CMM_ERRLOG_HEAD_REASON_BITS];
+      wl_x[CMM_EXC_LAST_EP_LSB +: CMM_EXC_LAST_EP_BITS] = w[CMM_ERRLOG_HEAD_EP_LSB +: CMM_ERRLOG_HEAD_EP_BITS];
+      wl_x[CMM_EXC_LAST_SRC_NODE_LSB +: CMM_EXC_LAST_SRC_NODE_BITS] =
+          w[CMM_ERRLOG_HEAD_SRC_NODE_LSB +: CMM_ERRLOG_HEAD_SRC_NODE_BITS];
+      wl_x[CMM_EXC_LAST_VALID_LSB] = 1'b1;
+      if (!wl_exc_first[CMM_EXC_FIRST_VALID_LSB]) wl_exc_first = wl_x;
+      wl_exc_last = wl_x;
+      if (wl_exc_count != '1) wl_exc_count = wl_exc_count + 1'b1;
+      wl_irq_status = wl_irq_status | IRQM_EXC;
+    end
+    wl_wid = cycle_i >> cfg[CMM_ALARM_CFG_WINDOW_LOG2_LSB +: CMM_ALARM_CFG_WINDOW_LOG2_BITS];
+    if (!wl_alarm_wv || wl_wid != wl_alarm_win) begin
+      wl_alarm_wv = 1'b1;
+      wl_alarm_win = wl_wid;
+      wl_alarm_cnt = '0;
+      wl_alarm_fired = 1'b0;
+    end
+    if (wl_alarm_cnt != '1) wl_alarm_cnt = wl_alarm_cnt + 1'b1;
+    if (cfg[CMM_ALARM_CFG_THRESH_LSB +: CMM_ALARM_CFG_THRESH_BITS] != '0 && !wl_alarm_fired &&
+        wl_alarm_cnt >= cfg[CMM_ALARM_CFG_THRESH_LSB +: CMM_ALARM_CFG_THRESH_BITS]) begin
+      wl_alarm_fired = 1'b1;  // once per window
+      if (wl_alarm_count != '1) wl_alarm_count = wl_alarm_count + 1'b1;
+      wl_irq_status = wl_irq_status | IRQM_ALARM;
+    end
+    wl_irq_status = wl_irq_status | IRQM_ERR;
+  endtask
+
+  task automatic log_update_r(word_t w, logic [EL_IW-1:0] head, word_t back_w, logic [REP_W-1:0] back_rep,
+                               acfg_t cfg);
+    ev_r_el_v = 1'b0;
+    ev_r_el_slot = '0;
+    ev_r_el_w = '0;
+    ev_r_el_rep = '0;
+    wf_x = '0;
+    // Never into the head (count >= 2): the agent reads HEAD and REPEAT, then
+    // pops; a repeat added in between would be lost with the pop.
+    if (wf_el_count >= EL_CW'(2) && ((back_w ^ w) & EL_SAME) == '0) begin
+      ev_r_el_v = 1'b1;
+      ev_r_el_slot = el_back(head, wf_el_count);
+      ev_r_el_w = back_w;
+      ev_r_el_rep = (back_rep == '1) ? back_rep : back_rep + 1'b1;
+    end else if (wf_el_count == EL_CW'(ERRLOG_DEPTH)) begin
+      if (wf_el_lost != '1) wf_el_lost = wf_el_lost + 1'b1;
+    end else begin
+      ev_r_el_v = 1'b1;
+      ev_r_el_slot = EL_IW'((32'(head) + 32'(wf_el_count)) % ERRLOG_DEPTH);
+      ev_r_el_w = w;
+      wf_el_count = wf_el_count + EL_CW'(1);
+    end
+    if (w[CMM_ERRLOG_HEAD_EXCEPTION_LSB]) begin
+      wf_x[CMM_EXC_LAST_REASON_LSB +: CMM_EXC_LAST_REASON_BITS] =
+          w[CMM_ERRLOG_HEAD_REASON_LSB +: CMM_ERRLOG_HEAD_REASON_BITS];
+      wf_x[CMM_EXC_LAST_EP_LSB +: CMM_EXC_LAST_EP_BITS] = w[CMM_ERRLOG_HEAD_EP_LSB +: CMM_ERRLOG_HEAD_EP_BITS];
+      wf_x[CMM_EXC_LAST_SRC_NODE_LSB +: CMM_EXC_LAST_SRC_NODE_BITS] =
+          w[CMM_ERRLOG_HEAD_SRC_NODE_LSB +: CMM_ERRLOG_HEAD_SRC_NODE_BITS];
+      wf_x[CMM_EXC_LAST_VALID_LSB] = 1'b1;
+      if (!wf_exc_first[CMM_EXC_FIRST_VALID_LSB]) wf_exc_first = wf_x;
+      wf_exc_last = wf_x;
+      if (wf_exc_count != '1) wf_exc_count = wf_exc_count + 1'b1;
+      wf_irq_status = wf_irq_status | IRQM_EXC;
+    end
+    wf_wid = cycle_i >> cfg[CMM_ALARM_CFG_WINDOW_LOG2_LSB +: CMM_ALARM_CFG_WINDOW_LOG2_BITS];
+    if (!wf_alarm_wv || wf_wid != wf_alarm_win) begin
+      wf_alarm_wv = 1'b1;
+      wf_alarm_win = wf_wid;
+      wf_alarm_cnt = '0;
+      wf_alarm_fired = 1'b0;
+    end
+    if (wf_alarm_cnt != '1) wf_alarm_cnt = wf_alarm_cnt + 1'b1;
+    if (cfg[CMM_ALARM_CFG_THRESH_LSB +: CMM_ALARM_CFG_THRESH_BITS] != '0 && !wf_alarm_fired &&
+        wf_alarm_cnt >= cfg[CMM_ALARM_CFG_THRESH_LSB +: CMM_ALARM_CFG_THRESH_BITS]) begin
+      wf_alarm_fired = 1'b1;  // once per window
+      if (wf_alarm_count != '1) wf_alarm_count = wf_alarm_count + 1'b1;
+      wf_irq_status = wf_irq_status | IRQM_ALARM;
+    end
+    wf_irq_status = wf_irq_status | IRQM_ERR;
+  endtask
+
   // Side effects on the node-wide counters, the error logs, IRQ_STATUS, the
   // management queues and the egress queues are not written where they
-  // happen: the step's tasks record them as *events* (at most one of each
-  // kind per step; docs/rtl.md), and small processes with constant indices
-  // apply them (p_mid_*: ingress events; p_fin_*: register-access events).
-  // The one CST/CKT entry a step touches is a working copy (wi_* / wr_*), and
-  // so is the requester partition's bank in the register access (wp_*).
+  // happen: the step's tasks record them as *events* (a fixed small number
+  // of each kind per step; docs/rtl.md), and small processes with constant
+  // indices apply them (p_mid_*: ingress events; p_fin_*: register-access
+  // events). The one CST/CKT entry a step touches is a working copy (wi_* /
+  // wr_*), and so is the requester partition's bank in the register access
+  // (wp_*) and the partition the ingress commit logs into (wl_*).
 
   // ---- ingress-side effects (p_ing)
+  // Key a response carries (ev_i_eg_key).
+  localparam logic [1:0] KSEL_ZERO = 2'd0, KSEL_ENTRY = 2'd1, KSEL_HDR = 2'd2;
+
+  // At most two reject counts per ingress step (RXQ_FULL + SEQ_GAP).
   task automatic count_reject_i(reason_e r);
-    ev_i_rej_v = 1'b1;
-    ev_i_rej_r = RSN_W'(r);
+    if (ev_i_rej_v) begin
+      ev_i_rej2_v = 1'b1;
+      ev_i_rej2_r = RSN_W'(r);
+    end else begin
+      ev_i_rej_v = 1'b1;
+      ev_i_rej_r = RSN_W'(r);
+    end
   endtask
 
   task automatic bump_stat_i(logic [STAT_IW-1:0] i);
-    ev_i_stat_v = 1'b1;
-    ev_i_stat_i = i;
+    ev_i_stat[i] = 1'b1;
   endtask
 
   task automatic raise_i(logic [PART_ID_BITS-1:0] part, logic [IRQ_BITS-1:0] cause);
@@ -387,10 +620,12 @@ module cmm_core (
     ev_i_irq_mask = cause;
   endtask
 
-  // Room is guaranteed by ing_ready_o. The header is built by p_eg_hdr.
+  // CONNECT_ACK (ids and generations swapped, the entry's stored key). Room
+  // is guaranteed by ing_ready_o. The header is built by p_eg_hdr.
   task automatic push_ack();
     ev_i_eg_v = 1'b1;
     ev_i_eg_ack = 1'b1;
+    ev_i_eg_key = KSEL_ENTRY;
   endtask
 
   task automatic log_error_i(logic [PART_ID_BITS-1:0] part, rsn_t r, logic [EP_ID_BITS-1:0] ep, opc_t opcode,
@@ -400,16 +635,43 @@ module cmm_core (
     ev_i_log_w = log_word(r, ep, opcode, from_fabric, exception, src_node);
   endtask
 
-  // Count, then answer the source with NACK (never answer a response).
-  task automatic nack(reason_e r);
+  // Count, then answer the source with NACK (never answer a response). The
+  // NACK carries a key only for DATA and CONNECT sent by the addressed
+  // entry's peer (CmmCore::nack_key; docs/security.md 1.3): the entry's key
+  // if valid, else a CONNECT's own key at a send entry.
+  task automatic nack_seq(reason_e r, logic [SEQ_W-1:0] seq);
     count_reject_i(r);
     if (`CMM_H(s1_q, OPCODE) != OP_NACK && `CMM_H(s1_q, OPCODE) != OP_CONNECT_ACK) begin
       ev_i_eg_v = 1'b1;     // header built by p_eg_hdr
       ev_i_eg_ack = 1'b0;
       ev_i_eg_r = HDR_REASON_BITS'(r);
+      ev_i_eg_seq = seq;
+      ev_i_eg_key = KSEL_ZERO;
+      if ((`CMM_H(s1_q, OPCODE) == OP_DATA || `CMM_H(s1_q, OPCODE) == OP_CONNECT) &&
+          `CMM_H(s1_q, DST_NODE) == cfg_node_id_i && `CMM_H(s1_q, DST_EP) < EP_ID_BITS'(NEP) &&
+          wi_state != STATE_FREE && wi_owner_part == `CMM_H(s1_q, DST_PART) && ids_match_i()) begin
+        if (wi_kvalid) ev_i_eg_key = KSEL_ENTRY;
+        else if (`CMM_H(s1_q, OPCODE) == OP_CONNECT && wi_dir == DIR_SEND) ev_i_eg_key = KSEL_HDR;
+      end
       bump_stat_i(STAT_NACK_SENT);
     end
   endtask
+
+  task automatic nack(reason_e r);
+    nack_seq(r, '0);
+  endtask
+
+  // The header in S1 comes from the entry's peer / from its current epochs.
+  function automatic logic ids_match_i();
+    ids_match_i = `CMM_H(s1_q, SRC_NODE) == wi_rnode && `CMM_H(s1_q, SRC_PART) == wi_rpart &&
+                  `CMM_H(s1_q, SRC_EP) == wi_rep;
+  endfunction
+  function automatic logic gens_match_i();
+    gens_match_i = `CMM_H(s1_q, DST_GEN) == wi_gen && `CMM_H(s1_q, SRC_GEN) == wi_rgen;
+  endfunction
+  function automatic logic key_match_i();
+    key_match_i = `CMM_H(s1_q, KEY) == wi_key;  // full-width compare: constant time
+  endfunction
 
   task automatic zeroize_i();
     wi_key = '0;
@@ -418,39 +680,38 @@ module cmm_core (
   endtask
 
   // ---- register-side effects (p_reg)
-  task automatic count_reject_r(reason_e r);
+  task automatic count_reject_r(rcode_t r);
     ev_r_rej_v = 1'b1;
     ev_r_rej_r = RSN_W'(r);
   endtask
 
   task automatic bump_stat_r(logic [STAT_IW-1:0] i);
-    ev_r_stat_v = 1'b1;
-    ev_r_stat_i = i;
+    ev_r_stat[i] = 1'b1;
   endtask
 
   // Room is guaranteed by reg_req_ready_o. The header is built by p_eg_hdr
   // from the entry/partition copies, which the step does not change after
-  // the push in any field the header carries.
+  // the push in any field the header carries except those recorded here
+  // (generations, seq) and the CLOSE key (taken from the mid-edge CKT).
   task automatic push_req(opc_t op, logic [PART_ID_BITS-1:0] sp, logic [EP_ID_BITS-1:0] se);
     ev_r_eg_v = 1'b1;
     ev_r_eg_op = op;
     ev_r_eg_sp = sp;
     ev_r_eg_se = se;
+    ev_r_eg_sg = wr_gen;
+    ev_r_eg_dg = wr_rgen;
+    ev_r_eg_seq = (op == OP_DATA) ? wr_tx_seq : '0;
   endtask
 
-  // The register side logs only into the requester's partition (wp_*).
+  // The register side logs only into the requester's partition. The event
+  // is applied by p_reg_log after the access: no access both logs and
+  // changes the log, exception or alarm state (ERRLOG_POP, EXC_CLEAR,
+  // ALARM_CFG and IRQ_STATUS writes never log), so the order is the C++ one.
   task automatic log_error_r(logic [PART_ID_BITS-1:0] part, rsn_t r, logic [EP_ID_BITS-1:0] ep, opc_t opcode,
                              logic from_fabric, logic exception, logic [NODE_ID_BITS-1:0] src_node);
     if (part < PART_ID_BITS'(NPART)) begin
-      if (wp_el_count == EL_CW'(ERRLOG_DEPTH)) begin
-        if (wp_el_lost != '1) wp_el_lost = wp_el_lost + 1'b1;
-      end else begin
-        ev_r_el_v = 1'b1;
-        ev_r_el_slot = EL_IW'((32'(wp_el_head) + 32'(wp_el_count)) % ERRLOG_DEPTH);
-        ev_r_el_w = log_word(r, ep, opcode, from_fabric, exception, src_node);
-        wp_el_count = wp_el_count + EL_CW'(1);
-      end
-      wp_irq_status = wp_irq_status | IRQM_ERR;
+      ev_r_log_v = 1'b1;
+      ev_r_log_w = log_word(r, ep, opcode, from_fabric, exception, src_node);
     end
   endtask
 
@@ -460,16 +721,17 @@ module cmm_core (
     wr_korigin = 1'b0;
   endtask
 
-  // Discards the receive queue, one RXQ_FLUSHED count per message; returns whether any.
-  task automatic flush_rxq(output logic any);
-    any = wr_rxq_count != '0;
+  // Discards the receive queue, one RXQ_FLUSHED count per message; reg_any: whether any.
+  task automatic flush_rxq();
+    reg_any = wr_rxq_count != '0;
     ev_r_flush = wr_rxq_count;
     wr_rxq_count = '0;
     wr_rxq_head = '0;
   endtask
 
-  // Every field of an entry to its power-up value (receive slots need no
-  // clearing: only slots below rxq_count are visible).
+  // Every field of an entry to its power-up value except the generation,
+  // which survives FREE (receive slots need no clearing: only slots below
+  // rxq_count are visible).
   task automatic reset_entry();
     wr_state = '0;          wr_dir = '0;
     wr_owner_part = '0;     wr_owner_pid = '0;
@@ -477,6 +739,8 @@ module cmm_core (
     wr_last_reason = '0;    wr_tx_nacks = '0;
     wr_tx_last_reason = '0; wr_tx_last_tag = '0;    wr_tx_sent = '0;
     wr_rxq_head = '0;       wr_rxq_count = '0;
+    wr_rgen = '0;           wr_tx_seq = '0;         wr_rx_seq = '0;
+    wr_tx_lost = '0;        wr_rx_lost = '0;
     zeroize_r();
   endtask
 
@@ -506,9 +770,11 @@ module cmm_core (
     reason_e r;
     logic tell;
     logic [RXQ_IW-1:0] slot;
+    logic [SEQ_W-1:0] d;
     r = REASON_OK;
     tell = 1'b0;
     slot = '0;
+    d = `CMM_H(s1_q, SEQ) - wi_rx_seq;  // mod 2^16
     if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
     else if (`CMM_H(s1_q, LEN) == '0 || `CMM_H(s1_q, LEN) > MAX_LEN) r = REASON_BAD_LEN;
     else if (`CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
@@ -522,10 +788,15 @@ module cmm_core (
       else if (`CMM_H(s1_q, SRC_NODE) != wi_rnode) r = REASON_SRC_NODE_MISMATCH;
       else if (`CMM_H(s1_q, SRC_PART) != wi_rpart) r = REASON_SRC_PART_MISMATCH;
       else if (`CMM_H(s1_q, SRC_EP) != wi_rep) r = REASON_SRC_EP_MISMATCH;
-      else if (`CMM_H(s1_q, KEY) != wi_key) r = REASON_BAD_KEY;  // full-width compare: constant time
-      else if (wi_rxq_count >= RXQ_CW'(RXQ_DEPTH)) begin
+      else if (!gens_match_i()) r = REASON_STALE_GEN;
+      else if (!key_match_i()) r = REASON_BAD_KEY;
+      else if (d[SEQ_W-1]) begin
+        r = REASON_SEQ_OLD;    // duplicate, replay or overtaken: the sender is told, not the owner
+        tell = 1'b0;
+      end else if (wi_rxq_count >= RXQ_CW'(RXQ_DEPTH)) begin
         r = REASON_RXQ_FULL;   // the sender is told by NACK
         tell = 1'b0;
+        wi_rx_seq = `CMM_H(s1_q, SEQ) + 1'b1;
       end
     end
     vd_valid_n = 1'b1;
@@ -536,8 +807,16 @@ module cmm_core (
       vd_slot_n = '0;
       nack(r);
       if (tell) log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0,
-                          `CMM_H(s1_q, SRC_NODE));
+                            `CMM_H(s1_q, SRC_NODE));
+      if (r == REASON_RXQ_FULL && d != '0) begin
+        // The gap before it is still reported to the receiving agent (I7).
+        wi_rx_lost = sat_add(wi_rx_lost, d);
+        count_reject_i(REASON_SEQ_GAP);
+        log_error_i(wi_owner_part, RSN_W'(REASON_SEQ_GAP), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1,
+                    1'b0, `CMM_H(s1_q, SRC_NODE));
+      end
     end else begin
+      wi_rx_seq = `CMM_H(s1_q, SEQ) + 1'b1;
       slot = RXQ_IW'((32'(wi_rxq_head) + 32'(wi_rxq_count)) % RXQ_DEPTH);
       wi_rxq_push = 1'b1;
       wi_rxq_slot = slot;
@@ -548,6 +827,13 @@ module cmm_core (
       vd_slot_n = SLOT_W'(slot);
       raise_i(wi_owner_part, IRQM_RX);
       bump_stat_i(STAT_DATA_DELIVERED);
+      if (d != '0) begin
+        // d messages before this one are missing: tell the owner and the sender (one NACK).
+        wi_rx_lost = sat_add(wi_rx_lost, d);
+        log_error_i(wi_owner_part, RSN_W'(REASON_SEQ_GAP), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1,
+                    1'b0, `CMM_H(s1_q, SRC_NODE));
+        nack_seq(REASON_SEQ_GAP, d);
+      end
     end
   endtask
 
@@ -570,21 +856,31 @@ module cmm_core (
           exc = 1'b1;
         end else r = REASON_WRONG_DIR;
       end
-      else if (wi_kvalid) r = REASON_KEY_PRESENT;  // I3: only while the entry holds no key
+      else if (wi_kvalid) begin
+        // A duplicate of the CONNECT that opened the entry is answered again;
+        // any other key is I3's KEY_PRESENT.
+        if (!(wi_state == STATE_OPEN && wi_korigin == ORIGIN_REMOTE && ids_match_i() && gens_match_i() &&
+              key_match_i()))
+          r = REASON_KEY_PRESENT;
+      end
       else if (wi_state != STATE_AUTHORIZED) r = REASON_NOT_OPEN;
       else if (`CMM_H(s1_q, SRC_NODE) != wi_rnode) r = REASON_SRC_NODE_MISMATCH;
       else if (`CMM_H(s1_q, SRC_PART) != wi_rpart) r = REASON_SRC_PART_MISMATCH;
       else if (`CMM_H(s1_q, SRC_EP) != wi_rep) r = REASON_SRC_EP_MISMATCH;
+      else if (!gens_match_i()) r = REASON_STALE_GEN;  // a CONNECT of an earlier epoch
     end
     if (r != REASON_OK) begin
       nack(r);
       if (logit) log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, exc,
-                           `CMM_H(s1_q, SRC_NODE));
+                             `CMM_H(s1_q, SRC_NODE));
+    end else if (wi_kvalid) begin
+      push_ack();  // duplicate: ACK again, nothing else changes
     end else begin
       wi_key = `CMM_H(s1_q, KEY);
       wi_kvalid = 1'b1;
       wi_korigin = ORIGIN_REMOTE;
       wi_state = STATE_OPEN;
+      wi_tx_seq = '0;
       wi_last_reason = '0;
       raise_i(wi_owner_part, IRQM_CONN);
       bump_stat_i(STAT_CONNECT_ACCEPTED);
@@ -595,9 +891,12 @@ module cmm_core (
   task automatic ingress_connect_ack();
     if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i || `CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP) ||
         wi_state != STATE_CONNECTING || wi_dir != DIR_RECV ||
-        `CMM_H(s1_q, DST_PART) != wi_owner_part || `CMM_H(s1_q, SRC_NODE) != wi_rnode ||
-        `CMM_H(s1_q, SRC_PART) != wi_rpart || `CMM_H(s1_q, SRC_EP) != wi_rep) begin
+        `CMM_H(s1_q, DST_PART) != wi_owner_part || !ids_match_i()) begin
       count_reject_i(REASON_STRAY_RESPONSE);
+    end else if (!gens_match_i()) begin
+      count_reject_i(REASON_STALE_GEN);
+    end else if (!wi_kvalid || !key_match_i()) begin
+      count_reject_i(REASON_UNAUTH_RESPONSE);
     end else begin
       wi_state = STATE_OPEN;
       wi_last_reason = '0;
@@ -606,34 +905,52 @@ module cmm_core (
   endtask
 
   task automatic ingress_nack();
-    logic owned, done;
+    logic owned, proven, done;
     rsn_t why;
     owned = `CMM_H(s1_q, DST_NODE) == cfg_node_id_i && `CMM_H(s1_q, DST_EP) < EP_ID_BITS'(NEP) &&
-            wi_state != STATE_FREE && wi_owner_part == `CMM_H(s1_q, DST_PART);
+            wi_state != STATE_FREE && wi_owner_part == `CMM_H(s1_q, DST_PART) && ids_match_i();
+    proven = gens_match_i() && wi_kvalid && key_match_i();  // a NACK changes an entry only if it proves them
     why = (`CMM_H(s1_q, REASON) < RSN_W'(REASON_COUNT)) ? `CMM_H(s1_q, REASON) : RSN_W'(REASON_BAD_OPCODE);
     done = 1'b0;
     if (`CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_DATA)) begin
       if (owned && wi_dir == DIR_SEND) begin
-        wi_tx_last_reason = `CMM_H(s1_q, REASON);
-        wi_tx_last_tag = `CMM_H(s1_q, TAG);
-        wi_last_reason = `CMM_H(s1_q, REASON);
-        if (wi_tx_nacks != '1) wi_tx_nacks = wi_tx_nacks + 1'b1;
-        raise_i(wi_owner_part, IRQM_TXNACK);
         done = 1'b1;
+        if (!proven) count_reject_i(REASON_UNAUTH_RESPONSE);
+        else begin
+          wi_tx_last_reason = `CMM_H(s1_q, REASON);
+          wi_tx_last_tag = `CMM_H(s1_q, TAG);
+          wi_last_reason = `CMM_H(s1_q, REASON);
+          raise_i(wi_owner_part, IRQM_TXNACK);
+          if (why == RSN_W'(REASON_SEQ_GAP)) begin
+            // seq messages before the tagged one were lost (the tagged one was
+            // delivered): counted apart from the refusals, and logged.
+            wi_tx_lost = sat_add(wi_tx_lost, `CMM_H(s1_q, SEQ));
+            log_error_i(wi_owner_part, why, `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0,
+                        `CMM_H(s1_q, SRC_NODE));
+          end else if (why != RSN_W'(REASON_SEQ_OLD) && wi_tx_nacks != '1) begin
+            // TX_NACKS counts refusals only; SEQ_OLD: a copy of one already
+            // delivered or reported lost (delivered + TX_NACKS + CST_LOST.TX = sent).
+            wi_tx_nacks = wi_tx_nacks + 1'b1;
+          end
+        end
       end
     end else if (`CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_CONNECT)) begin
       if (owned && wi_state == STATE_CONNECTING && wi_dir == DIR_RECV) begin
-        zeroize_i();
-        wi_state = STATE_AUTHORIZED;
-        wi_last_reason = `CMM_H(s1_q, REASON);
-        raise_i(wi_owner_part, IRQM_CONN);
-        log_error_i(wi_owner_part, why, `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0, `CMM_H(s1_q, SRC_NODE));
         done = 1'b1;
+        if (!proven) count_reject_i(REASON_UNAUTH_RESPONSE);
+        else begin
+          zeroize_i();
+          wi_state = STATE_AUTHORIZED;
+          wi_last_reason = `CMM_H(s1_q, REASON);
+          raise_i(wi_owner_part, IRQM_CONN);
+          log_error_i(wi_owner_part, why, `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0,
+                      `CMM_H(s1_q, SRC_NODE));
+        end
       end
     end else if (`CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_CLOSE) || `CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_MGMT)) begin
       if (`CMM_H(s1_q, DST_NODE) == cfg_node_id_i && `CMM_H(s1_q, DST_PART) < PART_ID_BITS'(NPART)) begin
         log_error_i(`CMM_H(s1_q, DST_PART), why, `CMM_H(s1_q, DST_EP), s1_q[HDR_AUX_LSB +: OPC_W], 1'b1, 1'b0,
-                  `CMM_H(s1_q, SRC_NODE));
+                    `CMM_H(s1_q, SRC_NODE));
         done = 1'b1;
       end
     end
@@ -642,9 +959,10 @@ module cmm_core (
 
   task automatic ingress_close();
     reason_e r;
-    logic logit;
+    logic logit, stray;
     r = REASON_OK;
     logit = 1'b0;
+    stray = 1'b0;
     if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
     else if (`CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
     else if (wi_state == STATE_FREE) r = REASON_NOT_OPEN;
@@ -654,15 +972,25 @@ module cmm_core (
       else if (`CMM_H(s1_q, SRC_NODE) != wi_rnode) r = REASON_SRC_NODE_MISMATCH;
       else if (`CMM_H(s1_q, SRC_PART) != wi_rpart) r = REASON_SRC_PART_MISMATCH;
       else if (`CMM_H(s1_q, SRC_EP) != wi_rep) r = REASON_SRC_EP_MISMATCH;
+      // Crossing CLOSEs: both entries already left the epoch; nothing to answer.
+      else if (wi_state == STATE_ALLOCATED || wi_state == STATE_CLOSED) stray = 1'b1;
+      else if (!gens_match_i()) r = REASON_STALE_GEN;
+      else if (wi_kvalid) begin
+        if (!key_match_i()) r = REASON_BAD_KEY;
+        else if (wi_state != STATE_CONNECTING && wi_state != STATE_OPEN) stray = 1'b1;
+      end
+      // No key: only a send entry in AUTHORIZED (the CLOSE overtook its CONNECT) becomes a tombstone.
+      else if (!(wi_dir == DIR_SEND && wi_state == STATE_AUTHORIZED)) stray = 1'b1;
     end
     if (r != REASON_OK) begin
-      nack(r);
+      nack(r);  // a NACK of CLOSE never carries a key
       if (logit) log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0,
-                           `CMM_H(s1_q, SRC_NODE));
-    end else if (wi_state == STATE_CONNECTING || wi_state == STATE_OPEN) begin
-      // Crossing closes and closes of never-connected entries are harmless no-ops.
+                             `CMM_H(s1_q, SRC_NODE));
+    end else if (stray) begin
+      count_reject_i(REASON_STRAY_RESPONSE);
+    end else begin
       zeroize_i();
-      wi_state = STATE_CLOSED;  // queued messages stay readable
+      wi_state = STATE_CLOSED;  // queued messages stay readable; a late CONNECT meets CLOSED
       raise_i(wi_owner_part, IRQM_CONN);
     end
   endtask
@@ -695,9 +1023,8 @@ module cmm_core (
       default:        nack(REASON_BAD_OPCODE);
     endcase
   endtask
-
   // ------------------------------------------------------------------ register side
-  task automatic doorbell(logic [EPI-1:0] e, word_t wd, inout logic [RSP_W-1:0] rsp);
+  task automatic doorbell(logic [EPI-1:0] e, word_t wd);
     reason_e r;
     logic [LEN_W-1:0] len;
     len = wd[CMM_EP_DOORBELL_LEN_LSB +: CMM_EP_DOORBELL_LEN_BITS];
@@ -709,44 +1036,76 @@ module cmm_core (
     if (r != REASON_OK) begin
       wr_tx_last_reason = RSN_W'(r);
       count_reject_r(r);
-      rsp = RSP_REJECT;
+      reg_rsp = RSP_REJECT;
     end else begin
-      // Egress key attach: key and source ids come from the CMM, never software (I4).
+      // Egress key attach: key, source ids, generations and seq come from the CMM, never software (I4).
       push_req(OP_DATA, wr_owner_part, EP_ID_BITS'(e));  // header: p_eg_hdr
+      wr_tx_seq = wr_tx_seq + 1'b1;
       wr_tx_sent = wr_tx_sent + 1'b1;  // wraps, like the C++ counter
       bump_stat_r(STAT_DATA_SENT);
     end
   endtask
 
-  // Stores the staged key into a receive entry (SET_KEY, CONNECT); I6 on a send entry.
-  task automatic store_local_key(logic allow_existing,
-                                 inout reason_e r, inout logic exc, output logic ok);
-    ok = 1'b0;
+  // Stores the staged key into a receive entry (SET_KEY, CONNECT); I6 on a
+  // send entry. Atomic staging: all four words, written by the commanding
+  // process alone, not zero.
+  // Results in key_r / key_exc / key_ok (module level: no task outputs).
+  task automatic store_local_key(logic allow_existing, logic [PID_BITS-1:0] pid);
+    key_ok = 1'b0;
+    key_exc = 1'b0;
+    key_r = (REASON_OK);
     if (wr_dir == DIR_SEND) begin
       if (wr_kvalid) begin
-        r = REASON_KEY_LOCKED;  // key set by a remote CONNECT
-        exc = 1'b1;
-      end else r = REASON_WRONG_DIR;
+        key_r = (REASON_KEY_LOCKED);  // key set by a remote CONNECT
+        key_exc = 1'b1;
+      end else key_r = (REASON_WRONG_DIR);
     end else if (wr_state != STATE_AUTHORIZED) begin
-      r = REASON_NOT_OPEN;
+      key_r = (REASON_NOT_OPEN);
     end else if (wr_kvalid) begin
-      if (allow_existing) ok = 1'b1;
-      else r = REASON_KEY_PRESENT;
+      if (allow_existing) key_ok = 1'b1;
+      else key_r = (REASON_KEY_PRESENT);
+    end else if (wp_key_wr != '0 && wp_key_pid != pid) begin
+      key_r = (REASON_KEY_STAGE_BUSY);
+    end else if (wp_key_wr != '1) begin
+      key_r = (REASON_KEY_INCOMPLETE);
+    end else if (wp_key_stage == '0) begin
+      key_r = (REASON_KEY_ZERO);
     end else begin
       wr_key = wp_key_stage;
       wr_kvalid = 1'b1;
       wr_korigin = ORIGIN_LOCAL;
-      ok = 1'b1;
+      key_ok = 1'b1;
     end
   endtask
 
-  task automatic command(logic [PI-1:0] p, word_t wd, inout logic [RSP_W-1:0] rsp);
+  // CMD ALLOC: free entries must exceed the unused quota of the partitions
+  // holding fewer entries than the requester (quota reservation,
+  // docs/security.md 1.7, as CmmCore narrows it so that over-committed
+  // quotas cannot deadlock).
+  function automatic logic alloc_room(logic [PI-1:0] p, logic [USED_W-1:0] used_p);
+    logic [EPI:0] nfree;
+    logic [USED_W+PI:0] resv;
+    logic [USED_W-1:0] spare;
+    nfree = '0;
+    spare = '0;
+    resv = '0;
+    for (int i = 0; i < NEP; i++)
+      if (cst_state_m[i] == STATE_FREE) nfree = nfree + 1'b1;
+    for (int q = 0; q < NPART; q++)
+      if (PI'(q) != p && used_q[q] < used_p && USED_W'(cfg_quota_i[q*QUO_W +: QUO_W]) > used_q[q]) begin
+        spare = USED_W'(cfg_quota_i[q*QUO_W +: QUO_W]) - used_q[q];
+        resv = resv + (USED_W+PI+1)'(spare);
+      end
+    alloc_room = nfree != '0 && (USED_W+PI+1)'(nfree) > resv;
+  endfunction
+
+  task automatic command(logic [PI-1:0] p, word_t wd);
     logic [CMM_CMD_OP_BITS-1:0] op;
     logic [CMM_CMD_EP_BITS-1:0] ep;
     logic [EPI-1:0] e;
     logic [PART_ID_BITS-1:0] part;
-    reason_e r;
-    logic exc, owned, ok, found, any;
+    rcode_t r;
+    logic exc, owned, found;
     logic [CMM_CMD_STATUS_COUNT_BITS-1:0] cnt;
     word_t st;
     part = PART_ID_BITS'(p);
@@ -755,9 +1114,7 @@ module cmm_core (
     e = ep[EPI-1:0];
     r = REASON_OK;
     exc = 1'b0;
-    ok = 1'b0;
     found = 1'b0;
-    any = 1'b0;
     // need_owned(): operand in range and owned by the requester's partition (I5).
     owned = 1'b0;
     if (ep >= CMM_CMD_EP_BITS'(NEP)) r = REASON_BAD_EP;
@@ -769,20 +1126,19 @@ module cmm_core (
       CMM_CMD_OP_BITS'(CMD_ALLOC): begin
         r = REASON_OK;
         if (wp_used >= USED_W'(cfg_quota_i[p*QUO_W +: QUO_W])) r = REASON_QUOTA_EXCEEDED;
+        else if (!alloc_room(p, wp_used)) r = REASON_NO_FREE_EP;
         else begin
           for (int i = 0; i < NEP; i++)
             if (!found && cst_state_m[i] == STATE_FREE) begin
               found = 1'b1;
               e = EPI'(i);
             end
-          if (!found) r = REASON_NO_FREE_EP;
-          else begin
-            reset_entry();
-            wr_state = STATE_ALLOCATED;
-            wr_owner_part = part;
-            wp_used = wp_used + 1'b1;
-            ep = CMM_CMD_EP_BITS'(e);
-          end
+          reset_entry();
+          wr_state = STATE_ALLOCATED;
+          wr_owner_part = part;
+          wr_gen = wr_gen + 1'b1;  // a new epoch every time the entry enters ALLOCATED
+          wp_used = wp_used + 1'b1;
+          ep = CMM_CMD_EP_BITS'(e);
         end
       end
       CMM_CMD_OP_BITS'(CMD_AUTHORIZE):
@@ -791,14 +1147,26 @@ module cmm_core (
           else wr_state = STATE_AUTHORIZED;
         end
       CMM_CMD_OP_BITS'(CMD_SET_KEY):
-        if (owned) store_local_key(1'b0, r, exc, ok);
+        if (owned) begin
+          store_local_key(1'b0, reg_req_pid_i);
+          r = key_r;
+          exc = key_exc;
+        end
       CMM_CMD_OP_BITS'(CMD_CONNECT):
         if (owned) begin
-          store_local_key(1'b1, r, exc, ok);
-          if (ok) begin
-            push_req(OP_CONNECT, part, ep);
-            wr_state = STATE_CONNECTING;
+          if (wr_dir == DIR_RECV && wr_state == STATE_CONNECTING) begin
+            push_req(OP_CONNECT, part, ep);  // retry: the stored key again, the staged one is not used
             bump_stat_r(STAT_CONNECT_SENT);
+          end else begin
+            store_local_key(1'b1, reg_req_pid_i);
+            r = key_r;
+            exc = key_exc;
+            if (key_ok) begin
+              push_req(OP_CONNECT, part, ep);
+              wr_state = STATE_CONNECTING;
+              wr_rx_seq = '0;
+              bump_stat_r(STAT_CONNECT_SENT);
+            end
           end
         end
       CMM_CMD_OP_BITS'(CMD_CLOSE):
@@ -806,21 +1174,23 @@ module cmm_core (
           if (wr_state == STATE_ALLOCATED) r = REASON_NOT_OPEN;
           else begin
             if (wr_state == STATE_CONNECTING || wr_state == STATE_OPEN) begin
+              // Authenticated by the key and the current generations (before the bump below).
               push_req(OP_CLOSE, part, ep);
               bump_stat_r(STAT_CLOSE_SENT);
             end
             zeroize_r();
-            flush_rxq(any);
-            if (any) log_error_r(part, RSN_W'(REASON_RXQ_FLUSHED), ep, '0, 1'b0, 1'b0, cfg_node_id_i);
+            flush_rxq();
+            if (reg_any) log_error_r(part, RSN_W'(REASON_RXQ_FLUSHED), ep, '0, 1'b0, 1'b0, cfg_node_id_i);
             wr_state = STATE_ALLOCATED;
+            wr_gen = wr_gen + 1'b1;
           end
         end
       CMM_CMD_OP_BITS'(CMD_FREE):
         if (owned) begin
           if (wr_state != STATE_ALLOCATED && wr_state != STATE_CLOSED) r = REASON_NOT_OPEN;
           else begin
-            flush_rxq(any);
-            if (any) log_error_r(part, RSN_W'(REASON_RXQ_FLUSHED), ep, '0, 1'b0, 1'b0, cfg_node_id_i);
+            flush_rxq();
+            if (reg_any) log_error_r(part, RSN_W'(REASON_RXQ_FLUSHED), ep, '0, 1'b0, 1'b0, cfg_node_id_i);
             reset_entry();
             wp_used = wp_used - 1'b1;
           end
@@ -846,10 +1216,19 @@ module cmm_core (
           wp_el_count = wp_el_count - EL_CW'(1);
         end
       end
+      CMM_CMD_OP_BITS'(CMD_EXC_CLEAR): begin
+        r = REASON_OK;
+        wp_exc_count = '0;
+        wp_exc_first = '0;
+        wp_exc_last = '0;
+      end
       default: r = REASON_BAD_CMD;
     endcase
 
-    wp_key_stage = '0;  // a staged key never outlives one command
+    // A staged key never outlives one command.
+    wp_key_stage = '0;
+    wp_key_wr = '0;
+    wp_key_pid = '0;
     cnt = wp_cmd_status[CMM_CMD_STATUS_COUNT_LSB +: CMM_CMD_STATUS_COUNT_BITS] + 1'b1;
     st = '0;
     st[CMM_CMD_STATUS_REASON_LSB +: CMM_CMD_STATUS_REASON_BITS] = CMM_CMD_STATUS_REASON_BITS'(r);
@@ -858,22 +1237,28 @@ module cmm_core (
     wp_cmd_status = st;
     if (r != REASON_OK) begin
       count_reject_r(r);
-      rsp = RSP_REJECT;
+      reg_rsp = RSP_REJECT;
       if (exc || r == REASON_DENIED) log_error_r(part, RSN_W'(r), ep, '0, 1'b0, exc, cfg_node_id_i);
     end
   endtask
 
-  task automatic decerr(logic [PART_ID_BITS-1:0] part, inout logic [RSP_W-1:0] rsp);
+  task automatic decerr(logic [PART_ID_BITS-1:0] part);
     count_reject_r(REASON_BAD_ADDR);
     log_error_r(part, RSN_W'(REASON_BAD_ADDR), '0, '0, 1'b0, 1'b0, cfg_node_id_i);
-    rsp = RSP_DECERR;
+    reg_rsp = RSP_DECERR;
   endtask
 
-  task automatic denied(logic [PART_ID_BITS-1:0] part, logic [EPI-1:0] e, inout logic [RSP_W-1:0] rsp);
+  task automatic denied(logic [PART_ID_BITS-1:0] part, logic [EPI-1:0] e);
     count_reject_r(REASON_DENIED);
     log_error_r(part, RSN_W'(REASON_DENIED), EP_ID_BITS'(e), '0, 1'b0, 1'b0, cfg_node_id_i);
-    rsp = RSP_DENIED;
+    reg_rsp = RSP_DENIED;
   endtask
+
+  // A write setting a bit outside the register's writable fields changes
+  // nothing (RESERVED_BITS, counted only).
+  function automatic logic reserved_bits(word_t wd, word_t wmask);
+    reserved_bits = (wd & ~wmask) != '0;
+  endfunction
 
   // Is a within register array [off, off + count*stride)?
   function automatic logic in_array(logic [CMM_ADDR_BITS-1:0] a, logic [CMM_ADDR_BITS-1:0] off, int count,
@@ -883,10 +1268,11 @@ module cmm_core (
 
   // Kernel bank (banked by requester partition) and node-wide counters.
   task automatic kernel_bank(logic [CMM_ADDR_BITS-1:0] a, logic [PI-1:0] p, logic kernel, logic wr,
-                             word_t wd, inout word_t rd, inout logic [RSP_W-1:0] rsp);
+                             word_t wd);
     logic known, ro, is_key, is_mtx, is_mrx, is_rej, is_stat;
     int i;
     logic [PART_ID_BITS-1:0] part;
+    word_t wmask;
     part = PART_ID_BITS'(p);
     is_key  = in_array(a, CMM_KEY_OFFSET, CMM_KEY_COUNT, CMM_KEY_STRIDE);
     is_mtx  = in_array(a, CMM_MGMT_TX_OFFSET, CMM_MGMT_TX_COUNT, CMM_MGMT_TX_STRIDE);
@@ -894,9 +1280,18 @@ module cmm_core (
     is_rej  = in_array(a, CMM_REJECT_COUNT_OFFSET, CMM_REJECT_COUNT_COUNT, CMM_REJECT_COUNT_STRIDE);
     is_stat = in_array(a, CMM_STAT_OFFSET, CMM_STAT_COUNT, CMM_STAT_STRIDE);
     ro = a == CMM_PART_INFO_OFFSET || a == CMM_CMD_STATUS_OFFSET || a == CMM_MGMT_RX_STATUS_OFFSET ||
-         is_mrx || a == CMM_ERRLOG_STATUS_OFFSET || a == CMM_ERRLOG_HEAD_OFFSET || is_rej || is_stat;
+         is_mrx || a == CMM_ERRLOG_STATUS_OFFSET || a == CMM_ERRLOG_HEAD_OFFSET || is_rej || is_stat ||
+         a == CMM_ERRLOG_HEAD_REPEAT_OFFSET || a == CMM_EXC_COUNT_OFFSET || a == CMM_EXC_FIRST_OFFSET ||
+         a == CMM_EXC_LAST_OFFSET || a == CMM_ALARM_COUNT_OFFSET;
     known = ro || is_key || is_mtx || a == CMM_CMD_OFFSET || a == CMM_IRQ_STATUS_OFFSET ||
-            a == CMM_IRQ_ENABLE_OFFSET || a == CMM_MGMT_DST_OFFSET;
+            a == CMM_IRQ_ENABLE_OFFSET || a == CMM_MGMT_DST_OFFSET || a == CMM_ALARM_CFG_OFFSET;
+    // Writable fields of the registers with reserved bits (the others take the whole word).
+    wmask = '1;
+    if (a == CMM_CMD_OFFSET) wmask = CMM_CMD_WMASK;
+    if (a == CMM_IRQ_STATUS_OFFSET) wmask = CMM_IRQ_STATUS_WMASK;
+    if (a == CMM_IRQ_ENABLE_OFFSET) wmask = CMM_IRQ_ENABLE_WMASK;
+    if (a == CMM_MGMT_DST_OFFSET) wmask = CMM_MGMT_DST_WMASK;
+    if (a == CMM_ALARM_CFG_OFFSET) wmask = CMM_ALARM_CFG_WMASK;
     i = 0;
     if (is_key) i = (32'(a) - 32'(CMM_KEY_OFFSET)) / CMM_KEY_STRIDE;
     if (is_mtx) i = (32'(a) - 32'(CMM_MGMT_TX_OFFSET)) / CMM_MGMT_TX_STRIDE;
@@ -904,105 +1299,153 @@ module cmm_core (
     if (is_rej) i = (32'(a) - 32'(CMM_REJECT_COUNT_OFFSET)) / CMM_REJECT_COUNT_STRIDE;
     if (is_stat) i = (32'(a) - 32'(CMM_STAT_OFFSET)) / CMM_STAT_STRIDE;
 
-    if (!known) decerr(part, rsp);
-    else if (!kernel) denied(part, '0, rsp);
+    if (!known) decerr(part);
+    else if (!kernel) denied(part, '0);
     else if (wr && ro) begin
       count_reject_r(REASON_READ_ONLY);
-      rsp = RSP_REJECT;
+      reg_rsp = RSP_REJECT;
     end else if (!wr) begin
       // The read mux has no CKT input and KEY staging is write-only: I1 by construction.
       if (a == CMM_PART_INFO_OFFSET) begin
-        rd[CMM_PART_INFO_PART_LSB +: CMM_PART_INFO_PART_BITS] = part;
-        rd[CMM_PART_INFO_QUOTA_LSB +: CMM_PART_INFO_QUOTA_BITS] = cfg_quota_i[p*QUO_W +: QUO_W];
-        rd[CMM_PART_INFO_USED_LSB +: CMM_PART_INFO_USED_BITS] = wp_used;
+        reg_rd[CMM_PART_INFO_PART_LSB +: CMM_PART_INFO_PART_BITS] = part;
+        reg_rd[CMM_PART_INFO_QUOTA_LSB +: CMM_PART_INFO_QUOTA_BITS] = cfg_quota_i[p*QUO_W +: QUO_W];
+        reg_rd[CMM_PART_INFO_USED_LSB +: CMM_PART_INFO_USED_BITS] = wp_used;
       end else if (a == CMM_CMD_STATUS_OFFSET) begin
-        rd = wp_cmd_status;
+        reg_rd = wp_cmd_status;
       end else if (a == CMM_IRQ_STATUS_OFFSET) begin
-        rd = DW'(wp_irq_status);
+        reg_rd = DW'(wp_irq_status);
       end else if (a == CMM_IRQ_ENABLE_OFFSET) begin
-        rd = DW'(wp_irq_enable);
+        reg_rd = DW'(wp_irq_enable);
       end else if (is_mtx) begin
-        rd = wp_mgmt_tx[i*DW +: DW];
+        reg_rd = wp_mgmt_tx[i*DW +: DW];
       end else if (a == CMM_MGMT_DST_OFFSET) begin
-        rd = wp_mgmt_dst;
+        reg_rd = wp_mgmt_dst;
       end else if (a == CMM_MGMT_RX_STATUS_OFFSET) begin
-        rd[CMM_MGMT_RX_STATUS_COUNT_LSB +: CMM_MGMT_RX_STATUS_COUNT_BITS] =
+        reg_rd[CMM_MGMT_RX_STATUS_COUNT_LSB +: CMM_MGMT_RX_STATUS_COUNT_BITS] =
             CMM_MGMT_RX_STATUS_COUNT_BITS'(wp_mq_count);
         if (wp_mq_count != '0) begin
-          rd[CMM_MGMT_RX_STATUS_SRC_NODE_LSB +: CMM_MGMT_RX_STATUS_SRC_NODE_BITS] = mq_src_node_m[p][wp_mq_head];
-          rd[CMM_MGMT_RX_STATUS_SRC_PART_LSB +: CMM_MGMT_RX_STATUS_SRC_PART_BITS] = mq_src_part_m[p][wp_mq_head];
+          reg_rd[CMM_MGMT_RX_STATUS_SRC_NODE_LSB +: CMM_MGMT_RX_STATUS_SRC_NODE_BITS] = mq_src_node_m[p][wp_mq_head];
+          reg_rd[CMM_MGMT_RX_STATUS_SRC_PART_LSB +: CMM_MGMT_RX_STATUS_SRC_PART_BITS] = mq_src_part_m[p][wp_mq_head];
         end
       end else if (is_mrx) begin
-        if (wp_mq_count != '0) rd = mq_words_m[p][wp_mq_head][i*DW +: DW];
+        if (wp_mq_count != '0) reg_rd = mq_words_m[p][wp_mq_head][i*DW +: DW];
       end else if (a == CMM_ERRLOG_STATUS_OFFSET) begin
-        rd[CMM_ERRLOG_STATUS_COUNT_LSB +: CMM_ERRLOG_STATUS_COUNT_BITS] = CMM_ERRLOG_STATUS_COUNT_BITS'(wp_el_count);
-        rd[CMM_ERRLOG_STATUS_LOST_LSB +: CMM_ERRLOG_STATUS_LOST_BITS] = wp_el_lost;
+        reg_rd[CMM_ERRLOG_STATUS_COUNT_LSB +: CMM_ERRLOG_STATUS_COUNT_BITS] = CMM_ERRLOG_STATUS_COUNT_BITS'(wp_el_count);
+        reg_rd[CMM_ERRLOG_STATUS_LOST_LSB +: CMM_ERRLOG_STATUS_LOST_BITS] = wp_el_lost;
       end else if (a == CMM_ERRLOG_HEAD_OFFSET) begin
-        if (wp_el_count != '0) rd = el_m[p][wp_el_head];
+        if (wp_el_count != '0) reg_rd = el_m[p][wp_el_head];
+      end else if (a == CMM_ERRLOG_HEAD_REPEAT_OFFSET) begin
+        if (wp_el_count != '0) reg_rd[CMM_ERRLOG_HEAD_REPEAT_COUNT_LSB +: REP_W] = el_rep_m[p][wp_el_head];
+      end else if (a == CMM_EXC_COUNT_OFFSET) begin
+        reg_rd[CMM_EXC_COUNT_COUNT_LSB +: EXC_W] = wp_exc_count;
+      end else if (a == CMM_EXC_FIRST_OFFSET) begin
+        reg_rd = wp_exc_first;
+      end else if (a == CMM_EXC_LAST_OFFSET) begin
+        reg_rd = wp_exc_last;
+      end else if (a == CMM_ALARM_CFG_OFFSET) begin
+        reg_rd = DW'(wp_alarm_cfg);
+      end else if (a == CMM_ALARM_COUNT_OFFSET) begin
+        reg_rd[CMM_ALARM_COUNT_COUNT_LSB +: ALC_W] = wp_alarm_count;
       end else if (is_rej) begin
-        if (i < REASON_COUNT) rd = rej_m[i];
+        if (i < REASON_COUNT) reg_rd = rej_m[i];
       end else if (is_stat) begin
-        rd = stat_m[i];
+        reg_rd = stat_m[i];
       end
       // KEY and CMD read as 0.
+    end else if (is_key) begin
+      // Atomic staging: while partly written, the bank belongs to its first writer.
+      if (wp_key_wr != '0 && wp_key_pid != reg_req_pid_i) begin
+        count_reject_r(REASON_KEY_STAGE_BUSY);
+        reg_rsp = RSP_REJECT;
+      end else begin
+        if (wp_key_wr == '0) wp_key_pid = reg_req_pid_i;
+        wp_key_wr[i[$clog2(KW)-1:0]] = 1'b1;
+        wp_key_stage[i*DW +: DW] = wd;
+      end
+    end else if (reserved_bits(wd, wmask)) begin
+      count_reject_r(REASON_RESERVED_BITS);
+      reg_rsp = RSP_REJECT;
     end else begin
-      if (is_key) wp_key_stage[i*DW +: DW] = wd;
-      else if (a == CMM_CMD_OFFSET) command(p, wd, rsp);
+      if (a == CMM_CMD_OFFSET) command(p, wd);
       else if (a == CMM_IRQ_STATUS_OFFSET) wp_irq_status = wp_irq_status & ~wd[IRQ_BITS-1:0];
       else if (a == CMM_IRQ_ENABLE_OFFSET) wp_irq_enable = wd[CMM_IRQ_ENABLE_BITS_LSB +: CMM_IRQ_ENABLE_BITS_BITS];
-      else if (a == CMM_MGMT_DST_OFFSET) begin
-        wp_mgmt_dst = '0;
-        wp_mgmt_dst[CMM_MGMT_DST_NODE_LSB +: CMM_MGMT_DST_NODE_BITS] = wd[CMM_MGMT_DST_NODE_LSB +: CMM_MGMT_DST_NODE_BITS];
-        wp_mgmt_dst[CMM_MGMT_DST_PART_LSB +: CMM_MGMT_DST_PART_BITS] = wd[CMM_MGMT_DST_PART_LSB +: CMM_MGMT_DST_PART_BITS];
+      else if (a == CMM_MGMT_DST_OFFSET) wp_mgmt_dst = wd & CMM_MGMT_DST_WMASK;
+      else if (a == CMM_ALARM_CFG_OFFSET) begin
+        wp_alarm_cfg = wd[ACFG_W-1:0];  // the reserved bits are 0 here
+        wp_alarm_wv = 1'b0;  // a new configuration starts a new count
+        wp_alarm_fired = 1'b0;
+        wp_alarm_cnt = '0;
       end else wp_mgmt_tx[i*DW +: DW] = wd;
     end
   endtask
 
   // CST window: kernel agent of the owning partition only (I5).
   task automatic cst_window(logic [CMM_ADDR_BITS-1:0] a, logic [PART_ID_BITS-1:0] part, logic kernel,
-                            logic wr, word_t wd, inout word_t rd, inout logic [RSP_W-1:0] rsp);
+                            logic wr, word_t wd);
     logic [EPI-1:0] e;
     int off;
+    word_t wmask;
     logic [CMM_CST_REMOTE_PART_BITS-1:0] rp;
     logic [CMM_CST_REMOTE_EP_BITS-1:0] re;
     e = EPI'((32'(a) - 32'(CMM_CST_BASE)) / CMM_CST_STRIDE);
     off = (32'(a) - 32'(CMM_CST_BASE)) % CMM_CST_STRIDE;
     rp = wd[CMM_CST_REMOTE_PART_LSB +: CMM_CST_REMOTE_PART_BITS];
     re = wd[CMM_CST_REMOTE_EP_LSB +: CMM_CST_REMOTE_EP_BITS];
-    if (!kernel || wr_state == STATE_FREE || wr_owner_part != part) denied(part, e, rsp);
+    wmask = (off == CMM_CST_CTRL_OFFSET) ? CMM_CST_CTRL_WMASK :
+            (off == CMM_CST_OWNER_OFFSET) ? CMM_CST_OWNER_WMASK :
+            (off == CMM_CST_REMOTE_OFFSET) ? CMM_CST_REMOTE_WMASK : CMM_CST_GEN_WMASK;
+    if (off != CMM_CST_CTRL_OFFSET && off != CMM_CST_OWNER_OFFSET && off != CMM_CST_REMOTE_OFFSET &&
+        off != CMM_CST_STATUS_OFFSET && off != CMM_CST_GEN_OFFSET && off != CMM_CST_SEQ_OFFSET &&
+        off != CMM_CST_LOST_OFFSET)
+      decerr(part);
+    else if (!kernel || wr_state == STATE_FREE || wr_owner_part != part) denied(part, e);
     else if (!wr) begin
       if (off == CMM_CST_CTRL_OFFSET) begin
-        rd[CMM_CST_CTRL_DIR_LSB +: CMM_CST_CTRL_DIR_BITS] = wr_dir;
-        rd[CMM_CST_CTRL_STATE_LSB +: CMM_CST_CTRL_STATE_BITS] = wr_state;
-        rd[CMM_CST_CTRL_KEY_VALID_LSB +: CMM_CST_CTRL_KEY_VALID_BITS] = wr_kvalid;   // valid bit only, never key bits
-        rd[CMM_CST_CTRL_KEY_ORIGIN_LSB +: CMM_CST_CTRL_KEY_ORIGIN_BITS] = wr_korigin;
-        rd[CMM_CST_CTRL_OWNER_PART_LSB +: CMM_CST_CTRL_OWNER_PART_BITS] = wr_owner_part;
+        reg_rd[CMM_CST_CTRL_DIR_LSB +: CMM_CST_CTRL_DIR_BITS] = wr_dir;
+        reg_rd[CMM_CST_CTRL_STATE_LSB +: CMM_CST_CTRL_STATE_BITS] = wr_state;
+        reg_rd[CMM_CST_CTRL_KEY_VALID_LSB +: CMM_CST_CTRL_KEY_VALID_BITS] = wr_kvalid;   // valid bit only, never key bits
+        reg_rd[CMM_CST_CTRL_KEY_ORIGIN_LSB +: CMM_CST_CTRL_KEY_ORIGIN_BITS] = wr_korigin;
+        reg_rd[CMM_CST_CTRL_OWNER_PART_LSB +: CMM_CST_CTRL_OWNER_PART_BITS] = wr_owner_part;
       end else if (off == CMM_CST_OWNER_OFFSET) begin
-        rd[CMM_CST_OWNER_PID_LSB +: CMM_CST_OWNER_PID_BITS] = wr_owner_pid;
+        reg_rd[CMM_CST_OWNER_PID_LSB +: CMM_CST_OWNER_PID_BITS] = wr_owner_pid;
       end else if (off == CMM_CST_REMOTE_OFFSET) begin
-        rd[CMM_CST_REMOTE_NODE_LSB +: CMM_CST_REMOTE_NODE_BITS] = wr_rnode;
-        rd[CMM_CST_REMOTE_PART_LSB +: CMM_CST_REMOTE_PART_BITS] = wr_rpart;
-        rd[CMM_CST_REMOTE_EP_LSB +: CMM_CST_REMOTE_EP_BITS] = wr_rep;
-      end else begin
-        rd[CMM_CST_STATUS_RXQ_COUNT_LSB +: CMM_CST_STATUS_RXQ_COUNT_BITS] =
+        reg_rd[CMM_CST_REMOTE_NODE_LSB +: CMM_CST_REMOTE_NODE_BITS] = wr_rnode;
+        reg_rd[CMM_CST_REMOTE_PART_LSB +: CMM_CST_REMOTE_PART_BITS] = wr_rpart;
+        reg_rd[CMM_CST_REMOTE_EP_LSB +: CMM_CST_REMOTE_EP_BITS] = wr_rep;
+      end else if (off == CMM_CST_STATUS_OFFSET) begin
+        reg_rd[CMM_CST_STATUS_RXQ_COUNT_LSB +: CMM_CST_STATUS_RXQ_COUNT_BITS] =
             CMM_CST_STATUS_RXQ_COUNT_BITS'(wr_rxq_count);
-        rd[CMM_CST_STATUS_LAST_REASON_LSB +: CMM_CST_STATUS_LAST_REASON_BITS] = wr_last_reason;
-        rd[CMM_CST_STATUS_TX_NACKS_LSB +: CMM_CST_STATUS_TX_NACKS_BITS] = wr_tx_nacks;
+        reg_rd[CMM_CST_STATUS_LAST_REASON_LSB +: CMM_CST_STATUS_LAST_REASON_BITS] = wr_last_reason;
+        reg_rd[CMM_CST_STATUS_TX_NACKS_LSB +: CMM_CST_STATUS_TX_NACKS_BITS] = wr_tx_nacks;
+      end else if (off == CMM_CST_GEN_OFFSET) begin
+        reg_rd[CMM_CST_GEN_LOCAL_LSB +: CMM_CST_GEN_LOCAL_BITS] = wr_gen;
+        reg_rd[CMM_CST_GEN_REMOTE_LSB +: CMM_CST_GEN_REMOTE_BITS] = wr_rgen;
+      end else if (off == CMM_CST_SEQ_OFFSET) begin
+        reg_rd[CMM_CST_SEQ_TX_LSB +: CMM_CST_SEQ_TX_BITS] = wr_tx_seq;
+        reg_rd[CMM_CST_SEQ_RX_LSB +: CMM_CST_SEQ_RX_BITS] = wr_rx_seq;
+      end else begin
+        reg_rd[CMM_CST_LOST_TX_LSB +: CMM_CST_LOST_TX_BITS] = wr_tx_lost;
+        reg_rd[CMM_CST_LOST_RX_LSB +: CMM_CST_LOST_RX_BITS] = wr_rx_lost;
       end
-    end else if (off == CMM_CST_STATUS_OFFSET) begin
+    end else if (off == CMM_CST_STATUS_OFFSET || off == CMM_CST_SEQ_OFFSET || off == CMM_CST_LOST_OFFSET) begin
       count_reject_r(REASON_READ_ONLY);
-      rsp = RSP_REJECT;
+      reg_rsp = RSP_REJECT;
+    end else if (reserved_bits(wd, wmask)) begin
+      count_reject_r(REASON_RESERVED_BITS);
+      reg_rsp = RSP_REJECT;
     end else if (wr_state != STATE_ALLOCATED) begin
       count_reject_r(REASON_NOT_OPEN);
-      rsp = RSP_REJECT;
+      reg_rsp = RSP_REJECT;
     end else if (off == CMM_CST_CTRL_OFFSET) begin
       wr_dir = wd[CMM_CST_CTRL_DIR_LSB];
     end else if (off == CMM_CST_OWNER_OFFSET) begin
       wr_owner_pid = wd[CMM_CST_OWNER_PID_LSB +: CMM_CST_OWNER_PID_BITS];
+    end else if (off == CMM_CST_GEN_OFFSET) begin
+      wr_rgen = wd[CMM_CST_GEN_REMOTE_LSB +: CMM_CST_GEN_REMOTE_BITS];
     end else begin
       if (rp >= CMM_CST_REMOTE_PART_BITS'(NPART) || re >= CMM_CST_REMOTE_EP_BITS'(NEP)) begin
         count_reject_r(REASON_BAD_FIELD);
-        rsp = RSP_REJECT;
+        reg_rsp = RSP_REJECT;
       end else begin
         wr_rnode = wd[CMM_CST_REMOTE_NODE_LSB +: CMM_CST_REMOTE_NODE_BITS];
         wr_rpart = rp;
@@ -1010,10 +1453,9 @@ module cmm_core (
       end
     end
   endtask
-
   // Endpoint pages: the owning process, or the kernel agent of its partition (I5).
   task automatic ep_page(logic [CMM_ADDR_BITS-1:0] a, logic [PART_ID_BITS-1:0] part, logic kernel,
-                         logic wr, word_t wd, inout word_t rd, inout logic [RSP_W-1:0] rsp);
+                         logic wr, word_t wd);
     logic [EPI-1:0] e;
     int off;
     logic in_tx, in_rx, known, is_cmd;
@@ -1024,18 +1466,18 @@ module cmm_core (
     is_cmd = off == CMM_EP_DOORBELL_OFFSET || off == CMM_EP_RX_POP_OFFSET;
     known = in_tx || in_rx || is_cmd || off == CMM_EP_TX_STATUS_OFFSET || off == CMM_EP_TX_SENT_OFFSET ||
             off == CMM_EP_RX_STATUS_OFFSET || off == CMM_EP_RX_TAG_OFFSET;
-    if (!known) decerr(part, rsp);
+    if (!known) decerr(part);
     else if (wr_state == STATE_FREE || wr_owner_part != part ||
              (!kernel && reg_req_pid_i != wr_owner_pid))
-      denied(part, e, rsp);
+      denied(part, e);
     else if (in_tx) begin
-      if (!wr) decerr(part, rsp);
+      if (!wr) decerr(part);
       else rsp_buf_n = 1'b1;
     end else if (in_rx) begin
-      if (wr) decerr(part, rsp);
+      if (wr) decerr(part);
       else if (wr_rxq_count == '0) begin
         count_reject_r(REASON_RXQ_EMPTY);
-        rsp = RSP_REJECT;
+        reg_rsp = RSP_REJECT;
       end else begin
         rsp_buf_n = 1'b1;
         rsp_slot_n = SLOT_W'(wr_rxq_head);
@@ -1043,36 +1485,36 @@ module cmm_core (
     end else if (wr != is_cmd) begin
       if (wr) begin
         count_reject_r(REASON_READ_ONLY);
-        rsp = RSP_REJECT;
+        reg_rsp = RSP_REJECT;
       end
       // Command registers read as 0.
     end else if (off == CMM_EP_DOORBELL_OFFSET) begin
-      doorbell(e, wd, rsp);
+      doorbell(e, wd);
     end else if (off == CMM_EP_RX_POP_OFFSET) begin
       if (wr_rxq_count == '0) begin
         count_reject_r(REASON_RXQ_EMPTY);
-        rsp = RSP_REJECT;
+        reg_rsp = RSP_REJECT;
       end else begin
         wr_rxq_head = RXQ_IW'((32'(wr_rxq_head) + 1) % RXQ_DEPTH);
         wr_rxq_count = wr_rxq_count - RXQ_CW'(1);
       end
     end else if (off == CMM_EP_TX_STATUS_OFFSET) begin
-      rd[CMM_EP_TX_STATUS_LAST_REASON_LSB +: CMM_EP_TX_STATUS_LAST_REASON_BITS] = wr_tx_last_reason;
-      rd[CMM_EP_TX_STATUS_NACKS_LSB +: CMM_EP_TX_STATUS_NACKS_BITS] =
+      reg_rd[CMM_EP_TX_STATUS_LAST_REASON_LSB +: CMM_EP_TX_STATUS_LAST_REASON_BITS] = wr_tx_last_reason;
+      reg_rd[CMM_EP_TX_STATUS_NACKS_LSB +: CMM_EP_TX_STATUS_NACKS_BITS] =
           (wr_tx_nacks > CMM_CST_STATUS_TX_NACKS_BITS'({CMM_EP_TX_STATUS_NACKS_BITS{1'b1}}))
               ? '1 : wr_tx_nacks[CMM_EP_TX_STATUS_NACKS_BITS-1:0];  // saturates
-      rd[CMM_EP_TX_STATUS_LAST_TAG_LSB +: CMM_EP_TX_STATUS_LAST_TAG_BITS] = wr_tx_last_tag;
+      reg_rd[CMM_EP_TX_STATUS_LAST_TAG_LSB +: CMM_EP_TX_STATUS_LAST_TAG_BITS] = wr_tx_last_tag;
     end else if (off == CMM_EP_TX_SENT_OFFSET) begin
-      rd[CMM_EP_TX_SENT_COUNT_LSB +: CMM_EP_TX_SENT_COUNT_BITS] = wr_tx_sent;
+      reg_rd[CMM_EP_TX_SENT_COUNT_LSB +: CMM_EP_TX_SENT_COUNT_BITS] = wr_tx_sent;
     end else if (off == CMM_EP_RX_STATUS_OFFSET) begin
-      rd[CMM_EP_RX_STATUS_COUNT_LSB +: CMM_EP_RX_STATUS_COUNT_BITS] =
+      reg_rd[CMM_EP_RX_STATUS_COUNT_LSB +: CMM_EP_RX_STATUS_COUNT_BITS] =
           CMM_EP_RX_STATUS_COUNT_BITS'(wr_rxq_count);
-      rd[CMM_EP_RX_STATUS_SLOT_LSB +: CMM_EP_RX_STATUS_SLOT_BITS] = CMM_EP_RX_STATUS_SLOT_BITS'(wr_rxq_head);
+      reg_rd[CMM_EP_RX_STATUS_SLOT_LSB +: CMM_EP_RX_STATUS_SLOT_BITS] = CMM_EP_RX_STATUS_SLOT_BITS'(wr_rxq_head);
       if (wr_rxq_count != '0)
-        rd[CMM_EP_RX_STATUS_LEN_LSB +: CMM_EP_RX_STATUS_LEN_BITS] = rxq_len_n[e][wr_rxq_head];
+        reg_rd[CMM_EP_RX_STATUS_LEN_LSB +: CMM_EP_RX_STATUS_LEN_BITS] = rxq_len_n[e][wr_rxq_head];
     end else if (off == CMM_EP_RX_TAG_OFFSET) begin
       if (wr_rxq_count != '0)
-        rd[CMM_EP_RX_TAG_TAG_LSB +: CMM_EP_RX_TAG_TAG_BITS] = rxq_tag_n[e][wr_rxq_head];
+        reg_rd[CMM_EP_RX_TAG_TAG_LSB +: CMM_EP_RX_TAG_TAG_BITS] = rxq_tag_n[e][wr_rxq_head];
     end
   endtask
 
@@ -1082,55 +1524,56 @@ module cmm_core (
     logic [PART_ID_BITS-1:0] part;
     logic [PI-1:0] p;
     logic kernel, wr;
-    word_t wd, rd;
-    logic [RSP_W-1:0] rsp;
+    word_t wd;
     a = reg_req_addr_i;
     part = reg_req_part_i;
     p = part[PI-1:0];
     kernel = reg_req_priv_i == PRIV_KERNEL;
     wr = reg_req_write_i;
     wd = reg_req_wdata_i;
-    rd = '0;
-    rsp = RSP_OK;
+    reg_rd = '0;
+    reg_rsp = RSP_OK;
 
     if (a[1:0] != 2'b00) begin
-      decerr(part, rsp);
+      decerr(part);
     end else if (part >= PART_ID_BITS'(NPART)) begin
       count_reject_r(REASON_DENIED);
-      rsp = RSP_DENIED;
+      reg_rsp = RSP_DENIED;
     end else if (a == CMM_ID_OFFSET || a == CMM_NODE_ID_OFFSET || a == CMM_GEOMETRY_OFFSET) begin
       // Global registers readable by anyone.
       if (wr) begin
         count_reject_r(REASON_READ_ONLY);
-        rsp = RSP_REJECT;
+        reg_rsp = RSP_REJECT;
       end else if (a == CMM_ID_OFFSET) begin
-        rd = CMM_MAGIC;
+        reg_rd = CMM_MAGIC;
       end else if (a == CMM_NODE_ID_OFFSET) begin
-        rd[CMM_NODE_ID_NODE_LSB +: CMM_NODE_ID_NODE_BITS] = cfg_node_id_i;
+        reg_rd[CMM_NODE_ID_NODE_LSB +: CMM_NODE_ID_NODE_BITS] = cfg_node_id_i;
       end else begin
-        rd[CMM_GEOMETRY_NUM_EP_LSB +: CMM_GEOMETRY_NUM_EP_BITS] = CMM_GEOMETRY_NUM_EP_BITS'(NEP);
-        rd[CMM_GEOMETRY_NUM_PART_LSB +: CMM_GEOMETRY_NUM_PART_BITS] = CMM_GEOMETRY_NUM_PART_BITS'(NPART);
-        rd[CMM_GEOMETRY_RXQ_DEPTH_LSB +: CMM_GEOMETRY_RXQ_DEPTH_BITS] = CMM_GEOMETRY_RXQ_DEPTH_BITS'(RXQ_DEPTH);
-        rd[CMM_GEOMETRY_KEY_WORDS_LSB +: CMM_GEOMETRY_KEY_WORDS_BITS] = CMM_GEOMETRY_KEY_WORDS_BITS'(KEY_WORDS);
+        reg_rd[CMM_GEOMETRY_NUM_EP_LSB +: CMM_GEOMETRY_NUM_EP_BITS] = CMM_GEOMETRY_NUM_EP_BITS'(NEP);
+        reg_rd[CMM_GEOMETRY_NUM_PART_LSB +: CMM_GEOMETRY_NUM_PART_BITS] = CMM_GEOMETRY_NUM_PART_BITS'(NPART);
+        reg_rd[CMM_GEOMETRY_RXQ_DEPTH_LSB +: CMM_GEOMETRY_RXQ_DEPTH_BITS] = CMM_GEOMETRY_RXQ_DEPTH_BITS'(RXQ_DEPTH);
+        reg_rd[CMM_GEOMETRY_KEY_WORDS_LSB +: CMM_GEOMETRY_KEY_WORDS_BITS] = CMM_GEOMETRY_KEY_WORDS_BITS'(KEY_WORDS);
       end
     end else if (a < CMM_CST_BASE) begin
-      kernel_bank(a, p, kernel, wr, wd, rd, rsp);
+      kernel_bank(a, p, kernel, wr, wd);
     end else if (a < CMM_CST_BASE + CMM_ADDR_BITS'(NEP * CMM_CST_STRIDE)) begin
-      cst_window(a, part, kernel, wr, wd, rd, rsp);
+      cst_window(a, part, kernel, wr, wd);
     end else if (a >= CMM_EP_BASE && a < CMM_EP_BASE + CMM_ADDR_BITS'(NEP * CMM_EP_STRIDE)) begin
-      ep_page(a, part, kernel, wr, wd, rd, rsp);
+      ep_page(a, part, kernel, wr, wd);
     end else begin
-      decerr(part, rsp);
+      decerr(part);
     end
     rsp_valid_n = 1'b1;
-    rsp_rdata_n = (rsp == RSP_OK) ? rd : '0;
-    rsp_status_n = rsp;
+    rsp_rdata_n = (reg_rsp == RSP_OK) ? reg_rd : '0;
+    rsp_status_n = reg_rsp;
   endtask
 
   // ------------------------------------------------------------------ next state
   // Processes in dependency order (no combinational loop between them):
   //   p_ing      steps 2-3: verdict pulse clear, ingress commit of S1 on the
   //              working copy wi_* of its entry -> ingress events
+  //   p_ing_log  the ingress error-log event on the working copy wl_* of its
+  //              partition (coalescing, exception register, alarm)
   //   p_mid_*    mid-edge state (*_m): tables with the ingress commit applied
   //   p_reg      steps 2, 5: response pulse, register access on the working
   //              copies wr_* (entry) and wp_* (requester partition), reading
@@ -1143,11 +1586,11 @@ module cmm_core (
 
   // ---- steps 2 (verdict pulse) and 3 (ingress commit)
   always_comb begin : p_ing
-    ev_i_rej_v = 1'b0;   ev_i_rej_r = '0;
-    ev_i_stat_v = 1'b0;  ev_i_stat_i = '0;
+    ev_i_rej_v = 1'b0;   ev_i_rej_r = '0;  ev_i_rej2_v = 1'b0;  ev_i_rej2_r = '0;
+    ev_i_stat = '0;
     ev_i_irq_part = '0;  ev_i_irq_mask = '0;
     ev_i_log_v = 1'b0;   ev_i_log_part = '0;  ev_i_log_w = '0;
-    ev_i_eg_v = 1'b0;    ev_i_eg_ack = 1'b0;  ev_i_eg_r = '0;
+    ev_i_eg_v = 1'b0;    ev_i_eg_ack = 1'b0;  ev_i_eg_r = '0;  ev_i_eg_seq = '0;  ev_i_eg_key = KSEL_ZERO;
     ev_i_mq_v = 1'b0;    ev_i_mq_part = '0;  ev_i_mq_node = '0;  ev_i_mq_spart = '0;  ev_i_mq_words = '0;
     wi_idx = s1_q[HDR_DST_EP_LSB +: EPI];
     wi_state = cst_state_q[wi_idx];
@@ -1164,6 +1607,9 @@ module cmm_core (
     wi_tx_sent = cst_tx_sent_q[wi_idx];
     wi_rxq_head = cst_rxq_head_q[wi_idx];
     wi_rxq_count = cst_rxq_count_q[wi_idx];
+    wi_gen = cst_gen_q[wi_idx];        wi_rgen = cst_rgen_q[wi_idx];
+    wi_tx_seq = cst_tx_seq_q[wi_idx];  wi_rx_seq = cst_rx_seq_q[wi_idx];
+    wi_tx_lost = cst_tx_lost_q[wi_idx];  wi_rx_lost = cst_rx_lost_q[wi_idx];
     wi_key = ckt_key_q[wi_idx];  wi_kvalid = ckt_valid_q[wi_idx];  wi_korigin = ckt_origin_q[wi_idx];
     wi_rxq_push = 1'b0;  wi_rxq_slot = '0;  wi_rxq_len = '0;  wi_rxq_tag = '0;
     vd_valid_n = 1'b0;
@@ -1172,6 +1618,30 @@ module cmm_core (
     if (!rst_ni) begin
       vd_valid_n = 1'b0;  vd_accept_n = 1'b0;  vd_ep_n = '0;  vd_slot_n = '0;  vd_reason_n = '0;
     end
+  end
+
+  // ---- the ingress error-log event on a copy of its partition's log state
+  always_comb begin : p_ing_log
+    wl_v = ev_i_log_v && ev_i_log_part < PART_ID_BITS'(NPART);
+    wl_idx = ev_i_log_part[PI-1:0];
+    wl_el_count = el_count_q[wl_idx];
+    wl_el_lost = el_lost_q[wl_idx];
+    wl_exc_count = exc_count_q[wl_idx];
+    wl_exc_first = exc_first_q[wl_idx];
+    wl_exc_last = exc_last_q[wl_idx];
+    wl_alarm_count = alarm_count_q[wl_idx];
+    wl_alarm_wv = alarm_wv_q[wl_idx];
+    wl_alarm_fired = alarm_fired_q[wl_idx];
+    wl_alarm_win = alarm_win_q[wl_idx];
+    wl_alarm_cnt = alarm_cnt_q[wl_idx];
+    wl_irq_status = '0;  // causes to OR into IRQ_STATUS of partition wl_idx
+    wl_slot_v = 1'b0;  wl_slot = '0;  wl_slot_w = '0;  wl_slot_rep = '0;
+    wl_back = el_back(el_head_q[wl_idx], wl_el_count);
+    wl_x = '0;
+    wl_wid = '0;
+    if (wl_v)
+      log_update_i(ev_i_log_w, el_head_q[wl_idx], el_q[wl_idx][wl_back], el_rep_q[wl_idx][wl_back],
+                   alarm_cfg_q[wl_idx]);
   end
 
   // ---- mid-edge state: the entry wi_idx written back, ingress events applied
@@ -1192,6 +1662,9 @@ module cmm_core (
         cst_tx_sent_m[k] = wi_tx_sent;
         cst_rxq_head_m[k] = wi_rxq_head;
         cst_rxq_count_m[k] = wi_rxq_count;
+        cst_gen_m[k] = wi_gen;        cst_rgen_m[k] = wi_rgen;
+        cst_tx_seq_m[k] = wi_tx_seq;  cst_rx_seq_m[k] = wi_rx_seq;
+        cst_tx_lost_m[k] = wi_tx_lost;  cst_rx_lost_m[k] = wi_rx_lost;
         ckt_key_m[k] = wi_key;  ckt_valid_m[k] = wi_kvalid;  ckt_origin_m[k] = wi_korigin;
       end else begin
         cst_state_m[k] = cst_state_q[k];
@@ -1208,6 +1681,9 @@ module cmm_core (
         cst_tx_sent_m[k] = cst_tx_sent_q[k];
         cst_rxq_head_m[k] = cst_rxq_head_q[k];
         cst_rxq_count_m[k] = cst_rxq_count_q[k];
+        cst_gen_m[k] = cst_gen_q[k];        cst_rgen_m[k] = cst_rgen_q[k];
+        cst_tx_seq_m[k] = cst_tx_seq_q[k];  cst_rx_seq_m[k] = cst_rx_seq_q[k];
+        cst_tx_lost_m[k] = cst_tx_lost_q[k];  cst_rx_lost_m[k] = cst_rx_lost_q[k];
         ckt_key_m[k] = ckt_key_q[k];  ckt_valid_m[k] = ckt_valid_q[k];  ckt_origin_m[k] = ckt_origin_q[k];
       end
     end
@@ -1226,29 +1702,40 @@ module cmm_core (
       end
   end
 
+  // Saturating counts commute: the two reject events in any order give the C++ result.
   always_comb begin : p_mid_cnt
-    for (int r = 0; r < REASON_COUNT; r++)
-      rej_m[r] = (ev_i_rej_v && ev_i_rej_r == RSN_W'(r)) ? sat_inc(rej_q[r]) : rej_q[r];
+    for (int r = 0; r < REASON_COUNT; r++) begin
+      rej_m[r] = rej_q[r];
+      if (ev_i_rej_v && ev_i_rej_r == RSN_W'(r)) rej_m[r] = sat_inc(rej_m[r]);
+      if (ev_i_rej2_v && ev_i_rej2_r == RSN_W'(r)) rej_m[r] = sat_inc(rej_m[r]);
+    end
     for (int s = 0; s < CMM_STAT_COUNT; s++)
-      stat_m[s] = (ev_i_stat_v && ev_i_stat_i == STAT_IW'(s)) ? sat_inc(stat_q[s]) : stat_q[s];
+      stat_m[s] = ev_i_stat[s] ? sat_inc(stat_q[s]) : stat_q[s];
   end
 
   always_comb begin : p_mid_part
     for (int p = 0; p < NPART; p++) begin
       irq_status_m[p] = irq_status_q[p];
       if (ev_i_irq_part == PART_ID_BITS'(p)) irq_status_m[p] = irq_status_m[p] | ev_i_irq_mask;
-      el_count_m[p] = el_count_q[p];
-      el_lost_m[p] = el_lost_q[p];
-      for (int s = 0; s < ERRLOG_DEPTH; s++) el_m[p][s] = el_q[p][s];
-      if (ev_i_log_v && ev_i_log_part == PART_ID_BITS'(p)) begin
-        if (el_count_q[p] == EL_CW'(ERRLOG_DEPTH)) begin
-          if (el_lost_q[p] != '1) el_lost_m[p] = el_lost_q[p] + 1'b1;
-        end else begin
-          for (int s = 0; s < ERRLOG_DEPTH; s++)
-            if (EL_IW'((32'(el_head_q[p]) + 32'(el_count_q[p])) % ERRLOG_DEPTH) == EL_IW'(s)) el_m[p][s] = ev_i_log_w;
-          el_count_m[p] = el_count_q[p] + EL_CW'(1);
+      if (wl_v && wl_idx == PI'(p)) begin
+        irq_status_m[p] = irq_status_m[p] | wl_irq_status;
+        el_count_m[p] = wl_el_count;         el_lost_m[p] = wl_el_lost;
+        exc_count_m[p] = wl_exc_count;       exc_first_m[p] = wl_exc_first;   exc_last_m[p] = wl_exc_last;
+        alarm_count_m[p] = wl_alarm_count;   alarm_wv_m[p] = wl_alarm_wv;     alarm_fired_m[p] = wl_alarm_fired;
+        alarm_win_m[p] = wl_alarm_win;       alarm_cnt_m[p] = wl_alarm_cnt;
+      end else begin
+        el_count_m[p] = el_count_q[p];       el_lost_m[p] = el_lost_q[p];
+        exc_count_m[p] = exc_count_q[p];     exc_first_m[p] = exc_first_q[p]; exc_last_m[p] = exc_last_q[p];
+        alarm_count_m[p] = alarm_count_q[p]; alarm_wv_m[p] = alarm_wv_q[p];   alarm_fired_m[p] = alarm_fired_q[p];
+        alarm_win_m[p] = alarm_win_q[p];     alarm_cnt_m[p] = alarm_cnt_q[p];
+      end
+      for (int s = 0; s < ERRLOG_DEPTH; s++) begin
+        el_m[p][s] = el_q[p][s];
+        el_rep_m[p][s] = el_rep_q[p][s];
+        if (wl_slot_v && wl_idx == PI'(p) && wl_slot == EL_IW'(s)) begin
+          el_m[p][s] = wl_slot_w;
+          el_rep_m[p][s] = wl_slot_rep;
         end
-        irq_status_m[p] = irq_status_m[p] | IRQM_ERR;
       end
       mq_count_m[p] = mq_count_q[p];
       for (int s = 0; s < MGMTQ_DEPTH; s++) begin
@@ -1271,16 +1758,23 @@ module cmm_core (
   // ---- steps 2 (response pulse) and 5 (register access, sees the mid-edge state)
   always_comb begin : p_reg
     ev_r_rej_v = 1'b0;   ev_r_rej_r = '0;  ev_r_flush = '0;
-    ev_r_stat_v = 1'b0;  ev_r_stat_i = '0;
-    ev_r_el_v = 1'b0;    ev_r_el_slot = '0;  ev_r_el_w = '0;
+    ev_r_stat = '0;
+    ev_r_log_v = 1'b0;   ev_r_log_w = '0;
     ev_r_eg_v = 1'b0;    ev_r_eg_op = '0;  ev_r_eg_sp = '0;  ev_r_eg_se = '0;
+    ev_r_eg_sg = '0;     ev_r_eg_dg = '0;  ev_r_eg_seq = '0;
     wp_idx = reg_req_part_i[PI-1:0];
     wp_key_stage = key_stage_q[wp_idx];    wp_cmd_status = cmd_status_q[wp_idx];
+    wp_key_wr = key_wr_q[wp_idx];          wp_key_pid = key_pid_q[wp_idx];
     wp_irq_status = irq_status_m[wp_idx];  wp_irq_enable = irq_enable_q[wp_idx];
     wp_mgmt_tx = mgmt_tx_q[wp_idx];        wp_mgmt_dst = mgmt_dst_q[wp_idx];
     wp_mq_head = mq_head_q[wp_idx];        wp_mq_count = mq_count_m[wp_idx];
     wp_el_head = el_head_q[wp_idx];        wp_el_count = el_count_m[wp_idx];
     wp_el_lost = el_lost_m[wp_idx];        wp_used = used_q[wp_idx];
+    wp_exc_count = exc_count_m[wp_idx];    wp_exc_first = exc_first_m[wp_idx];
+    wp_exc_last = exc_last_m[wp_idx];      wp_alarm_cfg = alarm_cfg_q[wp_idx];
+    wp_alarm_count = alarm_count_m[wp_idx]; wp_alarm_wv = alarm_wv_m[wp_idx];
+    wp_alarm_fired = alarm_fired_m[wp_idx]; wp_alarm_win = alarm_win_m[wp_idx];
+    wp_alarm_cnt = alarm_cnt_m[wp_idx];
     wr_idx = reg_entry(reg_req_addr_i, reg_req_wdata_i);
     wr_state = cst_state_m[wr_idx];
     wr_dir = cst_dir_m[wr_idx];
@@ -1296,16 +1790,39 @@ module cmm_core (
     wr_tx_sent = cst_tx_sent_m[wr_idx];
     wr_rxq_head = cst_rxq_head_m[wr_idx];
     wr_rxq_count = cst_rxq_count_m[wr_idx];
+    wr_gen = cst_gen_m[wr_idx];        wr_rgen = cst_rgen_m[wr_idx];
+    wr_tx_seq = cst_tx_seq_m[wr_idx];  wr_rx_seq = cst_rx_seq_m[wr_idx];
+    wr_tx_lost = cst_tx_lost_m[wr_idx];  wr_rx_lost = cst_rx_lost_m[wr_idx];
     wr_key = ckt_key_m[wr_idx];  wr_kvalid = ckt_valid_m[wr_idx];  wr_korigin = ckt_origin_m[wr_idx];
     rsp_valid_n = 1'b0;
     rsp_rdata_n = '0;
     rsp_status_n = RSP_OK;
     rsp_buf_n = 1'b0;
     rsp_slot_n = '0;
+    reg_rd = '0;
+    reg_rsp = RSP_OK;
+    reg_any = 1'b0;
+    key_r = (REASON_OK);
+    key_exc = 1'b0;
+    key_ok = 1'b0;
     if (reg_req_valid_i && reg_req_ready_o) reg_access();
     if (!rst_ni) begin
       rsp_valid_n = 1'b0; rsp_rdata_n = '0; rsp_status_n = RSP_OK; rsp_buf_n = 1'b0; rsp_slot_n = '0;
     end
+  end
+
+  // ---- the register access's error-log event on the requester partition
+  always_comb begin : p_reg_log
+    wf_irq_status = wp_irq_status;
+    wf_el_count = wp_el_count;        wf_el_lost = wp_el_lost;
+    wf_exc_count = wp_exc_count;      wf_exc_first = wp_exc_first;    wf_exc_last = wp_exc_last;
+    wf_alarm_count = wp_alarm_count;  wf_alarm_wv = wp_alarm_wv;      wf_alarm_fired = wp_alarm_fired;
+    wf_alarm_win = wp_alarm_win;      wf_alarm_cnt = wp_alarm_cnt;
+    ev_r_el_v = 1'b0;  ev_r_el_slot = '0;  ev_r_el_w = '0;  ev_r_el_rep = '0;
+    wf_back = el_back(wp_el_head, wp_el_count);
+    wf_x = '0;
+    wf_wid = '0;
+    if (ev_r_log_v) log_update_r(ev_r_log_w, wp_el_head, el_m[wp_idx][wf_back], el_rep_m[wp_idx][wf_back], wp_alarm_cfg);
   end
 
   // ---- next state: entry wr_idx and partition wp_idx written back, register
@@ -1328,6 +1845,9 @@ module cmm_core (
         cst_tx_sent_n[k] = wr_tx_sent;
         cst_rxq_head_n[k] = wr_rxq_head;
         cst_rxq_count_n[k] = wr_rxq_count;
+        cst_gen_n[k] = wr_gen;        cst_rgen_n[k] = wr_rgen;
+        cst_tx_seq_n[k] = wr_tx_seq;  cst_rx_seq_n[k] = wr_rx_seq;
+        cst_tx_lost_n[k] = wr_tx_lost;  cst_rx_lost_n[k] = wr_rx_lost;
         ckt_key_n[k] = wr_key;  ckt_valid_n[k] = wr_kvalid;  ckt_origin_n[k] = wr_korigin;
       end else begin
         cst_state_n[k] = cst_state_m[k];
@@ -1344,6 +1864,9 @@ module cmm_core (
         cst_tx_sent_n[k] = cst_tx_sent_m[k];
         cst_rxq_head_n[k] = cst_rxq_head_m[k];
         cst_rxq_count_n[k] = cst_rxq_count_m[k];
+        cst_gen_n[k] = cst_gen_m[k];        cst_rgen_n[k] = cst_rgen_m[k];
+        cst_tx_seq_n[k] = cst_tx_seq_m[k];  cst_rx_seq_n[k] = cst_rx_seq_m[k];
+        cst_tx_lost_n[k] = cst_tx_lost_m[k];  cst_rx_lost_n[k] = cst_rx_lost_m[k];
         ckt_key_n[k] = ckt_key_m[k];  ckt_valid_n[k] = ckt_valid_m[k];  ckt_origin_n[k] = ckt_origin_m[k];
       end
       if (!rst_ni) begin
@@ -1361,6 +1884,9 @@ module cmm_core (
         cst_tx_sent_n[k] = '0;
         cst_rxq_head_n[k] = '0;
         cst_rxq_count_n[k] = '0;
+        cst_gen_n[k] = '0;     cst_rgen_n[k] = '0;
+        cst_tx_seq_n[k] = '0;  cst_rx_seq_n[k] = '0;
+        cst_tx_lost_n[k] = '0; cst_rx_lost_n[k] = '0;
         ckt_key_n[k] = '0;  ckt_valid_n[k] = 1'b0;  ckt_origin_n[k] = 1'b0;
       end
     end
@@ -1378,7 +1904,7 @@ module cmm_core (
       if (!rst_ni) rej_n[r] = '0;
     end
     for (int s = 0; s < CMM_STAT_COUNT; s++) begin
-      stat_n[s] = (ev_r_stat_v && ev_r_stat_i == STAT_IW'(s)) ? sat_inc(stat_m[s]) : stat_m[s];
+      stat_n[s] = ev_r_stat[s] ? sat_inc(stat_m[s]) : stat_m[s];
       if (!rst_ni) stat_n[s] = '0;
     end
   end
@@ -1387,21 +1913,37 @@ module cmm_core (
     for (int p = 0; p < NPART; p++) begin
       if (wp_idx == PI'(p)) begin
         key_stage_n[p] = wp_key_stage;    cmd_status_n[p] = wp_cmd_status;
-        irq_status_n[p] = wp_irq_status;  irq_enable_n[p] = wp_irq_enable;
+        key_wr_n[p] = wp_key_wr;          key_pid_n[p] = wp_key_pid;
+        irq_status_n[p] = wf_irq_status;  irq_enable_n[p] = wp_irq_enable;
         mgmt_tx_n[p] = wp_mgmt_tx;        mgmt_dst_n[p] = wp_mgmt_dst;
         mq_head_n[p] = wp_mq_head;        mq_count_n[p] = wp_mq_count;
-        el_head_n[p] = wp_el_head;        el_count_n[p] = wp_el_count;
-        el_lost_n[p] = wp_el_lost;        used_n[p] = wp_used;
+        el_head_n[p] = wp_el_head;        el_count_n[p] = wf_el_count;
+        el_lost_n[p] = wf_el_lost;        used_n[p] = wp_used;
+        exc_count_n[p] = wf_exc_count;    exc_first_n[p] = wf_exc_first;   exc_last_n[p] = wf_exc_last;
+        alarm_cfg_n[p] = wp_alarm_cfg;    alarm_count_n[p] = wf_alarm_count;
+        alarm_wv_n[p] = wf_alarm_wv;      alarm_fired_n[p] = wf_alarm_fired;
+        alarm_win_n[p] = wf_alarm_win;    alarm_cnt_n[p] = wf_alarm_cnt;
       end else begin
         key_stage_n[p] = key_stage_q[p];    cmd_status_n[p] = cmd_status_q[p];
+        key_wr_n[p] = key_wr_q[p];          key_pid_n[p] = key_pid_q[p];
         irq_status_n[p] = irq_status_m[p];  irq_enable_n[p] = irq_enable_q[p];
         mgmt_tx_n[p] = mgmt_tx_q[p];        mgmt_dst_n[p] = mgmt_dst_q[p];
         mq_head_n[p] = mq_head_q[p];        mq_count_n[p] = mq_count_m[p];
         el_head_n[p] = el_head_q[p];        el_count_n[p] = el_count_m[p];
         el_lost_n[p] = el_lost_m[p];        used_n[p] = used_q[p];
+        exc_count_n[p] = exc_count_m[p];    exc_first_n[p] = exc_first_m[p];   exc_last_n[p] = exc_last_m[p];
+        alarm_cfg_n[p] = alarm_cfg_q[p];    alarm_count_n[p] = alarm_count_m[p];
+        alarm_wv_n[p] = alarm_wv_m[p];      alarm_fired_n[p] = alarm_fired_m[p];
+        alarm_win_n[p] = alarm_win_m[p];    alarm_cnt_n[p] = alarm_cnt_m[p];
       end
-      for (int s = 0; s < ERRLOG_DEPTH; s++)
-        el_n[p][s] = (ev_r_el_v && wp_idx == PI'(p) && ev_r_el_slot == EL_IW'(s)) ? ev_r_el_w : el_m[p][s];
+      for (int s = 0; s < ERRLOG_DEPTH; s++) begin
+        el_n[p][s] = el_m[p][s];
+        el_rep_n[p][s] = el_rep_m[p][s];
+        if (ev_r_el_v && wp_idx == PI'(p) && ev_r_el_slot == EL_IW'(s)) begin
+          el_n[p][s] = ev_r_el_w;
+          el_rep_n[p][s] = ev_r_el_rep;
+        end
+      end
       for (int s = 0; s < MGMTQ_DEPTH; s++) begin
         mq_src_node_n[p][s] = mq_src_node_m[p][s];
         mq_src_part_n[p][s] = mq_src_part_m[p][s];
@@ -1409,34 +1951,50 @@ module cmm_core (
       end
       if (!rst_ni) begin
         key_stage_n[p] = '0;  cmd_status_n[p] = '0;
+        key_wr_n[p] = '0;     key_pid_n[p] = '0;
         irq_status_n[p] = '0; irq_enable_n[p] = '0;
         mgmt_tx_n[p] = '0;    mgmt_dst_n[p] = '0;
         mq_head_n[p] = '0;    mq_count_n[p] = '0;
         el_head_n[p] = '0;    el_count_n[p] = '0;
         el_lost_n[p] = '0;    used_n[p] = '0;
+        exc_count_n[p] = '0;  exc_first_n[p] = '0;  exc_last_n[p] = '0;
+        alarm_cfg_n[p] = '0;  alarm_count_n[p] = '0;
+        alarm_wv_n[p] = 1'b0; alarm_fired_n[p] = 1'b0;
+        alarm_win_n[p] = '0;  alarm_cnt_n[p] = '0;
       end
     end
   end
 
   // ---- the egress headers of the push events. Response class: NACK or
-  // CONNECT_ACK to the source of the header in S1. Request class: to the
-  // entry's remote (DATA with key, length and tag of the doorbell; CONNECT
-  // with the key; CLOSE), or MGMT to MGMT_DST with MGMT_TX.
+  // CONNECT_ACK to the source of the header in S1 (ids and generations
+  // swapped, key by ev_i_eg_key). Request class: to the entry's remote (DATA
+  // with key, length, tag and seq of the doorbell; CONNECT with the key;
+  // CLOSE with the key the entry held before this edge's CLOSE), or MGMT to
+  // MGMT_DST with MGMT_TX.
   always_comb begin : p_eg_hdr
     eg_rsp_h = make_hdr(ev_i_eg_ack ? OP_CONNECT_ACK : OP_NACK, `CMM_H(s1_q, DST_PART), `CMM_H(s1_q, DST_EP),
                         `CMM_H(s1_q, SRC_NODE), `CMM_H(s1_q, SRC_PART), `CMM_H(s1_q, SRC_EP), cfg_node_id_i);
     `CMM_H(eg_rsp_h, TAG) = `CMM_H(s1_q, TAG);
+    `CMM_H(eg_rsp_h, SRC_GEN) = `CMM_H(s1_q, DST_GEN);
+    `CMM_H(eg_rsp_h, DST_GEN) = `CMM_H(s1_q, SRC_GEN);
     if (!ev_i_eg_ack) begin
       `CMM_H(eg_rsp_h, REASON) = ev_i_eg_r;
       `CMM_H(eg_rsp_h, AUX) = HDR_AUX_BITS'(`CMM_H(s1_q, OPCODE));
+      `CMM_H(eg_rsp_h, SEQ) = ev_i_eg_seq;
     end
+    if (ev_i_eg_key == KSEL_ENTRY) `CMM_H(eg_rsp_h, KEY) = wi_key;
+    else if (ev_i_eg_key == KSEL_HDR) `CMM_H(eg_rsp_h, KEY) = `CMM_H(s1_q, KEY);
     if (ev_r_eg_op == OP_MGMT) begin
       eg_req_h = make_hdr(OP_MGMT, ev_r_eg_sp, '0, wp_mgmt_dst[CMM_MGMT_DST_NODE_LSB +: CMM_MGMT_DST_NODE_BITS],
                           wp_mgmt_dst[CMM_MGMT_DST_PART_LSB +: CMM_MGMT_DST_PART_BITS], '0, cfg_node_id_i);
       `CMM_H(eg_req_h, KEY) = wp_mgmt_tx;
     end else begin
       eg_req_h = make_hdr(ev_r_eg_op, ev_r_eg_sp, ev_r_eg_se, wr_rnode, wr_rpart, wr_rep, cfg_node_id_i);
-      if (ev_r_eg_op != OP_CLOSE) `CMM_H(eg_req_h, KEY) = wr_key;
+      `CMM_H(eg_req_h, SRC_GEN) = ev_r_eg_sg;
+      `CMM_H(eg_req_h, DST_GEN) = ev_r_eg_dg;
+      `CMM_H(eg_req_h, SEQ) = ev_r_eg_seq;
+      // A key that is not valid is all zero (every path that clears valid zeroizes).
+      `CMM_H(eg_req_h, KEY) = (ev_r_eg_op == OP_CLOSE) ? ckt_key_m[wr_idx] : wr_key;
       if (ev_r_eg_op == OP_DATA) begin
         `CMM_H(eg_req_h, LEN) = reg_req_wdata_i[CMM_EP_DOORBELL_LEN_LSB +: CMM_EP_DOORBELL_LEN_BITS];
         `CMM_H(eg_req_h, TAG) = reg_req_wdata_i[CMM_EP_DOORBELL_TAG_LSB +: CMM_EP_DOORBELL_TAG_BITS];
@@ -1484,6 +2042,9 @@ module cmm_core (
       cst_tx_nacks_q[e] <= cst_tx_nacks_n[e];     cst_tx_last_reason_q[e] <= cst_tx_last_reason_n[e];
       cst_tx_last_tag_q[e] <= cst_tx_last_tag_n[e]; cst_tx_sent_q[e] <= cst_tx_sent_n[e];
       cst_rxq_head_q[e] <= cst_rxq_head_n[e];     cst_rxq_count_q[e] <= cst_rxq_count_n[e];
+      cst_gen_q[e] <= cst_gen_n[e];               cst_rgen_q[e] <= cst_rgen_n[e];
+      cst_tx_seq_q[e] <= cst_tx_seq_n[e];         cst_rx_seq_q[e] <= cst_rx_seq_n[e];
+      cst_tx_lost_q[e] <= cst_tx_lost_n[e];       cst_rx_lost_q[e] <= cst_rx_lost_n[e];
       for (int s = 0; s < RXQ_DEPTH; s++) begin
         rxq_len_q[e][s] <= rxq_len_n[e][s];
         rxq_tag_q[e][s] <= rxq_tag_n[e][s];
@@ -1493,6 +2054,7 @@ module cmm_core (
     ckt_valid_q <= ckt_valid_n;  ckt_origin_q <= ckt_origin_n;
     for (int p = 0; p < NPART; p++) begin
       key_stage_q[p] <= key_stage_n[p];   cmd_status_q[p] <= cmd_status_n[p];
+      key_wr_q[p] <= key_wr_n[p];         key_pid_q[p] <= key_pid_n[p];
       irq_status_q[p] <= irq_status_n[p]; irq_enable_q[p] <= irq_enable_n[p];
       mgmt_tx_q[p] <= mgmt_tx_n[p];       mgmt_dst_q[p] <= mgmt_dst_n[p];
       for (int s = 0; s < MGMTQ_DEPTH; s++) begin
@@ -1501,9 +2063,16 @@ module cmm_core (
         mq_words_q[p][s] <= mq_words_n[p][s];
       end
       mq_head_q[p] <= mq_head_n[p];       mq_count_q[p] <= mq_count_n[p];
-      for (int s = 0; s < ERRLOG_DEPTH; s++) el_q[p][s] <= el_n[p][s];
+      for (int s = 0; s < ERRLOG_DEPTH; s++) begin
+        el_q[p][s] <= el_n[p][s];
+        el_rep_q[p][s] <= el_rep_n[p][s];
+      end
       el_head_q[p] <= el_head_n[p];       el_count_q[p] <= el_count_n[p];
       el_lost_q[p] <= el_lost_n[p];       used_q[p] <= used_n[p];
+      exc_count_q[p] <= exc_count_n[p];   exc_first_q[p] <= exc_first_n[p];  exc_last_q[p] <= exc_last_n[p];
+      alarm_cfg_q[p] <= alarm_cfg_n[p];   alarm_count_q[p] <= alarm_count_n[p];
+      alarm_wv_q[p] <= alarm_wv_n[p];     alarm_fired_q[p] <= alarm_fired_n[p];
+      alarm_win_q[p] <= alarm_win_n[p];   alarm_cnt_q[p] <= alarm_cnt_n[p];
     end
     for (int r = 0; r < REASON_COUNT; r++) rej_q[r] <= rej_n[r];
     for (int s = 0; s < CMM_STAT_COUNT; s++) stat_q[s] <= stat_n[s];

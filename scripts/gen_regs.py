@@ -40,6 +40,17 @@ class Spec:
 
     def validate(self):
         # Fields inside 32 bits and not overlapping; offsets aligned and unique.
+        def check_access(r):
+            if r["access"] not in ACCESSES:
+                self.fail(f"{r['name']}: unknown access {r['access']}")
+            for f in r["fields"]:
+                fa = f.get("access", r["access"])
+                if fa not in ACCESSES or (fa != "ro" and fa != r["access"]):
+                    self.fail(f"{r['name']}.{f['name']}: field access {fa} (only ro inside a writable register)")
+            rv = r.get("reset", 0)
+            if not isinstance(rv, (int, str)) or (isinstance(rv, int) and not 0 <= rv < 1 << 32):
+                self.fail(f"{r['name']}: bad reset value")
+
         def check_fields(where, fields):
             used = 0
             for f in fields:
@@ -53,6 +64,7 @@ class Spec:
 
         seen = {}
         for r in self.regs:
+            check_access(r)
             check_fields(r["name"], r["fields"])
             for i in range(r.get("count", 1)):
                 off = r["offset"] + i * r.get("stride", 4)
@@ -63,6 +75,7 @@ class Spec:
                 seen[off] = r["name"]
         for wname, w in self.windows.items():
             for r in w.get("reg", []):
+                check_access(r)
                 check_fields(r["name"], r["fields"])
                 if r["offset"] >= w["stride"]:
                     self.fail(f"{r['name']}: offset beyond window stride")
@@ -88,6 +101,29 @@ class Spec:
 
     def enum_items(self, name):
         return [(k, v["value"], v["desc"]) for k, v in self.enums[name].items() if k != "desc"]
+
+
+WRITABLE = ("rw", "wo", "w1c", "cmd")
+ACCESSES = ("ro",) + WRITABLE
+
+
+def field_access(r, f):
+    return f.get("access", r["access"])
+
+
+def wmask(r):
+    """Bits a write may set: the union of the register's writable fields."""
+    m = 0
+    for f in r["fields"]:
+        if field_access(r, f) in WRITABLE:
+            m |= ((1 << f["bits"]) - 1) << f["lsb"]
+    return m
+
+
+def reset_value(r):
+    """Integer reset value, or None when it comes from straps or geometry."""
+    v = r.get("reset", 0)
+    return v if isinstance(v, int) else None
 
 
 def camel(s):
@@ -131,8 +167,15 @@ def gen_cpp(s):
         w("}")
         w(f"inline constexpr std::string_view to_string({camel(en)} v) {{ return {en}_name(static_cast<uint32_t>(v)); }}")
         w("")
-    w("// Register offsets (bytes) and fields: CMM_<REG>_<FIELD>_{LSB,BITS,MASK}")
+    w("// Register offsets (bytes) and fields: CMM_<REG>_<FIELD>_{LSB,BITS,MASK};")
+    w("// CMM_<REG>_RESET (reset value) and, for writable registers, CMM_<REG>_WMASK")
+    w("// (bits a write may set; any other bit set refuses the write RESERVED_BITS)")
     def fields(prefix, r):
+        rv = reset_value(r)
+        if rv is not None:
+            w(f"inline constexpr uint32_t {prefix}_RESET = 0x{rv:X}u;")
+        if r["access"] in WRITABLE:
+            w(f"inline constexpr uint32_t {prefix}_WMASK = 0x{wmask(r):X}u;")
         for f in r["fields"]:
             mask = ((1 << f["bits"]) - 1)
             w(f"inline constexpr uint32_t {prefix}_{f['name']}_LSB = {f['lsb']}u;")
@@ -218,6 +261,11 @@ def gen_sv(s):
         w(f"  localparam int {en.upper()}_COUNT = {max(v for _, v, _ in items) + 1};")
     w("")
     def fields(prefix, r):
+        rv = reset_value(r)
+        if rv is not None:
+            w(f"  localparam logic [31:0] {prefix}_RESET = 32'h{rv:X};")
+        if r["access"] in WRITABLE:
+            w(f"  localparam logic [31:0] {prefix}_WMASK = 32'h{wmask(r):X};")
         for f in r["fields"]:
             w(f"  localparam int {prefix}_{f['name']}_LSB = {f['lsb']};")
             w(f"  localparam int {prefix}_{f['name']}_BITS = {f['bits']};")
@@ -318,20 +366,29 @@ def gen_md(s):
     w("")
     w("## Register map")
     w("")
-    w("| offset | name | access | who | description |")
-    w("|---|---|---|---|---|")
+    w("Reset: the value after reset (*strap*: from the strap pins; *geometry*: the table geometry). "
+      "Write mask: the bits a write may set; a write setting any other bit is refused "
+      "`RESERVED_BITS` (`REJECT`) and changes nothing.")
+    w("")
+    w("| offset | name | access | who | reset | write mask | description |")
+    w("|---|---|---|---|---|---|---|")
+    def rst(r):
+        rv = reset_value(r)
+        return f"0x{rv:X}" if rv is not None else f"*{r['reset']}*"
+    def wm(r):
+        return f"0x{wmask(r):08X}" if r["access"] in WRITABLE else ""
     for r in s.regs:
         off = f"0x{r['offset']:05X}"
         if "count" in r:
             off += f" + i*{r['stride']} (i < {r['count']})"
-        w(f"| {off} | `{r['name']}` | {r['access']} | {r['who']} | {r['desc']} |")
+        w(f"| {off} | `{r['name']}` | {r['access']} | {r['who']} | {rst(r)} | {wm(r)} | {r['desc']} |")
     for wn, win in s.windows.items():
         for r in win.get("reg", []):
             w(f"| 0x{win['base']:05X} + e*0x{win['stride']:X} + 0x{r['offset']:X} | `{r['name']}` | "
-              f"{r['access']} | {win['who']} | {r['desc']} |")
+              f"{r['access']} | {win['who']} | {rst(r)} | {wm(r)} | {r['desc']} |")
         for b in win.get("buffer", []):
             w(f"| 0x{win['base']:05X} + e*0x{win['stride']:X} + 0x{b['offset']:X} | `{b['name']}` "
-              f"({b['bytes']} B) | {b['access']} | {win['who']} | {b['desc']} |")
+              f"({b['bytes']} B) | {b['access']} | {win['who']} | | | {b['desc']} |")
     w("")
     w("## Register fields")
     w("")
@@ -345,7 +402,8 @@ def gen_md(s):
         for f in r["fields"]:
             hi = f["lsb"] + f["bits"] - 1
             b = f"{hi}:{f['lsb']}" if f["bits"] > 1 else f"{f['lsb']}"
-            w(f"| {b} | `{f['name']}` | {f['desc']} |")
+            ro = " (read-only)" if "access" in f and f["access"] == "ro" and r["access"] != "ro" else ""
+            w(f"| {b} | `{f['name']}`{ro} | {f['desc']} |")
         w("")
     for r in s.regs:
         fields(r)
@@ -363,7 +421,9 @@ def gen_md(s):
     w("")
     w(f"Total {lsb} bits. For `MGMT` packets the `key` field carries the 128-bit management payload; "
       "for `NACK`, `reason` holds the reason code and `aux` the rejected packet's opcode; "
-      "`tag` echoes the rejected packet's tag.")
+      "`tag` echoes the rejected packet's tag. `src_gen`/`dst_gen`: generations of the sending and the "
+      "addressed entry (requests; a response echoes them swapped); `seq`: DATA sequence number, or the "
+      "number of missing messages in a `NACK SEQ_GAP`.")
     w("")
     w("## Enumerations")
     w("")

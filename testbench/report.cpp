@@ -53,16 +53,31 @@ std::string summary_text(const RunResult& r, bool wall) {
   o += fmt::format("  refused at source    {}\n", r.messages_refused_at_source);
   o += fmt::format("  NACKs to senders     {}\n", r.nacks_reported);
   o += fmt::format("  agent error-log      {} entries\n", r.agent_errors_logged);
-  for (const auto& a : r.attacks)
-    o += fmt::format("  attack {:<18} by {:<14} on the {}: {} attempts, {} refused {}, {} succeeded{}\n", a.kind,
-                     a.attacker, a.target, a.attempts, a.refused_as_expected, a.expected_reason, a.succeeded,
-                     a.note.empty() ? "" : " (" + a.note + ")");
+  for (const auto& a : r.attacks) {
+    std::string by;
+    for (const auto& [k, v] : a.refused) by += fmt::format(" {}={}", k, v);
+    o += fmt::format("  attack {:<18} by {:<14} on the {}: {} tried, refused{}; {} unauthorized, {} silent losses{}\n",
+                     a.kind, a.attacker, a.target, a.attempts, by.empty() ? " none" : by, a.unauthorized,
+                     a.silent_losses, a.note.empty() ? "" : " (" + a.note + ")");
+    if (!a.observed.empty()) {
+      std::string ob;
+      for (auto it = a.observed.begin(); it != a.observed.end(); ++it) ob += fmt::format(" {}={}", it.key(), it.value().dump());
+      o += "    observed" + ob + "\n";
+    }
+  }
   if (r.rejects_by_reason.empty()) {
     o += "  rejects by reason    none\n";
   } else {
     o += "  rejects by reason   ";
     for (const auto& [k, v] : r.rejects_by_reason) o += fmt::format(" {}={}", k, v);
     o += "\n";
+  }
+  if (r.drops_by_reason.empty()) {
+    o += "  dropped by reason    none\n";
+  } else {
+    o += "  dropped by reason   ";
+    for (const auto& [k, v] : r.drops_by_reason) o += fmt::format(" {}={}", k, v);
+    o += "  (fabric and shells)\n";
   }
   o += fmt::format("  latency (cycles)     min {} mean {:.1f} p50 {} p99 {} max {}  (n={})\n", l.min, l.mean, l.p50,
                    l.p99, l.max, l.count);
@@ -134,6 +149,12 @@ constexpr StatDecl kDecls[] = {
     {"errors_logged", "entries", "error-log entries the partition's agent read"},
     {"exceptions", "entries", "of them valid-bit exclusion exceptions (I6)"},
     {"errors_lost", "entries", "error-log entries lost to a full log"},
+    {"error_events", "events", "error events in the entries the agent read (1 + coalesced repeats each)"},
+    {"exc_count", "exceptions", "EXC_COUNT at the end: I6 exceptions latched in the exception register"},
+    {"alarms", "alarms", "reject-rate alarms (IRQ ALARM) the agent serviced"},
+    {"alarm_count", "alarms", "ALARM_COUNT at the end: windows whose error events reached ALARM_CFG.THRESH"},
+    {"connect_resends", "commands", "CONNECTs the agent re-sent (no CONNECT_ACK in time)"},
+    {"tx_scrubs", "buffers", "TX staging buffers zeroed by the shell on FREE, CLOSE or owner change"},
     {"mgmt_ignored", "messages", "management messages the agent ignored (stale, forged or foreign)"},
     // channels[]
     {"opened", "bool", "both ends reached OPEN"},
@@ -144,11 +165,19 @@ constexpr StatDecl kDecls[] = {
     {"sent", "messages", "doorbells accepted by the sender's CMM"},
     {"delivered", "messages", "messages read intact by the receiver"},
     {"refused_at_source", "messages", "doorbells refused by the sender's CMM"},
-    {"nacked", "messages", "NACKs reported to the sender"},
+    {"nacked", "messages", "NACKs reported to the sender's library (all reasons)"},
+    {"nacked_lost", "messages", "messages refused by the receiver's CMM, NACKed with their reason"},
+    {"nacks_seq_gap", "NACKs", "SEQ_GAP NACKs: the tagged message was delivered, messages before it were missing"},
+    {"gap_lost", "messages", "messages reported missing by SEQ_GAP NACKs"},
+    {"nacks_seq_old", "NACKs", "SEQ_OLD NACKs: late or duplicate copies refused (no loss)"},
+    {"fabric_dropped", "messages", "messages dropped by the fabric or a shell with a counted reason (not in gap_lost)"},
+    {"reported_lost", "messages", "messages lost and reported (nacked_lost + gap_lost + fabric_dropped)"},
     // fabric
     {"forwarded_requests", "packets", "request-class packets through the crossbar"},
     {"forwarded_responses", "packets", "response-class packets through the crossbar"},
     {"unroutable", "packets", "packets to a node the fabric has no route to (discarded, counted)"},
+    {"hol_lifetime_cycles", "cycles", "head-of-queue lifetime at output ports (0: never dropped)"},
+    {"flits_dropped", "flits", "flits of packets dropped HOL_TIMEOUT at ejection ports"},
     {"x", "routers", "routers per row (ring: routers)"},
     {"y", "routers", "rows"},
     {"injected_requests", "packets", "request-class packets into the network"},
@@ -163,13 +192,56 @@ constexpr StatDecl kDecls[] = {
     {"buffer_flits_max", "flits", "largest input-buffer occupancy of a router"},
 };
 
+// Kind-specific figures of an attack (AttackRow::observed).
+struct AttackObs {
+  const char* key;
+  const char* unit;
+  const char* desc;
+};
+constexpr AttackObs kAttackObs[] = {
+    {"responses_received", "packets", "packets the fabric delivered to the rogue node"},
+    {"owner_alarms", "alarms", "reject-rate alarms the attacked entry's agent serviced (all attacks on it)"},
+    {"owner_alarm_count", "alarms", "ALARM_COUNT of the attacked entry's partition at the end"},
+    {"owner_errlog_entries", "entries", "error-log entries that partition's agent read (coalesced)"},
+    {"owner_error_events", "events", "error events in those entries (1 + repeats each)"},
+    {"channel_delivered", "messages", "messages the attacked channel delivered"},
+    {"dropped_toward", "packets", "packets toward the rogue node the fabric dropped (HOL_TIMEOUT at its port)"},
+    {"predictions", "keys", "predicted keys checked against the channel's key (comparator)"},
+    {"prediction_hits", "keys", "predicted keys equal to the channel's key (must be 0)"},
+};
+const AttackObs* find_attack_obs(const std::string& key) {
+  for (const auto& d : kAttackObs)
+    if (key == d.key) return &d;
+  return nullptr;
+}
+
 const StatDecl* find_decl(const std::string& key) {
   for (const auto& d : kDecls)
     if (key == d.key) return &d;
   return nullptr;
 }
 
-// Wraps every numeric or boolean leaf; children of "rejects" are reason counts.
+// Objects whose children are counts by reason code (name): unit, description prefix.
+struct ByReason {
+  const char* parent;
+  const char* unit;
+  const char* desc;
+};
+constexpr ByReason kByReason[] = {
+    {"rejects", "packets", "rejected with reason "},
+    {"shell_drops", "packets", "dropped by this CMM's shell (ingress) with reason "},
+    {"port_drops", "packets", "dropped by the fabric at this node's port with reason "},
+    {"drops", "packets", "dropped by the fabric, all ports, with reason "},
+    {"agent_refused", "events", "refused, ignored or expired by the kernel agent with agent reason "},
+    {"control_drops", "packets", "control packets of the CMMs dropped by the fabric or a shell: opcode_reason "},
+};
+const ByReason* by_reason(const std::string& parent) {
+  for (const auto& b : kByReason)
+    if (parent == b.parent) return &b;
+  return nullptr;
+}
+
+// Wraps every numeric or boolean leaf; children of kByReason parents are reason counts.
 nlohmann::json declare(const nlohmann::json& raw, const std::string& parent, std::vector<std::string>& undeclared) {
   using nlohmann::json;
   if (raw.is_array()) {
@@ -184,8 +256,8 @@ nlohmann::json declare(const nlohmann::json& raw, const std::string& parent, std
     if (v.is_object() || v.is_array()) {
       o[it.key()] = declare(v, it.key(), undeclared);
     } else if (v.is_number() || v.is_boolean()) {
-      if (parent == "rejects") {
-        o[it.key()] = {{"value", v}, {"unit", "packets"}, {"desc", "rejected with reason " + it.key()}};
+      if (const ByReason* b = by_reason(parent)) {
+        o[it.key()] = {{"value", v}, {"unit", b->unit}, {"desc", b->desc + it.key()}};
       } else if (const StatDecl* d = find_decl(it.key())) {
         o[it.key()] = {{"value", v}, {"unit", d->unit}, {"desc", d->desc}};
       } else {
@@ -206,6 +278,9 @@ std::vector<std::string> undeclared_stats(const RunResult& r) {
   (void)declare(r.per_node, "nodes", u);
   (void)declare(r.per_channel, "channels", u);
   (void)declare(r.fabric, "fabric", u);
+  for (const auto& a : r.attacks)
+    for (auto it = a.observed.begin(); it != a.observed.end(); ++it)
+      if (!find_attack_obs(it.key())) u.push_back("attacks." + a.kind + ".observed." + it.key());
   return u;
 }
 
@@ -229,6 +304,10 @@ nlohmann::json stats_json(const RunResult& r) {
   json rej = json::object();
   for (const auto& [k, v] : r.rejects_by_reason) rej[k] = stat(v, "packets", "rejections with this reason, all CMMs");
   j["system"]["rejects"] = rej;
+  json drops = json::object();
+  for (const auto& [k, v] : r.drops_by_reason)
+    drops[k] = stat(v, "packets", "dropped with this reason by the fabric (edge, HOL) and the CMM shells (CRC, length)");
+  j["system"]["drops"] = drops;
   j["latency"] = {
       {"count", stat(l.count, "messages", "samples")},
       {"min", stat(l.min, "cycles", "doorbell to receive queue, minimum")},
@@ -293,15 +372,31 @@ nlohmann::json stats_json(const RunResult& r) {
     };
   }
   j["attacks"] = json::array();
-  for (const auto& a : r.attacks)
+  for (const auto& a : r.attacks) {
+    json refused = json::object();
+    for (const auto& [k, v] : a.refused)
+      refused[k] = stat(v, "events", "attempts refused with this reason (CMM, shell, fabric, agent)");
+    json observed = json::object();
+    for (auto it = a.observed.begin(); it != a.observed.end(); ++it) {
+      const AttackObs* d = find_attack_obs(it.key());
+      observed[it.key()] = d ? stat(it.value(), d->unit, d->desc) : it.value();
+    }
     j["attacks"].push_back({{"kind", a.kind},
                             {"attacker", a.attacker},
                             {"target", a.target},
                             {"expected_reason", a.expected_reason},
-                            {"attempts", stat(a.attempts, "attempts", "attack attempts made")},
+                            {"attempts", stat(a.attempts, "attempts", "attack attempts made (tried)")},
                             {"refused_as_expected", stat(a.refused_as_expected, "attempts",
                                                          "attempts refused with the expected reason")},
-                            {"succeeded", stat(a.succeeded, "attempts", "attempts that got through (must be 0)")}});
+                            {"succeeded", stat(a.succeeded, "attempts", "attempts that got through (must be 0)")},
+                            {"refused", refused},
+                            {"unauthorized", stat(a.unauthorized, "deliveries",
+                                                  "deliveries of its packets and successful accesses (must be 0)")},
+                            {"silent_losses", stat(a.silent_losses, "messages",
+                                                   "legitimate messages of the attacked channel lost unreported, "
+                                                   "plus attack packets no counter accounts for (must be 0)")},
+                            {"observed", observed}});
+  }
   j["agent_errors_logged"] = stat(r.agent_errors_logged, "entries", "error-log entries read by kernel agents");
   if (!r.timeseries.empty()) j["timeseries"] = r.timeseries;
   j["errors"] = r.errors;

@@ -20,10 +20,19 @@ struct ChannelRow {
   uint32_t expected = 0, sent = 0, delivered = 0, refused = 0, nacked = 0;
 };
 
-// One attack of the run: every attempt must be refused, with the expected reason.
+// One attack of the run: every attempt must be refused, with the expected
+// reason (or, for rogue_all_kinds, the reason of its packet kind).
 struct AttackRow {
   std::string kind, attacker, target, expected_reason, note;
   uint32_t attempts = 0, refused_as_expected = 0, succeeded = 0;
+  // Refusals by reason: the CMMs' verdicts on its packets, the shells' and
+  // the fabric's drops (HOL_TIMEOUT: packets toward it), the register port's
+  // answers, and "AGENT_<reason>" for MGMT messages the kernel agents refused.
+  std::map<std::string, uint64_t> refused;
+  uint64_t unauthorized = 0;   // deliveries of its packets, successful accesses (must be 0)
+  uint64_t silent_losses = 0;  // legitimate messages of the attacked channel lost unreported,
+                               // plus its packets no counter accounts for (must be 0)
+  nlohmann::json observed = nlohmann::json::object();  // kind-specific figures (alarms, HOL drops, predictions)
 };
 
 struct RunResult {
@@ -37,6 +46,7 @@ struct RunResult {
   uint64_t messages_refused_at_source = 0;
   uint64_t nacks_reported = 0;
   std::map<std::string, uint64_t> rejects_by_reason;  // from the CMMs' REJECT_COUNT
+  std::map<std::string, uint64_t> drops_by_reason;    // dropped by the fabric (edge, HOL) and the CMM shells (CRC, length)
   std::vector<uint64_t> latency_cycles;  // message created -> message in the receive queue
   // Its parts (cycles): source (created -> header leaves the sender's CMM),
   // fabric (-> accepted by the receiver's CMM), pipeline (-> receive queue);

@@ -1,5 +1,8 @@
 #include "scenario.h"
 
+#include <limits>
+#include <type_traits>
+
 #include <algorithm>
 #include <set>
 
@@ -8,6 +11,10 @@
 namespace cmm::tb {
 
 using nlohmann::json;
+
+bool is_rogue_attack(const std::string& kind) {
+  return kind != "steal_endpoint" && kind != "foreign_agent";
+}
 
 Location Scenario::locate(const std::string& process) const {
   for (size_t n = 0; n < nodes.size(); ++n)
@@ -94,8 +101,17 @@ void Scenario::validate() const {
       for (const auto& N : nodes)
         if (N.id == A.rogue_node_id)
           bad(key + ".rogue_node_id", std::to_string(A.rogue_node_id), "a node id no scenario node uses");
+      // Each rogue node has its own fabric port, attached to its id.
+      for (size_t b = 0; b < a; ++b)
+        if (is_rogue_attack(attacks[b].kind) && attacks[b].rogue_node_id == A.rogue_node_id)
+          bad(key + ".rogue_node_id", std::to_string(A.rogue_node_id),
+              "an id no other rogue node uses (attacks[" + std::to_string(b) + "] has it)");
+      if (A.gap_cycles == 0 && A.kind != "flooder")
+        bad(key + ".gap_cycles", "0", ">= 1 (line rate only for kind flooder)");
     }
   }
+  if (alarm_thresh > 0xFFFF) bad("alarm_thresh", std::to_string(alarm_thresh), "0..65535 (0: off)");
+  if (alarm_window_log2 > 31) bad("alarm_window_log2", std::to_string(alarm_window_log2), "0..31");
   if (core != "cpp" && core != "rtl") bad("core", "'" + core + "'", "cpp or rtl");
   for (size_t n = 0; n < nodes.size(); ++n)
     if (!nodes[n].core.empty() && nodes[n].core != "cpp" && nodes[n].core != "rtl")
@@ -174,6 +190,9 @@ json Scenario::to_json() const {
   j["rx_poll_cycles"] = rx_poll_cycles;
   j["max_cycles"] = max_cycles;
   j["stats_interval_cycles"] = stats_interval_cycles;
+  j["hol_lifetime_cycles"] = hol_lifetime_cycles;
+  j["alarm_thresh"] = alarm_thresh;
+  j["alarm_window_log2"] = alarm_window_log2;
   for (const auto& N : nodes) {
     json jn{{"name", N.name}, {"id", N.id}};
     if (!N.core.empty()) jn["core"] = N.core;
@@ -213,10 +232,29 @@ namespace {
 template <typename T>
 void get(const json& j, const char* key, T& out, const std::string& where) {
   if (!j.contains(key)) return;  // keep the default
+  const json& v = j.at(key);
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // Never let nlohmann convert a float or an out-of-range number: that
+    // static_cast is undefined behaviour (found by fuzz/scenario_fuzz.cpp).
+    bool ok = false;
+    if (v.is_number_unsigned()) {
+      ok = v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+    } else if (v.is_number_integer()) {
+      const int64_t x = v.get<int64_t>();
+      ok = x >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+           (x < 0 || static_cast<uint64_t>(x) <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
+    }
+    if (!ok)
+      throw ConfigError(where + ": key '" + key + "' has value " + v.dump() + ": expected an integer in [" +
+                        std::to_string(std::numeric_limits<T>::min()) + ", " +
+                        std::to_string(std::numeric_limits<T>::max()) + "]");
+    out = v.get<T>();
+    return;
+  }
   try {
-    out = j.at(key).get<T>();
+    out = v.get<T>();
   } catch (const json::exception&) {
-    throw ConfigError(where + ": key '" + key + "' has value " + j.at(key).dump() + " of the wrong type");
+    throw ConfigError(where + ": key '" + key + "' has value " + v.dump() + " of the wrong type");
   }
 }
 void only_keys(const json& j, std::initializer_list<const char*> keys, const std::string& where) {
@@ -239,7 +277,8 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
   s.channels.clear();
   only_keys(j, {"name", "seed", "clock_ghz", "core", "topology", "fabric_x", "fabric_y", "vcs_per_class", "buf_depth_flits",
                 "router_delay_cycles", "link_bytes_per_cycle", "link_latency_cycles", "bus_latency_cycles",
-                "rx_poll_cycles", "max_cycles", "stats_interval_cycles", "nodes", "generate", "channels", "attacks", "traffic", "warmup_cycles",
+                "rx_poll_cycles", "max_cycles", "stats_interval_cycles", "hol_lifetime_cycles", "alarm_thresh",
+                "alarm_window_log2", "nodes", "generate", "channels", "attacks", "traffic", "warmup_cycles",
                 "measure_cycles", "drain_cycles"},
             where);
   get(j, "name", s.name, where);
@@ -258,6 +297,9 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
   get(j, "rx_poll_cycles", s.rx_poll_cycles, where);
   get(j, "max_cycles", s.max_cycles, where);
   get(j, "stats_interval_cycles", s.stats_interval_cycles, where);
+  get(j, "hol_lifetime_cycles", s.hol_lifetime_cycles, where);
+  get(j, "alarm_thresh", s.alarm_thresh, where);
+  get(j, "alarm_window_log2", s.alarm_window_log2, where);
   get(j, "warmup_cycles", s.warmup_cycles, where);
   get(j, "measure_cycles", s.measure_cycles, where);
   get(j, "drain_cycles", s.drain_cycles, where);
@@ -403,7 +445,13 @@ Scenario fig2_attack_scenario() {
       {"steal_endpoint", "214a", 0, 20, 2300, 150, 0},  // node 202: reads 216's receive entry
       {"foreign_agent", "222", 0, 10, 2400, 300, 0},    // agent of 218b on 220b's entry
       {"foreign_agent", "210a", 0, 10, 2500, 300, 0},   // agent of 208a on 216's entry
+      // Attackers of the threat model (docs/security.md), next to the traffic.
+      {"rogue_all_kinds", "", 0, 40, 2600, 120, 252},  // every packet kind, own id and spoofed
+      {"flooder", "", 0, 2000, 3000, 0, 253},          // line rate against 216's receive entry
+      {"credit_withholder", "", 0, 16, 3200, 200, 254},  // never returns a credit
+      {"key_predictor", "", 0, 16, 3400, 100, 249},    // the old driver's seeded mt19937_64 keys
   };
+  s.hol_lifetime_cycles = 1024;
   return s;
 }
 

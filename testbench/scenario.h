@@ -47,11 +47,26 @@ struct Location {
   size_t node, part, proc;
 };
 
-// An attack run alongside the traffic (DESIGN invariants I2, I4, I5):
-//   rogue_node_spoofed  a rogue node on the fabric sends DATA to the channel's
-//                       receive endpoint with the sender's ids and a guessed key
-//                       (expect BAD_KEY; the NACKs reflect to the real sender)
+// An attack run alongside the traffic (DESIGN invariants I2, I4, I5 and the
+// threat model of docs/security.md). Rogue nodes sit on their own fabric port
+// with id `rogue_node_id` (unique, no scenario node's):
+//   rogue_node_spoofed  DATA to the channel's receive entry with the sender's
+//                       ids and a guessed key (expect SRC_SPOOFED at the edge)
 //   rogue_node_own_id   the same with its own node id (expect SRC_NODE_MISMATCH)
+//   rogue_all_kinds     every packet kind (DATA, CONNECT, CONNECT_ACK, NACK,
+//                       CLOSE, MGMT, an unknown opcode, oversized and
+//                       mismatched len, a bad CRC), alternately with its own
+//                       id and with the channel's ids (spoofed)
+//   flooder             DATA at line rate (gap_cycles 0) against the channel's
+//                       receive entry with its own id: the owning agent sees an
+//                       ALARM and one coalesced error-log entry per window
+//   credit_withholder   DATA with its own id (each elicits a NACK), and it
+//                       never returns a credit: what is sent to it is dropped
+//                       HOL_TIMEOUT by the fabric, the other channels flow
+//   key_predictor       predicts the channel key with the old driver's
+//                       construction (mt19937_64 from the run seed), checks
+//                       each prediction against the CMMs' key comparator and
+//                       sends it (spoofed, so dropped SRC_SPOOFED)
 //   steal_endpoint      process `attacker` uses the channel's endpoint on its
 //                       node (doorbell on the send entry, or receive on the
 //                       receive entry) through its own user context (expect DENIED)
@@ -64,9 +79,10 @@ struct AttackSpec {
   uint32_t channel = 0;           // index into channels
   uint32_t count = 20;            // attempts
   uint32_t start_cycle = 1000;    // first attempt, after the target channel is open
-  uint32_t gap_cycles = 100;      // between attempts
-  uint8_t rogue_node_id = 250;    // rogue_node_*: the node id it uses on the fabric
+  uint32_t gap_cycles = 100;      // between attempts (0: line rate, rogue nodes)
+  uint8_t rogue_node_id = 250;    // rogue nodes: the node id it uses on the fabric
 };
+bool is_rogue_attack(const std::string& kind);
 
 // A regular system for sizing studies: `nodes` nodes with ids first_id,
 // first_id+1, ..., each with `partitions` partitions of `processes`
@@ -108,6 +124,12 @@ struct Scenario {
   uint32_t rx_poll_cycles = 50;        // receiver re-check interval when idle
   uint64_t max_cycles = 50'000'000;    // watchdog: the run fails if not done by then
   uint64_t stats_interval_cycles = 0;  // time series sample interval; 0: none
+  // Hardening knobs (docs/security.md 1.6, 1.8): head-of-queue lifetime at
+  // fabric output ports (0: never), and each agent's reject-rate alarm
+  // (ALARM_CFG: THRESH events per 2^WINDOW_LOG2 cycles; 0: off).
+  uint32_t hol_lifetime_cycles = 4096;
+  uint32_t alarm_thresh = 32;
+  uint32_t alarm_window_log2 = 12;
 
   // Where a process lives; throws ConfigError naming the process.
   Location locate(const std::string& process) const;
@@ -121,8 +143,9 @@ Scenario fig2_scenario();
 std::vector<NodeSpec> generate_nodes(const GenerateSpec& g);
 // The FIG. 2 scenario with one attack of each kind on the channel 216 <- 220b.
 Scenario fig2_attack_scenario();
-inline constexpr const char* kAttackKinds[] = {"rogue_node_spoofed", "rogue_node_own_id", "steal_endpoint",
-                                               "foreign_agent"};
+inline constexpr const char* kAttackKinds[] = {"rogue_node_spoofed", "rogue_node_own_id", "rogue_all_kinds",
+                                               "flooder",            "credit_withholder", "key_predictor",
+                                               "steal_endpoint",     "foreign_agent"};
 // Reads a scenario from JSON (same schema as to_json()); `where` names the source in errors.
 Scenario scenario_from_json(const nlohmann::json& j, const std::string& where);
 

@@ -68,10 +68,51 @@ TEST(Scenario, BadValuesNameKeyAndValue) {
   EXPECT_THROW(scenario_from_json(j, "x"), ConfigError);
 }
 
+// Found by fuzz/scenario_fuzz.cpp: nlohmann converts a float or an
+// out-of-range number to an integer with a static_cast (undefined behaviour).
+TEST(Scenario, NonIntegerOrOutOfRangeNumberForAnIntegerKeyIsAConfigError) {
+  for (const char* bad : {"6.7e126", "-5", "1.5", "4294967296", "-1"}) {
+    nlohmann::json j = fig2_scenario().to_json();
+    const bool u64 = std::string(bad) != "4294967296";
+    j[u64 ? "warmup_cycles" : "link_latency_cycles"] = nlohmann::json::parse(bad);
+    try {
+      scenario_from_json(j, "cfg.json");
+      ADD_FAILURE() << "no error for " << bad;
+    } catch (const ConfigError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("cfg.json"), std::string::npos) << m;
+      EXPECT_NE(m.find("expected an integer"), std::string::npos) << m;
+    }
+  }
+}
+
 TEST(Scenario, QuotaAboveTableSizeIsRejected) {
   Scenario s = fig2_scenario();
   s.nodes[1].partitions[0].quota = 16;
   EXPECT_THROW(s.validate(), ConfigError);
+}
+
+// The attack scenario has every attacker kind, round-trips through JSON, and
+// the validator refuses two rogue nodes with one id and line rate for any
+// kind but the flooder.
+TEST(Scenario, AttackScenarioHasEveryKindAndIsValidated) {
+  const Scenario s = fig2_attack_scenario();
+  ASSERT_NO_THROW(s.validate());
+  for (const char* k : kAttackKinds) {
+    bool present = false;
+    for (const auto& a : s.attacks) present |= a.kind == k;
+    EXPECT_TRUE(present) << k;
+  }
+  EXPECT_EQ(scenario_from_json(s.to_json(), "test").to_json(), s.to_json());
+  Scenario t = s;
+  t.attacks[7].rogue_node_id = t.attacks[6].rogue_node_id;
+  EXPECT_THROW(t.validate(), ConfigError);
+  t = s;
+  t.attacks[0].gap_cycles = 0;
+  EXPECT_THROW(t.validate(), ConfigError);
+  t = s;
+  t.alarm_window_log2 = 40;
+  EXPECT_THROW(t.validate(), ConfigError);
 }
 
 }  // namespace

@@ -3,9 +3,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cmm_regs.h"
+
 namespace cmm::tb {
 
 namespace {
+constexpr uint8_t kSeqOld = static_cast<uint8_t>(regs::Reason::kSeqOld);
+constexpr uint8_t kSeqGap = static_cast<uint8_t>(regs::Reason::kSeqGap);
+
 uint64_t splitmix(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -80,6 +85,10 @@ void Scoreboard::delivered(uint32_t ch, uint32_t seq, const uint8_t* data, uint3
     errors_.push_back(id + ": delivered twice");
     return;
   }
+  if (m.state == 4 || m.state == 5) {
+    errors_.push_back(id + ": delivered after its loss was reported");
+    return;
+  }
   if (m.state != 1) {
     errors_.push_back(id + ": delivered but never sent (unauthorized or forged)");
     return;
@@ -96,22 +105,101 @@ void Scoreboard::delivered(uint32_t ch, uint32_t seq, const uint8_t* data, uint3
 
 void Scoreboard::unauthorized(const std::string& what) { errors_.push_back("unauthorized delivery: " + what); }
 
-void Scoreboard::nacks_reported(uint32_t ch, uint32_t n, uint8_t reason) {
-  chan_[ch].nacked += n;
-  reasons_[reason] += n;
+void Scoreboard::nack(uint32_t ch, uint32_t seq, uint8_t reason, uint32_t gap, bool in_fabric) {
+  auto it = msgs_.find(ch);
+  if (it == msgs_.end()) return;
+  auto& v = it->second;
+  ChannelStats& c = chan_[ch];
+  const std::string id = c.label + " seq " + std::to_string(seq);
+  if (seq >= v.size() || v[seq].state == 0 || v[seq].state == 3) {
+    errors_.push_back(id + ": NACK (reason " + std::to_string(reason) + ") for a message never sent");
+    return;
+  }
+  // What the NACK reports becomes a counted drop when the NACK itself was dropped.
+  const uint8_t lost_state = in_fabric ? 6 : 4;
+  uint32_t& lost_count = in_fabric ? c.dropped : c.nack_lost;
+  if (reason == kSeqOld) {
+    if (!in_fabric) ++c.nack_old;
+    return;
+  }
+  if (reason == kSeqGap) {
+    if (!in_fabric) ++c.nack_gap;
+    // The `gap` messages sent just before `seq` are the missing ones (each
+    // accepted doorbell took the next sequence number at the sender's CMM).
+    uint32_t left = gap;
+    for (uint32_t s = seq; s-- > 0 && left;) {
+      Msg& m = v[s];
+      if (m.state == 0 || m.state == 3) continue;  // never left the sender
+      --left;
+      if (m.state == 1) {
+        m.state = in_fabric ? 6 : 5;
+        ++(in_fabric ? c.dropped : c.gap_lost);
+      } else if (m.state == 6) {
+        // already charged to the fabric's counter; now the sender knows too
+      } else {
+        errors_.push_back(c.label + " seq " + std::to_string(s) + ": reported missing (SEQ_GAP at seq " +
+                          std::to_string(seq) + ") but " + (m.state == 2 ? "delivered" : "already NACKed"));
+      }
+    }
+    if (left) errors_.push_back(id + ": SEQ_GAP of " + std::to_string(gap) + " but only " +
+                                std::to_string(gap - left) + " messages were sent before it");
+    return;
+  }
+  Msg& m = v[seq];
+  if (m.state != 1) {
+    errors_.push_back(id + ": NACKed (reason " + std::to_string(reason) + ") after it was " +
+                      (m.state == 2 ? "delivered" : "already reported lost"));
+    return;
+  }
+  m.state = lost_state;
+  ++lost_count;
+  ++reasons_[reason];
+}
+
+void Scoreboard::nacks_reported(uint32_t ch, uint32_t n, uint8_t) { chan_[ch].nacked += n; }
+
+void Scoreboard::gaps_reported(uint32_t ch, uint32_t n) { chan_[ch].gaps_logged += n; }
+
+void Scoreboard::dropped(uint32_t ch, uint32_t seq, uint8_t reason) {
+  auto it = msgs_.find(ch);
+  if (it == msgs_.end() || seq >= it->second.size()) return;
+  Msg& m = it->second[seq];
+  ChannelStats& c = chan_[ch];
+  if (m.state == 1) {
+    m.state = 6;
+    ++c.dropped;
+    ++reasons_[reason];
+  } else if (m.state == 2) {
+    // a duplicate copy dropped after the original was delivered: no loss
+  }
 }
 
 void Scoreboard::nacks_reflected(uint32_t ch, uint32_t n) { chan_[ch].reflected += n; }
 
+uint32_t Scoreboard::unreported(uint32_t ch) const {
+  auto it = msgs_.find(ch);
+  if (it == msgs_.end()) return 0;
+  return static_cast<uint32_t>(std::count_if(it->second.begin(), it->second.end(),
+                                             [](const Msg& m) { return m.state == 1; }));
+}
+
 bool Scoreboard::finish(std::vector<std::string>& errors) const {
   errors.insert(errors.end(), errors_.begin(), errors_.end());
   for (const auto& [ch, c] : chan_) {
-    // Sent but not delivered must equal what the sender was told was refused.
-    const uint32_t lost = c.sent - c.delivered;
-    if (lost + c.reflected != c.nacked)
-      errors.push_back(c.label + ": " + std::to_string(lost) + " sent messages not delivered but " +
-                       std::to_string(c.nacked) + " NACKs reported to the sender (" + std::to_string(c.reflected) +
-                       " of them reflected from spoofed packets)");
+    // sent = delivered + reported (NACKed with a loss reason, or missing in a SEQ_GAP).
+    if (const uint32_t silent = unreported(ch))
+      errors.push_back(c.label + ": " + std::to_string(silent) + " sent messages neither delivered nor reported " +
+                       "lost (silent loss; " + std::to_string(c.nack_lost) + " NACKed, " +
+                       std::to_string(c.gap_lost) + " reported missing by SEQ_GAP, " + std::to_string(c.dropped) +
+                       " dropped with a counted reason)");
+    // Every NACK the sender's CMM took in reached the sender's library: the
+    // refusals as NACKs (EP_TX_STATUS), the SEQ_GAPs through its error log.
+    if (!c.library_exact())
+      errors.push_back(c.label + ": the sender's library reported " + std::to_string(c.nacked) + " NACKs and " +
+                       std::to_string(c.gaps_logged) + " SEQ_GAPs; its CMM took in " + std::to_string(c.nack_lost) +
+                       " refusals, " + std::to_string(c.nack_gap) + " SEQ_GAP, " + std::to_string(c.nack_old) +
+                       " SEQ_OLD (not counted) and " + std::to_string(c.reflected) +
+                       " NACKs of spoofed packets");
     if (c.sent + c.refused != c.expected)
       errors.push_back(c.label + ": only " + std::to_string(c.sent + c.refused) + " of " +
                        std::to_string(c.expected) + " messages were attempted");

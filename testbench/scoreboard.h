@@ -28,8 +28,26 @@ class Scoreboard {
   void extend(uint32_t ch, uint32_t n);
   // A delivery on an endpoint that belongs to no channel of the scenario.
   void unauthorized(const std::string& what);
-  // The sender's library saw `n` more NACKs with this reason.
+  // One NACK of a DATA message of channel `ch` that reached the sender's CMM
+  // from the channel's receiver (authentic: the fabric validates source
+  // nodes). By reason (docs/security.md 1.5):
+  //   SEQ_GAP  message `seq` was delivered; the `gap` messages sent before it
+  //            never reached the receiver's CMM: lost, and reported so
+  //   SEQ_OLD  a late or duplicate copy of `seq` was refused: no loss in itself
+  //   other    message `seq` was refused: lost, reported with that reason
+  // `in_fabric`: the NACK itself was dropped by the fabric or a shell (counted
+  // there with its reason): the losses it reports count as dropped-with-a-
+  // reason, and the sender's library is not expected to see it.
+  void nack(uint32_t ch, uint32_t seq, uint8_t reason, uint32_t gap = 0, bool in_fabric = false);
+  // The sender's library saw `n` more NACKs (EP_TX_STATUS; the last with
+  // `reason`); SEQ_GAP NACKs it learns from its error log instead
+  // (gaps_reported). Together they must add up to the NACKs above.
   void nacks_reported(uint32_t ch, uint32_t n, uint8_t reason);
+  void gaps_reported(uint32_t ch, uint32_t n);
+  // Message `seq` was dropped by the fabric or a shell, counted there with
+  // `reason` (SRC_SPOOFED, BAD_LEN, HOL_TIMEOUT, BAD_CRC): lost, reported by
+  // the counter (and to the sender by a later SEQ_GAP, if one comes).
+  void dropped(uint32_t ch, uint32_t seq, uint8_t reason);
   // NACKs that reached the sender for messages it never sent (a rogue node
   // spoofed its ids): reported to the sender, but not losses of the channel.
   void nacks_reflected(uint32_t ch, uint32_t n);
@@ -39,11 +57,30 @@ class Scoreboard {
 
   struct ChannelStats {
     std::string label;
-    uint32_t expected = 0, sent = 0, delivered = 0, refused = 0, nacked = 0, reflected = 0;
+    uint32_t expected = 0, sent = 0, delivered = 0, refused = 0;
+    uint32_t nacked = 0;     // NACKs the sender's library reported (EP_TX_STATUS)
+    uint32_t gaps_logged = 0;  // SEQ_GAP NACKs the sender's library learned from its error log
+    uint32_t reflected = 0;  // of them for messages never sent (spoofed)
+    uint32_t nack_lost = 0;  // messages lost, NACKed with their reason
+    uint32_t nack_gap = 0;   // SEQ_GAP NACKs
+    uint32_t gap_lost = 0;   // messages lost, reported by a SEQ_GAP NACK
+    uint32_t nack_old = 0;   // SEQ_OLD NACKs (late or duplicate copies)
+    uint32_t dropped = 0;    // messages dropped and counted by the fabric or a shell (not also in gap_lost)
+    // The library saw every NACK that refused a message (EP_TX_STATUS counts
+    // exactly those) and learned every SEQ_GAP from its log; SEQ_OLD NACKs
+    // refuse nothing and reach no counter of the sender.
+    bool library_complete() const { return nacked >= nack_lost + reflected && gaps_logged >= nack_gap; }
+    bool library_exact() const { return nacked == nack_lost + reflected && gaps_logged == nack_gap; }
+    // Losses reported: NACKed, missing in a SEQ_GAP, or dropped with a counted reason.
+    uint32_t reported() const { return nack_lost + gap_lost + dropped; }
   };
+  // Sent messages neither delivered (yet) nor reported lost: after the run,
+  // silent losses (I7).
+  uint32_t unreported(uint32_t ch) const;
   const std::map<uint32_t, ChannelStats>& channels() const { return chan_; }
   const std::vector<uint64_t>& latencies() const { return lat_; }
   uint64_t errors_seen() const { return errors_.size(); }
+  // Refusals at source and loss NACKs, by reason.
   std::map<uint8_t, uint64_t> rejects_by_reason() const { return reasons_; }
 
  private:
@@ -51,7 +88,9 @@ class Scoreboard {
     uint32_t len = 0;
     uint64_t hash = 0;
     uint64_t sent_cycle = 0;
-    uint8_t state = 0;  // 0 unsent, 1 sent, 2 delivered, 3 refused at source
+    // 0 unsent, 1 sent, 2 delivered, 3 refused at source, 4 NACKed (lost),
+    // 5 reported missing by a SEQ_GAP NACK, 6 dropped by the fabric or a shell (counted)
+    uint8_t state = 0;
   };
   uint64_t seed_;
   std::map<uint32_t, ChannelStats> chan_;

@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 
 #include <fmt/format.h>
 #include <systemc>
@@ -45,12 +46,25 @@ using tlmshell::PartitionBusIf;
 
 namespace {
 
+// Drop counters by reason name (only the non-zero ones).
+nlohmann::json drops_json(const tlmshell::DropCount& d) {
+  nlohmann::json j = nlohmann::json::object();
+  for (regs::Reason r : {regs::Reason::kSrcSpoofed, regs::Reason::kBadLen, regs::Reason::kHolTimeout,
+                         regs::Reason::kBadCrc})
+    if (d.of(r)) j[std::string(regs::to_string(r))] = d.of(r);
+  return j;
+}
+
 uint64_t mix(uint64_t a, uint64_t b) {
   uint64_t x = a ^ (b + 0x9E3779B97F4A7C15ull + (a << 6) + (a >> 2));
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
 }
+
+// How long a receiver waits, once its channel is complete in hardware, for
+// the sender's library to report the last NACKs.
+constexpr uint64_t kLibraryGraceCycles = 100'000;
 
 struct ChanRt {
   uint32_t idx = 0;
@@ -100,8 +114,8 @@ class RogueNode : public sc_module {
   tlm_utils::simple_target_socket<RogueNode> tsock;     // from the fabric
   std::array<uint32_t, 2> credits{};
   sc_event credit_ev;
-  std::array<uint64_t, regs::kReasonCount> nacks_by_reason{};
   uint64_t received = 0;
+  bool withhold = false;  // never return a credit for what it receives
 
   explicit RogueNode(sc_module_name n) : sc_module(n), isock("isock"), tsock("tsock") {
     isock.register_nb_transport_bw(this, &RogueNode::bw);
@@ -113,11 +127,16 @@ class RogueNode : public sc_module {
     cgp_.set_extension(cext_);
     SC_METHOD(grant);  // credits for what the fabric delivers to us, at time 0
   }
-  // Sends p once a request-class credit is there; call from a thread.
-  void send(const tlmshell::Packet& p) {
-    while (credits[0] == 0) wait(credit_ev);
-    --credits[0];
+  // Sends p once a credit of its class is there; call from a thread. The CRC
+  // is computed like a CMM shell does (it is no secret), unless bad_crc.
+  void send(const tlmshell::Packet& p, bool bad_crc = false) {
+    const uint8_t c = p.cls & 1u;
+    while (credits[c] == 0) wait(credit_ev);
+    --credits[c];
     pkt_.copy_from(p);
+    pkt_.payload_len = p.payload_len;  // a rogue may claim more than it carries
+    tlmshell::seal(pkt_);
+    if (bad_crc) pkt_.crc ^= 0x1u;
     ext_->kind = tlmshell::LinkExt::kPacket;
     ext_->pkt = &pkt_;
     tlm::tlm_phase ph = tlm::BEGIN_REQ;
@@ -150,9 +169,7 @@ class RogueNode : public sc_module {
     gp.get_extension(e);
     if (!e || !e->pkt) return tlm::TLM_COMPLETED;
     ++received;
-    if (e->pkt->hdr.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && e->pkt->hdr.reason < regs::kReasonCount)
-      ++nacks_by_reason[e->pkt->hdr.reason];
-    give(e->pkt->cls & 1u, 1);
+    if (!withhold) give(e->pkt->cls & 1u, 1);
     return tlm::TLM_COMPLETED;
   }
 
@@ -165,9 +182,18 @@ class RogueNode : public sc_module {
 struct AttackRt {
   const AttackSpec* spec = nullptr;
   std::string target;  // what was attacked, for the report
-  regs::Reason expect = regs::Reason::kOk;
+  regs::Reason expect = regs::Reason::kOk;  // the reason every attempt must meet (kOk: several, see the kind)
   uint32_t attempts = 0, succeeded = 0;
-  std::array<uint32_t, regs::kReasonCount> refused{};  // by reason, as the attacker saw it
+  // Refusals by reason: as the attacker saw them (register port), or counted
+  // against its packets by the CMMs (core verdicts), the shells and the fabric.
+  std::array<uint64_t, regs::kReasonCount> refused{};
+  std::array<uint64_t, static_cast<size_t>(sw::AgentReason::kCount)> agent_refused{};  // MGMT judged by agents
+  uint64_t mgmt_other = 0;  // MGMT messages agents ignored as not theirs
+  uint64_t unauthorized = 0;
+  uint64_t dropped_toward = 0;  // packets toward it the fabric dropped (HOL_TIMEOUT at its port)
+  uint32_t predictions = 0, prediction_hits = 0;  // key_predictor
+  uint32_t port = 0;  // fabric port (rogue nodes)
+  bool done = false;
   std::unique_ptr<RogueNode> rogue;
   std::unique_ptr<CpuBusIf> ctx;
   bool kernel = false;
@@ -196,13 +222,21 @@ class System : public sc_module {
     std::unique_ptr<KernelAgent> agent;
     uint32_t used_at_end = 0;            // PART_INFO.USED after the close phase
     sc_event wake;
-    uint64_t errors_logged = 0, exceptions = 0, errors_lost = 0, mgmt_ignored = 0;
+    uint64_t errors_logged = 0, error_events = 0, exceptions = 0, errors_lost = 0, mgmt_ignored = 0, alarms = 0;
+    uint32_t exc_count_reg = 0, alarm_count_reg = 0;  // EXC_COUNT, ALARM_COUNT after the close phase
     std::vector<std::string> error_lines;
   };
   class DeliveryMonitor : public tlmshell::CmmTlmObserver {
    public:
     DeliveryMonitor(System& sys, size_t node) : sys_(sys), node_(node) {}
     void on_deliver(uint64_t, const Header& h) override { sys_.on_deliver(node_, h); }
+    void on_reject(uint64_t, regs::Reason r, const Header* h) override {
+      if (h) sys_.on_reject(r, *h);
+    }
+    void on_drop(const sc_time&, const tlmshell::Packet& p, regs::Reason why) override {
+      ++sys_.nodes_[node_]->shell_drops_seen;
+      sys_.on_drop(p, why, nullptr);
+    }
     void on_ingress_accept(const sc_time&, const tlmshell::Packet& p) override { sys_.on_ingress(node_, p); }
     void on_egress(const sc_time&, const tlmshell::Packet& p) override { sys_.on_egress(node_, p); }
     void on_pins(const sc_time& t, const PinsIn& in, const PinsOut& out) override {
@@ -229,6 +263,31 @@ class System : public sc_module {
     // Deliveries that beat the agent's CONN interrupt service (the entry is
     // OPEN in hardware before software hears of it): matched when it does.
     std::array<std::vector<std::pair<uint64_t, Header>>, regs::kNumEndpoints> early;
+    uint64_t shell_drops_seen = 0;  // drops its shell reported through the observer
+  };
+  // Every security drop of the fabric, reported packet by packet.
+  class DropWatch : public tlmshell::FaultHook {
+   public:
+    explicit DropWatch(System& sys) : sys_(sys) {}
+    void on_drop(const tlmshell::Packet& p, uint32_t port, regs::Reason why) override {
+      ++sys_.fabric_drops_seen_;
+      sys_.on_drop(p, why, &port);
+    }
+    tlmshell::FaultDecision on_packet(tlmshell::Packet& p, uint32_t, uint64_t) override {
+      tlmshell::FaultDecision f;
+      uint32_t seq = 0;
+      const ChanRt* c = sys_.opt_.data_faults.empty() ? nullptr : sys_.data_of(p.hdr, seq);
+      for (size_t i = 0; c && i < sys_.opt_.data_faults.size(); ++i) {
+        auto& df = sys_.opt_.data_faults[i];
+        if (df.channel != c->idx || df.seq != seq || sys_.faults_done_.count(i)) continue;
+        sys_.faults_done_.insert(i);
+        if (df.duplicate) f.duplicates = 1;
+        else f.drop = true;
+      }
+      return f;
+    }
+   private:
+    System& sys_;
   };
 
   void agent_thread(Part& p);
@@ -246,6 +305,13 @@ class System : public sc_module {
   void on_deliver(size_t node, const Header& h);
   void on_ingress(size_t node, const tlmshell::Packet& p);
   void on_egress(size_t node, const tlmshell::Packet& p);
+  void on_reject(regs::Reason r, const Header& h);
+  void on_drop(const tlmshell::Packet& p, regs::Reason why, const uint32_t* fabric_port);
+  AttackRt* rogue_of(uint8_t node_id) const { return rogue_by_id_[node_id]; }
+  void rogue_attempt(AttackRt& a, uint32_t i, std::mt19937_64& rng);
+  void predictor_attempt(AttackRt& a, uint32_t i);
+  bool attacks_done() const;
+  void check_drops();
   // The channel and sequence number of a legitimate DATA header, or nullptr.
   ChanRt* data_of(const Header& h, uint32_t& seq);
   void attack_thread(AttackRt& a);
@@ -274,6 +340,11 @@ class System : public sc_module {
     return xbar_ ? static_cast<tlm::tlm_base_initiator_socket<>&>(*xbar_->out_isock[port])
                  : static_cast<tlm::tlm_base_initiator_socket<>&>(*noc_->out_isock[port]);
   }
+  // Security drops the fabric counted at a node/rogue port (input: SRC_SPOOFED,
+  // BAD_LEN; output: HOL_TIMEOUT).
+  tlmshell::DropCount port_drops(uint32_t port) const {
+    return xbar_ ? xbar_->stats().port_drops.at(port) : noc_->stats().node_drops.at(port);
+  }
   void fabric_route(uint8_t node, int port) {
     if (xbar_) xbar_->set_route(node, port);
     else noc_->set_route(node, port);
@@ -283,6 +354,12 @@ class System : public sc_module {
   std::vector<std::unique_ptr<ChanRt>> chans_;
   std::vector<std::unique_ptr<CpuBusIf>> user_ctx_;
   std::vector<std::unique_ptr<AttackRt>> attacks_;
+  std::array<AttackRt*, 256> rogue_by_id_{};  // rogue node id -> its attack
+  std::vector<AttackRt*> rogue_by_port_;       // fabric port -> the attack of the rogue node on it
+  DropWatch drop_watch_{*this};
+  uint64_t fabric_drops_seen_ = 0;
+  std::set<size_t> faults_done_;  // RunOptions::data_faults applied
+  std::map<std::string, uint64_t> legit_control_drops_;  // non-DATA packets of CMMs dropped, by opcode
   std::vector<std::unique_ptr<RogueNode>> idle_ports_;  // terminate network ports no node uses
   // Traces.
   std::unique_ptr<PerfettoTrace> perfetto_;
@@ -315,13 +392,14 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     : sc_module(name), scen_(s), opt_(opt), period_(sc_time(1000.0 / s.clock_ghz, SC_PS)), sb_(opt.seed) {
   // Fabric: one port per node, then one per rogue node.
   uint32_t rogues = 0;
-  for (const auto& a : s.attacks) rogues += a.kind.rfind("rogue_node", 0) == 0 ? 1 : 0;
+  for (const auto& a : s.attacks) rogues += is_rogue_attack(a.kind) ? 1 : 0;
   const uint32_t ports = static_cast<uint32_t>(s.nodes.size()) + rogues;
   if (s.topology == "crossbar") {
     tlmshell::XbarConfig xc;
     xc.num_ports = ports;
     xc.clock_period = period_;
     xc.router_delay_cycles = s.router_delay_cycles;
+    xc.hol_lifetime_cycles = s.hol_lifetime_cycles;
     xc.ports.assign(xc.num_ports, tlmshell::XbarPortConfig{s.link_bytes_per_cycle, s.link_latency_cycles});
     xbar_ = std::make_unique<tlmshell::Crossbar>("fabric", xc);
   } else {
@@ -345,6 +423,7 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     nc.link_width_bytes = s.link_bytes_per_cycle;
     nc.link_latency_cycles = s.link_latency_cycles;
     nc.router_delay_cycles = s.router_delay_cycles;
+    nc.hol_lifetime_cycles = s.hol_lifetime_cycles;
     nc.clock_period = period_;
     try {
       nc.validate();
@@ -353,6 +432,9 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     }
     noc_ = std::make_unique<tlmshell::Noc>("fabric", nc);
   }
+  if (xbar_) xbar_->set_fault_hook(&drop_watch_);
+  else noc_->set_fault_hook(&drop_watch_);
+  rogue_by_port_.assign(xbar_ ? xbar_->config().num_ports : noc_->config().num_nodes(), nullptr);
   for (uint32_t i = 0; i < 256; ++i) fabric_route(static_cast<uint8_t>(i), -1);
   if (noc_)
     for (uint32_t p = ports; p < noc_->config().num_nodes(); ++p) {
@@ -399,7 +481,25 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
       part->biu->isock.bind(*node->bus->part_tsock[p]);
       part->kctx = part->biu->make_context(regs::Priv::kKernel, 0);
       part->stat_ctx = part->biu->make_context(regs::Priv::kKernel, 0);
-      part->agent = std::make_unique<KernelAgent>(*part->kctx, mix(opt.seed, (uint64_t(N.id) << 8) | p));
+      // Keys: the driver's per-partition KDF from the run seed (it binds
+      // node, partition and boot itself).
+      sw::AgentConfig ac;
+      ac.alarm_thresh = static_cast<uint16_t>(s.alarm_thresh);
+      ac.alarm_window_log2 = static_cast<uint8_t>(s.alarm_window_log2);
+      part->agent = std::make_unique<KernelAgent>(*part->kctx, opt.seed, ac);
+      part->agent->set_clock([this] { return cycle(); });
+      // The OS policy: grant only the channels of the scenario (what a real
+      // system configures), so a rogue's CHAN_REQ takes no endpoint.
+      Part* pp = part.get();
+      part->agent->set_accept_policy([this, pp](const sw::IncomingRequest& rq) {
+        for (const auto& ch : chans_) {
+          const ChanRt& c = *ch;
+          if (c.s.node == pp->node->idx && c.s.part == pp->idx && scen_.nodes[c.r.node].id == rq.src_node &&
+              c.r.part == rq.src_part && pid_of(c.r) == rq.recv_pid && pid_of(c.s) == rq.send_pid)
+            return true;
+        }
+        return false;
+      });
       node->parts.push_back(std::move(part));
     }
     nodes_.push_back(std::move(node));
@@ -522,14 +622,20 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     auto a = std::make_unique<AttackRt>();
     a->spec = &A;
     const ChanRt& c = *chans_[A.channel];
-    if (A.kind.rfind("rogue_node", 0) == 0) {
+    if (is_rogue_attack(A.kind)) {
       a->rogue = std::make_unique<RogueNode>(sc_gen_unique_name("rogue_node"));
       a->rogue->isock.bind(fabric_in(port));
       fabric_out(port).bind(a->rogue->tsock);
       fabric_route(A.rogue_node_id, static_cast<int>(port));
+      a->rogue->withhold = A.kind == "credit_withholder";
+      a->port = port;
+      rogue_by_id_[A.rogue_node_id] = a.get();
+      rogue_by_port_.at(port) = a.get();
       ++port;
-      a->expect = A.kind == "rogue_node_spoofed" ? regs::Reason::kBadKey : regs::Reason::kSrcNodeMismatch;
-      a->target = "receive entry of " + c.label;
+      if (A.kind == "rogue_node_spoofed" || A.kind == "key_predictor") a->expect = regs::Reason::kSrcSpoofed;
+      else if (A.kind == "rogue_all_kinds") a->expect = regs::Reason::kOk;  // one reason per packet kind
+      else a->expect = regs::Reason::kSrcNodeMismatch;
+      a->target = A.kind == "rogue_all_kinds" ? "send and receive entries of " + c.label : "receive entry of " + c.label;
     } else {
       const Location at = s.locate(A.attacker);
       Part& ap = part_of(at);
@@ -606,8 +712,14 @@ void System::agent_thread(Part& p) {
       }
     }
     if (finished_) return;
-    if (!p.node->cmm->irq_level(static_cast<uint32_t>(p.idx)))
+    if (p.node->cmm->irq_level(static_cast<uint32_t>(p.idx))) continue;
+    // Sleep until an interrupt, the control thread, or the agent's next timer
+    // (CONNECT re-send, request and grant expiry).
+    const uint64_t due = a.next_deadline(), now = cycle();
+    if (due == KernelAgent::kNever)
       wait(p.node->cmm->irq_rise_event(static_cast<uint32_t>(p.idx)) | p.wake);
+    else if (due > now)
+      wait(period_ * static_cast<double>(due - now), p.node->cmm->irq_rise_event(static_cast<uint32_t>(p.idx)) | p.wake);
   }
 }
 
@@ -661,6 +773,11 @@ void System::handle(Part& p, const Event& ev) {
       return;
     }
     case Event::Kind::kChannelRefused:
+      // A rogue node's CHAN_REQ refused by the OS policy: its attack's tally.
+      if (AttackRt* a = rogue_of(ev.peer.node)) {
+        ++a->agent_refused[static_cast<size_t>(ev.agent_reason)];
+        return;
+      }
       error(fmt::format("node {}: agent refused a channel request: {}", p.node->spec->name, ev.str()));
       return;
     case Event::Kind::kRequestCancelled:
@@ -689,6 +806,8 @@ void System::handle(Part& p, const Event& ev) {
         error(fmt::format("node {}: {} on an endpoint of no channel", p.node->spec->name, ev.str()));
         return;
       }
+      // The library's count; each NACK's reason and tag were seen at the
+      // sender's CMM (on_ingress) and classified there.
       c->nacked += ev.count;
       sb_.nacks_reported(c->idx, ev.count, static_cast<uint8_t>(ev.reason));
       c->rx_ev.notify(SC_ZERO_TIME);
@@ -702,15 +821,32 @@ void System::handle(Part& p, const Event& ev) {
     }
     case Event::Kind::kErrorLogged:
       ++p.errors_logged;
-      if (ev.error.exception) ++p.exceptions;
+      p.error_events += std::max<uint32_t>(1, ev.count);  // 1 + coalesced repeats
+      // A SEQ_GAP NACK at a send entry: the library learns it from the log.
+      if (ev.error.reason == regs::Reason::kSeqGap && ev.error.from_fabric &&
+          ev.error.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && ev.error.ep < regs::kNumEndpoints)
+        if (const int ci = p.node->tx_chan[ev.error.ep]; ci >= 0 && chans_[static_cast<size_t>(ci)]->s.part == p.idx) {
+          sb_.gaps_reported(static_cast<uint32_t>(ci), std::max<uint32_t>(1, ev.count));
+          chans_[static_cast<size_t>(ci)]->rx_ev.notify(SC_ZERO_TIME);
+        }
       if (p.error_lines.size() < 16) p.error_lines.push_back(ev.str());
       return;
     case Event::Kind::kErrorsLost:
       p.errors_lost += ev.count;
       return;
+    case Event::Kind::kException:
+      p.exceptions += ev.count;  // from EXC_COUNT: never lost, unlike log entries
+      return;
+    case Event::Kind::kAlarm:
+      p.alarms += ev.count;
+      return;
     case Event::Kind::kMgmtIgnored:
     case Event::Kind::kMgmtOther:
       ++p.mgmt_ignored;
+      if (AttackRt* a = rogue_of(ev.mgmt.src_node)) {
+        if (ev.kind == Event::Kind::kMgmtOther && ev.agent_reason == sw::AgentReason::kNone) ++a->mgmt_other;
+        else ++a->agent_refused[static_cast<size_t>(ev.agent_reason)];
+      }
       return;
   }
 }
@@ -801,6 +937,7 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
   sw::Endpoint ep(ctx, static_cast<uint8_t>(c.rep));
   std::array<uint8_t, regs::kMaxMsgBytes> buf{};
   const sc_time poll = period_ * static_cast<double>(scen_.rx_poll_cycles);
+  uint64_t library_wait_from = 0;
   for (;;) {
     sw::RxInfo info;
     const Status st = ep.receive(buf.data(), buf.size(), info);
@@ -834,7 +971,15 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
       wait(poll);
       continue;
     }
-    if (c.sender_done && int64_t{c.received} + c.nacked - c.reflected >= int64_t{c.sent}) break;
+    // Done when every sent message was read or reported lost, and the
+    // library has seen every NACK that reached the sender's CMM (if it never
+    // does, the scoreboard says so after a grace period, not the watchdog).
+    const auto& cs = sb_.channels().at(c.idx);
+    if (c.sender_done && int64_t{c.received} + cs.reported() >= int64_t{c.sent}) {
+      if (cs.library_complete()) break;
+      if (!library_wait_from) library_wait_from = cycle();
+      else if (cycle() - library_wait_from > kLibraryGraceCycles) break;
+    }
     wait(poll, c.rx_ev);
   }
   c.receiver_done = true;
@@ -845,6 +990,7 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
 
 void System::on_deliver(size_t node, const Header& h) {
   Node& N = *nodes_[node];
+  if (AttackRt* a = rogue_of(h.src_node)) ++a->unauthorized;  // no rogue packet may ever be delivered
   if (h.dst_ep >= regs::kNumEndpoints) {
     sb_.unauthorized(fmt::format("node {} endpoint {}: {}", N.spec->name, h.dst_ep, h.str()));
     return;
@@ -860,9 +1006,10 @@ void System::on_deliver(size_t node, const Header& h) {
 void System::check_delivery(ChanRt& c, const Header& h, uint64_t when) {
   // I2, checked independently of the core: the hardware-stamped source is
   // the channel's sender endpoint.
-  if (h.src_node != scen_.nodes[c.s.node].id || h.src_part != c.s.part || static_cast<int>(h.src_ep) != c.sep)
+  if (h.src_node != scen_.nodes[c.s.node].id || h.src_part != c.s.part || static_cast<int>(h.src_ep) != c.sep) {
     sb_.unauthorized(fmt::format("{}: delivered from {}.{}.{}, expected {}.{}.{}", c.label, h.src_node, h.src_part,
                                  h.src_ep, scen_.nodes[c.s.node].id, c.s.part, c.sep));
+  }
   c.deliver_cycles.push_back(when);
   if (uint32_t seq = 0; c.seq_of(h.tag, seq) && seq < c.times.size()) {
     c.times[seq].delivered = when;
@@ -902,17 +1049,24 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
     trace_stage(*c, seq, node, "CMM", cycle(), "CMM pipeline");
     return;
   }
-  // NACKs for one of this node's send endpoints.
+  // NACKs of DATA for one of this node's send endpoints.
   if (h.opcode != static_cast<uint8_t>(regs::Opcode::kNack) || h.aux != static_cast<uint8_t>(regs::Opcode::kData) ||
       h.dst_ep >= regs::kNumEndpoints)
     return;
   const int ci = nodes_[node]->tx_chan[h.dst_ep];
   if (ci < 0) return;
   ChanRt& c = *chans_[static_cast<size_t>(ci)];
+  // Only the receiver's CMM can send these (the fabric validates source
+  // nodes); anything else is a forgery the core refuses, counted there.
+  if (h.src_node != scen_.nodes[c.r.node].id || h.src_part != c.r.part || static_cast<int>(h.src_ep) != c.rep) return;
   if (c.seq_of(h.tag, seq)) {
-    // One of its messages: the NACK ends its span.
-    if (perfetto_ && seq < c.times.size() && !c.times[seq].delivered) {
-      const std::string how = "NACK " + std::string(regs::reason_name(h.reason % regs::kReasonCount));
+    const uint8_t why = h.reason % regs::kReasonCount;
+    sb_.nack(c.idx, seq, why, why == static_cast<uint8_t>(regs::Reason::kSeqGap) ? h.seq : 0u);
+    // One of its messages refused: the NACK ends its span (a SEQ_GAP NACK
+    // names a delivered message).
+    if (perfetto_ && seq < c.times.size() && !c.times[seq].delivered &&
+        why != static_cast<uint8_t>(regs::Reason::kSeqGap) && why != static_cast<uint8_t>(regs::Reason::kSeqOld)) {
+      const std::string how = "NACK " + std::string(regs::reason_name(why));
       trace_end(c, seq, cycle(), how.c_str());
     }
   } else if (!c.open_ended) {
@@ -921,6 +1075,57 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
     ++c.reflected;
     sb_.nacks_reflected(c.idx, 1);
   }
+  c.rx_ev.notify(SC_ZERO_TIME);
+}
+
+// A verdict against a packet (C++ cores): the attack whose rogue node sent
+// it gets the reason (the fabric guarantees src_node names the sender).
+void System::on_reject(regs::Reason r, const Header& h) {
+  if (AttackRt* a = rogue_of(h.src_node)) ++a->refused[static_cast<uint32_t>(r) % regs::kReasonCount];
+}
+
+// A packet dropped by the fabric (port given) or a receiving shell, counted
+// there with `why`. Charged to the attack that sent it (by port at a rogue's
+// input: spoofed ids; by src_node elsewhere), or to the rogue it was going
+// to (HOL_TIMEOUT at its port); a legitimate DATA becomes a reported loss of
+// its channel, a dropped NACK of DATA reports its losses the same way.
+void System::on_drop(const tlmshell::Packet& p, regs::Reason why, const uint32_t* fabric_port) {
+  const Header& h = p.hdr;
+  const auto w = static_cast<uint32_t>(why) % regs::kReasonCount;
+  AttackRt* at_port = fabric_port && *fabric_port < rogue_by_port_.size() ? rogue_by_port_[*fabric_port] : nullptr;
+  if (at_port && why == regs::Reason::kHolTimeout && rogue_of(h.src_node) != at_port) {
+    ++at_port->dropped_toward;
+    return;
+  }
+  if (at_port) {
+    ++at_port->refused[w];
+    return;
+  }
+  if (AttackRt* a = rogue_of(h.src_node)) {
+    ++a->refused[w];
+    return;
+  }
+  uint32_t seq = 0;
+  if (ChanRt* c = data_of(h, seq)) {
+    sb_.dropped(c->idx, seq, static_cast<uint8_t>(w));
+    c->rx_ev.notify(SC_ZERO_TIME);
+    return;
+  }
+  if (h.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && h.aux == static_cast<uint8_t>(regs::Opcode::kData) &&
+      h.dst_ep < regs::kNumEndpoints && node_by_id_[h.dst_node] >= 0) {
+    const int ci = nodes_[static_cast<size_t>(node_by_id_[h.dst_node])]->tx_chan[h.dst_ep];
+    if (ci >= 0) {
+      ChanRt& c = *chans_[static_cast<size_t>(ci)];
+      if (h.src_node == scen_.nodes[c.r.node].id && h.src_part == c.r.part && static_cast<int>(h.src_ep) == c.rep &&
+          c.seq_of(h.tag, seq)) {
+        const uint8_t r = h.reason % regs::kReasonCount;
+        sb_.nack(c.idx, seq, r, r == static_cast<uint8_t>(regs::Reason::kSeqGap) ? h.seq : 0u, true);
+        c.rx_ev.notify(SC_ZERO_TIME);
+        return;
+      }
+    }
+  }
+  ++legit_control_drops_[fmt::format("{}_{}", regs::opcode_name(h.opcode % regs::kOpcodeCount), regs::reason_name(w))];
 }
 
 void System::attack_thread(AttackRt& a) {
@@ -928,34 +1133,25 @@ void System::attack_thread(AttackRt& a) {
   ChanRt& c = *chans_[A.channel];
   wait(period_ * static_cast<double>(A.start_cycle));
   while (!(c.recv_ready && c.send_ready) && !c.failed) wait(c.ready_ev);
-  if (c.failed) return;
+  if (c.failed) {
+    a.done = true;
+    progress();
+    return;
+  }
   std::mt19937_64 rng(mix(opt_.seed, 0xBADull + A.channel + A.start_cycle));
-  const NodeSpec& rn = scen_.nodes[c.r.node];
-  const NodeSpec& sn = scen_.nodes[c.s.node];
   const bool on_sender = a.target.rfind("send", 0) == 0;
   std::array<uint8_t, 64> buf{};
+  // Line rate: one header plus the 16-byte payload per link slot.
+  const uint32_t line = std::max<uint32_t>(
+      1, (tlmshell::kHeaderBytes + 16 + scen_.link_bytes_per_cycle - 1) / scen_.link_bytes_per_cycle);
   for (uint32_t i = 0; i < A.count; ++i) {
-    if (i) wait(period_ * static_cast<double>(std::max<uint32_t>(1, A.gap_cycles)));
+    if (i) wait(period_ * static_cast<double>(A.gap_cycles ? A.gap_cycles : line));
     ++a.attempts;
     Status st = Status::Ok();
     if (a.rogue) {
-      // The rogue knows every id of the channel; only the key is secret.
-      tlmshell::Packet p;
-      p.cls = 0;
-      p.hdr.opcode = static_cast<uint8_t>(regs::Opcode::kData);
-      p.hdr.src_node = A.kind == "rogue_node_spoofed" ? sn.id : A.rogue_node_id;
-      p.hdr.src_part = static_cast<uint8_t>(c.s.part);
-      p.hdr.src_ep = static_cast<uint8_t>(c.sep);
-      p.hdr.dst_node = rn.id;
-      p.hdr.dst_part = static_cast<uint8_t>(c.r.part);
-      p.hdr.dst_ep = static_cast<uint8_t>(c.rep);
-      p.hdr.len = 16;
-      p.hdr.tag = static_cast<uint16_t>(c.spec->messages + i);  // never a tag of the sender's
-      for (auto& w : p.hdr.key) w = static_cast<uint32_t>(rng());
-      p.payload_len = 16;
-      for (uint32_t b = 0; b < 16; ++b) p.payload[b] = static_cast<uint8_t>(rng());
-      a.rogue->send(p);
-      continue;  // the verdict is counted at the target CMM
+      if (A.kind == "key_predictor") predictor_attempt(a, i);
+      else rogue_attempt(a, i, rng);
+      continue;  // verdicts are counted where they happen (fabric, shell, CMM, agent)
     }
     if (a.kernel) {
       // Raw CST accesses of a kernel on the other partition's entry: take
@@ -990,6 +1186,156 @@ void System::attack_thread(AttackRt& a) {
       ++a.refused[static_cast<uint32_t>(st.reason) % regs::kReasonCount];
     }
   }
+  if (a.rogue && a.rogue->withhold) {
+    // Every request elicited one NACK; the fabric delivers as many as the
+    // rogue granted credits for and must drop the rest (HOL_TIMEOUT). Wait
+    // for that (bounded: one lifetime per stuck packet, plus slack).
+    const uint64_t limit = cycle() + uint64_t{scen_.hol_lifetime_cycles + 64} * (A.count + 2) + 10'000;
+    while (a.rogue->received + port_drops(a.port).hol_timeout < a.attempts && cycle() < limit)
+      wait(period_ * 256.0);
+  }
+  a.done = true;
+  progress();
+}
+
+// One packet of a rogue node. It knows every id of the channel (they are not
+// secret); generations and keys it can only guess.
+void System::rogue_attempt(AttackRt& a, uint32_t i, std::mt19937_64& rng) {
+  const AttackSpec& A = *a.spec;
+  const ChanRt& c = *chans_[A.channel];
+  const NodeSpec& rn = scen_.nodes[c.r.node];
+  const NodeSpec& sn = scen_.nodes[c.s.node];
+  using regs::Opcode;
+  // rogue_all_kinds: kind k = i % 10, rounds alternate own id and spoofed ids.
+  const uint32_t k = A.kind == "rogue_all_kinds" ? i % 10 : 0;
+  const bool spoofed = A.kind == "rogue_node_spoofed" || (A.kind == "rogue_all_kinds" && (i / 10) % 2 == 1);
+  const bool to_sender = k == 1 || k == 3;  // CONNECT and NACK go to the send entry
+  tlmshell::Packet p;
+  Header& h = p.hdr;
+  h.src_node = spoofed ? (to_sender ? rn.id : sn.id) : A.rogue_node_id;
+  h.src_part = static_cast<uint8_t>(to_sender ? c.r.part : c.s.part);
+  h.src_ep = static_cast<uint8_t>(to_sender ? c.rep : c.sep);
+  h.dst_node = to_sender ? sn.id : rn.id;
+  h.dst_part = static_cast<uint8_t>(to_sender ? c.s.part : c.r.part);
+  h.dst_ep = static_cast<uint8_t>(to_sender ? c.sep : c.rep);
+  h.src_gen = static_cast<uint8_t>(rng());
+  h.dst_gen = static_cast<uint8_t>(rng());
+  h.seq = static_cast<uint16_t>(rng());
+  h.tag = static_cast<uint16_t>(c.spec->messages + i);  // never a tag of the sender's
+  for (auto& w : h.key) w = static_cast<uint32_t>(rng());
+  auto data = [&](uint32_t len, uint32_t carried) {
+    h.opcode = static_cast<uint8_t>(Opcode::kData);
+    h.len = static_cast<uint16_t>(len);
+    p.payload_len = static_cast<uint16_t>(carried);
+    for (uint32_t b = 0; b < std::min<uint32_t>(carried, tlmshell::Packet::kCapacity); ++b)
+      p.payload[b] = static_cast<uint8_t>(rng());
+  };
+  bool bad_crc = false;
+  switch (k) {
+    case 0: data(16, 16); break;
+    case 1: h.opcode = static_cast<uint8_t>(Opcode::kConnect); break;
+    case 2:
+      h.opcode = static_cast<uint8_t>(Opcode::kConnectAck);
+      p.cls = 1;
+      break;
+    case 3:
+      h.opcode = static_cast<uint8_t>(Opcode::kNack);
+      h.aux = static_cast<uint8_t>(Opcode::kData);
+      h.reason = static_cast<uint8_t>(regs::Reason::kRxqFull);
+      h.tag = 0;
+      p.cls = 1;
+      break;
+    case 4: h.opcode = static_cast<uint8_t>(Opcode::kClose); break;
+    case 5: {
+      // A forged CHAN_CANCEL of the channel's request, or a CHAN_REQ.
+      h.opcode = static_cast<uint8_t>(Opcode::kMgmt);
+      h.dst_ep = 0;
+      const sw::chan_proto::Msg m =
+          (i / 20) % 2 == 0 ? sw::chan_proto::chan_cancel(c.req_id, regs::Reason::kOk, pid_of(c.s))
+                            : sw::chan_proto::chan_req(static_cast<uint16_t>(rng()), 0, pid_of(c.r), pid_of(c.s));
+      h.key = sw::chan_proto::encode(m);
+      break;
+    }
+    case 6: h.opcode = 7; break;  // no such opcode
+    case 7: data(0xFFFF, 0xFFFF); break;  // oversized: claims 64 KiB
+    case 8: data(16, 48); break;          // header len and carried length disagree
+    default:
+      data(16, 16);
+      bad_crc = true;  // own id: reaches the receiving shell, which drops it
+      break;
+  }
+  a.rogue->send(p, bad_crc);
+}
+
+// The old driver's keys (git show 18a4992:sw/src/kernel_agent.cpp): each
+// partition's std::mt19937_64, seeded from the run seed (the testbench mixed
+// in node id and partition), two draws per 128-bit key, one key per CONNECT.
+// The predictor tries key n of both seedings for the channel's receiving
+// partition (whose agent made the key), checks each against the CMMs' key
+// comparator (C++ cores) and sends it as the sender would.
+void System::predictor_attempt(AttackRt& a, uint32_t i) {
+  const AttackSpec& A = *a.spec;
+  const ChanRt& c = *chans_[A.channel];
+  const NodeSpec& rn = scen_.nodes[c.r.node];
+  const NodeSpec& sn = scen_.nodes[c.s.node];
+  const uint64_t seed = i % 2 == 0 ? opt_.seed : mix(opt_.seed, (uint64_t{rn.id} << 8) | c.r.part);
+  std::mt19937_64 gen(seed);
+  gen.discard(2ull * (i / 2));
+  Key k{};
+  for (uint32_t w = 0; w < regs::kKeyWords; w += 2) {
+    const uint64_t r = gen();
+    k[w] = static_cast<uint32_t>(r);
+    if (w + 1 < regs::kKeyWords) k[w + 1] = static_cast<uint32_t>(r >> 32);
+  }
+  const CmmTlm& rm = *nodes_[c.r.node]->cmm;
+  const CmmTlm& sm = *nodes_[c.s.node]->cmm;
+  if (rm.has_cpp_core() && sm.has_cpp_core()) {
+    ++a.predictions;
+    if (rm.core().key_equals_for_test(static_cast<uint32_t>(c.rep), k) ||
+        sm.core().key_equals_for_test(static_cast<uint32_t>(c.sep), k)) {
+      ++a.prediction_hits;
+      error(fmt::format("attack key_predictor: prediction {} (seed {:#x}, key {}) is the key of {}", i, seed, i / 2,
+                        c.label));
+    }
+  }
+  tlmshell::Packet p;
+  Header& h = p.hdr;
+  h.opcode = static_cast<uint8_t>(regs::Opcode::kData);
+  h.src_node = sn.id;  // as the sender: its own id would fail SRC_NODE_MISMATCH before any key check
+  h.src_part = static_cast<uint8_t>(c.s.part);
+  h.src_ep = static_cast<uint8_t>(c.sep);
+  h.dst_node = rn.id;
+  h.dst_part = static_cast<uint8_t>(c.r.part);
+  h.dst_ep = static_cast<uint8_t>(c.rep);
+  h.tag = static_cast<uint16_t>(c.spec->messages + i);
+  h.len = 16;
+  h.key = k;
+  p.payload_len = 16;
+  a.rogue->send(p);
+}
+
+// The drop hooks saw every drop the fabric and the shells counted; a node's
+// own port never drops a spoofed or malformed packet of its CMM.
+void System::check_drops() {
+  const tlmshell::DropCount total = xbar_ ? xbar_->stats().drops : noc_->stats().drops;
+  if (fabric_drops_seen_ != total.total())
+    errors_.push_back(fmt::format("fabric: {} drops counted, {} reported packet by packet", total.total(),
+                                  fabric_drops_seen_));
+  for (const auto& node : nodes_) {
+    const tlmshell::DropCount d = port_drops(static_cast<uint32_t>(node->idx));
+    if (d.src_spoofed || d.bad_len)
+      errors_.push_back(fmt::format("fabric: the port of node {} dropped {} SRC_SPOOFED and {} BAD_LEN packets of its "
+                                    "CMM", node->spec->name, d.src_spoofed, d.bad_len));
+    if (node->shell_drops_seen != node->cmm->stats().drops.total())
+      errors_.push_back(fmt::format("node {}: the shell counted {} drops, reported {} packet by packet",
+                                    node->spec->name, node->cmm->stats().drops.total(), node->shell_drops_seen));
+  }
+}
+
+bool System::attacks_done() const {
+  for (const auto& a : attacks_)
+    if (!a->done) return false;
+  return true;
 }
 
 void System::trace_stage(ChanRt& c, uint32_t seq, size_t node, const std::string& track, uint64_t cyc,
@@ -1032,7 +1378,7 @@ void System::control_thread() {
     traffic_started_ = true;
     traffic_start_ev_.notify(SC_ZERO_TIME);
   }
-  while (!traffic_done()) {
+  while (!traffic_done() || !attacks_done()) {
     if (cycle() >= drain_deadline_) {
       error(fmt::format("drain: in-flight messages did not finish within drain_cycles={} after the measurement "
                         "ended; stuck: {}", scen_.drain_cycles, stuck_report()));
@@ -1121,6 +1467,11 @@ void System::read_counters() {
       uint32_t v = 0;
       ok &= p->stat_ctx->read32(regs::CMM_PART_INFO_OFFSET, v) == sw::BusStatus::kOk;
       p->used_at_end = CMM_FIELD_GET(v, CMM_PART_INFO_USED);
+      // Exception register and reject-rate alarm (docs/security.md 1.6).
+      ok &= p->stat_ctx->read32(regs::CMM_EXC_COUNT_OFFSET, v) == sw::BusStatus::kOk;
+      p->exc_count_reg = CMM_FIELD_GET(v, CMM_EXC_COUNT_COUNT);
+      ok &= p->stat_ctx->read32(regs::CMM_ALARM_COUNT_OFFSET, v) == sw::BusStatus::kOk;
+      p->alarm_count_reg = CMM_FIELD_GET(v, CMM_ALARM_COUNT_COUNT);
     }
     if (!ok) error("node " + node->spec->name + ": reading the counters at the end of the run failed");
     node->regs_read = ok;
@@ -1206,7 +1557,13 @@ RunResult System::collect(double wall_seconds) {
                              {"sent", cs.sent},
                              {"delivered", cs.delivered},
                              {"refused_at_source", cs.refused},
-                             {"nacked", cs.nacked}});
+                             {"nacked", cs.nacked},
+                             {"nacked_lost", cs.nack_lost},
+                             {"nacks_seq_gap", cs.nack_gap},
+                             {"gap_lost", cs.gap_lost},
+                             {"nacks_seq_old", cs.nack_old},
+                             {"fabric_dropped", cs.dropped},
+                             {"reported_lost", cs.reported()}});
   }
   for (const auto& node : nodes_) {
     const CmmTlm& m = *node->cmm;
@@ -1230,11 +1587,21 @@ RunResult System::collect(double wall_seconds) {
     nlohmann::json parts = nlohmann::json::array();
     uint32_t used = 0;
     for (const auto& p : node->parts) {
+      const sw::AgentStats& as = p->agent->stats();
+      nlohmann::json agent_refused = nlohmann::json::object();
+      for (size_t i = 1; i < as.refused.size(); ++i)
+        if (as.refused[i]) agent_refused[std::string(sw::to_string(static_cast<sw::AgentReason>(i)))] = as.refused[i];
       parts.push_back({{"partition", node->spec->partitions[p->idx].name},
                        {"errors_logged", p->errors_logged},
+                       {"error_events", p->error_events},
                        {"exceptions", p->exceptions},
                        {"errors_lost", p->errors_lost},
+                       {"exc_count", p->exc_count_reg},
+                       {"alarms", p->alarms},
+                       {"alarm_count", p->alarm_count_reg},
                        {"mgmt_ignored", p->mgmt_ignored},
+                       {"connect_resends", as.connect_resends},
+                       {"agent_refused", agent_refused},
                        {"endpoints_used_at_end", p->used_at_end},
                        {"error_log", p->error_lines}});
       r.agent_errors_logged += p->errors_logged;
@@ -1277,6 +1644,9 @@ RunResult System::collect(double wall_seconds) {
                           {"mgmt_sent", stats[CmmCore::kStatMgmtSent]},
                           {"nack_sent", stats[CmmCore::kStatNackSent]},
                           {"rejects", rej},
+                          {"shell_drops", drops_json(st.drops)},
+                          {"port_drops", drops_json(port_drops(static_cast<uint32_t>(node->idx)))},
+                          {"tx_scrubs", st.tx_scrubs},
                           {"endpoints_used_at_end", used},
                           {"partitions", parts}});
     if (st.link_errors) errors_.push_back(fmt::format("node {}: {} link errors", node->spec->name, st.link_errors));
@@ -1290,7 +1660,10 @@ RunResult System::collect(double wall_seconds) {
     r.fabric = {{"topology", "crossbar"},
                 {"forwarded_requests", xs.forwarded[0]},
                 {"forwarded_responses", xs.forwarded[1]},
-                {"unroutable", xs.unroutable}};
+                {"unroutable", xs.unroutable},
+                {"hol_lifetime_cycles", xbar_->config().hol_lifetime_cycles},
+                {"drops", drops_json(xs.drops)},
+                {"control_drops", legit_control_drops_}};
   } else {
     const auto& ns = noc_->stats();
     const auto& nc = noc_->config();
@@ -1327,37 +1700,93 @@ RunResult System::collect(double wall_seconds) {
                 {"link_utilisation_max", static_cast<double>(max_link) / cyc},
                 {"buffer_flits_mean_per_router", occ_sum / noc_->num_routers() / cyc},
                 {"buffer_flits_max", occ_max},
-                {"unroutable", ns.unroutable}};
+                {"unroutable", ns.unroutable},
+                {"hol_lifetime_cycles", nc.hol_lifetime_cycles},
+                {"flits_dropped", ns.flits_dropped},
+                {"drops", drops_json(ns.drops)},
+                {"control_drops", legit_control_drops_}};
+  }
+  check_drops();
+  {
+    tlmshell::DropCount all = xbar_ ? xbar_->stats().drops : noc_->stats().drops;
+    for (const auto& node : nodes_) {
+      const tlmshell::DropCount& d = node->cmm->stats().drops;
+      all.bad_crc += d.bad_crc;
+      all.bad_len += d.bad_len;
+      all.src_spoofed += d.src_spoofed;
+      all.hol_timeout += d.hol_timeout;
+    }
+    const nlohmann::json dj = drops_json(all);
+    for (auto it = dj.begin(); it != dj.end(); ++it) r.drops_by_reason[it.key()] = it.value().get<uint64_t>();
   }
   for (const auto& ap : attacks_) {
     const AttackRt& a = *ap;
+    const ChanRt& c = *chans_[a.spec->channel];
     AttackRow row;
     row.kind = a.spec->kind;
     row.attacker = a.rogue ? fmt::format("rogue node {}", a.spec->rogue_node_id) : a.spec->attacker;
     row.target = a.target;
-    row.expected_reason = std::string(regs::to_string(a.expect));
+    row.expected_reason = a.expect == regs::Reason::kOk ? "one per packet kind" : std::string(regs::to_string(a.expect));
     row.attempts = a.attempts;
     row.succeeded = a.succeeded;
-    if (a.rogue) {
-      // Verdicts at the target CMM: every forged packet refused with the expected reason, NACKed.
-      row.refused_as_expected = static_cast<uint32_t>(a.rogue->nacks_by_reason[static_cast<uint32_t>(a.expect)]);
-      if (a.spec->kind == "rogue_node_spoofed") {
-        // The NACKs went to the spoofed sender, not to the rogue.
-        const ChanRt& c = *chans_[a.spec->channel];
-        row.refused_as_expected = c.reflected;
-        row.note = fmt::format("{} NACKs reflected to the real sender", c.reflected);
+    uint64_t accounted = 0;
+    for (uint32_t i = 1; i < regs::kReasonCount; ++i) {
+      if (!a.refused[i]) continue;
+      row.refused[std::string(regs::reason_name(i))] = a.refused[i];
+      accounted += a.refused[i];
+    }
+    for (size_t i = 1; i < a.agent_refused.size(); ++i)
+      if (a.agent_refused[i]) {
+        row.refused["AGENT_" + std::string(sw::to_string(static_cast<sw::AgentReason>(i)))] = a.agent_refused[i];
+        accounted += a.agent_refused[i];
       }
-    } else {
-      row.refused_as_expected = a.refused[static_cast<uint32_t>(a.expect)];
-      for (uint32_t i = 0; i < regs::kReasonCount; ++i)
-        if (i != static_cast<uint32_t>(a.expect) && a.refused[i])
-          row.note += fmt::format("{}{} refused {}", row.note.empty() ? "" : ", ", a.refused[i], regs::reason_name(i));
+    if (a.agent_refused[0]) {
+      row.refused["AGENT_REFUSED"] = a.agent_refused[0];
+      accounted += a.agent_refused[0];
+    }
+    if (a.mgmt_other) {
+      row.refused["AGENT_NOT_CHANNEL_PROTOCOL"] = a.mgmt_other;
+      accounted += a.mgmt_other;
+    }
+    row.refused_as_expected = static_cast<uint32_t>(
+        a.expect == regs::Reason::kOk ? accounted : a.refused[static_cast<uint32_t>(a.expect)]);
+    row.unauthorized = a.unauthorized + a.succeeded;
+    row.silent_losses = finished_ ? sb_.unreported(a.spec->channel) : 0;
+    // Every packet of a rogue node must be refused somewhere, with a reason.
+    // Core verdicts per packet come from the C++ core's observer: with an RTL
+    // core at either end they are not attributed (the CMM counters still are).
+    const bool cpp_ends = nodes_[c.r.node]->cmm->has_cpp_core() && nodes_[c.s.node]->cmm->has_cpp_core();
+    if (a.rogue && cpp_ends && finished_ && accounted < a.attempts) {
+      row.silent_losses += a.attempts - accounted;
+      errors_.push_back(fmt::format("attack {} by {}: {} of {} packets refused by no counter (silent loss)", row.kind,
+                                    row.attacker, a.attempts - accounted, a.attempts));
+    }
+    if (a.rogue && !cpp_ends) row.note = "core verdicts per attack need C++ cores at both ends";
+    if (row.unauthorized)
+      errors_.push_back(fmt::format("attack {} by {}: {} unauthorized deliveries", row.kind, row.attacker,
+                                    row.unauthorized));
+    if (a.rogue) {
+      row.observed["responses_received"] = a.rogue->received;
+      row.observed["dropped_toward"] = a.dropped_toward;
+    }
+    if (a.spec->kind == "flooder" || a.spec->kind == "rogue_all_kinds") {
+      // What the owner of the attacked receive entry saw (all attacks on it).
+      const Part& op = *nodes_[c.r.node]->parts[c.r.part];
+      row.observed["owner_alarms"] = op.alarms;
+      row.observed["owner_alarm_count"] = op.alarm_count_reg;
+      row.observed["owner_errlog_entries"] = op.errors_logged;
+      row.observed["owner_error_events"] = op.error_events;
+      row.observed["channel_delivered"] = c.received;
+    }
+    if (a.spec->kind == "credit_withholder") row.observed["channel_delivered"] = c.received;
+    if (a.spec->kind == "key_predictor") {
+      row.observed["predictions"] = a.predictions;
+      row.observed["prediction_hits"] = a.prediction_hits;
     }
     if (finished_ && a.attempts != a.spec->count)
       errors_.push_back(fmt::format("attack {}: {} of {} attempts made", row.kind, a.attempts, a.spec->count));
     r.attacks.push_back(row);
   }
-  // The spoofed and own-id forgeries are told apart by the target CMM's counters.
   // Latency and its parts, of messages created in the measurement window
   // (generated traffic; static channels: all): creation -> egress (source:
   // payload burst, doorbell, egress queue), egress -> ingress accept

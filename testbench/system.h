@@ -23,6 +23,13 @@ struct RunOptions {
   uint64_t trace_from_cycle = 0, trace_to_cycle = UINT64_MAX;
   std::vector<std::string> trace_nodes;
   bool vcd_keys = false;  // dump key fields into the VCD (secret!)
+  // Test-only fabric faults on legitimate traffic: message `seq` of channel
+  // `channel` is dropped (or duplicated) once as it enters the fabric.
+  struct DataFault {
+    uint32_t channel = 0, seq = 0;
+    bool duplicate = false;
+  };
+  std::vector<DataFault> data_faults;
 };
 
 // Simulated cycles between two looks of the run monitor (progress, interrupt).

@@ -40,6 +40,8 @@ CmmCore open_receiver(const Key& key) {
   Header ack;
   ack.opcode = static_cast<uint8_t>(Opcode::kConnectAck);
   ack.src_node = 9, ack.src_part = 1, ack.src_ep = 5, ack.dst_node = 3, ack.dst_part = 0, ack.dst_ep = 0;
+  ack.key = key;     // the sender's CMM proves it stored the key
+  ack.dst_gen = 1;   // the entry's generation after its first ALLOC
   PinsIn in{.ing_valid = true, .ing_hdr = ack, .eg_ready = true};
   c.step(in);
   for (int i = 0; i < 4; ++i) c.step(PinsIn{.eg_ready = true});
@@ -64,11 +66,14 @@ void BM_DataVerifyDeliver(benchmark::State& st) {
   d.opcode = static_cast<uint8_t>(Opcode::kData);
   d.src_node = 9, d.src_part = 1, d.src_ep = 5, d.dst_node = 3, d.dst_part = 0, d.dst_ep = 0, d.len = 64;
   d.key = key;
+  d.dst_gen = 1;
   PinsIn in{.reg_req_valid = true, .reg_req_write = true,
             .reg_req_addr = CMM_EP_BASE + CMM_EP_RX_POP_OFFSET, .reg_req_priv = 1,
             .ing_valid = true, .ing_hdr = d, .eg_ready = true};
   uint64_t delivered = 0;
+  uint16_t seq = 0;
   for (auto _ : st) {
+    in.ing_hdr.seq = seq++;  // in order: every one is delivered
     c.step(in);
     delivered += c.out().vd_valid && c.out().vd_accept;
   }

@@ -12,7 +12,9 @@ constexpr uint32_t u(Opcode o) { return static_cast<uint32_t>(o); }
 constexpr uint32_t u(State s) { return static_cast<uint32_t>(s); }
 constexpr uint32_t u(Dir d) { return static_cast<uint32_t>(d); }
 constexpr uint32_t u(Rsp r) { return static_cast<uint32_t>(r); }
+constexpr uint32_t u(Origin o) { return static_cast<uint32_t>(o); }
 constexpr uint32_t mask(uint32_t bits) { return bits >= 32 ? 0xFFFFFFFFu : ((1u << bits) - 1u); }
+uint16_t sat_add16(uint16_t a, uint32_t b) { return static_cast<uint16_t>(a + b > 0xFFFFu ? 0xFFFFu : a + b); }
 }  // namespace
 
 // ---------------------------------------------------------------- Header
@@ -20,7 +22,8 @@ constexpr uint32_t mask(uint32_t bits) { return bits >= 32 ? 0xFFFFFFFFu : ((1u 
 bool Header::operator==(const Header& o) const {
   return opcode == o.opcode && src_node == o.src_node && src_part == o.src_part && src_ep == o.src_ep &&
          dst_node == o.dst_node && dst_part == o.dst_part && dst_ep == o.dst_ep && len == o.len &&
-         tag == o.tag && reason == o.reason && aux == o.aux && key == o.key;
+         tag == o.tag && reason == o.reason && aux == o.aux && src_gen == o.src_gen && dst_gen == o.dst_gen &&
+         seq == o.seq && key == o.key;
 }
 
 namespace {
@@ -53,6 +56,9 @@ Header::Packed Header::pack() const {
   put_bits(p, kHdrTagLsb, kHdrTagBits, tag);
   put_bits(p, kHdrReasonLsb, kHdrReasonBits, reason);
   put_bits(p, kHdrAuxLsb, kHdrAuxBits, aux);
+  put_bits(p, kHdrSrcGenLsb, kHdrSrcGenBits, src_gen);
+  put_bits(p, kHdrDstGenLsb, kHdrDstGenBits, dst_gen);
+  put_bits(p, kHdrSeqLsb, kHdrSeqBits, seq);
   for (uint32_t w = 0; w < kKeyWords; ++w) put_bits(p, kHdrKeyLsb + 32 * w, 32, key[w]);
   return p;
 }
@@ -70,6 +76,9 @@ Header Header::unpack(const Packed& p) {
   h.tag = static_cast<uint16_t>(get_bits(p, kHdrTagLsb, kHdrTagBits));
   h.reason = static_cast<uint8_t>(get_bits(p, kHdrReasonLsb, kHdrReasonBits));
   h.aux = static_cast<uint8_t>(get_bits(p, kHdrAuxLsb, kHdrAuxBits));
+  h.src_gen = static_cast<uint8_t>(get_bits(p, kHdrSrcGenLsb, kHdrSrcGenBits));
+  h.dst_gen = static_cast<uint8_t>(get_bits(p, kHdrDstGenLsb, kHdrDstGenBits));
+  h.seq = static_cast<uint16_t>(get_bits(p, kHdrSeqLsb, kHdrSeqBits));
   for (uint32_t w = 0; w < kKeyWords; ++w) h.key[w] = get_bits(p, kHdrKeyLsb + 32 * w, 32);
   return h;
 }
@@ -88,14 +97,17 @@ Header Header::masked() const {
   h.tag &= mask(kHdrTagBits);
   h.reason &= mask(kHdrReasonBits);
   h.aux &= mask(kHdrAuxBits);
+  h.src_gen &= mask(kHdrSrcGenBits);
+  h.dst_gen &= mask(kHdrDstGenBits);
+  h.seq &= mask(kHdrSeqBits);
   return h;
 }
 
 std::string Header::str() const {
-  char b[160];
-  std::snprintf(b, sizeof b, "%s %u.%u.%u->%u.%u.%u len=%u tag=%u reason=%s aux=%u",
+  char b[200];
+  std::snprintf(b, sizeof b, "%s %u.%u.%u->%u.%u.%u len=%u tag=%u reason=%s aux=%u gen=%u/%u seq=%u",
                 std::string(opcode_name(opcode)).c_str(), src_node, src_part, src_ep, dst_node, dst_part,
-                dst_ep, len, tag, std::string(reason_name(reason)).c_str(), aux);
+                dst_ep, len, tag, std::string(reason_name(reason)).c_str(), aux, src_gen, dst_gen, seq);
   return b;
 }
 
@@ -127,6 +139,7 @@ void CmmCore::reset() {
   rsp_rdata_ = 0;
   rsp_status_ = rsp_buf_slot_ = vd_ep_ = vd_slot_ = vd_reason_ = 0;
   cycle_ = 0;
+  cycle_in_ = 0;
   compute_outputs();
 }
 
@@ -140,6 +153,7 @@ void CmmCore::step(const PinsIn& in) {
   const bool reg_fire = in.reg_req_valid && out_.reg_req_ready;
   const bool ing_fire = in.ing_valid && out_.ing_ready;
   const bool eg_fire = out_.eg_valid && in.eg_ready;
+  cycle_in_ = in.cycle;
 
   if (eg_fire) egq_[out_.eg_cls].pop();
   rsp_valid_ = false;
@@ -223,14 +237,35 @@ Header CmmCore::make_hdr(Opcode op, uint32_t src_part, uint32_t src_ep, uint32_t
   return h;
 }
 
-void CmmCore::nack(const Header& h, Reason r) {
+Header CmmCore::response(const Header& req, Opcode op) const {
+  Header r = make_hdr(op, req.dst_part, req.dst_ep, req.src_node, req.src_part, req.src_ep);
+  r.tag = req.tag;
+  r.src_gen = req.dst_gen;  // generations echoed swapped (security.md 1.2)
+  r.dst_gen = req.src_gen;
+  return r;
+}
+
+Key CmmCore::nack_key(const Header& h) const {
+  // A NACK proves the channel key only to the entry's own peer, and only for
+  // the packets whose NACKs are believed with a key (DATA, CONNECT).
+  if (h.opcode != u(Opcode::kData) && h.opcode != u(Opcode::kConnect)) return Key{};
+  if (h.dst_node != straps_.node_id || h.dst_ep >= kNumEndpoints) return Key{};
+  const Cst& c = cst_[h.dst_ep];
+  if (c.state == u(State::kFree) || c.owner_part != h.dst_part || !ids_match(c, h)) return Key{};
+  if (ckt_[h.dst_ep].valid) return ckt_[h.dst_ep].key;
+  if (h.opcode == u(Opcode::kConnect) && c.dir == u(Dir::kSend)) return h.key;  // echo the CONNECT's own key
+  return Key{};
+}
+
+void CmmCore::nack(const Header& h, Reason r, uint16_t seq) {
   count_reject(r, &h);
   // Never answer a response: that could ping-pong forever.
   if (h.opcode == u(Opcode::kNack) || h.opcode == u(Opcode::kConnectAck)) return;
-  Header n = make_hdr(Opcode::kNack, h.dst_part, h.dst_ep, h.src_node, h.src_part, h.src_ep);
+  Header n = response(h, Opcode::kNack);
   n.reason = static_cast<uint8_t>(r);
   n.aux = h.opcode;
-  n.tag = h.tag;
+  n.seq = seq;
+  n.key = nack_key(h);
   egq_[1].push(n);  // room guaranteed by ing_ready
   bump(stat_[kStatNackSent]);
 }
@@ -246,12 +281,53 @@ void CmmCore::log_error(uint32_t part, Reason r, uint32_t ep, uint32_t opcode, b
   w = field_set(w, CMM_ERRLOG_HEAD_FROM_FABRIC_LSB, CMM_ERRLOG_HEAD_FROM_FABRIC_MASK, from_fabric);
   w = field_set(w, CMM_ERRLOG_HEAD_EXCEPTION_LSB, CMM_ERRLOG_HEAD_EXCEPTION_MASK, exception);
   w = field_set(w, CMM_ERRLOG_HEAD_SRC_NODE_LSB, CMM_ERRLOG_HEAD_SRC_NODE_MASK, src_node);
-  if (p.errlog.full()) {
+  // Coalescing key: an event equal in these fields to the newest entry only
+  // bumps its repeat count, so a flood of one kind takes at most two slots.
+  // Never into the head: the agent reads it (HEAD, REPEAT) and then pops it,
+  // and a repeat added in between would be lost with the pop.
+  constexpr uint32_t kSame = (CMM_ERRLOG_HEAD_REASON_MASK << CMM_ERRLOG_HEAD_REASON_LSB) |
+                             (CMM_ERRLOG_HEAD_FROM_FABRIC_MASK << CMM_ERRLOG_HEAD_FROM_FABRIC_LSB) |
+                             (CMM_ERRLOG_HEAD_EXCEPTION_MASK << CMM_ERRLOG_HEAD_EXCEPTION_LSB) |
+                             (CMM_ERRLOG_HEAD_SRC_NODE_MASK << CMM_ERRLOG_HEAD_SRC_NODE_LSB);
+  if (p.errlog.count >= 2 && ((p.errlog.back().word ^ w) & kSame) == 0) {
+    if (p.errlog.back().repeat != 0xFFFF) ++p.errlog.back().repeat;
+  } else if (p.errlog.full()) {
     if (p.errlog_lost != 0xFF) ++p.errlog_lost;
   } else {
-    p.errlog.push(ErrEntry{w});
+    p.errlog.push(ErrEntry{w, 0});
   }
+  if (exception) {
+    uint32_t x = 0;
+    x = CMM_FIELD_SET(x, CMM_EXC_LAST_REASON, u(r));
+    x = CMM_FIELD_SET(x, CMM_EXC_LAST_EP, ep);
+    x = CMM_FIELD_SET(x, CMM_EXC_LAST_SRC_NODE, src_node);
+    x = CMM_FIELD_SET(x, CMM_EXC_LAST_VALID, 1u);
+    if (!CMM_FIELD_GET(p.exc_first, CMM_EXC_FIRST_VALID)) p.exc_first = x;
+    p.exc_last = x;
+    if (p.exc_count != 0xFFFF) ++p.exc_count;
+    raise(part, Irq::kExc);
+  }
+  alarm_event(part);
   raise(part, Irq::kErr);
+}
+
+void CmmCore::alarm_event(uint32_t part) {
+  Part& p = part_[part];
+  const uint32_t log2 = CMM_FIELD_GET(p.alarm_cfg, CMM_ALARM_CFG_WINDOW_LOG2);
+  const uint32_t thresh = CMM_FIELD_GET(p.alarm_cfg, CMM_ALARM_CFG_THRESH);
+  const uint32_t wid = cycle_in_ >> log2;  // log2 <= 31
+  if (!p.alarm_win_valid || wid != p.alarm_win) {
+    p.alarm_win_valid = true;
+    p.alarm_win = wid;
+    p.alarm_cnt = 0;
+    p.alarm_fired = false;
+  }
+  if (p.alarm_cnt != 0xFFFF) ++p.alarm_cnt;
+  if (thresh != 0 && !p.alarm_fired && p.alarm_cnt >= thresh) {
+    p.alarm_fired = true;  // once per window
+    if (p.alarm_count != 0xFFFF) ++p.alarm_count;
+    raise(part, Irq::kAlarm);
+  }
 }
 
 void CmmCore::raise(uint32_t part, Irq bit) {
@@ -270,7 +346,9 @@ uint32_t CmmCore::flush_rxq(uint32_t ep) {
 }
 
 void CmmCore::reset_entry(uint32_t ep) {
+  const uint8_t gen = cst_[ep].gen;  // the epoch survives FREE
   cst_[ep] = Cst{};
+  cst_[ep].gen = gen;
   zeroize(ep);
 }
 
@@ -304,7 +382,7 @@ void CmmCore::ingress_data(const Header& h) {
   if (h.dst_node != straps_.node_id) return reject(Reason::kMisrouted, false);
   if (h.len == 0 || h.len > kMaxMsgBytes) return reject(Reason::kBadLen, false);
   if (h.dst_ep >= kNumEndpoints) return reject(Reason::kBadEp, false);
-  const Cst& c = cst_[h.dst_ep];
+  Cst& c = cst_[h.dst_ep];
   const Ckt& k = ckt_[h.dst_ep];
   if (c.state == u(State::kFree)) return reject(Reason::kNotOpen, false);
   if (h.dst_part != c.owner_part) return reject(Reason::kDstPartMismatch, true);
@@ -314,16 +392,35 @@ void CmmCore::ingress_data(const Header& h) {
   if (h.src_node != c.rnode) return reject(Reason::kSrcNodeMismatch, true);
   if (h.src_part != c.rpart) return reject(Reason::kSrcPartMismatch, true);
   if (h.src_ep != c.rep) return reject(Reason::kSrcEpMismatch, true);
+  if (!gens_match(c, h)) return reject(Reason::kStaleGen, true);
   if (!key_eq_ct(h.key, k.key)) return reject(Reason::kBadKey, true);
-  if (c.rxq_count >= kRxqDepth) return reject(Reason::kRxqFull, false);  // sender is told by NACK
-  Cst& w = cst_[h.dst_ep];
-  uint32_t slot = (w.rxq_head + w.rxq_count) % kRxqDepth;
-  w.rxq[slot] = RxSlot{h.len, h.tag};
-  ++w.rxq_count;
+  // Sequence: at most once, in order, gaps reported (security.md 1.5).
+  const uint16_t d = static_cast<uint16_t>(h.seq - c.rx_seq);
+  if (d >= 0x8000u) return reject(Reason::kSeqOld, false);  // the sender is told; not the owner's concern
+  if (c.rxq_count >= kRxqDepth) {
+    c.rx_seq = static_cast<uint16_t>(h.seq + 1u);  // the sender is told about this one
+    reject(Reason::kRxqFull, false);
+    if (d != 0) {  // the gap before it is still reported to the receiving agent (I7)
+      c.rx_lost = sat_add16(c.rx_lost, d);
+      count_reject(Reason::kSeqGap, &h);
+      log_error(c.owner_part, Reason::kSeqGap, h.dst_ep, h.opcode, true, false, h.src_node);
+    }
+    return;
+  }
+  c.rx_seq = static_cast<uint16_t>(h.seq + 1u);
+  uint32_t slot = (c.rxq_head + c.rxq_count) % kRxqDepth;
+  c.rxq[slot] = RxSlot{h.len, h.tag};
+  ++c.rxq_count;
   verdict(Reason::kOk, slot);
-  raise(w.owner_part, Irq::kRx);
+  raise(c.owner_part, Irq::kRx);
   bump(stat_[kStatDataDelivered]);
   if (obs_) obs_->on_deliver(cycle_, h);
+  if (d != 0) {
+    // d messages before this one are missing: tell the owner and the sender (one NACK).
+    c.rx_lost = sat_add16(c.rx_lost, d);
+    log_error(c.owner_part, Reason::kSeqGap, h.dst_ep, h.opcode, true, false, h.src_node);
+    nack(h, Reason::kSeqGap, d);
+  }
 }
 
 void CmmCore::ingress_connect(const Header& h) {
@@ -342,29 +439,45 @@ void CmmCore::ingress_connect(const Header& h) {
     if (k.valid) return reject(Reason::kKeyLocked, true);
     return reject(Reason::kWrongDir, false);
   }
-  if (k.valid) return reject(Reason::kKeyPresent, false);  // I3: only while the entry holds no key
+  if (k.valid) {
+    // A duplicate of the CONNECT that opened the entry is answered again (its
+    // first ACK may be lost or overtaken); any other key is I3's KEY_PRESENT.
+    const bool same_key = key_eq_ct(h.key, k.key);
+    if (c.state == u(State::kOpen) && k.origin == u(Origin::kRemote) && ids_match(c, h) && gens_match(c, h) &&
+        same_key) {
+      Header a = response(h, Opcode::kConnectAck);
+      a.key = k.key;
+      egq_[1].push(a);
+      return;
+    }
+    return reject(Reason::kKeyPresent, false);
+  }
   if (c.state != u(State::kAuthorized)) return reject(Reason::kNotOpen, false);
   if (h.src_node != c.rnode) return reject(Reason::kSrcNodeMismatch, false);
   if (h.src_part != c.rpart) return reject(Reason::kSrcPartMismatch, false);
   if (h.src_ep != c.rep) return reject(Reason::kSrcEpMismatch, false);
+  if (!gens_match(c, h)) return reject(Reason::kStaleGen, false);  // a CONNECT of an earlier epoch
   k.key = h.key;
   k.valid = true;
   k.origin = static_cast<uint8_t>(Origin::kRemote);
   c.state = u(State::kOpen);
+  c.tx_seq = 0;
   c.last_reason = 0;
   raise(c.owner_part, Irq::kConn);
   bump(stat_[kStatConnectAccepted]);
-  Header a = make_hdr(Opcode::kConnectAck, h.dst_part, h.dst_ep, h.src_node, h.src_part, h.src_ep);
-  a.tag = h.tag;
+  Header a = response(h, Opcode::kConnectAck);
+  a.key = k.key;  // proves to the receiver's CMM that this CMM stored its key
   egq_[1].push(a);
 }
 
 void CmmCore::ingress_connect_ack(const Header& h) {
   if (h.dst_node != straps_.node_id || h.dst_ep >= kNumEndpoints) return count_reject(Reason::kStrayResponse, &h);
   Cst& c = cst_[h.dst_ep];
-  if (c.state != u(State::kConnecting) || c.dir != u(Dir::kRecv) || h.dst_part != c.owner_part ||
-      h.src_node != c.rnode || h.src_part != c.rpart || h.src_ep != c.rep)
+  const Ckt& k = ckt_[h.dst_ep];
+  if (c.state != u(State::kConnecting) || c.dir != u(Dir::kRecv) || h.dst_part != c.owner_part || !ids_match(c, h))
     return count_reject(Reason::kStrayResponse, &h);
+  if (!gens_match(c, h)) return count_reject(Reason::kStaleGen, &h);
+  if (!k.valid || !key_eq_ct(h.key, k.key)) return count_reject(Reason::kUnauthResponse, &h);
   c.state = u(State::kOpen);
   c.last_reason = 0;
   raise(c.owner_part, Irq::kConn);
@@ -372,23 +485,41 @@ void CmmCore::ingress_connect_ack(const Header& h) {
 
 void CmmCore::ingress_nack(const Header& h) {
   const bool owned = h.dst_node == straps_.node_id && h.dst_ep < kNumEndpoints &&
-                     cst_[h.dst_ep].state != u(State::kFree) && cst_[h.dst_ep].owner_part == h.dst_part;
+                     cst_[h.dst_ep].state != u(State::kFree) && cst_[h.dst_ep].owner_part == h.dst_part &&
+                     ids_match(cst_[h.dst_ep], h);
   const Reason why = h.reason < kReasonCount ? static_cast<Reason>(h.reason) : Reason::kBadOpcode;
+  // A NACK changes an entry only if it proves the key and the epochs.
+  auto proven = [&]() {
+    const Cst& c = cst_[h.dst_ep];
+    const Ckt& k = ckt_[h.dst_ep];
+    return gens_match(c, h) && k.valid && key_eq_ct(h.key, k.key);
+  };
   switch (static_cast<Opcode>(h.aux)) {
     case Opcode::kData: {
       if (!owned || cst_[h.dst_ep].dir != u(Dir::kSend)) break;
+      if (!proven()) return count_reject(Reason::kUnauthResponse, &h);
       Cst& c = cst_[h.dst_ep];
       c.tx_last_reason = h.reason;
       c.tx_last_tag = h.tag;
       c.last_reason = h.reason;
-      if (c.tx_nacks != 0xFFFF) ++c.tx_nacks;
       raise(c.owner_part, Irq::kTxnack);
+      // TX_NACKS counts refused messages only, so that every message is
+      // delivered, refused or reported lost exactly once.
+      if (why == Reason::kSeqGap) {
+        // h.seq messages before the tagged one were lost (the tagged one was
+        // delivered): counted apart from the refusals, and logged.
+        c.tx_lost = sat_add16(c.tx_lost, h.seq);
+        log_error(c.owner_part, why, h.dst_ep, h.opcode, true, false, h.src_node);
+      } else if (why != Reason::kSeqOld && c.tx_nacks != 0xFFFF) {
+        ++c.tx_nacks;  // SEQ_OLD: a copy of one already delivered or already reported lost
+      }
       return;
     }
     case Opcode::kConnect: {
       if (!owned) break;
       Cst& c = cst_[h.dst_ep];
       if (c.state != u(State::kConnecting) || c.dir != u(Dir::kRecv)) break;
+      if (!proven()) return count_reject(Reason::kUnauthResponse, &h);
       zeroize(h.dst_ep);
       c.state = u(State::kAuthorized);
       c.last_reason = h.reason;
@@ -411,20 +542,37 @@ void CmmCore::ingress_close(const Header& h) {
   if (h.dst_node != straps_.node_id) return nack(h, Reason::kMisrouted);
   if (h.dst_ep >= kNumEndpoints) return nack(h, Reason::kBadEp);
   Cst& c = cst_[h.dst_ep];
+  const Ckt& k = ckt_[h.dst_ep];
   if (c.state == u(State::kFree)) return nack(h, Reason::kNotOpen);
   auto reject = [&](Reason r) {
-    nack(h, r);
+    nack(h, r);  // a NACK of CLOSE never carries a key
     log_error(c.owner_part, r, h.dst_ep, h.opcode, true, false, h.src_node);
   };
   if (h.dst_part != c.owner_part) return reject(Reason::kDstPartMismatch);
   if (h.src_node != c.rnode) return reject(Reason::kSrcNodeMismatch);
   if (h.src_part != c.rpart) return reject(Reason::kSrcPartMismatch);
   if (h.src_ep != c.rep) return reject(Reason::kSrcEpMismatch);
-  // Crossing closes and closes of never-connected entries are harmless no-ops.
-  if (c.state != u(State::kConnecting) && c.state != u(State::kOpen)) return;
-  zeroize(h.dst_ep);
-  c.state = u(State::kClosed);  // queued messages stay readable
-  raise(c.owner_part, Irq::kConn);
+  // Crossing CLOSEs: both entries already left the epoch; nothing to answer.
+  if (c.state == u(State::kAllocated) || c.state == u(State::kClosed))
+    return count_reject(Reason::kStrayResponse, &h);
+  if (!gens_match(c, h)) return reject(Reason::kStaleGen);
+  if (k.valid) {
+    if (!key_eq_ct(h.key, k.key)) return reject(Reason::kBadKey);
+    if (c.state != u(State::kConnecting) && c.state != u(State::kOpen))
+      return count_reject(Reason::kStrayResponse, &h);
+    zeroize(h.dst_ep);
+    c.state = u(State::kClosed);  // queued messages stay readable
+    raise(c.owner_part, Irq::kConn);
+    return;
+  }
+  if (c.dir == u(Dir::kSend) && c.state == u(State::kAuthorized)) {
+    // The CLOSE overtook its CONNECT: leave a tombstone so the late CONNECT
+    // meets CLOSED (NOT_OPEN) instead of opening a channel nobody receives on.
+    c.state = u(State::kClosed);
+    raise(c.owner_part, Irq::kConn);
+    return;
+  }
+  count_reject(Reason::kStrayResponse, &h);
 }
 
 void CmmCore::ingress_mgmt(const Header& h) {
@@ -468,6 +616,13 @@ void CmmCore::reg_access(const PinsIn& in) {
   auto refuse = [&](Reason r) {
     count_reject(r);
     rsp = static_cast<uint8_t>(Rsp::kReject);
+  };
+  // A write setting a bit outside the register's writable fields changes nothing.
+  auto reserved = [&](uint32_t wmask) {
+    if ((wd & ~wmask) == 0) return false;
+    refuse(Reason::kReservedBits);
+    finish();
+    return true;
   };
 
   if (a & 3u) return decerr();
@@ -515,6 +670,10 @@ void CmmCore::reg_access(const PinsIn& in) {
     else if (a == CMM_MGMT_RX_STATUS_OFFSET) acc = kRo;
     else if (in_array(CMM_MGMT_RX_OFFSET, CMM_MGMT_RX_COUNT, CMM_MGMT_RX_STRIDE, i)) acc = kRo;
     else if (a == CMM_ERRLOG_STATUS_OFFSET || a == CMM_ERRLOG_HEAD_OFFSET) acc = kRo;
+    else if (a == CMM_ERRLOG_HEAD_REPEAT_OFFSET || a == CMM_EXC_COUNT_OFFSET || a == CMM_EXC_FIRST_OFFSET ||
+             a == CMM_EXC_LAST_OFFSET || a == CMM_ALARM_COUNT_OFFSET)
+      acc = kRo;
+    else if (a == CMM_ALARM_CFG_OFFSET) acc = kRw;
     else if (in_array(CMM_REJECT_COUNT_OFFSET, CMM_REJECT_COUNT_COUNT, CMM_REJECT_COUNT_STRIDE, i)) acc = kRo;
     else if (in_array(CMM_STAT_OFFSET, CMM_STAT_COUNT, CMM_STAT_STRIDE, i)) acc = kRo;
     if (acc == kNone) return decerr();
@@ -552,6 +711,18 @@ void CmmCore::reg_access(const PinsIn& in) {
         rd = CMM_FIELD_SET(rd, CMM_ERRLOG_STATUS_LOST, P.errlog_lost);
       } else if (a == CMM_ERRLOG_HEAD_OFFSET) {
         rd = P.errlog.empty() ? 0 : P.errlog.front().word;
+      } else if (a == CMM_ERRLOG_HEAD_REPEAT_OFFSET) {
+        rd = P.errlog.empty() ? 0 : P.errlog.front().repeat;
+      } else if (a == CMM_EXC_COUNT_OFFSET) {
+        rd = P.exc_count;
+      } else if (a == CMM_EXC_FIRST_OFFSET) {
+        rd = P.exc_first;
+      } else if (a == CMM_EXC_LAST_OFFSET) {
+        rd = P.exc_last;
+      } else if (a == CMM_ALARM_CFG_OFFSET) {
+        rd = P.alarm_cfg;
+      } else if (a == CMM_ALARM_COUNT_OFFSET) {
+        rd = P.alarm_count;
       } else if (a >= CMM_REJECT_COUNT_OFFSET && a < CMM_REJECT_COUNT_OFFSET + CMM_REJECT_COUNT_COUNT * 4) {
         rd = i < kReasonCount ? reject_count_[i] : 0;
       } else if (a >= CMM_STAT_OFFSET && a < CMM_STAT_OFFSET + CMM_STAT_COUNT * 4) {
@@ -562,16 +733,31 @@ void CmmCore::reg_access(const PinsIn& in) {
     }
     // Writes.
     if (acc == kWo) {
+      // Atomic staging: while partly written, the bank belongs to its first writer.
+      if (P.key_written != 0 && P.key_pid != in.reg_req_pid) {
+        refuse(Reason::kKeyStageBusy);
+        return finish();
+      }
+      if (P.key_written == 0) P.key_pid = in.reg_req_pid;
+      P.key_written = static_cast<uint8_t>(P.key_written | (1u << i));
       P.key_stage[i] = wd;
     } else if (a == CMM_CMD_OFFSET) {
-      command(part, wd, rsp);
+      if (reserved(CMM_CMD_WMASK)) return;
+      command(part, in.reg_req_pid, wd, rsp);
     } else if (a == CMM_IRQ_STATUS_OFFSET) {
+      if (reserved(CMM_IRQ_STATUS_WMASK)) return;
       P.irq_status &= ~wd;
     } else if (a == CMM_IRQ_ENABLE_OFFSET) {
-      P.irq_enable = wd & CMM_IRQ_ENABLE_BITS_MASK;
+      if (reserved(CMM_IRQ_ENABLE_WMASK)) return;
+      P.irq_enable = wd;
     } else if (a == CMM_MGMT_DST_OFFSET) {
-      P.mgmt_dst = wd & ((CMM_MGMT_DST_NODE_MASK << CMM_MGMT_DST_NODE_LSB) |
-                         (CMM_MGMT_DST_PART_MASK << CMM_MGMT_DST_PART_LSB));
+      if (reserved(CMM_MGMT_DST_WMASK)) return;
+      P.mgmt_dst = wd;
+    } else if (a == CMM_ALARM_CFG_OFFSET) {
+      if (reserved(CMM_ALARM_CFG_WMASK)) return;
+      P.alarm_cfg = wd;
+      P.alarm_win_valid = P.alarm_fired = false;  // a new configuration starts a new count
+      P.alarm_cnt = 0;
     } else {
       P.mgmt_tx[i] = wd;
     }
@@ -582,6 +768,10 @@ void CmmCore::reg_access(const PinsIn& in) {
   if (a < CMM_CST_BASE + CMM_CST_COUNT * CMM_CST_STRIDE) {
     const uint32_t ep = (a - CMM_CST_BASE) / CMM_CST_STRIDE;
     const uint32_t off = (a - CMM_CST_BASE) % CMM_CST_STRIDE;
+    const bool known = off == CMM_CST_CTRL_OFFSET || off == CMM_CST_OWNER_OFFSET || off == CMM_CST_REMOTE_OFFSET ||
+                       off == CMM_CST_STATUS_OFFSET || off == CMM_CST_GEN_OFFSET || off == CMM_CST_SEQ_OFFSET ||
+                       off == CMM_CST_LOST_OFFSET;
+    if (!known) return decerr();
     Cst& c = cst_[ep];
     if (!kernel || c.state == u(State::kFree) || c.owner_part != part) return denied(ep);
     if (!wr) {
@@ -597,17 +787,31 @@ void CmmCore::reg_access(const PinsIn& in) {
         rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_NODE, c.rnode);
         rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_PART, c.rpart);
         rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_EP, c.rep);
-      } else {
+      } else if (off == CMM_CST_STATUS_OFFSET) {
         rd = CMM_FIELD_SET(rd, CMM_CST_STATUS_RXQ_COUNT, c.rxq_count);
         rd = CMM_FIELD_SET(rd, CMM_CST_STATUS_LAST_REASON, c.last_reason);
         rd = CMM_FIELD_SET(rd, CMM_CST_STATUS_TX_NACKS, c.tx_nacks);
+      } else if (off == CMM_CST_GEN_OFFSET) {
+        rd = CMM_FIELD_SET(rd, CMM_CST_GEN_LOCAL, c.gen);
+        rd = CMM_FIELD_SET(rd, CMM_CST_GEN_REMOTE, c.rgen);
+      } else if (off == CMM_CST_SEQ_OFFSET) {
+        rd = CMM_FIELD_SET(rd, CMM_CST_SEQ_TX, c.tx_seq);
+        rd = CMM_FIELD_SET(rd, CMM_CST_SEQ_RX, c.rx_seq);
+      } else {
+        rd = CMM_FIELD_SET(rd, CMM_CST_LOST_TX, c.tx_lost);
+        rd = CMM_FIELD_SET(rd, CMM_CST_LOST_RX, c.rx_lost);
       }
       return finish();
     }
-    if (off == CMM_CST_STATUS_OFFSET) {
+    if (off == CMM_CST_STATUS_OFFSET || off == CMM_CST_SEQ_OFFSET || off == CMM_CST_LOST_OFFSET) {
       refuse(Reason::kReadOnly);
       return finish();
     }
+    const uint32_t wmask = off == CMM_CST_CTRL_OFFSET    ? CMM_CST_CTRL_WMASK
+                           : off == CMM_CST_OWNER_OFFSET ? CMM_CST_OWNER_WMASK
+                           : off == CMM_CST_REMOTE_OFFSET ? CMM_CST_REMOTE_WMASK
+                                                          : CMM_CST_GEN_WMASK;
+    if (reserved(wmask)) return;
     if (c.state != u(State::kAllocated)) {
       refuse(Reason::kNotOpen);
       return finish();
@@ -616,6 +820,8 @@ void CmmCore::reg_access(const PinsIn& in) {
       c.dir = static_cast<uint8_t>(CMM_FIELD_GET(wd, CMM_CST_CTRL_DIR));
     } else if (off == CMM_CST_OWNER_OFFSET) {
       c.owner_pid = static_cast<uint16_t>(CMM_FIELD_GET(wd, CMM_CST_OWNER_PID));
+    } else if (off == CMM_CST_GEN_OFFSET) {
+      c.rgen = static_cast<uint8_t>(CMM_FIELD_GET(wd, CMM_CST_GEN_REMOTE));
     } else {
       const uint32_t rp = CMM_FIELD_GET(wd, CMM_CST_REMOTE_PART);
       const uint32_t re = CMM_FIELD_GET(wd, CMM_CST_REMOTE_EP);
@@ -710,12 +916,15 @@ void CmmCore::doorbell(uint32_t ep, uint32_t wd, uint8_t& rsp) {
   h.len = static_cast<uint16_t>(len);
   h.tag = static_cast<uint16_t>(CMM_FIELD_GET(wd, CMM_EP_DOORBELL_TAG));
   h.key = ckt_[ep].key;
+  h.src_gen = c.gen;
+  h.dst_gen = c.rgen;
+  h.seq = c.tx_seq++;
   egq_[0].push(h);  // room guaranteed by reg_req_ready
   ++c.tx_sent;
   bump(stat_[kStatDataSent]);
 }
 
-uint32_t CmmCore::command(uint32_t part, uint32_t wd, uint8_t& rsp) {
+uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp) {
   Part& P = part_[part];
   const uint32_t op = CMM_FIELD_GET(wd, CMM_CMD_OP);
   uint32_t ep = CMM_FIELD_GET(wd, CMM_CMD_EP);
@@ -755,10 +964,26 @@ uint32_t CmmCore::command(uint32_t part, uint32_t wd, uint8_t& rsp) {
       r = Reason::kKeyPresent;
       return false;
     }
+    // Atomic staging: all four words, written by the commanding process alone, not zero.
+    uint32_t any = 0;
+    for (uint32_t w = 0; w < kKeyWords; ++w) any |= P.key_stage[w];
+    if (P.key_written != 0 && P.key_pid != pid) r = Reason::kKeyStageBusy;
+    else if (P.key_written != (1u << kKeyWords) - 1u) r = Reason::kKeyIncomplete;
+    else if (any == 0) r = Reason::kKeyZero;
+    if (r != Reason::kOk) return false;
     k.key = P.key_stage;
     k.valid = true;
     k.origin = static_cast<uint8_t>(Origin::kLocal);
     return true;
+  };
+  auto send_connect = [&]() {
+    const Cst& c = cst_[ep];
+    Header h = make_hdr(Opcode::kConnect, part, ep, c.rnode, c.rpart, c.rep);
+    h.key = ckt_[ep].key;
+    h.src_gen = c.gen;
+    h.dst_gen = c.rgen;
+    egq_[0].push(h);  // room guaranteed by reg_req_ready
+    bump(stat_[kStatConnectSent]);
   };
 
   switch (static_cast<Cmd>(op)) {
@@ -769,15 +994,28 @@ uint32_t CmmCore::command(uint32_t part, uint32_t wd, uint8_t& rsp) {
         r = Reason::kQuotaExceeded;
         break;
       }
-      uint32_t e = 0;
-      while (e < kNumEndpoints && cst_[e].state != u(State::kFree)) ++e;
-      if (e == kNumEndpoints) {
+      // Quota reservation: the unused quota of every partition holding fewer
+      // entries than this one stays free for it. (Counting all partitions
+      // would deadlock over-committed quotas; with quotas that fit the table
+      // the quota check alone already guarantees it.)
+      uint32_t free_eps = 0, reserved = 0, e = kNumEndpoints;
+      for (uint32_t i = kNumEndpoints; i-- > 0;) {
+        if (cst_[i].state == u(State::kFree)) {
+          ++free_eps;
+          e = i;  // lowest free entry
+        }
+      }
+      for (uint32_t q = 0; q < kNumPartitions; ++q)
+        if (q != part && part_[q].used < P.used && straps_.quota[q] > part_[q].used)
+          reserved += straps_.quota[q] - part_[q].used;
+      if (free_eps == 0 || free_eps <= reserved) {
         r = Reason::kNoFreeEp;
         break;
       }
       reset_entry(e);
       cst_[e].state = u(State::kAllocated);
       cst_[e].owner_part = static_cast<uint8_t>(part);
+      ++cst_[e].gen;  // a new epoch every time the entry enters ALLOCATED
       ++P.used;
       ep = e;
       break;
@@ -793,13 +1031,15 @@ uint32_t CmmCore::command(uint32_t part, uint32_t wd, uint8_t& rsp) {
       break;
     case Cmd::kConnect: {
       if (!need_owned()) break;
-      if (!store_local_key(true)) break;
       Cst& c = cst_[ep];
-      Header h = make_hdr(Opcode::kConnect, part, ep, c.rnode, c.rpart, c.rep);
-      h.key = ckt_[ep].key;
-      egq_[0].push(h);
+      if (c.dir == u(Dir::kRecv) && c.state == u(State::kConnecting)) {
+        send_connect();  // retry: the stored key again, the staged one is not used
+        break;
+      }
+      if (!store_local_key(true)) break;
+      send_connect();
       c.state = u(State::kConnecting);
-      bump(stat_[kStatConnectSent]);
+      c.rx_seq = 0;
       break;
     }
     case Cmd::kClose: {
@@ -810,12 +1050,18 @@ uint32_t CmmCore::command(uint32_t part, uint32_t wd, uint8_t& rsp) {
         break;
       }
       if (c.state == u(State::kConnecting) || c.state == u(State::kOpen)) {
-        egq_[0].push(make_hdr(Opcode::kClose, part, ep, c.rnode, c.rpart, c.rep));
+        // Authenticated by the key and the current generations (before the bump below).
+        Header h = make_hdr(Opcode::kClose, part, ep, c.rnode, c.rpart, c.rep);
+        if (ckt_[ep].valid) h.key = ckt_[ep].key;
+        h.src_gen = c.gen;
+        h.dst_gen = c.rgen;
+        egq_[0].push(h);
         bump(stat_[kStatCloseSent]);
       }
       zeroize(ep);
       if (flush_rxq(ep)) log_error(part, Reason::kRxqFlushed, ep, 0, false, false, straps_.node_id);
       c.state = u(State::kAllocated);
+      ++c.gen;
       break;
     }
     case Cmd::kFree: {
@@ -847,11 +1093,18 @@ uint32_t CmmCore::command(uint32_t part, uint32_t wd, uint8_t& rsp) {
       if (P.errlog.empty()) r = Reason::kRxqEmpty;
       else P.errlog.pop();
       break;
+    case Cmd::kExcClear:
+      P.exc_count = 0;
+      P.exc_first = P.exc_last = 0;
+      break;
     default:
       r = Reason::kBadCmd;
       break;
   }
-  P.key_stage = Key{};  // a staged key never outlives one command
+  // A staged key never outlives one command.
+  P.key_stage = Key{};
+  P.key_written = 0;
+  P.key_pid = 0;
   const uint32_t count = (CMM_FIELD_GET(P.cmd_status, CMM_CMD_STATUS_COUNT) + 1) & CMM_CMD_STATUS_COUNT_MASK;
   uint32_t st = 0;
   st = CMM_FIELD_SET(st, CMM_CMD_STATUS_REASON, u(r));

@@ -51,6 +51,9 @@ class CmmCore {
   bool key_equals_for_test(uint32_t ep, const Key& k) const;
   bool key_valid(uint32_t ep) const { return ckt_[ep].valid; }
   uint8_t key_origin(uint32_t ep) const { return ckt_[ep].origin; }
+  uint8_t ep_gen(uint32_t ep) const { return cst_[ep].gen; }
+  uint16_t rx_seq(uint32_t ep) const { return cst_[ep].rx_seq; }
+  uint16_t tx_seq(uint32_t ep) const { return cst_[ep].tx_seq; }
 
   static constexpr uint32_t kStatDataSent = 0, kStatDataDelivered = 1, kStatConnectSent = 2,
                             kStatConnectAccepted = 3, kStatCloseSent = 4, kStatMgmtSent = 5,
@@ -65,6 +68,10 @@ class CmmCore {
     uint8_t state = 0, dir = 0, owner_part = 0;
     uint16_t owner_pid = 0;
     uint8_t rnode = 0, rpart = 0, rep = 0;
+    uint8_t gen = 0;   // CST_GEN.LOCAL: +1 on entering ALLOCATED, survives FREE
+    uint8_t rgen = 0;  // CST_GEN.REMOTE: the peer entry's generation
+    uint16_t tx_seq = 0, rx_seq = 0;  // send: next DATA seq; receive: next expected seq
+    uint16_t tx_lost = 0, rx_lost = 0;  // CST_LOST: missing messages reported by gaps (saturating)
     uint8_t last_reason = 0;     // last NACK reason for the entry (CST_STATUS)
     uint16_t tx_nacks = 0;       // saturating
     uint8_t tx_last_reason = 0;  // EP_TX_STATUS
@@ -83,7 +90,8 @@ class CmmCore {
     Key words{};
   };
   struct ErrEntry {
-    uint32_t word = 0;  // ERRLOG_HEAD layout
+    uint32_t word = 0;    // ERRLOG_HEAD layout
+    uint16_t repeat = 0;  // later identical events coalesced into this entry (saturating)
   };
   template <typename T, uint32_t N>
   struct Fifo {
@@ -93,12 +101,15 @@ class CmmCore {
     bool empty() const { return count == 0; }
     uint32_t free() const { return N - count; }
     const T& front() const { return e[head]; }
+    T& back() { return e[(head + count - 1) % N]; }
     void push(const T& v) { e[(head + count) % N] = v; ++count; }
     void pop() { head = (head + 1) % N; --count; }
     void clear() { head = count = 0; }
   };
   struct Part {
     Key key_stage{};
+    uint8_t key_written = 0;  // KEY words written since the last command (bit i = KEYi)
+    uint16_t key_pid = 0;     // pid of the first KEY write since the last command
     uint32_t cmd_status = 0;
     uint32_t irq_status = 0, irq_enable = 0;
     Key mgmt_tx{};
@@ -107,6 +118,15 @@ class CmmCore {
     Fifo<ErrEntry, regs::kErrlogDepth> errlog;
     uint8_t errlog_lost = 0;
     uint8_t used = 0;
+    // Exception register (I6 events, never lost).
+    uint16_t exc_count = 0;
+    uint32_t exc_first = 0, exc_last = 0;  // EXC_FIRST / EXC_LAST layout
+    // Reject-rate alarm.
+    uint32_t alarm_cfg = 0;
+    uint16_t alarm_count = 0;
+    bool alarm_win_valid = false, alarm_fired = false;
+    uint32_t alarm_win = 0;  // cycle_i >> WINDOW_LOG2 of the current window
+    uint16_t alarm_cnt = 0;  // events in the current window (saturating)
   };
 
   // Edge-time actions.
@@ -118,13 +138,20 @@ class CmmCore {
   void ingress_close(const Header& h);
   void ingress_mgmt(const Header& h);
   void reg_access(const PinsIn& in);
-  uint32_t command(uint32_t part, uint32_t wdata, uint8_t& rsp);
+  uint32_t command(uint32_t part, uint16_t pid, uint32_t wdata, uint8_t& rsp);
   void doorbell(uint32_t ep, uint32_t wdata, uint8_t& rsp);
   void compute_outputs();
 
   // Helpers.
   void count_reject(regs::Reason r, const Header* pkt = nullptr);
-  void nack(const Header& h, regs::Reason r);  // count, NACK back to the source
+  void nack(const Header& h, regs::Reason r, uint16_t seq = 0);  // count, NACK back to the source
+  Key nack_key(const Header& h) const;  // key a NACK of h may carry (docs/security.md 1.3)
+  Header response(const Header& req, regs::Opcode op) const;  // ids and generations swapped
+  static bool ids_match(const Cst& c, const Header& h) {
+    return h.src_node == c.rnode && h.src_part == c.rpart && h.src_ep == c.rep;
+  }
+  static bool gens_match(const Cst& c, const Header& h) { return h.dst_gen == c.gen && h.src_gen == c.rgen; }
+  void alarm_event(uint32_t part);
   void log_error(uint32_t part, regs::Reason r, uint32_t ep, uint32_t opcode, bool from_fabric,
                  bool exception, uint32_t src_node);
   void raise(uint32_t part, regs::Irq bit);
@@ -139,6 +166,7 @@ class CmmCore {
   Straps straps_;
   PinsOut out_{};
   uint64_t cycle_ = 0;
+  uint32_t cycle_in_ = 0;  // cycle_i sampled at the current edge
   CoreObserver* obs_ = nullptr;
 
   std::array<Cst, regs::kNumEndpoints> cst_{};

@@ -49,9 +49,37 @@ void expect_log(CoreHarness& h, uint8_t part, Reason r, uint32_t ep, uint32_t op
   EXPECT_EQ(e.src_node, src_node);
 }
 
+// Quotas summing to the table size (ALLOC reserves the others' unused quota).
+Straps straps(uint8_t node) {
+  Straps st;
+  st.node_id = node;
+  st.quota = {3, 3, 2, 4, 2, 1, 1, 0};
+  return st;
+}
+
+// The packet a peer CMM would send to entry `ep` of `at`: generations stamped
+// (dst_gen = the entry's, src_gen = its CST_GEN.REMOTE, 0 unless set).
+Header stamped(const CoreHarness& at, Header h, uint8_t src_gen = 0) {
+  if (h.dst_ep < kNumEndpoints) h.dst_gen = at.core.ep_gen(h.dst_ep);
+  h.src_gen = src_gen;
+  return h;
+}
+
+// A flood of one kind of event: the head entry and one more holding the repeats.
+void expect_coalesced(CoreHarness& h, uint8_t part, uint32_t events) {
+  const uint32_t st = h.rd_ok(kernel(part), CMM_ERRLOG_STATUS_OFFSET);
+  EXPECT_EQ(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_COUNT), 2u);
+  EXPECT_EQ(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_LOST), 0u);
+  EXPECT_EQ(h.rd_ok(kernel(part), CMM_ERRLOG_HEAD_REPEAT_OFFSET), 0u);  // never coalesced into the head
+  const ErrEntry head = ErrEntry::decode(h.rd_ok(kernel(part), CMM_ERRLOG_HEAD_OFFSET));
+  h.cmd_ok(part, Cmd::kErrlogPop);
+  EXPECT_EQ(h.rd_ok(kernel(part), CMM_ERRLOG_HEAD_REPEAT_OFFSET), events - 2);
+  EXPECT_EQ(ErrEntry::decode(h.rd_ok(kernel(part), CMM_ERRLOG_HEAD_OFFSET)).reason, head.reason);
+}
+
 class Security : public ::testing::Test {
  protected:
-  CoreHarness r{kR}, s{kS}, x{kX};
+  CoreHarness r{straps(kR)}, s{straps(kS)}, x{straps(kX)};
   Net net{{&r, &s, &x}};
   std::mt19937 rng{0x5EC0DE};
   Channel ch;
@@ -79,6 +107,9 @@ class Security : public ::testing::Test {
     d.len = 64;
     d.tag = tag;
     d.key = k;
+    d.src_gen = ch.tx_gen;
+    d.dst_gen = ch.rx_gen;
+    d.seq = r.core.rx_seq(ch.rx_ep);  // the next one the receiver expects
     return d;
   }
   // The legitimate process pair still exchanges a message end to end, and the
@@ -89,6 +120,7 @@ class Security : public ::testing::Test {
     const size_t eg_before = s.egress.size();
     const uint32_t q = r.core.rxq_count(ch.rx_ep);
     ASSERT_LT(q, kRxqDepth);
+    const uint16_t seq = s.core.tx_seq(ch.tx_ep);
     ASSERT_EQ(s.doorbell(tx_user(), ch.tx_ep, 40, tag).status, u(Rsp::kOk));
     s.settle();
     ASSERT_EQ(s.egress.size(), eg_before + 1);
@@ -97,6 +129,9 @@ class Security : public ::testing::Test {
     d.len = 40;
     d.tag = tag;
     d.key = ch.key;
+    d.src_gen = ch.tx_gen;
+    d.dst_gen = ch.rx_gen;
+    d.seq = seq;
     EXPECT_EQ(s.egress.back().hdr, d);
     std::vector<VdRec> vd = r.take_verdicts();
     ASSERT_EQ(vd.size(), 1u);
@@ -125,7 +160,9 @@ void plant_keys(CoreHarness& h, const std::vector<Key>& keys) {
   int e = h.make_entry(0, pid(0), Dir::kRecv, kS, 0, 0);
   h.stage_key(0, keys[0]);
   h.cmd_ok(0, Cmd::kConnect, static_cast<uint32_t>(e));
-  h.inject(make_header(Opcode::kConnectAck, kS, 0, 0, kR, 0, static_cast<uint8_t>(e)));
+  Header a = make_header(Opcode::kConnectAck, kS, 0, 0, kR, 0, static_cast<uint8_t>(e));
+  a.key = keys[0];
+  h.inject(stamped(h, a));
   // p1: receive entry AUTHORIZED with a key from SET_KEY.
   e = h.make_entry(1, pid(1), Dir::kRecv, kS, 1, 1);
   h.stage_key(1, keys[1]);
@@ -134,14 +171,14 @@ void plant_keys(CoreHarness& h, const std::vector<Key>& keys) {
   e = h.make_entry(2, pid(2), Dir::kSend, kS, 2, 2);
   Header c = make_header(Opcode::kConnect, kS, 2, 2, kR, 2, static_cast<uint8_t>(e));
   c.key = keys[2];
-  h.inject(c);
+  h.inject(stamped(h, c));
   // p3: receive entry CONNECTING.
   e = h.make_entry(3, pid(3), Dir::kRecv, kS, 3, 3);
   h.stage_key(3, keys[3]);
   h.cmd_ok(3, Cmd::kConnect, static_cast<uint32_t>(e));
   // p4: send entry OPEN, then a second CONNECT with another key (refused).
   e = h.make_entry(4, pid(4), Dir::kSend, kS, 4, 4);
-  c = make_header(Opcode::kConnect, kS, 4, 4, kR, 4, static_cast<uint8_t>(e));
+  c = stamped(h, make_header(Opcode::kConnect, kS, 4, 4, kR, 4, static_cast<uint8_t>(e)));
   c.key = keys[4];
   h.inject(c);
   c.key = keys[5];
@@ -150,8 +187,10 @@ void plant_keys(CoreHarness& h, const std::vector<Key>& keys) {
   e = h.make_entry(5, pid(5), Dir::kRecv, kS, 5, 5);
   h.stage_key(5, keys[6]);
   h.cmd_ok(5, Cmd::kConnect, static_cast<uint32_t>(e));
-  h.inject(make_header(Opcode::kConnectAck, kS, 5, 5, kR, 5, static_cast<uint8_t>(e)));
-  Header d = make_header(Opcode::kData, kS, 5, 5, kR, 5, static_cast<uint8_t>(e));
+  a = make_header(Opcode::kConnectAck, kS, 5, 5, kR, 5, static_cast<uint8_t>(e));
+  a.key = keys[6];
+  h.inject(stamped(h, a));
+  Header d = stamped(h, make_header(Opcode::kData, kS, 5, 5, kR, 5, static_cast<uint8_t>(e)));
   d.len = 16;
   d.key = keys[6];
   h.inject(d);
@@ -394,11 +433,13 @@ TEST_F(Security, I2OldKeyIsUselessAfterCloseAndReopen) {
 TEST_F(Security, I3ConnectToAnEntryItsAgentNeverAuthorized) {
   // The sender's agent allocated s2 (naming the receiver) but has not authorized it.
   const int s2 = s.make_entry(1, 3000, Dir::kSend, kR, kRPart, 0, /*authorize=*/false);
-  const int r2 = r.make_entry(kRPart, kRPid, Dir::kRecv, kS, 1, static_cast<uint8_t>(s2));
   ASSERT_GE(s2, 0);
+  const int r2 = r.make_entry(kRPart, kRPid, Dir::kRecv, kS, 1, static_cast<uint8_t>(s2), true,
+                              s.gen(1, static_cast<uint32_t>(s2)));
   ASSERT_GE(r2, 0);
   s.wr_ok(kernel(1), cst_addr(static_cast<uint32_t>(s2), CMM_CST_REMOTE_OFFSET),
           remote_word(kR, kRPart, static_cast<uint8_t>(r2)));
+  s.set_remote_gen(1, static_cast<uint32_t>(s2), r.gen(kRPart, static_cast<uint32_t>(r2)));
   const Key k = random_key(rng);
   r.stage_key(kRPart, k);
   r.cmd_ok(kRPart, Cmd::kConnect, static_cast<uint32_t>(r2));
@@ -432,8 +473,9 @@ TEST_F(Security, I3ConnectToAnEntryItsAgentNeverAuthorized) {
 TEST_F(Security, I3ConnectFromTheWrongSourceStoresNothing) {
   // Sender partition 1 authorized s3 for receiver endpoint r3 of partition 3 on node 202.
   const int r3 = r.alloc(kRPart);
-  const int s3 = s.make_entry(1, 3001, Dir::kSend, kR, kRPart, static_cast<uint8_t>(r3));
   ASSERT_GE(r3, 0);
+  const int s3 = s.make_entry(1, 3001, Dir::kSend, kR, kRPart, static_cast<uint8_t>(r3), true,
+                              r.gen(kRPart, static_cast<uint32_t>(r3)));
   ASSERT_GE(s3, 0);
   const uint8_t se = static_cast<uint8_t>(s3);
   struct Attempt {
@@ -459,17 +501,24 @@ TEST_F(Security, I3ConnectFromTheWrongSourceStoresNothing) {
     EXPECT_FALSE(s.core.key_valid(static_cast<uint32_t>(s3)));
     EXPECT_EQ(s.core.ep_state(static_cast<uint32_t>(s3)), State::kAuthorized);
     expect_log(s, 1, a.why, static_cast<uint32_t>(s3), u(Opcode::kConnect), true, false, a.node->node());
-    // The attacker's CMM got the NACK: its entry is back to AUTHORIZED.
-    EXPECT_EQ(a.node->core.ep_state(static_cast<uint32_t>(ae)), State::kAuthorized);
-    EXPECT_EQ(CMM_FIELD_GET(a.node->cst_status(a.part, static_cast<uint32_t>(ae)), CMM_CST_STATUS_LAST_REASON),
-              u(a.why));
+    // The NACK went to the attacker without a key (it is not the entry's
+    // peer): its CMM cannot believe it and the entry stays CONNECTING.
+    const uint32_t unauth = a.node->rejects(Reason::kUnauthResponse);
+    EXPECT_GE(unauth, 1u);
+    EXPECT_EQ(a.node->core.ep_state(static_cast<uint32_t>(ae)), State::kConnecting);
+    // Its CLOSE is refused the same way (ids), and logged again.
     a.node->cmd_ok(a.part, Cmd::kClose, static_cast<uint32_t>(ae));
+    a.node->settle();
+    EXPECT_EQ(s.rejects(a.why), 2u);
+    expect_log(s, 1, a.why, static_cast<uint32_t>(s3), u(Opcode::kClose), true, false, a.node->node());
+    EXPECT_EQ(s.core.ep_state(static_cast<uint32_t>(s3)), State::kAuthorized);
     a.node->cmd_ok(a.part, Cmd::kFree, static_cast<uint32_t>(ae));
     a.node->clear_errlog(a.part);
   }
   // The legitimate receiver endpoint r3 connects.
   const Key k = random_key(rng);
   r.wr_ok(kernel(kRPart), cst_addr(static_cast<uint32_t>(r3), CMM_CST_REMOTE_OFFSET), remote_word(kS, 1, se));
+  r.set_remote_gen(kRPart, static_cast<uint32_t>(r3), s.gen(1, static_cast<uint32_t>(s3)));
   r.cmd_ok(kRPart, Cmd::kAuthorize, static_cast<uint32_t>(r3));
   r.stage_key(kRPart, k);
   r.cmd_ok(kRPart, Cmd::kConnect, static_cast<uint32_t>(r3));
@@ -519,7 +568,7 @@ TEST_F(Security, I6RemoteConnectOntoALocalKeyRaisesAnException) {
   x.settle();
   EXPECT_EQ(r.rejects(Reason::kKeyLocked), 1u);
   expect_log(r, kRPart, Reason::kKeyLocked, ch.rx_ep, u(Opcode::kConnect), true, /*exception=*/true, kX);
-  EXPECT_EQ(r.irq_status(kRPart), bit(Irq::kErr));
+  EXPECT_EQ(r.irq_status(kRPart), bit(Irq::kErr) | bit(Irq::kExc));
   EXPECT_EQ(r.core.out().irq, 1u << kRPart);
   // Entry unchanged.
   EXPECT_TRUE(r.core.key_equals_for_test(ch.rx_ep, ch.key));
@@ -528,9 +577,9 @@ TEST_F(Security, I6RemoteConnectOntoALocalKeyRaisesAnException) {
   EXPECT_EQ(r.core.ep_state(ch.rx_ep), State::kOpen);
   EXPECT_EQ(r.rd_ok(kernel(kRPart), cst_addr(ch.rx_ep, CMM_CST_REMOTE_OFFSET)),
             remote_word(kS, kSPart, static_cast<uint8_t>(ch.tx_ep)));
-  // The attacker was NACKed.
-  EXPECT_EQ(x.core.ep_state(static_cast<uint32_t>(xe)), State::kAuthorized);
-  EXPECT_EQ(CMM_FIELD_GET(x.cst_status(2, static_cast<uint32_t>(xe)), CMM_CST_STATUS_LAST_REASON), u(Reason::kKeyLocked));
+  // The attacker was NACKed, without the victim's key (it is not the peer).
+  EXPECT_EQ(x.core.ep_state(static_cast<uint32_t>(xe)), State::kConnecting);
+  EXPECT_EQ(x.rejects(Reason::kUnauthResponse), 1u);
   // The same from forged fabric headers with the legitimate peer's ids: still KEY_LOCKED.
   Header c = make_header(Opcode::kConnect, kS, kSPart, static_cast<uint8_t>(ch.tx_ep), kR, kRPart,
                          static_cast<uint8_t>(ch.rx_ep));
@@ -572,9 +621,10 @@ TEST_F(Security, I6LocalKeyCommandOnARemoteKeyRaisesAnException) {
     EXPECT_EQ(CMM_FIELD_GET(st, CMM_CMD_STATUS_EP), ch.tx_ep);
     EXPECT_EQ(s.rejects(Reason::kKeyLocked), n);
     expect_log(s, kSPart, Reason::kKeyLocked, ch.tx_ep, 0, false, /*exception=*/true, kS);
-    EXPECT_EQ(s.irq_status(kSPart), bit(Irq::kErr));
+    EXPECT_EQ(s.irq_status(kSPart), bit(Irq::kErr) | bit(Irq::kExc));
     EXPECT_EQ(s.core.out().irq, 1u << kSPart);
-    s.wr_ok(kernel(kSPart), CMM_IRQ_STATUS_OFFSET, bit(Irq::kErr));
+    EXPECT_EQ(s.rd_ok(kernel(kSPart), CMM_EXC_COUNT_OFFSET), n);
+    s.wr_ok(kernel(kSPart), CMM_IRQ_STATUS_OFFSET, bit(Irq::kErr) | bit(Irq::kExc));
     // Entry unchanged.
     EXPECT_TRUE(s.core.key_equals_for_test(ch.tx_ep, ch.key));
     EXPECT_EQ(s.core.key_origin(ch.tx_ep), u(Origin::kRemote));
@@ -618,8 +668,8 @@ TEST_F(Security, I5UserProcessCannotTouchAnotherProcesssEndpoint) {
       EXPECT_FALSE(rsp.buf);
     }
     EXPECT_EQ(r.rejects(Reason::kDenied), before + nacc);
-    const uint32_t st = r.rd_ok(kernel(intruder.part), CMM_ERRLOG_STATUS_OFFSET);
-    EXPECT_EQ(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_COUNT), kErrlogDepth);
+    // The flood of one kind is coalesced.
+    expect_coalesced(r, intruder.part, nacc);
     expect_log(r, intruder.part, Reason::kDenied, ch.rx_ep, 0, false, false, kR);
     EXPECT_EQ(r.irq_status(intruder.part) & bit(Irq::kErr), bit(Irq::kErr));
     EXPECT_EQ(r.core.rxq_count(ch.rx_ep), 1u);  // the RX_POP did nothing
@@ -671,9 +721,7 @@ TEST_F(Security, I5KernelAgentCannotTouchAnotherPartitionsEntries) {
   EXPECT_EQ(r.rd(k5, cst_addr(15, CMM_CST_CTRL_OFFSET)).status, u(Rsp::kDenied));
   n += 1;
   EXPECT_EQ(r.rejects(Reason::kDenied), before + n);
-  const uint32_t st = r.rd_ok(k5, CMM_ERRLOG_STATUS_OFFSET);
-  EXPECT_EQ(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_COUNT), kErrlogDepth);
-  EXPECT_EQ(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_LOST), n - kErrlogDepth);
+  expect_coalesced(r, 5, n);
   expect_log(r, 5, Reason::kDenied, e, 0, false, false, kR);
   EXPECT_EQ(r.irq_status(5), bit(Irq::kErr));
   // Nothing changed for the owner, who was not disturbed.
@@ -732,9 +780,7 @@ TEST_F(Security, I5UserProcessCannotUseKernelRegisters) {
   // The agent is told (ERR, enabled), and the user's W1C write did not clear it.
   EXPECT_EQ(r.irq_status(kRPart), bit(Irq::kErr));
   EXPECT_EQ(r.core.out().irq, 1u << kRPart);
-  const uint32_t st = r.rd_ok(kernel(kRPart), CMM_ERRLOG_STATUS_OFFSET);
-  EXPECT_EQ(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_COUNT), kErrlogDepth);
-  EXPECT_EQ(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_LOST), n - kErrlogDepth);
+  expect_coalesced(r, kRPart, n);
   expect_log(r, kRPart, Reason::kDenied, 0, 0, false, false, kR);
   expect_channel_works(13);
 }
@@ -747,10 +793,15 @@ TEST_F(Security, I4DataHeadersCarryHardwareIdsWhateverSoftwareDoes) {
   Header expect = make_header(Opcode::kData, kS, kSPart, static_cast<uint8_t>(ch.tx_ep), kR, kRPart,
                               static_cast<uint8_t>(ch.rx_ep));
   expect.key = ch.key;
-  // The agent cannot re-point or re-own the open entry.
-  for (uint32_t off : {CMM_CST_CTRL_OFFSET, CMM_CST_OWNER_OFFSET, CMM_CST_REMOTE_OFFSET})
-    EXPECT_EQ(s.wr(kernel(kSPart), cst_addr(ch.tx_ep, off), remote_word(kX, 7, 7)).status, u(Rsp::kReject));
-  EXPECT_EQ(s.rejects(Reason::kNotOpen), 3u);
+  expect.src_gen = ch.tx_gen;
+  expect.dst_gen = ch.rx_gen;
+  // The agent cannot re-point or re-own the open entry, nor change its epochs.
+  EXPECT_EQ(s.wr(kernel(kSPart), cst_addr(ch.tx_ep, CMM_CST_CTRL_OFFSET), 0).status, u(Rsp::kReject));
+  EXPECT_EQ(s.wr(kernel(kSPart), cst_addr(ch.tx_ep, CMM_CST_OWNER_OFFSET), 7).status, u(Rsp::kReject));
+  EXPECT_EQ(s.wr(kernel(kSPart), cst_addr(ch.tx_ep, CMM_CST_REMOTE_OFFSET), remote_word(kX, 7, 7)).status,
+            u(Rsp::kReject));
+  EXPECT_EQ(s.wr(kernel(kSPart), cst_addr(ch.tx_ep, CMM_CST_GEN_OFFSET), 0x4200).status, u(Rsp::kReject));
+  EXPECT_EQ(s.rejects(Reason::kNotOpen), 4u);
   // Doorbells by the owner process and by its kernel agent, with every
   // writable bit set: only LEN and TAG come from software.
   struct Ring {
@@ -767,6 +818,7 @@ TEST_F(Security, I4DataHeadersCarryHardwareIdsWhateverSoftwareDoes) {
     Header e = expect;
     e.len = static_cast<uint16_t>(g.len);
     e.tag = static_cast<uint16_t>(g.tag);
+    e.seq = n;  // numbered by the CMM
     EXPECT_EQ(s.egress.back().hdr, e);
     EXPECT_EQ(s.egress.back().cls, 0u);
     ++n;
@@ -778,7 +830,9 @@ TEST_F(Security, I4DataHeadersCarryHardwareIdsWhateverSoftwareDoes) {
   for (uint8_t p : {kSPart, uint8_t{6}}) {
     const Key fake{0xCA030000u, 0xFFFFFFFFu, 0u, 0x12345678u};
     for (uint32_t i = 0; i < kMgmtWords; ++i) s.wr_ok(kernel(p), CMM_MGMT_TX_OFFSET + 4 * i, fake[i]);
-    s.wr_ok(kernel(p), CMM_MGMT_DST_OFFSET, 0xFFFFF000u | remote_word(kR, kRPart, 0));
+    EXPECT_EQ(s.wr(kernel(p), CMM_MGMT_DST_OFFSET, 0xFFFFF000u | remote_word(kR, kRPart, 0)).status,
+              u(Rsp::kReject));  // RESERVED_BITS
+    s.wr_ok(kernel(p), CMM_MGMT_DST_OFFSET, remote_word(kR, kRPart, 0));
     s.cmd_ok(p, Cmd::kMgmtSend);
     s.settle();
     Header m = make_header(Opcode::kMgmt, kS, p, 0, kR, kRPart, 0);
@@ -790,6 +844,734 @@ TEST_F(Security, I4DataHeadersCarryHardwareIdsWhateverSoftwareDoes) {
     r.cmd_ok(kRPart, Cmd::kMgmtPop);
   }
   expect_channel_works(14);
+}
+
+
+// =====================================================================
+// Hardened protocol (docs/security.md 1.2-1.7): one test per attack
+// =====================================================================
+
+// Two fresh entries, ids and generations exchanged and AUTHORIZED on both
+// sides, no CONNECT yet (open_channel without its last step).
+struct Pair {
+  uint32_t rx = 0, tx = 0;
+  uint8_t rx_gen = 0, tx_gen = 0;
+};
+
+class SecurityHardened : public Security {
+ protected:
+  Pair authorize_pair(uint8_t rpart, uint16_t rpid, uint8_t spart, uint16_t spid) {
+    Pair p;
+    const int re = r.alloc(rpart), se = s.alloc(spart);
+    EXPECT_GE(re, 0);
+    EXPECT_GE(se, 0);
+    if (re < 0 || se < 0) return p;
+    p.rx = static_cast<uint32_t>(re);
+    p.tx = static_cast<uint32_t>(se);
+    p.rx_gen = r.gen(rpart, p.rx);
+    p.tx_gen = s.gen(spart, p.tx);
+    auto fill = [](CoreHarness& h, uint8_t part, uint32_t ep, uint16_t pid, Dir dir, uint8_t rn, uint8_t rp,
+                   uint32_t re2, uint8_t rgen) {
+      h.wr_ok(kernel(part), cst_addr(ep, CMM_CST_CTRL_OFFSET), u(dir));
+      h.wr_ok(kernel(part), cst_addr(ep, CMM_CST_OWNER_OFFSET), pid);
+      h.wr_ok(kernel(part), cst_addr(ep, CMM_CST_REMOTE_OFFSET), remote_word(rn, rp, re2));
+      h.set_remote_gen(part, ep, rgen);
+      h.cmd_ok(part, Cmd::kAuthorize, ep);
+    };
+    fill(s, spart, p.tx, spid, Dir::kSend, kR, rpart, p.rx, p.rx_gen);
+    fill(r, rpart, p.rx, rpid, Dir::kRecv, kS, spart, p.tx, p.tx_gen);
+    return p;
+  }
+  // Headers as the peer CMMs of the open channel would build them.
+  Header from_s(Opcode op) const {
+    Header h = make_header(op, kS, kSPart, static_cast<uint8_t>(ch.tx_ep), kR, kRPart, static_cast<uint8_t>(ch.rx_ep));
+    h.src_gen = ch.tx_gen;
+    h.dst_gen = ch.rx_gen;
+    return h;
+  }
+  Header from_r(Opcode op) const {
+    Header h = make_header(op, kR, kRPart, static_cast<uint8_t>(ch.rx_ep), kS, kSPart, static_cast<uint8_t>(ch.tx_ep));
+    h.src_gen = ch.rx_gen;
+    h.dst_gen = ch.tx_gen;
+    return h;
+  }
+  uint32_t tx_status() { return s.rd_ok(tx_user(), ep_addr(ch.tx_ep, CMM_EP_TX_STATUS_OFFSET)); }
+  // The last header a node sent with this opcode.
+  static Header last_sent(const CoreHarness& h, Opcode op) {
+    for (auto it = h.egress.rbegin(); it != h.egress.rend(); ++it)
+      if (it->hdr.opcode == u(op)) return it->hdr;
+    ADD_FAILURE() << "nothing sent with opcode " << opcode_name(u(op));
+    return Header{};
+  }
+  void drain_rx() {
+    while (r.core.rxq_count(ch.rx_ep) != 0) r.wr_ok(rx_user(), ep_addr(ch.rx_ep, CMM_EP_RX_POP_OFFSET), 0);
+  }
+};
+
+TEST_F(SecurityHardened, ForgedCloseWithoutKeyDoesNothing) {
+  // A CLOSE with the peer's ids and generations (all a rogue node on the path
+  // sees) but no key, or a wrong one, at either end of the open channel.
+  uint32_t n = 0;
+  for (const Key& k : {Key{}, random_key(rng)}) {
+    SCOPED_TRACE(n);
+    Header at_r = from_s(Opcode::kClose);
+    at_r.key = k;
+    inject(r, at_r);
+    Header at_s = from_r(Opcode::kClose);
+    at_s.key = k;
+    inject(s, at_s);
+    ++n;
+    EXPECT_EQ(r.rejects(Reason::kBadKey), n);
+    EXPECT_EQ(s.rejects(Reason::kBadKey), n);
+    // Answered by a NACK that proves nothing (no key) and logged for the owners.
+    const Header nk = last_sent(r, Opcode::kNack);
+    EXPECT_EQ(nk.reason, u(Reason::kBadKey));
+    EXPECT_EQ(nk.aux, u(Opcode::kClose));
+    EXPECT_TRUE(nk.key == Key{});
+    EXPECT_EQ(ErrEntry::decode(r.rd_ok(kernel(kRPart), CMM_ERRLOG_HEAD_OFFSET)).reason, u(Reason::kBadKey));
+    EXPECT_EQ(ErrEntry::decode(s.rd_ok(kernel(kSPart), CMM_ERRLOG_HEAD_OFFSET)).reason, u(Reason::kBadKey));
+    r.clear_errlog(kRPart);
+    s.clear_errlog(kSPart);
+    // Nothing closed.
+    EXPECT_EQ(r.core.ep_state(ch.rx_ep), State::kOpen);
+    EXPECT_EQ(s.core.ep_state(ch.tx_ep), State::kOpen);
+    EXPECT_TRUE(r.core.key_equals_for_test(ch.rx_ep, ch.key));
+    EXPECT_TRUE(s.core.key_equals_for_test(ch.tx_ep, ch.key));
+    EXPECT_EQ(r.irq_status(kRPart) & bit(Irq::kConn), 0u);
+    EXPECT_EQ(s.irq_status(kSPart) & bit(Irq::kConn), 0u);
+  }
+  expect_channel_works(0x11);
+  // The agent's own CLOSE (with the key) does close the peer.
+  r.cmd_ok(kRPart, Cmd::kClose, ch.rx_ep);
+  r.settle();
+  EXPECT_EQ(s.core.ep_state(ch.tx_ep), State::kClosed);
+}
+
+TEST_F(SecurityHardened, ForgedNackIsBelievedNowhere) {
+  // NACKs of DATA claiming to come from the receiver entry: no key, a wrong
+  // key, the right key with a stale generation.
+  Header base = from_r(Opcode::kNack);
+  base.aux = u(Opcode::kData);
+  base.reason = u(Reason::kRxqFull);
+  base.tag = 0x99;
+  std::vector<Header> forged;
+  forged.push_back(base);
+  forged.push_back(base);
+  forged.back().key = random_key(rng);
+  forged.push_back(base);
+  forged.back().key = ch.key;
+  forged.back().src_gen ^= 1;
+  forged.push_back(base);
+  forged.back().key = ch.key;
+  forged.back().dst_gen ^= 0x10;
+  uint32_t n = 0;
+  for (const Header& f : forged) {
+    SCOPED_TRACE(n);
+    inject(s, f);
+    ++n;
+    EXPECT_EQ(s.rejects(Reason::kUnauthResponse), n);
+    EXPECT_EQ(tx_status(), 0u);  // no NACK recorded
+    EXPECT_EQ(s.cst_status(kSPart, ch.tx_ep), 0u);
+    EXPECT_EQ(s.irq_status(kSPart), 0u);
+    EXPECT_EQ(s.errlog_count(kSPart), 0u);
+  }
+  // Counted, never answered.
+  EXPECT_EQ(s.stat(CmmCore::kStatNackSent), 0u);
+  // A NACK of CONNECT to the open receive entry is not waited for: stray.
+  Header nc = from_s(Opcode::kNack);
+  nc.aux = u(Opcode::kConnect);
+  nc.key = ch.key;
+  inject(r, nc);
+  EXPECT_EQ(r.rejects(Reason::kStrayResponse), 1u);
+  EXPECT_EQ(r.core.ep_state(ch.rx_ep), State::kOpen);
+  // The genuine NACK (key and generations proven) is believed.
+  Header real = base;
+  real.key = ch.key;
+  inject(s, real);
+  EXPECT_EQ(CMM_FIELD_GET(tx_status(), CMM_EP_TX_STATUS_LAST_REASON), u(Reason::kRxqFull));
+  EXPECT_EQ(s.rejects(Reason::kUnauthResponse), n);
+  expect_channel_works(0x12);
+}
+
+TEST_F(SecurityHardened, ForgedConnectAckAndConnectNackAreBelievedNowhere) {
+  const Pair p = authorize_pair(kRPart, kRPid, 1, 3000);
+  // The fabric loses the CONNECT: the receive entry waits in CONNECTING.
+  net.filter = [](Header& h) { return h.opcode != u(Opcode::kConnect); };
+  const Key k = random_key(rng);
+  r.stage_key(kRPart, k);
+  r.cmd_ok(kRPart, Cmd::kConnect, p.rx);
+  r.settle();
+  ASSERT_EQ(net.dropped.size(), 1u);
+  ASSERT_EQ(r.core.ep_state(p.rx), State::kConnecting);
+  Header ack = make_header(Opcode::kConnectAck, kS, 1, static_cast<uint8_t>(p.tx), kR, kRPart,
+                           static_cast<uint8_t>(p.rx));
+  ack.src_gen = p.tx_gen;
+  ack.dst_gen = p.rx_gen;
+  Header nack = ack;
+  nack.opcode = u(Opcode::kNack);
+  nack.aux = u(Opcode::kConnect);
+  nack.reason = u(Reason::kNotOpen);
+  struct Forgery {
+    Header h;
+    Reason why;
+  };
+  std::vector<Forgery> forged;
+  auto add = [&](Header h, const Key& key, int dsrc, int ddst, Reason why) {
+    h.key = key;
+    h.src_gen = static_cast<uint8_t>(h.src_gen + dsrc);
+    h.dst_gen = static_cast<uint8_t>(h.dst_gen + ddst);
+    forged.push_back({h, why});
+  };
+  add(ack, Key{}, 0, 0, Reason::kUnauthResponse);
+  add(ack, random_key(rng), 0, 0, Reason::kUnauthResponse);
+  add(ack, k, 1, 0, Reason::kStaleGen);
+  add(ack, k, 0, 1, Reason::kStaleGen);
+  add(nack, Key{}, 0, 0, Reason::kUnauthResponse);
+  add(nack, random_key(rng), 0, 0, Reason::kUnauthResponse);
+  add(nack, k, 0, 1, Reason::kUnauthResponse);
+  for (const Forgery& f : forged) {
+    SCOPED_TRACE(std::string(opcode_name(f.h.opcode)) + " " + std::string(reason_name(u(f.why))));
+    const uint32_t before = r.rejects(f.why);
+    inject(r, f.h);
+    EXPECT_EQ(r.rejects(f.why), before + 1);
+    EXPECT_EQ(r.core.ep_state(p.rx), State::kConnecting);
+    EXPECT_TRUE(r.core.key_equals_for_test(p.rx, k));
+    EXPECT_EQ(CMM_FIELD_GET(r.cst_status(kRPart, p.rx), CMM_CST_STATUS_LAST_REASON), 0u);
+    EXPECT_EQ(r.irq_status(kRPart), 0u);
+  }
+  EXPECT_EQ(r.rejects(Reason::kUnauthResponse), 5u);
+  EXPECT_EQ(r.rejects(Reason::kStaleGen), 2u);
+  EXPECT_EQ(r.stat(CmmCore::kStatNackSent), 0u);
+  // The agent's retry re-sends the stored key (nothing staged) and the channel opens.
+  net.filter = nullptr;
+  r.cmd_ok(kRPart, Cmd::kConnect, p.rx);
+  r.settle();
+  EXPECT_EQ(r.stat(CmmCore::kStatConnectSent), 3u);  // SetUp's, the lost one, the retry
+  EXPECT_EQ(r.core.ep_state(p.rx), State::kOpen);
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kOpen);
+  EXPECT_TRUE(s.core.key_equals_for_test(p.tx, k));
+  expect_channel_works(0x13);
+}
+
+TEST_F(SecurityHardened, OldConnectReplayedOntoAReallocatedEntryIsStaleGen) {
+  // The CONNECT that opened the channel, recorded on the wire.
+  const Header old = last_sent(r, Opcode::kConnect);
+  ASSERT_TRUE(old.key == ch.key);
+  // The channel is closed and both entries freed; the same endpoints are
+  // allocated again for a new channel (new epochs) and the sender's entry
+  // waits for its CONNECT.
+  r.cmd_ok(kRPart, Cmd::kClose, ch.rx_ep);
+  r.settle();
+  s.cmd_ok(kSPart, Cmd::kClose, ch.tx_ep);
+  r.cmd_ok(kRPart, Cmd::kFree, ch.rx_ep);
+  s.cmd_ok(kSPart, Cmd::kFree, ch.tx_ep);
+  const Pair p = authorize_pair(kRPart, kRPid, kSPart, kSPid);
+  ASSERT_EQ(p.rx, ch.rx_ep);
+  ASSERT_EQ(p.tx, ch.tx_ep);
+  EXPECT_NE(p.rx_gen, ch.rx_gen);
+  EXPECT_NE(p.tx_gen, ch.tx_gen);
+  s.clear_errlog(kSPart);
+  // The replay: ids right, generations of the old epoch.
+  inject(s, old);
+  EXPECT_EQ(s.rejects(Reason::kStaleGen), 1u);
+  EXPECT_FALSE(s.core.key_valid(p.tx));
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kAuthorized);
+  expect_log(s, kSPart, Reason::kStaleGen, p.tx, u(Opcode::kConnect), true, false, kR);
+  // The new channel opens with its own key.
+  ch.key = random_key(rng);
+  ch.rx_gen = p.rx_gen;
+  ch.tx_gen = p.tx_gen;
+  r.stage_key(kRPart, ch.key);
+  r.cmd_ok(kRPart, Cmd::kConnect, p.rx);
+  r.settle();
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kOpen);
+  EXPECT_TRUE(s.core.key_equals_for_test(p.tx, ch.key));
+  EXPECT_FALSE(s.core.key_equals_for_test(p.tx, old.key));
+  expect_channel_works(0x14);
+}
+
+TEST_F(SecurityHardened, CloseOvertakingItsConnectLeavesNoOpenSender) {
+  const Pair p = authorize_pair(kRPart, kRPid, 1, 3000);
+  // The CONNECT is delayed on the fabric; the receiver's agent gives up and
+  // CLOSEs, and that CLOSE arrives first.
+  net.filter = [](Header& h) { return h.opcode != u(Opcode::kConnect); };
+  r.stage_key(kRPart, random_key(rng));
+  r.cmd_ok(kRPart, Cmd::kConnect, p.rx);
+  r.cmd_ok(kRPart, Cmd::kClose, p.rx);
+  r.settle();
+  ASSERT_EQ(net.dropped.size(), 1u);
+  const Header late = net.dropped.back();
+  // Tombstone: the keyless AUTHORIZED send entry is CLOSED.
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kClosed);
+  EXPECT_FALSE(s.core.key_valid(p.tx));
+  EXPECT_EQ(s.irq_status(1), bit(Irq::kConn));
+  // The late CONNECT meets CLOSED: NOT_OPEN, nothing stored.
+  net.filter = nullptr;
+  inject(s, late);
+  EXPECT_EQ(s.rejects(Reason::kNotOpen), 1u);
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kClosed);
+  EXPECT_FALSE(s.core.key_valid(p.tx));
+  expect_log(s, 1, Reason::kNotOpen, p.tx, u(Opcode::kConnect), true, false, kR);
+  EXPECT_EQ(s.doorbell(user(1, 3000), p.tx, 8, 1).status, u(Rsp::kReject));
+  // Its NACK finds the receiver's entry already ALLOCATED: stray.
+  EXPECT_EQ(r.rejects(Reason::kStrayResponse), 1u);
+  EXPECT_EQ(r.core.ep_state(p.rx), State::kAllocated);
+  expect_channel_works(0x15);
+}
+
+TEST_F(SecurityHardened, DuplicatedConnectWithReorderedRepliesEndsFullyOpen) {
+  const Pair p = authorize_pair(kRPart, kRPid, 1, 3000);
+  // The fabric duplicates the CONNECT and delivers the two replies in reverse order.
+  net.filter = [](Header& h) {
+    return h.opcode != u(Opcode::kConnect) && h.opcode != u(Opcode::kConnectAck) && h.opcode != u(Opcode::kNack);
+  };
+  const Key k = random_key(rng);
+  r.stage_key(kRPart, k);
+  r.cmd_ok(kRPart, Cmd::kConnect, p.rx);
+  r.settle();
+  ASSERT_EQ(net.dropped.size(), 1u);
+  const Header conn = net.dropped[0];
+  inject(s, conn);
+  inject(s, conn);
+  ASSERT_EQ(net.dropped.size(), 3u);
+  const Header first = net.dropped[1], second = net.dropped[2];
+  // The duplicate is acknowledged again, identically: no KEY_PRESENT NACK.
+  EXPECT_EQ(first.opcode, u(Opcode::kConnectAck));
+  EXPECT_EQ(second, first);
+  EXPECT_EQ(s.rejects(Reason::kKeyPresent), 0u);
+  EXPECT_EQ(s.stat(CmmCore::kStatConnectAccepted), 2u);  // SetUp's and this one
+  net.filter = nullptr;
+  inject(r, second);
+  inject(r, first);
+  EXPECT_EQ(r.core.ep_state(p.rx), State::kOpen);
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kOpen);
+  EXPECT_EQ(r.rejects(Reason::kStrayResponse), 1u);  // the other ACK, at an OPEN entry
+  // A message flows on the new channel.
+  ASSERT_EQ(s.doorbell(user(1, 3000), p.tx, 8, 0x66).status, u(Rsp::kOk));
+  s.settle();
+  EXPECT_EQ(r.core.rxq_count(p.rx), 1u);
+  EXPECT_EQ(r.rd_ok(user(kRPart, kRPid), ep_addr(p.rx, CMM_EP_RX_TAG_OFFSET)), 0x66u);
+  expect_channel_works(0x16);
+}
+
+TEST_F(SecurityHardened, DroppedDataIsReportedAsSeqGapToBothAgents) {
+  net.filter = [](Header& h) { return !(h.opcode == u(Opcode::kData) && h.tag == 0x101); };
+  ASSERT_EQ(s.doorbell(tx_user(), ch.tx_ep, 8, 0x101).status, u(Rsp::kOk));
+  ASSERT_EQ(s.doorbell(tx_user(), ch.tx_ep, 8, 0x102).status, u(Rsp::kOk));
+  s.settle();
+  ASSERT_EQ(net.dropped.size(), 1u);
+  // The receiver delivers 0x102 and reports one missing message.
+  EXPECT_EQ(r.core.rxq_count(ch.rx_ep), 1u);
+  EXPECT_EQ(r.rd_ok(rx_user(), ep_addr(ch.rx_ep, CMM_EP_RX_TAG_OFFSET)), 0x102u);
+  EXPECT_EQ(r.rejects(Reason::kSeqGap), 1u);
+  expect_log(r, kRPart, Reason::kSeqGap, ch.rx_ep, u(Opcode::kData), true, false, kS);
+  EXPECT_EQ(CMM_FIELD_GET(r.rd_ok(kernel(kRPart), cst_addr(ch.rx_ep, CMM_CST_SEQ_OFFSET)), CMM_CST_SEQ_RX), 2u);
+  const Header gap = last_sent(r, Opcode::kNack);
+  EXPECT_EQ(gap.reason, u(Reason::kSeqGap));
+  EXPECT_EQ(gap.seq, 1u);  // number of missing messages
+  EXPECT_EQ(gap.tag, 0x102u);
+  EXPECT_TRUE(gap.key == ch.key);
+  // The sender's CMM believes it and tells its agent.
+  const uint32_t ts = tx_status();
+  EXPECT_EQ(CMM_FIELD_GET(ts, CMM_EP_TX_STATUS_LAST_REASON), u(Reason::kSeqGap));
+  EXPECT_EQ(CMM_FIELD_GET(ts, CMM_EP_TX_STATUS_LAST_TAG), 0x102u);
+  // Counted as lost messages, apart from the refusals (0x102 was delivered).
+  EXPECT_EQ(CMM_FIELD_GET(ts, CMM_EP_TX_STATUS_NACKS), 0u);
+  EXPECT_EQ(s.rd_ok(kernel(kSPart), cst_addr(ch.tx_ep, CMM_CST_LOST_OFFSET)), CMM_FIELD_SET(0u, CMM_CST_LOST_TX, 1u));
+  EXPECT_EQ(r.rd_ok(kernel(kRPart), cst_addr(ch.rx_ep, CMM_CST_LOST_OFFSET)), CMM_FIELD_SET(0u, CMM_CST_LOST_RX, 1u));
+  EXPECT_EQ(s.irq_status(kSPart), bit(Irq::kTxnack) | bit(Irq::kErr));
+  expect_log(s, kSPart, Reason::kSeqGap, ch.tx_ep, u(Opcode::kNack), true, false, kR);
+  EXPECT_EQ(CMM_FIELD_GET(s.rd_ok(kernel(kSPart), cst_addr(ch.tx_ep, CMM_CST_SEQ_OFFSET)), CMM_CST_SEQ_TX), 2u);
+  // No further gap once in step.
+  net.filter = nullptr;
+  expect_channel_works(0x17);
+  EXPECT_EQ(r.rejects(Reason::kSeqGap), 1u);
+}
+
+TEST_F(SecurityHardened, DuplicatedOrReplayedDataIsSeqOldAndNotDeliveredTwice) {
+  std::vector<Header> wire;
+  net.filter = [&wire](Header& h) {
+    if (h.opcode == u(Opcode::kData)) wire.push_back(h);
+    return true;
+  };
+  ASSERT_EQ(s.doorbell(tx_user(), ch.tx_ep, 8, 0x201).status, u(Rsp::kOk));
+  s.settle();
+  ASSERT_EQ(wire.size(), 1u);
+  EXPECT_EQ(r.core.rxq_count(ch.rx_ep), 1u);
+  drain_rx();
+  r.take_verdicts();
+  // The same DATA again (a duplicating fabric, or a replay by a rogue node).
+  for (uint32_t i = 1; i <= 3; ++i) {
+    inject(r, wire[0]);
+    EXPECT_EQ(r.rejects(Reason::kSeqOld), i);
+    EXPECT_EQ(r.core.rxq_count(ch.rx_ep), 0u);
+  }
+  std::vector<VdRec> vd = r.take_verdicts();
+  ASSERT_EQ(vd.size(), 3u);
+  for (const VdRec& v : vd) {
+    EXPECT_FALSE(v.accept);
+    EXPECT_EQ(v.reason, u(Reason::kSeqOld));
+  }
+  EXPECT_EQ(r.stat(CmmCore::kStatDataDelivered), 1u);
+  EXPECT_EQ(r.errlog_count(kRPart), 0u);  // the sender's concern, not the receiver's
+  EXPECT_EQ(CMM_FIELD_GET(tx_status(), CMM_EP_TX_STATUS_LAST_REASON), u(Reason::kSeqOld));
+  // The sender hears of it (LAST_REASON, IRQ TXNACK), but its message was
+  // delivered: not counted as refused.
+  EXPECT_EQ(CMM_FIELD_GET(tx_status(), CMM_EP_TX_STATUS_NACKS), 0u);
+  EXPECT_EQ(s.irq_status(kSPart) & bit(Irq::kTxnack), bit(Irq::kTxnack));
+  net.filter = nullptr;
+  expect_channel_works(0x18);
+}
+
+TEST_F(SecurityHardened, ReorderedDataIsNeverDeliveredOutOfOrder) {
+  net.filter = [](Header& h) { return !(h.opcode == u(Opcode::kData) && h.tag == 0x301); };
+  ASSERT_EQ(s.doorbell(tx_user(), ch.tx_ep, 8, 0x301).status, u(Rsp::kOk));
+  ASSERT_EQ(s.doorbell(tx_user(), ch.tx_ep, 8, 0x302).status, u(Rsp::kOk));
+  s.settle();
+  ASSERT_EQ(net.dropped.size(), 1u);
+  // 0x302 overtook 0x301: delivered, with the gap reported.
+  EXPECT_EQ(r.rejects(Reason::kSeqGap), 1u);
+  // 0x301 arrives late: refused, never delivered after 0x302.
+  net.filter = nullptr;
+  inject(r, net.dropped[0]);
+  EXPECT_EQ(r.rejects(Reason::kSeqOld), 1u);
+  EXPECT_EQ(r.core.rxq_count(ch.rx_ep), 1u);
+  EXPECT_EQ(r.rd_ok(rx_user(), ep_addr(ch.rx_ep, CMM_EP_RX_TAG_OFFSET)), 0x302u);
+  EXPECT_EQ(r.stat(CmmCore::kStatDataDelivered), 1u);
+  drain_rx();
+  expect_channel_works(0x19);
+}
+
+TEST_F(SecurityHardened, ErrorLogFloodDoesNotHideAnException) {
+  // A flood of alternating kinds fills the log and then loses entries.
+  for (int i = 0; i < 40; ++i) {
+    if (i % 2) r.rd(user(kRPart, 999), ep_addr(ch.rx_ep, CMM_EP_RX_STATUS_OFFSET));  // DENIED
+    else inject(r, data_to_rx(random_key(rng), static_cast<uint16_t>(i)));             // BAD_KEY
+  }
+  uint32_t st = r.rd_ok(kernel(kRPart), CMM_ERRLOG_STATUS_OFFSET);
+  ASSERT_EQ(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_COUNT), kErrlogDepth);
+  // Full after 4; then each BAD_KEY is lost, each DENIED coalesces into the newest entry.
+  const uint32_t lost = CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_LOST);
+  EXPECT_EQ(lost, 18u);
+  r.wr_ok(kernel(kRPart), CMM_IRQ_STATUS_OFFSET, CMM_IRQ_STATUS_WMASK);
+  // Now an I6 exception: a CONNECT onto the receive entry's local key.
+  Header c = make_header(Opcode::kConnect, kX, 2, 9, kR, kRPart, static_cast<uint8_t>(ch.rx_ep));
+  c.key = random_key(rng);
+  inject(r, c);
+  EXPECT_EQ(r.rejects(Reason::kKeyLocked), 1u);
+  st = r.rd_ok(kernel(kRPart), CMM_ERRLOG_STATUS_OFFSET);
+  EXPECT_EQ(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_LOST), lost + 1);  // the log had no room
+  // ... but the exception register has it, and IRQ EXC says so.
+  uint32_t x1 = 0;
+  x1 = CMM_FIELD_SET(x1, CMM_EXC_FIRST_REASON, u(Reason::kKeyLocked));
+  x1 = CMM_FIELD_SET(x1, CMM_EXC_FIRST_EP, ch.rx_ep);
+  x1 = CMM_FIELD_SET(x1, CMM_EXC_FIRST_SRC_NODE, kX);
+  x1 = CMM_FIELD_SET(x1, CMM_EXC_FIRST_VALID, 1u);
+  EXPECT_EQ(r.rd_ok(kernel(kRPart), CMM_EXC_COUNT_OFFSET), 1u);
+  EXPECT_EQ(r.rd_ok(kernel(kRPart), CMM_EXC_FIRST_OFFSET), x1);
+  EXPECT_EQ(r.rd_ok(kernel(kRPart), CMM_EXC_LAST_OFFSET), x1);
+  EXPECT_EQ(r.irq_status(kRPart), bit(Irq::kErr) | bit(Irq::kExc));
+  // A second one: FIRST kept, LAST updated.
+  Header c2 = from_s(Opcode::kConnect);
+  c2.key = random_key(rng);
+  inject(r, c2);
+  EXPECT_EQ(r.rd_ok(kernel(kRPart), CMM_EXC_COUNT_OFFSET), 2u);
+  EXPECT_EQ(r.rd_ok(kernel(kRPart), CMM_EXC_FIRST_OFFSET), x1);
+  EXPECT_EQ(CMM_FIELD_GET(r.rd_ok(kernel(kRPart), CMM_EXC_LAST_OFFSET), CMM_EXC_LAST_SRC_NODE), kS);
+  // Other partitions saw nothing; EXC_CLEAR clears.
+  EXPECT_EQ(r.rd_ok(kernel(kSPart), CMM_EXC_COUNT_OFFSET), 0u);
+  r.cmd_ok(kRPart, Cmd::kExcClear);
+  for (uint32_t a : {CMM_EXC_COUNT_OFFSET, CMM_EXC_FIRST_OFFSET, CMM_EXC_LAST_OFFSET})
+    EXPECT_EQ(r.rd_ok(kernel(kRPart), a), 0u);
+  EXPECT_TRUE(r.core.key_equals_for_test(ch.rx_ep, ch.key));
+  r.clear_errlog(kRPart);
+  expect_channel_works(0x1A);
+}
+
+TEST_F(SecurityHardened, RejectRateAlarmFiresAtThresholdOncePerWindow) {
+  constexpr uint32_t kLog2 = 9;  // windows of 512 cycles
+  const Req k = kernel(kRPart);
+  uint32_t cfg = 0;
+  cfg = CMM_FIELD_SET(cfg, CMM_ALARM_CFG_THRESH, 3u);
+  cfg = CMM_FIELD_SET(cfg, CMM_ALARM_CFG_WINDOW_LOG2, kLog2);
+  r.wr_ok(k, CMM_ALARM_CFG_OFFSET, cfg);
+  EXPECT_EQ(r.rd_ok(k, CMM_ALARM_CFG_OFFSET), cfg);
+  r.wr_ok(k, CMM_IRQ_ENABLE_OFFSET, bit(Irq::kAlarm));
+  auto to_window_start = [&] {
+    while ((r.core.cycle() & ((1u << kLog2) - 1)) != 0) r.tick();
+    return r.core.cycle() >> kLog2;
+  };
+  auto event = [&] { r.rd(user(kRPart, 999), CMM_PART_INFO_OFFSET); };  // DENIED, logged (coalesced)
+  uint64_t w = to_window_start();
+  event();
+  event();
+  EXPECT_EQ(r.rd_ok(k, CMM_ALARM_COUNT_OFFSET), 0u);
+  EXPECT_EQ(r.irq_status(kRPart) & bit(Irq::kAlarm), 0u);
+  event();  // the third in the window
+  EXPECT_EQ(r.rd_ok(k, CMM_ALARM_COUNT_OFFSET), 1u);
+  EXPECT_EQ(r.irq_status(kRPart) & bit(Irq::kAlarm), bit(Irq::kAlarm));
+  EXPECT_EQ(r.core.out().irq, 1u << kRPart);
+  r.wr_ok(k, CMM_IRQ_STATUS_OFFSET, bit(Irq::kAlarm));
+  for (int i = 0; i < 5; ++i) event();  // more in the same window: no second alarm
+  EXPECT_EQ(r.rd_ok(k, CMM_ALARM_COUNT_OFFSET), 1u);
+  EXPECT_EQ(r.irq_status(kRPart) & bit(Irq::kAlarm), 0u);
+  ASSERT_EQ(r.core.cycle() >> kLog2, w) << "events spilled into the next window";
+  EXPECT_EQ(r.errlog_count(kRPart), 2u);  // coalesced, all counted by the alarm
+  // The next window counts afresh.
+  w = to_window_start();
+  event();
+  event();
+  EXPECT_EQ(r.rd_ok(k, CMM_ALARM_COUNT_OFFSET), 1u);
+  event();
+  EXPECT_EQ(r.rd_ok(k, CMM_ALARM_COUNT_OFFSET), 2u);
+  EXPECT_EQ(r.irq_status(kRPart) & bit(Irq::kAlarm), bit(Irq::kAlarm));
+  ASSERT_EQ(r.core.cycle() >> kLog2, w);
+  // Another partition's alarm is untouched.
+  EXPECT_EQ(r.rd_ok(kernel(kSPart), CMM_ALARM_COUNT_OFFSET), 0u);
+  r.clear_errlog(kRPart);
+  expect_channel_works(0x1B);
+}
+
+TEST_F(SecurityHardened, AllZeroStagedKeyIsRefused) {
+  const Pair p = authorize_pair(kRPart, kRPid, 1, 3000);
+  r.stage_key(kRPart, Key{});
+  r.cmd_refused(kRPart, Cmd::kConnect, p.rx, Reason::kKeyZero);
+  r.stage_key(kRPart, Key{});
+  r.cmd_refused(kRPart, Cmd::kSetKey, p.rx, Reason::kKeyZero);
+  EXPECT_EQ(r.rejects(Reason::kKeyZero), 2u);
+  EXPECT_FALSE(r.core.key_valid(p.rx));
+  EXPECT_EQ(r.core.ep_state(p.rx), State::kAuthorized);
+  r.settle();
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kAuthorized);  // no CONNECT went out
+  EXPECT_EQ(r.stat(CmmCore::kStatConnectSent), 1u);      // SetUp's only
+  // A real key works.
+  r.stage_key(kRPart, random_key(rng));
+  r.cmd_ok(kRPart, Cmd::kConnect, p.rx);
+  r.settle();
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kOpen);
+  expect_channel_works(0x1C);
+}
+
+TEST_F(SecurityHardened, IncompleteKeyStagingIsRefused) {
+  const Pair p = authorize_pair(kRPart, kRPid, 1, 3000);
+  const Key k = random_key(rng);
+  for (uint32_t missing = 0; missing < kKeyWords; ++missing) {
+    SCOPED_TRACE(missing);
+    for (uint32_t w = 0; w < kKeyWords; ++w)
+      if (w != missing) r.wr_ok(kernel(kRPart), CMM_KEY_OFFSET + 4 * w, k[w]);
+    r.cmd_refused(kRPart, Cmd::kConnect, p.rx, Reason::kKeyIncomplete);
+    EXPECT_FALSE(r.core.key_valid(p.rx));
+  }
+  // Nothing staged at all.
+  r.cmd_refused(kRPart, Cmd::kSetKey, p.rx, Reason::kKeyIncomplete);
+  EXPECT_EQ(r.rejects(Reason::kKeyIncomplete), kKeyWords + 1);
+  r.settle();
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kAuthorized);
+  r.stage_key(kRPart, k);
+  r.cmd_ok(kRPart, Cmd::kConnect, p.rx);
+  r.settle();
+  EXPECT_TRUE(s.core.key_equals_for_test(p.tx, k));
+  expect_channel_works(0x1D);
+}
+
+TEST_F(SecurityHardened, TwoProcessesMixingKeyWordsAreRefused) {
+  const Pair p = authorize_pair(kRPart, kRPid, 1, 3000);
+  const Req a{kRPart, Priv::kKernel, 11}, b{kRPart, Priv::kKernel, 22};
+  const Key ka = random_key(rng), kb = random_key(rng);
+  r.wr_ok(a, CMM_KEY_OFFSET + 0, ka[0]);
+  r.wr_ok(a, CMM_KEY_OFFSET + 4, ka[1]);
+  // b's words while a's staging is in progress: refused, a's words kept.
+  EXPECT_EQ(r.wr(b, CMM_KEY_OFFSET + 8, kb[2]).status, u(Rsp::kReject));
+  EXPECT_EQ(r.wr(b, CMM_KEY_OFFSET + 0, kb[0]).status, u(Rsp::kReject));
+  EXPECT_EQ(r.rejects(Reason::kKeyStageBusy), 2u);
+  r.wr_ok(a, CMM_KEY_OFFSET + 8, ka[2]);
+  r.wr_ok(a, CMM_KEY_OFFSET + 12, ka[3]);
+  // b commands with a's staged key: refused (and the staging is zeroized).
+  r.cmd_refused(kRPart, Cmd::kConnect, p.rx, Reason::kKeyStageBusy);  // kernel(kRPart) has pid 0
+  EXPECT_EQ(r.access(b, true, CMM_CMD_OFFSET, cmd_word(Cmd::kConnect, p.rx)).status, u(Rsp::kReject));
+  EXPECT_EQ(r.cmd_reason(kRPart), u(Reason::kKeyIncomplete));  // nothing left staged
+  EXPECT_EQ(r.rejects(Reason::kKeyStageBusy), 3u);
+  EXPECT_FALSE(r.core.key_valid(p.rx));
+  // a stages and commands alone: stored exactly.
+  r.stage_key(kRPart, ka, 11);
+  EXPECT_EQ(r.access(a, true, CMM_CMD_OFFSET, cmd_word(Cmd::kConnect, p.rx)).status, u(Rsp::kOk));
+  r.settle();
+  EXPECT_TRUE(r.core.key_equals_for_test(p.rx, ka));
+  EXPECT_TRUE(s.core.key_equals_for_test(p.tx, ka));
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kOpen);
+  expect_channel_works(0x1E);
+}
+
+TEST_F(SecurityHardened, ReservedBitsInEveryWritableRegisterAreRefused) {
+  const Req k = kernel(kRPart);
+  const int e = r.alloc(kRPart);  // an ALLOCATED entry: its CST fields are writable
+  ASSERT_GE(e, 0);
+  const uint32_t ep = static_cast<uint32_t>(e);
+  r.rd(user(kRPart, 999), CMM_PART_INFO_OFFSET);  // IRQ ERR pending (a W1C target)
+  r.wr_ok(k, CMM_IRQ_ENABLE_OFFSET, 0x05);
+  struct W {
+    const char* name;
+    uint32_t addr, wmask, value;  // value: a legal write that would change something
+  };
+  const W regs_[] = {
+      {"CMD", CMM_CMD_OFFSET, CMM_CMD_WMASK, cmd_word(Cmd::kAlloc)},
+      {"IRQ_STATUS", CMM_IRQ_STATUS_OFFSET, CMM_IRQ_STATUS_WMASK, bit(Irq::kErr)},
+      {"IRQ_ENABLE", CMM_IRQ_ENABLE_OFFSET, CMM_IRQ_ENABLE_WMASK, 0x7Fu},
+      {"MGMT_DST", CMM_MGMT_DST_OFFSET, CMM_MGMT_DST_WMASK, 0x123u},
+      {"ALARM_CFG", CMM_ALARM_CFG_OFFSET, CMM_ALARM_CFG_WMASK, 5u},
+      {"CST_CTRL", cst_addr(ep, CMM_CST_CTRL_OFFSET), CMM_CST_CTRL_WMASK, 1u},
+      {"CST_OWNER", cst_addr(ep, CMM_CST_OWNER_OFFSET), CMM_CST_OWNER_WMASK, 0x1234u},
+      {"CST_REMOTE", cst_addr(ep, CMM_CST_REMOTE_OFFSET), CMM_CST_REMOTE_WMASK, remote_word(kS, 1, 2)},
+      {"CST_GEN", cst_addr(ep, CMM_CST_GEN_OFFSET), CMM_CST_GEN_WMASK, 0x4200u},
+  };
+  auto snapshot = [&] {
+    std::vector<uint32_t> v;
+    for (uint32_t a : {CMM_PART_INFO_OFFSET, CMM_CMD_STATUS_OFFSET, CMM_IRQ_STATUS_OFFSET, CMM_IRQ_ENABLE_OFFSET,
+                       CMM_MGMT_DST_OFFSET, CMM_ALARM_CFG_OFFSET, cst_addr(ep, CMM_CST_CTRL_OFFSET),
+                       cst_addr(ep, CMM_CST_OWNER_OFFSET), cst_addr(ep, CMM_CST_REMOTE_OFFSET),
+                       cst_addr(ep, CMM_CST_GEN_OFFSET)})
+      v.push_back(r.rd_ok(k, a));
+    return v;
+  };
+  const std::vector<uint32_t> before = snapshot();
+  uint32_t n = 0;
+  for (const W& w : regs_) {
+    SCOPED_TRACE(w.name);
+    ASSERT_NE(w.wmask, 0xFFFFFFFFu);
+    for (uint32_t b = 0; b < 32; ++b) {
+      if (w.wmask & (1u << b)) continue;
+      EXPECT_EQ(r.wr(k, w.addr, w.value | (1u << b)).status, u(Rsp::kReject)) << b;
+      ++n;
+    }
+  }
+  EXPECT_EQ(r.rejects(Reason::kReservedBits), n);
+  EXPECT_GT(n, 9u * 8u);
+  EXPECT_EQ(snapshot(), before);  // nothing changed, no command ran
+  EXPECT_EQ(r.stat(CmmCore::kStatConnectSent), 1u);
+  // The same values without the reserved bits are accepted.
+  for (const W& w : regs_) EXPECT_EQ(r.wr(k, w.addr, w.value).status, u(Rsp::kOk)) << w.name;
+  EXPECT_NE(snapshot(), before);
+  EXPECT_EQ(r.rejects(Reason::kReservedBits), n);
+  r.clear_errlog(kRPart);
+  expect_channel_works(0x1F);
+}
+
+TEST(SecurityQuota, ReservationKeepsAnotherPartitionsQuotaAvailable) {
+  // Over-committed quotas (the scenario validator refuses them; the core must
+  // still keep partition 1's quota free from a greedy partition 0).
+  Straps st;
+  st.node_id = kR;
+  st.quota = {16, 4, 0, 0, 0, 0, 0, 0};
+  CoreHarness h(st);
+  int n = 0;
+  while (h.alloc(0) >= 0) ++n;
+  EXPECT_EQ(n, 12);
+  EXPECT_EQ(h.cmd_reason(0), u(Reason::kNoFreeEp));
+  EXPECT_EQ(h.rejects(Reason::kNoFreeEp), 1u);
+  EXPECT_EQ(h.rejects(Reason::kQuotaExceeded), 0u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(h.alloc(1), 12 + i);
+  h.cmd_refused(1, Cmd::kAlloc, 0, Reason::kQuotaExceeded);
+  // A freed entry of partition 0 goes back to it.
+  h.cmd_ok(0, Cmd::kFree, 3);
+  EXPECT_EQ(h.alloc(0), 3);
+}
+
+TEST_F(SecurityHardened, NackToANonPeerSourceCarriesNoKey) {
+  // Node 66 sends DATA with the (leaked) channel key to the receive entry,
+  // and its real CMM sends a CONNECT to the open send entry: both NACKed,
+  // and neither NACK carries key bits.
+  Header d = data_to_rx(ch.key, 0x44);
+  d.src_node = kX;
+  inject(r, d);
+  EXPECT_EQ(r.rejects(Reason::kSrcNodeMismatch), 1u);
+  Header n1 = last_sent(r, Opcode::kNack);
+  EXPECT_EQ(n1.dst_node, kX);
+  EXPECT_TRUE(n1.key == Key{});
+  Header d2 = data_to_rx(ch.key, 0x45);
+  d2.src_part = 5;  // right node, wrong partition
+  inject(r, d2);
+  EXPECT_EQ(r.rejects(Reason::kSrcPartMismatch), 1u);
+  EXPECT_TRUE(last_sent(r, Opcode::kNack).key == Key{});
+  const int xe = x.make_entry(2, 1, Dir::kRecv, kS, kSPart, static_cast<uint8_t>(ch.tx_ep), true, ch.tx_gen);
+  x.stage_key(2, random_key(rng));
+  x.cmd_ok(2, Cmd::kConnect, static_cast<uint32_t>(xe));
+  x.settle();
+  EXPECT_EQ(s.rejects(Reason::kSrcNodeMismatch) + s.rejects(Reason::kKeyPresent), 1u);
+  Header n2 = last_sent(s, Opcode::kNack);
+  EXPECT_EQ(n2.dst_node, kX);
+  EXPECT_TRUE(n2.key == Key{});
+  EXPECT_EQ(x.rejects(Reason::kUnauthResponse), 1u);  // and node 66's CMM cannot believe it
+  EXPECT_EQ(x.core.ep_state(static_cast<uint32_t>(xe)), State::kConnecting);
+  // Contrast: the entry's own peer gets the keyed NACK and its CMM believes it.
+  inject(r, data_to_rx(random_key(rng), 0x46));
+  Header n3 = last_sent(r, Opcode::kNack);
+  EXPECT_EQ(n3.dst_node, kS);
+  EXPECT_TRUE(n3.key == ch.key);
+  EXPECT_EQ(CMM_FIELD_GET(tx_status(), CMM_EP_TX_STATUS_LAST_REASON), u(Reason::kBadKey));
+  r.clear_errlog(kRPart);
+  expect_channel_works(0x20);
+}
+
+
+TEST_F(SecurityHardened, DropDuplicateReorderKeepsOrderAndEveryMessageAccounted) {
+  // A faulty fabric drops, duplicates and delays DATA at random. The receiver
+  // delivers in order and at most once; every message is delivered, refused
+  // (TX_NACKS) or reported lost (CST_LOST), each exactly once.
+  std::mt19937 frng(0xFA017);
+  std::vector<Header> later;
+  net.filter = [&](Header& h) {
+    if (h.opcode != u(Opcode::kData)) return true;
+    const uint32_t x = frng() % 100;
+    if (x < 20) return false;  // dropped
+    if (x < 35) {              // duplicated: one now, one later
+      later.push_back(h);
+      return true;
+    }
+    if (x < 50) {  // delayed
+      later.push_back(h);
+      return false;
+    }
+    return true;
+  };
+  std::vector<uint32_t> delivered;
+  auto drain = [&] {
+    while (r.core.rxq_count(ch.rx_ep) != 0) {
+      delivered.push_back(r.rd_ok(rx_user(), ep_addr(ch.rx_ep, CMM_EP_RX_TAG_OFFSET)));
+      r.wr_ok(rx_user(), ep_addr(ch.rx_ep, CMM_EP_RX_POP_OFFSET), 0);
+    }
+  };
+  constexpr uint32_t kMsgs = 300;
+  for (uint32_t i = 0; i < kMsgs; ++i) {
+    ASSERT_EQ(s.doorbell(tx_user(), ch.tx_ep, 16, i).status, u(Rsp::kOk));
+    if (!later.empty() && frng() % 3 == 0) {  // release a delayed or duplicated one
+      const size_t k = frng() % later.size();
+      r.ingress.push_back(later[k]);
+      later.erase(later.begin() + static_cast<long>(k));
+    }
+    s.settle();
+    drain();
+  }
+  for (const Header& h : later) r.ingress.push_back(h);
+  r.settle();
+  drain();
+  // A last message over a clean fabric: every loss before it is now known.
+  net.filter = nullptr;
+  ASSERT_EQ(s.doorbell(tx_user(), ch.tx_ep, 16, kMsgs).status, u(Rsp::kOk));
+  s.settle();
+  drain();
+  ASSERT_FALSE(delivered.empty());
+  EXPECT_EQ(delivered.back(), kMsgs);
+  for (size_t i = 1; i < delivered.size(); ++i) ASSERT_LT(delivered[i - 1], delivered[i]) << "order / duplicate";
+  const uint32_t nacks = CMM_FIELD_GET(s.cst_status(kSPart, ch.tx_ep), CMM_CST_STATUS_TX_NACKS);
+  const uint32_t tx_lost = CMM_FIELD_GET(s.rd_ok(kernel(kSPart), cst_addr(ch.tx_ep, CMM_CST_LOST_OFFSET)), CMM_CST_LOST_TX);
+  const uint32_t rx_lost = CMM_FIELD_GET(r.rd_ok(kernel(kRPart), cst_addr(ch.rx_ep, CMM_CST_LOST_OFFSET)), CMM_CST_LOST_RX);
+  EXPECT_EQ(kMsgs + 1, delivered.size() + nacks + tx_lost);
+  EXPECT_EQ(tx_lost, rx_lost);
+  EXPECT_GT(tx_lost, 30u);                   // the faults happened
+  EXPECT_GT(r.rejects(Reason::kSeqOld), 30u);  // duplicates and late ones refused
+  EXPECT_EQ(r.rejects(Reason::kSeqGap) + r.rejects(Reason::kSeqOld) + r.rejects(Reason::kRxqFull),
+            r.stat(CmmCore::kStatNackSent));
+  expect_channel_works(0x21);
 }
 
 }  // namespace

@@ -47,18 +47,30 @@ PinsIn reg_in(Req who, bool write, uint32_t addr, uint32_t wdata = 0, bool eg_re
   return in;
 }
 
-// The NACK a core at kNode must send back for `orig` (already masked).
-Header expected_nack(const Header& orig, Reason r) {
+// The NACK a core at kNode must send back for `orig` (already masked):
+// generations echoed swapped, `key` only when the source is the entry's peer.
+Header expected_nack(const Header& orig, Reason r, const Key& key = Key{}) {
   Header n = make_header(Opcode::kNack, kNode, orig.dst_part, orig.dst_ep, orig.src_node, orig.src_part, orig.src_ep);
   n.reason = static_cast<uint8_t>(r);
   n.aux = orig.opcode;
   n.tag = orig.tag;
+  n.src_gen = orig.dst_gen;
+  n.dst_gen = orig.src_gen;
+  n.key = key;
   return n;
+}
+
+// Quotas summing to the table size (ALLOC reserves unused quota of others).
+Straps test_straps(uint8_t node) {
+  Straps s;
+  s.node_id = node;
+  s.quota = {4, 3, 2, 2, 2, 1, 1, 1};
+  return s;
 }
 
 class CoreTest : public ::testing::Test {
  protected:
-  CoreHarness h{kNode};
+  CoreHarness h{test_straps(kNode)};
 
   // Open receive entry (DESIGN steps 2-3 from the receiver's side; the peer's
   // CONNECT_ACK is injected). Egress and interrupt state are cleared.
@@ -67,6 +79,8 @@ class CoreTest : public ::testing::Test {
     h.stage_key(part, k);
     h.cmd_ok(part, Cmd::kConnect, static_cast<uint32_t>(ep));
     Header ack = make_header(Opcode::kConnectAck, rnode, rpart, rep, kNode, part, static_cast<uint8_t>(ep));
+    ack.key = k;  // the sender's CMM proves it stored the key
+    stamp(ack);
     h.inject(ack);
     EXPECT_EQ(h.core.ep_state(static_cast<uint32_t>(ep)), State::kOpen);
     h.take_egress();
@@ -78,25 +92,37 @@ class CoreTest : public ::testing::Test {
     const int ep = h.make_entry(part, pid, Dir::kSend, rnode, rpart, rep);
     Header c = make_header(Opcode::kConnect, rnode, rpart, rep, kNode, part, static_cast<uint8_t>(ep));
     c.key = k;
+    stamp(c);
     h.inject(c);
     EXPECT_EQ(h.core.ep_state(static_cast<uint32_t>(ep)), State::kOpen);
     h.take_egress();
     h.wr_ok(kernel(part), CMM_IRQ_STATUS_OFFSET, 0x1F);
     return static_cast<uint32_t>(ep);
   }
-  static Header data(uint8_t src_part, uint8_t src_ep, uint8_t dst_part, uint8_t dst_ep, const Key& k,
-                     uint16_t len = 64, uint16_t tag = 0, uint8_t src_node = kPeer) {
+  // A packet from the peer entry as its CMM would stamp it: dst_gen = the
+  // addressed entry's generation, src_gen = its CST_GEN.REMOTE (0 here).
+  Header& stamp(Header& p) const {
+    if (p.dst_ep < kNumEndpoints) p.dst_gen = h.core.ep_gen(p.dst_ep);
+    return p;
+  }
+  // DATA with the sequence number the entry expects next (+ ahead, for
+  // headers built before earlier ones are delivered).
+  Header data(uint8_t src_part, uint8_t src_ep, uint8_t dst_part, uint8_t dst_ep, const Key& k,
+              uint16_t len = 64, uint16_t tag = 0, uint8_t src_node = kPeer, uint16_t ahead = 0) const {
     Header d = make_header(Opcode::kData, src_node, src_part, src_ep, kNode, dst_part, dst_ep);
     d.key = k;
     d.len = len;
     d.tag = tag;
+    stamp(d);
+    if (dst_ep < kNumEndpoints) d.seq = static_cast<uint16_t>(h.core.rx_seq(dst_ep) + ahead);
     return d;
   }
 
   // Injects h (alone) and checks the rejection: reason counter +1, NACK sent
   // back (or none for responses), a reject verdict for DATA, and an error-log
   // entry in log_part iff logged.
-  void expect_ingress_reject(const Header& hdr, Reason r, bool logged, uint8_t log_part = 0, bool nacked = true) {
+  void expect_ingress_reject(const Header& hdr, Reason r, bool logged, uint8_t log_part = 0, bool nacked = true,
+                             const Key& nack_key = Key{}) {
     SCOPED_TRACE(std::string(opcode_name(hdr.opcode)) + " -> " + std::string(reason_name(u(r))));
     const Header m = hdr.masked();
     h.settle();
@@ -111,7 +137,8 @@ class CoreTest : public ::testing::Test {
     if (nacked) {
       ASSERT_EQ(eg.size(), 1u);
       EXPECT_EQ(eg[0].cls, 1u);
-      EXPECT_EQ(eg[0].hdr, expected_nack(m, r));
+      EXPECT_EQ(eg[0].hdr, expected_nack(m, r, nack_key));
+      EXPECT_TRUE(eg[0].hdr.key == nack_key) << "NACK key bits";
       EXPECT_EQ(h.stat(kStatNackSent), nacks_before + 1);
     } else {
       EXPECT_TRUE(eg.empty()) << "a response must never be answered";
@@ -188,6 +215,9 @@ TEST(CoreRegisters, ResetValuesOfEveryRegister) {
     for (uint32_t i = 0; i < CMM_MGMT_RX_COUNT; ++i) EXPECT_EQ(h.rd_ok(k, CMM_MGMT_RX_OFFSET + 4 * i), 0u);
     EXPECT_EQ(h.rd_ok(k, CMM_ERRLOG_STATUS_OFFSET), 0u);
     EXPECT_EQ(h.rd_ok(k, CMM_ERRLOG_HEAD_OFFSET), 0u);
+    for (uint32_t a : {CMM_ERRLOG_HEAD_REPEAT_OFFSET, CMM_EXC_COUNT_OFFSET, CMM_EXC_FIRST_OFFSET, CMM_EXC_LAST_OFFSET,
+                       CMM_ALARM_CFG_OFFSET, CMM_ALARM_COUNT_OFFSET})
+      EXPECT_EQ(h.rd_ok(k, a), 0u) << std::hex << a;
     for (uint32_t i = 0; i < CMM_REJECT_COUNT_COUNT; ++i)
       EXPECT_EQ(h.rd_ok(k, CMM_REJECT_COUNT_OFFSET + 4 * i), 0u) << i;
     for (uint32_t i = 0; i < CMM_STAT_COUNT; ++i) EXPECT_EQ(h.rd_ok(k, stat_addr(i)), 0u) << i;
@@ -224,7 +254,8 @@ TEST(CoreRegisters, ResetClearsEverything) {
   EXPECT_EQ(h.rd_ok(kernel(2), CMM_MGMT_TX_OFFSET), 0u);
   EXPECT_EQ(h.rd_ok(kernel(2), CMM_ERRLOG_STATUS_OFFSET), 0u);
   EXPECT_EQ(h.rd_ok(kernel(2), CMM_PART_INFO_OFFSET), CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_PART_INFO_PART, 2u),
-                                                                    CMM_PART_INFO_QUOTA, 4u));
+                                                                    CMM_PART_INFO_QUOTA, 2u));
+  EXPECT_EQ(h.core.ep_gen(static_cast<uint32_t>(ep)), 0u);  // generations are 0 only after reset
   EXPECT_EQ(h.stat(kStatConnSent), 0u);
 }
 
@@ -248,8 +279,10 @@ TEST_F(CoreTest, GlobalRegistersAreReadOnlyForEveryone) {
 }
 
 TEST_F(CoreTest, ReadOnlyKernelRegistersRefuseWrites) {
-  std::vector<uint32_t> ro = {CMM_PART_INFO_OFFSET, CMM_CMD_STATUS_OFFSET, CMM_MGMT_RX_STATUS_OFFSET,
-                              CMM_ERRLOG_STATUS_OFFSET, CMM_ERRLOG_HEAD_OFFSET};
+  std::vector<uint32_t> ro = {CMM_PART_INFO_OFFSET,     CMM_CMD_STATUS_OFFSET,         CMM_MGMT_RX_STATUS_OFFSET,
+                              CMM_ERRLOG_STATUS_OFFSET, CMM_ERRLOG_HEAD_OFFSET,        CMM_ERRLOG_HEAD_REPEAT_OFFSET,
+                              CMM_EXC_COUNT_OFFSET,     CMM_EXC_FIRST_OFFSET,          CMM_EXC_LAST_OFFSET,
+                              CMM_ALARM_COUNT_OFFSET};
   for (uint32_t i = 0; i < CMM_MGMT_RX_COUNT; ++i) ro.push_back(CMM_MGMT_RX_OFFSET + 4 * i);
   for (uint32_t i = 0; i < CMM_REJECT_COUNT_COUNT; ++i) ro.push_back(CMM_REJECT_COUNT_OFFSET + 4 * i);
   for (uint32_t i = 0; i < CMM_STAT_COUNT; ++i) ro.push_back(stat_addr(i));
@@ -262,7 +295,7 @@ TEST_F(CoreTest, ReadOnlyKernelRegistersRefuseWrites) {
   // Nothing changed (except the READ_ONLY counter itself).
   EXPECT_EQ(h.rejects(Reason::kReadOnly), n);
   EXPECT_EQ(h.rd_ok(kernel(1), CMM_CMD_STATUS_OFFSET), 0u);
-  EXPECT_EQ(h.rd_ok(kernel(1), CMM_PART_INFO_OFFSET), 0x00000401u);
+  EXPECT_EQ(h.rd_ok(kernel(1), CMM_PART_INFO_OFFSET), 0x00000301u);
   EXPECT_EQ(h.rd_ok(kernel(1), CMM_ERRLOG_STATUS_OFFSET), 0u);
   EXPECT_EQ(h.rd_ok(kernel(1), CMM_MGMT_RX_STATUS_OFFSET), 0u);
   for (uint32_t i = 0; i < CMM_STAT_COUNT; ++i) EXPECT_EQ(h.stat(i), 0u);
@@ -276,14 +309,18 @@ TEST_F(CoreTest, ReadOnlyKernelRegistersRefuseWrites) {
 
 TEST_F(CoreTest, ReadWriteWriteOnlyAndCommandRegisters) {
   const Req k = kernel(0);
-  // rw, masked to the field widths.
-  h.wr_ok(k, CMM_IRQ_ENABLE_OFFSET, 0xFFFFFFFFu);
-  EXPECT_EQ(h.rd_ok(k, CMM_IRQ_ENABLE_OFFSET), 0x1Fu);
+  // rw: every writable bit; a bit outside the fields refuses the write (RESERVED_BITS).
+  h.wr_ok(k, CMM_IRQ_ENABLE_OFFSET, CMM_IRQ_ENABLE_WMASK);
+  EXPECT_EQ(h.rd_ok(k, CMM_IRQ_ENABLE_OFFSET), 0x7Fu);
+  EXPECT_EQ(h.wr(k, CMM_IRQ_ENABLE_OFFSET, 0xFFFFFFFFu).status, u(Rsp::kReject));
+  EXPECT_EQ(h.rd_ok(k, CMM_IRQ_ENABLE_OFFSET), 0x7Fu);
   h.wr_ok(k, CMM_IRQ_ENABLE_OFFSET, 0x0Au);
   EXPECT_EQ(h.rd_ok(k, CMM_IRQ_ENABLE_OFFSET), 0x0Au);
   for (uint32_t i = 0; i < CMM_MGMT_TX_COUNT; ++i) h.wr_ok(k, CMM_MGMT_TX_OFFSET + 4 * i, 0xC0DE0000u + i);
   for (uint32_t i = 0; i < CMM_MGMT_TX_COUNT; ++i) EXPECT_EQ(h.rd_ok(k, CMM_MGMT_TX_OFFSET + 4 * i), 0xC0DE0000u + i);
-  h.wr_ok(k, CMM_MGMT_DST_OFFSET, 0xFFFFFFFFu);
+  h.wr_ok(k, CMM_MGMT_DST_OFFSET, 0xFFFu);
+  EXPECT_EQ(h.rd_ok(k, CMM_MGMT_DST_OFFSET), 0xFFFu);
+  EXPECT_EQ(h.wr(k, CMM_MGMT_DST_OFFSET, 0xFFFFFFFFu).status, u(Rsp::kReject));
   EXPECT_EQ(h.rd_ok(k, CMM_MGMT_DST_OFFSET), 0xFFFu);
   h.wr_ok(k, CMM_MGMT_DST_OFFSET, 0x00000342u);
   EXPECT_EQ(h.rd_ok(k, CMM_MGMT_DST_OFFSET), 0x342u);
@@ -295,7 +332,8 @@ TEST_F(CoreTest, ReadWriteWriteOnlyAndCommandRegisters) {
   // cmd: reads return 0 and do nothing.
   EXPECT_EQ(h.rd_ok(k, CMM_CMD_OFFSET), 0u);
   EXPECT_EQ(h.rd_ok(k, CMM_CMD_STATUS_OFFSET), 0u);
-  for (uint32_t r = 0; r < kReasonCount; ++r) EXPECT_EQ(h.core.reject_count(static_cast<Reason>(r)), 0u);
+  for (uint32_t r = 0; r < kReasonCount; ++r)
+    EXPECT_EQ(h.core.reject_count(static_cast<Reason>(r)), r == u(Reason::kReservedBits) ? 2u : 0u);
 }
 
 TEST_F(CoreTest, IrqStatusIsWriteOneToClear) {
@@ -313,7 +351,7 @@ TEST_F(CoreTest, IrqStatusIsWriteOneToClear) {
   EXPECT_EQ(h.irq_status(0), bit(Irq::kErr) | bit(Irq::kRx));
   h.wr_ok(k, CMM_IRQ_STATUS_OFFSET, bit(Irq::kRx));
   EXPECT_EQ(h.irq_status(0), bit(Irq::kErr));
-  h.wr_ok(k, CMM_IRQ_STATUS_OFFSET, 0xFFFFFFFFu);
+  h.wr_ok(k, CMM_IRQ_STATUS_OFFSET, CMM_IRQ_STATUS_WMASK);
   EXPECT_EQ(h.irq_status(0), 0u);
 }
 
@@ -365,22 +403,27 @@ TEST_F(CoreTest, KeyStagingIsZeroizedByEveryCommand) {
   const int ep = h.make_entry(0, 3, Dir::kRecv, kPeer, 0, 0);
   h.stage_key(0, kKeyA);
   h.cmd_ok(0, Cmd::kNop);
-  h.cmd_ok(0, Cmd::kSetKey, static_cast<uint32_t>(ep));
-  EXPECT_TRUE(h.core.key_valid(static_cast<uint32_t>(ep)));
-  EXPECT_FALSE(h.core.key_equals_for_test(static_cast<uint32_t>(ep), kKeyA));
-  EXPECT_TRUE(h.core.key_equals_for_test(static_cast<uint32_t>(ep), Key{}));
+  // The bank is empty again: nothing written since the last command.
+  h.cmd_refused(0, Cmd::kSetKey, static_cast<uint32_t>(ep), Reason::kKeyIncomplete);
+  EXPECT_FALSE(h.core.key_valid(static_cast<uint32_t>(ep)));
   // A refused command zeroizes too.
   const int ep2 = h.make_entry(0, 3, Dir::kRecv, kPeer, 0, 1);
   h.stage_key(0, kKeyB);
   h.cmd_refused(0, Cmd::kMgmtPop, 0, Reason::kRxqEmpty);
+  h.cmd_refused(0, Cmd::kSetKey, static_cast<uint32_t>(ep2), Reason::kKeyIncomplete);
+  EXPECT_FALSE(h.core.key_valid(static_cast<uint32_t>(ep2)));
+  EXPECT_EQ(h.rejects(Reason::kKeyIncomplete), 2u);
+  // Staged in full again, it is stored.
+  h.stage_key(0, kKeyB);
   h.cmd_ok(0, Cmd::kSetKey, static_cast<uint32_t>(ep2));
-  EXPECT_TRUE(h.core.key_equals_for_test(static_cast<uint32_t>(ep2), Key{}));
+  EXPECT_TRUE(h.core.key_equals_for_test(static_cast<uint32_t>(ep2), kKeyB));
 }
 
 TEST_F(CoreTest, MisalignedAndUnmappedAddressesGiveDecerr) {
-  std::vector<uint32_t> bad = {0x1,     0x2,     0x3,     0x0E,    0x21,    0x60,    0x100,   0x7FC,
-                               0x880,   0x8FC,   0x920,   0xFFC,   0x1100,  0x1104,  0x2000,  0xFFFC,
-                               0x1001,  0x100E};
+  std::vector<uint32_t> bad = {0x1,    0x2,    0x3,    0x0E,   0x21,   0x78,   0x100,  0x7FC,  0x920,
+                               0xFFC,  0x1200, 0x1204, 0x2000, 0xFFFC, 0x1001, 0x100E,
+                               // CST window holes (after CST_LOST) of an allocated and a free entry
+                               0x101C, 0x11FC};
   // Endpoint page holes (for an allocated and a free endpoint) and beyond the pages.
   for (uint32_t off : {0x018u, 0x100u, 0x3FCu, 0xC00u, 0xFFCu}) {
     bad.push_back(ep_addr(0, off));
@@ -403,11 +446,14 @@ TEST_F(CoreTest, MisalignedAndUnmappedAddressesGiveDecerr) {
   }
   EXPECT_EQ(h.rejects(Reason::kBadAddr), n);
   EXPECT_EQ(h.rejects(Reason::kDenied), 0u);
-  // Logged in the requester partition's log (4 kept, the rest counted as lost).
+  // Logged in the requester partition's log, coalesced: the head entry and
+  // a second one counting the repeats (never the head, which the agent reads).
   const uint32_t st = h.rd_ok(kernel(0), CMM_ERRLOG_STATUS_OFFSET);
-  EXPECT_EQ(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_COUNT), kErrlogDepth);
-  EXPECT_EQ(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_LOST), n - kErrlogDepth);
+  EXPECT_EQ(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_COUNT), 2u);
+  EXPECT_EQ(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_LOST), 0u);
+  EXPECT_EQ(h.rd_ok(kernel(0), CMM_ERRLOG_HEAD_REPEAT_OFFSET), 0u);
   ErrEntry e = h.pop_err(0);
+  EXPECT_EQ(h.rd_ok(kernel(0), CMM_ERRLOG_HEAD_REPEAT_OFFSET), n - 2);
   EXPECT_EQ(e.reason, u(Reason::kBadAddr));
   EXPECT_EQ(e.ep, 0u);
   EXPECT_EQ(e.opcode, 0u);
@@ -440,32 +486,51 @@ TEST_F(CoreTest, CstWindowFieldsAndAccessModes) {
   EXPECT_EQ(h.rd_ok(k, owner), 0u);
   EXPECT_EQ(h.rd_ok(k, remote), 0u);
   EXPECT_EQ(h.rd_ok(k, status), 0u);
-  // DIR is the only writable CTRL field.
-  h.wr_ok(k, ctrl, 0xFFFFFFFFu);
+  // DIR is the only writable CTRL field: any other bit refuses the write (RESERVED_BITS).
+  EXPECT_EQ(h.wr(k, ctrl, 0xFFFFFFFFu).status, u(Rsp::kReject));
+  EXPECT_EQ(h.wr(k, ctrl, 1u | (u(State::kOpen) << CMM_CST_CTRL_STATE_LSB)).status, u(Rsp::kReject));
+  EXPECT_EQ(h.rd_ok(k, ctrl), (u(State::kAllocated) << CMM_CST_CTRL_STATE_LSB) | (3u << CMM_CST_CTRL_OWNER_PART_LSB));
+  h.wr_ok(k, ctrl, 1);
   EXPECT_EQ(h.rd_ok(k, ctrl), 1u | (u(State::kAllocated) << CMM_CST_CTRL_STATE_LSB) | (3u << CMM_CST_CTRL_OWNER_PART_LSB));
   EXPECT_EQ(h.core.ep_state(0), State::kAllocated);
   EXPECT_FALSE(h.core.key_valid(0));
   h.wr_ok(k, ctrl, 0);
   EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(k, ctrl), CMM_CST_CTRL_DIR), 0u);
-  h.wr_ok(k, owner, 0xFFFF1234u);
+  EXPECT_EQ(h.wr(k, owner, 0xFFFF1234u).status, u(Rsp::kReject));
+  EXPECT_EQ(h.rd_ok(k, owner), 0u);
+  h.wr_ok(k, owner, 0x1234u);
   EXPECT_EQ(h.rd_ok(k, owner), 0x1234u);
-  h.wr_ok(k, remote, remote_word(0xEE, 7, 15) | 0xFF00F000u);
+  EXPECT_EQ(h.wr(k, remote, remote_word(0xEE, 7, 15) | 0xFF00F000u).status, u(Rsp::kReject));
+  EXPECT_EQ(h.rd_ok(k, remote), 0u);
+  h.wr_ok(k, remote, remote_word(0xEE, 7, 15));
   EXPECT_EQ(h.rd_ok(k, remote), remote_word(0xEE, 7, 15));
+  // CST_GEN: LOCAL read-only (1 after the first ALLOC), REMOTE writable; CST_SEQ read-only.
+  const uint32_t gen = cst_addr(0, CMM_CST_GEN_OFFSET), seq = cst_addr(0, CMM_CST_SEQ_OFFSET);
+  EXPECT_EQ(h.rd_ok(k, gen), 1u);
+  EXPECT_EQ(h.wr(k, gen, 0xAB05u).status, u(Rsp::kReject));
+  EXPECT_EQ(h.rd_ok(k, gen), 1u);
+  h.wr_ok(k, gen, 0xAB00u);
+  EXPECT_EQ(h.rd_ok(k, gen), 0xAB01u);
+  EXPECT_EQ(h.rd_ok(k, seq), 0u);
+  EXPECT_EQ(h.rejects(Reason::kReservedBits), 5u);
   // Out-of-range remote partition / endpoint: REJECT BAD_FIELD, unchanged.
   EXPECT_EQ(h.wr(k, remote, remote_word(1, 8, 0)).status, u(Rsp::kReject));
   EXPECT_EQ(h.wr(k, remote, remote_word(1, 0, 16)).status, u(Rsp::kReject));
   EXPECT_EQ(h.wr(k, remote, remote_word(1, 15, 255)).status, u(Rsp::kReject));
   EXPECT_EQ(h.rejects(Reason::kBadField), 3u);
   EXPECT_EQ(h.rd_ok(k, remote), remote_word(0xEE, 7, 15));
-  // CST_STATUS is read-only.
+  // CST_STATUS and CST_SEQ are read-only.
   EXPECT_EQ(h.wr(k, status, 0xFFFFFFFFu).status, u(Rsp::kReject));
-  EXPECT_EQ(h.rejects(Reason::kReadOnly), 1u);
+  EXPECT_EQ(h.wr(k, seq, 0).status, u(Rsp::kReject));
+  EXPECT_EQ(h.rejects(Reason::kReadOnly), 2u);
   EXPECT_EQ(h.rd_ok(k, status), 0u);
   // After AUTHORIZE the fields are frozen: REJECT NOT_OPEN.
   h.cmd_ok(3, Cmd::kAuthorize, 0);
   EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(k, ctrl), CMM_CST_CTRL_STATE), u(State::kAuthorized));
   for (uint32_t a : {ctrl, owner, remote}) EXPECT_EQ(h.wr(k, a, 1).status, u(Rsp::kReject));
-  EXPECT_EQ(h.rejects(Reason::kNotOpen), 3u);
+  EXPECT_EQ(h.wr(k, gen, 0x100u).status, u(Rsp::kReject));
+  EXPECT_EQ(h.rejects(Reason::kNotOpen), 4u);
+  EXPECT_EQ(h.rd_ok(k, gen), 0xAB01u);
   EXPECT_EQ(h.rd_ok(k, ctrl), (u(State::kAuthorized) << CMM_CST_CTRL_STATE_LSB) | (3u << CMM_CST_CTRL_OWNER_PART_LSB));
   EXPECT_EQ(h.rd_ok(k, owner), 0x1234u);
   EXPECT_EQ(h.rd_ok(k, remote), remote_word(0xEE, 7, 15));
@@ -556,11 +621,14 @@ TEST_F(CoreTest, ReceiveEntryLifecycle) {
   ASSERT_EQ(eg.size(), 1u);
   Header c = make_header(Opcode::kConnect, kNode, 1, 0, kPeer, 4, 9);
   c.key = kKeyA;
+  c.src_gen = 1;  // the entry's generation (first ALLOC); dst_gen = CST_GEN.REMOTE = 0
   EXPECT_EQ(eg[0].cls, 0u);
   EXPECT_EQ(eg[0].hdr, c);
   EXPECT_EQ(h.stat(kStatConnSent), 1u);
-  // CONNECTING -> OPEN on the peer's CONNECT_ACK.
+  // CONNECTING -> OPEN on the peer's CONNECT_ACK (key and generations echoed).
   Header ack = make_header(Opcode::kConnectAck, kPeer, 4, 9, kNode, 1, 0);
+  ack.key = kKeyA;
+  ack.dst_gen = 1;
   h.inject(ack);
   EXPECT_EQ(h.cst_state(1, 0), u(State::kOpen));
   EXPECT_EQ(h.irq_status(1), bit(Irq::kConn));
@@ -570,7 +638,9 @@ TEST_F(CoreTest, ReceiveEntryLifecycle) {
   EXPECT_EQ(h.core.rxq_count(0), 1u);
   // OPEN -> CLOSED on the peer's CLOSE: key zeroized, message still readable.
   h.wr_ok(k, CMM_IRQ_STATUS_OFFSET, 0x1F);
-  h.inject(make_header(Opcode::kClose, kPeer, 4, 9, kNode, 1, 0));
+  Header close = make_header(Opcode::kClose, kPeer, 4, 9, kNode, 1, 0);
+  close.key = kKeyA;
+  h.inject(stamp(close));
   EXPECT_EQ(h.cst_state(1, 0), u(State::kClosed));
   EXPECT_FALSE(h.core.key_valid(0));
   EXPECT_EQ(CMM_FIELD_GET(h.cst_ctrl(1, 0), CMM_CST_CTRL_KEY_VALID), 0u);
@@ -601,22 +671,25 @@ TEST_F(CoreTest, ReceiveEntryLifecycle) {
   EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(k, CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED), 0u);
   // A freed entry belongs to nobody: its CST window is denied.
   EXPECT_EQ(h.rd(k, cst_addr(0, CMM_CST_CTRL_OFFSET)).status, u(Rsp::kDenied));
-  // Re-allocation starts from a clean entry.
+  // Re-allocation starts from a clean entry in a new epoch (ALLOC, CLOSE, ALLOC: generation 3).
   EXPECT_EQ(h.alloc(1), 0);
   EXPECT_EQ(h.rd_ok(k, cst_addr(0, CMM_CST_OWNER_OFFSET)), 0u);
   EXPECT_EQ(h.rd_ok(k, cst_addr(0, CMM_CST_REMOTE_OFFSET)), 0u);
+  EXPECT_EQ(h.rd_ok(k, cst_addr(0, CMM_CST_GEN_OFFSET)), 3u);
 }
 
 TEST_F(CoreTest, SendEntryLifecycle) {
   const int ep = h.make_entry(2, 2202, Dir::kSend, kPeer, 3, 7, /*authorize=*/false);
   ASSERT_EQ(ep, 0);
   EXPECT_EQ(h.cst_ctrl(2, 0), 1u | (u(State::kAllocated) << 4) | (2u << 12));
+  h.set_remote_gen(2, 0, 0x5A);  // the receiver entry's epoch, from the id exchange
   h.cmd_ok(2, Cmd::kAuthorize, 0);
   // AUTHORIZED -> OPEN by a matching CONNECT; CONNECT_ACK with the tag echoed.
   Header c = make_header(Opcode::kConnect, kPeer, 3, 7, kNode, 2, 0);
   c.key = kKeyB;
   c.tag = 0x5150;
-  h.inject(c);
+  c.src_gen = 0x5A;
+  h.inject(stamp(c));
   EXPECT_EQ(h.cst_state(2, 0), u(State::kOpen));
   const uint32_t ctrl = h.cst_ctrl(2, 0);
   EXPECT_EQ(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_KEY_VALID), 1u);
@@ -627,6 +700,9 @@ TEST_F(CoreTest, SendEntryLifecycle) {
   ASSERT_EQ(eg.size(), 1u);
   Header ack = make_header(Opcode::kConnectAck, kNode, 2, 0, kPeer, 3, 7);
   ack.tag = 0x5150;
+  ack.key = kKeyB;
+  ack.src_gen = 1;
+  ack.dst_gen = 0x5A;
   EXPECT_EQ(eg[0].cls, 1u);
   EXPECT_EQ(eg[0].hdr, ack);
   EXPECT_EQ(h.irq_status(2), bit(Irq::kConn));
@@ -641,6 +717,9 @@ TEST_F(CoreTest, SendEntryLifecycle) {
   d.len = 512;
   d.tag = 0xABCD;
   d.key = kKeyB;
+  d.src_gen = 1;
+  d.dst_gen = 0x5A;
+  d.seq = 0;  // the first DATA of the channel
   EXPECT_EQ(eg[0].cls, 0u);
   EXPECT_EQ(eg[0].hdr, d);
   EXPECT_EQ(h.rd_ok(user(2, 2202), ep_addr(0, CMM_EP_TX_SENT_OFFSET)), 1u);
@@ -651,7 +730,11 @@ TEST_F(CoreTest, SendEntryLifecycle) {
   eg = h.take_egress();
   ASSERT_EQ(eg.size(), 1u);
   EXPECT_EQ(eg[0].cls, 0u);
-  EXPECT_EQ(eg[0].hdr, make_header(Opcode::kClose, kNode, 2, 0, kPeer, 3, 7));
+  Header cl = make_header(Opcode::kClose, kNode, 2, 0, kPeer, 3, 7);
+  cl.key = kKeyB;  // authenticated by the key and the generations before the close
+  cl.src_gen = 1;
+  cl.dst_gen = 0x5A;
+  EXPECT_EQ(eg[0].hdr, cl);
   EXPECT_EQ(h.stat(kStatCloseSent), 1u);
   EXPECT_EQ(h.cst_state(2, 0), u(State::kAllocated));
   EXPECT_FALSE(h.core.key_valid(0));
@@ -665,17 +748,20 @@ TEST_F(CoreTest, SendEntryLifecycle) {
 
 TEST_F(CoreTest, SendEntryClosedByPeerThenFreed) {
   const uint32_t tx = open_tx(0, 9, 1, 1, kKeyA);
-  h.inject(make_header(Opcode::kClose, kPeer, 1, 1, kNode, 0, static_cast<uint8_t>(tx)));
-  EXPECT_EQ(h.core.ep_state(tx), State::kClosed);
+  Header close = make_header(Opcode::kClose, kPeer, 1, 1, kNode, 0, static_cast<uint8_t>(tx));
+  close.key = kKeyA;
+  h.inject(stamp(close));
+  EXPECT_EQ(h.cst_state(0, tx), u(State::kClosed));
   EXPECT_FALSE(h.core.key_valid(tx));
   EXPECT_EQ(h.irq_status(0), bit(Irq::kConn));
   EXPECT_TRUE(h.take_egress().empty());
   EXPECT_EQ(h.doorbell(user(0, 9), tx, 8, 1).status, u(Rsp::kReject));
   EXPECT_EQ(h.rd_ok(user(0, 9), ep_addr(tx, CMM_EP_TX_STATUS_OFFSET)), u(Reason::kNotOpen));
-  // A second CLOSE from the peer is a harmless no-op (crossing closes).
-  h.inject(make_header(Opcode::kClose, kPeer, 1, 1, kNode, 0, static_cast<uint8_t>(tx)));
+  // A second CLOSE from the peer changes nothing and is not answered (counted stray).
+  h.inject(close);
   EXPECT_EQ(h.core.ep_state(tx), State::kClosed);
   EXPECT_TRUE(h.take_egress().empty());
+  EXPECT_EQ(h.rejects(Reason::kStrayResponse), 1u);
   // CLOSED -> FREE directly.
   h.cmd_ok(0, Cmd::kFree, tx);
   EXPECT_EQ(h.core.ep_state(tx), State::kFree);
@@ -690,7 +776,8 @@ TEST_F(CoreTest, ConnectNackedReturnsEntryToAuthorized) {
   Header n = make_header(Opcode::kNack, kPeer, 2, 3, kNode, 0, static_cast<uint8_t>(ep));
   n.reason = u(Reason::kSrcEpMismatch);
   n.aux = u(Opcode::kConnect);
-  h.inject(n);
+  n.key = kKeyA;  // the CONNECT's key echoed by the peer's CMM
+  h.inject(stamp(n));
   EXPECT_EQ(h.cst_state(0, 0), u(State::kAuthorized));
   EXPECT_FALSE(h.core.key_valid(0));
   EXPECT_EQ(CMM_FIELD_GET(h.cst_status(0, 0), CMM_CST_STATUS_LAST_REASON), u(Reason::kSrcEpMismatch));
@@ -708,7 +795,9 @@ TEST_F(CoreTest, ConnectNackedReturnsEntryToAuthorized) {
   // The agent can retry with a fresh key; LAST_REASON is cleared by the ACK.
   h.stage_key(0, kKeyB);
   h.cmd_ok(0, Cmd::kConnect, 0);
-  h.inject(make_header(Opcode::kConnectAck, kPeer, 2, 3, kNode, 0, 0));
+  Header ack = make_header(Opcode::kConnectAck, kPeer, 2, 3, kNode, 0, 0);
+  ack.key = kKeyB;
+  h.inject(stamp(ack));
   EXPECT_EQ(h.cst_state(0, 0), u(State::kOpen));
   EXPECT_TRUE(h.core.key_equals_for_test(0, kKeyB));
   EXPECT_EQ(CMM_FIELD_GET(h.cst_status(0, 0), CMM_CST_STATUS_LAST_REASON), 0u);
@@ -723,10 +812,16 @@ TEST_F(CoreTest, CloseWhileConnectingThenLateAckIsStray) {
   std::vector<EgRec> eg = h.take_egress();
   ASSERT_EQ(eg.size(), 2u);
   EXPECT_EQ(eg[0].hdr.opcode, u(Opcode::kConnect));
-  EXPECT_EQ(eg[1].hdr, make_header(Opcode::kClose, kNode, 0, 0, kPeer, 2, 3));
+  Header cl = make_header(Opcode::kClose, kNode, 0, 0, kPeer, 2, 3);
+  cl.key = kKeyA;
+  cl.src_gen = 1;
+  EXPECT_EQ(eg[1].hdr, cl);
   EXPECT_EQ(h.cst_state(0, 0), u(State::kAllocated));
   EXPECT_FALSE(h.core.key_valid(0));
-  h.inject(make_header(Opcode::kConnectAck, kPeer, 2, 3, kNode, 0, 0));
+  Header ack = make_header(Opcode::kConnectAck, kPeer, 2, 3, kNode, 0, 0);
+  ack.key = kKeyA;
+  ack.dst_gen = 1;  // the ACK of the old epoch
+  h.inject(ack);
   EXPECT_EQ(h.rejects(Reason::kStrayResponse), 1u);
   EXPECT_EQ(h.cst_state(0, 0), u(State::kAllocated));
   EXPECT_TRUE(h.take_egress().empty());
@@ -830,27 +925,29 @@ TEST_F(CoreTest, CommandsInTheWrongState) {
   h.cmd_refused(0, Cmd::kSetKey, r, Reason::kKeyPresent);
   EXPECT_TRUE(h.core.key_equals_for_test(r, kKeyA));
   EXPECT_EQ(h.rejects(Reason::kKeyPresent), 1u);
-  // CONNECTING: SET_KEY/CONNECT/FREE/AUTHORIZE refused.
+  // CONNECTING: SET_KEY/FREE/AUTHORIZE refused; CONNECT re-sends (a retry).
   h.cmd_ok(0, Cmd::kConnect, r);
   h.cmd_refused(0, Cmd::kSetKey, r, Reason::kNotOpen);
-  h.cmd_refused(0, Cmd::kConnect, r, Reason::kNotOpen);
+  h.cmd_ok(0, Cmd::kConnect, r);
   h.cmd_refused(0, Cmd::kFree, r, Reason::kNotOpen);
   h.cmd_refused(0, Cmd::kAuthorize, r, Reason::kNotOpen);
-  EXPECT_EQ(h.rejects(Reason::kNotOpen), 3u + 3u + 4u);
+  EXPECT_EQ(h.rejects(Reason::kNotOpen), 3u + 3u + 3u);
   EXPECT_TRUE(h.core.key_equals_for_test(r, kKeyA));
   EXPECT_EQ(h.core.ep_state(r), State::kConnecting);
   // None of these is logged (only DENIED and exceptions are).
   EXPECT_EQ(h.errlog_count(0), 0u);
   h.settle();
   std::vector<EgRec> eg = h.take_egress();
-  ASSERT_EQ(eg.size(), 1u);  // the one CONNECT
+  ASSERT_EQ(eg.size(), 2u);  // the CONNECT and its retry, identical
   EXPECT_EQ(eg[0].hdr.opcode, u(Opcode::kConnect));
+  EXPECT_EQ(eg[1].hdr, eg[0].hdr);
+  EXPECT_EQ(h.stat(kStatConnSent), 2u);
 }
 
 TEST(CoreCommands, QuotaExceededAndNoFreeEndpoint) {
-  Straps s = CoreHarness::make_straps(kNode, 4);
-  s.quota[5] = 0;
-  s.quota[6] = 7;
+  Straps s;
+  s.node_id = kNode;
+  s.quota = {4, 4, 1, 0, 0, 0, 7, 0};  // sums to the table size
   CoreHarness h(s);
   // Partition 5 has no quota at all.
   h.cmd_refused(5, Cmd::kAlloc, 0, Reason::kQuotaExceeded);
@@ -862,15 +959,33 @@ TEST(CoreCommands, QuotaExceededAndNoFreeEndpoint) {
   for (int i = 0; i < 7; ++i) EXPECT_EQ(h.alloc(6), 4 + i);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(h.alloc(1), 11 + i);
   EXPECT_EQ(h.alloc(2), 15);
-  // All 16 taken: NO_FREE_EP for a partition still under its quota.
-  h.cmd_refused(2, Cmd::kAlloc, 0, Reason::kNoFreeEp);
-  EXPECT_EQ(h.rejects(Reason::kNoFreeEp), 1u);
   // Freeing one makes it the next allocated.
   h.cmd_ok(6, Cmd::kFree, 7);
-  EXPECT_EQ(h.alloc(2), 7);
-  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(2), CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED), 2u);
-  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(6), CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED), 6u);
-  EXPECT_EQ(h.cst_ctrl(2, 7), (u(State::kAllocated) << 4) | (2u << 12));
+  h.cmd_refused(2, Cmd::kAlloc, 0, Reason::kQuotaExceeded);
+  EXPECT_EQ(h.alloc(6), 7);
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(6), CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED), 7u);
+  EXPECT_EQ(h.cst_ctrl(6, 7), (u(State::kAllocated) << 4) | (6u << 12));
+  EXPECT_EQ(h.rejects(Reason::kNoFreeEp), 0u);
+}
+
+TEST(CoreCommands, NoFreeEndpointWhenTheRestIsReservedForOtherQuotas) {
+  Straps s;
+  s.node_id = kNode;
+  s.quota = {4, 13, 0, 0, 0, 0, 0, 0};  // over-committed by one
+  CoreHarness h(s);
+  // Partition 0 may take only what partition 1's unused quota leaves free.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(h.alloc(0), i);
+  h.cmd_refused(0, Cmd::kAlloc, 0, Reason::kNoFreeEp);
+  // Partition 1 may take all but partition 0's last reserved entry.
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(h.alloc(1), 3 + i);
+  h.cmd_refused(1, Cmd::kAlloc, 0, Reason::kNoFreeEp);
+  // Partition 0 holds fewer: nothing is reserved against it, it gets its quota.
+  EXPECT_EQ(h.alloc(0), 15);
+  h.cmd_refused(0, Cmd::kAlloc, 0, Reason::kQuotaExceeded);
+  // All 16 taken: NO_FREE_EP for a partition still under its quota.
+  h.cmd_refused(1, Cmd::kAlloc, 0, Reason::kNoFreeEp);
+  EXPECT_EQ(h.rejects(Reason::kNoFreeEp), 3u);
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(0), CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED), 4u);
 }
 
 // =====================================================================
@@ -902,7 +1017,7 @@ class IngressTest : public CoreTest {
     Header c = make_header(Opcode::kConnect, sn, sp, se, kNode, dst_part, static_cast<uint8_t>(ep));
     c.key = kKeyB;
     c.tag = 0x1111;
-    return c;
+    return stamp(c);
   }
   // The legitimate channel still delivers.
   void expect_channel_works(uint16_t tag) {
@@ -944,15 +1059,16 @@ TEST_F(IngressTest, DataRejectReasons) {
   d = good_data(1);
   d.dst_node = kOther;
   expect_ingress_reject(d, Reason::kMisrouted, false);
+  // From the peer to its entry: the NACK carries the entry's key (it proves itself).
   d = good_data(2);
   d.len = 0;
-  expect_ingress_reject(d, Reason::kBadLen, false);
+  expect_ingress_reject(d, Reason::kBadLen, false, 0, true, kKeyA);
   d = good_data(3);
   d.len = kMaxMsgBytes + 1;
-  expect_ingress_reject(d, Reason::kBadLen, false);
+  expect_ingress_reject(d, Reason::kBadLen, false, 0, true, kKeyA);
   d = good_data(4);
   d.len = 0xFFFF;
-  expect_ingress_reject(d, Reason::kBadLen, false);
+  expect_ingress_reject(d, Reason::kBadLen, false, 0, true, kKeyA);
   d = good_data(5);
   d.dst_ep = kNumEndpoints;
   expect_ingress_reject(d, Reason::kBadEp, false);
@@ -980,7 +1096,7 @@ TEST_F(IngressTest, DataRejectReasons) {
   d.dst_part = 3;
   d.dst_ep = static_cast<uint8_t>(rx_connecting);
   d.src_part = 4, d.src_ep = 11, d.key = kKeyB;
-  expect_ingress_reject(d, Reason::kNotOpen, true, 3);
+  expect_ingress_reject(d, Reason::kNotOpen, true, 3, true, kKeyB);
   d = good_data(13);
   d.src_node = kOther;
   expect_ingress_reject(d, Reason::kSrcNodeMismatch, true, 0);
@@ -993,11 +1109,20 @@ TEST_F(IngressTest, DataRejectReasons) {
   for (uint32_t w = 0; w < kKeyWords; ++w) {
     d = good_data(static_cast<uint16_t>(16 + w));
     d.key[w] ^= 0x80000000u >> w;
-    expect_ingress_reject(d, Reason::kBadKey, true, 0);
+    expect_ingress_reject(d, Reason::kBadKey, true, 0, true, kKeyA);
   }
   d = good_data(20);
   d.key = Key{};
-  expect_ingress_reject(d, Reason::kBadKey, true, 0);
+  expect_ingress_reject(d, Reason::kBadKey, true, 0, true, kKeyA);
+  // Generations of another epoch (checked before the key).
+  d = good_data(21);
+  d.dst_gen ^= 1;
+  expect_ingress_reject(d, Reason::kStaleGen, true, 0, true, kKeyA);
+  d = good_data(22);
+  d.src_gen = 7;
+  d.key = kKeyB;
+  expect_ingress_reject(d, Reason::kStaleGen, true, 0, true, kKeyA);
+  EXPECT_EQ(h.rejects(Reason::kStaleGen), 2u);
   EXPECT_EQ(h.rejects(Reason::kBadKey), 5u);
   EXPECT_EQ(h.rejects(Reason::kNotOpen), 4u);
   EXPECT_EQ(h.rejects(Reason::kBadLen), 3u);
@@ -1006,12 +1131,17 @@ TEST_F(IngressTest, DataRejectReasons) {
   // RXQ_FULL: NACKed to the sender, not logged for the receiver's agent.
   for (uint16_t i = 0; i < kRxqDepth; ++i) h.inject(good_data(static_cast<uint16_t>(30 + i)));
   EXPECT_EQ(h.core.rxq_count(rx0), kRxqDepth);
-  expect_ingress_reject(good_data(34), Reason::kRxqFull, false, 0);
+  expect_ingress_reject(good_data(34), Reason::kRxqFull, false, 0, true, kKeyA);
   EXPECT_EQ(h.core.rxq_count(rx0), kRxqDepth);
   for (uint16_t i = 0; i < kRxqDepth; ++i) {
     EXPECT_EQ(h.rd_ok(user(0, 100), ep_addr(rx0, CMM_EP_RX_TAG_OFFSET)), 30u + i);
     h.wr_ok(user(0, 100), ep_addr(rx0, CMM_EP_RX_POP_OFFSET), 0);
   }
+  // The refused one counted as told (rx_seq past it); an old number is SEQ_OLD, not logged.
+  EXPECT_EQ(h.core.rx_seq(rx0), 5u);
+  d = good_data(35);
+  d.seq = 4;
+  expect_ingress_reject(d, Reason::kSeqOld, false, 0, true, kKeyA);
   expect_channel_works(99);
 }
 
@@ -1050,7 +1180,9 @@ TEST_F(IngressTest, NoKeyIsUnreachableForAnOpenEntry) {
     if (h.core.ep_state(e) == State::kOpen || h.core.ep_state(e) == State::kConnecting) {
       EXPECT_TRUE(h.core.key_valid(e));
     }
-  h.inject(make_header(Opcode::kClose, kPeer, 1, 5, kNode, 0, 0));
+  Header close = make_header(Opcode::kClose, kPeer, 1, 5, kNode, 0, 0);
+  close.key = kKeyA;
+  h.inject(stamp(close));
   EXPECT_EQ(h.core.ep_state(rx0), State::kClosed);
   EXPECT_FALSE(h.core.key_valid(rx0));
   expect_ingress_reject(good_data(1), Reason::kNotOpen, true, 0);
@@ -1071,18 +1203,25 @@ TEST_F(IngressTest, ConnectRejectReasons) {
   expect_ingress_reject(c, Reason::kDstPartMismatch, true, 1);
   c = connect_to(rx_auth, 2, 1, 9);  // receive entry without a key
   expect_ingress_reject(c, Reason::kWrongDir, true, 2);
-  c = connect_to(tx1, 0, 2, 6);  // open send entry
-  expect_ingress_reject(c, Reason::kKeyPresent, true, 0);
-  c = connect_to(tx_alloc, 1, 3, 10);  // never authorized
-  expect_ingress_reject(c, Reason::kNotOpen, true, 1);
+  c = connect_to(tx1, 0, 2, 6);  // open send entry: its key proves the NACK
+  c.key = kKeyA;
+  expect_ingress_reject(c, Reason::kKeyPresent, true, 0, true, kKeyB);
+  c = connect_to(tx_alloc, 1, 3, 10);  // never authorized: the CONNECT's own key echoed
+  expect_ingress_reject(c, Reason::kNotOpen, true, 1, true, kKeyB);
   c = connect_to(tx_auth, 1, 3, 8, kOther);
   expect_ingress_reject(c, Reason::kSrcNodeMismatch, true, 1);
   c = connect_to(tx_auth, 1, 2, 8);
   expect_ingress_reject(c, Reason::kSrcPartMismatch, true, 1);
   c = connect_to(tx_auth, 1, 3, 9);
   expect_ingress_reject(c, Reason::kSrcEpMismatch, true, 1);
+  c = connect_to(tx_auth, 1, 3, 8);  // an earlier epoch of the peer or of the entry
+  c.src_gen = 9;
+  expect_ingress_reject(c, Reason::kStaleGen, true, 1, true, kKeyB);
+  c = connect_to(tx_auth, 1, 3, 8);
+  c.dst_gen ^= 0x80;
+  expect_ingress_reject(c, Reason::kStaleGen, true, 1, true, kKeyB);
   c = connect_to(rx0, 0, 1, 5);  // receive entry with a local key: I6 exception
-  expect_ingress_reject(c, Reason::kKeyLocked, true, 0);
+  expect_ingress_reject(c, Reason::kKeyLocked, true, 0, true, kKeyA);
   // Nothing stored anywhere.
   EXPECT_FALSE(h.core.key_valid(tx_auth));
   EXPECT_FALSE(h.core.key_valid(tx_alloc));
@@ -1103,6 +1242,8 @@ TEST_F(IngressTest, ConnectRejectReasons) {
 
 TEST_F(IngressTest, CloseRejectReasons) {
   Header c = make_header(Opcode::kClose, kPeer, 1, 5, kNode, 0, 0);
+  c.key = kKeyA;
+  stamp(c);
   Header x = c;
   x.dst_node = kOther;
   expect_ingress_reject(x, Reason::kMisrouted, false);
@@ -1124,31 +1265,101 @@ TEST_F(IngressTest, CloseRejectReasons) {
   x = c;
   x.src_ep = 4;
   expect_ingress_reject(x, Reason::kSrcEpMismatch, true, 0);
+  // Authenticated: generations, then the key (a NACK of CLOSE never carries a key).
+  x = c;
+  x.src_gen = 3;
+  expect_ingress_reject(x, Reason::kStaleGen, true, 0);
+  x = c;
+  x.key[2] ^= 4;
+  expect_ingress_reject(x, Reason::kBadKey, true, 0);
+  x = c;
+  x.key = Key{};
+  expect_ingress_reject(x, Reason::kBadKey, true, 0);
   EXPECT_EQ(h.core.ep_state(rx0), State::kOpen);
   EXPECT_TRUE(h.core.key_equals_for_test(rx0, kKeyA));
   expect_channel_works(2);
-  // A CLOSE to an entry that is not CONNECTING/OPEN: harmless no-op, not counted.
-  h.inject(make_header(Opcode::kClose, kPeer, 3, 8, kNode, 1, static_cast<uint8_t>(tx_auth)));
-  EXPECT_EQ(h.core.ep_state(tx_auth), State::kAuthorized);
-  EXPECT_TRUE(h.take_egress().empty());
+  // A CLOSE to an ALLOCATED entry or a receive entry that never connected:
+  // counted STRAY_RESPONSE, never answered, nothing changes.
+  x = make_header(Opcode::kClose, kPeer, 1, 7, kNode, 1, static_cast<uint8_t>(rx_alloc));
+  expect_ingress_reject(stamp(x), Reason::kStrayResponse, false, 1, false);
+  x = make_header(Opcode::kClose, kPeer, 1, 9, kNode, 2, static_cast<uint8_t>(rx_auth));
+  expect_ingress_reject(stamp(x), Reason::kStrayResponse, false, 2, false);
+  EXPECT_EQ(h.core.ep_state(rx_alloc), State::kAllocated);
+  EXPECT_EQ(h.core.ep_state(rx_auth), State::kAuthorized);
 }
 
 TEST_F(IngressTest, PeerCloseOfAConnectingEntry) {
   // CONNECTING -> CLOSED by the peer's CLOSE (crossing with our CONNECT).
-  h.inject(make_header(Opcode::kClose, kPeer, 4, 11, kNode, 3, static_cast<uint8_t>(rx_connecting)));
+  Header close = make_header(Opcode::kClose, kPeer, 4, 11, kNode, 3, static_cast<uint8_t>(rx_connecting));
+  close.key = kKeyB;  // the peer's CMM stored the CONNECT's key
+  h.inject(stamp(close));
   EXPECT_EQ(h.core.ep_state(rx_connecting), State::kClosed);
   EXPECT_FALSE(h.core.key_valid(rx_connecting));
   EXPECT_EQ(h.irq_status(3), bit(Irq::kConn));
   EXPECT_TRUE(h.take_egress().empty());
   // The ACK that crossed it is stray now.
-  expect_ingress_reject(make_header(Opcode::kConnectAck, kPeer, 4, 11, kNode, 3, static_cast<uint8_t>(rx_connecting)),
-                        Reason::kStrayResponse, false, 3, false);
+  Header ack = make_header(Opcode::kConnectAck, kPeer, 4, 11, kNode, 3, static_cast<uint8_t>(rx_connecting));
+  ack.key = kKeyB;
+  expect_ingress_reject(stamp(ack), Reason::kStrayResponse, false, 3, false);
   EXPECT_EQ(h.core.ep_state(rx_connecting), State::kClosed);
   // CLOSE command from CLOSED: no packet; then the entry can be reused.
   h.cmd_ok(3, Cmd::kClose, rx_connecting);
   h.settle();
   EXPECT_TRUE(h.take_egress().empty());
   EXPECT_EQ(h.core.ep_state(rx_connecting), State::kAllocated);
+}
+
+TEST_F(IngressTest, DataIntoAFullQueueAfterAGapIsNackedRxqFullAndTheGapLogged) {
+  for (uint16_t i = 0; i < kRxqDepth; ++i) h.inject(good_data(static_cast<uint16_t>(0x40 + i)));
+  ASSERT_EQ(h.core.rxq_count(rx0), kRxqDepth);
+  h.clear_errlog(0);
+  // Two messages missing before this one, and no room: one response only (RXQ_FULL).
+  Header d = data(1, 5, 0, 0, kKeyA, 64, 0x50, kPeer, /*ahead=*/2);
+  h.take_egress();
+  h.take_verdicts();
+  h.inject(d);
+  EXPECT_EQ(h.rejects(Reason::kRxqFull), 1u);
+  EXPECT_EQ(h.rejects(Reason::kSeqGap), 1u);
+  std::vector<EgRec> eg = h.take_egress();
+  ASSERT_EQ(eg.size(), 1u);
+  EXPECT_EQ(eg[0].hdr, expected_nack(d.masked(), Reason::kRxqFull, kKeyA));
+  std::vector<VdRec> vd = h.take_verdicts();
+  ASSERT_EQ(vd.size(), 1u);
+  EXPECT_EQ(vd[0].reason, u(Reason::kRxqFull));
+  // RXQ_FULL is the sender's concern; the gap is logged for the receiver's agent.
+  ASSERT_EQ(h.errlog_count(0), 1u);
+  EXPECT_EQ(h.pop_err(0).reason, u(Reason::kSeqGap));
+  EXPECT_EQ(h.core.rx_seq(rx0), kRxqDepth + 3u);  // past the refused one: its sender was told
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(0), cst_addr(rx0, CMM_CST_LOST_OFFSET)), CMM_CST_LOST_RX), 2u);
+}
+
+TEST_F(IngressTest, DeliveryAfterAGapSendsOneSeqGapNackWithTheMissingCount) {
+  Header d = data(1, 5, 0, 0, kKeyA, 64, 0x60, kPeer, /*ahead=*/3);
+  h.take_verdicts();
+  h.inject(d);
+  std::vector<VdRec> vd = h.take_verdicts();
+  ASSERT_EQ(vd.size(), 1u);
+  EXPECT_TRUE(vd[0].accept);
+  EXPECT_EQ(vd[0].reason, 0u);
+  std::vector<EgRec> eg = h.take_egress();
+  ASSERT_EQ(eg.size(), 1u);
+  Header n = expected_nack(d.masked(), Reason::kSeqGap, kKeyA);
+  n.seq = 3;
+  EXPECT_EQ(eg[0].hdr, n);
+  EXPECT_EQ(h.rejects(Reason::kSeqGap), 1u);
+  EXPECT_EQ(h.stat(kStatDelivered), 1u);
+  EXPECT_EQ(h.stat(kStatNackSent), 1u);
+  ErrEntry e = h.pop_err(0);
+  EXPECT_EQ(e.reason, u(Reason::kSeqGap));
+  EXPECT_EQ(e.opcode, u(Opcode::kData));
+  EXPECT_EQ(h.irq_status(0), bit(Irq::kRx) | bit(Irq::kErr));
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(0), cst_addr(rx0, CMM_CST_SEQ_OFFSET)), CMM_CST_SEQ_RX), 4u);
+  EXPECT_EQ(h.rd_ok(kernel(0), cst_addr(rx0, CMM_CST_LOST_OFFSET)), CMM_FIELD_SET(0u, CMM_CST_LOST_RX, 3u));
+  EXPECT_EQ(h.wr(kernel(0), cst_addr(rx0, CMM_CST_LOST_OFFSET), 0).status, u(Rsp::kReject));  // READ_ONLY
+  // The sequence wraps modulo 2^16: half the space ahead is new, half is old.
+  d = good_data(0x61);
+  d.seq = static_cast<uint16_t>(d.seq + 0x8000u);
+  expect_ingress_reject(d, Reason::kSeqOld, false, 0, true, kKeyA);
 }
 
 TEST_F(IngressTest, MgmtRejectReasonsAndBadOpcode) {
@@ -1181,6 +1392,8 @@ TEST_F(IngressTest, StrayResponsesAreCountedAndNeverAnswered) {
   auto stray = [&](const Header& hdr) { expect_ingress_reject(hdr, Reason::kStrayResponse, false, 0, false); };
   const uint8_t conn = static_cast<uint8_t>(rx_connecting);
   Header ack = make_header(Opcode::kConnectAck, kPeer, 4, 11, kNode, 3, conn);  // would be valid
+  ack.key = kKeyB;
+  stamp(ack);
   Header x = ack;
   x.dst_node = kOther;
   stray(x);
@@ -1231,6 +1444,9 @@ TEST_F(IngressTest, StrayResponsesAreCountedAndNeverAnswered) {
   EXPECT_EQ(h.cst_status(0, tx1), 0u);
   EXPECT_EQ(h.stat(kStatNackSent), 0u);
   for (uint8_t p = 0; p < kNumPartitions; ++p) EXPECT_EQ(h.irq_status(p), 0u) << int(p);
+  // The unmodified ACK is believed.
+  h.inject(ack);
+  EXPECT_EQ(h.core.ep_state(rx_connecting), State::kOpen);
   expect_channel_works(4);
 }
 
@@ -1332,7 +1548,7 @@ TEST_F(CoreTest, DataVerdictTwoCyclesAfterAcceptance) {
   EXPECT_EQ(c.out().vd_reason, u(Reason::kBadKey));
   EXPECT_TRUE(c.out().eg_valid);
   EXPECT_EQ(c.out().eg_cls, 1u);
-  EXPECT_EQ(c.out().eg_hdr, expected_nack(in.ing_hdr, Reason::kBadKey));
+  EXPECT_EQ(c.out().eg_hdr, expected_nack(in.ing_hdr, Reason::kBadKey, kKeyA));  // from the peer: keyed
   c.step(idle_in(true));  // taken by the fabric at this edge
   EXPECT_FALSE(c.out().eg_valid);
   EXPECT_FALSE(c.out().vd_valid);
@@ -1345,6 +1561,7 @@ TEST_F(CoreTest, ConnectAckAndDoorbellLatency) {
   in.ing_valid = true;
   in.ing_hdr = make_header(Opcode::kConnect, kPeer, 1, 3, kNode, 0, static_cast<uint8_t>(tx));
   in.ing_hdr.key = kKeyA;
+  stamp(in.ing_hdr);
   c.step(in);
   EXPECT_FALSE(c.out().eg_valid);
   c.step(idle_in());
@@ -1374,6 +1591,7 @@ TEST_F(CoreTest, OneDataHeaderPerCycleSustained) {
   while (verdicts < kN && edges < 300) {
     in.ing_valid = sent < kN;
     in.ing_hdr = data(1, 2, 0, static_cast<uint8_t>(rx), kKeyA, 64, static_cast<uint16_t>(sent));
+    in.ing_hdr.seq = static_cast<uint16_t>(sent);  // back to back: the sender's numbering
     if (in.ing_valid) {
       EXPECT_TRUE(c.out().ing_ready) << "stalled at edge " << edges;
     }
@@ -1506,6 +1724,7 @@ TEST_F(CoreTest, HazardConnectCommitAndDoorbellAtTheSameEdge) {
   CmmCore& c = h.core;
   Header conn = make_header(Opcode::kConnect, kPeer, 1, 3, kNode, 0, static_cast<uint8_t>(tx));
   conn.key = kKeyA;
+  stamp(conn);
   PinsIn in = idle_in(false);
   in.ing_valid = true;
   in.ing_hdr = conn;
@@ -1521,6 +1740,7 @@ TEST_F(CoreTest, HazardConnectCommitAndDoorbellAtTheSameEdge) {
   d.len = 8;
   d.tag = 0x77;
   d.key = kKeyA;
+  d.src_gen = 1;
   EXPECT_EQ(eg[1].hdr, d);
 }
 
@@ -1529,6 +1749,7 @@ TEST_F(CoreTest, HazardDoorbellOneEdgeBeforeConnectCommitIsRefused) {
   CmmCore& c = h.core;
   Header conn = make_header(Opcode::kConnect, kPeer, 1, 3, kNode, 0, static_cast<uint8_t>(tx));
   conn.key = kKeyA;
+  stamp(conn);
   PinsIn in = reg_in(user(0, 9), true, ep_addr(tx, CMM_EP_DOORBELL_OFFSET), doorbell_word(8, 0x77), false);
   in.ing_valid = true;
   in.ing_hdr = conn;
@@ -1566,6 +1787,8 @@ TEST_F(CoreTest, HazardConnectCommandAndDataCommitAtTheSameEdge) {
   // DATA accepted while the CONNECT_ACK commits: the DATA commits one edge
   // later and sees OPEN.
   in.ing_hdr = make_header(Opcode::kConnectAck, kPeer, 1, 2, kNode, 0, static_cast<uint8_t>(rx));
+  in.ing_hdr.key = kKeyA;
+  stamp(in.ing_hdr);
   c.step(in);
   in.ing_hdr = data(1, 2, 0, static_cast<uint8_t>(rx), kKeyA, 8, 2);
   c.step(in);  // ACK commits, DATA into S1
@@ -1582,6 +1805,7 @@ TEST_F(CoreTest, HazardSecondConnectInFlightBehindTheFirst) {
   const uint32_t tx = static_cast<uint32_t>(h.make_entry(0, 9, Dir::kSend, kPeer, 1, 3));
   Header c1 = make_header(Opcode::kConnect, kPeer, 1, 3, kNode, 0, static_cast<uint8_t>(tx));
   c1.key = kKeyA;
+  stamp(c1);
   Header c2 = c1;
   c2.key = kKeyB;
   h.ingress.push_back(c1);
@@ -1592,7 +1816,7 @@ TEST_F(CoreTest, HazardSecondConnectInFlightBehindTheFirst) {
   std::vector<EgRec> eg = h.take_egress();
   ASSERT_EQ(eg.size(), 2u);
   EXPECT_EQ(eg[0].hdr.opcode, u(Opcode::kConnectAck));
-  EXPECT_EQ(eg[1].hdr, expected_nack(c2, Reason::kKeyPresent));
+  EXPECT_EQ(eg[1].hdr, expected_nack(c2, Reason::kKeyPresent, kKeyA));  // the peer learns no new key
   EXPECT_EQ(eg[0].cycle + 1, eg[1].cycle);
 }
 
@@ -1622,7 +1846,10 @@ TEST_F(CoreTest, HazardCloseCommandAtTheEdgeOfADataCommit) {
   EXPECT_EQ(e.from_fabric, 0u);
   std::vector<EgRec> eg = h.take_egress();
   ASSERT_EQ(eg.size(), 1u);
-  EXPECT_EQ(eg[0].hdr, make_header(Opcode::kClose, kNode, 0, static_cast<uint8_t>(rx), kPeer, 1, 2));
+  Header cl = make_header(Opcode::kClose, kNode, 0, static_cast<uint8_t>(rx), kPeer, 1, 2);
+  cl.key = kKeyA;
+  cl.src_gen = 1;
+  EXPECT_EQ(eg[0].hdr, cl);
 }
 
 TEST_F(CoreTest, HazardCloseCommandAtTheEdgeOfAConnectAck) {
@@ -1635,12 +1862,15 @@ TEST_F(CoreTest, HazardCloseCommandAtTheEdgeOfAConnectAck) {
   PinsIn in = idle_in(false);
   in.ing_valid = true;
   in.ing_hdr = make_header(Opcode::kConnectAck, kPeer, 1, 2, kNode, 0, static_cast<uint8_t>(rx));
+  in.ing_hdr.key = kKeyA;
+  stamp(in.ing_hdr);
   c.step(in);
   c.step(reg_in(kernel(0), true, CMM_CMD_OFFSET, cmd_word(Cmd::kClose, rx), false));
   EXPECT_EQ(c.out().reg_rsp_status, u(Rsp::kOk));
   EXPECT_EQ(c.ep_state(rx), State::kAllocated);
   h.settle();
   EXPECT_EQ(h.rejects(Reason::kStrayResponse), 0u);  // the ACK matched (it committed first)
+  EXPECT_EQ(h.rejects(Reason::kStaleGen) + h.rejects(Reason::kUnauthResponse), 0u);
   std::vector<EgRec> eg = h.take_egress();
   ASSERT_EQ(eg.size(), 1u);
   EXPECT_EQ(eg[0].hdr.opcode, u(Opcode::kClose));  // the peer is told
@@ -1666,7 +1896,7 @@ TEST_F(CoreTest, HazardRxPopAndDataToAFullQueueAtTheSameEdge) {
   EXPECT_EQ(h.rejects(Reason::kRxqFull), 1u);
   std::vector<EgRec> eg = h.take_egress();
   ASSERT_EQ(eg.size(), 1u);
-  EXPECT_EQ(eg[0].hdr, expected_nack(in.ing_hdr, Reason::kRxqFull));
+  EXPECT_EQ(eg[0].hdr, expected_nack(in.ing_hdr, Reason::kRxqFull, kKeyA));
   // RXQ_FULL is the sender's concern: not in the receiver's log.
   EXPECT_EQ(h.errlog_count(0), 0u);
 }
@@ -1765,12 +1995,16 @@ TEST(CoreNet, RxqFullIsReportedToTheSender) {
 TEST(CoreNet, TxNackCountersSaturate) {
   CoreHarness h(kNode);
   const int tx = h.make_entry(0, 9, Dir::kSend, kPeer, 1, 3);
+  const uint8_t gen = h.core.ep_gen(static_cast<uint32_t>(tx));
   Header c = make_header(Opcode::kConnect, kPeer, 1, 3, kNode, 0, static_cast<uint8_t>(tx));
   c.key = kKeyA;
+  c.dst_gen = gen;
   h.inject(c);
   Header n = make_header(Opcode::kNack, kPeer, 1, 3, kNode, 0, static_cast<uint8_t>(tx));
   n.aux = u(Opcode::kData);
   n.reason = u(Reason::kRxqFull);
+  n.key = kKeyA;  // believed: the receiver's CMM proves the channel key
+  n.dst_gen = gen;
   for (uint32_t i = 0; i < 300; ++i) {
     n.tag = static_cast<uint16_t>(i);
     h.ingress.push_back(n);
@@ -1930,15 +2164,52 @@ TEST_F(CoreTest, ErrorLogEntriesLostCountAndPop) {
   // The log wraps around its ring correctly.
   h.rd(user(3, 41), CMM_PART_INFO_OFFSET);
   EXPECT_EQ(ErrEntry::decode(h.rd_ok(kernel(3), CMM_ERRLOG_HEAD_OFFSET)).reason, u(Reason::kDenied));
-  // LOST saturates at 255.
-  for (int i = 0; i < 300; ++i) h.rd(user(3, 41), CMM_PART_INFO_OFFSET);
+  // The same kind again is not coalesced into a lone head entry (the agent
+  // may be reading it) but takes a slot; a third goes into that newest entry.
+  h.rd(user(3, 41), CMM_PART_INFO_OFFSET);
+  EXPECT_EQ(h.errlog_count(3), 2u);
+  h.rd(user(3, 41), CMM_PART_INFO_OFFSET);
+  EXPECT_EQ(h.errlog_count(3), 2u);
+  EXPECT_EQ(h.rd_ok(kernel(3), CMM_ERRLOG_HEAD_REPEAT_OFFSET), 0u);
+  // Alternating kinds fill it; once full, an event of another kind than the
+  // newest entry is lost. LOST saturates at 255.
+  h.wr(kernel(3), 0x61, 0);                 // BAD_ADDR: third slot
+  h.rd(user(3, 41), CMM_PART_INFO_OFFSET);  // DENIED: fourth, full
+  EXPECT_EQ(h.rd_ok(kernel(3), CMM_ERRLOG_STATUS_OFFSET), 4u | (2u << 8));
+  for (int i = 0; i < 300; ++i) h.wr(kernel(3), 0x61, 0);
   EXPECT_EQ(h.rd_ok(kernel(3), CMM_ERRLOG_STATUS_OFFSET), 4u | (0xFFu << 8));
-  EXPECT_EQ(h.rejects(Reason::kDenied), 2u + 2u + 1u + 300u);
+  h.cmd_ok(3, Cmd::kErrlogPop);
+  EXPECT_EQ(h.rd_ok(kernel(3), CMM_ERRLOG_HEAD_REPEAT_OFFSET), 1u);
+  EXPECT_EQ(h.rejects(Reason::kDenied), 2u + 2u + 1u + 2u + 1u);
+  EXPECT_EQ(h.rejects(Reason::kBadAddr), 1u + 1u + 300u);
   // Other partitions' logs are untouched.
   for (uint8_t p = 0; p < kNumPartitions; ++p)
     if (p != 3) {
       EXPECT_EQ(h.rd_ok(kernel(p), CMM_ERRLOG_STATUS_OFFSET), 0u);
     }
+}
+
+TEST_F(CoreTest, AlarmIsOffAtThresholdZeroAndRestartedByAConfigWrite) {
+  const Req k = kernel(1);
+  auto event = [&] { h.rd(user(1, 9), CMM_PART_INFO_OFFSET); };  // DENIED, logged for partition 1
+  for (int i = 0; i < 10; ++i) event();
+  EXPECT_EQ(h.rd_ok(k, CMM_ALARM_COUNT_OFFSET), 0u);  // THRESH 0: off
+  // Window of 2^31 cycles: everything below is in one window.
+  uint32_t cfg = CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_ALARM_CFG_THRESH, 4u), CMM_ALARM_CFG_WINDOW_LOG2, 31u);
+  h.wr_ok(k, CMM_ALARM_CFG_OFFSET, cfg);  // restarts the count: the 10 above do not count
+  for (int i = 0; i < 3; ++i) event();
+  EXPECT_EQ(h.rd_ok(k, CMM_ALARM_COUNT_OFFSET), 0u);
+  h.wr_ok(k, CMM_ALARM_CFG_OFFSET, cfg);  // again: 3 forgotten
+  for (int i = 0; i < 3; ++i) event();
+  EXPECT_EQ(h.rd_ok(k, CMM_ALARM_COUNT_OFFSET), 0u);
+  event();
+  EXPECT_EQ(h.rd_ok(k, CMM_ALARM_COUNT_OFFSET), 1u);
+  EXPECT_EQ(h.irq_status(1), bit(Irq::kErr) | bit(Irq::kAlarm));
+  EXPECT_EQ(h.rd_ok(kernel(0), CMM_ALARM_COUNT_OFFSET), 0u);
+  // Reset clears the alarm, the exception register and the generations.
+  h.core.reset();
+  EXPECT_EQ(h.rd_ok(k, CMM_ALARM_COUNT_OFFSET), 0u);
+  EXPECT_EQ(h.rd_ok(k, CMM_ALARM_CFG_OFFSET), 0u);
 }
 
 TEST_F(CoreTest, InterruptLinesAreGatedByIrqEnable) {

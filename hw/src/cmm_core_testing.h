@@ -141,7 +141,9 @@ inline EdgeHook& edge_hook() {
 
 class CoreHarness {
  public:
-  explicit CoreHarness(uint8_t node_id, uint8_t quota = 4) : core(make_straps(node_id, quota)) {}
+  // Default quota 2 per partition: the quotas of all partitions sum to the
+  // table size (ALLOC reserves the other partitions' unused quota).
+  explicit CoreHarness(uint8_t node_id, uint8_t quota = 2) : core(make_straps(node_id, quota)) {}
   explicit CoreHarness(const Straps& s) : core(s) {}
   CoreHarness(const CoreHarness&) = delete;
   CoreHarness& operator=(const CoreHarness&) = delete;
@@ -167,6 +169,7 @@ class CoreHarness {
   void edge() {
     PinsIn in;
     in.eg_ready = eg_ready;
+    in.cycle = static_cast<uint32_t>(core.cycle());  // the platform timebase (cycle_i)
     if (!ingress.empty()) {
       in.ing_valid = true;
       in.ing_hdr = ingress.front();
@@ -258,12 +261,24 @@ class CoreHarness {
     if (cmd(part, Cmd::kAlloc).status != u(Rsp::kOk)) return -1;
     return static_cast<int>(CMM_FIELD_GET(cmd_status(part), CMM_CMD_STATUS_EP));
   }
-  void stage_key(uint8_t part, const Key& k) {
-    for (uint32_t w = 0; w < regs::kKeyWords; ++w) wr_ok(kernel(part), regs::CMM_KEY_OFFSET + 4 * w, k[w]);
+  // KEY0..3 written by the kernel agent thread `pid` of the partition.
+  void stage_key(uint8_t part, const Key& k, uint16_t pid = 0) {
+    for (uint32_t w = 0; w < regs::kKeyWords; ++w)
+      wr_ok(Req{part, Priv::kKernel, pid}, regs::CMM_KEY_OFFSET + 4 * w, k[w]);
   }
-  // ALLOC + CST fields (+ AUTHORIZE): returns the endpoint.
+  // CST_GEN.LOCAL: the entry's generation (epoch).
+  uint8_t gen(uint8_t part, uint32_t ep) {
+    return static_cast<uint8_t>(CMM_FIELD_GET(rd_ok(kernel(part), cst_addr(ep, regs::CMM_CST_GEN_OFFSET)),
+                                              CMM_CST_GEN_LOCAL));
+  }
+  // CST_GEN.REMOTE: the peer entry's generation (writable while ALLOCATED).
+  void set_remote_gen(uint8_t part, uint32_t ep, uint8_t g) {
+    wr_ok(kernel(part), cst_addr(ep, regs::CMM_CST_GEN_OFFSET), CMM_FIELD_SET(0u, CMM_CST_GEN_REMOTE, g));
+  }
+  // ALLOC + CST fields (+ AUTHORIZE): returns the endpoint. rgen: the peer
+  // entry's generation (CST_GEN.REMOTE, written only if non-zero).
   int make_entry(uint8_t part, uint16_t pid, Dir dir, uint8_t rnode, uint8_t rpart, uint8_t rep,
-                 bool authorize = true) {
+                 bool authorize = true, uint8_t rgen = 0) {
     const int ep = alloc(part);
     EXPECT_GE(ep, 0) << "ALLOC failed";
     if (ep < 0) return ep;
@@ -271,6 +286,7 @@ class CoreHarness {
     wr_ok(kernel(part), cst_addr(e, regs::CMM_CST_CTRL_OFFSET), u(dir));
     wr_ok(kernel(part), cst_addr(e, regs::CMM_CST_OWNER_OFFSET), pid);
     wr_ok(kernel(part), cst_addr(e, regs::CMM_CST_REMOTE_OFFSET), remote_word(rnode, rpart, rep));
+    if (rgen != 0) set_remote_gen(part, e, rgen);
     if (authorize) cmd_ok(part, Cmd::kAuthorize, e);
     return ep;
   }
@@ -397,6 +413,7 @@ struct Channel {
   uint32_t rx_ep = 0, tx_ep = 0;
   uint8_t rx_part = 0, tx_part = 0;
   uint16_t rx_pid = 0, tx_pid = 0;
+  uint8_t rx_gen = 0, tx_gen = 0;  // CST_GEN.LOCAL of each end, exchanged with the ids
   Key key{};
 };
 
@@ -416,15 +433,19 @@ inline Channel open_channel(CoreHarness& rx, uint8_t rx_part, uint16_t rx_pid, C
   if (rx_ep < 0 || tx_ep < 0) return c;
   c.rx_ep = static_cast<uint32_t>(rx_ep);
   c.tx_ep = static_cast<uint32_t>(tx_ep);
+  // The id exchange carries each entry's generation (security.md 1.9).
+  c.rx_gen = rx.gen(rx_part, c.rx_ep);
+  c.tx_gen = tx.gen(tx_part, c.tx_ep);
   auto fill = [](CoreHarness& h, uint8_t part, uint32_t ep, uint16_t pid, Dir dir, uint8_t rn, uint8_t rp,
-                 uint32_t re) {
+                 uint32_t re, uint8_t rgen) {
     h.wr_ok(kernel(part), cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), u(dir));
     h.wr_ok(kernel(part), cst_addr(ep, regs::CMM_CST_OWNER_OFFSET), pid);
     h.wr_ok(kernel(part), cst_addr(ep, regs::CMM_CST_REMOTE_OFFSET), remote_word(rn, rp, re));
+    h.set_remote_gen(part, ep, rgen);
     h.cmd_ok(part, Cmd::kAuthorize, ep);
   };
-  fill(tx, tx_part, c.tx_ep, tx_pid, Dir::kSend, rx.node(), rx_part, c.rx_ep);
-  fill(rx, rx_part, c.rx_ep, rx_pid, Dir::kRecv, tx.node(), tx_part, c.tx_ep);
+  fill(tx, tx_part, c.tx_ep, tx_pid, Dir::kSend, rx.node(), rx_part, c.rx_ep, c.rx_gen);
+  fill(rx, rx_part, c.rx_ep, rx_pid, Dir::kRecv, tx.node(), tx_part, c.tx_ep, c.tx_gen);
   rx.stage_key(rx_part, key);
   rx.cmd_ok(rx_part, Cmd::kConnect, c.rx_ep);
   rx.settle();

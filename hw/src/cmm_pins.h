@@ -24,7 +24,10 @@ struct Header {
   uint16_t tag = 0;
   uint8_t reason = 0;
   uint8_t aux = 0;
-  Key key{};  // MGMT: management payload; CONNECT/DATA: channel key
+  uint8_t src_gen = 0;  // requests: sender entry's generation; responses: request's dst_gen
+  uint8_t dst_gen = 0;  // requests: expected generation at the destination; responses: request's src_gen
+  uint16_t seq = 0;     // DATA: sequence number; NACK SEQ_GAP: number of missing messages
+  Key key{};  // MGMT: management payload; channel packets and responses: channel key (docs/security.md 1.3)
 
   bool operator==(const Header& o) const;
   bool operator!=(const Header& o) const { return !(*this == o); }
@@ -52,6 +55,9 @@ struct PinsIn {
   Header ing_hdr{};
   // Egress header stream back-pressure (fabric -> core).
   bool eg_ready = false;
+  // Free-running cycle count of the CMM clock from the platform's timebase
+  // (pin cycle_i); used only for the reject-rate alarm windows.
+  uint32_t cycle = 0;
 };
 
 // Outputs: all registered (a function of core state only).

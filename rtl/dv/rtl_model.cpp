@@ -52,6 +52,7 @@ class RtlModel final : public CoreModel {
     const Header::Packed hp = in.ing_hdr.pack();
     for (size_t w = 0; w < hp.size(); ++w) t.ing_hdr_i[w] = hp[w];
     t.eg_ready_i = in.eg_ready;
+    t.cycle_i = in.cycle;
     t.clk = 0;
     t.eval();
     dump(2 * cycle_);

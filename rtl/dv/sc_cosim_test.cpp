@@ -77,6 +77,7 @@ void bind(M& m, Tb& tb, Outs& o) {
   m.ing_valid_i(tb.ing_valid);
   m.ing_hdr_i(tb.ing_hdr);
   m.eg_ready_i(tb.eg_ready);
+  m.cycle_i(tb.cycle);
   m.reg_req_ready_o(o.reg_req_ready);
   m.reg_rsp_valid_o(o.reg_rsp_valid);
   m.reg_rsp_rdata_o(o.reg_rsp_rdata);
@@ -117,6 +118,7 @@ class Tb : public sc_module {
   sc_signal<uint32_t> reg_req_addr{"reg_req_addr"}, reg_req_wdata{"reg_req_wdata"}, reg_req_part{"reg_req_part"},
       reg_req_pid{"reg_req_pid"};
   sc_signal<bool> ing_valid{"ing_valid"}, eg_ready{"eg_ready"};
+  sc_signal<uint32_t> cycle{"cycle"};
   sc_signal<HdrBv> ing_hdr{"ing_hdr"};
   Outs ref_out{"ref"}, rtl_out{"rtl"};
   CmmCoreSignalShell ref{"ref"};
@@ -140,6 +142,7 @@ class Tb : public sc_module {
     ing_valid.write(in.ing_valid);
     ing_hdr.write(CmmCoreSignalShell::to_bv(in.ing_hdr));
     eg_ready.write(in.eg_ready);
+    cycle.write(in.cycle);
   }
 
   // Both models' outputs, sampled at the falling edge (settled after the rising one).
@@ -149,7 +152,13 @@ class Tb : public sc_module {
     if (!first_output_diff(ref_out.read(), rtl_out.read(), port, vr, vd, all)) return true;
     std::ostringstream o;
     o << "SC LOCKSTEP MISMATCH (seed " << seed_ << ") at cycle " << cycle << ", first port " << port
-      << ": signal shell " << vr << ", Verilated --sc core " << vd << "; all differing ports: " << all;
+      << ": signal shell " << vr << ", Verilated --sc core " << vd << "; all differing ports: " << all
+      << "; inputs of the edge: rst_n=" << last_rst_n_ << " reg_req_valid=" << last_in_.reg_req_valid
+      << " write=" << last_in_.reg_req_write << " addr=0x" << std::hex << last_in_.reg_req_addr << " wdata=0x"
+      << last_in_.reg_req_wdata << std::dec << " part=" << unsigned(last_in_.reg_req_part)
+      << " priv=" << unsigned(last_in_.reg_req_priv) << " pid=" << last_in_.reg_req_pid
+      << " cycle_i=" << last_in_.cycle << " ing_valid=" << last_in_.ing_valid << " ing_hdr={"
+      << last_in_.ing_hdr.str() << "}";
     report = o.str();
     return false;
   }
@@ -167,6 +176,8 @@ class Tb : public sc_module {
       bool rst_n = true;
       stim.next(before, in, rst_n);
       drive(in, rst_n);
+      last_in_ = in;
+      last_rst_n_ = rst_n;
       wait(clk.negedge_event());  // the rising edge in between applied the inputs
       ++cycle;
       if (!same(cycle)) return finish();
@@ -194,6 +205,8 @@ class Tb : public sc_module {
 
   uint64_t seed_, cycles_;
   Straps straps_;
+  PinsIn last_in_{};  // inputs of the last edge (mismatch report)
+  bool last_rst_n_ = true;
 };
 
 uint64_t env_u64(const char* name, uint64_t dflt) {

@@ -1,5 +1,7 @@
 #include "stimulus.h"
 
+#include <utility>
+
 namespace cmm::dv {
 
 using namespace regs;
@@ -161,20 +163,41 @@ bool Stimulus::script_op(RegOp& o) {
     case 5: o = cst_w(s.pb, s.eb, CMM_CST_CTRL_OFFSET, send); break;
     case 6: o = cst_w(s.pb, s.eb, CMM_CST_REMOTE_OFFSET, remote(straps_.node_id, s.pa, static_cast<uint32_t>(s.ea))); break;
     case 7: o = cst_w(s.pb, s.eb, CMM_CST_OWNER_OFFSET, s.pidb); break;
-    case 8: o = cmd_op(s.pa, cmdv(Cmd::kAuthorize), static_cast<uint32_t>(s.ea)); break;
-    case 9: o = cmd_op(s.pb, cmdv(Cmd::kAuthorize), static_cast<uint32_t>(s.eb)); break;
-    case 10: case 11: case 12: case 13: {
-      const uint32_t i = static_cast<uint32_t>(s.step - 10);
+    // Id exchange with generations (security.md 1.9): read each CST_GEN.LOCAL, write the peer's REMOTE.
+    case 8: o = cst_w(s.pa, s.ea, CMM_CST_GEN_OFFSET, 0); o.write = false; break;
+    case 9: o = cst_w(s.pb, s.eb, CMM_CST_GEN_OFFSET, 0); o.write = false; break;
+    case 10: o = cst_w(s.pa, s.ea, CMM_CST_GEN_OFFSET, CMM_FIELD_SET(0u, CMM_CST_GEN_REMOTE, s.gb)); break;
+    case 11: o = cst_w(s.pb, s.eb, CMM_CST_GEN_OFFSET, CMM_FIELD_SET(0u, CMM_CST_GEN_REMOTE, s.ga)); break;
+    case 12: o = cmd_op(s.pa, cmdv(Cmd::kAuthorize), static_cast<uint32_t>(s.ea)); break;
+    case 13: o = cmd_op(s.pb, cmdv(Cmd::kAuthorize), static_cast<uint32_t>(s.eb)); break;
+    case 14: case 15: case 16: case 17: {
+      const uint32_t i = static_cast<uint32_t>(s.step - 14);
+      if (static_cast<int>(i) == s.skip_word) {  // leave the staging incomplete
+        ++s.step;
+        return script_op(o);
+      }
       o = RegOp{};
       o.write = true;
       o.addr = CMM_KEY_OFFSET + i * CMM_KEY_STRIDE;
       o.wdata = s.key[i];
       o.part = s.pa;
       o.priv = kKernel;
+      o.pid = s.key_pid;
       o.kind = OpKind::kKey;
       break;
     }
-    case 14: o = cmd_op(s.pa, cmdv(Cmd::kConnect), static_cast<uint32_t>(s.ea)); break;
+    case 18:  // SET_KEY first (then CONNECT sends the stored key), or CONNECT with the staged key
+      o = cmd_op(s.pa, cmdv(s.set_key_first ? Cmd::kSetKey : Cmd::kConnect), static_cast<uint32_t>(s.ea));
+      o.pid = s.key_pid;
+      break;
+    case 19:
+      if (!s.set_key_first) {
+        script_active_ = false;
+        ++cov_.script_channels;
+        return false;
+      }
+      o = cmd_op(s.pa, cmdv(Cmd::kConnect), static_cast<uint32_t>(s.ea));
+      break;
     default: script_active_ = false; ++cov_.script_channels; return false;
   }
   o.script = true;
@@ -208,11 +231,16 @@ RegOp Stimulus::random_op() {
     static const Cmd w[] = {Cmd::kNop, Cmd::kAlloc, Cmd::kAlloc, Cmd::kAlloc, Cmd::kAuthorize, Cmd::kAuthorize,
                             Cmd::kConnect, Cmd::kConnect, Cmd::kClose, Cmd::kClose, Cmd::kFree, Cmd::kFree,
                             Cmd::kMgmtSend, Cmd::kMgmtSend, Cmd::kMgmtPop, Cmd::kErrlogPop, Cmd::kErrlogPop,
-                            Cmd::kSetKey, Cmd::kSetKey};
+                            Cmd::kSetKey, Cmd::kSetKey, Cmd::kExcClear};
     uint32_t cmd = cmdv(w[r(sizeof w / sizeof w[0])]);
     if (chance(4)) cmd = kCmdCount + r(16 - kCmdCount);
     o = cmd_op(part, cmd, epv);
+    o.pid = static_cast<uint16_t>(chance(60) ? r(4) : rng_());  // the key stager or another thread
     if (chance(5)) o.priv = kUser;
+    if (chance(4)) {
+      o.wdata |= chance(50) ? (0x10u << r(4)) : (0x10000u << r(16));  // reserved bits
+      feature("reserved_bits_write");
+    }
     if (!o.write || chance(3)) o.write = chance(10);  // mostly writes; a few reads of CMD
   } else if (c < 48) {
     // Kernel bank registers.
@@ -220,7 +248,9 @@ RegOp Stimulus::random_op() {
                                      CMM_IRQ_STATUS_OFFSET,     CMM_IRQ_ENABLE_OFFSET,    CMM_MGMT_TX_OFFSET,
                                      CMM_MGMT_DST_OFFSET,       CMM_MGMT_RX_STATUS_OFFSET, CMM_MGMT_RX_OFFSET,
                                      CMM_ERRLOG_STATUS_OFFSET,  CMM_ERRLOG_HEAD_OFFSET,   CMM_REJECT_COUNT_OFFSET,
-                                     CMM_STAT_OFFSET};
+                                     CMM_STAT_OFFSET,           CMM_ERRLOG_HEAD_REPEAT_OFFSET, CMM_EXC_COUNT_OFFSET,
+                                     CMM_EXC_FIRST_OFFSET,      CMM_EXC_LAST_OFFSET,      CMM_ALARM_CFG_OFFSET,
+                                     CMM_ALARM_CFG_OFFSET,      CMM_ALARM_COUNT_OFFSET,   CMM_KEY_OFFSET};
     uint32_t a = regs_[r(sizeof regs_ / sizeof regs_[0])];
     if (a == CMM_KEY_OFFSET || a == CMM_MGMT_TX_OFFSET || a == CMM_MGMT_RX_OFFSET) a += 4 * r(4);
     if (a == CMM_REJECT_COUNT_OFFSET) a += 4 * r(CMM_REJECT_COUNT_COUNT);
@@ -228,18 +258,38 @@ RegOp Stimulus::random_op() {
     if (chance(8)) a = 4 * r(CMM_CST_BASE / 4);  // anything below the CST window, mapped or not
     o.addr = a;
     o.kind = (a >= CMM_KEY_OFFSET && a < CMM_KEY_OFFSET + 16) ? OpKind::kKey : OpKind::kBank;
-    if (a == CMM_IRQ_STATUS_OFFSET && o.write) o.wdata = r(2) ? 0xFFFFFFFFu : (1u << r(5));
+    if ((a == CMM_IRQ_STATUS_OFFSET || a == CMM_IRQ_ENABLE_OFFSET) && o.write)
+      o.wdata = chance(80) ? (chance(50) ? CMM_IRQ_STATUS_WMASK : (1u << r(7))) : (1u << r(32));
+    if (a == CMM_ALARM_CFG_OFFSET && o.write) {
+      // Small windows and thresholds so that floods of rejects fire the alarm.
+      uint32_t w = CMM_FIELD_SET(0u, CMM_ALARM_CFG_THRESH, chance(15) ? 0 : 1 + r(12));
+      o.wdata = CMM_FIELD_SET(w, CMM_ALARM_CFG_WINDOW_LOG2, chance(80) ? r(12) : r(32));
+      if (chance(10)) o.wdata |= 1u << (21 + r(11));
+      feature("alarm_cfg_write");
+    }
+    if (o.kind == OpKind::kKey && o.write) {
+      o.pid = static_cast<uint16_t>(chance(70) ? r(4) : rng_());  // a second agent thread staging
+      if (chance(20)) o.wdata = 0;
+      feature("key_write_random_pid");
+    }
     if (a == CMM_MGMT_DST_OFFSET && o.write && chance(70)) {
       uint32_t w = CMM_FIELD_SET(0u, CMM_MGMT_DST_NODE, chance(70) ? straps_.node_id : r(256));
       o.wdata = CMM_FIELD_SET(w, CMM_MGMT_DST_PART, r(10)) | (chance(20) ? 0xF0000000u : 0u);
     }
-    if (o.kind == OpKind::kBank && o.write && chance(60)) o.write = false;
+    if (o.kind == OpKind::kBank && o.write && a != CMM_ALARM_CFG_OFFSET && chance(60)) o.write = false;
   } else if (c < 62) {
     // CST window.
     int ep = pick_owned(part);
     if (ep < 0 || chance(25)) ep = static_cast<int>(r(kNumEndpoints));
-    const uint32_t off = 4 * r(4);
+    const uint32_t off = 4 * r(CMM_CST_STRIDE / 4);  // incl. CST_GEN, CST_SEQ and unmapped offsets
     o.addr = CMM_CST_BASE + static_cast<uint32_t>(ep) * CMM_CST_STRIDE + off;
+    if (off == CMM_CST_GEN_OFFSET && chance(75)) {
+      const EpShadow& s = ep_[static_cast<uint32_t>(ep)];
+      o.wdata = CMM_FIELD_SET(0u, CMM_CST_GEN_REMOTE, chance(50) ? s.rgen : r(256));
+      if (chance(10)) o.wdata |= r(256);  // LOCAL is read-only: reserved bits
+      if (o.write) feature("gen_write");
+    }
+    if ((off == CMM_CST_OWNER_OFFSET || off == CMM_CST_REMOTE_OFFSET) && chance(5)) o.wdata |= 0x80000000u;
     o.kind = OpKind::kCst;
     o.ep = ep;
     if (off == CMM_CST_REMOTE_OFFSET && chance(80)) {
@@ -301,7 +351,7 @@ void Stimulus::craft_ingress() {
   int e = k < 40 && chance(70) ? pick_keyed(static_cast<uint8_t>(Dir::kRecv)) : pick_any_owned();
   if (e < 0) e = pick_any_owned();
   if (e < 0 || chance(8)) e = static_cast<int>(r(kNumEndpoints));
-  const EpShadow& s = ep_[static_cast<uint32_t>(e)];
+  EpShadow& s = ep_[static_cast<uint32_t>(e)];
   h.dst_node = straps_.node_id;
   h.dst_part = s.owner >= 0 ? static_cast<uint8_t>(s.owner) : static_cast<uint8_t>(r(kNumPartitions));
   h.dst_ep = static_cast<uint8_t>(e);
@@ -309,13 +359,29 @@ void Stimulus::craft_ingress() {
   h.src_part = s.rpart;
   h.src_ep = s.rep;
   h.tag = static_cast<uint16_t>(rng_());
+  // As the peer entry would send: its epoch and ours, the channel key.
+  h.src_gen = s.rgen;
+  h.dst_gen = s.gen;
+  h.key = s.key;
   if (k < 40) {
     h.opcode = op(Opcode::kData);
     h.len = static_cast<uint16_t>(1 + r(kMaxMsgBytes));
-    h.key = s.key;
+    h.seq = s.seq_out;
+    const uint32_t m = r(100);
+    if (m < 6) {
+      h.seq = static_cast<uint16_t>(h.seq + 1 + r(3));  // messages dropped before it: SEQ_GAP
+      feature("seq_drop");
+    } else if (m < 12) {
+      h.seq = static_cast<uint16_t>(h.seq - 1 - r(3));  // duplicate / replay: SEQ_OLD
+      feature("seq_dup");
+    } else if (m < 14) {
+      h.seq = static_cast<uint16_t>(rng_());
+      feature("seq_random");
+    }
+    if (static_cast<uint16_t>(h.seq - s.seq_out) < 0x8000u) s.seq_out = static_cast<uint16_t>(h.seq + 1);
   } else if (k < 55) {
     h.opcode = op(Opcode::kConnect);
-    h.key = rand_key();
+    h.key = chance(80) ? rand_key() : s.key;  // same key: a duplicate CONNECT
   } else if (k < 63) {
     h.opcode = op(Opcode::kConnectAck);
   } else if (k < 78) {
@@ -323,6 +389,10 @@ void Stimulus::craft_ingress() {
     static const Opcode aux[] = {Opcode::kData, Opcode::kData, Opcode::kConnect, Opcode::kClose, Opcode::kMgmt};
     h.aux = chance(90) ? op(aux[r(5)]) : static_cast<uint8_t>(rng_());
     h.reason = static_cast<uint8_t>(chance(90) ? r(kReasonCount) : r(256));
+    if (chance(20)) {
+      h.reason = static_cast<uint8_t>(Reason::kSeqGap);
+      h.seq = static_cast<uint16_t>(1 + r(3));
+    }
   } else if (k < 86) {
     h.opcode = op(Opcode::kClose);
   } else if (k < 96) {
@@ -337,7 +407,11 @@ void Stimulus::craft_ingress() {
   }
   // Forgeries and malformed fields.
   if (chance(30)) {
-    switch (r(10)) {
+    switch (r(14)) {
+      case 10: h.src_gen = static_cast<uint8_t>(h.src_gen + 1 + r(255)); feature("forged_src_gen"); break;
+      case 11: h.dst_gen = static_cast<uint8_t>(h.dst_gen - 1); feature("stale_dst_gen"); break;  // an earlier epoch
+      case 12: h.key = Key{}; feature("zero_key_packet"); break;
+      case 13: h.key[r(kKeyWords)] ^= 1u << r(32); feature("forged_key"); break;
       case 0: h.dst_node = static_cast<uint8_t>(rng_()); break;
       case 1: h.dst_part = static_cast<uint8_t>(r(16)); break;
       case 2: h.src_node = static_cast<uint8_t>(rng_()); break;
@@ -357,6 +431,13 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
   ++cycle_;
   if ((cycle_ & 2047) == 0) new_phase();
   in = PinsIn{};
+  // cycle_i: the platform's free-running count; sometimes it jumps (idle time skipped).
+  ++timebase_;
+  if (r(3000) == 0) {
+    timebase_ += chance(50) ? r(1u << 12) : static_cast<uint32_t>(rng_());
+    feature("cycle_i_jump");
+  }
+  in.cycle = timebase_;
   rst_n = true;
   if (reset_left_ == 0 && r(40000) == 0) reset_left_ = 1 + static_cast<int>(r(3));
   if (reset_left_ > 0) {
@@ -393,6 +474,16 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
         script_.pida = static_cast<uint16_t>(r(8));
         script_.pidb = static_cast<uint16_t>(r(8));
         script_.key = rand_key();
+        script_.key_pid = static_cast<uint16_t>(r(4));
+        script_.set_key_first = chance(25);
+        if (chance(3)) {
+          script_.key = Key{};
+          feature("script_zero_key");
+        }
+        if (chance(3)) {
+          script_.skip_word = static_cast<int>(r(kKeyWords));
+          feature("script_incomplete_key");
+        }
         script_active_ = true;
         RegOp o;
         if (script_op(o)) {
@@ -431,7 +522,7 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
   (void)cur;
 }
 
-void Stimulus::apply_response(const RegOp& o, uint8_t status) {
+void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
   const bool ok = status == static_cast<uint8_t>(Rsp::kOk);
   if (o.script && script_active_ && script_.waiting) {
     script_.waiting = false;
@@ -452,8 +543,10 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status) {
     if (cmd == cmdv(Cmd::kAlloc)) {
       for (uint32_t i = 0; i < kNumEndpoints; ++i)
         if (ep_[i].owner < 0) {
+          const uint8_t g = ep_[i].gen;
           ep_[i] = EpShadow{};
           ep_[i].owner = o.part;
+          ep_[i].gen = static_cast<uint8_t>(g + 1);  // a new epoch
           if (o.script && script_active_ && script_.step == 1) script_.ea = static_cast<int>(i);
           if (o.script && script_active_ && script_.step == 2) script_.eb = static_cast<int>(i);
           break;
@@ -462,20 +555,48 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status) {
     }
     if (e >= kNumEndpoints) return;
     EpShadow& s = ep_[e];
-    if (cmd == cmdv(Cmd::kFree)) s = EpShadow{};
-    if (cmd == cmdv(Cmd::kClose)) s.key_valid = false;
+    if (cmd == cmdv(Cmd::kFree)) {
+      const uint8_t g = s.gen;  // the epoch survives FREE
+      s = EpShadow{};
+      s.gen = g;
+    }
+    if (cmd == cmdv(Cmd::kClose)) {
+      s.key_valid = false;
+      s.gen = static_cast<uint8_t>(s.gen + 1);
+    }
     if ((cmd == cmdv(Cmd::kSetKey) || cmd == cmdv(Cmd::kConnect)) && !s.key_valid) {
       s.key = staged;
       s.key_valid = true;
     }
+    if (cmd == cmdv(Cmd::kConnect)) s.seq_out = 0;  // rx_seq restarts when the entry enters CONNECTING
+    if (cmd == cmdv(Cmd::kExcClear)) feature("exc_clear");
     return;
   }
   if (!ok) return;
+  // Seen at the pins: the new state registers hold something.
+  if (!o.write && rdata != 0) {
+    if (o.addr == CMM_ALARM_COUNT_OFFSET) feature("read_alarm_count_nonzero");
+    if (o.addr == CMM_EXC_COUNT_OFFSET) feature("read_exc_count_nonzero");
+    if (o.addr == CMM_ERRLOG_HEAD_REPEAT_OFFSET) feature("read_errlog_repeat_nonzero");
+    if (o.kind == OpKind::kCst && (o.addr - CMM_CST_BASE) % CMM_CST_STRIDE == CMM_CST_SEQ_OFFSET)
+      feature("read_cst_seq_nonzero");
+    if (o.kind == OpKind::kCst && (o.addr - CMM_CST_BASE) % CMM_CST_STRIDE == CMM_CST_LOST_OFFSET)
+      feature("read_cst_lost_nonzero");
+  }
   if (o.kind == OpKind::kKey && o.write && o.part < kNumPartitions)
     staged_[o.part][(o.addr - CMM_KEY_OFFSET) / CMM_KEY_STRIDE] = o.wdata;
+  if (o.kind == OpKind::kCst && !o.write && o.ep >= 0 &&
+      (o.addr - CMM_CST_BASE) % CMM_CST_STRIDE == CMM_CST_GEN_OFFSET) {
+    EpShadow& s = ep_[static_cast<uint32_t>(o.ep)];
+    s.gen = static_cast<uint8_t>(CMM_FIELD_GET(rdata, CMM_CST_GEN_LOCAL));
+    s.rgen = static_cast<uint8_t>(CMM_FIELD_GET(rdata, CMM_CST_GEN_REMOTE));
+    if (o.script && script_.ea == o.ep) script_.ga = s.gen;
+    if (o.script && script_.eb == o.ep) script_.gb = s.gen;
+  }
   if (o.kind == OpKind::kCst && o.write && o.ep >= 0) {
     EpShadow& s = ep_[static_cast<uint32_t>(o.ep)];
     const uint32_t off = (o.addr - CMM_CST_BASE) % CMM_CST_STRIDE;
+    if (off == CMM_CST_GEN_OFFSET) s.rgen = static_cast<uint8_t>(CMM_FIELD_GET(o.wdata, CMM_CST_GEN_REMOTE));
     if (off == CMM_CST_CTRL_OFFSET) s.dir = static_cast<uint8_t>(CMM_FIELD_GET(o.wdata, CMM_CST_CTRL_DIR));
     if (off == CMM_CST_OWNER_OFFSET) s.pid = static_cast<uint16_t>(CMM_FIELD_GET(o.wdata, CMM_CST_OWNER_PID));
     if (off == CMM_CST_REMOTE_OFFSET) {
@@ -498,7 +619,22 @@ void Stimulus::on_egress(const Header& h) {
     s.key_valid = true;
   }
   if (h.dst_node == straps_.node_id) {
-    if (chance(92) && ingq_.size() < kIngQueueMax) ingq_.push_back(h);  // loopback
+    // Loopback through a faulty fabric: lost, duplicated, reordered.
+    if (h.opcode == op(Opcode::kData) && h.dst_ep < kNumEndpoints)
+      ep_[h.dst_ep].seq_out = static_cast<uint16_t>(h.seq + 1);
+    const uint32_t f = r(100);
+    if (f < 6 || ingq_.size() >= kIngQueueMax) {
+      if (f < 6) feature("loopback_drop");
+      return;
+    }
+    ingq_.push_back(h);
+    if (f < 10 && ingq_.size() < kIngQueueMax) {
+      ingq_.push_back(h);
+      feature("loopback_dup");
+    } else if (f < 14 && ingq_.size() >= 2) {
+      std::swap(ingq_[ingq_.size() - 1], ingq_[ingq_.size() - 2]);
+      feature("loopback_reorder");
+    }
     return;
   }
   // Another node: answer as its CMM would (sometimes).
@@ -511,6 +647,15 @@ void Stimulus::on_egress(const Header& h) {
   a.dst_part = h.src_part;
   a.dst_ep = h.src_ep;
   a.tag = h.tag;
+  // The peer's CMM proves the key and echoes the generations swapped (sometimes wrong).
+  a.src_gen = h.dst_gen;
+  a.dst_gen = h.src_gen;
+  a.key = h.key;
+  if (chance(10)) {
+    if (chance(50)) a.key[r(kKeyWords)] ^= 1u << r(32);
+    else a.dst_gen = static_cast<uint8_t>(a.dst_gen + 1);
+    feature("forged_response");
+  }
   if (h.opcode == op(Opcode::kConnect)) {
     a.opcode = chance(75) ? op(Opcode::kConnectAck) : op(Opcode::kNack);
   } else if (h.opcode == op(Opcode::kData) || h.opcode == op(Opcode::kClose) || h.opcode == op(Opcode::kMgmt)) {
@@ -522,6 +667,10 @@ void Stimulus::on_egress(const Header& h) {
   if (a.opcode == op(Opcode::kNack)) {
     a.aux = h.opcode;
     a.reason = static_cast<uint8_t>(r(kReasonCount));
+    if (h.opcode == op(Opcode::kData) && chance(20)) {
+      a.reason = static_cast<uint8_t>(Reason::kSeqGap);
+      a.seq = static_cast<uint16_t>(1 + r(3));
+    }
   }
   ingq_.push_back(a);
 }
@@ -545,7 +694,7 @@ void Stimulus::observe(const PinsIn& in, bool rst_n, const PinsOut& before, cons
   }
   if (reg_fire) {
     reg_pending_ = false;
-    if (after.reg_rsp_valid) apply_response(reg_, after.reg_rsp_status);
+    if (after.reg_rsp_valid) apply_response(reg_, after.reg_rsp_status, after.reg_rsp_rdata);
   }
   s1_valid_ = ing_fire;
   if (ing_fire) {

@@ -40,6 +40,11 @@ struct StimCoverage {
   std::map<std::string, uint64_t> hazards;
   uint64_t resets = 0;
   uint64_t script_channels = 0;  // channel-setup scripts completed
+  // Stimulus of the hardening (docs/security.md 1.1-1.7), by kind: generation
+  // writes, forged generations/keys of responses, seq drop/dup/reorder, key
+  // staging by two pids, zero/incomplete keys, reserved bits, alarm config,
+  // EXC_CLEAR, cycle_i jumps.
+  std::map<std::string, uint64_t> features;
 };
 
 class Stimulus {
@@ -47,6 +52,8 @@ class Stimulus {
   Stimulus(uint64_t seed, const Straps& straps);
   // Inputs for the next edge, given the outputs of the current cycle.
   void next(const PinsOut& cur, PinsIn& in, bool& rst_n);
+  // cycle_i of the last edge (the platform timebase the stimulus drives).
+  uint32_t timebase() const { return timebase_; }
   // After the edge: the inputs driven, outputs before and after it.
   void observe(const PinsIn& in, bool rst_n, const PinsOut& before, const PinsOut& after);
   const StimCoverage& coverage() const { return cov_; }
@@ -60,6 +67,8 @@ class Stimulus {
     bool key_valid = false;
     Key key{};
     Key pending_key{};  // key of the last CONNECT that went into ingress for this entry
+    uint8_t gen = 0, rgen = 0;  // CST_GEN.LOCAL (survives FREE) and .REMOTE
+    uint16_t seq_out = 0;       // seq of the next crafted DATA to this (receive) entry
   };
   struct Script {
     int step = 0;
@@ -69,6 +78,10 @@ class Stimulus {
     uint16_t pida = 0, pidb = 0;
     Key key{};
     bool waiting = false;    // last step fired, response not yet seen
+    uint8_t ga = 0, gb = 0;  // generations read back (CST_GEN.LOCAL)
+    uint16_t key_pid = 0;    // pid of the kernel agent thread staging the key
+    int skip_word = -1;      // KEY word not written (KEY_INCOMPLETE), -1 none
+    bool set_key_first = false;  // SET_KEY, then CONNECT (which then ignores the empty staging)
   };
 
   uint32_t r(uint32_t n) { return n ? static_cast<uint32_t>(rng_() % n) : 0; }
@@ -84,7 +97,8 @@ class Stimulus {
   int pick_any_owned();
   int pick_keyed(uint8_t dir);  // an owned endpoint of this direction holding a key (shadow), -1 none
   void craft_ingress();
-  void apply_response(const RegOp& op, uint8_t status);
+  void apply_response(const RegOp& op, uint8_t status, uint32_t rdata);
+  void feature(const char* k) { cov_.features[k]++; }
   void on_egress(const Header& h);
   void on_ingress(const Header& h);
   void clear_shadow();
@@ -106,6 +120,7 @@ class Stimulus {
   bool script_active_ = false;
   int reset_left_ = 0;
   uint64_t cycle_ = 0;
+  uint32_t timebase_ = 0;  // cycle_i: free-running, with jumps (skipped idle time)
   // Phase knobs (change every few thousand cycles).
   uint32_t p_eg_ready_ = 100, p_reg_ = 50, p_ing_ = 20, p_script_ = 5;
   StimCoverage cov_;

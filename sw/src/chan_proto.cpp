@@ -1,6 +1,26 @@
 #include "cmm_sw/chan_proto.h"
 
-namespace cmm::sw::chan_proto {
+namespace cmm::sw {
+
+std::string_view to_string(AgentReason r) {
+  switch (r) {
+    case AgentReason::kNone: return "NONE";
+    case AgentReason::kWrongSource: return "WRONG_SOURCE";
+    case AgentReason::kUnknownRequest: return "UNKNOWN_REQUEST";
+    case AgentReason::kNotPending: return "NOT_PENDING";
+    case AgentReason::kPeerLimit: return "PEER_LIMIT";
+    case AgentReason::kRequestExpired: return "REQUEST_EXPIRED";
+    case AgentReason::kGrantExpired: return "GRANT_EXPIRED";
+    case AgentReason::kConnectTimeout: return "CONNECT_TIMEOUT";
+    case AgentReason::kPolicy: return "POLICY";
+    case AgentReason::kMalformed: return "MALFORMED";
+    case AgentReason::kMgmtNacked: return "MGMT_NACKED";
+    case AgentReason::kCount: break;
+  }
+  return "?";
+}
+
+namespace chan_proto {
 
 namespace {
 constexpr uint32_t put(uint32_t w, uint32_t lsb, uint32_t mask, uint32_t v) { return regs::field_set(w, lsb, mask, v); }
@@ -9,22 +29,25 @@ constexpr uint32_t get(uint32_t w, uint32_t lsb, uint32_t mask) { return regs::f
 
 MgmtWords encode(const Msg& m) {
   MgmtWords w{};
-  w[0] = put(w[0], kW0ProtoLsb, kW0ProtoMask, kProtoV1);
+  w[0] = put(w[0], kW0ProtoLsb, kW0ProtoMask, kProto);
   w[0] = put(w[0], kW0TypeLsb, kW0TypeMask, static_cast<uint32_t>(m.type));
   w[0] = put(w[0], kW0ReqIdLsb, kW0ReqIdMask, m.req_id);
   switch (m.type) {
     case Type::kChanReq:
       w[1] = put(w[1], kW1EpLsb, kW1EpMask, m.ep);
+      w[1] = put(w[1], kW1GenLsb, kW1GenMask, m.gen);
       w[1] = put(w[1], kW1PidLsb, kW1PidMask, m.recv_pid);
       w[2] = put(w[2], kW2PidLsb, kW2PidMask, m.send_pid);
       break;
     case Type::kChanInfo:
       w[1] = put(w[1], kW1EpLsb, kW1EpMask, m.ep);
+      w[1] = put(w[1], kW1GenLsb, kW1GenMask, m.gen);
       w[1] = put(w[1], kW1PidLsb, kW1PidMask, m.send_pid);
       break;
     case Type::kChanRefuse:
     case Type::kChanCancel:
       w[1] = put(w[1], kW1EpLsb, kW1EpMask, static_cast<uint32_t>(m.reason));
+      w[1] = put(w[1], kW1GenLsb, kW1GenMask, static_cast<uint32_t>(m.agent_reason));
       w[1] = put(w[1], kW1PidLsb, kW1PidMask, m.send_pid);
       break;
     case Type::kNone:
@@ -34,19 +57,20 @@ MgmtWords encode(const Msg& m) {
 }
 
 bool decode(const MgmtWords& w, Msg& out) {
-  if (get(w[0], kW0ProtoLsb, kW0ProtoMask) != kProtoV1) return false;
+  if (!is_ours(w)) return false;
   const uint32_t type = get(w[0], kW0TypeLsb, kW0TypeMask);
-  const uint32_t w1_reserved = w[1] & ~((kW1EpMask << kW1EpLsb) | (kW1PidMask << kW1PidLsb));
-  if (w1_reserved != 0 || w[3] != 0) return false;
+  if (w[3] != 0) return false;
   Msg m;
   m.req_id = static_cast<uint16_t>(get(w[0], kW0ReqIdLsb, kW0ReqIdMask));
   const uint32_t lo = get(w[1], kW1EpLsb, kW1EpMask);
+  const uint32_t mid = get(w[1], kW1GenLsb, kW1GenMask);
   const uint32_t pid = get(w[1], kW1PidLsb, kW1PidMask);
   switch (static_cast<Type>(type)) {
     case Type::kChanReq:
       if ((w[2] & ~(kW2PidMask << kW2PidLsb)) != 0) return false;
       m.type = Type::kChanReq;
       m.ep = static_cast<uint8_t>(lo);
+      m.gen = static_cast<uint8_t>(mid);
       m.recv_pid = static_cast<uint16_t>(pid);
       m.send_pid = static_cast<uint16_t>(get(w[2], kW2PidLsb, kW2PidMask));
       break;
@@ -54,13 +78,15 @@ bool decode(const MgmtWords& w, Msg& out) {
       if (w[2] != 0) return false;
       m.type = Type::kChanInfo;
       m.ep = static_cast<uint8_t>(lo);
+      m.gen = static_cast<uint8_t>(mid);
       m.send_pid = static_cast<uint16_t>(pid);
       break;
     case Type::kChanRefuse:
     case Type::kChanCancel:
-      if (w[2] != 0 || lo >= regs::kReasonCount) return false;
+      if (w[2] != 0 || lo >= regs::kReasonCount || mid >= static_cast<uint32_t>(AgentReason::kCount)) return false;
       m.type = static_cast<Type>(type);
       m.reason = static_cast<regs::Reason>(lo);
+      m.agent_reason = static_cast<AgentReason>(mid);
       m.send_pid = static_cast<uint16_t>(pid);
       break;
     default:
@@ -70,4 +96,5 @@ bool decode(const MgmtWords& w, Msg& out) {
   return true;
 }
 
-}  // namespace cmm::sw::chan_proto
+}  // namespace chan_proto
+}  // namespace cmm::sw

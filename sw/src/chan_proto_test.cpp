@@ -6,26 +6,30 @@ namespace cmm::sw::chan_proto {
 namespace {
 
 TEST(ChanProto, ChanReqLayoutIsDocumented) {
-  const MgmtWords w = encode(chan_req(0x1234, 5, 216, 2202));
-  EXPECT_EQ(w[0], 0x12340000u | (1u << 8) | kProtoV1);
-  EXPECT_EQ(w[1], (216u << 16) | 5u);
+  const MgmtWords w = encode(chan_req(0x1234, 5, 216, 2202, 0x9A));
+  EXPECT_EQ(w[0], 0x12340000u | (1u << 8) | 0xC2u);
+  EXPECT_EQ(w[1], (216u << 16) | (0x9Au << 8) | 5u);
   EXPECT_EQ(w[2], 2202u);
   EXPECT_EQ(w[3], 0u);
 }
 
 TEST(ChanProto, ChanInfoAndRefuseLayout) {
-  MgmtWords w = encode(chan_info(7, 9, 2202));
-  EXPECT_EQ(w[0], (7u << 16) | (2u << 8) | kProtoV1);
-  EXPECT_EQ(w[1], (2202u << 16) | 9u);
+  MgmtWords w = encode(chan_info(7, 9, 2202, 0xFE));
+  EXPECT_EQ(w[0], (7u << 16) | (2u << 8) | kProto);
+  EXPECT_EQ(w[1], (2202u << 16) | (0xFEu << 8) | 9u);
   EXPECT_EQ(w[2], 0u);
   w = encode(chan_refuse(7, regs::Reason::kQuotaExceeded, 2202));
-  EXPECT_EQ(w[0], (7u << 16) | (3u << 8) | kProtoV1);
+  EXPECT_EQ(w[0], (7u << 16) | (3u << 8) | kProto);
   EXPECT_EQ(w[1], (2202u << 16) | static_cast<uint32_t>(regs::Reason::kQuotaExceeded));
+  w = encode(chan_cancel(7, regs::Reason::kOk, 2202, AgentReason::kConnectTimeout));
+  EXPECT_EQ(w[0], (7u << 16) | (4u << 8) | kProto);
+  EXPECT_EQ(w[1], (2202u << 16) | (static_cast<uint32_t>(AgentReason::kConnectTimeout) << 8));
 }
 
 TEST(ChanProto, RoundTrip) {
-  for (const Msg& m : {chan_req(1, 15, 0xFFFF, 0), chan_req(0xFFFF, 0, 1, 0xFFFF), chan_info(2, 3, 4),
-                       chan_refuse(3, regs::Reason::kDenied, 99)}) {
+  for (const Msg& m : {chan_req(1, 15, 0xFFFF, 0), chan_req(0xFFFF, 0, 1, 0xFFFF, 255), chan_info(2, 3, 4, 1),
+                       chan_refuse(3, regs::Reason::kDenied, 99, AgentReason::kPeerLimit),
+                       chan_cancel(4, regs::Reason::kNotOpen, 5, AgentReason::kGrantExpired)}) {
     Msg d;
     ASSERT_TRUE(decode(encode(m), d));
     EXPECT_EQ(d, m);
@@ -41,7 +45,13 @@ TEST(ChanProto, RejectsForeignOrMalformedWords) {
   w[0] = (w[0] & ~0xFF00u) | (9u << 8);  // unknown type
   EXPECT_FALSE(decode(w, d));
   w = encode(chan_req(1, 2, 3, 4));
-  w[1] |= 0x100u;  // reserved bits
+  w[2] |= 0x10000u;  // reserved bits
+  EXPECT_FALSE(decode(w, d));
+  w = encode(chan_cancel(1, regs::Reason::kOk, 3));
+  w[1] |= static_cast<uint32_t>(AgentReason::kCount) << 8;  // no such agent reason
+  EXPECT_FALSE(decode(w, d));
+  w = encode(chan_req(1, 2, 3, 4));
+  w[0] = (w[0] & ~0xFFu) | 0xC1u;  // version 1 (no generations): not decoded
   EXPECT_FALSE(decode(w, d));
   w = encode(chan_req(1, 2, 3, 4));
   w[3] = 1;

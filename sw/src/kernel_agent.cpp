@@ -1,5 +1,6 @@
 #include "cmm_sw/kernel_agent.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -51,26 +52,38 @@ std::string_view to_string(Event::Kind k) {
     case Event::Kind::kErrorsLost: return "ErrorsLost";
     case Event::Kind::kMgmtIgnored: return "MgmtIgnored";
     case Event::Kind::kMgmtOther: return "MgmtOther";
+    case Event::Kind::kException: return "Exception";
+    case Event::Kind::kAlarm: return "Alarm";
   }
   return "?";
 }
 
 std::string Event::str() const {
-  char b[200];
-  if (kind == Kind::kErrorLogged) {
-    std::snprintf(b, sizeof b, "ErrorLogged %s ep=%u opcode=%s%s%s src_node=%u",
+  char b[240];
+  if (kind == Kind::kErrorLogged || kind == Kind::kException) {
+    std::snprintf(b, sizeof b, "%s %s ep=%u opcode=%s%s%s src_node=%u count=%u",
+                  std::string(to_string(kind)).c_str(),
                   std::string(regs::reason_name(static_cast<uint32_t>(error.reason))).c_str(), error.ep,
                   error.opcode ? std::string(regs::opcode_name(error.opcode)).c_str() : "-",
-                  error.from_fabric ? " fabric" : "", error.exception ? " EXCEPTION" : "", error.src_node);
+                  error.from_fabric ? " fabric" : "", error.exception ? " EXCEPTION" : "", error.src_node, count);
   } else {
-    std::snprintf(b, sizeof b, "%s req=%u ep=%u pid=%u peer=%u.%u.%u reason=%s count=%u",
+    std::snprintf(b, sizeof b, "%s req=%u ep=%u pid=%u peer=%u.%u.%u reason=%s%s%s count=%u",
                   std::string(to_string(kind)).c_str(), req_id, ep, pid, peer.node, peer.part, peer.ep,
-                  std::string(regs::reason_name(static_cast<uint32_t>(reason))).c_str(), count);
+                  std::string(regs::reason_name(static_cast<uint32_t>(reason))).c_str(),
+                  agent_reason == AgentReason::kNone ? "" : " agent=",
+                  agent_reason == AgentReason::kNone ? "" : std::string(to_string(agent_reason)).c_str(), count);
   }
   return b;
 }
 
-KernelAgent::KernelAgent(RegIf& bus, uint64_t key_seed) : bus_(bus), keygen_(key_seed) {}
+uint32_t AgentStats::total_refused() const {
+  uint32_t n = 0;
+  for (uint32_t v : refused) n += v;
+  return n;
+}
+
+KernelAgent::KernelAgent(RegIf& bus, uint64_t key_seed, const AgentConfig& cfg)
+    : bus_(bus), cfg_(cfg), keygen_(key_seed) {}
 
 // ------------------------------------------------------------------ helpers
 
@@ -110,14 +123,17 @@ Status KernelAgent::stage_key(const ChannelKey& key) {
   return Status::Ok();
 }
 
-ChannelKey KernelAgent::next_key() {
-  ChannelKey k{};
-  for (uint32_t i = 0; i < regs::kKeyWords; i += 2) {
-    const uint64_t r = keygen_();
-    k[i] = static_cast<uint32_t>(r);
-    if (i + 1 < regs::kKeyWords) k[i + 1] = static_cast<uint32_t>(r >> 32);
-  }
-  return k;
+ChannelKey KernelAgent::next_key() { return keygen_.next(); }
+
+uint64_t KernelAgent::after(uint64_t ticks) const {
+  const uint64_t t = now();
+  return ticks >= kNever - t ? kNever - 1 : t + ticks;
+}
+
+uint64_t KernelAgent::next_deadline() const {
+  uint64_t d = kNever;
+  for (const Chan& c : chan_) d = std::min(d, c.deadline);
+  return d;
 }
 
 void KernelAgent::push(const Event& ev) {
@@ -171,11 +187,19 @@ Status KernelAgent::init() {
   if (!s.ok()) return s;
   s = from_bus(bus_.write32(regs::CMM_IRQ_ENABLE_OFFSET, kIrqAll));
   if (!s.ok()) return s;
+  if (cfg_.alarm_thresh != 0) {
+    uint32_t w = CMM_FIELD_SET(0u, CMM_ALARM_CFG_THRESH, cfg_.alarm_thresh);
+    w = CMM_FIELD_SET(w, CMM_ALARM_CFG_WINDOW_LOG2, cfg_.alarm_window_log2 & regs::CMM_ALARM_CFG_WINDOW_LOG2_MASK);
+    s = from_bus(bus_.write32(regs::CMM_ALARM_CFG_OFFSET, w), Reason::kReservedBits);
+    if (!s.ok()) return s;
+  }
   node_ = node;
   part_ = part;
   quota_ = quota;
+  keygen_.bind(node, part, cfg_.boot);
   chan_.fill(Chan{});
   errlog_lost_seen_ = 0;
+  exc_seen_ = alarm_seen_ = 0;
   deferred_ = kIrqAll;  // the first poll() looks at every queue: causes cleared above are not lost
   ev_head_ = ev_count_ = 0;
   initialized_ = true;
@@ -241,6 +265,27 @@ Status KernelAgent::configure(uint8_t ep, Dir dir, uint16_t owner_pid, const Pee
   return set_remote(ep, remote);
 }
 
+Status KernelAgent::configure(uint8_t ep, Dir dir, uint16_t owner_pid, const PeerId& remote, uint8_t remote_gen) {
+  if (Status s = configure(ep, dir, owner_pid, remote); !s.ok()) return s;
+  return set_remote_gen(ep, remote_gen);
+}
+
+Status KernelAgent::read_gen(uint8_t ep, uint8_t& local, uint8_t& remote) {
+  if (Status g = guard_ep(ep); !g.ok()) return g;
+  uint32_t v = 0;
+  if (Status s = read(cst_addr(ep, regs::CMM_CST_GEN_OFFSET), v); !s.ok()) return s;
+  local = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_CST_GEN_LOCAL));
+  remote = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_CST_GEN_REMOTE));
+  return Status::Ok();
+}
+
+// Only the REMOTE field: LOCAL is read-only and a set bit there is RESERVED_BITS.
+Status KernelAgent::set_remote_gen(uint8_t ep, uint8_t gen) {
+  if (Status g = guard_ep(ep); !g.ok()) return g;
+  const uint32_t w = CMM_FIELD_SET(0u, CMM_CST_GEN_REMOTE, gen);
+  return from_bus(bus_.write32(cst_addr(ep, regs::CMM_CST_GEN_OFFSET), w), Reason::kNotOpen);
+}
+
 Status KernelAgent::authorize(uint8_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   const Status s = command(Cmd::kAuthorize, ep);
@@ -250,9 +295,16 @@ Status KernelAgent::authorize(uint8_t ep) {
 
 Status KernelAgent::connect(uint8_t ep, const ChannelKey& key) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
+  // Key words and command back to back from this context: the CMM takes the
+  // key only if all four words came from the commanding pid (atomic staging).
   if (Status s = stage_key(key); !s.ok()) return s;
   const Status s = command(Cmd::kConnect, ep);
-  if (s.ok()) chan_[ep].track = Track::kConnecting;
+  if (s.ok()) {
+    Chan& c = chan_[ep];
+    c.track = Track::kConnecting;
+    c.tries = 1;
+    c.deadline = after(cfg_.connect_timeout);
+  }
   return s;
 }
 
@@ -287,7 +339,9 @@ Status KernelAgent::close(uint8_t ep) {
     c.proto = false;
     c.req_id = kNoRequest;
     c.retries = 0;
-    c.tx_nacks_seen = 0;
+    c.tries = 0;
+    c.deadline = kNever;
+    // TX_NACKS and CST_LOST survive CLOSE (only ALLOC/FREE clear them): keep the *_seen marks.
   }
   return s;
 }
@@ -303,11 +357,12 @@ Status KernelAgent::free_endpoint(uint8_t ep) {
 
 Status KernelAgent::read_cst(uint8_t ep, CstInfo& out) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  uint32_t ctrl = 0, owner = 0, remote = 0, status = 0;
+  uint32_t ctrl = 0, owner = 0, remote = 0, status = 0, lost = 0;
   if (Status s = read(cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), ctrl); !s.ok()) return s;
   if (Status s = read(cst_addr(ep, regs::CMM_CST_OWNER_OFFSET), owner); !s.ok()) return s;
   if (Status s = read(cst_addr(ep, regs::CMM_CST_REMOTE_OFFSET), remote); !s.ok()) return s;
   if (Status s = read(cst_addr(ep, regs::CMM_CST_STATUS_OFFSET), status); !s.ok()) return s;
+  if (Status s = read(cst_addr(ep, regs::CMM_CST_LOST_OFFSET), lost); !s.ok()) return s;
   CstInfo c;
   c.dir = static_cast<Dir>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_DIR));
   c.state = static_cast<State>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_STATE));
@@ -321,6 +376,8 @@ Status KernelAgent::read_cst(uint8_t ep, CstInfo& out) {
   c.rxq_count = static_cast<uint8_t>(CMM_FIELD_GET(status, CMM_CST_STATUS_RXQ_COUNT));
   c.last_reason = static_cast<Reason>(CMM_FIELD_GET(status, CMM_CST_STATUS_LAST_REASON));
   c.tx_nacks = static_cast<uint16_t>(CMM_FIELD_GET(status, CMM_CST_STATUS_TX_NACKS));
+  c.tx_lost = static_cast<uint16_t>(CMM_FIELD_GET(lost, CMM_CST_LOST_TX));
+  c.rx_lost = static_cast<uint16_t>(CMM_FIELD_GET(lost, CMM_CST_LOST_RX));
   out = c;
   return Status::Ok();
 }
@@ -426,6 +483,57 @@ Status KernelAgent::errlog_pop(ErrorEntry& out, uint8_t* lost) {
   return Status::Ok();
 }
 
+namespace {
+ErrorEntry decode_exc(uint32_t w) {
+  ErrorEntry e;
+  e.reason = static_cast<Reason>(CMM_FIELD_GET(w, CMM_EXC_LAST_REASON));
+  e.ep = static_cast<uint8_t>(CMM_FIELD_GET(w, CMM_EXC_LAST_EP));
+  e.src_node = static_cast<uint8_t>(CMM_FIELD_GET(w, CMM_EXC_LAST_SRC_NODE));
+  e.exception = CMM_FIELD_GET(w, CMM_EXC_LAST_VALID) != 0;
+  return e;
+}
+static_assert(regs::CMM_EXC_FIRST_REASON_LSB == regs::CMM_EXC_LAST_REASON_LSB &&
+                  regs::CMM_EXC_FIRST_EP_LSB == regs::CMM_EXC_LAST_EP_LSB &&
+                  regs::CMM_EXC_FIRST_SRC_NODE_LSB == regs::CMM_EXC_LAST_SRC_NODE_LSB &&
+                  regs::CMM_EXC_FIRST_VALID_LSB == regs::CMM_EXC_LAST_VALID_LSB,
+              "EXC_FIRST and EXC_LAST share one layout");
+}  // namespace
+
+Status KernelAgent::read_exceptions(ExcInfo& out) {
+  if (!initialized_) return Status::Err(Result::kNotReady);
+  uint32_t n = 0, first = 0, last = 0;
+  if (Status s = read(regs::CMM_EXC_COUNT_OFFSET, n); !s.ok()) return s;
+  if (Status s = read(regs::CMM_EXC_FIRST_OFFSET, first); !s.ok()) return s;
+  if (Status s = read(regs::CMM_EXC_LAST_OFFSET, last); !s.ok()) return s;
+  out.count = static_cast<uint16_t>(CMM_FIELD_GET(n, CMM_EXC_COUNT_COUNT));
+  out.first = decode_exc(first);
+  out.last = decode_exc(last);
+  return Status::Ok();
+}
+
+Status KernelAgent::exc_clear() {
+  if (!initialized_) return Status::Err(Result::kNotReady);
+  const Status s = command(Cmd::kExcClear, 0);
+  if (s.ok()) exc_seen_ = 0;
+  return s;
+}
+
+Status KernelAgent::set_alarm(uint16_t thresh, uint8_t window_log2) {
+  if (!initialized_) return Status::Err(Result::kNotReady);
+  if (window_log2 > regs::CMM_ALARM_CFG_WINDOW_LOG2_MASK) return Status::Err(Result::kBadArg, Reason::kBadField);
+  uint32_t w = CMM_FIELD_SET(0u, CMM_ALARM_CFG_THRESH, thresh);
+  w = CMM_FIELD_SET(w, CMM_ALARM_CFG_WINDOW_LOG2, window_log2);
+  return from_bus(bus_.write32(regs::CMM_ALARM_CFG_OFFSET, w), Reason::kReservedBits);
+}
+
+Status KernelAgent::alarm_count(uint32_t& out) {
+  if (!initialized_) return Status::Err(Result::kNotReady);
+  uint32_t v = 0;
+  if (Status s = read(regs::CMM_ALARM_COUNT_OFFSET, v); !s.ok()) return s;
+  out = CMM_FIELD_GET(v, CMM_ALARM_COUNT_COUNT);
+  return Status::Ok();
+}
+
 // ------------------------------------------------------------------ id exchange
 
 int KernelAgent::find_request(uint16_t req_id) const {
@@ -435,6 +543,25 @@ int KernelAgent::find_request(uint16_t req_id) const {
     if (c.track != Track::kNone && c.proto && c.dir == Dir::kRecv && c.req_id == req_id) return static_cast<int>(e);
   }
   return -1;
+}
+
+// Our requests to (node, part) that have been sent and are not finished.
+size_t KernelAgent::pending_requests(uint8_t node, uint8_t part) const {
+  size_t n = 0;
+  for (const Chan& c : chan_)
+    if (c.proto && c.dir == Dir::kRecv && c.peer.node == node && c.peer.part == part &&
+        (c.track == Track::kReqSent || c.track == Track::kAuthorized || c.track == Track::kConnecting))
+      ++n;
+  return n;
+}
+
+// Send endpoints granted to (node, part) and not yet opened by a CONNECT.
+size_t KernelAgent::pending_grants(uint8_t node, uint8_t part) const {
+  size_t n = 0;
+  for (const Chan& c : chan_)
+    if (c.proto && c.dir == Dir::kSend && c.track == Track::kAuthorized && c.peer.node == node && c.peer.part == part)
+      ++n;
+  return n;
 }
 
 Status KernelAgent::send_proto(uint8_t node, uint8_t part, const chan_proto::Msg& msg) {
@@ -449,12 +576,24 @@ Status KernelAgent::release(uint8_t ep) {
   return free_endpoint(ep);
 }
 
+Status KernelAgent::send_request(uint8_t ep) {
+  Chan& c = chan_[ep];
+  const Status s = send_proto(c.peer.node, c.peer.part, chan_proto::chan_req(c.req_id, ep, c.pid, c.peer_pid, c.gen));
+  if (s.ok()) {
+    c.track = Track::kReqSent;
+    c.deadline = after(cfg_.request_timeout);
+  }
+  return s;
+}
+
 Status KernelAgent::request_channel(const ChannelRequest& req, uint16_t& req_id) {
   if (!initialized_) return Status::Err(Result::kNotReady);
   if (req.sender_part >= regs::kNumPartitions) return Status::Err(Result::kBadArg, Reason::kBadPart);
   uint8_t ep = 0;
   if (Status s = alloc_endpoint(ep); !s.ok()) return s;
-  Status s = set_direction(ep, Dir::kRecv);
+  uint8_t gen = 0, rgen = 0;
+  Status s = read_gen(ep, gen, rgen);  // our epoch goes to the peer in CHAN_REQ
+  if (s.ok()) s = set_direction(ep, Dir::kRecv);
   if (s.ok()) s = set_owner(ep, req.recv_pid);
   if (!s.ok()) {
     (void)release(ep);
@@ -466,14 +605,22 @@ Status KernelAgent::request_channel(const ChannelRequest& req, uint16_t& req_id)
   Chan& c = chan_[ep];
   c.proto = true;
   c.req_id = id;
+  c.gen = gen;
   c.peer_pid = req.sender_pid;
   c.peer = PeerId{req.sender_node, req.sender_part, 0};
-  s = send_proto(req.sender_node, req.sender_part, chan_proto::chan_req(id, ep, req.recv_pid, req.sender_pid));
+  if (pending_requests(req.sender_node, req.sender_part) >= peer_limit()) {
+    // The peer refuses more grants than this at once: send it later.
+    c.track = Track::kReqQueued;
+    c.queued_seq = next_queued_seq_++;
+    ++stats_.requests_deferred;
+    req_id = id;
+    return Status::Ok();
+  }
+  s = send_request(ep);
   if (!s.ok()) {
     (void)release(ep);
     return s;
   }
-  c.track = Track::kReqSent;
   req_id = id;
   return Status::Ok();
 }
@@ -482,14 +629,15 @@ Status KernelAgent::cancel_request(uint16_t req_id) {
   if (!initialized_) return Status::Err(Result::kNotReady);
   const int ep = find_request(req_id);
   if (ep < 0) return Status::Err(Result::kBadArg);
-  return withdraw(static_cast<uint8_t>(ep), Reason::kOk);
+  return withdraw(static_cast<uint8_t>(ep), Reason::kOk, AgentReason::kNone);
 }
 
 // Receiver side: tell the peer to release what it granted, then release ours.
-Status KernelAgent::withdraw(uint8_t ep, Reason why) {
+Status KernelAgent::withdraw(uint8_t ep, Reason why, AgentReason agent_why) {
   const Chan& c = chan_[ep];
-  if (c.track != Track::kAllocated) {
-    const Status s = send_proto(c.peer.node, c.peer.part, chan_proto::chan_cancel(c.req_id, why, c.peer_pid));
+  if (c.track != Track::kAllocated && c.track != Track::kReqQueued) {
+    const Status s =
+        send_proto(c.peer.node, c.peer.part, chan_proto::chan_cancel(c.req_id, why, c.peer_pid, agent_why));
     if (!s.ok()) {
       (void)release(ep);
       return s;
@@ -498,22 +646,38 @@ Status KernelAgent::withdraw(uint8_t ep, Reason why) {
   return release(ep);
 }
 
-Status KernelAgent::fail_request(uint8_t ep, Reason why, bool tell_peer) {
+Status KernelAgent::fail_request(uint8_t ep, Reason why, AgentReason agent_why, bool tell_peer) {
   Event ev = chan_event(Event::Kind::kChannelFailed, ep);
   ev.reason = why;
+  ev.agent_reason = agent_why;
   push(ev);
-  return tell_peer ? withdraw(ep, why) : release(ep);
+  return tell_peer ? withdraw(ep, why, agent_why) : release(ep);
 }
 
-Status KernelAgent::refuse(const MgmtMessage& m, const chan_proto::Msg& msg, Reason why) {
+Status KernelAgent::refuse(const MgmtMessage& m, const chan_proto::Msg& msg, Reason why, AgentReason agent_why) {
+  if (agent_why != AgentReason::kNone) refused(agent_why);
+  ++stats_.chan_refuses;
   Event ev;
   ev.kind = Event::Kind::kChannelRefused;
   ev.req_id = msg.req_id;
   ev.pid = msg.send_pid;
   ev.peer = PeerId{m.src_node, m.src_part, msg.ep};
   ev.reason = why;
+  ev.agent_reason = agent_why;
   push(ev);
-  return send_proto(m.src_node, m.src_part, chan_proto::chan_refuse(msg.req_id, why, msg.send_pid));
+  return send_proto(m.src_node, m.src_part, chan_proto::chan_refuse(msg.req_id, why, msg.send_pid, agent_why));
+}
+
+// A channel-protocol message the agent does not act on: counted and reported.
+void KernelAgent::ignore(const MgmtMessage& m, const chan_proto::Msg& msg, AgentReason why) {
+  refused(why);
+  Event ev;
+  ev.kind = Event::Kind::kMgmtIgnored;
+  ev.req_id = msg.req_id;
+  ev.peer = PeerId{m.src_node, m.src_part, msg.ep};
+  ev.agent_reason = why;
+  ev.mgmt = m;
+  push(ev);
 }
 
 // Sender side: a receiver-side agent asks for a send endpoint.
@@ -525,60 +689,77 @@ Status KernelAgent::handle_chan_req(const MgmtMessage& m, const chan_proto::Msg&
         c.peer.node != m.src_node || c.peer.part != m.src_part)
       continue;
     if (c.track == Track::kAuthorized || c.track == Track::kOpen)
-      return send_proto(m.src_node, m.src_part, chan_proto::chan_info(msg.req_id, static_cast<uint8_t>(e), c.pid));
+      return send_proto(m.src_node, m.src_part,
+                        chan_proto::chan_info(msg.req_id, static_cast<uint8_t>(e), c.pid, c.gen));
     return Status::Ok();
   }
-  if (msg.ep >= regs::kNumEndpoints) return refuse(m, msg, Reason::kBadField);
+  if (msg.ep >= regs::kNumEndpoints) return refuse(m, msg, Reason::kBadField, AgentReason::kMalformed);
+  // One peer partition may hold only so many unconnected grants (request storm).
+  if (pending_grants(m.src_node, m.src_part) >= peer_limit())
+    return refuse(m, msg, Reason::kDenied, AgentReason::kPeerLimit);
   if (policy_ && !policy_(IncomingRequest{m.src_node, m.src_part, msg.req_id, msg.ep, msg.recv_pid, msg.send_pid}))
-    return refuse(m, msg, Reason::kDenied);
+    return refuse(m, msg, Reason::kDenied, AgentReason::kPolicy);
   uint8_t ep = 0;
   if (Status s = alloc_endpoint(ep); !s.ok()) {
-    if (s.result == Result::kRejected) return refuse(m, msg, s.reason);
+    if (s.result == Result::kRejected) return refuse(m, msg, s.reason, AgentReason::kNone);
     return s;
   }
   // Remote = the requester's HARDWARE-STAMPED node and partition + its endpoint.
-  Status s = configure(ep, Dir::kSend, msg.send_pid, PeerId{m.src_node, m.src_part, msg.ep});
+  uint8_t gen = 0, rgen = 0;
+  Status s = read_gen(ep, gen, rgen);
+  if (s.ok()) s = configure(ep, Dir::kSend, msg.send_pid, PeerId{m.src_node, m.src_part, msg.ep}, msg.gen);
   if (s.ok()) s = authorize(ep);
   if (!s.ok()) {
     const Status r = release(ep);
     if (s.result != Result::kRejected) return s;
     if (!r.ok()) return r;
-    return refuse(m, msg, s.reason);
+    return refuse(m, msg, s.reason, AgentReason::kNone);
   }
   Chan& c = chan_[ep];
   c.proto = true;
   c.req_id = msg.req_id;
+  c.gen = gen;
   c.peer_pid = msg.recv_pid;
-  return send_proto(m.src_node, m.src_part, chan_proto::chan_info(msg.req_id, ep, msg.send_pid));
+  c.deadline = after(cfg_.grant_timeout);
+  return send_proto(m.src_node, m.src_part, chan_proto::chan_info(msg.req_id, ep, msg.send_pid, gen));
 }
 
-// Receiver side: the answer to one of our requests.
+// Receiver side: the answer to one of our requests. Believed only from the
+// stamped node/partition the request went to, and only while it waits.
 Status KernelAgent::handle_chan_reply(const MgmtMessage& m, const chan_proto::Msg& msg) {
   const int found = find_request(msg.req_id);
-  // Only the partition we asked (stamped ids) may answer, and only once.
-  if (found < 0 || chan_[found].track != Track::kReqSent || chan_[found].peer.node != m.src_node ||
-      chan_[found].peer.part != m.src_part) {
-    if (found < 0 && msg.type == chan_proto::Type::kChanInfo) {
+  if (found < 0) {
+    if (msg.type == chan_proto::Type::kChanInfo) {
       // A grant for a request we no longer have (cancelled, failed): let it go.
-      const Status s = send_proto(m.src_node, m.src_part, chan_proto::chan_cancel(msg.req_id, Reason::kOk, msg.send_pid));
+      const Status s =
+          send_proto(m.src_node, m.src_part, chan_proto::chan_cancel(msg.req_id, Reason::kOk, msg.send_pid));
       if (!s.ok()) return s;
     }
-    Event ev;
-    ev.kind = Event::Kind::kMgmtIgnored;
-    ev.req_id = msg.req_id;
-    ev.peer = PeerId{m.src_node, m.src_part, msg.ep};
-    ev.mgmt = m;
-    push(ev);
+    ignore(m, msg, AgentReason::kUnknownRequest);
+    return Status::Ok();
+  }
+  Chan& c = chan_[found];
+  if (c.peer.node != m.src_node || c.peer.part != m.src_part) {
+    ignore(m, msg, AgentReason::kWrongSource);
+    return Status::Ok();
+  }
+  if (c.track != Track::kReqSent) {
+    ignore(m, msg, AgentReason::kNotPending);
     return Status::Ok();
   }
   const auto ep = static_cast<uint8_t>(found);
-  if (msg.type == chan_proto::Type::kChanRefuse) return fail_request(ep, msg.reason, false);
-  if (msg.ep >= regs::kNumEndpoints) return fail_request(ep, Reason::kBadField, true);
+  c.deadline = kNever;
+  if (msg.type == chan_proto::Type::kChanRefuse) return fail_request(ep, msg.reason, msg.agent_reason, false);
+  if (msg.ep >= regs::kNumEndpoints) {
+    refused(AgentReason::kMalformed);
+    return fail_request(ep, Reason::kBadField, AgentReason::kMalformed, true);
+  }
   Status s = set_remote(ep, PeerId{m.src_node, m.src_part, msg.ep});
+  if (s.ok()) s = set_remote_gen(ep, msg.gen);
   if (s.ok()) s = authorize(ep);
   if (s.ok()) s = connect(ep);  // key creation (504), CKT store (506), CONNECT (508)
   if (!s.ok()) {
-    const Status f = fail_request(ep, s.reason, true);
+    const Status f = fail_request(ep, s.reason, AgentReason::kNone, true);
     return s.result == Result::kRejected ? f : s;
   }
   return Status::Ok();
@@ -586,23 +767,26 @@ Status KernelAgent::handle_chan_reply(const MgmtMessage& m, const chan_proto::Ms
 
 // Sender side: the receiver withdrew a request we granted.
 Status KernelAgent::handle_chan_cancel(const MgmtMessage& m, const chan_proto::Msg& msg) {
+  AgentReason why = AgentReason::kUnknownRequest;
   for (uint32_t e = 0; e < regs::kNumEndpoints; ++e) {
     const Chan& c = chan_[e];
-    if (c.track != Track::kAuthorized || !c.proto || c.dir != Dir::kSend || c.req_id != msg.req_id ||
-        c.peer.node != m.src_node || c.peer.part != m.src_part)
+    if (c.track == Track::kNone || !c.proto || c.dir != Dir::kSend || c.req_id != msg.req_id) continue;
+    if (c.peer.node != m.src_node || c.peer.part != m.src_part) {
+      if (why == AgentReason::kUnknownRequest) why = AgentReason::kWrongSource;
       continue;
+    }
+    if (c.track != Track::kAuthorized) {  // already connected: the channel is the owners' now
+      why = AgentReason::kNotPending;
+      continue;
+    }
     const auto ep = static_cast<uint8_t>(e);
     Event ev = chan_event(Event::Kind::kRequestCancelled, ep);
     ev.reason = msg.reason;
+    ev.agent_reason = msg.agent_reason;
     push(ev);
     return release(ep);
   }
-  Event ev;  // nothing granted (or already connected): nothing to release
-  ev.kind = Event::Kind::kMgmtIgnored;
-  ev.req_id = msg.req_id;
-  ev.peer = PeerId{m.src_node, m.src_part, 0};
-  ev.mgmt = m;
-  push(ev);
+  ignore(m, msg, why);
   return Status::Ok();
 }
 
@@ -613,6 +797,10 @@ Status KernelAgent::handle_mgmt(const MgmtMessage& m) {
     ev.kind = Event::Kind::kMgmtOther;
     ev.peer = PeerId{m.src_node, m.src_part, 0};
     ev.mgmt = m;
+    if (chan_proto::is_ours(m.words)) {  // our protocol id, broken layout
+      refused(AgentReason::kMalformed);
+      ev.agent_reason = AgentReason::kMalformed;
+    }
     push(ev);
     return Status::Ok();
   }
@@ -621,8 +809,10 @@ Status KernelAgent::handle_mgmt(const MgmtMessage& m) {
   return handle_chan_reply(m, msg);
 }
 
-// A MGMT message of ours was NACKed by node e.src_node (the log does not say
-// which one): re-send what is still unanswered toward that node, or give up.
+// A MGMT message of ours was NACKed by node e.src_node. The log names no
+// partition and no message, and a NACK is only node-authenticated: it never
+// fails a request by itself (expiry does). MGMTQ_FULL: re-send what is still
+// unanswered toward that node, a bounded number of times.
 Status KernelAgent::on_mgmt_nack(const ErrorEntry& e) {
   for (uint32_t i = 0; i < regs::kNumEndpoints; ++i) {
     Chan& c = chan_[i];
@@ -631,16 +821,111 @@ Status KernelAgent::on_mgmt_nack(const ErrorEntry& e) {
     const bool req = c.dir == Dir::kRecv && c.track == Track::kReqSent;
     const bool info = c.dir == Dir::kSend && c.track == Track::kAuthorized;
     if (!req && !info) continue;
-    if (e.reason == Reason::kMgmtqFull && c.retries < kMaxRetries) {
-      ++c.retries;
-      const chan_proto::Msg msg = req ? chan_proto::chan_req(c.req_id, ep, c.pid, c.peer_pid)
-                                      : chan_proto::chan_info(c.req_id, ep, c.pid);
-      if (Status s = send_proto(c.peer.node, c.peer.part, msg); !s.ok()) return s;
-    } else if (req) {
-      if (Status s = fail_request(ep, e.reason, true); !s.ok()) return s;
-    }
+    refused(AgentReason::kMgmtNacked);
+    c.last_nack = e.reason;
+    if (e.reason != Reason::kMgmtqFull || c.retries >= kMaxRetries) continue;
+    ++c.retries;
+    ++stats_.mgmt_resends;
+    const chan_proto::Msg msg = req ? chan_proto::chan_req(c.req_id, ep, c.pid, c.peer_pid, c.gen)
+                                    : chan_proto::chan_info(c.req_id, ep, c.pid, c.gen);
+    if (Status s = send_proto(c.peer.node, c.peer.part, msg); !s.ok()) return s;
   }
   return Status::Ok();
+}
+
+// ------------------------------------------------------------------ timers
+
+// CONNECT unanswered: re-send it (the CMM re-sends the stored key) with
+// exponential back-off; after cfg_.connect_tries sends, CLOSE and report.
+Status KernelAgent::on_connect_timer(uint8_t ep) {
+  Chan& c = chan_[ep];
+  State st = State::kFree;
+  if (Status s = endpoint_state(ep, st); !s.ok()) return s;
+  if (st != State::kConnecting) {  // answered meanwhile: the CONN scan reports it
+    c.deadline = kNever;
+    deferred_ |= bit(regs::Irq::kConn);
+    return Status::Ok();
+  }
+  if (c.tries < cfg_.connect_tries) {
+    const Status s = command(Cmd::kConnect, ep);
+    if (!s.ok() && s.result != Result::kRejected) return s;
+    if (!s.ok()) deferred_ |= bit(regs::Irq::kConn);  // the state moved under us
+    ++c.tries;
+    ++stats_.connect_resends;
+    const unsigned shift = std::min<unsigned>(c.tries - 1u, 32u);
+    const uint64_t wait = cfg_.connect_timeout > (kNever >> shift) ? kNever : cfg_.connect_timeout << shift;
+    c.deadline = after(wait);
+    return Status::Ok();
+  }
+  refused(AgentReason::kConnectTimeout);
+  c.deadline = kNever;
+  if (c.proto) return fail_request(ep, Reason::kOk, AgentReason::kConnectTimeout, true);
+  // A channel set up by hand: CLOSE (key zeroized), the caller keeps the endpoint.
+  Event ev = chan_event(Event::Kind::kChannelFailed, ep);
+  ev.agent_reason = AgentReason::kConnectTimeout;
+  push(ev);
+  return close(ep);
+}
+
+// A grant that no CONNECT used: release it so one peer cannot pin endpoints.
+Status KernelAgent::on_grant_timer(uint8_t ep) {
+  Chan& c = chan_[ep];
+  State st = State::kFree;
+  if (Status s = endpoint_state(ep, st); !s.ok()) return s;
+  c.deadline = kNever;
+  if (st != State::kAuthorized) {  // the CONNECT came: the CONN scan reports it
+    deferred_ |= bit(regs::Irq::kConn);
+    return Status::Ok();
+  }
+  refused(AgentReason::kGrantExpired);
+  Event ev = chan_event(Event::Kind::kRequestCancelled, ep);
+  ev.agent_reason = AgentReason::kGrantExpired;
+  push(ev);
+  return release(ep);
+}
+
+Status KernelAgent::service_timers() {
+  if (next_deadline() > now()) return Status::Ok();
+  const uint64_t t = now();
+  for (uint32_t i = 0; i < regs::kNumEndpoints; ++i) {
+    Chan& c = chan_[i];
+    if (c.deadline > t) continue;
+    if (room() < kReserve) return Status::Ok();  // the rest at the next poll
+    const auto ep = static_cast<uint8_t>(i);
+    Status s = Status::Ok();
+    if (c.track == Track::kConnecting) {
+      s = on_connect_timer(ep);
+    } else if (c.track == Track::kReqSent) {
+      refused(AgentReason::kRequestExpired);
+      c.deadline = kNever;
+      s = fail_request(ep, c.last_nack, AgentReason::kRequestExpired, true);
+    } else if (c.track == Track::kAuthorized && c.dir == Dir::kSend && c.proto) {
+      s = on_grant_timer(ep);
+    } else {
+      c.deadline = kNever;
+    }
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// Held-back requests go out, oldest first, as the peer's limit allows.
+Status KernelAgent::service_queued() {
+  for (;;) {
+    int best = -1;
+    for (uint32_t i = 0; i < regs::kNumEndpoints; ++i) {
+      const Chan& c = chan_[i];
+      if (c.track != Track::kReqQueued || pending_requests(c.peer.node, c.peer.part) >= peer_limit())
+        continue;
+      if (best < 0 || c.queued_seq < chan_[best].queued_seq) best = static_cast<int>(i);
+    }
+    if (best < 0) return Status::Ok();
+    const auto ep = static_cast<uint8_t>(best);
+    if (Status s = send_request(ep); !s.ok()) {
+      (void)fail_request(ep, s.reason, AgentReason::kNone, false);
+      return s;
+    }
+  }
 }
 
 // ------------------------------------------------------------------ poll
@@ -657,20 +942,40 @@ Status KernelAgent::service_errlog() {
     ev.count = static_cast<uint8_t>(lost - errlog_lost_seen_);
     push(ev);
     errlog_lost_seen_ = lost;
+    // A lost SEQ_GAP entry must not hide lost messages: look at every channel.
+    for (uint32_t i = 0; i < regs::kNumEndpoints; ++i) {
+      if (chan_[i].track == Track::kNone) continue;
+      if (Status s = sample_lost(static_cast<uint8_t>(i)); !s.ok()) return s;
+    }
   }
   for (uint32_t i = 0; i < n; ++i) {
     if (room() < kReserve) return Status::Ok();  // the rest at the next poll
-    uint32_t head = 0;
+    uint32_t head = 0, rep = 0;
     if (Status s = read(regs::CMM_ERRLOG_HEAD_OFFSET, head); !s.ok()) return s;
+    if (Status s = read(regs::CMM_ERRLOG_HEAD_REPEAT_OFFSET, rep); !s.ok()) return s;
     if (Status s = command(Cmd::kErrlogPop, 0); !s.ok()) return s;
     const ErrorEntry e = ErrorEntry::decode(head);
+    const uint32_t repeats = CMM_FIELD_GET(rep, CMM_ERRLOG_HEAD_REPEAT_COUNT);
+    stats_.errlog_repeats += repeats;
+    if (static_cast<uint32_t>(e.reason) < regs::kReasonCount)
+      stats_.logged[static_cast<uint32_t>(e.reason)] += 1 + repeats;
     Event ev;
     ev.kind = Event::Kind::kErrorLogged;
     ev.ep = e.ep;
     ev.reason = e.reason;
     ev.peer.node = e.src_node;
+    ev.count = 1 + repeats;
     ev.error = e;
     push(ev);
+    if (e.reason == Reason::kSeqGap && e.from_fabric && e.ep < regs::kNumEndpoints) {
+      // The lost count itself comes from CST_LOST (exact even if log entries
+      // are lost); the log only says which entry to look at.
+      if (e.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && chan_[e.ep].dir == Dir::kSend)
+        stats_.seq_gap_nacks += 1 + repeats;
+      if (chan_[e.ep].track != Track::kNone) {
+        if (Status s = sample_lost(e.ep); !s.ok()) return s;
+      }
+    }
     if (e.from_fabric && e.opcode == static_cast<uint8_t>(regs::Opcode::kMgmt)) {
       if (Status s = on_mgmt_nack(e); !s.ok()) return s;
     }
@@ -702,6 +1007,53 @@ Status KernelAgent::service_mgmt() {
   return Status::Ok();
 }
 
+// EXC: the exception register counts every I6 exception even when the log is
+// full; report what is new since the last look.
+Status KernelAgent::service_exc() {
+  if (room() < 1) return Status::Ok();
+  uint32_t n = 0, last = 0;
+  if (Status s = read(regs::CMM_EXC_COUNT_OFFSET, n); !s.ok()) return s;
+  const auto count = static_cast<uint16_t>(CMM_FIELD_GET(n, CMM_EXC_COUNT_COUNT));
+  if (count != exc_seen_) {
+    if (Status s = read(regs::CMM_EXC_LAST_OFFSET, last); !s.ok()) return s;
+    const uint16_t fresh = count > exc_seen_ ? static_cast<uint16_t>(count - exc_seen_) : count;  // cleared meanwhile
+    Event ev;
+    ev.kind = Event::Kind::kException;
+    ev.error = decode_exc(last);
+    ev.error.exception = true;
+    ev.ep = ev.error.ep;
+    ev.reason = ev.error.reason;
+    ev.peer.node = ev.error.src_node;
+    ev.count = fresh;
+    push(ev);
+    stats_.exceptions += fresh;
+    exc_seen_ = count;
+    if (count == regs::CMM_EXC_COUNT_COUNT_MASK) {  // saturated: start counting again
+      if (Status s = exc_clear(); !s.ok()) return s;
+    }
+  }
+  deferred_ &= ~bit(regs::Irq::kExc);
+  return Status::Ok();
+}
+
+Status KernelAgent::service_alarm() {
+  if (room() < 1) return Status::Ok();
+  uint32_t v = 0;
+  if (Status s = read(regs::CMM_ALARM_COUNT_OFFSET, v); !s.ok()) return s;
+  const auto count = static_cast<uint16_t>(CMM_FIELD_GET(v, CMM_ALARM_COUNT_COUNT));
+  if (count != alarm_seen_) {
+    const uint16_t fresh = count > alarm_seen_ ? static_cast<uint16_t>(count - alarm_seen_) : count;
+    Event ev;
+    ev.kind = Event::Kind::kAlarm;
+    ev.count = fresh;
+    push(ev);
+    stats_.alarms += fresh;
+    alarm_seen_ = count;
+  }
+  deferred_ &= ~bit(regs::Irq::kAlarm);
+  return Status::Ok();
+}
+
 // CONN: a peer changed the state of one of our entries (ACK, NACK, CLOSE,
 // or a CONNECT accepted on a send entry).
 Status KernelAgent::scan_conn() {
@@ -717,14 +1069,16 @@ Status KernelAgent::scan_conn() {
     if (c.track == Track::kConnecting) {
       if (st == State::kOpen || st == State::kClosed) {
         c.track = Track::kOpen;
+        c.deadline = kNever;
         push(chan_event(Event::Kind::kChannelReady, ep));
-      } else if (st == State::kAuthorized) {  // CONNECT NACKed: key zeroized by the CMM
+      } else if (st == State::kAuthorized) {  // CONNECT NACKed (authenticated): key zeroized by the CMM
         uint32_t v = 0;
         if (Status s = read(cst_addr(ep, regs::CMM_CST_STATUS_OFFSET), v); !s.ok()) return s;
         const auto why = static_cast<Reason>(CMM_FIELD_GET(v, CMM_CST_STATUS_LAST_REASON));
         c.track = Track::kAuthorized;
+        c.deadline = kNever;
         if (c.proto) {
-          if (Status s = fail_request(ep, why, true); !s.ok()) return s;
+          if (Status s = fail_request(ep, why, AgentReason::kNone, true); !s.ok()) return s;
         } else {
           Event ev = chan_event(Event::Kind::kChannelFailed, ep);
           ev.reason = why;
@@ -735,6 +1089,7 @@ Status KernelAgent::scan_conn() {
     } else if (c.track == Track::kAuthorized) {  // send entry waiting for CONNECT
       if (st == State::kOpen || st == State::kClosed) {
         c.track = Track::kOpen;
+        c.deadline = kNever;
         push(chan_event(Event::Kind::kSendReady, ep));
       }
     }
@@ -755,15 +1110,33 @@ Status KernelAgent::scan_tx() {
     if (c.dir != Dir::kSend || (c.track != Track::kOpen && c.track != Track::kPeerClosed)) continue;
     uint32_t v = 0;
     if (Status s = read(cst_addr(ep, regs::CMM_CST_STATUS_OFFSET), v); !s.ok()) return s;
+    // A SEQ_GAP NACK raises TXNACK too, but counts in CST_LOST.TX only; that
+    // is read when its error-log entry (or the log's LOST count) shows up.
+    // TX_NACKS counts refusals only (no SEQ_GAP / SEQ_OLD NACKs): nothing to subtract.
     const auto nacks = static_cast<uint16_t>(CMM_FIELD_GET(v, CMM_CST_STATUS_TX_NACKS));
     if (nacks == c.tx_nacks_seen) continue;
-    Event ev = chan_event(Event::Kind::kTxNacked, ep);
-    ev.count = static_cast<uint16_t>(nacks - c.tx_nacks_seen);
-    ev.reason = static_cast<Reason>(CMM_FIELD_GET(v, CMM_CST_STATUS_LAST_REASON));
+    const uint32_t fresh = static_cast<uint16_t>(nacks - c.tx_nacks_seen);
     c.tx_nacks_seen = nacks;
+    Event ev = chan_event(Event::Kind::kTxNacked, ep);
+    ev.count = fresh;
+    ev.reason = static_cast<Reason>(CMM_FIELD_GET(v, CMM_CST_STATUS_LAST_REASON));
     push(ev);
   }
   deferred_ &= ~bit(regs::Irq::kTxnack);
+  return Status::Ok();
+}
+
+// CST_LOST counts only grow (saturating) until ALLOC/FREE, which also reset chan_[ep].
+Status KernelAgent::sample_lost(uint8_t ep) {
+  Chan& c = chan_[ep];
+  uint32_t v = 0;
+  if (Status s = read(cst_addr(ep, regs::CMM_CST_LOST_OFFSET), v); !s.ok()) return s;
+  const auto tx = static_cast<uint16_t>(CMM_FIELD_GET(v, CMM_CST_LOST_TX));
+  const auto rx = static_cast<uint16_t>(CMM_FIELD_GET(v, CMM_CST_LOST_RX));
+  stats_.tx_lost += static_cast<uint16_t>(tx - c.tx_lost_seen);
+  stats_.rx_lost += static_cast<uint16_t>(rx - c.rx_lost_seen);
+  c.tx_lost_seen = tx;
+  c.rx_lost_seen = rx;
   return Status::Ok();
 }
 
@@ -793,7 +1166,6 @@ Status KernelAgent::poll() {
     if (Status s = irq_ack(hw); !s.ok()) return s;  // before servicing: new causes re-raise
     deferred_ |= hw;
   }
-  if (deferred_ == 0) return Status::Ok();
   // Error log first: a NACKed CONNECT is logged before its CONN scan reports it.
   if (deferred_ & bit(regs::Irq::kErr)) {
     if (Status s = service_errlog(); !s.ok()) return s;
@@ -810,7 +1182,14 @@ Status KernelAgent::poll() {
   if (deferred_ & bit(regs::Irq::kRx)) {
     if (Status s = scan_rx(); !s.ok()) return s;
   }
-  return Status::Ok();
+  if (deferred_ & bit(regs::Irq::kExc)) {
+    if (Status s = service_exc(); !s.ok()) return s;
+  }
+  if (deferred_ & bit(regs::Irq::kAlarm)) {
+    if (Status s = service_alarm(); !s.ok()) return s;
+  }
+  if (Status s = service_timers(); !s.ok()) return s;
+  return service_queued();
 }
 
 }  // namespace cmm::sw

@@ -23,7 +23,7 @@ using testing::MockRegIf;
 
 constexpr uint8_t kNode = 204;
 constexpr uint8_t kPart = 0;
-constexpr uint32_t kAllIrq = 0x1F;
+constexpr uint32_t kAllIrq = 0x7F;
 
 uint32_t u(Reason r) { return static_cast<uint32_t>(r); }
 uint32_t irq(Irq b) { return 1u << static_cast<uint32_t>(b); }
@@ -85,6 +85,16 @@ uint32_t errlog_head(Reason r, uint32_t ep, Opcode op, bool fabric, bool exc, ui
   return CMM_FIELD_SET(v, CMM_ERRLOG_HEAD_SRC_NODE, src);
 }
 
+uint32_t cst_gen(uint32_t local, uint32_t remote) {
+  return CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_CST_GEN_LOCAL, local), CMM_CST_GEN_REMOTE, remote);
+}
+// One error-log entry drained by poll(): head, repeat count, pop.
+void expect_errlog_entry(MockRegIf& bus, uint32_t head, uint32_t repeat = 0) {
+  expect_read(bus, CMM_ERRLOG_HEAD_OFFSET, head);
+  expect_read(bus, CMM_ERRLOG_HEAD_REPEAT_OFFSET, repeat);
+  expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kErrlogPop));
+}
+
 void expect_init(MockRegIf& bus, uint32_t node = kNode, uint32_t part = kPart, uint32_t quota = 4) {
   expect_read(bus, CMM_ID_OFFSET, kMagic);
   expect_read(bus, CMM_GEOMETRY_OFFSET, geometry());
@@ -117,6 +127,7 @@ class AgentTest : public ::testing::Test {
     }
     ASSERT_EQ(agent.init(), Status::Ok());
     Mock::VerifyAndClearExpectations(&bus);
+    agent.set_clock([this] { return now; });
   }
   // The first poll after init looks at every queue (causes cleared by init).
   void settle() {
@@ -125,6 +136,8 @@ class AgentTest : public ::testing::Test {
       expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
       expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(0, 0));
       expect_read(bus, CMM_MGMT_RX_STATUS_OFFSET, 0);
+      expect_read(bus, CMM_EXC_COUNT_OFFSET, 0);
+      expect_read(bus, CMM_ALARM_COUNT_OFFSET, 0);
     }
     ASSERT_EQ(agent.poll(), Status::Ok());
     Mock::VerifyAndClearExpectations(&bus);
@@ -136,8 +149,68 @@ class AgentTest : public ::testing::Test {
     return v;
   }
 
+  // Receiver side up to CHAN_REQ sent: ALLOC (endpoint ep, generation gen),
+  // CST_GEN read, direction, owner, CHAN_REQ carrying the generation.
+  void request(uint8_t ep, uint8_t gen, uint16_t expect_id, uint8_t peer_node = 204, uint8_t peer_part = 0) {
+    {
+      InSequence seq;
+      expect_alloc(bus, ep);
+      expect_read(bus, cst(ep, CMM_CST_GEN_OFFSET), cst_gen(gen, 0));
+      expect_write(bus, cst(ep, CMM_CST_CTRL_OFFSET), 0);
+      expect_write(bus, cst(ep, CMM_CST_OWNER_OFFSET), 216);
+      expect_mgmt_send(bus, peer_node, peer_part, chan_proto::encode(chan_proto::chan_req(expect_id, ep, 216, 2202, gen)));
+    }
+    uint16_t id = 0;
+    ASSERT_EQ(agent.request_channel(ChannelRequest{peer_node, peer_part, 2202, 216}, id), Status::Ok());
+    ASSERT_EQ(id, expect_id);
+    Mock::VerifyAndClearExpectations(&bus);
+  }
+  // Receiver side: CHAN_INFO {send_ep, send_gen} from (204, 0) for request id
+  // on receive endpoint ep: CST_REMOTE, CST_GEN.REMOTE, AUTHORIZE, key, CONNECT.
+  void info_then_connect(uint16_t id, uint8_t ep, uint8_t send_ep, uint8_t send_gen) {
+    {
+      InSequence seq;
+      expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+      expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+      expect_mgmt_rx(bus, 1, 204, 0, chan_proto::encode(chan_proto::chan_info(id, send_ep, 2202, send_gen)));
+      expect_write(bus, cst(ep, CMM_CST_REMOTE_OFFSET), remote(204, 0, send_ep));
+      expect_write(bus, cst(ep, CMM_CST_GEN_OFFSET), cst_gen(0, send_gen));
+      expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kAuthorize, ep));
+      for (uint32_t i = 0; i < kKeyWords; ++i) expect_write_any(bus, CMM_KEY_OFFSET + i * CMM_KEY_STRIDE, nullptr);
+      expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kConnect, ep));
+    }
+    ASSERT_EQ(agent.poll(), Status::Ok());
+    Mock::VerifyAndClearExpectations(&bus);
+  }
+  // Sender side: CHAN_REQ {id, recv_ep 5, gen recv_gen} from (202, 3) granted
+  // with send endpoint ep of generation gen.
+  void grant(uint16_t id, uint8_t ep, uint8_t gen, uint8_t recv_gen) {
+    {
+      InSequence seq;
+      expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+      expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+      expect_mgmt_rx(bus, 1, 202, 3, chan_proto::encode(chan_proto::chan_req(id, 5, 216, 2202, recv_gen)));
+      expect_alloc(bus, ep);
+      expect_read(bus, cst(ep, CMM_CST_GEN_OFFSET), cst_gen(gen, 0));
+      expect_write(bus, cst(ep, CMM_CST_CTRL_OFFSET), CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, 1u));
+      expect_write(bus, cst(ep, CMM_CST_OWNER_OFFSET), 2202);
+      expect_write(bus, cst(ep, CMM_CST_REMOTE_OFFSET), remote(202, 3, 5));
+      expect_write(bus, cst(ep, CMM_CST_GEN_OFFSET), cst_gen(0, recv_gen));
+      expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kAuthorize, ep));
+      expect_mgmt_send(bus, 202, 3, chan_proto::encode(chan_proto::chan_info(id, ep, 2202, gen)));
+    }
+    ASSERT_EQ(agent.poll(), Status::Ok());
+    Mock::VerifyAndClearExpectations(&bus);
+  }
+  void idle_poll() {
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    ASSERT_EQ(agent.poll(), Status::Ok());
+    Mock::VerifyAndClearExpectations(&bus);
+  }
+
   StrictMock<MockRegIf> bus;
   KernelAgent agent{bus, 42};
+  uint64_t now = 0;
 };
 
 // ------------------------------------------------------------------ init
@@ -365,13 +438,14 @@ TEST_F(AgentTest, KeyStagingBusErrorStopsBeforeCommand) {
 
 // ------------------------------------------------------------------ reads
 
-TEST_F(AgentTest, ReadCstDecodesAllFourRegisters) {
+TEST_F(AgentTest, ReadCstDecodesAllFiveRegisters) {
   {
     InSequence seq;
     expect_read(bus, cst(7, CMM_CST_CTRL_OFFSET), cst_ctrl(Dir::kSend, State::kOpen, true, Origin::kRemote));
     expect_read(bus, cst(7, CMM_CST_OWNER_OFFSET), 2202);
     expect_read(bus, cst(7, CMM_CST_REMOTE_OFFSET), remote(202, 3, 1));
     expect_read(bus, cst(7, CMM_CST_STATUS_OFFSET), cst_status(2, Reason::kRxqFull, 300));
+    expect_read(bus, cst(7, CMM_CST_LOST_OFFSET), CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_CST_LOST_TX, 0x1234u), CMM_CST_LOST_RX, 0xABCDu));
   }
   CstInfo c;
   ASSERT_EQ(agent.read_cst(7, c), Status::Ok());
@@ -385,6 +459,8 @@ TEST_F(AgentTest, ReadCstDecodesAllFourRegisters) {
   EXPECT_EQ(c.rxq_count, 2);
   EXPECT_EQ(c.last_reason, Reason::kRxqFull);
   EXPECT_EQ(c.tx_nacks, 300);
+  EXPECT_EQ(c.tx_lost, 0x1234);
+  EXPECT_EQ(c.rx_lost, 0xABCD);
 }
 
 TEST_F(AgentTest, ReadCstDeniedForeignEntry) {
@@ -414,7 +490,7 @@ TEST_F(AgentTest, CountersPartInfoAndIrq) {
   ASSERT_TRUE(agent.irq_status(v).ok());
   EXPECT_EQ(v, irq(Irq::kRx) | irq(Irq::kMgmt));
   EXPECT_TRUE(agent.irq_ack(irq(Irq::kRx)).ok());
-  EXPECT_EQ(agent.irq_ack(0x20), Status::Err(Result::kBadArg));
+  EXPECT_EQ(agent.irq_ack(0x80), Status::Err(Result::kBadArg));
   EXPECT_EQ(agent.stat(CMM_STAT_COUNT, v), Status::Err(Result::kBadArg));
 }
 
@@ -482,10 +558,8 @@ TEST_F(AgentTest, PollDrainsErrorLogIntoEvents) {
     expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
     expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
     expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(2, 1));
-    expect_read(bus, CMM_ERRLOG_HEAD_OFFSET, errlog_head(Reason::kKeyLocked, 3, Opcode::kConnect, true, true, 202));
-    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kErrlogPop));
-    expect_read(bus, CMM_ERRLOG_HEAD_OFFSET, errlog_head(Reason::kDenied, 9, Opcode{}, false, false, kNode));
-    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kErrlogPop));
+    expect_errlog_entry(bus, errlog_head(Reason::kKeyLocked, 3, Opcode::kConnect, true, true, 202));
+    expect_errlog_entry(bus, errlog_head(Reason::kDenied, 9, Opcode{}, false, false, kNode), 6);
   }
   ASSERT_EQ(agent.poll(), Status::Ok());
   const auto ev = events();
@@ -496,8 +570,13 @@ TEST_F(AgentTest, PollDrainsErrorLogIntoEvents) {
   EXPECT_EQ(ev[1].reason, Reason::kKeyLocked);
   EXPECT_TRUE(ev[1].error.exception);
   EXPECT_EQ(ev[1].ep, 3);
+  EXPECT_EQ(ev[1].count, 1u);
   EXPECT_EQ(ev[2].error.reason, Reason::kDenied);
   EXPECT_FALSE(ev[2].error.from_fabric);
+  // Coalesced repeats: one log slot, seven denied accesses.
+  EXPECT_EQ(ev[2].count, 7u);
+  EXPECT_EQ(agent.stats().errlog_repeats, 6u);
+  EXPECT_EQ(agent.stats().logged[u(Reason::kDenied)], 7u);
 }
 
 TEST_F(AgentTest, FullEventQueueLeavesTheErrorLogForLater) {
@@ -510,10 +589,7 @@ TEST_F(AgentTest, FullEventQueueLeavesTheErrorLogForLater) {
     expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
     expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
     expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(4, 0));
-    for (int i = 0; i < 4; ++i) {
-      expect_read(bus, CMM_ERRLOG_HEAD_OFFSET, head);
-      expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kErrlogPop));
-    }
+    for (int i = 0; i < 4; ++i) expect_errlog_entry(bus, head);
     ASSERT_EQ(agent.poll(), Status::Ok());
     Mock::VerifyAndClearExpectations(&bus);
     ++polls;
@@ -527,10 +603,8 @@ TEST_F(AgentTest, FullEventQueueLeavesTheErrorLogForLater) {
     expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
     expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
     expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(4, 0));
-    for (size_t i = 0; i < KernelAgent::kEventCapacity - queued - (kNumEndpoints + 2) + 1; ++i) {
-      expect_read(bus, CMM_ERRLOG_HEAD_OFFSET, head);
-      expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kErrlogPop));
-    }
+    for (size_t i = 0; i < KernelAgent::kEventCapacity - queued - (kNumEndpoints + 2) + 1; ++i)
+      expect_errlog_entry(bus, head);
   }
   ASSERT_EQ(agent.poll(), Status::Ok());
   Mock::VerifyAndClearExpectations(&bus);
@@ -541,8 +615,7 @@ TEST_F(AgentTest, FullEventQueueLeavesTheErrorLogForLater) {
     InSequence seq;  // no new interrupt, but the deferred cause is serviced
     expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
     expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(1, 0));
-    expect_read(bus, CMM_ERRLOG_HEAD_OFFSET, head);
-    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kErrlogPop));
+    expect_errlog_entry(bus, head);
   }
   ASSERT_EQ(agent.poll(), Status::Ok());
   EXPECT_EQ(agent.pending_events(), 1u);
@@ -551,34 +624,11 @@ TEST_F(AgentTest, FullEventQueueLeavesTheErrorLogForLater) {
 // Receiver side of the id exchange, access by access.
 TEST_F(AgentTest, RequestChannelThenChannelInfoThenAck) {
   settle();
-  const MgmtWords req = chan_proto::encode(chan_proto::chan_req(1, 5, 216, 2202));
-  {
-    InSequence seq;
-    expect_alloc(bus, 5);
-    expect_write(bus, cst(5, CMM_CST_CTRL_OFFSET), CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, 0u));
-    expect_write(bus, cst(5, CMM_CST_OWNER_OFFSET), 216);
-    expect_mgmt_send(bus, 204, 0, req);
-  }
-  uint16_t id = 0;
-  ASSERT_EQ(agent.request_channel(ChannelRequest{204, 0, 2202, 216}, id), Status::Ok());
-  EXPECT_EQ(id, 1);
-  Mock::VerifyAndClearExpectations(&bus);
-
-  // CHAN_INFO from the stamped source (204, 0): CST_REMOTE, AUTHORIZE, key, CONNECT.
-  const MgmtWords info = chan_proto::encode(chan_proto::chan_info(1, 7, 2202));
-  {
-    InSequence seq;
-    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
-    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
-    expect_mgmt_rx(bus, 1, 204, 0, info);
-    expect_write(bus, cst(5, CMM_CST_REMOTE_OFFSET), remote(204, 0, 7));
-    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kAuthorize, 5));
-    for (uint32_t i = 0; i < kKeyWords; ++i) expect_write_any(bus, CMM_KEY_OFFSET + i * CMM_KEY_STRIDE, nullptr);
-    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kConnect, 5));
-  }
-  ASSERT_EQ(agent.poll(), Status::Ok());
+  request(5, 9, 1);
+  EXPECT_EQ(agent.next_deadline(), AgentConfig{}.request_timeout);  // the request expires some day
+  info_then_connect(1, 5, 7, 33);
   EXPECT_EQ(agent.pending_events(), 0u);
-  Mock::VerifyAndClearExpectations(&bus);
+  EXPECT_EQ(agent.next_deadline(), AgentConfig{}.connect_timeout);  // the CONNECT is re-sent if unanswered
 
   // CONNECT_ACK: CONN interrupt, the entry reads OPEN.
   {
@@ -595,62 +645,72 @@ TEST_F(AgentTest, RequestChannelThenChannelInfoThenAck) {
   EXPECT_EQ(ev[0].ep, 5);
   EXPECT_EQ(ev[0].pid, 216);
   EXPECT_EQ(ev[0].peer, (PeerId{204, 0, 7}));
+  EXPECT_EQ(agent.next_deadline(), KernelAgent::kNever);
+  Mock::VerifyAndClearExpectations(&bus);
+  now = 1'000'000;  // nothing left to time out
+  idle_poll();
+  EXPECT_EQ(agent.stats().total_refused(), 0u);
 }
 
 TEST_F(AgentTest, ReplyFromAnotherPartitionIsIgnored) {
   settle();
-  {
-    InSequence seq;
-    expect_alloc(bus, 5);
-    expect_write(bus, cst(5, CMM_CST_CTRL_OFFSET), 0);
-    expect_write(bus, cst(5, CMM_CST_OWNER_OFFSET), 216);
-    expect_mgmt_send(bus, 204, 0, chan_proto::encode(chan_proto::chan_req(1, 5, 216, 2202)));
-  }
-  uint16_t id = 0;
-  ASSERT_TRUE(agent.request_channel(ChannelRequest{204, 0, 2202, 216}, id).ok());
-  Mock::VerifyAndClearExpectations(&bus);
+  request(5, 1, 1);
   {
     InSequence seq;  // forged answer stamped (204, 1): no CST write, no CONNECT
     expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
     expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_mgmt_rx(bus, 2, 204, 1, chan_proto::encode(chan_proto::chan_refuse(1, Reason::kDenied, 2202)));
     expect_mgmt_rx(bus, 1, 204, 1, chan_proto::encode(chan_proto::chan_info(1, 7, 2202)));
   }
   ASSERT_EQ(agent.poll(), Status::Ok());
   const auto ev = events();
-  ASSERT_EQ(ev.size(), 1u);
-  EXPECT_EQ(ev[0].kind, Event::Kind::kMgmtIgnored);
-  EXPECT_EQ(ev[0].peer.part, 1);
-}
-
-TEST_F(AgentTest, CancelRequestSendsChanCancelThenFrees) {
-  {
-    InSequence seq;
-    expect_alloc(bus, 2);
-    expect_write(bus, cst(2, CMM_CST_CTRL_OFFSET), 0);
-    expect_write(bus, cst(2, CMM_CST_OWNER_OFFSET), 216);
-    expect_mgmt_send(bus, 204, 0, chan_proto::encode(chan_proto::chan_req(1, 2, 216, 2202)));
-    expect_mgmt_send(bus, 204, 0, chan_proto::encode(chan_proto::chan_cancel(1, Reason::kOk, 2202)));
-    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kFree, 2));
+  ASSERT_EQ(ev.size(), 2u);
+  for (const Event& e : ev) {
+    EXPECT_EQ(e.kind, Event::Kind::kMgmtIgnored);
+    EXPECT_EQ(e.peer.part, 1);
+    EXPECT_EQ(e.agent_reason, AgentReason::kWrongSource);
   }
-  uint16_t id = 0;
-  ASSERT_TRUE(agent.request_channel(ChannelRequest{204, 0, 2202, 216}, id).ok());
-  EXPECT_EQ(agent.cancel_request(id), Status::Ok());
-  EXPECT_EQ(agent.cancel_request(id), Status::Err(Result::kBadArg));
+  EXPECT_EQ(agent.stats()[AgentReason::kWrongSource], 2u);
+  Mock::VerifyAndClearExpectations(&bus);
+  info_then_connect(1, 5, 7, 2);  // the real answer still works
 }
 
-TEST_F(AgentTest, ChanCancelReleasesAnUnconnectedGrant) {
+TEST_F(AgentTest, DuplicateAnswerIsNotPending) {
   settle();
+  request(5, 1, 1);
+  info_then_connect(1, 5, 7, 2);
   {
     InSequence seq;
     expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
     expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
-    expect_mgmt_rx(bus, 2, 202, 3, chan_proto::encode(chan_proto::chan_req(9, 5, 216, 2202)));
-    expect_alloc(bus, 1);
-    expect_write(bus, cst(1, CMM_CST_CTRL_OFFSET), 1);
-    expect_write(bus, cst(1, CMM_CST_OWNER_OFFSET), 2202);
-    expect_write(bus, cst(1, CMM_CST_REMOTE_OFFSET), remote(202, 3, 5));
-    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kAuthorize, 1));
-    expect_mgmt_send(bus, 202, 3, chan_proto::encode(chan_proto::chan_info(9, 1, 2202)));
+    expect_mgmt_rx(bus, 1, 204, 0, chan_proto::encode(chan_proto::chan_refuse(1, Reason::kDenied, 2202)));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].agent_reason, AgentReason::kNotPending);
+  EXPECT_EQ(agent.stats()[AgentReason::kNotPending], 1u);
+}
+
+TEST_F(AgentTest, CancelRequestSendsChanCancelThenFrees) {
+  request(2, 1, 1);
+  {
+    InSequence seq;
+    expect_mgmt_send(bus, 204, 0, chan_proto::encode(chan_proto::chan_cancel(1, Reason::kOk, 2202)));
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kFree, 2));
+  }
+  EXPECT_EQ(agent.cancel_request(1), Status::Ok());
+  EXPECT_EQ(agent.cancel_request(1), Status::Err(Result::kBadArg));
+  EXPECT_EQ(agent.next_deadline(), KernelAgent::kNever);
+}
+
+TEST_F(AgentTest, ChanCancelReleasesAnUnconnectedGrant) {
+  settle();
+  grant(9, 1, 4, 3);
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
     expect_mgmt_rx(bus, 1, 202, 3, chan_proto::encode(chan_proto::chan_cancel(9, Reason::kOk, 2202)));
     expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kClose, 1));  // AUTHORIZED -> ALLOCATED
     expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kFree, 1));
@@ -661,6 +721,28 @@ TEST_F(AgentTest, ChanCancelReleasesAnUnconnectedGrant) {
   EXPECT_EQ(ev[0].kind, Event::Kind::kRequestCancelled);
   EXPECT_EQ(ev[0].ep, 1);
   EXPECT_EQ(ev[0].req_id, 9);
+  EXPECT_EQ(agent.next_deadline(), KernelAgent::kNever);
+}
+
+TEST_F(AgentTest, ChanCancelFromAnotherSourceReleasesNothing) {
+  settle();
+  grant(9, 1, 4, 3);
+  {
+    InSequence seq;  // stamped (202, 4) and (66, 3): not the grantee
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_mgmt_rx(bus, 3, 202, 4, chan_proto::encode(chan_proto::chan_cancel(9, Reason::kOk, 2202)));
+    expect_mgmt_rx(bus, 2, 66, 3, chan_proto::encode(chan_proto::chan_cancel(9, Reason::kOk, 2202)));
+    expect_mgmt_rx(bus, 1, 202, 3, chan_proto::encode(chan_proto::chan_cancel(8, Reason::kOk, 2202)));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].agent_reason, AgentReason::kWrongSource);
+  EXPECT_EQ(ev[1].agent_reason, AgentReason::kWrongSource);
+  EXPECT_EQ(ev[2].agent_reason, AgentReason::kUnknownRequest);
+  EXPECT_EQ(agent.stats()[AgentReason::kWrongSource], 2u);
+  EXPECT_EQ(agent.stats()[AgentReason::kUnknownRequest], 1u);
 }
 
 TEST_F(AgentTest, RequestChannelQuotaExceededIsImmediate) {
@@ -676,25 +758,13 @@ TEST_F(AgentTest, RequestChannelQuotaExceededIsImmediate) {
             Status::Err(Result::kBadArg, Reason::kBadPart));
 }
 
-// Sender side: CHAN_REQ handled access by access, remote from the stamped ids.
+// Sender side: CHAN_REQ handled access by access, remote from the stamped ids,
+// CST_GEN.REMOTE from the request, our generation in CHAN_INFO.
 TEST_F(AgentTest, ChanReqAllocatesConfiguresAuthorizesAndAnswers) {
   settle();
-  const MgmtWords req = chan_proto::encode(chan_proto::chan_req(9, 5, 216, 2202));
-  {
-    InSequence seq;
-    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
-    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
-    expect_mgmt_rx(bus, 1, 202, 3, req);
-    expect_alloc(bus, 0);
-    expect_write(bus, cst(0, CMM_CST_CTRL_OFFSET), CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, 1u));
-    expect_write(bus, cst(0, CMM_CST_OWNER_OFFSET), 2202);
-    expect_write(bus, cst(0, CMM_CST_REMOTE_OFFSET), remote(202, 3, 5));
-    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kAuthorize, 0));
-    expect_mgmt_send(bus, 202, 3, chan_proto::encode(chan_proto::chan_info(9, 0, 2202)));
-  }
-  ASSERT_EQ(agent.poll(), Status::Ok());
+  grant(9, 0, 17, 5);
   EXPECT_EQ(agent.pending_events(), 0u);
-  Mock::VerifyAndClearExpectations(&bus);
+  EXPECT_EQ(agent.next_deadline(), AgentConfig{}.grant_timeout);
 
   // CONNECT accepted by the CMM: CONN interrupt, entry OPEN -> SendReady.
   {
@@ -711,6 +781,7 @@ TEST_F(AgentTest, ChanReqAllocatesConfiguresAuthorizesAndAnswers) {
   EXPECT_EQ(ev[0].pid, 2202);
   EXPECT_EQ(ev[0].req_id, 9);
   EXPECT_EQ(ev[0].peer, (PeerId{202, 3, 5}));
+  EXPECT_EQ(agent.next_deadline(), KernelAgent::kNever);
   Mock::VerifyAndClearExpectations(&bus);
 
   // Receiver's queue full: TXNACK interrupt, CST_STATUS shows the NACK.
@@ -742,6 +813,88 @@ TEST_F(AgentTest, ChanReqAllocatesConfiguresAuthorizesAndAnswers) {
   EXPECT_EQ(ev[0].ep, 0);
 }
 
+// SEQ_GAP NACKs (messages missing before a delivered one) are logged for the
+// sender's agent; they are not in TX_NACKS (refusals only), so a refusal in
+// the same poll is reported in full, and the lost count comes from CST_LOST.
+TEST_F(AgentTest, SeqGapNacksAreCountedAsLostNotAsRefusedMessages) {
+  settle();
+  grant(9, 0, 17, 5);
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kConn));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kConn));
+    expect_read(bus, cst(0, CMM_CST_CTRL_OFFSET), cst_ctrl(Dir::kSend, State::kOpen, true, Origin::kRemote));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  events();
+  Mock::VerifyAndClearExpectations(&bus);
+  {
+    InSequence seq;  // 2 SEQ_GAP NACKs (one log entry, repeat 1; 5 missing), then 1 RXQ_FULL
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr) | irq(Irq::kTxnack));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr) | irq(Irq::kTxnack));
+    expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(1, 0));
+    expect_errlog_entry(bus, errlog_head(Reason::kSeqGap, 0, Opcode::kNack, true, false, 202), 1);
+    expect_read(bus, cst(0, CMM_CST_LOST_OFFSET), CMM_FIELD_SET(0u, CMM_CST_LOST_TX, 5u));
+    expect_read(bus, cst(0, CMM_CST_STATUS_OFFSET), cst_status(0, Reason::kRxqFull, 1));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].kind, Event::Kind::kErrorLogged);
+  EXPECT_EQ(ev[0].reason, Reason::kSeqGap);
+  EXPECT_EQ(ev[0].count, 2u);
+  EXPECT_EQ(ev[1].kind, Event::Kind::kTxNacked);
+  EXPECT_EQ(ev[1].count, 1u);  // the refusal is not eaten by the gaps
+  EXPECT_EQ(ev[1].reason, Reason::kRxqFull);
+  EXPECT_EQ(agent.stats().seq_gap_nacks, 2u);
+  EXPECT_EQ(agent.stats().tx_lost, 5u);
+  Mock::VerifyAndClearExpectations(&bus);
+  {
+    InSequence seq;  // one more SEQ_GAP NACK only (2 missing): TX_NACKS unchanged, no kTxNacked
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr) | irq(Irq::kTxnack));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr) | irq(Irq::kTxnack));
+    expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(1, 0));
+    expect_errlog_entry(bus, errlog_head(Reason::kSeqGap, 0, Opcode::kNack, true, false, 202));
+    expect_read(bus, cst(0, CMM_CST_LOST_OFFSET), CMM_FIELD_SET(0u, CMM_CST_LOST_TX, 7u));
+    expect_read(bus, cst(0, CMM_CST_STATUS_OFFSET), cst_status(0, Reason::kSeqGap, 1));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev2 = events();
+  ASSERT_EQ(ev2.size(), 1u);
+  EXPECT_EQ(ev2[0].kind, Event::Kind::kErrorLogged);
+  EXPECT_EQ(agent.stats().seq_gap_nacks, 3u);
+  EXPECT_EQ(agent.stats().tx_lost, 7u);
+  Mock::VerifyAndClearExpectations(&bus);
+  {
+    InSequence seq;  // a SEQ_GAP entry lost to a full log: CST_LOST of every tracked entry is read
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr) | irq(Irq::kTxnack));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr) | irq(Irq::kTxnack));
+    expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(0, 1));
+    expect_read(bus, cst(0, CMM_CST_LOST_OFFSET), CMM_FIELD_SET(0u, CMM_CST_LOST_TX, 10u));
+    expect_read(bus, cst(0, CMM_CST_STATUS_OFFSET), cst_status(0, Reason::kSeqGap, 1));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev3 = events();
+  ASSERT_EQ(ev3.size(), 1u);
+  EXPECT_EQ(ev3[0].kind, Event::Kind::kErrorsLost);
+  EXPECT_EQ(agent.stats().seq_gap_nacks, 3u);
+  EXPECT_EQ(agent.stats().tx_lost, 10u);
+}
+
+TEST_F(AgentTest, ReSentChanReqIsAnsweredAgainWithTheSameGrant) {
+  settle();
+  grant(9, 0, 17, 5);
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_mgmt_rx(bus, 1, 202, 3, chan_proto::encode(chan_proto::chan_req(9, 5, 216, 2202, 5)));
+    expect_mgmt_send(bus, 202, 3, chan_proto::encode(chan_proto::chan_info(9, 0, 2202, 17)));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  EXPECT_EQ(agent.pending_events(), 0u);
+}
+
 TEST_F(AgentTest, ChanReqOverQuotaIsRefusedWithTheHardwareReason) {
   settle();
   {
@@ -759,6 +912,8 @@ TEST_F(AgentTest, ChanReqOverQuotaIsRefusedWithTheHardwareReason) {
   EXPECT_EQ(ev[0].kind, Event::Kind::kChannelRefused);
   EXPECT_EQ(ev[0].reason, Reason::kQuotaExceeded);
   EXPECT_EQ(ev[0].req_id, 4);
+  EXPECT_EQ(agent.stats().chan_refuses, 1u);
+  EXPECT_EQ(agent.stats().total_refused(), 0u);  // the CMM refused, not the agent's policy
 }
 
 TEST_F(AgentTest, PolicyRefusalTouchesNoEndpoint) {
@@ -769,27 +924,428 @@ TEST_F(AgentTest, PolicyRefusalTouchesNoEndpoint) {
     expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
     expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
     expect_mgmt_rx(bus, 1, 202, 3, chan_proto::encode(chan_proto::chan_req(4, 5, 216, 2202)));
-    expect_mgmt_send(bus, 202, 3, chan_proto::encode(chan_proto::chan_refuse(4, Reason::kDenied, 2202)));
+    expect_mgmt_send(bus, 202, 3,
+                     chan_proto::encode(chan_proto::chan_refuse(4, Reason::kDenied, 2202, AgentReason::kPolicy)));
   }
   ASSERT_EQ(agent.poll(), Status::Ok());
+  EXPECT_EQ(agent.stats()[AgentReason::kPolicy], 1u);
+}
+
+// Per-peer limit, sender side: a third unconnected grant for one peer
+// partition is refused without touching an endpoint; another peer is served.
+TEST_F(AgentTest, ChanReqBeyondThePeerLimitIsRefused) {
+  settle();
+  grant(1, 0, 1, 1);
+  grant(2, 1, 1, 1);
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_mgmt_rx(bus, 1, 202, 3, chan_proto::encode(chan_proto::chan_req(3, 5, 216, 2202, 1)));
+    expect_mgmt_send(bus, 202, 3,
+                     chan_proto::encode(chan_proto::chan_refuse(3, Reason::kDenied, 2202, AgentReason::kPeerLimit)));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Event::Kind::kChannelRefused);
+  EXPECT_EQ(ev[0].agent_reason, AgentReason::kPeerLimit);
+  EXPECT_EQ(agent.stats()[AgentReason::kPeerLimit], 1u);
+}
+
+// Per-peer limit, receiver side: the third request to one peer waits until
+// an earlier one is answered, then goes out.
+TEST_F(AgentTest, RequestsBeyondThePeerLimitAreHeldBackUntilOneFinishes) {
+  settle();
+  request(1, 1, 1);
+  request(2, 1, 2);
+  {
+    InSequence seq;  // prepared, not sent
+    expect_alloc(bus, 3);
+    expect_read(bus, cst(3, CMM_CST_GEN_OFFSET), cst_gen(1, 0));
+    expect_write(bus, cst(3, CMM_CST_CTRL_OFFSET), 0);
+    expect_write(bus, cst(3, CMM_CST_OWNER_OFFSET), 216);
+  }
+  uint16_t id = 0;
+  ASSERT_EQ(agent.request_channel(ChannelRequest{204, 0, 2202, 216}, id), Status::Ok());
+  EXPECT_EQ(id, 3);
+  EXPECT_EQ(agent.stats().requests_deferred, 1u);
+  Mock::VerifyAndClearExpectations(&bus);
+  {
+    InSequence seq;  // request 1 refused by the peer: endpoint 1 freed, request 3 sent
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_mgmt_rx(bus, 1, 204, 0, chan_proto::encode(chan_proto::chan_refuse(1, Reason::kNoFreeEp, 2202)));
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kFree, 1));
+    expect_mgmt_send(bus, 204, 0, chan_proto::encode(chan_proto::chan_req(3, 3, 216, 2202, 1)));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Event::Kind::kChannelFailed);
+  EXPECT_EQ(ev[0].req_id, 1);
+  EXPECT_EQ(ev[0].reason, Reason::kNoFreeEp);
+}
+
+// Receiver side: an unanswered CHAN_REQ expires; the peer is told to drop
+// any grant whose CHAN_INFO we never saw.
+TEST_F(AgentTest, UnansweredRequestExpiresAndIsWithdrawn) {
+  settle();
+  request(4, 1, 1);
+  now = AgentConfig{}.request_timeout - 1;
+  idle_poll();
+  now = AgentConfig{}.request_timeout;
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_mgmt_send(bus, 204, 0,
+                     chan_proto::encode(chan_proto::chan_cancel(1, Reason::kOk, 2202, AgentReason::kRequestExpired)));
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kFree, 4));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Event::Kind::kChannelFailed);
+  EXPECT_EQ(ev[0].agent_reason, AgentReason::kRequestExpired);
+  EXPECT_EQ(agent.stats()[AgentReason::kRequestExpired], 1u);
+  EXPECT_EQ(agent.next_deadline(), KernelAgent::kNever);
+}
+
+// Sender side: a grant no CONNECT used is released at its deadline.
+TEST_F(AgentTest, UnusedGrantExpiresAndIsReleased) {
+  settle();
+  grant(9, 2, 1, 1);
+  now = AgentConfig{}.grant_timeout;
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_read(bus, cst(2, CMM_CST_CTRL_OFFSET), cst_ctrl(Dir::kSend, State::kAuthorized));
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kClose, 2));
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kFree, 2));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Event::Kind::kRequestCancelled);
+  EXPECT_EQ(ev[0].agent_reason, AgentReason::kGrantExpired);
+  EXPECT_EQ(agent.stats()[AgentReason::kGrantExpired], 1u);
+}
+
+TEST_F(AgentTest, GrantConnectedJustBeforeItsDeadlineIsKept) {
+  settle();
+  grant(9, 2, 1, 1);
+  now = AgentConfig{}.grant_timeout;
+  {
+    InSequence seq;  // OPEN at the deadline (CONN not yet seen): left to the CONN scan
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_read(bus, cst(2, CMM_CST_CTRL_OFFSET), cst_ctrl(Dir::kSend, State::kOpen, true, Origin::kRemote));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_read(bus, cst(2, CMM_CST_CTRL_OFFSET), cst_ctrl(Dir::kSend, State::kOpen, true, Origin::kRemote));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Event::Kind::kSendReady);
+  EXPECT_EQ(agent.stats()[AgentReason::kGrantExpired], 0u);
+}
+
+// CONNECT retry: re-issued on the CONNECTING entry (no key staged: the CMM
+// re-sends the stored key) after T, 2T, 4T; after 4 sends CLOSE + failure,
+// the peer told, the endpoint freed.
+TEST_F(AgentTest, UnansweredConnectIsResentWithBackOffThenClosedAndReported) {
+  settle();
+  request(5, 1, 1);
+  info_then_connect(1, 5, 7, 2);
+  const uint64_t T = AgentConfig{}.connect_timeout;
+  uint64_t due = T;
+  for (uint64_t wait = T; wait <= 4 * T; wait *= 2) {
+    now = due - 1;
+    idle_poll();
+    now = due;
+    {
+      InSequence seq;
+      expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+      expect_read(bus, cst(5, CMM_CST_CTRL_OFFSET), cst_ctrl(Dir::kRecv, State::kConnecting, true));
+      expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kConnect, 5));
+    }
+    ASSERT_EQ(agent.poll(), Status::Ok());
+    Mock::VerifyAndClearExpectations(&bus);
+    due += 2 * wait;
+    EXPECT_EQ(agent.next_deadline(), due);
+  }
+  EXPECT_EQ(agent.stats().connect_resends, 3u);
+  now = due;
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_read(bus, cst(5, CMM_CST_CTRL_OFFSET), cst_ctrl(Dir::kRecv, State::kConnecting, true));
+    expect_mgmt_send(bus, 204, 0,
+                     chan_proto::encode(chan_proto::chan_cancel(1, Reason::kOk, 2202, AgentReason::kConnectTimeout)));
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kClose, 5));
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kFree, 5));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Event::Kind::kChannelFailed);
+  EXPECT_EQ(ev[0].req_id, 1);
+  EXPECT_EQ(ev[0].agent_reason, AgentReason::kConnectTimeout);
+  EXPECT_EQ(agent.stats()[AgentReason::kConnectTimeout], 1u);
+  EXPECT_EQ(agent.next_deadline(), KernelAgent::kNever);
+}
+
+TEST_F(AgentTest, ConnectAnsweredAtItsDeadlineIsNotResent) {
+  settle();
+  request(5, 1, 1);
+  info_then_connect(1, 5, 7, 2);
+  now = AgentConfig{}.connect_timeout;
+  {
+    InSequence seq;  // OPEN by now: no re-send, the CONN scan reports it
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_read(bus, cst(5, CMM_CST_CTRL_OFFSET), cst_ctrl(Dir::kRecv, State::kOpen, true));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kConn));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kConn));
+    expect_read(bus, cst(5, CMM_CST_CTRL_OFFSET), cst_ctrl(Dir::kRecv, State::kOpen, true));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Event::Kind::kChannelReady);
+  EXPECT_EQ(agent.stats().connect_resends, 0u);
+}
+
+// A hand-made channel (no protocol) that never connects: CLOSEd and
+// reported, the endpoint stays the caller's.
+TEST_F(AgentTest, ManualConnectTimeoutClosesAndReports) {
+  AgentConfig cfg;
+  cfg.connect_tries = 1;
+  cfg.connect_timeout = 10;
+  StrictMock<MockRegIf> bus2;
+  KernelAgent a(bus2, 1, cfg);
+  uint64_t t = 0;
+  a.set_clock([&t] { return t; });
+  {
+    InSequence seq;
+    expect_init(bus2);
+    for (uint32_t i = 0; i < kKeyWords; ++i) expect_write_any(bus2, CMM_KEY_OFFSET + i * CMM_KEY_STRIDE, nullptr);
+    expect_write(bus2, CMM_CMD_OFFSET, cmd(Cmd::kConnect, 3));
+  }
+  ASSERT_EQ(a.init(), Status::Ok());
+  ASSERT_EQ(a.connect(3), Status::Ok());
+  EXPECT_EQ(a.next_deadline(), 10u);
+  Mock::VerifyAndClearExpectations(&bus2);
+  t = 10;
+  {
+    InSequence seq;
+    expect_read(bus2, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_read(bus2, CMM_ERRLOG_STATUS_OFFSET, errlog_status(0, 0));
+    expect_read(bus2, CMM_MGMT_RX_STATUS_OFFSET, 0);
+    expect_read(bus2, cst(3, CMM_CST_CTRL_OFFSET), cst_ctrl(Dir::kRecv, State::kConnecting, true));  // CONN scan
+    expect_read(bus2, CMM_EXC_COUNT_OFFSET, 0);
+    expect_read(bus2, CMM_ALARM_COUNT_OFFSET, 0);
+    expect_read(bus2, cst(3, CMM_CST_CTRL_OFFSET), cst_ctrl(Dir::kRecv, State::kConnecting, true));  // timer
+    expect_write(bus2, CMM_CMD_OFFSET, cmd(Cmd::kClose, 3));
+  }
+  ASSERT_EQ(a.poll(), Status::Ok());
+  Event ev;
+  ASSERT_TRUE(a.next_event(ev));
+  EXPECT_EQ(ev.kind, Event::Kind::kChannelFailed);
+  EXPECT_EQ(ev.agent_reason, AgentReason::kConnectTimeout);
+  EXPECT_EQ(ev.req_id, kNoRequest);
+  EXPECT_FALSE(a.next_event(ev));
+}
+
+// Without a clock nothing expires and nothing is re-sent.
+TEST_F(AgentTest, WithoutAClockNoTimerFires) {
+  agent.set_clock(nullptr);
+  settle();
+  request(5, 1, 1);
+  info_then_connect(1, 5, 7, 2);
+  idle_poll();
+  EXPECT_EQ(agent.stats().connect_resends, 0u);
+}
+
+// A NACK of our MGMT message names a node, not a partition, and is only
+// node-authenticated: MGMTQ_FULL re-sends (bounded); nothing fails the request.
+TEST_F(AgentTest, MgmtNackResendsButNeverFailsTheRequest) {
+  settle();
+  request(5, 1, 1);
+  const MgmtWords req = chan_proto::encode(chan_proto::chan_req(1, 5, 216, 2202, 1));
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
+    expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(2, 0));
+    expect_errlog_entry(bus, errlog_head(Reason::kMgmtqFull, 0, Opcode::kMgmt, true, false, 204));
+    expect_mgmt_send(bus, 204, 0, req);
+    expect_errlog_entry(bus, errlog_head(Reason::kDenied, 0, Opcode::kMgmt, true, false, 204));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].kind, Event::Kind::kErrorLogged);
+  EXPECT_EQ(ev[1].kind, Event::Kind::kErrorLogged);
+  EXPECT_EQ(agent.stats().mgmt_resends, 1u);
+  EXPECT_EQ(agent.stats()[AgentReason::kMgmtNacked], 2u);
+  Mock::VerifyAndClearExpectations(&bus);
+  info_then_connect(1, 5, 7, 2);  // still pending: the answer is taken
+}
+
+TEST_F(AgentTest, ExceptionRegisterAndAlarmAreReported) {
+  settle();
+  uint32_t last = CMM_FIELD_SET(0u, CMM_EXC_LAST_REASON, u(Reason::kKeyLocked));
+  last = CMM_FIELD_SET(last, CMM_EXC_LAST_EP, 6);
+  last = CMM_FIELD_SET(last, CMM_EXC_LAST_SRC_NODE, 66);
+  last = CMM_FIELD_SET(last, CMM_EXC_LAST_VALID, 1);
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kExc) | irq(Irq::kAlarm));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kExc) | irq(Irq::kAlarm));
+    expect_read(bus, CMM_EXC_COUNT_OFFSET, 5);
+    expect_read(bus, CMM_EXC_LAST_OFFSET, last);
+    expect_read(bus, CMM_ALARM_COUNT_OFFSET, 1);
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  {
+    InSequence seq;  // two more exceptions
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kExc));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kExc));
+    expect_read(bus, CMM_EXC_COUNT_OFFSET, 7);
+    expect_read(bus, CMM_EXC_LAST_OFFSET, last);
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].kind, Event::Kind::kException);
+  EXPECT_EQ(ev[0].count, 5u);
+  EXPECT_EQ(ev[0].error.reason, Reason::kKeyLocked);
+  EXPECT_EQ(ev[0].error.ep, 6);
+  EXPECT_EQ(ev[0].error.src_node, 66);
+  EXPECT_TRUE(ev[0].error.exception);
+  EXPECT_EQ(ev[1].kind, Event::Kind::kAlarm);
+  EXPECT_EQ(ev[1].count, 1u);
+  EXPECT_EQ(ev[2].kind, Event::Kind::kException);
+  EXPECT_EQ(ev[2].count, 2u);
+  EXPECT_EQ(agent.stats().exceptions, 7u);
+  EXPECT_EQ(agent.stats().alarms, 1u);
+}
+
+TEST(AgentInit, AlarmConfiguredAtInitWithoutReservedBits) {
+  StrictMock<MockRegIf> bus;
+  AgentConfig cfg;
+  cfg.alarm_thresh = 100;
+  cfg.alarm_window_log2 = 12;
+  KernelAgent agent(bus, 1, cfg);
+  {
+    InSequence seq;
+    expect_read(bus, CMM_ID_OFFSET, kMagic);
+    expect_read(bus, CMM_GEOMETRY_OFFSET, geometry());
+    expect_read(bus, CMM_NODE_ID_OFFSET, kNode);
+    expect_read(bus, CMM_PART_INFO_OFFSET, part_info(kPart, 4, 0));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, kAllIrq);
+    expect_write(bus, CMM_IRQ_ENABLE_OFFSET, kAllIrq);
+    expect_write(bus, CMM_ALARM_CFG_OFFSET, 100u | (12u << 16));
+  }
+  ASSERT_EQ(agent.init(), Status::Ok());
+  EXPECT_EQ((100u | (12u << 16)) & ~CMM_ALARM_CFG_WMASK, 0u);
+}
+
+TEST_F(AgentTest, ExcClearAndReadExceptions) {
+  {
+    InSequence seq;
+    expect_read(bus, CMM_EXC_COUNT_OFFSET, 2);
+    expect_read(bus, CMM_EXC_FIRST_OFFSET, CMM_FIELD_SET(u(Reason::kKeyLocked), CMM_EXC_FIRST_VALID, 1u));
+    expect_read(bus, CMM_EXC_LAST_OFFSET, CMM_FIELD_SET(u(Reason::kKeyPresent), CMM_EXC_LAST_VALID, 1u));
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kExcClear));
+  }
+  ExcInfo x;
+  ASSERT_EQ(agent.read_exceptions(x), Status::Ok());
+  EXPECT_EQ(x.count, 2);
+  EXPECT_EQ(x.first.reason, Reason::kKeyLocked);
+  EXPECT_EQ(x.last.reason, Reason::kKeyPresent);
+  EXPECT_EQ(agent.exc_clear(), Status::Ok());
+}
+
+// Reserved bits: every word the agent writes to a register with a write mask
+// stays inside it (the CMM refuses RESERVED_BITS otherwise).
+TEST_F(AgentTest, WritesNeverSetReservedBits) {
+  std::vector<std::pair<uint32_t, uint32_t>> writes;
+  EXPECT_CALL(bus, write32(::testing::_, ::testing::_)).WillRepeatedly([&](uint32_t a, uint32_t v) {
+    writes.emplace_back(a, v);
+    return BusStatus::kOk;
+  });
+  EXPECT_CALL(bus, read32(::testing::_, ::testing::_)).WillRepeatedly([](uint32_t a, uint32_t& v) {
+    v = a == CMM_CMD_STATUS_OFFSET ? cmd_status(Reason::kOk, 15) : 0xFFFFFFFFu;  // all ones: worst case
+    return BusStatus::kOk;
+  });
+  uint8_t ep = 0;
+  ASSERT_TRUE(agent.alloc_endpoint(ep).ok());
+  ASSERT_TRUE(agent.configure(15, Dir::kSend, 0xFFFF, PeerId{255, 7, 15}, 255).ok());
+  ASSERT_TRUE(agent.authorize(15).ok());
+  ASSERT_TRUE(agent.connect(15).ok());
+  ASSERT_TRUE(agent.set_key(15).ok());
+  ASSERT_TRUE(agent.close(15).ok());
+  ASSERT_TRUE(agent.free_endpoint(15).ok());
+  ASSERT_TRUE(agent.send_mgmt(255, 7, MgmtWords{~0u, ~0u, ~0u, ~0u}).ok());
+  ASSERT_TRUE(agent.irq_ack(CMM_IRQ_STATUS_BITS_MASK).ok());
+  ASSERT_TRUE(agent.set_alarm(0xFFFF, 31).ok());
+  ASSERT_TRUE(agent.exc_clear().ok());
+  uint16_t id = 0;
+  ASSERT_TRUE(agent.request_channel(ChannelRequest{255, 7, 0xFFFF, 0xFFFF}, id).ok());
+  ASSERT_TRUE(agent.poll().ok());
+  ASSERT_FALSE(writes.empty());
+  for (const auto& [a, v] : writes) {
+    uint32_t mask = 0xFFFFFFFFu;
+    if (a == CMM_CMD_OFFSET) mask = CMM_CMD_WMASK;
+    else if (a == CMM_IRQ_STATUS_OFFSET) mask = CMM_IRQ_STATUS_WMASK;
+    else if (a == CMM_IRQ_ENABLE_OFFSET) mask = CMM_IRQ_ENABLE_WMASK;
+    else if (a == CMM_MGMT_DST_OFFSET) mask = CMM_MGMT_DST_WMASK;
+    else if (a == CMM_ALARM_CFG_OFFSET) mask = CMM_ALARM_CFG_WMASK;
+    else if (a >= CMM_CST_BASE && a < CMM_CST_BASE + kNumEndpoints * CMM_CST_STRIDE) {
+      const uint32_t off = (a - CMM_CST_BASE) % CMM_CST_STRIDE;
+      mask = off == CMM_CST_CTRL_OFFSET     ? CMM_CST_CTRL_WMASK
+             : off == CMM_CST_OWNER_OFFSET  ? CMM_CST_OWNER_WMASK
+             : off == CMM_CST_REMOTE_OFFSET ? CMM_CST_REMOTE_WMASK
+             : off == CMM_CST_GEN_OFFSET    ? CMM_CST_GEN_WMASK
+                                            : 0u;
+    }
+    EXPECT_EQ(v & ~mask, 0u) << "write of " << std::hex << v << " to " << a;
+  }
 }
 
 TEST_F(AgentTest, ForeignMgmtMessageIsReportedRaw) {
   settle();
   const MgmtWords w{0x12345678, 0, 0, 0};
+  MgmtWords bad = chan_proto::encode(chan_proto::chan_req(1, 2, 3, 4));
+  bad[3] = 1;  // our protocol id, broken layout
   {
     InSequence seq;
     expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
     expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_mgmt_rx(bus, 3, 202, 6, w);
     expect_mgmt_rx(bus, 2, 202, 6, w);
-    expect_mgmt_rx(bus, 1, 202, 6, w);
+    expect_mgmt_rx(bus, 1, 202, 6, bad);
   }
   ASSERT_EQ(agent.poll(), Status::Ok());
   const auto ev = events();
-  ASSERT_EQ(ev.size(), 2u);
+  ASSERT_EQ(ev.size(), 3u);
   EXPECT_EQ(ev[0].kind, Event::Kind::kMgmtOther);
   EXPECT_EQ(ev[0].mgmt.words, w);
   EXPECT_EQ(ev[0].mgmt.src_part, 6);
+  EXPECT_EQ(ev[0].agent_reason, AgentReason::kNone);
+  EXPECT_EQ(ev[2].agent_reason, AgentReason::kMalformed);
+  EXPECT_EQ(agent.stats()[AgentReason::kMalformed], 1u);
 }
 
 TEST_F(AgentTest, PollBusErrorKeepsWorkForNextPoll) {

@@ -43,6 +43,15 @@ TEST_F(TwoNodes, IdExchangeOpensTheChannelOnBothSides) {
   // The remote partition is the one the CMM stamped on the CHAN_REQ.
   EXPECT_EQ(s.remote, (PeerId{kRecvNode, kRecvPart, rep}));
 
+  // Generations exchanged in CHAN_REQ/CHAN_INFO: each entry knows its peer's epoch.
+  uint8_t rgen = 0, rremote = 0, sgen = 0, sremote = 0;
+  ASSERT_EQ(recv_agent.read_gen(rep, rgen, rremote), Status::Ok());
+  ASSERT_EQ(send_agent.read_gen(sep, sgen, sremote), Status::Ok());
+  EXPECT_NE(rgen, 0);
+  EXPECT_NE(sgen, 0);
+  EXPECT_EQ(rremote, sgen);
+  EXPECT_EQ(sremote, rgen);
+
   const Event* ready = find(recv_ev, Kind::kChannelReady);
   EXPECT_EQ(ready->pid, kRecvPid);
   EXPECT_EQ(ready->peer, (PeerId{kSendNode, kSendPart, sep}));
@@ -149,6 +158,85 @@ TEST_F(TwoNodes, FullReceiveQueueIsReportedToTheSenderByNack) {
   ASSERT_TRUE(recv_agent.stat(CmmCore::kStatDataDelivered, delivered).ok());
   ASSERT_EQ(tx.tx_status(ts), Status::Ok());
   EXPECT_EQ(sent, delivered + ts.nacks);
+}
+
+// A lost DATA: the next one is delivered, the gap reported to both agents
+// (error log + exact CST_LOST counts); the SEQ_GAP NACK is not a refusal.
+TEST_F(TwoNodes, LostDataIsReportedAsAGapToBothAgents) {
+  uint8_t rep = 0, sep = 0;
+  open_channel(rep, sep);
+  bool dropped = false;
+  fab.set_filter([&](uint8_t, Packet& p) {
+    if (p.hdr.opcode != static_cast<uint8_t>(Opcode::kData) || dropped) return true;
+    dropped = true;
+    return false;
+  });
+  Endpoint tx(send_ubus, sep), rx(recv_ubus, rep);
+  ASSERT_EQ(tx.send("lost", 4, 1), Status::Ok());
+  ASSERT_EQ(tx.send("next", 4, 2), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+  round();
+  char buf[8];
+  RxInfo info;
+  ASSERT_EQ(rx.receive(buf, sizeof buf, info), Status::Ok());
+  EXPECT_EQ(info.tag, 2);
+  EXPECT_EQ(logged(recv_ev, Reason::kSeqGap), 1u);
+  EXPECT_EQ(logged(send_ev, Reason::kSeqGap), 1u);
+  EXPECT_EQ(send_agent.stats().seq_gap_nacks, 1u);
+  EXPECT_EQ(send_agent.stats().tx_lost, 1u);
+  EXPECT_EQ(recv_agent.stats().rx_lost, 1u);
+  EXPECT_EQ(count(send_ev, Kind::kTxNacked), 0u);
+  CstInfo sc, rc;
+  ASSERT_EQ(send_agent.read_cst(sep, sc), Status::Ok());
+  ASSERT_EQ(recv_agent.read_cst(rep, rc), Status::Ok());
+  EXPECT_EQ(sc.tx_nacks, 0u);  // nothing was refused
+  EXPECT_EQ(sc.tx_lost, 1u);
+  EXPECT_EQ(rc.rx_lost, 1u);
+  // Exact accounting at the sender: sent = delivered + refused + lost.
+  uint32_t sent = 0, delivered = 0;
+  ASSERT_TRUE(tx.tx_sent(sent).ok());
+  ASSERT_TRUE(recv_agent.stat(CmmCore::kStatDataDelivered, delivered).ok());
+  EXPECT_EQ(sent, delivered + sc.tx_nacks + sc.tx_lost);
+  // A second poll adds nothing (the CST_LOST marks were taken).
+  round();
+  EXPECT_EQ(send_agent.stats().tx_lost, 1u);
+  EXPECT_EQ(recv_agent.stats().rx_lost, 1u);
+}
+
+// A gap followed by a refusal in the same poll: the RXQ_FULL NACK is still
+// reported (TX_NACKS holds refusals only; nothing is subtracted for gaps).
+TEST_F(TwoNodes, RefusalAfterAGapIsStillReportedAsNacked) {
+  uint8_t rep = 0, sep = 0;
+  open_channel(rep, sep);
+  bool dropped = false;
+  fab.set_filter([&](uint8_t, Packet& p) {
+    if (p.hdr.opcode != static_cast<uint8_t>(Opcode::kData) || dropped) return true;
+    dropped = true;
+    return false;
+  });
+  Endpoint tx(send_ubus, sep), rx(recv_ubus, rep);
+  // Tag 1 lost; 2..kRxqDepth+1 fill the queue (2 with a gap); the last is refused.
+  for (uint16_t t = 1; t <= kRxqDepth + 2; ++t) ASSERT_EQ(tx.send("m", 1, t), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+  round();
+  EXPECT_EQ(send_agent.stats().seq_gap_nacks, 1u);
+  EXPECT_EQ(send_agent.stats().tx_lost, 1u);
+  EXPECT_EQ(recv_agent.stats().rx_lost, 1u);
+  ASSERT_EQ(count(send_ev, Kind::kTxNacked), 1u);
+  const Event* nack = find(send_ev, Kind::kTxNacked);
+  EXPECT_EQ(nack->ep, sep);
+  EXPECT_EQ(nack->count, 1u);
+  EXPECT_EQ(nack->reason, Reason::kRxqFull);
+  uint32_t sent = 0, delivered = 0;
+  ASSERT_TRUE(tx.tx_sent(sent).ok());
+  ASSERT_TRUE(recv_agent.stat(CmmCore::kStatDataDelivered, delivered).ok());
+  EXPECT_EQ(delivered, kRxqDepth);
+  EXPECT_EQ(sent, delivered + nack->count + send_agent.stats().tx_lost);
+  // The legitimate channel keeps working after draining.
+  char buf[4];
+  RxInfo info;
+  ASSERT_EQ(rx.receive(buf, sizeof buf, info), Status::Ok());
+  EXPECT_EQ(info.tag, 2);
 }
 
 TEST_F(TwoNodes, CloseByTheReceiverIsSeenByTheSender) {
@@ -280,7 +368,10 @@ TEST_F(TwoNodes, CancelledRequestReleasesItsEndpoint) {
   EXPECT_EQ(count(recv_ev, Kind::kChannelReady), 0u);
 }
 
-TEST_F(TwoNodes, NackedConnectFailsTheRequestAndStoresNoKey) {
+// A CONNECT to the wrong (FREE) endpoint is NACKed NOT_OPEN without a key:
+// the receiver's CMM does not believe a keyless NACK (UNAUTH_RESPONSE), so the
+// agent's bounded CONNECT re-sends end the request (CONNECT_TIMEOUT).
+TEST_F(TwoNodes, ConnectToAWrongEndpointFailsAfterBoundedTriesAndStoresNoKey) {
   // The fabric corrupts the CHAN_INFO's send endpoint (word 1, bits 7:0) to a FREE one.
   fab.set_filter([](uint8_t, Packet& p) {
     chan_proto::Msg m;
@@ -295,22 +386,23 @@ TEST_F(TwoNodes, NackedConnectFailsTheRequestAndStoresNoKey) {
   });
   uint16_t req = 0;
   ASSERT_EQ(recv_agent.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, req), Status::Ok());
-  ASSERT_TRUE(pump([&] { return find(recv_ev, Kind::kChannelFailed) != nullptr; }));
+  ASSERT_TRUE(run_for(32 * test_config().connect_timeout, [&] {
+    return find(recv_ev, Kind::kChannelFailed) && find(send_ev, Kind::kRequestCancelled);
+  }));
   const Event* f = find(recv_ev, Kind::kChannelFailed);
   EXPECT_EQ(f->req_id, req);
-  EXPECT_EQ(f->reason, Reason::kNotOpen);
-  const Event* log = find(recv_ev, Kind::kErrorLogged);
-  ASSERT_NE(log, nullptr);
-  EXPECT_EQ(log->error.reason, Reason::kNotOpen);
-  EXPECT_TRUE(log->error.from_fabric);
-  EXPECT_EQ(log->error.src_node, kSendNode);
+  EXPECT_EQ(f->agent_reason, AgentReason::kConnectTimeout);
+  uint32_t n = 0;
+  ASSERT_TRUE(recv_agent.reject_count(Reason::kUnauthResponse, n).ok());
+  EXPECT_EQ(n, test_config().connect_tries);  // one keyless NACK per CONNECT sent
+  ASSERT_TRUE(send_agent.reject_count(Reason::kNotOpen, n).ok());
+  EXPECT_EQ(n, test_config().connect_tries + 1u);  // the CONNECTs and the giving-up CLOSE
   PartInfo pi;
   ASSERT_TRUE(recv_agent.part_info(pi).ok());
   EXPECT_EQ(pi.used, 0);
   // The real send endpoint never got a key (I3); the receiver's CHAN_CANCEL
   // makes the sender's agent release it.
-  ASSERT_TRUE(pump([&] { return find(send_ev, Kind::kRequestCancelled) != nullptr; }));
-  EXPECT_EQ(find(send_ev, Kind::kRequestCancelled)->reason, Reason::kNotOpen);
+  EXPECT_EQ(find(send_ev, Kind::kRequestCancelled)->agent_reason, AgentReason::kConnectTimeout);
   EXPECT_EQ(find(send_ev, Kind::kSendReady), nullptr);
   for (uint32_t e = 0; e < kNumEndpoints; ++e) EXPECT_FALSE(snode.core().key_valid(e));
   ASSERT_TRUE(send_agent.part_info(pi).ok());
@@ -346,7 +438,10 @@ TEST_F(TwoNodes, MgmtQueueFullIsRetriedUntilTheRequestGetsThrough) {
   EXPECT_EQ(count(recv_ev, Kind::kChannelFailed), 0u);
 }
 
-TEST_F(TwoNodes, MgmtQueueStayingFullFailsTheRequestAfterRetries) {
+// MGMT NACKs name no partition and are only node-authenticated: the agent
+// re-sends a bounded number of times, and the request fails only when it
+// expires, with the last NACK reason.
+TEST_F(TwoNodes, MgmtQueueStayingFullFailsTheRequestWhenItExpires) {
   CoreRegIf noise_bus(rnode, 5, Priv::kKernel, 0);
   KernelAgent noise(noise_bus, 5);
   ASSERT_EQ(noise.init(), Status::Ok());
@@ -355,16 +450,20 @@ TEST_F(TwoNodes, MgmtQueueStayingFullFailsTheRequestAfterRetries) {
   uint16_t req = 0;
   ASSERT_EQ(recv_agent.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, req), Status::Ok());
   // The sender's agent does not run: its queue stays full.
-  for (int i = 0; i < 40 && !find(recv_ev, Kind::kChannelFailed); ++i) {
+  const uint64_t end = fab.cycle() + test_config().request_timeout + 1000;
+  while (fab.cycle() < end && !find(recv_ev, Kind::kChannelFailed)) {
     ASSERT_EQ(recv_agent.poll(), Status::Ok());
     drain(recv_agent, recv_ev);
-    fab.run(10);
+    fab.run(50);
   }
   const Event* f = find(recv_ev, Kind::kChannelFailed);
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->req_id, req);
   EXPECT_EQ(f->reason, Reason::kMgmtqFull);
-  EXPECT_EQ(count(recv_ev, Kind::kErrorLogged), 1u + KernelAgent::kMaxRetries);  // first try + re-sends
+  EXPECT_EQ(f->agent_reason, AgentReason::kRequestExpired);
+  EXPECT_EQ(recv_agent.stats().mgmt_resends, KernelAgent::kMaxRetries);
+  EXPECT_EQ(recv_agent.stats()[AgentReason::kRequestExpired], 1u);
+  EXPECT_GE(logged(recv_ev, Reason::kMgmtqFull), 1u + KernelAgent::kMaxRetries);  // first try + re-sends
   PartInfo pi;
   ASSERT_TRUE(recv_agent.part_info(pi).ok());
   EXPECT_EQ(pi.used, 0);
@@ -447,8 +546,11 @@ TEST_F(TwoNodes, ManualSetupWithTheLowLevelCalls) {
   uint8_t rep = 0, sep = 0;
   ASSERT_EQ(recv_agent.alloc_endpoint(rep), Status::Ok());
   ASSERT_EQ(send_agent.alloc_endpoint(sep), Status::Ok());
-  ASSERT_EQ(recv_agent.configure(rep, Dir::kRecv, kRecvPid, PeerId{kSendNode, kSendPart, sep}), Status::Ok());
-  ASSERT_EQ(send_agent.configure(sep, Dir::kSend, kSendPid, PeerId{kRecvNode, kRecvPart, rep}), Status::Ok());
+  uint8_t rgen = 0, sgen = 0, unused = 0;
+  ASSERT_EQ(recv_agent.read_gen(rep, rgen, unused), Status::Ok());
+  ASSERT_EQ(send_agent.read_gen(sep, sgen, unused), Status::Ok());
+  ASSERT_EQ(recv_agent.configure(rep, Dir::kRecv, kRecvPid, PeerId{kSendNode, kSendPart, sep}, sgen), Status::Ok());
+  ASSERT_EQ(send_agent.configure(sep, Dir::kSend, kSendPid, PeerId{kRecvNode, kRecvPart, rep}, rgen), Status::Ok());
   ASSERT_EQ(send_agent.authorize(sep), Status::Ok());
   ASSERT_EQ(recv_agent.authorize(rep), Status::Ok());
   const ChannelKey key{0x01234567, 0x89ABCDEF, 0x0F1E2D3C, 0x4B5A6978};
@@ -459,6 +561,26 @@ TEST_F(TwoNodes, ManualSetupWithTheLowLevelCalls) {
   EXPECT_TRUE(snode.core().key_equals_for_test(sep, key));
   // A configured entry is frozen once authorized.
   EXPECT_EQ(send_agent.set_owner(sep, 1), Status::Err(Result::kRejected, Reason::kNotOpen));
+  EXPECT_EQ(send_agent.set_remote_gen(sep, 1), Status::Err(Result::kRejected, Reason::kNotOpen));
+}
+
+TEST_F(TwoNodes, ManualSetupWithoutTheGenerationExchangeNeverOpens) {
+  // Without CST_GEN.REMOTE the CONNECT carries a stale epoch: NACKed STALE_GEN,
+  // no key stored at the sender.
+  uint8_t rep = 0, sep = 0;
+  ASSERT_EQ(recv_agent.alloc_endpoint(rep), Status::Ok());
+  ASSERT_EQ(send_agent.alloc_endpoint(sep), Status::Ok());
+  ASSERT_EQ(recv_agent.configure(rep, Dir::kRecv, kRecvPid, PeerId{kSendNode, kSendPart, sep}), Status::Ok());
+  ASSERT_EQ(send_agent.configure(sep, Dir::kSend, kSendPid, PeerId{kRecvNode, kRecvPart, rep}), Status::Ok());
+  ASSERT_EQ(send_agent.authorize(sep), Status::Ok());
+  ASSERT_EQ(recv_agent.authorize(rep), Status::Ok());
+  ASSERT_EQ(recv_agent.connect(rep), Status::Ok());
+  ASSERT_TRUE(pump([&] { return find(recv_ev, Kind::kChannelFailed) != nullptr; }));
+  EXPECT_EQ(find(recv_ev, Kind::kChannelFailed)->reason, Reason::kStaleGen);
+  EXPECT_FALSE(snode.core().key_valid(sep));
+  uint32_t n = 0;
+  ASSERT_TRUE(send_agent.reject_count(Reason::kStaleGen, n).ok());
+  EXPECT_EQ(n, 1u);
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ struct Opts {
   std::string topology = "mesh";
   uint32_t x = 4, y = 4;
   uint32_t vcs = 2, depth = 8, width = 16, link_latency = 1, router_delay = 1;
-  uint32_t packet_bytes = 64;  // wire bytes (28 header + payload)
+  uint32_t packet_bytes = 64;  // wire bytes (32 header + payload)
   std::string loads = "0.05,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9";
   uint64_t warmup = 2000, measure = 10000, drain = 50000;
   uint64_t seed = 1;
@@ -67,6 +67,7 @@ class Traffic : public sc_module {
     cgp_.set_extension(&cext_);
     cext_.kind = LinkExt::kCredit;
     pkt_.payload_len = static_cast<uint16_t>(o.packet_bytes - kHeaderBytes);
+    pkt_.hdr.len = pkt_.payload_len;  // the fabric drops packets whose lengths disagree (BAD_LEN)
     lat.reserve(1u << 20);
     SC_METHOD(tick);
   }
@@ -228,6 +229,11 @@ int run_point(const Opts& o, double load) {
               static_cast<unsigned long long>(cycles), wall, static_cast<double>(cycles) / wall,
               static_cast<double>(st.flits_ejected) / wall, o.topology.c_str(), c.x, c.y);
   std::fflush(stdout);
+  if (st.drops.total() > 0)  // sources are honest and sinks return credits: should never happen
+    std::fprintf(stderr, "noc_load: %llu packets dropped by the fabric (bad_len %llu, src_spoofed %llu, hol %llu)\n",
+                 static_cast<unsigned long long>(st.drops.total()), static_cast<unsigned long long>(st.drops.bad_len),
+                 static_cast<unsigned long long>(st.drops.src_spoofed),
+                 static_cast<unsigned long long>(st.drops.hol_timeout));
   return 0;
 }
 
@@ -246,7 +252,7 @@ int sc_main(int argc, char** argv) {
   app.add_option("--width", o.width, "link width, bytes per cycle (= flit size)");
   app.add_option("--link-latency", o.link_latency, "link latency, cycles");
   app.add_option("--router-delay", o.router_delay, "router delay, cycles");
-  app.add_option("--packet-bytes", o.packet_bytes, "wire bytes per packet (>= 28)");
+  app.add_option("--packet-bytes", o.packet_bytes, "wire bytes per packet (>= 32, the header)");
   app.add_option("--loads", o.loads, "offered loads, flits/node/cycle, comma separated");
   app.add_option("--warmup", o.warmup, "warm-up cycles");
   app.add_option("--measure", o.measure, "measurement cycles");

@@ -248,9 +248,12 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
         TxSnap& s = tx_fifo_.at(tx_fifo_.size() - 1);
         s.len = static_cast<uint16_t>(len);
         std::memcpy(s.bytes.data(), tx_stage_[r.ep].data(), len);
-        std::memset(tx_stage_[r.ep].data(), 0, tx_hi_[r.ep]);
-        tx_hi_[r.ep] = 0;
       }
+      // Zeroed after each DATA: bytes past tx_hi_ are zero already (invariant).
+      std::memset(tx_stage_[r.ep].data(), 0, std::max<uint32_t>(tx_hi_[r.ep], len));
+      tx_hi_[r.ep] = 0;
+    } else {
+      after_write(r);
     }
   } else if (!r.write && r.win == kNoWin) {
     std::memset(gp.get_data_ptr(), 0, 4);
@@ -265,6 +268,28 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
   gp.set_response_status(map_status(st));
   tlm::tlm_phase ph = tlm::BEGIN_RESP;
   reg_tsock->nb_transport_bw(gp, ph, delay);  // initiators complete at once (docs/tlm.md)
+}
+
+// TX staging scrub (docs/security.md 1.8): an endpoint whose owner may
+// change (FREE, local CLOSE, CST_OWNER write) loses its staged bytes, so a
+// later owner's doorbell with a long LEN never sends an earlier owner's data.
+void CmmTlm::scrub_tx(uint32_t ep) {
+  if (ep >= kNumEndpoints) return;
+  tx_stage_[ep].fill(0);
+  tx_hi_[ep] = 0;
+  ++stats_.tx_scrubs;
+}
+
+// A register write the core answered OK (not a payload window, not a doorbell).
+void CmmTlm::after_write(const RegReq& r) {
+  if (r.addr == CMM_CMD_OFFSET) {
+    const uint32_t op = CMM_FIELD_GET(r.wdata, CMM_CMD_OP);
+    if (op == static_cast<uint32_t>(Cmd::kFree) || op == static_cast<uint32_t>(Cmd::kClose))
+      scrub_tx(CMM_FIELD_GET(r.wdata, CMM_CMD_EP));
+  } else if (r.addr >= CMM_CST_BASE && r.addr < CMM_CST_BASE + kNumEndpoints * CMM_CST_STRIDE &&
+             (r.addr - CMM_CST_BASE) % CMM_CST_STRIDE == CMM_CST_OWNER_OFFSET) {
+    scrub_tx((r.addr - CMM_CST_BASE) / CMM_CST_STRIDE);
+  }
 }
 
 // ------------------------------------------------------------ fabric
@@ -283,6 +308,18 @@ tlm::tlm_sync_enum CmmTlm::ing_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& 
     ++stats_.link_errors;
     SC_REPORT_ERROR("cmm/tlm", "ingress link: packet without credit");
     gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return tlm::TLM_COMPLETED;
+  }
+  // The CRC is checked before anything else, then the lengths (never
+  // trusted); a failing packet takes no slot and is never seen by the core.
+  const Packet& in = *e->pkt;
+  const bool crc_good = crc_ok(in);
+  if (!crc_good || !length_ok(in)) {
+    const Reason why = crc_good ? Reason::kBadLen : Reason::kBadCrc;
+    stats_.drops.add(why);
+    if (user_obs_) user_obs_->on_drop(sc_time_stamp() + d, in, why);
+    return_ing_credit(cls);
+    gp.set_response_status(tlm::TLM_OK_RESPONSE);
     return tlm::TLM_COMPLETED;
   }
   const uint32_t idx = ing_free_.back();
@@ -366,6 +403,9 @@ void CmmTlm::on_edge() {
   }
 
   PinsIn in{};
+  // Cycles elapsed before this edge, skipped idle ones included (the core's
+  // own count after skip_idle, as the core's test harness drives it).
+  in.cycle = static_cast<uint32_t>(edge_cycle - 1);
   // 3. Egress: take the shown header if the fabric granted a credit for its class.
   if (o.eg_valid && eg_credits_[o.eg_cls & 1u] == 0) ++stats_.eg_credit_stall_cycles;
   if (o.eg_valid && eg_credits_[o.eg_cls & 1u] > 0) {
@@ -387,6 +427,7 @@ void CmmTlm::on_edge() {
       }
       ++stats_.data_sent;
     }
+    seal(eg_pkt_);
     ++stats_.eg_packets[cls];
     if (user_obs_) user_obs_->on_egress(now, eg_pkt_);
     eg_ext_->kind = LinkExt::kPacket;

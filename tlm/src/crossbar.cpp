@@ -15,7 +15,15 @@ Crossbar::Crossbar(sc_module_name name, const XbarConfig& cfg) : sc_module(name)
     if (p.width_bytes == 0) p.width_bytes = 1;
   if (cfg_.buf_slots_per_class == 0) cfg_.buf_slots_per_class = 1;
   route_.fill(-1);
-  for (uint32_t i = 0; i < n; ++i) route_[i] = static_cast<int16_t>(i);
+  attached_.assign(n, -1);
+  for (uint32_t i = 0; i < n && i < 256; ++i) {
+    route_[i] = static_cast<int16_t>(i);
+    attached_[i] = static_cast<int16_t>(i);
+  }
+  stall_since_.assign(n, {SC_ZERO_TIME, SC_ZERO_TIME});
+  stalled_.assign(n, {false, false});
+  hol_stuck_.assign(n, {false, false});
+  stats_.port_drops.assign(n, DropCount{});
 
   const uint32_t total = n * 2 * cfg_.buf_slots_per_class;
   slots_.resize(total);
@@ -56,6 +64,37 @@ uint64_t Crossbar::zero_load_cycles(uint32_t s, uint32_t d, uint32_t wire_bytes)
          ceil_div(wire_bytes, pd.width_bytes) + pd.latency_cycles;
 }
 
+void Crossbar::set_route(uint8_t node, int port) {
+  const int old = route_[node];
+  if (old >= 0 && static_cast<uint32_t>(old) < cfg_.num_ports && attached_[static_cast<uint32_t>(old)] == node)
+    attached_[static_cast<uint32_t>(old)] = -1;
+  route_[node] = static_cast<int16_t>(port);
+  if (port >= 0 && static_cast<uint32_t>(port) < cfg_.num_ports) attached_[static_cast<uint32_t>(port)] = node;
+}
+
+void Crossbar::set_port_node(uint32_t port, int node) {
+  if (port < cfg_.num_ports) attached_[port] = static_cast<int16_t>(node < 0 || node > 255 ? -1 : node);
+}
+
+void Crossbar::drop(uint32_t port, regs::Reason r, const Packet& p) {
+  stats_.drops.add(r);
+  stats_.port_drops[port].add(r);
+  if (hook_) hook_->on_drop(p, port, r);
+}
+
+// Oldest ready packet of a queue (ready time, then arrival order), -1 if none.
+int Crossbar::pick(const std::vector<uint32_t>& v, const sc_time& now) const {
+  int best = -1;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const Slot& s = slots_[v[i]];
+    if (s.ready > now) continue;
+    if (best < 0 || s.ready < slots_[v[best]].ready ||
+        (s.ready == slots_[v[best]].ready && s.seq < slots_[v[best]].seq))
+      best = static_cast<int>(i);
+  }
+  return best;
+}
+
 void Crossbar::send_credit(uint32_t port, uint8_t cls, uint16_t n) {
   credit_ext_->cls = cls;
   credit_ext_->credits = n;
@@ -90,6 +129,14 @@ tlm::tlm_sync_enum Crossbar::in_fw(int port, tlm::tlm_generic_payload& gp, tlm::
   if (in_used_[s][cls] >= cfg_.buf_slots_per_class || free_.empty()) {
     ++stats_.link_errors;
     SC_REPORT_ERROR("cmm/xbar", "input link: packet without credit");
+    return tlm::TLM_COMPLETED;
+  }
+  // Edge checks on the sender's packet before anything is copied: the
+  // length claims are never trusted, and the port knows its node.
+  const Packet& in = *e->pkt;
+  if (!length_ok(in) || (attached_[s] != in.hdr.src_node)) {
+    drop(s, length_ok(in) ? regs::Reason::kSrcSpoofed : regs::Reason::kBadLen, in);
+    send_credit(s, cls, 1);
     return tlm::TLM_COMPLETED;
   }
   const uint32_t idx = free_.back();
@@ -151,6 +198,7 @@ tlm::tlm_sync_enum Crossbar::out_bw(int port, tlm::tlm_generic_payload& gp, tlm:
     return tlm::TLM_COMPLETED;
   }
   out_credits_[static_cast<uint32_t>(port)][e->cls & 1u] += e->credits;
+  if (e->credits) hol_stuck_[static_cast<uint32_t>(port)][e->cls & 1u] = false;  // the port is alive again
   arb_ev_.notify(SC_ZERO_TIME);
   return tlm::TLM_COMPLETED;
 }
@@ -166,19 +214,47 @@ void Crossbar::arbitrate() {
   for (uint32_t d = 0; d < cfg_.num_ports; ++d) {
     auto& wq = waiting_[d];
     if (wq[0].empty() && wq[1].empty()) continue;
+    // Head-of-queue lifetime: a ready head that has waited hol_lifetime
+    // cycles for a credit of its class is dropped, so a node that withholds
+    // credits cannot hold buffers (and the senders' credits) forever. Then
+    // the port is stalled (as InfiniBand switches do): every packet of that
+    // class for it is dropped at once until it returns a credit.
+    if (cfg_.hol_lifetime_cycles > 0) {
+      const sc_time life = cycles(cfg_.hol_lifetime_cycles);
+      for (int c = 0; c < 2; ++c) {
+        int h = out_credits_[d][c] > 0 ? -1 : pick(wq[c], now);
+        if (h < 0) {
+          stalled_[d][c] = false;
+          continue;
+        }
+        if (!hol_stuck_[d][c]) {
+          if (!stalled_[d][c]) {
+            stalled_[d][c] = true;
+            stall_since_[d][c] = now;
+          } else if (now - stall_since_[d][c] >= life) {
+            hol_stuck_[d][c] = true;
+          }
+        }
+        if (!hol_stuck_[d][c]) {
+          consider(stall_since_[d][c] + life);
+          continue;
+        }
+        for (; h >= 0; h = pick(wq[c], now)) {
+          const uint32_t idx = wq[c][static_cast<size_t>(h)];
+          wq[c].erase(wq[c].begin() + h);
+          drop(d, regs::Reason::kHolTimeout, slots_[idx].pkt);
+          release(idx);
+        }
+        stalled_[d][c] = false;
+      }
+      if (wq[0].empty() && wq[1].empty()) continue;
+    }
     if (out_free_[d] <= now) {
-      // Response class first; oldest (ready time, then arrival order) within a class.
+      // Response class first; oldest (ready time, arrival order) within a class.
       for (int c = 1; c >= 0; --c) {
         if (out_credits_[d][c] == 0) continue;
         auto& v = wq[c];
-        int best = -1;
-        for (size_t i = 0; i < v.size(); ++i) {
-          const Slot& s = slots_[v[i]];
-          if (s.ready > now) continue;
-          if (best < 0 || s.ready < slots_[v[best]].ready ||
-              (s.ready == slots_[v[best]].ready && s.seq < slots_[v[best]].seq))
-            best = static_cast<int>(i);
-        }
+        const int best = pick(v, now);
         if (best < 0) continue;
         const uint32_t idx = v[best];
         Slot& s = slots_[idx];

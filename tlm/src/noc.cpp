@@ -28,6 +28,7 @@ const char* to_string(Topology t) {
 }
 
 namespace {
+constexpr uint64_t kNoWait = std::numeric_limits<uint64_t>::max();
 [[noreturn]] void bad(const char* param, uint64_t v, const char* rule) {
   throw std::invalid_argument(std::string("NocConfig.") + param + " = " + std::to_string(v) + ": " + rule);
 }
@@ -102,7 +103,11 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
   period_ticks_ = cfg_.clock_period.value();
 
   route_.fill(-1);
-  for (uint32_t i = 0; i < nr_; ++i) route_[i] = static_cast<int16_t>(i);
+  attached_.assign(nr_, -1);
+  for (uint32_t i = 0; i < nr_; ++i) {
+    route_[i] = static_cast<int16_t>(i);
+    attached_[i] = static_cast<int16_t>(i);
+  }
   cx_.resize(nr_);
   cy_.resize(nr_);
   for (uint32_t i = 0; i < nr_; ++i) {
@@ -144,6 +149,9 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
   bcount_.assign(nvc, 0);
   in_op_.assign(nvc, -1);
   in_ov_.assign(nvc, 0);
+  hol_since_.assign(nvc, kNoWait);
+  dropping_.assign(nvc, 0);
+  eject_stuck_.assign(nr_ * 2, 0);
   cred_.assign(nvc, 0);
   ov_busy_.assign(nvc, 0);
   for (uint32_t r = 0; r < nr_; ++r)
@@ -157,9 +165,10 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
   start_port_.assign(nr_, 0);
 
   wn_ = lat_ + 1;
-  wcap_ = nr_ * np_;  // each output sends and each input frees at most one flit per cycle
+  wcap_ = nr_ * np_;  // each output sends at most one flit per cycle
+  wccap_ = nr_ * np_ * nv_;  // each input VC frees at most one flit per cycle (switched or discarded)
   wflit_.assign(static_cast<size_t>(wn_) * wcap_, FlitEv{0, Flit{}});
-  wcred_.assign(static_cast<size_t>(wn_) * wcap_, 0);
+  wcred_.assign(static_cast<size_t>(wn_) * wccap_, 0);
   wflit_n_.assign(wn_, 0);
   wcred_n_.assign(wn_, 0);
 
@@ -179,6 +188,7 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
   stats_.buf_occupancy_max.assign(nr_, 0);
   stats_.vc_stalls.assign(nvc, 0);
   stats_.eject_credit_stalls.assign(nr_, 0);
+  stats_.node_drops.assign(nr_, DropCount{});
 
   // Live packets: NI slots + one per buffered or in-flight flit (a packet in
   // the network always has a flit somewhere).
@@ -278,6 +288,24 @@ void Noc::send_node_credit(uint32_t r, uint8_t cls) {
   (*in_tsock[r])->nb_transport_bw(credit_gp_, ph, d);
 }
 
+void Noc::set_route(uint8_t node, int router) {
+  const int old = route_[node];
+  if (old >= 0 && static_cast<uint32_t>(old) < nr_ && attached_[static_cast<uint32_t>(old)] == node)
+    attached_[static_cast<uint32_t>(old)] = -1;
+  route_[node] = static_cast<int16_t>(router);
+  if (router >= 0 && static_cast<uint32_t>(router) < nr_) attached_[static_cast<uint32_t>(router)] = node;
+}
+
+void Noc::set_port_node(uint32_t router, int node) {
+  if (router < nr_) attached_[router] = static_cast<int16_t>(node < 0 || node > 255 ? -1 : node);
+}
+
+void Noc::edge_drop(uint32_t r, regs::Reason why, const Packet& p) {
+  stats_.drops.add(why);
+  stats_.node_drops[r].add(why);
+  if (hook_) hook_->on_drop(p, r, why);
+}
+
 void Noc::wake_at(uint64_t cycle) {
   const uint64_t now = sc_time_stamp().value();
   const uint64_t at = cycle * period_ticks_;
@@ -297,6 +325,14 @@ tlm::tlm_sync_enum Noc::in_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_p
   if (ni_used_[r * 2 + c] >= cfg_.ni_slots_per_class) {
     ++stats_.link_errors;
     SC_REPORT_ERROR("cmm/noc", "input link: packet without credit");
+    return tlm::TLM_COMPLETED;
+  }
+  // Edge checks on the node's packet before anything is copied: the length
+  // claims are never trusted, and the NI knows the node attached to it.
+  const Packet& in = *e->pkt;
+  if (!length_ok(in) || attached_[r] != in.hdr.src_node) {
+    edge_drop(r, length_ok(in) ? regs::Reason::kSrcSpoofed : regs::Reason::kBadLen, in);
+    send_node_credit(r, c);
     return tlm::TLM_COMPLETED;
   }
   ++stats_.injected[c];
@@ -344,6 +380,17 @@ tlm::tlm_sync_enum Noc::in_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_p
     return tlm::TLM_COMPLETED;
   }
   sl.dst_router = static_cast<uint16_t>(dst);
+  {
+    // Per-flow VC: every packet of (src, dst, class) takes the same VC index
+    // at every hop, so with deterministic routing it never overtakes another.
+    uint32_t h = (r << 16) ^ static_cast<uint32_t>(dst) ^ 0x9E3779B9u;
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    sl.flow = h;
+  }
   const uint32_t q = r * 2 + c;
   niq_[q * cfg_.ni_slots_per_class + niq_n_[q]++] = i;
   ++ni_used_[q];
@@ -371,6 +418,7 @@ tlm::tlm_sync_enum Noc::out_bw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_
   }
   node_pend_[i] += e->credits;
   node_pend_cycle_[i] = cur + 1;
+  if (e->credits) eject_stuck_[i] = 0;  // the node is alive again
   if (flits_in_net_ > 0) wake_at(cur + 1);  // a head may be waiting for it
   return tlm::TLM_COMPLETED;
 }
@@ -424,7 +472,7 @@ void Noc::step() {
       ++bcount_[iv];
       ++occ_[iv / (np_ * nv_)];
     }
-    const uint32_t* ce = &wcred_[static_cast<size_t>(s) * wcap_];
+    const uint32_t* ce = &wcred_[static_cast<size_t>(s) * wccap_];
     for (uint32_t k = 0; k < wcred_n_[s]; ++k) ++cred_[ce[k]];
     wheel_events_ -= wflit_n_[s] + wcred_n_[s];
     wflit_n_[s] = wcred_n_[s] = 0;
@@ -450,30 +498,30 @@ void Noc::step() {
 
 void Noc::ni_step(uint32_t r, uint64_t t) {
   const uint32_t ns = cfg_.ni_slots_per_class;
-  // Bind queued packets (oldest eligible first) to free local input VCs,
-  // response class first.
+  // Bind queued packets (oldest eligible first) to their flow's local input
+  // VC once it is free, response class first. A packet never passes an older
+  // one of its flow: both wait for the same VC (only a fault delay reorders).
   for (int c = 1; c >= 0; --c) {
     const uint32_t q = r * 2 + static_cast<uint32_t>(c);
     uint32_t* qa = &niq_[static_cast<size_t>(q) * ns];
-    while (niq_n_[q] > 0) {
-      int fv = -1;
-      for (uint32_t v = static_cast<uint32_t>(c) * vpc_; v < (static_cast<uint32_t>(c) + 1) * vpc_; ++v)
-        if (!streams_[r * nv_ + v].active) {
-          fv = static_cast<int>(v);
-          break;
-        }
-      if (fv < 0) break;
+    for (;;) {
       int best = -1;
+      uint32_t best_v = 0;
       for (uint32_t k = 0; k < niq_n_[q]; ++k) {
         const Slot& sl = slot(qa[k]);
         if (sl.start > t) {
           next_timed_ = std::min(next_timed_, sl.start);
           continue;
         }
-        if (best < 0 || sl.seq < slot(qa[best]).seq) best = static_cast<int>(k);
+        const uint32_t v = static_cast<uint32_t>(c) * vpc_ + sl.flow % vpc_;
+        if (streams_[r * nv_ + v].active) continue;
+        if (best < 0 || sl.seq < slot(qa[best]).seq) {
+          best = static_cast<int>(k);
+          best_v = v;
+        }
       }
       if (best < 0) break;
-      Stream& st = streams_[r * nv_ + static_cast<uint32_t>(fv)];
+      Stream& st = streams_[r * nv_ + best_v];
       st.slot = qa[best];
       st.next = 0;
       st.active = true;
@@ -519,6 +567,30 @@ void Noc::ni_step(uint32_t r, uint64_t t) {
   }
 }
 
+// One flit of a packet dropped at router r's ejection port leaves input VC
+// iv (input port p) without being switched: its buffer slot is credited
+// back as if it had moved; the tail frees the packet.
+void Noc::discard_head(uint32_t r, uint32_t p, uint32_t iv, uint64_t t) {
+  const uint32_t base = r * np_;
+  const Flit f = buf_[static_cast<size_t>(iv) * depth_ + bhead_[iv]];
+  bhead_[iv] = static_cast<uint16_t>(bhead_[iv] + 1u == depth_ ? 0 : bhead_[iv] + 1u);
+  --bcount_[iv];
+  --occ_[r];
+  --flits_in_net_;
+  ++stats_.flits_dropped;
+  progress_ = true;
+  const uint32_t v = iv % nv_;
+  const uint32_t due = static_cast<uint32_t>((t + (p == 0 ? 1 : lat_)) % wn_);
+  const uint32_t target = p == 0 ? iv : static_cast<uint32_t>(in_link_[base + p]) * nv_ + v;
+  wcred_[static_cast<size_t>(due) * wccap_ + wcred_n_[due]++] = target;
+  ++wheel_events_;
+  if (f.tail) {
+    dropping_[iv] = 0;
+    Slot& sl = slot(f.pkt);
+    if (--sl.refs == 0) free_slot(f.pkt);
+  }
+}
+
 // Per router and cycle: route + VC allocation for ready heads, then a
 // separable input-first switch allocator (round-robin at both stages).
 void Noc::router_step(uint32_t r, uint64_t t) {
@@ -541,6 +613,10 @@ void Noc::router_step(uint32_t r, uint64_t t) {
         next_timed_ = std::min(next_timed_, f.ready);
         continue;
       }
+      if (dropping_[iv]) {
+        discard_head(r, p, iv, t);
+        continue;
+      }
       ready_mask[p] |= 1u << v;
       if (in_op_[iv] < 0) {
         const Slot& sl = slot(f.pkt);
@@ -557,19 +633,51 @@ void Noc::router_step(uint32_t r, uint64_t t) {
         }
         if (op == 0 && node_cred_[r * 2 + c] == 0) {
           ++stats_.eject_credit_stalls[r];
+          // Head-of-queue lifetime: the node withholds credits; past the
+          // lifetime the packet is discarded here, freeing the path into it,
+          // and the port stays stalled (later heads dropped at once) until
+          // the node returns a credit.
+          if (cfg_.hol_lifetime_cycles > 0) {
+            const uint32_t q = r * 2 + c;
+            if (!eject_stuck_[q]) {
+              if (hol_since_[iv] == kNoWait) hol_since_[iv] = t;
+              if (t - hol_since_[iv] < cfg_.hol_lifetime_cycles) {
+                next_timed_ = std::min<uint64_t>(next_timed_, hol_since_[iv] + cfg_.hol_lifetime_cycles);
+                continue;
+              }
+              eject_stuck_[q] = 1;
+            }
+            hol_since_[iv] = kNoWait;
+            dropping_[iv] = 1;
+            edge_drop(r, regs::Reason::kHolTimeout, sl.pkt);
+            ready_mask[p] &= ~(1u << v);
+            discard_head(r, p, iv, t);
+          }
           continue;
         }
+        hol_since_[iv] = kNoWait;
         const uint32_t ob = (base + op) * nv_;
-        int got = -1;
-        uint32_t rel = rr_vc_[base + op] % n;
-        for (uint32_t m = 0; m < n; ++m, rel = (rel + 1 == n ? 0 : rel + 1))
-          if (!ov_busy_[ob + lo + rel]) {
-            got = static_cast<int>(lo + rel);
-            break;
-          }
-        if (got < 0) continue;
-        rr_vc_[base + op] = static_cast<uint8_t>((static_cast<uint32_t>(got) - lo + 1) % n);
-        ov_busy_[ob + static_cast<uint32_t>(got)] = 1;
+        uint32_t got = 0;
+        if (op != 0) {
+          // The flow's VC in the allowed set: wait for it rather than take
+          // another, or a later packet of the flow could overtake this one.
+          got = lo + sl.flow % n;
+          if (ov_busy_[ob + got]) continue;
+        } else {
+          // Ejection: the flow's packets reach it one after another through
+          // one input VC FIFO, so any free ejection VC keeps their order.
+          int e = -1;
+          uint32_t rel = rr_vc_[base] % n;
+          for (uint32_t m = 0; m < n; ++m, rel = (rel + 1 == n ? 0 : rel + 1))
+            if (!ov_busy_[ob + lo + rel]) {
+              e = static_cast<int>(lo + rel);
+              break;
+            }
+          if (e < 0) continue;
+          got = static_cast<uint32_t>(e);
+          rr_vc_[base] = static_cast<uint8_t>((got - lo + 1) % n);
+        }
+        ov_busy_[ob + got] = 1;
         in_op_[iv] = static_cast<int8_t>(op);
         in_ov_[iv] = static_cast<uint8_t>(got);
         if (op == 0) --node_cred_[r * 2 + c];  // reserved for this packet's delivery
@@ -606,7 +714,7 @@ void Noc::router_step(uint32_t r, uint64_t t) {
     {
       const uint32_t due = static_cast<uint32_t>((t + (p == 0 ? 1 : lat_)) % wn_);
       const uint32_t target = p == 0 ? iv : static_cast<uint32_t>(in_link_[base + p]) * nv_ + v;
-      wcred_[static_cast<size_t>(due) * wcap_ + wcred_n_[due]++] = target;
+      wcred_[static_cast<size_t>(due) * wccap_ + wcred_n_[due]++] = target;
       ++wheel_events_;
     }
     const uint32_t ov = in_ov_[iv];

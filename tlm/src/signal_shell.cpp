@@ -28,6 +28,7 @@ CmmCoreSignalShell::CmmCoreSignalShell(sc_module_name name)
       ing_hdr_i("ing_hdr_i"),
       eg_valid_o("eg_valid_o"),
       eg_ready_i("eg_ready_i"),
+      cycle_i("cycle_i"),
       eg_cls_o("eg_cls_o"),
       eg_hdr_o("eg_hdr_o"),
       vd_valid_o("vd_valid_o"),
@@ -95,6 +96,7 @@ void CmmCoreSignalShell::on_clk() {
   in.ing_valid = ing_valid_i.read();
   in.ing_hdr = from_bv(ing_hdr_i.read());
   in.eg_ready = eg_ready_i.read();
+  in.cycle = cycle_i.read();
   core_.step(in);
   write_outputs();
 }

@@ -20,7 +20,8 @@ namespace {
 CmmTlmConfig make_cfg() {
   CmmTlmConfig c;
   c.straps.node_id = 5;
-  c.straps.quota.fill(4);
+  c.straps.quota.fill(0);  // quotas must fit the table (reservation, docs/security.md 1.7)
+  c.straps.quota[0] = c.straps.quota[1] = 4;
   return c;
 }
 
@@ -169,6 +170,36 @@ TEST(CmmTlmReg, IdleGapSkipped) {
   EXPECT_EQ(steps_after_first, 2u);  // accept edge + response edge
   EXPECT_EQ(b.cmm.stats().steps, 4u);
   EXPECT_GT(b.cmm.stats().skipped_cycles, 999000u);
+}
+
+// The core's cycle_i pin carries the true cycle count at every evaluated
+// edge, also after idle cycles were skipped (alarm windows depend on it).
+TEST(CmmTlmReg, CyclePinIsTrueCycleAcrossIdleGaps) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  const sc_time P(1, SC_NS);
+  Bench b(P);
+  struct PinLog : CmmTlmObserver {
+    std::vector<std::pair<uint64_t, uint32_t>> edges;  // (time in ps, cycle pin)
+    void on_pins(const sc_time& t, const PinsIn& in, const PinsOut&) override {
+      edges.emplace_back(t.value(), in.cycle);
+    }
+  } log;
+  b.cmm.set_observer(&log);
+  auto k0 = b.biu[0]->make_context(Priv::kKernel, 0);
+  test::ThreadRunner cpu("cpu", [&] {
+    uint32_t v = 0;
+    wait(7 * P);
+    EXPECT_EQ(k0->read32(CMM_ID_OFFSET, v), BusStatus::kOk);
+    wait(sc_time(1, SC_MS));
+    EXPECT_EQ(k0->read32(CMM_ID_OFFSET, v), BusStatus::kOk);
+  });
+  sc_start();
+  ASSERT_TRUE(cpu.finished);
+  ASSERT_EQ(log.edges.size(), 4u);  // two edges per read, the gap skipped
+  // Edge at time E: cycle_i = E / P - 1 = the core's cycle() before that step.
+  for (const auto& e : log.edges) EXPECT_EQ(e.second + 1u, e.first / P.value()) << "edge at " << e.first << " ps";
+  EXPECT_GT(log.edges[2].second, 1000000u);
+  EXPECT_EQ(b.cmm.core().cycle(), log.edges.back().second + 1u);
 }
 
 CMM_SC_TEST_MAIN

@@ -20,6 +20,7 @@ struct XBench {
   explicit XBench(const XbarConfig& c) : xbar("xbar", c) {
     for (uint32_t i = 0; i < c.num_ports; ++i) {
       node.push_back(std::make_unique<test::LinkStub>(("node" + std::to_string(i)).c_str()));
+      node.back()->stamp_src = static_cast<int>(i);  // a node speaks as itself
       node.back()->isock.bind(*xbar.in_tsock[i]);
       xbar.out_isock[i]->bind(node.back()->tsock);
     }
@@ -50,14 +51,14 @@ const sc_time P(1, SC_NS);
 
 }  // namespace
 
-// T = ceil(B/W_s) + L_s + R + ceil(B/W_d) + L_d cycles, B = 28 header bytes + payload.
+// T = ceil(B/W_s) + L_s + R + ceil(B/W_d) + L_d cycles, B = 32 header bytes + payload.
 TEST(Crossbar, ZeroLoadLatencyFormulaExact) {
   CMM_REQUIRE_FRESH_KERNEL();
   XbarConfig c = uniform(3, 16, 2, 2);
   c.ports[0] = XbarPortConfig{16, 3};
   c.ports[1] = XbarPortConfig{8, 5};
   XBench b(c);
-  EXPECT_EQ(kHeaderBytes, 28u);
+  EXPECT_EQ(kHeaderBytes, 32u);  // 252 header bits
   EXPECT_EQ(b.xbar.zero_load_cycles(0, 1, 128), 8u + 3 + 2 + 16 + 5);
   EXPECT_EQ(b.xbar.zero_load_cycles(0, 1, 28), 2u + 3 + 2 + 4 + 5);
   test::ThreadRunner drv("drv", [&] {
@@ -71,13 +72,14 @@ TEST(Crossbar, ZeroLoadLatencyFormulaExact) {
   sc_start();
   auto& rx1 = b.node[1]->rx;
   ASSERT_EQ(rx1.size(), 2u);
-  EXPECT_EQ(rx1[0].t, 10 * P + 34 * P);
+  EXPECT_EQ(b.xbar.zero_load_cycles(0, 1, 132), 9u + 3 + 2 + 17 + 5);
+  EXPECT_EQ(rx1[0].t, 10 * P + 36 * P);
   EXPECT_EQ(rx1[0].len, 100);
   const Packet ref = pkt(1, 100, 1);
   EXPECT_EQ(rx1[0].payload, std::vector<uint8_t>(ref.payload.begin(), ref.payload.begin() + 100));
   EXPECT_EQ(rx1[1].t, 110 * P + 16 * P);
   ASSERT_EQ(b.node[0]->rx.size(), 1u);
-  EXPECT_EQ(b.node[0]->rx[0].t, 213 * P + (16 + 5 + 2 + 8 + 3) * P);
+  EXPECT_EQ(b.node[0]->rx[0].t, 213 * P + (17 + 5 + 2 + 9 + 3) * P);
   // Credits all came back.
   EXPECT_EQ(b.node[0]->credits[0], 4u);
   EXPECT_EQ(b.xbar.stats().forwarded[0], 3u);
@@ -96,16 +98,16 @@ TEST(Crossbar, ContentionAddsSerialization) {
     EXPECT_TRUE(b.node[0]->send(pkt(2, 100, 3)));
   });
   sc_start();
-  const uint64_t zl = b.xbar.zero_load_cycles(0, 1, 128);
-  EXPECT_EQ(zl, 8u + 2 + 1 + 8 + 2);
+  const uint64_t zl = b.xbar.zero_load_cycles(0, 1, kHeaderBytes + 100);
+  EXPECT_EQ(zl, 9u + 2 + 1 + 9 + 2);
   auto& rx1 = b.node[1]->rx;
   ASSERT_EQ(rx1.size(), 2u);
   EXPECT_EQ(rx1[0].hdr.tag, 1);
   EXPECT_EQ(rx1[0].t, 5 * P + zl * P);
   EXPECT_EQ(rx1[1].hdr.tag, 2);
-  EXPECT_EQ(rx1[1].t, 5 * P + (zl + 8) * P);
+  EXPECT_EQ(rx1[1].t, 5 * P + (zl + 9) * P);
   ASSERT_EQ(b.node[2]->rx.size(), 1u);
-  EXPECT_EQ(b.node[2]->rx[0].t, 5 * P + (zl + 8) * P);  // waited 8 cycles on input link 0
+  EXPECT_EQ(b.node[2]->rx[0].t, 5 * P + (zl + 9) * P);  // waited 9 cycles on input link 0
 }
 
 // Requests that arrived earlier wait; the response goes as soon as the output
@@ -120,16 +122,17 @@ TEST(Crossbar, ResponseClassOvertakesRequests) {
     wait(12 * P);
     EXPECT_TRUE(b.node[3]->send(pkt(4, 0, 9, 1)));  // ready at 12+2+2+1 = 17
   });
+  // B = 132: 9 cycles per request on a link; requests ready at 9+2+1 = 12.
   sc_start();
   auto& rx = b.node[4]->rx;
   ASSERT_EQ(rx.size(), 4u);
   EXPECT_EQ(rx[0].hdr.tag, 1);
-  EXPECT_EQ(rx[0].t, 21 * P);  // ready 11, link busy 11..19
+  EXPECT_EQ(rx[0].t, 23 * P);  // ready 12, link busy 12..21
   EXPECT_EQ(rx[1].hdr.tag, 9);
   EXPECT_EQ(rx[1].cls, 1);
-  EXPECT_EQ(rx[1].t, 19 * P + 2 * P + 2 * P);  // starts at 19, 2 cycles serialization, 2 flight
+  EXPECT_EQ(rx[1].t, 21 * P + 2 * P + 2 * P);  // starts at 21, 2 cycles serialization, 2 flight
   EXPECT_EQ(rx[2].hdr.tag, 2);
-  EXPECT_EQ(rx[2].t, 21 * P + 10 * P);
+  EXPECT_EQ(rx[2].t, 23 * P + 11 * P);
   EXPECT_EQ(rx[3].hdr.tag, 3);
 }
 
@@ -157,9 +160,9 @@ TEST(Crossbar, ResponsesNotBlockedByRequestBackpressure) {
   EXPECT_EQ(rx[1].hdr.tag, 9);
   EXPECT_EQ(rx[1].t, 50 * P + b.xbar.zero_load_cycles(3, 4, 28) * P);
   EXPECT_EQ(rx[2].hdr.tag, 2);
-  EXPECT_EQ(rx[2].t, 200 * P + (8 + 2) * P);
+  EXPECT_EQ(rx[2].t, 200 * P + (9 + 2) * P);
   EXPECT_EQ(rx[3].hdr.tag, 3);
-  EXPECT_EQ(rx[3].t, 200 * P + (8 + 8 + 2) * P);
+  EXPECT_EQ(rx[3].t, 200 * P + (9 + 9 + 2) * P);
   EXPECT_EQ(b.xbar.stats().fault_drops + b.xbar.stats().unroutable, 0u);
 }
 

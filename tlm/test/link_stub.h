@@ -22,11 +22,14 @@ class LinkStub : public sc_core::sc_module {
     uint16_t len;
     std::vector<uint8_t> payload;
     sc_core::sc_time t;  // arrival time (call time + annotated delay)
+    uint32_t crc = 0;
   };
   std::vector<Rx> rx;
   std::array<uint32_t, 2> credits{};      // held towards the peer
   std::array<uint32_t, 2> grant{4, 4};    // credits we grant at time 0
   std::array<bool, 2> auto_return{true, true};  // return a credit on every arrival
+  int stamp_src = -1;     // >= 0: send() writes this src_node into every packet
+  bool auto_seal = true;  // send() computes the CRC-32C (as a CMM shell does)
 
   explicit LinkStub(sc_core::sc_module_name n) : sc_module(n), isock("isock"), tsock("tsock") {
     isock.register_nb_transport_bw(this, &LinkStub::bw);
@@ -44,12 +47,16 @@ class LinkStub : public sc_core::sc_module {
     if (credits[p.cls & 1u] == 0) return false;
     --credits[p.cls & 1u];
     pkt_.copy_from(p);
-    ext_->kind = LinkExt::kPacket;
-    ext_->pkt = &pkt_;
-    tlm::tlm_phase ph = tlm::BEGIN_REQ;
-    sc_core::sc_time d = delay;
-    isock->nb_transport_fw(gp_, ph, d);
-    return true;
+    if (stamp_src >= 0) pkt_.hdr.src_node = static_cast<uint8_t>(stamp_src);
+    if (auto_seal) seal(pkt_);
+    return transmit(pkt_, delay);
+  }
+  // A rogue sender: hands the fabric its own packet object exactly as it is
+  // (any payload_len, any CRC), without copying. Requires a credit.
+  bool send_raw(Packet& p, const sc_core::sc_time& delay = sc_core::SC_ZERO_TIME) {
+    if (credits[p.cls & 1u] == 0) return false;
+    --credits[p.cls & 1u];
+    return transmit(p, delay);
   }
   void give_credit(uint8_t cls, uint16_t n) {
     cext_->cls = cls;
@@ -60,6 +67,14 @@ class LinkStub : public sc_core::sc_module {
   }
 
  private:
+  bool transmit(Packet& p, const sc_core::sc_time& delay) {
+    ext_->kind = LinkExt::kPacket;
+    ext_->pkt = &p;
+    tlm::tlm_phase ph = tlm::BEGIN_REQ;
+    sc_core::sc_time d = delay;
+    isock->nb_transport_fw(gp_, ph, d);
+    return true;
+  }
   void init() {
     for (uint8_t c = 0; c < 2; ++c)
       if (grant[c]) give_credit(c, static_cast<uint16_t>(grant[c]));
@@ -76,8 +91,8 @@ class LinkStub : public sc_core::sc_module {
     if (!e || !e->pkt) return tlm::TLM_COMPLETED;
     const Packet& p = *e->pkt;
     rx.push_back(Rx{p.hdr, p.cls, p.payload_len,
-                    std::vector<uint8_t>(p.payload.begin(), p.payload.begin() + p.payload_len),
-                    sc_core::sc_time_stamp() + d});
+                    std::vector<uint8_t>(p.payload.begin(), p.payload.begin() + p.carried()),
+                    sc_core::sc_time_stamp() + d, p.crc});
     if (auto_return[p.cls & 1u]) give_credit(p.cls & 1u, 1);
     return tlm::TLM_COMPLETED;
   }

@@ -1,10 +1,12 @@
 // Noc fabric: config validation, zero-load latency formula (exact) on ring,
 // mesh and torus, deadlock freedom under all-to-all load, responses passing
 // blocked requests, credit back-pressure into a node that withholds credits,
-// fault hook and unroutable counting, statistics and idle skipping.
+// fault hook and unroutable counting, statistics and idle skipping, per-flow
+// delivery order under cross traffic.
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "cmm_tlm/noc.h"
 #include "cmm_tlm/node_bus.h"
 #include "link_stub.h"
+#include "cmm_node_util.h"
 #include "sc_test_util.h"
 
 using namespace cmm;
@@ -198,7 +201,7 @@ TEST(Noc, ZeroLoadFormulaValuesAndOffGridSend) {
   test::ThreadRunner drv("drv", [&] {
     wait(10 * P);
     // Annotated arrival at 12.5 ns: the NI latches at edge 13, i.e. T counts from cycle 12.
-    EXPECT_TRUE(b.node[0]->send(pkt(0, 15, 100, 1), sc_time(2.5, SC_NS)));
+    EXPECT_TRUE(b.node[0]->send(pkt(0, 15, 128 - kHeaderBytes, 1), sc_time(2.5, SC_NS)));
   });
   sc_start();
   ASSERT_EQ(b.node[15]->rx.size(), 1u);
@@ -273,6 +276,70 @@ TEST(Noc, DeadlockFreeAllToAllTorus) {
 TEST(Noc, DeadlockFreeAllToAllMeshOneVcPerClass) {
   CMM_REQUIRE_FRESH_KERNEL();
   all_to_all(make(Topology::kMesh, 4, 3, 8, 1, 1, 2, 1), 3, 120);
+}
+
+namespace {
+
+// One flow per class (node 0 -> the far node) sends long and short packets
+// alternately while every other node floods random destinations: each flow
+// must arrive in injection order (the CMMs refuse an overtaken DATA SEQ_OLD).
+void flow_order_under_load(const NocConfig& c) {
+  NBench b(c);
+  const uint32_t n = c.num_nodes();
+  const uint8_t dst = static_cast<uint8_t>(n - 1);
+  constexpr uint16_t kFlow = 120;
+  bool done = false;
+  std::vector<std::unique_ptr<test::ThreadRunner>> drv;
+  drv.push_back(std::make_unique<test::ThreadRunner>("flow", [&] {
+    for (uint16_t k = 0; k < kFlow; ++k)
+      for (uint8_t cls : {0, 1}) {
+        const Packet p = pkt(0, dst, k % 2 ? 0 : 220, static_cast<uint16_t>(k + 1), cls);
+        while (!b.node[0]->send(p)) wait(P);
+      }
+    done = true;
+  }));
+  for (uint32_t s = 1; s < n; ++s)
+    drv.push_back(std::make_unique<test::ThreadRunner>(("x" + std::to_string(s)).c_str(), [&, s] {
+      uint32_t lcg = s * 2654435761u + 1;
+      uint16_t tag = 1000;
+      while (!done) {
+        lcg = lcg * 1664525u + 1013904223u;
+        const uint8_t d = static_cast<uint8_t>((lcg >> 8) % n);
+        const Packet p = pkt(static_cast<uint8_t>(s), d, static_cast<uint16_t>((lcg >> 20) % 240), tag++,
+                             (lcg >> 4) % 4 == 0);
+        while (!b.node[s]->send(p)) wait(P);
+      }
+    }));
+  sc_start(sc_time(5, SC_MS), SC_EXIT_ON_STARVATION);
+  EXPECT_LT(sc_time_stamp(), sc_time(5, SC_MS)) << "simulation did not drain";
+  for (uint8_t cls : {0, 1}) {
+    std::vector<uint16_t> tags;
+    for (const auto& r : b.node[dst]->rx)
+      if (r.hdr.src_node == 0 && r.cls == cls) tags.push_back(r.hdr.tag);
+    ASSERT_EQ(tags.size(), kFlow) << "class " << int{cls};
+    uint32_t overtaken = 0;
+    for (uint16_t k = 1; k < kFlow; ++k) overtaken += tags[k] < tags[k - 1];
+    EXPECT_EQ(overtaken, 0u) << "class " << int{cls};
+    std::vector<uint16_t> want(kFlow);
+    std::iota(want.begin(), want.end(), uint16_t{1});
+    EXPECT_EQ(tags, want) << "class " << int{cls};
+  }
+  const auto& st = b.noc.stats();
+  EXPECT_GT(std::accumulate(st.vc_stalls.begin(), st.vc_stalls.end(), uint64_t{0}), 0u);  // it was loaded
+  EXPECT_EQ(st.link_errors, 0u);
+  EXPECT_EQ(st.flits_injected, st.flits_ejected);
+}
+
+}  // namespace
+
+TEST(Noc, FlowStaysInOrderUnderLoadMesh) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  flow_order_under_load(make(Topology::kMesh, 4, 4, 8, 2, 1, 4, 3));
+}
+
+TEST(Noc, FlowStaysInOrderUnderLoadTorus) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  flow_order_under_load(make(Topology::kTorus, 4, 4, 8, 2, 1, 4, 4));
 }
 
 // The destination withholds request credits: requests back up into the
@@ -426,9 +493,9 @@ TEST(Noc, IdleCyclesAreSkippedAndOccupancyCounted) {
   NBench b(make(Topology::kRing, 5, 1, 16, 2, 1, 8));
   const uint64_t zl = b.noc.zero_load_cycles(0, 2, 128);
   test::ThreadRunner drv("drv", [&] {
-    EXPECT_TRUE(b.node[0]->send(pkt(0, 2, 100, 1)));
+    EXPECT_TRUE(b.node[0]->send(pkt(0, 2, 128 - kHeaderBytes, 1)));
     wait(sc_time(1, SC_MS));
-    EXPECT_TRUE(b.node[0]->send(pkt(0, 2, 100, 2)));
+    EXPECT_TRUE(b.node[0]->send(pkt(0, 2, 128 - kHeaderBytes, 2)));
   });
   sc_start();
   ASSERT_EQ(b.node[2]->rx.size(), 2u);
@@ -450,28 +517,11 @@ TEST(Noc, IdleCyclesAreSkippedAndOccupancyCounted) {
 // zero-load latency + 1 cycle.
 using namespace cmm::regs;
 using sw::BusStatus;
+using test::Node;
+using test::state_of;
+using test::epr;
+using test::cmd;
 namespace {
-struct Node {
-  CmmTlm cmm;
-  NodeBus bus;
-  PartitionBusIf biu;
-  Node(const char* n, uint8_t id, uint32_t slots = 4, uint32_t regq = 16)
-      : cmm((std::string(n) + "_cmm").c_str(), cfg(id, slots, regq)),
-        bus((std::string(n) + "_bus").c_str(), 1, P),
-        biu((std::string(n) + "_biu0").c_str()) {
-    bus.cmm_isock.bind(cmm.reg_tsock);
-    biu.isock.bind(*bus.part_tsock[0]);
-  }
-  static CmmTlmConfig cfg(uint8_t id, uint32_t slots, uint32_t regq) {
-    CmmTlmConfig c;
-    c.ingress_slots_per_class = slots;
-    c.reg_queue_depth = regq;
-    c.straps.node_id = id;
-    c.straps.quota.fill(4);
-    return c;
-  }
-};
-
 struct Timing : CmmTlmObserver {
   sc_time data_eg, data_acc;
   uint32_t delivered = 0;
@@ -483,35 +533,6 @@ struct Timing : CmmTlmObserver {
   }
   void on_deliver(uint64_t, const Header&) override { ++delivered; }
 };
-
-uint32_t cst(uint32_t ep, uint32_t off) { return CMM_CST_BASE + ep * CMM_CST_STRIDE + off; }
-uint32_t epr(uint32_t ep, uint32_t off) { return CMM_EP_BASE + ep * CMM_EP_STRIDE + off; }
-uint32_t cmd(Cmd op, uint32_t ep = 0) {
-  return CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_CMD_OP, static_cast<uint32_t>(op)), CMM_CMD_EP, ep);
-}
-
-// Kernel agent: allocate and authorize an endpoint; returns its id.
-uint32_t setup_entry(sw::RegIf& k, Dir dir, uint16_t pid, uint8_t rnode, uint8_t rpart, uint8_t rep_hint) {
-  uint32_t v = 0;
-  EXPECT_EQ(k.write32(CMM_CMD_OFFSET, cmd(Cmd::kAlloc)), BusStatus::kOk);
-  EXPECT_EQ(k.read32(CMM_CMD_STATUS_OFFSET, v), BusStatus::kOk);
-  const uint32_t ep = CMM_FIELD_GET(v, CMM_CMD_STATUS_EP);
-  EXPECT_EQ(k.write32(cst(ep, CMM_CST_CTRL_OFFSET), CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, static_cast<uint32_t>(dir))),
-            BusStatus::kOk);
-  EXPECT_EQ(k.write32(cst(ep, CMM_CST_OWNER_OFFSET), pid), BusStatus::kOk);
-  uint32_t rem = CMM_FIELD_SET(0u, CMM_CST_REMOTE_NODE, rnode);
-  rem = CMM_FIELD_SET(rem, CMM_CST_REMOTE_PART, rpart);
-  rem = CMM_FIELD_SET(rem, CMM_CST_REMOTE_EP, rep_hint);
-  EXPECT_EQ(k.write32(cst(ep, CMM_CST_REMOTE_OFFSET), rem), BusStatus::kOk);
-  EXPECT_EQ(k.write32(CMM_CMD_OFFSET, cmd(Cmd::kAuthorize, ep)), BusStatus::kOk);
-  return ep;
-}
-
-uint32_t state_of(sw::RegIf& k, uint32_t ep) {
-  uint32_t v = 0;
-  EXPECT_EQ(k.read32(cst(ep, CMM_CST_CTRL_OFFSET), v), BusStatus::kOk);
-  return CMM_FIELD_GET(v, CMM_CST_CTRL_STATE);
-}
 
 }  // namespace
 
@@ -540,7 +561,7 @@ TEST(Noc, CmmTlmNodesConnectAndDeliverAcrossMesh) {
   constexpr uint32_t kEp = 0;  // first free endpoint on both nodes
 
   test::ThreadRunner agent_s("agent_s", [&] {
-    EXPECT_EQ(setup_entry(*ks, Dir::kSend, 200, 2, 0, kEp), kEp);
+    test::setup_channel(*kr, 2, 100, kEp, *ks, 1, 200, kEp);  // both agents' part
     sender_ready = true;
     sender_ready_ev.notify(SC_ZERO_TIME);
     while (state_of(*ks, kEp) != static_cast<uint32_t>(State::kOpen)) wait(20 * P);
@@ -549,9 +570,8 @@ TEST(Noc, CmmTlmNodesConnectAndDeliverAcrossMesh) {
     open_ev.notify(SC_ZERO_TIME);
   });
   test::ThreadRunner agent_r("agent_r", [&] {
+    if (!sender_ready) wait(sender_ready_ev);  // agent_s used kr until then
     EXPECT_EQ(kr->write32(CMM_IRQ_ENABLE_OFFSET, 0x1F), BusStatus::kOk);
-    EXPECT_EQ(setup_entry(*kr, Dir::kRecv, 100, 1, 0, kEp), kEp);
-    if (!sender_ready) wait(sender_ready_ev);
     for (uint32_t w = 0; w < kKeyWords; ++w)
       EXPECT_EQ(kr->write32(CMM_KEY_OFFSET + 4 * w, key[w]), BusStatus::kOk);
     EXPECT_EQ(kr->write32(CMM_CMD_OFFSET, cmd(Cmd::kConnect, kEp)), BusStatus::kOk);

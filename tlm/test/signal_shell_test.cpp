@@ -14,6 +14,7 @@ namespace {
 
 struct Stim {
   std::mt19937 rng{12345};
+  uint32_t cycle_ = 0;
   uint32_t r(uint32_t n) { return static_cast<uint32_t>(rng() % n); }
   bool p(uint32_t pct) { return r(100) < pct; }
 
@@ -70,8 +71,13 @@ struct Stim {
     h.tag = static_cast<uint16_t>(rng());
     h.reason = static_cast<uint8_t>(r(28));
     h.aux = static_cast<uint8_t>(r(8));
+    h.src_gen = static_cast<uint8_t>(p(80) ? r(2) : r(256));
+    h.dst_gen = static_cast<uint8_t>(p(80) ? r(2) : r(256));
+    h.seq = static_cast<uint16_t>(p(80) ? r(4) : rng());
     for (auto& k : h.key) k = p(70) ? 0x1234u : static_cast<uint32_t>(rng());
     in.eg_ready = p(70);
+    cycle_ += 1 + (p(10) ? r(5000) : 0);  // free-running, with jumps (skipped idle time)
+    in.cycle = cycle_;
     return in;
   }
 };
@@ -88,7 +94,7 @@ class Tb : public sc_module {
       reg_rsp_buf_slot;
   sc_signal<bool> ing_valid, ing_ready, eg_valid, eg_ready, eg_cls, vd_valid, vd_accept;
   sc_signal<sc_dt::sc_bv<kHdrBits>> ing_hdr, eg_hdr;
-  sc_signal<uint32_t> vd_ep, vd_slot, vd_reason, irq;
+  sc_signal<uint32_t> vd_ep, vd_slot, vd_reason, irq, cycle;
   CmmCoreSignalShell dut{"dut"};
 
   uint32_t cycles_compared = 0, mismatches = 0, eg_seen = 0, vd_seen = 0, rsp_seen = 0;
@@ -117,6 +123,7 @@ class Tb : public sc_module {
     dut.ing_hdr_i(ing_hdr);
     dut.eg_valid_o(eg_valid);
     dut.eg_ready_i(eg_ready);
+    dut.cycle_i(cycle);
     dut.eg_cls_o(eg_cls);
     dut.eg_hdr_o(eg_hdr);
     dut.vd_valid_o(vd_valid);
@@ -160,6 +167,7 @@ class Tb : public sc_module {
     ing_valid.write(in.ing_valid);
     ing_hdr.write(CmmCoreSignalShell::to_bv(in.ing_hdr));
     eg_ready.write(in.eg_ready);
+    cycle.write(in.cycle);
   }
 
   void run() {
@@ -213,6 +221,9 @@ TEST(CmmCoreSignalShell, HeaderPackingRoundTrip) {
   h.dst_ep = 0x3C;
   h.len = 0xBEEF;
   h.aux = 0x81;
+  h.src_gen = 0x5A;
+  h.dst_gen = 0xC3;
+  h.seq = 0x8001;
   h.key = {0x01234567u, 0x89ABCDEFu, 0xDEADBEEFu, 0xFFFFFFFFu};
   const auto bv = CmmCoreSignalShell::to_bv(h);
   EXPECT_EQ(CmmCoreSignalShell::from_bv(bv), h);

@@ -8,6 +8,7 @@
 #include "cmm_tlm/cmm_tlm.h"
 #include "cmm_tlm/crossbar.h"
 #include "cmm_tlm/node_bus.h"
+#include "cmm_node_util.h"
 #include "sc_test_util.h"
 
 using namespace cmm;
@@ -15,31 +16,11 @@ using namespace cmm::tlmshell;
 using namespace cmm::regs;
 using namespace sc_core;
 using sw::BusStatus;
+using namespace cmm::tlmshell::test;
 
 namespace {
 
 const sc_time P(1, SC_NS);
-
-struct Node {
-  CmmTlm cmm;
-  NodeBus bus;
-  PartitionBusIf biu;
-  Node(const char* n, uint8_t id, uint32_t slots = 4, uint32_t regq = 16)
-      : cmm((std::string(n) + "_cmm").c_str(), cfg(id, slots, regq)),
-        bus((std::string(n) + "_bus").c_str(), 1, P),
-        biu((std::string(n) + "_biu0").c_str()) {
-    bus.cmm_isock.bind(cmm.reg_tsock);
-    biu.isock.bind(*bus.part_tsock[0]);
-  }
-  static CmmTlmConfig cfg(uint8_t id, uint32_t slots, uint32_t regq) {
-    CmmTlmConfig c;
-    c.ingress_slots_per_class = slots;
-    c.reg_queue_depth = regq;
-    c.straps.node_id = id;
-    c.straps.quota.fill(4);
-    return c;
-  }
-};
 
 struct Timing : CmmTlmObserver {
   sc_time data_eg, data_acc;
@@ -52,35 +33,6 @@ struct Timing : CmmTlmObserver {
   }
   void on_deliver(uint64_t, const Header&) override { ++delivered; }
 };
-
-uint32_t cst(uint32_t ep, uint32_t off) { return CMM_CST_BASE + ep * CMM_CST_STRIDE + off; }
-uint32_t epr(uint32_t ep, uint32_t off) { return CMM_EP_BASE + ep * CMM_EP_STRIDE + off; }
-uint32_t cmd(Cmd op, uint32_t ep = 0) {
-  return CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_CMD_OP, static_cast<uint32_t>(op)), CMM_CMD_EP, ep);
-}
-
-// Kernel agent: allocate and authorize an endpoint; returns its id.
-uint32_t setup_entry(sw::RegIf& k, Dir dir, uint16_t pid, uint8_t rnode, uint8_t rpart, uint8_t rep_hint) {
-  uint32_t v = 0;
-  EXPECT_EQ(k.write32(CMM_CMD_OFFSET, cmd(Cmd::kAlloc)), BusStatus::kOk);
-  EXPECT_EQ(k.read32(CMM_CMD_STATUS_OFFSET, v), BusStatus::kOk);
-  const uint32_t ep = CMM_FIELD_GET(v, CMM_CMD_STATUS_EP);
-  EXPECT_EQ(k.write32(cst(ep, CMM_CST_CTRL_OFFSET), CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, static_cast<uint32_t>(dir))),
-            BusStatus::kOk);
-  EXPECT_EQ(k.write32(cst(ep, CMM_CST_OWNER_OFFSET), pid), BusStatus::kOk);
-  uint32_t rem = CMM_FIELD_SET(0u, CMM_CST_REMOTE_NODE, rnode);
-  rem = CMM_FIELD_SET(rem, CMM_CST_REMOTE_PART, rpart);
-  rem = CMM_FIELD_SET(rem, CMM_CST_REMOTE_EP, rep_hint);
-  EXPECT_EQ(k.write32(cst(ep, CMM_CST_REMOTE_OFFSET), rem), BusStatus::kOk);
-  EXPECT_EQ(k.write32(CMM_CMD_OFFSET, cmd(Cmd::kAuthorize, ep)), BusStatus::kOk);
-  return ep;
-}
-
-uint32_t state_of(sw::RegIf& k, uint32_t ep) {
-  uint32_t v = 0;
-  EXPECT_EQ(k.read32(cst(ep, CMM_CST_CTRL_OFFSET), v), BusStatus::kOk);
-  return CMM_FIELD_GET(v, CMM_CST_CTRL_STATE);
-}
 
 }  // namespace
 
@@ -112,7 +64,7 @@ TEST(TlmSystem, ConnectAndDeliverMessageAcrossCrossbar) {
   constexpr uint32_t kEp = 0;  // first free endpoint on both nodes
 
   test::ThreadRunner agent_s("agent_s", [&] {
-    EXPECT_EQ(setup_entry(*ks, Dir::kSend, 200, 0, 0, kEp), kEp);
+    setup_channel(*kr, 0, 100, kEp, *ks, 1, 200, kEp);  // both agents' part
     sender_ready = true;
     sender_ready_ev.notify(SC_ZERO_TIME);
     while (state_of(*ks, kEp) != static_cast<uint32_t>(State::kOpen)) wait(20 * P);
@@ -121,9 +73,8 @@ TEST(TlmSystem, ConnectAndDeliverMessageAcrossCrossbar) {
     open_ev.notify(SC_ZERO_TIME);
   });
   test::ThreadRunner agent_r("agent_r", [&] {
+    if (!sender_ready) wait(sender_ready_ev);  // agent_s used kr until then
     EXPECT_EQ(kr->write32(CMM_IRQ_ENABLE_OFFSET, 0x1F), BusStatus::kOk);
-    EXPECT_EQ(setup_entry(*kr, Dir::kRecv, 100, 1, 0, kEp), kEp);
-    if (!sender_ready) wait(sender_ready_ev);
     for (uint32_t w = 0; w < kKeyWords; ++w)
       EXPECT_EQ(kr->write32(CMM_KEY_OFFSET + 4 * w, key[w]), BusStatus::kOk);
     EXPECT_EQ(kr->write32(CMM_CMD_OFFSET, cmd(Cmd::kConnect, kEp)), BusStatus::kOk);
@@ -205,7 +156,7 @@ TEST(TlmSystem, BackpressureAndReceiveQueueFull) {
   sc_event ev;
   constexpr uint32_t kEp = 0, kMsgs = 10;
   test::ThreadRunner agent_s("agent_s", [&] {
-    setup_entry(*ks, Dir::kSend, 200, 0, 0, kEp);
+    setup_channel(*kr, 0, 100, kEp, *ks, 1, 200, kEp);
     sender_ready = true;
     ev.notify(SC_ZERO_TIME);
     while (state_of(*ks, kEp) != static_cast<uint32_t>(State::kOpen)) wait(10 * P);
@@ -213,7 +164,6 @@ TEST(TlmSystem, BackpressureAndReceiveQueueFull) {
     ev.notify(SC_ZERO_TIME);
   });
   test::ThreadRunner agent_r("agent_r", [&] {
-    setup_entry(*kr, Dir::kRecv, 100, 1, 0, kEp);
     while (!sender_ready) wait(ev);
     for (uint32_t w = 0; w < kKeyWords; ++w) EXPECT_EQ(kr->write32(CMM_KEY_OFFSET + 4 * w, key[w]), BusStatus::kOk);
     EXPECT_EQ(kr->write32(CMM_CMD_OFFSET, cmd(Cmd::kConnect, kEp)), BusStatus::kOk);

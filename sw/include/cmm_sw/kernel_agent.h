@@ -7,7 +7,12 @@
 //     (cmm_sw/chan_proto.h) as a non-blocking state machine: request_channel()
 //     starts a channel set-up, poll() (called repeatedly by the partition CPU
 //     thread) services interrupts, MGMT messages and the error log and queues
-//     Events, next_event() hands them out.
+//     Events, next_event() hands them out;
+//   * the agent's timers (CONNECT re-send with back-off, expiry of pending
+//     requests and grants) on a clock the caller supplies (set_clock(); no
+//     wall-clock time): poll() runs what is due, next_deadline() says when
+//     the next timer is due so the CPU thread can sleep until then;
+//   * channel keys from a per-partition libsodium key derivation (KeyGen).
 // The driver checks arguments and its own state before touching the bus; the
 // CMM stays the authority on ownership (I5): the driver does not refuse an
 // endpoint merely because it did not allocate it, the hardware does.
@@ -17,17 +22,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <random>
+#include <limits>
 #include <string>
 
 #include "cmm_regs.h"
 #include "cmm_sw/chan_proto.h"
+#include "cmm_sw/key_gen.h"
 #include "cmm_sw/reg_if.h"
 #include "cmm_sw/status.h"
 
 namespace cmm::sw {
-
-using ChannelKey = std::array<uint32_t, regs::kKeyWords>;
 
 // Overwrites a key copy so it does not linger in driver memory.
 void secure_zero(ChannelKey& k);
@@ -47,7 +51,7 @@ struct PartInfo {
   uint8_t used = 0;   // endpoints owned
 };
 
-// Decoded CST entry (CST_CTRL, CST_OWNER, CST_REMOTE, CST_STATUS). No key bits.
+// Decoded CST entry (CST_CTRL, CST_OWNER, CST_REMOTE, CST_STATUS, CST_LOST). No key bits.
 struct CstInfo {
   regs::Dir dir = regs::Dir::kRecv;
   regs::State state = regs::State::kFree;
@@ -58,7 +62,9 @@ struct CstInfo {
   PeerId remote{};
   uint8_t rxq_count = 0;
   regs::Reason last_reason = regs::Reason::kOk;
-  uint16_t tx_nacks = 0;
+  uint16_t tx_nacks = 0;  // refused messages only (SEQ_GAP / SEQ_OLD NACKs are not counted)
+  uint16_t tx_lost = 0;   // send entry: messages the receiver reported missing (sum of SEQ_GAP counts)
+  uint16_t rx_lost = 0;   // receive entry: messages found missing by sequence gaps
 };
 
 // Decoded ERRLOG_HEAD word.
@@ -101,28 +107,74 @@ using AcceptPolicy = std::function<bool(const IncomingRequest&)>;
 
 inline constexpr uint16_t kNoRequest = 0;  // req_id of channels not set up by the protocol
 
+// Exception register of the partition (EXC_COUNT, EXC_FIRST, EXC_LAST).
+struct ExcInfo {
+  uint16_t count = 0;  // I6 exceptions since the last EXC_CLEAR (saturating)
+  ErrorEntry first{};  // valid when count != 0 (reason, ep, src_node; exception = true)
+  ErrorEntry last{};
+};
+
+// Tunables of the agent. Times are in ticks of the clock given to
+// set_clock(); the defaults assume CMM clock cycles.
+struct AgentConfig {
+  uint32_t boot = 0;                 // boot counter of the partition (key generator subkey)
+  uint64_t connect_timeout = 2048;   // first CONNECT re-send after this; doubles for each further try
+  uint8_t connect_tries = 4;         // CONNECTs sent in all (first + re-sends), then CLOSE + failure
+  uint64_t request_timeout = 65536;  // a CHAN_REQ unanswered this long fails (kRequestExpired)
+  uint64_t grant_timeout = 65536;    // a granted send endpoint without CONNECT this long is released
+  uint8_t max_pending_per_peer = 2;  // outstanding requests (receiver side; more are held back)
+                                     // and grants (sender side; more are refused) per peer partition
+  uint16_t alarm_thresh = 0;         // written to ALARM_CFG by init() when non-zero
+  uint8_t alarm_window_log2 = 0;
+};
+
+// What the agent refused, ignored, expired or re-sent, and what it saw of the
+// CMM's exception register, alarm and error log.
+struct AgentStats {
+  std::array<uint32_t, static_cast<size_t>(AgentReason::kCount)> refused{};  // by AgentReason
+  std::array<uint32_t, regs::kReasonCount> logged{};  // error-log events by reason, coalesced repeats included
+  uint32_t chan_refuses = 0;       // CHAN_REFUSEs sent, any reason (hardware ones: QUOTA_EXCEEDED, ...)
+  uint32_t connect_resends = 0;    // CMD CONNECT re-issued on a CONNECTING entry
+  uint32_t mgmt_resends = 0;       // MGMT messages re-sent after a MGMTQ_FULL NACK
+  uint32_t requests_deferred = 0;  // CHAN_REQs held back by the per-peer limit
+  uint32_t errlog_repeats = 0;     // coalesced repeats (ERRLOG_HEAD_REPEAT) over all entries
+  uint32_t seq_gap_nacks = 0;      // SEQ_GAP NACKs logged at our send endpoints (the tagged message was
+                                   // delivered, some before it are missing): never in kTxNacked counts
+  uint32_t tx_lost = 0;            // messages of our send endpoints reported missing (CST_LOST.TX, exact
+                                   // even when the error log overflows)
+  uint32_t rx_lost = 0;            // messages found missing at our receive endpoints (CST_LOST.RX)
+  uint32_t exceptions = 0;         // I6 exceptions seen in EXC_COUNT
+  uint32_t alarms = 0;             // reject-rate alarms seen in ALARM_COUNT
+  uint32_t operator[](AgentReason r) const { return refused[static_cast<size_t>(r)]; }
+  uint32_t total_refused() const;
+};
+
 struct Event {
   enum class Kind : uint8_t {
     kChannelReady,    // receiver side: request req_id done; receive endpoint ep is OPEN
-    kChannelFailed,   // receiver side: request req_id failed (reason); its endpoint was released
+    kChannelFailed,   // receiver side: request req_id failed (reason, agent_reason); its endpoint was released
     kSendReady,       // sender side: send endpoint ep is OPEN (CONNECT accepted); process pid may send
     kChannelRefused,  // sender side: this agent refused a CHAN_REQ from peer (reason)
-    kRequestCancelled,  // sender side: the peer withdrew request req_id; send endpoint ep released
+    kRequestCancelled,  // sender side: the peer withdrew request req_id, or the grant expired
+                        // (agent_reason kGrantExpired); send endpoint ep released
     kPeerClosed,      // the peer closed the channel of ep: entry CLOSED, key zeroized
-    kTxNacked,        // send endpoint ep received count new NACKs, the last with reason
+    kTxNacked,        // send endpoint ep: count messages refused by NACK (CST_STATUS.TX_NACKS: no SEQ_GAP/SEQ_OLD), the last with reason
     kRxPending,       // receive endpoint ep holds count messages
     kErrorLogged,     // one error-log entry (error); error.exception marks an I6 exception
     kErrorsLost,      // count error-log entries were lost to a full log
-    kMgmtIgnored,     // a channel-protocol message matching no request (stale or forged)
+    kMgmtIgnored,     // a channel-protocol message matching no request (stale or forged); agent_reason why
     kMgmtOther,       // a MGMT message that is not a channel-protocol message (mgmt)
+    kException,       // count new I6 exceptions in EXC_COUNT; error = EXC_LAST (never lost, unlike the log)
+    kAlarm,           // count new reject-rate alarms (ALARM_COUNT)
   };
   Kind kind = Kind::kErrorLogged;
   uint16_t req_id = kNoRequest;  // receiver: own request; sender: the peer's request
   uint8_t ep = 0;                // local endpoint
   uint16_t pid = 0;              // local owner process
   PeerId peer{};                 // remote node/partition/endpoint
-  regs::Reason reason = regs::Reason::kOk;
-  uint32_t count = 0;
+  regs::Reason reason = regs::Reason::kOk;       // hardware reason code
+  AgentReason agent_reason = AgentReason::kNone;  // the agent's (or the peer agent's) reason
+  uint32_t count = 0;  // kErrorLogged: occurrences (1 + coalesced repeats)
   ErrorEntry error{};
   MgmtMessage mgmt{};
 
@@ -136,8 +188,12 @@ class KernelAgent {
   static constexpr size_t kEventCapacity = 128;
   static constexpr uint8_t kMaxRetries = 3;  // re-sends of a MGMT message NACKed MGMTQ_FULL
 
-  // key_seed seeds the channel-key generator (std::mt19937_64).
-  KernelAgent(RegIf& bus, uint64_t key_seed);
+  static constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
+  using Clock = std::function<uint64_t()>;
+
+  // key_seed is the run seed of the channel-key generator (KeyGen); its
+  // subkey is bound to (node, partition, cfg.boot) by init().
+  KernelAgent(RegIf& bus, uint64_t key_seed, const AgentConfig& cfg = {});
   KernelAgent(const KernelAgent&) = delete;
   KernelAgent& operator=(const KernelAgent&) = delete;
 
@@ -147,6 +203,15 @@ class KernelAgent {
   uint8_t node_id() const { return node_; }
   uint8_t partition() const { return part_; }
   uint8_t quota() const { return quota_; }
+  const AgentConfig& config() const { return cfg_; }
+  const AgentStats& stats() const { return stats_; }
+
+  // ---- time: a monotonic tick count (e.g. CMM cycles); without a clock
+  // nothing expires and nothing is re-sent by timer.
+  void set_clock(Clock c) { clock_ = std::move(c); }
+  uint64_t now() const { return clock_ ? clock_() : 0; }
+  // Earliest clock value at which poll() has timer work; kNever when none.
+  uint64_t next_deadline() const;
 
   // ---- endpoint and CST operations
   [[nodiscard]] Status alloc_endpoint(uint8_t& ep);
@@ -155,8 +220,18 @@ class KernelAgent {
   [[nodiscard]] Status set_remote(uint8_t ep, const PeerId& remote);
   // set_direction + set_owner + set_remote.
   [[nodiscard]] Status configure(uint8_t ep, regs::Dir dir, uint16_t owner_pid, const PeerId& remote);
+  // ... + set_remote_gen: everything the peer's agent told about its entry.
+  [[nodiscard]] Status configure(uint8_t ep, regs::Dir dir, uint16_t owner_pid, const PeerId& remote,
+                                 uint8_t remote_gen);
+  // CST_GEN: the entry's generation (LOCAL, new at every ALLOC/CLOSE) and the
+  // peer entry's (REMOTE, written by the agent while ALLOCATED).
+  [[nodiscard]] Status read_gen(uint8_t ep, uint8_t& local, uint8_t& remote);
+  [[nodiscard]] Status set_remote_gen(uint8_t ep, uint8_t gen);
   [[nodiscard]] Status authorize(uint8_t ep);
-  // Receive entry: stage a fresh 128-bit key (KEY0..3) and CMD CONNECT.
+  // Receive entry: stage a fresh 128-bit key (KEY0..3) and CMD CONNECT. Arms
+  // the CONNECT timer: unanswered, poll() re-sends the CONNECT (CMD CONNECT
+  // on the CONNECTING entry) with back-off, and after cfg.connect_tries sends
+  // CLOSEs the entry and reports kChannelFailed (agent_reason kConnectTimeout).
   [[nodiscard]] Status connect(uint8_t ep);
   [[nodiscard]] Status connect(uint8_t ep, const ChannelKey& key);
   // Receive entry: stage a key and CMD SET_KEY (store without sending).
@@ -182,20 +257,32 @@ class KernelAgent {
   [[nodiscard]] Status irq_ack(uint32_t bits);  // write-1-to-clear
   // Oldest error-log entry, then ERRLOG_POP. kEmpty when none. lost: LOST field.
   [[nodiscard]] Status errlog_pop(ErrorEntry& out, uint8_t* lost = nullptr);
+  [[nodiscard]] Status read_exceptions(ExcInfo& out);
+  [[nodiscard]] Status exc_clear();  // CMD EXC_CLEAR
+  // ALARM_CFG: IRQ ALARM when thresh error-log events fall in one window of
+  // 2^window_log2 cycles (thresh 0 = off).
+  [[nodiscard]] Status set_alarm(uint16_t thresh, uint8_t window_log2);
+  [[nodiscard]] Status alarm_count(uint32_t& out);
 
   // ---- id exchange (receiver side starts it; both sides poll)
+  // Allocates and prepares the receive endpoint and sends CHAN_REQ, or holds
+  // the CHAN_REQ back while cfg.max_pending_per_peer requests to that peer
+  // are outstanding (sent by a later poll()). Expires after cfg.request_timeout.
   [[nodiscard]] Status request_channel(const ChannelRequest& req, uint16_t& req_id);
   // Abandons a request: releases its endpoint (CLOSE if connecting) and, if
   // the CHAN_REQ went out, sends CHAN_CANCEL so the peer releases its grant. No event.
   [[nodiscard]] Status cancel_request(uint16_t req_id);
   void set_accept_policy(AcceptPolicy p) { policy_ = std::move(p); }
-  // Services pending interrupt causes; queues events. One IRQ_STATUS read when idle.
+  // Services pending interrupt causes and due timers; queues events. One
+  // IRQ_STATUS read when idle.
   [[nodiscard]] Status poll();
   bool next_event(Event& ev);
   size_t pending_events() const { return ev_count_; }
 
  private:
-  enum class Track : uint8_t { kNone, kAllocated, kReqSent, kAuthorized, kConnecting, kOpen, kPeerClosed };
+  enum class Track : uint8_t {
+    kNone, kAllocated, kReqQueued, kReqSent, kAuthorized, kConnecting, kOpen, kPeerClosed
+  };
   struct Chan {
     Track track = Track::kNone;
     regs::Dir dir = regs::Dir::kRecv;
@@ -204,8 +291,15 @@ class KernelAgent {
     uint16_t pid = 0;         // local owner
     uint16_t peer_pid = 0;
     PeerId peer{};
-    uint8_t retries = 0;
+    uint8_t gen = 0;          // CST_GEN.LOCAL read after ALLOC (protocol entries)
+    uint8_t retries = 0;      // MGMT re-sends
+    uint8_t tries = 0;        // CONNECTs sent
     uint16_t tx_nacks_seen = 0;
+    uint16_t tx_lost_seen = 0;  // CST_LOST.TX / .RX already counted in stats_ (cleared only by ALLOC/FREE)
+    uint16_t rx_lost_seen = 0;
+    uint64_t deadline = kNever;   // CONNECT re-send / request or grant expiry
+    uint64_t queued_seq = 0;      // FIFO order of held-back requests
+    regs::Reason last_nack = regs::Reason::kOk;  // last MGMT NACK reason seen for this request
   };
 
   Status guard_ep(uint8_t ep) const;
@@ -214,36 +308,55 @@ class KernelAgent {
   Status stage_key(const ChannelKey& key);
   ChannelKey next_key();
   static uint32_t cst_addr(uint8_t ep, uint32_t off);
+  uint64_t after(uint64_t ticks) const;
+  void refused(AgentReason r) { ++stats_.refused[static_cast<size_t>(r)]; }
 
   // poll() parts.
   Status service_errlog();
   Status service_mgmt();
+  Status service_exc();
+  Status service_alarm();
+  Status service_timers();
+  Status service_queued();
   Status scan_conn();
   Status scan_tx();
   Status scan_rx();
+  Status sample_lost(uint8_t ep);  // CST_LOST deltas into stats_
   Status handle_mgmt(const MgmtMessage& m);
   Status handle_chan_req(const MgmtMessage& m, const chan_proto::Msg& msg);
   Status handle_chan_reply(const MgmtMessage& m, const chan_proto::Msg& msg);
   Status handle_chan_cancel(const MgmtMessage& m, const chan_proto::Msg& msg);
   Status on_mgmt_nack(const ErrorEntry& e);
-  Status refuse(const MgmtMessage& m, const chan_proto::Msg& msg, regs::Reason why);
-  Status fail_request(uint8_t ep, regs::Reason why, bool tell_peer);
-  Status withdraw(uint8_t ep, regs::Reason why);  // CHAN_CANCEL to the peer + release
+  Status on_connect_timer(uint8_t ep);
+  Status on_grant_timer(uint8_t ep);
+  Status refuse(const MgmtMessage& m, const chan_proto::Msg& msg, regs::Reason why, AgentReason agent_why);
+  void ignore(const MgmtMessage& m, const chan_proto::Msg& msg, AgentReason why);
+  Status fail_request(uint8_t ep, regs::Reason why, AgentReason agent_why, bool tell_peer);
+  Status withdraw(uint8_t ep, regs::Reason why, AgentReason agent_why);  // CHAN_CANCEL to the peer + release
   Status release(uint8_t ep);  // best-effort CLOSE (if needed) + FREE
+  Status send_request(uint8_t ep);  // CHAN_REQ for a prepared receive entry
   Status send_proto(uint8_t node, uint8_t part, const chan_proto::Msg& msg);
   int find_request(uint16_t req_id) const;
+  size_t pending_requests(uint8_t node, uint8_t part) const;
+  size_t pending_grants(uint8_t node, uint8_t part) const;
+  size_t peer_limit() const { return cfg_.max_pending_per_peer == 0 ? 1 : cfg_.max_pending_per_peer; }
 
   size_t room() const { return kEventCapacity - ev_count_; }
   void push(const Event& ev);
   Event chan_event(Event::Kind k, uint8_t ep) const;
 
   RegIf& bus_;
-  std::mt19937_64 keygen_;
+  AgentConfig cfg_;
+  KeyGen keygen_;
+  Clock clock_;
+  AgentStats stats_;
   bool initialized_ = false;
   uint8_t node_ = 0, part_ = 0, quota_ = 0;
   uint8_t errlog_lost_seen_ = 0;
+  uint16_t exc_seen_ = 0, alarm_seen_ = 0;
   uint32_t deferred_ = 0;  // interrupt causes left for the next poll (event queue full)
   uint16_t next_req_id_ = 1;
+  uint64_t next_queued_seq_ = 0;
   std::array<Chan, regs::kNumEndpoints> chan_{};
   AcceptPolicy policy_;
   std::array<Event, kEventCapacity> ev_{};

@@ -52,6 +52,10 @@ struct CmmTlmStats {
   uint64_t ing_stall_cycles = 0;   // an ingress header waited: ing_ready low (pipeline busy or queues full)
   uint64_t eg_credit_stall_cycles = 0;  // an egress header waited for a fabric credit
   uint64_t ing_headers = 0;        // headers accepted into the pipeline (occupancy = ing_headers / cycles)
+  // Ingress packets dropped by the shell before the core sees them
+  // (docs/security.md 1.8): BAD_CRC (checked first), then BAD_LEN.
+  DropCount drops;
+  uint64_t tx_scrubs = 0;  // TX staging buffers zeroed on FREE / CLOSE / owner change
 };
 
 // Optional hooks for traces; never change behaviour.
@@ -59,6 +63,10 @@ class CmmTlmObserver : public CoreObserver {
  public:
   virtual void on_egress(const sc_core::sc_time& t, const Packet& p) { (void)t; (void)p; }
   virtual void on_ingress_accept(const sc_core::sc_time& t, const Packet& p) { (void)t; (void)p; }
+  // An ingress packet the shell dropped (BAD_CRC, BAD_LEN) before the core
+  // saw it. p is the sender's packet as received: use p.carried(), never
+  // p.payload_len, to look at its payload.
+  virtual void on_drop(const sc_core::sc_time& t, const Packet& p, regs::Reason why) { (void)t; (void)p; (void)why; }
   // Every evaluated clock edge: the core's inputs and the outputs they meet
   // (waveforms). Skipped idle edges are not reported.
   virtual void on_pins(const sc_core::sc_time& t, const PinsIn& in, const PinsOut& out) {
@@ -135,6 +143,8 @@ class CmmTlm : public sc_core::sc_module {
   void shell_error(tlm::tlm_generic_payload& gp, tlm::tlm_response_status s);
   void return_ing_credit(uint8_t cls);
   void free_ing_slot(uint32_t idx, uint8_t cls);
+  void scrub_tx(uint32_t ep);
+  void after_write(const RegReq& r);
 
   CmmTlmConfig cfg_;
   const PinsOut& pins() const { return ext_ ? ext_->out() : core_.out(); }

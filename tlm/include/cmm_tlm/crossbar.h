@@ -28,6 +28,11 @@ struct XbarConfig {
   sc_core::sc_time clock_period = sc_core::sc_time(1, sc_core::SC_NS);
   uint32_t router_delay_cycles = 1;  // switch traversal
   uint32_t buf_slots_per_class = 4;  // input buffer per port and class (credits granted to the node)
+  // A packet ready at the head of an output queue that has waited this long
+  // for a credit of its class is dropped (HOL_TIMEOUT), and the port stays
+  // "stalled" (every packet for it of that class dropped at once) until it
+  // returns a credit of that class; 0 = never.
+  uint32_t hol_lifetime_cycles = 4096;
   std::vector<XbarPortConfig> ports;  // size num_ports (missing entries: defaults)
 };
 
@@ -49,6 +54,11 @@ class FaultHook {
   }
   // A packet whose dst_node has no route (counted and discarded by the crossbar).
   virtual void on_unroutable(const Packet& p, uint32_t in_port) { (void)p; (void)in_port; }
+  // A packet dropped by the fabric for security (SRC_SPOOFED, BAD_LEN at its
+  // input port; HOL_TIMEOUT at its output port): `port` is the port whose
+  // counter was bumped (Noc: the router). An edge drop passes the sender's
+  // packet as received: use p.carried(), never p.payload_len.
+  virtual void on_drop(const Packet& p, uint32_t port, regs::Reason why) { (void)p; (void)port; (void)why; }
   // A packet started on its output link at time t (for traces).
   virtual void on_forward(const Packet& p, uint32_t in_port, uint32_t out_port, const sc_core::sc_time& t) {
     (void)p; (void)in_port; (void)out_port; (void)t;
@@ -63,6 +73,10 @@ struct XbarStats {
   uint64_t fault_delays = 0;
   uint64_t fault_corruptions = 0;
   uint64_t link_errors = 0;  // protocol violations (should stay 0)
+  // Security drops (docs/security.md 1.8): BAD_LEN and SRC_SPOOFED at the
+  // input port, HOL_TIMEOUT at the output port. Totals and [port].
+  DropCount drops;
+  std::vector<DropCount> port_drops;
 };
 
 class Crossbar : public sc_core::sc_module {
@@ -76,7 +90,13 @@ class Crossbar : public sc_core::sc_module {
   std::vector<std::unique_ptr<ISock>> out_isock;  // crossbar -> node p ingress
 
   // Node id -> port (default: node n on port n). port < 0 removes the route.
-  void set_route(uint8_t node, int port) { route_[node] = static_cast<int16_t>(port); }
+  // A route also attaches the node to the port (edge source validation: the
+  // port then accepts only packets with src_node == node); removing the route
+  // detaches it (the port then accepts nothing).
+  void set_route(uint8_t node, int port);
+  // Attaches `node` (or nothing: node < 0) to input port `port` without routing.
+  void set_port_node(uint32_t port, int node);
+  int port_node(uint32_t port) const { return attached_[port]; }
   void set_fault_hook(FaultHook* h) { hook_ = h; }
   const XbarStats& stats() const { return stats_; }
   const XbarConfig& config() const { return cfg_; }
@@ -101,12 +121,18 @@ class Crossbar : public sc_core::sc_module {
   void grant_initial_credits();
   void release(uint32_t idx);
   void send_credit(uint32_t port, uint8_t cls, uint16_t n);
+  void drop(uint32_t port, regs::Reason r, const Packet& p);
+  int pick(const std::vector<uint32_t>& v, const sc_core::sc_time& now) const;
   sc_core::sc_time cycles(uint64_t n) const { return cfg_.clock_period * static_cast<double>(n); }
 
   XbarConfig cfg_;
   FaultHook* hook_ = nullptr;
   XbarStats stats_{};
   std::array<int16_t, 256> route_{};
+  std::vector<int16_t> attached_;  // [in port] node id allowed as src_node, -1 none
+  std::vector<std::array<sc_core::sc_time, 2>> stall_since_;  // [out port][class] head credit wait start
+  std::vector<std::array<bool, 2>> stalled_;
+  std::vector<std::array<bool, 2>> hol_stuck_;  // [out port][class] stalled after a HOL drop, until a credit
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   std::vector<std::array<std::vector<uint32_t>, 2>> waiting_;  // [out port][class] slot indices

@@ -6,6 +6,7 @@
 //  * LinkExt: carries a Packet or a credit return on the fabric links.
 #pragma once
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -49,26 +50,80 @@ class RegResponse : public ::tlm::tlm_extension<RegResponse> {
   }
 };
 
-// Bytes a header occupies on a link (220 bits rounded up).
+// Bytes a header occupies on a link (kHdrBits rounded up to bytes).
 inline constexpr uint32_t kHeaderBytes = (regs::kHdrBits + 7) / 8;
 
-// One fabric packet: header + class + payload bytes (DATA only). Fixed size,
-// never allocated per message: senders and receivers own pools of these and
-// copy on delivery.
+// One fabric packet: header + class + payload bytes (DATA only) + CRC-32C.
+// Fixed size, never allocated per message: senders and receivers own pools
+// of these and copy on delivery.
 struct Packet {
   Header hdr{};
   uint8_t cls = 0;           // 0 request class, 1 response class
-  uint16_t payload_len = 0;  // bytes valid in payload
+  uint16_t payload_len = 0;  // bytes valid in payload (a rogue sender may claim more: never trusted)
   uint64_t id = 0;           // trace id (sender node << 48 | sequence)
+  uint32_t crc = 0;          // CRC-32C over packed header bytes + payload (set by the sending shell)
   std::array<uint8_t, regs::kMaxMsgBytes> payload{};
 
-  uint32_t wire_bytes() const { return kHeaderBytes + payload_len; }
+  static constexpr uint32_t kCapacity = regs::kMaxMsgBytes;
+  // Payload bytes actually present: the claimed length clamped to the capacity.
+  uint32_t carried() const { return payload_len < kCapacity ? payload_len : kCapacity; }
+  uint32_t wire_bytes() const { return kHeaderBytes + carried(); }
+  // Copies at most kCapacity payload bytes whatever payload_len claims.
   void copy_from(const Packet& o) {
     hdr = o.hdr;
     cls = o.cls;
-    payload_len = o.payload_len;
     id = o.id;
+    crc = o.crc;
+    payload_len = static_cast<uint16_t>(o.carried());
     std::memcpy(payload.data(), o.payload.data(), payload_len);
+  }
+};
+
+// Lengths are never trusted (docs/security.md 1.8): true when the header's
+// len equals the carried payload length and neither exceeds max_msg_bytes
+// (non-DATA packets carry no payload, so their len must be 0 too).
+inline bool length_ok(const Packet& p) {
+  const uint32_t len = p.hdr.len & ((1u << regs::kHdrLenBits) - 1u);
+  return p.payload_len <= Packet::kCapacity && len == p.payload_len;
+}
+
+// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78, init and final XOR
+// 0xFFFFFFFF): crc32c("123456789") == 0xE3069283.
+uint32_t crc32c(const uint8_t* data, size_t n);
+// Continues a running CRC (`state` = un-inverted register, start 0xFFFFFFFF).
+uint32_t crc32c_update(uint32_t state, const uint8_t* data, size_t n);
+// CRC of a packet: the kHeaderBytes bytes of Header::pack() (little-endian
+// words, field 0 at bit 0), then the carried payload bytes.
+uint32_t packet_crc(const Packet& p);
+inline void seal(Packet& p) { p.crc = packet_crc(p); }
+inline bool crc_ok(const Packet& p) { return p.crc == packet_crc(p); }
+
+// Packets dropped by a fabric port or a shell, by reason (docs/security.md 1.8).
+struct DropCount {
+  uint64_t bad_len = 0;      // BAD_LEN: len / payload length disagree or exceed max_msg_bytes
+  uint64_t src_spoofed = 0;  // SRC_SPOOFED: src_node is not the node attached to the port
+  uint64_t hol_timeout = 0;  // HOL_TIMEOUT: head-of-queue lifetime exceeded (credits withheld)
+  uint64_t bad_crc = 0;      // BAD_CRC: CRC-32C mismatch (receiving shell)
+
+  uint64_t total() const { return bad_len + src_spoofed + hol_timeout + bad_crc; }
+  // Count by reason code (other reasons: 0 / ignored).
+  uint64_t of(regs::Reason r) const {
+    switch (r) {
+      case regs::Reason::kBadLen: return bad_len;
+      case regs::Reason::kSrcSpoofed: return src_spoofed;
+      case regs::Reason::kHolTimeout: return hol_timeout;
+      case regs::Reason::kBadCrc: return bad_crc;
+      default: return 0;
+    }
+  }
+  void add(regs::Reason r) {
+    switch (r) {
+      case regs::Reason::kBadLen: ++bad_len; break;
+      case regs::Reason::kSrcSpoofed: ++src_spoofed; break;
+      case regs::Reason::kHolTimeout: ++hol_timeout; break;
+      case regs::Reason::kBadCrc: ++bad_crc; break;
+      default: break;
+    }
   }
 };
 

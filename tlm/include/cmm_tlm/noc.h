@@ -2,7 +2,8 @@
 // dimension-order routing, wormhole switching (flits of link_width_bytes),
 // credit-based flow control per virtual channel, two message classes on
 // disjoint VC sets (responses never wait behind requests), dateline VCs on
-// rings/tori (deadlock-free), network interfaces that split/reassemble
+// rings/tori (deadlock-free), VC chosen per flow (src, dst, class) so a
+// flow is delivered in order, network interfaces that split/reassemble
 // packets. The node side speaks the Crossbar's link protocol (extensions.h),
 // so CmmTlm / test::LinkStub bind to it exactly as to the Crossbar.
 // Timing, formulas and limits: docs/fabric.md.
@@ -40,6 +41,11 @@ struct NocConfig {
   uint32_t link_latency_cycles = 2;    // router-to-router flight time (flits and credits)
   uint32_t router_delay_cycles = 1;    // per-flit router pipeline delay
   uint32_t ni_slots_per_class = 4;     // packets the NI accepts from its node, per class
+  // A head flit that has waited this long at the ejection port for a node
+  // credit is dropped with its packet (HOL_TIMEOUT), and the ejection port
+  // stays stalled for that class (every head dropped at once) until the
+  // node returns a credit of that class; 0 = never.
+  uint32_t hol_lifetime_cycles = 4096;
   sc_core::sc_time clock_period = sc_core::sc_time(1, sc_core::SC_NS);
 
   uint32_t num_nodes() const { return x * y; }
@@ -68,6 +74,11 @@ struct NocStats {
   std::vector<uint32_t> buf_occupancy_max;  // [router]
   std::vector<uint64_t> vc_stalls;          // [(router*ports + port)*vcs + vc]: cycles a ready flit did not move
   std::vector<uint64_t> eject_credit_stalls;  // [router]: cycles a head flit waited for a node credit
+  // Security drops (docs/security.md 1.8): BAD_LEN and SRC_SPOOFED at the
+  // NI (injection port), HOL_TIMEOUT at the ejection port. Totals and [router].
+  DropCount drops;
+  std::vector<DropCount> node_drops;
+  uint64_t flits_dropped = 0;  // flits of HOL_TIMEOUT packets discarded at the ejection port
 };
 
 class Noc : public sc_core::sc_module {
@@ -83,7 +94,13 @@ class Noc : public sc_core::sc_module {
   std::vector<std::unique_ptr<ISock>> out_isock;  // fabric -> node n ingress
 
   // Node id -> router/port (default: node n at router n). router < 0 removes the route.
-  void set_route(uint8_t node, int router) { route_[node] = static_cast<int16_t>(router); }
+  // A route also attaches the node to the router's injection port (edge
+  // source validation: it then accepts only packets with src_node == node);
+  // removing the route detaches it (the port then accepts nothing).
+  void set_route(uint8_t node, int router);
+  // Attaches `node` (or nothing: node < 0) to router's injection port without routing.
+  void set_port_node(uint32_t router, int node);
+  int port_node(uint32_t router) const { return attached_[router]; }
   void set_fault_hook(FaultHook* h) { hook_ = h; }
   const NocStats& stats() const { return stats_; }
   const NocConfig& config() const { return cfg_; }
@@ -119,6 +136,7 @@ class Noc : public sc_core::sc_module {
     uint32_t copies_left = 0; // duplicates still to inject
     uint16_t nflits = 0;
     uint16_t dst_router = 0, src_router = 0;
+    uint32_t flow = 0;        // hash of (src_router, dst_router): fixes its VC index at every hop
     uint8_t cls = 0;
   };
   struct Stream {  // NI injection of one packet on one local input VC
@@ -136,6 +154,8 @@ class Noc : public sc_core::sc_module {
   void ni_step(uint32_t r, uint64_t t);
   void router_step(uint32_t r, uint64_t t);
   void deliver(uint32_t r, uint32_t slot, uint64_t t);
+  void discard_head(uint32_t r, uint32_t p, uint32_t iv, uint64_t t);
+  void edge_drop(uint32_t r, regs::Reason why, const Packet& p);
   void wake_at(uint64_t cycle);
   uint32_t route(uint32_t r, uint32_t dst) const;
   Slot& slot(uint32_t i);
@@ -148,6 +168,7 @@ class Noc : public sc_core::sc_module {
   FaultHook* hook_ = nullptr;
   NocStats stats_;
   std::array<int16_t, 256> route_{};
+  std::vector<int16_t> attached_;  // [router] node id allowed as src_node at its NI, -1 none
 
   std::vector<uint16_t> cx_, cy_;     // router coordinates
   // Topology: [router*np + port].
@@ -160,6 +181,9 @@ class Noc : public sc_core::sc_module {
   std::vector<uint16_t> bhead_, bcount_;
   std::vector<int8_t> in_op_;
   std::vector<uint8_t> in_ov_;
+  std::vector<uint64_t> hol_since_;  // cycle the head started waiting for a node credit (kNoWait: none)
+  std::vector<uint8_t> dropping_;    // the packet at the head is being discarded (HOL_TIMEOUT)
+  std::vector<uint8_t> eject_stuck_; // [router*2 + cls] stalled after a HOL drop, until a node credit
   // Output VCs, same index: credits towards downstream (port 0: the NI's
   // credits for the local input VC, since ejection needs none) and allocation.
   std::vector<int32_t> cred_;
@@ -169,7 +193,7 @@ class Noc : public sc_core::sc_module {
   std::vector<uint8_t> start_port_;               // [router] VC-allocation start port (rotates)
 
   // Timing wheel of L+1 cycles: flit arrivals and credit returns.
-  uint32_t wn_ = 2, wcap_ = 0;
+  uint32_t wn_ = 2, wcap_ = 0, wccap_ = 0;
   std::vector<FlitEv> wflit_;
   std::vector<uint32_t> wcred_;
   std::vector<uint32_t> wflit_n_, wcred_n_;

@@ -34,11 +34,12 @@ class CmmCoreSignalShell : public sc_core::sc_module {
   sc_core::sc_out<uint32_t> reg_rsp_buf_slot_o;  // [3:0]
   sc_core::sc_in<bool> ing_valid_i;
   sc_core::sc_out<bool> ing_ready_o;
-  sc_core::sc_in<sc_dt::sc_bv<regs::kHdrBits>> ing_hdr_i;  // [219:0]
+  sc_core::sc_in<sc_dt::sc_bv<regs::kHdrBits>> ing_hdr_i;  // [kHdrBits-1:0]
   sc_core::sc_out<bool> eg_valid_o;
   sc_core::sc_in<bool> eg_ready_i;
+  sc_core::sc_in<uint32_t> cycle_i;  // [31:0] free-running cycle count of the CMM clock
   sc_core::sc_out<bool> eg_cls_o;
-  sc_core::sc_out<sc_dt::sc_bv<regs::kHdrBits>> eg_hdr_o;  // [219:0]
+  sc_core::sc_out<sc_dt::sc_bv<regs::kHdrBits>> eg_hdr_o;  // [kHdrBits-1:0]
   sc_core::sc_out<bool> vd_valid_o;
   sc_core::sc_out<bool> vd_accept_o;
   sc_core::sc_out<uint32_t> vd_ep_o;      // [7:0]
