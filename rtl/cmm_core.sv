@@ -868,6 +868,7 @@ module cmm_core (
       else if (`CMM_H(s1_q, SRC_PART) != wi_rpart) r = REASON_SRC_PART_MISMATCH;
       else if (`CMM_H(s1_q, SRC_EP) != wi_rep) r = REASON_SRC_EP_MISMATCH;
       else if (!gens_match_i()) r = REASON_STALE_GEN;  // a CONNECT of an earlier epoch
+      else if (`CMM_H(s1_q, KEY) == '0) r = REASON_KEY_ZERO;  // keys are never all-zero
     end
     if (r != REASON_OK) begin
       nack(r);

@@ -457,6 +457,7 @@ void CmmCore::ingress_connect(const Header& h) {
   if (h.src_part != c.rpart) return reject(Reason::kSrcPartMismatch, false);
   if (h.src_ep != c.rep) return reject(Reason::kSrcEpMismatch, false);
   if (!gens_match(c, h)) return reject(Reason::kStaleGen, false);  // a CONNECT of an earlier epoch
+  if (key_eq_ct(h.key, Key{})) return reject(Reason::kKeyZero, false);  // keys are never all-zero
   k.key = h.key;
   k.valid = true;
   k.origin = static_cast<uint8_t>(Origin::kRemote);

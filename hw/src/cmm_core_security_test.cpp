@@ -1352,6 +1352,25 @@ TEST_F(SecurityHardened, AllZeroStagedKeyIsRefused) {
   expect_channel_works(0x1C);
 }
 
+// Keys are never all-zero, also when one arrives from the entry's own peer
+// (a rogue device at the peer's node id): found by the formal I6 cover trace.
+TEST_F(SecurityHardened, AllZeroKeyInAConnectFromThePeerIsRefused) {
+  const Pair p = authorize_pair(kRPart, kRPid, 1, 3000);
+  Header c = make_header(Opcode::kConnect, kR, kRPart, static_cast<uint8_t>(p.rx), kS, 1, static_cast<uint8_t>(p.tx));
+  c.src_gen = p.rx_gen;
+  c.dst_gen = p.tx_gen;  // ids and epochs right, key all zero
+  inject(s, c);
+  EXPECT_EQ(s.rejects(Reason::kKeyZero), 1u);
+  EXPECT_FALSE(s.core.key_valid(p.tx));
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kAuthorized);
+  // The genuine CONNECT still opens the entry.
+  r.stage_key(kRPart, random_key(rng));
+  r.cmd_ok(kRPart, Cmd::kConnect, p.rx);
+  r.settle();
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kOpen);
+  EXPECT_EQ(r.core.ep_state(p.rx), State::kOpen);
+}
+
 TEST_F(SecurityHardened, IncompleteKeyStagingIsRefused) {
   const Pair p = authorize_pair(kRPart, kRPid, 1, 3000);
   const Key k = random_key(rng);
