@@ -17,6 +17,7 @@
 //       agent installed there (SET_KEY/CONNECT of the staged words) since the
 //       entry was last closed, freed or rewritten.
 // A finding prints what differs and aborts (libFuzzer saves the input).
+#include "fuzz_reader.h"
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -32,19 +33,6 @@ using namespace cmm::regs;
 namespace {
 
 constexpr uint32_t kMaxEdges = 3000;  // per input: keeps executions fast
-
-struct Reader {
-  const uint8_t* p;
-  size_t n;
-  bool empty() const { return n == 0; }
-  uint8_t u8() {
-    if (!n) return 0;
-    --n;
-    return *p++;
-  }
-  uint16_t u16() { return static_cast<uint16_t>(u8() | (u8() << 8)); }
-  uint32_t u32() { return u16() | (static_cast<uint32_t>(u16()) << 16); }
-};
 
 uint32_t pi_w(uint32_t w, uint32_t m) { return (w == 0 || w == m) ? w : (w ^ m); }
 

@@ -18,6 +18,7 @@
 //    their ids);
 //  * the legitimate channel is still OPEN at both ends (no unauthenticated
 //    CLOSE/NACK/CONNECT_ACK took effect).
+#include "fuzz_reader.h"
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -224,19 +225,6 @@ struct System {
 };
 
 System* sys = nullptr;
-
-struct Reader {
-  const uint8_t* p;
-  size_t n;
-  bool empty() const { return n == 0; }
-  uint8_t u8() {
-    if (!n) return 0;
-    --n;
-    return *p++;
-  }
-  uint16_t u16() { return static_cast<uint16_t>(u8() | (u8() << 8)); }
-  uint32_t u32() { return u16() | (static_cast<uint32_t>(u16()) << 16); }
-};
 
 void check(const char* when) {
   for (NodeT* n : {&sys->n0, &sys->n1, &sys->n3})
