@@ -16,6 +16,15 @@
 //       generation the entry's CST_GEN.REMOTE), and its key is one the local
 //       agent installed there (SET_KEY/CONNECT of the staged words) since the
 //       entry was last closed, freed or rewritten.
+// The key generator (security.md 1.10): entropy_i gets a dictionary seed,
+// B's under pi (so both are seeded or not alike). The generator's keys are a
+// PRF of the seed, not pi of A's: an egress key of B that is not pi of A's
+// must be the generator's key of B's seed for the same counter as A's (I1);
+// the I2 reference adds the generator's possible keys (counters up to the
+// number of successful HWKEY draws since the seed) to an entry on an OK draw.
+// Table faults (1.11): the fault-injection pins flip a stored bit in both
+// cores alike (rarely); a faulted entry fails closed, which both oracles
+// accept as is (nothing is delivered to it, A and B behave the same).
 // A finding prints what differs and aborts (libFuzzer saves the input).
 #include "fuzz_reader.h"
 #include <cstdint>
@@ -26,6 +35,7 @@
 #include <vector>
 
 #include "cmm_core.h"
+#include "cmm_siphash.h"
 
 using namespace cmm;
 using namespace cmm::regs;
@@ -45,6 +55,40 @@ uint32_t key_index(uint32_t addr, bool& is_key) {
 }
 bool is_mgmt(const Header& h) { return h.masked().opcode == static_cast<uint8_t>(Opcode::kMgmt); }
 
+// Draws per seed are bounded by the edges of one input (one key per KEYGEN_CYCLES).
+constexpr uint64_t kMaxDraws = kMaxEdges / kKeygenCycles + 2;
+
+// The generator's key for a seed, counter and node (docs/security.md 1.10).
+Key hw_key(const Key& seed, uint64_t ctr, uint8_t node) {
+  uint8_t k[16], msg[16];
+  for (uint32_t i = 0; i < 16; ++i) {
+    k[i] = static_cast<uint8_t>(seed[i / 4] >> (8 * (i % 4)));
+    msg[i] = static_cast<uint8_t>((i < 8 ? ctr : uint64_t{node}) >> (8 * (i % 8)));
+  }
+  const auto out = sip::hash128(k, msg, 16);
+  Key key{};
+  for (uint32_t i = 0; i < 16; ++i) key[i / 4] |= uint32_t{out[i]} << (8 * (i % 4));
+  return key;
+}
+
+// Seeds given to A and B so far (pairs), and the generator key pairs found.
+struct HwPairs {
+  std::vector<std::pair<Key, Key>> seeds;
+  std::vector<std::pair<Key, Key>> found;
+  // (ka, kb) are the keys A's and B's generators made for one counter.
+  bool match(const Key& ka, const Key& kb, uint8_t node) {
+    for (const auto& f : found)
+      if (f.first == ka && f.second == kb) return true;
+    for (const auto& sd : seeds)
+      for (uint64_t c = 0; c < kMaxDraws; ++c)
+        if (hw_key(sd.second, c, node) == kb && hw_key(sd.first, c, node) == ka) {
+          found.emplace_back(ka, kb);
+          return true;
+        }
+    return false;
+  }
+};
+
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "fuzz_core: %s\n", what.c_str());
   std::abort();
@@ -63,10 +107,18 @@ struct Ref {
   uint8_t node_id = 0;
   std::array<Part, kNumPartitions> part{};
   std::array<Entry, kNumEndpoints> ent{};
+  Key seed{};           // A's generator seed (entropy_i)
+  uint64_t draws = 0;   // OK HWKEY commands since the seed: an upper bound of the counter
 
   void reset() {
     part.fill(Part{});
     ent.fill(Entry{});
+    seed = Key{};
+    draws = 0;
+  }
+  void on_seed(const Key& e) {
+    seed = e;
+    draws = 0;
   }
   // A register request answered OK (the only kind that changes anything here).
   void on_ok(const PinsIn& in) {
@@ -88,8 +140,14 @@ struct Ref {
         if (op == static_cast<uint32_t>(Cmd::kClose) || op == static_cast<uint32_t>(Cmd::kFree)) e.keys.clear();
         if (op == static_cast<uint32_t>(Cmd::kFree)) e = Entry{};
         // A re-send does not install; an extra candidate only weakens the check.
-        if ((op == static_cast<uint32_t>(Cmd::kSetKey) || op == static_cast<uint32_t>(Cmd::kConnect)) && P.mask)
+        const bool keyed = op == static_cast<uint32_t>(Cmd::kSetKey) || op == static_cast<uint32_t>(Cmd::kConnect);
+        if (keyed && CMM_FIELD_GET(in.reg_req_wdata, CMM_CMD_HWKEY)) {
+          // The generator's key of some counter up to the draws so far.
+          for (uint64_t c = 0; c <= draws && c < kMaxDraws; ++c) e.keys.push_back(hw_key(seed, c, node_id));
+          ++draws;
+        } else if (keyed && P.mask) {
           e.keys.push_back(P.words);
+        }
       }
       P = Part{};
       return;
@@ -159,6 +217,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (auto& w : k) w = r.u32();
 
   CmmCore a(st), b(st);
+  a.set_full_parity_check(true);  // a write that forgot its parity fails closed: I1/I2 see it
+  b.set_full_parity_check(true);
   Ref ref;
   ref.node_id = st.node_id;
   auto pi_key = [&](const Key& k) {
@@ -166,6 +226,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (uint32_t i = 0; i < kKeyWords; ++i) o[i] = pi_w(k[i], m[i]);
     return o;
   };
+  HwPairs hw;
   std::deque<PinsIn> reqs;     // accepted register requests awaiting their response
   std::deque<Header> datas;    // accepted DATA headers awaiting their verdict
   uint32_t cycle = 0;
@@ -286,6 +347,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case 11:  // reset
           reset = (op & 0x70) == 0x70;
           break;
+        case 12: {  // key generator seed (entropy_i) from the dictionary, or zero
+          const uint8_t s = r.u8();
+          in.entropy_valid = true;
+          in.entropy = (s & 0x80) ? Key{} : dict[s & 3u];
+          break;
+        }
+        case 13:  // table fault (rarely): flip one stored bit in both cores
+          if ((op & 0x70) == 0x70) {
+            in.fault_valid = true;
+            in.fault_table = static_cast<uint8_t>(r.u8() & 1u);
+            in.fault_entry = ep;
+            in.fault_bit = r.u8();
+          }
+          break;
         default:  // more idle edges: let queues drain
           break;
       }
@@ -311,6 +386,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     bool is_key = false;
     const uint32_t w = key_index(in.reg_req_addr, is_key);
     if (in.reg_req_valid && in.reg_req_write && is_key) ib.reg_req_wdata = pi_w(in.reg_req_wdata, m[w]);
+    if (in.entropy_valid) {
+      ib.entropy = pi_key(in.entropy);  // zero stays zero: seeded alike
+      hw.seeds.emplace_back(ia.entropy, ib.entropy);
+      ref.on_seed(ia.entropy);
+    }
     ia.cycle = ib.cycle = cycle++;
 
     const bool reg_fire = ia.reg_req_valid && a.out().reg_req_ready;
@@ -333,7 +413,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (oa.vd_valid) std::fprintf(stderr, "%4u   verdict ep %u accept %d reason %u\n", edge, oa.vd_ep, oa.vd_accept, oa.vd_reason);
       if (oa.eg_valid) std::fprintf(stderr, "%4u   egress %s\n", edge, oa.eg_hdr.str().c_str());
     }
-    if (ob.eg_valid && !is_mgmt(ob.eg_hdr)) ob.eg_hdr.key = pi_key(ob.eg_hdr.key);  // pi is an involution
+    if (ob.eg_valid && !is_mgmt(ob.eg_hdr)) {
+      Key k = pi_key(ob.eg_hdr.key);  // pi is an involution
+      // A generator key: B's must be B's generator's for the counter of A's.
+      if (oa.eg_valid && k != oa.eg_hdr.key && hw.match(oa.eg_hdr.key, ob.eg_hdr.key, st.node_id)) k = oa.eg_hdr.key;
+      ob.eg_hdr.key = k;
+    }
     if (!(oa == ob) || oa.reg_rsp_rdata != ob.reg_rsp_rdata || oa.reg_rsp_status != ob.reg_rsp_status)
       fail("I1: the outputs depend on key bits at edge " + std::to_string(edge) + "\n" + out_diff(oa, ob));
 

@@ -5,6 +5,8 @@
 //   * state registers (*_q), written only by the single flop process p_flops;
 //   * combinational next-state logic that gives the result of applying, in
 //     this order, exactly like CmmCore::step():
+//       0. table parity check (fail closed, security.md 1.11; p_flt) and the
+//          key generator's seed / SipHash round (1.10; p_kg_mid)
 //       1. egress pop            (eg_valid_o && eg_ready_i)
 //       2. clear the one-cycle response / verdict pulses
 //       3. ingress commit (S2)   of the header held in S1
@@ -22,7 +24,9 @@
 //   * outputs: continuous functions of the state registers only (no input to
 //     output path), like CmmCore::compute_outputs().
 //   * synchronous active-low reset, applied in the next-state processes (the
-//     next state is the power-up state while rst_ni is low).
+//     next state is the power-up state while rst_ni is low);
+//   * after the update: the HWKEY draw's generator restart (p_kg), the parity
+//     of every written entry and the DV fault injection (p_fault, p_flops).
 
 // Every offset, field position and width comes from cmm_pkg (generated from
 // hw/data/cmm.toml). The CKT key array has no path to the register read mux
@@ -69,6 +73,15 @@ module cmm_core (
   input  logic                                                 eg_ready_i,
   // platform timebase: free-running cycle count of this clock (alarm windows only)
   input  logic [31:0]                                          cycle_i,
+  // key generator seed: a TRNG/PUF value after reset (docs/security.md 1.10)
+  input  logic                                                 entropy_valid_i,
+  input  logic [cmm_pkg::KEY_BITS-1:0]                         entropy_i,
+  // fault injection (DV only, tied to 0 in silicon; docs/security.md 1.11):
+  // invert stored bit fault_bit_i of entry fault_entry_i of the CST (0) / CKT (1)
+  input  logic                                                 fault_valid_i,
+  input  logic                                                 fault_table_i,
+  input  logic [cmm_pkg::EP_ID_BITS-1:0]                       fault_entry_i,
+  input  logic [7:0]                                           fault_bit_i,
   output logic                                                 eg_cls_o,
   output logic [cmm_pkg::HDR_BITS-1:0]                         eg_hdr_o,
   // delivery verdicts
@@ -115,6 +128,15 @@ module cmm_core (
   localparam int KW     = KEY_WORDS;
   localparam int ACFG_W = CMM_ALARM_CFG_WINDOW_LOG2_LSB + CMM_ALARM_CFG_WINDOW_LOG2_BITS;  // ALARM_CFG fields
   typedef logic [ACFG_W-1:0] acfg_t;
+  localparam int KG_W   = $clog2(KEYGEN_CYCLES + 1);         // key generator countdown
+  localparam int TFC_W  = CMM_TABLE_FAULT_COUNT_BITS;
+  // Parity-protected CST bits (docs/security.md 1.11; the order is the
+  // fault-injection bit index, LSB first), then the parity bit itself.
+  localparam int CP_DIR = STATE_W, CP_OPART = CP_DIR + 1, CP_OPID = CP_OPART + PART_ID_BITS,
+                 CP_RNODE = CP_OPID + PID_BITS, CP_RPART = CP_RNODE + NODE_ID_BITS,
+                 CP_REP = CP_RPART + PART_ID_BITS, CP_GEN = CP_REP + EP_ID_BITS, CP_RGEN = CP_GEN + GEN_W,
+                 CP_TXSEQ = CP_RGEN + GEN_W, CP_RXSEQ = CP_TXSEQ + SEQ_W, CST_PB = CP_RXSEQ + SEQ_W;  // 92
+  localparam int CKT_PB = KEY_BITS + 2;  // key 0..127, valid 128, origin 129, parity 130
   // Node-wide event counters (STAT index), as in CmmCore.
   localparam int STAT_IW = $clog2(CMM_STAT_COUNT);
   typedef logic [CMM_STAT_COUNT-1:0] statm_t;  // a set of STAT counts (one bit per index)
@@ -163,6 +185,7 @@ module cmm_core (
   logic [SEQ_W-1:0]                             cst_tx_seq_q [NEP], cst_tx_seq_n [NEP];  // next DATA seq
   logic [SEQ_W-1:0]                             cst_rx_seq_q [NEP], cst_rx_seq_n [NEP];  // next expected seq
   logic [SEQ_W-1:0]                             cst_tx_lost_q [NEP], cst_tx_lost_n [NEP];  // CST_LOST.TX
+  logic [SEQ_W-1:0]                             cst_nack_seq_q [NEP], cst_nack_seq_n [NEP];  // send: DATA seqs below are answered
   logic [SEQ_W-1:0]                             cst_rx_lost_q [NEP], cst_rx_lost_n [NEP];  // CST_LOST.RX
   // Receive slots: length and tag (storage, not reset).
   logic [LEN_W-1:0]      rxq_len_q [NEP][RXQ_DEPTH], rxq_len_n [NEP][RXQ_DEPTH];
@@ -172,6 +195,27 @@ module cmm_core (
   logic [KEY_BITS-1:0]   ckt_key_q [NEP], ckt_key_n [NEP];
   logic [NEP-1:0]        ckt_valid_q, ckt_valid_n;
   logic [NEP-1:0]        ckt_origin_q, ckt_origin_n;
+  // Table integrity: one parity bit per CST and per CKT entry, written with
+  // the entry (even parity over the protected bits), and the TABLE_FAULT register.
+  logic [NEP-1:0]        cst_par_q, ckt_par_q;
+  logic [TFC_W-1:0]      tf_count_q, tf_count_n;
+  logic [EP_ID_BITS-1:0] tf_ep_q, tf_ep_n;
+  logic                  tf_tab_q, tf_tab_n;
+  // Hardware key generator (docs/security.md 1.10): seed K, counter, countdown
+  // of the computation in flight, READY/SEEDED. Not readable (I1): only
+  // READY/SEEDED reach the read mux; the result only the CKT write of a draw.
+  logic [KEY_BITS-1:0]   kg_key_q, kg_key_n;
+  logic [63:0]           kg_ctr_q, kg_ctr_n;
+  logic [KG_W-1:0]       kg_cnt_q, kg_cnt_n;
+  logic                  kg_ready_q, kg_ready_n, kg_seeded_q, kg_seeded_n;
+  logic [KEY_BITS-1:0]   kg_key_m;                      // after this edge's seed / round (p_kg_mid)
+  logic [63:0]           kg_ctr_m;
+  logic [KG_W-1:0]       kg_cnt_m;
+  logic                  kg_ready_m, kg_seeded_m, kg_start_m;
+  logic                  kg_start, kg_adv;              // engine: load step 0 / apply step kg_step
+  logic [3:0]            kg_step;
+  logic [KEY_BITS-1:0]   kg_res;                        // engine result (final when READY)
+  logic                  kg_draw;                       // p_reg: a HWKEY command took the result
   // Per-partition bank.
   logic [KEY_BITS-1:0]   key_stage_q [NPART], key_stage_n [NPART];
   logic [KW-1:0]         key_wr_q [NPART], key_wr_n [NPART];      // KEY words written since the last command
@@ -224,6 +268,56 @@ module cmm_core (
   logic [SLOT_W-1:0]     vd_slot_q, vd_slot_n;
   rsn_t                  vd_reason_q, vd_reason_n;
   // ---- Combinational intermediates (see "next state" below and docs/rtl.md).
+  // Parity check at the start of the edge (p_flt): entries failing closed and
+  // the table state every later process reads (*_d: FAULT, queue empty, key
+  // zeroized for those entries; the other fields are the stored ones).
+  logic [CST_PB-1:0]                            cst_pk_q [NEP], cst_pk_n [NEP];  // protected bits, packed
+  logic [NEP-1:0]                               cst_bad, ckt_bad, flt;
+  logic [STATE_W-1:0]                           cst_state_d [NEP];
+  logic [RXQ_IW-1:0]                            cst_rxq_head_d [NEP];
+  logic [RXQ_CW-1:0]                            cst_rxq_count_d [NEP];
+  logic [KEY_BITS-1:0]                          ckt_key_d [NEP];
+  logic [NEP-1:0]                               ckt_valid_d, ckt_origin_d;
+  logic                                         ft_v;        // a detection at this edge (the first entry)
+  logic [EPI-1:0]                               ft_idx;
+  logic                                         ft_tab;      // 1: the CKT mismatched, 0: only the CST
+  logic                                         ft_log_v;    // exception for its owner partition
+  logic [PI-1:0]                                ft_log_part;
+  word_t                                        ft_log_w;
+  logic [TFC_W-1:0]                             tf_count_t;  // TABLE_FAULT after the detection
+  logic [EP_ID_BITS-1:0]                        tf_ep_t;
+  logic                                         tf_tab_t;
+  logic [CST_PB:0]                              cst_flip [NEP];  // fault injection masks (incl. parity)
+  logic [CKT_PB:0]                              ckt_flip [NEP];
+  logic [NEP-1:0]                               cst_par_n, ckt_par_n;  // parity to store (of the written value, + flip)
+  // The detection's error-log event on a copy of its partition (p_flt_log),
+  // and the per-partition log/alarm state after the detection (*_t), which the
+  // ingress commit starts from.
+  logic                  wt_v;
+  logic [PI-1:0]         wt_idx;
+  logic [EL_IW-1:0]      wt_back;
+  logic [IRQ_BITS-1:0]   wt_irq_status;
+  logic [EL_CW-1:0]      wt_el_count;
+  logic [CMM_ERRLOG_STATUS_LOST_BITS-1:0] wt_el_lost;
+  logic [EXC_W-1:0]      wt_exc_count;
+  word_t                 wt_exc_first, wt_exc_last, wt_alarm_win;
+  logic [ALC_W-1:0]      wt_alarm_count, wt_alarm_cnt;
+  logic                  wt_alarm_wv, wt_alarm_fired;
+  logic                  wt_slot_v;
+  logic [EL_IW-1:0]      wt_slot;
+  word_t                 wt_slot_w;
+  logic [REP_W-1:0]      wt_slot_rep;
+  word_t                 wt_x, wt_wid;
+  logic [IRQ_BITS-1:0]                          irq_status_t [NPART];
+  word_t                                        el_t [NPART][ERRLOG_DEPTH];
+  logic [EL_CW-1:0]                             el_count_t [NPART];
+  logic [CMM_ERRLOG_STATUS_LOST_BITS-1:0]       el_lost_t [NPART];
+  logic [REP_W-1:0]                             el_rep_t [NPART][ERRLOG_DEPTH];
+  logic [EXC_W-1:0]                             exc_count_t [NPART];
+  word_t                                        exc_first_t [NPART], exc_last_t [NPART];
+  logic [ALC_W-1:0]                             alarm_count_t [NPART], alarm_cnt_t [NPART];
+  logic                                         alarm_wv_t [NPART], alarm_fired_t [NPART];
+  word_t                                        alarm_win_t [NPART];
   // Mid-edge values: the state after the ingress commit (step 3), as the
   // register access (step 5) sees it. Only the parts step 3 can change.
   logic [STATE_W-1:0]                           cst_state_m [NEP];
@@ -243,6 +337,7 @@ module cmm_core (
   logic [GEN_W-1:0]                             cst_gen_m [NEP], cst_rgen_m [NEP];
   logic [SEQ_W-1:0]                             cst_tx_seq_m [NEP], cst_rx_seq_m [NEP];
   logic [SEQ_W-1:0]                             cst_tx_lost_m [NEP], cst_rx_lost_m [NEP];
+  logic [SEQ_W-1:0]                             cst_nack_seq_m [NEP];
   logic [KEY_BITS-1:0]                          ckt_key_m [NEP];
   logic [NEP-1:0]                               ckt_valid_m, ckt_origin_m;
   word_t                                        rej_m [REASON_COUNT];
@@ -280,7 +375,7 @@ module cmm_core (
   logic [RXQ_IW-1:0]                            wi_rxq_head;
   logic [RXQ_CW-1:0]                            wi_rxq_count;
   logic [GEN_W-1:0]                             wi_gen, wi_rgen;
-  logic [SEQ_W-1:0]                             wi_tx_seq, wi_rx_seq, wi_tx_lost, wi_rx_lost;
+  logic [SEQ_W-1:0]                             wi_tx_seq, wi_rx_seq, wi_tx_lost, wi_rx_lost, wi_nack_seq;
   logic [KEY_BITS-1:0]                          wi_key;
   logic                                         wi_kvalid, wi_korigin;
   logic [EPI-1:0]                               wr_idx;
@@ -299,7 +394,7 @@ module cmm_core (
   logic [RXQ_IW-1:0]                            wr_rxq_head;
   logic [RXQ_CW-1:0]                            wr_rxq_count;
   logic [GEN_W-1:0]                             wr_gen, wr_rgen;
-  logic [SEQ_W-1:0]                             wr_tx_seq, wr_rx_seq, wr_tx_lost, wr_rx_lost;
+  logic [SEQ_W-1:0]                             wr_tx_seq, wr_rx_seq, wr_tx_lost, wr_rx_lost, wr_nack_seq;
   logic [KEY_BITS-1:0]                          wr_key;
   logic                                         wr_kvalid, wr_korigin;
   logic                  wi_rxq_push;                 // one delivery into a receive slot of entry wi_idx
@@ -481,8 +576,9 @@ module cmm_core (
   // updates EXC_*; the event counts for the reject-rate alarm (window =
   // cycle_i >> WINDOW_LOG2); IRQ ERR (+ EXC, ALARM); the slot written (new
   // word, or the newest entry with its repeat count bumped) is an event.
-  // Two copies of the same code, one per working copy (log_update_i: wl_* of
-  // p_ing_log; log_update_r: wf_* of p_reg_log), writing their variables
+  // Three copies of the same code, one per working copy (log_update_t: wt_* of
+  // p_flt_log, the table-fault exception; log_update_i: wl_* of p_ing_log;
+  // log_update_r: wf_* of p_reg_log), writing their variables
   // directly: yosys 0.23 drops writes through task inout/output arguments.
   // Keep them identical.
   task automatic log_update_i(word_t w, logic [EL_IW-1:0] head, word_t back_w, logic [REP_W-1:0] back_rep,
@@ -534,6 +630,57 @@ module cmm_core (
       wl_irq_status = wl_irq_status | IRQM_ALARM;
     end
     wl_irq_status = wl_irq_status | IRQM_ERR;
+  endtask
+
+  task automatic log_update_t(word_t w, logic [EL_IW-1:0] head, word_t back_w, logic [REP_W-1:0] back_rep,
+                               acfg_t cfg);
+    wt_slot_v = 1'b0;
+    wt_slot = '0;
+    wt_slot_w = '0;
+    wt_slot_rep = '0;
+    wt_x = '0;
+    // Never into the head (count >= 2): the agent reads HEAD and REPEAT, then
+    // pops; a repeat added in between would be lost with the pop.
+    if (wt_el_count >= EL_CW'(2) && ((back_w ^ w) & EL_SAME) == '0) begin
+      wt_slot_v = 1'b1;
+      wt_slot = el_back(head, wt_el_count);
+      wt_slot_w = back_w;
+      wt_slot_rep = (back_rep == '1) ? back_rep : back_rep + 1'b1;
+    end else if (wt_el_count == EL_CW'(ERRLOG_DEPTH)) begin
+      if (wt_el_lost != '1) wt_el_lost = wt_el_lost + 1'b1;
+    end else begin
+      wt_slot_v = 1'b1;
+      wt_slot = EL_IW'((32'(head) + 32'(wt_el_count)) % ERRLOG_DEPTH);
+      wt_slot_w = w;
+      wt_el_count = wt_el_count + EL_CW'(1);
+    end
+    if (w[CMM_ERRLOG_HEAD_EXCEPTION_LSB]) begin
+      wt_x[CMM_EXC_LAST_REASON_LSB +: CMM_EXC_LAST_REASON_BITS] =
+          w[CMM_ERRLOG_HEAD_REASON_LSB +: CMM_ERRLOG_HEAD_REASON_BITS];
+      wt_x[CMM_EXC_LAST_EP_LSB +: CMM_EXC_LAST_EP_BITS] = w[CMM_ERRLOG_HEAD_EP_LSB +: CMM_ERRLOG_HEAD_EP_BITS];
+      wt_x[CMM_EXC_LAST_SRC_NODE_LSB +: CMM_EXC_LAST_SRC_NODE_BITS] =
+          w[CMM_ERRLOG_HEAD_SRC_NODE_LSB +: CMM_ERRLOG_HEAD_SRC_NODE_BITS];
+      wt_x[CMM_EXC_LAST_VALID_LSB] = 1'b1;
+      if (!wt_exc_first[CMM_EXC_FIRST_VALID_LSB]) wt_exc_first = wt_x;
+      wt_exc_last = wt_x;
+      if (wt_exc_count != '1) wt_exc_count = wt_exc_count + 1'b1;
+      wt_irq_status = wt_irq_status | IRQM_EXC;
+    end
+    wt_wid = cycle_i >> cfg[CMM_ALARM_CFG_WINDOW_LOG2_LSB +: CMM_ALARM_CFG_WINDOW_LOG2_BITS];
+    if (!wt_alarm_wv || wt_wid != wt_alarm_win) begin
+      wt_alarm_wv = 1'b1;
+      wt_alarm_win = wt_wid;
+      wt_alarm_cnt = '0;
+      wt_alarm_fired = 1'b0;
+    end
+    if (wt_alarm_cnt != '1) wt_alarm_cnt = wt_alarm_cnt + 1'b1;
+    if (cfg[CMM_ALARM_CFG_THRESH_LSB +: CMM_ALARM_CFG_THRESH_BITS] != '0 && !wt_alarm_fired &&
+        wt_alarm_cnt >= cfg[CMM_ALARM_CFG_THRESH_LSB +: CMM_ALARM_CFG_THRESH_BITS]) begin
+      wt_alarm_fired = 1'b1;  // once per window
+      if (wt_alarm_count != '1) wt_alarm_count = wt_alarm_count + 1'b1;
+      wt_irq_status = wt_irq_status | IRQM_ALARM;
+    end
+    wt_irq_status = wt_irq_status | IRQM_ERR;
   endtask
 
   task automatic log_update_r(word_t w, logic [EL_IW-1:0] head, word_t back_w, logic [REP_W-1:0] back_rep,
@@ -700,7 +847,7 @@ module cmm_core (
     ev_r_eg_se = se;
     ev_r_eg_sg = wr_gen;
     ev_r_eg_dg = wr_rgen;
-    ev_r_eg_seq = (op == OP_DATA) ? wr_tx_seq : '0;
+    ev_r_eg_seq = (op == OP_DATA || op == OP_CONNECT) ? wr_tx_seq : '0;  // DATA seq / CONNECT attempt
   endtask
 
   // The register side logs only into the requester's partition. The event
@@ -740,7 +887,7 @@ module cmm_core (
     wr_tx_last_reason = '0; wr_tx_last_tag = '0;    wr_tx_sent = '0;
     wr_rxq_head = '0;       wr_rxq_count = '0;
     wr_rgen = '0;           wr_tx_seq = '0;         wr_rx_seq = '0;
-    wr_tx_lost = '0;        wr_rx_lost = '0;
+    wr_tx_lost = '0;        wr_rx_lost = '0;        wr_nack_seq = '0;
     zeroize_r();
   endtask
 
@@ -778,6 +925,7 @@ module cmm_core (
     if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
     else if (`CMM_H(s1_q, LEN) == '0 || `CMM_H(s1_q, LEN) > MAX_LEN) r = REASON_BAD_LEN;
     else if (`CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
+    else if (wi_state == STATE_FAULT) r = REASON_TABLE_FAULT;  // out of service: dropped unanswered
     else if (wi_state == STATE_FREE) r = REASON_NOT_OPEN;
     else begin
       tell = 1'b1;
@@ -805,7 +953,8 @@ module cmm_core (
     if (r != REASON_OK) begin
       vd_accept_n = 1'b0;
       vd_slot_n = '0;
-      nack(r);
+      if (r == REASON_TABLE_FAULT) count_reject_i(r);  // nothing in the entry can be trusted: no NACK
+      else nack(r);
       if (tell) log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0,
                             `CMM_H(s1_q, SRC_NODE));
       if (r == REASON_RXQ_FULL && d != '0) begin
@@ -845,6 +994,7 @@ module cmm_core (
     exc = 1'b0;
     if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
     else if (`CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
+    else if (wi_state == STATE_FAULT) r = REASON_TABLE_FAULT;  // out of service: unanswered
     else if (wi_state == STATE_FREE) r = REASON_NOT_OPEN;
     else begin
       logit = 1'b1;
@@ -870,7 +1020,9 @@ module cmm_core (
       else if (!gens_match_i()) r = REASON_STALE_GEN;  // a CONNECT of an earlier epoch
       else if (`CMM_H(s1_q, KEY) == '0) r = REASON_KEY_ZERO;  // keys are never all-zero
     end
-    if (r != REASON_OK) begin
+    if (r == REASON_TABLE_FAULT) begin
+      count_reject_i(r);
+    end else if (r != REASON_OK) begin
       nack(r);
       if (logit) log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, exc,
                              `CMM_H(s1_q, SRC_NODE));
@@ -882,6 +1034,7 @@ module cmm_core (
       wi_korigin = ORIGIN_REMOTE;
       wi_state = STATE_OPEN;
       wi_tx_seq = '0;
+      wi_nack_seq = '0;
       wi_last_reason = '0;
       raise_i(wi_owner_part, IRQM_CONN);
       bump_stat_i(STAT_CONNECT_ACCEPTED);
@@ -890,8 +1043,11 @@ module cmm_core (
   endtask
 
   task automatic ingress_connect_ack();
-    if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i || `CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP) ||
-        wi_state != STATE_CONNECTING || wi_dir != DIR_RECV ||
+    if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i || `CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP)) begin
+      count_reject_i(REASON_STRAY_RESPONSE);
+    end else if (wi_state == STATE_FAULT) begin
+      count_reject_i(REASON_TABLE_FAULT);
+    end else if (wi_state != STATE_CONNECTING || wi_dir != DIR_RECV ||
         `CMM_H(s1_q, DST_PART) != wi_owner_part || !ids_match_i()) begin
       count_reject_i(REASON_STRAY_RESPONSE);
     end else if (!gens_match_i()) begin
@@ -908,24 +1064,39 @@ module cmm_core (
   task automatic ingress_nack();
     logic owned, proven, done;
     rsn_t why;
+    logic [SEQ_W-1:0] fresh, window;
+    fresh = `CMM_H(s1_q, SEQ) - wi_nack_seq;       // mod 2^16
+    window = wi_tx_seq - wi_nack_seq;              // believable: seq in [nack_seq, tx_seq - 1]
     owned = `CMM_H(s1_q, DST_NODE) == cfg_node_id_i && `CMM_H(s1_q, DST_EP) < EP_ID_BITS'(NEP) &&
             wi_state != STATE_FREE && wi_owner_part == `CMM_H(s1_q, DST_PART) && ids_match_i();
     proven = gens_match_i() && wi_kvalid && key_match_i();  // a NACK changes an entry only if it proves them
     why = (`CMM_H(s1_q, REASON) < RSN_W'(REASON_COUNT)) ? `CMM_H(s1_q, REASON) : RSN_W'(REASON_BAD_OPCODE);
     done = 1'b0;
-    if (`CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_DATA)) begin
+    if (`CMM_H(s1_q, AUX) != HDR_AUX_BITS'(OPCODE_CLOSE) && `CMM_H(s1_q, AUX) != HDR_AUX_BITS'(OPCODE_MGMT) &&
+        `CMM_H(s1_q, DST_NODE) == cfg_node_id_i && `CMM_H(s1_q, DST_EP) < EP_ID_BITS'(NEP) &&
+        wi_state == STATE_FAULT) begin
+      // NACKs of CLOSE and MGMT address a partition, every other one its entry.
+      count_reject_i(REASON_TABLE_FAULT);
+      done = 1'b1;
+    end else if (`CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_DATA)) begin
       if (owned && wi_dir == DIR_SEND) begin
         done = 1'b1;
         if (!proven) count_reject_i(REASON_UNAUTH_RESPONSE);
-        else begin
+        else if (why != RSN_W'(REASON_SEQ_OLD) && fresh >= window) begin
+          // At most once: a NACK answers one DATA that was sent and not
+          // answered yet (the receiver answers in order); a duplicate or
+          // replay is SEQ_OLD.
+          count_reject_i(REASON_SEQ_OLD);
+        end else begin
+          if (why != RSN_W'(REASON_SEQ_OLD)) wi_nack_seq = `CMM_H(s1_q, SEQ) + 1'b1;
           wi_tx_last_reason = `CMM_H(s1_q, REASON);
-          wi_tx_last_tag = `CMM_H(s1_q, TAG);
+          if (why != RSN_W'(REASON_SEQ_GAP)) wi_tx_last_tag = `CMM_H(s1_q, TAG);  // SEQ_GAP: tag = missing count
           wi_last_reason = `CMM_H(s1_q, REASON);
           raise_i(wi_owner_part, IRQM_TXNACK);
           if (why == RSN_W'(REASON_SEQ_GAP)) begin
-            // seq messages before the tagged one were lost (the tagged one was
-            // delivered): counted apart from the refusals, and logged.
-            wi_tx_lost = sat_add(wi_tx_lost, `CMM_H(s1_q, SEQ));
+            // tag messages before DATA seq were lost (that one was delivered):
+            // counted apart from the refusals, and logged.
+            wi_tx_lost = sat_add(wi_tx_lost, `CMM_H(s1_q, TAG));
             log_error_i(wi_owner_part, why, `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0,
                         `CMM_H(s1_q, SRC_NODE));
           end else if (why != RSN_W'(REASON_SEQ_OLD) && wi_tx_nacks != '1) begin
@@ -939,6 +1110,9 @@ module cmm_core (
       if (owned && wi_state == STATE_CONNECTING && wi_dir == DIR_RECV) begin
         done = 1'b1;
         if (!proven) count_reject_i(REASON_UNAUTH_RESPONSE);
+        // Only the latest attempt's NACK: an older one may be overtaken by the
+        // re-sent CONNECT's success (a half-open channel otherwise).
+        else if (`CMM_H(s1_q, SEQ) != wi_tx_seq) done = 1'b0;  // STRAY_RESPONSE
         else begin
           zeroize_i();
           wi_state = STATE_AUTHORIZED;
@@ -966,6 +1140,7 @@ module cmm_core (
     stray = 1'b0;
     if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
     else if (`CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
+    else if (wi_state == STATE_FAULT) r = REASON_TABLE_FAULT;  // out of service: unanswered
     else if (wi_state == STATE_FREE) r = REASON_NOT_OPEN;
     else begin
       logit = 1'b1;
@@ -983,7 +1158,9 @@ module cmm_core (
       // No key: only a send entry in AUTHORIZED (the CLOSE overtook its CONNECT) becomes a tombstone.
       else if (!(wi_dir == DIR_SEND && wi_state == STATE_AUTHORIZED)) stray = 1'b1;
     end
-    if (r != REASON_OK) begin
+    if (r == REASON_TABLE_FAULT) begin
+      count_reject_i(r);
+    end else if (r != REASON_OK) begin
       nack(r);  // a NACK of CLOSE never carries a key
       if (logit) log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0,
                              `CMM_H(s1_q, SRC_NODE));
@@ -1042,6 +1219,8 @@ module cmm_core (
       // Egress key attach: key, source ids, generations and seq come from the CMM, never software (I4).
       push_req(OP_DATA, wr_owner_part, EP_ID_BITS'(e));  // header: p_eg_hdr
       wr_tx_seq = wr_tx_seq + 1'b1;
+      // NACKs are believed for the last 2^15 DATA at most (security.md 1.5): drag the window.
+      if (SEQ_W'(wr_tx_seq - wr_nack_seq) > SEQ_W'(16'h8000)) wr_nack_seq = wr_tx_seq - SEQ_W'(16'h8000);
       wr_tx_sent = wr_tx_sent + 1'b1;  // wraps, like the C++ counter
       bump_stat_r(STAT_DATA_SENT);
     end
@@ -1049,9 +1228,10 @@ module cmm_core (
 
   // Stores the staged key into a receive entry (SET_KEY, CONNECT); I6 on a
   // send entry. Atomic staging: all four words, written by the commanding
-  // process alone, not zero.
+  // process alone, not zero. With HWKEY the generator's result (if READY)
+  // replaces the staging bank; an existing key of a CONNECT is used as is.
   // Results in key_r / key_exc / key_ok (module level: no task outputs).
-  task automatic store_local_key(logic allow_existing, logic [PID_BITS-1:0] pid);
+  task automatic store_local_key(logic allow_existing, logic [PID_BITS-1:0] pid, logic hwkey);
     key_ok = 1'b0;
     key_exc = 1'b0;
     key_r = (REASON_OK);
@@ -1065,6 +1245,16 @@ module cmm_core (
     end else if (wr_kvalid) begin
       if (allow_existing) key_ok = 1'b1;
       else key_r = (REASON_KEY_PRESENT);
+    end else if (hwkey) begin
+      // HWKEY: the generator's result instead of the staging bank (security.md 1.10).
+      if (!kg_ready_m) key_r = (REASON_KEY_GEN_NOT_READY);
+      else begin
+        wr_key = kg_res;
+        wr_kvalid = 1'b1;
+        wr_korigin = ORIGIN_LOCAL;
+        key_ok = 1'b1;
+        kg_draw = 1'b1;  // ctr + 1, READY 0, next computation (p_kg)
+      end
     end else if (wp_key_wr != '0 && wp_key_pid != pid) begin
       key_r = (REASON_KEY_STAGE_BUSY);
     end else if (wp_key_wr != '1) begin
@@ -1116,9 +1306,10 @@ module cmm_core (
     r = REASON_OK;
     exc = 1'b0;
     found = 1'b0;
-    // need_owned(): operand in range and owned by the requester's partition (I5).
+    // need_owned(): operand in range, not FAULT, owned by the requester's partition (I5).
     owned = 1'b0;
     if (ep >= CMM_CMD_EP_BITS'(NEP)) r = REASON_BAD_EP;
+    else if (wr_state == STATE_FAULT) r = REASON_TABLE_FAULT;  // before the owner check: the owner field is not trusted
     else if (wr_state == STATE_FREE || wr_owner_part != part) r = REASON_DENIED;
     else owned = 1'b1;
 
@@ -1149,20 +1340,22 @@ module cmm_core (
         end
       CMM_CMD_OP_BITS'(CMD_SET_KEY):
         if (owned) begin
-          store_local_key(1'b0, reg_req_pid_i);
+          store_local_key(1'b0, reg_req_pid_i, wd[CMM_CMD_HWKEY_LSB]);
           r = key_r;
           exc = key_exc;
         end
       CMM_CMD_OP_BITS'(CMD_CONNECT):
         if (owned) begin
           if (wr_dir == DIR_RECV && wr_state == STATE_CONNECTING) begin
+            wr_tx_seq = wr_tx_seq + 1'b1;    // a new attempt: only its NACK is believed
             push_req(OP_CONNECT, part, ep);  // retry: the stored key again, the staged one is not used
             bump_stat_r(STAT_CONNECT_SENT);
           end else begin
-            store_local_key(1'b1, reg_req_pid_i);
+            store_local_key(1'b1, reg_req_pid_i, wd[CMM_CMD_HWKEY_LSB]);
             r = key_r;
             exc = key_exc;
             if (key_ok) begin
+              wr_tx_seq = '0;  // attempt 0 (a receive entry sends no DATA)
               push_req(OP_CONNECT, part, ep);
               wr_state = STATE_CONNECTING;
               wr_rx_seq = '0;
@@ -1283,7 +1476,8 @@ module cmm_core (
     ro = a == CMM_PART_INFO_OFFSET || a == CMM_CMD_STATUS_OFFSET || a == CMM_MGMT_RX_STATUS_OFFSET ||
          is_mrx || a == CMM_ERRLOG_STATUS_OFFSET || a == CMM_ERRLOG_HEAD_OFFSET || is_rej || is_stat ||
          a == CMM_ERRLOG_HEAD_REPEAT_OFFSET || a == CMM_EXC_COUNT_OFFSET || a == CMM_EXC_FIRST_OFFSET ||
-         a == CMM_EXC_LAST_OFFSET || a == CMM_ALARM_COUNT_OFFSET;
+         a == CMM_EXC_LAST_OFFSET || a == CMM_ALARM_COUNT_OFFSET || a == CMM_KEYGEN_STATUS_OFFSET ||
+         a == CMM_TABLE_FAULT_OFFSET;
     known = ro || is_key || is_mtx || a == CMM_CMD_OFFSET || a == CMM_IRQ_STATUS_OFFSET ||
             a == CMM_IRQ_ENABLE_OFFSET || a == CMM_MGMT_DST_OFFSET || a == CMM_ALARM_CFG_OFFSET;
     // Writable fields of the registers with reserved bits (the others take the whole word).
@@ -1347,6 +1541,14 @@ module cmm_core (
         reg_rd = DW'(wp_alarm_cfg);
       end else if (a == CMM_ALARM_COUNT_OFFSET) begin
         reg_rd[CMM_ALARM_COUNT_COUNT_LSB +: ALC_W] = wp_alarm_count;
+      end else if (a == CMM_KEYGEN_STATUS_OFFSET) begin
+        // Status only: nothing of K, ctr or the result is readable (I1).
+        reg_rd[CMM_KEYGEN_STATUS_READY_LSB] = kg_ready_m;
+        reg_rd[CMM_KEYGEN_STATUS_SEEDED_LSB] = kg_seeded_m;
+      end else if (a == CMM_TABLE_FAULT_OFFSET) begin
+        reg_rd[CMM_TABLE_FAULT_COUNT_LSB +: TFC_W] = tf_count_t;
+        reg_rd[CMM_TABLE_FAULT_LAST_EP_LSB +: CMM_TABLE_FAULT_LAST_EP_BITS] = tf_ep_t;
+        reg_rd[CMM_TABLE_FAULT_LAST_TABLE_LSB] = tf_tab_t;
       end else if (is_rej) begin
         if (i < REASON_COUNT) reg_rd = rej_m[i];
       end else if (is_stat) begin
@@ -1363,7 +1565,11 @@ module cmm_core (
         wp_key_wr[i[$clog2(KW)-1:0]] = 1'b1;
         wp_key_stage[i*DW +: DW] = wd;
       end
-    end else if (reserved_bits(wd, wmask)) begin
+    end else if (reserved_bits(wd, wmask) ||
+                 (a == CMM_CMD_OFFSET && wd[CMM_CMD_HWKEY_LSB] &&
+                  wd[CMM_CMD_OP_LSB +: CMM_CMD_OP_BITS] != CMM_CMD_OP_BITS'(CMD_CONNECT) &&
+                  wd[CMM_CMD_OP_LSB +: CMM_CMD_OP_BITS] != CMM_CMD_OP_BITS'(CMD_SET_KEY))) begin
+      // HWKEY with an op that takes no key is a reserved bit too.
       count_reject_r(REASON_RESERVED_BITS);
       reg_rsp = RSP_REJECT;
     end else begin
@@ -1399,7 +1605,10 @@ module cmm_core (
         off != CMM_CST_STATUS_OFFSET && off != CMM_CST_GEN_OFFSET && off != CMM_CST_SEQ_OFFSET &&
         off != CMM_CST_LOST_OFFSET)
       decerr(part);
-    else if (!kernel || wr_state == STATE_FREE || wr_owner_part != part) denied(part, e);
+    else if (wr_state == STATE_FAULT) begin
+      count_reject_r(REASON_TABLE_FAULT);  // out of service; its owner field is not trusted
+      reg_rsp = RSP_REJECT;
+    end else if (!kernel || wr_state == STATE_FREE || wr_owner_part != part) denied(part, e);
     else if (!wr) begin
       if (off == CMM_CST_CTRL_OFFSET) begin
         reg_rd[CMM_CST_CTRL_DIR_LSB +: CMM_CST_CTRL_DIR_BITS] = wr_dir;
@@ -1468,7 +1677,10 @@ module cmm_core (
     known = in_tx || in_rx || is_cmd || off == CMM_EP_TX_STATUS_OFFSET || off == CMM_EP_TX_SENT_OFFSET ||
             off == CMM_EP_RX_STATUS_OFFSET || off == CMM_EP_RX_TAG_OFFSET;
     if (!known) decerr(part);
-    else if (wr_state == STATE_FREE || wr_owner_part != part ||
+    else if (wr_state == STATE_FAULT) begin
+      count_reject_r(REASON_TABLE_FAULT);
+      reg_rsp = RSP_REJECT;
+    end else if (wr_state == STATE_FREE || wr_owner_part != part ||
              (!kernel && reg_req_pid_i != wr_owner_pid))
       denied(part, e);
     else if (in_tx) begin
@@ -1571,6 +1783,9 @@ module cmm_core (
 
   // ------------------------------------------------------------------ next state
   // Processes in dependency order (no combinational loop between them):
+  //   p_flt      parity check of every entry (first, security.md 1.11): the
+  //              checked tables *_d, the detection event; p_flt_log /
+  //              p_flt_part its exception and alarms -> partition state *_t
   //   p_ing      steps 2-3: verdict pulse clear, ingress commit of S1 on the
   //              working copy wi_* of its entry -> ingress events
   //   p_ing_log  the ingress error-log event on the working copy wl_* of its
@@ -1583,7 +1798,141 @@ module cmm_core (
   //              applied; synchronous reset (the power-up state)
   //   p_egq      step 1 (egress pop) and the pushes of steps 3 and 5
   //   p_s1       step 4 (ingress accept)
+  //   p_kg_mid   key generator seed / round (before the register access,
+  //              which sees its result); p_kg: the draw of a HWKEY command
+  //   p_fault    fault injection after the update, parities of the written entries
   // Same result as the steps applied one after the other, like CmmCore::step().
+
+  // ---- table integrity: parity check of every entry before anything uses it
+  // (security.md 1.11). A mismatching entry fails closed at this edge: every
+  // later process reads the *_d tables (FAULT, queue empty, CKT zeroized).
+  // One injected flip per edge and a detection rewrites the parity, so at
+  // most one entry mismatches per edge; should several, all fail closed and
+  // the first is reported.
+  always_comb begin : p_flt
+    ft_v = 1'b0;  ft_idx = '0;  ft_tab = 1'b0;
+    for (int k = 0; k < NEP; k++) begin
+      cst_pk_q[k] = {cst_rx_seq_q[k], cst_tx_seq_q[k], cst_rgen_q[k], cst_gen_q[k], cst_rep_q[k], cst_rpart_q[k],
+                     cst_rnode_q[k], cst_owner_pid_q[k], cst_owner_part_q[k], cst_dir_q[k], cst_state_q[k]};
+      cst_bad[k] = (^cst_pk_q[k]) ^ cst_par_q[k];
+      ckt_bad[k] = (^ckt_key_q[k]) ^ ckt_valid_q[k] ^ ckt_origin_q[k] ^ ckt_par_q[k];
+      flt[k] = cst_bad[k] || ckt_bad[k];
+      cst_state_d[k] = flt[k] ? STATE_FAULT : cst_state_q[k];
+      cst_rxq_head_d[k] = flt[k] ? '0 : cst_rxq_head_q[k];
+      cst_rxq_count_d[k] = flt[k] ? '0 : cst_rxq_count_q[k];
+      ckt_key_d[k] = flt[k] ? '0 : ckt_key_q[k];
+      ckt_valid_d[k] = flt[k] ? 1'b0 : ckt_valid_q[k];
+      ckt_origin_d[k] = flt[k] ? 1'b0 : ckt_origin_q[k];
+      if (!ft_v && flt[k]) begin
+        ft_v = 1'b1;
+        ft_idx = EPI'(k);
+        ft_tab = ckt_bad[k];
+      end
+    end
+    // An exception for the owner if the entry was in use (stored state and owner).
+    ft_log_v = ft_v && cst_state_q[ft_idx] != STATE_FREE && cst_owner_part_q[ft_idx] < PART_ID_BITS'(NPART);
+    ft_log_part = cst_owner_part_q[ft_idx][PI-1:0];
+    ft_log_w = log_word(RSN_W'(REASON_TABLE_FAULT), EP_ID_BITS'(ft_idx), '0, 1'b0, 1'b1, cfg_node_id_i);
+    tf_count_t = tf_count_q;  tf_ep_t = tf_ep_q;  tf_tab_t = tf_tab_q;
+    if (ft_v) begin
+      if (tf_count_q != '1) tf_count_t = tf_count_q + 1'b1;
+      tf_ep_t = EP_ID_BITS'(ft_idx);
+      tf_tab_t = ft_tab;
+    end
+    tf_count_n = rst_ni ? tf_count_t : '0;
+    tf_ep_n = rst_ni ? tf_ep_t : '0;
+    tf_tab_n = rst_ni ? tf_tab_t : 1'b0;
+  end
+
+  // ---- the detection's exception on a copy of its owner partition's log state
+  always_comb begin : p_flt_log
+    wt_v = ft_log_v;
+    wt_idx = ft_log_part;
+    wt_el_count = el_count_q[wt_idx];
+    wt_el_lost = el_lost_q[wt_idx];
+    wt_exc_count = exc_count_q[wt_idx];
+    wt_exc_first = exc_first_q[wt_idx];
+    wt_exc_last = exc_last_q[wt_idx];
+    wt_alarm_count = alarm_count_q[wt_idx];
+    wt_alarm_wv = alarm_wv_q[wt_idx];
+    wt_alarm_fired = alarm_fired_q[wt_idx];
+    wt_alarm_win = alarm_win_q[wt_idx];
+    wt_alarm_cnt = alarm_cnt_q[wt_idx];
+    wt_irq_status = '0;  // causes to OR into IRQ_STATUS of partition wt_idx
+    wt_slot_v = 1'b0;  wt_slot = '0;  wt_slot_w = '0;  wt_slot_rep = '0;
+    wt_back = el_back(el_head_q[wt_idx], wt_el_count);
+    wt_x = '0;
+    wt_wid = '0;
+    if (wt_v)
+      log_update_t(ft_log_w, el_head_q[wt_idx], el_q[wt_idx][wt_back], el_rep_q[wt_idx][wt_back],
+                   alarm_cfg_q[wt_idx]);
+  end
+
+  // ---- partition state after the detection: that exception, and IRQ ALARM
+  // + ALARM_COUNT in every partition (a hardware fault concerns every kernel).
+  always_comb begin : p_flt_part
+    for (int p = 0; p < NPART; p++) begin
+      irq_status_t[p] = irq_status_q[p];
+      if (wt_v && wt_idx == PI'(p)) begin
+        irq_status_t[p] = irq_status_t[p] | wt_irq_status;
+        el_count_t[p] = wt_el_count;         el_lost_t[p] = wt_el_lost;
+        exc_count_t[p] = wt_exc_count;       exc_first_t[p] = wt_exc_first;   exc_last_t[p] = wt_exc_last;
+        alarm_count_t[p] = wt_alarm_count;   alarm_wv_t[p] = wt_alarm_wv;     alarm_fired_t[p] = wt_alarm_fired;
+        alarm_win_t[p] = wt_alarm_win;       alarm_cnt_t[p] = wt_alarm_cnt;
+      end else begin
+        el_count_t[p] = el_count_q[p];       el_lost_t[p] = el_lost_q[p];
+        exc_count_t[p] = exc_count_q[p];     exc_first_t[p] = exc_first_q[p]; exc_last_t[p] = exc_last_q[p];
+        alarm_count_t[p] = alarm_count_q[p]; alarm_wv_t[p] = alarm_wv_q[p];   alarm_fired_t[p] = alarm_fired_q[p];
+        alarm_win_t[p] = alarm_win_q[p];     alarm_cnt_t[p] = alarm_cnt_q[p];
+      end
+      if (ft_v) begin
+        if (alarm_count_t[p] != '1) alarm_count_t[p] = alarm_count_t[p] + 1'b1;
+        irq_status_t[p] = irq_status_t[p] | IRQM_ALARM;
+      end
+      for (int s = 0; s < ERRLOG_DEPTH; s++) begin
+        el_t[p][s] = el_q[p][s];
+        el_rep_t[p][s] = el_rep_q[p][s];
+        if (wt_slot_v && wt_idx == PI'(p) && wt_slot == EL_IW'(s)) begin
+          el_t[p][s] = wt_slot_w;
+          el_rep_t[p][s] = wt_slot_rep;
+        end
+      end
+    end
+  end
+
+  // ---- key generator (security.md 1.10), right after the parity check and
+  // before the ingress commit and the register access, which see its result:
+  // a seed sets K, ctr 0 and starts a computation (unseeded if zero; no round
+  // at this edge); else a computation in flight does one SipRound (countdown)
+  // and, when the countdown reaches 0, is READY, or, if the result is all
+  // zero, starts again with ctr + 1. Start at edge E: READY from E + 14 on.
+  always_comb begin : p_kg_mid
+    kg_key_m = kg_key_q;      kg_ctr_m = kg_ctr_q;        kg_cnt_m = kg_cnt_q;
+    kg_ready_m = kg_ready_q;  kg_seeded_m = kg_seeded_q;
+    kg_start_m = 1'b0;
+    kg_adv = 1'b0;
+    kg_step = 4'(KEYGEN_CYCLES + 1) - 4'(kg_cnt_q);  // countdown 14..2 -> SipHash step 1..13
+    if (entropy_valid_i) begin
+      kg_key_m = entropy_i;
+      kg_ctr_m = '0;
+      kg_ready_m = 1'b0;
+      kg_seeded_m = entropy_i != '0;  // a generator keyed with zeros is predictable
+      kg_cnt_m = (entropy_i != '0) ? KG_W'(KEYGEN_CYCLES) : '0;
+      kg_start_m = entropy_i != '0;
+    end else if (kg_cnt_q != '0) begin
+      kg_cnt_m = kg_cnt_q - 1'b1;
+      kg_adv = kg_cnt_q != KG_W'(1);  // step 0 was done at the start, the result is final after step 13
+      if (kg_cnt_q == KG_W'(1)) begin
+        if (kg_res != '0) kg_ready_m = 1'b1;
+        else begin  // an all-zero key is never used
+          kg_ctr_m = kg_ctr_q + 64'd1;
+          kg_cnt_m = KG_W'(KEYGEN_CYCLES);
+          kg_start_m = 1'b1;
+        end
+      end
+    end
+    if (!rst_ni) kg_adv = 1'b0;
+  end
 
   // ---- steps 2 (verdict pulse) and 3 (ingress commit)
   always_comb begin : p_ing
@@ -1594,7 +1943,7 @@ module cmm_core (
     ev_i_eg_v = 1'b0;    ev_i_eg_ack = 1'b0;  ev_i_eg_r = '0;  ev_i_eg_seq = '0;  ev_i_eg_key = KSEL_ZERO;
     ev_i_mq_v = 1'b0;    ev_i_mq_part = '0;  ev_i_mq_node = '0;  ev_i_mq_spart = '0;  ev_i_mq_words = '0;
     wi_idx = s1_q[HDR_DST_EP_LSB +: EPI];
-    wi_state = cst_state_q[wi_idx];
+    wi_state = cst_state_d[wi_idx];
     wi_dir = cst_dir_q[wi_idx];
     wi_owner_part = cst_owner_part_q[wi_idx];
     wi_owner_pid = cst_owner_pid_q[wi_idx];
@@ -1606,12 +1955,13 @@ module cmm_core (
     wi_tx_last_reason = cst_tx_last_reason_q[wi_idx];
     wi_tx_last_tag = cst_tx_last_tag_q[wi_idx];
     wi_tx_sent = cst_tx_sent_q[wi_idx];
-    wi_rxq_head = cst_rxq_head_q[wi_idx];
-    wi_rxq_count = cst_rxq_count_q[wi_idx];
+    wi_rxq_head = cst_rxq_head_d[wi_idx];
+    wi_rxq_count = cst_rxq_count_d[wi_idx];
     wi_gen = cst_gen_q[wi_idx];        wi_rgen = cst_rgen_q[wi_idx];
     wi_tx_seq = cst_tx_seq_q[wi_idx];  wi_rx_seq = cst_rx_seq_q[wi_idx];
     wi_tx_lost = cst_tx_lost_q[wi_idx];  wi_rx_lost = cst_rx_lost_q[wi_idx];
-    wi_key = ckt_key_q[wi_idx];  wi_kvalid = ckt_valid_q[wi_idx];  wi_korigin = ckt_origin_q[wi_idx];
+    wi_nack_seq = cst_nack_seq_q[wi_idx];
+    wi_key = ckt_key_d[wi_idx];  wi_kvalid = ckt_valid_d[wi_idx];  wi_korigin = ckt_origin_d[wi_idx];
     wi_rxq_push = 1'b0;  wi_rxq_slot = '0;  wi_rxq_len = '0;  wi_rxq_tag = '0;
     vd_valid_n = 1'b0;
     vd_accept_n = vd_accept_q;  vd_ep_n = vd_ep_q;  vd_slot_n = vd_slot_q;  vd_reason_n = vd_reason_q;
@@ -1625,23 +1975,23 @@ module cmm_core (
   always_comb begin : p_ing_log
     wl_v = ev_i_log_v && ev_i_log_part < PART_ID_BITS'(NPART);
     wl_idx = ev_i_log_part[PI-1:0];
-    wl_el_count = el_count_q[wl_idx];
-    wl_el_lost = el_lost_q[wl_idx];
-    wl_exc_count = exc_count_q[wl_idx];
-    wl_exc_first = exc_first_q[wl_idx];
-    wl_exc_last = exc_last_q[wl_idx];
-    wl_alarm_count = alarm_count_q[wl_idx];
-    wl_alarm_wv = alarm_wv_q[wl_idx];
-    wl_alarm_fired = alarm_fired_q[wl_idx];
-    wl_alarm_win = alarm_win_q[wl_idx];
-    wl_alarm_cnt = alarm_cnt_q[wl_idx];
+    wl_el_count = el_count_t[wl_idx];
+    wl_el_lost = el_lost_t[wl_idx];
+    wl_exc_count = exc_count_t[wl_idx];
+    wl_exc_first = exc_first_t[wl_idx];
+    wl_exc_last = exc_last_t[wl_idx];
+    wl_alarm_count = alarm_count_t[wl_idx];
+    wl_alarm_wv = alarm_wv_t[wl_idx];
+    wl_alarm_fired = alarm_fired_t[wl_idx];
+    wl_alarm_win = alarm_win_t[wl_idx];
+    wl_alarm_cnt = alarm_cnt_t[wl_idx];
     wl_irq_status = '0;  // causes to OR into IRQ_STATUS of partition wl_idx
     wl_slot_v = 1'b0;  wl_slot = '0;  wl_slot_w = '0;  wl_slot_rep = '0;
     wl_back = el_back(el_head_q[wl_idx], wl_el_count);
     wl_x = '0;
     wl_wid = '0;
     if (wl_v)
-      log_update_i(ev_i_log_w, el_head_q[wl_idx], el_q[wl_idx][wl_back], el_rep_q[wl_idx][wl_back],
+      log_update_i(ev_i_log_w, el_head_q[wl_idx], el_t[wl_idx][wl_back], el_rep_t[wl_idx][wl_back],
                    alarm_cfg_q[wl_idx]);
   end
 
@@ -1666,9 +2016,10 @@ module cmm_core (
         cst_gen_m[k] = wi_gen;        cst_rgen_m[k] = wi_rgen;
         cst_tx_seq_m[k] = wi_tx_seq;  cst_rx_seq_m[k] = wi_rx_seq;
         cst_tx_lost_m[k] = wi_tx_lost;  cst_rx_lost_m[k] = wi_rx_lost;
+        cst_nack_seq_m[k] = wi_nack_seq;
         ckt_key_m[k] = wi_key;  ckt_valid_m[k] = wi_kvalid;  ckt_origin_m[k] = wi_korigin;
       end else begin
-        cst_state_m[k] = cst_state_q[k];
+        cst_state_m[k] = cst_state_d[k];
         cst_dir_m[k] = cst_dir_q[k];
         cst_owner_part_m[k] = cst_owner_part_q[k];
         cst_owner_pid_m[k] = cst_owner_pid_q[k];
@@ -1680,12 +2031,13 @@ module cmm_core (
         cst_tx_last_reason_m[k] = cst_tx_last_reason_q[k];
         cst_tx_last_tag_m[k] = cst_tx_last_tag_q[k];
         cst_tx_sent_m[k] = cst_tx_sent_q[k];
-        cst_rxq_head_m[k] = cst_rxq_head_q[k];
-        cst_rxq_count_m[k] = cst_rxq_count_q[k];
+        cst_rxq_head_m[k] = cst_rxq_head_d[k];
+        cst_rxq_count_m[k] = cst_rxq_count_d[k];
         cst_gen_m[k] = cst_gen_q[k];        cst_rgen_m[k] = cst_rgen_q[k];
         cst_tx_seq_m[k] = cst_tx_seq_q[k];  cst_rx_seq_m[k] = cst_rx_seq_q[k];
         cst_tx_lost_m[k] = cst_tx_lost_q[k];  cst_rx_lost_m[k] = cst_rx_lost_q[k];
-        ckt_key_m[k] = ckt_key_q[k];  ckt_valid_m[k] = ckt_valid_q[k];  ckt_origin_m[k] = ckt_origin_q[k];
+        cst_nack_seq_m[k] = cst_nack_seq_q[k];
+        ckt_key_m[k] = ckt_key_d[k];  ckt_valid_m[k] = ckt_valid_d[k];  ckt_origin_m[k] = ckt_origin_d[k];
       end
     end
   end
@@ -1703,12 +2055,14 @@ module cmm_core (
       end
   end
 
-  // Saturating counts commute: the two reject events in any order give the C++ result.
+  // Saturating counts commute: the two reject events and the detection's
+  // TABLE_FAULT count in any order give the C++ result.
   always_comb begin : p_mid_cnt
     for (int r = 0; r < REASON_COUNT; r++) begin
       rej_m[r] = rej_q[r];
       if (ev_i_rej_v && ev_i_rej_r == RSN_W'(r)) rej_m[r] = sat_inc(rej_m[r]);
       if (ev_i_rej2_v && ev_i_rej2_r == RSN_W'(r)) rej_m[r] = sat_inc(rej_m[r]);
+      if (ft_v && RSN_W'(r) == RSN_W'(REASON_TABLE_FAULT)) rej_m[r] = sat_inc(rej_m[r]);
     end
     for (int s = 0; s < CMM_STAT_COUNT; s++)
       stat_m[s] = ev_i_stat[s] ? sat_inc(stat_q[s]) : stat_q[s];
@@ -1716,7 +2070,7 @@ module cmm_core (
 
   always_comb begin : p_mid_part
     for (int p = 0; p < NPART; p++) begin
-      irq_status_m[p] = irq_status_q[p];
+      irq_status_m[p] = irq_status_t[p];
       if (ev_i_irq_part == PART_ID_BITS'(p)) irq_status_m[p] = irq_status_m[p] | ev_i_irq_mask;
       if (wl_v && wl_idx == PI'(p)) begin
         irq_status_m[p] = irq_status_m[p] | wl_irq_status;
@@ -1725,14 +2079,14 @@ module cmm_core (
         alarm_count_m[p] = wl_alarm_count;   alarm_wv_m[p] = wl_alarm_wv;     alarm_fired_m[p] = wl_alarm_fired;
         alarm_win_m[p] = wl_alarm_win;       alarm_cnt_m[p] = wl_alarm_cnt;
       end else begin
-        el_count_m[p] = el_count_q[p];       el_lost_m[p] = el_lost_q[p];
-        exc_count_m[p] = exc_count_q[p];     exc_first_m[p] = exc_first_q[p]; exc_last_m[p] = exc_last_q[p];
-        alarm_count_m[p] = alarm_count_q[p]; alarm_wv_m[p] = alarm_wv_q[p];   alarm_fired_m[p] = alarm_fired_q[p];
-        alarm_win_m[p] = alarm_win_q[p];     alarm_cnt_m[p] = alarm_cnt_q[p];
+        el_count_m[p] = el_count_t[p];       el_lost_m[p] = el_lost_t[p];
+        exc_count_m[p] = exc_count_t[p];     exc_first_m[p] = exc_first_t[p]; exc_last_m[p] = exc_last_t[p];
+        alarm_count_m[p] = alarm_count_t[p]; alarm_wv_m[p] = alarm_wv_t[p];   alarm_fired_m[p] = alarm_fired_t[p];
+        alarm_win_m[p] = alarm_win_t[p];     alarm_cnt_m[p] = alarm_cnt_t[p];
       end
       for (int s = 0; s < ERRLOG_DEPTH; s++) begin
-        el_m[p][s] = el_q[p][s];
-        el_rep_m[p][s] = el_rep_q[p][s];
+        el_m[p][s] = el_t[p][s];
+        el_rep_m[p][s] = el_rep_t[p][s];
         if (wl_slot_v && wl_idx == PI'(p) && wl_slot == EL_IW'(s)) begin
           el_m[p][s] = wl_slot_w;
           el_rep_m[p][s] = wl_slot_rep;
@@ -1794,6 +2148,7 @@ module cmm_core (
     wr_gen = cst_gen_m[wr_idx];        wr_rgen = cst_rgen_m[wr_idx];
     wr_tx_seq = cst_tx_seq_m[wr_idx];  wr_rx_seq = cst_rx_seq_m[wr_idx];
     wr_tx_lost = cst_tx_lost_m[wr_idx];  wr_rx_lost = cst_rx_lost_m[wr_idx];
+    wr_nack_seq = cst_nack_seq_m[wr_idx];
     wr_key = ckt_key_m[wr_idx];  wr_kvalid = ckt_valid_m[wr_idx];  wr_korigin = ckt_origin_m[wr_idx];
     rsp_valid_n = 1'b0;
     rsp_rdata_n = '0;
@@ -1806,6 +2161,7 @@ module cmm_core (
     key_r = (REASON_OK);
     key_exc = 1'b0;
     key_ok = 1'b0;
+    kg_draw = 1'b0;
     if (reg_req_valid_i && reg_req_ready_o) reg_access();
     if (!rst_ni) begin
       rsp_valid_n = 1'b0; rsp_rdata_n = '0; rsp_status_n = RSP_OK; rsp_buf_n = 1'b0; rsp_slot_n = '0;
@@ -1849,6 +2205,7 @@ module cmm_core (
         cst_gen_n[k] = wr_gen;        cst_rgen_n[k] = wr_rgen;
         cst_tx_seq_n[k] = wr_tx_seq;  cst_rx_seq_n[k] = wr_rx_seq;
         cst_tx_lost_n[k] = wr_tx_lost;  cst_rx_lost_n[k] = wr_rx_lost;
+        cst_nack_seq_n[k] = wr_nack_seq;
         ckt_key_n[k] = wr_key;  ckt_valid_n[k] = wr_kvalid;  ckt_origin_n[k] = wr_korigin;
       end else begin
         cst_state_n[k] = cst_state_m[k];
@@ -1868,6 +2225,7 @@ module cmm_core (
         cst_gen_n[k] = cst_gen_m[k];        cst_rgen_n[k] = cst_rgen_m[k];
         cst_tx_seq_n[k] = cst_tx_seq_m[k];  cst_rx_seq_n[k] = cst_rx_seq_m[k];
         cst_tx_lost_n[k] = cst_tx_lost_m[k];  cst_rx_lost_n[k] = cst_rx_lost_m[k];
+        cst_nack_seq_n[k] = cst_nack_seq_m[k];
         ckt_key_n[k] = ckt_key_m[k];  ckt_valid_n[k] = ckt_valid_m[k];  ckt_origin_n[k] = ckt_origin_m[k];
       end
       if (!rst_ni) begin
@@ -1888,6 +2246,7 @@ module cmm_core (
         cst_gen_n[k] = '0;     cst_rgen_n[k] = '0;
         cst_tx_seq_n[k] = '0;  cst_rx_seq_n[k] = '0;
         cst_tx_lost_n[k] = '0; cst_rx_lost_n[k] = '0;
+        cst_nack_seq_n[k] = '0;
         ckt_key_n[k] = '0;  ckt_valid_n[k] = 1'b0;  ckt_origin_n[k] = 1'b0;
       end
     end
@@ -1978,10 +2337,16 @@ module cmm_core (
     `CMM_H(eg_rsp_h, TAG) = `CMM_H(s1_q, TAG);
     `CMM_H(eg_rsp_h, SRC_GEN) = `CMM_H(s1_q, DST_GEN);
     `CMM_H(eg_rsp_h, DST_GEN) = `CMM_H(s1_q, SRC_GEN);
+    // Echoed: the CONNECT attempt (ACK and NACK), the DATA's seq (NACK).
+    if (`CMM_H(s1_q, OPCODE) == OP_DATA || `CMM_H(s1_q, OPCODE) == OP_CONNECT)
+      `CMM_H(eg_rsp_h, SEQ) = `CMM_H(s1_q, SEQ);
     if (!ev_i_eg_ack) begin
       `CMM_H(eg_rsp_h, REASON) = ev_i_eg_r;
       `CMM_H(eg_rsp_h, AUX) = HDR_AUX_BITS'(`CMM_H(s1_q, OPCODE));
-      `CMM_H(eg_rsp_h, SEQ) = ev_i_eg_seq;
+      // A NACK of DATA names the DATA (seq above): a duplicated NACK is
+      // SEQ_OLD at the sender; SEQ_GAP carries the missing count in the tag.
+      if (`CMM_H(s1_q, OPCODE) == OP_DATA && ev_i_eg_r == HDR_REASON_BITS'(REASON_SEQ_GAP))
+        `CMM_H(eg_rsp_h, TAG) = ev_i_eg_seq;
     end
     if (ev_i_eg_key == KSEL_ENTRY) `CMM_H(eg_rsp_h, KEY) = wi_key;
     else if (ev_i_eg_key == KSEL_HDR) `CMM_H(eg_rsp_h, KEY) = `CMM_H(s1_q, KEY);
@@ -2033,26 +2398,91 @@ module cmm_core (
     s1_n = (ing_valid_i && ing_ready_o) ? ing_hdr_i : s1_q;
   end
 
+  // ---- key generator, after the register access's draw: ctr + 1, READY 0,
+  // the engine restarts. At most one start per edge: a draw needs READY after
+  // the seed / round step (p_kg_mid), which a start there clears.
+  always_comb begin : p_kg
+    kg_key_n = kg_key_m;      kg_ctr_n = kg_ctr_m;        kg_cnt_n = kg_cnt_m;
+    kg_ready_n = kg_ready_m;  kg_seeded_n = kg_seeded_m;
+    kg_start = kg_start_m;
+    if (kg_draw) begin
+      kg_ctr_n = kg_ctr_m + 64'd1;
+      kg_ready_n = 1'b0;
+      kg_cnt_n = KG_W'(KEYGEN_CYCLES);
+      kg_start = 1'b1;
+    end
+    if (!rst_ni) begin
+      kg_key_n = '0;  kg_ctr_n = '0;  kg_cnt_n = '0;  kg_ready_n = 1'b0;  kg_seeded_n = 1'b0;
+      kg_start = 1'b0;
+    end
+  end
+
+  // SipHash-2-4-128(K, le64(ctr) || le64(node_id)), one round per cycle.
+  cmm_siphash u_kg (
+    .clk     (clk),
+    .rst_ni  (rst_ni),
+    .start_i (kg_start),
+    .adv_i   (kg_adv),
+    .step_i  (kg_step),
+    .key_i   (kg_key_n),
+    .m0_i    (kg_ctr_n),
+    .m1_i    (64'(cfg_node_id_i)),
+    .res_o   (kg_res)
+  );
+
+  // ---- fault injection (DV port): the addressed stored bit is inverted after
+  // this edge's update; the parity stored is that of the written value, so the
+  // flip (of a field or of the parity bit) is a mismatch at the next edge.
+  always_comb begin : p_fault
+    for (int k = 0; k < NEP; k++) begin
+      cst_flip[k] = '0;
+      ckt_flip[k] = '0;
+      if (fault_valid_i && rst_ni && fault_entry_i == EP_ID_BITS'(k)) begin
+        if (!fault_table_i && fault_bit_i <= 8'(CST_PB)) cst_flip[k] = (CST_PB+1)'(1) << fault_bit_i;
+        if (fault_table_i && fault_bit_i <= 8'(CKT_PB)) ckt_flip[k] = (CKT_PB+1)'(1) << fault_bit_i;
+      end
+      cst_pk_n[k] = {cst_rx_seq_n[k], cst_tx_seq_n[k], cst_rgen_n[k], cst_gen_n[k], cst_rep_n[k], cst_rpart_n[k],
+                     cst_rnode_n[k], cst_owner_pid_n[k], cst_owner_part_n[k], cst_dir_n[k], cst_state_n[k]};
+      cst_par_n[k] = (^cst_pk_n[k]) ^ cst_flip[k][CST_PB];
+      cst_pk_n[k] = cst_pk_n[k] ^ cst_flip[k][CST_PB-1:0];
+      ckt_par_n[k] = (^ckt_key_n[k]) ^ ckt_valid_n[k] ^ ckt_origin_n[k] ^ ckt_flip[k][CKT_PB];
+    end
+  end
+
   // ------------------------------------------------------------------ flops
   always_ff @(posedge clk) begin : p_flops
     for (int e = 0; e < NEP; e++) begin
-      cst_state_q[e] <= cst_state_n[e];           cst_dir_q[e] <= cst_dir_n[e];
-      cst_owner_part_q[e] <= cst_owner_part_n[e]; cst_owner_pid_q[e] <= cst_owner_pid_n[e];
-      cst_rnode_q[e] <= cst_rnode_n[e];           cst_rpart_q[e] <= cst_rpart_n[e];
-      cst_rep_q[e] <= cst_rep_n[e];               cst_last_reason_q[e] <= cst_last_reason_n[e];
+      // Protected fields with the injected fault (an SEU after the update).
+      cst_state_q[e] <= cst_pk_n[e][0 +: STATE_W];
+      cst_dir_q[e] <= cst_pk_n[e][CP_DIR];
+      cst_owner_part_q[e] <= cst_pk_n[e][CP_OPART +: PART_ID_BITS];
+      cst_owner_pid_q[e] <= cst_pk_n[e][CP_OPID +: PID_BITS];
+      cst_rnode_q[e] <= cst_pk_n[e][CP_RNODE +: NODE_ID_BITS];
+      cst_rpart_q[e] <= cst_pk_n[e][CP_RPART +: PART_ID_BITS];
+      cst_rep_q[e] <= cst_pk_n[e][CP_REP +: EP_ID_BITS];
+      cst_gen_q[e] <= cst_pk_n[e][CP_GEN +: GEN_W];
+      cst_rgen_q[e] <= cst_pk_n[e][CP_RGEN +: GEN_W];
+      cst_tx_seq_q[e] <= cst_pk_n[e][CP_TXSEQ +: SEQ_W];
+      cst_rx_seq_q[e] <= cst_pk_n[e][CP_RXSEQ +: SEQ_W];
+      cst_par_q[e] <= cst_par_n[e];
+      cst_last_reason_q[e] <= cst_last_reason_n[e];
       cst_tx_nacks_q[e] <= cst_tx_nacks_n[e];     cst_tx_last_reason_q[e] <= cst_tx_last_reason_n[e];
       cst_tx_last_tag_q[e] <= cst_tx_last_tag_n[e]; cst_tx_sent_q[e] <= cst_tx_sent_n[e];
       cst_rxq_head_q[e] <= cst_rxq_head_n[e];     cst_rxq_count_q[e] <= cst_rxq_count_n[e];
-      cst_gen_q[e] <= cst_gen_n[e];               cst_rgen_q[e] <= cst_rgen_n[e];
-      cst_tx_seq_q[e] <= cst_tx_seq_n[e];         cst_rx_seq_q[e] <= cst_rx_seq_n[e];
       cst_tx_lost_q[e] <= cst_tx_lost_n[e];       cst_rx_lost_q[e] <= cst_rx_lost_n[e];
+      cst_nack_seq_q[e] <= cst_nack_seq_n[e];
       for (int s = 0; s < RXQ_DEPTH; s++) begin
         rxq_len_q[e][s] <= rxq_len_n[e][s];
         rxq_tag_q[e][s] <= rxq_tag_n[e][s];
       end
-      ckt_key_q[e] <= ckt_key_n[e];
+      ckt_key_q[e] <= ckt_key_n[e] ^ ckt_flip[e][KEY_BITS-1:0];
+      ckt_valid_q[e] <= ckt_valid_n[e] ^ ckt_flip[e][KEY_BITS];
+      ckt_origin_q[e] <= ckt_origin_n[e] ^ ckt_flip[e][KEY_BITS+1];
+      ckt_par_q[e] <= ckt_par_n[e];
     end
-    ckt_valid_q <= ckt_valid_n;  ckt_origin_q <= ckt_origin_n;
+    tf_count_q <= tf_count_n;  tf_ep_q <= tf_ep_n;  tf_tab_q <= tf_tab_n;
+    kg_key_q <= kg_key_n;      kg_ctr_q <= kg_ctr_n;  kg_cnt_q <= kg_cnt_n;
+    kg_ready_q <= kg_ready_n;  kg_seeded_q <= kg_seeded_n;
     for (int p = 0; p < NPART; p++) begin
       key_stage_q[p] <= key_stage_n[p];   cmd_status_q[p] <= cmd_status_n[p];
       key_wr_q[p] <= key_wr_n[p];         key_pid_q[p] <= key_pid_n[p];

@@ -1,7 +1,8 @@
 """Shared code of scripts/sweep and scripts/plot (Python 3 standard library only).
 
 Parameter grids and job lines (sweep), merging of per-run row.csv files,
-aggregation over seeds and a small self-contained SVG line-chart writer (plot).
+the statistics of each run's stats.json with their units and descriptions
+(sweep-columns.json), per-node tables, and aggregation over seeds (plot).
 Everything here is deterministic: the same inputs give the same bytes.
 """
 
@@ -15,7 +16,6 @@ import math
 import os
 import re
 import shlex
-from xml.sax.saxutils import escape as _xml_escape
 
 
 class SweepError(Exception):
@@ -465,6 +465,12 @@ class MergeResult:
         self.failed = []    # (name, reason)
         self.runs = []      # all run names considered
         self.unexpected = []  # run folders not in the sweep's grid
+        self.meta = {}      # column -> {unit, desc, source}
+        self.node_rows = []  # one dict per node per run (stats.json nodes[])
+        self.node_columns = []
+        self.node_meta = {}
+        self.notes = []     # problems that do not fail the merge
+        self.unit_conflicts = set()
 
 
 def merge(out_dir):
@@ -522,10 +528,61 @@ def merge(out_dir):
         if row is not None:
             full = {"run": name, "exit_status": status}
             full.update({k: v for k, v in row.items() if k not in ("run", "exit_status")})
+            stats_path = os.path.join(d, "stats.json")
+            if os.path.isfile(stats_path):
+                try:
+                    flat, nodes = read_stats_json(stats_path)
+                except (OSError, ValueError) as e:
+                    res.notes.append(f"{rel}/stats.json unreadable ({e}); its statistics left out")
+                    flat, nodes = [], []
+                for col, val, unit, desc in flat:
+                    if col not in full:
+                        full[col] = fmt_value(val)
+                    _note_meta(res, res.meta, col, unit, desc, rel)
+                for n in nodes:
+                    nrow = {"run": name}
+                    for col, val, unit, desc in n:
+                        nrow[col] = val if isinstance(val, str) else fmt_value(val)
+                        _note_meta(res, res.node_meta, col, unit, desc, rel)
+                    res.node_rows.append(nrow)
             rows.append(full)
     res.columns = ["run", "exit_status"] + [c for c in merge_columns(rows) if c not in ("run", "exit_status")]
     res.rows = rows
+    res.node_columns = ["run"] + [c for c in merge_columns(res.node_rows) if c != "run"]
+    for c in res.columns:
+        if c not in res.meta:
+            unit, desc = column_meta(c, res.meta, rows)
+            if c in ("run", "exit_status"):
+                src = "merge"
+            elif c.startswith("config_"):
+                src = "scenario key"
+            elif c in ROW_ALIASES and ROW_ALIASES[c] in res.meta:
+                src = "row.csv, = stats.json " + ROW_ALIASES[c]
+            else:
+                src = "row.csv"
+            res.meta[c] = {"unit": unit, "desc": desc, "source": src}
     return res
+
+
+def fmt_value(v):
+    """A number as the CSV shows it: integers without a point, floats by repr."""
+    if isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else ""
+    return str(v)
+
+
+def _note_meta(res, meta, col, unit, desc, where):
+    m = meta.get(col)
+    if m is None:
+        meta[col] = {"unit": unit, "desc": desc, "source": "stats.json"}
+    elif m["unit"] != unit and (col, unit) not in res.unit_conflicts:
+        res.unit_conflicts.add((col, unit))
+        res.notes.append(f"{where}/stats.json: {col} has unit {unit!r}, other runs {m['unit']!r}; "
+                         f"the column mixes units")
 
 
 def csv_text(columns, rows):
@@ -577,6 +634,8 @@ class Series:
         self.group = group
         self.ycol = ycol
         self.points = points
+        self.xrange = [(p[0], p[0]) for p in points]  # min..max of the x coordinate (xmean)
+        self.keys = [p[0] for p in points]            # the grid point (bucket) of each point
 
     def label(self, multi_y):
         parts = [self.group] if self.group else []
@@ -624,12 +683,16 @@ def aggregate(rows, x, ys, groups=(), xmean=None):
                         pairs.append((xv, yv))
                 if pairs:
                     vals = [p[1] for p in pairs]
-                    px = sum(p[0] for p in pairs) / len(pairs)
-                    pts.append((px, sum(vals) / len(vals), min(vals), max(vals), len(vals)))
+                    xs = [p[0] for p in pairs]
+                    px = sum(xs) / len(xs)
+                    pts.append((px, sum(vals) / len(vals), min(vals), max(vals), len(vals), min(xs), max(xs), xk))
             if xmean:
                 pts.sort(key=lambda p: p[0])
             if pts:
-                series.append(Series(g, y, pts))
+                s = Series(g, y, [p[:5] for p in pts])
+                s.xrange = [(p[5], p[6]) for p in pts]
+                s.keys = [p[7] for p in pts]
+                series.append(s)
     return series, numeric, cats, skipped
 
 
@@ -661,130 +724,175 @@ def text_table(series, x, numeric, cats, title=""):
 
 
 # --------------------------------------------------------------------------
-# Minimal SVG line chart (no dependencies)
+# Units and descriptions of the columns (sweep-columns.json)
+#
+# stats.json shows every statistic as {"value", "unit", "desc"}. The merge
+# flattens the scalar ones into dotted columns (latency.p99, load.offered_msgs,
+# latency_parts.fabric.mean, system.rejects.BAD_KEY, ...) and records unit and
+# description per column, so every plot axis reads "description [unit]".
 
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-           "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-
-
-def nice_ticks(lo, hi, target=6):
-    """Round tick values covering [lo, hi]."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return [0.0, 1.0]
-    if hi < lo:
-        lo, hi = hi, lo
-    if hi == lo:
-        pad = abs(lo) * 0.1 or 1.0
-        lo, hi = lo - pad, hi + pad
-    raw = (hi - lo) / max(target - 1, 1)
-    mag = 10 ** math.floor(math.log10(raw))
-    step = mag * 10
-    for m in (1, 2, 2.5, 5, 10):
-        if raw <= m * mag:
-            step = m * mag
-            break
-    first = math.floor(lo / step + 1e-9) * step
-    ticks = []
-    t = first
-    while t < hi + step * 0.5 and len(ticks) < 50:
-        ticks.append(round(t, 12))
-        t += step
-    if ticks[-1] < hi - 1e-12 * max(1.0, abs(hi)):
-        ticks.append(round(t, 12))
-    return ticks
+STATS_SKIP = ("nodes", "channels", "attacks", "errors", "timeseries", "scenario", "seed")
+# Context for groups whose statistics have short descriptions ("mean").
+STATS_CONTEXT = {"latency": "message latency", "fabric": "fabric", "stall_cycles": "stall",
+                 "rejects": "", "drops": "", "shell_drops": "", "port_drops": "", "control_drops": "",
+                 "agent_refused": ""}
 
 
-def _log_ticks(lo, hi):
-    a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    if a == b:
-        b += 1
-    return [10.0 ** e for e in range(a, b + 1)]
+def is_stat(v):
+    return isinstance(v, dict) and "value" in v and "unit" in v
 
 
-def svg_chart(series, xlabel, ylabel, title="", numeric_x=True, categories=(),
-              width=720, height=450, logy=False, diagonal=False):
-    """An SVG line chart: one polyline with markers per series, error bars
-    from min to max where they differ, axes with round ticks, a legend."""
-    esc = _xml_escape
-    ml, mr, mt, mb = 70, 20, 40 if title else 20, 55
-    legend_rows = len(series)
-    lh = 16
-    height = height + legend_rows * lh
-    pw, ph = width - ml - mr, height - mt - mb - legend_rows * lh
-    xs = [p[0] for s in series for p in s.points]
-    ylo = [p[2] for s in series for p in s.points]
-    yhi = [p[3] for s in series for p in s.points]
-    if not xs:
-        xs, ylo, yhi = [0.0, 1.0], [0.0], [1.0]
-    if logy:
-        pos = [v for v in ylo + yhi if v > 0]
-        if not pos:
-            logy = False
-    if numeric_x:
-        xt = nice_ticks(min(xs), max(xs))
-    else:
-        xt = list(range(len(categories))) or [0]
-    x0, x1 = (xt[0], xt[-1]) if numeric_x else (-0.5, max(len(categories) - 0.5, 0.5))
-    if logy:
-        yt = _log_ticks(min(pos), max(pos))
-        y0, y1 = math.log10(yt[0]), math.log10(yt[-1])
-    else:
-        yt = nice_ticks(min(min(ylo), 0.0) if min(ylo) >= 0 else min(ylo), max(yhi))
-        y0, y1 = yt[0], yt[-1]
-    if x1 == x0:
-        x1 = x0 + 1
-    if y1 == y0:
-        y1 = y0 + 1
+def _stat_desc(desc, key, context):
+    desc = str(desc or "")
+    if "this reason" in desc:
+        desc = desc.replace("this reason", f"reason {key}")
+    elif desc.endswith("reason ") or desc.endswith("opcode_reason "):
+        desc = desc + key if not desc.endswith(key) else desc
+    if not desc:
+        desc = key
+    return f"{context}: {desc}" if context else desc
 
-    def px(x):
-        return ml + (x - x0) / (x1 - x0) * pw
 
-    def py(y):
-        if logy:
-            y = math.log10(y) if y > 0 else y0
-        return mt + ph - (y - y0) / (y1 - y0) * ph
+def flatten_stats(obj, prefix="", context="", skip=STATS_SKIP):
+    """[(column, value, unit, desc)] of every scalar statistic below obj
+    (lists, strings and the skipped top-level keys left out)."""
+    out = []
+    if not isinstance(obj, dict):
+        return out
+    for k, v in obj.items():
+        if not prefix and k in skip:
+            continue
+        col = prefix + k
+        if is_stat(v):
+            val = v["value"]
+            if isinstance(val, bool):
+                val = int(val)
+            if isinstance(val, (int, float)):
+                out.append((col, val, str(v.get("unit", "")), _stat_desc(v.get("desc", ""), k, context)))
+        elif isinstance(v, dict):
+            if isinstance(v.get("desc"), str) and "unit" not in v:
+                ctx = f"latency part {k} ({v['desc']})" if prefix == "latency_parts." else v["desc"]
+            else:
+                ctx = STATS_CONTEXT.get(k, context)
+            out.extend(flatten_stats(v, col + ".", ctx, skip=()))
+    return out
 
-    def f(v):
-        return f"{v:.2f}".rstrip("0").rstrip(".")
 
-    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-         f'<rect width="{width}" height="{height}" fill="white"/>']
-    if title:
-        o.append(f'<text x="{f(width / 2)}" y="24" text-anchor="middle" font-size="15">{esc(title)}</text>')
-    # grid and ticks
-    for t in yt:
-        y = py(t)
-        o.append(f'<line x1="{ml}" y1="{f(y)}" x2="{ml + pw}" y2="{f(y)}" stroke="#e0e0e0"/>')
-        o.append(f'<text x="{ml - 6}" y="{f(y + 4)}" text-anchor="end">{esc(fmt_num(t))}</text>')
-    for i, t in enumerate(xt):
-        x = px(t)
-        lab = fmt_num(t) if numeric_x else (categories[t] if t < len(categories) else "")
-        o.append(f'<line x1="{f(x)}" y1="{mt}" x2="{f(x)}" y2="{mt + ph}" stroke="#e0e0e0"/>')
-        o.append(f'<text x="{f(x)}" y="{mt + ph + 16}" text-anchor="middle">{esc(lab)}</text>')
-    o.append(f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="black"/>')
-    o.append(f'<text x="{f(ml + pw / 2)}" y="{mt + ph + 36}" text-anchor="middle">{esc(xlabel)}</text>')
-    o.append(f'<text transform="translate(16 {f(mt + ph / 2)}) rotate(-90)" text-anchor="middle">{esc(ylabel)}</text>')
-    if diagonal and numeric_x and not logy:
-        lo, hi = max(x0, y0), min(x1, y1)
-        if hi > lo:
-            o.append(f'<line x1="{f(px(lo))}" y1="{f(py(lo))}" x2="{f(px(hi))}" y2="{f(py(hi))}" '
-                     'stroke="#999" stroke-dasharray="4 4"/>')
-    multi_y = len({s.ycol for s in series}) > 1
-    for i, s in enumerate(series):
-        c = PALETTE[i % len(PALETTE)]
-        pts = " ".join(f"{f(px(p[0]))},{f(py(p[1]))}" for p in s.points)
-        o.append(f'<polyline fill="none" stroke="{c}" stroke-width="1.8" points="{pts}"/>')
-        for (xk, mean, lo, hi, n) in s.points:
-            X, Y = px(xk), py(mean)
-            if hi > lo:
-                o.append(f'<line x1="{f(X)}" y1="{f(py(lo))}" x2="{f(X)}" y2="{f(py(hi))}" stroke="{c}"/>')
-                for yy in (lo, hi):
-                    o.append(f'<line x1="{f(X - 4)}" y1="{f(py(yy))}" x2="{f(X + 4)}" y2="{f(py(yy))}" stroke="{c}"/>')
-            o.append(f'<circle cx="{f(X)}" cy="{f(Y)}" r="3" fill="{c}"/>')
-        ly = mt + ph + 50 + i * lh
-        o.append(f'<line x1="{ml}" y1="{ly - 4}" x2="{ml + 24}" y2="{ly - 4}" stroke="{c}" stroke-width="1.8"/>')
-        o.append(f'<circle cx="{ml + 12}" cy="{ly - 4}" r="3" fill="{c}"/>')
-        o.append(f'<text x="{ml + 32}" y="{ly}">{esc(s.label(multi_y))}</text>')
-    o.append("</svg>")
-    return "\n".join(o) + "\n"
+# row.csv columns that are a stats.json statistic under another name.
+ROW_ALIASES = {
+    "offered_msgs": "load.offered_msgs", "offered_bytes": "load.offered_bytes",
+    "accepted_msgs": "load.accepted_msgs", "accepted_bytes": "load.accepted_bytes",
+    "channels_requested": "system.channels_requested", "channels_opened": "system.channels_opened",
+    "connect_storm_cycles": "system.connect_storm", "messages_sent": "system.messages_sent",
+    "messages_delivered": "system.messages_delivered", "refused_at_source": "system.refused_at_source",
+    "nacks_reported": "system.nacks_reported", "latency_count": "latency.count", "latency_min": "latency.min",
+    "latency_mean": "latency.mean", "latency_p50": "latency.p50", "latency_p90": "latency.p90",
+    "latency_p99": "latency.p99", "latency_p99_9": "latency.p99_9", "latency_max": "latency.max",
+    "simulated_cycles": "system.simulated_cycles", "scoreboard_clean": "system.scoreboard_clean",
+}
+# row.csv columns without a stats.json twin, and the merge's own columns.
+ROW_META = {
+    "run": ("", "run name (grid point and seed)"),
+    "exit_status": ("", "cmmsim exit status"),
+    "nodes": ("nodes", "nodes in the system"),
+    "delivered_per_cycle": ("messages/cycle", "messages delivered per cycle, whole system over the whole run "
+                                              "(not the measurement window)"),
+    "errors": ("errors", "errors the run reported"),
+}
+# Scenario keys (config_* columns). cmmsim declares no units for its keys yet
+# (issue 10 item 1); until it does, the common ones are described here.
+CONFIG_META = {
+    "seed": ("", "seed"),
+    "topology": ("", "fabric topology"),
+    "core": ("", "CMM core model"),
+    "fabric_x": ("routers", "routers per row"),
+    "fabric_y": ("routers", "rows of routers"),
+    "link_bytes_per_cycle": ("bytes/cycle", "link width"),
+    "link_latency_cycles": ("cycles", "link latency"),
+    "router_delay_cycles": ("cycles", "router delay per flit"),
+    "bus_latency_cycles": ("cycles", "node bus latency"),
+    "buf_depth_flits": ("flits", "router input buffer depth"),
+    "vcs_per_class": ("VCs", "virtual channels per message class"),
+    "hol_lifetime_cycles": ("cycles", "head-of-queue lifetime at output ports"),
+    "rx_poll_cycles": ("cycles", "receive polling interval of a process"),
+    "warmup_cycles": ("cycles", "warm-up before the measurement window"),
+    "measure_cycles": ("cycles", "measurement window"),
+    "drain_cycles": ("cycles", "drain limit after the measurement window"),
+    "max_cycles": ("cycles", "simulation limit"),
+    "clock_ghz": ("GHz", "CMM clock"),
+    "alarm_thresh": ("events", "reject-rate alarm threshold"),
+    "traffic.offered_load": (None, "offered load set in the scenario (traffic.offered_load)"),
+    "traffic.size.bytes": ("bytes", "message payload size"),
+    "traffic.pattern.fanout": ("destinations", "destinations per terminal"),
+    "traffic.pattern.name": ("", "traffic pattern"),
+    "traffic.injection.process": ("", "injection process"),
+}
+LOAD_UNITS = {"messages_per_cycle": "messages/cycle/terminal", "bytes_per_cycle": "bytes/cycle/terminal"}
+
+
+def config_meta(col, rows=()):
+    """(unit, desc) of a config_* column."""
+    key = col[len("config_"):]
+    unit, desc = CONFIG_META.get(key, ("", f"scenario key {key}"))
+    if key == "traffic.offered_load":
+        lu = {r.get("config_traffic.load_unit", "") for r in rows} - {""}
+        unit = LOAD_UNITS.get(lu.pop(), "") if len(lu) == 1 else ""
+    return unit or "", desc
+
+
+def column_meta(col, meta, rows=()):
+    """(unit, desc) of any sweep.csv column: from sweep-columns.json (the
+    units stats.json declares), else the tables above, else ('', col)."""
+    if col in meta:
+        return meta[col].get("unit", ""), meta[col].get("desc", col)
+    if col.startswith("config_"):
+        return config_meta(col, rows)
+    if col in ROW_ALIASES and ROW_ALIASES[col] in meta:
+        m = meta[ROW_ALIASES[col]]
+        return m.get("unit", ""), m.get("desc", col)
+    if col in ROW_META:
+        return ROW_META[col]
+    return "", col
+
+
+def axis_label(col, meta, rows=(), prefix=""):
+    unit, desc = column_meta(col, meta, rows)
+    text = f"{prefix}{desc}"
+    return f"{text} [{unit}]" if unit else text
+
+
+def read_stats_json(path):
+    """(flat stats [(col, value, unit, desc)], node rows [[(col, value, unit, desc)]]) of a stats.json."""
+    with open(path, encoding="utf-8") as f:
+        j = json.load(f)
+    if not isinstance(j, dict):
+        raise ValueError("not a JSON object")
+    flat = flatten_stats(j)
+    nodes = []
+    for i, n in enumerate(j.get("nodes", []) if isinstance(j.get("nodes"), list) else []):
+        if not isinstance(n, dict):
+            continue
+        cols = [("node_index", i, "", "index in stats.json nodes[]")]
+        if isinstance(n.get("node"), str):
+            cols.append(("node", n["node"], "", "node name"))
+        cols += flatten_stats(n, skip=())
+        nodes.append(cols)
+    return flat, nodes
+
+
+def meta_json(meta, node_meta):
+    return json.dumps({"about": "unit and description of every column of sweep.csv and sweep-nodes.csv "
+                                "(from the runs' stats.json; row.csv and config_* columns from scripts/"
+                                "cmm_sweep_lib.py)",
+                       "columns": meta, "node_columns": node_meta}, indent=1, sort_keys=True) + "\n"
+
+
+def read_meta(csv_path):
+    """sweep-columns.json beside a sweep.csv: (columns meta, node columns meta); empty when absent."""
+    p = os.path.join(os.path.dirname(os.path.abspath(csv_path)), "sweep-columns.json")
+    try:
+        with open(p, encoding="utf-8") as f:
+            j = json.load(f)
+        return dict(j.get("columns", {})), dict(j.get("node_columns", {}))
+    except (OSError, ValueError, AttributeError):
+        return {}, {}

@@ -421,9 +421,10 @@ def gen_md(s):
     w("")
     w(f"Total {lsb} bits. For `MGMT` packets the `key` field carries the 128-bit management payload; "
       "for `NACK`, `reason` holds the reason code and `aux` the rejected packet's opcode; "
-      "`tag` echoes the rejected packet's tag. `src_gen`/`dst_gen`: generations of the sending and the "
-      "addressed entry (requests; a response echoes them swapped); `seq`: DATA sequence number, or the "
-      "number of missing messages in a `NACK SEQ_GAP`.")
+      "`tag` echoes the rejected packet's tag (`NACK SEQ_GAP`: the number of missing messages). "
+      "`src_gen`/`dst_gen`: generations of the sending and the "
+      "addressed entry (requests; a response echoes them swapped); `seq`: DATA sequence number "
+      "(a `NACK` of DATA echoes the DATA's).")
     w("")
     w("## Enumerations")
     w("")

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -72,6 +73,26 @@ FAKE_CMMSIM = textwrap.dedent('''\
              ("latency_mean", str(10 * lat + int(seed))), ("scoreboard_clean", "1")]
     with open(os.path.join(out, "row.csv"), "w") as f:
         f.write(",".join(c for c, _ in cols) + "\\n" + ",".join(v for _, v in cols) + "\\n")
+    # stats.json as cmmsim writes it: {value, unit, desc} leaves (load = lat / 1000 per terminal).
+    st = lambda v, u, dsc: {"value": v, "unit": u, "desc": dsc}
+    load = lat / 1000
+    stats = {"seed": int(seed), "scenario": "fake",
+             "latency": {"mean": st(10 * lat + int(seed), "cycles", "mean"), "p50": st(9 * lat, "cycles", "median"),
+                         "p99": st(20 * lat, "cycles", "99th percentile"), "max": st(30 * lat, "cycles", "maximum")},
+             "latency_parts": {k: {"desc": k + " part", "mean": st(m * (10 * lat + int(seed)), "cycles", "mean")}
+                               for k, m in (("source", 0.5), ("fabric", 0.3), ("pipeline", 0.2))},
+             "load": {"offered_msgs": st(load * (1 + int(seed) / 100), "messages/cycle/terminal", "messages created"),
+                      "accepted_msgs": st(min(load, 0.004), "messages/cycle/terminal", "messages delivered")},
+             "system": {"rejects": {"BAD_KEY": st(2, "packets", "rejections with this reason, all CMMs")}},
+             "fabric": {"x": st(2, "routers", "routers per row"), "y": st(2, "routers", "rows")},
+             "nodes": [{"node": f"n{i}", "id": st(i, "id", "node id"),
+                        "accepted_bytes_per_cycle": st(lat * (i + 1), "bytes/cycle", "bytes received"),
+                        "rejects": {"BAD_KEY": st(i, "packets", "rejected with reason ")},
+                        "partitions": [{"alarms": st(0, "alarms", "alarms")}]} for i in range(4)]}
+    if "nostats" not in d:
+        import json
+        with open(os.path.join(out, "stats.json"), "w") as f:
+            json.dump(stats, f, indent=1, sort_keys=True)
     print("cmmsim: fake run", " ".join(a))
 ''')
 
@@ -503,102 +524,202 @@ class SweepCliTests(TmpCase):
         self.assertEqual(len(read_sweep_csv(os.path.join(out, "sweep.csv"))[1]), 2)
 
 
+def plot_txt(path):
+    """The '# key: value' lines of a PREFIX-KIND.txt and its table rows."""
+    meta, rows = {}, []
+    with open(path, encoding="utf-8") as f:
+        for ln in f.read().splitlines():
+            if ln.startswith("# ") and ": " in ln:
+                k, v = ln[2:].split(": ", 1)
+                meta[k] = v
+            elif ln.strip():
+                rows.append(ln.split())
+    return meta, rows
+
+
+def svg_text(path):
+    """All text of an SVG written by matplotlib (svg.fonttype none keeps text as text)."""
+    root = ET.parse(path).getroot()
+    return " ".join(" ".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+
+
+def is_png(path):
+    with open(path, "rb") as f:
+        return f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+class MetaTests(TmpCase):
+    STATS = {
+        "seed": 3, "scenario": "x",
+        "latency": {"p99": {"value": 40, "unit": "cycles", "desc": "99th percentile"},
+                    "histogram": {"unit": "messages", "desc": "bins", "bins": [{"from": 1, "to": 2, "count": 3}]}},
+        "latency_parts": {"fabric": {"desc": "CMM to CMM", "mean": {"value": 2.5, "unit": "cycles", "desc": "mean"}}},
+        "load": {"accepted_msgs": {"value": 0.25, "unit": "messages/cycle/terminal", "desc": "delivered"}},
+        "system": {"scoreboard_clean": {"value": True, "unit": "bool", "desc": "clean"},
+                   "rejects": {"BAD_KEY": {"value": 2, "unit": "packets", "desc": "rejections with this reason, all"}}},
+        "nodes": [{"node": "n0", "id": {"value": 0, "unit": "id", "desc": "node id"},
+                   "stall_cycles": {"ingress": {"value": 5, "unit": "cycles", "desc": "ingress waited"}},
+                   "shell_drops": {"BAD_CRC": {"value": 1, "unit": "packets", "desc": "dropped with reason "}}}],
+        "channels": [{"sent": {"value": 1, "unit": "messages", "desc": "sent"}}],
+    }
+
+    def test_flatten_units_and_descriptions(self):
+        flat = {c: (v, u, d) for c, v, u, d in lib.flatten_stats(self.STATS)}
+        self.assertEqual(sorted(flat), ["latency.p99", "latency_parts.fabric.mean", "load.accepted_msgs",
+                                        "system.rejects.BAD_KEY", "system.scoreboard_clean"])
+        self.assertEqual(flat["latency.p99"], (40, "cycles", "message latency: 99th percentile"))
+        self.assertEqual(flat["latency_parts.fabric.mean"][2], "latency part fabric (CMM to CMM): mean")
+        self.assertEqual(flat["system.rejects.BAD_KEY"][2], "rejections with reason BAD_KEY, all")
+        self.assertEqual(flat["system.scoreboard_clean"][0], 1)
+
+    def test_merge_writes_columns_meta_and_nodes(self):
+        d = os.path.join(self.tmp, "runs", "a=1")
+        os.makedirs(d)
+        with open(os.path.join(d, "row.csv"), "w") as f:
+            f.write("config_a,latency_p99\n1,40\n")
+        with open(os.path.join(d, "exit_status"), "w") as f:
+            f.write("0\n")
+        with open(os.path.join(d, "stats.json"), "w") as f:
+            json.dump(self.STATS, f)
+        r = run([sys.executable, SWEEP, "merge", self.tmp])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_sweep_csv(os.path.join(self.tmp, "sweep.csv"))
+        self.assertEqual(rows[0]["latency.p99"], "40")
+        self.assertEqual(rows[0]["load.accepted_msgs"], "0.25")
+        with open(os.path.join(self.tmp, "sweep-columns.json")) as f:
+            meta = json.load(f)
+        cols = meta["columns"]
+        self.assertEqual(set(cols), set(header))  # every column described
+        self.assertEqual(cols["load.accepted_msgs"]["unit"], "messages/cycle/terminal")
+        self.assertEqual(cols["latency_p99"]["unit"], "cycles")  # row.csv twin of latency.p99
+        self.assertIn("latency.p99", cols["latency_p99"]["source"])
+        self.assertEqual(meta["node_columns"]["stall_cycles.ingress"]["desc"], "stall: ingress waited")
+        self.assertEqual(meta["node_columns"]["shell_drops.BAD_CRC"]["desc"], "dropped with reason BAD_CRC")
+        nh, nrows = read_sweep_csv(os.path.join(self.tmp, "sweep-nodes.csv"))
+        self.assertEqual(nh[:4], ["run", "node_index", "node", "id"])
+        self.assertEqual(nrows[0]["stall_cycles.ingress"], "5")
+
+    def test_config_and_row_labels(self):
+        rows = [{"config_traffic.load_unit": "bytes_per_cycle"}]
+        self.assertEqual(lib.axis_label("config_traffic.offered_load", {}, rows),
+                         "offered load set in the scenario (traffic.offered_load) [bytes/cycle/terminal]")
+        self.assertEqual(lib.axis_label("config_link_latency_cycles", {}), "link latency [cycles]")
+        self.assertEqual(lib.axis_label("delivered_per_cycle", {}).split(" [")[1], "messages/cycle]")
+        self.assertIn("whole run", lib.axis_label("delivered_per_cycle", {}))
+
+
 class PlotTests(TmpCase):
-    ROWS = [
-        {"config_topology": "ring", "config_rate": "0.1", "config_seed": "1", "lat": "10", "acc": "0.1"},
-        {"config_topology": "ring", "config_rate": "0.1", "config_seed": "2", "lat": "14", "acc": "0.1"},
-        {"config_topology": "ring", "config_rate": "0.2", "config_seed": "1", "lat": "20", "acc": "0.19"},
-        {"config_topology": "mesh", "config_rate": "0.1", "config_seed": "1", "lat": "8", "acc": "0.1"},
-        {"config_topology": "mesh", "config_rate": "0.2", "config_seed": "1", "lat": "", "acc": "0.2"},
-    ]
+    """A sweep with the stand-in cmmsim (its stats.json has load, latency,
+    latency parts and 4 nodes on a 2x2 fabric), then scripts/plot."""
+
+    def sweep(self, *extra):
+        out = os.path.join(self.tmp, "out")
+        r = run([sys.executable, SWEEP, "-o", out, "--cmmsim", make_fake(self.tmp), "--set", "topology=ring,mesh",
+                 "--set", "lat=1,2,4,8", "--seeds", "2", "--runner", "xargs", "-j", "2", "-q"] + list(extra))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return os.path.join(out, "sweep.csv")
+
+    def test_every_kind_with_units_legend_and_error_bars(self):
+        csv_path = self.sweep()
+        prefix = os.path.join(self.tmp, "p", "fig")
+        r = run([sys.executable, PLOT, csv_path, "-o", prefix, "-q"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for kind in ("latency", "throughput", "percentiles", "breakdown", "heatmap"):
+            for ext in ("txt", "png", "svg"):
+                self.assertTrue(os.path.isfile(f"{prefix}-{kind}.{ext}"), f"{kind}.{ext}")
+            self.assertTrue(is_png(f"{prefix}-{kind}.png"))
+            meta, _ = plot_txt(f"{prefix}-{kind}.txt")
+            text = svg_text(f"{prefix}-{kind}.svg")
+            for axis in ("x", "y"):
+                self.assertIn(meta[axis].split(" ")[0], text, f"{kind} {axis} label in the figure")
+                self.assertNotIn(meta[axis], ("config_lat", "load.offered_msgs", "delivered_per_cycle"))
+            self.assertTrue(meta["error bars"], kind)
+        # throughput: accepted against offered, one unit, per terminal, measurement window
+        meta, rows = plot_txt(prefix + "-throughput.txt")
+        self.assertEqual(meta["x"], "offered load: messages created [messages/cycle/terminal]")
+        self.assertEqual(meta["y"], "accepted throughput: messages delivered [messages/cycle/terminal]")
+        self.assertIn("x=load.offered_msgs; y=load.accepted_msgs", meta["columns"])
+        self.assertIn("accepted = offered", meta["legend"])
+        self.assertIn("mean over the n = 2 seeds", meta["error bars"])
+        self.assertIn("min..max", meta["error bars"])
+        text = svg_text(prefix + "-throughput.svg")
+        self.assertIn("min..max over seeds", text)        # legend title
+        self.assertIn("fabric topology = mesh", text)     # legend entry, from the group column
+        self.assertIn("Points: mean over the n = 2 seeds", text)  # caption
+        # latency: x is the grid column (not a load key), label from the scenario key table
+        meta, rows = plot_txt(prefix + "-latency.txt")
+        self.assertEqual(meta["x"], "scenario key lat")
+        self.assertEqual(meta["y"], "message latency: mean [cycles]")
+        ring = [r for r in rows if r[:3] == ["fabric", "topology", "="] and r[3] == "ring"]
+        self.assertEqual(ring[0][4:], ["1", "2", "11.5", "11", "12"])  # x, n, mean, min, max (seeds 1, 2)
+        meta, rows = plot_txt(prefix + "-percentiles.txt")
+        self.assertIn("99th percentile", meta["legend"])
+        # breakdown: the parts add up to the total
+        meta, rows = plot_txt(prefix + "-breakdown.txt")
+        self.assertIn("rx_wait", meta["error bars"])
+        means = {}
+        for r in rows[1:]:
+            means.setdefault((r[0], r[-4]), {})[r[-3]] = float(r[-1])
+        for key, parts in means.items():
+            self.assertAlmostEqual(parts["source"] + parts["fabric"] + parts["pipeline"], parts["total"], places=3)
+        # heat map: the largest grid point (lat=8), node n3 at router (1, 1), mean over 2 seeds
+        meta, rows = plot_txt(prefix + "-heatmap.txt")
+        self.assertEqual(meta["colour"], "bytes received [bytes/cycle]")
+        self.assertIn("scenario key lat = 8", meta["title"])
+        n3 = [r for r in rows if "n3" in r and "ring" in r]
+        self.assertEqual(n3[0][-8:], ["n3", "3", "1", "1", "2", "32", "32", "32"])  # node id x y n mean min max
+        self.assertIn("node n at router (n % x, n / x)", meta["error bars"])
+
+    def test_bad_input_exits_2_with_a_clear_message(self):
+        csv_path = self.sweep()
+        cases = [
+            (["--x", "nope"], "--x column 'nope' is not in sweep.csv"),
+            (["--y", "latency.p98"], "did you mean latency.p99"),
+            (["--group", "config_topolgy"], "did you mean config_topology"),
+            (["--kind", "heatmap", "--node-stat", "bogus"], "'bogus' is not in sweep-nodes.csv"),
+            (["--kind", "heatmap", "--at", "config_lat=3"], "no run matches"),
+            (["--kind", "bogus"], "--kind 'bogus'"),
+            (["--kind", "throughput", "--offered", "latency.mean"], "needs one unit"),
+            (["--format", "gif"], "--format 'gif'"),
+        ]
+        for args, msg in cases:
+            r = run([sys.executable, PLOT, csv_path, "-q"] + args)
+            self.assertEqual(r.returncode, 2, f"{args}: {r.stderr}")
+            self.assertIn(msg, r.stderr, args)
+            self.assertTrue(r.stderr.startswith("plot: error: "), args)
+
+    def test_throughput_needs_generated_traffic(self):
+        csv_path = self.sweep("--", "--set", "nostats=1")
+        r = run([sys.executable, PLOT, csv_path, "-q", "--kind", "throughput"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("generated traffic", r.stderr)
+        r = run([sys.executable, PLOT, csv_path, "-q"])  # the defaults skip what has no data
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("throughput: needs", r.stderr)
+        self.assertTrue(os.path.isfile(os.path.join(self.tmp, "out", "plot-latency.png")))
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "out", "plot-throughput.png")))
 
     def test_aggregate_mean_min_max(self):
-        series, numeric, cats, skipped = lib.aggregate(self.ROWS, "config_rate", ["lat"], ["config_topology"])
+        rows = [
+            {"config_topology": "ring", "config_rate": "0.1", "config_seed": "1", "lat": "10", "acc": "0.1"},
+            {"config_topology": "ring", "config_rate": "0.1", "config_seed": "2", "lat": "14", "acc": "0.1"},
+            {"config_topology": "ring", "config_rate": "0.2", "config_seed": "1", "lat": "20", "acc": "0.19"},
+            {"config_topology": "mesh", "config_rate": "0.1", "config_seed": "1", "lat": "8", "acc": "0.1"},
+            {"config_topology": "mesh", "config_rate": "0.2", "config_seed": "1", "lat": "", "acc": "0.2"},
+        ]
+        series, numeric, cats, skipped = lib.aggregate(rows, "config_rate", ["lat"], ["config_topology"])
         self.assertTrue(numeric)
         self.assertEqual(skipped, 0)
         self.assertEqual([s.group for s in series], ["topology=mesh", "topology=ring"])
         self.assertEqual(series[0].points, [(0.1, 8.0, 8.0, 8.0, 1)])  # empty cell left out
         self.assertEqual(series[1].points, [(0.1, 12.0, 10.0, 14.0, 2), (0.2, 20.0, 20.0, 20.0, 1)])
-
-    def test_aggregate_categorical_and_xmean(self):
-        series, numeric, cats, _ = lib.aggregate(self.ROWS, "config_topology", ["lat", "acc"])
+        series, numeric, cats, _ = lib.aggregate(rows, "config_topology", ["lat", "acc"])
         self.assertFalse(numeric)
         self.assertEqual(cats, ["mesh", "ring"])
-        self.assertEqual([s.ycol for s in series], ["lat", "acc"])
-        self.assertEqual(series[0].points[1], (1.0, 44 / 3, 10.0, 20.0, 3))
-        series, _, _, _ = lib.aggregate(self.ROWS, "config_rate", ["acc"], ["config_topology"], xmean="acc")
+        series, _, _, _ = lib.aggregate(rows, "config_rate", ["lat"], ["config_topology"], xmean="acc")
         self.assertEqual([p[0] for p in series[1].points], [0.1, 0.19])
-
-    def test_varying_and_table(self):
-        self.assertEqual(lib.varying_config_columns(list(self.ROWS[0]), self.ROWS), ["config_topology", "config_rate"])
-        series, numeric, cats, _ = lib.aggregate(self.ROWS, "config_rate", ["lat"], ["config_topology"])
-        t = lib.text_table(series, "config_rate", numeric, cats, title="t")
-        lines = t.splitlines()
-        self.assertEqual(lines[0], "# t")
-        self.assertEqual(lines[1].split(), ["series", "config_rate", "n", "mean", "min", "max"])
-        self.assertEqual(lines[3].split(), ["topology=ring", "0.1", "2", "12", "10", "14"])
-
-    def test_nice_ticks(self):
-        self.assertEqual(lib.nice_ticks(0, 10), [0, 2, 4, 6, 8, 10])
-        t = lib.nice_ticks(0.013, 0.087)
-        self.assertLessEqual(t[0], 0.013)
-        self.assertGreaterEqual(t[-1], 0.087)
-        self.assertEqual(len(lib.nice_ticks(5, 5)) >= 2, True)
-
-    def test_svg_writer(self):
-        series, numeric, cats, _ = lib.aggregate(self.ROWS, "config_rate", ["lat"], ["config_topology"])
-        svg = lib.svg_chart(series, "rate <x>", "latency", title="a & b", numeric_x=numeric, categories=cats)
-        root = ET.fromstring(svg)  # well-formed, text escaped
-        ns = "{http://www.w3.org/2000/svg}"
-        self.assertEqual(root.tag, ns + "svg")
-        self.assertEqual(len(root.findall(f"{ns}polyline")), 2)
-        texts = [t.text for t in root.iter(ns + "text")]
-        self.assertIn("rate <x>", texts)
-        self.assertIn("a & b", texts)
-        self.assertIn("topology=ring", texts)
-        self.assertEqual(svg, lib.svg_chart(series, "rate <x>", "latency", title="a & b"))  # deterministic
-        # categorical x and a log axis also give well-formed output
-        series, numeric, cats, _ = lib.aggregate(self.ROWS, "config_topology", ["lat"])
-        ET.fromstring(lib.svg_chart(series, "t", "l", numeric_x=False, categories=cats, logy=True))
-        ET.fromstring(lib.svg_chart([], "t", "l"))
-
-    def write_csv(self, rows):
-        p = os.path.join(self.tmp, "sweep.csv")
-        cols = lib.merge_columns(rows)
-        with open(p, "w") as f:
-            f.write(lib.csv_text(cols, rows))
-        return p
-
-    def test_plot_cli_builtin(self):
-        rows = []
-        for topo in ("ring", "mesh"):
-            for lat in (4, 20):
-                for seed in (1, 2):
-                    rows.append({"run": f"t={topo},l={lat},seed={seed}", "exit_status": "0",
-                                 "config_topology": topo, "config_link_latency_cycles": str(lat),
-                                 "config_seed": str(seed), "latency_mean": str(lat * 3 + seed),
-                                 "latency_p99": str(lat * 5), "delivered_per_cycle": "0.01"})
-        rows.append(dict(rows[0], run="bad", exit_status="1", latency_mean="99999"))
-        p = self.write_csv(rows)
-        prefix = os.path.join(self.tmp, "plots", "p")
-        r = run([sys.executable, PLOT, p, "--backend", "builtin", "-o", prefix])
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("failed runs left out", r.stderr)
-        for kind in ("latency", "throughput"):
-            for ext in ("txt", "svg"):
-                self.assertTrue(os.path.isfile(f"{prefix}-{kind}.{ext}"), f"{kind}.{ext}")
-            self.assertFalse(os.path.exists(f"{prefix}-{kind}.png"))
-        with open(prefix + "-latency.txt") as f:
-            t = f.read()
-        self.assertIn("x=config_link_latency_cycles, group=config_topology", t)
-        self.assertIn("topology=mesh, latency_mean", t)
-        self.assertNotIn("99999", t)
-        self.assertIn(" 2 ", t)  # n = 2 seeds per point
-        ET.parse(prefix + "-latency.svg")
-        r = run([sys.executable, PLOT, p, "--backend", "builtin", "-o", prefix, "--x", "nope"])
-        self.assertEqual(r.returncode, 2)
-        self.assertIn("'nope' is not in the CSV", r.stderr)
-
+        self.assertEqual(series[1].xrange, [(0.1, 0.1), (0.19, 0.19)])
+        self.assertEqual(lib.varying_config_columns(list(rows[0]), rows), ["config_topology", "config_rate"])
 
 @unittest.skipUnless(os.environ.get("CMM_SWEEP_CMMSIM"), "set CMM_SWEEP_CMMSIM to the built cmmsim")
 class SystemTest(TmpCase):
@@ -621,9 +742,83 @@ class SystemTest(TmpCase):
             self.assertEqual(x["scoreboard_clean"], "1")
             self.assertEqual(x["config_topology"], x["run"].split(",")[0].split("=")[1])
             self.assertGreater(int(x["messages_delivered"]), 0)
-        r = run([sys.executable, PLOT, os.path.join(out, "sweep.csv"), "--backend", "builtin", "-q"])
+        with open(os.path.join(out, "sweep-columns.json")) as f:
+            cols = json.load(f)["columns"]
+        self.assertEqual(cols["latency.p99"]["unit"], "cycles")
+        self.assertEqual(set(cols), set(header))
+        # scripted messages (no traffic generator): latency plots, no throughput (no offered load)
+        r = run([sys.executable, PLOT, os.path.join(out, "sweep.csv"), "-q"])
         self.assertEqual(r.returncode, 0, r.stderr)
-        ET.parse(os.path.join(out, "plot-latency.svg"))
+        self.assertIn("throughput: needs", r.stderr)
+        meta, _ = plot_txt(os.path.join(out, "plot-latency.txt"))
+        self.assertEqual(meta["x"], "link latency [cycles]")
+        self.assertEqual(meta["y"], "message latency: mean [cycles]")
+        self.assertIn("fabric topology = mesh", meta["legend"])
+        self.assertTrue(is_png(os.path.join(out, "plot-latency.png")))
+
+
+def help_examples():
+    """The example command lines of scripts/plot --help."""
+    r = run([sys.executable, PLOT, "--help"])
+    return [ln.strip() for ln in r.stdout.splitlines() if ln.startswith("  scripts/")]
+
+
+@unittest.skipUnless(os.environ.get("CMM_SWEEP_CMMSIM"), "set CMM_SWEEP_CMMSIM to the built cmmsim")
+class HelpExamplesTest(TmpCase):
+    """Runs the examples of scripts/plot --help as printed (the sweep with the
+    given cmmsim, into a temporary folder instead of results/mesh) and checks
+    every figure: files, axis labels with units, explained error bars."""
+
+    def test_help_examples_run(self):
+        cmmsim = os.environ["CMM_SWEEP_CMMSIM"]
+        lines = help_examples()
+        self.assertGreaterEqual(len(lines), 6, lines)
+        out = os.path.join(self.tmp, "mesh")
+        seen_kinds = set()
+        for line in lines:
+            argv = [a.replace("results/mesh", out) for a in shlex.split(line)]
+            script = os.path.join(HERE, os.path.basename(argv[0]))
+            extra = ["--cmmsim", cmmsim, "-q", "--runner", "xargs", "-j", "2"] if argv[0] == "scripts/sweep" else []
+            if extra:
+                cut = argv.index("--")
+                argv = argv[:cut] + extra + argv[cut:]
+            r = run([sys.executable, script] + argv[1:], cwd=os.path.dirname(HERE))
+            self.assertEqual(r.returncode, 0, f"{line}\n{r.stdout}{r.stderr}")
+            if argv[0] == "scripts/sweep":
+                continue
+            wrote = [ln.split("wrote ", 1)[1] for ln in r.stdout.splitlines() if ln.startswith("plot: wrote ")]
+            self.assertTrue(wrote, line)
+            for f in wrote:
+                self.assertTrue(os.path.isfile(f), f)
+                if f.endswith(".png"):
+                    self.assertTrue(is_png(f), f)
+                if not f.endswith(".txt"):
+                    continue
+                meta, rows = plot_txt(f)
+                seen_kinds.add(meta["kind"])
+                for axis in ("x", "y", "colour"):
+                    if axis in meta and not (meta["kind"] == "heatmap" and axis != "colour"):
+                        self.assertRegex(meta[axis], r"\[[^\]]+\]$", f"{line}: {axis} label has a unit")
+                self.assertIn("seeds", meta["error bars"], line)
+                self.assertIn(meta["x"].split(" [")[0][:20], svg_text(f[:-4] + ".svg"), line)
+        self.assertEqual(seen_kinds, {"latency", "throughput", "percentiles", "breakdown", "heatmap"})
+        # the throughput of the mesh saturates: accepted stays below offered at the highest load
+        meta, rows = plot_txt(os.path.join(out, "plot-throughput.txt"))
+        self.assertIn("[messages/cycle/terminal]", meta["x"])
+        self.assertEqual(meta["x"].split(" [")[1], meta["y"].split(" [")[1])
+        # every column --help names exists (in sweep.csv, or sweep-nodes.csv for --node-stat)
+        help_text = run([sys.executable, PLOT, "--help"]).stdout
+        header, _ = read_sweep_csv(os.path.join(out, "sweep.csv"))
+        nheader, _ = read_sweep_csv(os.path.join(out, "sweep-nodes.csv"))
+        named = set(re.findall(r"(?<![-/\w])(config_[a-z_.]*[a-z]|(?:latency|load|latency_parts)\.[a-z0-9_.]*[a-z0-9]|"
+                               r"[a-z]+_bytes_per_cycle)\b", help_text))
+        self.assertIn("load.offered_msgs", named)
+        self.assertIn("offered_bytes_per_cycle", named)
+        for col in sorted(named):
+            self.assertIn(col, header + nheader, f"--help names {col}")
+        r = run([sys.executable, PLOT, os.path.join(out, "sweep.csv"), "--x", "offered_load"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--x column 'offered_load' is not in sweep.csv; did you mean", r.stderr)
 
 
 if __name__ == "__main__":

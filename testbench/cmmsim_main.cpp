@@ -59,6 +59,8 @@ int sc_main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--trace-to", ro.trace_to_cycle, "traces: end of the window, exclusive (CMM clock cycles)");
   app.add_option("--trace-nodes", ro.trace_nodes, "traces: only these nodes (names, e.g. 202 204)")->delimiter(',');
+  app.add_flag("--exact-latency", ro.exact_latency,
+               "keep every latency sample: exact percentiles; memory grows with the run");
   app.add_flag("--vcd-keys", ro.vcd_keys,
                "also dump the 128-bit key fields into the VCD (off by default: a waveform never leaks keys)");
   app.add_flag("--dump-config", dump_config, "print the effective scenario as JSON and exit");

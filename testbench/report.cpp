@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <numeric>
 
 #include <fmt/format.h>
 
@@ -10,18 +9,26 @@
 
 namespace cmm::tb {
 
-LatencySummary summarize(const std::vector<uint64_t>& v) {
+LatencySummary summarize(const Histogram& h) {
   LatencySummary s;
-  s.count = v.size();
-  if (v.empty()) return s;
-  s.min = *std::min_element(v.begin(), v.end());
-  s.max = *std::max_element(v.begin(), v.end());
-  s.mean = static_cast<double>(std::accumulate(v.begin(), v.end(), uint64_t{0})) / static_cast<double>(v.size());
-  s.p50 = percentile(v, 50);
-  s.p90 = percentile(v, 90);
-  s.p99 = percentile(v, 99);
-  s.p999 = percentile(v, 99.9);
+  s.count = h.count();
+  s.rel_error = h.rel_error();
+  if (h.empty()) return s;
+  s.min = h.min();
+  s.max = h.max();
+  s.mean = h.mean();
+  s.stddev = h.stddev();
+  s.p50 = h.percentile(50);
+  s.p90 = h.percentile(90);
+  s.p99 = h.percentile(99);
+  s.p999 = h.percentile(99.9);
   return s;
+}
+
+LatencySummary summarize(const std::vector<uint64_t>& v) {
+  Histogram h(true);
+  for (uint64_t x : v) h.add(x);
+  return summarize(h);
 }
 
 std::string summary_text(const RunResult& r, bool wall) {
@@ -79,9 +86,10 @@ std::string summary_text(const RunResult& r, bool wall) {
     for (const auto& [k, v] : r.drops_by_reason) o += fmt::format(" {}={}", k, v);
     o += "  (fabric and shells)\n";
   }
-  o += fmt::format("  latency (cycles)     min {} mean {:.1f} p50 {} p99 {} max {}  (n={})\n", l.min, l.mean, l.p50,
-                   l.p99, l.max, l.count);
-  for (const auto& [name, v] : {std::pair<const char*, const std::vector<uint64_t>*>{"source", &r.part_source},
+  o += fmt::format("  latency (cycles)     min {} mean {:.1f} p50 {} p99 {} max {}  (n={}{})\n", l.min, l.mean, l.p50,
+                   l.p99, l.max, l.count,
+                   l.rel_error > 0 ? fmt::format(", percentiles within 1/{:.0f}", 1.0 / l.rel_error) : ", exact");
+  for (const auto& [name, v] : {std::pair<const char*, const Histogram*>{"source", &r.part_source},
                                 {"fabric", &r.part_fabric},
                                 {"CMM pipeline", &r.part_pipeline},
                                 {"receive-queue wait", &r.part_rx_wait}}) {
@@ -317,8 +325,12 @@ nlohmann::json stats_json(const RunResult& r) {
       {"p99", stat(l.p99, "cycles", "99th percentile")},
       {"p99_9", stat(l.p999, "cycles", "99.9th percentile")},
       {"max", stat(l.max, "cycles", "maximum")},
+      {"stddev", stat(l.stddev, "cycles", "standard deviation")},
+      {"percentile_rel_error", stat(l.rel_error, "ratio",
+                                    "every percentile is within this fraction of the exact nearest-rank one "
+                                    "(streaming histogram; 0: exact samples kept)")},
   };
-  auto parts = [&](const std::vector<uint64_t>& v, const char* what) {
+  auto parts = [&](const Histogram& v, const char* what) {
     const LatencySummary p = summarize(v);
     return json{{"desc", what},
                 {"count", stat(p.count, "messages", "samples")},
@@ -330,13 +342,7 @@ nlohmann::json stats_json(const RunResult& r) {
   };
   // Histogram of the latency: power-of-two bins [2^k, 2^(k+1)) cycles.
   {
-    std::vector<uint64_t> bins;
-    for (uint64_t v : r.latency_cycles) {
-      size_t k = 0;
-      while ((uint64_t{2} << k) <= v) ++k;
-      if (bins.size() <= k) bins.resize(k + 1, 0);
-      ++bins[k];
-    }
+    const std::vector<uint64_t> bins = r.latency_cycles.pow2_bins();
     json h = json::array();
     for (size_t k = 0; k < bins.size(); ++k)
       if (bins[k]) h.push_back({{"from", uint64_t{1} << k}, {"to", uint64_t{2} << k}, {"count", bins[k]}});
@@ -471,6 +477,7 @@ std::string csv_row(const RunResult& r, const nlohmann::json& cfg) {
                            {"latency_p99", l.p99},
                            {"latency_p99_9", l.p999},
                            {"latency_max", l.max},
+                           {"latency_percentile_rel_error", l.rel_error},
                            {"simulated_cycles", r.simulated_cycles},
                            {"scoreboard_clean", r.scoreboard_clean ? 1 : 0},
                            {"errors", r.errors.size()}});

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "histogram.h"
+
 namespace cmm::tb {
 
 // One channel of the run, for the summary table.
@@ -47,11 +49,18 @@ struct RunResult {
   uint64_t nacks_reported = 0;
   std::map<std::string, uint64_t> rejects_by_reason;  // from the CMMs' REJECT_COUNT
   std::map<std::string, uint64_t> drops_by_reason;    // dropped by the fabric (edge, HOL) and the CMM shells (CRC, length)
-  std::vector<uint64_t> latency_cycles;  // message created -> message in the receive queue
+  // Latency samples, streaming (memory independent of the run's length):
+  // percentiles within Histogram::kRelError unless keep_exact_latency().
+  Histogram latency_cycles;  // message created -> message in the receive queue
   // Its parts (cycles): source (created -> header leaves the sender's CMM),
   // fabric (-> accepted by the receiver's CMM), pipeline (-> receive queue);
   // and after it, the wait in the receive queue until the process reads it.
-  std::vector<uint64_t> part_source, part_fabric, part_pipeline, part_rx_wait;
+  Histogram part_source, part_fabric, part_pipeline, part_rx_wait;
+  // Keep every sample too, for exact percentiles (short runs); call before
+  // the first sample.
+  void keep_exact_latency() {
+    for (Histogram* h : {&latency_cycles, &part_source, &part_fabric, &part_pipeline, &part_rx_wait}) h->keep_samples();
+  }
   uint64_t connect_storm_cycles = 0;     // start -> last channel open
   uint64_t simulated_cycles = 0;
   double wall_seconds = 0;
@@ -73,9 +82,11 @@ struct RunResult {
 
 struct LatencySummary {
   uint64_t count = 0, min = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
-  double mean = 0;
+  double mean = 0, stddev = 0;
+  double rel_error = 0;  // percentiles within this fraction of the exact ones (0: exact)
 };
-LatencySummary summarize(const std::vector<uint64_t>& samples);
+LatencySummary summarize(const Histogram& samples);
+LatencySummary summarize(const std::vector<uint64_t>& samples);  // exact
 
 // Human summary; `wall`=false omits wall-clock figures (for byte-identical comparisons).
 std::string summary_text(const RunResult& r, bool wall = true);

@@ -130,6 +130,10 @@ void Scenario::validate() const {
   if (link_bytes_per_cycle == 0 || link_bytes_per_cycle > 1024)
     bad("link_bytes_per_cycle", std::to_string(link_bytes_per_cycle), "1..1024");
   if (rx_poll_cycles == 0) bad("rx_poll_cycles", "0", ">= 1");
+  if (rx_wakeup != "interrupt" && rx_wakeup != "poll")
+    bad("rx_wakeup", "'" + rx_wakeup + "'", "one of interrupt, poll");
+  if (key_source != "software" && key_source != "hardware")
+    bad("key_source", "'" + key_source + "'", "one of software, hardware");
   if (max_cycles == 0) bad("max_cycles", "0", ">= 1");
 }
 
@@ -187,6 +191,8 @@ json Scenario::to_json() const {
   j["link_bytes_per_cycle"] = link_bytes_per_cycle;
   j["link_latency_cycles"] = link_latency_cycles;
   j["bus_latency_cycles"] = bus_latency_cycles;
+  j["rx_wakeup"] = rx_wakeup;
+  j["key_source"] = key_source;
   j["rx_poll_cycles"] = rx_poll_cycles;
   j["max_cycles"] = max_cycles;
   j["stats_interval_cycles"] = stats_interval_cycles;
@@ -277,7 +283,7 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
   s.channels.clear();
   only_keys(j, {"name", "seed", "clock_ghz", "core", "topology", "fabric_x", "fabric_y", "vcs_per_class", "buf_depth_flits",
                 "router_delay_cycles", "link_bytes_per_cycle", "link_latency_cycles", "bus_latency_cycles",
-                "rx_poll_cycles", "max_cycles", "stats_interval_cycles", "hol_lifetime_cycles", "alarm_thresh",
+                "rx_wakeup", "key_source", "rx_poll_cycles", "max_cycles", "stats_interval_cycles", "hol_lifetime_cycles", "alarm_thresh",
                 "alarm_window_log2", "nodes", "generate", "channels", "attacks", "traffic", "warmup_cycles",
                 "measure_cycles", "drain_cycles"},
             where);
@@ -294,6 +300,8 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
   get(j, "link_bytes_per_cycle", s.link_bytes_per_cycle, where);
   get(j, "link_latency_cycles", s.link_latency_cycles, where);
   get(j, "bus_latency_cycles", s.bus_latency_cycles, where);
+  get(j, "rx_wakeup", s.rx_wakeup, where);
+  get(j, "key_source", s.key_source, where);
   get(j, "rx_poll_cycles", s.rx_poll_cycles, where);
   get(j, "max_cycles", s.max_cycles, where);
   get(j, "stats_interval_cycles", s.stats_interval_cycles, where);

@@ -121,7 +121,15 @@ struct Scenario {
   uint32_t link_bytes_per_cycle = 16;
   uint32_t link_latency_cycles = 20;
   uint32_t bus_latency_cycles = 2;
-  uint32_t rx_poll_cycles = 50;        // receiver re-check interval when idle
+  // How a receiving process learns of a message: "interrupt" (it sleeps
+  // until its kernel agent services the CMM's RX interrupt for its
+  // endpoint) or "poll" (it also re-reads its receive status every
+  // rx_poll_cycles while idle).
+  std::string rx_wakeup = "interrupt";
+  // Channel keys: "software" (each agent's libsodium KDF) or "hardware" (the
+  // CMM's key generator, CONNECT with HWKEY; docs/security.md 1.10).
+  std::string key_source = "software";
+  uint32_t rx_poll_cycles = 50;        // receiver re-check interval when idle (rx_wakeup "poll")
   uint64_t max_cycles = 50'000'000;    // watchdog: the run fails if not done by then
   uint64_t stats_interval_cycles = 0;  // time series sample interval; 0: none
   // Hardening knobs (docs/security.md 1.6, 1.8): head-of-queue lifetime at

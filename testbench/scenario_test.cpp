@@ -66,6 +66,18 @@ TEST(Scenario, BadValuesNameKeyAndValue) {
   j = fig2_scenario().to_json();
   j["nodes"][0]["partitions"][0]["processes"][0]["pid"] = 0;
   EXPECT_THROW(scenario_from_json(j, "x"), ConfigError);
+  j = fig2_scenario().to_json();
+  j["rx_wakeup"] = "sometimes";
+  EXPECT_THROW(scenario_from_json(j, "x"), ConfigError);
+  j = fig2_scenario().to_json();
+  j["key_source"] = "firmware";
+  EXPECT_THROW(scenario_from_json(j, "x"), ConfigError);
+  j = fig2_scenario().to_json();
+  j["rx_wakeup"] = "poll";
+  j["key_source"] = "hardware";
+  const Scenario s = scenario_from_json(j, "x");
+  EXPECT_EQ(s.rx_wakeup, "poll");
+  EXPECT_EQ(s.key_source, "hardware");
 }
 
 // Found by fuzz/scenario_fuzz.cpp: nlohmann converts a float or an

@@ -36,36 +36,80 @@ uint64_t payload_hash(const uint8_t* p, uint32_t len) {
 void Scoreboard::add_channel(uint32_t ch, std::string label, uint32_t expected) {
   chan_[ch].label = std::move(label);
   chan_[ch].expected = expected;
-  msgs_[ch].resize(expected);
+  msgs_[ch];
+}
+
+Scoreboard::Msg* Scoreboard::at(Window& w, uint32_t seq, bool open) {
+  if (seq < w.base) return nullptr;
+  if (seq >= w.high()) {
+    if (!open) return nullptr;
+    w.win.resize(seq - w.base + 1);
+    // Tags name only the last kSeqHorizon messages: older kept records can go.
+    while (!w.kept.empty() && w.kept.begin()->first + uint64_t{kSeqHorizon} <= w.high()) w.kept.erase(w.kept.begin());
+  }
+  return &w.win[seq - w.base];
+}
+
+uint8_t Scoreboard::state_of(const Window& w, uint32_t seq) const {
+  if (seq >= w.high()) return 0;
+  if (seq >= w.base) return w.win[seq - w.base].state;
+  auto k = w.kept.find(seq);
+  return k == w.kept.end() ? kRetired : k->second;
+}
+
+void Scoreboard::retire(Window& w) {
+  while (!w.win.empty()) {
+    const uint8_t st = w.win.front().state;
+    if (st == 0 || st == 1) break;  // unsent or in flight
+    if (st == 3 || st == 6) w.kept.emplace(w.base, st);
+    w.win.pop_front();
+    ++w.base;
+  }
+}
+
+bool Scoreboard::finished(uint32_t ch, uint32_t seq) const {
+  auto it = msgs_.find(ch);
+  if (it == msgs_.end()) return false;
+  const uint8_t st = state_of(it->second, seq);
+  return st != 0 && st != 1;
+}
+
+size_t Scoreboard::tracked() const {
+  size_t n = 0;
+  for (const auto& [ch, w] : msgs_) n += w.win.size() + w.kept.size();
+  return n;
 }
 
 void Scoreboard::sent(uint32_t ch, uint32_t seq, uint32_t len, uint64_t cycle) {
   auto it = msgs_.find(ch);
-  if (it == msgs_.end() || seq >= it->second.size()) {
-    errors_.push_back("sent: unknown channel " + std::to_string(ch) + " seq " + std::to_string(seq));
+  Msg* m = it == msgs_.end() || seq >= chan_[ch].expected ? nullptr : at(it->second, seq, true);
+  if (!m) {
+    errors_.push_back("sent: unknown channel " + std::to_string(ch) + " seq " + std::to_string(seq) +
+                      (it == msgs_.end() || seq >= chan_[ch].expected ? "" : " (sent again after it finished)"));
     return;
   }
-  Msg& m = it->second[seq];
   std::vector<uint8_t> buf(len);
   make_payload(seed_, ch, seq, buf.data(), len);
-  m.len = len;
-  m.hash = payload_hash(buf.data(), len);
-  m.sent_cycle = cycle;
-  m.state = 1;
+  m->len = len;
+  m->hash = payload_hash(buf.data(), len);
+  m->sent_cycle = cycle;
+  m->state = 1;
   ++chan_[ch].sent;
 }
 
 void Scoreboard::refused_at_source(uint32_t ch, uint32_t seq, uint8_t reason) {
   auto it = msgs_.find(ch);
-  if (it == msgs_.end() || seq >= it->second.size()) return;
-  it->second[seq].state = 3;
+  if (it == msgs_.end() || seq >= chan_[ch].expected) return;
+  Msg* m = at(it->second, seq, true);
+  if (!m) return;
+  m->state = 3;
   ++chan_[ch].refused;
   ++reasons_[reason];
+  retire(it->second);
 }
 
 void Scoreboard::extend(uint32_t ch, uint32_t n) {
-  auto& v = msgs_[ch];
-  if (n > v.size()) v.resize(n);
+  msgs_[ch];
   chan_[ch].expected = std::max(chan_[ch].expected, n);
 }
 
@@ -75,24 +119,30 @@ void Scoreboard::delivered(uint32_t ch, uint32_t seq, const uint8_t* data, uint3
     errors_.push_back("delivery on unknown channel " + std::to_string(ch));
     return;
   }
-  if (seq >= it->second.size()) {
+  Window& w = it->second;
+  if (seq >= w.high()) {
     errors_.push_back(chan_[ch].label + ": delivered message " + std::to_string(seq) + " never sent");
     return;
   }
-  Msg& m = it->second[seq];
   const std::string id = chan_[ch].label + " seq " + std::to_string(seq);
-  if (m.state == 2) {
+  const uint8_t st = state_of(w, seq);
+  if (st == kRetired) {
+    errors_.push_back(id + ": delivered again after it was delivered or reported lost (duplicate or replay)");
+    return;
+  }
+  if (st == 2) {
     errors_.push_back(id + ": delivered twice");
     return;
   }
-  if (m.state == 4 || m.state == 5) {
+  if (st == 4 || st == 5) {
     errors_.push_back(id + ": delivered after its loss was reported");
     return;
   }
-  if (m.state != 1) {
+  if (st != 1) {
     errors_.push_back(id + ": delivered but never sent (unauthorized or forged)");
     return;
   }
+  Msg& m = *at(w, seq);
   if (len != m.len || payload_hash(data, len) != m.hash) {
     errors_.push_back(id + ": payload corrupted (len " + std::to_string(len) + ", expected " +
                       std::to_string(m.len) + ")");
@@ -100,7 +150,8 @@ void Scoreboard::delivered(uint32_t ch, uint32_t seq, const uint8_t* data, uint3
   }
   m.state = 2;
   ++chan_[ch].delivered;
-  lat_.push_back(cycle - m.sent_cycle);
+  lat_.add(cycle - m.sent_cycle);
+  retire(w);
 }
 
 void Scoreboard::unauthorized(const std::string& what) { errors_.push_back("unauthorized delivery: " + what); }
@@ -108,10 +159,11 @@ void Scoreboard::unauthorized(const std::string& what) { errors_.push_back("unau
 void Scoreboard::nack(uint32_t ch, uint32_t seq, uint8_t reason, uint32_t gap, bool in_fabric) {
   auto it = msgs_.find(ch);
   if (it == msgs_.end()) return;
-  auto& v = it->second;
+  Window& w = it->second;
   ChannelStats& c = chan_[ch];
   const std::string id = c.label + " seq " + std::to_string(seq);
-  if (seq >= v.size() || v[seq].state == 0 || v[seq].state == 3) {
+  const uint8_t st = state_of(w, seq);
+  if (st == 0 || st == 3) {
     errors_.push_back(id + ": NACK (reason " + std::to_string(reason) + ") for a message never sent");
     return;
   }
@@ -128,32 +180,35 @@ void Scoreboard::nack(uint32_t ch, uint32_t seq, uint8_t reason, uint32_t gap, b
     // accepted doorbell took the next sequence number at the sender's CMM).
     uint32_t left = gap;
     for (uint32_t s = seq; s-- > 0 && left;) {
-      Msg& m = v[s];
-      if (m.state == 0 || m.state == 3) continue;  // never left the sender
+      const uint8_t ms = state_of(w, s);
+      if (ms == 0 || ms == 3) continue;  // never left the sender
       --left;
-      if (m.state == 1) {
-        m.state = in_fabric ? 6 : 5;
+      if (ms == 1) {
+        at(w, s)->state = in_fabric ? 6 : 5;
         ++(in_fabric ? c.dropped : c.gap_lost);
-      } else if (m.state == 6) {
+      } else if (ms == 6) {
         // already charged to the fabric's counter; now the sender knows too
       } else {
         errors_.push_back(c.label + " seq " + std::to_string(s) + ": reported missing (SEQ_GAP at seq " +
-                          std::to_string(seq) + ") but " + (m.state == 2 ? "delivered" : "already NACKed"));
+                          std::to_string(seq) + ") but " +
+                          (ms == 2 ? "delivered" : ms == kRetired ? "delivered or already reported lost"
+                                                                  : "already NACKed"));
       }
     }
     if (left) errors_.push_back(id + ": SEQ_GAP of " + std::to_string(gap) + " but only " +
                                 std::to_string(gap - left) + " messages were sent before it");
+    retire(w);
     return;
   }
-  Msg& m = v[seq];
-  if (m.state != 1) {
+  if (st != 1) {
     errors_.push_back(id + ": NACKed (reason " + std::to_string(reason) + ") after it was " +
-                      (m.state == 2 ? "delivered" : "already reported lost"));
+                      (st == 2 ? "delivered" : st == kRetired ? "delivered or reported lost" : "already reported lost"));
     return;
   }
-  m.state = lost_state;
+  at(w, seq)->state = lost_state;
   ++lost_count;
   ++reasons_[reason];
+  retire(w);
 }
 
 void Scoreboard::nacks_reported(uint32_t ch, uint32_t n, uint8_t) { chan_[ch].nacked += n; }
@@ -162,16 +217,15 @@ void Scoreboard::gaps_reported(uint32_t ch, uint32_t n) { chan_[ch].gaps_logged 
 
 void Scoreboard::dropped(uint32_t ch, uint32_t seq, uint8_t reason) {
   auto it = msgs_.find(ch);
-  if (it == msgs_.end() || seq >= it->second.size()) return;
-  Msg& m = it->second[seq];
-  ChannelStats& c = chan_[ch];
-  if (m.state == 1) {
-    m.state = 6;
-    ++c.dropped;
-    ++reasons_[reason];
-  } else if (m.state == 2) {
-    // a duplicate copy dropped after the original was delivered: no loss
-  }
+  if (it == msgs_.end()) return;
+  Msg* m = at(it->second, seq);
+  // Not in flight (e.g. a duplicate copy dropped after the original was
+  // delivered): no loss.
+  if (!m || m->state != 1) return;
+  m->state = 6;
+  ++chan_[ch].dropped;
+  ++reasons_[reason];
+  retire(it->second);
 }
 
 void Scoreboard::nacks_reflected(uint32_t ch, uint32_t n) { chan_[ch].reflected += n; }
@@ -179,7 +233,7 @@ void Scoreboard::nacks_reflected(uint32_t ch, uint32_t n) { chan_[ch].reflected 
 uint32_t Scoreboard::unreported(uint32_t ch) const {
   auto it = msgs_.find(ch);
   if (it == msgs_.end()) return 0;
-  return static_cast<uint32_t>(std::count_if(it->second.begin(), it->second.end(),
+  return static_cast<uint32_t>(std::count_if(it->second.win.begin(), it->second.win.end(),
                                              [](const Msg& m) { return m.state == 1; }));
 }
 
@@ -205,14 +259,6 @@ bool Scoreboard::finish(std::vector<std::string>& errors) const {
                        std::to_string(c.expected) + " messages were attempted");
   }
   return errors.empty();
-}
-
-uint64_t percentile(std::vector<uint64_t> v, double p) {
-  if (v.empty()) return 0;
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
-  rank = std::clamp<size_t>(rank, 1, v.size());
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(rank - 1), v.end());
-  return v[rank - 1];
 }
 
 }  // namespace cmm::tb

@@ -1,11 +1,25 @@
 // Checks every message end to end: each sent message is delivered exactly
 // once and intact, or its rejection was reported to its sender; nothing
 // unauthorized is ever delivered. Also gathers the latency samples.
+//
+// Memory is bounded by what is in flight, not by the length of the run: per
+// channel only a window of sequence numbers from the oldest message still in
+// flight is kept; delivered and reported messages below it are counted and
+// forgotten. A delivery, NACK or SEQ_GAP naming a forgotten message is still
+// judged: it was sent and is finished (delivered or reported lost), so a
+// second delivery is an error. Messages refused at source or dropped with a
+// counted reason are remembered (sequence number and state) for the last
+// kSeqHorizon sequence numbers, the most a 16-bit tag can name.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "histogram.h"
 
 namespace cmm::tb {
 
@@ -15,7 +29,9 @@ uint64_t payload_hash(const uint8_t* p, uint32_t len);
 
 class Scoreboard {
  public:
-  explicit Scoreboard(uint64_t seed) : seed_(seed) {}
+  // exact_latency: keep every latency sample too (short runs).
+  explicit Scoreboard(uint64_t seed, bool exact_latency = false) : seed_(seed), lat_(exact_latency) {}
+  static constexpr uint32_t kSeqHorizon = 65536;
   void add_channel(uint32_t ch, std::string label, uint32_t expected_messages);
   // A sender's doorbell was accepted by its CMM.
   void sent(uint32_t ch, uint32_t seq, uint32_t len, uint64_t cycle);
@@ -78,29 +94,100 @@ class Scoreboard {
   // silent losses (I7).
   uint32_t unreported(uint32_t ch) const;
   const std::map<uint32_t, ChannelStats>& channels() const { return chan_; }
-  const std::vector<uint64_t>& latencies() const { return lat_; }
+  // Message `seq` of channel `ch` is finished: read by its receiver, refused
+  // at source or reported lost (nothing more will happen to it).
+  bool finished(uint32_t ch, uint32_t seq) const;
+  // Delivery latency (sent -> delivered), streaming.
+  const Histogram& latencies() const { return lat_; }
   uint64_t errors_seen() const { return errors_.size(); }
   // Refusals at source and loss NACKs, by reason.
   std::map<uint8_t, uint64_t> rejects_by_reason() const { return reasons_; }
+  // Messages the scoreboard holds a record of now (in its windows and the
+  // remembered refusals and drops): bounded by what is in flight.
+  size_t tracked() const;
 
  private:
   struct Msg {
-    uint32_t len = 0;
     uint64_t hash = 0;
     uint64_t sent_cycle = 0;
+    uint32_t len = 0;
     // 0 unsent, 1 sent, 2 delivered, 3 refused at source, 4 NACKed (lost),
     // 5 reported missing by a SEQ_GAP NACK, 6 dropped by the fabric or a shell (counted)
     uint8_t state = 0;
   };
+  static constexpr uint8_t kRetired = 0xFF;  // state of a forgotten message: sent, then delivered or reported lost
+  struct Window {
+    uint32_t base = 0;          // sequence number of win.front()
+    std::deque<Msg> win;        // base .. base + win.size() - 1
+    std::map<uint32_t, uint8_t> kept;  // below base: refused (3) and dropped (6) ones, within kSeqHorizon
+    uint32_t high() const { return base + static_cast<uint32_t>(win.size()); }
+  };
+  // The record of `seq`, grown to it when `open`; nullptr below the window or beyond it.
+  Msg* at(Window& w, uint32_t seq, bool open = false);
+  // State of `seq`: its record's, a kept one's, kRetired below the window, 0 beyond it.
+  uint8_t state_of(const Window& w, uint32_t seq) const;
+  // Forgets finished messages at the front of the window.
+  void retire(Window& w);
   uint64_t seed_;
   std::map<uint32_t, ChannelStats> chan_;
-  std::map<uint32_t, std::vector<Msg>> msgs_;
-  std::vector<uint64_t> lat_;
+  std::map<uint32_t, Window> msgs_;
+  Histogram lat_;
   std::vector<std::string> errors_;
   std::map<uint8_t, uint64_t> reasons_;
 };
 
-// Exact percentile (nearest rank) of a sample set; 0 for an empty set.
-uint64_t percentile(std::vector<uint64_t> v, double p);
+// A channel's per-message records by sequence number, held only until each
+// message is finished (the system's stage times): a window from the oldest
+// unfinished message. size(), resize(), push_back() and operator[] work like
+// a vector of every message ever opened; a finished message's index yields a
+// fresh scratch record (a late duplicate changes nothing). Each record is
+// handed to on_done as it leaves, in sequence order; a message that never
+// finishes leaves once kSeqHorizon newer ones were opened, or at flush().
+template <typename T>
+class SeqWindow {
+ public:
+  static constexpr uint32_t kSeqHorizon = Scoreboard::kSeqHorizon;
+  std::function<void(uint32_t seq, const T&)> on_done;
+  // Asked about the oldest unfinished message when a later one finishes
+  // (e.g. reported lost: it is never read).
+  std::function<bool(uint32_t seq)> finished;
+
+  uint32_t size() const { return high_; }
+  void resize(uint32_t n) { high_ = std::max(high_, n); }  // records appear when first used
+  void push_back(const T& t) { (*this)[high_] = t; }
+  T& operator[](uint32_t seq) {
+    if (seq < base_) return scratch_ = T{};
+    if (seq >= high_) high_ = seq + 1;
+    if (seq - base_ >= win_.size()) {
+      win_.resize(seq - base_ + 1);
+      done_.resize(win_.size(), false);
+    }
+    while (win_.size() > kSeqHorizon) pop();
+    if (seq < base_) return scratch_ = T{};
+    return win_[seq - base_];
+  }
+  // Message `seq` is finished: it leaves with every finished one before it.
+  void retire(uint32_t seq) {
+    if (seq < base_ || seq - base_ >= win_.size()) return;
+    done_[seq - base_] = true;
+    while (!win_.empty() && (done_.front() || (finished && finished(base_)))) pop();
+  }
+  void flush() {
+    while (!win_.empty()) pop();
+  }
+  size_t held() const { return win_.size(); }
+
+ private:
+  void pop() {
+    if (on_done) on_done(base_, win_.front());
+    win_.pop_front();
+    done_.pop_front();
+    ++base_;
+  }
+  uint32_t base_ = 0, high_ = 0;
+  std::deque<T> win_;
+  std::deque<bool> done_;
+  T scratch_{};
+};
 
 }  // namespace cmm::tb

@@ -12,14 +12,17 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <map>
 #include <optional>
 #include <random>
 #include <set>
+#include <stdexcept>
 
 #include <fmt/format.h>
+#include <sodium.h>
 #include <systemc>
 
 #include "cmm_sw/endpoint.h"
@@ -55,6 +58,31 @@ nlohmann::json drops_json(const tlmshell::DropCount& d) {
   return j;
 }
 
+// Seed of a node's hardware key generator (docs/security.md 1.10), from the
+// run seed with libsodium's KDF like the agents' keys (sw/src/key_gen.cpp)
+// but its own domain and context: master = BLAKE2b-256(domain || seed),
+// entropy = KDF(16 bytes, id = node << 32 | boot, "CMMENTRP", master).
+// Same seed, same entropy: runs reproduce.
+Key node_entropy(uint64_t seed, uint8_t node, uint32_t boot) {
+  static constexpr char kDomain[] = "cmm/testbench/keygen-entropy/v1";
+  static constexpr char kContext[9] = "CMMENTRP";
+  if (sodium_init() < 0) throw std::runtime_error("libsodium initialisation failed");
+  uint8_t in[sizeof kDomain - 1 + 8];
+  std::memcpy(in, kDomain, sizeof kDomain - 1);
+  for (int i = 0; i < 8; ++i) in[sizeof kDomain - 1 + i] = static_cast<uint8_t>(seed >> (8 * i));
+  uint8_t master[crypto_kdf_KEYBYTES];
+  crypto_generichash(master, sizeof master, in, sizeof in, nullptr, 0);
+  uint8_t raw[regs::kKeyWords * 4];
+  crypto_kdf_derive_from_key(raw, sizeof raw, (uint64_t{node} << 32) | boot, kContext, master);
+  Key k{};
+  for (uint32_t w = 0; w < regs::kKeyWords; ++w)
+    k[w] = uint32_t{raw[4 * w]} | uint32_t{raw[4 * w + 1]} << 8 | uint32_t{raw[4 * w + 2]} << 16 |
+           uint32_t{raw[4 * w + 3]} << 24;
+  sodium_memzero(master, sizeof master);
+  sodium_memzero(raw, sizeof raw);
+  return k;
+}
+
 uint64_t mix(uint64_t a, uint64_t b) {
   uint64_t x = a ^ (b + 0x9E3779B97F4A7C15ull + (a << 6) + (a >> 2));
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -85,7 +113,7 @@ struct ChanRt {
     uint32_t bytes = 0;
     bool traced = false;  // has a span in the Perfetto trace
   };
-  std::vector<Times> times;
+  SeqWindow<Times> times;  // unfinished messages only; each finished one goes to System::account
   bool open_ended = false;  // generated traffic: messages created on the fly
   uint32_t next_seq = 0;    // messages created so far (open-ended)
   uint32_t src_term = 0, dst_term = 0;
@@ -102,6 +130,36 @@ struct ChanRt {
     return true;
   }
   sc_event ready_ev, rx_ev;
+  // Set with every rx_ev notification and cleared by the receiver before it
+  // reads, so a wake-up that comes while it is inside a register access is
+  // not lost (events are not sticky).
+  bool rx_flag = false;
+  // The sender CMM's DATA sequence number (header seq, 16 bits) of each
+  // message that left it -> the message's sequence number here. A NACK of
+  // DATA names the DATA by its wire seq (its tag is the missing count for
+  // SEQ_GAP); a message in flight is never 1024 DATA behind.
+  static constexpr uint32_t kWireWindow = 1024;
+  struct WireSeq {
+    uint32_t seq = 0;
+    uint16_t wire = 0;
+    bool valid = false;
+  };
+  std::vector<WireSeq> wire_seq;
+  void sent_on_wire(uint16_t wire, uint32_t s) {
+    if (wire_seq.empty()) wire_seq.resize(kWireWindow);
+    wire_seq[wire % kWireWindow] = {s, wire, true};
+  }
+  bool seq_of_wire(uint16_t wire, uint32_t& s) const {
+    if (wire_seq.empty()) return false;
+    const WireSeq& w = wire_seq[wire % kWireWindow];
+    if (!w.valid || w.wire != wire) return false;
+    s = w.seq;
+    return true;
+  }
+  void wake_rx() {
+    rx_flag = true;
+    rx_ev.notify(SC_ZERO_TIME);
+  }
   std::string failure;
 };
 
@@ -222,6 +280,11 @@ class System : public sc_module {
     std::unique_ptr<KernelAgent> agent;
     uint32_t used_at_end = 0;            // PART_INFO.USED after the close phase
     sc_event wake;
+    // The agent's next timer as one timed event, re-armed only when the
+    // deadline changes (a timeout per wait would leave a cancelled entry in
+    // the kernel's queue at every interrupt).
+    sc_event timer;
+    uint64_t timer_at = UINT64_MAX;
     uint64_t errors_logged = 0, error_events = 0, exceptions = 0, errors_lost = 0, mgmt_ignored = 0, alarms = 0;
     uint32_t exc_count_reg = 0, alarm_count_reg = 0;  // EXC_COUNT, ALARM_COUNT after the close phase
     std::vector<std::string> error_lines;
@@ -328,7 +391,16 @@ class System : public sc_module {
   const Scenario& scen_;
   RunOptions opt_;
   sc_time period_;
+  bool poll_rx_ = false;  // rx_wakeup "poll"
   Scoreboard sb_;
+  // Latency and load of the messages finished so far (ChanRt::times hands
+  // each over as it finishes: memory independent of the run's length).
+  RunResult done_;
+  uint64_t created_msgs_ = 0, created_bytes_ = 0, accepted_msgs_ = 0, accepted_bytes_ = 0;
+  std::vector<uint64_t> node_off_, node_acc_;  // bytes by node, measurement window
+  void account(const ChanRt& c, const ChanRt::Times& t);
+  // One clock, one dispatcher: every CMM and the network are stepped by it.
+  std::unique_ptr<tlmshell::ClockDomain> clock_;
   // Exactly one of the two fabrics; both have in_tsock/out_isock per node port.
   std::unique_ptr<tlmshell::Crossbar> xbar_;
   std::unique_ptr<tlmshell::Noc> noc_;
@@ -381,6 +453,7 @@ class System : public sc_module {
   sc_event traffic_start_ev_;
   uint64_t t0_ = 0, measure_start_ = 0, measure_end_ = UINT64_MAX, drain_deadline_ = UINT64_MAX;
   sc_event progress_ev_;
+  sc_event drain_ev_;  // once, at drain_deadline_
   bool closing_ = false, finished_ = false, interrupted_ = false, drain_failed_ = false;
   uint64_t expected_messages_ = 0;
   std::chrono::steady_clock::time_point wall0_ = std::chrono::steady_clock::now();
@@ -389,7 +462,10 @@ class System : public sc_module {
 };
 
 System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
-    : sc_module(name), scen_(s), opt_(opt), period_(sc_time(1000.0 / s.clock_ghz, SC_PS)), sb_(opt.seed) {
+    : sc_module(name), scen_(s), opt_(opt), period_(sc_time(1000.0 / s.clock_ghz, SC_PS)),
+      poll_rx_(s.rx_wakeup == "poll"), sb_(opt.seed) {
+  clock_ = std::make_unique<tlmshell::ClockDomain>("clock", period_);
+  if (opt.exact_latency) done_.keep_exact_latency();
   // Fabric: one port per node, then one per rogue node.
   uint32_t rogues = 0;
   for (const auto& a : s.attacks) rogues += is_rogue_attack(a.kind) ? 1 : 0;
@@ -425,6 +501,7 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     nc.router_delay_cycles = s.router_delay_cycles;
     nc.hol_lifetime_cycles = s.hol_lifetime_cycles;
     nc.clock_period = period_;
+    nc.clock = clock_.get();
     try {
       nc.validate();
     } catch (const std::invalid_argument& e) {
@@ -455,6 +532,8 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     node->tx_chan.fill(-1);
     tlmshell::CmmTlmConfig cc;
     cc.clock_period = period_;
+    cc.clock = clock_.get();
+    cc.entropy = node_entropy(opt.seed, N.id, 0);  // boot 0: the system never resets a CMM
     cc.straps.node_id = N.id;
     for (size_t p = 0; p < N.partitions.size(); ++p) cc.straps.quota[p] = N.partitions[p].quota;
     if (s.core_of(N) == "rtl") {
@@ -486,6 +565,7 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
       sw::AgentConfig ac;
       ac.alarm_thresh = static_cast<uint16_t>(s.alarm_thresh);
       ac.alarm_window_log2 = static_cast<uint8_t>(s.alarm_window_log2);
+      ac.key_source = s.key_source == "hardware" ? sw::KeySource::kHardware : sw::KeySource::kSoftware;
       part->agent = std::make_unique<KernelAgent>(*part->kctx, opt.seed, ac);
       part->agent->set_clock([this] { return cycle(); });
       // The OS policy: grant only the channels of the scenario (what a real
@@ -591,6 +671,8 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     ch->s = s.locate(ch->spec->sender);
     ch->label = ch->spec->receiver + " <- " + ch->spec->sender;
     if (!ch->open_ended) ch->times.resize(ch->spec->messages);
+    ch->times.on_done = [this, c = ch.get()](uint32_t, const ChanRt::Times& t) { account(*c, t); };
+    ch->times.finished = [this, i = ch->idx](uint32_t seq) { return sb_.finished(i, seq); };
     sb_.add_channel(ch->idx, ch->label, ch->spec->messages);
     chans_.push_back(std::move(ch));
   }
@@ -716,10 +798,14 @@ void System::agent_thread(Part& p) {
     // Sleep until an interrupt, the control thread, or the agent's next timer
     // (CONNECT re-send, request and grant expiry).
     const uint64_t due = a.next_deadline(), now = cycle();
-    if (due == KernelAgent::kNever)
-      wait(p.node->cmm->irq_rise_event(static_cast<uint32_t>(p.idx)) | p.wake);
-    else if (due > now)
-      wait(period_ * static_cast<double>(due - now), p.node->cmm->irq_rise_event(static_cast<uint32_t>(p.idx)) | p.wake);
+    if (due != KernelAgent::kNever && due <= now) continue;
+    if (due != p.timer_at) {
+      p.timer.cancel();
+      p.timer_at = due;
+      if (due != KernelAgent::kNever) p.timer.notify(period_ * static_cast<double>(due - now));
+    }
+    wait(p.node->cmm->irq_rise_event(static_cast<uint32_t>(p.idx)) | p.wake | p.timer);
+    if (p.timer_at != KernelAgent::kNever && cycle() >= p.timer_at) p.timer_at = UINT64_MAX;  // fired
   }
 }
 
@@ -810,13 +896,13 @@ void System::handle(Part& p, const Event& ev) {
       // sender's CMM (on_ingress) and classified there.
       c->nacked += ev.count;
       sb_.nacks_reported(c->idx, ev.count, static_cast<uint8_t>(ev.reason));
-      c->rx_ev.notify(SC_ZERO_TIME);
+      c->wake_rx();
       progress();
       return;
     }
     case Event::Kind::kRxPending: {
       const int ci = p.node->rx_chan[ev.ep];
-      if (ci >= 0) chans_[static_cast<size_t>(ci)]->rx_ev.notify(SC_ZERO_TIME);
+      if (ci >= 0) chans_[static_cast<size_t>(ci)]->wake_rx();
       return;
     }
     case Event::Kind::kErrorLogged:
@@ -827,7 +913,7 @@ void System::handle(Part& p, const Event& ev) {
           ev.error.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && ev.error.ep < regs::kNumEndpoints)
         if (const int ci = p.node->tx_chan[ev.error.ep]; ci >= 0 && chans_[static_cast<size_t>(ci)]->s.part == p.idx) {
           sb_.gaps_reported(static_cast<uint32_t>(ci), std::max<uint32_t>(1, ev.count));
-          chans_[static_cast<size_t>(ci)]->rx_ev.notify(SC_ZERO_TIME);
+          chans_[static_cast<size_t>(ci)]->wake_rx();
         }
       if (p.error_lines.size() < 16) p.error_lines.push_back(ev.str());
       return;
@@ -870,7 +956,7 @@ void System::sender_thread(ChanRt& c, CpuBusIf& ctx) {
     send_one(c, ep, seq, len, cycle(), buf);
   }
   c.sender_done = true;
-  c.rx_ev.notify(SC_ZERO_TIME);
+  c.wake_rx();
   progress();
 }
 
@@ -926,7 +1012,7 @@ void System::source_thread(uint32_t term, CpuBusIf& ctx) {
   for (auto& [pr, c] : pair_chan_)
     if (pr.first == term) {
       c->sender_done = true;
-      c->rx_ev.notify(SC_ZERO_TIME);
+      c->wake_rx();
     }
   progress();
 }
@@ -939,6 +1025,7 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
   const sc_time poll = period_ * static_cast<double>(scen_.rx_poll_cycles);
   uint64_t library_wait_from = 0;
   for (;;) {
+    c.rx_flag = false;  // a wake-up from here on makes us read again
     sw::RxInfo info;
     const Status st = ep.receive(buf.data(), buf.size(), info);
     if (st.ok()) {
@@ -957,16 +1044,18 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
           trace_end(c, seq, cycle(), "read");
           if (perfetto_) perfetto_->counter(static_cast<uint32_t>(c.r.node), "receive-queue messages", ps(cycle()),
                                             static_cast<double>(--rxq_depth_[c.r.node]));
+          c.times.retire(seq);
         }
       } else {
         sb_.unauthorized(fmt::format("{}: read a message with tag {} that was never sent", c.label, info.tag));
       }
-      ++c.received;
-      progress();
+      ++c.received;  // no progress() per message: the control thread waits for receiver_done
       if (c.spec->rx_service_cycles) wait(period_ * static_cast<double>(c.spec->rx_service_cycles));
-      continue;
-    }
-    if (st.result != Result::kEmpty) {
+      // Interrupt-driven: the status read said this was the last queued
+      // message; a later one raises RX again (rx_flag), so no read is spent
+      // to find the queue empty.
+      if (poll_rx_ || info.remaining > 0) continue;
+    } else if (st.result != Result::kEmpty) {
       error(fmt::format("{}: receive failed: {}", c.label, st.str()));
       wait(poll);
       continue;
@@ -980,7 +1069,15 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
       if (!library_wait_from) library_wait_from = cycle();
       else if (cycle() - library_wait_from > kLibraryGraceCycles) break;
     }
-    wait(poll, c.rx_ev);
+    if (c.rx_flag) continue;
+    if (poll_rx_) {
+      wait(poll, c.rx_ev);
+    } else if (library_wait_from) {
+      // Only the grace period is timed; everything else is an event.
+      wait(period_ * static_cast<double>(kLibraryGraceCycles + 1 - (cycle() - library_wait_from)), c.rx_ev);
+    } else {
+      wait(c.rx_ev);
+    }
   }
   c.receiver_done = true;
   progress();
@@ -1019,7 +1116,10 @@ void System::check_delivery(ChanRt& c, const Header& h, uint64_t when) {
                          static_cast<double>(++rxq_depth_[c.r.node]));
     }
   }
-  c.rx_ev.notify(SC_ZERO_TIME);
+  // rx_wakeup "poll": the receiver also looks at once. "interrupt": it learns
+  // of the message only from its agent's service of the CMM's RX interrupt
+  // (kRxPending), as software would.
+  if (poll_rx_) c.wake_rx();
 }
 
 ChanRt* System::data_of(const Header& h, uint32_t& seq) {
@@ -1036,6 +1136,7 @@ ChanRt* System::data_of(const Header& h, uint32_t& seq) {
 void System::on_egress(size_t node, const tlmshell::Packet& p) {
   uint32_t seq = 0;
   if (ChanRt* c = data_of(p.hdr, seq); c && c->s.node == node) {
+    c->sent_on_wire(p.hdr.seq, seq);
     c->times[seq].egress = cycle();
     trace_stage(*c, seq, node, "fabric out", cycle(), "fabric");
   }
@@ -1059,9 +1160,11 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
   // Only the receiver's CMM can send these (the fabric validates source
   // nodes); anything else is a forgery the core refuses, counted there.
   if (h.src_node != scen_.nodes[c.r.node].id || h.src_part != c.r.part || static_cast<int>(h.src_ep) != c.rep) return;
-  if (c.seq_of(h.tag, seq)) {
+  // NACK of DATA: seq = the DATA's wire seq; tag = its tag, or for SEQ_GAP
+  // the number of missing messages (decisions.md, core 17:08).
+  if (c.seq_of_wire(h.seq, seq)) {
     const uint8_t why = h.reason % regs::kReasonCount;
-    sb_.nack(c.idx, seq, why, why == static_cast<uint8_t>(regs::Reason::kSeqGap) ? h.seq : 0u);
+    sb_.nack(c.idx, seq, why, why == static_cast<uint8_t>(regs::Reason::kSeqGap) ? h.tag : 0u);
     // One of its messages refused: the NACK ends its span (a SEQ_GAP NACK
     // names a delivered message).
     if (perfetto_ && seq < c.times.size() && !c.times[seq].delivered &&
@@ -1075,7 +1178,7 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
     ++c.reflected;
     sb_.nacks_reflected(c.idx, 1);
   }
-  c.rx_ev.notify(SC_ZERO_TIME);
+  c.wake_rx();
 }
 
 // A verdict against a packet (C++ cores): the attack whose rogue node sent
@@ -1108,7 +1211,7 @@ void System::on_drop(const tlmshell::Packet& p, regs::Reason why, const uint32_t
   uint32_t seq = 0;
   if (ChanRt* c = data_of(h, seq)) {
     sb_.dropped(c->idx, seq, static_cast<uint8_t>(w));
-    c->rx_ev.notify(SC_ZERO_TIME);
+    c->wake_rx();
     return;
   }
   if (h.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && h.aux == static_cast<uint8_t>(regs::Opcode::kData) &&
@@ -1117,10 +1220,10 @@ void System::on_drop(const tlmshell::Packet& p, regs::Reason why, const uint32_t
     if (ci >= 0) {
       ChanRt& c = *chans_[static_cast<size_t>(ci)];
       if (h.src_node == scen_.nodes[c.r.node].id && h.src_part == c.r.part && static_cast<int>(h.src_ep) == c.rep &&
-          c.seq_of(h.tag, seq)) {
+          c.seq_of_wire(h.seq, seq)) {
         const uint8_t r = h.reason % regs::kReasonCount;
-        sb_.nack(c.idx, seq, r, r == static_cast<uint8_t>(regs::Reason::kSeqGap) ? h.seq : 0u, true);
-        c.rx_ev.notify(SC_ZERO_TIME);
+        sb_.nack(c.idx, seq, r, r == static_cast<uint8_t>(regs::Reason::kSeqGap) ? h.tag : 0u, true);
+        c.wake_rx();
         return;
       }
     }
@@ -1375,6 +1478,7 @@ void System::control_thread() {
     measure_start_ = t0_ + scen_.warmup_cycles;
     measure_end_ = measure_start_ + scen_.measure_cycles;
     drain_deadline_ = measure_end_ + scen_.drain_cycles;
+    drain_ev_.notify(period_ * static_cast<double>(drain_deadline_ - cycle()));
     traffic_started_ = true;
     traffic_start_ev_.notify(SC_ZERO_TIME);
   }
@@ -1386,7 +1490,9 @@ void System::control_thread() {
       sc_stop();
       return;
     }
-    if (drain_deadline_ != UINT64_MAX) wait(period_ * static_cast<double>(drain_deadline_ - cycle()), progress_ev_);
+    // One timed event for the deadline, not a fresh timeout per wake-up: a
+    // cancelled timeout stays in the kernel's queue until its time.
+    if (drain_deadline_ != UINT64_MAX) wait(progress_ev_ | drain_ev_);
     else wait(progress_ev_);
   }
   traffic_done_cycle_ = cycle();
@@ -1496,6 +1602,38 @@ std::string System::stuck_report() const {
   }
   if (more) o += fmt::format("and {} more channels", more);
   return o;
+}
+
+// Latency and its parts, of messages created in the measurement window
+// (generated traffic; static channels: all): creation -> egress (source:
+// payload burst, doorbell, egress queue), egress -> ingress accept
+// (fabric), ingress accept -> receive queue (CMM pipeline); and the wait
+// in the receive queue until the process reads it. Offered and accepted
+// load of the window.
+void System::account(const ChanRt& c, const ChanRt::Times& t) {
+  if (traffic_ && !traffic_started_) return;  // before the window: not measured
+  const uint64_t w0 = traffic_ ? measure_start_ : 0, w1 = traffic_ ? measure_end_ : UINT64_MAX;
+  if (node_off_.size() < nodes_.size()) {
+    node_off_.resize(nodes_.size(), 0);
+    node_acc_.resize(nodes_.size(), 0);
+  }
+  if (t.created >= w0 && t.created < w1 && (t.created || t.bytes)) {
+    ++created_msgs_;
+    created_bytes_ += t.bytes;
+    node_off_[c.s.node] += t.bytes;
+    if (t.delivered) done_.latency_cycles.push_back(t.delivered - t.created);
+    if (t.delivered && t.egress && t.ingress) {
+      done_.part_source.push_back(t.egress - t.created);
+      done_.part_fabric.push_back(t.ingress - t.egress);
+      done_.part_pipeline.push_back(t.delivered - t.ingress);
+      if (t.read >= t.delivered && t.read) done_.part_rx_wait.push_back(t.read - t.delivered);
+    }
+  }
+  if (t.delivered && t.delivered >= w0 && t.delivered < w1) {
+    ++accepted_msgs_;
+    accepted_bytes_ += t.bytes;
+    node_acc_[c.r.node] += t.bytes;
+  }
 }
 
 RunResult System::collect(double wall_seconds) {
@@ -1792,35 +1930,20 @@ RunResult System::collect(double wall_seconds) {
   // payload burst, doorbell, egress queue), egress -> ingress accept
   // (fabric), ingress accept -> receive queue (CMM pipeline); and the wait
   // in the receive queue until the process reads it.
-  const uint64_t w0 = traffic_ ? measure_start_ : 0, w1 = traffic_ ? measure_end_ : UINT64_MAX;
-  uint64_t created_msgs = 0, created_bytes = 0, accepted_msgs = 0, accepted_bytes = 0;
-  for (const auto& ch : chans_)
-    for (const auto& t : ch->times) {
-      if (t.created >= w0 && t.created < w1 && (t.created || t.bytes)) {
-        ++created_msgs;
-        created_bytes += t.bytes;
-        if (t.delivered) r.latency_cycles.push_back(t.delivered - t.created);
-        if (t.delivered && t.egress && t.ingress) {
-          r.part_source.push_back(t.egress - t.created);
-          r.part_fabric.push_back(t.ingress - t.egress);
-          r.part_pipeline.push_back(t.delivered - t.ingress);
-          if (t.read >= t.delivered && t.read) r.part_rx_wait.push_back(t.read - t.delivered);
-        }
-      }
-      if (t.delivered && t.delivered >= w0 && t.delivered < w1) {
-        ++accepted_msgs;
-        accepted_bytes += t.bytes;
-      }
-    }
+  for (const auto& ch : chans_) ch->times.flush();  // the unfinished ones too
+  r.latency_cycles = done_.latency_cycles;
+  r.part_source = done_.part_source;
+  r.part_fabric = done_.part_fabric;
+  r.part_pipeline = done_.part_pipeline;
+  r.part_rx_wait = done_.part_rx_wait;
+  const uint64_t created_msgs = created_msgs_, created_bytes = created_bytes_, accepted_msgs = accepted_msgs_,
+                 accepted_bytes = accepted_bytes_;
   if (traffic_) {
     // Per node: bytes its processes created (offered) and received (accepted) in the window.
-    std::vector<uint64_t> node_off(nodes_.size(), 0), node_acc(nodes_.size(), 0), node_terms(nodes_.size(), 0);
+    std::vector<uint64_t> node_off = node_off_, node_acc = node_acc_, node_terms(nodes_.size(), 0);
+    node_off.resize(nodes_.size(), 0);
+    node_acc.resize(nodes_.size(), 0);
     for (const auto& l : terms_) ++node_terms[l.node];
-    for (const auto& ch : chans_)
-      for (const auto& t : ch->times) {
-        if (t.created >= w0 && t.created < w1 && (t.created || t.bytes)) node_off[ch->s.node] += t.bytes;
-        if (t.delivered && t.delivered >= w0 && t.delivered < w1) node_acc[ch->r.node] += t.bytes;
-      }
     for (size_t n = 0; n < nodes_.size(); ++n) {
       const double d = static_cast<double>(scen_.measure_cycles);
       r.per_node[n]["offered_bytes_per_cycle"] = static_cast<double>(node_off[n]) / d;

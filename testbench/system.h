@@ -30,6 +30,8 @@ struct RunOptions {
     bool duplicate = false;
   };
   std::vector<DataFault> data_faults;
+  // Keep every latency sample (exact percentiles); memory grows with the run.
+  bool exact_latency = false;
 };
 
 // Simulated cycles between two looks of the run monitor (progress, interrupt).

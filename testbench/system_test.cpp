@@ -79,6 +79,38 @@ TEST(SystemFig2, DefaultScenarioRunsClean) {
             2ull * s.link_latency_cycles);
 }
 
+// Channel keys from the CMMs' hardware key generators (docs/security.md
+// 1.10): every CONNECT takes its key from the generator, which the platform
+// seeds per node at the first edge after reset (CmmTlmConfig::entropy, from
+// the run seed). Unseeded, every CONNECT would be refused KEY_GEN_NOT_READY
+// and no channel would open.
+TEST(SystemFig2, HardwareKeySourceRunsClean) {
+  REQUIRE_FRESH_KERNEL();
+  Scenario s = fig2_scenario();
+  s.key_source = "hardware";
+  const RunResult r = run_system(s, opts(1));
+  ASSERT_TRUE(r.scoreboard_clean) << dump(r);
+  EXPECT_EQ(r.channels_opened, s.channels.size());
+  uint64_t expected = 0;
+  for (const auto& ch : s.channels) expected += ch.messages;
+  EXPECT_EQ(r.messages_delivered, expected);
+  // Two CONNECTs on one node within a key's 14 cycles: the second is refused
+  // KEY_GEN_NOT_READY and the agent retries it (counted, never fatal).
+}
+
+// Receivers that poll (rx_wakeup "poll") deliver the same messages as the
+// default interrupt-driven ones.
+TEST(SystemFig2, PollingReceiversRunClean) {
+  REQUIRE_FRESH_KERNEL();
+  Scenario s = fig2_scenario();
+  s.rx_wakeup = "poll";
+  const RunResult r = run_system(s, opts(1));
+  ASSERT_TRUE(r.scoreboard_clean) << dump(r);
+  uint64_t expected = 0;
+  for (const auto& ch : s.channels) expected += ch.messages;
+  EXPECT_EQ(r.messages_delivered, expected);
+}
+
 // A receiver slower than its sender: the receive queue fills; every refused
 // message is NACKed back and reported to the sender (never a silent drop).
 TEST(SystemBackpressure, FullReceiveQueueIsReportedToTheSender) {
@@ -113,7 +145,8 @@ TEST(SystemErrors, ChannelThatCannotBeSetUpIsReported) {
   REQUIRE_FRESH_KERNEL();
   Scenario s = fig2_scenario();
   s.nodes[0].partitions[3].quota = 0;  // 208d, home of 216
-  s.channels = {{"216", "220b", 10, 8, 8, 10}, {"210a", "222", 10, 8, 8, 10}};
+  // 200 cycles apart: the receiver keeps up, so all 10 arrive (no RXQ_FULL).
+  s.channels = {{"216", "220b", 10, 8, 8, 200}, {"210a", "222", 10, 8, 8, 200}};
   const RunResult r = run_system(s, opts(1));
   EXPECT_FALSE(r.scoreboard_clean);
   EXPECT_EQ(r.channels_opened, 1u);

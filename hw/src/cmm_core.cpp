@@ -27,19 +27,18 @@ bool Header::operator==(const Header& o) const {
 }
 
 namespace {
+// Word at a time (a field of at most 32 bits spans at most two words).
 void put_bits(Header::Packed& p, uint32_t lsb, uint32_t bits, uint32_t v) {
-  for (uint32_t i = 0; i < bits; ++i) {
-    uint32_t b = lsb + i;
-    if ((v >> i) & 1u) p[b / 32] |= 1u << (b % 32);
-  }
+  v &= mask(bits);
+  const uint32_t w = lsb / 32, off = lsb % 32;
+  p[w] |= v << off;
+  if (off != 0 && off + bits > 32) p[w + 1] |= v >> (32 - off);
 }
 uint32_t get_bits(const Header::Packed& p, uint32_t lsb, uint32_t bits) {
-  uint32_t v = 0;
-  for (uint32_t i = 0; i < bits; ++i) {
-    uint32_t b = lsb + i;
-    v |= ((p[b / 32] >> (b % 32)) & 1u) << i;
-  }
-  return v;
+  const uint32_t w = lsb / 32, off = lsb % 32;
+  uint64_t x = p[w];
+  if (w + 1 < p.size()) x |= uint64_t{p[w + 1]} << 32;
+  return static_cast<uint32_t>(x >> off) & mask(bits);
 }
 }  // namespace
 
@@ -140,14 +139,29 @@ void CmmCore::reset() {
   rsp_status_ = rsp_buf_slot_ = vd_ep_ = vd_slot_ = vd_reason_ = 0;
   cycle_ = 0;
   cycle_in_ = 0;
+  kg_.clear();
+  kg_k0_ = kg_k1_ = kg_ctr_ = 0;
+  kg_seeded_ = kg_ready_ = false;  // unseeded until entropy_valid_i
+  kg_result_ = Key{};
+  tf_count_ = 0;
+  tf_last_ep_ = tf_last_table_ = 0;
+  touched_ = touched_ckt_ = 0;
+  fault_pending_ = false;
   compute_outputs();
 }
 
 bool CmmCore::quiescent() const {
-  return !s1_valid_ && egq_[0].empty() && egq_[1].empty() && !rsp_valid_ && !vd_valid_;
+  // A computing key generator and a flipped table bit not yet checked change state on idle edges.
+  return !s1_valid_ && egq_[0].empty() && egq_[1].empty() && !rsp_valid_ && !vd_valid_ && !kg_.busy() &&
+         !fault_pending_;
 }
 
-void CmmCore::skip_idle(uint64_t n) { cycle_ += n; }
+void CmmCore::skip_idle(uint64_t n) {
+  // Callers skip only while quiescent; the generator's rounds are still modelled exactly.
+  const PinsIn idle{};
+  for (; n > 0 && kg_.busy(); --n, ++cycle_) kg_edge(idle);
+  cycle_ += n;
+}
 
 void CmmCore::step(const PinsIn& in) {
   const bool reg_fire = in.reg_req_valid && out_.reg_req_ready;
@@ -162,13 +176,20 @@ void CmmCore::step(const PinsIn& in) {
   rsp_rdata_ = 0;
   rsp_status_ = 0;
   vd_valid_ = false;
+  touched_ = touched_ckt_ = 0;
 
+  // Parity check first: every decision of this edge sees a faulted entry as FAULT.
+  check_tables();
+  // Then the key generator's seed or round: a command at this edge sees its result.
+  if (in.entropy_valid || kg_.busy()) kg_edge(in);
   // Same-edge order (documented): the ingress commit stage first, then the
   // register port; each sees the other's effects as if sequential.
   if (s1_valid_) ingress(s1_);
   s1_valid_ = ing_fire;
   if (ing_fire) s1_ = in.ing_hdr.masked();
   if (reg_fire) reg_access(in);
+  if (touched_ | touched_ckt_) store_parity();
+  if (in.fault_valid) inject_fault(in);  // after the edge's update, like an SEU
 
   ++cycle_;
   compute_outputs();
@@ -242,6 +263,7 @@ Header CmmCore::response(const Header& req, Opcode op) const {
   r.tag = req.tag;
   r.src_gen = req.dst_gen;  // generations echoed swapped (security.md 1.2)
   r.dst_gen = req.src_gen;
+  if (req.opcode == u(Opcode::kConnect)) r.seq = req.seq;  // the CONNECT attempt answered (security.md 1.4)
   return r;
 }
 
@@ -257,14 +279,17 @@ Key CmmCore::nack_key(const Header& h) const {
   return Key{};
 }
 
-void CmmCore::nack(const Header& h, Reason r, uint16_t seq) {
+void CmmCore::nack(const Header& h, Reason r, uint16_t gap) {
   count_reject(r, &h);
   // Never answer a response: that could ping-pong forever.
   if (h.opcode == u(Opcode::kNack) || h.opcode == u(Opcode::kConnectAck)) return;
   Header n = response(h, Opcode::kNack);
   n.reason = static_cast<uint8_t>(r);
   n.aux = h.opcode;
-  n.seq = seq;
+  if (h.opcode == u(Opcode::kData)) {
+    n.seq = h.seq;  // names the DATA: a duplicated NACK is recognised (SEQ_OLD) at the sender
+    if (r == Reason::kSeqGap) n.tag = gap;
+  }
   n.key = nack_key(h);
   egq_[1].push(n);  // room guaranteed by ing_ready
   bump(stat_[kStatNackSent]);
@@ -352,9 +377,146 @@ void CmmCore::reset_entry(uint32_t ep) {
   zeroize(ep);
 }
 
+// ---------------------------------------------------------------- table integrity (security.md 1.11)
+
+// Bit index order of the fault-injection port: state 0-2, dir 3, owner_part
+// 4-7, owner_pid 8-23, rnode 24-31, rpart 32-35, rep 36-43, gen 44-51, rgen
+// 52-59, tx_seq 60-75, rx_seq 76-91, parity 92.
+uint32_t CmmCore::cst_parity(const Cst& c) {
+  // Parity does not depend on bit positions: XOR of the fields, then fold.
+  const uint32_t x = uint32_t{c.state} ^ c.dir ^ c.owner_part ^ c.owner_pid ^ c.rnode ^ c.rpart ^ c.rep ^ c.gen ^
+                     c.rgen ^ c.tx_seq ^ c.rx_seq;
+  return static_cast<uint32_t>(__builtin_parity(x));
+}
+
+// Key bits 0-127 (word i/32, bit i%32), valid 128, origin 129, parity 130.
+uint32_t CmmCore::ckt_parity(const Ckt& k) {
+  const uint32_t x = k.key[0] ^ k.key[1] ^ k.key[2] ^ k.key[3] ^ (k.valid ? 1u : 0u) ^ k.origin;
+  return static_cast<uint32_t>(__builtin_parity(x));
+}
+
+void CmmCore::check_tables() {
+  // Stored bits change only by writes (which store their parity) and by the
+  // fault port: without a flip since the last edge every entry matches, so
+  // the comparison (real parity, recomputed from the fields) is skipped.
+  if (!fault_pending_ && !full_check_) return;
+  for (uint32_t ep = 0; ep < kNumEndpoints; ++ep) {
+    const bool bad_cst = cst_parity(cst_[ep]) != cst_[ep].par;
+    const bool bad_ckt = ckt_parity(ckt_[ep]) != ckt_[ep].par;
+    if (bad_cst || bad_ckt) fail_closed(ep, bad_ckt ? 1 : 0);
+  }
+  fault_pending_ = false;
+}
+
+void CmmCore::fail_closed(uint32_t ep, uint32_t table) {
+  Cst& c = cst_[ep];
+  count_reject(Reason::kTableFault);
+  if (tf_count_ != 0xFFFF) ++tf_count_;
+  tf_last_ep_ = static_cast<uint8_t>(ep);
+  tf_last_table_ = static_cast<uint8_t>(table);
+  // A hardware fault concerns every kernel (and reveals nothing secret).
+  for (uint32_t p = 0; p < kNumPartitions; ++p) {
+    if (part_[p].alarm_count != 0xFFFF) ++part_[p].alarm_count;
+    raise(p, Irq::kAlarm);
+  }
+  // The stored owner may be the flipped field: only a notification, no access.
+  if (c.state != u(State::kFree) && c.owner_part < kNumPartitions)
+    log_error(c.owner_part, Reason::kTableFault, ep, 0, false, true, straps_.node_id);
+  c.rxq_count = 0;  // discarded (the exception tells the owner)
+  c.rxq_head = 0;
+  zeroize(ep);
+  c.state = u(State::kFault);  // out of service until reset
+  c.par = static_cast<uint8_t>(cst_parity(c));
+  ckt_[ep].par = static_cast<uint8_t>(ckt_parity(ckt_[ep]));
+}
+
+void CmmCore::store_parity() {
+  for (uint32_t t = touched_; t != 0; t &= t - 1) {
+    const uint32_t ep = static_cast<uint32_t>(__builtin_ctz(t));
+    cst_[ep].par = static_cast<uint8_t>(cst_parity(cst_[ep]));
+  }
+  for (uint32_t t = touched_ckt_; t != 0; t &= t - 1) {
+    const uint32_t ep = static_cast<uint32_t>(__builtin_ctz(t));
+    ckt_[ep].par = static_cast<uint8_t>(ckt_parity(ckt_[ep]));
+  }
+}
+
+void CmmCore::inject_fault(const PinsIn& in) {
+  if (!in.fault_valid || in.fault_entry >= kNumEndpoints) return;
+  const uint32_t b = in.fault_bit;
+  if ((in.fault_table & 1u) == 0) {
+    if (b > kCstProtBits) return;
+    Cst& c = cst_[in.fault_entry];
+    auto flip8 = [&](uint8_t& f, uint32_t i) { f = static_cast<uint8_t>(f ^ (1u << i)); };
+    auto flip16 = [&](uint16_t& f, uint32_t i) { f = static_cast<uint16_t>(f ^ (1u << i)); };
+    if (b < 3) flip8(c.state, b);
+    else if (b < 4) flip8(c.dir, 0);
+    else if (b < 8) flip8(c.owner_part, b - 4);
+    else if (b < 24) flip16(c.owner_pid, b - 8);
+    else if (b < 32) flip8(c.rnode, b - 24);
+    else if (b < 36) flip8(c.rpart, b - 32);
+    else if (b < 44) flip8(c.rep, b - 36);
+    else if (b < 52) flip8(c.gen, b - 44);
+    else if (b < 60) flip8(c.rgen, b - 52);
+    else if (b < 76) flip16(c.tx_seq, b - 60);
+    else if (b < 92) flip16(c.rx_seq, b - 76);
+    else flip8(c.par, 0);
+  } else {
+    if (b > kCktProtBits) return;
+    Ckt& k = ckt_[in.fault_entry];
+    if (b < 128) k.key[b / 32] ^= 1u << (b % 32);
+    else if (b == 128) k.valid = !k.valid;
+    else if (b == 129) k.origin = static_cast<uint8_t>(k.origin ^ 1u);
+    else k.par = static_cast<uint8_t>(k.par ^ 1u);
+  }
+  fault_pending_ = true;
+}
+
+// ---------------------------------------------------------------- key generator (security.md 1.10)
+
+void CmmCore::kg_start() {
+  kg_.start(kg_k0_, kg_k1_, kg_ctr_, straps_.node_id);  // first round at the next edge
+  kg_ready_ = false;
+}
+
+Key CmmCore::kg_draw() {
+  const Key k = kg_result_;
+  kg_result_ = Key{};
+  ++kg_ctr_;
+  kg_start();
+  return k;
+}
+
+void CmmCore::kg_edge(const PinsIn& in) {
+  if (in.entropy_valid) {
+    // A new seed abandons everything in flight (a command at this edge sees it not ready).
+    const Key& e = in.entropy;
+    kg_k0_ = uint64_t{e[0]} | uint64_t{e[1]} << 32;
+    kg_k1_ = uint64_t{e[2]} | uint64_t{e[3]} << 32;
+    kg_ctr_ = 0;
+    kg_ready_ = false;
+    kg_result_ = Key{};
+    kg_seeded_ = (kg_k0_ | kg_k1_) != 0;  // a zero key would be predictable
+    if (kg_seeded_) kg_start();
+    else kg_.clear();
+    return;
+  }
+  if (!kg_.busy() || !kg_.step()) return;
+  const Key r{static_cast<uint32_t>(kg_.out0()), static_cast<uint32_t>(kg_.out0() >> 32),
+              static_cast<uint32_t>(kg_.out1()), static_cast<uint32_t>(kg_.out1() >> 32)};
+  if (key_eq_ct(r, Key{})) {
+    ++kg_ctr_;  // never hand out an all-zero key
+    kg_start();
+    return;
+  }
+  kg_result_ = r;
+  kg_ready_ = true;
+}
+
 // ---------------------------------------------------------------- ingress (commit stage S2)
 
 void CmmCore::ingress(const Header& h) {
+  touch_cst(h.dst_ep);  // the CKT only where a key is stored
   switch (static_cast<Opcode>(h.opcode)) {
     case Opcode::kData: ingress_data(h); return;
     case Opcode::kConnect: ingress_connect(h); return;
@@ -384,6 +546,11 @@ void CmmCore::ingress_data(const Header& h) {
   if (h.dst_ep >= kNumEndpoints) return reject(Reason::kBadEp, false);
   Cst& c = cst_[h.dst_ep];
   const Ckt& k = ckt_[h.dst_ep];
+  if (faulted(h.dst_ep)) {
+    // Out of service: dropped unanswered (nothing in the entry can be trusted).
+    verdict(Reason::kTableFault, 0);
+    return count_reject(Reason::kTableFault, &h);
+  }
   if (c.state == u(State::kFree)) return reject(Reason::kNotOpen, false);
   if (h.dst_part != c.owner_part) return reject(Reason::kDstPartMismatch, true);
   if (c.dir != u(Dir::kRecv)) return reject(Reason::kWrongDir, true);
@@ -426,6 +593,7 @@ void CmmCore::ingress_data(const Header& h) {
 void CmmCore::ingress_connect(const Header& h) {
   if (h.dst_node != straps_.node_id) return nack(h, Reason::kMisrouted);
   if (h.dst_ep >= kNumEndpoints) return nack(h, Reason::kBadEp);
+  if (faulted(h.dst_ep)) return count_reject(Reason::kTableFault, &h);  // out of service, unanswered
   Cst& c = cst_[h.dst_ep];
   Ckt& k = ckt_[h.dst_ep];
   if (c.state == u(State::kFree)) return nack(h, Reason::kNotOpen);
@@ -461,8 +629,10 @@ void CmmCore::ingress_connect(const Header& h) {
   k.key = h.key;
   k.valid = true;
   k.origin = static_cast<uint8_t>(Origin::kRemote);
+  touch(h.dst_ep);
   c.state = u(State::kOpen);
   c.tx_seq = 0;
+  c.nack_seq = 0;
   c.last_reason = 0;
   raise(c.owner_part, Irq::kConn);
   bump(stat_[kStatConnectAccepted]);
@@ -473,6 +643,7 @@ void CmmCore::ingress_connect(const Header& h) {
 
 void CmmCore::ingress_connect_ack(const Header& h) {
   if (h.dst_node != straps_.node_id || h.dst_ep >= kNumEndpoints) return count_reject(Reason::kStrayResponse, &h);
+  if (faulted(h.dst_ep)) return count_reject(Reason::kTableFault, &h);
   Cst& c = cst_[h.dst_ep];
   const Ckt& k = ckt_[h.dst_ep];
   if (c.state != u(State::kConnecting) || c.dir != u(Dir::kRecv) || h.dst_part != c.owner_part || !ids_match(c, h))
@@ -485,6 +656,10 @@ void CmmCore::ingress_connect_ack(const Header& h) {
 }
 
 void CmmCore::ingress_nack(const Header& h) {
+  // NACKs of CLOSE and MGMT address a partition, every other one its entry.
+  if (h.aux != u(Opcode::kClose) && h.aux != u(Opcode::kMgmt) && h.dst_node == straps_.node_id &&
+      h.dst_ep < kNumEndpoints && faulted(h.dst_ep))
+    return count_reject(Reason::kTableFault, &h);
   const bool owned = h.dst_node == straps_.node_id && h.dst_ep < kNumEndpoints &&
                      cst_[h.dst_ep].state != u(State::kFree) && cst_[h.dst_ep].owner_part == h.dst_part &&
                      ids_match(cst_[h.dst_ep], h);
@@ -500,16 +675,26 @@ void CmmCore::ingress_nack(const Header& h) {
       if (!owned || cst_[h.dst_ep].dir != u(Dir::kSend)) break;
       if (!proven()) return count_reject(Reason::kUnauthResponse, &h);
       Cst& c = cst_[h.dst_ep];
+      if (why != Reason::kSeqOld) {
+        // At most once: a NACK answers one DATA that was sent and not answered yet
+        // (the receiver answers in order); a duplicate or replay is SEQ_OLD.
+        // Believable: seq in [nack_seq, tx_seq - 1]; the send path keeps that
+        // window at most 2^15 wide, so a long NACK-free run never wraps it.
+        const uint16_t fresh = static_cast<uint16_t>(h.seq - c.nack_seq);
+        const uint16_t window = static_cast<uint16_t>(c.tx_seq - c.nack_seq);
+        if (fresh >= window) return count_reject(Reason::kSeqOld, &h);
+        c.nack_seq = static_cast<uint16_t>(h.seq + 1u);
+      }
       c.tx_last_reason = h.reason;
-      c.tx_last_tag = h.tag;
+      if (why != Reason::kSeqGap) c.tx_last_tag = h.tag;  // a SEQ_GAP NACK's tag is the missing count
       c.last_reason = h.reason;
       raise(c.owner_part, Irq::kTxnack);
       // TX_NACKS counts refused messages only, so that every message is
       // delivered, refused or reported lost exactly once.
       if (why == Reason::kSeqGap) {
-        // h.seq messages before the tagged one were lost (the tagged one was
+        // h.tag messages before DATA h.seq were lost (that one was
         // delivered): counted apart from the refusals, and logged.
-        c.tx_lost = sat_add16(c.tx_lost, h.seq);
+        c.tx_lost = sat_add16(c.tx_lost, h.tag);
         log_error(c.owner_part, why, h.dst_ep, h.opcode, true, false, h.src_node);
       } else if (why != Reason::kSeqOld && c.tx_nacks != 0xFFFF) {
         ++c.tx_nacks;  // SEQ_OLD: a copy of one already delivered or already reported lost
@@ -521,6 +706,9 @@ void CmmCore::ingress_nack(const Header& h) {
       Cst& c = cst_[h.dst_ep];
       if (c.state != u(State::kConnecting) || c.dir != u(Dir::kRecv)) break;
       if (!proven()) return count_reject(Reason::kUnauthResponse, &h);
+      // Only the latest attempt's NACK: an older one may be overtaken by the
+      // re-sent CONNECT's success (a half-open channel otherwise).
+      if (h.seq != c.tx_seq) break;
       zeroize(h.dst_ep);
       c.state = u(State::kAuthorized);
       c.last_reason = h.reason;
@@ -542,6 +730,7 @@ void CmmCore::ingress_nack(const Header& h) {
 void CmmCore::ingress_close(const Header& h) {
   if (h.dst_node != straps_.node_id) return nack(h, Reason::kMisrouted);
   if (h.dst_ep >= kNumEndpoints) return nack(h, Reason::kBadEp);
+  if (faulted(h.dst_ep)) return count_reject(Reason::kTableFault, &h);  // out of service, unanswered
   Cst& c = cst_[h.dst_ep];
   const Ckt& k = ckt_[h.dst_ep];
   if (c.state == u(State::kFree)) return nack(h, Reason::kNotOpen);
@@ -675,6 +864,7 @@ void CmmCore::reg_access(const PinsIn& in) {
              a == CMM_EXC_LAST_OFFSET || a == CMM_ALARM_COUNT_OFFSET)
       acc = kRo;
     else if (a == CMM_ALARM_CFG_OFFSET) acc = kRw;
+    else if (a == CMM_KEYGEN_STATUS_OFFSET || a == CMM_TABLE_FAULT_OFFSET) acc = kRo;
     else if (in_array(CMM_REJECT_COUNT_OFFSET, CMM_REJECT_COUNT_COUNT, CMM_REJECT_COUNT_STRIDE, i)) acc = kRo;
     else if (in_array(CMM_STAT_OFFSET, CMM_STAT_COUNT, CMM_STAT_STRIDE, i)) acc = kRo;
     if (acc == kNone) return decerr();
@@ -724,6 +914,14 @@ void CmmCore::reg_access(const PinsIn& in) {
         rd = P.alarm_cfg;
       } else if (a == CMM_ALARM_COUNT_OFFSET) {
         rd = P.alarm_count;
+      } else if (a == CMM_KEYGEN_STATUS_OFFSET) {
+        // Status only: nothing of K, the counter or the result has a read path (I1).
+        rd = CMM_FIELD_SET(rd, CMM_KEYGEN_STATUS_READY, kg_ready_);
+        rd = CMM_FIELD_SET(rd, CMM_KEYGEN_STATUS_SEEDED, kg_seeded_);
+      } else if (a == CMM_TABLE_FAULT_OFFSET) {
+        rd = CMM_FIELD_SET(rd, CMM_TABLE_FAULT_COUNT, tf_count_);
+        rd = CMM_FIELD_SET(rd, CMM_TABLE_FAULT_LAST_EP, tf_last_ep_);
+        rd = CMM_FIELD_SET(rd, CMM_TABLE_FAULT_LAST_TABLE, tf_last_table_);
       } else if (a >= CMM_REJECT_COUNT_OFFSET && a < CMM_REJECT_COUNT_OFFSET + CMM_REJECT_COUNT_COUNT * 4) {
         rd = i < kReasonCount ? reject_count_[i] : 0;
       } else if (a >= CMM_STAT_OFFSET && a < CMM_STAT_OFFSET + CMM_STAT_COUNT * 4) {
@@ -744,6 +942,12 @@ void CmmCore::reg_access(const PinsIn& in) {
       P.key_stage[i] = wd;
     } else if (a == CMM_CMD_OFFSET) {
       if (reserved(CMM_CMD_WMASK)) return;
+      const uint32_t op = CMM_FIELD_GET(wd, CMM_CMD_OP);
+      if (CMM_FIELD_GET(wd, CMM_CMD_HWKEY) && op != static_cast<uint32_t>(Cmd::kConnect) &&
+          op != static_cast<uint32_t>(Cmd::kSetKey)) {
+        refuse(Reason::kReservedBits);  // HWKEY means nothing to any other command
+        return finish();
+      }
       command(part, in.reg_req_pid, wd, rsp);
     } else if (a == CMM_IRQ_STATUS_OFFSET) {
       if (reserved(CMM_IRQ_STATUS_WMASK)) return;
@@ -773,6 +977,12 @@ void CmmCore::reg_access(const PinsIn& in) {
                        off == CMM_CST_STATUS_OFFSET || off == CMM_CST_GEN_OFFSET || off == CMM_CST_SEQ_OFFSET ||
                        off == CMM_CST_LOST_OFFSET;
     if (!known) return decerr();
+    if (wr) touch_cst(ep);
+    // Before the owner check: a faulted entry's owner field cannot be trusted.
+    if (faulted(ep)) {
+      refuse(Reason::kTableFault);
+      return finish();
+    }
     Cst& c = cst_[ep];
     if (!kernel || c.state == u(State::kFree) || c.owner_part != part) return denied(ep);
     if (!wr) {
@@ -848,6 +1058,11 @@ void CmmCore::reg_access(const PinsIn& in) {
                        off == CMM_EP_TX_SENT_OFFSET || off == CMM_EP_RX_STATUS_OFFSET ||
                        off == CMM_EP_RX_TAG_OFFSET || off == CMM_EP_RX_POP_OFFSET;
     if (!known) return decerr();
+    if (wr) touch_cst(ep);
+    if (faulted(ep)) {
+      refuse(Reason::kTableFault);
+      return finish();
+    }
     if (c.state == u(State::kFree) || c.owner_part != part || (!kernel && in.reg_req_pid != c.owner_pid))
       return denied(ep);
     if (in_tx) {
@@ -920,6 +1135,8 @@ void CmmCore::doorbell(uint32_t ep, uint32_t wd, uint8_t& rsp) {
   h.src_gen = c.gen;
   h.dst_gen = c.rgen;
   h.seq = c.tx_seq++;
+  // NACKs are believed for the last 2^15 DATA at most (1.5): drag the window.
+  if (static_cast<uint16_t>(c.tx_seq - c.nack_seq) > 0x8000u) c.nack_seq = static_cast<uint16_t>(c.tx_seq - 0x8000u);
   egq_[0].push(h);  // room guaranteed by reg_req_ready
   ++c.tx_sent;
   bump(stat_[kStatDataSent]);
@@ -929,6 +1146,7 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
   Part& P = part_[part];
   const uint32_t op = CMM_FIELD_GET(wd, CMM_CMD_OP);
   uint32_t ep = CMM_FIELD_GET(wd, CMM_CMD_EP);
+  const bool hwkey = CMM_FIELD_GET(wd, CMM_CMD_HWKEY) != 0;
   Reason r = Reason::kOk;
   bool exception = false;
 
@@ -937,13 +1155,18 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
       r = Reason::kBadEp;
       return false;
     }
+    if (faulted(ep)) {
+      r = Reason::kTableFault;  // before the owner check: the owner field cannot be trusted
+      return false;
+    }
     if (cst_[ep].state == u(State::kFree) || cst_[ep].owner_part != part) {
       r = Reason::kDenied;  // I5: another partition's entry
       return false;
     }
     return true;
   };
-  // Stores the staged key into a receive entry (SET_KEY, CONNECT). I6 on a send entry.
+  // Stores the staged key (or with HWKEY the generator's) into a receive
+  // entry (SET_KEY, CONNECT). I6 on a send entry.
   auto store_local_key = [&](bool allow_existing) -> bool {
     Cst& c = cst_[ep];
     Ckt& k = ckt_[ep];
@@ -965,6 +1188,17 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
       r = Reason::kKeyPresent;
       return false;
     }
+    if (hwkey) {
+      // Software never sees this key (DESIGN.md "Keys"); the staging bank is not used.
+      if (!kg_ready_) {
+        r = Reason::kKeyGenNotReady;
+        return false;
+      }
+      k.key = kg_draw();
+      k.valid = true;
+      k.origin = static_cast<uint8_t>(Origin::kLocal);
+      return true;
+    }
     // Atomic staging: all four words, written by the commanding process alone, not zero.
     uint32_t any = 0;
     for (uint32_t w = 0; w < kKeyWords; ++w) any |= P.key_stage[w];
@@ -983,6 +1217,7 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
     h.key = ckt_[ep].key;
     h.src_gen = c.gen;
     h.dst_gen = c.rgen;
+    h.seq = c.tx_seq;  // attempt number (a receive entry sends no DATA)
     egq_[0].push(h);  // room guaranteed by reg_req_ready
     bump(stat_[kStatConnectSent]);
   };
@@ -1034,10 +1269,12 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
       if (!need_owned()) break;
       Cst& c = cst_[ep];
       if (c.dir == u(Dir::kRecv) && c.state == u(State::kConnecting)) {
+        ++c.tx_seq;  // a new attempt: only its NACK is believed
         send_connect();  // retry: the stored key again, the staged one is not used
         break;
       }
       if (!store_local_key(true)) break;
+      c.tx_seq = 0;
       send_connect();
       c.state = u(State::kConnecting);
       c.rx_seq = 0;
@@ -1102,6 +1339,7 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
       r = Reason::kBadCmd;
       break;
   }
+  touch(ep);
   // A staged key never outlives one command.
   P.key_stage = Key{};
   P.key_written = 0;

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "cmm_pins.h"
+#include "cmm_siphash.h"
 
 namespace cmm {
 
@@ -54,6 +55,19 @@ class CmmCore {
   uint8_t ep_gen(uint32_t ep) const { return cst_[ep].gen; }
   uint16_t rx_seq(uint32_t ep) const { return cst_[ep].rx_seq; }
   uint16_t tx_seq(uint32_t ep) const { return cst_[ep].tx_seq; }
+  // Hardware key generator (docs/security.md 1.10), as KEYGEN_STATUS shows it.
+  bool keygen_ready() const { return kg_ready_; }
+  bool keygen_seeded() const { return kg_seeded_; }
+  uint32_t keygen_rounds_left() const { return kg_.rounds_left(); }
+  // Table integrity (1.11): entries failed closed since reset (TABLE_FAULT.COUNT).
+  uint32_t table_faults() const { return tf_count_; }
+
+  // Parity of every entry is compared at every edge (not only after the
+  // fault port flipped a bit): verifies that every write stores its parity.
+  // Same behaviour either way; tests and the fuzzer turn it on, it costs ~50 ns a step.
+  void set_full_parity_check(bool on) { full_check_ = on; }
+  // Bit counts of the fault-injection index space (1.11): protected bits, then the parity bit.
+  static constexpr uint32_t kCstProtBits = 92, kCktProtBits = 130;
 
   static constexpr uint32_t kStatDataSent = 0, kStatDataDelivered = 1, kStatConnectSent = 2,
                             kStatConnectAccepted = 3, kStatCloseSent = 4, kStatMgmtSent = 5,
@@ -71,6 +85,7 @@ class CmmCore {
     uint8_t gen = 0;   // CST_GEN.LOCAL: +1 on entering ALLOCATED, survives FREE
     uint8_t rgen = 0;  // CST_GEN.REMOTE: the peer entry's generation
     uint16_t tx_seq = 0, rx_seq = 0;  // send: next DATA seq; receive: next expected seq
+    uint16_t nack_seq = 0;            // send: DATA seqs below this are answered by a believed NACK
     uint16_t tx_lost = 0, rx_lost = 0;  // CST_LOST: missing messages reported by gaps (saturating)
     uint8_t last_reason = 0;     // last NACK reason for the entry (CST_STATUS)
     uint16_t tx_nacks = 0;       // saturating
@@ -79,11 +94,13 @@ class CmmCore {
     uint32_t tx_sent = 0;
     uint8_t rxq_head = 0, rxq_count = 0;
     std::array<RxSlot, regs::kRxqDepth> rxq{};
+    uint8_t par = 0;  // parity over the protected fields (1.11), stored on every write
   };
   struct Ckt {
     Key key{};
     bool valid = false;
     uint8_t origin = 0;
+    uint8_t par = 0;  // parity over key, valid, origin (1.11)
   };
   struct MgmtMsg {
     uint8_t src_node = 0, src_part = 0;
@@ -129,6 +146,25 @@ class CmmCore {
     uint16_t alarm_cnt = 0;  // events in the current window (saturating)
   };
 
+  // Table integrity (1.11).
+  static uint32_t cst_parity(const Cst& c);
+  static uint32_t ckt_parity(const Ckt& k);
+  void check_tables();                 // start of every edge: fail closed on mismatch
+  void fail_closed(uint32_t ep, uint32_t table);
+  void store_parity();                 // end of every edge: the entries written at it
+  void inject_fault(const PinsIn& in);  // after the edge's update (an SEU)
+  void touch(uint32_t ep) {  // CST and CKT entry written
+    if (ep < regs::kNumEndpoints) touched_ |= 1u << ep, touched_ckt_ |= 1u << ep;
+  }
+  void touch_cst(uint32_t ep) {
+    if (ep < regs::kNumEndpoints) touched_ |= 1u << ep;
+  }
+  bool faulted(uint32_t ep) const { return cst_[ep].state == static_cast<uint8_t>(regs::State::kFault); }
+  // Key generator (1.10).
+  void kg_start();
+  void kg_edge(const PinsIn& in);
+  Key kg_draw();
+
   // Edge-time actions.
   void ingress(const Header& h);
   void ingress_data(const Header& h);
@@ -144,7 +180,9 @@ class CmmCore {
 
   // Helpers.
   void count_reject(regs::Reason r, const Header* pkt = nullptr);
-  void nack(const Header& h, regs::Reason r, uint16_t seq = 0);  // count, NACK back to the source
+  // Count, NACK back to the source. A NACK of DATA names the DATA (its seq);
+  // gap: SEQ_GAP's number of missing messages, carried in the tag.
+  void nack(const Header& h, regs::Reason r, uint16_t gap = 0);
   Key nack_key(const Header& h) const;  // key a NACK of h may carry (docs/security.md 1.3)
   Header response(const Header& req, regs::Opcode op) const;  // ids and generations swapped
   static bool ids_match(const Cst& c, const Header& h) {
@@ -174,6 +212,19 @@ class CmmCore {
   std::array<Part, regs::kNumPartitions> part_{};
   std::array<uint32_t, regs::kReasonCount> reject_count_{};
   std::array<uint32_t, regs::CMM_STAT_COUNT> stat_{};
+
+  // Hardware key generator: key K, counter, one SipRound per cycle.
+  sip::Engine kg_;
+  uint64_t kg_k0_ = 0, kg_k1_ = 0, kg_ctr_ = 0;
+  bool kg_seeded_ = false, kg_ready_ = false;
+  Key kg_result_{};
+  // Table integrity.
+  uint16_t tf_count_ = 0;
+  uint8_t tf_last_ep_ = 0, tf_last_table_ = 0;
+  uint32_t touched_ = 0;        // CST entries written at the current edge
+  uint32_t touched_ckt_ = 0;    // CKT entries written (zeroize() needs none: all-zero has parity 0)
+  bool fault_pending_ = false;  // a bit was flipped at the last edge: not quiescent until checked
+  bool full_check_ = false;
 
   // Pipeline and output registers.
   bool s1_valid_ = false;

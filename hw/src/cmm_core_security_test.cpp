@@ -194,6 +194,11 @@ void plant_keys(CoreHarness& h, const std::vector<Key>& keys) {
   d.len = 16;
   d.key = keys[6];
   h.inject(d);
+  // p6: a receive entry holding a key made by the hardware generator (seed keys[15]).
+  h.seed(keys[15]);
+  e = h.make_entry(6, pid(6), Dir::kRecv, kS, 6, 6);
+  h.tick(regs::kKeygenCycles);
+  h.wr_ok(kernel(6), CMM_CMD_OFFSET, hw_cmd_word(Cmd::kSetKey, static_cast<uint32_t>(e)));
   // Every partition: a keyless AUTHORIZED receive entry and a staged key.
   for (uint8_t p = 0; p < kNumPartitions; ++p) {
     h.make_entry(p, pid(p), Dir::kRecv, kS, p, static_cast<uint8_t>(8 + p));
@@ -207,8 +212,8 @@ void plant_keys(CoreHarness& h, const std::vector<Key>& keys) {
 TEST(SecurityI1, NoReadAnywhereReturnsKeyBitsAndReadsDoNotDependOnKeys) {
   std::mt19937 rng(0x1111);
   std::vector<Key> ka, kb;
-  for (int i = 0; i < 15; ++i) ka.push_back(random_key(rng));
-  for (int i = 0; i < 15; ++i) kb.push_back(random_key(rng));
+  for (int i = 0; i < 16; ++i) ka.push_back(random_key(rng));
+  for (int i = 0; i < 16; ++i) kb.push_back(random_key(rng));
   // Two cores, same history, different keys.
   CoreHarness a(kR), b(kR);
   plant_keys(a, ka);
@@ -218,8 +223,11 @@ TEST(SecurityI1, NoReadAnywhereReturnsKeyBitsAndReadsDoNotDependOnKeys) {
   ASSERT_EQ(a.core.cycle(), b.core.cycle());
   EXPECT_EQ(a.rejects(Reason::kKeyPresent), 1u);
   std::vector<uint32_t> words;
-  for (const auto* set : {&ka, &kb})
+  for (const auto* set : {&ka, &kb}) {
     for (const Key& k : *set) words.insert(words.end(), k.begin(), k.end());
+    const Key hw = hw_key_ref((*set)[15], 0, kR);  // the generator's key: never readable either
+    words.insert(words.end(), hw.begin(), hw.end());
+  }
   std::sort(words.begin(), words.end());
 
   // Every word address of the register space, read by the kernel agent and by
@@ -271,9 +279,10 @@ TEST(SecurityI1, NoReadAnywhereReturnsKeyBitsAndReadsDoNotDependOnKeys) {
     EXPECT_TRUE(h.core.key_equals_for_test(4, k[4]));
     EXPECT_TRUE(h.core.key_equals_for_test(5, k[6]));
     for (uint32_t e = 0; e < kNumEndpoints; ++e) EXPECT_FALSE(h.core.key_equals_for_test(e, k[5]));
+    EXPECT_TRUE(h.core.key_equals_for_test(6, hw_key_ref(k[15], 0, kR)));
     for (uint8_t p = 0; p < kNumPartitions; ++p) {
-      h.cmd_ok(p, Cmd::kSetKey, 6u + p);
-      EXPECT_TRUE(h.core.key_equals_for_test(6u + p, k[7 + p])) << int(p);
+      h.cmd_ok(p, Cmd::kSetKey, 7u + p);
+      EXPECT_TRUE(h.core.key_equals_for_test(7u + p, k[7 + p])) << int(p);
     }
   };
   check_keys(a, ka);
@@ -343,14 +352,15 @@ TEST_F(Security, I2ForgedKeysAreRefused) {
     expect_log(r, kRPart, Reason::kBadKey, ch.rx_ep, u(Opcode::kData), true, false, kS);
     EXPECT_EQ(r.core.rxq_count(ch.rx_ep), 0u);
     EXPECT_EQ(r.core.out().irq, 1u << kRPart);
-    // The NACK went to the claimed source, whose CMM records it.
+    // The NACK went to the claimed source, whose CMM sees it names a DATA it
+    // never sent (SEQ_OLD): the forgery does not count as the sender's refusal.
     const uint32_t ts = s.rd_ok(tx_user(), ep_addr(ch.tx_ep, CMM_EP_TX_STATUS_OFFSET));
-    EXPECT_EQ(CMM_FIELD_GET(ts, CMM_EP_TX_STATUS_LAST_REASON), u(Reason::kBadKey));
-    EXPECT_EQ(CMM_FIELD_GET(ts, CMM_EP_TX_STATUS_NACKS), n);
-    EXPECT_EQ(CMM_FIELD_GET(ts, CMM_EP_TX_STATUS_LAST_TAG), 0xF00u + n - 1);
+    EXPECT_EQ(CMM_FIELD_GET(ts, CMM_EP_TX_STATUS_LAST_REASON), 0u);
+    EXPECT_EQ(CMM_FIELD_GET(ts, CMM_EP_TX_STATUS_NACKS), 0u);
+    EXPECT_EQ(s.rejects(Reason::kSeqOld), n);
   }
   EXPECT_EQ(r.stat(CmmCore::kStatDataDelivered), 0u);
-  EXPECT_EQ(s.irq_status(kSPart), bit(Irq::kTxnack));
+  EXPECT_EQ(s.irq_status(kSPart), 0u);
   EXPECT_TRUE(r.core.key_equals_for_test(ch.rx_ep, ch.key));
   expect_channel_works(1);
   EXPECT_EQ(r.rejects(Reason::kBadKey), n);
@@ -984,13 +994,45 @@ TEST_F(SecurityHardened, ForgedNackIsBelievedNowhere) {
   inject(r, nc);
   EXPECT_EQ(r.rejects(Reason::kStrayResponse), 1u);
   EXPECT_EQ(r.core.ep_state(ch.rx_ep), State::kOpen);
-  // The genuine NACK (key and generations proven) is believed.
+  // The genuine NACK (key and generations proven) of a DATA that was sent is believed.
+  ASSERT_EQ(s.doorbell(tx_user(), ch.tx_ep, 8, 0x99).status, u(Rsp::kOk));
+  s.settle();
   Header real = base;
   real.key = ch.key;
+  real.seq = 0;  // names that DATA
   inject(s, real);
   EXPECT_EQ(CMM_FIELD_GET(tx_status(), CMM_EP_TX_STATUS_LAST_REASON), u(Reason::kRxqFull));
   EXPECT_EQ(s.rejects(Reason::kUnauthResponse), n);
   expect_channel_works(0x12);
+}
+
+// More than 2^15 DATA without a NACK, then a genuine NACK: still believed
+// (nack_seq is dragged along with tx_seq, 1.5). Before the drag, the first
+// NACK after 2^15 NACK-free messages was refused SEQ_OLD and the sender's
+// agent never heard of the refusal (found by a 10^6-message system run).
+TEST_F(SecurityHardened, GenuineNackAfterMoreThan32kNackFreeDataIsBelieved) {
+  net.filter = [](Header& h) { return h.opcode != u(Opcode::kData); };  // none reach the receiver
+  constexpr uint32_t kSent = 0x8000u + 5u;
+  for (uint32_t i = 0; i < kSent; ++i) ASSERT_EQ(s.doorbell(tx_user(), ch.tx_ep, 8, 0x77).status, u(Rsp::kOk));
+  s.settle();
+  net.filter = nullptr;
+  Header nack = from_r(Opcode::kNack);
+  nack.aux = u(Opcode::kData);
+  nack.reason = u(Reason::kRxqFull);
+  nack.key = ch.key;
+  nack.tag = 0x77;
+  nack.seq = static_cast<uint16_t>(kSent - 1u);  // names the last DATA sent
+  inject(s, nack);
+  EXPECT_EQ(s.rejects(Reason::kSeqOld), 0u);
+  EXPECT_EQ(CMM_FIELD_GET(tx_status(), CMM_EP_TX_STATUS_NACKS), 1u);
+  EXPECT_EQ(CMM_FIELD_GET(tx_status(), CMM_EP_TX_STATUS_LAST_REASON), u(Reason::kRxqFull));
+  // The same NACK again is a duplicate; one naming a DATA 2^15 or more back is too old.
+  inject(s, nack);
+  EXPECT_EQ(s.rejects(Reason::kSeqOld), 1u);
+  nack.seq = static_cast<uint16_t>(kSent - 1u - 0x8000u);
+  inject(s, nack);
+  EXPECT_EQ(s.rejects(Reason::kSeqOld), 2u);
+  EXPECT_EQ(CMM_FIELD_GET(tx_status(), CMM_EP_TX_STATUS_NACKS), 1u);
 }
 
 TEST_F(SecurityHardened, ForgedConnectAckAndConnectNackAreBelievedNowhere) {
@@ -1168,13 +1210,13 @@ TEST_F(SecurityHardened, DroppedDataIsReportedAsSeqGapToBothAgents) {
   EXPECT_EQ(CMM_FIELD_GET(r.rd_ok(kernel(kRPart), cst_addr(ch.rx_ep, CMM_CST_SEQ_OFFSET)), CMM_CST_SEQ_RX), 2u);
   const Header gap = last_sent(r, Opcode::kNack);
   EXPECT_EQ(gap.reason, u(Reason::kSeqGap));
-  EXPECT_EQ(gap.seq, 1u);  // number of missing messages
-  EXPECT_EQ(gap.tag, 0x102u);
+  EXPECT_EQ(gap.tag, 1u);  // number of missing messages
+  EXPECT_EQ(gap.seq, 1u);  // names the delivered DATA (0x102, seq 1)
   EXPECT_TRUE(gap.key == ch.key);
   // The sender's CMM believes it and tells its agent.
   const uint32_t ts = tx_status();
   EXPECT_EQ(CMM_FIELD_GET(ts, CMM_EP_TX_STATUS_LAST_REASON), u(Reason::kSeqGap));
-  EXPECT_EQ(CMM_FIELD_GET(ts, CMM_EP_TX_STATUS_LAST_TAG), 0x102u);
+  EXPECT_EQ(CMM_FIELD_GET(ts, CMM_EP_TX_STATUS_LAST_TAG), 0u);  // a SEQ_GAP NACK's tag is a count, not a tag
   // Counted as lost messages, apart from the refusals (0x102 was delivered).
   EXPECT_EQ(CMM_FIELD_GET(ts, CMM_EP_TX_STATUS_NACKS), 0u);
   EXPECT_EQ(s.rd_ok(kernel(kSPart), cst_addr(ch.tx_ep, CMM_CST_LOST_OFFSET)), CMM_FIELD_SET(0u, CMM_CST_LOST_TX, 1u));
@@ -1521,8 +1563,15 @@ TEST_F(SecurityHardened, NackToANonPeerSourceCarriesNoKey) {
   EXPECT_TRUE(n2.key == Key{});
   EXPECT_EQ(x.rejects(Reason::kUnauthResponse), 1u);  // and node 66's CMM cannot believe it
   EXPECT_EQ(x.core.ep_state(static_cast<uint32_t>(xe)), State::kConnecting);
-  // Contrast: the entry's own peer gets the keyed NACK and its CMM believes it.
-  inject(r, data_to_rx(random_key(rng), 0x46));
+  // Contrast: the entry's own peer gets the keyed NACK and its CMM believes it
+  // (a DATA it sent, whose key a fault on the path corrupted).
+  net.filter = [](Header& h) {
+    if (h.opcode == u(Opcode::kData) && h.tag == 0x46) h.key[1] ^= 0x10;
+    return true;
+  };
+  ASSERT_EQ(s.doorbell(tx_user(), ch.tx_ep, 8, 0x46).status, u(Rsp::kOk));
+  s.settle();
+  net.filter = nullptr;
   Header n3 = last_sent(r, Opcode::kNack);
   EXPECT_EQ(n3.dst_node, kS);
   EXPECT_TRUE(n3.key == ch.key);
@@ -1591,6 +1640,432 @@ TEST_F(SecurityHardened, DropDuplicateReorderKeepsOrderAndEveryMessageAccounted)
   EXPECT_EQ(r.rejects(Reason::kSeqGap) + r.rejects(Reason::kSeqOld) + r.rejects(Reason::kRxqFull),
             r.stat(CmmCore::kStatNackSent));
   expect_channel_works(0x21);
+}
+
+// =====================================================================
+// Hardware key generator (docs/security.md 1.10)
+// =====================================================================
+
+class SecurityHwKey : public SecurityHardened {
+ protected:
+  const Key kE{0x01234567u, 0x89ABCDEFu, 0x0F1E2D3Cu, 0x4B5A6978u};
+  static constexpr uint32_t kReady = CMM_KEYGEN_STATUS_READY_MASK << CMM_KEYGEN_STATUS_READY_LSB;
+  static constexpr uint32_t kSeeded = CMM_KEYGEN_STATUS_SEEDED_MASK << CMM_KEYGEN_STATUS_SEEDED_LSB;
+  uint32_t keygen_status(CoreHarness& h, uint8_t part = 0) { return h.rd_ok(kernel(part), CMM_KEYGEN_STATUS_OFFSET); }
+  // A register access accepted exactly at the edge that makes the core's cycle count `c`.
+  RegRsp at(CoreHarness& h, uint64_t c, Req who, bool write, uint32_t addr, uint32_t data = 0) {
+    h.run_to(c - 1);
+    const RegRsp rsp = h.access(who, write, addr, data);
+    EXPECT_EQ(rsp.accept_cycle, c);
+    return rsp;
+  }
+  RegRsp hw_cmd(CoreHarness& h, uint8_t part, Cmd op, uint32_t ep) {
+    return h.wr(kernel(part), CMM_CMD_OFFSET, hw_cmd_word(op, ep));
+  }
+};
+
+TEST_F(SecurityHwKey, HardwareKeyConnectOpensAChannelAndDataIsDelivered) {
+  const Pair p = authorize_pair(kRPart, kRPid, kSPart, kSPid);
+  r.seed(kE);
+  r.tick(kKeygenCycles + 1);
+  EXPECT_EQ(keygen_status(r, 5), kReady | kSeeded);  // node-wide, any kernel agent
+  // CONNECT with HWKEY: no KEY write at all, the key never crosses the register port.
+  ASSERT_EQ(hw_cmd(r, kRPart, Cmd::kConnect, p.rx).status, u(Rsp::kOk));
+  r.settle();
+  const Key hk = hw_key_ref(kE, 0, kR);
+  EXPECT_EQ(r.core.ep_state(p.rx), State::kOpen);
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kOpen);
+  EXPECT_TRUE(r.core.key_equals_for_test(p.rx, hk));
+  EXPECT_TRUE(s.core.key_equals_for_test(p.tx, hk));
+  EXPECT_EQ(r.core.key_origin(p.rx), u(Origin::kLocal));
+  EXPECT_EQ(s.core.key_origin(p.tx), u(Origin::kRemote));
+  EXPECT_TRUE(last_sent(r, Opcode::kConnect).key == hk);
+  EXPECT_EQ(CMM_FIELD_GET(r.cst_ctrl(kRPart, p.rx), CMM_CST_CTRL_KEY_VALID), 1u);
+  // A message over the hardware-keyed channel.
+  r.take_verdicts();
+  ASSERT_EQ(s.doorbell(tx_user(), p.tx, 32, 0x77).status, u(Rsp::kOk));
+  s.settle();
+  EXPECT_TRUE(last_sent(s, Opcode::kData).key == hk);
+  const std::vector<VdRec> vd = r.take_verdicts();
+  ASSERT_EQ(vd.size(), 1u);
+  EXPECT_TRUE(vd[0].accept);
+  EXPECT_EQ(vd[0].ep, p.rx);
+  EXPECT_EQ(r.core.rxq_count(p.rx), 1u);
+  EXPECT_EQ(r.rd_ok(rx_user(), ep_addr(p.rx, CMM_EP_RX_TAG_OFFSET)), 0x77u);
+  EXPECT_EQ(r.rejects(Reason::kKeyIncomplete) + r.rejects(Reason::kKeyZero), 0u);
+  expect_channel_works(0x31);
+}
+
+TEST_F(SecurityHwKey, HardwareKeyIsNotReadyUnseededWithAZeroSeedAndFor14CyclesAfterADraw) {
+  const Pair p = authorize_pair(kRPart, kRPid, kSPart, kSPid);
+  const int e = r.make_entry(kRPart, kRPid, Dir::kRecv, kS, kSPart, 9);
+  ASSERT_GE(e, 0);
+  const uint32_t e2 = static_cast<uint32_t>(e);
+  const uint32_t sent = r.stat(CmmCore::kStatConnectSent);
+  uint32_t n = 0;
+  auto refused = [&](Cmd op, uint32_t ep) {
+    EXPECT_EQ(hw_cmd(r, kRPart, op, ep).status, u(Rsp::kReject));
+    EXPECT_EQ(r.cmd_reason(kRPart), u(Reason::kKeyGenNotReady));
+    ++n;
+  };
+  // Unseeded after reset; an all-zero seed leaves it unseeded.
+  EXPECT_EQ(keygen_status(r), 0u);
+  refused(Cmd::kConnect, p.rx);
+  r.seed(Key{});
+  r.tick(2 * kKeygenCycles);
+  EXPECT_EQ(keygen_status(r), 0u);
+  refused(Cmd::kConnect, p.rx);
+  refused(Cmd::kSetKey, e2);
+  EXPECT_EQ(r.rejects(Reason::kKeyGenNotReady), n);
+  EXPECT_EQ(r.core.ep_state(p.rx), State::kAuthorized);  // nothing changed, nothing sent
+  EXPECT_FALSE(r.core.key_valid(p.rx));
+  EXPECT_FALSE(r.core.key_valid(e2));
+  EXPECT_EQ(r.stat(CmmCore::kStatConnectSent), sent);
+  // Seeded at edge c0: not ready at edge c0 + 13, ready at c0 + 14.
+  r.seed(kE);
+  const uint64_t c0 = r.core.cycle();
+  EXPECT_EQ(at(r, c0 + kKeygenCycles - 1, kernel(0), false, CMM_KEYGEN_STATUS_OFFSET).rdata, kSeeded);
+  EXPECT_EQ(at(r, c0 + kKeygenCycles, kernel(0), false, CMM_KEYGEN_STATUS_OFFSET).rdata, kReady | kSeeded);
+  // A draw at edge d: the next draw is refused at d + 13 and succeeds at d + 14.
+  const RegRsp d = hw_cmd(r, kRPart, Cmd::kSetKey, p.rx);
+  ASSERT_EQ(d.status, u(Rsp::kOk));
+  EXPECT_TRUE(r.core.key_equals_for_test(p.rx, hw_key_ref(kE, 0, kR)));
+  EXPECT_EQ(at(r, d.accept_cycle + kKeygenCycles - 1, kernel(kRPart), true, CMM_CMD_OFFSET,
+               hw_cmd_word(Cmd::kSetKey, e2)).status,
+            u(Rsp::kReject));
+  ++n;
+  EXPECT_FALSE(r.core.key_valid(e2));
+  EXPECT_EQ(at(r, d.accept_cycle + kKeygenCycles, kernel(kRPart), true, CMM_CMD_OFFSET,
+               hw_cmd_word(Cmd::kSetKey, e2)).status,
+            u(Rsp::kOk));
+  EXPECT_TRUE(r.core.key_equals_for_test(e2, hw_key_ref(kE, 1, kR)));
+  EXPECT_EQ(r.rejects(Reason::kKeyGenNotReady), n);
+  // The SET_KEY key opens the channel with a plain CONNECT (the stored key is used).
+  r.cmd_ok(kRPart, Cmd::kConnect, p.rx);
+  r.settle();
+  EXPECT_EQ(s.core.ep_state(p.tx), State::kOpen);
+  EXPECT_TRUE(s.core.key_equals_for_test(p.tx, hw_key_ref(kE, 0, kR)));
+  expect_channel_works(0x32);
+}
+
+TEST_F(SecurityHwKey, HwkeyWithAnyOtherCommandIsReservedBits) {
+  const int e = r.make_entry(kRPart, kRPid, Dir::kRecv, kS, kSPart, 9);
+  ASSERT_GE(e, 0);
+  r.seed(kE);
+  r.tick(kKeygenCycles + 1);
+  const Key staged = random_key(rng);
+  r.stage_key(kRPart, staged);
+  const uint32_t st = r.cmd_status(kRPart);
+  const uint32_t info = r.rd_ok(kernel(kRPart), CMM_PART_INFO_OFFSET);
+  uint32_t n = 0;
+  for (uint32_t op = 0; op <= CMM_CMD_OP_MASK; ++op) {
+    if (op == u(Cmd::kConnect) || op == u(Cmd::kSetKey)) continue;
+    SCOPED_TRACE(op);
+    EXPECT_EQ(hw_cmd(r, kRPart, static_cast<Cmd>(op), static_cast<uint32_t>(e)).status, u(Rsp::kReject));
+    ++n;
+  }
+  EXPECT_EQ(r.rejects(Reason::kReservedBits), n);
+  EXPECT_EQ(r.cmd_status(kRPart), st);  // no command ran (not even ALLOC or FREE)
+  EXPECT_EQ(r.rd_ok(kernel(kRPart), CMM_PART_INFO_OFFSET), info);
+  EXPECT_EQ(r.core.ep_state(static_cast<uint32_t>(e)), State::kAuthorized);
+  EXPECT_EQ(keygen_status(r), kReady | kSeeded);  // nothing drawn
+  // Nothing changed: the staged key is still there for a plain SET_KEY.
+  r.cmd_ok(kRPart, Cmd::kSetKey, static_cast<uint32_t>(e));
+  EXPECT_TRUE(r.core.key_equals_for_test(static_cast<uint32_t>(e), staged));
+  r.clear_errlog(kRPart);
+  expect_channel_works(0x33);
+}
+
+TEST_F(SecurityHwKey, ReseedingAbandonsAnInFlightComputationAndAReadyResult) {
+  const int e = r.make_entry(kRPart, kRPid, Dir::kRecv, kS, kSPart, 9);
+  ASSERT_GE(e, 0);
+  const Key e1{1u, 2u, 3u, 4u}, e2{5u, 6u, 7u, 8u}, e3{9u, 10u, 11u, 12u};
+  r.seed(e1);
+  const uint64_t c1 = r.core.cycle();
+  r.run_to(c1 + 5);
+  r.seed(e2);  // mid-computation
+  const uint64_t c2 = r.core.cycle();
+  // The first computation would have been ready at c1 + 14; the second is at c2 + 14.
+  EXPECT_EQ(at(r, c1 + kKeygenCycles, kernel(0), false, CMM_KEYGEN_STATUS_OFFSET).rdata, kSeeded);
+  EXPECT_EQ(at(r, c2 + kKeygenCycles - 1, kernel(0), false, CMM_KEYGEN_STATUS_OFFSET).rdata, kSeeded);
+  EXPECT_EQ(at(r, c2 + kKeygenCycles, kernel(0), false, CMM_KEYGEN_STATUS_OFFSET).rdata, kReady | kSeeded);
+  r.seed(e3);  // a ready result is dropped too
+  EXPECT_EQ(keygen_status(r), kSeeded);
+  r.tick(kKeygenCycles);
+  ASSERT_EQ(hw_cmd(r, kRPart, Cmd::kSetKey, static_cast<uint32_t>(e)).status, u(Rsp::kOk));
+  const uint32_t ep = static_cast<uint32_t>(e);
+  EXPECT_TRUE(r.core.key_equals_for_test(ep, hw_key_ref(e3, 0, kR)));
+  EXPECT_FALSE(r.core.key_equals_for_test(ep, hw_key_ref(e2, 0, kR)));
+  EXPECT_FALSE(r.core.key_equals_for_test(ep, hw_key_ref(e1, 0, kR)));
+  EXPECT_EQ(r.rejects(Reason::kKeyGenNotReady), 0u);
+  expect_channel_works(0x34);
+}
+
+TEST_F(SecurityHwKey, TwoNodesWithTheSameEntropyMakeDifferentKeys) {
+  // A platform that seeds every node alike still gets distinct keys: the node id is in the message.
+  const int er = r.make_entry(kRPart, kRPid, Dir::kRecv, kS, kSPart, 9);
+  const int es = s.make_entry(kSPart, kSPid, Dir::kRecv, kR, kRPart, 9);
+  ASSERT_GE(er, 0);
+  ASSERT_GE(es, 0);
+  r.seed(kE);
+  s.seed(kE);
+  r.tick(kKeygenCycles + 1);
+  ASSERT_EQ(hw_cmd(r, kRPart, Cmd::kSetKey, static_cast<uint32_t>(er)).status, u(Rsp::kOk));
+  ASSERT_EQ(hw_cmd(s, kSPart, Cmd::kSetKey, static_cast<uint32_t>(es)).status, u(Rsp::kOk));
+  const Key kr = hw_key_ref(kE, 0, kR), ks = hw_key_ref(kE, 0, kS);
+  EXPECT_FALSE(kr == ks);
+  EXPECT_TRUE(r.core.key_equals_for_test(static_cast<uint32_t>(er), kr));
+  EXPECT_TRUE(s.core.key_equals_for_test(static_cast<uint32_t>(es), ks));
+  EXPECT_FALSE(r.core.key_equals_for_test(static_cast<uint32_t>(er), ks));
+  expect_channel_works(0x35);
+}
+
+TEST_F(SecurityHwKey, GeneratorKeysAreSipHashOfCounterAndNodeAndAResendDrawsNone) {
+  // Three receive entries whose CONNECTs never arrive (the peer never sees them).
+  net.filter = [](Header& h) { return h.opcode != u(Opcode::kConnect); };
+  std::vector<uint32_t> eps;
+  for (uint32_t i = 0; i < 3; ++i) {
+    const int e = r.make_entry(kRPart, kRPid, Dir::kRecv, kS, kSPart, static_cast<uint8_t>(10 + i));
+    ASSERT_GE(e, 0);
+    eps.push_back(static_cast<uint32_t>(e));
+  }
+  r.seed(kE);
+  for (uint32_t i = 0; i < 3; ++i) {
+    r.tick(kKeygenCycles + 1);
+    ASSERT_EQ(hw_cmd(r, kRPart, Cmd::kConnect, eps[i]).status, u(Rsp::kOk)) << i;
+    r.settle();
+    const Key want = hw_key_ref(kE, i, kR);
+    EXPECT_TRUE(r.core.key_equals_for_test(eps[i], want)) << i;
+    EXPECT_TRUE(net.dropped.back().key == want) << i;  // on the wire (and compared with the RTL)
+    EXPECT_EQ(r.core.ep_state(eps[i]), State::kConnecting);
+  }
+  // Re-sending a CONNECT with HWKEY sends the stored key again and draws nothing.
+  r.tick(kKeygenCycles + 1);
+  ASSERT_EQ(hw_cmd(r, kRPart, Cmd::kConnect, eps[0]).status, u(Rsp::kOk));
+  r.settle();
+  EXPECT_TRUE(net.dropped.back().key == hw_key_ref(kE, 0, kR));
+  EXPECT_EQ(keygen_status(r), kReady | kSeeded);
+  EXPECT_TRUE(r.core.key_equals_for_test(eps[0], hw_key_ref(kE, 0, kR)));
+  // The next draw (another partition: the generator is node-wide) is counter 3.
+  const int e = r.make_entry(4, 400, Dir::kRecv, kS, kSPart, 13);
+  ASSERT_GE(e, 0);
+  ASSERT_EQ(hw_cmd(r, 4, Cmd::kSetKey, static_cast<uint32_t>(e)).status, u(Rsp::kOk));
+  EXPECT_TRUE(r.core.key_equals_for_test(static_cast<uint32_t>(e), hw_key_ref(kE, 3, kR)));
+  net.filter = nullptr;
+  expect_channel_works(0x36);
+}
+
+// =====================================================================
+// Table integrity (docs/security.md 1.11)
+// =====================================================================
+
+class SecurityTableFault : public SecurityHardened {
+ protected:
+  uint32_t table_fault_reg(uint8_t part = 0) { return r.rd_ok(kernel(part), CMM_TABLE_FAULT_OFFSET); }
+  Header data_for(const Channel& c, const Key& k, uint16_t seq) const {
+    Header d = make_header(Opcode::kData, kS, c.tx_part, static_cast<uint8_t>(c.tx_ep), kR, c.rx_part,
+                           static_cast<uint8_t>(c.rx_ep));
+    d.len = 40;
+    d.key = k;
+    d.src_gen = c.tx_gen;
+    d.dst_gen = c.rx_gen;
+    d.seq = seq;
+    return d;
+  }
+};
+
+// For every protected bit and the parity bit of the receive entry of an open
+// channel, in the CST and in the CKT: the flip fails the entry closed, is
+// reported everywhere, and nothing addressed to the entry is ever used again.
+TEST_F(SecurityTableFault, EveryBitFlipOfAnOpenChannelEntryFailsClosed) {
+  uint32_t flips = 0;
+  for (uint8_t t = 0; t < 2; ++t) {
+    const uint32_t bits = t == 0 ? CmmCore::kCstProtBits : CmmCore::kCktProtBits;
+    for (uint32_t b = 0; b <= bits; ++b) {
+      SCOPED_TRACE(std::string(t == 0 ? "CST" : "CKT") + " bit " + std::to_string(b));
+      r.core.reset();
+      s.core.reset();
+      r.take_egress();
+      s.take_egress();
+      r.take_verdicts();
+      const Key key = random_key(rng);
+      const Channel c = open_channel(r, kRPart, kRPid, s, kSPart, kSPid, key);
+      ASSERT_EQ(r.core.ep_state(c.rx_ep), State::kOpen);
+      r.flip(t, c.rx_ep, b);
+      r.tick();  // detected at the next edge
+      ++flips;
+      EXPECT_EQ(r.core.ep_state(c.rx_ep), State::kFault);
+      EXPECT_FALSE(r.core.key_valid(c.rx_ep));
+      const uint32_t tf = table_fault_reg(5);
+      EXPECT_EQ(CMM_FIELD_GET(tf, CMM_TABLE_FAULT_COUNT), 1u);
+      EXPECT_EQ(CMM_FIELD_GET(tf, CMM_TABLE_FAULT_LAST_EP), c.rx_ep);
+      EXPECT_EQ(CMM_FIELD_GET(tf, CMM_TABLE_FAULT_LAST_TABLE), t);
+      uint32_t n = 1;
+      EXPECT_EQ(r.rejects(Reason::kTableFault), n);
+      // The stored state and owner after the flip decide where the exception goes.
+      uint32_t st = u(State::kOpen), own = kRPart;
+      if (t == 0 && b < 3) st ^= 1u << b;
+      if (t == 0 && b >= 4 && b < 8) own ^= 1u << (b - 4);
+      const bool exc = st != u(State::kFree) && own < kNumPartitions;
+      for (uint8_t p = 0; p < kNumPartitions; ++p) {
+        const uint32_t irq = r.irq_status(p);
+        EXPECT_NE(irq & bit(Irq::kAlarm), 0u) << int(p);
+        EXPECT_EQ(r.rd_ok(kernel(p), CMM_ALARM_COUNT_OFFSET), 1u) << int(p);
+        const bool mine = exc && p == own;
+        EXPECT_EQ(r.rd_ok(kernel(p), CMM_EXC_COUNT_OFFSET), mine ? 1u : 0u) << int(p);
+        EXPECT_EQ((irq & bit(Irq::kExc)) != 0, mine) << int(p);
+      }
+      if (exc) {
+        const uint32_t x = r.rd_ok(kernel(static_cast<uint8_t>(own)), CMM_EXC_FIRST_OFFSET);
+        EXPECT_EQ(CMM_FIELD_GET(x, CMM_EXC_FIRST_REASON), u(Reason::kTableFault));
+        EXPECT_EQ(CMM_FIELD_GET(x, CMM_EXC_FIRST_EP), c.rx_ep);
+      }
+      // Neither the owner nor the partition a flipped owner field names can
+      // command or read the entry.
+      for (uint32_t p : {uint32_t{kRPart}, own}) {
+        if (p >= kNumPartitions) continue;
+        const uint8_t pp = static_cast<uint8_t>(p);
+        r.cmd_refused(pp, Cmd::kClose, c.rx_ep, Reason::kTableFault);
+        EXPECT_EQ(r.rd(kernel(pp), cst_addr(c.rx_ep, CMM_CST_CTRL_OFFSET)).status, u(Rsp::kReject));
+        EXPECT_EQ(r.rd(user(pp, kRPid), ep_addr(c.rx_ep, CMM_EP_RX_STATUS_OFFSET)).status, u(Rsp::kReject));
+        n += 3;
+      }
+      // DATA with the channel's key (the sender's doorbell) and, for a key
+      // bit, with the flipped key: dropped, counted, never answered.
+      const size_t eg = r.egress.size();
+      ASSERT_EQ(s.doorbell(tx_user(), c.tx_ep, 40, 0x55).status, u(Rsp::kOk));
+      s.settle();
+      ++n;
+      if (t == 1 && b < 128) {
+        Key flipped = key;
+        flipped[b / 32] ^= 1u << (b % 32);
+        r.inject(data_for(c, flipped, 1));
+        r.inject(data_for(c, key, 1));
+        n += 2;
+      }
+      for (const VdRec& v : r.take_verdicts()) {
+        EXPECT_FALSE(v.accept);
+        EXPECT_EQ(v.reason, u(Reason::kTableFault));
+      }
+      EXPECT_EQ(r.egress.size(), eg);  // no NACK
+      EXPECT_EQ(r.core.rxq_count(c.rx_ep), 0u);
+      EXPECT_EQ(r.stat(CmmCore::kStatDataDelivered), 0u);
+      EXPECT_EQ(r.rejects(Reason::kTableFault), n);
+      if (HasFailure()) return;
+    }
+  }
+  EXPECT_EQ(flips, 93u + 131u);
+}
+
+TEST_F(SecurityTableFault, FaultEntryRefusesEveryPacketKindAndCommandWithoutAnswer) {
+  r.flip(1, ch.rx_ep, 77);  // one key bit
+  r.tick();
+  ASSERT_EQ(r.core.ep_state(ch.rx_ep), State::kFault);
+  uint32_t n = 1;
+  r.take_egress();
+  r.take_verdicts();
+  // Every channel packet kind, with the right ids, generations and key.
+  Header d = data_to_rx(ch.key);
+  Header nk = from_s(Opcode::kNack);
+  nk.aux = u(Opcode::kConnect);
+  nk.key = ch.key;
+  Header ack = from_s(Opcode::kConnectAck);
+  ack.key = ch.key;
+  Header con = from_s(Opcode::kConnect);
+  con.key = ch.key;
+  Header cl = from_s(Opcode::kClose);
+  cl.key = ch.key;
+  for (const Header& h : {d, con, ack, nk, cl}) {
+    SCOPED_TRACE(opcode_name(h.opcode));
+    inject(r, h);
+    EXPECT_EQ(r.rejects(Reason::kTableFault), ++n);
+  }
+  EXPECT_TRUE(r.egress.empty());  // nothing answered
+  const std::vector<VdRec> vd = r.take_verdicts();
+  ASSERT_EQ(vd.size(), 1u);
+  EXPECT_FALSE(vd[0].accept);
+  EXPECT_EQ(vd[0].reason, u(Reason::kTableFault));
+  EXPECT_EQ(r.core.ep_state(ch.rx_ep), State::kFault);
+  // Every command naming it, by the owner and by another partition: TABLE_FAULT
+  // (not DENIED: the owner field is not trusted); the range check stays first.
+  for (uint8_t p : {kRPart, uint8_t{1}}) {
+    for (Cmd op : {Cmd::kAuthorize, Cmd::kSetKey, Cmd::kConnect, Cmd::kClose, Cmd::kFree}) {
+      r.cmd_refused(p, op, ch.rx_ep, Reason::kTableFault);
+      ++n;
+    }
+    EXPECT_EQ(r.wr(kernel(p), CMM_CMD_OFFSET, hw_cmd_word(Cmd::kConnect, ch.rx_ep)).status, u(Rsp::kReject));
+    EXPECT_EQ(r.cmd_reason(p), u(Reason::kTableFault));
+    ++n;
+  }
+  r.cmd_refused(kRPart, Cmd::kClose, kNumEndpoints, Reason::kBadEp);
+  EXPECT_EQ(r.rejects(Reason::kTableFault), n);
+  EXPECT_EQ(r.rejects(Reason::kDenied), 0u);
+  // The partition keeps counting the entry (its quota shrinks until reset).
+  EXPECT_EQ(CMM_FIELD_GET(r.rd_ok(kernel(kRPart), CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED), 1u);
+  // Management traffic is not addressed to an entry: still delivered.
+  Header m = make_header(Opcode::kMgmt, kS, kSPart, 0, kR, kRPart, 0);
+  m.key = Key{1, 2, 3, 4};
+  inject(r, m);
+  EXPECT_EQ(CMM_FIELD_GET(r.rd_ok(kernel(kRPart), CMM_MGMT_RX_STATUS_OFFSET), CMM_MGMT_RX_STATUS_COUNT), 1u);
+}
+
+TEST_F(SecurityTableFault, FaultEntryIsNeverReallocatedNorCountedFree) {
+  // Partition 0 may hold 3, every other one 2 (over-committed by one).
+  Straps st;
+  st.node_id = kR;
+  st.quota.fill(2);
+  st.quota[0] = 3;
+  CoreHarness h(st);
+  const int f = h.alloc(0);
+  ASSERT_GE(f, 0);
+  h.flip(0, static_cast<uint32_t>(f), 10);  // owner_pid bit of an ALLOCATED entry
+  h.tick();
+  ASSERT_EQ(h.core.ep_state(static_cast<uint32_t>(f)), State::kFault);
+  // Partitions 2..7 take their quotas, partition 0 one more: 13 entries plus the fault.
+  std::vector<int> got;
+  for (uint8_t p = 2; p < kNumPartitions; ++p)
+    for (int i = 0; i < 2; ++i) got.push_back(h.alloc(p));
+  got.push_back(h.alloc(0));
+  for (int e : got) {
+    EXPECT_GE(e, 0);
+    EXPECT_NE(e, f);
+  }
+  // Two entries are free, both reserved for partition 1 (used 0 < 2): partition 0
+  // is refused; counting the FAULT entry as free would have let it take one.
+  h.cmd_refused(0, Cmd::kAlloc, 0, Reason::kNoFreeEp);
+  const int a = h.alloc(1), b = h.alloc(1);
+  EXPECT_GE(a, 0);
+  EXPECT_GE(b, 0);
+  EXPECT_NE(a, f);
+  EXPECT_NE(b, f);
+  // Table full but for the FAULT entry: never handed out, also after a FREE.
+  h.cmd_refused(0, Cmd::kAlloc, 0, Reason::kNoFreeEp);
+  h.cmd_ok(1, Cmd::kFree, static_cast<uint32_t>(a));
+  EXPECT_EQ(h.alloc(1), a);
+  EXPECT_EQ(h.core.ep_state(static_cast<uint32_t>(f)), State::kFault);
+  EXPECT_EQ(h.rejects(Reason::kNoFreeEp), 2u);
+}
+
+TEST_F(SecurityTableFault, FaultsInOneChannelLeaveTheOtherChannelsWorking) {
+  // A second channel between the same nodes, failed closed at both ends.
+  const Channel c2 = open_channel(r, 4, 400, s, 1, 401, random_key(rng));
+  ASSERT_EQ(s.core.ep_state(c2.tx_ep), State::kOpen);
+  r.flip(1, c2.rx_ep, 128);  // CKT valid bit at the receiver
+  s.flip(0, c2.tx_ep, 30);   // CST rnode bit at the sender
+  r.tick();
+  EXPECT_EQ(r.core.ep_state(c2.rx_ep), State::kFault);
+  EXPECT_EQ(s.core.ep_state(c2.tx_ep), State::kFault);
+  // The faulted sender refuses its process's doorbell.
+  EXPECT_EQ(s.doorbell(user(1, 401), c2.tx_ep, 40, 1).status, u(Rsp::kReject));
+  EXPECT_EQ(s.rejects(Reason::kTableFault), 2u);
+  EXPECT_EQ(CMM_FIELD_GET(s.rd_ok(kernel(0), CMM_TABLE_FAULT_OFFSET), CMM_TABLE_FAULT_LAST_TABLE), 0u);
+  EXPECT_EQ(CMM_FIELD_GET(r.rd_ok(kernel(0), CMM_TABLE_FAULT_OFFSET), CMM_TABLE_FAULT_LAST_TABLE), 1u);
+  // The first channel, its entries and its keys are untouched.
+  EXPECT_TRUE(r.core.key_equals_for_test(ch.rx_ep, ch.key));
+  EXPECT_TRUE(s.core.key_equals_for_test(ch.tx_ep, ch.key));
+  r.clear_errlog(4);
+  expect_channel_works(0x41);
+  expect_channel_works(0x42);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cmm_core.h"
+#include "cmm_siphash.h"
 
 namespace cmm {
 // gtest printing of headers (never prints key bits).
@@ -84,6 +85,22 @@ inline uint32_t cmd_word(Cmd op, uint32_t ep = 0) {
   w = CMM_FIELD_SET(w, CMM_CMD_EP, ep);
   return w;
 }
+// CMD with HWKEY: the key comes from the hardware key generator (security.md 1.10).
+inline uint32_t hw_cmd_word(Cmd op, uint32_t ep = 0) { return CMM_FIELD_SET(cmd_word(op, ep), CMM_CMD_HWKEY, 1u); }
+// The key the generator of node `node` seeded with `entropy` yields for counter
+// `ctr`: SipHash-2-4-128(K, le64(ctr) || le64(node)), computed independently
+// of the core with the reference hash (libsodium-checked in cmm_siphash_test).
+inline Key hw_key_ref(const Key& entropy, uint64_t ctr, uint8_t node) {
+  uint8_t k[16], m[16];
+  for (uint32_t i = 0; i < 16; ++i) {
+    k[i] = static_cast<uint8_t>(entropy[i / 4] >> (8 * (i % 4)));
+    m[i] = static_cast<uint8_t>((i < 8 ? ctr : uint64_t{node}) >> (8 * (i % 8)));
+  }
+  const auto out = sip::hash128(k, m, 16);
+  Key key{};
+  for (uint32_t i = 0; i < 16; ++i) key[i / 4] |= uint32_t{out[i]} << (8 * (i % 4));
+  return key;
+}
 inline uint32_t remote_word(uint32_t node, uint32_t part, uint32_t ep) {
   uint32_t w = 0;
   w = CMM_FIELD_SET(w, CMM_CST_REMOTE_NODE, node);
@@ -143,8 +160,11 @@ class CoreHarness {
  public:
   // Default quota 2 per partition: the quotas of all partitions sum to the
   // table size (ALLOC reserves the other partitions' unused quota).
-  explicit CoreHarness(uint8_t node_id, uint8_t quota = 2) : core(make_straps(node_id, quota)) {}
-  explicit CoreHarness(const Straps& s) : core(s) {}
+  // Every edge compares every entry's parity (a write that forgot its parity would fail closed).
+  explicit CoreHarness(uint8_t node_id, uint8_t quota = 2) : core(make_straps(node_id, quota)) {
+    core.set_full_parity_check(true);
+  }
+  explicit CoreHarness(const Straps& s) : core(s) { core.set_full_parity_check(true); }
   CoreHarness(const CoreHarness&) = delete;
   CoreHarness& operator=(const CoreHarness&) = delete;
 
@@ -158,6 +178,11 @@ class CoreHarness {
 
   CmmCore core;
   std::deque<Header> ingress;  // headers waiting to be presented on ing_*
+  // Presented at the next edge of this core only (entropy_*, fault_* pins).
+  bool entropy_next = false;
+  Key entropy_value{};
+  bool fault_next = false;
+  uint8_t fault_table = 0, fault_entry = 0, fault_bit = 0;
   bool eg_ready = true;
   std::vector<EgRec> egress;   // every header that left, in order
   std::vector<VdRec> verdicts; // every verdict pulse, in order
@@ -173,6 +198,18 @@ class CoreHarness {
     if (!ingress.empty()) {
       in.ing_valid = true;
       in.ing_hdr = ingress.front();
+    }
+    if (entropy_next) {
+      in.entropy_valid = true;
+      in.entropy = entropy_value;
+      entropy_next = false;
+    }
+    if (fault_next) {
+      in.fault_valid = true;
+      in.fault_table = fault_table;
+      in.fault_entry = fault_entry;
+      in.fault_bit = fault_bit;
+      fault_next = false;
     }
     if (req_pending_) {
       in.reg_req_valid = true;
@@ -210,6 +247,26 @@ class CoreHarness {
   // Ticks until nothing is in flight anywhere (bounded).
   inline void settle(uint32_t max_cycles = 2000);
   bool idle() const { return ingress.empty() && core.quiescent() && routed == egress.size(); }
+
+  // One edge (of the whole Net) with entropy_valid_i and this seed.
+  void seed(const Key& e) {
+    entropy_next = true;
+    entropy_value = e;
+    tick();
+  }
+  // One edge with the fault-injection port inverting bit `b` of entry `ep`
+  // of table t (0 CST, 1 CKT) after the edge's update.
+  void flip(uint8_t t, uint32_t ep, uint32_t b) {
+    fault_next = true;
+    fault_table = t;
+    fault_entry = static_cast<uint8_t>(ep);
+    fault_bit = static_cast<uint8_t>(b);
+    tick();
+  }
+  // Ticks until the core's cycle count is `c` (no-op if already there or past).
+  void run_to(uint64_t c) {
+    while (core.cycle() < c) tick();
+  }
 
   // ------------------------------------------------------------ register port
   RegRsp access(Req who, bool write, uint32_t addr, uint32_t wdata = 0) {

@@ -58,6 +58,17 @@ struct PinsIn {
   // Free-running cycle count of the CMM clock from the platform's timebase
   // (pin cycle_i); used only for the reject-rate alarm windows.
   uint32_t cycle = 0;
+  // Key generator seed (pins entropy_valid_i, entropy_i; docs/security.md 1.10):
+  // a TRNG/PUF value delivered after reset. word 0 = bits 31:0.
+  bool entropy_valid = false;
+  Key entropy{};
+  // Fault-injection port (DV only, tied to 0 in silicon; docs/security.md 1.11):
+  // invert stored bit fault_bit of entry fault_entry of table fault_table
+  // (0 CST, 1 CKT) after this cycle's update.
+  bool fault_valid = false;
+  uint8_t fault_table = 0;
+  uint8_t fault_entry = 0;
+  uint8_t fault_bit = 0;
 };
 
 // Outputs: all registered (a function of core state only).

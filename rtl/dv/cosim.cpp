@@ -124,6 +124,10 @@ std::string describe(const Event& e) {
   if (in.ing_valid)
     o << " | ING " << in.ing_hdr.str() << " key=" << key_hex(in.ing_hdr.key)
       << (e.ing_fire ? " [accepted]" : " [stalled]");
+  if (in.entropy_valid) o << " | ENTROPY " << (in.entropy == Key{} ? "zero" : "seed");
+  if (in.fault_valid)
+    o << " | FAULT " << (in.fault_table & 1u ? "CKT" : "CST") << " ep=" << unsigned(in.fault_entry)
+      << " bit=" << unsigned(in.fault_bit);
   if (e.eg_fire) o << " | EG pop " << e.eg_hdr.str();
   else if (!in.eg_ready) o << " | eg_ready=0";
   return o.str();
@@ -203,7 +207,7 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
     const bool reg_fire = rst_n && in.reg_req_valid && before.reg_req_ready;
     const bool ing_fire = rst_n && in.ing_valid && before.ing_ready;
     const bool eg_fire = rst_n && before.eg_valid && in.eg_ready;
-    if (!rst_n || in.reg_req_valid || in.ing_valid || eg_fire) {
+    if (!rst_n || in.reg_req_valid || in.ing_valid || eg_fire || in.entropy_valid || in.fault_valid) {
       Event& e = hist[nhist++ % kHistory];
       e.cycle = cycle;
       e.in = in;
@@ -262,13 +266,14 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
   }
   o << "\n  -> " << res.reasons_hit << "/" << (kReasonCount - 1)
     << " reasons hit (the core never raises NO_KEY, nor the shell/fabric codes BAD_CRC, SRC_SPOOFED, HOL_TIMEOUT)";
-  o << "\ncoverage, hardening reasons (docs/security.md 1.2-1.7):";
+  o << "\ncoverage, hardening reasons (docs/security.md 1.2-1.7, 1.10, 1.11):";
   for (Reason r : {Reason::kStaleGen, Reason::kUnauthResponse, Reason::kSeqOld, Reason::kSeqGap, Reason::kReservedBits,
-                   Reason::kKeyZero, Reason::kKeyIncomplete, Reason::kKeyStageBusy}) {
+                   Reason::kKeyZero, Reason::kKeyIncomplete, Reason::kKeyStageBusy, Reason::kKeyGenNotReady,
+                   Reason::kTableFault}) {
     o << " " << reason_name(static_cast<uint32_t>(r)) << "=" << cov.reasons[static_cast<uint32_t>(r)];
     res.new_reasons_hit += cov.reasons[static_cast<uint32_t>(r)] != 0;
   }
-  o << "\n  -> " << res.new_reasons_hit << "/8 hardening reasons hit";
+  o << "\n  -> " << res.new_reasons_hit << "/10 hardening reasons hit";
   o << "\nhardening paths without a reason: CLOSE tombstones " << tombstones << ", CONNECT re-sends " << resends
     << ", duplicate CONNECTs answered again " << reacks;
   res.tombstones = tombstones;

@@ -31,7 +31,7 @@ struct CosimResult {
   // Transactions that matched.
   uint64_t reg_accesses = 0, ing_headers = 0, eg_headers = 0, verdicts = 0, delivered = 0, resets = 0;
   uint32_t reasons_hit = 0, states_hit = 0, cmds_hit = 0, hazard_kinds = 0;
-  uint32_t new_reasons_hit = 0;  // of the 8 core reasons of the hardening (STALE_GEN ... KEY_STAGE_BUSY)
+  uint32_t new_reasons_hit = 0;  // of the 10 core reasons of the hardening (STALE_GEN ... TABLE_FAULT)
   uint64_t tombstones = 0, resends = 0, reacks = 0;  // CLOSE tombstones, CONNECT re-sends, duplicate CONNECT re-ACKs
   double seconds = 0;
 };

@@ -53,6 +53,12 @@ class RtlModel final : public CoreModel {
     for (size_t w = 0; w < hp.size(); ++w) t.ing_hdr_i[w] = hp[w];
     t.eg_ready_i = in.eg_ready;
     t.cycle_i = in.cycle;
+    t.entropy_valid_i = in.entropy_valid;
+    for (uint32_t w = 0; w < regs::kKeyWords; ++w) t.entropy_i[w] = in.entropy[w];
+    t.fault_valid_i = in.fault_valid;
+    t.fault_table_i = in.fault_table & 1u;  // a 1-bit pin (0 CST, 1 CKT)
+    t.fault_entry_i = in.fault_entry;
+    t.fault_bit_i = in.fault_bit;
     t.clk = 0;
     t.eval();
     dump(2 * cycle_);

@@ -78,6 +78,12 @@ void bind(M& m, Tb& tb, Outs& o) {
   m.ing_hdr_i(tb.ing_hdr);
   m.eg_ready_i(tb.eg_ready);
   m.cycle_i(tb.cycle);
+  m.entropy_valid_i(tb.entropy_valid);
+  m.entropy_i(tb.entropy);
+  m.fault_valid_i(tb.fault_valid);
+  m.fault_table_i(tb.fault_table);
+  m.fault_entry_i(tb.fault_entry);
+  m.fault_bit_i(tb.fault_bit);
   m.reg_req_ready_o(o.reg_req_ready);
   m.reg_rsp_valid_o(o.reg_rsp_valid);
   m.reg_rsp_rdata_o(o.reg_rsp_rdata);
@@ -120,6 +126,9 @@ class Tb : public sc_module {
   sc_signal<bool> ing_valid{"ing_valid"}, eg_ready{"eg_ready"};
   sc_signal<uint32_t> cycle{"cycle"};
   sc_signal<HdrBv> ing_hdr{"ing_hdr"};
+  sc_signal<bool> entropy_valid{"entropy_valid"}, fault_valid{"fault_valid"}, fault_table{"fault_table"};
+  sc_signal<sc_dt::sc_bv<regs::kKeyBits>> entropy{"entropy"};
+  sc_signal<uint32_t> fault_entry{"fault_entry"}, fault_bit{"fault_bit"};
   Outs ref_out{"ref"}, rtl_out{"rtl"};
   CmmCoreSignalShell ref{"ref"};
   Vcmm_core_sc rtl{"rtl"};
@@ -143,6 +152,14 @@ class Tb : public sc_module {
     ing_hdr.write(CmmCoreSignalShell::to_bv(in.ing_hdr));
     eg_ready.write(in.eg_ready);
     cycle.write(in.cycle);
+    entropy_valid.write(in.entropy_valid);
+    sc_dt::sc_bv<regs::kKeyBits> k;
+    for (uint32_t w = 0; w < regs::kKeyWords; ++w) k.set_word(static_cast<int>(w), in.entropy[w]);
+    entropy.write(k);
+    fault_valid.write(in.fault_valid);
+    fault_table.write((in.fault_table & 1u) != 0);
+    fault_entry.write(in.fault_entry);
+    fault_bit.write(in.fault_bit);
   }
 
   // Both models' outputs, sampled at the falling edge (settled after the rising one).

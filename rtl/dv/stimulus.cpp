@@ -52,6 +52,7 @@ void Stimulus::clear_shadow() {
   reg_pending_ = ing_pending_ = s1_valid_ = false;
   script_active_ = false;
   hazard_ep_ = -1;
+  seed_next_ = true;  // the platform seeds the key generator after every reset
 }
 
 int Stimulus::pick_owned(int part) {
@@ -172,7 +173,7 @@ bool Stimulus::script_op(RegOp& o) {
     case 13: o = cmd_op(s.pb, cmdv(Cmd::kAuthorize), static_cast<uint32_t>(s.eb)); break;
     case 14: case 15: case 16: case 17: {
       const uint32_t i = static_cast<uint32_t>(s.step - 14);
-      if (static_cast<int>(i) == s.skip_word) {  // leave the staging incomplete
+      if (static_cast<int>(i) == s.skip_word || s.hwkey) {  // leave the staging incomplete / not needed
         ++s.step;
         return script_op(o);
       }
@@ -189,6 +190,7 @@ bool Stimulus::script_op(RegOp& o) {
     case 18:  // SET_KEY first (then CONNECT sends the stored key), or CONNECT with the staged key
       o = cmd_op(s.pa, cmdv(s.set_key_first ? Cmd::kSetKey : Cmd::kConnect), static_cast<uint32_t>(s.ea));
       o.pid = s.key_pid;
+      if (s.hwkey) o.wdata = CMM_FIELD_SET(o.wdata, CMM_CMD_HWKEY, 1u);
       break;
     case 19:
       if (!s.set_key_first) {
@@ -197,6 +199,7 @@ bool Stimulus::script_op(RegOp& o) {
         return false;
       }
       o = cmd_op(s.pa, cmdv(Cmd::kConnect), static_cast<uint32_t>(s.ea));
+      if (s.hwkey && chance(50)) o.wdata = CMM_FIELD_SET(o.wdata, CMM_CMD_HWKEY, 1u);  // ignored: key stored
       break;
     default: script_active_ = false; ++cov_.script_channels; return false;
   }
@@ -238,8 +241,12 @@ RegOp Stimulus::random_op() {
     o.pid = static_cast<uint16_t>(chance(60) ? r(4) : rng_());  // the key stager or another thread
     if (chance(5)) o.priv = kUser;
     if (chance(4)) {
-      o.wdata |= chance(50) ? (0x10u << r(4)) : (0x10000u << r(16));  // reserved bits
+      o.wdata |= chance(50) ? (0x10u << r(3)) : (0x10000u << r(16));  // reserved bits
       feature("reserved_bits_write");
+    }
+    if (chance(6)) {
+      o.wdata = CMM_FIELD_SET(o.wdata, CMM_CMD_HWKEY, 1u);  // a draw, or RESERVED_BITS with another op
+      feature("hwkey_random_cmd");
     }
     if (!o.write || chance(3)) o.write = chance(10);  // mostly writes; a few reads of CMD
   } else if (c < 48) {
@@ -250,7 +257,8 @@ RegOp Stimulus::random_op() {
                                      CMM_ERRLOG_STATUS_OFFSET,  CMM_ERRLOG_HEAD_OFFSET,   CMM_REJECT_COUNT_OFFSET,
                                      CMM_STAT_OFFSET,           CMM_ERRLOG_HEAD_REPEAT_OFFSET, CMM_EXC_COUNT_OFFSET,
                                      CMM_EXC_FIRST_OFFSET,      CMM_EXC_LAST_OFFSET,      CMM_ALARM_CFG_OFFSET,
-                                     CMM_ALARM_CFG_OFFSET,      CMM_ALARM_COUNT_OFFSET,   CMM_KEY_OFFSET};
+                                     CMM_ALARM_CFG_OFFSET,      CMM_ALARM_COUNT_OFFSET,   CMM_KEY_OFFSET,
+                                     CMM_KEYGEN_STATUS_OFFSET,  CMM_TABLE_FAULT_OFFSET};
     uint32_t a = regs_[r(sizeof regs_ / sizeof regs_[0])];
     if (a == CMM_KEY_OFFSET || a == CMM_MGMT_TX_OFFSET || a == CMM_MGMT_RX_OFFSET) a += 4 * r(4);
     if (a == CMM_REJECT_COUNT_OFFSET) a += 4 * r(CMM_REJECT_COUNT_COUNT);
@@ -389,9 +397,10 @@ void Stimulus::craft_ingress() {
     static const Opcode aux[] = {Opcode::kData, Opcode::kData, Opcode::kConnect, Opcode::kClose, Opcode::kMgmt};
     h.aux = chance(90) ? op(aux[r(5)]) : static_cast<uint8_t>(rng_());
     h.reason = static_cast<uint8_t>(chance(90) ? r(kReasonCount) : r(256));
+    h.seq = static_cast<uint16_t>(r(8));  // names a DATA: fresh or stale at the sender (nack_seq)
     if (chance(20)) {
       h.reason = static_cast<uint8_t>(Reason::kSeqGap);
-      h.seq = static_cast<uint16_t>(1 + r(3));
+      h.tag = static_cast<uint16_t>(1 + r(3));  // missing messages
     }
   } else if (k < 86) {
     h.opcode = op(Opcode::kClose);
@@ -449,6 +458,31 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
     return;
   }
 
+  // Key generator seed: first cycle after every reset (sometimes all zero:
+  // unseeded), rarely again (a reseed abandons the computation in flight).
+  if (seed_next_ || r(6000) == 0) {
+    in.entropy_valid = true;
+    in.entropy = chance(seed_next_ ? 10 : 40) ? Key{} : rand_key();  // zero: unseeded (KEY_GEN_NOT_READY)
+    feature(in.entropy == Key{} ? "entropy_zero" : "entropy_seed");
+    seed_next_ = false;
+  }
+  // Table faults (an SEU after this edge's update): rare, mostly in live entries.
+  if (r(8000) == 0) {
+    in.fault_valid = true;
+    in.fault_table = static_cast<uint8_t>(r(2));
+    const int e = pick_any_owned();
+    in.fault_entry = static_cast<uint8_t>(e >= 0 && chance(70) ? e : static_cast<int>(r(kNumEndpoints + 4)));
+    const uint32_t nbits = in.fault_table ? 131 : 93;  // protected bits + parity
+    in.fault_bit = static_cast<uint8_t>(chance(95) ? r(nbits) : r(256));
+    feature(in.fault_table ? "fault_ckt" : "fault_cst");
+    if (in.fault_entry < kNumEndpoints && in.fault_bit < nbits) {
+      // The entry fails closed at the next edge: out of the shadow (it is
+      // never allocated again), still hit by the untargeted traffic.
+      ep_[in.fault_entry].owner = -1;
+      ep_[in.fault_entry].faulted = true;
+    }
+  }
+
   // Register port: hold a request until it is accepted (valid/ready protocol).
   if (!reg_pending_) {
     if (hazard_ep_ >= 0) {
@@ -476,6 +510,8 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
         script_.key = rand_key();
         script_.key_pid = static_cast<uint16_t>(r(4));
         script_.set_key_first = chance(25);
+        script_.hwkey = chance(35);
+        if (script_.hwkey) feature("hwkey_script");
         if (chance(3)) {
           script_.key = Key{};
           feature("script_zero_key");
@@ -542,7 +578,7 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
     if (!ok) return;
     if (cmd == cmdv(Cmd::kAlloc)) {
       for (uint32_t i = 0; i < kNumEndpoints; ++i)
-        if (ep_[i].owner < 0) {
+        if (ep_[i].owner < 0 && !ep_[i].faulted) {
           const uint8_t g = ep_[i].gen;
           ep_[i] = EpShadow{};
           ep_[i].owner = o.part;
@@ -565,8 +601,9 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
       s.gen = static_cast<uint8_t>(s.gen + 1);
     }
     if ((cmd == cmdv(Cmd::kSetKey) || cmd == cmdv(Cmd::kConnect)) && !s.key_valid) {
-      s.key = staged;
+      s.key = CMM_FIELD_GET(o.wdata, CMM_CMD_HWKEY) ? Key{} : staged;  // hardware key: seen in the CONNECT
       s.key_valid = true;
+      if (CMM_FIELD_GET(o.wdata, CMM_CMD_HWKEY)) feature("hwkey_drawn");
     }
     if (cmd == cmdv(Cmd::kConnect)) s.seq_out = 0;  // rx_seq restarts when the entry enters CONNECTING
     if (cmd == cmdv(Cmd::kExcClear)) feature("exc_clear");
@@ -578,6 +615,9 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
     if (o.addr == CMM_ALARM_COUNT_OFFSET) feature("read_alarm_count_nonzero");
     if (o.addr == CMM_EXC_COUNT_OFFSET) feature("read_exc_count_nonzero");
     if (o.addr == CMM_ERRLOG_HEAD_REPEAT_OFFSET) feature("read_errlog_repeat_nonzero");
+    if (o.addr == CMM_KEYGEN_STATUS_OFFSET && CMM_FIELD_GET(rdata, CMM_KEYGEN_STATUS_READY))
+      feature("read_keygen_ready");
+    if (o.addr == CMM_TABLE_FAULT_OFFSET) feature("read_table_fault_nonzero");
     if (o.kind == OpKind::kCst && (o.addr - CMM_CST_BASE) % CMM_CST_STRIDE == CMM_CST_SEQ_OFFSET)
       feature("read_cst_seq_nonzero");
     if (o.kind == OpKind::kCst && (o.addr - CMM_CST_BASE) % CMM_CST_STRIDE == CMM_CST_LOST_OFFSET)
@@ -612,6 +652,12 @@ void Stimulus::on_ingress(const Header& h) {
 }
 
 void Stimulus::on_egress(const Header& h) {
+  // A CONNECT leaving carries the receive entry's key (also a hardware key).
+  if (h.opcode == op(Opcode::kConnect) && h.src_node == straps_.node_id && h.src_ep < kNumEndpoints &&
+      ep_[h.src_ep].owner >= 0) {
+    ep_[h.src_ep].key = h.key;
+    ep_[h.src_ep].key_valid = true;
+  }
   // A CONNECT_ACK leaving means our send entry stored the key of the CONNECT.
   if (h.opcode == op(Opcode::kConnectAck) && h.src_ep < kNumEndpoints) {
     EpShadow& s = ep_[h.src_ep];
@@ -658,6 +704,7 @@ void Stimulus::on_egress(const Header& h) {
   }
   if (h.opcode == op(Opcode::kConnect)) {
     a.opcode = chance(75) ? op(Opcode::kConnectAck) : op(Opcode::kNack);
+    a.seq = chance(90) ? h.seq : static_cast<uint16_t>(r(4));  // the attempt answered (sometimes a stale one)
   } else if (h.opcode == op(Opcode::kData) || h.opcode == op(Opcode::kClose) || h.opcode == op(Opcode::kMgmt)) {
     if (chance(70)) return;
     a.opcode = op(Opcode::kNack);
@@ -667,9 +714,10 @@ void Stimulus::on_egress(const Header& h) {
   if (a.opcode == op(Opcode::kNack)) {
     a.aux = h.opcode;
     a.reason = static_cast<uint8_t>(r(kReasonCount));
+    if (h.opcode == op(Opcode::kData)) a.seq = h.seq;  // names the DATA
     if (h.opcode == op(Opcode::kData) && chance(20)) {
       a.reason = static_cast<uint8_t>(Reason::kSeqGap);
-      a.seq = static_cast<uint16_t>(1 + r(3));
+      a.tag = static_cast<uint16_t>(1 + r(3));  // missing messages
     }
   }
   ingq_.push_back(a);

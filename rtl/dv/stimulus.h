@@ -69,6 +69,7 @@ class Stimulus {
     Key pending_key{};  // key of the last CONNECT that went into ingress for this entry
     uint8_t gen = 0, rgen = 0;  // CST_GEN.LOCAL (survives FREE) and .REMOTE
     uint16_t seq_out = 0;       // seq of the next crafted DATA to this (receive) entry
+    bool faulted = false;       // a fault was injected: FAULT until reset (never allocated again)
   };
   struct Script {
     int step = 0;
@@ -82,6 +83,7 @@ class Stimulus {
     uint16_t key_pid = 0;    // pid of the kernel agent thread staging the key
     int skip_word = -1;      // KEY word not written (KEY_INCOMPLETE), -1 none
     bool set_key_first = false;  // SET_KEY, then CONNECT (which then ignores the empty staging)
+    bool hwkey = false;          // the key comes from the hardware generator (CMD.HWKEY), no KEY writes
   };
 
   uint32_t r(uint32_t n) { return n ? static_cast<uint32_t>(rng_() % n) : 0; }
@@ -119,6 +121,7 @@ class Stimulus {
   Script script_{};
   bool script_active_ = false;
   int reset_left_ = 0;
+  bool seed_next_ = true;  // drive entropy_valid_i in the first cycle after (every) reset
   uint64_t cycle_ = 0;
   uint32_t timebase_ = 0;  // cycle_i: free-running, with jumps (skipped idle time)
   // Phase knobs (change every few thousand cycles).

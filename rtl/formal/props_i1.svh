@@ -22,6 +22,16 @@
     km_of = i == 2'd0 ? m0 : i == 2'd1 ? m1 : i == 2'd2 ? m2 : m3;
   endfunction
 
+  // The fault-injection pins are free and shared: every parity/fault path
+  // runs in both cores. The generator's seed is tied to 0 by scripts/formal
+  // (TIED0): a key the generator draws (CMD.HWKEY) would come from a seed
+  // shared by both cores, so it cannot be related by pi; HWKEY draws are also
+  // excluded here for deeper runs. The generator's secrecy towards reads is
+  // by construction (only READY/SEEDED reach the read mux, docs/rtl.md) and
+  // checked by the replayed SecurityI1 sweep, which plants a hardware key.
+  always @* assume (!(reg_req_valid_i && reg_req_write_i && reg_req_addr_i == CMM_CMD_OFFSET &&
+                      reg_req_wdata_i[CMM_CMD_HWKEY_LSB]));
+
   // KEY staging write: word index from the address.
   wire key_wr = reg_req_write_i && reg_req_addr_i >= CMM_KEY_OFFSET &&
                 reg_req_addr_i < CMM_KEY_OFFSET + CMM_KEY_COUNT * CMM_KEY_STRIDE;

@@ -9,7 +9,11 @@
 //     for this node, its source ids are the entry's CST_REMOTE ids, its source
 //     generation the entry's CST_GEN.REMOTE, and its key
 //     is one the local agent installed there (SET_KEY/CONNECT with the staged
-//     words) since the entry was last closed, freed or rewritten.
+//     words) since the entry was last closed, freed or rewritten (a HWKEY
+//     install takes the generator's key, unknown to the shadow: that entry's
+//     key is not checked, its ids and generation still are).
+// Fault-injection pins: tied to 0 by default, free with scripts/formal --free-faults: a flipped table bit must
+// never lead to a wrong delivery (the entry fails closed first).
 // I6: while a CST_CTRL read shows a valid key, the next read of that entry
 //     shows the same origin unless something that can zeroize the key came
 //     in between (local CLOSE/FREE, any CLOSE or NACK header for the entry).
@@ -118,6 +122,8 @@
       if (!rst_ni || clear) begin
         n <= 2'd0;
         ovf <= 1'b0;
+      end else if (ok_install && cmd_ep == ge && p_wd[CMM_CMD_HWKEY_LSB]) begin
+        ovf <= 1'b1;  // a hardware key (or the stored one): secret from the shadow, the key is not checked
       end else if (ok_install && cmd_ep == ge && st_m != 4'd0) begin
         if (n == 2'd0) k0 <= st_w;
         if (n == 2'd1) k1 <= st_w;

@@ -37,8 +37,11 @@ def main():
     subprocess.run(cmd, check=True)
     stat = os.path.join(a.out, "stat.txt")
     log = os.path.join(a.out, "yosys.log")
-    script = (f"read_verilog -sv {pkg}; read_verilog -sv -I{a.out} {a.rtl}; "
-              f"synth -top cmm_core; tee -q -o {stat} stat")
+    # The key generator's SipHash engine is a submodule (rtl/cmm_siphash.sv): flattened, one cell count.
+    sip = os.path.join(os.path.dirname(a.rtl), "cmm_siphash.sv")
+    script = (f"read_verilog -sv {pkg}; " + (f"read_verilog -sv {sip}; " if os.path.exists(sip) else "")
+              + f"read_verilog -sv -I{a.out} {a.rtl}; "
+              f"synth -flatten -top cmm_core; tee -q -o {stat} stat")
     print(f"yosys -p '{script}'  (geometry: {a.geometry or 'full'})", flush=True)
     t0 = time.monotonic()
     r = subprocess.run([a.yosys, "-q", "-l", log, "-p", script], stdout=subprocess.DEVNULL,

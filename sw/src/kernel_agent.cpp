@@ -103,10 +103,11 @@ Status KernelAgent::read(uint32_t addr, uint32_t& v) {
 }
 
 // CMD write; on REJECT the reason comes from CMD_STATUS.
-Status KernelAgent::command(Cmd op, uint8_t ep) {
+Status KernelAgent::command(Cmd op, uint8_t ep, bool hwkey) {
   uint32_t w = 0;
   w = CMM_FIELD_SET(w, CMM_CMD_OP, u(op));
   w = CMM_FIELD_SET(w, CMM_CMD_EP, ep);
+  if (hwkey) w = CMM_FIELD_SET(w, CMM_CMD_HWKEY, 1u);
   const BusStatus b = bus_.write32(regs::CMM_CMD_OFFSET, w);
   if (b != BusStatus::kReject) return from_bus(b);
   uint32_t st = 0;
@@ -310,10 +311,55 @@ Status KernelAgent::connect(uint8_t ep, const ChannelKey& key) {
 
 Status KernelAgent::connect(uint8_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
+  if (cfg_.key_source == KeySource::kHardware) {
+    chan_[ep].key_tries = 0;
+    return connect_hw(ep);
+  }
   ChannelKey k = next_key();
   const Status s = connect(ep, k);
   secure_zero(k);
   return s;
+}
+
+// CMD CONNECT with HWKEY: the CMM draws the key from its generator (never
+// seen by software). The generator makes one key per KEYGEN_CYCLES for the
+// whole node, so a refusal KEY_GEN_NOT_READY is normal under load: retried
+// by the timer, a bounded number of times.
+Status KernelAgent::connect_hw(uint8_t ep) {
+  Chan& c = chan_[ep];
+  c.key_wait = false;
+  const Status s = command(Cmd::kConnect, ep, true);
+  if (s.ok()) {
+    c.track = Track::kConnecting;
+    c.tries = 1;
+    c.key_tries = 0;
+    c.deadline = after(cfg_.connect_timeout);
+    return s;
+  }
+  if (s != Status::Err(Result::kRejected, Reason::kKeyGenNotReady)) return s;
+  ++c.key_tries;
+  if (c.key_tries >= std::max<uint8_t>(cfg_.keygen_tries, 1)) {
+    c.key_tries = 0;
+    c.deadline = kNever;
+    return s;
+  }
+  ++stats_.keygen_retries;
+  c.key_wait = true;
+  c.deadline = after(cfg_.keygen_retry);
+  return Status::Ok();
+}
+
+Status KernelAgent::on_keygen_timer(uint8_t ep) {
+  Chan& c = chan_[ep];
+  c.deadline = kNever;
+  const Status s = connect_hw(ep);
+  if (s.ok() || s.result != Result::kRejected) return s;  // connecting, waiting again, or a bus error
+  // Refused for good (generator still not ready after the bounded tries, or the entry moved on).
+  if (c.proto) return fail_request(ep, s.reason, AgentReason::kNone, true);
+  Event ev = chan_event(Event::Kind::kChannelFailed, ep);
+  ev.reason = s.reason;
+  push(ev);
+  return Status::Ok();
 }
 
 Status KernelAgent::set_key(uint8_t ep, const ChannelKey& key) {
@@ -324,6 +370,7 @@ Status KernelAgent::set_key(uint8_t ep, const ChannelKey& key) {
 
 Status KernelAgent::set_key(uint8_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
+  if (cfg_.key_source == KeySource::kHardware) return command(Cmd::kSetKey, ep, true);
   ChannelKey k = next_key();
   const Status s = set_key(ep, k);
   secure_zero(k);
@@ -340,6 +387,8 @@ Status KernelAgent::close(uint8_t ep) {
     c.req_id = kNoRequest;
     c.retries = 0;
     c.tries = 0;
+    c.key_wait = false;
+    c.key_tries = 0;
     c.deadline = kNever;
     // TX_NACKS and CST_LOST survive CLOSE (only ALLOC/FREE clear them): keep the *_seen marks.
   }
@@ -893,7 +942,9 @@ Status KernelAgent::service_timers() {
     if (room() < kReserve) return Status::Ok();  // the rest at the next poll
     const auto ep = static_cast<uint8_t>(i);
     Status s = Status::Ok();
-    if (c.track == Track::kConnecting) {
+    if (c.key_wait) {
+      s = on_keygen_timer(ep);
+    } else if (c.track == Track::kConnecting) {
       s = on_connect_timer(ep);
     } else if (c.track == Track::kReqSent) {
       refused(AgentReason::kRequestExpired);

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <vector>
 
 #include "cmm_sw_testing/mock_reg_if.h"
@@ -434,6 +435,137 @@ TEST_F(AgentTest, KeyStagingBusErrorStopsBeforeCommand) {
     expect_write(bus, CMM_KEY_OFFSET + CMM_KEY_STRIDE, 2, BusStatus::kDenied);
   }
   EXPECT_EQ(agent.connect(3, ChannelKey{1, 2, 3, 4}), Status::Err(Result::kBusError, Reason::kDenied));
+}
+
+// ------------------------------------------------------------------ hardware keys (key_source)
+
+uint32_t hw_cmd(Cmd op, uint32_t ep) { return CMM_FIELD_SET(cmd(op, ep), CMM_CMD_HWKEY, 1u); }
+
+// An agent with key_source = hardware on its own strict bus, initialized.
+class HwKeyAgentTest : public ::testing::Test {
+ protected:
+  static AgentConfig hw_config(uint8_t tries) {
+    AgentConfig c;
+    c.key_source = KeySource::kHardware;
+    c.keygen_tries = tries;
+    return c;
+  }
+  void start(uint8_t tries = AgentConfig{}.keygen_tries) {
+    agent = std::make_unique<KernelAgent>(bus, 42, hw_config(tries));
+    {
+      InSequence seq;
+      expect_init(bus);
+    }
+    ASSERT_EQ(agent->init(), Status::Ok());
+    agent->set_clock([this] { return now; });
+    {
+      InSequence seq;  // first poll looks at every queue
+      expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+      expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(0, 0));
+      expect_read(bus, CMM_MGMT_RX_STATUS_OFFSET, 0);
+      expect_read(bus, CMM_EXC_COUNT_OFFSET, 0);
+      expect_read(bus, CMM_ALARM_COUNT_OFFSET, 0);
+    }
+    ASSERT_EQ(agent->poll(), Status::Ok());
+    Mock::VerifyAndClearExpectations(&bus);
+  }
+  void expect_not_ready(uint32_t ep) {
+    expect_write(bus, CMM_CMD_OFFSET, hw_cmd(Cmd::kConnect, ep), BusStatus::kReject);
+    expect_read(bus, CMM_CMD_STATUS_OFFSET, cmd_status(Reason::kKeyGenNotReady, ep));
+  }
+  StrictMock<MockRegIf> bus;
+  std::unique_ptr<KernelAgent> agent;
+  uint64_t now = 0;
+};
+
+TEST_F(HwKeyAgentTest, ConnectAndSetKeyAreOneHwkeyCommandWithoutKeyWrites) {
+  start();
+  {
+    InSequence seq;  // no KEY0..3 write at all: the key never crosses the bus
+    expect_write(bus, CMM_CMD_OFFSET, hw_cmd(Cmd::kConnect, 6));
+    expect_write(bus, CMM_CMD_OFFSET, hw_cmd(Cmd::kSetKey, 3));
+  }
+  EXPECT_EQ(agent->connect(6), Status::Ok());
+  EXPECT_EQ(agent->next_deadline(), AgentConfig{}.connect_timeout);  // the CONNECT re-send timer as always
+  EXPECT_EQ(agent->set_key(3), Status::Ok());
+  EXPECT_EQ(agent->stats().keygen_retries, 0u);
+}
+
+TEST_F(HwKeyAgentTest, KeyGenNotReadyIsRetriedAfterKeygenCyclesThenConnects) {
+  start();
+  {
+    InSequence seq;
+    expect_not_ready(6);
+  }
+  EXPECT_EQ(agent->connect(6), Status::Ok());  // scheduled again, not failed
+  EXPECT_EQ(agent->next_deadline(), kKeygenCycles);
+  Mock::VerifyAndClearExpectations(&bus);
+  now = kKeygenCycles - 1;  // not yet
+  expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+  ASSERT_EQ(agent->poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  now = kKeygenCycles;
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_not_ready(6);  // another partition drew the key first
+  }
+  ASSERT_EQ(agent->poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  EXPECT_EQ(agent->next_deadline(), 2 * kKeygenCycles);
+  now = 2 * kKeygenCycles;
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_write(bus, CMM_CMD_OFFSET, hw_cmd(Cmd::kConnect, 6));
+  }
+  ASSERT_EQ(agent->poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  EXPECT_EQ(agent->next_deadline(), 2 * kKeygenCycles + AgentConfig{}.connect_timeout);
+  EXPECT_EQ(agent->stats().keygen_retries, 2u);
+  EXPECT_EQ(agent->pending_events(), 0u);
+}
+
+TEST_F(HwKeyAgentTest, KeyGenNotReadyAfterTheBoundedTriesFailsWithThatReason) {
+  start(3);
+  {
+    InSequence seq;
+    expect_not_ready(6);
+  }
+  EXPECT_EQ(agent->connect(6), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  for (uint32_t i = 1; i < 3; ++i) {
+    now = i * kKeygenCycles;
+    {
+      InSequence seq;
+      expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+      expect_not_ready(6);
+    }
+    ASSERT_EQ(agent->poll(), Status::Ok());
+    Mock::VerifyAndClearExpectations(&bus);
+  }
+  // Third refusal: no more tries, no timer, the failure is reported once.
+  EXPECT_EQ(agent->next_deadline(), KernelAgent::kNever);
+  Event ev;
+  ASSERT_TRUE(agent->next_event(ev));
+  EXPECT_EQ(ev.kind, Event::Kind::kChannelFailed);
+  EXPECT_EQ(ev.ep, 6);
+  EXPECT_EQ(ev.reason, Reason::kKeyGenNotReady);
+  EXPECT_FALSE(agent->next_event(ev));
+  EXPECT_EQ(agent->stats().keygen_retries, 2u);
+  now = 100 * kKeygenCycles;
+  expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+  ASSERT_EQ(agent->poll(), Status::Ok());
+}
+
+TEST_F(HwKeyAgentTest, OneTryOnlyReturnsTheRefusalFromConnect) {
+  start(1);
+  {
+    InSequence seq;
+    expect_not_ready(6);
+  }
+  EXPECT_EQ(agent->connect(6), Status::Err(Result::kRejected, Reason::kKeyGenNotReady));
+  EXPECT_EQ(agent->next_deadline(), KernelAgent::kNever);
 }
 
 // ------------------------------------------------------------------ reads

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "cmm_siphash.h"
 #include "sw_fixture.h"
 
 namespace cmm::sw::testing {
@@ -581,6 +582,98 @@ TEST_F(TwoNodes, ManualSetupWithoutTheGenerationExchangeNeverOpens) {
   uint32_t n = 0;
   ASSERT_TRUE(send_agent.reject_count(Reason::kStaleGen, n).ok());
   EXPECT_EQ(n, 1u);
+}
+
+// ------------------------------------------------------------------ key_source = hardware
+
+class TwoNodesHwKey : public TwoNodes {
+ protected:
+  static AgentConfig hw() {
+    AgentConfig c = test_config();
+    c.key_source = KeySource::kHardware;
+    return c;
+  }
+  TwoNodesHwKey() : TwoNodes(hw(), test_config()) {}
+  const Key kSeed{0xA1B2C3D4u, 0x10203040u, 0x55667788u, 0x99AABBCCu};
+  // SipHash-2-4-128(seed, le64(ctr) || le64(node)), as docs/security.md 1.10 defines it.
+  static Key hw_key(const Key& seed, uint64_t ctr, uint8_t node) {
+    uint8_t k[16], m[16];
+    for (uint32_t i = 0; i < 16; ++i) {
+      k[i] = static_cast<uint8_t>(seed[i / 4] >> (8 * (i % 4)));
+      m[i] = static_cast<uint8_t>((i < 8 ? ctr : uint64_t{node}) >> (8 * (i % 8)));
+    }
+    const auto out = sip::hash128(k, m, 16);
+    Key key{};
+    for (uint32_t i = 0; i < 16; ++i) key[i / 4] |= uint32_t{out[i]} << (8 * (i % 4));
+    return key;
+  }
+  uint16_t request() {
+    uint16_t req = 0;
+    EXPECT_EQ(recv_agent.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, req),
+              Status::Ok());
+    return req;
+  }
+};
+
+TEST_F(TwoNodesHwKey, ChannelOpensWithTheGeneratorsKeyAndCarriesData) {
+  rnode.seed(kSeed);
+  uint8_t rep = 0, sep = 0;
+  open_channel(rep, sep);
+  const Key k = hw_key(kSeed, 0, kRecvNode);
+  EXPECT_TRUE(rnode.core().key_equals_for_test(rep, k));  // software never had it
+  EXPECT_TRUE(snode.core().key_equals_for_test(sep, k));
+  CstInfo r;
+  ASSERT_EQ(recv_agent.read_cst(rep, r), Status::Ok());
+  EXPECT_EQ(r.key_origin, Origin::kLocal);
+  Endpoint tx(send_ubus, sep), rx(recv_ubus, rep);
+  const auto msg = pattern(100, 7);
+  ASSERT_EQ(tx.send(msg.data(), msg.size(), 9), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+  std::vector<uint8_t> buf(kMaxMsgBytes);
+  RxInfo info;
+  ASSERT_EQ(rx.receive(buf.data(), buf.size(), info), Status::Ok());
+  EXPECT_EQ(info.tag, 9);
+  EXPECT_EQ(std::vector<uint8_t>(buf.begin(), buf.begin() + 100), msg);
+  uint32_t n = 0;
+  ASSERT_TRUE(recv_agent.reject_count(Reason::kKeyGenNotReady, n).ok());
+  EXPECT_EQ(n, 0u);
+}
+
+TEST_F(TwoNodesHwKey, TwoChannelsAtOnceShareTheGeneratorByRetrying) {
+  rnode.seed(kSeed);
+  const uint16_t a = request(), b = request();
+  ASSERT_TRUE(pump([&] {
+    return find(recv_ev, Kind::kChannelReady, a) && find(recv_ev, Kind::kChannelReady, b) &&
+           count(send_ev, Kind::kSendReady) == 2;
+  })) << "channels did not open";
+  const uint8_t ea = find(recv_ev, Kind::kChannelReady, a)->ep, eb = find(recv_ev, Kind::kChannelReady, b)->ep;
+  // Both answers came in one poll: the second CONNECT met the generator busy and was retried.
+  EXPECT_GE(recv_agent.stats().keygen_retries, 1u);
+  uint32_t n = 0;
+  ASSERT_TRUE(recv_agent.reject_count(Reason::kKeyGenNotReady, n).ok());
+  EXPECT_EQ(n, recv_agent.stats().keygen_retries);
+  const Key k0 = hw_key(kSeed, 0, kRecvNode), k1 = hw_key(kSeed, 1, kRecvNode);
+  EXPECT_TRUE(rnode.core().key_equals_for_test(ea, k0));
+  EXPECT_TRUE(rnode.core().key_equals_for_test(eb, k1));
+  EXPECT_EQ(count(recv_ev, Kind::kChannelFailed), 0u);
+}
+
+TEST_F(TwoNodesHwKey, UnseededGeneratorFailsTheRequestWithKeyGenNotReady) {
+  const uint16_t req = request();
+  ASSERT_TRUE(pump([&] { return find(recv_ev, Kind::kChannelFailed, req) != nullptr; }, 400));
+  EXPECT_EQ(find(recv_ev, Kind::kChannelFailed, req)->reason, Reason::kKeyGenNotReady);
+  const uint8_t tries = AgentConfig{}.keygen_tries;
+  EXPECT_EQ(recv_agent.stats().keygen_retries, tries - 1u);
+  uint32_t n = 0;
+  ASSERT_TRUE(recv_agent.reject_count(Reason::kKeyGenNotReady, n).ok());
+  EXPECT_EQ(n, tries);
+  // The grant is withdrawn at the sender and both endpoints are released.
+  ASSERT_TRUE(pump([&] { return find(send_ev, Kind::kRequestCancelled) != nullptr; }));
+  PartInfo pi;
+  ASSERT_EQ(recv_agent.part_info(pi), Status::Ok());
+  EXPECT_EQ(pi.used, 0);
+  ASSERT_EQ(send_agent.part_info(pi), Status::Ok());
+  EXPECT_EQ(pi.used, 0);
 }
 
 }  // namespace

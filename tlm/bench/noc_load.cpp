@@ -1,8 +1,11 @@
 // Latency versus offered load of the Noc fabric under uniform random traffic.
 // Synthetic sources/sinks sit on the fabric ports (no CMM): each node creates
 // a packet with probability load/F per cycle (Bernoulli, F = flits per
-// packet), queues it in an unbounded source queue, and hands it to the fabric
-// whenever it holds a credit; destinations are uniform over the other nodes.
+// packet; drawn as geometric gaps between creations, the same process without
+// a random draw per node and cycle), queues it in an unbounded source queue,
+// and hands it to the fabric whenever it holds a credit; destinations are
+// uniform over the other nodes. The sources are stepped by the network's
+// clock domain (one dispatcher).
 // Warm-up, measurement window (packets created in it are measured), drain.
 // One CSV line per load; each load point runs in its own child process
 // (SystemC elaborates once per process).
@@ -12,6 +15,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <random>
 #include <sstream>
@@ -38,7 +42,7 @@ struct Opts {
   uint64_t seed = 1;
 };
 
-class Traffic : public sc_module {
+class Traffic : public sc_module, private Clocked {
  public:
   SC_HAS_PROCESS(Traffic);
   using ISock = tlm_utils::simple_initiator_socket_tagged<Traffic>;
@@ -52,9 +56,9 @@ class Traffic : public sc_module {
   std::vector<uint64_t> lat;
   bool finished = false;
 
-  Traffic(sc_module_name nm, const Opts& o, uint32_t n, uint32_t flits, double load, sc_time period)
-      : sc_module(nm), o_(o), n_(n), flits_(flits), period_(period), rng_(o.seed),
-        p_(std::min(1.0, load / flits)), q_(n) {
+  Traffic(sc_module_name nm, const Opts& o, uint32_t n, uint32_t flits, double load, ClockDomain& clk)
+      : sc_module(nm), o_(o), n_(n), flits_(flits), period_(clk.period()), rng_(o.seed),
+        p_(std::min(1.0, load / flits)), q_(n), clk_(clk), clk_id_(clk.attach(*this)) {
     for (uint32_t i = 0; i < n; ++i) {
       isock.push_back(std::make_unique<ISock>(("isock" + std::to_string(i)).c_str()));
       tsock.push_back(std::make_unique<TSock>(("tsock" + std::to_string(i)).c_str()));
@@ -69,7 +73,9 @@ class Traffic : public sc_module {
     pkt_.payload_len = static_cast<uint16_t>(o.packet_bytes - kHeaderBytes);
     pkt_.hdr.len = pkt_.payload_len;  // the fabric drops packets whose lengths disagree (BAD_LEN)
     lat.reserve(1u << 20);
-    SC_METHOD(tick);
+    next_.assign(n, 0);
+    for (uint32_t s = 0; s < n; ++s) next_[s] = gap() - 1;  // first creation cycle
+    clk_.wake_at(clk_id_, 0);
   }
   ~Traffic() override {
     gp_.clear_extension(&ext_);
@@ -77,10 +83,15 @@ class Traffic : public sc_module {
   }
 
  private:
-  uint64_t cyc() const { return sc_time_stamp().value() / period_.value(); }
+  // Cycles to the next creation of a Bernoulli(p) source: geometric, >= 1.
+  uint64_t gap() {
+    if (p_ <= 0.0) return UINT64_MAX / 2;
+    if (p_ >= 1.0) return 1;
+    const double u = 1.0 - coin_(rng_);  // (0, 1]
+    return 1 + static_cast<uint64_t>(std::floor(std::log(u) / std::log1p(-p_)));
+  }
 
-  void tick() {
-    const uint64_t t = cyc();
+  void clock_edge(uint64_t t) override {
     const uint64_t w0 = o_.warmup, w1 = o_.warmup + o_.measure;
     if (t >= w1 && delivered_meas == created_meas) {
       finished = true;
@@ -93,7 +104,8 @@ class Traffic : public sc_module {
     }
     std::uniform_int_distribution<uint32_t> other(1, n_ - 1);
     for (uint32_t s = 0; s < n_; ++s) {
-      if (coin_(rng_) < p_) {
+      if (next_[s] <= t) {
+        next_[s] = t + gap();
         if (q_[s].full()) {
           ++overflow;
         } else {
@@ -121,7 +133,7 @@ class Traffic : public sc_module {
         (*isock[s])->nb_transport_fw(gp_, ph, d);
       }
     }
-    next_trigger(period_);
+    clk_.wake_at(clk_id_, t + 1);
   }
 
   tlm::tlm_sync_enum bw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase&, sc_time&) {
@@ -159,6 +171,9 @@ class Traffic : public sc_module {
   double p_;
   std::vector<Ring<uint64_t>> q_;  // creation cycles
   std::vector<uint32_t> credits_;
+  std::vector<uint64_t> next_;  // next creation cycle per source
+  ClockDomain& clk_;
+  uint32_t clk_id_;
   Packet pkt_;
   tlm::tlm_generic_payload gp_, cgp_;
   LinkExt ext_, cext_;
@@ -200,10 +215,12 @@ int run_point(const Opts& o, double load) {
   c.link_width_bytes = o.width;
   c.link_latency_cycles = o.link_latency;
   c.router_delay_cycles = o.router_delay;
+  ClockDomain clk("clock", c.clock_period);
+  c.clock = &clk;
   Noc noc("noc", c);
   const uint32_t n = c.num_nodes();
   const uint32_t f = noc.flits_of(o.packet_bytes);
-  Traffic tr("traffic", o, n, f, load, c.clock_period);
+  Traffic tr("traffic", o, n, f, load, clk);
   for (uint32_t i = 0; i < n; ++i) {
     tr.isock[i]->bind(*noc.in_tsock[i]);
     noc.out_isock[i]->bind(*tr.tsock[i]);

@@ -78,9 +78,14 @@ CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
   credit_ext_->kind = LinkExt::kCredit;
   credit_gp_.set_extension(credit_ext_);
 
-  SC_METHOD(on_edge);
-  sensitive << tick_;
-  dont_initialize();
+  clk_ = cfg_.clock;
+  if (!clk_) {
+    own_clock_ = std::make_unique<ClockDomain>("clock", cfg_.clock_period);
+    clk_ = own_clock_.get();
+  }
+  if (clk_->period() != cfg_.clock_period) SC_REPORT_FATAL("cmm/tlm", "clock domain period differs from clock_period");
+  clk_id_ = clk_->attach(*this);
+  for (uint32_t w : cfg_.entropy) seed_pending_ |= w != 0;
   SC_METHOD(grant_initial_credits);  // runs once at time 0
 }
 
@@ -90,9 +95,10 @@ sc_time CmmTlm::edge_after(const sc_time& t) const {
   return sc_time::from_value((t.value() / period_ticks_ + 1) * period_ticks_);
 }
 
-void CmmTlm::wake(const sc_time& t) { tick_.notify(edge_after(t) - sc_time_stamp()); }
+void CmmTlm::wake(const sc_time& t) { clk_->wake_at(clk_id_, clk_->cycle_after(t)); }
 
 void CmmTlm::grant_initial_credits() {
+  if (seed_pending_) clk_->wake_at(clk_id_, 1);  // the first edge after reset seeds the key generator
   for (uint8_t c = 0; c < 2; ++c) {
     credit_ext_->cls = c;
     credit_ext_->credits = static_cast<uint16_t>(cfg_.ingress_slots_per_class);
@@ -352,14 +358,17 @@ tlm::tlm_sync_enum CmmTlm::eg_bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& p
 
 // ------------------------------------------------------------ clock edge
 
-void CmmTlm::on_edge() {
+// The dispatcher calls it at the edge of edge_cycle (on the clock grid).
+void CmmTlm::on_edge(uint64_t edge_cycle) {
   const sc_time now = sc_time_stamp();
   if (ever_stepped_ && now == last_edge_) return;
-  if (now.value() % period_ticks_ != 0) SC_REPORT_ERROR("cmm/tlm", "clock edge off the grid");
-  const uint64_t edge_cycle = now.value() / period_ticks_;
   const uint64_t core_cycle = ext_ ? ext_->cycle() : core_.cycle();
   if (core_cycle + 1 < edge_cycle) {
     const uint64_t n = edge_cycle - 1 - core_cycle;
+    // Only a quiescent core may skip edges: a busy one would lose pulses
+    // (a register response, a verdict) in them.
+    if (!(ext_ ? ext_->quiescent() : core_.quiescent()))
+      SC_REPORT_ERROR("cmm/tlm", "idle edges skipped while the core was busy (a missed clock edge)");
     if (ext_) ext_->skip_idle(n);
     else core_.skip_idle(n);
     stats_.skipped_cycles += n;
@@ -406,6 +415,11 @@ void CmmTlm::on_edge() {
   // Cycles elapsed before this edge, skipped idle ones included (the core's
   // own count after skip_idle, as the core's test harness drives it).
   in.cycle = static_cast<uint32_t>(edge_cycle - 1);
+  if (seed_pending_) {
+    in.entropy_valid = true;
+    in.entropy = cfg_.entropy;
+    seed_pending_ = false;
+  }
   // 3. Egress: take the shown header if the fabric granted a credit for its class.
   if (o.eg_valid && eg_credits_[o.eg_cls & 1u] == 0) ++stats_.eg_credit_stall_cycles;
   if (o.eg_valid && eg_credits_[o.eg_cls & 1u] > 0) {
@@ -500,21 +514,17 @@ void CmmTlm::on_edge() {
   }
 
   // Next edge: every cycle while anything is in flight; otherwise at the
-  // edge after the next queued arrival; otherwise stop (idle costs nothing).
-  const sc_time next_edge = now + cfg_.clock_period;
-  sc_time next = SC_ZERO_TIME;
-  bool have = false;
-  auto consider = [&](const sc_time& t) {
-    const sc_time e = std::max(next_edge, t);
-    if (!have || e < next) next = e;
-    have = true;
-  };
+  // edge after the next queued arrival; otherwise none (idle costs nothing).
   const bool core_busy = !(ext_ ? ext_->quiescent() : core_.quiescent());
-  if (core_busy || !reg_inflight_.empty() || !vd_pending_.empty()) consider(next_edge);
-  if (!reg_q_.empty()) consider(edge_after(reg_q_.front().ready));
+  if (core_busy || !reg_inflight_.empty() || !vd_pending_.empty()) {
+    clk_->wake_at(clk_id_, edge_cycle + 1);
+    return;
+  }
+  uint64_t next = ClockDomain::kNever;
+  if (!reg_q_.empty()) next = clk_->cycle_after(reg_q_.front().ready);
   for (int c = 0; c < 2; ++c)
-    if (!ing_q_[c].empty()) consider(edge_after(ing_slots_[ing_q_[c].front()].arrival));
-  if (have) tick_.notify(next - now);
+    if (!ing_q_[c].empty()) next = std::min(next, clk_->cycle_after(ing_slots_[ing_q_[c].front()].arrival));
+  if (next != ClockDomain::kNever) clk_->wake_at(clk_id_, next);
 }
 
 }  // namespace cmm::tlmshell

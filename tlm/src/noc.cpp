@@ -142,6 +142,9 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
       is_wrap_[r * np_ + p] = wrapped;
     }
   }
+  out_router_.assign(nr_ * np_, 0);
+  for (uint32_t i = 0; i < nr_ * np_; ++i)
+    if (out_link_[i] >= 0) out_router_[i] = static_cast<uint32_t>(out_link_[i]) / np_;
 
   const uint32_t nvc = nr_ * np_ * nv_;
   buf_.assign(static_cast<size_t>(nvc) * depth_, Flit{});
@@ -167,7 +170,7 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
   wn_ = lat_ + 1;
   wcap_ = nr_ * np_;  // each output sends at most one flit per cycle
   wccap_ = nr_ * np_ * nv_;  // each input VC frees at most one flit per cycle (switched or discarded)
-  wflit_.assign(static_cast<size_t>(wn_) * wcap_, FlitEv{0, Flit{}});
+  wflit_.assign(static_cast<size_t>(wn_) * wcap_, FlitEv{0, 0, Flit{}});
   wcred_.assign(static_cast<size_t>(wn_) * wccap_, 0);
   wflit_n_.assign(wn_, 0);
   wcred_n_.assign(wn_, 0);
@@ -212,9 +215,13 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
     in_tsock.back()->register_nb_transport_fw(this, &Noc::in_fw, static_cast<int>(i));
     out_isock.back()->register_nb_transport_bw(this, &Noc::out_bw, static_cast<int>(i));
   }
-  SC_METHOD(step);
-  sensitive << tick_;
-  dont_initialize();
+  clk_ = cfg_.clock;
+  if (!clk_) {
+    own_clock_ = std::make_unique<ClockDomain>("clock", cfg_.clock_period);
+    clk_ = own_clock_.get();
+  }
+  if (clk_->period() != cfg_.clock_period) SC_REPORT_FATAL("cmm/noc", "clock domain period differs from clock_period");
+  clk_id_ = clk_->attach(*this);
   SC_METHOD(grant_initial_credits);
 }
 
@@ -306,11 +313,7 @@ void Noc::edge_drop(uint32_t r, regs::Reason why, const Packet& p) {
   if (hook_) hook_->on_drop(p, r, why);
 }
 
-void Noc::wake_at(uint64_t cycle) {
-  const uint64_t now = sc_time_stamp().value();
-  const uint64_t at = cycle * period_ticks_;
-  tick_.notify(at > now ? sc_time::from_value(at - now) : SC_ZERO_TIME);
-}
+void Noc::wake_at(uint64_t cycle) { clk_->wake_at(clk_id_, cycle); }
 
 tlm::tlm_sync_enum Noc::in_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
   LinkExt* e = nullptr;
@@ -390,6 +393,9 @@ tlm::tlm_sync_enum Noc::in_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_p
     h *= 0xC2B2AE35u;
     h ^= h >> 16;
     sl.flow = h;
+    sl.fv_all = static_cast<uint8_t>(h % vpc_);
+    sl.fv_s0 = static_cast<uint8_t>(h % s0_);
+    sl.fv_s1 = static_cast<uint8_t>(vpc_ > s0_ ? h % (vpc_ - s0_) : 0);
   }
   const uint32_t q = r * 2 + c;
   niq_[q * cfg_.ni_slots_per_class + niq_n_[q]++] = i;
@@ -415,7 +421,9 @@ tlm::tlm_sync_enum Noc::out_bw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_
   if (node_pend_[i] && node_pend_cycle_[i] <= cur) {
     node_cred_[i] += node_pend_[i];
     node_pend_[i] = 0;
+    --node_pend_n_;
   }
+  if (node_pend_[i] == 0 && e->credits) ++node_pend_n_;
   node_pend_[i] += e->credits;
   node_pend_cycle_[i] = cur + 1;
   if (e->credits) eject_stuck_[i] = 0;  // the node is alive again
@@ -442,8 +450,7 @@ void Noc::deliver(uint32_t r, uint32_t i, uint64_t t) {
 
 // ------------------------------------------------------------ cycle step
 
-void Noc::step() {
-  const uint64_t t = cycle_now();
+void Noc::step(uint64_t t) {
   if (stepped_ && t <= last_step_) return;
   if (stepped_ && t > last_step_ + 1 && flits_in_net_ > 0) {
     const uint64_t gap = t - last_step_ - 1;
@@ -456,21 +463,27 @@ void Noc::step() {
   progress_ = false;
   next_timed_ = std::numeric_limits<uint64_t>::max();
 
-  for (uint32_t i = 0; i < nr_ * 2; ++i)
+  for (uint32_t i = 0; node_pend_n_ && i < nr_ * 2; ++i)  // only while some node credit is pending
     if (node_pend_[i] && node_pend_cycle_[i] <= t) {
       node_cred_[i] += node_pend_[i];
       node_pend_[i] = 0;
+      --node_pend_n_;
     }
 
-  // Link arrivals and credit returns due now.
+  // Link arrivals and credit returns due now. One division per step; the
+  // slots of t + 1 and t + L follow from it (wn_ = L + 1).
   const uint32_t s = static_cast<uint32_t>(t % wn_);
+  w_one_ = s + 1 == wn_ ? 0 : s + 1;
+  w_lat_ = s == 0 ? wn_ - 1 : s - 1;
   if (wflit_n_[s] || wcred_n_[s]) {
     const FlitEv* fe = &wflit_[static_cast<size_t>(s) * wcap_];
     for (uint32_t k = 0; k < wflit_n_[s]; ++k) {
       const uint32_t iv = fe[k].ivc;
-      buf_[static_cast<size_t>(iv) * depth_ + (bhead_[iv] + bcount_[iv]) % depth_] = fe[k].f;
+      uint32_t tail = bhead_[iv] + bcount_[iv];
+      if (tail >= depth_) tail -= depth_;
+      buf_[static_cast<size_t>(iv) * depth_ + tail] = fe[k].f;
       ++bcount_[iv];
-      ++occ_[iv / (np_ * nv_)];
+      ++occ_[fe[k].router];
     }
     const uint32_t* ce = &wcred_[static_cast<size_t>(s) * wccap_];
     for (uint32_t k = 0; k < wcred_n_[s]; ++k) ++cred_[ce[k]];
@@ -489,7 +502,7 @@ void Noc::step() {
 
   if (flits_in_net_ == 0 && wheel_events_ == 0 && ni_pending_ == 0) return;  // empty: no event
   if (progress_ || wheel_events_ > 0) {
-    tick_.notify(cfg_.clock_period);
+    wake_at(t + 1);
   } else if (next_timed_ != std::numeric_limits<uint64_t>::max()) {
     wake_at(next_timed_);
   }
@@ -513,7 +526,7 @@ void Noc::ni_step(uint32_t r, uint64_t t) {
           next_timed_ = std::min(next_timed_, sl.start);
           continue;
         }
-        const uint32_t v = static_cast<uint32_t>(c) * vpc_ + sl.flow % vpc_;
+        const uint32_t v = static_cast<uint32_t>(c) * vpc_ + sl.fv_all;
         if (streams_[r * nv_ + v].active) continue;
         if (best < 0 || sl.seq < slot(qa[best]).seq) {
           best = static_cast<int>(k);
@@ -530,8 +543,7 @@ void Noc::ni_step(uint32_t r, uint64_t t) {
     }
   }
   // One flit per cycle on the injection channel, round-robin over VCs.
-  for (uint32_t k = 0; k < nv_; ++k) {
-    const uint32_t v = (ni_rr_[r] + k) % nv_;
+  for (uint32_t k = 0, v = ni_rr_[r]; k < nv_; ++k, v = v + 1 == nv_ ? 0 : v + 1) {
     Stream& st = streams_[r * nv_ + v];
     if (!st.active) continue;
     const uint32_t iv = (r * np_) * nv_ + v;
@@ -542,14 +554,16 @@ void Noc::ni_step(uint32_t r, uint64_t t) {
     f.pkt = st.slot;
     f.head = st.next == 0;
     f.tail = st.next + 1u == sl.nflits;
-    buf_[static_cast<size_t>(iv) * depth_ + (bhead_[iv] + bcount_[iv]) % depth_] = f;
+    uint32_t tail = bhead_[iv] + bcount_[iv];
+    if (tail >= depth_) tail -= depth_;
+    buf_[static_cast<size_t>(iv) * depth_ + tail] = f;
     ++bcount_[iv];
     --cred_[iv];
     ++occ_[r];
     ++flits_in_net_;
     ++stats_.flits_injected;
     ++st.next;
-    ni_rr_[r] = static_cast<uint8_t>((v + 1) % nv_);
+    ni_rr_[r] = static_cast<uint8_t>(v + 1 == nv_ ? 0 : v + 1);
     progress_ = true;
     if (f.tail) {
       if (sl.copies_left) {
@@ -570,7 +584,7 @@ void Noc::ni_step(uint32_t r, uint64_t t) {
 // One flit of a packet dropped at router r's ejection port leaves input VC
 // iv (input port p) without being switched: its buffer slot is credited
 // back as if it had moved; the tail frees the packet.
-void Noc::discard_head(uint32_t r, uint32_t p, uint32_t iv, uint64_t t) {
+void Noc::discard_head(uint32_t r, uint32_t p, uint32_t v, uint32_t iv) {
   const uint32_t base = r * np_;
   const Flit f = buf_[static_cast<size_t>(iv) * depth_ + bhead_[iv]];
   bhead_[iv] = static_cast<uint16_t>(bhead_[iv] + 1u == depth_ ? 0 : bhead_[iv] + 1u);
@@ -579,8 +593,7 @@ void Noc::discard_head(uint32_t r, uint32_t p, uint32_t iv, uint64_t t) {
   --flits_in_net_;
   ++stats_.flits_dropped;
   progress_ = true;
-  const uint32_t v = iv % nv_;
-  const uint32_t due = static_cast<uint32_t>((t + (p == 0 ? 1 : lat_)) % wn_);
+  const uint32_t due = p == 0 ? w_one_ : w_lat_;
   const uint32_t target = p == 0 ? iv : static_cast<uint32_t>(in_link_[base + p]) * nv_ + v;
   wcred_[static_cast<size_t>(due) * wccap_ + wcred_n_[due]++] = target;
   ++wheel_events_;
@@ -597,10 +610,10 @@ void Noc::router_step(uint32_t r, uint64_t t) {
   const uint32_t base = r * np_;
   int req_vc[5];
   uint32_t ready_mask[5];
+  uint32_t req_in[5] = {0, 0, 0, 0, 0};  // [output]: input ports requesting it (bit mask)
   const uint32_t sp = start_port_[r];
-  start_port_[r] = static_cast<uint8_t>((sp + 1) % np_);
-  for (uint32_t k = 0; k < np_; ++k) {
-    const uint32_t p = (sp + k) % np_;
+  start_port_[r] = static_cast<uint8_t>(sp + 1 == np_ ? 0 : sp + 1);
+  for (uint32_t k = 0, p = sp; k < np_; ++k, p = p + 1 == np_ ? 0 : p + 1) {
     req_vc[p] = -1;
     ready_mask[p] = 0;
     const uint32_t pb = (base + p) * nv_;
@@ -614,7 +627,7 @@ void Noc::router_step(uint32_t r, uint64_t t) {
         continue;
       }
       if (dropping_[iv]) {
-        discard_head(r, p, iv, t);
+        discard_head(r, p, v, iv);
         continue;
       }
       ready_mask[p] |= 1u << v;
@@ -651,7 +664,7 @@ void Noc::router_step(uint32_t r, uint64_t t) {
             dropping_[iv] = 1;
             edge_drop(r, regs::Reason::kHolTimeout, sl.pkt);
             ready_mask[p] &= ~(1u << v);
-            discard_head(r, p, iv, t);
+            discard_head(r, p, v, iv);
           }
           continue;
         }
@@ -661,13 +674,13 @@ void Noc::router_step(uint32_t r, uint64_t t) {
         if (op != 0) {
           // The flow's VC in the allowed set: wait for it rather than take
           // another, or a later packet of the flow could overtake this one.
-          got = lo + sl.flow % n;
+          got = lo + (!wrap_ ? sl.fv_all : lo == c * vpc_ ? sl.fv_s0 : sl.fv_s1);
           if (ov_busy_[ob + got]) continue;
         } else {
           // Ejection: the flow's packets reach it one after another through
           // one input VC FIFO, so any free ejection VC keeps their order.
           int e = -1;
-          uint32_t rel = rr_vc_[base] % n;
+          uint32_t rel = rr_vc_[base];  // < n: ejection sets are the class sets
           for (uint32_t m = 0; m < n; ++m, rel = (rel + 1 == n ? 0 : rel + 1))
             if (!ov_busy_[ob + lo + rel]) {
               e = static_cast<int>(lo + rel);
@@ -675,7 +688,7 @@ void Noc::router_step(uint32_t r, uint64_t t) {
             }
           if (e < 0) continue;
           got = static_cast<uint32_t>(e);
-          rr_vc_[base] = static_cast<uint8_t>((got - lo + 1) % n);
+          rr_vc_[base] = static_cast<uint8_t>(got - lo + 1 == n ? 0 : got - lo + 1);
         }
         ov_busy_[ob + got] = 1;
         in_op_[iv] = static_cast<int8_t>(op);
@@ -685,25 +698,23 @@ void Noc::router_step(uint32_t r, uint64_t t) {
       }
       const uint32_t op = static_cast<uint32_t>(in_op_[iv]);
       if (op != 0 && cred_[(base + op) * nv_ + in_ov_[iv]] <= 0) continue;
-      if (req_vc[p] < 0) req_vc[p] = static_cast<int>(v);
-    }
-  }
-  // Output stage: each output grants one requesting input port, round-robin.
-  for (uint32_t op = 0; op < np_; ++op) {
-    int gp = -1;
-    uint32_t q = rr_out_[base + op];
-    for (uint32_t k = 0; k < np_; ++k, q = (q + 1 == np_ ? 0 : q + 1)) {
-      if (req_vc[q] >= 0 && static_cast<uint32_t>(in_op_[(base + q) * nv_ + static_cast<uint32_t>(req_vc[q])]) == op) {
-        gp = static_cast<int>(q);
-        break;
+      if (req_vc[p] < 0) {
+        req_vc[p] = static_cast<int>(v);
+        req_in[op] |= 1u << p;
       }
     }
-    if (gp < 0) continue;
-    const uint32_t p = static_cast<uint32_t>(gp);
+  }
+  // Output stage: each output grants one requesting input port, round-robin
+  // from rr_out_ (first requester at or after it, else the first one).
+  for (uint32_t op = 0; op < np_; ++op) {
+    const uint32_t m = req_in[op];
+    if (!m) continue;
+    const uint32_t from = m & ~((1u << rr_out_[base + op]) - 1u);
+    const uint32_t p = static_cast<uint32_t>(__builtin_ctz(from ? from : m));
     const uint32_t v = static_cast<uint32_t>(req_vc[p]);
     const uint32_t iv = (base + p) * nv_ + v;
-    rr_out_[base + op] = static_cast<uint8_t>((p + 1) % np_);
-    rr_in_[base + p] = static_cast<uint8_t>((v + 1) % nv_);
+    rr_out_[base + op] = static_cast<uint8_t>(p + 1 == np_ ? 0 : p + 1);
+    rr_in_[base + p] = static_cast<uint8_t>(v + 1 == nv_ ? 0 : v + 1);
     ready_mask[p] &= ~(1u << v);
     const Flit f = buf_[static_cast<size_t>(iv) * depth_ + bhead_[iv]];
     bhead_[iv] = static_cast<uint16_t>(bhead_[iv] + 1u == depth_ ? 0 : bhead_[iv] + 1u);
@@ -712,7 +723,7 @@ void Noc::router_step(uint32_t r, uint64_t t) {
     progress_ = true;
     // Credit for the freed buffer slot: to the NI next cycle, upstream after L.
     {
-      const uint32_t due = static_cast<uint32_t>((t + (p == 0 ? 1 : lat_)) % wn_);
+      const uint32_t due = p == 0 ? w_one_ : w_lat_;
       const uint32_t target = p == 0 ? iv : static_cast<uint32_t>(in_link_[base + p]) * nv_ + v;
       wcred_[static_cast<size_t>(due) * wccap_ + wcred_n_[due]++] = target;
       ++wheel_events_;
@@ -731,9 +742,10 @@ void Noc::router_step(uint32_t r, uint64_t t) {
       }
     } else {
       --cred_[(base + op) * nv_ + ov];
-      const uint32_t due = static_cast<uint32_t>((t + lat_) % wn_);
+      const uint32_t due = w_lat_;
       FlitEv& ev = wflit_[static_cast<size_t>(due) * wcap_ + wflit_n_[due]++];
       ev.ivc = static_cast<uint32_t>(out_link_[base + op]) * nv_ + ov;
+      ev.router = out_router_[base + op];
       ev.f = f;
       ev.f.ready = t + lat_ + rdel_;
       ++wheel_events_;

@@ -140,7 +140,11 @@ std::unique_ptr<CpuBusIf> PartitionBusIf::make_context(regs::Priv priv, uint16_t
 }
 
 void PartitionBusIf::transport(tlm::tlm_generic_payload& gp, CpuBusIf& ctx) {
-  while (req_gp_) wait(end_req_ev_);
+  while (req_gp_) {
+    ++end_req_waiters_;
+    wait(end_req_ev_);
+    --end_req_waiters_;
+  }
   req_gp_ = &gp;
   ctx.done_ = false;
   tlm::tlm_phase ph = tlm::BEGIN_REQ;
@@ -152,7 +156,7 @@ void PartitionBusIf::transport(tlm::tlm_generic_payload& gp, CpuBusIf& ctx) {
   }
   if (s != tlm::TLM_ACCEPTED && req_gp_ == &gp) {
     req_gp_ = nullptr;
-    end_req_ev_.notify(SC_ZERO_TIME);
+    if (end_req_waiters_) end_req_ev_.notify(SC_ZERO_TIME);  // no delta notification per access
   }
   while (!ctx.done_) wait(ctx.done_ev_);
   if (sc_time_stamp() < ctx.done_time_) wait(ctx.done_time_ - sc_time_stamp());
@@ -161,7 +165,7 @@ void PartitionBusIf::transport(tlm::tlm_generic_payload& gp, CpuBusIf& ctx) {
 tlm::tlm_sync_enum PartitionBusIf::bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
   if (req_gp_ == &gp) {  // END_REQ, or BEGIN_RESP which implies it
     req_gp_ = nullptr;
-    end_req_ev_.notify(SC_ZERO_TIME);
+    if (end_req_waiters_) end_req_ev_.notify(SC_ZERO_TIME);  // no delta notification per access
   }
   if (ph == tlm::END_REQ) return tlm::TLM_ACCEPTED;
   if (ph != tlm::BEGIN_RESP) {

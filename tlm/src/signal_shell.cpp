@@ -29,6 +29,12 @@ CmmCoreSignalShell::CmmCoreSignalShell(sc_module_name name)
       eg_valid_o("eg_valid_o"),
       eg_ready_i("eg_ready_i"),
       cycle_i("cycle_i"),
+      entropy_valid_i("entropy_valid_i"),
+      entropy_i("entropy_i"),
+      fault_valid_i("fault_valid_i"),
+      fault_table_i("fault_table_i"),
+      fault_entry_i("fault_entry_i"),
+      fault_bit_i("fault_bit_i"),
       eg_cls_o("eg_cls_o"),
       eg_hdr_o("eg_hdr_o"),
       vd_valid_o("vd_valid_o"),
@@ -97,6 +103,19 @@ void CmmCoreSignalShell::on_clk() {
   in.ing_hdr = from_bv(ing_hdr_i.read());
   in.eg_ready = eg_ready_i.read();
   in.cycle = cycle_i.read();
+  if (entropy_valid_i.size() != 0 && entropy_valid_i->read()) {
+    in.entropy_valid = true;
+    if (entropy_i.size() != 0) {
+      const sc_dt::sc_bv<regs::kKeyBits> k = entropy_i->read();
+      for (uint32_t w = 0; w < regs::kKeyWords; ++w) in.entropy[w] = static_cast<uint32_t>(k.get_word(static_cast<int>(w)));
+    }
+  }
+  if (fault_valid_i.size() != 0 && fault_valid_i->read()) {
+    in.fault_valid = true;
+    in.fault_table = fault_table_i.size() != 0 && fault_table_i->read() ? 1 : 0;
+    in.fault_entry = static_cast<uint8_t>(fault_entry_i.size() != 0 ? fault_entry_i->read() & 0xFFu : 0u);
+    in.fault_bit = static_cast<uint8_t>(fault_bit_i.size() != 0 ? fault_bit_i->read() & 0xFFu : 0u);
+  }
   core_.step(in);
   write_outputs();
 }

@@ -49,7 +49,10 @@ class Endpoint {
   // (NOT_OPEN, WRONG_DIR, NO_KEY, ...); kBusError(DENIED) if not the owner.
   [[nodiscard]] Status send(const void* data, size_t len, uint16_t tag);
   // Takes the head message. kEmpty when none; kNoSpace (info.len set, nothing
-  // popped) when cap is smaller than the message.
+  // popped) when cap is smaller than the message. Interrupt-driven receivers:
+  // read while info.remaining > 0, then sleep until the partition's RX
+  // interrupt reports the endpoint again (a message that arrives meanwhile
+  // raises it), instead of spending a read to find the queue empty.
   [[nodiscard]] Status receive(void* buf, size_t cap, RxInfo& info);
   [[nodiscard]] Status tx_status(TxStatus& out);
   [[nodiscard]] Status tx_sent(uint32_t& out);

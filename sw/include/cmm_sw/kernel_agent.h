@@ -114,6 +114,12 @@ struct ExcInfo {
   ErrorEntry last{};
 };
 
+// Where receive-entry keys come from (docs/security.md 1.9, 1.10).
+enum class KeySource : uint8_t {
+  kSoftware,  // the agent's KeyGen, staged through KEY0..3
+  kHardware,  // the CMM's key generator (CMD.HWKEY): software never sees the key
+};
+
 // Tunables of the agent. Times are in ticks of the clock given to
 // set_clock(); the defaults assume CMM clock cycles.
 struct AgentConfig {
@@ -126,6 +132,10 @@ struct AgentConfig {
                                      // and grants (sender side; more are refused) per peer partition
   uint16_t alarm_thresh = 0;         // written to ALARM_CFG by init() when non-zero
   uint8_t alarm_window_log2 = 0;
+  KeySource key_source = KeySource::kSoftware;  // connect(ep) / set_key(ep) without a key argument
+  uint8_t keygen_tries = 16;                    // hardware: CMD CONNECT refused KEY_GEN_NOT_READY this many
+                                                // times (first + retries), then the channel fails
+  uint64_t keygen_retry = regs::kKeygenCycles;  // hardware: retry a KEY_GEN_NOT_READY CONNECT after this
 };
 
 // What the agent refused, ignored, expired or re-sent, and what it saw of the
@@ -145,6 +155,7 @@ struct AgentStats {
   uint32_t rx_lost = 0;            // messages found missing at our receive endpoints (CST_LOST.RX)
   uint32_t exceptions = 0;         // I6 exceptions seen in EXC_COUNT
   uint32_t alarms = 0;             // reject-rate alarms seen in ALARM_COUNT
+  uint32_t keygen_retries = 0;     // hardware CONNECTs refused KEY_GEN_NOT_READY and scheduled again
   uint32_t operator[](AgentReason r) const { return refused[static_cast<size_t>(r)]; }
   uint32_t total_refused() const;
 };
@@ -232,9 +243,17 @@ class KernelAgent {
   // the CONNECT timer: unanswered, poll() re-sends the CONNECT (CMD CONNECT
   // on the CONNECTING entry) with back-off, and after cfg.connect_tries sends
   // CLOSEs the entry and reports kChannelFailed (agent_reason kConnectTimeout).
+  // With cfg.key_source kHardware: CMD CONNECT with HWKEY and no KEY writes;
+  // a KEY_GEN_NOT_READY refusal is retried by poll() every cfg.keygen_retry
+  // ticks (Ok is returned, the entry stays AUTHORIZED meanwhile); after
+  // cfg.keygen_tries refusals the request fails (reason KEY_GEN_NOT_READY:
+  // returned by connect() if the first refusal is already the last, else
+  // reported as kChannelFailed / the protocol's failure path).
   [[nodiscard]] Status connect(uint8_t ep);
   [[nodiscard]] Status connect(uint8_t ep, const ChannelKey& key);
-  // Receive entry: stage a key and CMD SET_KEY (store without sending).
+  // Receive entry: stage a key and CMD SET_KEY (store without sending). With
+  // cfg.key_source kHardware: CMD SET_KEY with HWKEY (KEY_GEN_NOT_READY is
+  // returned, not retried).
   [[nodiscard]] Status set_key(uint8_t ep);
   [[nodiscard]] Status set_key(uint8_t ep, const ChannelKey& key);
   [[nodiscard]] Status close(uint8_t ep);
@@ -294,6 +313,8 @@ class KernelAgent {
     uint8_t gen = 0;          // CST_GEN.LOCAL read after ALLOC (protocol entries)
     uint8_t retries = 0;      // MGMT re-sends
     uint8_t tries = 0;        // CONNECTs sent
+    bool key_wait = false;    // hardware key: a CONNECT refused KEY_GEN_NOT_READY waits for deadline
+    uint8_t key_tries = 0;    // hardware CONNECTs refused KEY_GEN_NOT_READY so far
     uint16_t tx_nacks_seen = 0;
     uint16_t tx_lost_seen = 0;  // CST_LOST.TX / .RX already counted in stats_ (cleared only by ALLOC/FREE)
     uint16_t rx_lost_seen = 0;
@@ -304,7 +325,9 @@ class KernelAgent {
 
   Status guard_ep(uint8_t ep) const;
   Status read(uint32_t addr, uint32_t& v);
-  Status command(regs::Cmd op, uint8_t ep);
+  Status command(regs::Cmd op, uint8_t ep, bool hwkey = false);
+  Status connect_hw(uint8_t ep);
+  Status on_keygen_timer(uint8_t ep);
   Status stage_key(const ChannelKey& key);
   ChannelKey next_key();
   static uint32_t cst_addr(uint8_t ep, uint32_t off);

@@ -62,6 +62,11 @@ bool SimNode::idle() const {
 void SimNode::pre(uint64_t now, PinsIn& in) {
   in = PinsIn{};
   in.cycle = static_cast<uint32_t>(now);  // cycle_i: the platform timebase (alarm windows)
+  if (entropy_next_) {
+    in.entropy_valid = true;
+    in.entropy = entropy_;
+    entropy_next_ = false;
+  }
   const PinsOut& o = core_.out();
   // Egress: the fabric takes the shown header (and a DATA payload snapshot).
   in.eg_ready = eg_ready_;

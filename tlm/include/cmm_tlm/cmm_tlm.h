@@ -17,6 +17,7 @@
 
 #include "cmm_core.h"
 #include "cmm_core_model.h"
+#include "cmm_tlm/clock_domain.h"
 #include "cmm_tlm/extensions.h"
 
 namespace cmm::tlmshell {
@@ -30,6 +31,13 @@ struct CmmTlmConfig {
   // Another implementation of the core at its pins (e.g. the Verilated RTL);
   // empty: the C++ CmmCore.
   std::function<std::unique_ptr<CorePinsModel>(const Straps&)> core_factory;
+  // The clock domain that steps this CMM (one dispatcher for every component
+  // of a system); null: the CMM makes its own. Its period must be clock_period.
+  ClockDomain* clock = nullptr;
+  // Hardware key generator seed (docs/security.md 1.10): driven on the
+  // entropy pins with entropy_valid at the first clock edge after reset
+  // (power-up: cycle 1). All zero: no seed is driven.
+  Key entropy{};
 };
 
 // Statistics in fixed arrays (no allocation).
@@ -74,7 +82,7 @@ class CmmTlmObserver : public CoreObserver {
   }
 };
 
-class CmmTlm : public sc_core::sc_module {
+class CmmTlm : public sc_core::sc_module, private Clocked {
  public:
   SC_HAS_PROCESS(CmmTlm);
   CmmTlm(sc_core::sc_module_name name, const CmmTlmConfig& cfg);
@@ -135,7 +143,8 @@ class CmmTlm : public sc_core::sc_module {
   tlm::tlm_sync_enum reg_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
   tlm::tlm_sync_enum ing_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
   tlm::tlm_sync_enum eg_bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
-  void on_edge();
+  void on_edge(uint64_t edge_cycle);
+  void clock_edge(uint64_t cycle) override { on_edge(cycle); }
   void grant_initial_credits();
   void wake(const sc_core::sc_time& t);  // make sure the edge strictly after t is evaluated
   sc_core::sc_time edge_after(const sc_core::sc_time& t) const;
@@ -155,9 +164,12 @@ class CmmTlm : public sc_core::sc_module {
   CmmTlmObserver* user_obs_ = nullptr;
   CmmTlmStats stats_{};
   uint64_t period_ticks_ = 1;
-  sc_core::sc_event tick_;
+  std::unique_ptr<ClockDomain> own_clock_;
+  ClockDomain* clk_ = nullptr;
+  uint32_t clk_id_ = 0;
   sc_core::sc_time last_edge_;
   bool ever_stepped_ = false;
+  bool seed_pending_ = false;  // entropy still to be driven (first edge after reset)
   std::array<sc_core::sc_event, regs::kNumPartitions> irq_rise_;
   uint32_t irq_prev_ = 0;
 

@@ -19,6 +19,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "cmm_tlm/clock_domain.h"
 #include "cmm_tlm/crossbar.h"  // FaultHook, FaultDecision
 #include "cmm_tlm/extensions.h"
 
@@ -47,6 +48,9 @@ struct NocConfig {
   // node returns a credit of that class; 0 = never.
   uint32_t hol_lifetime_cycles = 4096;
   sc_core::sc_time clock_period = sc_core::sc_time(1, sc_core::SC_NS);
+  // The clock domain that steps the network (shared with the CMMs of a
+  // system); null: the Noc makes its own. Its period must be clock_period.
+  ClockDomain* clock = nullptr;
 
   uint32_t num_nodes() const { return x * y; }
   // Throws std::invalid_argument("NocConfig.<param> = <value>: <rule>").
@@ -81,7 +85,7 @@ struct NocStats {
   uint64_t flits_dropped = 0;  // flits of HOL_TIMEOUT packets discarded at the ejection port
 };
 
-class Noc : public sc_core::sc_module {
+class Noc : public sc_core::sc_module, private Clocked {
  public:
   SC_HAS_PROCESS(Noc);
   // Throws std::invalid_argument on a bad configuration (NocConfig::validate).
@@ -124,7 +128,8 @@ class Noc : public sc_core::sc_module {
     uint8_t head = 0, tail = 0;
   };
   struct FlitEv {
-    uint32_t ivc;  // destination input VC
+    uint32_t ivc;     // destination input VC
+    uint32_t router;  // its router
     Flit f;
   };
   struct Slot {
@@ -137,6 +142,8 @@ class Noc : public sc_core::sc_module {
     uint16_t nflits = 0;
     uint16_t dst_router = 0, src_router = 0;
     uint32_t flow = 0;        // hash of (src_router, dst_router): fixes its VC index at every hop
+    // flow mod (VCs of the class, of dateline set 0, of set 1): computed once.
+    uint8_t fv_all = 0, fv_s0 = 0, fv_s1 = 0;
     uint8_t cls = 0;
   };
   struct Stream {  // NI injection of one packet on one local input VC
@@ -150,11 +157,12 @@ class Noc : public sc_core::sc_module {
   tlm::tlm_sync_enum out_bw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
   void grant_initial_credits();
   void send_node_credit(uint32_t router, uint8_t cls);
-  void step();
+  void step(uint64_t t);
+  void clock_edge(uint64_t cycle) override { step(cycle); }
   void ni_step(uint32_t r, uint64_t t);
   void router_step(uint32_t r, uint64_t t);
   void deliver(uint32_t r, uint32_t slot, uint64_t t);
-  void discard_head(uint32_t r, uint32_t p, uint32_t iv, uint64_t t);
+  void discard_head(uint32_t r, uint32_t p, uint32_t v, uint32_t iv);
   void edge_drop(uint32_t r, regs::Reason why, const Packet& p);
   void wake_at(uint64_t cycle);
   uint32_t route(uint32_t r, uint32_t dst) const;
@@ -175,6 +183,7 @@ class Noc : public sc_core::sc_module {
   std::vector<int32_t> out_link_;    // downstream router*np + port, -1 if none
   std::vector<int32_t> in_link_;     // upstream router*np + port, -1 if none
   std::vector<uint8_t> is_wrap_;     // output crosses the dateline
+  std::vector<uint32_t> out_router_; // downstream router of an output (no division per flit)
 
   // Input VCs [(router*np + port)*nv + vc]: buffers, allocated output.
   std::vector<Flit> buf_;
@@ -194,6 +203,7 @@ class Noc : public sc_core::sc_module {
 
   // Timing wheel of L+1 cycles: flit arrivals and credit returns.
   uint32_t wn_ = 2, wcap_ = 0, wccap_ = 0;
+  uint32_t w_one_ = 0, w_lat_ = 0;  // wheel slots of t + 1 and t + L in the current step
   std::vector<FlitEv> wflit_;
   std::vector<uint32_t> wcred_;
   std::vector<uint32_t> wflit_n_, wcred_n_;
@@ -208,6 +218,7 @@ class Noc : public sc_core::sc_module {
   std::vector<uint32_t> ni_busy_;             // [router] queued + streaming packets
   std::vector<uint32_t> node_cred_, node_pend_;  // [router*2 + cls] credits from the node
   std::vector<uint64_t> node_pend_cycle_;
+  uint32_t node_pend_n_ = 0;  // entries of node_pend_ that are non-zero
 
   std::unique_ptr<Pool> pool_;
   uint64_t seq_ = 0;
@@ -217,7 +228,9 @@ class Noc : public sc_core::sc_module {
   bool stepped_ = false;
   bool progress_ = false;
   uint64_t next_timed_ = 0;
-  sc_core::sc_event tick_;
+  std::unique_ptr<ClockDomain> own_clock_;
+  ClockDomain* clk_ = nullptr;
+  uint32_t clk_id_ = 0;
   std::vector<std::unique_ptr<tlm::tlm_generic_payload>> out_gp_;
   tlm::tlm_generic_payload credit_gp_;
   LinkExt* credit_ext_ = nullptr;

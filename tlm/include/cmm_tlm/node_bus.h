@@ -83,6 +83,7 @@ class PartitionBusIf : public sc_core::sc_module {
   tlm::tlm_sync_enum bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
   tlm::tlm_generic_payload* req_gp_ = nullptr;  // in the request phase
   sc_core::sc_event end_req_ev_;
+  uint32_t end_req_waiters_ = 0;  // contexts blocked in transport() for the request phase
 };
 
 // One CPU hardware context: implements the software register interface by

@@ -10,6 +10,11 @@
 
 namespace cmm::tlmshell {
 
+// An input port that may stay unbound: it then reads as 0 (the key generator
+// seed and the DV fault-injection port, which silicon ties to 0).
+template <typename T>
+using OptIn = sc_core::sc_port<sc_core::sc_signal_in_if<T>, 1, sc_core::SC_ZERO_OR_MORE_BOUND>;
+
 class CmmCoreSignalShell : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(CmmCoreSignalShell);
@@ -38,6 +43,12 @@ class CmmCoreSignalShell : public sc_core::sc_module {
   sc_core::sc_out<bool> eg_valid_o;
   sc_core::sc_in<bool> eg_ready_i;
   sc_core::sc_in<uint32_t> cycle_i;  // [31:0] free-running cycle count of the CMM clock
+  OptIn<bool> entropy_valid_i;                      // key generator seed (docs/security.md 1.10)
+  OptIn<sc_dt::sc_bv<regs::kKeyBits>> entropy_i;    // [127:0], word 0 = bits 31:0
+  OptIn<bool> fault_valid_i;                        // fault injection (docs/security.md 1.11)
+  OptIn<bool> fault_table_i;                        // 0 CST, 1 CKT
+  OptIn<uint32_t> fault_entry_i;                    // [7:0]
+  OptIn<uint32_t> fault_bit_i;                      // [7:0]
   sc_core::sc_out<bool> eg_cls_o;
   sc_core::sc_out<sc_dt::sc_bv<regs::kHdrBits>> eg_hdr_o;  // [kHdrBits-1:0]
   sc_core::sc_out<bool> vd_valid_o;

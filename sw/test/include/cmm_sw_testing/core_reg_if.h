@@ -62,6 +62,12 @@ class SimNode {
   uint64_t buffer_errors() const { return buffer_errors_; }
   // Stall the egress (eg_ready low) to test back-pressure.
   void set_egress_ready(bool r) { eg_ready_ = r; }
+  // Seeds the core's key generator: entropy_valid_i with this value at the
+  // next edge (the platform does it after reset; docs/security.md 1.10).
+  void seed(const Key& entropy) {
+    entropy_next_ = true;
+    entropy_ = entropy;
+  }
   bool idle() const;
 
  private:
@@ -92,6 +98,8 @@ class SimNode {
   LoopbackFabric& fab_;
   CmmCore core_;
   bool eg_ready_ = true;
+  bool entropy_next_ = false;
+  Key entropy_{};
   Req req_{};
   std::deque<InFlight> ingress_;                       // from the fabric, in order
   std::deque<std::vector<uint8_t>> vd_pending_;        // ingress DATA payloads awaiting a verdict
