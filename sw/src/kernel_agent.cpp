@@ -133,7 +133,7 @@ uint64_t KernelAgent::after(uint64_t ticks) const {
 
 uint64_t KernelAgent::next_deadline() const {
   uint64_t d = kNever;
-  for (const Chan& c : chan_) d = std::min(d, c.deadline);
+  for (const Chan& c : chan_) d = std::min({d, c.deadline, c.resend_at});
   return d;
 }
 
@@ -390,6 +390,7 @@ Status KernelAgent::close(uint8_t ep) {
     c.key_wait = false;
     c.key_tries = 0;
     c.deadline = kNever;
+    c.resend_at = kNever;
     // TX_NACKS and CST_LOST survive CLOSE (only ALLOC/FREE clear them): keep the *_seen marks.
   }
   return s;
@@ -861,25 +862,40 @@ Status KernelAgent::handle_mgmt(const MgmtMessage& m) {
 // A MGMT message of ours was NACKed by node e.src_node. The log names no
 // partition and no message, and a NACK is only node-authenticated: it never
 // fails a request by itself (expiry does). MGMTQ_FULL: re-send what is still
-// unanswered toward that node, a bounded number of times.
+// unanswered toward that node after an exponential back-off (an immediate
+// re-send meets the same full queue in a connect storm), a bounded number of
+// times.
 Status KernelAgent::on_mgmt_nack(const ErrorEntry& e) {
   for (uint32_t i = 0; i < regs::kNumEndpoints; ++i) {
     Chan& c = chan_[i];
-    const auto ep = static_cast<uint8_t>(i);
-    if (c.track == Track::kNone || !c.proto || c.peer.node != e.src_node) continue;
-    const bool req = c.dir == Dir::kRecv && c.track == Track::kReqSent;
-    const bool info = c.dir == Dir::kSend && c.track == Track::kAuthorized;
-    if (!req && !info) continue;
+    if (!mgmt_unanswered(c) || c.peer.node != e.src_node) continue;
     refused(AgentReason::kMgmtNacked);
     c.last_nack = e.reason;
-    if (e.reason != Reason::kMgmtqFull || c.retries >= kMaxRetries) continue;
-    ++c.retries;
-    ++stats_.mgmt_resends;
-    const chan_proto::Msg msg = req ? chan_proto::chan_req(c.req_id, ep, c.pid, c.peer_pid, c.gen)
-                                    : chan_proto::chan_info(c.req_id, ep, c.pid, c.gen);
-    if (Status s = send_proto(c.peer.node, c.peer.part, msg); !s.ok()) return s;
+    if (e.reason != Reason::kMgmtqFull || c.retries >= cfg_.mgmt_tries || c.resend_at != kNever) continue;
+    const uint64_t base = std::max<uint64_t>(cfg_.mgmt_backoff, 1);
+    const unsigned shift = std::min<unsigned>(c.retries, 32u);
+    const uint64_t spread = (i * 37u + node_ * 11u) % base;  // de-synchronizes the nodes' re-sends
+    c.resend_at = base > (kNever >> shift) ? kNever - 1 : after((base << shift) + spread);
   }
   return Status::Ok();
+}
+
+bool KernelAgent::mgmt_unanswered(const Chan& c) {
+  if (c.track == Track::kNone || !c.proto) return false;
+  return (c.dir == Dir::kRecv && c.track == Track::kReqSent) ||
+         (c.dir == Dir::kSend && c.track == Track::kAuthorized);
+}
+
+Status KernelAgent::on_mgmt_resend(uint8_t ep) {
+  Chan& c = chan_[ep];
+  c.resend_at = kNever;
+  if (!mgmt_unanswered(c)) return Status::Ok();  // answered or gone meanwhile
+  ++c.retries;
+  ++stats_.mgmt_resends;
+  const bool req = c.dir == Dir::kRecv;
+  const chan_proto::Msg msg = req ? chan_proto::chan_req(c.req_id, ep, c.pid, c.peer_pid, c.gen)
+                                  : chan_proto::chan_info(c.req_id, ep, c.pid, c.gen);
+  return send_proto(c.peer.node, c.peer.part, msg);
 }
 
 // ------------------------------------------------------------------ timers
@@ -938,9 +954,13 @@ Status KernelAgent::service_timers() {
   const uint64_t t = now();
   for (uint32_t i = 0; i < regs::kNumEndpoints; ++i) {
     Chan& c = chan_[i];
-    if (c.deadline > t) continue;
+    if (c.deadline > t && c.resend_at > t) continue;
     if (room() < kReserve) return Status::Ok();  // the rest at the next poll
     const auto ep = static_cast<uint8_t>(i);
+    if (c.resend_at <= t) {
+      if (Status s = on_mgmt_resend(ep); !s.ok()) return s;
+      if (c.deadline > t) continue;
+    }
     Status s = Status::Ok();
     if (c.key_wait) {
       s = on_keygen_timer(ep);

@@ -1308,8 +1308,9 @@ TEST_F(AgentTest, WithoutAClockNoTimerFires) {
 }
 
 // A NACK of our MGMT message names a node, not a partition, and is only
-// node-authenticated: MGMTQ_FULL re-sends (bounded); nothing fails the request.
-TEST_F(AgentTest, MgmtNackResendsButNeverFailsTheRequest) {
+// node-authenticated: MGMTQ_FULL re-sends (bounded, after a back-off);
+// nothing fails the request.
+TEST_F(AgentTest, MgmtNackResendsAfterBackoffButNeverFailsTheRequest) {
   settle();
   request(5, 1, 1);
   const MgmtWords req = chan_proto::encode(chan_proto::chan_req(1, 5, 216, 2202, 1));
@@ -1319,17 +1320,28 @@ TEST_F(AgentTest, MgmtNackResendsButNeverFailsTheRequest) {
     expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
     expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(2, 0));
     expect_errlog_entry(bus, errlog_head(Reason::kMgmtqFull, 0, Opcode::kMgmt, true, false, 204));
-    expect_mgmt_send(bus, 204, 0, req);
     expect_errlog_entry(bus, errlog_head(Reason::kDenied, 0, Opcode::kMgmt, true, false, 204));
   }
-  ASSERT_EQ(agent.poll(), Status::Ok());
+  ASSERT_EQ(agent.poll(), Status::Ok());  // no re-send into the queue that just overflowed
+  Mock::VerifyAndClearExpectations(&bus);
   const auto ev = events();
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_EQ(ev[0].kind, Event::Kind::kErrorLogged);
   EXPECT_EQ(ev[1].kind, Event::Kind::kErrorLogged);
-  EXPECT_EQ(agent.stats().mgmt_resends, 1u);
+  EXPECT_EQ(agent.stats().mgmt_resends, 0u);
   EXPECT_EQ(agent.stats()[AgentReason::kMgmtNacked], 2u);
+  now = AgentConfig{}.mgmt_backoff - 1;  // the spread only adds to the back-off
+  idle_poll();
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_mgmt_send(bus, 204, 0, req);
+  }
+  now = 2 * AgentConfig{}.mgmt_backoff;  // the spread stays below one back-off
+  ASSERT_EQ(agent.poll(), Status::Ok());
   Mock::VerifyAndClearExpectations(&bus);
+  EXPECT_EQ(agent.stats().mgmt_resends, 1u);
+  idle_poll();  // one re-send per NACK
   info_then_connect(1, 5, 7, 2);  // still pending: the answer is taken
 }
 

@@ -462,9 +462,9 @@ TEST_F(TwoNodes, MgmtQueueStayingFullFailsTheRequestWhenItExpires) {
   EXPECT_EQ(f->req_id, req);
   EXPECT_EQ(f->reason, Reason::kMgmtqFull);
   EXPECT_EQ(f->agent_reason, AgentReason::kRequestExpired);
-  EXPECT_EQ(recv_agent.stats().mgmt_resends, KernelAgent::kMaxRetries);
+  EXPECT_EQ(recv_agent.stats().mgmt_resends, test_config().mgmt_tries);
   EXPECT_EQ(recv_agent.stats()[AgentReason::kRequestExpired], 1u);
-  EXPECT_GE(logged(recv_ev, Reason::kMgmtqFull), 1u + KernelAgent::kMaxRetries);  // first try + re-sends
+  EXPECT_GE(logged(recv_ev, Reason::kMgmtqFull), 1u + test_config().mgmt_tries);  // first try + re-sends
   PartInfo pi;
   ASSERT_TRUE(recv_agent.part_info(pi).ok());
   EXPECT_EQ(pi.used, 0);

@@ -25,6 +25,7 @@ inline AgentConfig test_config() {
   c.connect_timeout = 256;
   c.request_timeout = 8192;
   c.grant_timeout = 8192;
+  c.mgmt_tries = 4;  // back-off 64..512 cycles: all four re-sends fit in the request timeout
   return c;
 }
 

@@ -136,6 +136,9 @@ struct AgentConfig {
   uint8_t keygen_tries = 16;                    // hardware: CMD CONNECT refused KEY_GEN_NOT_READY this many
                                                 // times (first + retries), then the channel fails
   uint64_t keygen_retry = regs::kKeygenCycles;  // hardware: retry a KEY_GEN_NOT_READY CONNECT after this
+  uint8_t mgmt_tries = 8;      // MGMT re-sends of one request after MGMTQ_FULL NACKs
+  uint64_t mgmt_backoff = 64;  // first MGMTQ_FULL re-send after this (plus a per-endpoint spread
+                               // below it), doubling per re-send: a connect storm drains
 };
 
 // What the agent refused, ignored, expired or re-sent, and what it saw of the
@@ -197,7 +200,6 @@ std::string_view to_string(Event::Kind k);
 class KernelAgent {
  public:
   static constexpr size_t kEventCapacity = 128;
-  static constexpr uint8_t kMaxRetries = 3;  // re-sends of a MGMT message NACKed MGMTQ_FULL
 
   static constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
   using Clock = std::function<uint64_t()>;
@@ -319,6 +321,7 @@ class KernelAgent {
     uint16_t tx_lost_seen = 0;  // CST_LOST.TX / .RX already counted in stats_ (cleared only by ALLOC/FREE)
     uint16_t rx_lost_seen = 0;
     uint64_t deadline = kNever;   // CONNECT re-send / request or grant expiry
+    uint64_t resend_at = kNever;  // MGMT re-send after a MGMTQ_FULL NACK (back-off)
     uint64_t queued_seq = 0;      // FIFO order of held-back requests
     regs::Reason last_nack = regs::Reason::kOk;  // last MGMT NACK reason seen for this request
   };
@@ -352,6 +355,8 @@ class KernelAgent {
   Status on_mgmt_nack(const ErrorEntry& e);
   Status on_connect_timer(uint8_t ep);
   Status on_grant_timer(uint8_t ep);
+  Status on_mgmt_resend(uint8_t ep);
+  static bool mgmt_unanswered(const Chan& c);
   Status refuse(const MgmtMessage& m, const chan_proto::Msg& msg, regs::Reason why, AgentReason agent_why);
   void ignore(const MgmtMessage& m, const chan_proto::Msg& msg, AgentReason why);
   Status fail_request(uint8_t ep, regs::Reason why, AgentReason agent_why, bool tell_peer);
