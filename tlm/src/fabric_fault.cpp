@@ -1,0 +1,1 @@
+#include "cmm_tlm/fabric_fault.h"
