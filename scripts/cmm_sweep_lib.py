@@ -476,6 +476,7 @@ class MergeResult:
 def merge(out_dir):
     """Merges OUT/runs/*/row.csv. Runs listed in OUT/sweep.json that have no
     folder count as failed ("not run")."""
+    load_key_meta(out_dir)
     runs_dir = os.path.join(out_dir, "runs")
     meta_path = os.path.join(out_dir, "sweep.json")
     expected = []
@@ -731,7 +732,7 @@ def text_table(series, x, numeric, cats, title=""):
 # latency_parts.fabric.mean, system.rejects.BAD_KEY, ...) and records unit and
 # description per column, so every plot axis reads "description [unit]".
 
-STATS_SKIP = ("nodes", "channels", "attacks", "errors", "timeseries", "scenario", "seed")
+STATS_SKIP = ("nodes", "channels", "attacks", "errors", "timeseries", "scenario", "seed", "provenance")
 # Context for groups whose statistics have short descriptions ("mean").
 STATS_CONTEXT = {"latency": "message latency", "fabric": "fabric", "stall_cycles": "stall",
                  "rejects": "", "drops": "", "shell_drops": "", "port_drops": "", "control_drops": "",
@@ -783,7 +784,7 @@ ROW_ALIASES = {
     "offered_msgs": "load.offered_msgs", "offered_bytes": "load.offered_bytes",
     "accepted_msgs": "load.accepted_msgs", "accepted_bytes": "load.accepted_bytes",
     "channels_requested": "system.channels_requested", "channels_opened": "system.channels_opened",
-    "connect_storm_cycles": "system.connect_storm", "messages_sent": "system.messages_sent",
+    "connect_storm_cycles": "system.connect_storm_cycles", "messages_sent": "system.messages_sent",
     "messages_delivered": "system.messages_delivered", "refused_at_source": "system.refused_at_source",
     "nacks_reported": "system.nacks_reported", "latency_count": "latency.count", "latency_min": "latency.min",
     "latency_mean": "latency.mean", "latency_p50": "latency.p50", "latency_p90": "latency.p90",
@@ -799,8 +800,27 @@ ROW_META = {
                                               "(not the measurement window)"),
     "errors": ("errors", "errors the run reported"),
 }
-# Scenario keys (config_* columns). cmmsim declares no units for its keys yet
-# (issue 10 item 1); until it does, the common ones are described here.
+# Scenario keys (config_* columns): units and descriptions come from cmmsim's
+# own declarations (`cmmsim --keys-json`, saved by scripts/sweep as
+# OUT/scenario-keys.json and loaded by merge() into KEY_META). CONFIG_META
+# gives short labels for plot axes and legends (the declarations' descriptions
+# are sentences), and units for sweeps run before scenario-keys.json existed.
+KEY_META = {}
+KEYS_FILE = "scenario-keys.json"
+
+
+def load_key_meta(out_dir):
+    """KEY_META from OUT/scenario-keys.json when scripts/sweep saved it."""
+    path = os.path.join(out_dir, KEYS_FILE)
+    KEY_META.clear()
+    try:
+        with open(path) as f:
+            for k in json.load(f):
+                KEY_META[k["path"]] = (k.get("unit", ""), k.get("desc", ""))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+
+
 CONFIG_META = {
     "seed": ("", "seed"),
     "topology": ("", "fabric topology"),
@@ -833,7 +853,11 @@ LOAD_UNITS = {"messages_per_cycle": "messages/cycle/terminal", "bytes_per_cycle"
 def config_meta(col, rows=()):
     """(unit, desc) of a config_* column."""
     key = col[len("config_"):]
-    unit, desc = CONFIG_META.get(key, ("", f"scenario key {key}"))
+    kunit, kdesc = KEY_META.get(key, (None, None))
+    cunit, cdesc = CONFIG_META.get(key, (None, None))
+    # Units from cmmsim's declarations; the short labels above read better in legends.
+    unit = kunit if kunit is not None else (cunit or "")
+    desc = cdesc or kdesc or f"scenario key {key}"
     if key == "traffic.offered_load":
         lu = {r.get("config_traffic.load_unit", "") for r in rows} - {""}
         unit = LOAD_UNITS.get(lu.pop(), "") if len(lu) == 1 else ""

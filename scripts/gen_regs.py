@@ -354,7 +354,9 @@ def gen_md(s):
     w("Access rights (`who`): **any** any requester; **kernel** kernel privilege, banked by the "
       "requester's partition (a partition sees only its own copy); **cst** kernel agent of the "
       "partition owning the entry; **ep** the owning process of the endpoint, or the kernel agent "
-      "of its partition. A violation answers `DENIED`, counts `REJECT_COUNT[DENIED]` and logs in "
+      "of its partition; **firmware** only the board-management port (requester attribute FIRMWARE, "
+      "pin `reg_req_fw_i`, stamped by the node bus; mapped only in strong-mode cores, docs/strong-mode.md 11.3). "
+      "A violation answers `DENIED`, counts `REJECT_COUNT[DENIED]` and logs in "
       "the requester partition's error log. No register, at any address, returns key bits.")
     w("")
     w("## Geometry")

@@ -599,7 +599,20 @@ class MetaTests(TmpCase):
         self.assertEqual(nh[:4], ["run", "node_index", "node", "id"])
         self.assertEqual(nrows[0]["stall_cycles.ingress"], "5")
 
+    def test_config_units_from_cmmsim_key_declarations(self):
+        # scripts/sweep saves `cmmsim --keys-json` as OUT/scenario-keys.json; merge() loads it.
+        with open(os.path.join(self.tmp, lib.KEYS_FILE), "w") as f:
+            json.dump([{"path": "link_latency_cycles", "unit": "ns", "desc": "latency of every fabric link"},
+                       {"path": "alarm_window_log2", "unit": "log2(cycles)", "desc": "alarm window"}], f)
+        self.addCleanup(lib.KEY_META.clear)
+        lib.load_key_meta(self.tmp)
+        # the unit is the declaration's, the short label the table's
+        self.assertEqual(lib.axis_label("config_link_latency_cycles", {}), "link latency [ns]")
+        self.assertEqual(lib.config_meta("config_alarm_window_log2"), ("log2(cycles)", "alarm window"))
+        self.assertEqual(lib.config_meta("config_fabric_x"), ("routers", "routers per row"))  # not declared
+
     def test_config_and_row_labels(self):
+        lib.KEY_META.clear()
         rows = [{"config_traffic.load_unit": "bytes_per_cycle"}]
         self.assertEqual(lib.axis_label("config_traffic.offered_load", {}, rows),
                          "offered load set in the scenario (traffic.offered_load) [bytes/cycle/terminal]")

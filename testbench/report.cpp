@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "scoreboard.h"
+#include "stats_decl.h"
 
 namespace cmm::tb {
 
@@ -117,159 +118,44 @@ std::string summary_text(const RunResult& r, bool wall) {
 
 namespace {
 
-// One statistic as stats.json shows it.
+// One statistic as stats.json shows it, from its declaration (stats_decl.cpp).
 template <typename T>
-nlohmann::json stat(T value, const char* unit, const char* desc) {
-  return nlohmann::json{{"value", value}, {"unit", unit}, {"desc", desc}};
+nlohmann::json stat(const char* group, const char* name, T value) {
+  const StatDecl& d = stat_decl(group, name);
+  return nlohmann::json{{"value", value}, {"unit", d.unit}, {"desc", d.desc}};
 }
 
-// Every per-node, per-channel and fabric statistic, declared once: key, unit,
-// description. stats.json shows each as {value, unit, desc}.
-struct StatDecl {
-  const char* key;
-  const char* unit;
-  const char* desc;
-};
-constexpr StatDecl kDecls[] = {
-    // nodes[]
-    {"id", "id", "node id on the fabric"},
-    {"data_sent", "packets", "DATA packets sent (payload attached) by this CMM"},
-    {"data_delivered", "packets", "DATA payloads moved into a receive slot"},
-    {"data_discarded", "packets", "DATA payloads discarded after a reject verdict"},
-    {"reg_requests", "accesses", "register transactions received from the node bus"},
-    {"reg_shell_errors", "accesses", "register transactions refused by the TLM shell"},
-    {"core_steps", "cycles", "clock edges the core evaluated"},
-    {"core_skipped_cycles", "cycles", "idle clock edges skipped (nothing in flight)"},
-    {"link_errors", "events", "fabric link protocol violations (must be 0)"},
-    {"ingress_headers", "headers", "headers accepted into the verification pipeline"},
-    {"register_port", "cycles", "a register request waited: reg_req_ready low"},
-    {"ingress", "cycles", "an ingress header waited: ing_ready low"},
-    {"egress_credit", "cycles", "an egress header waited for a fabric credit"},
-    {"connect_sent", "packets", "CONNECTs sent (STAT register)"},
-    {"connect_accepted", "packets", "CONNECTs accepted: key stored in a send entry (STAT register)"},
-    {"close_sent", "packets", "CLOSEs sent (STAT register)"},
-    {"mgmt_sent", "packets", "management messages sent (STAT register)"},
-    {"nack_sent", "packets", "NACKs sent (STAT register)"},
-    {"endpoints_used_at_end", "endpoints", "endpoints still allocated after the close phase (must be 0)"},
-    {"offered_bytes_per_cycle", "bytes/cycle", "payload bytes this node's processes created in the measurement window"},
-    {"accepted_bytes_per_cycle", "bytes/cycle", "payload bytes this node's processes received in the measurement window"},
-    {"terminals", "terminals", "traffic terminals (processes) on this node"},
-    {"errors_logged", "entries", "error-log entries the partition's agent read"},
-    {"exceptions", "entries", "of them valid-bit exclusion exceptions (I6)"},
-    {"errors_lost", "entries", "error-log entries lost to a full log"},
-    {"error_events", "events", "error events in the entries the agent read (1 + coalesced repeats each)"},
-    {"exc_count", "exceptions", "EXC_COUNT at the end: I6 exceptions latched in the exception register"},
-    {"alarms", "alarms", "reject-rate alarms (IRQ ALARM) the agent serviced"},
-    {"alarm_count", "alarms", "ALARM_COUNT at the end: windows whose error events reached ALARM_CFG.THRESH"},
-    {"connect_resends", "commands", "CONNECTs the agent re-sent (no CONNECT_ACK in time)"},
-    {"tx_scrubs", "buffers", "TX staging buffers zeroed by the shell on FREE, CLOSE or owner change"},
-    {"mgmt_ignored", "messages", "management messages the agent ignored (stale, forged or foreign)"},
-    // channels[]
-    {"opened", "bool", "both ends reached OPEN"},
-    {"closed", "bool", "both ends closed and freed at the end"},
-    {"open_cycle", "cycles", "cycle both ends were OPEN"},
-    {"setup_cycles", "cycles", "request_channel to both ends OPEN"},
-    {"expected", "messages", "messages the channel was to carry"},
-    {"sent", "messages", "doorbells accepted by the sender's CMM"},
-    {"delivered", "messages", "messages read intact by the receiver"},
-    {"refused_at_source", "messages", "doorbells refused by the sender's CMM"},
-    {"nacked", "messages", "NACKs reported to the sender's library (all reasons)"},
-    {"nacked_lost", "messages", "messages refused by the receiver's CMM, NACKed with their reason"},
-    {"nacks_seq_gap", "NACKs", "SEQ_GAP NACKs: the tagged message was delivered, messages before it were missing"},
-    {"gap_lost", "messages", "messages reported missing by SEQ_GAP NACKs"},
-    {"nacks_seq_old", "NACKs", "SEQ_OLD NACKs: late or duplicate copies refused (no loss)"},
-    {"fabric_dropped", "messages", "messages dropped by the fabric or a shell with a counted reason (not in gap_lost)"},
-    {"reported_lost", "messages", "messages lost and reported (nacked_lost + gap_lost + fabric_dropped)"},
-    // fabric
-    {"forwarded_requests", "packets", "request-class packets through the crossbar"},
-    {"forwarded_responses", "packets", "response-class packets through the crossbar"},
-    {"unroutable", "packets", "packets to a node the fabric has no route to (discarded, counted)"},
-    {"hol_lifetime_cycles", "cycles", "head-of-queue lifetime at output ports (0: never dropped)"},
-    {"flits_dropped", "flits", "flits of packets dropped HOL_TIMEOUT at ejection ports"},
-    {"x", "routers", "routers per row (ring: routers)"},
-    {"y", "routers", "rows"},
-    {"injected_requests", "packets", "request-class packets into the network"},
-    {"injected_responses", "packets", "response-class packets into the network"},
-    {"flits_injected", "flits", "flits into the routers"},
-    {"link_flits", "flits", "flits over router-to-router links"},
-    {"max_packet_latency_cycles", "cycles", "largest network latency of a packet"},
-    {"router_steps", "cycles", "network cycles evaluated (idle skipped)"},
-    {"link_utilisation_mean", "flits/cycle", "router-to-router links, mean over links"},
-    {"link_utilisation_max", "flits/cycle", "the busiest router-to-router link"},
-    {"buffer_flits_mean_per_router", "flits", "input-buffer occupancy, time mean per router"},
-    {"buffer_flits_max", "flits", "largest input-buffer occupancy of a router"},
-};
-
-// Kind-specific figures of an attack (AttackRow::observed).
-struct AttackObs {
-  const char* key;
-  const char* unit;
-  const char* desc;
-};
-constexpr AttackObs kAttackObs[] = {
-    {"responses_received", "packets", "packets the fabric delivered to the rogue node"},
-    {"owner_alarms", "alarms", "reject-rate alarms the attacked entry's agent serviced (all attacks on it)"},
-    {"owner_alarm_count", "alarms", "ALARM_COUNT of the attacked entry's partition at the end"},
-    {"owner_errlog_entries", "entries", "error-log entries that partition's agent read (coalesced)"},
-    {"owner_error_events", "events", "error events in those entries (1 + repeats each)"},
-    {"channel_delivered", "messages", "messages the attacked channel delivered"},
-    {"dropped_toward", "packets", "packets toward the rogue node the fabric dropped (HOL_TIMEOUT at its port)"},
-    {"predictions", "keys", "predicted keys checked against the channel's key (comparator)"},
-    {"prediction_hits", "keys", "predicted keys equal to the channel's key (must be 0)"},
-};
-const AttackObs* find_attack_obs(const std::string& key) {
-  for (const auto& d : kAttackObs)
-    if (key == d.key) return &d;
-  return nullptr;
+// The group of the objects in an array or object under `key` of `group`.
+std::string child_group(const std::string& group, const std::string& key) {
+  if (key == "partitions") return "partition";
+  if (group == "fabric" && key == "faults") return "fault";
+  return group;
 }
 
-const StatDecl* find_decl(const std::string& key) {
-  for (const auto& d : kDecls)
-    if (key == d.key) return &d;
-  return nullptr;
-}
-
-// Objects whose children are counts by reason code (name): unit, description prefix.
-struct ByReason {
-  const char* parent;
-  const char* unit;
-  const char* desc;
-};
-constexpr ByReason kByReason[] = {
-    {"rejects", "packets", "rejected with reason "},
-    {"shell_drops", "packets", "dropped by this CMM's shell (ingress) with reason "},
-    {"port_drops", "packets", "dropped by the fabric at this node's port with reason "},
-    {"drops", "packets", "dropped by the fabric, all ports, with reason "},
-    {"agent_refused", "events", "refused, ignored or expired by the kernel agent with agent reason "},
-    {"control_drops", "packets", "control packets of the CMMs dropped by the fabric or a shell: opcode_reason "},
-};
-const ByReason* by_reason(const std::string& parent) {
-  for (const auto& b : kByReason)
-    if (parent == b.parent) return &b;
-  return nullptr;
-}
-
-// Wraps every numeric or boolean leaf; children of kByReason parents are reason counts.
-nlohmann::json declare(const nlohmann::json& raw, const std::string& parent, std::vector<std::string>& undeclared) {
+// Wraps every numeric or boolean leaf with its declaration; children of
+// by-reason parents are reason counts.
+nlohmann::json declare(const nlohmann::json& raw, const std::string& group, const std::string& parent,
+                       std::vector<std::string>& undeclared) {
   using nlohmann::json;
   if (raw.is_array()) {
     json a = json::array();
-    for (const auto& e : raw) a.push_back(declare(e, parent, undeclared));
+    for (const auto& e : raw) a.push_back(declare(e, group, parent, undeclared));
     return a;
   }
   if (!raw.is_object()) return raw;
   json o = json::object();
+  const ByReasonDecl* b = find_by_reason(parent);
   for (auto it = raw.begin(); it != raw.end(); ++it) {
     const json& v = it.value();
     if (v.is_object() || v.is_array()) {
-      o[it.key()] = declare(v, it.key(), undeclared);
+      o[it.key()] = declare(v, child_group(group, it.key()), it.key(), undeclared);
     } else if (v.is_number() || v.is_boolean()) {
-      if (const ByReason* b = by_reason(parent)) {
+      if (b) {
         o[it.key()] = {{"value", v}, {"unit", b->unit}, {"desc", b->desc + it.key()}};
-      } else if (const StatDecl* d = find_decl(it.key())) {
+      } else if (const StatDecl* d = find_stat(group, it.key())) {
         o[it.key()] = {{"value", v}, {"unit", d->unit}, {"desc", d->desc}};
       } else {
-        undeclared.push_back(parent + "." + it.key());
+        undeclared.push_back(group + "." + it.key());
         o[it.key()] = v;
       }
     } else {
@@ -283,62 +169,72 @@ nlohmann::json declare(const nlohmann::json& raw, const std::string& parent, std
 
 std::vector<std::string> undeclared_stats(const RunResult& r) {
   std::vector<std::string> u;
-  (void)declare(r.per_node, "nodes", u);
-  (void)declare(r.per_channel, "channels", u);
-  (void)declare(r.fabric, "fabric", u);
+  (void)declare(r.per_node, "node", "nodes", u);
+  (void)declare(r.per_channel, "channel", "channels", u);
+  (void)declare(r.fabric, "fabric", "fabric", u);
   for (const auto& a : r.attacks)
     for (auto it = a.observed.begin(); it != a.observed.end(); ++it)
-      if (!find_attack_obs(it.key())) u.push_back("attacks." + a.kind + ".observed." + it.key());
+      if (!find_stat("observed", it.key())) u.push_back("attacks." + a.kind + ".observed." + it.key());
   return u;
 }
 
-nlohmann::json stats_json(const RunResult& r) {
+nlohmann::json Provenance::to_json() const {
+  return {{"cmmsim_version", version}, {"git", git},           {"systemc", systemc},
+          {"compiler", compiler},      {"verilator", verilator}, {"seed", seed}};
+}
+
+std::string Provenance::line() const {
+  return fmt::format("cmmsim {} (git {}), {}, {}, {}; seed {}", version, git, systemc, compiler,
+                     verilator.rfind("Verilator", 0) == 0 ? verilator : "Verilator: " + verilator, seed);
+}
+
+nlohmann::json stats_json(const RunResult& r, const Provenance* prov) {
   using nlohmann::json;
   const LatencySummary l = summarize(r.latency_cycles);
   json j;
   j["scenario"] = r.scenario;
   j["seed"] = r.seed;
+  if (prov) j["provenance"] = prov->to_json();
   j["system"] = {
-      {"channels_requested", stat(r.channels_requested, "channels", "channels the scenario asks for")},
-      {"channels_opened", stat(r.channels_opened, "channels", "channels that reached OPEN on both ends")},
-      {"connect_storm", stat(r.connect_storm_cycles, "cycles", "from start until the last channel opened")},
-      {"messages_sent", stat(r.messages_sent, "messages", "doorbells accepted by the sender's CMM")},
-      {"messages_delivered", stat(r.messages_delivered, "messages", "messages read intact by their receiver")},
-      {"refused_at_source", stat(r.messages_refused_at_source, "messages", "doorbells refused by the sender's CMM")},
-      {"nacks_reported", stat(r.nacks_reported, "messages", "NACKs seen by sender libraries")},
-      {"simulated_cycles", stat(r.simulated_cycles, "cycles", "simulated time in CMM clock cycles")},
-      {"scoreboard_clean", stat(r.scoreboard_clean, "bool", "every message delivered once intact or reported")},
+      {"channels_requested", stat("system", "channels_requested", r.channels_requested)},
+      {"channels_opened", stat("system", "channels_opened", r.channels_opened)},
+      {"connect_storm_cycles", stat("system", "connect_storm_cycles", r.connect_storm_cycles)},
+      {"messages_sent", stat("system", "messages_sent", r.messages_sent)},
+      {"messages_delivered", stat("system", "messages_delivered", r.messages_delivered)},
+      {"refused_at_source", stat("system", "refused_at_source", r.messages_refused_at_source)},
+      {"nacks_reported", stat("system", "nacks_reported", r.nacks_reported)},
+      {"simulated_cycles", stat("system", "simulated_cycles", r.simulated_cycles)},
+      {"scoreboard_clean", stat("system", "scoreboard_clean", r.scoreboard_clean)},
   };
-  json rej = json::object();
-  for (const auto& [k, v] : r.rejects_by_reason) rej[k] = stat(v, "packets", "rejections with this reason, all CMMs");
-  j["system"]["rejects"] = rej;
-  json drops = json::object();
-  for (const auto& [k, v] : r.drops_by_reason)
-    drops[k] = stat(v, "packets", "dropped with this reason by the fabric (edge, HOL) and the CMM shells (CRC, length)");
-  j["system"]["drops"] = drops;
+  for (const auto& [obj, counts] : {std::pair<const char*, const std::map<std::string, uint64_t>*>{
+                                        "rejects", &r.rejects_by_reason},
+                                    {"drops", &r.drops_by_reason}}) {
+    const ByReasonDecl& b = *find_by_reason(std::string("system.") + obj);
+    json o = json::object();
+    for (const auto& [k, v] : *counts) o[k] = {{"value", v}, {"unit", b.unit}, {"desc", b.desc}};
+    j["system"][obj] = o;
+  }
   j["latency"] = {
-      {"count", stat(l.count, "messages", "samples")},
-      {"min", stat(l.min, "cycles", "doorbell to receive queue, minimum")},
-      {"mean", stat(l.mean, "cycles", "mean")},
-      {"p50", stat(l.p50, "cycles", "median (nearest rank)")},
-      {"p90", stat(l.p90, "cycles", "90th percentile")},
-      {"p99", stat(l.p99, "cycles", "99th percentile")},
-      {"p99_9", stat(l.p999, "cycles", "99.9th percentile")},
-      {"max", stat(l.max, "cycles", "maximum")},
-      {"stddev", stat(l.stddev, "cycles", "standard deviation")},
-      {"percentile_rel_error", stat(l.rel_error, "ratio",
-                                    "every percentile is within this fraction of the exact nearest-rank one "
-                                    "(streaming histogram; 0: exact samples kept)")},
+      {"count", stat("latency", "count", l.count)},
+      {"min", stat("latency", "min", l.min)},
+      {"mean", stat("latency", "mean", l.mean)},
+      {"p50", stat("latency", "p50", l.p50)},
+      {"p90", stat("latency", "p90", l.p90)},
+      {"p99", stat("latency", "p99", l.p99)},
+      {"p99_9", stat("latency", "p99_9", l.p999)},
+      {"max", stat("latency", "max", l.max)},
+      {"stddev", stat("latency", "stddev", l.stddev)},
+      {"percentile_rel_error", stat("latency", "percentile_rel_error", l.rel_error)},
   };
   auto parts = [&](const Histogram& v, const char* what) {
     const LatencySummary p = summarize(v);
     return json{{"desc", what},
-                {"count", stat(p.count, "messages", "samples")},
-                {"mean", stat(p.mean, "cycles", "mean")},
-                {"p50", stat(p.p50, "cycles", "median")},
-                {"p90", stat(p.p90, "cycles", "90th percentile")},
-                {"p99", stat(p.p99, "cycles", "99th percentile")},
-                {"max", stat(p.max, "cycles", "maximum")}};
+                {"count", stat("latency_part", "count", p.count)},
+                {"mean", stat("latency_part", "mean", p.mean)},
+                {"p50", stat("latency_part", "p50", p.p50)},
+                {"p90", stat("latency_part", "p90", p.p90)},
+                {"p99", stat("latency_part", "p99", p.p99)},
+                {"max", stat("latency_part", "max", p.max)}};
   };
   // Histogram of the latency: power-of-two bins [2^k, 2^(k+1)) cycles.
   {
@@ -346,9 +242,8 @@ nlohmann::json stats_json(const RunResult& r) {
     json h = json::array();
     for (size_t k = 0; k < bins.size(); ++k)
       if (bins[k]) h.push_back({{"from", uint64_t{1} << k}, {"to", uint64_t{2} << k}, {"count", bins[k]}});
-    j["latency"]["histogram"] = {{"unit", "messages"},
-                                 {"desc", "messages per latency bin: from <= latency < to, in cycles (powers of two)"},
-                                 {"bins", h}};
+    const StatDecl& d = stat_decl("latency", "histogram");
+    j["latency"]["histogram"] = {{"unit", d.unit}, {"desc", d.desc}, {"bins", h}};
   }
   j["latency_parts"] = {
       {"source", parts(r.part_source, "message created -> DATA header leaves the sender's CMM")},
@@ -357,68 +252,105 @@ nlohmann::json stats_json(const RunResult& r) {
       {"rx_wait", parts(r.part_rx_wait, "in the receive queue -> read by the receiving process (not in latency)")},
   };
   std::vector<std::string> undeclared;
-  j["channels"] = declare(r.per_channel, "channels", undeclared);
-  j["nodes"] = declare(r.per_node, "nodes", undeclared);
-  j["fabric"] = declare(r.fabric, "fabric", undeclared);
+  j["channels"] = declare(r.per_channel, "channel", "channels", undeclared);
+  j["nodes"] = declare(r.per_node, "node", "nodes", undeclared);
+  j["fabric"] = declare(r.fabric, "fabric", "fabric", undeclared);
   if (!r.load.empty()) {
     j["load"] = {
-        {"terminals", stat(r.load["terminals"].get<uint64_t>(), "terminals", "processes that are traffic terminals")},
-        {"offered_msgs", stat(r.load["offered_msgs"].get<double>(), "messages/cycle/terminal",
-                              "messages created in the measurement window")},
-        {"offered_bytes", stat(r.load["offered_bytes"].get<double>(), "bytes/cycle/terminal",
-                               "payload bytes created in the measurement window")},
-        {"accepted_msgs", stat(r.load["accepted_msgs"].get<double>(), "messages/cycle/terminal",
-                               "messages delivered in the measurement window")},
-        {"accepted_bytes", stat(r.load["accepted_bytes"].get<double>(), "bytes/cycle/terminal",
-                                "payload bytes delivered in the measurement window")},
-        {"configured_rate", stat(r.load["configured_rate_msgs"].get<double>(), "messages/cycle/terminal",
-                                 "injection rate the traffic spec asks for")},
-        {"traffic_start", stat(r.load["traffic_start_cycle"].get<uint64_t>(), "cycles",
-                               "first cycle of traffic (end of the connect storm)")},
+        {"terminals", stat("load", "terminals", r.load["terminals"].get<uint64_t>())},
+        {"offered_msgs", stat("load", "offered_msgs", r.load["offered_msgs"].get<double>())},
+        {"offered_bytes", stat("load", "offered_bytes", r.load["offered_bytes"].get<double>())},
+        {"accepted_msgs", stat("load", "accepted_msgs", r.load["accepted_msgs"].get<double>())},
+        {"accepted_bytes", stat("load", "accepted_bytes", r.load["accepted_bytes"].get<double>())},
+        {"configured_rate", stat("load", "configured_rate", r.load["configured_rate_msgs"].get<double>())},
+        {"traffic_start", stat("load", "traffic_start", r.load["traffic_start_cycle"].get<uint64_t>())},
     };
   }
   j["attacks"] = json::array();
   for (const auto& a : r.attacks) {
+    const ByReasonDecl& b = *find_by_reason("attack.refused");
     json refused = json::object();
-    for (const auto& [k, v] : a.refused)
-      refused[k] = stat(v, "events", "attempts refused with this reason (CMM, shell, fabric, agent)");
+    for (const auto& [k, v] : a.refused) refused[k] = {{"value", v}, {"unit", b.unit}, {"desc", b.desc}};
     json observed = json::object();
     for (auto it = a.observed.begin(); it != a.observed.end(); ++it) {
-      const AttackObs* d = find_attack_obs(it.key());
-      observed[it.key()] = d ? stat(it.value(), d->unit, d->desc) : it.value();
+      const StatDecl* d = find_stat("observed", it.key());
+      observed[it.key()] = d ? json{{"value", it.value()}, {"unit", d->unit}, {"desc", d->desc}} : it.value();
     }
     j["attacks"].push_back({{"kind", a.kind},
                             {"attacker", a.attacker},
                             {"target", a.target},
                             {"expected_reason", a.expected_reason},
-                            {"attempts", stat(a.attempts, "attempts", "attack attempts made (tried)")},
-                            {"refused_as_expected", stat(a.refused_as_expected, "attempts",
-                                                         "attempts refused with the expected reason")},
-                            {"succeeded", stat(a.succeeded, "attempts", "attempts that got through (must be 0)")},
+                            {"attempts", stat("attack", "attempts", a.attempts)},
+                            {"refused_as_expected", stat("attack", "refused_as_expected", a.refused_as_expected)},
+                            {"succeeded", stat("attack", "succeeded", a.succeeded)},
                             {"refused", refused},
-                            {"unauthorized", stat(a.unauthorized, "deliveries",
-                                                  "deliveries of its packets and successful accesses (must be 0)")},
-                            {"silent_losses", stat(a.silent_losses, "messages",
-                                                   "legitimate messages of the attacked channel lost unreported, "
-                                                   "plus attack packets no counter accounts for (must be 0)")},
+                            {"unauthorized", stat("attack", "unauthorized", a.unauthorized)},
+                            {"silent_losses", stat("attack", "silent_losses", a.silent_losses)},
                             {"observed", observed}});
   }
-  j["agent_errors_logged"] = stat(r.agent_errors_logged, "entries", "error-log entries read by kernel agents");
+  j["agent_errors_logged"] = stat("top", "agent_errors_logged", r.agent_errors_logged);
   if (!r.timeseries.empty()) j["timeseries"] = r.timeseries;
   j["errors"] = r.errors;
   return j;
 }
 
-nlohmann::json speed_json(const RunResult& r) {
+namespace {
+// stats.txt name of an array element: its name field when it has one.
+std::string element_name(const nlohmann::json& e, size_t i) {
+  for (const char* k : {"node", "partition"})
+    if (e.is_object() && e.contains(k) && e[k].is_string()) return e[k].get<std::string>();
+  return std::to_string(i);
+}
+
+void flat_stats(const nlohmann::json& o, const std::string& pre, std::string& out) {
+  if (o.is_array()) {
+    for (size_t i = 0; i < o.size(); ++i) flat_stats(o[i], pre + element_name(o[i], i) + ".", out);
+    return;
+  }
+  if (!o.is_object()) return;
+  if (o.contains("value") && o.contains("unit")) {
+    std::string name = pre.substr(0, pre.size() - 1);
+    out += fmt::format("{} {} # {} ({})\n", name, o["value"].dump(), o.value("desc", ""), o["unit"].get<std::string>());
+    return;
+  }
+  if (o.contains("bins") && o.contains("unit")) {  // the latency histogram
+    for (const auto& b : o["bins"])
+      out += fmt::format("{}{}_{} {} # {} ({})\n", pre, b["from"].dump(), b["to"].dump(), b["count"].dump(),
+                         o.value("desc", ""), o["unit"].get<std::string>());
+    return;
+  }
+  for (auto it = o.begin(); it != o.end(); ++it) {
+    if (pre.empty() && (it.key() == "timeseries" || it.key() == "provenance" || it.key() == "errors")) continue;
+    flat_stats(it.value(), pre + it.key() + ".", out);
+  }
+}
+}  // namespace
+
+std::string stats_txt(const nlohmann::json& stats) {
+  std::string o = "# cmmsim statistics: name value # description (unit)\n";
+  if (stats.contains("provenance")) {
+    const auto& p = stats["provenance"];
+    for (auto it = p.begin(); it != p.end(); ++it)
+      o += "# " + it.key() + ": " + (it.value().is_string() ? it.value().get<std::string>() : it.value().dump()) + "\n";
+  }
+  o += fmt::format("# scenario: {}\n", stats.value("scenario", ""));
+  flat_stats(stats, "", o);
+  if (stats.contains("errors"))
+    for (const auto& e : stats["errors"]) o += "# error: " + e.get<std::string>() + "\n";
+  return o;
+}
+
+nlohmann::json speed_json(const RunResult& r, const Provenance* prov) {
   using nlohmann::json;
   json j;
   j = {
-      {"wall_seconds", stat(r.wall_seconds, "s", "wall-clock time of the simulation")},
-      {"cycles_per_second", stat(r.wall_seconds > 0 ? double(r.simulated_cycles) / r.wall_seconds : 0.0,
-                                 "cycles/s", "simulated cycles per wall second")},
-      {"messages_per_second", stat(r.wall_seconds > 0 ? double(r.messages_delivered) / r.wall_seconds : 0.0,
-                                   "messages/s", "delivered messages per wall second")},
+      {"wall_seconds", stat("speed", "wall_seconds", r.wall_seconds)},
+      {"cycles_per_second",
+       stat("speed", "cycles_per_second", r.wall_seconds > 0 ? double(r.simulated_cycles) / r.wall_seconds : 0.0)},
+      {"messages_per_second",
+       stat("speed", "messages_per_second", r.wall_seconds > 0 ? double(r.messages_delivered) / r.wall_seconds : 0.0)},
   };
+  if (prov) j["provenance"] = prov->to_json();
   return j;
 }
 
@@ -452,6 +384,7 @@ std::string csv_row(const RunResult& r, const nlohmann::json& cfg) {
   std::function<void(const nlohmann::json&, const std::string&)> flat = [&](const nlohmann::json& o,
                                                                              const std::string& pre) {
     for (auto it = o.begin(); it != o.end(); ++it) {
+      if (pre.empty() && it.key() == "provenance") continue;  // in config.json, not a column
       if (it.value().is_object()) flat(it.value(), pre + it.key() + ".");
       else if (!it.value().is_array()) cols.emplace_back("config_" + pre + it.key(), it.value());
     }

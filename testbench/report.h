@@ -1,5 +1,5 @@
 // Results of one cmmsim run: the summary on stdout and stats.json beside the
-// effective configuration. Every statistic is declared once with its unit.
+// effective configuration. Every statistic is declared once (stats_decl.cpp).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -90,17 +90,29 @@ LatencySummary summarize(const std::vector<uint64_t>& samples);  // exact
 
 // Human summary; `wall`=false omits wall-clock figures (for byte-identical comparisons).
 std::string summary_text(const RunResult& r, bool wall = true);
-// Statistics of a run that have no unit/description declaration (report.cpp
-// kDecls); a test keeps this empty.
+// Statistics of a run that have no declaration in stats_decl.cpp, as
+// "group.name"; the system tests keep this empty.
 std::vector<std::string> undeclared_stats(const RunResult& r);
-// stats.json content: deterministic for a seed (no wall-clock figures).
-nlohmann::json stats_json(const RunResult& r);
+// What produced a run: recorded in every output file (stats.json, stats.txt,
+// config.json, summary.txt, speed.json).
+struct Provenance {
+  std::string version, git, systemc, compiler, verilator;
+  uint64_t seed = 0;
+  nlohmann::json to_json() const;
+  std::string line() const;  // one line for text outputs
+};
+// stats.json content: deterministic for a seed (no wall-clock figures);
+// every statistic {value, unit, desc} from its declaration (stats_decl.cpp).
+nlohmann::json stats_json(const RunResult& r, const Provenance* prov = nullptr);
+// stats.txt: the same, flat and greppable (gem5 style), one line each:
+// "nodes.202.data_sent 412 # DATA packets sent ... (packets)".
+std::string stats_txt(const nlohmann::json& stats);
 // row.csv content: a header line and one value line; the configuration's
 // top-level scalar keys first (config_*), then the results. For merging sweeps.
 std::string csv_row(const RunResult& r, const nlohmann::json& effective_config);
 // timeseries.csv content (empty string when no time series was taken).
 std::string timeseries_csv(const RunResult& r);
 // speed.json content: wall time and simulation speed (differs run to run).
-nlohmann::json speed_json(const RunResult& r);
+nlohmann::json speed_json(const RunResult& r, const Provenance* prov = nullptr);
 
 }  // namespace cmm::tb

@@ -1,12 +1,12 @@
 #include "scenario.h"
 
-#include <limits>
-#include <type_traits>
-
 #include <algorithm>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "cmm_regs.h"
+#include "scenario_keys.h"
 
 namespace cmm::tb {
 
@@ -24,10 +24,46 @@ Location Scenario::locate(const std::string& process) const {
   throw ConfigError("unknown process '" + process + "'");
 }
 
+namespace {
+
+// Ranges and allowed values of every declared field of one object.
+void check_fields(KeyScope scope, const void* obj, const std::string& at) {
+  for (const auto& d : scenario_keys()) {
+    if (d.scope != scope || !d.load) continue;
+    const json v = d.load(obj);
+    if (d.def.is_null() && v == json("")) continue;  // optional, absent
+    d.check(v, "", at + d.name);
+  }
+}
+
+[[noreturn]] void bad(const std::string& key, const std::string& val, const std::string& allowed) {
+  throw ConfigError("key '" + key + "' has value " + val + " (allowed: " + allowed + ")");
+}
+
+}  // namespace
+
 void Scenario::validate() const {
-  auto bad = [](const std::string& key, const std::string& val, const std::string& allowed) {
-    throw ConfigError("bad value " + val + " for '" + key + "': " + allowed);
-  };
+  // Per key: type, range, allowed values (scenario_keys.cpp).
+  check_fields(KeyScope::kScenario, this, "");
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    const std::string kn = "nodes[" + std::to_string(n) + "].";
+    check_fields(KeyScope::kNode, &nodes[n], kn);
+    for (size_t p = 0; p < nodes[n].partitions.size(); ++p) {
+      const std::string kp = kn + "partitions[" + std::to_string(p) + "].";
+      check_fields(KeyScope::kPartition, &nodes[n].partitions[p], kp);
+      for (size_t q = 0; q < nodes[n].partitions[p].processes.size(); ++q)
+        check_fields(KeyScope::kProcess, &nodes[n].partitions[p].processes[q],
+                     kp + "processes[" + std::to_string(q) + "].");
+    }
+  }
+  for (size_t c = 0; c < channels.size(); ++c)
+    check_fields(KeyScope::kChannel, &channels[c], "channels[" + std::to_string(c) + "].");
+  for (size_t a = 0; a < attacks.size(); ++a)
+    check_fields(KeyScope::kAttack, &attacks[a], "attacks[" + std::to_string(a) + "].");
+  for (size_t f = 0; f < faults.size(); ++f)
+    check_fields(KeyScope::kFault, &faults[f], "faults[" + std::to_string(f) + "].");
+
+  // Rules between keys.
   if (nodes.empty()) bad("nodes", "[]", "at least one node");
   std::set<uint8_t> ids;
   std::set<std::string> procs;
@@ -36,20 +72,20 @@ void Scenario::validate() const {
     const std::string key = "nodes[" + std::to_string(n) + "]";
     if (!ids.insert(N.id).second) bad(key + ".id", std::to_string(N.id), "node ids must be unique");
     if (N.partitions.empty() || N.partitions.size() > regs::kNumPartitions)
-      bad(key + ".partitions", std::to_string(N.partitions.size()),
+      bad(key + ".partitions", std::to_string(N.partitions.size()) + " partitions",
           "1.." + std::to_string(regs::kNumPartitions) + " partitions");
     uint32_t quota = 0;
     for (size_t p = 0; p < N.partitions.size(); ++p) {
       const auto& P = N.partitions[p];
       quota += P.quota;
-      for (const auto& q : P.processes) {
-        if (q.pid == 0) bad(key + ".partitions[" + std::to_string(p) + "].processes." + q.name + ".pid", "0",
-                            "1..65535 (0 means no owner)");
-        if (!procs.insert(q.name).second) bad("process name", "'" + q.name + "'", "process names must be unique");
-      }
+      for (size_t q = 0; q < P.processes.size(); ++q)
+        if (!procs.insert(P.processes[q].name).second)
+          bad(key + ".partitions[" + std::to_string(p) + "].processes[" + std::to_string(q) + "].name",
+              "\"" + P.processes[q].name + "\"", "process names must be unique");
     }
     if (quota > regs::kNumEndpoints)
-      bad(key + " total quota", std::to_string(quota), "at most " + std::to_string(regs::kNumEndpoints) + " endpoints");
+      bad(key + ".partitions[].quota", "a sum of " + std::to_string(quota),
+          "at most " + std::to_string(regs::kNumEndpoints) + " endpoints per node");
   }
   if (traffic) {
     if (!channels.empty())
@@ -59,44 +95,36 @@ void Scenario::validate() const {
     const auto n = static_cast<uint32_t>(terminals().size());
     if (n < 2) bad("traffic", std::to_string(n) + " terminals (processes)", "at least 2 processes");
     traffic->validate(n);
-    if (measure_cycles == 0) bad("measure_cycles", "0", ">= 1");
-    if (drain_cycles == 0) bad("drain_cycles", "0", ">= 1");
   }
   for (size_t c = 0; c < channels.size(); ++c) {
     const auto& C = channels[c];
     const std::string key = "channels[" + std::to_string(c) + "]";
-    locate(C.receiver);
-    locate(C.sender);
-    if (C.receiver == C.sender) bad(key + ".sender", "'" + C.sender + "'", "a process other than the receiver");
-    if (C.messages > 65536) bad(key + ".messages", std::to_string(C.messages), "0..65536 (tags are 16 bits)");
-    if (C.min_bytes == 0 || C.min_bytes > C.max_bytes || C.max_bytes > regs::kMaxMsgBytes)
-      bad(key + ".min_bytes/max_bytes", std::to_string(C.min_bytes) + "/" + std::to_string(C.max_bytes),
-          "1 <= min_bytes <= max_bytes <= " + std::to_string(regs::kMaxMsgBytes));
+    for (const auto* end : {&C.receiver, &C.sender})
+      if (!procs.count(*end))
+        bad(key + (end == &C.receiver ? ".receiver" : ".sender"), "\"" + *end + "\"", "the name of a process");
+    if (C.receiver == C.sender) bad(key + ".sender", "\"" + C.sender + "\"", "a process other than the receiver");
+    if (C.min_bytes > C.max_bytes)
+      bad(key + ".max_bytes", std::to_string(C.max_bytes),
+          std::to_string(C.min_bytes) + ".." + std::to_string(regs::kMaxMsgBytes) + " (>= min_bytes)");
   }
   for (size_t a = 0; a < attacks.size(); ++a) {
     const auto& A = attacks[a];
     const std::string key = "attacks[" + std::to_string(a) + "]";
-    bool known = false;
-    std::string allowed;
-    for (const char* k : kAttackKinds) {
-      known |= A.kind == k;
-      allowed += std::string(allowed.empty() ? "" : ", ") + k;
-    }
-    if (!known) bad(key + ".kind", "'" + A.kind + "'", "one of " + allowed);
     if (A.channel >= channels.size())
-      bad(key + ".channel", std::to_string(A.channel), "index of a channel, 0.." + std::to_string(channels.size()) +
-                                                           " exclusive");
-    if (A.count == 0 || A.count > 4096) bad(key + ".count", std::to_string(A.count), "1..4096");
+      bad(key + ".channel", std::to_string(A.channel),
+          channels.empty() ? "an index into channels, which is empty"
+                           : "an index into channels, 0.." + std::to_string(channels.size() - 1));
     const auto& C = channels[A.channel];
-    if (A.kind == "steal_endpoint" || A.kind == "foreign_agent") {
+    if (!is_rogue_attack(A.kind)) {
+      if (!procs.count(A.attacker)) bad(key + ".attacker", "\"" + A.attacker + "\"", "the name of a process");
       const Location at = locate(A.attacker);
       const Location r = locate(C.receiver), s = locate(C.sender);
       if (at.node != r.node && at.node != s.node)
-        bad(key + ".attacker", "'" + A.attacker + "'", "a process on the node of the channel's sender or receiver");
+        bad(key + ".attacker", "\"" + A.attacker + "\"", "a process on the node of the channel's sender or receiver");
       if (A.attacker == C.receiver || A.attacker == C.sender)
-        bad(key + ".attacker", "'" + A.attacker + "'", "a process other than the channel's own");
+        bad(key + ".attacker", "\"" + A.attacker + "\"", "a process other than the channel's own");
       if (A.kind == "foreign_agent" && ((at.node == r.node && at.part == r.part) || (at.node == s.node && at.part == s.part)))
-        bad(key + ".attacker", "'" + A.attacker + "'", "a process in another partition than the channel's ends");
+        bad(key + ".attacker", "\"" + A.attacker + "\"", "a process in another partition than the channel's ends");
     } else {
       for (const auto& N : nodes)
         if (N.id == A.rogue_node_id)
@@ -107,34 +135,38 @@ void Scenario::validate() const {
           bad(key + ".rogue_node_id", std::to_string(A.rogue_node_id),
               "an id no other rogue node uses (attacks[" + std::to_string(b) + "] has it)");
       if (A.gap_cycles == 0 && A.kind != "flooder")
-        bad(key + ".gap_cycles", "0", ">= 1 (line rate only for kind flooder)");
+        bad(key + ".gap_cycles", "0", "1.." + std::to_string(UINT32_MAX) + " (0, line rate, only for kind flooder)");
     }
   }
-  if (alarm_thresh > 0xFFFF) bad("alarm_thresh", std::to_string(alarm_thresh), "0..65535 (0: off)");
-  if (alarm_window_log2 > 31) bad("alarm_window_log2", std::to_string(alarm_window_log2), "0..31");
-  if (core != "cpp" && core != "rtl") bad("core", "'" + core + "'", "cpp or rtl");
-  for (size_t n = 0; n < nodes.size(); ++n)
-    if (!nodes[n].core.empty() && nodes[n].core != "cpp" && nodes[n].core != "rtl")
-      bad("nodes[" + std::to_string(n) + "].core", "'" + nodes[n].core + "'", "cpp or rtl (or absent: the scenario's core)");
-  if (topology != "crossbar" && topology != "ring" && topology != "mesh" && topology != "torus")
-    bad("topology", "'" + topology + "'", "one of crossbar, ring, mesh, torus");
-  if (topology == "ring" && fabric_y > 1) bad("fabric_y", std::to_string(fabric_y), "1 (or 0) for a ring");
-  if (fabric_x > 256 || fabric_y > 256 || uint64_t{fabric_x} * std::max<uint32_t>(fabric_y, 1) > 256)
-    bad("fabric_x/fabric_y", std::to_string(fabric_x) + "/" + std::to_string(fabric_y), "at most 256 routers");
-  if (vcs_per_class == 0 || vcs_per_class > 16) bad("vcs_per_class", std::to_string(vcs_per_class), "1..16");
+  if (faults.size() > kMaxFaultRules)
+    bad("faults", std::to_string(faults.size()) + " rules", "at most " + std::to_string(kMaxFaultRules) + " rules");
+  for (size_t f = 0; f < faults.size(); ++f) {
+    const std::string& l = faults[f].link;
+    bool ok = l == "all";
+    for (const auto& N : nodes)
+      ok |= l == N.name || l == N.name + ".in" || l == N.name + ".out";
+    if (!ok)
+      bad("faults[" + std::to_string(f) + "].link", "\"" + l + "\"",
+          "all, <node name>, <node name>.in or <node name>.out, with a node of the scenario");
+  }
+  if (topology == "ring" && fabric_y > 1) bad("fabric_y", std::to_string(fabric_y), "0 or 1 for a ring");
+  if (uint64_t{fabric_x} * std::max<uint32_t>(fabric_y, 1) > 256)
+    bad("fabric_y", std::to_string(fabric_y),
+        "at most 256 routers: fabric_x x fabric_y = " + std::to_string(fabric_x) + " x " + std::to_string(fabric_y));
   if ((topology == "ring" || topology == "torus") && vcs_per_class < 2)
-    bad("vcs_per_class", std::to_string(vcs_per_class), ">= 2 on a ring or torus (dateline virtual channels)");
-  if (buf_depth_flits == 0 || buf_depth_flits > 1024) bad("buf_depth_flits", std::to_string(buf_depth_flits), "1..1024");
-  if (router_delay_cycles > 1000) bad("router_delay_cycles", std::to_string(router_delay_cycles), "0..1000");
-  if (!(clock_ghz > 0.0 && clock_ghz <= 10.0)) bad("clock_ghz", std::to_string(clock_ghz), "0 < clock_ghz <= 10");
-  if (link_bytes_per_cycle == 0 || link_bytes_per_cycle > 1024)
-    bad("link_bytes_per_cycle", std::to_string(link_bytes_per_cycle), "1..1024");
-  if (rx_poll_cycles == 0) bad("rx_poll_cycles", "0", ">= 1");
-  if (rx_wakeup != "interrupt" && rx_wakeup != "poll")
-    bad("rx_wakeup", "'" + rx_wakeup + "'", "one of interrupt, poll");
-  if (key_source != "software" && key_source != "hardware")
-    bad("key_source", "'" + key_source + "'", "one of software, hardware");
-  if (max_cycles == 0) bad("max_cycles", "0", ">= 1");
+    bad("vcs_per_class", std::to_string(vcs_per_class), "2..16 on a ring or torus (dateline virtual channels)");
+}
+
+std::vector<std::string> Scenario::ineffective_keys(const nlohmann::json& given) const {
+  std::vector<std::string> w;
+  if (!given.is_object()) return w;
+  for (const auto& d : scenario_keys()) {
+    if (d.scope != KeyScope::kScenario || !d.effective || !d.load || !given.contains(d.name)) continue;
+    if (d.effective(*this) || d.load(this) == d.def) continue;
+    w.push_back(fmt::format("key '{}' = {} has no effect here (only {}); ignored", d.name, d.load(this).dump(),
+                            d.applies));
+  }
+  return w;
 }
 
 std::vector<Location> Scenario::terminals() const {
@@ -146,18 +178,15 @@ std::vector<Location> Scenario::terminals() const {
 }
 
 std::vector<NodeSpec> generate_nodes(const GenerateSpec& g) {
-  if (g.nodes == 0 || g.first_id + g.nodes > 256)
-    throw ConfigError("bad value " + std::to_string(g.nodes) + " for 'generate.nodes' with first_id " +
-                      std::to_string(g.first_id) + ": node ids first_id .. first_id+nodes-1 must fit in 0..255");
-  if (g.partitions == 0 || g.partitions > regs::kNumPartitions)
-    throw ConfigError("bad value " + std::to_string(g.partitions) + " for 'generate.partitions': 1.." +
-                      std::to_string(regs::kNumPartitions));
-  if (g.processes == 0 || g.processes > 64)
-    throw ConfigError("bad value " + std::to_string(g.processes) + " for 'generate.processes': 1..64");
+  check_fields(KeyScope::kGenerate, &g, "generate.");
+  if (g.first_id + g.nodes > 256)
+    bad("generate.nodes", std::to_string(g.nodes),
+        "1.." + std::to_string(256 - g.first_id) + " with first_id " + std::to_string(g.first_id) +
+            ": node ids first_id .. first_id+nodes-1 must fit in 0..255");
   const uint32_t quota = g.quota ? g.quota : regs::kNumEndpoints / g.partitions;
   if (quota * g.partitions > regs::kNumEndpoints)
-    throw ConfigError("bad value " + std::to_string(g.quota) + " for 'generate.quota': partitions x quota <= " +
-                      std::to_string(regs::kNumEndpoints) + " endpoints");
+    bad("generate.quota", std::to_string(g.quota),
+        "partitions x quota <= " + std::to_string(regs::kNumEndpoints) + " endpoints");
   std::vector<NodeSpec> out;
   for (uint32_t n = 0; n < g.nodes; ++n) {
     NodeSpec N;
@@ -176,195 +205,109 @@ std::vector<NodeSpec> generate_nodes(const GenerateSpec& g) {
   return out;
 }
 
+namespace {
+
+json dump_fields(KeyScope scope, const void* obj, const Scenario* s) {
+  json j = json::object();
+  for (const auto& d : scenario_keys()) {
+    if (d.scope != scope || !d.load) continue;
+    if (d.dump_when_effective_only && s && d.effective && !d.effective(*s)) continue;
+    json v = d.load(obj);
+    if (d.def.is_null() && v == json("")) continue;  // optional, absent
+    j[d.name] = std::move(v);
+  }
+  return j;
+}
+
+}  // namespace
+
 json Scenario::to_json() const {
-  json j;
-  j["name"] = name;
-  j["seed"] = seed;
-  j["clock_ghz"] = clock_ghz;
-  j["core"] = core;
-  j["topology"] = topology;
-  j["fabric_x"] = fabric_x;
-  j["fabric_y"] = fabric_y;
-  j["vcs_per_class"] = vcs_per_class;
-  j["buf_depth_flits"] = buf_depth_flits;
-  j["router_delay_cycles"] = router_delay_cycles;
-  j["link_bytes_per_cycle"] = link_bytes_per_cycle;
-  j["link_latency_cycles"] = link_latency_cycles;
-  j["bus_latency_cycles"] = bus_latency_cycles;
-  j["rx_wakeup"] = rx_wakeup;
-  j["key_source"] = key_source;
-  j["rx_poll_cycles"] = rx_poll_cycles;
-  j["max_cycles"] = max_cycles;
-  j["stats_interval_cycles"] = stats_interval_cycles;
-  j["hol_lifetime_cycles"] = hol_lifetime_cycles;
-  j["alarm_thresh"] = alarm_thresh;
-  j["alarm_window_log2"] = alarm_window_log2;
+  json j = dump_fields(KeyScope::kScenario, this, this);
   for (const auto& N : nodes) {
-    json jn{{"name", N.name}, {"id", N.id}};
-    if (!N.core.empty()) jn["core"] = N.core;
+    json jn = dump_fields(KeyScope::kNode, &N, nullptr);
     for (const auto& P : N.partitions) {
-      json jp{{"name", P.name}, {"quota", P.quota}};
-      for (const auto& q : P.processes) jp["processes"].push_back({{"name", q.name}, {"pid", q.pid}});
+      json jp = dump_fields(KeyScope::kPartition, &P, nullptr);
+      for (const auto& q : P.processes) jp["processes"].push_back(dump_fields(KeyScope::kProcess, &q, nullptr));
       jn["partitions"].push_back(jp);
     }
     j["nodes"].push_back(jn);
   }
-  for (const auto& C : channels)
-    j["channels"].push_back({{"receiver", C.receiver},
-                             {"sender", C.sender},
-                             {"messages", C.messages},
-                             {"min_bytes", C.min_bytes},
-                             {"max_bytes", C.max_bytes},
-                             {"mean_gap_cycles", C.mean_gap_cycles},
-                             {"rx_service_cycles", C.rx_service_cycles}});
-  if (traffic) {
-    j["traffic"] = traffic->to_json();
-    j["warmup_cycles"] = warmup_cycles;
-    j["measure_cycles"] = measure_cycles;
-    j["drain_cycles"] = drain_cycles;
-  }
-  for (const auto& A : attacks)
-    j["attacks"].push_back({{"kind", A.kind},
-                            {"attacker", A.attacker},
-                            {"channel", A.channel},
-                            {"count", A.count},
-                            {"start_cycle", A.start_cycle},
-                            {"gap_cycles", A.gap_cycles},
-                            {"rogue_node_id", A.rogue_node_id}});
+  for (const auto& C : channels) j["channels"].push_back(dump_fields(KeyScope::kChannel, &C, nullptr));
+  if (traffic) j["traffic"] = traffic->to_json();
+  for (const auto& A : attacks) j["attacks"].push_back(dump_fields(KeyScope::kAttack, &A, nullptr));
+  for (const auto& F : faults) j["faults"].push_back(dump_fields(KeyScope::kFault, &F, nullptr));
   return j;
 }
 
 namespace {
-template <typename T>
-void get(const json& j, const char* key, T& out, const std::string& where) {
-  if (!j.contains(key)) return;  // keep the default
-  const json& v = j.at(key);
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    // Never let nlohmann convert a float or an out-of-range number: that
-    // static_cast is undefined behaviour (found by fuzz/scenario_fuzz.cpp).
-    bool ok = false;
-    if (v.is_number_unsigned()) {
-      ok = v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
-    } else if (v.is_number_integer()) {
-      const int64_t x = v.get<int64_t>();
-      ok = x >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
-           (x < 0 || static_cast<uint64_t>(x) <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
-    }
-    if (!ok)
-      throw ConfigError(where + ": key '" + key + "' has value " + v.dump() + ": expected an integer in [" +
-                        std::to_string(std::numeric_limits<T>::min()) + ", " +
-                        std::to_string(std::numeric_limits<T>::max()) + "]");
-    out = v.get<T>();
-    return;
-  }
-  try {
-    out = v.get<T>();
-  } catch (const json::exception&) {
-    throw ConfigError(where + ": key '" + key + "' has value " + v.dump() + " of the wrong type");
-  }
-}
-void only_keys(const json& j, std::initializer_list<const char*> keys, const std::string& where) {
-  if (!j.is_object()) throw ConfigError(where + ": expected an object, got " + j.dump());
+
+// Unknown keys are refused with the keys `scope` allows.
+void only_keys(const json& j, KeyScope scope, const std::string& where, const std::string& at) {
+  if (!j.is_object())
+    throw ConfigError(where + ": " + (at.empty() ? "the scenario" : "'" + at + "'") + " must be an object, got " +
+                      j.dump());
+  const auto names = key_names(scope);
   for (auto it = j.begin(); it != j.end(); ++it) {
-    bool ok = false;
+    if (std::find(names.begin(), names.end(), it.key()) != names.end()) continue;
     std::string allowed;
-    for (const char* k : keys) {
-      ok |= it.key() == k;
-      allowed += std::string(allowed.empty() ? "" : ", ") + k;
-    }
-    if (!ok) throw ConfigError(where + ": unknown key '" + it.key() + "' (allowed: " + allowed + ")");
+    for (const auto& n : names) allowed += (allowed.empty() ? "" : ", ") + n;
+    throw ConfigError(where + ": unknown key '" + it.key() + "'" + (at.empty() ? "" : " in " + at) +
+                      " (allowed: " + allowed + ")");
   }
 }
+
+// Checks and stores every scalar key of `scope` present in j.
+void read_fields(KeyScope scope, void* obj, const json& j, const std::string& where, const std::string& at) {
+  only_keys(j, scope, where, at);
+  for (const auto& d : scenario_keys()) {
+    if (d.scope != scope) continue;
+    if (d.required && !j.contains(d.name))
+      throw ConfigError(where + ": key '" + (at.empty() ? "" : at + ".") + d.name + "' is missing (allowed: " +
+                        d.allowed_text() + (d.unit.empty() ? "" : ", " + d.unit) + ")");
+    if (!j.contains(d.name)) continue;
+    const json& v = j.at(d.name);
+    d.check(v, where, (at.empty() ? "" : at + ".") + d.name);
+    if (d.store) d.store(obj, v);
+  }
+}
+
 }  // namespace
 
-Scenario scenario_from_json(const json& j, const std::string& where) {
+Scenario scenario_from_json(const json& j, const std::string& where, std::vector<std::string>* warnings) {
   Scenario s;
   s.nodes.clear();
   s.channels.clear();
-  only_keys(j, {"name", "seed", "clock_ghz", "core", "topology", "fabric_x", "fabric_y", "vcs_per_class", "buf_depth_flits",
-                "router_delay_cycles", "link_bytes_per_cycle", "link_latency_cycles", "bus_latency_cycles",
-                "rx_wakeup", "key_source", "rx_poll_cycles", "max_cycles", "stats_interval_cycles", "hol_lifetime_cycles", "alarm_thresh",
-                "alarm_window_log2", "nodes", "generate", "channels", "attacks", "traffic", "warmup_cycles",
-                "measure_cycles", "drain_cycles"},
-            where);
-  get(j, "name", s.name, where);
-  get(j, "seed", s.seed, where);
-  get(j, "clock_ghz", s.clock_ghz, where);
-  get(j, "core", s.core, where);
-  get(j, "topology", s.topology, where);
-  get(j, "fabric_x", s.fabric_x, where);
-  get(j, "fabric_y", s.fabric_y, where);
-  get(j, "vcs_per_class", s.vcs_per_class, where);
-  get(j, "buf_depth_flits", s.buf_depth_flits, where);
-  get(j, "router_delay_cycles", s.router_delay_cycles, where);
-  get(j, "link_bytes_per_cycle", s.link_bytes_per_cycle, where);
-  get(j, "link_latency_cycles", s.link_latency_cycles, where);
-  get(j, "bus_latency_cycles", s.bus_latency_cycles, where);
-  get(j, "rx_wakeup", s.rx_wakeup, where);
-  get(j, "key_source", s.key_source, where);
-  get(j, "rx_poll_cycles", s.rx_poll_cycles, where);
-  get(j, "max_cycles", s.max_cycles, where);
-  get(j, "stats_interval_cycles", s.stats_interval_cycles, where);
-  get(j, "hol_lifetime_cycles", s.hol_lifetime_cycles, where);
-  get(j, "alarm_thresh", s.alarm_thresh, where);
-  get(j, "alarm_window_log2", s.alarm_window_log2, where);
-  get(j, "warmup_cycles", s.warmup_cycles, where);
-  get(j, "measure_cycles", s.measure_cycles, where);
-  get(j, "drain_cycles", s.drain_cycles, where);
+  read_fields(KeyScope::kScenario, &s, j, where, "");
   if (j.contains("traffic")) s.traffic = TrafficSpec::from_json(j.at("traffic"), where + ": traffic");
   if (j.contains("generate")) {
     if (j.contains("nodes")) throw ConfigError(where + ": give either 'nodes' or 'generate', not both");
-    const json& jg = j.at("generate");
-    only_keys(jg, {"nodes", "partitions", "processes", "quota", "first_id"}, where + ": generate");
     GenerateSpec g;
-    get(jg, "nodes", g.nodes, where + ": generate");
-    get(jg, "partitions", g.partitions, where + ": generate");
-    get(jg, "processes", g.processes, where + ": generate");
-    get(jg, "quota", g.quota, where + ": generate");
-    get(jg, "first_id", g.first_id, where + ": generate");
+    read_fields(KeyScope::kGenerate, &g, j.at("generate"), where, "generate");
     try {
       s.nodes = generate_nodes(g);
     } catch (const ConfigError& e) {
       throw ConfigError(where + ": " + e.what());
     }
   }
+  auto idx = [](const std::string& a, size_t i) { return a + "[" + std::to_string(i) + "]"; };
   if (j.contains("nodes")) {
     size_t n = 0;
     for (const auto& jn : j.at("nodes")) {
-      const std::string w = where + ": nodes[" + std::to_string(n++) + "]";
-      only_keys(jn, {"name", "id", "core", "partitions"}, w);
+      const std::string at = idx("nodes", n++);
       NodeSpec N;
-      get(jn, "name", N.name, w);
-      get(jn, "core", N.core, w);
-      unsigned id = 0;
-      get(jn, "id", id, w);
-      if (id > 255) throw ConfigError(w + ": key 'id' has value " + std::to_string(id) + " (allowed 0..255)");
-      N.id = static_cast<uint8_t>(id);
+      read_fields(KeyScope::kNode, &N, jn, where, at);
       size_t p = 0;
       if (jn.contains("partitions"))
         for (const auto& jp : jn.at("partitions")) {
-          const std::string wp = w + ".partitions[" + std::to_string(p++) + "]";
-          only_keys(jp, {"name", "quota", "processes"}, wp);
+          const std::string ap = idx(at + ".partitions", p++);
           PartitionSpec P;
-          get(jp, "name", P.name, wp);
-          unsigned quota = P.quota;
-          get(jp, "quota", quota, wp);
-          if (quota > regs::kNumEndpoints)
-            throw ConfigError(wp + ": key 'quota' has value " + std::to_string(quota) + " (allowed 0.." +
-                              std::to_string(regs::kNumEndpoints) + ")");
-          P.quota = static_cast<uint8_t>(quota);
+          read_fields(KeyScope::kPartition, &P, jp, where, ap);
+          size_t q = 0;
           if (jp.contains("processes"))
             for (const auto& jq : jp.at("processes")) {
-              only_keys(jq, {"name", "pid"}, wp + ".processes");
-              ProcessSpec q;
-              get(jq, "name", q.name, wp);
-              unsigned pid = 0;
-              get(jq, "pid", pid, wp);
-              if (pid == 0 || pid > 0xFFFF)
-                throw ConfigError(wp + ": process '" + q.name + "' has pid " + std::to_string(pid) +
-                                  " (allowed 1..65535)");
-              q.pid = static_cast<uint16_t>(pid);
-              P.processes.push_back(q);
+              ProcessSpec Q;
+              read_fields(KeyScope::kProcess, &Q, jq, where, idx(ap + ".processes", q++));
+              P.processes.push_back(Q);
             }
           N.partitions.push_back(P);
         }
@@ -374,37 +317,26 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
   if (j.contains("channels")) {
     size_t c = 0;
     for (const auto& jc : j.at("channels")) {
-      const std::string w = where + ": channels[" + std::to_string(c++) + "]";
-      only_keys(jc, {"receiver", "sender", "messages", "min_bytes", "max_bytes", "mean_gap_cycles", "rx_service_cycles"},
-                w);
       ChannelSpec C;
-      get(jc, "receiver", C.receiver, w);
-      get(jc, "sender", C.sender, w);
-      get(jc, "messages", C.messages, w);
-      get(jc, "min_bytes", C.min_bytes, w);
-      get(jc, "max_bytes", C.max_bytes, w);
-      get(jc, "mean_gap_cycles", C.mean_gap_cycles, w);
-      get(jc, "rx_service_cycles", C.rx_service_cycles, w);
+      read_fields(KeyScope::kChannel, &C, jc, where, idx("channels", c++));
       s.channels.push_back(C);
     }
   }
   if (j.contains("attacks")) {
     size_t a = 0;
     for (const auto& ja : j.at("attacks")) {
-      const std::string w = where + ": attacks[" + std::to_string(a++) + "]";
-      only_keys(ja, {"kind", "attacker", "channel", "count", "start_cycle", "gap_cycles", "rogue_node_id"}, w);
       AttackSpec A;
-      get(ja, "kind", A.kind, w);
-      get(ja, "attacker", A.attacker, w);
-      get(ja, "channel", A.channel, w);
-      get(ja, "count", A.count, w);
-      get(ja, "start_cycle", A.start_cycle, w);
-      get(ja, "gap_cycles", A.gap_cycles, w);
-      unsigned id = A.rogue_node_id;
-      get(ja, "rogue_node_id", id, w);
-      if (id > 255) throw ConfigError(w + ": key 'rogue_node_id' has value " + std::to_string(id) + " (allowed 0..255)");
-      A.rogue_node_id = static_cast<uint8_t>(id);
+      read_fields(KeyScope::kAttack, &A, ja, where, idx("attacks", a++));
       s.attacks.push_back(A);
+    }
+  }
+  if (j.contains("faults")) {
+    size_t f = 0;
+    for (const auto& jf : j.at("faults")) {
+      FaultRuleSpec F;
+      const std::string at = idx("faults", f++);
+      read_fields(KeyScope::kFault, &F, jf, where, at);
+      s.faults.push_back(F);
     }
   }
   try {
@@ -412,7 +344,60 @@ Scenario scenario_from_json(const json& j, const std::string& where) {
   } catch (const ConfigError& e) {
     throw ConfigError(where + ": " + e.what());
   }
+  if (warnings)
+    for (const auto& w : s.ineffective_keys(j)) warnings->push_back(where + ": " + w);
   return s;
+}
+
+FaultRuleSpec parse_fault_option(const std::string& text) {
+  const std::string where = "--fault " + text;
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) throw ConfigError(where + ": expected KIND=RATE[@LINK] or off");
+  const auto at = text.find('@', eq);
+  FaultRuleSpec f;
+  const json kind = text.substr(0, eq);
+  find_key(KeyScope::kFault, "kind")->check(kind, where, "faults[].kind");
+  f.kind = kind.get<std::string>();
+  const json rate = cli_value(text.substr(eq + 1, at == std::string::npos ? std::string::npos : at - eq - 1));
+  find_key(KeyScope::kFault, "rate")->check(rate, where, "faults[].rate");
+  f.rate = rate.get<double>();
+  if (at != std::string::npos) f.link = text.substr(at + 1);
+  return f;
+}
+
+void apply_set(json& j, const std::string& kv) {
+  const auto eq = kv.find('=');
+  if (eq == std::string::npos || eq == 0) throw ConfigError("--set '" + kv + "': expected KEY=VALUE");
+  const std::string key = kv.substr(0, eq);
+  const std::string where = "--set " + kv;
+  const KeyDecl* d = find_key_path(key);
+  if (!d || d->scope == KeyScope::kGenerate || key.find('[') != std::string::npos) {
+    std::string top;
+    for (const auto& n : key_names(KeyScope::kScenario))
+      if (find_key(KeyScope::kScenario, n)->load) top += (top.empty() ? "" : ", ") + n;
+    throw ConfigError(where + ": no scalar scenario key '" + key + "' (allowed: " + top +
+                      ", traffic.* (--list-keys); nested keys as a.b.c)");
+  }
+  if (d->type == KeyType::kArray || d->type == KeyType::kObject)
+    throw ConfigError(where + ": '" + key + "' is not a scalar key of the scenario (edit a -c file for it)");
+  // A string key takes the text as it is (--set name=123 is the name "123").
+  const bool text = d->type == KeyType::kString || d->type == KeyType::kEnum;
+  const json v = text ? json(kv.substr(eq + 1)) : cli_value(kv.substr(eq + 1));
+  d->check(v, where, key);
+  if (d->scope == KeyScope::kScenario) {
+    j[key] = v;
+    return;
+  }
+  // traffic.a.b: the scenario must have traffic.
+  if (!j.contains("traffic"))
+    throw ConfigError(where + ": the scenario has no 'traffic' (generated traffic); '" + key + "' has no effect");
+  json* node = &j["traffic"];
+  std::string rest = key.substr(std::string("traffic.").size());
+  for (auto dot = rest.find('.'); dot != std::string::npos; dot = rest.find('.')) {
+    node = &(*node)[rest.substr(0, dot)];
+    rest = rest.substr(dot + 1);
+  }
+  (*node)[rest] = v;
 }
 
 Scenario fig2_scenario() {

@@ -84,6 +84,15 @@ struct AttackSpec {
 };
 bool is_rogue_attack(const std::string& kind);
 
+// A fault rule on the fabric links (docs/fault-injection.md): each packet
+// crossing a matching link gets the fault with probability `rate`.
+struct FaultRuleSpec {
+  std::string kind;           // drop, duplicate, reorder, corrupt, delay, stall
+  double rate = 0;            // 0..1 per packet
+  std::string link = "all";   // all, <node>, <node>.in (node -> fabric), <node>.out (fabric -> node)
+};
+inline constexpr const char* kFaultKinds[] = {"drop", "duplicate", "reorder", "corrupt", "delay", "stall"};
+
 // A regular system for sizing studies: `nodes` nodes with ids first_id,
 // first_id+1, ..., each with `partitions` partitions of `processes`
 // processes; names n<i>, n<i>p<j>, n<i>p<j>q<k>.
@@ -118,6 +127,12 @@ struct Scenario {
   uint32_t vcs_per_class = 2;           // network only
   uint32_t buf_depth_flits = 8;         // network only, per VC
   uint32_t router_delay_cycles = 1;
+  // Router model of a network (docs/fabric.md "Router models"): "simple"
+  // (router_delay_cycles per router) or "pipeline" (the stages below).
+  std::string router_model = "simple";
+  uint32_t router_rc_cycles = 1, router_va_cycles = 1, router_sa_cycles = 1, router_st_cycles = 1;
+  uint32_t router_credit_delay_cycles = 0;
+  uint32_t router_alloc_iters = 1;
   uint32_t link_bytes_per_cycle = 16;
   uint32_t link_latency_cycles = 20;
   uint32_t bus_latency_cycles = 2;
@@ -129,6 +144,11 @@ struct Scenario {
   // Channel keys: "software" (each agent's libsodium KDF) or "hardware" (the
   // CMM's key generator, CONNECT with HWKEY; docs/security.md 1.10).
   std::string key_source = "software";
+  // Channel mode the agents request for every channel (docs/strong-mode.md):
+  // "plain" or "strong" (link keys, MAC on every packet); MAC engine timing.
+  std::string security_mode = "plain";
+  uint32_t mac_latency_cycles = 4;
+  uint32_t mac_bytes_per_cycle = 16;
   uint32_t rx_poll_cycles = 50;        // receiver re-check interval when idle (rx_wakeup "poll")
   uint64_t max_cycles = 50'000'000;    // watchdog: the run fails if not done by then
   uint64_t stats_interval_cycles = 0;  // time series sample interval; 0: none
@@ -138,10 +158,21 @@ struct Scenario {
   uint32_t hol_lifetime_cycles = 4096;
   uint32_t alarm_thresh = 32;
   uint32_t alarm_window_log2 = 12;
+  // Fabric fault injection (docs/fault-injection.md); empty = no interposer.
+  std::vector<FaultRuleSpec> faults;
+  std::string fault_packets = "all";   // all, data (DATA and NACKs of DATA)
+  uint32_t fault_reorder_window = 4;   // packets
+  uint32_t fault_delay_cycles = 100;
+  uint32_t fault_stall_cycles = 200;
 
   // Where a process lives; throws ConfigError naming the process.
   Location locate(const std::string& process) const;
-  void validate() const;  // throws ConfigError with the offending key and value
+  // Throws ConfigError "key '<path>' has value <v> (allowed: ...)": the
+  // declared range of every key (scenario_keys.cpp), then the rules between keys.
+  void validate() const;
+  // Warnings for top-level keys present in `given` (the JSON read) that are
+  // not at their default yet have no effect in this configuration.
+  std::vector<std::string> ineffective_keys(const nlohmann::json& given) const;
   nlohmann::json to_json() const;
 };
 
@@ -154,7 +185,15 @@ Scenario fig2_attack_scenario();
 inline constexpr const char* kAttackKinds[] = {"rogue_node_spoofed", "rogue_node_own_id", "rogue_all_kinds",
                                                "flooder",            "credit_withholder", "key_predictor",
                                                "steal_endpoint",     "foreign_agent"};
-// Reads a scenario from JSON (same schema as to_json()); `where` names the source in errors.
-Scenario scenario_from_json(const nlohmann::json& j, const std::string& where);
+// Reads a scenario from JSON (same schema as to_json(); docs/scenario-keys.md);
+// `where` names the source in errors (the file). Ineffective keys go to
+// `warnings` when given.
+Scenario scenario_from_json(const nlohmann::json& j, const std::string& where,
+                            std::vector<std::string>* warnings = nullptr);
+// `--set KEY=VALUE` on the JSON form of a scenario: KEY a top-level scalar key
+// or traffic.a.b; the value is checked against the key's declaration.
+void apply_set(nlohmann::json& j, const std::string& kv);
+// `--fault KIND=RATE[@LINK]` as a rule (the link is checked by validate()).
+FaultRuleSpec parse_fault_option(const std::string& text);
 
 }  // namespace cmm::tb

@@ -10,6 +10,7 @@ namespace cmm::tb {
 namespace {
 constexpr uint8_t kSeqOld = static_cast<uint8_t>(regs::Reason::kSeqOld);
 constexpr uint8_t kSeqGap = static_cast<uint8_t>(regs::Reason::kSeqGap);
+constexpr uint8_t kNotOpen = static_cast<uint8_t>(regs::Reason::kNotOpen);
 
 uint64_t splitmix(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -61,7 +62,7 @@ void Scoreboard::retire(Window& w) {
   while (!w.win.empty()) {
     const uint8_t st = w.win.front().state;
     if (st == 0 || st == 1) break;  // unsent or in flight
-    if (st == 3 || st == 6) w.kept.emplace(w.base, st);
+    if (st == 3 || st == 6 || st == 8) w.kept.emplace(w.base, st);  // a later SEQ_GAP may name them
     w.win.pop_front();
     ++w.base;
   }
@@ -103,7 +104,7 @@ void Scoreboard::refused_at_source(uint32_t ch, uint32_t seq, uint8_t reason) {
   Msg* m = at(it->second, seq, true);
   if (!m) return;
   m->state = 3;
-  ++chan_[ch].refused;
+  ++chan_[ch].refused_at_source;
   ++reasons_[reason];
   retire(it->second);
 }
@@ -134,7 +135,7 @@ void Scoreboard::delivered(uint32_t ch, uint32_t seq, const uint8_t* data, uint3
     errors_.push_back(id + ": delivered twice");
     return;
   }
-  if (st == 4 || st == 5) {
+  if (st == 4 || st == 5 || st == 7 || st == 8) {
     errors_.push_back(id + ": delivered after its loss was reported");
     return;
   }
@@ -168,14 +169,16 @@ void Scoreboard::nack(uint32_t ch, uint32_t seq, uint8_t reason, uint32_t gap, b
     return;
   }
   // What the NACK reports becomes a counted drop when the NACK itself was dropped.
-  const uint8_t lost_state = in_fabric ? 6 : 4;
-  uint32_t& lost_count = in_fabric ? c.dropped : c.nack_lost;
+  // NOT_OPEN: refused before the receiver's sequence check, so a later
+  // SEQ_GAP may count it again; remembered behind the window (state 8).
+  const uint8_t lost_state = in_fabric ? 6 : reason == kNotOpen ? 8 : 4;
+  uint32_t& lost_count = in_fabric ? c.fabric_dropped : c.nacked_lost;
   if (reason == kSeqOld) {
-    if (!in_fabric) ++c.nack_old;
+    if (!in_fabric) ++c.nacks_seq_old;
     return;
   }
   if (reason == kSeqGap) {
-    if (!in_fabric) ++c.nack_gap;
+    if (!in_fabric) ++c.nacks_seq_gap;
     // The `gap` messages sent just before `seq` are the missing ones (each
     // accepted doorbell took the next sequence number at the sender's CMM).
     uint32_t left = gap;
@@ -185,14 +188,19 @@ void Scoreboard::nack(uint32_t ch, uint32_t seq, uint8_t reason, uint32_t gap, b
       --left;
       if (ms == 1) {
         at(w, s)->state = in_fabric ? 6 : 5;
-        ++(in_fabric ? c.dropped : c.gap_lost);
+        ++(in_fabric ? c.fabric_dropped : c.gap_lost);
       } else if (ms == 6) {
         // already charged to the fabric's counter; now the sender knows too
+      } else if (ms == 4 || ms == 8) {
+        // Refused before the receiver's sequence check (NOT_OPEN: the receive
+        // entry was still CONNECTING, its CONNECT_ACK lost) and NACKed: the
+        // CMM counts it in this gap again. Reported twice, lost once.
+        ++c.gap_renacked;
       } else {
         errors_.push_back(c.label + " seq " + std::to_string(s) + ": reported missing (SEQ_GAP at seq " +
                           std::to_string(seq) + ") but " +
                           (ms == 2 ? "delivered" : ms == kRetired ? "delivered or already reported lost"
-                                                                  : "already NACKed"));
+                           : ms == 7 ? "taken for an unreportable tail" : "already NACKed"));
       }
     }
     if (left) errors_.push_back(id + ": SEQ_GAP of " + std::to_string(gap) + " but only " +
@@ -223,12 +231,22 @@ void Scoreboard::dropped(uint32_t ch, uint32_t seq, uint8_t reason) {
   // delivered): no loss.
   if (!m || m->state != 1) return;
   m->state = 6;
-  ++chan_[ch].dropped;
+  ++chan_[ch].fabric_dropped;
   ++reasons_[reason];
   retire(it->second);
 }
 
 void Scoreboard::nacks_reflected(uint32_t ch, uint32_t n) { chan_[ch].reflected += n; }
+
+void Scoreboard::tail_lost(uint32_t ch, uint32_t seq) {
+  auto it = msgs_.find(ch);
+  if (it == msgs_.end()) return;
+  Msg* m = at(it->second, seq);
+  if (!m || m->state != 1) return;
+  m->state = 7;
+  ++chan_[ch].tail_lost;
+  retire(it->second);
+}
 
 uint32_t Scoreboard::unreported(uint32_t ch) const {
   auto it = msgs_.find(ch);
@@ -243,19 +261,19 @@ bool Scoreboard::finish(std::vector<std::string>& errors) const {
     // sent = delivered + reported (NACKed with a loss reason, or missing in a SEQ_GAP).
     if (const uint32_t silent = unreported(ch))
       errors.push_back(c.label + ": " + std::to_string(silent) + " sent messages neither delivered nor reported " +
-                       "lost (silent loss; " + std::to_string(c.nack_lost) + " NACKed, " +
-                       std::to_string(c.gap_lost) + " reported missing by SEQ_GAP, " + std::to_string(c.dropped) +
+                       "lost (silent loss; " + std::to_string(c.nacked_lost) + " NACKed, " +
+                       std::to_string(c.gap_lost) + " reported missing by SEQ_GAP, " + std::to_string(c.fabric_dropped) +
                        " dropped with a counted reason)");
     // Every NACK the sender's CMM took in reached the sender's library: the
     // refusals as NACKs (EP_TX_STATUS), the SEQ_GAPs through its error log.
     if (!c.library_exact())
       errors.push_back(c.label + ": the sender's library reported " + std::to_string(c.nacked) + " NACKs and " +
-                       std::to_string(c.gaps_logged) + " SEQ_GAPs; its CMM took in " + std::to_string(c.nack_lost) +
-                       " refusals, " + std::to_string(c.nack_gap) + " SEQ_GAP, " + std::to_string(c.nack_old) +
+                       std::to_string(c.gaps_logged) + " SEQ_GAPs; its CMM took in " + std::to_string(c.nacked_lost) +
+                       " refusals, " + std::to_string(c.nacks_seq_gap) + " SEQ_GAP, " + std::to_string(c.nacks_seq_old) +
                        " SEQ_OLD (not counted) and " + std::to_string(c.reflected) +
                        " NACKs of spoofed packets");
-    if (c.sent + c.refused != c.expected)
-      errors.push_back(c.label + ": only " + std::to_string(c.sent + c.refused) + " of " +
+    if (c.sent + c.refused_at_source != c.expected)
+      errors.push_back(c.label + ": only " + std::to_string(c.sent + c.refused_at_source) + " of " +
                        std::to_string(c.expected) + " messages were attempted");
   }
   return errors.empty();

@@ -60,6 +60,8 @@ class Scoreboard {
   // (gaps_reported). Together they must add up to the NACKs above.
   void nacks_reported(uint32_t ch, uint32_t n, uint8_t reason);
   void gaps_reported(uint32_t ch, uint32_t n);
+  // The sender's partition of `ch` lost error-log entries (see gap_log_lossy).
+  void gap_log_lossy(uint32_t ch) { chan_[ch].gap_log_lossy = true; }
   // Message `seq` was dropped by the fabric or a shell, counted there with
   // `reason` (SRC_SPOOFED, BAD_LEN, HOL_TIMEOUT, BAD_CRC): lost, reported by
   // the counter (and to the sender by a later SEQ_GAP, if one comes).
@@ -67,28 +69,44 @@ class Scoreboard {
   // NACKs that reached the sender for messages it never sent (a rogue node
   // spoofed its ids): reported to the sender, but not losses of the channel.
   void nacks_reflected(uint32_t ch, uint32_t n);
+  // Message `seq`, still in flight, was destroyed by an injected fabric fault
+  // and no later message of its channel reached the receiver's CMM: the
+  // plain scheme cannot report it (no SEQ_GAP without a later message). A
+  // named category of its own (FAULT_TAIL), never counted as reported.
+  void tail_lost(uint32_t ch, uint32_t seq);
 
   // Final check; appends one line per problem to `errors`. Returns true when clean.
   bool finish(std::vector<std::string>& errors) const;
 
   struct ChannelStats {
     std::string label;
-    uint32_t expected = 0, sent = 0, delivered = 0, refused = 0;
+    uint32_t expected = 0, sent = 0, delivered = 0, refused_at_source = 0;
     uint32_t nacked = 0;     // NACKs the sender's library reported (EP_TX_STATUS)
     uint32_t gaps_logged = 0;  // SEQ_GAP NACKs the sender's library learned from its error log
     uint32_t reflected = 0;  // of them for messages never sent (spoofed)
-    uint32_t nack_lost = 0;  // messages lost, NACKed with their reason
-    uint32_t nack_gap = 0;   // SEQ_GAP NACKs
+    uint32_t nacked_lost = 0;  // messages lost, NACKed with their reason
+    uint32_t nacks_seq_gap = 0;   // SEQ_GAP NACKs
     uint32_t gap_lost = 0;   // messages lost, reported by a SEQ_GAP NACK
-    uint32_t nack_old = 0;   // SEQ_OLD NACKs (late or duplicate copies)
-    uint32_t dropped = 0;    // messages dropped and counted by the fabric or a shell (not also in gap_lost)
+    uint32_t nacks_seq_old = 0;   // SEQ_OLD NACKs (late or duplicate copies)
+    uint32_t fabric_dropped = 0;    // messages dropped and counted by the fabric or a shell (not also in gap_lost)
+    uint32_t tail_lost = 0;  // FAULT_TAIL: destroyed by an injected fault, unreportable (tail_lost())
+    uint32_t gap_renacked = 0;  // NACKed messages a later SEQ_GAP counted again (refused before the seq check)
     // The library saw every NACK that refused a message (EP_TX_STATUS counts
     // exactly those) and learned every SEQ_GAP from its log; SEQ_OLD NACKs
     // refuse nothing and reach no counter of the sender.
-    bool library_complete() const { return nacked >= nack_lost + reflected && gaps_logged >= nack_gap; }
-    bool library_exact() const { return nacked == nack_lost + reflected && gaps_logged == nack_gap; }
+    // When the sender's partition lost error-log entries (LOST count), some
+    // SEQ_GAP entries never reached its library: the agent re-reads CST_LOST
+    // instead (exact), and the log count may only fall short.
+    bool gap_log_lossy = false;
+    bool library_complete() const {
+      return nacked >= nacked_lost + reflected && (gap_log_lossy || gaps_logged >= nacks_seq_gap);
+    }
+    bool library_exact() const {
+      return nacked == nacked_lost + reflected &&
+             (gap_log_lossy ? gaps_logged <= nacks_seq_gap : gaps_logged == nacks_seq_gap);
+    }
     // Losses reported: NACKed, missing in a SEQ_GAP, or dropped with a counted reason.
-    uint32_t reported() const { return nack_lost + gap_lost + dropped; }
+    uint32_t reported_lost() const { return nacked_lost + gap_lost + fabric_dropped; }
   };
   // Sent messages neither delivered (yet) nor reported lost: after the run,
   // silent losses (I7).
@@ -112,7 +130,8 @@ class Scoreboard {
     uint64_t sent_cycle = 0;
     uint32_t len = 0;
     // 0 unsent, 1 sent, 2 delivered, 3 refused at source, 4 NACKed (lost),
-    // 5 reported missing by a SEQ_GAP NACK, 6 dropped by the fabric or a shell (counted)
+    // 5 reported missing by a SEQ_GAP NACK, 6 dropped by the fabric or a shell (counted),
+    // 7 FAULT_TAIL (tail_lost), 8 NACKed NOT_OPEN (as 4, but kept behind the window)
     uint8_t state = 0;
   };
   static constexpr uint8_t kRetired = 0xFF;  // state of a forgotten message: sent, then delivered or reported lost

@@ -61,7 +61,7 @@ TEST(Scoreboard, LossReportedByNackIsClean) {
   sb.nacks_reported(3, 1, 13);
   std::vector<std::string> err;
   EXPECT_TRUE(sb.finish(err)) << (err.empty() ? "" : err[0]);
-  EXPECT_EQ(sb.channels().at(3).reported(), 1u);
+  EXPECT_EQ(sb.channels().at(3).reported_lost(), 1u);
 }
 
 constexpr uint8_t kSeqOld = static_cast<uint8_t>(regs::Reason::kSeqOld);
@@ -86,9 +86,9 @@ TEST(Scoreboard, SeqGapReportsTheMissingNotTheTaggedMessage) {
   EXPECT_TRUE(sb.finish(err)) << (err.empty() ? "" : err[0]);
   const auto& c = sb.channels().at(0);
   EXPECT_EQ(c.gap_lost, 2u);
-  EXPECT_EQ(c.nack_lost, 0u);
-  EXPECT_EQ(c.nack_old, 1u);
-  EXPECT_EQ(c.delivered + c.reported(), c.sent);
+  EXPECT_EQ(c.nacked_lost, 0u);
+  EXPECT_EQ(c.nacks_seq_old, 1u);
+  EXPECT_EQ(c.delivered + c.reported_lost(), c.sent);
 }
 
 // A message dropped by the fabric with a counted reason is a reported loss;
@@ -107,9 +107,9 @@ TEST(Scoreboard, FabricDropWithReasonIsReported) {
   std::vector<std::string> err;
   EXPECT_TRUE(sb.finish(err)) << (err.empty() ? "" : err[0]);
   const auto& c = sb.channels().at(0);
-  EXPECT_EQ(c.dropped, 2u);
+  EXPECT_EQ(c.fabric_dropped, 2u);
   EXPECT_EQ(c.gap_lost, 0u);
-  EXPECT_EQ(c.delivered + c.reported(), c.sent);
+  EXPECT_EQ(c.delivered + c.reported_lost(), c.sent);
 }
 
 // A loss nobody reported, or NACKs that never reached the sender's library,
@@ -241,7 +241,7 @@ TEST(Scoreboard, RefusedAndDroppedAreRememberedBehindTheWindow) {
     std::vector<std::string> err;
     if (!bad) {
       EXPECT_TRUE(sb.finish(err)) << (err.empty() ? "" : err[0]);
-      EXPECT_EQ(sb.channels().at(0).dropped, 1u);
+      EXPECT_EQ(sb.channels().at(0).fabric_dropped, 1u);
       EXPECT_EQ(sb.channels().at(0).gap_lost, 0u);
       for (uint32_t i : {1u, 3u}) {
         make_payload(1, 0, i, q.data(), 8);
@@ -263,6 +263,51 @@ TEST(Scoreboard, RefusedAndDroppedAreRememberedBehindTheWindow) {
 // The system's per-message records: only unfinished ones are held; each
 // record leaves once, in order; a stuck one leaves when reported finished or
 // beyond the tag horizon.
+// FAULT_TAIL: a message destroyed by an injected fault with no later message
+// is its own category: not silent, not reported, and never delivered later.
+TEST(Scoreboard, TailLossIsANamedCategoryNeitherSilentNorReported) {
+  Scoreboard sb(7);
+  sb.add_channel(0, "a<-b", 3);
+  for (uint32_t i = 0; i < 3; ++i) sb.sent(0, i, 10, 0);
+  auto p0 = payload(0, 0, 10), p2 = payload(0, 2, 10);
+  sb.delivered(0, 0, p0.data(), 10, 5);
+  std::vector<std::string> err;
+  EXPECT_FALSE(sb.finish(err));  // 1 and 2 in flight: silent
+  sb.tail_lost(0, 1);
+  sb.tail_lost(0, 2);
+  sb.tail_lost(0, 0);  // delivered: not a loss, ignored
+  err.clear();
+  EXPECT_TRUE(sb.finish(err)) << (err.empty() ? "" : err[0]);
+  const auto& c = sb.channels().at(0);
+  EXPECT_EQ(c.tail_lost, 2u);
+  EXPECT_EQ(c.reported_lost(), 0u);
+  EXPECT_EQ(sb.unreported(0), 0u);
+  sb.delivered(0, 2, p2.data(), 10, 9);  // a tail that shows up after all
+  err.clear();
+  EXPECT_FALSE(sb.finish(err));
+}
+
+// A receive entry still CONNECTING (its CONNECT_ACK lost) NACKs DATA
+// NOT_OPEN without moving its sequence; the first DATA after it opens counts
+// them again in its SEQ_GAP: accepted, counted as gap_renacked, lost once.
+TEST(Scoreboard, NotOpenRefusalCountedAgainByALaterSeqGapIsNoError) {
+  Scoreboard sb(7);
+  sb.add_channel(0, "a<-b", 3);
+  for (uint32_t i = 0; i < 3; ++i) sb.sent(0, i, 10, 0);
+  const auto not_open = static_cast<uint8_t>(regs::Reason::kNotOpen);
+  sb.nack(0, 0, not_open);
+  sb.nack(0, 1, not_open);
+  sb.nacks_reported(0, 2, not_open);
+  auto p2 = payload(0, 2, 10);
+  sb.delivered(0, 2, p2.data(), 10, 5);  // 0 and 1 retired behind the window, remembered
+  sb.nack(0, 2, kSeqGap0(), 2);
+  sb.gaps_reported(0, 1);
+  std::vector<std::string> err;
+  EXPECT_TRUE(sb.finish(err)) << (err.empty() ? "" : err[0]);
+  EXPECT_EQ(sb.channels().at(0).gap_renacked, 2u);
+  EXPECT_EQ(sb.channels().at(0).reported_lost(), 2u);
+}
+
 TEST(SeqWindow, HoldsOnlyUnfinishedRecordsAndHandsEachOverOnce) {
   SeqWindow<uint64_t> w;
   std::vector<uint32_t> order;

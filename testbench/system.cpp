@@ -20,15 +20,19 @@
 #include <random>
 #include <set>
 #include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <sodium.h>
 #include <systemc>
 
 #include "cmm_sw/endpoint.h"
+#include "cmm_strong_keys.h"
 #include "cmm_sw/kernel_agent.h"
 #include "cmm_tlm/cmm_tlm.h"
 #include "cmm_tlm/crossbar.h"
+#include "cmm_tlm/fabric_fault.h"
 #include "cmm_tlm/node_bus.h"
 #include "cmm_tlm/noc.h"
 #include "rtl_core.h"
@@ -81,6 +85,13 @@ Key node_entropy(uint64_t seed, uint8_t node, uint32_t boot) {
   sodium_memzero(master, sizeof master);
   sodium_memzero(raw, sizeof raw);
   return k;
+}
+
+// A NACK of DATA, plain or strong (a strong NACK's aux carries the STRONG
+// bit next to the NACKed opcode, docs/strong-mode.md 11.2).
+bool nack_of_data(const Header& h) {
+  return h.opcode == static_cast<uint8_t>(regs::Opcode::kNack) &&
+         (h.aux & static_cast<uint8_t>(~(1u << regs::kStrongAuxBit))) == static_cast<uint8_t>(regs::Opcode::kData);
 }
 
 uint64_t mix(uint64_t a, uint64_t b) {
@@ -161,6 +172,14 @@ struct ChanRt {
     rx_ev.notify(SC_ZERO_TIME);
   }
   std::string failure;
+  // Fault injection (docs/fault-injection.md): messages whose DATA an
+  // injected fault destroyed and whose loss is not yet reported; the
+  // sender CMM's NACK freshness (security.md 1.5: tx_seq, nack_seq) and the
+  // receiver CMM's next expected seq, mirrored from what crossed the links.
+  std::set<uint32_t> fault_lost;
+  uint32_t fault_hit = 0, fault_tail = 0;
+  uint16_t tx_wire_next = 0, nack_seq = 0, rx_next = 0;
+  int64_t rx_high = -1;  // highest message seq the receiver's CMM delivered or refused RXQ_FULL
 };
 
 // A node on the fabric that is not a CMM: it speaks the link protocol
@@ -294,7 +313,7 @@ class System : public sc_module {
     DeliveryMonitor(System& sys, size_t node) : sys_(sys), node_(node) {}
     void on_deliver(uint64_t, const Header& h) override { sys_.on_deliver(node_, h); }
     void on_reject(uint64_t, regs::Reason r, const Header* h) override {
-      if (h) sys_.on_reject(r, *h);
+      if (h) sys_.on_reject(node_, r, *h);
     }
     void on_drop(const sc_time&, const tlmshell::Packet& p, regs::Reason why) override {
       ++sys_.nodes_[node_]->shell_drops_seen;
@@ -327,6 +346,12 @@ class System : public sc_module {
     // OPEN in hardware before software hears of it): matched when it does.
     std::array<std::vector<std::pair<uint64_t, Header>>, regs::kNumEndpoints> early;
     uint64_t shell_drops_seen = 0;  // drops its shell reported through the observer
+    // Strong mode: the board-management port (FIRMWARE) that provisions the
+    // link keys before the node's agents send anything (strong-mode.md 11.3).
+    std::unique_ptr<PartitionBusIf> bmc;
+    std::unique_ptr<CpuBusIf> fw;
+    bool provisioned = false, provisioning = false;
+    sc_event provisioned_ev;
   };
   // Every security drop of the fabric, reported packet by packet.
   class DropWatch : public tlmshell::FaultHook {
@@ -335,6 +360,13 @@ class System : public sc_module {
     void on_drop(const tlmshell::Packet& p, uint32_t port, regs::Reason why) override {
       ++sys_.fabric_drops_seen_;
       sys_.on_drop(p, why, &port);
+    }
+    void on_unroutable(const tlmshell::Packet& p, uint32_t) override {
+      // A header corrupted by an injected fault may name a node that does not exist.
+      if (const Header* h = sys_.corrupted_original(p)) {
+        ++sys_.fault_unroutable_;
+        sys_.fault_loss(p, *h);
+      }
     }
     tlmshell::FaultDecision on_packet(tlmshell::Packet& p, uint32_t, uint64_t) override {
       tlmshell::FaultDecision f;
@@ -353,6 +385,49 @@ class System : public sc_module {
     System& sys_;
   };
 
+  // Injected fabric faults (docs/fault-injection.md).
+  class FaultWatch : public tlmshell::FaultObserver {
+   public:
+    explicit FaultWatch(System& sys) : sys_(sys) {}
+    void on_fault(tlmshell::FaultKind k, uint32_t link, const tlmshell::Packet& before,
+                  const tlmshell::Packet* after) override {
+      sys_.on_fault(k, link, before, after);
+    }
+   private:
+    System& sys_;
+  };
+  void on_fault(tlmshell::FaultKind k, uint32_t link, const tlmshell::Packet& before, const tlmshell::Packet* after);
+  // A packet destroyed by an injected fault; `h` is its header before any corruption.
+  void fault_loss(const tlmshell::Packet& p, const Header& h);
+  // The header a corrupted packet had before the fault, or nullptr.
+  const Header* corrupted_original(const tlmshell::Packet& p) const {
+    if (!faults_ || corrupted_.empty()) return nullptr;
+    auto it = corrupted_.find(p.id);
+    return it == corrupted_.end() ? nullptr : &it->second;
+  }
+  // A NACK of DATA of channel c lost on the way (fabric or fault): what it reports counts as dropped.
+  void nack_lost(ChanRt& c, const Header& h, uint64_t id, bool dedupe = true);
+  uint64_t stale_nacks_ = 0;  // NACKs of DATA the sender's CMM refused as overtaken
+  uint32_t fault_pending(const ChanRt& c);
+  uint64_t fault_settle_cycles() const;
+  void fault_tail_classify();
+  nlohmann::json fault_stats();
+  std::unique_ptr<tlmshell::FaultInjector> faults_;
+  FaultWatch fault_watch_{*this};
+  std::unordered_map<uint64_t, Header> corrupted_;  // packet id -> header before the fault
+  // NACKs of DATA by packet id: copies still on their way (1 + injected
+  // duplicates - arrivals - losses) and whether one reached the sender's CMM
+  // (the first that does is judged; later copies the CMM refuses SEQ_OLD).
+  struct NackCopies {
+    int32_t out = 1;
+    bool arrived = false;
+  };
+  std::unordered_map<uint64_t, NackCopies> nack_copies_;
+  uint64_t fault_unroutable_ = 0;                    // unroutable packets explained by corruption
+  std::map<uint32_t, tlmshell::DropCount> fault_port_drops_;  // edge drops explained by corruption, by port
+  std::vector<std::string> link_names_;              // fault link index -> "<node>.in" / "<node>.out"
+  uint64_t fault_settle_ = 0;
+
   void agent_thread(Part& p);
   void handle(Part& p, const Event& ev);
   void sender_thread(ChanRt& c, CpuBusIf& ctx);
@@ -368,7 +443,7 @@ class System : public sc_module {
   void on_deliver(size_t node, const Header& h);
   void on_ingress(size_t node, const tlmshell::Packet& p);
   void on_egress(size_t node, const tlmshell::Packet& p);
-  void on_reject(regs::Reason r, const Header& h);
+  void on_reject(size_t node, regs::Reason r, const Header& h);
   void on_drop(const tlmshell::Packet& p, regs::Reason why, const uint32_t* fabric_port);
   AttackRt* rogue_of(uint8_t node_id) const { return rogue_by_id_[node_id]; }
   void rogue_attempt(AttackRt& a, uint32_t i, std::mt19937_64& rng);
@@ -503,6 +578,8 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     nc.clock_period = period_;
     nc.clock = clock_.get();
     try {
+      tlmshell::set_router_model(nc, s.router_model, s.router_rc_cycles, s.router_va_cycles, s.router_sa_cycles,
+                                 s.router_st_cycles, s.router_credit_delay_cycles, s.router_alloc_iters);
       nc.validate();
     } catch (const std::invalid_argument& e) {
       throw ConfigError(e.what());
@@ -511,6 +588,73 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
   }
   if (xbar_) xbar_->set_fault_hook(&drop_watch_);
   else noc_->set_fault_hook(&drop_watch_);
+  // Fault injection: an interposer on each node's two links, only when a
+  // rule is configured (otherwise the links are bound directly, as always).
+  if (!opt_.faults && !s.faults.empty()) {
+    // The scenario's fault keys (tests may set RunOptions::faults instead).
+    RunOptions::Faults f;
+    for (const auto& r : s.faults) f.rules.push_back({r.kind, r.rate, r.link});
+    f.packets = s.fault_packets;
+    f.reorder_window = s.fault_reorder_window;
+    f.delay_cycles = s.fault_delay_cycles;
+    f.stall_cycles = s.fault_stall_cycles;
+    opt_.faults = f;
+  }
+  if (opt_.faults && !opt_.faults->rules.empty()) {
+    const RunOptions::Faults& F = *opt_.faults;
+    tlmshell::FaultConfig fc;
+    fc.seed = opt.seed;
+    fc.clock_period = period_;
+    fc.reorder_window = F.reorder_window;
+    fc.delay_cycles = F.delay_cycles;
+    fc.stall_cycles = F.stall_cycles;
+    if (F.packets == "data") fc.packets = tlmshell::FaultPackets::kData;
+    else if (F.packets != "all")
+      throw ConfigError("fault_packets: '" + F.packets + "': allowed values are all, data");
+    for (size_t i = 0; i < F.rules.size(); ++i) {
+      const auto& R = F.rules[i];
+      tlmshell::FaultRule fr;
+      try {
+        fr.kind = tlmshell::parse_fault_kind(R.kind);
+      } catch (const std::invalid_argument& e) {
+        throw ConfigError(fmt::format("faults[{}].kind: {}", i, e.what()));
+      }
+      fr.rate = R.rate;
+      // Links: node n's injection link is 2n, its ejection link 2n + 1.
+      std::vector<int> links;
+      if (R.link == "all" || R.link.empty()) {
+        links.push_back(-1);
+      } else {
+        const auto dot = R.link.rfind('.');
+        const std::string dir = dot == std::string::npos ? "" : R.link.substr(dot + 1);
+        const bool has_dir = dir == "in" || dir == "out";
+        const std::string name = has_dir ? R.link.substr(0, dot) : R.link;
+        int n = -1;
+        for (size_t k = 0; k < s.nodes.size(); ++k)
+          if (s.nodes[k].name == name) n = static_cast<int>(k);
+        if (n < 0)
+          throw ConfigError(fmt::format("faults[{}].link: '{}': allowed values are all, <node>, <node>.in, <node>.out "
+                                        "with a node of the scenario", i, R.link));
+        if (!has_dir || dir == "in") links.push_back(2 * n);
+        if (!has_dir || dir == "out") links.push_back(2 * n + 1);
+      }
+      for (int l : links) {
+        fr.link = l;
+        fc.rules.push_back(fr);
+      }
+    }
+    try {
+      fc.validate();
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(e.what());
+    }
+    faults_ = std::make_unique<tlmshell::FaultInjector>(fc);
+    faults_->set_observer(&fault_watch_);
+    // Faults hit the scenario's own packets only: a rogue node's (its own id)
+    // are judged by the attack accounting and pass untouched.
+    faults_->set_filter([this](const tlmshell::Packet& p) { return node_by_id_[p.hdr.src_node] >= 0; });
+    fault_settle_ = fault_settle_cycles();
+  }
   rogue_by_port_.assign(xbar_ ? xbar_->config().num_ports : noc_->config().num_nodes(), nullptr);
   for (uint32_t i = 0; i < 256; ++i) fabric_route(static_cast<uint8_t>(i), -1);
   if (noc_)
@@ -535,6 +679,8 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     cc.clock = clock_.get();
     cc.entropy = node_entropy(opt.seed, N.id, 0);  // boot 0: the system never resets a CMM
     cc.straps.node_id = N.id;
+    cc.core_params.mac_latency_cycles = s.mac_latency_cycles;
+    cc.core_params.mac_bytes_per_cycle = s.mac_bytes_per_cycle;
     for (size_t p = 0; p < N.partitions.size(); ++p) cc.straps.quota[p] = N.partitions[p].quota;
     if (s.core_of(N) == "rtl") {
       cc.core_factory = rtl_core_factory();
@@ -544,11 +690,26 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     }
     const std::string nn = "node" + N.name;
     node->cmm = std::make_unique<CmmTlm>((nn + "_cmm").c_str(), cc);
+    const bool strong = s.security_mode == "strong";
     node->bus = std::make_unique<NodeBus>((nn + "_bus").c_str(), static_cast<uint32_t>(N.partitions.size()),
-                                          period_ * static_cast<double>(s.bus_latency_cycles));
+                                          period_ * static_cast<double>(s.bus_latency_cycles), strong);
+    if (strong) {
+      node->bmc = std::make_unique<PartitionBusIf>((nn + "_bmc").c_str());
+      node->bmc->isock.bind(*node->bus->mgmt_tsock);
+      node->fw = node->bmc->make_context(regs::Priv::kUser, 0);  // the bus stamps FIRMWARE
+    } else {
+      node->provisioned = true;
+    }
     node->bus->cmm_isock.bind(node->cmm->reg_tsock);
-    node->cmm->eg_isock.bind(fabric_in(static_cast<uint32_t>(n)));
-    fabric_out(static_cast<uint32_t>(n)).bind(node->cmm->ing_tsock);
+    if (faults_) {
+      faults_->interpose(static_cast<uint32_t>(n), node->cmm->eg_isock, fabric_in(static_cast<uint32_t>(n)),
+                         fabric_out(static_cast<uint32_t>(n)), node->cmm->ing_tsock);
+      link_names_.push_back(N.name + ".in");
+      link_names_.push_back(N.name + ".out");
+    } else {
+      node->cmm->eg_isock.bind(fabric_in(static_cast<uint32_t>(n)));
+      fabric_out(static_cast<uint32_t>(n)).bind(node->cmm->ing_tsock);
+    }
     fabric_route(N.id, static_cast<int>(n));
     node->mon = std::make_unique<DeliveryMonitor>(*this, n);
     node->cmm->set_observer(node->mon.get());
@@ -751,6 +912,19 @@ void System::agent_thread(Part& p) {
   // No heap-owning locals in thread bodies: a thread still blocked when the
   // simulation ends is never unwound.
   auto who = [&] { return fmt::format("agent of partition {} (node {})", N.partitions[p.idx].name, N.name); };
+  // Strong mode: the first agent of the node provisions the link keys (one
+  // per node of the system, its own included) through the board-management
+  // port before any agent of the node speaks; the others wait.
+  Node& node = *p.node;
+  if (!node.provisioned && !node.provisioning) {
+    node.provisioning = true;
+    for (const auto& M : scen_.nodes)
+      if (tlmshell::provision_link_key(*node.fw, M.id, link_key_for(opt_.seed, N.id, M.id)) != sw::BusStatus::kOk)
+        error(fmt::format("node {}: provisioning the link key for node {} failed", N.name, M.name));
+    node.provisioned = true;
+    node.provisioned_ev.notify(SC_ZERO_TIME);
+  }
+  while (!node.provisioned) wait(node.provisioned_ev);
   if (Status st = a.init(); !st.ok()) {
     error(who() + ": init failed: " + st.str());
     return;
@@ -764,6 +938,7 @@ void System::agent_thread(Part& p) {
     rq.sender_part = static_cast<uint8_t>(c.s.part);
     rq.sender_pid = pid_of(c.s);
     rq.recv_pid = pid_of(c.r);
+    if (scen_.security_mode == "strong") rq.mode = regs::Mode::kStrong;
     c.request_cycle = cycle();
     if (Status st = a.request_channel(rq, c.req_id); !st.ok()) {
       c.failed = true;
@@ -912,13 +1087,36 @@ void System::handle(Part& p, const Event& ev) {
       if (ev.error.reason == regs::Reason::kSeqGap && ev.error.from_fabric &&
           ev.error.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && ev.error.ep < regs::kNumEndpoints)
         if (const int ci = p.node->tx_chan[ev.error.ep]; ci >= 0 && chans_[static_cast<size_t>(ci)]->s.part == p.idx) {
-          sb_.gaps_reported(static_cast<uint32_t>(ci), std::max<uint32_t>(1, ev.count));
-          chans_[static_cast<size_t>(ci)]->wake_rx();
+          // The log coalesces repeats by (reason, source node), not by
+          // endpoint: the repeats of one entry may be SEQ_GAPs of other send
+          // entries of this partition whose receivers sit on the same node.
+          // Each goes to a channel with a SEQ_GAP its library has not seen
+          // yet, the entry's own first (totals exact, per channel too).
+          uint32_t n = std::max<uint32_t>(1, ev.count);
+          auto take = [&](ChanRt& ch, bool all) {
+            const auto& cs = sb_.channels().at(ch.idx);
+            const uint32_t due = cs.nacks_seq_gap > cs.gaps_logged ? cs.nacks_seq_gap - cs.gaps_logged : 0;
+            const uint32_t k = all ? n : std::min(n, due);
+            if (!k) return;
+            sb_.gaps_reported(ch.idx, k);
+            n -= k;
+            ch.wake_rx();
+          };
+          ChanRt& own = *chans_[static_cast<size_t>(ci)];
+          take(own, false);
+          for (auto& ch : chans_)
+            if (n && ch.get() != &own && ch->s.node == p.node->idx && ch->s.part == p.idx &&
+                scen_.nodes[ch->r.node].id == ev.error.src_node)
+              take(*ch, false);
+          if (n) take(own, true);
         }
       if (p.error_lines.size() < 16) p.error_lines.push_back(ev.str());
       return;
     case Event::Kind::kErrorsLost:
       p.errors_lost += ev.count;
+      // SEQ_GAP entries of this partition's send channels may be among them.
+      for (auto& ch : chans_)
+        if (ch->s.node == p.node->idx && ch->s.part == p.idx) sb_.gap_log_lossy(ch->idx);
       return;
     case Event::Kind::kException:
       p.exceptions += ev.count;  // from EXC_COUNT: never lost, unlike log entries
@@ -1063,18 +1261,27 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
     // Done when every sent message was read or reported lost, and the
     // library has seen every NACK that reached the sender's CMM (if it never
     // does, the scoreboard says so after a grace period, not the watchdog).
+    // With fault injection, messages a fault destroyed may still be reported
+    // (a NACK on its way) or never be (a tail): they count as pending, and
+    // the receiver first waits fault_settle_ cycles for their reports.
     const auto& cs = sb_.channels().at(c.idx);
-    if (c.sender_done && int64_t{c.received} + cs.reported() >= int64_t{c.sent}) {
-      if (cs.library_complete()) break;
+    const uint32_t pend = faults_ && c.sender_done ? fault_pending(c) : 0;
+    const uint64_t settle = pend ? fault_settle_ : 0;
+    if (c.sender_done && int64_t{c.received} + cs.reported_lost() + pend >= int64_t{c.sent}) {
+      if (!pend && cs.library_complete()) break;
       if (!library_wait_from) library_wait_from = cycle();
-      else if (cycle() - library_wait_from > kLibraryGraceCycles) break;
+      const uint64_t waited = cycle() - library_wait_from;
+      if (waited >= settle && cs.library_complete()) break;
+      if (waited > kLibraryGraceCycles + settle) break;
     }
     if (c.rx_flag) continue;
     if (poll_rx_) {
       wait(poll, c.rx_ev);
     } else if (library_wait_from) {
       // Only the grace period is timed; everything else is an event.
-      wait(period_ * static_cast<double>(kLibraryGraceCycles + 1 - (cycle() - library_wait_from)), c.rx_ev);
+      const uint64_t waited = cycle() - library_wait_from;
+      const uint64_t until = waited < settle ? settle : kLibraryGraceCycles + settle + 1;
+      wait(period_ * static_cast<double>(until - waited), c.rx_ev);
     } else {
       wait(c.rx_ev);
     }
@@ -1087,6 +1294,13 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
 
 void System::on_deliver(size_t node, const Header& h) {
   Node& N = *nodes_[node];
+  if (faults_) {
+    uint32_t seq = 0;
+    if (ChanRt* c = data_of(h, seq); c && c->r.node == node) {
+      c->rx_next = static_cast<uint16_t>(h.seq + 1u);
+      c->rx_high = std::max<int64_t>(c->rx_high, seq);
+    }
+  }
   if (AttackRt* a = rogue_of(h.src_node)) ++a->unauthorized;  // no rogue packet may ever be delivered
   if (h.dst_ep >= regs::kNumEndpoints) {
     sb_.unauthorized(fmt::format("node {} endpoint {}: {}", N.spec->name, h.dst_ep, h.str()));
@@ -1137,6 +1351,12 @@ void System::on_egress(size_t node, const tlmshell::Packet& p) {
   uint32_t seq = 0;
   if (ChanRt* c = data_of(p.hdr, seq); c && c->s.node == node) {
     c->sent_on_wire(p.hdr.seq, seq);
+    if (faults_) {
+      // The sender CMM's tx_seq and the drag of nack_seq (security.md 1.5).
+      c->tx_wire_next = static_cast<uint16_t>(p.hdr.seq + 1u);
+      if (static_cast<uint16_t>(c->tx_wire_next - c->nack_seq) > 0x8000u)
+        c->nack_seq = static_cast<uint16_t>(c->tx_wire_next - 0x8000u);
+    }
     c->times[seq].egress = cycle();
     trace_stage(*c, seq, node, "fabric out", cycle(), "fabric");
   }
@@ -1151,7 +1371,7 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
     return;
   }
   // NACKs of DATA for one of this node's send endpoints.
-  if (h.opcode != static_cast<uint8_t>(regs::Opcode::kNack) || h.aux != static_cast<uint8_t>(regs::Opcode::kData) ||
+  if (!nack_of_data(h) ||
       h.dst_ep >= regs::kNumEndpoints)
     return;
   const int ci = nodes_[node]->tx_chan[h.dst_ep];
@@ -1159,7 +1379,35 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
   ChanRt& c = *chans_[static_cast<size_t>(ci)];
   // Only the receiver's CMM can send these (the fabric validates source
   // nodes); anything else is a forgery the core refuses, counted there.
-  if (h.src_node != scen_.nodes[c.r.node].id || h.src_part != c.r.part || static_cast<int>(h.src_ep) != c.rep) return;
+  // (The receive endpoint is known here once its agent reported the channel
+  // ready; before that, a NACK from the receiver's node and partition is its
+  // CMM's: NOT_OPEN while the entry waits for a CONNECT_ACK that was lost.)
+  if (h.src_node != scen_.nodes[c.r.node].id || h.src_part != c.r.part ||
+      (c.rep >= 0 && static_cast<int>(h.src_ep) != c.rep))
+    return;
+  if (faults_) {
+    // A copy of a NACK already judged (duplicated on a link): the sender's
+    // CMM refuses it SEQ_OLD and counts nothing.
+    NackCopies& nc = nack_copies_[p.id];
+    --nc.out;
+    const bool copy = nc.arrived;
+    nc.arrived = true;
+    if (nc.out <= 0) nack_copies_.erase(p.id);  // every copy is accounted for (duplicates are made before arrival)
+    if (copy) return;
+    // A NACK overtaken by a later one (reordered, delayed) is no longer
+    // fresh: the sender's CMM refuses it SEQ_OLD (security.md 1.5), so what
+    // it reports reaches the sender's agent never; it counts as lost on the way.
+    const uint8_t why = h.reason % regs::kReasonCount;
+    if (why != static_cast<uint8_t>(regs::Reason::kSeqOld)) {
+      if (static_cast<uint16_t>(h.seq - c.nack_seq) < static_cast<uint16_t>(c.tx_wire_next - c.nack_seq)) {
+        c.nack_seq = static_cast<uint16_t>(h.seq + 1u);
+      } else {
+        ++stale_nacks_;
+        nack_lost(c, h, p.id, false);
+        return;
+      }
+    }
+  }
   // NACK of DATA: seq = the DATA's wire seq; tag = its tag, or for SEQ_GAP
   // the number of missing messages (decisions.md, core 17:08).
   if (c.seq_of_wire(h.seq, seq)) {
@@ -1183,8 +1431,20 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
 
 // A verdict against a packet (C++ cores): the attack whose rogue node sent
 // it gets the reason (the fabric guarantees src_node names the sender).
-void System::on_reject(regs::Reason r, const Header& h) {
+void System::on_reject(size_t node, regs::Reason r, const Header& h) {
   if (AttackRt* a = rogue_of(h.src_node)) ++a->refused[static_cast<uint32_t>(r) % regs::kReasonCount];
+  if (!faults_ || r != regs::Reason::kRxqFull) return;
+  // A DATA refused RXQ_FULL: the receiver's CMM reports a gap before it to
+  // its own agent only (security.md 1.5); the sender hears of this DATA, not
+  // of the gap. Those messages are reported lost, as by a NACK lost on the way.
+  uint32_t seq = 0;
+  ChanRt* c = data_of(h, seq);
+  if (!c || c->r.node != node) return;
+  const uint16_t d = static_cast<uint16_t>(h.seq - c->rx_next);
+  if (d != 0 && d < 0x8000u) sb_.nack(c->idx, seq, static_cast<uint8_t>(regs::Reason::kSeqGap), d, true);
+  c->rx_next = static_cast<uint16_t>(h.seq + 1u);
+  c->rx_high = std::max<int64_t>(c->rx_high, seq);
+  c->wake_rx();
 }
 
 // A packet dropped by the fabric (port given) or a receiving shell, counted
@@ -1193,6 +1453,13 @@ void System::on_reject(regs::Reason r, const Header& h) {
 // to (HOL_TIMEOUT at its port); a legitimate DATA becomes a reported loss of
 // its channel, a dropped NACK of DATA reports its losses the same way.
 void System::on_drop(const tlmshell::Packet& p, regs::Reason why, const uint32_t* fabric_port) {
+  if (const Header* orig = corrupted_original(p)) {
+    // Dropped because an injected fault corrupted it (edge check, CRC): the
+    // loss is the fault's, judged by the packet as it was sent.
+    if (fabric_port) fault_port_drops_[*fabric_port].add(why);
+    fault_loss(p, *orig);
+    return;
+  }
   const Header& h = p.hdr;
   const auto w = static_cast<uint32_t>(why) % regs::kReasonCount;
   AttackRt* at_port = fabric_port && *fabric_port < rogue_by_port_.size() ? rogue_by_port_[*fabric_port] : nullptr;
@@ -1214,21 +1481,133 @@ void System::on_drop(const tlmshell::Packet& p, regs::Reason why, const uint32_t
     c->wake_rx();
     return;
   }
-  if (h.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && h.aux == static_cast<uint8_t>(regs::Opcode::kData) &&
+  if (nack_of_data(h) &&
       h.dst_ep < regs::kNumEndpoints && node_by_id_[h.dst_node] >= 0) {
     const int ci = nodes_[static_cast<size_t>(node_by_id_[h.dst_node])]->tx_chan[h.dst_ep];
     if (ci >= 0) {
       ChanRt& c = *chans_[static_cast<size_t>(ci)];
       if (h.src_node == scen_.nodes[c.r.node].id && h.src_part == c.r.part && static_cast<int>(h.src_ep) == c.rep &&
           c.seq_of_wire(h.seq, seq)) {
-        const uint8_t r = h.reason % regs::kReasonCount;
-        sb_.nack(c.idx, seq, r, r == static_cast<uint8_t>(regs::Reason::kSeqGap) ? h.tag : 0u, true);
-        c.wake_rx();
+        nack_lost(c, h, p.id);
         return;
       }
     }
   }
   ++legit_control_drops_[fmt::format("{}_{}", regs::opcode_name(h.opcode % regs::kOpcodeCount), regs::reason_name(w))];
+}
+
+// A NACK of DATA of channel c that never reached (or was refused by) the
+// sender's CMM: the losses it reports count as dropped with a reason (the
+// receiver's CMM counted and logged them).
+void System::nack_lost(ChanRt& c, const Header& h, uint64_t id, bool dedupe) {
+  if (faults_ && dedupe) {
+    // Lost only when no copy of it reached or can still reach the sender's CMM.
+    NackCopies& nc = nack_copies_[id];
+    --nc.out;
+    const bool judged = nc.arrived, more = nc.out > 0;
+    if (!more) nack_copies_.erase(id);
+    if (judged || more) return;
+  }
+  uint32_t seq = 0;
+  if (c.seq_of_wire(h.seq, seq)) {
+    const uint8_t r = h.reason % regs::kReasonCount;
+    sb_.nack(c.idx, seq, r, r == static_cast<uint8_t>(regs::Reason::kSeqGap) ? h.tag : 0u, true);
+  }
+  c.wake_rx();
+}
+
+void System::on_fault(tlmshell::FaultKind k, uint32_t, const tlmshell::Packet& before, const tlmshell::Packet*) {
+  const Header* orig = corrupted_original(before);
+  const Header& h = orig ? *orig : before.hdr;
+  if (k == tlmshell::FaultKind::kDuplicate && nack_of_data(h))
+    ++nack_copies_[before.id].out;
+  if (k == tlmshell::FaultKind::kDrop) fault_loss(before, orig ? *orig : before.hdr);
+  else if (k == tlmshell::FaultKind::kCorrupt && before.id) corrupted_.emplace(before.id, orig ? *orig : before.hdr);
+}
+
+void System::fault_loss(const tlmshell::Packet& p, const Header& h) {
+  uint32_t seq = 0;
+  if (ChanRt* c = data_of(h, seq)) {
+    // Lost in the fabric: the CMMs must report it (a SEQ_GAP at the next
+    // message), unless no later message ever reaches the receiver (a tail).
+    if (c->fault_lost.insert(seq).second) ++c->fault_hit;
+    c->wake_rx();
+    return;
+  }
+  if (nack_of_data(h) &&
+      h.dst_ep < regs::kNumEndpoints && node_by_id_[h.dst_node] >= 0) {
+    const int ci = nodes_[static_cast<size_t>(node_by_id_[h.dst_node])]->tx_chan[h.dst_ep];
+    if (ci >= 0) {
+      ChanRt& c = *chans_[static_cast<size_t>(ci)];
+      if (h.src_node == scen_.nodes[c.r.node].id && h.src_part == c.r.part && static_cast<int>(h.src_ep) == c.rep) {
+        nack_lost(c, h, p.id);
+        return;
+      }
+    }
+  }
+  ++legit_control_drops_[fmt::format("{}_FAULT", regs::opcode_name(h.opcode % regs::kOpcodeCount))];
+}
+
+// Messages of c an injected fault destroyed whose loss nobody reported yet.
+uint32_t System::fault_pending(const ChanRt& c) {
+  uint32_t n = 0;
+  for (uint32_t seq : c.fault_lost) n += sb_.finished(c.idx, seq) ? 0 : 1;
+  return n;
+}
+
+// How long a receiver whose only missing messages were destroyed by faults
+// waits for the reports still on their way (a NACK delayed, reordered or
+// stalled), before it takes them as a tail nobody can report.
+uint64_t System::fault_settle_cycles() const {
+  const auto& F = *opt_.faults;
+  return uint64_t{F.delay_cycles} + F.stall_cycles + uint64_t{F.reorder_window} * 64 + 4ull * scen_.hol_lifetime_cycles +
+         20'000;
+}
+
+// After the run: a destroyed message still unreported is a tail loss (the
+// plain scheme cannot report it: no later message of its channel reached the
+// receiver's CMM) when no later message did; otherwise it stays a silent loss.
+void System::fault_tail_classify() {
+  for (auto& ch : chans_) {
+    ChanRt& c = *ch;
+    for (uint32_t seq : c.fault_lost) {
+      if (sb_.finished(c.idx, seq) || int64_t{seq} <= c.rx_high) continue;
+      sb_.tail_lost(c.idx, seq);
+      ++c.fault_tail;
+    }
+  }
+}
+
+nlohmann::json System::fault_stats() {
+  nlohmann::json j = nlohmann::json::object();
+  const auto tot = faults_->totals();
+  nlohmann::json inj = nlohmann::json::object(), links = nlohmann::json::object();
+  uint64_t stall_cycles = 0;
+  auto name = [](size_t k) { return tlmshell::to_string(static_cast<tlmshell::FaultKind>(k)); };
+  for (size_t k = 0; k < tlmshell::kFaultKinds; ++k) inj[name(k)] = tot[k];
+  for (const auto& l : faults_->links()) {
+    if (!l) continue;
+    stall_cycles += l->stats().stall_cycles;
+    nlohmann::json per = nlohmann::json::object();
+    for (size_t k = 0; k < tlmshell::kFaultKinds; ++k)
+      if (l->stats().injected[k]) per[name(k)] = l->stats().injected[k];
+    if (!per.empty()) links[link_names_.at(l->index())] = per;
+  }
+  uint64_t hit = 0, tail = 0, unexplained = 0;
+  for (const auto& c : chans_) {
+    hit += c->fault_hit;
+    tail += c->fault_tail;
+    unexplained += sb_.unreported(c->idx);
+  }
+  j["injected"] = inj;
+  j["links"] = links;
+  j["stall_cycles"] = stall_cycles;
+  j["data_hit"] = hit;
+  j["lost_tail"] = tail;
+  j["stale_nacks"] = stale_nacks_;
+  j["unroutable_explained"] = fault_unroutable_;
+  j["unexplained"] = unexplained;
+  return j;
 }
 
 void System::attack_thread(AttackRt& a) {
@@ -1425,7 +1804,11 @@ void System::check_drops() {
     errors_.push_back(fmt::format("fabric: {} drops counted, {} reported packet by packet", total.total(),
                                   fabric_drops_seen_));
   for (const auto& node : nodes_) {
-    const tlmshell::DropCount d = port_drops(static_cast<uint32_t>(node->idx));
+    tlmshell::DropCount d = port_drops(static_cast<uint32_t>(node->idx));
+    if (auto it = fault_port_drops_.find(static_cast<uint32_t>(node->idx)); it != fault_port_drops_.end()) {
+      d.src_spoofed -= std::min(d.src_spoofed, it->second.src_spoofed);  // corrupted by an injected fault
+      d.bad_len -= std::min(d.bad_len, it->second.bad_len);
+    }
     if (d.src_spoofed || d.bad_len)
       errors_.push_back(fmt::format("fabric: the port of node {} dropped {} SRC_SPOOFED and {} BAD_LEN packets of its "
                                     "CMM", node->spec->name, d.src_spoofed, d.bad_len));
@@ -1660,6 +2043,7 @@ RunResult System::collect(double wall_seconds) {
   if (!finished_ && !interrupted_ && !drain_failed_) {
     errors_.push_back(fmt::format("watchdog: not finished after {} cycles; stuck: {}", cycle(), stuck_report()));
   }
+  if (faults_) fault_tail_classify();
   for (const auto& ch : chans_) {
     const ChanRt& c = *ch;
     if (c.recv_ready && c.send_ready) ++r.channels_opened;
@@ -1681,7 +2065,7 @@ RunResult System::collect(double wall_seconds) {
     row.expected = cs.expected;
     row.sent = cs.sent;
     row.delivered = cs.delivered;
-    row.refused = cs.refused;
+    row.refused = cs.refused_at_source;
     row.nacked = cs.nacked;
     r.channels.push_back(row);
     r.per_channel.push_back({{"channel", c.label},
@@ -1694,14 +2078,16 @@ RunResult System::collect(double wall_seconds) {
                              {"expected", cs.expected},
                              {"sent", cs.sent},
                              {"delivered", cs.delivered},
-                             {"refused_at_source", cs.refused},
+                             {"refused_at_source", cs.refused_at_source},
                              {"nacked", cs.nacked},
-                             {"nacked_lost", cs.nack_lost},
-                             {"nacks_seq_gap", cs.nack_gap},
+                             {"nacked_lost", cs.nacked_lost},
+                             {"nacks_seq_gap", cs.nacks_seq_gap},
                              {"gap_lost", cs.gap_lost},
-                             {"nacks_seq_old", cs.nack_old},
-                             {"fabric_dropped", cs.dropped},
-                             {"reported_lost", cs.reported()}});
+                             {"nacks_seq_old", cs.nacks_seq_old},
+                             {"fabric_dropped", cs.fabric_dropped},
+                             {"reported_lost", cs.reported_lost()}});
+    if (cs.gap_renacked) r.per_channel.back()["gap_renacked"] = cs.gap_renacked;
+    if (faults_) r.per_channel.back()["fault_tail_lost"] = cs.tail_lost;
   }
   for (const auto& node : nodes_) {
     const CmmTlm& m = *node->cmm;
@@ -1769,13 +2155,13 @@ RunResult System::collect(double wall_seconds) {
                           {"data_discarded", st.data_discarded},
                           {"reg_requests", st.reg_requests},
                           {"reg_shell_errors", st.reg_shell_errors},
-                          {"core_steps", st.steps},
-                          {"core_skipped_cycles", st.skipped_cycles},
+                          {"steps", st.steps},
+                          {"skipped_cycles", st.skipped_cycles},
                           {"link_errors", st.link_errors},
-                          {"ingress_headers", st.ing_headers},
-                          {"stall_cycles", {{"register_port", st.reg_stall_cycles},
-                                            {"ingress", st.ing_stall_cycles},
-                                            {"egress_credit", st.eg_credit_stall_cycles}}},
+                          {"ing_headers", st.ing_headers},
+                          {"reg_stall_cycles", st.reg_stall_cycles},
+                          {"ing_stall_cycles", st.ing_stall_cycles},
+                          {"eg_credit_stall_cycles", st.eg_credit_stall_cycles},
                           {"connect_sent", stats[CmmCore::kStatConnectSent]},
                           {"connect_accepted", stats[CmmCore::kStatConnectAccepted]},
                           {"close_sent", stats[CmmCore::kStatCloseSent]},
@@ -1793,8 +2179,9 @@ RunResult System::collect(double wall_seconds) {
     if (ip->received) errors_.push_back(fmt::format("fabric: {} packets reached a port no node uses", ip->received));
   if (xbar_) {
     const auto& xs = xbar_->stats();
-    if (xs.link_errors || xs.unroutable)
-      errors_.push_back(fmt::format("fabric: {} link errors, {} unroutable packets", xs.link_errors, xs.unroutable));
+    if (xs.link_errors || xs.unroutable > fault_unroutable_)
+      errors_.push_back(fmt::format("fabric: {} link errors, {} unroutable packets", xs.link_errors,
+                                    xs.unroutable - fault_unroutable_));
     r.fabric = {{"topology", "crossbar"},
                 {"forwarded_requests", xs.forwarded[0]},
                 {"forwarded_responses", xs.forwarded[1]},
@@ -1805,8 +2192,9 @@ RunResult System::collect(double wall_seconds) {
   } else {
     const auto& ns = noc_->stats();
     const auto& nc = noc_->config();
-    if (ns.link_errors || ns.unroutable)
-      errors_.push_back(fmt::format("fabric: {} link errors, {} unroutable packets", ns.link_errors, ns.unroutable));
+    if (ns.link_errors || ns.unroutable > fault_unroutable_)
+      errors_.push_back(fmt::format("fabric: {} link errors, {} unroutable packets", ns.link_errors,
+                                    ns.unroutable - fault_unroutable_));
     // Router-to-router links only (port 0 is the ejection port to the node).
     uint64_t link_flits = 0, max_link = 0;
     uint32_t links = 0;
@@ -1845,6 +2233,7 @@ RunResult System::collect(double wall_seconds) {
                 {"control_drops", legit_control_drops_}};
   }
   check_drops();
+  if (faults_) r.fabric["faults"] = fault_stats();
   {
     tlmshell::DropCount all = xbar_ ? xbar_->stats().drops : noc_->stats().drops;
     for (const auto& node : nodes_) {

@@ -4,6 +4,7 @@
 #pragma once
 #include <csignal>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,19 @@ struct RunOptions {
   std::vector<DataFault> data_faults;
   // Keep every latency sample (exact percentiles); memory grows with the run.
   bool exact_latency = false;
+  // Fabric fault injection (docs/fault-injection.md). When set, replaces the
+  // scenario's fault keys (tests; the scenario keys come from config).
+  struct FaultRule {
+    std::string kind;          // drop, duplicate, reorder, corrupt, delay, stall
+    double rate = 0;           // per packet, 0..1
+    std::string link = "all";  // all, <node>, <node>.in, <node>.out
+  };
+  struct Faults {
+    std::vector<FaultRule> rules;
+    std::string packets = "all";  // all, data (DATA and NACKs of DATA)
+    uint32_t reorder_window = 4, delay_cycles = 100, stall_cycles = 200;
+  };
+  std::optional<Faults> faults;
 };
 
 // Simulated cycles between two looks of the run monitor (progress, interrupt).

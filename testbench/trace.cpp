@@ -1,6 +1,7 @@
 #include "trace.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -54,24 +55,20 @@ void put_ts(Buf& b, TimePs ps) {
 }
 
 void put_str(Buf& b, std::string_view s) {
-  b.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': put(b, "\\\""); break;
-      case '\\': put(b, "\\\\"); break;
-      case '\n': put(b, "\\n"); break;
-      case '\r': put(b, "\\r"); break;
-      case '\t': put(b, "\\t"); break;
-      case '\b': put(b, "\\b"); break;
-      case '\f': put(b, "\\f"); break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20)
-          putf(b, "\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        else
-          b.push_back(c);
-    }
+  // Plain printable ASCII (almost every name) needs no escaping; anything else
+  // goes through nlohmann-json, the project's one JSON escaper (invalid UTF-8
+  // becomes U+FFFD instead of an invalid file).
+  const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+  });
+  if (plain) {
+    b.push_back('"');
+    b.append(s.data(), s.data() + s.size());
+    b.push_back('"');
+    return;
   }
-  b.push_back('"');
+  put(b, nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void put_double(Buf& b, double v) {

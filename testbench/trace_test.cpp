@@ -367,6 +367,27 @@ TEST(PerfettoTrace, AnyCapKeepsSpansAndFlowsPaired) {
   }
 }
 
+// Names are user data (scenario names, process names): every byte is escaped
+// so the file stays valid JSON; invalid UTF-8 becomes U+FFFD.
+TEST(PerfettoTrace, EscapesEveryNameIntoValidJson) {
+  const std::string nasty = std::string("q\"b\\s\n\t\x01") + "\xff\xfe" + "end";
+  std::ostringstream os;
+  {
+    PerfettoTrace t(os);
+    t.set_node_name(0, nasty);
+    auto tr = t.track(0, nasty);
+    t.instant(tr, 1, nasty);
+  }
+  json j = parse(os.str());  // fails on an unescaped byte
+  bool found = false;
+  for (const auto& e : j["traceEvents"])
+    if (e.value("ph", "") == "i") {
+      found = true;
+      EXPECT_EQ(e["name"].get<std::string>(), std::string("q\"b\\s\n\t\x01") + "\xef\xbf\xbd\xef\xbf\xbd" + "end");
+    }
+  EXPECT_TRUE(found);
+}
+
 TEST(PerfettoTrace, SameInputSameBytes) {
   std::string a = run_basic(), b = run_basic();
   EXPECT_EQ(a, b);

@@ -118,12 +118,18 @@ bool PinsOut::operator==(const PinsOut& o) const {
          vd_valid == o.vd_valid &&
          (!vd_valid || (vd_accept == o.vd_accept && vd_ep == o.vd_ep && vd_slot == o.vd_slot &&
                         vd_reason == o.vd_reason)) &&
-         irq == o.irq;
+         irq == o.irq && mac_tx_ready == o.mac_tx_ready && mac_rx_ready == o.mac_rx_ready &&
+         (!eg_valid || eg_wrap == o.eg_wrap);
 }
 
 // ---------------------------------------------------------------- core
 
-CmmCore::CmmCore(const Straps& straps) : straps_(straps) { reset(); }
+CmmCore::CmmCore(const Straps& straps, const CoreParams& params) : straps_(straps), params_(params) {
+  if (params_.mac_bytes_per_cycle == 0) params_.mac_bytes_per_cycle = 1;
+  if (params_.mac_bytes_per_cycle > kMacBeatBytes) params_.mac_bytes_per_cycle = kMacBeatBytes;
+  if (params_.mac_latency_cycles > 255) params_.mac_latency_cycles = 255;
+  reset();
+}
 
 void CmmCore::reset() {
   for (auto& c : cst_) c = Cst{};
@@ -147,13 +153,23 @@ void CmmCore::reset() {
   tf_last_ep_ = tf_last_table_ = 0;
   touched_ = touched_ckt_ = 0;
   fault_pending_ = false;
+  egq_wrap_.fill(Key{});
+  for (auto& l : link_) l = Link{};
+  link_stage_ = Key{};
+  link_written_ = 0;
+  link_status_ = 0;
+  proof_valid_ = false;
+  s1_strong_ = false;
+  mrx_left_ = mrx_cd_ = mrx_got_ = 0;
+  mtx_busy_ = false;
+  mtx_left_ = mtx_cd_ = mtx_got_ = 0;
   compute_outputs();
 }
 
 bool CmmCore::quiescent() const {
   // A computing key generator and a flipped table bit not yet checked change state on idle edges.
   return !s1_valid_ && egq_[0].empty() && egq_[1].empty() && !rsp_valid_ && !vd_valid_ && !kg_.busy() &&
-         !fault_pending_;
+         !fault_pending_ && !mtx_busy_;
 }
 
 void CmmCore::skip_idle(uint64_t n) {
@@ -167,6 +183,8 @@ void CmmCore::step(const PinsIn& in) {
   const bool reg_fire = in.reg_req_valid && out_.reg_req_ready;
   const bool ing_fire = in.ing_valid && out_.ing_ready;
   const bool eg_fire = out_.eg_valid && in.eg_ready;
+  const bool mrx_fire = in.mac_rx_valid && out_.mac_rx_ready;
+  const bool mtx_fire = in.mac_tx_valid && out_.mac_tx_ready;
   cycle_in_ = in.cycle;
 
   if (eg_fire) egq_[out_.eg_cls].pop();
@@ -184,9 +202,52 @@ void CmmCore::step(const PinsIn& in) {
   if (in.entropy_valid || kg_.busy()) kg_edge(in);
   // Same-edge order (documented): the ingress commit stage first, then the
   // register port; each sees the other's effects as if sequential.
-  if (s1_valid_) ingress(s1_);
-  s1_valid_ = ing_fire;
-  if (ing_fire) s1_ = in.ing_hdr.masked();
+  // A strong header with payload waits in S1 for the RX MAC engine (strong-mode.md 11.6).
+  const bool commit = s1_valid_ && (!s1_strong_ || (mrx_left_ == 0 && mrx_cd_ == 0));
+  if (s1_valid_ && !commit) {
+    if (mrx_left_ > 0) {
+      if (mrx_fire) {
+        absorb(mrx_buf_, mrx_got_, s1_.len, in.mac_rx_data);
+        if (--mrx_left_ == 0) mrx_cd_ = params_.mac_latency_cycles;
+      }
+    } else {
+      --mrx_cd_;
+    }
+  }
+  if (commit) ingress(s1_);
+  if (commit || !s1_valid_) {  // ing_ready was low otherwise: nothing was accepted
+    s1_valid_ = ing_fire;
+    s1_strong_ = false;
+    if (ing_fire) {
+      s1_ = in.ing_hdr.masked();
+      if (strong_pkt(s1_) && s1_.len > 0 && s1_.len <= kMaxMsgBytes) {
+        s1_strong_ = true;
+        mrx_left_ = (s1_.len + params_.mac_bytes_per_cycle - 1) / params_.mac_bytes_per_cycle;
+        mrx_cd_ = mrx_got_ = 0;
+      }
+    }
+  }
+  // TX MAC engine: the doorbell's DATA leaves when its tag is ready.
+  if (mtx_busy_) {
+    bool done = false;
+    if (mtx_left_ > 0) {
+      if (mtx_fire) {
+        absorb(mtx_buf_, mtx_got_, mtx_hdr_.len, in.mac_tx_data);
+        if (--mtx_left_ == 0) {
+          mtx_cd_ = params_.mac_latency_cycles;
+          done = mtx_cd_ == 0;
+        }
+      }
+    } else {
+      done = --mtx_cd_ == 0;
+    }
+    if (done) {
+      mtx_hdr_.key = mac(mtx_key_, mtx_hdr_, mtx_buf_.data(), mtx_hdr_.len);
+      push_req(mtx_hdr_);  // room: the register port was not ready meanwhile
+      mtx_busy_ = false;
+      mtx_key_ = Key{};
+    }
+  }
   if (reg_fire) reg_access(in);
   if (touched_ | touched_ckt_) store_parity();
   if (in.fault_valid) inject_fault(in);  // after the edge's update, like an SEU
@@ -196,14 +257,18 @@ void CmmCore::step(const PinsIn& in) {
 }
 
 void CmmCore::compute_outputs() {
-  out_.reg_req_ready = !egq_[0].full();
-  // Room for the response of the header in S1 and of one more.
-  out_.ing_ready = egq_[1].free() >= 1u + (s1_valid_ ? 1u : 0u);
+  out_.reg_req_ready = !egq_[0].full() && !mtx_busy_;
+  // Room for the response of the header in S1 and of one more; S1 must commit at the next edge.
+  const bool s1_moves = !s1_valid_ || !s1_strong_ || (mrx_left_ == 0 && mrx_cd_ == 0);
+  out_.ing_ready = s1_moves && egq_[1].free() >= 1u + (s1_valid_ ? 1u : 0u);
+  out_.mac_rx_ready = s1_valid_ && s1_strong_ && mrx_left_ > 0;
+  out_.mac_tx_ready = mtx_busy_ && mtx_left_ > 0;
   out_.reg_rsp_valid = rsp_valid_;
   out_.reg_rsp_rdata = rsp_rdata_;
   out_.reg_rsp_status = rsp_status_;
   out_.reg_rsp_buf = rsp_buf_;
   out_.reg_rsp_buf_slot = rsp_buf_slot_;
+  out_.eg_wrap = Key{};
   if (!egq_[1].empty()) {
     out_.eg_valid = true;
     out_.eg_cls = 1;
@@ -212,6 +277,7 @@ void CmmCore::compute_outputs() {
     out_.eg_valid = true;
     out_.eg_cls = 0;
     out_.eg_hdr = egq_[0].front();
+    out_.eg_wrap = egq_wrap_[egq_[0].head];
   } else {
     out_.eg_valid = false;
     out_.eg_cls = 0;
@@ -238,6 +304,70 @@ bool CmmCore::key_eq_ct(const Key& a, const Key& b) {
 
 bool CmmCore::key_equals_for_test(uint32_t ep, const Key& k) const {
   return ep < kNumEndpoints && ckt_[ep].valid && key_eq_ct(ckt_[ep].key, k);
+}
+
+// ---------------------------------------------------------------- strong mode (strong-mode.md 11)
+
+namespace {
+constexpr uint8_t kStrongBit = 1u << kStrongAuxBit;
+void key_bytes(const Key& k, uint8_t out[16]) {
+  for (uint32_t i = 0; i < 16; ++i) out[i] = static_cast<uint8_t>(k[i / 4] >> (8 * (i % 4)));
+}
+Key bytes_key(const uint8_t b[16]) {
+  Key k{};
+  for (uint32_t i = 0; i < 16; ++i) k[i / 4] |= uint32_t{b[i]} << (8 * (i % 4));
+  return k;
+}
+Key sip_key(const Key& k, const uint8_t* msg, size_t n) {
+  uint8_t kb[16];
+  key_bytes(k, kb);
+  const auto t = sip::hash128(kb, msg, n);
+  return bytes_key(t.data());
+}
+}  // namespace
+
+bool CmmCore::strong_pkt(const Header& h) const {
+  return params_.strong && (h.aux & kStrongBit) != 0 && h.opcode >= u(Opcode::kData) && h.opcode <= u(Opcode::kClose);
+}
+
+// tag = SipHash-2-4-128(k, 32 header bytes with the key field zeroed || payload).
+Key CmmCore::mac(const Key& k, const Header& h, const uint8_t* pay, uint32_t n) {
+  std::array<uint8_t, 32 + kMaxMsgBytes> m{};
+  Header z = h;
+  z.key = Key{};
+  const Header::Packed p = z.pack();
+  for (uint32_t i = 0; i < 32; ++i) m[i] = i / 4 < p.size() ? static_cast<uint8_t>(p[i / 4] >> (8 * (i % 4))) : 0;
+  if (n > kMaxMsgBytes) n = kMaxMsgBytes;
+  for (uint32_t i = 0; i < n; ++i) m[32 + i] = pay[i];
+  return sip_key(k, m.data(), 32 + n);
+}
+
+void CmmCore::seal(Header& h, const Key& k) const {
+  h.aux = static_cast<uint8_t>(h.aux | kStrongBit);
+  h.key = mac(k, h, nullptr, 0);
+}
+
+Key CmmCore::wrap_subkey(const Key& lk, bool enc) {
+  static const uint8_t kEnc[8] = {'w', 'r', 'a', 'p', '-', 'e', 'n', 'c'};
+  static const uint8_t kMac[8] = {'w', 'r', 'a', 'p', '-', 'm', 'a', 'c'};
+  return sip_key(lk, enc ? kEnc : kMac, 8);
+}
+
+Key CmmCore::wrap_stream(const Key& lk, const Header& h) {
+  const uint32_t n = uint32_t{h.seq} | uint32_t{h.tag} << 16;  // the link's CONNECT counter
+  const uint8_t nonce[16] = {h.src_node, h.dst_node, h.src_part, h.dst_part, h.src_ep, h.dst_ep, h.src_gen,
+                             h.dst_gen, static_cast<uint8_t>(n), static_cast<uint8_t>(n >> 8),
+                             static_cast<uint8_t>(n >> 16), static_cast<uint8_t>(n >> 24), 0, 0, 0, 0};
+  return sip_key(wrap_subkey(lk, true), nonce, 16);
+}
+
+void CmmCore::push_req(const Header& h, const Key& wrap) {
+  egq_wrap_[(egq_[0].head + egq_[0].count) % kEgqDepth] = wrap;
+  egq_[0].push(h);
+}
+
+void CmmCore::absorb(std::array<uint8_t, kMaxMsgBytes>& buf, uint32_t& got, uint32_t len, const MacBeat& b) const {
+  for (uint32_t i = 0; i < params_.mac_bytes_per_cycle && got < len && got < kMaxMsgBytes; ++i) buf[got++] = b[i];
 }
 
 void CmmCore::count_reject(Reason r, const Header* pkt) {
@@ -290,7 +420,14 @@ void CmmCore::nack(const Header& h, Reason r, uint16_t gap) {
     n.seq = h.seq;  // names the DATA: a duplicated NACK is recognised (SEQ_OLD) at the sender
     if (r == Reason::kSeqGap) n.tag = gap;
   }
-  n.key = nack_key(h);
+  if (strong_pkt(h)) {
+    // A strong request gets a strong answer: MAC'd with the key it proved, else no key (11.9).
+    n.aux = static_cast<uint8_t>(h.opcode | kStrongBit);
+    if (proof_valid_) seal(n, proof_key_);
+    else n.key = Key{};
+  } else {
+    n.key = nack_key(h);
+  }
   egq_[1].push(n);  // room guaranteed by ing_ready
   bump(stat_[kStatNackSent]);
 }
@@ -385,7 +522,7 @@ void CmmCore::reset_entry(uint32_t ep) {
 uint32_t CmmCore::cst_parity(const Cst& c) {
   // Parity does not depend on bit positions: XOR of the fields, then fold.
   const uint32_t x = uint32_t{c.state} ^ c.dir ^ c.owner_part ^ c.owner_pid ^ c.rnode ^ c.rpart ^ c.rep ^ c.gen ^
-                     c.rgen ^ c.tx_seq ^ c.rx_seq;
+                     c.rgen ^ c.tx_seq ^ c.rx_seq ^ c.mode;  // mode is 0 without strong mode
   return static_cast<uint32_t>(__builtin_parity(x));
 }
 
@@ -445,6 +582,11 @@ void CmmCore::inject_fault(const PinsIn& in) {
   if (!in.fault_valid || in.fault_entry >= kNumEndpoints) return;
   const uint32_t b = in.fault_bit;
   if ((in.fault_table & 1u) == 0) {
+    if (b == kCstProtBits + 1 && params_.strong) {  // bit 93: CST_CTRL.MODE (strong cores only)
+      cst_[in.fault_entry].mode ^= 1u;
+      fault_pending_ = true;
+      return;
+    }
     if (b > kCstProtBits) return;
     Cst& c = cst_[in.fault_entry];
     auto flip8 = [&](uint8_t& f, uint32_t i) { f = static_cast<uint8_t>(f ^ (1u << i)); };
@@ -517,6 +659,7 @@ void CmmCore::kg_edge(const PinsIn& in) {
 
 void CmmCore::ingress(const Header& h) {
   touch_cst(h.dst_ep);  // the CKT only where a key is stored
+  proof_valid_ = false;
   switch (static_cast<Opcode>(h.opcode)) {
     case Opcode::kData: ingress_data(h); return;
     case Opcode::kConnect: ingress_connect(h); return;
@@ -551,6 +694,19 @@ void CmmCore::ingress_data(const Header& h) {
     verdict(Reason::kTableFault, 0);
     return count_reject(Reason::kTableFault, &h);
   }
+  const bool strong = strong_entry(h.dst_ep);
+  if (strong) {
+    // The MAC first (strong-mode.md 11.7): nothing unauthenticated is answered.
+    auto drop = [&](Reason r) {
+      verdict(r, 0);
+      count_reject(r, &h);
+      log_error(c.owner_part, r, h.dst_ep, h.opcode, true, false, h.src_node);
+    };
+    if (!k.valid) return drop(Reason::kNoKey);
+    if (!strong_pkt(h) || !mac_ok(k.key, h, mrx_buf_.data(), h.len)) return drop(Reason::kBadMac);
+    proof_key_ = k.key;
+    proof_valid_ = true;
+  }
   if (c.state == u(State::kFree)) return reject(Reason::kNotOpen, false);
   if (h.dst_part != c.owner_part) return reject(Reason::kDstPartMismatch, true);
   if (c.dir != u(Dir::kRecv)) return reject(Reason::kWrongDir, true);
@@ -560,7 +716,7 @@ void CmmCore::ingress_data(const Header& h) {
   if (h.src_part != c.rpart) return reject(Reason::kSrcPartMismatch, true);
   if (h.src_ep != c.rep) return reject(Reason::kSrcEpMismatch, true);
   if (!gens_match(c, h)) return reject(Reason::kStaleGen, true);
-  if (!key_eq_ct(h.key, k.key)) return reject(Reason::kBadKey, true);
+  if (!strong && !key_eq_ct(h.key, k.key)) return reject(Reason::kBadKey, true);
   // Sequence: at most once, in order, gaps reported (security.md 1.5).
   const uint16_t d = static_cast<uint16_t>(h.seq - c.rx_seq);
   if (d >= 0x8000u) return reject(Reason::kSeqOld, false);  // the sender is told; not the owner's concern
@@ -601,6 +757,23 @@ void CmmCore::ingress_connect(const Header& h) {
     nack(h, r);
     log_error(c.owner_part, r, h.dst_ep, h.opcode, true, exception, h.src_node);
   };
+  Key ckey = h.key;  // the key the CONNECT carries (strong: unwrapped)
+  if (strong_pkt(h)) {
+    // Unwrap (strong-mode.md 11.5/11.8): link key, tag over the ciphertext, then decrypt.
+    auto drop = [&](Reason r) {
+      count_reject(r, &h);
+      if (h.dst_part == c.owner_part) log_error(c.owner_part, r, h.dst_ep, h.opcode, true, false, h.src_node);
+    };
+    const Link& lk = link_[h.src_node];
+    if (!lk.valid) return drop(Reason::kNoLinkKey);
+    if (h.len != 16 || !mac_ok(wrap_subkey(lk.key, false), h, mrx_buf_.data(), 16)) return drop(Reason::kBadMac);
+    const Key ks = wrap_stream(lk.key, h);
+    const Key ct = bytes_key(mrx_buf_.data());
+    for (uint32_t w = 0; w < kKeyWords; ++w) ckey[w] = ct[w] ^ ks[w];
+    proof_key_ = ckey;
+    proof_valid_ = true;
+  }
+  if (params_.strong && strong_pkt(h) != (c.mode != 0)) return reject(Reason::kModeMismatch, false);
   if (h.dst_part != c.owner_part) return reject(Reason::kDstPartMismatch, false);
   if (c.dir == u(Dir::kRecv)) {
     // I6: a remote CONNECT must not change a key the local agent set.
@@ -610,11 +783,12 @@ void CmmCore::ingress_connect(const Header& h) {
   if (k.valid) {
     // A duplicate of the CONNECT that opened the entry is answered again (its
     // first ACK may be lost or overtaken); any other key is I3's KEY_PRESENT.
-    const bool same_key = key_eq_ct(h.key, k.key);
+    const bool same_key = key_eq_ct(ckey, k.key);
     if (c.state == u(State::kOpen) && k.origin == u(Origin::kRemote) && ids_match(c, h) && gens_match(c, h) &&
         same_key) {
       Header a = response(h, Opcode::kConnectAck);
-      a.key = k.key;
+      if (strong_pkt(h)) seal(a, k.key);
+      else a.key = k.key;
       egq_[1].push(a);
       return;
     }
@@ -625,8 +799,8 @@ void CmmCore::ingress_connect(const Header& h) {
   if (h.src_part != c.rpart) return reject(Reason::kSrcPartMismatch, false);
   if (h.src_ep != c.rep) return reject(Reason::kSrcEpMismatch, false);
   if (!gens_match(c, h)) return reject(Reason::kStaleGen, false);  // a CONNECT of an earlier epoch
-  if (key_eq_ct(h.key, Key{})) return reject(Reason::kKeyZero, false);  // keys are never all-zero
-  k.key = h.key;
+  if (key_eq_ct(ckey, Key{})) return reject(Reason::kKeyZero, false);  // keys are never all-zero
+  k.key = ckey;
   k.valid = true;
   k.origin = static_cast<uint8_t>(Origin::kRemote);
   touch(h.dst_ep);
@@ -637,7 +811,8 @@ void CmmCore::ingress_connect(const Header& h) {
   raise(c.owner_part, Irq::kConn);
   bump(stat_[kStatConnectAccepted]);
   Header a = response(h, Opcode::kConnectAck);
-  a.key = k.key;  // proves to the receiver's CMM that this CMM stored its key
+  if (strong_pkt(h)) seal(a, k.key);  // proves it by a MAC
+  else a.key = k.key;  // proves to the receiver's CMM that this CMM stored its key
   egq_[1].push(a);
 }
 
@@ -648,16 +823,21 @@ void CmmCore::ingress_connect_ack(const Header& h) {
   const Ckt& k = ckt_[h.dst_ep];
   if (c.state != u(State::kConnecting) || c.dir != u(Dir::kRecv) || h.dst_part != c.owner_part || !ids_match(c, h))
     return count_reject(Reason::kStrayResponse, &h);
+  const bool strong = strong_entry(h.dst_ep);
+  if (strong && (!k.valid || !strong_pkt(h) || !mac_ok(k.key, h, nullptr, 0)))
+    return count_reject(Reason::kBadMac, &h);
   if (!gens_match(c, h)) return count_reject(Reason::kStaleGen, &h);
-  if (!k.valid || !key_eq_ct(h.key, k.key)) return count_reject(Reason::kUnauthResponse, &h);
+  if (!k.valid || (!strong && !key_eq_ct(h.key, k.key))) return count_reject(Reason::kUnauthResponse, &h);
   c.state = u(State::kOpen);
   c.last_reason = 0;
   raise(c.owner_part, Irq::kConn);
 }
 
 void CmmCore::ingress_nack(const Header& h) {
+  // Strong cores: the original opcode is aux without the STRONG bit (strong-mode.md 11.2).
+  const uint8_t nop = params_.strong ? static_cast<uint8_t>(h.aux & ~kStrongBit) : h.aux;
   // NACKs of CLOSE and MGMT address a partition, every other one its entry.
-  if (h.aux != u(Opcode::kClose) && h.aux != u(Opcode::kMgmt) && h.dst_node == straps_.node_id &&
+  if (nop != u(Opcode::kClose) && nop != u(Opcode::kMgmt) && h.dst_node == straps_.node_id &&
       h.dst_ep < kNumEndpoints && faulted(h.dst_ep))
     return count_reject(Reason::kTableFault, &h);
   const bool owned = h.dst_node == straps_.node_id && h.dst_ep < kNumEndpoints &&
@@ -665,14 +845,20 @@ void CmmCore::ingress_nack(const Header& h) {
                      ids_match(cst_[h.dst_ep], h);
   const Reason why = h.reason < kReasonCount ? static_cast<Reason>(h.reason) : Reason::kBadOpcode;
   // A NACK changes an entry only if it proves the key and the epochs.
+  // Strong entry: the MAC first (11.7); then the generations prove the epoch.
+  auto bad_mac = [&]() {
+    const Ckt& k = ckt_[h.dst_ep];
+    return strong_entry(h.dst_ep) && k.valid && (!strong_pkt(h) || !mac_ok(k.key, h, nullptr, 0));
+  };
   auto proven = [&]() {
     const Cst& c = cst_[h.dst_ep];
     const Ckt& k = ckt_[h.dst_ep];
-    return gens_match(c, h) && k.valid && key_eq_ct(h.key, k.key);
+    return gens_match(c, h) && k.valid && (strong_entry(h.dst_ep) || key_eq_ct(h.key, k.key));
   };
-  switch (static_cast<Opcode>(h.aux)) {
+  switch (static_cast<Opcode>(nop)) {
     case Opcode::kData: {
       if (!owned || cst_[h.dst_ep].dir != u(Dir::kSend)) break;
+      if (bad_mac()) return count_reject(Reason::kBadMac, &h);
       if (!proven()) return count_reject(Reason::kUnauthResponse, &h);
       Cst& c = cst_[h.dst_ep];
       if (why != Reason::kSeqOld) {
@@ -705,6 +891,7 @@ void CmmCore::ingress_nack(const Header& h) {
       if (!owned) break;
       Cst& c = cst_[h.dst_ep];
       if (c.state != u(State::kConnecting) || c.dir != u(Dir::kRecv)) break;
+      if (bad_mac()) return count_reject(Reason::kBadMac, &h);
       if (!proven()) return count_reject(Reason::kUnauthResponse, &h);
       // Only the latest attempt's NACK: an older one may be overtaken by the
       // re-sent CONNECT's success (a half-open channel otherwise).
@@ -719,7 +906,7 @@ void CmmCore::ingress_nack(const Header& h) {
     case Opcode::kClose:
     case Opcode::kMgmt:
       if (h.dst_node != straps_.node_id || h.dst_part >= kNumPartitions) break;
-      log_error(h.dst_part, why, h.dst_ep, h.aux, true, false, h.src_node);
+      log_error(h.dst_part, why, h.dst_ep, nop, true, false, h.src_node);
       return;
     default:
       break;
@@ -738,6 +925,11 @@ void CmmCore::ingress_close(const Header& h) {
     nack(h, r);  // a NACK of CLOSE never carries a key
     log_error(c.owner_part, r, h.dst_ep, h.opcode, true, false, h.src_node);
   };
+  const bool strong = strong_entry(h.dst_ep) && k.valid;
+  if (strong && (!strong_pkt(h) || !mac_ok(k.key, h, nullptr, 0))) {
+    count_reject(Reason::kBadMac, &h);  // never answered (11.7)
+    return log_error(c.owner_part, Reason::kBadMac, h.dst_ep, h.opcode, true, false, h.src_node);
+  }
   if (h.dst_part != c.owner_part) return reject(Reason::kDstPartMismatch);
   if (h.src_node != c.rnode) return reject(Reason::kSrcNodeMismatch);
   if (h.src_part != c.rpart) return reject(Reason::kSrcPartMismatch);
@@ -747,7 +939,7 @@ void CmmCore::ingress_close(const Header& h) {
     return count_reject(Reason::kStrayResponse, &h);
   if (!gens_match(c, h)) return reject(Reason::kStaleGen);
   if (k.valid) {
-    if (!key_eq_ct(h.key, k.key)) return reject(Reason::kBadKey);
+    if (!strong && !key_eq_ct(h.key, k.key)) return reject(Reason::kBadKey);
     if (c.state != u(State::kConnecting) && c.state != u(State::kOpen))
       return count_reject(Reason::kStrayResponse, &h);
     zeroize(h.dst_ep);
@@ -822,6 +1014,19 @@ void CmmCore::reg_access(const PinsIn& in) {
     return finish();
   }
   Part& P = part_[part];
+
+  // Management plane (strong-mode.md 11.3): the board-management port reaches
+  // only the global and LINK_* registers; nobody else reaches LINK_*.
+  if (params_.strong) {
+    const bool link = (a >= CMM_LINK_KEY_OFFSET && a < CMM_LINK_KEY_OFFSET + CMM_LINK_KEY_COUNT * CMM_LINK_KEY_STRIDE) ||
+                      a == CMM_LINK_CMD_OFFSET || a == CMM_LINK_STATUS_OFFSET;
+    const bool global = a == CMM_ID_OFFSET || a == CMM_NODE_ID_OFFSET || a == CMM_GEOMETRY_OFFSET;
+    if (in.reg_req_fw ? !(link || global) : link) return denied(0);
+    if (link) {
+      link_access(in, a, rd, rsp);
+      return finish();
+    }
+  }
 
   // Global registers readable by anyone.
   if (a == CMM_ID_OFFSET || a == CMM_NODE_ID_OFFSET || a == CMM_GEOMETRY_OFFSET) {
@@ -988,6 +1193,7 @@ void CmmCore::reg_access(const PinsIn& in) {
     if (!wr) {
       if (off == CMM_CST_CTRL_OFFSET) {
         rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_DIR, c.dir);
+        if (params_.strong) rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_MODE, c.mode);
         rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_STATE, c.state);
         rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_KEY_VALID, ckt_[ep].valid);
         rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_KEY_ORIGIN, ckt_[ep].origin);
@@ -1029,6 +1235,7 @@ void CmmCore::reg_access(const PinsIn& in) {
     }
     if (off == CMM_CST_CTRL_OFFSET) {
       c.dir = static_cast<uint8_t>(CMM_FIELD_GET(wd, CMM_CST_CTRL_DIR));
+      if (params_.strong) c.mode = static_cast<uint8_t>(CMM_FIELD_GET(wd, CMM_CST_CTRL_MODE));  // else ignored
     } else if (off == CMM_CST_OWNER_OFFSET) {
       c.owner_pid = static_cast<uint16_t>(CMM_FIELD_GET(wd, CMM_CST_OWNER_PID));
     } else if (off == CMM_CST_GEN_OFFSET) {
@@ -1113,6 +1320,53 @@ void CmmCore::reg_access(const PinsIn& in) {
   decerr();
 }
 
+// LINK_KEY / LINK_CMD / LINK_STATUS, FIRMWARE requester only (strong-mode.md 11.3).
+// The read mux has no link-key input: I1 extends to the link keys.
+void CmmCore::link_access(const PinsIn& in, uint32_t a, uint32_t& rd, uint8_t& rsp) {
+  const bool wr = in.reg_req_write;
+  const uint32_t wd = in.reg_req_wdata;
+  auto refuse = [&](Reason r) {
+    count_reject(r);
+    rsp = static_cast<uint8_t>(Rsp::kReject);
+  };
+  if (a == CMM_LINK_STATUS_OFFSET) {
+    if (wr) refuse(Reason::kReadOnly);
+    else rd = link_status_;
+    return;
+  }
+  if (!wr) return;  // LINK_KEY and LINK_CMD read as 0
+  if (a != CMM_LINK_CMD_OFFSET) {
+    const uint32_t i = (a - CMM_LINK_KEY_OFFSET) / CMM_LINK_KEY_STRIDE;
+    link_stage_[i] = wd;
+    link_written_ = static_cast<uint8_t>(link_written_ | (1u << i));
+    return;
+  }
+  if (wd & ~CMM_LINK_CMD_WMASK) return refuse(Reason::kReservedBits);
+  const uint32_t op = CMM_FIELD_GET(wd, CMM_LINK_CMD_OP);
+  const uint32_t node = CMM_FIELD_GET(wd, CMM_LINK_CMD_NODE);
+  Reason r = Reason::kOk;
+  if (op == static_cast<uint32_t>(LinkOp::kSet)) {
+    uint32_t any = 0;
+    for (uint32_t w = 0; w < kKeyWords; ++w) any |= link_stage_[w];
+    if (link_written_ != (1u << kKeyWords) - 1u) r = Reason::kKeyIncomplete;
+    else if (any == 0) r = Reason::kKeyZero;
+    else link_[node] = Link{link_stage_, true, 0};
+  } else if (op == static_cast<uint32_t>(LinkOp::kClear)) {
+    link_[node] = Link{};
+  } else if (op != static_cast<uint32_t>(LinkOp::kNop)) {
+    r = Reason::kBadCmd;
+  }
+  link_stage_ = Key{};  // a staged link key never outlives one command
+  link_written_ = 0;
+  const uint32_t count = (CMM_FIELD_GET(link_status_, CMM_LINK_STATUS_COUNT) + 1) & CMM_LINK_STATUS_COUNT_MASK;
+  uint32_t st = 0;
+  st = CMM_FIELD_SET(st, CMM_LINK_STATUS_REASON, u(r));
+  st = CMM_FIELD_SET(st, CMM_LINK_STATUS_NODE, node);
+  st = CMM_FIELD_SET(st, CMM_LINK_STATUS_COUNT, count);
+  link_status_ = st;
+  if (r != Reason::kOk) refuse(r);
+}
+
 void CmmCore::doorbell(uint32_t ep, uint32_t wd, uint8_t& rsp) {
   Cst& c = cst_[ep];
   const uint32_t len = CMM_FIELD_GET(wd, CMM_EP_DOORBELL_LEN);
@@ -1137,7 +1391,18 @@ void CmmCore::doorbell(uint32_t ep, uint32_t wd, uint8_t& rsp) {
   h.seq = c.tx_seq++;
   // NACKs are believed for the last 2^15 DATA at most (1.5): drag the window.
   if (static_cast<uint16_t>(c.tx_seq - c.nack_seq) > 0x8000u) c.nack_seq = static_cast<uint16_t>(c.tx_seq - 0x8000u);
-  egq_[0].push(h);  // room guaranteed by reg_req_ready
+  if (strong_entry(ep)) {
+    // The tag replaces the key: the TX MAC engine takes the payload first (strong-mode.md 11.6).
+    h.aux = kStrongBit;
+    h.key = Key{};
+    mtx_hdr_ = h;
+    mtx_key_ = ckt_[ep].key;
+    mtx_left_ = (len + params_.mac_bytes_per_cycle - 1) / params_.mac_bytes_per_cycle;
+    mtx_cd_ = mtx_got_ = 0;
+    mtx_busy_ = true;
+  } else {
+    push_req(h);  // room guaranteed by reg_req_ready
+  }
   ++c.tx_sent;
   bump(stat_[kStatDataSent]);
 }
@@ -1165,6 +1430,15 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
     }
     return true;
   };
+  // Strong: a link key must exist and its counter must not wrap (11.5);
+  // checked before anything is stored or drawn.
+  auto link_ok = [&]() -> bool {
+    if (!strong_entry(ep)) return true;
+    const Link& lk = link_[cst_[ep].rnode];
+    if (!lk.valid) r = Reason::kNoLinkKey;
+    else if (lk.ctr == 0xFFFFFFFFu) r = Reason::kKeyExhausted;
+    return r == Reason::kOk;
+  };
   // Stores the staged key (or with HWKEY the generator's) into a receive
   // entry (SET_KEY, CONNECT). I6 on a send entry.
   auto store_local_key = [&](bool allow_existing) -> bool {
@@ -1184,7 +1458,7 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
       return false;
     }
     if (k.valid) {
-      if (allow_existing) return true;
+      if (allow_existing) return link_ok();
       r = Reason::kKeyPresent;
       return false;
     }
@@ -1194,6 +1468,7 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
         r = Reason::kKeyGenNotReady;
         return false;
       }
+      if (allow_existing && !link_ok()) return false;  // CONNECT only (SET_KEY sends nothing): before the draw
       k.key = kg_draw();
       k.valid = true;
       k.origin = static_cast<uint8_t>(Origin::kLocal);
@@ -1206,19 +1481,36 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
     else if (P.key_written != (1u << kKeyWords) - 1u) r = Reason::kKeyIncomplete;
     else if (any == 0) r = Reason::kKeyZero;
     if (r != Reason::kOk) return false;
+    if (allow_existing && !link_ok()) return false;  // CONNECT only: before the store
     k.key = P.key_stage;
     k.valid = true;
     k.origin = static_cast<uint8_t>(Origin::kLocal);
     return true;
   };
   auto send_connect = [&]() {
-    const Cst& c = cst_[ep];
+    Cst& c = cst_[ep];
     Header h = make_hdr(Opcode::kConnect, part, ep, c.rnode, c.rpart, c.rep);
     h.key = ckt_[ep].key;
     h.src_gen = c.gen;
     h.dst_gen = c.rgen;
     h.seq = c.tx_seq;  // attempt number (a receive entry sends no DATA)
-    egq_[0].push(h);  // room guaranteed by reg_req_ready
+    Key wrap{};
+    if (strong_entry(ep)) {
+      // Key wrap: C = key ^ PRF(K_enc, nonce) as payload, T = MAC(K_mac, header || C) as key field.
+      Link& lk = link_[c.rnode];
+      const uint32_t n = lk.ctr++;
+      c.tx_seq = static_cast<uint16_t>(n);  // the counter doubles as the attempt number
+      h.seq = static_cast<uint16_t>(n);
+      h.tag = static_cast<uint16_t>(n >> 16);
+      h.len = 16;
+      h.aux = kStrongBit;
+      const Key ks = wrap_stream(lk.key, h);
+      for (uint32_t w = 0; w < kKeyWords; ++w) wrap[w] = ckt_[ep].key[w] ^ ks[w];
+      uint8_t cb[16];
+      key_bytes(wrap, cb);
+      h.key = mac(wrap_subkey(lk.key, false), h, cb, 16);
+    }
+    push_req(h, wrap);  // room guaranteed by reg_req_ready
     bump(stat_[kStatConnectSent]);
   };
 
@@ -1269,6 +1561,7 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
       if (!need_owned()) break;
       Cst& c = cst_[ep];
       if (c.dir == u(Dir::kRecv) && c.state == u(State::kConnecting)) {
+        if (!link_ok()) break;
         ++c.tx_seq;  // a new attempt: only its NACK is believed
         send_connect();  // retry: the stored key again, the staged one is not used
         break;
@@ -1293,7 +1586,11 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
         if (ckt_[ep].valid) h.key = ckt_[ep].key;
         h.src_gen = c.gen;
         h.dst_gen = c.rgen;
-        egq_[0].push(h);
+        if (strong_entry(ep)) {
+          if (ckt_[ep].valid) seal(h, ckt_[ep].key);
+          else h.aux = kStrongBit;
+        }
+        push_req(h);
         bump(stat_[kStatCloseSent]);
       }
       zeroize(ep);
@@ -1319,7 +1616,7 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
       const uint32_t dp = CMM_FIELD_GET(P.mgmt_dst, CMM_MGMT_DST_PART);
       Header h = make_hdr(Opcode::kMgmt, part, 0, dn, dp, 0);
       h.key = P.mgmt_tx;
-      egq_[0].push(h);
+      push_req(h);
       bump(stat_[kStatMgmtSent]);
       break;
     }

@@ -23,7 +23,9 @@ class CoreObserver {
 
 class CmmCore {
  public:
-  explicit CmmCore(const Straps& straps);
+  // params.strong = false (the default): bit-exact with the core before
+  // strong mode (docs/strong-mode.md 11.11), as the RTL of this session.
+  explicit CmmCore(const Straps& straps, const CoreParams& params = CoreParams{});
 
   // Outputs for the current cycle (valid before step()).
   const PinsOut& out() const { return out_; }
@@ -37,6 +39,7 @@ class CmmCore {
 
   uint64_t cycle() const { return cycle_; }
   const Straps& straps() const { return straps_; }
+  const CoreParams& params() const { return params_; }
   void set_observer(CoreObserver* o) { obs_ = o; }
 
   // Read-only views for statistics (never key bits).
@@ -55,6 +58,17 @@ class CmmCore {
   uint8_t ep_gen(uint32_t ep) const { return cst_[ep].gen; }
   uint16_t rx_seq(uint32_t ep) const { return cst_[ep].rx_seq; }
   uint16_t tx_seq(uint32_t ep) const { return cst_[ep].tx_seq; }
+  // Strong mode (docs/strong-mode.md 11): CST_CTRL.MODE, link-key presence and
+  // CONNECT counter (never the key), MAC engines loaded.
+  uint8_t ep_mode(uint32_t ep) const { return cst_[ep].mode; }
+  bool link_valid(uint32_t node) const { return node < regs::kLinkNodes && link_[node].valid; }
+  uint32_t link_ctr(uint32_t node) const { return node < regs::kLinkNodes ? link_[node].ctr : 0; }
+  bool mac_tx_busy() const { return mtx_busy_; }
+  // Test-only: jump a link's CONNECT counter (2^32 CONNECTs are not simulated).
+  void set_link_ctr_for_test(uint32_t node, uint32_t ctr) {
+    if (node < regs::kLinkNodes) link_[node].ctr = ctr;
+  }
+  bool mac_rx_busy() const { return s1_valid_ && s1_strong_; }
   // Hardware key generator (docs/security.md 1.10), as KEYGEN_STATUS shows it.
   bool keygen_ready() const { return kg_ready_; }
   bool keygen_seeded() const { return kg_seeded_; }
@@ -94,7 +108,13 @@ class CmmCore {
     uint32_t tx_sent = 0;
     uint8_t rxq_head = 0, rxq_count = 0;
     std::array<RxSlot, regs::kRxqDepth> rxq{};
+    uint8_t mode = 0;  // CST_CTRL.MODE (strong cores only); fault bit 93
     uint8_t par = 0;  // parity over the protected fields (1.11), stored on every write
+  };
+  struct Link {  // link-key table entry (strong mode, 11.3): no read path
+    Key key{};
+    bool valid = false;
+    uint32_t ctr = 0;  // CONNECT counter: the wrap nonce never repeats under one link key
   };
   struct Ckt {
     Key key{};
@@ -177,6 +197,19 @@ class CmmCore {
   uint32_t command(uint32_t part, uint16_t pid, uint32_t wdata, uint8_t& rsp);
   void doorbell(uint32_t ep, uint32_t wdata, uint8_t& rsp);
   void compute_outputs();
+  // Strong mode (docs/strong-mode.md 11).
+  bool strong_pkt(const Header& h) const;  // STRONG bit on a channel packet (strong cores only)
+  bool strong_entry(uint32_t ep) const { return params_.strong && cst_[ep].mode != 0; }
+  static Key mac(const Key& k, const Header& h, const uint8_t* pay, uint32_t n);
+  static bool mac_ok(const Key& k, const Header& h, const uint8_t* pay, uint32_t n) {
+    return key_eq_ct(mac(k, h, pay, n), h.key);
+  }
+  void seal(Header& h, const Key& k) const;  // STRONG bit + MAC in the key field
+  static Key wrap_subkey(const Key& lk, bool enc);
+  static Key wrap_stream(const Key& lk, const Header& h);  // SipHash128(K_enc, nonce)
+  void link_access(const PinsIn& in, uint32_t a, uint32_t& rd, uint8_t& rsp);
+  void push_req(const Header& h, const Key& wrap = Key{});
+  void absorb(std::array<uint8_t, regs::kMaxMsgBytes>& buf, uint32_t& got, uint32_t len, const MacBeat& b) const;
 
   // Helpers.
   void count_reject(regs::Reason r, const Header* pkt = nullptr);
@@ -202,6 +235,7 @@ class CmmCore {
   static bool key_eq_ct(const Key& a, const Key& b);  // constant time
 
   Straps straps_;
+  CoreParams params_;
   PinsOut out_{};
   uint64_t cycle_ = 0;
   uint32_t cycle_in_ = 0;  // cycle_i sampled at the current edge
@@ -230,6 +264,22 @@ class CmmCore {
   bool s1_valid_ = false;
   Header s1_{};
   std::array<Fifo<Header, regs::kEgqDepth>, 2> egq_;  // [0] request class, [1] response class
+  std::array<Key, regs::kEgqDepth> egq_wrap_{};  // eg_wrap of each request-queue slot
+  // Strong mode: link keys, firmware staging, MAC engines (11.3, 11.6).
+  std::array<Link, regs::kLinkNodes> link_{};
+  Key link_stage_{};
+  uint8_t link_written_ = 0;
+  uint32_t link_status_ = 0;
+  Key proof_key_{};  // the key the ingress packet being committed proved (11.9)
+  bool proof_valid_ = false;
+  bool s1_strong_ = false;  // S1 waits for the RX engine
+  uint32_t mrx_left_ = 0, mrx_cd_ = 0, mrx_got_ = 0;
+  std::array<uint8_t, regs::kMaxMsgBytes> mrx_buf_{};
+  bool mtx_busy_ = false;
+  Header mtx_hdr_{};
+  Key mtx_key_{};
+  uint32_t mtx_left_ = 0, mtx_cd_ = 0, mtx_got_ = 0;
+  std::array<uint8_t, regs::kMaxMsgBytes> mtx_buf_{};
   bool rsp_valid_ = false;
   uint32_t rsp_rdata_ = 0;
   uint8_t rsp_status_ = 0;

@@ -50,7 +50,10 @@ struct Req {
   uint8_t part = 0;
   Priv priv = Priv::kKernel;
   uint16_t pid = 0;
+  bool fw = false;  // the board-management port (FIRMWARE, strong-mode.md 11.3)
 };
+// The board-management port as the node bus stamps it (partition 0, user, pid 0, fw).
+inline Req firmware() { return Req{0, Priv::kUser, 0, true}; }
 inline Req kernel(uint8_t part) { return Req{part, Priv::kKernel, 0}; }
 inline Req user(uint8_t part, uint16_t pid) { return Req{part, Priv::kUser, pid}; }
 
@@ -66,6 +69,7 @@ struct EgRec {
   uint64_t cycle = 0;  // core cycle count after the edge at which it left
   uint8_t cls = 0;
   Header hdr{};
+  std::vector<uint8_t> payload;  // strong mode: DATA payload / CONNECT wrap (eg_wrap_o)
 };
 
 struct VdRec {
@@ -165,6 +169,11 @@ class CoreHarness {
     core.set_full_parity_check(true);
   }
   explicit CoreHarness(const Straps& s) : core(s) { core.set_full_parity_check(true); }
+  // Strong-mode core (strong-mode.md 11): the harness also plays the packet
+  // buffer of the MAC payload streams.
+  CoreHarness(uint8_t node_id, const CoreParams& p, uint8_t quota = 2) : core(make_straps(node_id, quota), p) {
+    core.set_full_parity_check(true);
+  }
   CoreHarness(const CoreHarness&) = delete;
   CoreHarness& operator=(const CoreHarness&) = delete;
 
@@ -188,6 +197,13 @@ class CoreHarness {
   std::vector<VdRec> verdicts; // every verdict pulse, in order
   size_t routed = 0;           // egress entries already handed to the Net
   Net* net = nullptr;
+  // Strong mode packet buffer: payload of the next doorbell (TX staging), and
+  // payloads of ingress strong headers with len > 0, in arrival order.
+  std::vector<uint8_t> tx_payload;
+  std::deque<std::vector<uint8_t>> strong_payloads;
+  uint32_t mac_beats_tx = 0, mac_beats_rx = 0;  // beats transferred
+  // Inputs of the last edge (e.g. to check that the strong-mode pins stay idle).
+  PinsIn last_in{};
 
   // One rising edge of this core only (inputs from the pending request, the
   // ingress queue and eg_ready); records what left, responses and verdicts.
@@ -211,7 +227,23 @@ class CoreHarness {
       in.fault_bit = fault_bit;
       fault_next = false;
     }
+    const PinsOut& pre = core.out();
+    const uint32_t B = core.params().mac_bytes_per_cycle;
+    if (pre.mac_tx_ready) {
+      in.mac_tx_valid = true;
+      for (uint32_t i = 0; i < B; ++i)
+        in.mac_tx_data[i] = tx_off_ + i < tx_snap_.size() ? tx_snap_[tx_off_ + i] : 0;
+      tx_off_ += B;
+      ++mac_beats_tx;
+    }
+    if (pre.mac_rx_ready) {
+      in.mac_rx_valid = true;
+      for (uint32_t i = 0; i < B; ++i) in.mac_rx_data[i] = rx_off_ + i < rx_pay_.size() ? rx_pay_[rx_off_ + i] : 0;
+      rx_off_ += B;
+      ++mac_beats_rx;
+    }
     if (req_pending_) {
+      in.reg_req_fw = req_.fw;
       in.reg_req_valid = true;
       in.reg_req_write = req_write_;
       in.reg_req_addr = req_addr_;
@@ -224,13 +256,49 @@ class CoreHarness {
     const bool ing_fire = in.ing_valid && before.ing_ready;
     const bool reg_fire = in.reg_req_valid && before.reg_req_ready;
     const bool eg_fire = before.eg_valid && in.eg_ready;
+    const bool strong = core.params().strong;
+    if (strong && reg_fire && req_write_ && (req_addr_ - regs::CMM_EP_BASE) % regs::CMM_EP_STRIDE ==
+                                                regs::CMM_EP_DOORBELL_OFFSET && req_addr_ >= regs::CMM_EP_BASE) {
+      tx_snap_ = tx_payload;  // the doorbell's snapshot feeds the TX engine
+      tx_off_ = 0;
+    }
     core.step(in);
+    last_in = in;
     if (edge_hook()) edge_hook()(*this, in, before);
     const PinsOut& o = core.out();
-    if (ing_fire) ingress.pop_front();
-    if (eg_fire) egress.push_back(EgRec{core.cycle(), before.eg_cls, before.eg_hdr});
+    if (ing_fire) {
+      const Header m = ingress.front().masked();
+      const bool sp = strong && (m.aux & (1u << regs::kStrongAuxBit)) && m.opcode >= u(Opcode::kData) &&
+                      m.opcode <= u(Opcode::kClose) && m.len > 0 && m.len <= regs::kMaxMsgBytes;
+      if (sp) {
+        rx_pay_.clear();
+        if (!strong_payloads.empty()) {
+          rx_pay_ = strong_payloads.front();
+          strong_payloads.pop_front();
+        }
+        rx_off_ = 0;
+      }
+      ingress.pop_front();
+    }
+    if (eg_fire) {
+      EgRec e{core.cycle(), before.eg_cls, before.eg_hdr, {}};
+      if (strong && before.eg_hdr.opcode == u(Opcode::kData) && before.eg_cls == 0) {
+        e.payload = tx_fifo_.empty() ? std::vector<uint8_t>{} : tx_fifo_.front();
+        if (!tx_fifo_.empty()) tx_fifo_.pop_front();
+      } else if (strong && before.eg_hdr.opcode == u(Opcode::kConnect) &&
+                 (before.eg_hdr.aux & (1u << regs::kStrongAuxBit))) {
+        for (uint32_t i = 0; i < 16; ++i) e.payload.push_back(static_cast<uint8_t>(before.eg_wrap[i / 4] >> (8 * (i % 4))));
+      }
+      egress.push_back(std::move(e));
+    }
     if (reg_fire) {
       req_pending_ = false;
+      if (strong && o.reg_rsp_status == u(Rsp::kOk) && req_write_ && req_addr_ >= regs::CMM_EP_BASE &&
+          (req_addr_ - regs::CMM_EP_BASE) % regs::CMM_EP_STRIDE == regs::CMM_EP_DOORBELL_OFFSET) {
+        std::vector<uint8_t> snap = tx_payload;
+        snap.resize(CMM_FIELD_GET(req_wdata_, CMM_EP_DOORBELL_LEN), 0);
+        tx_fifo_.push_back(snap);  // the DATA's payload when it leaves
+      }
       EXPECT_TRUE(o.reg_rsp_valid) << "register response not 1 cycle after acceptance";
       rsp_ = RegRsp{o.reg_rsp_status, o.reg_rsp_rdata, o.reg_rsp_buf, o.reg_rsp_buf_slot, core.cycle()};
       if (o.reg_rsp_status != u(Rsp::kOk)) {
@@ -398,6 +466,9 @@ class CoreHarness {
 
  private:
   bool req_pending_ = false;
+  std::vector<uint8_t> tx_snap_, rx_pay_;
+  uint32_t tx_off_ = 0, rx_off_ = 0;
+  std::deque<std::vector<uint8_t>> tx_fifo_;
   Req req_{};
   bool req_write_ = false;
   uint32_t req_addr_ = 0, req_wdata_ = 0;
@@ -419,6 +490,8 @@ class Net {
   // Called for each routed header; may modify it; return false to drop it
   // (the dropped header is kept in `dropped`).
   std::function<bool(Header&)> filter;
+  // Strong mode: may modify the payload of a routed packet (after filter).
+  std::function<void(const Header&, std::vector<uint8_t>&)> pay_filter;
   std::vector<Header> dropped;    // filtered out
   std::vector<Header> unroutable; // no core with that node id
 
@@ -427,15 +500,23 @@ class Net {
     for (CoreHarness* n : nodes_) {
       for (; n->routed < n->egress.size(); ++n->routed) {
         Header h = n->egress[n->routed].hdr;
+        std::vector<uint8_t> pay = n->egress[n->routed].payload;
         if (filter && !filter(h)) {
           dropped.push_back(h);
           continue;
         }
+        if (pay_filter) pay_filter(h, pay);
         CoreHarness* dst = nullptr;
         for (CoreHarness* m : nodes_)
           if (m->node() == h.dst_node) dst = m;
-        if (dst) dst->ingress.push_back(h);
-        else unroutable.push_back(h);
+        if (dst) {
+          dst->ingress.push_back(h);
+          const Header m = h.masked();
+          if (!pay.empty() && (m.aux & (1u << regs::kStrongAuxBit)) && m.len > 0 && m.len <= regs::kMaxMsgBytes)
+            dst->strong_payloads.push_back(pay);
+        } else {
+          unroutable.push_back(h);
+        }
       }
     }
   }

@@ -10,6 +10,16 @@
 namespace cmm {
 
 using Key = std::array<uint32_t, regs::kKeyWords>;
+// One beat of the MAC payload stream (docs/strong-mode.md 11.6): byte lane i.
+using MacBeat = std::array<uint8_t, regs::kMacBeatBytes>;
+
+// Construction parameters of the core (RTL: module parameters, not pins).
+// strong = false is bit-exact with the core before strong mode (11.11).
+struct CoreParams {
+  bool strong = false;
+  uint32_t mac_latency_cycles = regs::kMacLatencyCycles;    // L: cycles after the last beat
+  uint32_t mac_bytes_per_cycle = regs::kMacBytesPerCycle;  // B: bytes per beat, 1..kMacBeatBytes
+};
 
 // One packet header as it crosses the fabric; field widths in hw/data/cmm.toml.
 struct Header {
@@ -50,6 +60,14 @@ struct PinsIn {
   uint8_t reg_req_part = 0;   // requester ID, stamped by hardware
   uint8_t reg_req_priv = 0;   // regs::Priv
   uint16_t reg_req_pid = 0;
+  // Requester is the board-management port (FIRMWARE, docs/strong-mode.md 11.3),
+  // stamped by the node bus; ignored by cores without strong mode.
+  bool reg_req_fw = false;
+  // MAC payload streams (strong mode, 11.6): packet buffer -> MAC engines.
+  bool mac_tx_valid = false;
+  MacBeat mac_tx_data{};
+  bool mac_rx_valid = false;
+  MacBeat mac_rx_data{};
   // Ingress header stream (fabric -> core).
   bool ing_valid = false;
   Header ing_hdr{};
@@ -89,6 +107,10 @@ struct PinsOut {
   uint8_t vd_slot = 0;
   uint8_t vd_reason = 0;  // regs::Reason
   uint32_t irq = 0;       // bit p: interrupt line of partition p
+  // Strong mode (11.6): the engines take a beat; payload of a strong CONNECT on eg_*.
+  bool mac_tx_ready = false;
+  bool mac_rx_ready = false;
+  Key eg_wrap{};
 
   bool operator==(const PinsOut& o) const;
   bool operator!=(const PinsOut& o) const { return !(*this == o); }

@@ -25,7 +25,13 @@ class CoreModel {
 // (reject observer, CST states); the harness never looks inside the RTL.
 class RefModel final : public CoreModel {
  public:
-  explicit RefModel(const Straps& s) : core_(s) {}
+  // Strong mode off: the RTL of this session has none (COMMON.md, docs/strong-mode.md 11.11).
+  explicit RefModel(const Straps& s) : core_(s, plain_params()) {}
+  static CoreParams plain_params() {
+    CoreParams p;
+    p.strong = false;
+    return p;
+  }
   const char* name() const override { return "C++ CmmCore"; }
   void edge(const PinsIn& in, bool rst_n) override;
   PinsOut outputs() const override { return core_.out(); }

@@ -105,6 +105,18 @@ bool first_output_diff(const PinsOut& a, const PinsOut& b, std::string& port, st
   chk("vd_slot_o", a.vd_slot, b.vd_slot);
   chk("vd_reason_o", a.vd_reason, b.vd_reason);
   chk("irq_o", a.irq, b.irq);
+  // Strong-mode outputs: the RTL has none (they read 0); the C++ core with
+  // strong mode off must keep them idle.
+  chk("mac_tx_ready (strong only)", a.mac_tx_ready, b.mac_tx_ready);
+  chk("mac_rx_ready (strong only)", a.mac_rx_ready, b.mac_rx_ready);
+  if (a.eg_wrap != b.eg_wrap) {
+    all += all.empty() ? "eg_wrap (strong only)" : ", eg_wrap (strong only)";
+    if (port.empty()) {
+      port = "eg_wrap (strong only)";
+      va = key_hex(a.eg_wrap);
+      vb = key_hex(b.eg_wrap);
+    }
+  }
   return !port.empty();
 }
 
@@ -240,7 +252,12 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
     res.verdicts += ro.vd_valid;
     res.delivered += ro.vd_valid && ro.vd_accept;
     res.resets += !rst_n;
-    for (uint32_t e = 0; e < kNumEndpoints; ++e) states[static_cast<uint32_t>(ref.core().ep_state(e))] = true;
+    // A fault flip may leave an invalid state code for the one cycle before
+    // the parity check fails the entry closed: not a state, not an index.
+    for (uint32_t e = 0; e < kNumEndpoints; ++e) {
+      const uint32_t st = static_cast<uint32_t>(ref.core().ep_state(e));
+      if (st < kStateCount) states[st] = true;
+    }
   }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   res.pass = true;
@@ -265,7 +282,8 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
     res.reasons_hit += cov.reasons[r] != 0;
   }
   o << "\n  -> " << res.reasons_hit << "/" << (kReasonCount - 1)
-    << " reasons hit (the core never raises NO_KEY, nor the shell/fabric codes BAD_CRC, SRC_SPOOFED, HOL_TIMEOUT)";
+    << " reasons hit (the core never raises NO_KEY, nor the shell/fabric codes BAD_CRC, SRC_SPOOFED, HOL_TIMEOUT, "
+       "nor, in plain mode, the strong-mode codes)";
   o << "\ncoverage, hardening reasons (docs/security.md 1.2-1.7, 1.10, 1.11):";
   for (Reason r : {Reason::kStaleGen, Reason::kUnauthResponse, Reason::kSeqOld, Reason::kSeqGap, Reason::kReservedBits,
                    Reason::kKeyZero, Reason::kKeyIncomplete, Reason::kKeyStageBusy, Reason::kKeyGenNotReady,

@@ -1,6 +1,9 @@
 // Lockstep co-simulation runner (nightly / long runs, debugging).
-//   cmm_cosim_run [--cycles N] [--seed S] [--seeds K] [--fst file.fst]
+//   cmm_cosim_run [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary]
+// --summary: one line per seed instead of the coverage report (scripts/soak,
+// scripts/mutate); a mismatch report is printed either way.
 // Exit status 0 iff every seed matched.
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +14,7 @@
 int main(int argc, char** argv) {
   cmm::dv::CosimConfig cfg;
   uint64_t seeds = 1;
+  bool summary = false;
   for (int i = 1; i < argc; ++i) {
     auto val = [&](const char* name) -> const char* {
       if (i + 1 >= argc) {
@@ -23,15 +27,31 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--seed")) cfg.seed = std::strtoull(val("--seed"), nullptr, 0);
     else if (!std::strcmp(argv[i], "--seeds")) seeds = std::strtoull(val("--seeds"), nullptr, 0);
     else if (!std::strcmp(argv[i], "--fst")) cfg.fst_path = val("--fst");
+    else if (!std::strcmp(argv[i], "--summary")) summary = true;
     else {
-      std::fprintf(stderr, "usage: %s [--cycles N] [--seed S] [--seeds K] [--fst file.fst]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary]\n", argv[0]);
       return 2;
     }
   }
   const uint64_t first = cfg.seed;
   for (uint64_t s = 0; s < seeds; ++s) {
     cfg.seed = first + s;
-    if (!cmm::dv::run_cosim(cfg).pass) return 1;
+    cfg.verbose = !summary;
+    const cmm::dv::CosimResult r = cmm::dv::run_cosim(cfg);
+    if (summary && !r.pass) {
+      std::fputs(r.report.c_str(), stderr);
+      std::printf("seed %" PRIu64 ": FAIL at cycle %" PRIu64 " port %s\n", cfg.seed, r.fail_cycle,
+                  r.fail_port.c_str());
+    } else if (summary) {
+      std::printf("seed %" PRIu64 ": PASS cycles=%" PRIu64 " reg=%" PRIu64 " ing=%" PRIu64 " eg=%" PRIu64
+                  " verdicts=%" PRIu64 " delivered=%" PRIu64 " resets=%" PRIu64
+                  " reasons=%u states=%u cmds=%u hazards=%u hardening=%u seconds=%.1f\n",
+                  cfg.seed, r.cycles, r.reg_accesses, r.ing_headers, r.eg_headers, r.verdicts, r.delivered,
+                  r.resets, r.reasons_hit, r.states_hit, r.cmds_hit, r.hazard_kinds, r.new_reasons_hit,
+                  r.seconds);
+      std::fflush(stdout);
+    }
+    if (!r.pass) return 1;
   }
   return 0;
 }

@@ -43,8 +43,9 @@ TEST(Cosim, LockstepRandom) {
   }
   // Coverage floor: the stimulus must keep reaching every reason, state and command.
   // NO_KEY is unreachable in the core, BAD_CRC/SRC_SPOOFED/HOL_TIMEOUT belong
-  // to the shell and the fabric (docs/rtl.md): 36 of the 40 codes.
-  EXPECT_GE(reasons, regs::kReasonCount - 5);
+  // to the shell and the fabric, and the strong-mode codes (MODE_MISMATCH ...)
+  // to strong cores only (docs/rtl.md): 36 codes of a plain core.
+  EXPECT_GE(reasons, 36u);
   EXPECT_EQ(hardening, 10u);  // STALE_GEN ... KEY_STAGE_BUSY, KEY_GEN_NOT_READY, TABLE_FAULT in one seed
   EXPECT_GT(tombstones, 0u);  // CLOSE overtaking its CONNECT
   EXPECT_GT(resends, 0u);     // CMD CONNECT on a CONNECTING entry

@@ -1,9 +1,34 @@
 // Verilated rtl/cmm_core.sv behind the CoreModel interface: pins only.
+// Compiled once per model flavour (rtl/CMakeLists.txt): the plain model, the
+// coverage model (CMM_RTL_COV: line/toggle/user coverage, written per model
+// instance into $CMM_COV_DIR) and the mutant schema (CMM_RTL_MUT: the mutant
+// is chosen at run time by $CMM_MUT_ID, passed to the RTL as +MUT_ID=<n>).
 #include <verilated.h>
 #include <verilated_fst_c.h>
 
-#include "Vcmm_core.h"
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+
 #include "core_model.h"
+#if defined(CMM_RTL_COV)
+#include <verilated_cov.h>
+
+#include "Vcmm_core_cov.h"
+using VTop = Vcmm_core_cov;
+#elif defined(CMM_RTL_MUT)
+#include "Vcmm_core_mut.h"
+using VTop = Vcmm_core_mut;
+#else
+#include "Vcmm_core.h"
+using VTop = Vcmm_core;
+#endif
+#if defined(CMM_RTL_COV) || defined(CMM_RTL_MUT)
+#define CMM_RTL_FST 0  // the closure models are built without tracing
+#else
+#define CMM_RTL_FST 1
+#endif
 
 namespace cmm::dv {
 namespace {
@@ -16,8 +41,17 @@ class RtlModel final : public CoreModel {
     ctx_ = std::make_unique<VerilatedContext>();
     ctx_->debug(0);
     ctx_->randReset(0);
+    // +MUT_ID=<n> selects a mutant of the schema model; other models have no
+    // plusarg and ignore it.
+    if (const char* m = std::getenv("CMM_MUT_ID")) {
+      const std::string arg = std::string("+MUT_ID=") + m;
+      const char* argv[] = {"cmm_rtl", arg.c_str()};
+      ctx_->commandArgs(2, argv);
+    }
+#if CMM_RTL_FST
     if (!trace_.fst_path.empty()) ctx_->traceEverOn(true);
-    top_ = std::make_unique<Vcmm_core>(ctx_.get(), "cmm_core");
+#endif
+    top_ = std::make_unique<VTop>(ctx_.get(), "cmm_core");
     top_->cfg_node_id_i = s.node_id;
     uint64_t q = 0;
     for (uint32_t p = 0; p < regs::kNumPartitions; ++p) q |= static_cast<uint64_t>(s.quota[p]) << (8 * p);
@@ -25,21 +59,32 @@ class RtlModel final : public CoreModel {
     top_->clk = 0;
     top_->rst_ni = 1;
     top_->eval();
+#if CMM_RTL_FST
     if (!trace_.fst_path.empty()) {
       fst_ = std::make_unique<VerilatedFstC>();
       top_->trace(fst_.get(), 99);
       fst_->open(trace_.fst_path.c_str());
     }
+#endif
   }
   ~RtlModel() override {
     if (fst_) fst_->close();
     top_->final();
+#if defined(CMM_RTL_COV)
+    // One file per model instance (each has its own context); scripts/coverage
+    // merges them with verilator_coverage.
+    static std::atomic<unsigned> seq{0};
+    const char* dir = std::getenv("CMM_COV_DIR");
+    const std::string path = std::string(dir && *dir ? dir : ".") + "/cov_" + std::to_string(::getpid()) + "_" +
+                             std::to_string(seq++) + ".dat";
+    ctx_->coveragep()->write(path.c_str());
+#endif
   }
 
   const char* name() const override { return "RTL cmm_core"; }
 
   void edge(const PinsIn& in, bool rst_n) override {
-    Vcmm_core& t = *top_;
+    VTop& t = *top_;
     t.rst_ni = rst_n;
     t.reg_req_valid_i = in.reg_req_valid;
     t.reg_req_write_i = in.reg_req_write;
@@ -69,7 +114,7 @@ class RtlModel final : public CoreModel {
   }
 
   PinsOut outputs() const override {
-    const Vcmm_core& t = *top_;
+    const VTop& t = *top_;
     PinsOut o;
     o.reg_req_ready = t.reg_req_ready_o;
     o.reg_rsp_valid = t.reg_rsp_valid_o;
@@ -99,7 +144,7 @@ class RtlModel final : public CoreModel {
 
   RtlTrace trace_;
   std::unique_ptr<VerilatedContext> ctx_;
-  std::unique_ptr<Vcmm_core> top_;
+  std::unique_ptr<VTop> top_;
   std::unique_ptr<VerilatedFstC> fst_;
   uint64_t cycle_ = 0;
 };

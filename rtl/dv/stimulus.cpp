@@ -43,6 +43,27 @@ void Stimulus::new_phase() {
   p_reg_ = rg[r(5)];
   p_ing_ = ig[r(5)];
   p_script_ = 2 + r(10);
+  drain_ = chance(30);
+  if (drain_) feature("errlog_drain_phase");
+}
+
+// The kernel agent servicing its error log: HEAD and REPEAT reads, the
+// exception register, then a pop (ERRLOG_POP) or EXC_CLEAR.
+RegOp Stimulus::drain_op(uint8_t part) {
+  static const uint32_t rd[] = {CMM_ERRLOG_STATUS_OFFSET, CMM_ERRLOG_HEAD_OFFSET, CMM_ERRLOG_HEAD_REPEAT_OFFSET,
+                                CMM_EXC_COUNT_OFFSET, CMM_EXC_FIRST_OFFSET, CMM_EXC_LAST_OFFSET};
+  const uint32_t c = r(10);
+  if (c < 5) {
+    RegOp o = cmd_op(part, cmdv(c < 4 ? Cmd::kErrlogPop : Cmd::kExcClear), 0);
+    feature(c < 4 ? "errlog_drain_pop" : "errlog_drain_exc_clear");
+    return o;
+  }
+  RegOp o;
+  o.addr = rd[r(sizeof rd / sizeof rd[0])];
+  o.part = part;
+  o.priv = kKernel;
+  o.kind = OpKind::kBank;
+  return o;
 }
 
 void Stimulus::clear_shadow() {
@@ -215,6 +236,7 @@ RegOp Stimulus::random_op() {
   uint8_t part = any_ep >= 0 && chance(70) ? static_cast<uint8_t>(ep_[static_cast<uint32_t>(any_ep)].owner)
                                            : static_cast<uint8_t>(r(kNumPartitions));
   if (chance(4)) part = static_cast<uint8_t>(r(1u << kPartIdBits));
+  if (drain_ && chance(40)) return drain_op(static_cast<uint8_t>(part % kNumPartitions));
   o.part = part;
   o.priv = chance(75) ? kKernel : kUser;
   o.pid = static_cast<uint16_t>(rng_());
@@ -615,6 +637,8 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
     if (o.addr == CMM_ALARM_COUNT_OFFSET) feature("read_alarm_count_nonzero");
     if (o.addr == CMM_EXC_COUNT_OFFSET) feature("read_exc_count_nonzero");
     if (o.addr == CMM_ERRLOG_HEAD_REPEAT_OFFSET) feature("read_errlog_repeat_nonzero");
+    if (o.addr == CMM_ERRLOG_HEAD_OFFSET && CMM_FIELD_GET(rdata, CMM_ERRLOG_HEAD_EXCEPTION))
+      feature("read_errlog_head_exception");
     if (o.addr == CMM_KEYGEN_STATUS_OFFSET && CMM_FIELD_GET(rdata, CMM_KEYGEN_STATUS_READY))
       feature("read_keygen_ready");
     if (o.addr == CMM_TABLE_FAULT_OFFSET) feature("read_table_fault_nonzero");

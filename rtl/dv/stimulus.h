@@ -91,6 +91,7 @@ class Stimulus {
   Key rand_key();
   void new_phase();
   RegOp random_op();
+  RegOp drain_op(uint8_t part);
   RegOp hazard_op(int ep, uint8_t opcode);
   bool script_op(RegOp& op);
   RegOp cmd_op(uint8_t part, uint32_t op, uint32_t ep);
@@ -126,6 +127,10 @@ class Stimulus {
   uint32_t timebase_ = 0;  // cycle_i: free-running, with jumps (skipped idle time)
   // Phase knobs (change every few thousand cycles).
   uint32_t p_eg_ready_ = 100, p_reg_ = 50, p_ing_ = 20, p_script_ = 5;
+  // Error-log drain phases (coverage-driven, issue 13 item 2): the log is
+  // otherwise full most of the time and exception entries are dropped, so
+  // the agent reads HEAD/REPEAT/EXC_* and pops the log often.
+  bool drain_ = false;
   StimCoverage cov_;
 };
 

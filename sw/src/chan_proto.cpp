@@ -38,11 +38,13 @@ MgmtWords encode(const Msg& m) {
       w[1] = put(w[1], kW1GenLsb, kW1GenMask, m.gen);
       w[1] = put(w[1], kW1PidLsb, kW1PidMask, m.recv_pid);
       w[2] = put(w[2], kW2PidLsb, kW2PidMask, m.send_pid);
+      w[2] = put(w[2], kW2ModeLsb, kW2ModeMask, m.mode);
       break;
     case Type::kChanInfo:
       w[1] = put(w[1], kW1EpLsb, kW1EpMask, m.ep);
       w[1] = put(w[1], kW1GenLsb, kW1GenMask, m.gen);
       w[1] = put(w[1], kW1PidLsb, kW1PidMask, m.send_pid);
+      w[2] = put(w[2], kW2InfoModeLsb, kW2InfoModeMask, m.mode);
       break;
     case Type::kChanRefuse:
     case Type::kChanCancel:
@@ -67,16 +69,20 @@ bool decode(const MgmtWords& w, Msg& out) {
   const uint32_t pid = get(w[1], kW1PidLsb, kW1PidMask);
   switch (static_cast<Type>(type)) {
     case Type::kChanReq:
-      if ((w[2] & ~(kW2PidMask << kW2PidLsb)) != 0) return false;
+      if ((w[2] & ~(kW2PidMask << kW2PidLsb | kW2ModeMask << kW2ModeLsb)) != 0) return false;
+      if (get(w[2], kW2ModeLsb, kW2ModeMask) >= regs::kModeCount) return false;
       m.type = Type::kChanReq;
+      m.mode = static_cast<uint8_t>(get(w[2], kW2ModeLsb, kW2ModeMask));
       m.ep = static_cast<uint8_t>(lo);
       m.gen = static_cast<uint8_t>(mid);
       m.recv_pid = static_cast<uint16_t>(pid);
       m.send_pid = static_cast<uint16_t>(get(w[2], kW2PidLsb, kW2PidMask));
       break;
     case Type::kChanInfo:
-      if (w[2] != 0) return false;
+      if ((w[2] & ~(kW2InfoModeMask << kW2InfoModeLsb)) != 0) return false;
+      if (get(w[2], kW2InfoModeLsb, kW2InfoModeMask) >= regs::kModeCount) return false;
       m.type = Type::kChanInfo;
+      m.mode = static_cast<uint8_t>(get(w[2], kW2InfoModeLsb, kW2InfoModeMask));
       m.ep = static_cast<uint8_t>(lo);
       m.gen = static_cast<uint8_t>(mid);
       m.send_pid = static_cast<uint16_t>(pid);

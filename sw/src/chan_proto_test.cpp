@@ -36,6 +36,30 @@ TEST(ChanProto, RoundTrip) {
   }
 }
 
+// The channel mode (docs/strong-mode.md 2): CHAN_REQ word 2 [23:16],
+// CHAN_INFO word 2 [7:0]; plain (0) encodes exactly as before the mode existed.
+TEST(ChanProto, ModeLayoutRoundTripAndOutOfRangeMode) {
+  const Msg rq = chan_req(7, 3, 10, 20, 5, 1);
+  const MgmtWords w = encode(rq);
+  EXPECT_EQ(w[2], 20u | 1u << 16);
+  Msg d;
+  ASSERT_TRUE(decode(w, d));
+  EXPECT_EQ(d, rq);
+  EXPECT_EQ(encode(chan_req(7, 3, 10, 20, 5))[2], 20u);  // plain: word 2 unchanged
+  const Msg in = chan_info(7, 4, 20, 6, 1);
+  EXPECT_EQ(encode(in)[2], 1u);
+  ASSERT_TRUE(decode(encode(in), d));
+  EXPECT_EQ(d, in);
+  MgmtWords bad = w;
+  bad[2] = 20u | 2u << 16;  // no mode 2
+  EXPECT_FALSE(decode(bad, d));
+  bad[2] = 20u | 1u << 24;  // reserved bits
+  EXPECT_FALSE(decode(bad, d));
+  MgmtWords bad_info = encode(in);
+  bad_info[2] = 2;
+  EXPECT_FALSE(decode(bad_info, d));
+}
+
 TEST(ChanProto, RejectsForeignOrMalformedWords) {
   Msg d;
   MgmtWords w = encode(chan_req(1, 2, 3, 4));
@@ -45,7 +69,7 @@ TEST(ChanProto, RejectsForeignOrMalformedWords) {
   w[0] = (w[0] & ~0xFF00u) | (9u << 8);  // unknown type
   EXPECT_FALSE(decode(w, d));
   w = encode(chan_req(1, 2, 3, 4));
-  w[2] |= 0x10000u;  // reserved bits
+  w[2] |= 0x1000000u;  // reserved bits (16..23 are MODE since strong mode)
   EXPECT_FALSE(decode(w, d));
   w = encode(chan_cancel(1, regs::Reason::kOk, 3));
   w[1] |= static_cast<uint32_t>(AgentReason::kCount) << 8;  // no such agent reason

@@ -236,6 +236,23 @@ Status KernelAgent::set_direction(uint8_t ep, Dir dir) {
   return s;
 }
 
+Status KernelAgent::set_ctrl(uint8_t ep, Dir dir, regs::Mode mode) {
+  if (mode == regs::Mode::kPlain) return set_direction(ep, dir);
+  if (Status g = guard_ep(ep); !g.ok()) return g;
+  uint32_t w = CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, u(dir));
+  w = CMM_FIELD_SET(w, CMM_CST_CTRL_MODE, static_cast<uint32_t>(mode));
+  Status s = from_bus(bus_.write32(cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), w), Reason::kNotOpen);
+  if (!s.ok()) return s;
+  chan_[ep].dir = dir;
+  // A CMM without strong mode ignores MODE: the channel would silently be plain.
+  uint32_t v = 0;
+  if (s = read(cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), v); !s.ok()) return s;
+  if (CMM_FIELD_GET(v, CMM_CST_CTRL_MODE) != static_cast<uint32_t>(mode))
+    return Status::Err(Result::kRejected, Reason::kModeMismatch);
+  chan_[ep].mode = mode;
+  return Status::Ok();
+}
+
 Status KernelAgent::set_owner(uint8_t ep, uint16_t pid) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   const uint32_t w = CMM_FIELD_SET(0u, CMM_CST_OWNER_PID, pid);
@@ -266,7 +283,17 @@ Status KernelAgent::configure(uint8_t ep, Dir dir, uint16_t owner_pid, const Pee
   return set_remote(ep, remote);
 }
 
-Status KernelAgent::configure(uint8_t ep, Dir dir, uint16_t owner_pid, const PeerId& remote, uint8_t remote_gen) {
+Status KernelAgent::configure(uint8_t ep, Dir dir, uint16_t owner_pid, const PeerId& remote, uint8_t remote_gen,
+                              regs::Mode mode) {
+  if (mode != regs::Mode::kPlain) {
+    if (Status g = guard_ep(ep); !g.ok()) return g;
+    if (remote.part >= regs::kNumPartitions || remote.ep >= regs::kNumEndpoints)
+      return Status::Err(Result::kBadArg, Reason::kBadField);
+    if (Status s = set_ctrl(ep, dir, mode); !s.ok()) return s;
+    if (Status s = set_owner(ep, owner_pid); !s.ok()) return s;
+    if (Status s = set_remote(ep, remote); !s.ok()) return s;
+    return set_remote_gen(ep, remote_gen);
+  }
   if (Status s = configure(ep, dir, owner_pid, remote); !s.ok()) return s;
   return set_remote_gen(ep, remote_gen);
 }
@@ -391,6 +418,7 @@ Status KernelAgent::close(uint8_t ep) {
     c.key_tries = 0;
     c.deadline = kNever;
     c.resend_at = kNever;
+    c.resend_backoff = false;
     // TX_NACKS and CST_LOST survive CLOSE (only ALLOC/FREE clear them): keep the *_seen marks.
   }
   return s;
@@ -628,10 +656,12 @@ Status KernelAgent::release(uint8_t ep) {
 
 Status KernelAgent::send_request(uint8_t ep) {
   Chan& c = chan_[ep];
-  const Status s = send_proto(c.peer.node, c.peer.part, chan_proto::chan_req(c.req_id, ep, c.pid, c.peer_pid, c.gen));
+  const Status s = send_proto(c.peer.node, c.peer.part,
+                              chan_proto::chan_req(c.req_id, ep, c.pid, c.peer_pid, c.gen, static_cast<uint8_t>(c.mode)));
   if (s.ok()) {
     c.track = Track::kReqSent;
     c.deadline = after(cfg_.request_timeout);
+    arm_mgmt_timer(ep);
   }
   return s;
 }
@@ -643,7 +673,7 @@ Status KernelAgent::request_channel(const ChannelRequest& req, uint16_t& req_id)
   if (Status s = alloc_endpoint(ep); !s.ok()) return s;
   uint8_t gen = 0, rgen = 0;
   Status s = read_gen(ep, gen, rgen);  // our epoch goes to the peer in CHAN_REQ
-  if (s.ok()) s = set_direction(ep, Dir::kRecv);
+  if (s.ok()) s = set_ctrl(ep, Dir::kRecv, req.mode);  // the mode both ends must agree on
   if (s.ok()) s = set_owner(ep, req.recv_pid);
   if (!s.ok()) {
     (void)release(ep);
@@ -738,16 +768,22 @@ Status KernelAgent::handle_chan_req(const MgmtMessage& m, const chan_proto::Msg&
     if (c.track == Track::kNone || !c.proto || c.dir != Dir::kSend || c.req_id != msg.req_id ||
         c.peer.node != m.src_node || c.peer.part != m.src_part)
       continue;
+    ++stats_.mgmt_duplicates;
     if (c.track == Track::kAuthorized || c.track == Track::kOpen)
       return send_proto(m.src_node, m.src_part,
-                        chan_proto::chan_info(msg.req_id, static_cast<uint8_t>(e), c.pid, c.gen));
+                        chan_proto::chan_info(msg.req_id, static_cast<uint8_t>(e), c.pid, c.gen,
+                                              static_cast<uint8_t>(c.mode)));
     return Status::Ok();
   }
   if (msg.ep >= regs::kNumEndpoints) return refuse(m, msg, Reason::kBadField, AgentReason::kMalformed);
   // One peer partition may hold only so many unconnected grants (request storm).
   if (pending_grants(m.src_node, m.src_part) >= peer_limit())
     return refuse(m, msg, Reason::kDenied, AgentReason::kPeerLimit);
-  if (policy_ && !policy_(IncomingRequest{m.src_node, m.src_part, msg.req_id, msg.ep, msg.recv_pid, msg.send_pid}))
+  const auto mode = static_cast<regs::Mode>(msg.mode);
+  // Both ends must agree on the mode: one this agent does not grant is refused.
+  if (((cfg_.accept_modes >> msg.mode) & 1u) == 0) return refuse(m, msg, Reason::kModeMismatch, AgentReason::kPolicy);
+  if (policy_ &&
+      !policy_(IncomingRequest{m.src_node, m.src_part, msg.req_id, msg.ep, msg.recv_pid, msg.send_pid, mode}))
     return refuse(m, msg, Reason::kDenied, AgentReason::kPolicy);
   uint8_t ep = 0;
   if (Status s = alloc_endpoint(ep); !s.ok()) {
@@ -757,7 +793,7 @@ Status KernelAgent::handle_chan_req(const MgmtMessage& m, const chan_proto::Msg&
   // Remote = the requester's HARDWARE-STAMPED node and partition + its endpoint.
   uint8_t gen = 0, rgen = 0;
   Status s = read_gen(ep, gen, rgen);
-  if (s.ok()) s = configure(ep, Dir::kSend, msg.send_pid, PeerId{m.src_node, m.src_part, msg.ep}, msg.gen);
+  if (s.ok()) s = configure(ep, Dir::kSend, msg.send_pid, PeerId{m.src_node, m.src_part, msg.ep}, msg.gen, mode);
   if (s.ok()) s = authorize(ep);
   if (!s.ok()) {
     const Status r = release(ep);
@@ -771,7 +807,7 @@ Status KernelAgent::handle_chan_req(const MgmtMessage& m, const chan_proto::Msg&
   c.gen = gen;
   c.peer_pid = msg.recv_pid;
   c.deadline = after(cfg_.grant_timeout);
-  return send_proto(m.src_node, m.src_part, chan_proto::chan_info(msg.req_id, ep, msg.send_pid, gen));
+  return send_proto(m.src_node, m.src_part, chan_proto::chan_info(msg.req_id, ep, msg.send_pid, gen, msg.mode));
 }
 
 // Receiver side: the answer to one of our requests. Believed only from the
@@ -794,18 +830,32 @@ Status KernelAgent::handle_chan_reply(const MgmtMessage& m, const chan_proto::Ms
     return Status::Ok();
   }
   if (c.track != Track::kReqSent) {
+    // The same grant again (our CHAN_REQ was re-sent, or the peer answered a
+    // repeat): the CONNECT already answers it; dropped without an event.
+    if (msg.type == chan_proto::Type::kChanInfo && c.track != Track::kReqQueued && msg.ep == c.peer.ep &&
+        msg.gen == c.peer_gen && msg.mode == static_cast<uint8_t>(c.mode)) {
+      ++stats_.mgmt_duplicates;
+      return Status::Ok();
+    }
     ignore(m, msg, AgentReason::kNotPending);
     return Status::Ok();
   }
   const auto ep = static_cast<uint8_t>(found);
   c.deadline = kNever;
+  c.resend_at = kNever;  // answered: no re-send, no wake-up
+  c.resend_backoff = false;
   if (msg.type == chan_proto::Type::kChanRefuse) return fail_request(ep, msg.reason, msg.agent_reason, false);
   if (msg.ep >= regs::kNumEndpoints) {
     refused(AgentReason::kMalformed);
     return fail_request(ep, Reason::kBadField, AgentReason::kMalformed, true);
   }
+  if (msg.mode != static_cast<uint8_t>(c.mode)) {  // the peer gave its entry another mode
+    refused(AgentReason::kPolicy);
+    return fail_request(ep, Reason::kModeMismatch, AgentReason::kPolicy, true);
+  }
   Status s = set_remote(ep, PeerId{m.src_node, m.src_part, msg.ep});
   if (s.ok()) s = set_remote_gen(ep, msg.gen);
+  if (s.ok()) c.peer_gen = msg.gen;
   if (s.ok()) s = authorize(ep);
   if (s.ok()) s = connect(ep);  // key creation (504), CKT store (506), CONNECT (508)
   if (!s.ok()) {
@@ -871,13 +921,38 @@ Status KernelAgent::on_mgmt_nack(const ErrorEntry& e) {
     if (!mgmt_unanswered(c) || c.peer.node != e.src_node) continue;
     refused(AgentReason::kMgmtNacked);
     c.last_nack = e.reason;
-    if (e.reason != Reason::kMgmtqFull || c.retries >= cfg_.mgmt_tries || c.resend_at != kNever) continue;
-    const uint64_t base = std::max<uint64_t>(cfg_.mgmt_backoff, 1);
-    const unsigned shift = std::min<unsigned>(c.retries, 32u);
-    const uint64_t spread = (i * 37u + node_ * 11u) % base;  // de-synchronizes the nodes' re-sends
-    c.resend_at = base > (kNever >> shift) ? kNever - 1 : after((base << shift) + spread);
+    if (e.reason != Reason::kMgmtqFull) continue;
+    schedule_mgmt_resend(i);
   }
   return Status::Ok();
+}
+
+// Re-send of an unanswered MGMT message after the exponential back-off
+// (bounded tries; nothing if a back-off re-send is already scheduled; an
+// answer timeout due earlier stays).
+void KernelAgent::schedule_mgmt_resend(uint32_t i) {
+  Chan& c = chan_[i];
+  if (c.retries >= cfg_.mgmt_tries || c.resend_backoff) return;
+  const uint64_t base = std::max<uint64_t>(cfg_.mgmt_backoff, 1);
+  const unsigned shift = std::min<unsigned>(c.retries, 32u);
+  const uint64_t spread = (i * 37u + node_ * 11u) % base;  // de-synchronizes the nodes' re-sends
+  c.resend_at = std::min(c.resend_at, base > (kNever >> shift) ? kNever - 1 : after((base << shift) + spread));
+  c.resend_backoff = true;
+}
+
+// A CHAN_REQ (or its CHAN_INFO) lost in the fabric draws no NACK: without an
+// answer after mgmt_timeout << retries the CHAN_REQ is sent again (the peer
+// answers a repeat with its grant and allocates nothing). Only while a
+// re-send is left in the shared budget and before the request expires.
+void KernelAgent::arm_mgmt_timer(uint8_t ep) {
+  Chan& c = chan_[ep];
+  if (c.dir != Dir::kRecv || c.track != Track::kReqSent || c.retries >= cfg_.mgmt_tries) return;
+  const uint64_t base = std::max<uint64_t>(cfg_.mgmt_timeout != 0 ? cfg_.mgmt_timeout : cfg_.request_timeout / 8, 1);
+  const unsigned shift = std::min<unsigned>(c.retries, 32u);
+  const uint64_t at = base > (kNever >> shift) ? kNever - 1 : after(base << shift);
+  if (at >= c.deadline) return;  // expiry comes first: a re-send could not be answered in time
+  c.resend_at = at;
+  c.resend_backoff = false;
 }
 
 bool KernelAgent::mgmt_unanswered(const Chan& c) {
@@ -888,14 +963,20 @@ bool KernelAgent::mgmt_unanswered(const Chan& c) {
 
 Status KernelAgent::on_mgmt_resend(uint8_t ep) {
   Chan& c = chan_[ep];
+  const bool timeout = !c.resend_backoff;
   c.resend_at = kNever;
-  if (!mgmt_unanswered(c)) return Status::Ok();  // answered or gone meanwhile
+  c.resend_backoff = false;
+  if (!mgmt_unanswered(c) || c.retries >= cfg_.mgmt_tries) return Status::Ok();  // answered, gone, or no budget
   ++c.retries;
   ++stats_.mgmt_resends;
+  if (timeout) ++stats_.mgmt_timeouts;
   const bool req = c.dir == Dir::kRecv;
-  const chan_proto::Msg msg = req ? chan_proto::chan_req(c.req_id, ep, c.pid, c.peer_pid, c.gen)
-                                  : chan_proto::chan_info(c.req_id, ep, c.pid, c.gen);
-  return send_proto(c.peer.node, c.peer.part, msg);
+  const auto mode = static_cast<uint8_t>(c.mode);  // a re-send asks (grants) the same mode
+  const chan_proto::Msg msg = req ? chan_proto::chan_req(c.req_id, ep, c.pid, c.peer_pid, c.gen, mode)
+                                  : chan_proto::chan_info(c.req_id, ep, c.pid, c.gen, mode);
+  const Status s = send_proto(c.peer.node, c.peer.part, msg);
+  if (s.ok()) arm_mgmt_timer(ep);
+  return s;
 }
 
 // ------------------------------------------------------------------ timers
@@ -1018,6 +1099,12 @@ Status KernelAgent::service_errlog() {
       if (chan_[i].track == Track::kNone) continue;
       if (Status s = sample_lost(static_cast<uint8_t>(i)); !s.ok()) return s;
     }
+    // A lost entry may have been the NACK (MGMTQ_FULL) of one of our MGMT
+    // messages: the log no longer says which, so every unanswered one is
+    // re-sent after its back-off, as if NACKed (the peer answers a repeated
+    // request again and allocates nothing).
+    for (uint32_t i = 0; i < regs::kNumEndpoints; ++i)
+      if (mgmt_unanswered(chan_[i])) schedule_mgmt_resend(i);
   }
   for (uint32_t i = 0; i < n; ++i) {
     if (room() < kReserve) return Status::Ok();  // the rest at the next poll

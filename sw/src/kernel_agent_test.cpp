@@ -757,7 +757,7 @@ TEST_F(AgentTest, FullEventQueueLeavesTheErrorLogForLater) {
 TEST_F(AgentTest, RequestChannelThenChannelInfoThenAck) {
   settle();
   request(5, 9, 1);
-  EXPECT_EQ(agent.next_deadline(), AgentConfig{}.request_timeout);  // the request expires some day
+  EXPECT_EQ(agent.next_deadline(), AgentConfig{}.request_timeout / 8);  // the CHAN_REQ is re-sent if unanswered
   info_then_connect(1, 5, 7, 33);
   EXPECT_EQ(agent.pending_events(), 0u);
   EXPECT_EQ(agent.next_deadline(), AgentConfig{}.connect_timeout);  // the CONNECT is re-sent if unanswered
@@ -1023,8 +1023,10 @@ TEST_F(AgentTest, ReSentChanReqIsAnsweredAgainWithTheSameGrant) {
     expect_mgmt_rx(bus, 1, 202, 3, chan_proto::encode(chan_proto::chan_req(9, 5, 216, 2202, 5)));
     expect_mgmt_send(bus, 202, 3, chan_proto::encode(chan_proto::chan_info(9, 0, 2202, 17)));
   }
-  ASSERT_EQ(agent.poll(), Status::Ok());
+  ASSERT_EQ(agent.poll(), Status::Ok());  // no ALLOC: the strict mock allows none
   EXPECT_EQ(agent.pending_events(), 0u);
+  EXPECT_EQ(agent.stats().mgmt_duplicates, 1u);
+  EXPECT_EQ(agent.next_deadline(), AgentConfig{}.grant_timeout);  // the grant's expiry is not extended
 }
 
 TEST_F(AgentTest, ChanReqOverQuotaIsRefusedWithTheHardwareReason) {
@@ -1119,11 +1121,33 @@ TEST_F(AgentTest, RequestsBeyondThePeerLimitAreHeldBackUntilOneFinishes) {
   EXPECT_EQ(ev[0].reason, Reason::kNoFreeEp);
 }
 
-// Receiver side: an unanswered CHAN_REQ expires; the peer is told to drop
-// any grant whose CHAN_INFO we never saw.
-TEST_F(AgentTest, UnansweredRequestExpiresAndIsWithdrawn) {
+// Receiver side: an unanswered CHAN_REQ (lost without a NACK, or its
+// CHAN_INFO lost) is re-sent after T = request_timeout / 8, then 2T, 4T
+// (a fourth would come after the expiry); then it expires and the peer is
+// told to drop any grant whose CHAN_INFO we never saw.
+TEST_F(AgentTest, UnansweredRequestIsResentOnTimeoutThenExpiresAndIsWithdrawn) {
   settle();
   request(4, 1, 1);
+  const MgmtWords req = chan_proto::encode(chan_proto::chan_req(1, 4, 216, 2202, 1));
+  const uint64_t T = AgentConfig{}.request_timeout / 8;
+  uint64_t due = T;
+  for (uint64_t wait = T; wait <= 4 * T; wait *= 2) {
+    now = due - 1;
+    idle_poll();
+    now = due;
+    {
+      InSequence seq;
+      expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+      expect_mgmt_send(bus, 204, 0, req);
+    }
+    ASSERT_EQ(agent.poll(), Status::Ok());
+    Mock::VerifyAndClearExpectations(&bus);
+    EXPECT_EQ(agent.pending_events(), 0u);  // a re-send is no failure
+    due += 2 * wait;
+  }
+  EXPECT_EQ(agent.stats().mgmt_resends, 3u);
+  EXPECT_EQ(agent.stats().mgmt_timeouts, 3u);
+  EXPECT_EQ(agent.next_deadline(), AgentConfig{}.request_timeout);  // 15T + 8T is past the expiry
   now = AgentConfig{}.request_timeout - 1;
   idle_poll();
   now = AgentConfig{}.request_timeout;
@@ -1141,6 +1165,92 @@ TEST_F(AgentTest, UnansweredRequestExpiresAndIsWithdrawn) {
   EXPECT_EQ(ev[0].agent_reason, AgentReason::kRequestExpired);
   EXPECT_EQ(agent.stats()[AgentReason::kRequestExpired], 1u);
   EXPECT_EQ(agent.next_deadline(), KernelAgent::kNever);
+}
+
+// The first CHAN_REQ was lost: the re-send after the timeout is answered and
+// the channel set up; the first CHAN_INFO arriving late after all (or the
+// peer answering both) is dropped without any access, event or refusal.
+TEST_F(AgentTest, LostChanReqIsResentOnTimeoutAndALateSecondChanInfoIsDropped) {
+  settle();
+  request(5, 1, 1);
+  const uint64_t T = AgentConfig{}.request_timeout / 8;
+  now = T;
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_mgmt_send(bus, 204, 0, chan_proto::encode(chan_proto::chan_req(1, 5, 216, 2202, 1)));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  EXPECT_EQ(agent.next_deadline(), T + 2 * T);  // the wait doubles
+  info_then_connect(1, 5, 7, 2);
+  EXPECT_EQ(agent.next_deadline(), T + AgentConfig{}.connect_timeout);  // answered: only the CONNECT timer
+  {
+    InSequence seq;  // the same grant again: popped, nothing else
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_mgmt_rx(bus, 1, 204, 0, chan_proto::encode(chan_proto::chan_info(1, 7, 2202, 2)));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  EXPECT_EQ(agent.pending_events(), 0u);
+  EXPECT_EQ(agent.stats().mgmt_duplicates, 1u);
+  EXPECT_EQ(agent.stats().total_refused(), 0u);
+  EXPECT_EQ(agent.stats().mgmt_timeouts, 1u);
+  {
+    InSequence seq;  // CONNECT_ACK
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kConn));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kConn));
+    expect_read(bus, cst(5, CMM_CST_CTRL_OFFSET), cst_ctrl(Dir::kRecv, State::kOpen, true));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Event::Kind::kChannelReady);
+  EXPECT_EQ(agent.next_deadline(), KernelAgent::kNever);
+  Mock::VerifyAndClearExpectations(&bus);
+  now = 1'000'000;  // no re-send of an answered request
+  idle_poll();
+}
+
+// The timer re-sends share the mgmt_tries budget with the NACK re-sends:
+// with one re-send allowed, one goes out, then only the expiry.
+TEST(AgentMgmtTimeout, TimerResendsStopAtTheSharedBudget) {
+  AgentConfig cfg;
+  cfg.mgmt_tries = 1;
+  cfg.mgmt_timeout = 100;
+  StrictMock<MockRegIf> bus;
+  KernelAgent a(bus, 1, cfg);
+  uint64_t t = 0;
+  a.set_clock([&t] { return t; });
+  {
+    InSequence seq;
+    expect_init(bus);
+    expect_alloc(bus, 2);
+    expect_read(bus, cst(2, CMM_CST_GEN_OFFSET), cst_gen(3, 0));
+    expect_write(bus, cst(2, CMM_CST_CTRL_OFFSET), 0);
+    expect_write(bus, cst(2, CMM_CST_OWNER_OFFSET), 216);
+    expect_mgmt_send(bus, 204, 0, chan_proto::encode(chan_proto::chan_req(1, 2, 216, 2202, 3)));
+  }
+  ASSERT_EQ(a.init(), Status::Ok());
+  uint16_t id = 0;
+  ASSERT_EQ(a.request_channel(ChannelRequest{204, 0, 2202, 216}, id), Status::Ok());
+  EXPECT_EQ(a.next_deadline(), 100u);
+  Mock::VerifyAndClearExpectations(&bus);
+  t = 100;
+  {
+    InSequence seq;  // first poll after init: every queue, then the timer
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(0, 0));
+    expect_read(bus, CMM_MGMT_RX_STATUS_OFFSET, 0);
+    expect_read(bus, CMM_EXC_COUNT_OFFSET, 0);
+    expect_read(bus, CMM_ALARM_COUNT_OFFSET, 0);
+    expect_mgmt_send(bus, 204, 0, chan_proto::encode(chan_proto::chan_req(1, 2, 216, 2202, 3)));
+  }
+  ASSERT_EQ(a.poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  EXPECT_EQ(a.stats().mgmt_resends, 1u);
+  EXPECT_EQ(a.next_deadline(), cfg.request_timeout);  // budget spent: no further timer
 }
 
 // Sender side: a grant no CONNECT used is released at its deadline.
@@ -1345,6 +1455,40 @@ TEST_F(AgentTest, MgmtNackResendsAfterBackoffButNeverFailsTheRequest) {
   info_then_connect(1, 5, 7, 2);  // still pending: the answer is taken
 }
 
+// A full error log loses the MGMTQ_FULL NACK of our CHAN_REQ (found by the
+// fanout-6 system run): a LOST increase re-sends every unanswered MGMT
+// message after its back-off, as if it had been NACKed.
+TEST_F(AgentTest, LostErrorLogEntryResendsTheUnansweredRequestAfterTheBackoff) {
+  settle();
+  request(5, 1, 1);
+  const MgmtWords req = chan_proto::encode(chan_proto::chan_req(1, 5, 216, 2202, 1));
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
+    expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(0, 1));  // nothing queued, one lost
+    expect_read(bus, cst(5, CMM_CST_LOST_OFFSET), 0);
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Event::Kind::kErrorsLost);
+  now = AgentConfig{}.mgmt_backoff - 1;
+  idle_poll();
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_mgmt_send(bus, 204, 0, req);
+  }
+  now = 2 * AgentConfig{}.mgmt_backoff;
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  EXPECT_EQ(agent.stats().mgmt_resends, 1u);
+  idle_poll();
+  info_then_connect(1, 5, 7, 2);  // the answer to the re-sent request is taken
+}
+
 TEST_F(AgentTest, ExceptionRegisterAndAlarmAreReported) {
   settle();
   uint32_t last = CMM_FIELD_SET(0u, CMM_EXC_LAST_REASON, u(Reason::kKeyLocked));
@@ -1508,6 +1652,159 @@ TEST_F(AgentTest, PollBusErrorKeepsWorkForNextPoll) {
     expect_read(bus, CMM_MGMT_RX_STATUS_OFFSET, 0);
   }
   EXPECT_EQ(agent.poll(), Status::Ok());
+}
+
+
+// ------------------------------------------------------------------ strong mode (docs/strong-mode.md 2, 11)
+
+constexpr uint32_t kStrongCtrlRecv = 1u << CMM_CST_CTRL_MODE_LSB;                      // DIR RECV, MODE STRONG
+constexpr uint32_t kStrongCtrlSend = kStrongCtrlRecv | (1u << CMM_CST_CTRL_DIR_LSB);  // DIR SEND, MODE STRONG
+constexpr uint8_t kStrong = static_cast<uint8_t>(regs::Mode::kStrong);
+
+// Receiver side: CST_CTRL gets MODE with DIR, read back, and CHAN_REQ carries
+// the mode; a CHAN_INFO echoing it goes on to AUTHORIZE and CONNECT.
+TEST_F(AgentTest, StrongRequestSetsModeReadsItBackAndCarriesItInChanReq) {
+  settle();
+  {
+    InSequence seq;
+    expect_alloc(bus, 5);
+    expect_read(bus, cst(5, CMM_CST_GEN_OFFSET), cst_gen(9, 0));
+    expect_write(bus, cst(5, CMM_CST_CTRL_OFFSET), kStrongCtrlRecv);
+    expect_read(bus, cst(5, CMM_CST_CTRL_OFFSET), kStrongCtrlRecv | cst_ctrl(Dir::kRecv, State::kAllocated));
+    expect_write(bus, cst(5, CMM_CST_OWNER_OFFSET), 216);
+    expect_mgmt_send(bus, 204, 0, chan_proto::encode(chan_proto::chan_req(1, 5, 216, 2202, 9, kStrong)));
+  }
+  uint16_t id = 0;
+  ChannelRequest rq{204, 0, 2202, 216};
+  rq.mode = regs::Mode::kStrong;
+  ASSERT_EQ(agent.request_channel(rq, id), Status::Ok());
+  EXPECT_EQ(id, 1);
+  Mock::VerifyAndClearExpectations(&bus);
+  now = AgentConfig{}.request_timeout / 8;
+  {
+    InSequence seq;  // unanswered: the re-sent CHAN_REQ asks the same mode
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_mgmt_send(bus, 204, 0, chan_proto::encode(chan_proto::chan_req(1, 5, 216, 2202, 9, kStrong)));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_mgmt_rx(bus, 1, 204, 0, chan_proto::encode(chan_proto::chan_info(1, 7, 2202, 33, kStrong)));
+    expect_write(bus, cst(5, CMM_CST_REMOTE_OFFSET), remote(204, 0, 7));
+    expect_write(bus, cst(5, CMM_CST_GEN_OFFSET), cst_gen(0, 33));
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kAuthorize, 5));
+    for (uint32_t i = 0; i < kKeyWords; ++i) expect_write_any(bus, CMM_KEY_OFFSET + i * CMM_KEY_STRIDE, nullptr);
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kConnect, 5));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  EXPECT_EQ(agent.stats().total_refused(), 0u);
+}
+
+// Sender side: a strong CHAN_REQ gives the send entry MODE STRONG (read back)
+// and CHAN_INFO echoes the mode.
+TEST_F(AgentTest, StrongChanReqSetsModeOnTheSendEntryAndEchoesIt) {
+  settle();
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_mgmt_rx(bus, 1, 202, 3, chan_proto::encode(chan_proto::chan_req(4, 5, 216, 2202, 6, kStrong)));
+    expect_alloc(bus, 0);
+    expect_read(bus, cst(0, CMM_CST_GEN_OFFSET), cst_gen(17, 0));
+    expect_write(bus, cst(0, CMM_CST_CTRL_OFFSET), kStrongCtrlSend);
+    expect_read(bus, cst(0, CMM_CST_CTRL_OFFSET), kStrongCtrlSend | cst_ctrl(Dir::kSend, State::kAllocated));
+    expect_write(bus, cst(0, CMM_CST_OWNER_OFFSET), 2202);
+    expect_write(bus, cst(0, CMM_CST_REMOTE_OFFSET), remote(202, 3, 5));
+    expect_write(bus, cst(0, CMM_CST_GEN_OFFSET), cst_gen(0, 6));
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kAuthorize, 0));
+    expect_mgmt_send(bus, 202, 3, chan_proto::encode(chan_proto::chan_info(4, 0, 2202, 17, kStrong)));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  EXPECT_EQ(agent.pending_events(), 0u);
+}
+
+// Sender side: a mode the agent does not grant is refused MODE_MISMATCH
+// before any endpoint is touched.
+TEST(AgentStrong, ModeTheAgentDoesNotGrantIsRefusedModeMismatch) {
+  StrictMock<MockRegIf> bus;
+  AgentConfig cfg;
+  cfg.accept_modes = 1u << static_cast<uint32_t>(regs::Mode::kPlain);
+  KernelAgent agent{bus, 42, cfg};
+  {
+    InSequence seq;
+    expect_init(bus);
+  }
+  ASSERT_EQ(agent.init(), Status::Ok());
+  {
+    InSequence seq;  // first poll looks at every queue
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(0, 0));
+    expect_read(bus, CMM_MGMT_RX_STATUS_OFFSET, 0);
+    expect_read(bus, CMM_EXC_COUNT_OFFSET, 0);
+    expect_read(bus, CMM_ALARM_COUNT_OFFSET, 0);
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_mgmt_rx(bus, 1, 202, 3, chan_proto::encode(chan_proto::chan_req(4, 5, 216, 2202, 6, kStrong)));
+    expect_mgmt_send(bus, 202, 3,
+                     chan_proto::encode(chan_proto::chan_refuse(4, Reason::kModeMismatch, 2202, AgentReason::kPolicy)));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  Event ev;
+  ASSERT_TRUE(agent.next_event(ev));
+  EXPECT_EQ(ev.kind, Event::Kind::kChannelRefused);
+  EXPECT_EQ(ev.reason, Reason::kModeMismatch);
+  EXPECT_FALSE(agent.next_event(ev));
+  EXPECT_EQ(agent.stats()[AgentReason::kPolicy], 1u);
+}
+
+// Sender side on a CMM without strong mode: MODE reads back 0, the entry is
+// freed and the request refused MODE_MISMATCH (never a silently plain channel).
+TEST_F(AgentTest, CmmWithoutStrongModeIsFoundByTheReadBackAndRefused) {
+  settle();
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_mgmt_rx(bus, 1, 202, 3, chan_proto::encode(chan_proto::chan_req(4, 5, 216, 2202, 6, kStrong)));
+    expect_alloc(bus, 0);
+    expect_read(bus, cst(0, CMM_CST_GEN_OFFSET), cst_gen(17, 0));
+    expect_write(bus, cst(0, CMM_CST_CTRL_OFFSET), kStrongCtrlSend);
+    expect_read(bus, cst(0, CMM_CST_CTRL_OFFSET), cst_ctrl(Dir::kSend, State::kAllocated));  // MODE 0
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kFree, 0));
+    expect_mgmt_send(bus, 202, 3, chan_proto::encode(chan_proto::chan_refuse(4, Reason::kModeMismatch, 2202)));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].reason, Reason::kModeMismatch);
+}
+
+// Receiver side: a CHAN_INFO whose mode differs from the request's is not
+// used: CHAN_CANCEL MODE_MISMATCH, endpoint freed, the request fails.
+TEST_F(AgentTest, ChanInfoWithAnotherModeIsCancelledModeMismatch) {
+  settle();
+  request(5, 9, 1);  // plain request
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_mgmt_rx(bus, 1, 204, 0, chan_proto::encode(chan_proto::chan_info(1, 7, 2202, 33, kStrong)));
+    expect_mgmt_send(bus, 204, 0,
+                     chan_proto::encode(chan_proto::chan_cancel(1, Reason::kModeMismatch, 2202, AgentReason::kPolicy)));
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kFree, 5));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Event::Kind::kChannelFailed);
+  EXPECT_EQ(ev[0].reason, Reason::kModeMismatch);
 }
 
 }  // namespace

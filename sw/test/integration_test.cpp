@@ -470,6 +470,71 @@ TEST_F(TwoNodes, MgmtQueueStayingFullFailsTheRequestWhenItExpires) {
   EXPECT_EQ(pi.used, 0);
 }
 
+// A MGMT message of the id exchange lost in the fabric draws no NACK: the
+// receiver's agent re-sends its CHAN_REQ after mgmt_timeout (request_timeout
+// / 8) and the channel opens, with one endpoint on each side.
+static bool drop_first(chan_proto::Type lose, bool& dropped, Packet& p) {
+  chan_proto::Msg m;
+  const MgmtWords w{p.hdr.key[0], p.hdr.key[1], p.hdr.key[2], p.hdr.key[3]};
+  if (dropped || p.hdr.opcode != static_cast<uint8_t>(Opcode::kMgmt) || !chan_proto::decode(w, m) || m.type != lose)
+    return true;
+  dropped = true;
+  return false;
+}
+
+TEST_F(TwoNodes, LostChanReqIsResentOnTimeoutAndTheChannelOpens) {
+  bool dropped = false;
+  fab.set_filter([&](uint8_t, Packet& p) { return drop_first(chan_proto::Type::kChanReq, dropped, p); });
+  uint16_t req = 0;
+  ASSERT_EQ(recv_agent.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, req), Status::Ok());
+  ASSERT_TRUE(run_for(test_config().request_timeout, [&] {
+    return find(recv_ev, Kind::kChannelReady, req) && find(send_ev, Kind::kSendReady, req);
+  })) << "channel did not open";
+  EXPECT_TRUE(dropped);
+  EXPECT_EQ(recv_agent.stats().mgmt_timeouts, 1u);
+  EXPECT_EQ(recv_agent.stats().mgmt_resends, 1u);
+  EXPECT_EQ(send_agent.stats().mgmt_duplicates, 0u);  // the first CHAN_REQ it saw was the re-sent one
+  EXPECT_EQ(count(recv_ev, Kind::kChannelFailed), 0u);
+  EXPECT_EQ(recv_agent.stats().total_refused() + send_agent.stats().total_refused(), 0u);
+  PartInfo rp, sp;
+  ASSERT_TRUE(recv_agent.part_info(rp).ok());
+  ASSERT_TRUE(send_agent.part_info(sp).ok());
+  EXPECT_EQ(rp.used, 1);
+  EXPECT_EQ(sp.used, 1);
+  // The channel carries data.
+  Endpoint tx(send_ubus, find(send_ev, Kind::kSendReady, req)->ep);
+  Endpoint rx(recv_ubus, find(recv_ev, Kind::kChannelReady, req)->ep);
+  ASSERT_EQ(tx.send("hi", 2, 7), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+  char buf[4];
+  RxInfo info;
+  ASSERT_EQ(rx.receive(buf, sizeof buf, info), Status::Ok());
+  EXPECT_EQ(info.tag, 7);
+}
+
+// The CHAN_INFO is lost: the re-sent CHAN_REQ is answered again with the
+// same grant (no second endpoint on the sender's side).
+TEST_F(TwoNodes, LostChanInfoIsAnsweredAgainWithTheSameGrant) {
+  bool dropped = false;
+  fab.set_filter([&](uint8_t, Packet& p) { return drop_first(chan_proto::Type::kChanInfo, dropped, p); });
+  uint16_t req = 0;
+  ASSERT_EQ(recv_agent.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, req), Status::Ok());
+  ASSERT_TRUE(run_for(test_config().request_timeout, [&] {
+    return find(recv_ev, Kind::kChannelReady, req) && find(send_ev, Kind::kSendReady, req);
+  })) << "channel did not open";
+  EXPECT_TRUE(dropped);
+  EXPECT_EQ(recv_agent.stats().mgmt_timeouts, 1u);
+  EXPECT_EQ(send_agent.stats().mgmt_duplicates, 1u);
+  EXPECT_EQ(count(send_ev, Kind::kSendReady), 1u);
+  EXPECT_EQ(recv_agent.stats().total_refused() + send_agent.stats().total_refused(), 0u);
+  PartInfo sp;
+  ASSERT_TRUE(send_agent.part_info(sp).ok());
+  EXPECT_EQ(sp.used, 1);
+  uint32_t v = 0;
+  ASSERT_TRUE(send_agent.stat(CmmCore::kStatMgmtSent, v).ok());
+  EXPECT_EQ(v, 2u);  // CHAN_INFO twice, for one grant
+}
+
 TEST_F(TwoNodes, ChannelBetweenTwoPartitionsOfOneNode) {
   // Partition 1 of node 202 sends to partition 3 (receiver) on the same CMM.
   CoreRegIf k1(rnode, 1, Priv::kKernel, 0);

@@ -4,8 +4,10 @@
 // packet; drawn as geometric gaps between creations, the same process without
 // a random draw per node and cycle), queues it in an unbounded source queue,
 // and hands it to the fabric whenever it holds a credit; destinations are
-// uniform over the other nodes. The sources are stepped by the network's
-// clock domain (one dispatcher).
+// uniform over the other nodes (--include-self: over all nodes, as
+// BookSim2's `uniform`). The sources are stepped by the network's clock
+// domain (one dispatcher). --router pipeline and its stage flags select the
+// pipelined router model (docs/fabric.md "Router models").
 // Warm-up, measurement window (packets created in it are measured), drain.
 // One CSV line per load; each load point runs in its own child process
 // (SystemC elaborates once per process).
@@ -40,6 +42,10 @@ struct Opts {
   std::string loads = "0.05,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9";
   uint64_t warmup = 2000, measure = 10000, drain = 50000;
   uint64_t seed = 1;
+  bool dump_stats = false;    // a line with every NocStats counter after the CSV line (result comparisons)
+  bool include_self = false;  // destinations uniform over all nodes (BookSim's uniform), else over the others
+  std::string router = "simple";
+  uint32_t rc = 1, va = 1, sa = 1, st = 1, credit_delay = 0, alloc_iters = 1;
 };
 
 class Traffic : public sc_module, private Clocked {
@@ -102,7 +108,7 @@ class Traffic : public sc_module, private Clocked {
       sc_stop();
       return;
     }
-    std::uniform_int_distribution<uint32_t> other(1, n_ - 1);
+    std::uniform_int_distribution<uint32_t> other(o_.include_self ? 0 : 1, n_ - 1);
     for (uint32_t s = 0; s < n_; ++s) {
       if (next_[s] <= t) {
         next_[s] = t + gap();
@@ -215,6 +221,7 @@ int run_point(const Opts& o, double load) {
   c.link_width_bytes = o.width;
   c.link_latency_cycles = o.link_latency;
   c.router_delay_cycles = o.router_delay;
+  set_router_model(c, o.router, o.rc, o.va, o.sa, o.st, o.credit_delay, o.alloc_iters);
   ClockDomain clk("clock", c.clock_period);
   c.clock = &clk;
   Noc noc("noc", c);
@@ -245,6 +252,25 @@ int run_point(const Opts& o, double load) {
               static_cast<unsigned long long>(l.size()), tr.finished ? 0 : 1,
               static_cast<unsigned long long>(cycles), wall, static_cast<double>(cycles) / wall,
               static_cast<double>(st.flits_ejected) / wall, o.topology.c_str(), c.x, c.y);
+  if (o.dump_stats) {
+    std::string d = "# stats";
+    auto add = [&d](uint64_t v) { d += ' ' + std::to_string(v); };
+    for (int c = 0; c < 2; ++c) {
+      add(st.injected[c]);
+      add(st.delivered[c]);
+      add(st.latency_sum[c]);
+      add(st.latency_max[c]);
+    }
+    for (uint64_t v : {st.flits_injected, st.flits_ejected, st.unroutable, st.link_errors, st.steps, st.stalled_cycles,
+                       st.drops.total(), st.flits_dropped})
+      add(v);
+    for (uint64_t v : st.link_flits) add(v);
+    for (uint64_t v : st.buf_occupancy_sum) add(v);
+    for (uint64_t v : st.buf_occupancy_max) add(v);
+    for (uint64_t v : st.vc_stalls) add(v);
+    for (uint64_t v : st.eject_credit_stalls) add(v);
+    std::printf("%s\n", d.c_str());
+  }
   std::fflush(stdout);
   if (st.drops.total() > 0)  // sources are honest and sinks return credits: should never happen
     std::fprintf(stderr, "noc_load: %llu packets dropped by the fabric (bad_len %llu, src_spoofed %llu, hol %llu)\n",
@@ -275,6 +301,15 @@ int sc_main(int argc, char** argv) {
   app.add_option("--measure", o.measure, "measurement cycles");
   app.add_option("--drain", o.drain, "drain limit, cycles");
   app.add_option("--seed", o.seed, "random seed");
+  app.add_flag("--dump-stats", o.dump_stats, "after each CSV line, a line '# stats ...' with every fabric counter");
+  app.add_flag("--include-self", o.include_self, "destinations uniform over all nodes, the source included");
+  app.add_option("--router", o.router, "router model: simple (default) or pipeline");
+  app.add_option("--rc", o.rc, "pipeline: route computation cycles");
+  app.add_option("--va", o.va, "pipeline: VC allocation cycles");
+  app.add_option("--sa", o.sa, "pipeline: switch allocation cycles (>= 1)");
+  app.add_option("--st", o.st, "pipeline: switch traversal cycles");
+  app.add_option("--credit-delay", o.credit_delay, "pipeline: credit processing delay, cycles");
+  app.add_option("--alloc-iters", o.alloc_iters, "pipeline: iSLIP iterations of the switch allocator");
   CLI11_PARSE(app, argc, argv);
   if (o.packet_bytes < kHeaderBytes || o.packet_bytes > kHeaderBytes + regs::kMaxMsgBytes) {
     std::fprintf(stderr, "--packet-bytes must be in [%u, %u]\n", kHeaderBytes, kHeaderBytes + regs::kMaxMsgBytes);

@@ -44,10 +44,12 @@ CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
       ing_tsock("ing_tsock"),
       irq("irq", 0u),
       cfg_(cfg),
-      core_(cfg.straps),
+      core_(cfg.straps, cfg.core_params),
       obs_(*this) {
   core_.set_observer(&obs_);
   if (cfg_.core_factory) ext_ = cfg_.core_factory(cfg_.straps);
+  strong_ = !ext_ && core_.params().strong;
+  mac_bpc_ = core_.params().mac_bytes_per_cycle;
   period_ticks_ = cfg_.clock_period.value();
   if (period_ticks_ == 0) SC_REPORT_FATAL("cmm/tlm", "clock period below the time resolution");
   if (cfg_.buf_bytes_per_cycle == 0) cfg_.buf_bytes_per_cycle = 1;
@@ -175,6 +177,7 @@ tlm::tlm_sync_enum CmmTlm::reg_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& 
   r.part = rid->part;
   r.priv = static_cast<uint8_t>(rid->priv);
   r.pid = rid->pid;
+  r.fw = rid->fw;
   if (r.addr >= CMM_EP_BASE && r.addr < kEpEnd) {
     const uint32_t off = (r.addr - CMM_EP_BASE) % CMM_EP_STRIDE;
     r.ep = static_cast<uint8_t>((r.addr - CMM_EP_BASE) / CMM_EP_STRIDE);
@@ -254,6 +257,7 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
         TxSnap& s = tx_fifo_.at(tx_fifo_.size() - 1);
         s.len = static_cast<uint16_t>(len);
         std::memcpy(s.bytes.data(), tx_stage_[r.ep].data(), len);
+        mtx_off_ = 0;  // a strong doorbell's TX MAC engine streams this snapshot
       }
       // Zeroed after each DATA: bytes past tx_hi_ are zero already (invariant).
       std::memset(tx_stage_[r.ep].data(), 0, std::max<uint32_t>(tx_hi_[r.ep], len));
@@ -420,6 +424,18 @@ void CmmTlm::on_edge(uint64_t edge_cycle) {
     in.entropy = cfg_.entropy;
     seed_pending_ = false;
   }
+  // MAC payload streams (strong mode): a beat whenever an engine is ready.
+  if (strong_ && o.mac_tx_ready && !tx_fifo_.empty()) {
+    const TxSnap& s = tx_fifo_.at(tx_fifo_.size() - 1);  // the doorbell in the engine
+    in.mac_tx_valid = true;
+    for (uint32_t i = 0; i < mac_bpc_; ++i) in.mac_tx_data[i] = mtx_off_ + i < s.len ? s.bytes[mtx_off_ + i] : 0;
+    mtx_off_ += mac_bpc_;
+  }
+  if (strong_ && o.mac_rx_ready) {
+    in.mac_rx_valid = true;
+    for (uint32_t i = 0; i < mac_bpc_; ++i) in.mac_rx_data[i] = mrx_off_ + i < mrx_len_ ? mrx_buf_[mrx_off_ + i] : 0;
+    mrx_off_ += mac_bpc_;
+  }
   // 3. Egress: take the shown header if the fabric granted a credit for its class.
   if (o.eg_valid && eg_credits_[o.eg_cls & 1u] == 0) ++stats_.eg_credit_stall_cycles;
   if (o.eg_valid && eg_credits_[o.eg_cls & 1u] > 0) {
@@ -440,6 +456,11 @@ void CmmTlm::on_edge(uint64_t edge_cycle) {
         tx_fifo_.pop();
       }
       ++stats_.data_sent;
+    } else if (strong_ && cls == 0 && o.eg_hdr.opcode == static_cast<uint8_t>(Opcode::kConnect) &&
+               (o.eg_hdr.aux & (1u << kStrongAuxBit))) {
+      // Strong CONNECT: the wrapped key is its 16-byte payload (strong-mode.md 11.5).
+      eg_pkt_.payload_len = 16;
+      for (uint32_t i = 0; i < 16; ++i) eg_pkt_.payload[i] = static_cast<uint8_t>(o.eg_wrap[i / 4] >> (8 * (i % 4)));
     }
     seal(eg_pkt_);
     ++stats_.eg_packets[cls];
@@ -465,7 +486,18 @@ void CmmTlm::on_edge(uint64_t edge_cycle) {
       ing_q_[icls].pop();
       ++stats_.ing_packets[icls];
       if (user_obs_) user_obs_->on_ingress_accept(now, ing_slots_[idx].pkt);
-      if (in.ing_hdr.masked().opcode == static_cast<uint8_t>(Opcode::kData)) {
+      const Header m = in.ing_hdr.masked();
+      if (strong_ && (m.aux & (1u << kStrongAuxBit)) && m.opcode >= static_cast<uint8_t>(Opcode::kData) &&
+          m.opcode <= static_cast<uint8_t>(Opcode::kClose) && m.len > 0 && m.len <= kMaxMsgBytes) {
+        // The RX MAC engine takes this payload from the next edge on (strong-mode.md 11.6).
+        const Packet& p = ing_slots_[idx].pkt;
+        mrx_len_ = m.len;
+        const uint32_t n = std::min<uint32_t>(mrx_len_, p.payload_len);
+        std::memcpy(mrx_buf_.data(), p.payload.data(), n);
+        std::memset(mrx_buf_.data() + n, 0, mrx_len_ - n);
+        mrx_off_ = 0;
+      }
+      if (m.opcode == static_cast<uint8_t>(Opcode::kData)) {
         vd_pending_.push(idx);  // payload waits for its verdict
       } else {
         free_ing_slot(idx, static_cast<uint8_t>(icls));
@@ -483,6 +515,7 @@ void CmmTlm::on_edge(uint64_t edge_cycle) {
     in.reg_req_part = r.part;
     in.reg_req_priv = r.priv;
     in.reg_req_pid = r.pid;
+    in.reg_req_fw = r.fw;
     if (!o.reg_req_ready) ++stats_.reg_stall_cycles;
     if (o.reg_req_ready) {
       reg_inflight_.push(r);

@@ -27,6 +27,20 @@ const char* to_string(Topology t) {
   return "?";
 }
 
+RouterModel parse_router_model(const std::string& s) {
+  if (s == "simple") return RouterModel::kSimple;
+  if (s == "pipeline") return RouterModel::kPipeline;
+  throw std::invalid_argument("unknown router model '" + s + "': allowed values are simple, pipeline");
+}
+
+const char* to_string(RouterModel m) {
+  switch (m) {
+    case RouterModel::kSimple: return "simple";
+    case RouterModel::kPipeline: return "pipeline";
+  }
+  return "?";
+}
+
 namespace {
 constexpr uint64_t kNoWait = std::numeric_limits<uint64_t>::max();
 [[noreturn]] void bad(const char* param, uint64_t v, const char* rule) {
@@ -56,6 +70,28 @@ void NocConfig::validate() const {
   range("router_delay_cycles", router_delay_cycles, 0, 1024);
   range("ni_slots_per_class", ni_slots_per_class, 1, 1024);
   if (clock_period.value() == 0) bad("clock_period", 0, "must be > 0 (in ps ticks)");
+  if (router != RouterModel::kSimple && router != RouterModel::kPipeline)
+    bad("router", static_cast<uint64_t>(router), "must be simple or pipeline");
+  range("rc_cycles", rc_cycles, 0, 64);
+  range("va_cycles", va_cycles, 0, 64);
+  range("sa_cycles", sa_cycles, 1, 64);
+  range("st_cycles", st_cycles, 0, 64);
+  range("credit_delay_cycles", credit_delay_cycles, 0, 1024);
+  range("alloc_iters", alloc_iters, 1, 5);
+}
+
+void set_router_model(NocConfig& c, const std::string& model, uint32_t rc_cycles, uint32_t va_cycles,
+                      uint32_t sa_cycles, uint32_t st_cycles, uint32_t credit_delay_cycles, uint32_t alloc_iters) {
+  NocConfig n = c;
+  n.router = parse_router_model(model);
+  n.rc_cycles = rc_cycles;
+  n.va_cycles = va_cycles;
+  n.sa_cycles = sa_cycles;
+  n.st_cycles = st_cycles;
+  n.credit_delay_cycles = credit_delay_cycles;
+  n.alloc_iters = alloc_iters;
+  n.validate();
+  c = n;
 }
 
 // ------------------------------------------------------------ packet pool
@@ -100,6 +136,13 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
   lat_ = cfg_.link_latency_cycles;
   rdel_ = cfg_.router_delay_cycles;
   wrap_ = cfg_.topology != Topology::kMesh;
+  pipe_ = cfg_.router == RouterModel::kPipeline;
+  // kPipeline: a freed slot's credit leaves the router the cycle after the
+  // switch grant (a register stage, as in BookSim2's iq router), flies L
+  // cycles and is processed credit_delay cycles.
+  cdel_ = pipe_ ? 1 + cfg_.credit_delay_cycles : 0;
+  fwd_ = cfg_.sa_cycles + cfg_.st_cycles + lat_;
+  ej_extra_ = cfg_.sa_cycles - 1 + cfg_.st_cycles + lat_;
   period_ticks_ = cfg_.clock_period.value();
 
   route_.fill(-1);
@@ -114,6 +157,10 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
     cx_[i] = static_cast<uint16_t>(i % cfg_.x);
     cy_[i] = static_cast<uint16_t>(i / cfg_.x);
   }
+
+  route_tab_.resize(static_cast<size_t>(nr_) * nr_);
+  for (uint32_t r = 0; r < nr_; ++r)
+    for (uint32_t d = 0; d < nr_; ++d) route_tab_[static_cast<size_t>(r) * nr_ + d] = static_cast<uint8_t>(route(r, d));
 
   // Links: output port p of router r reaches input port p (same direction
   // label) of its neighbour.
@@ -165,12 +212,27 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
   rr_out_.assign(nr_ * np_, 0);
   rr_vc_.assign(nr_ * np_, 0);
   occ_.assign(nr_, 0);
+  occ_bits_.assign((nr_ + 63) / 64, 0);
+  nemask_.assign(nr_ * np_, 0);
+  pmask_.assign(nr_, 0);
+  ni_bits_.assign((nr_ + 63) / 64, 0);
+  pend_bits_.assign((nr_ * 2 + 63) / 64, 0);
   start_port_.assign(nr_, 0);
+  if (pipe_) {
+    va_at_.assign(nvc, kNoWait);
+    sa_at_.assign(nvc, 0);
+    front_at_.assign(nvc, 0);
+    va_ptr_.assign(nvc, 0);
+    acc_ptr_.assign(nr_ * np_, 0);
+  }
 
-  wn_ = lat_ + 1;
+  wn_ = lat_ + cdel_ + 1;
   wcap_ = nr_ * np_;  // each output sends at most one flit per cycle
-  wccap_ = nr_ * np_ * nv_;  // each input VC frees at most one flit per cycle (switched or discarded)
-  wflit_.assign(static_cast<size_t>(wn_) * wcap_, FlitEv{0, 0, Flit{}});
+  // Each input VC frees at most one flit per cycle (switched or discarded);
+  // a slot gets the link credits of one step and the NI credits of another
+  // (different input VCs).
+  wccap_ = nr_ * np_ * nv_;
+  wflit_.assign(static_cast<size_t>(wn_) * wcap_, FlitEv{0, 0, 0, 0, Flit{}});
   wcred_.assign(static_cast<size_t>(wn_) * wccap_, 0);
   wflit_n_.assign(wn_, 0);
   wcred_n_.assign(wn_, 0);
@@ -254,6 +316,10 @@ uint32_t Noc::flits_of(uint32_t wire_bytes) const {
 
 uint64_t Noc::zero_load_cycles(uint32_t s, uint32_t d, uint32_t wire_bytes) const {
   const uint64_t h = hops(s, d);
+  if (pipe_) {
+    const uint64_t p = uint64_t{cfg_.rc_cycles} + cfg_.va_cycles + cfg_.sa_cycles + cfg_.st_cycles;
+    return flits_of(wire_bytes) + 2 * lat_ + p + h * (p + lat_);
+  }
   return 1 + flits_of(wire_bytes) + (h + 1) * rdel_ + h * lat_;
 }
 
@@ -400,7 +466,7 @@ tlm::tlm_sync_enum Noc::in_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_p
   const uint32_t q = r * 2 + c;
   niq_[q * cfg_.ni_slots_per_class + niq_n_[q]++] = i;
   ++ni_used_[q];
-  ++ni_busy_[r];
+  if (ni_busy_[r]++ == 0) ni_bits_[r >> 6] |= uint64_t{1} << (r & 63);
   ++ni_pending_;
   wake_at(sl.start);
   return tlm::TLM_COMPLETED;
@@ -422,8 +488,12 @@ tlm::tlm_sync_enum Noc::out_bw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_
     node_cred_[i] += node_pend_[i];
     node_pend_[i] = 0;
     --node_pend_n_;
+    pend_bits_[i >> 6] &= ~(uint64_t{1} << (i & 63));
   }
-  if (node_pend_[i] == 0 && e->credits) ++node_pend_n_;
+  if (node_pend_[i] == 0 && e->credits) {
+    ++node_pend_n_;
+    pend_bits_[i >> 6] |= uint64_t{1} << (i & 63);
+  }
   node_pend_[i] += e->credits;
   node_pend_cycle_[i] = cur + 1;
   if (e->credits) eject_stuck_[i] = 0;  // the node is alive again
@@ -431,9 +501,9 @@ tlm::tlm_sync_enum Noc::out_bw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_
   return tlm::TLM_COMPLETED;
 }
 
-void Noc::deliver(uint32_t r, uint32_t i, uint64_t t) {
+void Noc::deliver(uint32_t r, uint32_t i, uint64_t t, uint32_t extra) {
   Slot& sl = slot(i);
-  const uint64_t lat = t + 1 - sl.req_cycle;
+  const uint64_t lat = t + extra + 1 - sl.req_cycle;
   ++stats_.delivered[sl.cls];
   stats_.latency_sum[sl.cls] += lat;
   stats_.latency_max[sl.cls] = std::max(stats_.latency_max[sl.cls], lat);
@@ -443,12 +513,37 @@ void Noc::deliver(uint32_t r, uint32_t i, uint64_t t) {
   e->kind = LinkExt::kPacket;
   e->pkt = &sl.pkt;
   tlm::tlm_phase ph = tlm::BEGIN_REQ;
-  sc_time delay = cfg_.clock_period;  // complete at the end of the tail's ejection cycle
+  // Complete at the end of the tail's ejection cycle (kPipeline: the end of
+  // its switch traversal, `extra` cycles later).
+  sc_time delay = extra ? cfg_.clock_period * static_cast<double>(1 + extra) : cfg_.clock_period;
   (*out_isock[r])->nb_transport_fw(gp, ph, delay);  // receiver copies the packet
   if (--sl.refs == 0) free_slot(i);
 }
 
 // ------------------------------------------------------------ cycle step
+
+// Input buffer FIFO of VC iv (port p, VC v of router r), keeping the
+// active sets (occ_bits_, pmask_, nemask_) in step with the counts.
+inline void Noc::buf_push(uint32_t r, uint32_t p, uint32_t v, uint32_t iv, const Flit& f) {
+  uint32_t tail = bhead_[iv] + bcount_[iv];
+  if (tail >= depth_) tail -= depth_;
+  Flit& d = buf_[static_cast<size_t>(iv) * depth_ + tail];
+  d.ready = f.ready;  // field by field: a whole-struct copy goes through the stack (store-forwarding stall)
+  d.pkt = f.pkt;
+  d.head = f.head;
+  d.tail = f.tail;
+  ++bcount_[iv];
+  nemask_[r * np_ + p] |= 1u << v;
+  pmask_[r] = static_cast<uint8_t>(pmask_[r] | 1u << p);
+  if (occ_[r]++ == 0) occ_bits_[r >> 6] |= uint64_t{1} << (r & 63);
+}
+
+inline void Noc::buf_pop(uint32_t r, uint32_t p, uint32_t v, uint32_t iv) {
+  bhead_[iv] = static_cast<uint16_t>(bhead_[iv] + 1u == depth_ ? 0 : bhead_[iv] + 1u);
+  if (--bcount_[iv] == 0 && (nemask_[r * np_ + p] &= ~(1u << v)) == 0)
+    pmask_[r] = static_cast<uint8_t>(pmask_[r] & ~(1u << p));
+  if (--occ_[r] == 0) occ_bits_[r >> 6] &= ~(uint64_t{1} << (r & 63));
+}
 
 void Noc::step(uint64_t t) {
   if (stepped_ && t <= last_step_) return;
@@ -463,27 +558,36 @@ void Noc::step(uint64_t t) {
   progress_ = false;
   next_timed_ = std::numeric_limits<uint64_t>::max();
 
-  for (uint32_t i = 0; node_pend_n_ && i < nr_ * 2; ++i)  // only while some node credit is pending
-    if (node_pend_[i] && node_pend_cycle_[i] <= t) {
-      node_cred_[i] += node_pend_[i];
-      node_pend_[i] = 0;
-      --node_pend_n_;
-    }
+  if (node_pend_n_)  // only while some node credit is pending
+    for (uint32_t w = 0; w < pend_bits_.size(); ++w)
+      for (uint64_t m = pend_bits_[w]; m; m &= m - 1) {
+        const uint32_t i = w * 64 + static_cast<uint32_t>(__builtin_ctzll(m));
+        if (node_pend_cycle_[i] <= t) {
+          node_cred_[i] += node_pend_[i];
+          node_pend_[i] = 0;
+          --node_pend_n_;
+          pend_bits_[w] &= ~(uint64_t{1} << (i & 63));
+        }
+      }
 
   // Link arrivals and credit returns due now. One division per step; the
-  // slots of t + 1 and t + L follow from it (wn_ = L + 1).
+  // slots of t + 1 and t + L follow from it (wn_ = L + 1; kPipeline L + 2 + cd).
   const uint32_t s = static_cast<uint32_t>(t % wn_);
   w_one_ = s + 1 == wn_ ? 0 : s + 1;
-  w_lat_ = s == 0 ? wn_ - 1 : s - 1;
+  if (!pipe_) {
+    w_lat_ = s == 0 ? wn_ - 1 : s - 1;
+    w_cr1_ = w_one_;
+    w_crl_ = w_lat_;
+  } else {  // wn_ = L + cdel_ + 1
+    w_lat_ = s + lat_ >= wn_ ? s + lat_ - wn_ : s + lat_;
+    // Credits to the NI cross the injection channel: L cycles, as a link.
+    w_crl_ = s + lat_ + cdel_ >= wn_ ? s + lat_ + cdel_ - wn_ : s + lat_ + cdel_;
+    w_cr1_ = w_crl_;
+  }
   if (wflit_n_[s] || wcred_n_[s]) {
     const FlitEv* fe = &wflit_[static_cast<size_t>(s) * wcap_];
     for (uint32_t k = 0; k < wflit_n_[s]; ++k) {
-      const uint32_t iv = fe[k].ivc;
-      uint32_t tail = bhead_[iv] + bcount_[iv];
-      if (tail >= depth_) tail -= depth_;
-      buf_[static_cast<size_t>(iv) * depth_ + tail] = fe[k].f;
-      ++bcount_[iv];
-      ++occ_[fe[k].router];
+      buf_push(fe[k].router, fe[k].port, fe[k].vc, fe[k].ivc, fe[k].f);
     }
     const uint32_t* ce = &wcred_[static_cast<size_t>(s) * wccap_];
     for (uint32_t k = 0; k < wcred_n_[s]; ++k) ++cred_[ce[k]];
@@ -491,14 +595,25 @@ void Noc::step(uint64_t t) {
     wflit_n_[s] = wcred_n_[s] = 0;
   }
 
+  // Busy NIs in index order; the bits above r are re-read after each one
+  // (a node may hand over a packet during ni_step's credit callback).
   if (ni_pending_)
-    for (uint32_t r = 0; r < nr_; ++r)
-      if (ni_busy_[r]) ni_step(r, t);
-  for (uint32_t r = 0; r < nr_; ++r) {
-    if (occ_[r]) router_step(r, t);
-    stats_.buf_occupancy_sum[r] += occ_[r];
-    stats_.buf_occupancy_max[r] = std::max(stats_.buf_occupancy_max[r], occ_[r]);
-  }
+    for (uint32_t w = 0; w < ni_bits_.size(); ++w)
+      for (uint64_t m = ni_bits_[w]; m;) {
+        const uint32_t b = static_cast<uint32_t>(__builtin_ctzll(m));
+        ni_step(w * 64 + b, t);
+        m = b == 63 ? 0 : ni_bits_[w] & ~((uint64_t{2} << b) - 1);
+      }
+  // Routers holding flits, in index order (an empty one adds nothing to
+  // the occupancy statistics; a step changes only its own router's bit).
+  for (uint32_t w = 0; w < occ_bits_.size(); ++w)
+    for (uint64_t m = occ_bits_[w]; m; m &= m - 1) {
+      const uint32_t r = w * 64 + static_cast<uint32_t>(__builtin_ctzll(m));
+      if (pipe_) router_step_pipe(r, t);
+      else router_step(r, t);
+      stats_.buf_occupancy_sum[r] += occ_[r];
+      stats_.buf_occupancy_max[r] = std::max(stats_.buf_occupancy_max[r], occ_[r]);
+    }
 
   if (flits_in_net_ == 0 && wheel_events_ == 0 && ni_pending_ == 0) return;  // empty: no event
   if (progress_ || wheel_events_ > 0) {
@@ -550,16 +665,12 @@ void Noc::ni_step(uint32_t r, uint64_t t) {
     if (cred_[iv] <= 0) continue;
     Slot& sl = slot(st.slot);
     Flit f;
-    f.ready = t + rdel_;
+    f.ready = pipe_ ? t + lat_ : t + rdel_;  // kPipeline: the injection channel has the link latency
     f.pkt = st.slot;
     f.head = st.next == 0;
     f.tail = st.next + 1u == sl.nflits;
-    uint32_t tail = bhead_[iv] + bcount_[iv];
-    if (tail >= depth_) tail -= depth_;
-    buf_[static_cast<size_t>(iv) * depth_ + tail] = f;
-    ++bcount_[iv];
+    buf_push(r, 0, v, iv, f);
     --cred_[iv];
-    ++occ_[r];
     ++flits_in_net_;
     ++stats_.flits_injected;
     ++st.next;
@@ -572,7 +683,7 @@ void Noc::ni_step(uint32_t r, uint64_t t) {
       } else {
         st.active = false;
         --ni_used_[r * 2 + sl.cls];
-        --ni_busy_[r];
+        if (--ni_busy_[r] == 0) ni_bits_[r >> 6] &= ~(uint64_t{1} << (r & 63));
         --ni_pending_;
         send_node_credit(r, sl.cls);
       }
@@ -587,17 +698,19 @@ void Noc::ni_step(uint32_t r, uint64_t t) {
 void Noc::discard_head(uint32_t r, uint32_t p, uint32_t v, uint32_t iv) {
   const uint32_t base = r * np_;
   const Flit f = buf_[static_cast<size_t>(iv) * depth_ + bhead_[iv]];
-  bhead_[iv] = static_cast<uint16_t>(bhead_[iv] + 1u == depth_ ? 0 : bhead_[iv] + 1u);
-  --bcount_[iv];
-  --occ_[r];
+  buf_pop(r, p, v, iv);
   --flits_in_net_;
   ++stats_.flits_dropped;
   progress_ = true;
-  const uint32_t due = p == 0 ? w_one_ : w_lat_;
+  const uint32_t due = p == 0 ? w_cr1_ : w_crl_;
   const uint32_t target = p == 0 ? iv : static_cast<uint32_t>(in_link_[base + p]) * nv_ + v;
   wcred_[static_cast<size_t>(due) * wccap_ + wcred_n_[due]++] = target;
   ++wheel_events_;
   if (f.tail) {
+    if (pipe_) {
+      va_at_[iv] = kNoWait;
+      front_at_[iv] = last_step_ + 1;
+    }
     dropping_[iv] = 0;
     Slot& sl = slot(f.pkt);
     if (--sl.refs == 0) free_slot(f.pkt);
@@ -611,16 +724,28 @@ void Noc::router_step(uint32_t r, uint64_t t) {
   int req_vc[5];
   uint32_t ready_mask[5];
   uint32_t req_in[5] = {0, 0, 0, 0, 0};  // [output]: input ports requesting it (bit mask)
+  uint32_t req_out = 0;                   // outputs requested (bit mask)
   const uint32_t sp = start_port_[r];
   start_port_[r] = static_cast<uint8_t>(sp + 1 == np_ ? 0 : sp + 1);
-  for (uint32_t k = 0, p = sp; k < np_; ++k, p = p + 1 == np_ ? 0 : p + 1) {
+  for (uint32_t p = 0; p < 5; ++p) {
     req_vc[p] = -1;
     ready_mask[p] = 0;
+  }
+  // Ports holding flits in round-robin order from sp: rotate the port mask.
+  const uint32_t pm = pmask_[r];
+  const uint32_t prot = sp ? ((pm >> sp) | (pm << (np_ - sp))) & ((1u << np_) - 1u) : pm;
+  for (uint32_t pp = prot; pp; pp &= pp - 1) {
+    uint32_t p = sp + static_cast<uint32_t>(__builtin_ctz(pp));
+    if (p >= np_) p -= np_;
+    const uint32_t m = nemask_[base + p];
     const uint32_t pb = (base + p) * nv_;
-    uint32_t v = rr_in_[base + p];
-    for (uint32_t j = 0; j < nv_; ++j, v = (v + 1 == nv_ ? 0 : v + 1)) {
+    // The non-empty VCs in round-robin order from rr_in_: rotate the mask.
+    const uint32_t v0 = rr_in_[base + p];
+    const uint32_t rot = v0 ? ((m >> v0) | (m << (nv_ - v0))) & ((1u << nv_) - 1u) : m;
+    for (uint32_t mm = rot; mm; mm &= mm - 1) {
+      uint32_t v = v0 + static_cast<uint32_t>(__builtin_ctz(mm));
+      if (v >= nv_) v -= nv_;
       const uint32_t iv = pb + v;
-      if (!bcount_[iv]) continue;
       const Flit& f = buf_[static_cast<size_t>(iv) * depth_ + bhead_[iv]];
       if (f.ready > t) {
         next_timed_ = std::min(next_timed_, f.ready);
@@ -633,7 +758,7 @@ void Noc::router_step(uint32_t r, uint64_t t) {
       ready_mask[p] |= 1u << v;
       if (in_op_[iv] < 0) {
         const Slot& sl = slot(f.pkt);
-        const uint32_t op = route(r, sl.dst_router);
+        const uint32_t op = route_tab_[r * nr_ + sl.dst_router];
         const uint32_t c = sl.cls;
         uint32_t lo = c * vpc_, n = vpc_;
         if (op != 0 && wrap_) {
@@ -701,14 +826,15 @@ void Noc::router_step(uint32_t r, uint64_t t) {
       if (req_vc[p] < 0) {
         req_vc[p] = static_cast<int>(v);
         req_in[op] |= 1u << p;
+        req_out |= 1u << op;
       }
     }
   }
   // Output stage: each output grants one requesting input port, round-robin
   // from rr_out_ (first requester at or after it, else the first one).
-  for (uint32_t op = 0; op < np_; ++op) {
+  for (uint32_t om = req_out; om; om &= om - 1) {
+    const uint32_t op = static_cast<uint32_t>(__builtin_ctz(om));
     const uint32_t m = req_in[op];
-    if (!m) continue;
     const uint32_t from = m & ~((1u << rr_out_[base + op]) - 1u);
     const uint32_t p = static_cast<uint32_t>(__builtin_ctz(from ? from : m));
     const uint32_t v = static_cast<uint32_t>(req_vc[p]);
@@ -717,9 +843,7 @@ void Noc::router_step(uint32_t r, uint64_t t) {
     rr_in_[base + p] = static_cast<uint8_t>(v + 1 == nv_ ? 0 : v + 1);
     ready_mask[p] &= ~(1u << v);
     const Flit f = buf_[static_cast<size_t>(iv) * depth_ + bhead_[iv]];
-    bhead_[iv] = static_cast<uint16_t>(bhead_[iv] + 1u == depth_ ? 0 : bhead_[iv] + 1u);
-    --bcount_[iv];
-    --occ_[r];
+    buf_pop(r, p, v, iv);
     progress_ = true;
     // Credit for the freed buffer slot: to the NI next cycle, upstream after L.
     {
@@ -745,13 +869,276 @@ void Noc::router_step(uint32_t r, uint64_t t) {
       const uint32_t due = w_lat_;
       FlitEv& ev = wflit_[static_cast<size_t>(due) * wcap_ + wflit_n_[due]++];
       ev.ivc = static_cast<uint32_t>(out_link_[base + op]) * nv_ + ov;
-      ev.router = out_router_[base + op];
-      ev.f = f;
-      ev.f.ready = t + lat_ + rdel_;
+      ev.router = static_cast<uint16_t>(out_router_[base + op]);
+      ev.port = static_cast<uint8_t>(op);  // output p reaches input p of the neighbour
+      ev.vc = static_cast<uint8_t>(ov);
+      ev.f.ready = t + lat_ + rdel_;  // field by field, as in buf_push
+      ev.f.pkt = f.pkt;
+      ev.f.head = f.head;
+      ev.f.tail = f.tail;
       ++wheel_events_;
       if (f.tail) {
         ov_busy_[(base + op) * nv_ + ov] = 0;
         in_op_[iv] = -1;
+      }
+    }
+  }
+  for (uint32_t p = 0; p < np_; ++p)
+    for (uint32_t m = ready_mask[p]; m; m &= m - 1)
+      ++stats_.vc_stalls[(base + p) * nv_ + static_cast<uint32_t>(__builtin_ctz(m))];
+}
+
+}  // namespace cmm::tlmshell
+
+// ------------------------------------------------------------ pipelined router
+
+namespace cmm::tlmshell {
+
+bool Noc::eject_hol(uint32_t r, uint32_t p, uint32_t v, uint32_t iv, uint32_t c, const Slot& sl, uint64_t t) {
+  ++stats_.eject_credit_stalls[r];
+  if (cfg_.hol_lifetime_cycles == 0) return false;
+  const uint32_t q = r * 2 + c;
+  if (!eject_stuck_[q]) {
+    if (hol_since_[iv] == kNoWait) hol_since_[iv] = t;
+    if (t - hol_since_[iv] < cfg_.hol_lifetime_cycles) {
+      next_timed_ = std::min<uint64_t>(next_timed_, hol_since_[iv] + cfg_.hol_lifetime_cycles);
+      return false;
+    }
+    eject_stuck_[q] = 1;
+  }
+  hol_since_[iv] = kNoWait;
+  dropping_[iv] = 1;
+  edge_drop(r, regs::Reason::kHolTimeout, sl.pkt);
+  discard_head(r, p, v, iv);
+  return true;
+}
+
+// kPipeline, per router and cycle, in hardware stage order (a stage sees
+// the state the earlier stages left in this cycle):
+// 1. heads past route computation bid for their output VC; each output VC
+//    grants one bidder, round-robin over the router's input VCs (a
+//    separable allocator whose input stage is trivial: with per-flow VCs a
+//    head wants exactly one output VC, at the ejection port one free VC);
+// 2. VCs past VC allocation with a credit bid for the switch; iSLIP over
+//    ports (grant round-robin per output, accept round-robin per input,
+//    pointers move only on an accept in the first iteration;
+//    cfg.alloc_iters iterations), the VC of a matched input round-robin.
+void Noc::router_step_pipe(uint32_t r, uint64_t t) {
+  constexpr uint32_t kMaxLocal = 5 * 16;  // ports x VCs per port
+  const uint32_t base = r * np_;
+  const uint32_t nl = np_ * nv_;  // input VCs of this router
+  uint32_t ready_mask[5] = {0, 0, 0, 0, 0};
+
+  // Stage VA. Best bidder per output VC (local index op*nv + ov) by
+  // round-robin distance from the output VC's pointer.
+  int16_t va_win[kMaxLocal];
+  uint8_t va_dist[kMaxLocal];
+  uint32_t va_any = 0;  // outputs with a bidder (bit mask)
+  for (uint32_t pp = pmask_[r]; pp; pp &= pp - 1) {  // ports holding flits, in order
+    const uint32_t p = static_cast<uint32_t>(__builtin_ctz(pp));
+    const uint32_t pb = (base + p) * nv_;
+    for (uint32_t mm = nemask_[base + p]; mm; mm &= mm - 1) {
+      const uint32_t v = static_cast<uint32_t>(__builtin_ctz(mm));
+      const uint32_t iv = pb + v;
+      const Flit& f = buf_[static_cast<size_t>(iv) * depth_ + bhead_[iv]];
+      if (f.ready > t) {
+        next_timed_ = std::min(next_timed_, f.ready);
+        continue;
+      }
+      if (dropping_[iv]) {
+        discard_head(r, p, v, iv);
+        continue;
+      }
+      if (in_op_[iv] >= 0) continue;
+      if (va_at_[iv] == kNoWait) va_at_[iv] = std::max(f.ready, front_at_[iv]) + cfg_.rc_cycles;
+      if (va_at_[iv] > t) {
+        next_timed_ = std::min(next_timed_, va_at_[iv]);
+        continue;
+      }
+      ready_mask[p] |= 1u << v;
+      const Slot& sl = slot(f.pkt);
+      const uint32_t op = route_tab_[r * nr_ + sl.dst_router];
+      const uint32_t c = sl.cls;
+      uint32_t lo = c * vpc_, n = vpc_;
+      if (op != 0 && wrap_) {
+        bool set1 = p != 0 && (p - 1) / 2 == (op - 1) / 2 && (v - c * vpc_) >= s0_;
+        if (is_wrap_[base + op]) set1 = true;
+        lo = c * vpc_ + (set1 ? s0_ : 0);
+        n = set1 ? vpc_ - s0_ : s0_;
+      }
+      if (op == 0 && node_cred_[r * 2 + c] == 0) {
+        if (eject_hol(r, p, v, iv, c, sl, t)) ready_mask[p] &= ~(1u << v);
+        continue;
+      }
+      hol_since_[iv] = kNoWait;
+      const uint32_t ob = (base + op) * nv_;
+      uint32_t got = 0;
+      if (op != 0) {
+        got = lo + (!wrap_ ? sl.fv_all : lo == c * vpc_ ? sl.fv_s0 : sl.fv_s1);
+        if (ov_busy_[ob + got]) continue;
+      } else {
+        int e = -1;
+        uint32_t rel = rr_vc_[base];
+        for (uint32_t m = 0; m < n; ++m, rel = (rel + 1 == n ? 0 : rel + 1))
+          if (!ov_busy_[ob + lo + rel]) {
+            e = static_cast<int>(lo + rel);
+            break;
+          }
+        if (e < 0) continue;
+        got = static_cast<uint32_t>(e);
+      }
+      const uint32_t o = op * nv_ + got;
+      const uint32_t li = p * nv_ + v;
+      const uint32_t ptr = va_ptr_[ob + got];
+      const uint32_t d = li >= ptr ? li - ptr : li + nl - ptr;
+      if (!((va_any >> op) & 1u)) {  // first bidder for this output in this cycle
+        for (uint32_t k = 0; k < nv_; ++k) va_win[op * nv_ + k] = -1;
+        va_any |= 1u << op;
+      }
+      if (va_win[o] < 0 || d < va_dist[o]) {  // the closest to the pointer wins
+        va_win[o] = static_cast<int16_t>(li);
+        va_dist[o] = static_cast<uint8_t>(d);
+      }
+    }
+  }
+  for (uint32_t m = va_any; m; m &= m - 1) {
+    const uint32_t op = static_cast<uint32_t>(__builtin_ctz(m));
+    const uint32_t ob = (base + op) * nv_;
+    for (uint32_t ov = 0; ov < nv_; ++ov) {
+      const int w = va_win[op * nv_ + ov];
+      if (w < 0) continue;
+      const uint32_t li = static_cast<uint32_t>(w);
+      const uint32_t p = li / nv_, v = li - p * nv_;  // at most one division per grant
+      const uint32_t iv = (base + p) * nv_ + v;
+      const uint32_t c = slot(buf_[static_cast<size_t>(iv) * depth_ + bhead_[iv]].pkt).cls;
+      if (op == 0) {
+        if (node_cred_[r * 2 + c] == 0) continue;  // an earlier grant of this cycle took the last one
+        --node_cred_[r * 2 + c];                   // reserved for this packet's delivery
+        const uint32_t n = vpc_, lo = c * vpc_;
+        rr_vc_[base] = static_cast<uint8_t>(ov - lo + 1 == n ? 0 : ov - lo + 1);
+      }
+      ov_busy_[ob + ov] = 1;
+      in_op_[iv] = static_cast<int8_t>(op);
+      in_ov_[iv] = static_cast<uint8_t>(ov);
+      sa_at_[iv] = t + cfg_.va_cycles;
+      ready_mask[p] &= ~(1u << v);
+      va_ptr_[ob + ov] = static_cast<uint8_t>(li + 1 == nl ? 0 : li + 1);
+      progress_ = true;
+    }
+  }
+
+  // Stage SA: requests per input port, and per (input, output) the VC that
+  // would go (round-robin from rr_in_).
+  uint32_t req[5] = {0, 0, 0, 0, 0};  // [input]: outputs requested (bit mask)
+  uint8_t vc_for[5][5];
+  uint32_t any_req = 0;
+  for (uint32_t pp = pmask_[r]; pp; pp &= pp - 1) {
+    const uint32_t p = static_cast<uint32_t>(__builtin_ctz(pp));
+    const uint32_t pb = (base + p) * nv_;
+    const uint32_t m = nemask_[base + p];
+    const uint32_t v0 = rr_in_[base + p];
+    const uint32_t rot = v0 ? ((m >> v0) | (m << (nv_ - v0))) & ((1u << nv_) - 1u) : m;
+    for (uint32_t mm = rot; mm; mm &= mm - 1) {
+      uint32_t v = v0 + static_cast<uint32_t>(__builtin_ctz(mm));
+      if (v >= nv_) v -= nv_;
+      const uint32_t iv = pb + v;
+      if (!bcount_[iv] || in_op_[iv] < 0) continue;
+      const Flit& f = buf_[static_cast<size_t>(iv) * depth_ + bhead_[iv]];
+      if (f.ready > t) continue;  // its wake-up is already asked for
+      if (sa_at_[iv] > t) {
+        next_timed_ = std::min(next_timed_, sa_at_[iv]);
+        continue;
+      }
+      ready_mask[p] |= 1u << v;
+      const uint32_t op = static_cast<uint32_t>(in_op_[iv]);
+      if (op != 0 && cred_[(base + op) * nv_ + in_ov_[iv]] <= 0) continue;
+      if (!((req[p] >> op) & 1u)) {
+        req[p] |= 1u << op;
+        vc_for[p][op] = static_cast<uint8_t>(v);
+      }
+    }
+    any_req |= req[p];
+  }
+  if (any_req) {
+    uint32_t in_free = (1u << np_) - 1u, out_free = in_free;
+    uint32_t match[5];  // [input]: matched output
+    uint32_t matched = 0;  // inputs matched
+    for (uint32_t it = 0; it < cfg_.alloc_iters && in_free && out_free; ++it) {
+      uint32_t grants[5] = {0, 0, 0, 0, 0};  // [input]: outputs granting it
+      bool any = false;
+      for (uint32_t m = any_req & out_free; m; m &= m - 1) {
+        const uint32_t op = static_cast<uint32_t>(__builtin_ctz(m));
+        uint32_t rq = 0;  // free inputs requesting op
+        for (uint32_t p = 0; p < np_; ++p)
+          if (((in_free >> p) & 1u) && ((req[p] >> op) & 1u)) rq |= 1u << p;
+        if (!rq) continue;
+        const uint32_t from = rq & ~((1u << rr_out_[base + op]) - 1u);
+        const uint32_t p = static_cast<uint32_t>(__builtin_ctz(from ? from : rq));
+        grants[p] |= 1u << op;
+        any = true;
+      }
+      if (!any) break;
+      for (uint32_t p = 0; p < np_; ++p) {
+        const uint32_t g = grants[p];
+        if (!g) continue;
+        const uint32_t from = g & ~((1u << acc_ptr_[base + p]) - 1u);
+        const uint32_t op = static_cast<uint32_t>(__builtin_ctz(from ? from : g));
+        match[p] = op;
+        matched |= 1u << p;
+        in_free &= ~(1u << p);
+        out_free &= ~(1u << op);
+        if (it == 0) {
+          rr_out_[base + op] = static_cast<uint8_t>(p + 1 == np_ ? 0 : p + 1);
+          acc_ptr_[base + p] = static_cast<uint8_t>(op + 1 == np_ ? 0 : op + 1);
+        }
+      }
+    }
+    // Traversal of the matched flits.
+    for (uint32_t mm = matched; mm; mm &= mm - 1) {
+      const uint32_t p = static_cast<uint32_t>(__builtin_ctz(mm));
+      const uint32_t op = match[p];
+      const uint32_t v = vc_for[p][op];
+      const uint32_t iv = (base + p) * nv_ + v;
+      rr_in_[base + p] = static_cast<uint8_t>(v + 1 == nv_ ? 0 : v + 1);
+      ready_mask[p] &= ~(1u << v);
+      const Flit f = buf_[static_cast<size_t>(iv) * depth_ + bhead_[iv]];
+      buf_pop(r, p, v, iv);
+      progress_ = true;
+      {
+        const uint32_t due = p == 0 ? w_cr1_ : w_crl_;
+        const uint32_t target = p == 0 ? iv : static_cast<uint32_t>(in_link_[base + p]) * nv_ + v;
+        wcred_[static_cast<size_t>(due) * wccap_ + wcred_n_[due]++] = target;
+        ++wheel_events_;
+      }
+      const uint32_t ov = in_ov_[iv];
+      ++stats_.link_flits[base + op];
+      if (f.tail) {
+        in_op_[iv] = -1;
+        va_at_[iv] = kNoWait;
+        front_at_[iv] = t + 1;  // the next head starts its route computation next cycle
+      }
+      if (op == 0) {
+        ++stats_.flits_ejected;
+        --flits_in_net_;
+        Slot& sl = slot(f.pkt);
+        if (f.head && hook_) hook_->on_forward(sl.pkt, sl.src_router, r, sc_time_stamp());
+        if (f.tail) {
+          ov_busy_[base * nv_ + ov] = 0;
+          deliver(r, f.pkt, t, ej_extra_);
+        }
+      } else {
+        --cred_[(base + op) * nv_ + ov];
+        FlitEv& ev = wflit_[static_cast<size_t>(w_lat_) * wcap_ + wflit_n_[w_lat_]++];
+        ev.ivc = static_cast<uint32_t>(out_link_[base + op]) * nv_ + ov;
+        ev.router = static_cast<uint16_t>(out_router_[base + op]);
+        ev.port = static_cast<uint8_t>(op);
+        ev.vc = static_cast<uint8_t>(ov);
+        ev.f.ready = t + fwd_;
+        ev.f.pkt = f.pkt;
+        ev.f.head = f.head;
+        ev.f.tail = f.tail;
+        ++wheel_events_;
+        if (f.tail) ov_busy_[(base + op) * nv_ + ov] = 0;
       }
     }
   }

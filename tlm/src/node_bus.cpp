@@ -12,14 +12,18 @@ constexpr size_t kMaxRoutes = 256;
 
 // ------------------------------------------------------------ NodeBus
 
-NodeBus::NodeBus(sc_module_name name, uint32_t num_parts, sc_time latency)
-    : sc_module(name), cmm_isock("cmm_isock"), latency_(latency), routes_(kMaxRoutes), waiting_(num_parts + 1) {
+NodeBus::NodeBus(sc_module_name name, uint32_t num_parts, sc_time latency, bool mgmt_port)
+    : sc_module(name), cmm_isock("cmm_isock"), latency_(latency), routes_(kMaxRoutes), waiting_(num_parts + 2) {
   if (num_parts == 0 || num_parts > regs::kNumPartitions)
     SC_REPORT_FATAL("cmm/node_bus", "number of partitions out of range");
   for (uint32_t p = 0; p < num_parts; ++p) {
     const std::string n = "part_tsock_" + std::to_string(p);
     part_tsock.push_back(std::make_unique<TargetSocket>(n.c_str()));
     part_tsock.back()->register_nb_transport_fw(this, &NodeBus::fw, static_cast<int>(p));
+  }
+  if (mgmt_port) {
+    mgmt_tsock = std::make_unique<TargetSocket>("mgmt_tsock");
+    mgmt_tsock->register_nb_transport_fw(this, &NodeBus::fw, kMgmtPort);
   }
   cmm_isock.register_nb_transport_bw(this, &NodeBus::bw);
 }
@@ -74,7 +78,16 @@ tlm::tlm_sync_enum NodeBus::fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_
     d += 2 * latency_;
     return tlm::TLM_COMPLETED;
   }
-  rid->part = static_cast<uint8_t>(port);  // the port IS the partition: stamped by hardware
+  if (port == kMgmtPort) {
+    // The board-management controller: FIRMWARE, and nothing of a partition.
+    rid->part = 0;
+    rid->priv = regs::Priv::kUser;
+    rid->pid = 0;
+    rid->fw = true;
+  } else {
+    rid->part = static_cast<uint8_t>(port);  // the port IS the partition: stamped by hardware
+    rid->fw = false;                         // never FIRMWARE from a partition
+  }
   *slot = Route{&gp, port};
   if (cmm_busy_) {
     waiting_.push(Route{&gp, port});
@@ -99,7 +112,7 @@ tlm::tlm_sync_enum NodeBus::bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph,
     if (r.gp) {
       tlm::tlm_phase p2 = tlm::END_REQ;
       sc_time d2 = d + latency_;
-      (*part_tsock[r.port])->nb_transport_bw(*r.gp, p2, d2);
+      sock(r.port)->nb_transport_bw(*r.gp, p2, d2);
     }
     while (!cmm_busy_ && !waiting_.empty()) {
       const Route w = waiting_.front();
@@ -109,7 +122,7 @@ tlm::tlm_sync_enum NodeBus::bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph,
       if (s == tlm::TLM_ACCEPTED) break;  // END_REQ to w comes with the CMM's END_REQ
       tlm::tlm_phase p2 = s == tlm::TLM_COMPLETED ? tlm::BEGIN_RESP : tlm::END_REQ;
       sc_time d2 = s == tlm::TLM_COMPLETED ? fd + latency_ : SC_ZERO_TIME;
-      (*part_tsock[w.port])->nb_transport_bw(*w.gp, p2, d2);
+      sock(w.port)->nb_transport_bw(*w.gp, p2, d2);
     }
     return tlm::TLM_ACCEPTED;
   }
@@ -125,7 +138,7 @@ tlm::tlm_sync_enum NodeBus::bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph,
   ++stats_.responses;
   tlm::tlm_phase p2 = tlm::BEGIN_RESP;
   sc_time d2 = d + latency_;
-  (*part_tsock[port])->nb_transport_bw(gp, p2, d2);
+  sock(port)->nb_transport_bw(gp, p2, d2);
   return tlm::TLM_COMPLETED;
 }
 
@@ -245,6 +258,32 @@ cmm::sw::BusStatus CpuBusIf::write_block(uint32_t addr, const uint8_t* data, siz
 
 cmm::sw::BusStatus CpuBusIf::read_block(uint32_t addr, uint8_t* data, size_t len) {
   return run(tlm::TLM_READ_COMMAND, addr, data, len);
+}
+
+// ------------------------------------------------------------ link keys (FIRMWARE)
+
+cmm::sw::BusStatus provision_link_key(cmm::sw::RegIf& fw, uint8_t node, const Key& key) {
+  using cmm::sw::BusStatus;
+  for (uint32_t w = 0; w < regs::kKeyWords; ++w) {
+    const BusStatus s = fw.write32(regs::CMM_LINK_KEY_OFFSET + regs::CMM_LINK_KEY_STRIDE * w, key[w]);
+    if (s != BusStatus::kOk) return s;
+  }
+  uint32_t cmd = 0;
+  cmd = CMM_FIELD_SET(cmd, CMM_LINK_CMD_OP, static_cast<uint32_t>(regs::LinkOp::kSet));
+  cmd = CMM_FIELD_SET(cmd, CMM_LINK_CMD_NODE, node);
+  const BusStatus s = fw.write32(regs::CMM_LINK_CMD_OFFSET, cmd);
+  if (s != BusStatus::kOk) return s;
+  uint32_t st = 0;
+  const BusStatus r = fw.read32(regs::CMM_LINK_STATUS_OFFSET, st);
+  if (r != BusStatus::kOk) return r;
+  return CMM_FIELD_GET(st, CMM_LINK_STATUS_REASON) == 0 ? BusStatus::kOk : BusStatus::kReject;
+}
+
+cmm::sw::BusStatus clear_link_key(cmm::sw::RegIf& fw, uint8_t node) {
+  uint32_t cmd = 0;
+  cmd = CMM_FIELD_SET(cmd, CMM_LINK_CMD_OP, static_cast<uint32_t>(regs::LinkOp::kClear));
+  cmd = CMM_FIELD_SET(cmd, CMM_LINK_CMD_NODE, node);
+  return fw.write32(regs::CMM_LINK_CMD_OFFSET, cmd);
 }
 
 }  // namespace cmm::tlmshell

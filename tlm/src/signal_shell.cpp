@@ -4,7 +4,7 @@ namespace cmm::tlmshell {
 
 using namespace sc_core;
 
-CmmCoreSignalShell::CmmCoreSignalShell(sc_module_name name)
+CmmCoreSignalShell::CmmCoreSignalShell(sc_module_name name, const CoreParams& params)
     : sc_module(name),
       clk("clk"),
       rst_ni("rst_ni"),
@@ -43,7 +43,16 @@ CmmCoreSignalShell::CmmCoreSignalShell(sc_module_name name)
       vd_slot_o("vd_slot_o"),
       vd_reason_o("vd_reason_o"),
       irq_o("irq_o"),
-      core_(Straps{}) {
+      reg_req_fw_i("reg_req_fw_i"),
+      mac_tx_valid_i("mac_tx_valid_i"),
+      mac_tx_data_i("mac_tx_data_i"),
+      mac_rx_valid_i("mac_rx_valid_i"),
+      mac_rx_data_i("mac_rx_data_i"),
+      mac_tx_ready_o("mac_tx_ready_o"),
+      mac_rx_ready_o("mac_rx_ready_o"),
+      eg_wrap_o("eg_wrap_o"),
+      params_(params),
+      core_(Straps{}, params) {
   SC_METHOD(on_clk);
   sensitive << clk.pos();  // also runs once at initialization to drive the reset outputs
 }
@@ -80,13 +89,13 @@ Straps CmmCoreSignalShell::read_straps() const {
 void CmmCoreSignalShell::on_clk() {
   if (!initialized_) {  // time-0 initialization run: show the power-up outputs
     initialized_ = true;
-    core_ = CmmCore(read_straps());
+    core_ = CmmCore(read_straps(), params_);
     core_.set_observer(obs_);
     write_outputs();
     return;
   }
   if (!rst_ni.read()) {  // synchronous, active low: straps sampled here
-    core_ = CmmCore(read_straps());
+    core_ = CmmCore(read_straps(), params_);
     core_.set_observer(obs_);
     write_outputs();
     return;
@@ -116,6 +125,19 @@ void CmmCoreSignalShell::on_clk() {
     in.fault_entry = static_cast<uint8_t>(fault_entry_i.size() != 0 ? fault_entry_i->read() & 0xFFu : 0u);
     in.fault_bit = static_cast<uint8_t>(fault_bit_i.size() != 0 ? fault_bit_i->read() & 0xFFu : 0u);
   }
+  in.reg_req_fw = reg_req_fw_i.size() != 0 && reg_req_fw_i->read();
+  auto beat = [](const sc_dt::sc_bv<8 * regs::kMacBeatBytes>& v, MacBeat& b) {
+    for (uint32_t i = 0; i < regs::kMacBeatBytes; ++i)
+      b[i] = static_cast<uint8_t>(v.range(static_cast<int>(8 * i + 7), static_cast<int>(8 * i)).to_uint());
+  };
+  if (mac_tx_valid_i.size() != 0 && mac_tx_valid_i->read()) {
+    in.mac_tx_valid = true;
+    if (mac_tx_data_i.size() != 0) beat(mac_tx_data_i->read(), in.mac_tx_data);
+  }
+  if (mac_rx_valid_i.size() != 0 && mac_rx_valid_i->read()) {
+    in.mac_rx_valid = true;
+    if (mac_rx_data_i.size() != 0) beat(mac_rx_data_i->read(), in.mac_rx_data);
+  }
   core_.step(in);
   write_outputs();
 }
@@ -138,6 +160,13 @@ void CmmCoreSignalShell::write_outputs() {
   vd_slot_o.write(o.vd_slot & 0xFu);
   vd_reason_o.write(o.vd_reason);
   irq_o.write(o.irq & 0xFFu);
+  if (mac_tx_ready_o.size() != 0) mac_tx_ready_o->write(o.mac_tx_ready);
+  if (mac_rx_ready_o.size() != 0) mac_rx_ready_o->write(o.mac_rx_ready);
+  if (eg_wrap_o.size() != 0) {
+    sc_dt::sc_bv<regs::kKeyBits> w;
+    for (uint32_t i = 0; i < regs::kKeyWords; ++i) w.set_word(static_cast<int>(i), o.eg_wrap[i]);
+    eg_wrap_o->write(w);
+  }
 }
 
 }  // namespace cmm::tlmshell

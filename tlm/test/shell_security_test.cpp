@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cmm_node_util.h"
+#include "cmm_tlm/crossbar.h"
 #include "link_stub.h"
 #include "sc_test_util.h"
 
@@ -304,6 +305,131 @@ TEST(ShellSecurity, TxStagingScrubbedBetweenOwners) {
   EXPECT_EQ(sent[2], std::vector<uint8_t>(1000, 0));  // B never sees A's bytes
   EXPECT_GE(b.n.cmm.stats().tx_scrubs, 1u);
   EXPECT_EQ(b.n.cmm.stats().data_sent, 3u);
+}
+
+// ---------------------------------------------------------------- strong mode (docs/strong-mode.md 11)
+
+namespace {
+
+// A node with a board-management port (FIRMWARE) on its node bus.
+struct StrongNode {
+  CmmTlm cmm;
+  NodeBus bus;
+  PartitionBusIf biu, bmc;
+  StrongNode(const char* n, uint8_t id)
+      : cmm((std::string(n) + "_cmm").c_str(), test::Node::cfg(id, 4, 16)),
+        bus((std::string(n) + "_bus").c_str(), 1, P, true),
+        biu((std::string(n) + "_biu0").c_str()),
+        bmc((std::string(n) + "_bmc").c_str()) {
+    bus.cmm_isock.bind(cmm.reg_tsock);
+    biu.isock.bind(*bus.part_tsock[0]);
+    bmc.isock.bind(*bus.mgmt_tsock);
+  }
+};
+
+// Cycle of each accepted doorbell (sender) and of each delivery verdict (receiver).
+struct CycleObs : CmmTlmObserver {
+  std::vector<uint64_t> doorbells, delivered;
+  void on_pins(const sc_time& t, const PinsIn& in, const PinsOut& o) override {
+    if (in.reg_req_valid && o.reg_req_ready && in.reg_req_write && in.reg_req_addr >= CMM_EP_BASE &&
+        (in.reg_req_addr - CMM_EP_BASE) % CMM_EP_STRIDE == CMM_EP_DOORBELL_OFFSET)
+      doorbells.push_back(t.value() / P.value());
+  }
+  void on_deliver(uint64_t c, const Header&) override { delivered.push_back(c); }
+};
+
+}  // namespace
+
+// Two CMMs on a crossbar; link keys provisioned through the FIRMWARE port
+// only (the kernel is DENIED); a plain and a strong channel carry the same
+// messages; the strong one's doorbell-to-delivery latency is longer by
+// exactly 2 * (mac_latency_cycles + ceil(bytes / mac_bytes_per_cycle))
+// simulated cycles (the TX engine at the sender, the RX engine at the receiver).
+TEST(ShellStrong, StrongChannelCarriesMessagesEndToEndAndMacCostMatchesTheModel) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  StrongNode rx("n0", 0), tx("n1", 1);
+  XbarConfig xc;
+  xc.num_ports = 2;
+  xc.ports.assign(2, XbarPortConfig{16, 2});
+  Crossbar xbar("xbar", xc);
+  rx.cmm.eg_isock.bind(*xbar.in_tsock[0]);
+  xbar.out_isock[0]->bind(rx.cmm.ing_tsock);
+  tx.cmm.eg_isock.bind(*xbar.in_tsock[1]);
+  xbar.out_isock[1]->bind(tx.cmm.ing_tsock);
+  CycleObs rx_o, tx_o;
+  rx.cmm.set_observer(&rx_o);
+  tx.cmm.set_observer(&tx_o);
+  auto fw_r = rx.bmc.make_context(Priv::kKernel, 0);  // the bus stamps FIRMWARE whatever the context says
+  auto fw_s = tx.bmc.make_context(Priv::kKernel, 0);
+  auto kr = rx.biu.make_context(Priv::kKernel, 0);
+  auto ur = rx.biu.make_context(Priv::kUser, 100);
+  auto ks = tx.biu.make_context(Priv::kKernel, 0);
+  auto us = tx.biu.make_context(Priv::kUser, 200);
+  const Key lk{0xC0FFEE01u, 0xC0FFEE02u, 0xC0FFEE03u, 0xC0FFEE04u};
+  const std::vector<uint32_t> sizes{16, 17, 100, 256, 1024};
+  std::vector<std::vector<uint8_t>> got[2];
+  bool done = false;
+  test::ThreadRunner drv("drv", [&] {
+    // Management plane: the kernel is refused, the board-management port provisions.
+    EXPECT_EQ(provision_link_key(*kr, 1, lk), BusStatus::kDenied);
+    EXPECT_FALSE(rx.cmm.core().link_valid(1));
+    EXPECT_EQ(provision_link_key(*fw_r, 1, lk), BusStatus::kOk);
+    EXPECT_EQ(provision_link_key(*fw_s, 0, lk), BusStatus::kOk);
+    uint32_t v = 1;
+    EXPECT_EQ(fw_r->read32(CMM_LINK_KEY_OFFSET, v), BusStatus::kOk);
+    EXPECT_EQ(v, 0u);  // never readable
+    // Channel 0 plain, channel 1 strong (CST_CTRL.MODE written by both agents).
+    uint32_t rep[2], tep[2];
+    for (uint32_t m = 0; m < 2; ++m) {
+      rep[m] = test::alloc_entry(*kr, Dir::kRecv, 100, 1, 0, static_cast<uint8_t>(m));
+      tep[m] = test::alloc_entry(*ks, Dir::kSend, 200, 0, 0, static_cast<uint8_t>(m));
+      EXPECT_EQ(rep[m], m);
+      EXPECT_EQ(tep[m], m);
+      EXPECT_EQ(kr->write32(test::cst(rep[m], CMM_CST_CTRL_OFFSET), CMM_FIELD_SET(0u, CMM_CST_CTRL_MODE, m)),
+                BusStatus::kOk);
+      uint32_t c = CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, 1u), CMM_CST_CTRL_MODE, m);
+      EXPECT_EQ(ks->write32(test::cst(tep[m], CMM_CST_CTRL_OFFSET), c), BusStatus::kOk);
+      const uint8_t gr = test::local_gen(*kr, rep[m]), gs = test::local_gen(*ks, tep[m]);
+      test::authorize(*kr, rep[m], gs);
+      test::authorize(*ks, tep[m], gr);
+      test::connect(*kr, rep[m], Key{m + 1, 2, 3, 4});
+      EXPECT_TRUE(test::wait_open(*ks, tep[m]));
+      EXPECT_TRUE(test::wait_open(*kr, rep[m]));
+    }
+    EXPECT_TRUE(tx.cmm.core().key_equals_for_test(1, Key{2, 2, 3, 4}));  // unwrapped
+    for (uint32_t n : sizes) {
+      for (uint32_t m = 0; m < 2; ++m) {
+        std::vector<uint8_t> msg(n);
+        for (uint32_t i = 0; i < n; ++i) msg[i] = static_cast<uint8_t>(i * 31 + n + m);
+        EXPECT_EQ(test::send_msg(*us, tep[m], msg, static_cast<uint16_t>(n)), BusStatus::kOk);
+        for (int i = 0; i < 1000 && test::rx_count(*ur, rep[m]) == 0; ++i) wait(20 * P);
+        const auto r = test::pop_msg(*ur, rep[m], n);
+        EXPECT_EQ(r, msg) << "n=" << n << " mode=" << m;
+        got[m].push_back(r);
+      }
+    }
+    done = true;
+  });
+  sc_start(sc_time(1, SC_MS));
+  ASSERT_TRUE(done);
+  EXPECT_EQ(got[1].size(), sizes.size());
+  ASSERT_EQ(tx_o.doorbells.size(), 2 * sizes.size());
+  ASSERT_EQ(rx_o.delivered.size(), 2 * sizes.size());
+  const CoreParams& cp = tx.cmm.core().params();
+  EXPECT_TRUE(cp.strong);
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const uint64_t plain = rx_o.delivered[2 * i] - tx_o.doorbells[2 * i];
+    const uint64_t strong = rx_o.delivered[2 * i + 1] - tx_o.doorbells[2 * i + 1];
+    const uint64_t model = 2 * (cp.mac_latency_cycles + (sizes[i] + cp.mac_bytes_per_cycle - 1) / cp.mac_bytes_per_cycle);
+    EXPECT_EQ(strong - plain, model) << "n=" << sizes[i];
+    std::printf("strong-mode latency n=%u: plain %llu, strong %llu cycles (MAC model +%llu)\n", sizes[i],
+                static_cast<unsigned long long>(plain), static_cast<unsigned long long>(strong),
+                static_cast<unsigned long long>(model));
+  }
+  for (Reason r : {Reason::kBadMac, Reason::kNoLinkKey, Reason::kModeMismatch, Reason::kBadKey})
+    EXPECT_EQ(rx.cmm.core().reject_count(r) + tx.cmm.core().reject_count(r), 0u) << reason_name(static_cast<uint32_t>(r));
+  EXPECT_EQ(rx.cmm.core().reject_count(Reason::kDenied), 1u);  // the kernel's LINK_KEY0 write
+  EXPECT_EQ(rx.cmm.stats().link_errors + tx.cmm.stats().link_errors + xbar.stats().link_errors, 0u);
 }
 
 CMM_SC_TEST_MAIN

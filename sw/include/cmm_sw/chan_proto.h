@@ -16,7 +16,9 @@
 //           [15:8] RECV_GEN    its generation (CST_GEN.LOCAL after ALLOC)
 //           [31:16] RECV_PID   the receiving process (informational, policy)
 //   word 2  [15:0] SEND_PID    the process on the sender's partition that will send
-//           [31:16] 0
+//           [23:16] MODE       requested channel mode (regs::Mode: 0 PLAIN, 1 STRONG;
+//                              docs/strong-mode.md 2; > 1: not decoded)
+//           [31:24] 0
 //   word 3  0
 // CHAN_INFO    sender-side agent -> receiver-side agent (request granted)
 //   word 1  [7:0]  SEND_EP     the send endpoint, AUTHORIZED, remote = the
@@ -24,7 +26,10 @@
 //                              CST_GEN.REMOTE = RECV_GEN
 //           [15:8] SEND_GEN    its generation (CST_GEN.LOCAL after ALLOC)
 //           [31:16] SEND_PID   echo of the request
-//   words 2, 3  0
+//   word 2  [7:0]  MODE        the mode the sender's entry was given (echo of the
+//                              request's MODE; the receiver cancels on a difference)
+//           [31:8] 0
+//   word 3  0
 // CHAN_REFUSE  sender-side agent -> receiver-side agent (request refused)
 //   word 1  [7:0]  REASON      regs::Reason (QUOTA_EXCEEDED, NO_FREE_EP,
 //                              DENIED by policy or limit, BAD_FIELD for a malformed request)
@@ -86,6 +91,8 @@ inline constexpr uint32_t kW1EpLsb = 0, kW1EpMask = 0xFFu;         // RECV_EP / 
 inline constexpr uint32_t kW1GenLsb = 8, kW1GenMask = 0xFFu;       // RECV_GEN / SEND_GEN / AGENT_REASON
 inline constexpr uint32_t kW1PidLsb = 16, kW1PidMask = 0xFFFFu;    // RECV_PID / SEND_PID
 inline constexpr uint32_t kW2PidLsb = 0, kW2PidMask = 0xFFFFu;     // SEND_PID of CHAN_REQ
+inline constexpr uint32_t kW2ModeLsb = 16, kW2ModeMask = 0xFFu;    // MODE of CHAN_REQ
+inline constexpr uint32_t kW2InfoModeLsb = 0, kW2InfoModeMask = 0xFFu;  // MODE of CHAN_INFO
 
 enum class Type : uint8_t { kNone = 0, kChanReq = 1, kChanInfo = 2, kChanRefuse = 3, kChanCancel = 4 };
 
@@ -99,10 +106,11 @@ struct Msg {
   uint16_t send_pid = 0;   // all
   regs::Reason reason = regs::Reason::kOk;  // CHAN_REFUSE, CHAN_CANCEL
   AgentReason agent_reason = AgentReason::kNone;  // CHAN_REFUSE, CHAN_CANCEL
+  uint8_t mode = 0;  // CHAN_REQ, CHAN_INFO: regs::Mode of the channel
 
   bool operator==(const Msg& o) const {
     return type == o.type && req_id == o.req_id && ep == o.ep && gen == o.gen && recv_pid == o.recv_pid &&
-           send_pid == o.send_pid && reason == o.reason && agent_reason == o.agent_reason;
+           send_pid == o.send_pid && reason == o.reason && agent_reason == o.agent_reason && mode == o.mode;
   }
 };
 
@@ -112,8 +120,10 @@ MgmtWords encode(const Msg& m);
 // True when word 0 carries our protocol id (decodable or not).
 inline bool is_ours(const MgmtWords& w) { return regs::field_get(w[0], kW0ProtoLsb, kW0ProtoMask) == kProto; }
 
-inline Msg chan_req(uint16_t req_id, uint8_t recv_ep, uint16_t recv_pid, uint16_t send_pid, uint8_t recv_gen = 0) {
+inline Msg chan_req(uint16_t req_id, uint8_t recv_ep, uint16_t recv_pid, uint16_t send_pid, uint8_t recv_gen = 0,
+                    uint8_t mode = 0) {
   Msg m;
+  m.mode = mode;
   m.type = Type::kChanReq;
   m.req_id = req_id;
   m.ep = recv_ep;
@@ -122,8 +132,9 @@ inline Msg chan_req(uint16_t req_id, uint8_t recv_ep, uint16_t recv_pid, uint16_
   m.send_pid = send_pid;
   return m;
 }
-inline Msg chan_info(uint16_t req_id, uint8_t send_ep, uint16_t send_pid, uint8_t send_gen = 0) {
+inline Msg chan_info(uint16_t req_id, uint8_t send_ep, uint16_t send_pid, uint8_t send_gen = 0, uint8_t mode = 0) {
   Msg m;
+  m.mode = mode;
   m.type = Type::kChanInfo;
   m.req_id = req_id;
   m.ep = send_ep;

@@ -91,6 +91,9 @@ struct ChannelRequest {
   uint8_t sender_part = 0;
   uint16_t sender_pid = 0;  // process S on the sender's partition
   uint16_t recv_pid = 0;    // local process R that will own the receive endpoint
+  // Channel mode (CST_CTRL.MODE, docs/strong-mode.md 2): both agents set it;
+  // the sender's agent refuses a mode it does not grant (MODE_MISMATCH).
+  regs::Mode mode = regs::Mode::kPlain;
 };
 
 // A CHAN_REQ as the sender-side agent sees it (for its acceptance policy).
@@ -101,6 +104,7 @@ struct IncomingRequest {
   uint8_t recv_ep = 0;
   uint16_t recv_pid = 0;
   uint16_t send_pid = 0;
+  regs::Mode mode = regs::Mode::kPlain;  // requested channel mode
 };
 // Returns true to grant the request; false refuses it with reason DENIED.
 using AcceptPolicy = std::function<bool(const IncomingRequest&)>;
@@ -136,9 +140,17 @@ struct AgentConfig {
   uint8_t keygen_tries = 16;                    // hardware: CMD CONNECT refused KEY_GEN_NOT_READY this many
                                                 // times (first + retries), then the channel fails
   uint64_t keygen_retry = regs::kKeygenCycles;  // hardware: retry a KEY_GEN_NOT_READY CONNECT after this
-  uint8_t mgmt_tries = 8;      // MGMT re-sends of one request after MGMTQ_FULL NACKs
+  uint8_t mgmt_tries = 8;      // MGMT re-sends of one request in all (after MGMTQ_FULL NACKs and
+                               // after mgmt_timeout without answer: one shared budget)
+  // Sender side: channel modes this agent grants (bit m = regs::Mode m); a
+  // CHAN_REQ asking another is refused MODE_MISMATCH (docs/strong-mode.md 2).
+  uint8_t accept_modes = 0x3;
   uint64_t mgmt_backoff = 64;  // first MGMTQ_FULL re-send after this (plus a per-endpoint spread
                                // below it), doubling per re-send: a connect storm drains
+  // Receiver side: a CHAN_REQ unanswered this long is re-sent (a CHAN_REQ or
+  // its CHAN_INFO lost in the fabric without any NACK); the wait doubles per
+  // re-send, re-sends only before request_timeout. 0: request_timeout / 8.
+  uint64_t mgmt_timeout = 0;
 };
 
 // What the agent refused, ignored, expired or re-sent, and what it saw of the
@@ -148,7 +160,9 @@ struct AgentStats {
   std::array<uint32_t, regs::kReasonCount> logged{};  // error-log events by reason, coalesced repeats included
   uint32_t chan_refuses = 0;       // CHAN_REFUSEs sent, any reason (hardware ones: QUOTA_EXCEEDED, ...)
   uint32_t connect_resends = 0;    // CMD CONNECT re-issued on a CONNECTING entry
-  uint32_t mgmt_resends = 0;       // MGMT messages re-sent after a MGMTQ_FULL NACK
+  uint32_t mgmt_resends = 0;       // MGMT messages re-sent (MGMTQ_FULL NACK, lost log entry or timeout)
+  uint32_t mgmt_timeouts = 0;      // of those: CHAN_REQs re-sent because no answer came in mgmt_timeout
+  uint32_t mgmt_duplicates = 0;    // repeated CHAN_REQs answered again / repeated CHAN_INFOs dropped
   uint32_t requests_deferred = 0;  // CHAN_REQs held back by the per-peer limit
   uint32_t errlog_repeats = 0;     // coalesced repeats (ERRLOG_HEAD_REPEAT) over all entries
   uint32_t seq_gap_nacks = 0;      // SEQ_GAP NACKs logged at our send endpoints (the tagged message was
@@ -229,13 +243,17 @@ class KernelAgent {
   // ---- endpoint and CST operations
   [[nodiscard]] Status alloc_endpoint(uint8_t& ep);
   [[nodiscard]] Status set_direction(uint8_t ep, regs::Dir dir);
+  // CST_CTRL with DIR and MODE. STRONG is read back: a CMM without strong
+  // mode reads MODE 0, refused MODE_MISMATCH (kRejected). PLAIN: one write,
+  // exactly set_direction().
+  [[nodiscard]] Status set_ctrl(uint8_t ep, regs::Dir dir, regs::Mode mode);
   [[nodiscard]] Status set_owner(uint8_t ep, uint16_t pid);
   [[nodiscard]] Status set_remote(uint8_t ep, const PeerId& remote);
   // set_direction + set_owner + set_remote.
   [[nodiscard]] Status configure(uint8_t ep, regs::Dir dir, uint16_t owner_pid, const PeerId& remote);
   // ... + set_remote_gen: everything the peer's agent told about its entry.
   [[nodiscard]] Status configure(uint8_t ep, regs::Dir dir, uint16_t owner_pid, const PeerId& remote,
-                                 uint8_t remote_gen);
+                                 uint8_t remote_gen, regs::Mode mode = regs::Mode::kPlain);
   // CST_GEN: the entry's generation (LOCAL, new at every ALLOC/CLOSE) and the
   // peer entry's (REMOTE, written by the agent while ALLOCATED).
   [[nodiscard]] Status read_gen(uint8_t ep, uint8_t& local, uint8_t& remote);
@@ -288,7 +306,8 @@ class KernelAgent {
   // ---- id exchange (receiver side starts it; both sides poll)
   // Allocates and prepares the receive endpoint and sends CHAN_REQ, or holds
   // the CHAN_REQ back while cfg.max_pending_per_peer requests to that peer
-  // are outstanding (sent by a later poll()). Expires after cfg.request_timeout.
+  // are outstanding (sent by a later poll()). Unanswered, the CHAN_REQ is
+  // re-sent after cfg.mgmt_timeout (doubling); expires after cfg.request_timeout.
   [[nodiscard]] Status request_channel(const ChannelRequest& req, uint16_t& req_id);
   // Abandons a request: releases its endpoint (CLOSE if connecting) and, if
   // the CHAN_REQ went out, sends CHAN_CANCEL so the peer releases its grant. No event.
@@ -312,6 +331,7 @@ class KernelAgent {
     uint16_t pid = 0;         // local owner
     uint16_t peer_pid = 0;
     PeerId peer{};
+    regs::Mode mode = regs::Mode::kPlain;  // CST_CTRL.MODE as the agent set it
     uint8_t gen = 0;          // CST_GEN.LOCAL read after ALLOC (protocol entries)
     uint8_t retries = 0;      // MGMT re-sends
     uint8_t tries = 0;        // CONNECTs sent
@@ -321,7 +341,9 @@ class KernelAgent {
     uint16_t tx_lost_seen = 0;  // CST_LOST.TX / .RX already counted in stats_ (cleared only by ALLOC/FREE)
     uint16_t rx_lost_seen = 0;
     uint64_t deadline = kNever;   // CONNECT re-send / request or grant expiry
-    uint64_t resend_at = kNever;  // MGMT re-send after a MGMTQ_FULL NACK (back-off)
+    uint64_t resend_at = kNever;  // MGMT re-send: after a MGMTQ_FULL NACK (back-off) or unanswered (timeout)
+    bool resend_backoff = false;  // resend_at is a NACK back-off (not only the answer timeout)
+    uint8_t peer_gen = 0;         // CST_GEN.REMOTE taken from the accepted CHAN_INFO
     uint64_t queued_seq = 0;      // FIFO order of held-back requests
     regs::Reason last_nack = regs::Reason::kOk;  // last MGMT NACK reason seen for this request
   };
@@ -353,6 +375,8 @@ class KernelAgent {
   Status handle_chan_reply(const MgmtMessage& m, const chan_proto::Msg& msg);
   Status handle_chan_cancel(const MgmtMessage& m, const chan_proto::Msg& msg);
   Status on_mgmt_nack(const ErrorEntry& e);
+  void schedule_mgmt_resend(uint32_t i);
+  void arm_mgmt_timer(uint8_t ep);  // answer timeout of a sent CHAN_REQ
   Status on_connect_timer(uint8_t ep);
   Status on_grant_timer(uint8_t ep);
   Status on_mgmt_resend(uint8_t ep);

@@ -22,8 +22,19 @@
 
 namespace cmm::tlmshell {
 
+// The TLM model's core parameters: strong mode present (plain stays the
+// default per channel), MAC engine L = 4, B = 16 (docs/strong-mode.md 11.1).
+inline CoreParams tlm_core_params() {
+  CoreParams p;
+  p.strong = true;
+  return p;
+}
+
 struct CmmTlmConfig {
   Straps straps{};
+  // Parameters of the C++ core. Ignored with a core_factory (the RTL has no
+  // strong mode yet): the strong-mode pins are then driven idle.
+  CoreParams core_params = tlm_core_params();
   sc_core::sc_time clock_period = sc_core::sc_time(1, sc_core::SC_NS);  // 1 GHz
   uint32_t buf_bytes_per_cycle = 8;      // packet-buffer bandwidth for TX_BUF/RX_BUF bursts
   uint32_t reg_queue_depth = 16;         // register requests queued before END_REQ is withheld
@@ -118,6 +129,7 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
     uint32_t wdata = 0;
     uint8_t part = 0, priv = 0;
     uint16_t pid = 0;
+    bool fw = false;  // board-management port (FIRMWARE), stamped by the node bus
     Win win = kNoWin;
     uint8_t ep = 0;
     uint16_t off = 0;
@@ -190,6 +202,12 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
   std::array<Ring<uint32_t>, 2> ing_q_;  // arrived, not yet accepted, per class
   std::array<uint32_t, 2> ing_used_{};
   Ring<uint32_t> vd_pending_;  // DATA accepted by the core, verdict pending
+  // MAC payload streams (strong mode, docs/strong-mode.md 11.6/11.10).
+  bool strong_ = false;        // the core has strong mode (C++ core with core_params.strong)
+  uint32_t mac_bpc_ = 16;      // bytes per beat
+  uint32_t mtx_off_ = 0;       // next byte of the newest doorbell snapshot to stream
+  uint32_t mrx_off_ = 0, mrx_len_ = 0;
+  std::array<uint8_t, regs::kMaxMsgBytes> mrx_buf_{};  // payload of the strong header in S1
 
   // Fabric links.
   std::array<uint32_t, 2> eg_credits_{};

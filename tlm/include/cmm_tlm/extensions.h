@@ -24,6 +24,7 @@ class RequesterId : public ::tlm::tlm_extension<RequesterId> {
   uint8_t part = 0;                                        // set by the NodeBus port, never by software
   regs::Priv priv = regs::Priv::kUser;                     // set by the CPU hardware context
   uint16_t pid = 0;                                        // set by the CPU hardware context
+  bool fw = false;  // FIRMWARE: set by the NodeBus, only on its board-management port (strong-mode.md 11.3)
 
   ::tlm::tlm_extension_base* clone() const override { return new RequesterId(*this); }
   void copy_from(const ::tlm::tlm_extension_base& e) override {
@@ -31,6 +32,7 @@ class RequesterId : public ::tlm::tlm_extension<RequesterId> {
     part = o.part;
     priv = o.priv;
     pid = o.pid;
+    fw = o.fw;
   }
 };
 

@@ -6,6 +6,8 @@
 // flow is delivered in order, network interfaces that split/reassemble
 // packets. The node side speaks the Crossbar's link protocol (extensions.h),
 // so CmmTlm / test::LinkStub bind to it exactly as to the Crossbar.
+// Two router models: a 1-cycle router (default) and a pipelined one
+// calibrated against BookSim2 (NocConfig::router).
 // Timing, formulas and limits: docs/fabric.md.
 #pragma once
 #include <array>
@@ -32,6 +34,18 @@ enum class Topology : uint8_t { kRing = 0, kMesh = 1, kTorus = 2 };
 Topology parse_topology(const std::string& s);
 const char* to_string(Topology t);
 
+// Router model (docs/fabric.md "Router models"). kSimple: every flit
+// crosses a router in router_delay_cycles with route, VC and switch
+// allocation in one cycle (the default; its results never change).
+// kPipeline: route computation, VC allocation, switch allocation and switch
+// traversal as separate stages of configurable depth, iSLIP-style separable
+// allocators, a credit processing delay (configured like BookSim2's `iq`
+// router by default: 1/1/1/1 cycles, credit delay 0).
+enum class RouterModel : uint8_t { kSimple = 0, kPipeline = 1 };
+// "simple" or "pipeline"; anything else throws std::invalid_argument.
+RouterModel parse_router_model(const std::string& s);
+const char* to_string(RouterModel m);
+
 struct NocConfig {
   Topology topology = Topology::kMesh;
   uint32_t x = 2;                      // ring: number of nodes; mesh/torus: columns
@@ -42,6 +56,21 @@ struct NocConfig {
   uint32_t link_latency_cycles = 2;    // router-to-router flight time (flits and credits)
   uint32_t router_delay_cycles = 1;    // per-flit router pipeline delay
   uint32_t ni_slots_per_class = 4;     // packets the NI accepts from its node, per class
+  RouterModel router = RouterModel::kSimple;
+  // kPipeline only (router_delay_cycles is then unused), in cycles: a head
+  // flit that arrives at cycle a (route computation in that cycle) bids for
+  // its output VC from a + rc_cycles, for the switch va_cycles after winning
+  // its VC; a flit that wins the switch at s leaves the router at
+  // s + sa_cycles - 1 + st_cycles and arrives at the next router
+  // link_latency_cycles later; the credit of its buffer slot is usable
+  // upstream at s + link_latency_cycles + credit_delay_cycles. Zero-load per
+  // hop: rc + va + sa + st - 1 + L (docs/fabric.md).
+  uint32_t rc_cycles = 1;            // route computation
+  uint32_t va_cycles = 1;            // VC allocation (0: same cycle as switch allocation)
+  uint32_t sa_cycles = 1;            // switch allocation (>= 1)
+  uint32_t st_cycles = 1;            // switch traversal
+  uint32_t credit_delay_cycles = 0;  // credit processing, added to the credit's link flight
+  uint32_t alloc_iters = 1;          // iSLIP iterations of the switch allocator
   // A head flit that has waited this long at the ejection port for a node
   // credit is dropped with its packet (HOL_TIMEOUT), and the ejection port
   // stays stalled for that class (every head dropped at once) until the
@@ -56,6 +85,13 @@ struct NocConfig {
   // Throws std::invalid_argument("NocConfig.<param> = <value>: <rule>").
   void validate() const;
 };
+
+// Fills the router-model fields of `c` from plain values (scenario glue):
+// model "simple" or "pipeline" and the kPipeline stage parameters (ignored,
+// but still range-checked, for "simple"). Throws std::invalid_argument
+// naming the parameter.
+void set_router_model(NocConfig& c, const std::string& model, uint32_t rc_cycles, uint32_t va_cycles,
+                      uint32_t sa_cycles, uint32_t st_cycles, uint32_t credit_delay_cycles, uint32_t alloc_iters);
 
 // Statistics; arrays sized once at construction (no growth while simulating).
 struct NocStats {
@@ -116,8 +152,10 @@ class Noc : public sc_core::sc_module, private Clocked {
   uint32_t hops(uint32_t src_router, uint32_t dst_router) const;
   uint32_t flits_of(uint32_t wire_bytes) const;
   // Zero-load latency (cycles) from BEGIN_REQ at router s's NI to delivery at
-  // router d's node: 1 + ceil(B/W) + (H+1)*R + H*L. Exact when
-  // buf_depth_flits >= 2L + R (docs/fabric.md).
+  // router d's node: kSimple 1 + ceil(B/W) + (H+1)*R + H*L, exact when
+  // buf_depth_flits >= 2L + R; kPipeline ceil(B/W) + 2L + P + H*(P+L) with
+  // P = rc + va + sa + st, exact when buf_depth_flits >= P + 2L + 1 + cd
+  // (docs/fabric.md).
   uint64_t zero_load_cycles(uint32_t s, uint32_t d, uint32_t wire_bytes) const;
   uint64_t cycle_now() const;
 
@@ -129,7 +167,8 @@ class Noc : public sc_core::sc_module, private Clocked {
   };
   struct FlitEv {
     uint32_t ivc;     // destination input VC
-    uint32_t router;  // its router
+    uint16_t router;  // its router
+    uint8_t port, vc; // its input port and VC (no division on arrival)
     Flit f;
   };
   struct Slot {
@@ -161,17 +200,27 @@ class Noc : public sc_core::sc_module, private Clocked {
   void clock_edge(uint64_t cycle) override { step(cycle); }
   void ni_step(uint32_t r, uint64_t t);
   void router_step(uint32_t r, uint64_t t);
-  void deliver(uint32_t r, uint32_t slot, uint64_t t);
+  void router_step_pipe(uint32_t r, uint64_t t);
+  // A head without a node credit at the ejection port: waits, or past the
+  // lifetime is dropped (HOL_TIMEOUT). Returns true if it was dropped.
+  bool eject_hol(uint32_t r, uint32_t p, uint32_t v, uint32_t iv, uint32_t c, const Slot& sl, uint64_t t);
+  void deliver(uint32_t r, uint32_t slot, uint64_t t, uint32_t extra = 0);
   void discard_head(uint32_t r, uint32_t p, uint32_t v, uint32_t iv);
   void edge_drop(uint32_t r, regs::Reason why, const Packet& p);
   void wake_at(uint64_t cycle);
   uint32_t route(uint32_t r, uint32_t dst) const;
+  void buf_push(uint32_t r, uint32_t p, uint32_t v, uint32_t iv, const Flit& f);
+  void buf_pop(uint32_t r, uint32_t p, uint32_t v, uint32_t iv);
   Slot& slot(uint32_t i);
   void free_slot(uint32_t i);
 
   NocConfig cfg_;
   uint32_t nr_ = 0, np_ = 0, nv_ = 0, vpc_ = 0, s0_ = 0, depth_ = 0, lat_ = 0, rdel_ = 0;
   bool wrap_ = false;
+  bool pipe_ = false;     // RouterModel::kPipeline
+  uint32_t cdel_ = 0;     // kPipeline: 1 + credit_delay_cycles (0 for kSimple)
+  uint32_t fwd_ = 0;      // kPipeline: sa - 1 + st + L, switch grant to arrival at the next router
+  uint32_t ej_extra_ = 0; // kPipeline: sa - 1 + st, switch grant at the ejection port to delivery
   uint64_t period_ticks_ = 1;
   FaultHook* hook_ = nullptr;
   NocStats stats_;
@@ -199,11 +248,27 @@ class Noc : public sc_core::sc_module, private Clocked {
   std::vector<uint8_t> ov_busy_;
   std::vector<uint8_t> rr_in_, rr_out_, rr_vc_;  // [router*np + port]
   std::vector<uint32_t> occ_;                     // [router] buffered flits
+  // Active sets, so a step costs what is in flight rather than routers x
+  // ports x VCs: routers with occ_ > 0 (bit per router), and per input port
+  // the VCs holding a flit (bit per VC).
+  std::vector<uint64_t> occ_bits_;  // [router / 64]
+  std::vector<uint32_t> nemask_;    // [router*np + port]
+  std::vector<uint8_t> pmask_;      // [router]: input ports with nemask_ != 0 (bit per port)
+  std::vector<uint64_t> ni_bits_;    // [router / 64]: ni_busy_ > 0
+  std::vector<uint64_t> pend_bits_;  // [(router*2 + cls) / 64]: node_pend_ > 0
+  std::vector<uint8_t> route_tab_;  // [router*nr + dst router]: output port (route() precomputed)
   std::vector<uint8_t> start_port_;               // [router] VC-allocation start port (rotates)
+  // kPipeline state, [(router*np + port)*nv + vc] unless noted.
+  std::vector<uint64_t> va_at_;     // first cycle the head at the front may bid for a VC (kNoWait: unknown)
+  std::vector<uint64_t> sa_at_;     // first cycle the VC may bid for the switch (after its VA)
+  std::vector<uint64_t> front_at_;  // cycle the current front flit became the front (after the last tail left)
+  std::vector<uint8_t> va_ptr_;     // output VC: round-robin pointer over the router's input VCs
+  std::vector<uint8_t> acc_ptr_;    // [router*np + port]: iSLIP accept pointer over outputs
 
   // Timing wheel of L+1 cycles: flit arrivals and credit returns.
   uint32_t wn_ = 2, wcap_ = 0, wccap_ = 0;
   uint32_t w_one_ = 0, w_lat_ = 0;  // wheel slots of t + 1 and t + L in the current step
+  uint32_t w_cr1_ = 0, w_crl_ = 0;  // credit slots, NI / link (kSimple: t + 1, t + L; kPipeline: both t + L + 1 + cd)
   std::vector<FlitEv> wflit_;
   std::vector<uint32_t> wcred_;
   std::vector<uint32_t> wflit_n_, wcred_n_;

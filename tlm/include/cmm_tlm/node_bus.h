@@ -14,6 +14,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "cmm_pins.h"
 #include "cmm_sw/reg_if.h"
 #include "cmm_tlm/extensions.h"
 
@@ -30,11 +31,17 @@ class NodeBus : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(NodeBus);
   // latency: one-way bus latency, added on the request and on the response path.
+  // mgmt_port: also create the board-management port (mgmt_tsock), the only
+  // path to the link keys (FIRMWARE, docs/strong-mode.md 11.3).
   NodeBus(sc_core::sc_module_name name, uint32_t num_parts,
-          sc_core::sc_time latency = sc_core::sc_time(1, sc_core::SC_NS));
+          sc_core::sc_time latency = sc_core::sc_time(1, sc_core::SC_NS), bool mgmt_port = false);
 
   using TargetSocket = tlm_utils::simple_target_socket_tagged<NodeBus>;
   std::vector<std::unique_ptr<TargetSocket>> part_tsock;  // port p = partition p
+  // Board-management port (null unless mgmt_port): requests through it are
+  // stamped FIRMWARE (partition 0, user, pid 0, fw); every other port stamps fw = 0.
+  std::unique_ptr<TargetSocket> mgmt_tsock;
+  static constexpr int kMgmtPort = 1000;
   tlm_utils::simple_initiator_socket<NodeBus> cmm_isock;
 
   const NodeBusStats& stats() const { return stats_; }
@@ -51,6 +58,7 @@ class NodeBus : public sc_core::sc_module {
   // Forwards to the CMM; returns true if the CMM took the request (END_REQ or COMPLETED handled).
   tlm::tlm_sync_enum forward(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& d);
   int take_route(tlm::tlm_generic_payload* gp);
+  TargetSocket& sock(int port) { return port == kMgmtPort ? *mgmt_tsock : *part_tsock[static_cast<size_t>(port)]; }
 
   sc_core::sc_time latency_;
   NodeBusStats stats_{};
@@ -61,6 +69,14 @@ class NodeBus : public sc_core::sc_module {
 };
 
 class CpuBusIf;
+
+// Provisions the link key of remote node `node` through a register interface
+// of the board-management port (FIRMWARE): LINK_KEY0..3, LINK_CMD SET, then
+// LINK_STATUS checked (docs/strong-mode.md 11.3). Returns kOk or the first
+// failing access's status (kReject if LINK_STATUS reports a refusal).
+cmm::sw::BusStatus provision_link_key(cmm::sw::RegIf& fw, uint8_t node, const Key& key);
+// Removes it (LINK_CMD CLEAR).
+cmm::sw::BusStatus clear_link_key(cmm::sw::RegIf& fw, uint8_t node);
 
 // Bus interface unit of one partition's CPU: one initiator socket to the
 // NodeBus port of that partition. Serializes the request phase of the CPU

@@ -14,11 +14,17 @@ namespace cmm::tlmshell {
 // seed and the DV fault-injection port, which silicon ties to 0).
 template <typename T>
 using OptIn = sc_core::sc_port<sc_core::sc_signal_in_if<T>, 1, sc_core::SC_ZERO_OR_MORE_BOUND>;
+// An output port that may stay unbound (the strong-mode outputs, which the RTL
+// of this session does not have yet).
+template <typename T>
+using OptOut = sc_core::sc_port<sc_core::sc_signal_inout_if<T>, 1, sc_core::SC_ZERO_OR_MORE_BOUND>;
 
 class CmmCoreSignalShell : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(CmmCoreSignalShell);
-  explicit CmmCoreSignalShell(sc_core::sc_module_name name);
+  // params: the core's construction parameters (default: strong mode off,
+  // as the RTL; docs/strong-mode.md 11.11).
+  explicit CmmCoreSignalShell(sc_core::sc_module_name name, const CoreParams& params = CoreParams{});
 
   sc_core::sc_in<bool> clk;
   sc_core::sc_in<bool> rst_ni;
@@ -57,6 +63,15 @@ class CmmCoreSignalShell : public sc_core::sc_module {
   sc_core::sc_out<uint32_t> vd_slot_o;    // [3:0]
   sc_core::sc_out<uint32_t> vd_reason_o;  // [7:0]
   sc_core::sc_out<uint32_t> irq_o;        // [7:0]
+  // Strong mode (docs/strong-mode.md 11.6); unbound inputs read 0.
+  OptIn<bool> reg_req_fw_i;
+  OptIn<bool> mac_tx_valid_i;
+  OptIn<sc_dt::sc_bv<8 * regs::kMacBeatBytes>> mac_tx_data_i;  // byte lane i = bits 8i+7:8i
+  OptIn<bool> mac_rx_valid_i;
+  OptIn<sc_dt::sc_bv<8 * regs::kMacBeatBytes>> mac_rx_data_i;
+  OptOut<bool> mac_tx_ready_o;
+  OptOut<bool> mac_rx_ready_o;
+  OptOut<sc_dt::sc_bv<regs::kKeyBits>> eg_wrap_o;  // [127:0], word 0 = bits 31:0
 
   const CmmCore& core() const { return core_; }
   void set_observer(CoreObserver* o) {
@@ -73,6 +88,7 @@ class CmmCoreSignalShell : public sc_core::sc_module {
   void write_outputs();
   Straps read_straps() const;
 
+  CoreParams params_;
   CmmCore core_;
   CoreObserver* obs_ = nullptr;
   bool initialized_ = false;

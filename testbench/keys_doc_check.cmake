@@ -1,0 +1,17 @@
+# docs/scenario-keys.md must be what `cmmsim --keys-markdown` prints now
+# (regenerate: cmake --build <build> --target scenario_keys_doc).
+execute_process(COMMAND ${CMMSIM} --keys-markdown RESULT_VARIABLE rc OUTPUT_VARIABLE now)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmmsim --keys-markdown failed (exit ${rc})")
+endif()
+if(WRITE)
+  file(WRITE ${DOC} "${now}")
+  message(STATUS "wrote ${DOC}")
+  return()
+endif()
+file(READ ${DOC} checked_in)
+if(NOT now STREQUAL checked_in)
+  file(WRITE ${OUT} "${now}")
+  message(FATAL_ERROR "${DOC} is stale: regenerate it with the target scenario_keys_doc (fresh copy: ${OUT})")
+endif()
+message(STATUS "${DOC} is up to date")
