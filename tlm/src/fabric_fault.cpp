@@ -273,16 +273,16 @@ void FaultLink::pump() {
   const sc_time now = sc_time_stamp();
   if (!stalled(now)) {
     // Credits due upstream (drop releases, credits held over a stall), in order.
-    std::vector<UpCredit> due;
+    due_.clear();
     for (size_t i = 0; i < up_.size();) {
       if (up_[i].at <= now) {
-        due.push_back(up_[i]);
+        due_.push_back(up_[i]);
         up_.erase(up_.begin() + static_cast<long>(i));
       } else {
         ++i;
       }
     }
-    for (const auto& u : due) send_up(u.cls, u.n);
+    for (const auto& u : due_) send_up(u.cls, u.n);
     // The in-order queue.
     while (!q_.empty() && q_.front().release <= now) {
       Item it = q_.front();

@@ -151,6 +151,7 @@ class FaultLink : public sc_core::sc_module {
   std::array<uint32_t, 2> spare_{};  // downstream credits kept for copies
   bool keeps_spare_ = false;  // a duplicate rule applies to this link
   std::vector<UpCredit> up_;  // credits for upstream not yet given (drop release times, stalls)
+  std::vector<UpCredit> due_;  // pump()'s scratch: reused so a pump allocates nothing
   sc_core::sc_time stall_until_ = sc_core::SC_ZERO_TIME;
   std::vector<std::unique_ptr<Packet>> storage_;
   std::vector<Packet*> pool_;
