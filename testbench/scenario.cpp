@@ -380,9 +380,20 @@ void apply_set(json& j, const std::string& kv) {
   }
   if (d->type == KeyType::kArray || d->type == KeyType::kObject)
     throw ConfigError(where + ": '" + key + "' is not a scalar key of the scenario (edit a -c file for it)");
-  // A string key takes the text as it is (--set name=123 is the name "123").
+  // A string key takes the text as it is (--set name=123 is the name "123"),
+  // or a JSON string literal (--set key_source='"hardware"', the form older
+  // docs and scripts use).
   const bool text = d->type == KeyType::kString || d->type == KeyType::kEnum;
-  const json v = text ? json(kv.substr(eq + 1)) : cli_value(kv.substr(eq + 1));
+  const std::string raw = kv.substr(eq + 1);
+  json v;
+  if (text) {
+    const json lit = raw.size() >= 2 && raw.front() == '"' && raw.back() == '"'
+                         ? json::parse(raw, nullptr, /*allow_exceptions=*/false)
+                         : json();
+    v = lit.is_string() ? lit : json(raw);
+  } else {
+    v = cli_value(raw);
+  }
   d->check(v, where, key);
   if (d->scope == KeyScope::kScenario) {
     j[key] = v;

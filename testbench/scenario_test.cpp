@@ -177,6 +177,9 @@ TEST(ScenarioKeys, SetChecksTheValueAndNamesTheOption) {
   EXPECT_EQ(j["link_latency_cycles"], 7);
   EXPECT_EQ(set_error("name=123"), "");  // a string key takes the text
   EXPECT_EQ(j["name"], "123");
+  EXPECT_EQ(set_error("key_source=\"hardware\""), "");  // a JSON string literal, as the README writes it
+  EXPECT_EQ(j["key_source"], "hardware");
+  EXPECT_HAS(set_error("key_source=\"hard\""), "has value \"hard\" (allowed: one of software, hardware");
 }
 
 TEST(ScenarioKeys, KeyWithoutEffectGivesAWarningOnlyWhenSetAwayFromItsDefault) {
