@@ -137,12 +137,9 @@ module cmm_core (
                  CP_REP = CP_RPART + PART_ID_BITS, CP_GEN = CP_REP + EP_ID_BITS, CP_RGEN = CP_GEN + GEN_W,
                  CP_TXSEQ = CP_RGEN + GEN_W, CP_RXSEQ = CP_TXSEQ + SEQ_W, CST_PB = CP_RXSEQ + SEQ_W;  // 92
   localparam int CKT_PB = KEY_BITS + 2;  // key 0..127, valid 128, origin 129, parity 130
-  // Node-wide event counters (STAT index), as in CmmCore.
-  localparam int STAT_IW = $clog2(CMM_STAT_COUNT);
+  // Node-wide event counters: STAT_* indices are enum stat of the package.
+  localparam int STAT_IW = STAT_BITS;
   typedef logic [CMM_STAT_COUNT-1:0] statm_t;  // a set of STAT counts (one bit per index)
-  localparam logic [STAT_IW-1:0] STAT_DATA_SENT = 0, STAT_DATA_DELIVERED = 1, STAT_CONNECT_SENT = 2,
-                                 STAT_CONNECT_ACCEPTED = 3, STAT_CLOSE_SENT = 4, STAT_MGMT_SENT = 5,
-                                 STAT_MGMT_RECEIVED = 6, STAT_NACK_SENT = 7;
   // Interrupt cause masks (IRQ_STATUS bit positions from the package).
   localparam logic [IRQ_BITS-1:0] IRQM_ERR = IRQ_BITS'(1) << IRQ_ERR, IRQM_MGMT = IRQ_BITS'(1) << IRQ_MGMT,
                                   IRQM_CONN = IRQ_BITS'(1) << IRQ_CONN, IRQM_TXNACK = IRQ_BITS'(1) << IRQ_TXNACK,
@@ -1454,108 +1451,78 @@ module cmm_core (
     reserved_bits = (wd & ~wmask) != '0;
   endfunction
 
-  // Is a within register array [off, off + count*stride)?
-  function automatic logic in_array(logic [CMM_ADDR_BITS-1:0] a, logic [CMM_ADDR_BITS-1:0] off, int count,
-                                    int stride);
-    in_array = a >= off && a < off + CMM_ADDR_BITS'(count * stride);
-  endfunction
-
   // Kernel bank (banked by requester partition) and node-wide counters.
-  task automatic kernel_bank(logic [CMM_ADDR_BITS-1:0] a, logic [PI-1:0] p, logic kernel, logic wr,
+  // rid/i: the register and word index from the generated decode.
+  task automatic kernel_bank(logic [RID_BITS-1:0] rid, int i, logic [PI-1:0] p, logic kernel, logic wr,
                              word_t wd);
-    logic known, ro, is_key, is_mtx, is_mrx, is_rej, is_stat;
-    int i;
+    logic ro;
     logic [PART_ID_BITS-1:0] part;
     word_t wmask;
     part = PART_ID_BITS'(p);
-    is_key  = in_array(a, CMM_KEY_OFFSET, CMM_KEY_COUNT, CMM_KEY_STRIDE);
-    is_mtx  = in_array(a, CMM_MGMT_TX_OFFSET, CMM_MGMT_TX_COUNT, CMM_MGMT_TX_STRIDE);
-    is_mrx  = in_array(a, CMM_MGMT_RX_OFFSET, CMM_MGMT_RX_COUNT, CMM_MGMT_RX_STRIDE);
-    is_rej  = in_array(a, CMM_REJECT_COUNT_OFFSET, CMM_REJECT_COUNT_COUNT, CMM_REJECT_COUNT_STRIDE);
-    is_stat = in_array(a, CMM_STAT_OFFSET, CMM_STAT_COUNT, CMM_STAT_STRIDE);
-    ro = a == CMM_PART_INFO_OFFSET || a == CMM_CMD_STATUS_OFFSET || a == CMM_MGMT_RX_STATUS_OFFSET ||
-         is_mrx || a == CMM_ERRLOG_STATUS_OFFSET || a == CMM_ERRLOG_HEAD_OFFSET || is_rej || is_stat ||
-         a == CMM_ERRLOG_HEAD_REPEAT_OFFSET || a == CMM_EXC_COUNT_OFFSET || a == CMM_EXC_FIRST_OFFSET ||
-         a == CMM_EXC_LAST_OFFSET || a == CMM_ALARM_COUNT_OFFSET || a == CMM_KEYGEN_STATUS_OFFSET ||
-         a == CMM_TABLE_FAULT_OFFSET;
-    known = ro || is_key || is_mtx || a == CMM_CMD_OFFSET || a == CMM_IRQ_STATUS_OFFSET ||
-            a == CMM_IRQ_ENABLE_OFFSET || a == CMM_MGMT_DST_OFFSET || a == CMM_ALARM_CFG_OFFSET;
-    // Writable fields of the registers with reserved bits (the others take the whole word).
-    wmask = '1;
-    if (a == CMM_CMD_OFFSET) wmask = CMM_CMD_WMASK;
-    if (a == CMM_IRQ_STATUS_OFFSET) wmask = CMM_IRQ_STATUS_WMASK;
-    if (a == CMM_IRQ_ENABLE_OFFSET) wmask = CMM_IRQ_ENABLE_WMASK;
-    if (a == CMM_MGMT_DST_OFFSET) wmask = CMM_MGMT_DST_WMASK;
-    if (a == CMM_ALARM_CFG_OFFSET) wmask = CMM_ALARM_CFG_WMASK;
-    i = 0;
-    if (is_key) i = (32'(a) - 32'(CMM_KEY_OFFSET)) / CMM_KEY_STRIDE;
-    if (is_mtx) i = (32'(a) - 32'(CMM_MGMT_TX_OFFSET)) / CMM_MGMT_TX_STRIDE;
-    if (is_mrx) i = (32'(a) - 32'(CMM_MGMT_RX_OFFSET)) / CMM_MGMT_RX_STRIDE;
-    if (is_rej) i = (32'(a) - 32'(CMM_REJECT_COUNT_OFFSET)) / CMM_REJECT_COUNT_STRIDE;
-    if (is_stat) i = (32'(a) - 32'(CMM_STAT_OFFSET)) / CMM_STAT_STRIDE;
+    ro = cmm_reg_acc(rid) == RACC_RO;
+    wmask = cmm_reg_wmask(rid);
 
-    if (!known) decerr(part);
-    else if (!kernel) denied(part, '0);
+    if (!kernel) denied(part, '0);
     else if (wr && ro) begin
       count_reject_r(REASON_READ_ONLY);
       reg_rsp = RSP_REJECT;
     end else if (!wr) begin
       // The read mux has no CKT input and KEY staging is write-only: I1 by construction.
-      if (a == CMM_PART_INFO_OFFSET) begin
+      if (rid == RID_PART_INFO) begin
         reg_rd[CMM_PART_INFO_PART_LSB +: CMM_PART_INFO_PART_BITS] = part;
         reg_rd[CMM_PART_INFO_QUOTA_LSB +: CMM_PART_INFO_QUOTA_BITS] = cfg_quota_i[p*QUO_W +: QUO_W];
         reg_rd[CMM_PART_INFO_USED_LSB +: CMM_PART_INFO_USED_BITS] = wp_used;
-      end else if (a == CMM_CMD_STATUS_OFFSET) begin
+      end else if (rid == RID_CMD_STATUS) begin
         reg_rd = wp_cmd_status;
-      end else if (a == CMM_IRQ_STATUS_OFFSET) begin
+      end else if (rid == RID_IRQ_STATUS) begin
         reg_rd = DW'(wp_irq_status);
-      end else if (a == CMM_IRQ_ENABLE_OFFSET) begin
+      end else if (rid == RID_IRQ_ENABLE) begin
         reg_rd = DW'(wp_irq_enable);
-      end else if (is_mtx) begin
+      end else if (rid == RID_MGMT_TX) begin
         reg_rd = wp_mgmt_tx[i*DW +: DW];
-      end else if (a == CMM_MGMT_DST_OFFSET) begin
+      end else if (rid == RID_MGMT_DST) begin
         reg_rd = wp_mgmt_dst;
-      end else if (a == CMM_MGMT_RX_STATUS_OFFSET) begin
+      end else if (rid == RID_MGMT_RX_STATUS) begin
         reg_rd[CMM_MGMT_RX_STATUS_COUNT_LSB +: CMM_MGMT_RX_STATUS_COUNT_BITS] =
             CMM_MGMT_RX_STATUS_COUNT_BITS'(wp_mq_count);
         if (wp_mq_count != '0) begin
           reg_rd[CMM_MGMT_RX_STATUS_SRC_NODE_LSB +: CMM_MGMT_RX_STATUS_SRC_NODE_BITS] = mq_src_node_m[p][wp_mq_head];
           reg_rd[CMM_MGMT_RX_STATUS_SRC_PART_LSB +: CMM_MGMT_RX_STATUS_SRC_PART_BITS] = mq_src_part_m[p][wp_mq_head];
         end
-      end else if (is_mrx) begin
+      end else if (rid == RID_MGMT_RX) begin
         if (wp_mq_count != '0) reg_rd = mq_words_m[p][wp_mq_head][i*DW +: DW];
-      end else if (a == CMM_ERRLOG_STATUS_OFFSET) begin
+      end else if (rid == RID_ERRLOG_STATUS) begin
         reg_rd[CMM_ERRLOG_STATUS_COUNT_LSB +: CMM_ERRLOG_STATUS_COUNT_BITS] = CMM_ERRLOG_STATUS_COUNT_BITS'(wp_el_count);
         reg_rd[CMM_ERRLOG_STATUS_LOST_LSB +: CMM_ERRLOG_STATUS_LOST_BITS] = wp_el_lost;
-      end else if (a == CMM_ERRLOG_HEAD_OFFSET) begin
+      end else if (rid == RID_ERRLOG_HEAD) begin
         if (wp_el_count != '0) reg_rd = el_m[p][wp_el_head];
-      end else if (a == CMM_ERRLOG_HEAD_REPEAT_OFFSET) begin
+      end else if (rid == RID_ERRLOG_HEAD_REPEAT) begin
         if (wp_el_count != '0) reg_rd[CMM_ERRLOG_HEAD_REPEAT_COUNT_LSB +: REP_W] = el_rep_m[p][wp_el_head];
-      end else if (a == CMM_EXC_COUNT_OFFSET) begin
+      end else if (rid == RID_EXC_COUNT) begin
         reg_rd[CMM_EXC_COUNT_COUNT_LSB +: EXC_W] = wp_exc_count;
-      end else if (a == CMM_EXC_FIRST_OFFSET) begin
+      end else if (rid == RID_EXC_FIRST) begin
         reg_rd = wp_exc_first;
-      end else if (a == CMM_EXC_LAST_OFFSET) begin
+      end else if (rid == RID_EXC_LAST) begin
         reg_rd = wp_exc_last;
-      end else if (a == CMM_ALARM_CFG_OFFSET) begin
+      end else if (rid == RID_ALARM_CFG) begin
         reg_rd = DW'(wp_alarm_cfg);
-      end else if (a == CMM_ALARM_COUNT_OFFSET) begin
+      end else if (rid == RID_ALARM_COUNT) begin
         reg_rd[CMM_ALARM_COUNT_COUNT_LSB +: ALC_W] = wp_alarm_count;
-      end else if (a == CMM_KEYGEN_STATUS_OFFSET) begin
+      end else if (rid == RID_KEYGEN_STATUS) begin
         // Status only: nothing of K, ctr or the result is readable (I1).
         reg_rd[CMM_KEYGEN_STATUS_READY_LSB] = kg_ready_m;
         reg_rd[CMM_KEYGEN_STATUS_SEEDED_LSB] = kg_seeded_m;
-      end else if (a == CMM_TABLE_FAULT_OFFSET) begin
+      end else if (rid == RID_TABLE_FAULT) begin
         reg_rd[CMM_TABLE_FAULT_COUNT_LSB +: TFC_W] = tf_count_t;
         reg_rd[CMM_TABLE_FAULT_LAST_EP_LSB +: CMM_TABLE_FAULT_LAST_EP_BITS] = tf_ep_t;
         reg_rd[CMM_TABLE_FAULT_LAST_TABLE_LSB] = tf_tab_t;
-      end else if (is_rej) begin
+      end else if (rid == RID_REJECT_COUNT) begin
         if (i < REASON_COUNT) reg_rd = rej_m[i];
-      end else if (is_stat) begin
+      end else if (rid == RID_STAT) begin
         reg_rd = stat_m[i];
       end
       // KEY and CMD read as 0.
-    end else if (is_key) begin
+    end else if (rid == RID_KEY) begin
       // Atomic staging: while partly written, the bank belongs to its first writer.
       if (wp_key_wr != '0 && wp_key_pid != reg_req_pid_i) begin
         count_reject_r(REASON_KEY_STAGE_BUSY);
@@ -1566,18 +1533,18 @@ module cmm_core (
         wp_key_stage[i*DW +: DW] = wd;
       end
     end else if (reserved_bits(wd, wmask) ||
-                 (a == CMM_CMD_OFFSET && wd[CMM_CMD_HWKEY_LSB] &&
+                 (rid == RID_CMD && wd[CMM_CMD_HWKEY_LSB] &&
                   wd[CMM_CMD_OP_LSB +: CMM_CMD_OP_BITS] != CMM_CMD_OP_BITS'(CMD_CONNECT) &&
                   wd[CMM_CMD_OP_LSB +: CMM_CMD_OP_BITS] != CMM_CMD_OP_BITS'(CMD_SET_KEY))) begin
       // HWKEY with an op that takes no key is a reserved bit too.
       count_reject_r(REASON_RESERVED_BITS);
       reg_rsp = RSP_REJECT;
     end else begin
-      if (a == CMM_CMD_OFFSET) command(p, wd);
-      else if (a == CMM_IRQ_STATUS_OFFSET) wp_irq_status = wp_irq_status & ~wd[IRQ_BITS-1:0];
-      else if (a == CMM_IRQ_ENABLE_OFFSET) wp_irq_enable = wd[CMM_IRQ_ENABLE_BITS_LSB +: CMM_IRQ_ENABLE_BITS_BITS];
-      else if (a == CMM_MGMT_DST_OFFSET) wp_mgmt_dst = wd & CMM_MGMT_DST_WMASK;
-      else if (a == CMM_ALARM_CFG_OFFSET) begin
+      if (rid == RID_CMD) command(p, wd);
+      else if (rid == RID_IRQ_STATUS) wp_irq_status = wp_irq_status & ~wd[IRQ_BITS-1:0];
+      else if (rid == RID_IRQ_ENABLE) wp_irq_enable = wd[CMM_IRQ_ENABLE_BITS_LSB +: CMM_IRQ_ENABLE_BITS_BITS];
+      else if (rid == RID_MGMT_DST) wp_mgmt_dst = wd & CMM_MGMT_DST_WMASK;
+      else if (rid == RID_ALARM_CFG) begin
         wp_alarm_cfg = wd[ACFG_W-1:0];  // the reserved bits are 0 here
         wp_alarm_wv = 1'b0;  // a new configuration starts a new count
         wp_alarm_fired = 1'b0;
@@ -1586,58 +1553,52 @@ module cmm_core (
     end
   endtask
 
-  // CST window: kernel agent of the owning partition only (I5).
-  task automatic cst_window(logic [CMM_ADDR_BITS-1:0] a, logic [PART_ID_BITS-1:0] part, logic kernel,
-                            logic wr, word_t wd);
-    logic [EPI-1:0] e;
-    int off;
+  // CST window: kernel agent of the owning partition (I5); a cst_ep_ro
+  // register also gives the owner process a masked read-only view (claims 13/17).
+  task automatic cst_window(logic [RID_BITS-1:0] rid, logic [EPI-1:0] e, logic [PART_ID_BITS-1:0] part,
+                            logic kernel, logic wr, word_t wd);
     word_t wmask;
+    logic view;
     logic [CMM_CST_REMOTE_PART_BITS-1:0] rp;
     logic [CMM_CST_REMOTE_EP_BITS-1:0] re;
-    e = EPI'((32'(a) - 32'(CMM_CST_BASE)) / CMM_CST_STRIDE);
-    off = (32'(a) - 32'(CMM_CST_BASE)) % CMM_CST_STRIDE;
     rp = wd[CMM_CST_REMOTE_PART_LSB +: CMM_CST_REMOTE_PART_BITS];
     re = wd[CMM_CST_REMOTE_EP_LSB +: CMM_CST_REMOTE_EP_BITS];
-    wmask = (off == CMM_CST_CTRL_OFFSET) ? CMM_CST_CTRL_WMASK :
-            (off == CMM_CST_OWNER_OFFSET) ? CMM_CST_OWNER_WMASK :
-            (off == CMM_CST_REMOTE_OFFSET) ? CMM_CST_REMOTE_WMASK : CMM_CST_GEN_WMASK;
-    if (off != CMM_CST_CTRL_OFFSET && off != CMM_CST_OWNER_OFFSET && off != CMM_CST_REMOTE_OFFSET &&
-        off != CMM_CST_STATUS_OFFSET && off != CMM_CST_GEN_OFFSET && off != CMM_CST_SEQ_OFFSET &&
-        off != CMM_CST_LOST_OFFSET)
-      decerr(part);
-    else if (wr_state == STATE_FAULT) begin
+    wmask = cmm_reg_wmask(rid);
+    view = !kernel && !wr && cmm_reg_who(rid) == RWHO_CST_EP_RO && reg_req_pid_i == wr_owner_pid;
+    if (wr_state == STATE_FAULT) begin
       count_reject_r(REASON_TABLE_FAULT);  // out of service; its owner field is not trusted
       reg_rsp = RSP_REJECT;
-    end else if (!kernel || wr_state == STATE_FREE || wr_owner_part != part) denied(part, e);
+    end else if (!(kernel || view) || wr_state == STATE_FREE || wr_owner_part != part) denied(part, e);
     else if (!wr) begin
-      if (off == CMM_CST_CTRL_OFFSET) begin
+      if (rid == RID_CST_CTRL) begin
         reg_rd[CMM_CST_CTRL_DIR_LSB +: CMM_CST_CTRL_DIR_BITS] = wr_dir;
         reg_rd[CMM_CST_CTRL_STATE_LSB +: CMM_CST_CTRL_STATE_BITS] = wr_state;
         reg_rd[CMM_CST_CTRL_KEY_VALID_LSB +: CMM_CST_CTRL_KEY_VALID_BITS] = wr_kvalid;   // valid bit only, never key bits
         reg_rd[CMM_CST_CTRL_KEY_ORIGIN_LSB +: CMM_CST_CTRL_KEY_ORIGIN_BITS] = wr_korigin;
         reg_rd[CMM_CST_CTRL_OWNER_PART_LSB +: CMM_CST_CTRL_OWNER_PART_BITS] = wr_owner_part;
-      end else if (off == CMM_CST_OWNER_OFFSET) begin
+      end else if (rid == RID_CST_OWNER) begin
         reg_rd[CMM_CST_OWNER_PID_LSB +: CMM_CST_OWNER_PID_BITS] = wr_owner_pid;
-      end else if (off == CMM_CST_REMOTE_OFFSET) begin
+      end else if (rid == RID_CST_REMOTE) begin
         reg_rd[CMM_CST_REMOTE_NODE_LSB +: CMM_CST_REMOTE_NODE_BITS] = wr_rnode;
         reg_rd[CMM_CST_REMOTE_PART_LSB +: CMM_CST_REMOTE_PART_BITS] = wr_rpart;
         reg_rd[CMM_CST_REMOTE_EP_LSB +: CMM_CST_REMOTE_EP_BITS] = wr_rep;
-      end else if (off == CMM_CST_STATUS_OFFSET) begin
+      end else if (rid == RID_CST_STATUS) begin
         reg_rd[CMM_CST_STATUS_RXQ_COUNT_LSB +: CMM_CST_STATUS_RXQ_COUNT_BITS] =
             CMM_CST_STATUS_RXQ_COUNT_BITS'(wr_rxq_count);
         reg_rd[CMM_CST_STATUS_LAST_REASON_LSB +: CMM_CST_STATUS_LAST_REASON_BITS] = wr_last_reason;
         reg_rd[CMM_CST_STATUS_TX_NACKS_LSB +: CMM_CST_STATUS_TX_NACKS_BITS] = wr_tx_nacks;
-      end else if (off == CMM_CST_GEN_OFFSET) begin
+      end else if (rid == RID_CST_GEN) begin
         reg_rd[CMM_CST_GEN_LOCAL_LSB +: CMM_CST_GEN_LOCAL_BITS] = wr_gen;
         reg_rd[CMM_CST_GEN_REMOTE_LSB +: CMM_CST_GEN_REMOTE_BITS] = wr_rgen;
-      end else if (off == CMM_CST_SEQ_OFFSET) begin
+      end else if (rid == RID_CST_SEQ) begin
         reg_rd[CMM_CST_SEQ_TX_LSB +: CMM_CST_SEQ_TX_BITS] = wr_tx_seq;
         reg_rd[CMM_CST_SEQ_RX_LSB +: CMM_CST_SEQ_RX_BITS] = wr_rx_seq;
       end else begin
         reg_rd[CMM_CST_LOST_TX_LSB +: CMM_CST_LOST_TX_BITS] = wr_tx_lost;
         reg_rd[CMM_CST_LOST_RX_LSB +: CMM_CST_LOST_RX_BITS] = wr_rx_lost;
       end
-    end else if (off == CMM_CST_STATUS_OFFSET || off == CMM_CST_SEQ_OFFSET || off == CMM_CST_LOST_OFFSET) begin
+      if (!kernel) reg_rd = reg_rd & cmm_reg_vmask(rid);  // the owner's view: state-level fields only
+    end else if (cmm_reg_acc(rid) == RACC_RO) begin
       count_reject_r(REASON_READ_ONLY);
       reg_rsp = RSP_REJECT;
     end else if (reserved_bits(wd, wmask)) begin
@@ -1646,11 +1607,11 @@ module cmm_core (
     end else if (wr_state != STATE_ALLOCATED) begin
       count_reject_r(REASON_NOT_OPEN);
       reg_rsp = RSP_REJECT;
-    end else if (off == CMM_CST_CTRL_OFFSET) begin
+    end else if (rid == RID_CST_CTRL) begin
       wr_dir = wd[CMM_CST_CTRL_DIR_LSB];
-    end else if (off == CMM_CST_OWNER_OFFSET) begin
+    end else if (rid == RID_CST_OWNER) begin
       wr_owner_pid = wd[CMM_CST_OWNER_PID_LSB +: CMM_CST_OWNER_PID_BITS];
-    end else if (off == CMM_CST_GEN_OFFSET) begin
+    end else if (rid == RID_CST_GEN) begin
       wr_rgen = wd[CMM_CST_GEN_REMOTE_LSB +: CMM_CST_GEN_REMOTE_BITS];
     end else begin
       if (rp >= CMM_CST_REMOTE_PART_BITS'(NPART) || re >= CMM_CST_REMOTE_EP_BITS'(NEP)) begin
@@ -1664,20 +1625,13 @@ module cmm_core (
     end
   endtask
   // Endpoint pages: the owning process, or the kernel agent of its partition (I5).
-  task automatic ep_page(logic [CMM_ADDR_BITS-1:0] a, logic [PART_ID_BITS-1:0] part, logic kernel,
-                         logic wr, word_t wd);
-    logic [EPI-1:0] e;
-    int off;
-    logic in_tx, in_rx, known, is_cmd;
-    e = EPI'((32'(a) - 32'(CMM_EP_BASE)) / CMM_EP_STRIDE);
-    off = (32'(a) - 32'(CMM_EP_BASE)) % CMM_EP_STRIDE;
-    in_tx = off >= CMM_TX_BUF_OFFSET && off < CMM_TX_BUF_OFFSET + CMM_TX_BUF_BYTES;
-    in_rx = off >= CMM_RX_BUF_OFFSET && off < CMM_RX_BUF_OFFSET + CMM_RX_BUF_BYTES;
-    is_cmd = off == CMM_EP_DOORBELL_OFFSET || off == CMM_EP_RX_POP_OFFSET;
-    known = in_tx || in_rx || is_cmd || off == CMM_EP_TX_STATUS_OFFSET || off == CMM_EP_TX_SENT_OFFSET ||
-            off == CMM_EP_RX_STATUS_OFFSET || off == CMM_EP_RX_TAG_OFFSET;
-    if (!known) decerr(part);
-    else if (wr_state == STATE_FAULT) begin
+  task automatic ep_page(logic [RID_BITS-1:0] rid, logic [EPI-1:0] e, logic [PART_ID_BITS-1:0] part,
+                         logic kernel, logic wr, word_t wd);
+    logic in_tx, in_rx, is_cmd;
+    in_tx = rid == RID_TX_BUF;
+    in_rx = rid == RID_RX_BUF;
+    is_cmd = cmm_reg_acc(rid) == RACC_CMD;
+    if (wr_state == STATE_FAULT) begin
       count_reject_r(REASON_TABLE_FAULT);
       reg_rsp = RSP_REJECT;
     end else if (wr_state == STATE_FREE || wr_owner_part != part ||
@@ -1701,9 +1655,9 @@ module cmm_core (
         reg_rsp = RSP_REJECT;
       end
       // Command registers read as 0.
-    end else if (off == CMM_EP_DOORBELL_OFFSET) begin
+    end else if (rid == RID_EP_DOORBELL) begin
       doorbell(e, wd);
-    end else if (off == CMM_EP_RX_POP_OFFSET) begin
+    end else if (rid == RID_EP_RX_POP) begin
       if (wr_rxq_count == '0) begin
         count_reject_r(REASON_RXQ_EMPTY);
         reg_rsp = RSP_REJECT;
@@ -1711,21 +1665,21 @@ module cmm_core (
         wr_rxq_head = RXQ_IW'((32'(wr_rxq_head) + 1) % RXQ_DEPTH);
         wr_rxq_count = wr_rxq_count - RXQ_CW'(1);
       end
-    end else if (off == CMM_EP_TX_STATUS_OFFSET) begin
+    end else if (rid == RID_EP_TX_STATUS) begin
       reg_rd[CMM_EP_TX_STATUS_LAST_REASON_LSB +: CMM_EP_TX_STATUS_LAST_REASON_BITS] = wr_tx_last_reason;
       reg_rd[CMM_EP_TX_STATUS_NACKS_LSB +: CMM_EP_TX_STATUS_NACKS_BITS] =
           (wr_tx_nacks > CMM_CST_STATUS_TX_NACKS_BITS'({CMM_EP_TX_STATUS_NACKS_BITS{1'b1}}))
               ? '1 : wr_tx_nacks[CMM_EP_TX_STATUS_NACKS_BITS-1:0];  // saturates
       reg_rd[CMM_EP_TX_STATUS_LAST_TAG_LSB +: CMM_EP_TX_STATUS_LAST_TAG_BITS] = wr_tx_last_tag;
-    end else if (off == CMM_EP_TX_SENT_OFFSET) begin
+    end else if (rid == RID_EP_TX_SENT) begin
       reg_rd[CMM_EP_TX_SENT_COUNT_LSB +: CMM_EP_TX_SENT_COUNT_BITS] = wr_tx_sent;
-    end else if (off == CMM_EP_RX_STATUS_OFFSET) begin
+    end else if (rid == RID_EP_RX_STATUS) begin
       reg_rd[CMM_EP_RX_STATUS_COUNT_LSB +: CMM_EP_RX_STATUS_COUNT_BITS] =
           CMM_EP_RX_STATUS_COUNT_BITS'(wr_rxq_count);
       reg_rd[CMM_EP_RX_STATUS_SLOT_LSB +: CMM_EP_RX_STATUS_SLOT_BITS] = CMM_EP_RX_STATUS_SLOT_BITS'(wr_rxq_head);
       if (wr_rxq_count != '0)
         reg_rd[CMM_EP_RX_STATUS_LEN_LSB +: CMM_EP_RX_STATUS_LEN_BITS] = rxq_len_n[e][wr_rxq_head];
-    end else if (off == CMM_EP_RX_TAG_OFFSET) begin
+    end else if (rid == RID_EP_RX_TAG) begin
       if (wr_rxq_count != '0)
         reg_rd[CMM_EP_RX_TAG_TAG_LSB +: CMM_EP_RX_TAG_TAG_BITS] = rxq_tag_n[e][wr_rxq_head];
     end
@@ -1738,6 +1692,9 @@ module cmm_core (
     logic [PI-1:0] p;
     logic kernel, wr;
     word_t wd;
+    logic [RID_BITS-1:0] rid;
+    logic [2:0] who;
+    logic [EPI-1:0] e;
     a = reg_req_addr_i;
     part = reg_req_part_i;
     p = part[PI-1:0];
@@ -1746,20 +1703,27 @@ module cmm_core (
     wd = reg_req_wdata_i;
     reg_rd = '0;
     reg_rsp = RSP_OK;
+    // The generated decode (hw/data/cmm.toml): register, class of requester, entry.
+    rid = cmm_reg_id(a);
+    who = cmm_reg_who(rid);
+    e = EPI'(32'(a) >= 32'(CMM_EP_BASE) ? (32'(a) - 32'(CMM_EP_BASE)) / CMM_EP_STRIDE
+                                          : (32'(a) - 32'(CMM_CST_BASE)) / CMM_CST_STRIDE);
 
     if (a[1:0] != 2'b00) begin
       decerr(part);
     end else if (part >= PART_ID_BITS'(NPART)) begin
       count_reject_r(REASON_DENIED);
       reg_rsp = RSP_DENIED;
-    end else if (a == CMM_ID_OFFSET || a == CMM_NODE_ID_OFFSET || a == CMM_GEOMETRY_OFFSET) begin
+    end else if (rid == RID_NONE || who == RWHO_FIRMWARE) begin
+      decerr(part);  // FIRMWARE registers exist only in strong-mode cores
+    end else if (who == RWHO_ANY) begin
       // Global registers readable by anyone.
       if (wr) begin
         count_reject_r(REASON_READ_ONLY);
         reg_rsp = RSP_REJECT;
-      end else if (a == CMM_ID_OFFSET) begin
+      end else if (rid == RID_ID) begin
         reg_rd = CMM_MAGIC;
-      end else if (a == CMM_NODE_ID_OFFSET) begin
+      end else if (rid == RID_NODE_ID) begin
         reg_rd[CMM_NODE_ID_NODE_LSB +: CMM_NODE_ID_NODE_BITS] = cfg_node_id_i;
       end else begin
         reg_rd[CMM_GEOMETRY_NUM_EP_LSB +: CMM_GEOMETRY_NUM_EP_BITS] = CMM_GEOMETRY_NUM_EP_BITS'(NEP);
@@ -1767,14 +1731,12 @@ module cmm_core (
         reg_rd[CMM_GEOMETRY_RXQ_DEPTH_LSB +: CMM_GEOMETRY_RXQ_DEPTH_BITS] = CMM_GEOMETRY_RXQ_DEPTH_BITS'(RXQ_DEPTH);
         reg_rd[CMM_GEOMETRY_KEY_WORDS_LSB +: CMM_GEOMETRY_KEY_WORDS_BITS] = CMM_GEOMETRY_KEY_WORDS_BITS'(KEY_WORDS);
       end
-    end else if (a < CMM_CST_BASE) begin
-      kernel_bank(a, p, kernel, wr, wd);
-    end else if (a < CMM_CST_BASE + CMM_ADDR_BITS'(NEP * CMM_CST_STRIDE)) begin
-      cst_window(a, part, kernel, wr, wd);
-    end else if (a >= CMM_EP_BASE && a < CMM_EP_BASE + CMM_ADDR_BITS'(NEP * CMM_EP_STRIDE)) begin
-      ep_page(a, part, kernel, wr, wd);
+    end else if (who == RWHO_KERNEL) begin
+      kernel_bank(rid, cmm_reg_elem(a), p, kernel, wr, wd);
+    end else if (who == RWHO_CST || who == RWHO_CST_EP_RO) begin
+      cst_window(rid, e, part, kernel, wr, wd);
     end else begin
-      decerr(part);
+      ep_page(rid, e, part, kernel, wr, wd);
     end
     rsp_valid_n = 1'b1;
     rsp_rdata_n = (reg_rsp == RSP_OK) ? reg_rd : '0;

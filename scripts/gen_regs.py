@@ -79,6 +79,25 @@ class Spec:
                 check_fields(r["name"], r["fields"])
                 if r["offset"] >= w["stride"]:
                     self.fail(f"{r['name']}: offset beyond window stride")
+        for r in self.regs:
+            if r["who"] not in WHOS or r["who"] == "cst_ep_ro":
+                self.fail(f"{r['name']}: who {r['who']} (allowed: {', '.join(WHOS[:-1])})")
+            if any(f.get("view") for f in r["fields"]):
+                self.fail(f"{r['name']}: view fields only in a who = \"cst_ep_ro\" register")
+        for wname, w in self.windows.items():
+            if w["who"] not in WHOS:
+                self.fail(f"window {wname}: unknown who {w['who']}")
+            for r in w.get("reg", []):
+                who = r.get("who", w["who"])
+                if who != w["who"] and not (who == "cst_ep_ro" and w["who"] == "cst"):
+                    self.fail(f"{r['name']}: who {who} in a {w['who']} window (only cst_ep_ro in a cst window)")
+                if any(f.get("view") for f in r["fields"]) != (who == "cst_ep_ro"):
+                    self.fail(f"{r['name']}: a cst_ep_ro register needs view fields, and only it may have them")
+        # STAT has one word per enum stat value: indices are declared once.
+        stat = next(r for r in self.regs if r["name"] == "STAT")
+        if stat["count"] != len(self.enum_items("stat")) or \
+                sorted(v for _, v, _ in self.enum_items("stat")) != list(range(stat["count"])):
+            self.fail("STAT.count must equal the number of enum stat values, numbered 0..count-1")
         hdr_bits = sum(h["bits"] for h in self.header)
         if hdr_bits > 256:
             self.fail("header wider than 256 bits")
@@ -105,6 +124,32 @@ class Spec:
 
 WRITABLE = ("rw", "wo", "w1c", "cmd")
 ACCESSES = ("ro",) + WRITABLE
+# Requester classes (see the header of hw/data/cmm.toml). Order = generated enum values.
+WHOS = ("any", "kernel", "cst", "ep", "firmware", "cst_ep_ro")
+
+
+def vmask(r):
+    """Bits the owner process sees in a cst_ep_ro register (view = true fields)."""
+    m = 0
+    for f in r["fields"]:
+        if f.get("view"):
+            m |= ((1 << f["bits"]) - 1) << f["lsb"]
+    return m
+
+
+def rules(s):
+    """Every register and buffer as one access rule, in address order of the
+    map: (id name, window or None, offset, count, stride, access, who, buffer, reg)."""
+    out = []
+    for r in s.regs:
+        out.append((r["name"], None, r["offset"], r.get("count", 1), r.get("stride", 4), r["access"],
+                    r["who"], False, r))
+    for wn, w in s.windows.items():
+        for r in w.get("reg", []):
+            out.append((r["name"], wn, r["offset"], 1, 4, r["access"], r.get("who", w["who"]), False, r))
+        for b in w.get("buffer", []):
+            out.append((b["name"], wn, b["offset"], b["bytes"] // 4, 4, b["access"], w["who"], True, None))
+    return out
 
 
 def field_access(r, f):
@@ -128,6 +173,79 @@ def reset_value(r):
 
 def camel(s):
     return "".join(p.capitalize() for p in s.lower().split("_"))
+
+
+def gen_cpp_rules(s, w):
+    """Access rules: one constexpr table (index = RegId) and the address decode
+    both C++ users share (CmmCore's register port, tests)."""
+    rs = rules(s)
+    w("// ---- Register access rules (who may read/write what), one entry per register,")
+    w("// register array and payload buffer; index = RegId. CmmCore decodes with them.")
+    w("enum class Access : uint8_t { " + ", ".join(f"k{camel(a)} = {i}" for i, a in enumerate(ACCESSES)) + " };")
+    w("enum class Who : uint8_t { " + ", ".join(f"k{camel(x)} = {i}" for i, x in enumerate(WHOS)) + " };")
+    wins = ["global"] + list(s.windows)
+    w("enum class RegWin : uint8_t { " + ", ".join(f"k{camel(x)} = {i}" for i, x in enumerate(wins)) + " };")
+    w("enum class RegId : uint8_t {")
+    for i, x in enumerate(rs):
+        w(f"  k{camel(x[0])} = {i},")
+    w(f"  kNone = {len(rs)},  // no register at this address")
+    w("};")
+    w(f"inline constexpr uint32_t kRegIdCount = {len(rs)}u;")
+    w("struct RegRule {")
+    w("  RegId id;")
+    w("  std::string_view name;")
+    w("  RegWin win;       // global map or a window (offset within the window block)")
+    w("  uint32_t offset;  // bytes")
+    w("  uint32_t count;   // words (arrays, buffers) or 1")
+    w("  uint32_t stride;  // bytes between words")
+    w("  Access access;")
+    w("  Who who;")
+    w("  bool buffer;      // payload window: served outside the core; the wrong direction is DECERR")
+    w("  uint32_t wmask;   // bits a write may set (0 for ro)")
+    w("  uint32_t vmask;   // cst_ep_ro: bits the owner process reads (the rest read 0)")
+    w("  bool has_reset;   // reset is a constant (not strap/geometry)")
+    w("  uint32_t reset;")
+    w("};")
+    w("inline constexpr RegRule kRegRules[kRegIdCount] = {")
+    for name, wn, off, cnt, stride, acc, who, buf, r in rs:
+        rv = reset_value(r) if r is not None else 0
+        wm = wmask(r) if r is not None and acc in WRITABLE else (0xFFFFFFFF if acc in WRITABLE else 0)
+        vm = vmask(r) if r is not None else 0
+        w(f'    {{RegId::k{camel(name)}, "{name}", RegWin::k{camel(wn or "global")}, 0x{off:X}u, {cnt}u, {stride}u, '
+          f'Access::k{camel(acc)}, Who::k{camel(who)}, {str(buf).lower()}, 0x{wm:X}u, 0x{vm:X}u, '
+          f'{str(rv is not None).lower()}, 0x{(rv or 0):X}u}},')
+    w("};")
+    w("constexpr const RegRule& reg_rule(RegId id) { return kRegRules[static_cast<uint32_t>(id)]; }")
+    w("// Decoded register address: the rule, the word index inside an array or")
+    w("// buffer (elem), the window entry (ep; 0 in the global map).")
+    w("struct RegHit {")
+    w("  RegId id;")
+    w("  uint32_t elem;")
+    w("  uint32_t ep;")
+    w("};")
+    w("// Address decode (a word-aligned byte address of the register port).")
+    w("constexpr RegHit reg_decode(uint32_t a) {")
+    w("  auto in = [](uint32_t o, const RegRule& r, RegHit& h) {")
+    w("    if (o < r.offset || o >= r.offset + r.count * r.stride || (o - r.offset) % r.stride != 0) return false;")
+    w("    h.id = r.id;")
+    w("    h.elem = (o - r.offset) / r.stride;")
+    w("    return true;")
+    w("  };")
+    w("  RegHit h{RegId::kNone, 0, 0};")
+    w("  uint32_t o = a;")
+    w("  RegWin win = RegWin::kGlobal;")
+    for wn, win in s.windows.items():
+        P = f"CMM_{wn.upper()}"
+        w(f"  if (a >= {P}_BASE && a < {P}_BASE + {P}_COUNT * {P}_STRIDE) {{")
+        w(f"    win = RegWin::k{camel(wn)};")
+        w(f"    h.ep = (a - {P}_BASE) / {P}_STRIDE;")
+        w(f"    o = (a - {P}_BASE) % {P}_STRIDE;")
+        w("  }")
+    w("  for (const RegRule& r : kRegRules)")
+    w("    if (r.win == win && in(o, r, h)) return h;")
+    w("  return RegHit{RegId::kNone, 0, h.ep};")
+    w("}")
+    w("")
 
 
 def gen_cpp(s):
@@ -176,6 +294,8 @@ def gen_cpp(s):
             w(f"inline constexpr uint32_t {prefix}_RESET = 0x{rv:X}u;")
         if r["access"] in WRITABLE:
             w(f"inline constexpr uint32_t {prefix}_WMASK = 0x{wmask(r):X}u;")
+        if vmask(r):
+            w(f"inline constexpr uint32_t {prefix}_VMASK = 0x{vmask(r):X}u;  // owner-process view")
         for f in r["fields"]:
             mask = ((1 << f["bits"]) - 1)
             w(f"inline constexpr uint32_t {prefix}_{f['name']}_LSB = {f['lsb']}u;")
@@ -215,6 +335,7 @@ def gen_cpp(s):
     w("#define CMM_FIELD_GET(reg, F) ::cmm::regs::field_get((reg), ::cmm::regs::F##_LSB, ::cmm::regs::F##_MASK)")
     w("#define CMM_FIELD_SET(reg, F, v) ::cmm::regs::field_set((reg), ::cmm::regs::F##_LSB, ::cmm::regs::F##_MASK, (v))")
     w("")
+    gen_cpp_rules(s, w)
     w("// Packet header layout: field i at bit kHdr<Field>Lsb of the packed header")
     lsb = 0
     for h in s.header:
@@ -229,6 +350,78 @@ def gen_cpp(s):
 
 def clog2(n):
     return max(1, (n - 1).bit_length())
+
+
+def gen_sv_rules(s):
+    """Access rules for the RTL: RID_* register ids, RACC_*/RWHO_* codes
+    (one localparam a line, so gen_sv_import aliases them) and the decode
+    functions cmm_reg_* (returned apart: gen_sv_import copies them into the
+    module body for tools without package import)."""
+    rs = rules(s)
+    ab = s.block["addr_bits"]
+    idw = clog2(len(rs) + 1)
+    p, f = [], []
+    p.append("  // Register access rules (hw/data/cmm.toml): register ids, access kinds, requester classes")
+    p.append(f"  localparam int RID_BITS = {idw};")
+    for i, x in enumerate(rs):
+        p.append(f"  localparam logic [{idw-1}:0] RID_{x[0]} = {idw}'d{i};")
+    p.append(f"  localparam logic [{idw-1}:0] RID_NONE = {idw}'d{len(rs)};")
+    for i, a in enumerate(ACCESSES):
+        p.append(f"  localparam logic [2:0] RACC_{a.upper()} = 3'd{i};")
+    for i, x in enumerate(WHOS):
+        p.append(f"  localparam logic [2:0] RWHO_{x.upper()} = 3'd{i};")
+    F = f.append
+    F(f"  // Decode: the register at word-aligned byte address a (RID_NONE: none).")
+    F(f"  function automatic logic [{idw-1}:0] cmm_reg_id(logic [{ab-1}:0] a);")
+    F("    logic [31:0] o;  // unsigned: constant divisions stay shifts in synthesis")
+    F("    int win;")
+    F("    o = 32'(a);")
+    F("    win = 0;")
+    for wi, (wn, w) in enumerate(s.windows.items(), 1):
+        end = w["base"] + s.win_count(w) * w["stride"]
+        F(f"    if (32'(a) >= 32'h{w['base']:X} && 32'(a) < 32'h{end:X}) begin")
+        F(f"      win = {wi};")
+        F(f"      o = (32'(a) - 32'h{w['base']:X}) % 32'h{w['stride']:X};")
+        F("    end")
+    F(f"    cmm_reg_id = RID_NONE;")
+    wins = {None: 0, **{wn: i for i, wn in enumerate(s.windows, 1)}}
+    for name, wn, off, cnt, stride, acc, who, buf, r in rs:
+        cond = f"o == 32'd{off}" if cnt == 1 else f"o >= 32'd{off} && o < 32'd{off + cnt * stride}"
+        if cnt > 1 and stride != 4:
+            cond += f" && (o - 32'd{off}) % 32'd{stride} == 32'd0"
+        F(f"    if (win == {wins[wn]} && {cond}) cmm_reg_id = RID_{name};")
+    F("  endfunction")
+    F("  // Word index inside a register array or payload buffer (0 otherwise).")
+    F(f"  function automatic int cmm_reg_elem(logic [{ab-1}:0] a);")
+    F("    logic [31:0] o;")
+    F("    o = 32'(a);")
+    for wn, w in s.windows.items():
+        end = w["base"] + s.win_count(w) * w["stride"]
+        F(f"    if (32'(a) >= 32'h{w['base']:X} && 32'(a) < 32'h{end:X}) o = (32'(a) - 32'h{w['base']:X}) % 32'h{w['stride']:X};")
+    F("    cmm_reg_elem = 0;")
+    F("    case (cmm_reg_id(a))")
+    for name, wn, off, cnt, stride, acc, who, buf, r in rs:
+        if cnt > 1:
+            F(f"      RID_{name}: cmm_reg_elem = 32'((o - 32'd{off}) / 32'd{stride});")
+    F("      default: cmm_reg_elem = 0;")
+    F("    endcase")
+    F("  endfunction")
+    def table(fn, typ, vals, dflt):
+        F(f"  function automatic {typ} {fn}(logic [{idw-1}:0] id);")
+        F("    case (id)")
+        for name, v in vals:
+            F(f"      RID_{name}: {fn} = {v};")
+        F(f"      default: {fn} = {dflt};")
+        F("    endcase")
+        F("  endfunction")
+    table("cmm_reg_acc", "logic [2:0]", [(x[0], f"RACC_{x[5].upper()}") for x in rs], "RACC_RO")
+    table("cmm_reg_who", "logic [2:0]", [(x[0], f"RWHO_{x[6].upper()}") for x in rs], "RWHO_ANY")
+    def wm(x):
+        r = x[8]
+        return wmask(r) if r is not None and x[5] in WRITABLE else (0xFFFFFFFF if x[5] in WRITABLE else 0)
+    table("cmm_reg_wmask", "logic [31:0]", [(x[0], f"32'h{wm(x):X}") for x in rs], "32'h0")
+    table("cmm_reg_vmask", "logic [31:0]", [(x[0], f"32'h{vmask(x[8]):X}") for x in rs if x[8] is not None and vmask(x[8])], "32'h0")
+    return p, f
 
 
 def gen_sv(s):
@@ -266,6 +459,8 @@ def gen_sv(s):
             w(f"  localparam logic [31:0] {prefix}_RESET = 32'h{rv:X};")
         if r["access"] in WRITABLE:
             w(f"  localparam logic [31:0] {prefix}_WMASK = 32'h{wmask(r):X};")
+        if vmask(r):
+            w(f"  localparam logic [31:0] {prefix}_VMASK = 32'h{vmask(r):X};")
         for f in r["fields"]:
             w(f"  localparam int {prefix}_{f['name']}_LSB = {f['lsb']};")
             w(f"  localparam int {prefix}_{f['name']}_BITS = {f['bits']};")
@@ -299,6 +494,9 @@ def gen_sv(s):
         w(f"  localparam int HDR_{h['name'].upper()}_LSB = {lsb};")
         w(f"  localparam int HDR_{h['name'].upper()}_BITS = {h['bits']};")
         lsb += h["bits"]
+    rp, rf = gen_sv_rules(s)
+    o.extend(rp)
+    o.extend(rf)
     w("endpackage")
     return "\n".join(o) + "\n"
 
@@ -326,6 +524,9 @@ def gen_sv_import(s):
         m = re.match(r"    (\w+) = \d+'d\d+", line)
         if m:
             pending.append(m.group(1))
+    # Functions cannot be aliased: the decode functions are copied (they use only the names above).
+    o.append("// Register decode functions of cmm_pkg (copies).")
+    o.extend(line[2:] for line in gen_sv_rules(s)[1])
     return "\n".join(o) + "\n"
 
 
@@ -355,7 +556,9 @@ def gen_md(s):
       "requester's partition (a partition sees only its own copy); **cst** kernel agent of the "
       "partition owning the entry; **ep** the owning process of the endpoint, or the kernel agent "
       "of its partition; **firmware** only the board-management port (requester attribute FIRMWARE, "
-      "pin `reg_req_fw_i`, stamped by the node bus; mapped only in strong-mode cores, docs/strong-mode.md 11.3). "
+      "pin `reg_req_fw_i`, stamped by the node bus; mapped only in strong-mode cores, docs/strong-mode.md 11.3); "
+      "**cst_ep_ro** as cst, and the owning process may read the fields marked *owner view* (the others read 0; "
+      "any write by a user is `DENIED`; docs/security.md 1.13). "
       "A violation answers `DENIED`, counts `REJECT_COUNT[DENIED]` and logs in "
       "the requester partition's error log. No register, at any address, returns key bits.")
     w("")
@@ -387,7 +590,7 @@ def gen_md(s):
     for wn, win in s.windows.items():
         for r in win.get("reg", []):
             w(f"| 0x{win['base']:05X} + e*0x{win['stride']:X} + 0x{r['offset']:X} | `{r['name']}` | "
-              f"{r['access']} | {win['who']} | {rst(r)} | {wm(r)} | {r['desc']} |")
+              f"{r['access']} | {r.get('who', win['who'])} | {rst(r)} | {wm(r)} | {r['desc']} |")
         for b in win.get("buffer", []):
             w(f"| 0x{win['base']:05X} + e*0x{win['stride']:X} + 0x{b['offset']:X} | `{b['name']}` "
               f"({b['bytes']} B) | {b['access']} | {win['who']} | | | {b['desc']} |")
@@ -405,6 +608,7 @@ def gen_md(s):
             hi = f["lsb"] + f["bits"] - 1
             b = f"{hi}:{f['lsb']}" if f["bits"] > 1 else f"{f['lsb']}"
             ro = " (read-only)" if "access" in f and f["access"] == "ro" and r["access"] != "ro" else ""
+            ro += " (owner view)" if f.get("view") else ""
             w(f"| {b} | `{f['name']}`{ro} | {f['desc']} |")
         w("")
     for r in s.regs:

@@ -155,6 +155,30 @@ void Scenario::validate() const {
         "at most 256 routers: fabric_x x fabric_y = " + std::to_string(fabric_x) + " x " + std::to_string(fabric_y));
   if ((topology == "ring" || topology == "torus") && vcs_per_class < 2)
     bad("vcs_per_class", std::to_string(vcs_per_class), "2..16 on a ring or torus (dateline virtual channels)");
+  if (switched_topology(topology)) {
+    // The graph itself (a topology file's lines included) is checked when the
+    // fabric is built: errors name file:line and the value (ConfigError).
+    if (topology == "file" && topo_file.empty()) bad("topo_file", "\"\"", "a topology file for topology file");
+    if (routing == "ecmp" && topology != "fat_tree")
+      bad("routing", "\"ecmp\"", "minimal or updown on " + topology + " (ecmp: fat_tree only)");
+  }
+}
+
+bool switched_topology(const std::string& t) {
+  return t == "fat_tree" || t == "dragonfly" || t == "flatfly" || t == "file";
+}
+
+uint8_t routing_index(const std::string& r) {
+  if (r == "minimal") return 0;
+  if (r == "ecmp") return 1;
+  if (r == "updown") return 2;
+  throw ConfigError("routing \"" + r + "\": allowed: minimal, ecmp, updown");
+}
+
+uint8_t arrangement_index(const std::string& a) {
+  if (a == "absolute" || a == "consecutive") return 0;
+  if (a == "palmtree") return 1;
+  throw ConfigError("df_arrangement \"" + a + "\": allowed: absolute, consecutive, palmtree");
 }
 
 std::vector<std::string> Scenario::ineffective_keys(const nlohmann::json& given) const {

@@ -133,6 +133,15 @@ struct Scenario {
   uint32_t router_rc_cycles = 1, router_va_cycles = 1, router_sa_cycles = 1, router_st_cycles = 1;
   uint32_t router_credit_delay_cycles = 0;
   uint32_t router_alloc_iters = 1;
+  // Switched fabrics (topology fat_tree, dragonfly, flatfly, file;
+  // docs/fabric.md "Switched fabrics"): node i is terminal i.
+  std::string routing = "minimal";  // minimal, ecmp (fat_tree), updown
+  uint32_t ft_k = 4, ft_levels = 2, ft_terminals = 0;
+  uint32_t df_a = 4, df_p = 2, df_h = 2, df_groups = 0;
+  std::string df_arrangement = "absolute";
+  uint32_t fb_k = 4, fb_n = 2, fb_c = 1;
+  std::string topo_file;
+  double link_ns_terminal = 0, link_ns_local = 0, link_ns_global = 0;  // 0: link_latency_cycles
   uint32_t link_bytes_per_cycle = 16;
   uint32_t link_latency_cycles = 20;
   uint32_t bus_latency_cycles = 2;
@@ -195,5 +204,35 @@ Scenario scenario_from_json(const nlohmann::json& j, const std::string& where,
 void apply_set(nlohmann::json& j, const std::string& kv);
 // `--fault KIND=RATE[@LINK]` as a rule (the link is checked by validate()).
 FaultRuleSpec parse_fault_option(const std::string& text);
+
+bool switched_topology(const std::string& topology);
+// Index of routing / df_arrangement in tlmshell::Routing / Arrangement
+// (cmm_tlm/topo.h: kMinimal 0, kEcmp 1, kUpDown 2; kAbsolute 0, kPalmtree 1).
+uint8_t routing_index(const std::string& routing);
+uint8_t arrangement_index(const std::string& arrangement);
+
+// Copies the switched-fabric keys (routing, ft_*, df_*, fb_*, topo_file,
+// link_ns_*) into a tlmshell::NocConfig (a template so that the scenario
+// library needs no tlm headers); ring, mesh and torus leave it untouched.
+template <class NocConfig>
+void fill_fabric_config(const Scenario& s, NocConfig& nc) {
+  if (!switched_topology(s.topology)) return;
+  nc.routing = static_cast<decltype(nc.routing)>(routing_index(s.routing));
+  nc.df_arrangement = static_cast<decltype(nc.df_arrangement)>(arrangement_index(s.df_arrangement));
+  nc.ft_k = s.ft_k;
+  nc.ft_levels = s.ft_levels;
+  nc.ft_terminals = s.ft_terminals;
+  nc.df_a = s.df_a;
+  nc.df_p = s.df_p;
+  nc.df_h = s.df_h;
+  nc.df_groups = s.df_groups;
+  nc.fb_k = s.fb_k;
+  nc.fb_n = s.fb_n;
+  nc.fb_c = s.fb_c;
+  nc.topo_file = s.topo_file;
+  nc.link_ns_terminal = s.link_ns_terminal;
+  nc.link_ns_local = s.link_ns_local;
+  nc.link_ns_global = s.link_ns_global;
+}
 
 }  // namespace cmm::tb

@@ -29,7 +29,12 @@ bool strong_mode(const Scenario& s) { return s.security_mode == "strong"; }
 bool with_faults(const Scenario& s) { return !s.faults.empty(); }
 bool pipeline_router(const Scenario& s) { return on_network(s) && s.router_model == "pipeline"; }
 bool router_delay_used(const Scenario& s) { return !on_network(s) || s.router_model == "simple"; }
-constexpr const char* kNetwork = "topology ring, mesh or torus";
+bool switched(const Scenario& s) {
+  return s.topology == "fat_tree" || s.topology == "dragonfly" || s.topology == "flatfly" || s.topology == "file";
+}
+bool on_grid(const Scenario& s) { return on_network(s) && !switched(s); }
+constexpr const char* kNetwork = "topology other than crossbar";
+constexpr const char* kGrid = "topology ring, mesh or torus";
 constexpr const char* kTraffic = "with traffic";
 
 template <typename C, typename T>
@@ -103,6 +108,78 @@ KeyDecl traffic_key(const char* name, KeyType t, const char* unit, const char* d
   return d;
 }
 
+// Switched fabrics (docs/fabric.md "Switched fabrics"): each key is dumped
+// only where it has an effect, so other scenarios' outputs do not change.
+void add_switched_keys(std::vector<KeyDecl>& k) {
+  using S = KeyScope;
+  auto only = [&](const char* applies, Eff eff) {
+    k.back().applies = applies;
+    k.back().effective = std::move(eff);
+    k.back().dump_when_effective_only = true;
+  };
+  auto is = [](const char* t) { return Eff([t](const Scenario& s) { return s.topology == t; }); };
+  k.push_back(enum_key(S::kScenario, "routing", &Scenario::routing, {"minimal", "ecmp", "updown"},
+                       "routing of a switched fabric: minimal = the topology's deterministic routing (fat_tree "
+                       "D-mod-k, dragonfly minimal local-global-local, flatfly dimension order, file up*/down*); "
+                       "ecmp = fat_tree with the up port hashed from the flow; updown = up*/down* on any topology"));
+  only("a switched topology (fat_tree, dragonfly, flatfly, file)", switched);
+  const char* ft = "topology fat_tree";
+  k.push_back(uint_key(S::kScenario, "ft_k", &Scenario::ft_k, 1, 64, "ports",
+                       "fat-tree arity k: up ports of every switch below the top, down ports above the leaves", ft,
+                       is("fat_tree")));
+  k.back().dump_when_effective_only = true;
+  k.push_back(uint_key(S::kScenario, "ft_levels", &Scenario::ft_levels, 1, 8, "levels",
+                       "fat-tree switch levels n (k-ary n-tree: k^(n-1) switches per level)", ft, is("fat_tree")));
+  k.back().dump_when_effective_only = true;
+  k.push_back(uint_key(S::kScenario, "ft_terminals", &Scenario::ft_terminals, 0, 64, "terminals",
+                       "terminals per leaf switch (0 = ft_k; more than ft_k oversubscribes the leaf uplinks "
+                       "ft_terminals:ft_k)", ft, is("fat_tree")));
+  k.back().dump_when_effective_only = true;
+  const char* df = "topology dragonfly";
+  k.push_back(uint_key(S::kScenario, "df_a", &Scenario::df_a, 1, 64, "routers", "routers per dragonfly group (a)",
+                       df, is("dragonfly")));
+  k.back().dump_when_effective_only = true;
+  k.push_back(uint_key(S::kScenario, "df_p", &Scenario::df_p, 1, 64, "terminals", "terminals per router (p)", df,
+                       is("dragonfly")));
+  k.back().dump_when_effective_only = true;
+  k.push_back(uint_key(S::kScenario, "df_h", &Scenario::df_h, 1, 64, "links", "global links per router (h)", df,
+                       is("dragonfly")));
+  k.back().dump_when_effective_only = true;
+  k.push_back(uint_key(S::kScenario, "df_groups", &Scenario::df_groups, 0, 4097, "groups",
+                       "groups g (0 = a*h + 1, every pair of groups joined by one global link; at most a*h + 1)",
+                       df, is("dragonfly")));
+  k.back().dump_when_effective_only = true;
+  k.push_back(enum_key(S::kScenario, "df_arrangement", &Scenario::df_arrangement,
+                       {"absolute", "consecutive", "palmtree"},
+                       "global links: absolute (= consecutive): port j of group i goes to group j < i ? j : j + 1; "
+                       "palmtree: to group (i + j + 1) mod g"));
+  only(df, is("dragonfly"));
+  const char* fb = "topology flatfly";
+  k.push_back(uint_key(S::kScenario, "fb_k", &Scenario::fb_k, 2, 64, "routers",
+                       "flattened butterfly: routers per dimension (each joined to the other k-1)", fb,
+                       is("flatfly")));
+  k.back().dump_when_effective_only = true;
+  k.push_back(uint_key(S::kScenario, "fb_n", &Scenario::fb_n, 1, 8, "dimensions", "flattened butterfly dimensions",
+                       fb, is("flatfly")));
+  k.back().dump_when_effective_only = true;
+  k.push_back(uint_key(S::kScenario, "fb_c", &Scenario::fb_c, 1, 64, "terminals",
+                       "flattened butterfly: terminals per router (concentration)", fb, is("flatfly")));
+  k.back().dump_when_effective_only = true;
+  k.push_back(string_key(S::kScenario, "topo_file", &Scenario::topo_file,
+                         "topology file: switches, terminals, links with latency_ns/latency_cycles and width "
+                         "(format in docs/fabric.md); errors name file:line and the value"));
+  only("topology file", is("file"));
+  for (auto [name, m, desc] :
+       {std::tuple{"link_ns_terminal", &Scenario::link_ns_terminal, "latency of terminal-to-leaf-switch links"},
+        std::tuple{"link_ns_local", &Scenario::link_ns_local,
+                   "latency of switch-to-switch links (dragonfly: within a group)"},
+        std::tuple{"link_ns_global", &Scenario::link_ns_global, "latency of dragonfly global links"}}) {
+    k.push_back(real_key(S::kScenario, name, m, 0, false, 1e7, "ns", desc));
+    k.back().desc += ", converted at the fabric clock (rounded up, at least 1 cycle); 0 = link_latency_cycles";
+    only("topology fat_tree, dragonfly or flatfly", [](const Scenario& s) { return switched(s) && s.topology != "file"; });
+  }
+}
+
 std::vector<KeyDecl> make_keys() {
   using S = KeyScope;
   using C = ChannelSpec;
@@ -118,14 +195,17 @@ std::vector<KeyDecl> make_keys() {
                        "CMM clock; every cycle figure is of this clock"));
   k.push_back(enum_key(S::kScenario, "core", &Scenario::core, {"cpp", "rtl"},
                        "CMM core of every node without its own nodes[].core: the C++ model or the Verilated RTL"));
-  k.push_back(enum_key(S::kScenario, "topology", &Scenario::topology, {"crossbar", "ring", "mesh", "torus"},
-                       "fabric: one crossbar port per node, or a network of routers (node i at router i)"));
+  k.push_back(enum_key(S::kScenario, "topology", &Scenario::topology,
+                       {"crossbar", "ring", "mesh", "torus", "fat_tree", "dragonfly", "flatfly", "file"},
+                       "fabric: one crossbar port per node, a network of routers (node i at router i), or a switched "
+                       "fabric (node i at terminal i, attached to a leaf switch; docs/fabric.md)"));
   k.push_back(uint_key(S::kScenario, "fabric_x", &Scenario::fabric_x, 0, 256, "routers",
                        "routers per row (ring: routers); 0 = the smallest that holds every node and rogue node",
-                       kNetwork, on_network));
+                       kGrid, on_grid));
   k.push_back(uint_key(S::kScenario, "fabric_y", &Scenario::fabric_y, 0, 256, "routers",
                        "rows of routers (ring: 1); 0 = the smallest that fits; fabric_x x fabric_y <= 256",
-                       kNetwork, on_network));
+                       kGrid, on_grid));
+  add_switched_keys(k);
   k.push_back(uint_key(S::kScenario, "vcs_per_class", &Scenario::vcs_per_class, 1, 16, "VCs",
                        "virtual channels per message class (ring and torus: >= 2, dateline)", kNetwork, on_network));
   k.push_back(uint_key(S::kScenario, "buf_depth_flits", &Scenario::buf_depth_flits, 1, 1024, "flits",
@@ -150,7 +230,7 @@ std::vector<KeyDecl> make_keys() {
            std::tuple{"router_alloc_iters", &Scenario::router_alloc_iters, 1, 5, "iterations",
                       "iSLIP iterations of the switch allocator"}}) {
     k.push_back(uint_key(S::kScenario, name, m, uint64_t(lo), uint64_t(hi), unit, desc,
-                         "router_model pipeline on a ring, mesh or torus", pipeline_router));
+                         "router_model pipeline on a network", pipeline_router));
     k.back().dump_when_effective_only = true;
   }
   k.push_back(uint_key(S::kScenario, "link_bytes_per_cycle", &Scenario::link_bytes_per_cycle, 1, 1024,

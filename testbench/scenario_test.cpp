@@ -133,7 +133,8 @@ TEST(ScenarioKeys, IntegerAboveTheRangeIsRefusedNotTruncated) {
 
 TEST(ScenarioKeys, WrongTypeIsRefused) {
   EXPECT_HAS(refusal_with("clock_ghz", "fast"), "key 'clock_ghz' has value \"fast\" (allowed: a number");
-  EXPECT_HAS(refusal_with("topology", 3), "key 'topology' has value 3 (allowed: one of crossbar, ring, mesh, torus)");
+  EXPECT_HAS(refusal_with("topology", 3), "key 'topology' has value 3 (allowed: one of crossbar, ring, mesh, torus, fat_tree, dragonfly, "
+                                              "flatfly, file)");
   EXPECT_HAS(refusal_with("nodes", "two"), "key 'nodes' has value \"two\" (allowed: an array)");
 }
 
@@ -192,7 +193,7 @@ TEST(ScenarioKeys, KeyWithoutEffectGivesAWarningOnlyWhenSetAwayFromItsDefault) {
   scenario_from_json(j, "cfg.json", &w);
   ASSERT_EQ(w.size(), 2u);
   EXPECT_HAS(w[0] + w[1], "key 'rx_poll_cycles' = 77 has no effect here (only rx_wakeup poll)");
-  EXPECT_HAS(w[0] + w[1], "key 'vcs_per_class' = 4 has no effect here (only topology ring, mesh or torus)");
+  EXPECT_HAS(w[0] + w[1], "key 'vcs_per_class' = 4 has no effect here (only topology other than crossbar)");
   w.clear();
   j["rx_wakeup"] = "poll";
   j["topology"] = "mesh";
@@ -343,6 +344,61 @@ TEST(ScenarioKeys, SecurityModeAndMacKeys) {
   const Scenario s = scenario_from_json(j, "cfg.json");
   EXPECT_EQ(s.mac_bytes_per_cycle, 8u);
   EXPECT_EQ(s.to_json()["mac_latency_cycles"], 4);
+}
+
+
+// Switched fabrics (issue 12): keys with ranges, dumped only where they act,
+// copied into the fabric's config by fill_fabric_config.
+struct FakeNocConfig {  // the fields fill_fabric_config writes, as in cmm_tlm/noc.h
+  enum class R : uint8_t { kMinimal, kEcmp, kUpDown } routing = R::kMinimal;
+  enum class A : uint8_t { kAbsolute, kPalmtree } df_arrangement = A::kAbsolute;
+  uint32_t ft_k = 0, ft_levels = 0, ft_terminals = 0, df_a = 0, df_p = 0, df_h = 0, df_groups = 0, fb_k = 0,
+           fb_n = 0, fb_c = 0;
+  std::string topo_file;
+  double link_ns_terminal = 0, link_ns_local = 0, link_ns_global = 0;
+};
+
+TEST(ScenarioKeys, SwitchedFabricKeysRangesDumpAndCopy) {
+  nlohmann::json j = fig2_scenario().to_json();
+  for (const char* k : {"routing", "ft_k", "df_a", "fb_k", "topo_file", "link_ns_global", "df_arrangement"})
+    EXPECT_FALSE(j.contains(k)) << k;  // a crossbar's dump (and outputs) are unchanged
+  j["topology"] = "hypercube";
+  EXPECT_HAS(refusal(j), "fat_tree, dragonfly, flatfly, file");
+  j["topology"] = "dragonfly";
+  j["df_h"] = 65;
+  EXPECT_HAS(refusal(j), "key 'df_h' has value 65 (allowed: an integer in 1..64");
+  j["df_h"] = 1;
+  j["df_arrangement"] = "random";
+  EXPECT_HAS(refusal(j), "key 'df_arrangement' has value \"random\"");
+  j["df_arrangement"] = "palmtree";
+  j["link_ns_global"] = -1;
+  EXPECT_HAS(refusal(j), "key 'link_ns_global' has value -1");
+  j["link_ns_global"] = 500.0;
+  j["routing"] = "ecmp";
+  EXPECT_HAS(refusal(j), "ecmp: fat_tree only");
+  j["routing"] = "updown";
+  j["ft_k"] = 8;  // no effect on a dragonfly: a warning
+  std::vector<std::string> w;
+  const Scenario s = scenario_from_json(j, "cfg.json", &w);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("ft_k"), std::string::npos);
+  EXPECT_EQ(s.to_json()["link_ns_global"], 500.0);
+  EXPECT_EQ(s.to_json()["df_h"], 1);
+  FakeNocConfig nc;
+  fill_fabric_config(s, nc);
+  EXPECT_EQ(nc.routing, FakeNocConfig::R::kUpDown);
+  EXPECT_EQ(nc.df_arrangement, FakeNocConfig::A::kPalmtree);
+  EXPECT_EQ(nc.df_h, 1u);
+  EXPECT_EQ(nc.df_a, 4u);
+  EXPECT_EQ(nc.link_ns_global, 500.0);
+  j["topology"] = "file";
+  EXPECT_HAS(refusal(j), "topo_file");
+  // Ring, mesh and torus configs are left alone.
+  Scenario m = fig2_scenario();
+  m.topology = "mesh";
+  FakeNocConfig untouched;
+  fill_fabric_config(m, untouched);
+  EXPECT_EQ(untouched.df_a, 0u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cmm_regs.h"
+#include "cmm_seed.h"
 
 namespace cmm::tb {
 
@@ -12,12 +13,7 @@ constexpr uint8_t kSeqOld = static_cast<uint8_t>(regs::Reason::kSeqOld);
 constexpr uint8_t kSeqGap = static_cast<uint8_t>(regs::Reason::kSeqGap);
 constexpr uint8_t kNotOpen = static_cast<uint8_t>(regs::Reason::kNotOpen);
 
-uint64_t splitmix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using seed::splitmix;
 }  // namespace
 
 void make_payload(uint64_t seed, uint32_t ch, uint32_t seq, uint8_t* out, uint32_t len) {

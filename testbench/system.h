@@ -1,6 +1,7 @@
 // The multi-node SystemC system of a scenario: CMMs, node buses, partition
 // CPUs running the kernel agents and user processes, the fabric. Elaborates
-// and runs it once (SystemC allows one elaboration per process).
+// and runs it once (SystemC allows one elaboration per process). The
+// implementation is split into rooms (system_impl.h, docs/testbench.md).
 #pragma once
 #include <csignal>
 #include <cstdint>

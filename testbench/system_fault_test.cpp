@@ -19,18 +19,10 @@
 #include <systemc>
 
 #include "system.h"
+#include "system_test_fixture.h"
 
 namespace cmm::tb {
 namespace {
-
-bool claim_kernel() {
-  static bool used = false;
-  if (used) return false;
-  used = true;
-  return true;
-}
-#define REQUIRE_FRESH_KERNEL() \
-  if (!claim_kernel()) GTEST_SKIP() << "one SystemC elaboration per process: run each test alone (ctest does)"
 
 constexpr uint32_t kNodes = 16, kMessages = 300;
 constexpr const char* kKinds[] = {"drop", "duplicate", "reorder", "corrupt", "delay", "stall"};
@@ -225,8 +217,4 @@ TEST(FaultsWithAttacks, Fig2AttacksUnderFaultsNoUnauthorizedNoSilentLoss) {
 }  // namespace
 }  // namespace cmm::tb
 
-int sc_main(int argc, char** argv) {
-  sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
+CMM_TB_SYSTEM_TEST_MAIN

@@ -9,39 +9,16 @@
 #include <systemc>
 
 #include "system.h"
+#include "system_test_fixture.h"
 
 namespace cmm::tb {
 namespace {
 
-bool claim_kernel() {
-  static bool used = false;
-  if (used) return false;
-  used = true;
-  return true;
-}
-#define REQUIRE_FRESH_KERNEL() \
-  if (!claim_kernel()) GTEST_SKIP() << "one SystemC elaboration per process: run each test alone (ctest does)"
-
-std::string dump(const RunResult& r) { return summary_text(r, false); }
-
-RunResult run(const Scenario& s, uint64_t seed) {
-  RunOptions o;
-  o.seed = seed;
-  return run_system(s, o);
-}
-
-uint64_t refused(const AttackRow& a, const std::string& reason) {
-  auto it = a.refused.find(reason);
-  return it == a.refused.end() ? 0 : it->second;
-}
-
-uint64_t sum_refused(const AttackRow& a) {
-  uint64_t n = 0;
-  for (const auto& [k, v] : a.refused) n += v;
-  return n;
-}
-
-uint64_t obs(const AttackRow& a, const char* key) { return a.observed.at(key).get<uint64_t>(); }
+using test::dump;
+using test::obs;
+using test::refused;
+using test::run;
+using test::sum_refused;
 
 // Every channel of the run carried all its messages: each delivered once
 // intact or reported lost to its sender (the scoreboard checks it message by
@@ -241,8 +218,4 @@ TEST(SystemAttacks, LostAndDuplicatedDataAreReportedNotDeliveredTwice) {
 }  // namespace
 }  // namespace cmm::tb
 
-int sc_main(int argc, char** argv) {
-  sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
+CMM_TB_SYSTEM_TEST_MAIN

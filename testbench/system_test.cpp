@@ -9,32 +9,14 @@
 #include <systemc>
 
 #include "system.h"
+#include "system_test_fixture.h"
 
 namespace cmm::tb {
 namespace {
 
-bool claim_kernel() {
-  static bool used = false;
-  if (used) return false;
-  used = true;
-  return true;
-}
-#define REQUIRE_FRESH_KERNEL() \
-  if (!claim_kernel()) GTEST_SKIP() << "one SystemC elaboration per process: run each test alone (ctest does)"
-
-const ChannelRow* row(const RunResult& r, const std::string& label) {
-  for (const auto& c : r.channels)
-    if (c.label == label) return &c;
-  return nullptr;
-}
-
-std::string dump(const RunResult& r) { return summary_text(r, false); }
-
-RunOptions opts(uint64_t seed) {
-  RunOptions o;
-  o.seed = seed;
-  return o;
-}
+using test::dump;
+using test::opts;
+using test::row;
 
 // The patent's FIG. 2 system, default scenario: the channel 216 <- 220b is
 // set up by the patent's steps and every message of every channel arrives
@@ -358,8 +340,4 @@ TEST(SystemTrafficGen, PatternNeedingTooManyEndpointsIsAConfigError) {
 }  // namespace
 }  // namespace cmm::tb
 
-int sc_main(int argc, char** argv) {
-  sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
+CMM_TB_SYSTEM_TEST_MAIN

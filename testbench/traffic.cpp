@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cmm_regs.h"
+#include "cmm_seed.h"
 
 namespace cmm::tb {
 
@@ -44,12 +45,7 @@ uint64_t geometric_gap(Rng& rng, double p) {
 double exponential(Rng& rng, double rate) { return -std::log1p(-uniform01(rng)) / rate; }
 
 namespace {
-uint64_t splitmix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using seed::splitmix;
 constexpr uint64_t kPatternStream = 0x7A77E2000000000ull;  // apart from the terminal ids
 }  // namespace
 

@@ -4,6 +4,13 @@
 // receiver's agent asks node 2's agent for a channel; once it is OPEN the
 // sender process sends one message, which the receiver process reads.
 //
+// Node 1's CPU is cycle-accurate (CpuBusIf: nb_transport, the thread waits
+// for every response). Node 2's CPU is loosely timed, as an instruction-set
+// simulator in a virtual platform would be: LtCpuBusIf calls b_transport on
+// the same register socket, the CMM answers inside the call and adds the
+// access latency to the CPU's local time, and the CPU synchronises only when
+// its quantum keeper says so (docs/embedding.md, "Loosely-timed register access").
+//
 // Built out of tree against `find_package(cmm)` (see CMakeLists.txt here);
 // the project's test `package_embed_example` installs the package and builds
 // and runs this. Exit code 0 and "embed: delivered" when the message arrived.
@@ -13,6 +20,7 @@
 #include <string>
 
 #include <systemc>
+#include <tlm>
 
 #include "cmm_sw/endpoint.h"
 #include "cmm_sw/kernel_agent.h"
@@ -32,21 +40,37 @@ const char kMessage[] = "hello across the fabric";
 
 uint64_t cycle() { return static_cast<uint64_t>(sc_time_stamp() / kPeriod); }
 
+// The CPU of a server: cycle-accurate (PartitionBusIf) or loosely timed
+// (LtPartitionBusIf with its quantum keeper). Both give RegIf contexts whose
+// requester id the hardware stamps.
+struct CaCpu {
+  cmm::tlmshell::PartitionBusIf bus{"cpu"};
+  std::unique_ptr<cmm::tlmshell::CpuBusIf> ctx(cmm::regs::Priv p, uint16_t pid) { return bus.make_context(p, pid); }
+  void spend(const sc_time& t) { wait(t); }
+  uint64_t now_cycle() const { return cycle(); }
+};
+struct LtCpu {
+  cmm::tlmshell::LtPartitionBusIf bus{"cpu"};
+  std::unique_ptr<cmm::tlmshell::LtCpuBusIf> ctx(cmm::regs::Priv p, uint16_t pid) { return bus.make_context(p, pid); }
+  void spend(const sc_time& t) { bus.advance(t); }  // local time; wait()s only at the quantum
+  uint64_t now_cycle() { return static_cast<uint64_t>(bus.qk().get_current_time() / kPeriod); }
+};
+
+template <class Cpu>
 struct Server : sc_module {
   cmm::tlmshell::CmmTlm cmm;
   cmm::tlmshell::NodeBus bus;
-  cmm::tlmshell::PartitionBusIf cpu;
-  std::unique_ptr<cmm::tlmshell::CpuBusIf> kernel_ctx, user_ctx;
+  Cpu cpu;
+  std::unique_ptr<cmm::sw::RegIf> kernel_ctx, user_ctx;
   std::unique_ptr<KernelAgent> agent;
 
-  Server(sc_module_name n, uint8_t node_id)
-      : sc_module(n), cmm("cmm", config(node_id)), bus("bus", 1, kPeriod), cpu("cpu") {
-    bus.cmm_isock.bind(cmm.reg_tsock);  // partition 0's port
-    cpu.isock.bind(*bus.part_tsock[0]);
-    kernel_ctx = cpu.make_context(cmm::regs::Priv::kKernel, 0);
-    user_ctx = cpu.make_context(cmm::regs::Priv::kUser, node_id == 1 ? kRecvPid : kSendPid);
+  Server(sc_module_name n, uint8_t node_id) : sc_module(n), cmm("cmm", config(node_id)), bus("bus", 1, kPeriod) {
+    bus.cmm_isock.bind(cmm.reg_tsock);  // partition 0's port: nb_transport and b_transport alike
+    cpu.bus.isock.bind(*bus.part_tsock[0]);
+    kernel_ctx = cpu.ctx(cmm::regs::Priv::kKernel, 0);
+    user_ctx = cpu.ctx(cmm::regs::Priv::kUser, node_id == 1 ? kRecvPid : kSendPid);
     agent = std::make_unique<KernelAgent>(*kernel_ctx, /*key_seed=*/42);
-    agent->set_clock(cycle);
+    agent->set_clock([this] { return cpu.now_cycle(); });
   }
   static cmm::tlmshell::CmmTlmConfig config(uint8_t node_id) {
     cmm::tlmshell::CmmTlmConfig c;
@@ -64,13 +88,14 @@ struct Server : sc_module {
       if (!agent->poll().ok()) SC_REPORT_FATAL("embed", "kernel agent poll failed");
       Event ev;
       while (agent->next_event(ev)) on_event(ev);
-      wait(20 * kPeriod);
+      cpu.spend(20 * kPeriod);
     }
   }
 };
 
 struct Platform : sc_module {
-  Server receiver{"server1", 1}, sender{"server2", 2};
+  Server<CaCpu> receiver{"server1", 1};
+  Server<LtCpu> sender{"server2", 2};
   cmm::tlmshell::Crossbar fabric{"fabric", fabric_config()};
   bool delivered = false;
   int8_t recv_ep = -1, send_ep = -1;
@@ -128,7 +153,8 @@ struct Platform : sc_module {
     bool sent = false;
     sender.run_agent(
         [&](const Event& ev) {
-          std::printf("embed: cycle %llu node 2: %s\n", static_cast<unsigned long long>(cycle()), ev.str().c_str());
+          std::printf("embed: cycle %llu node 2: %s\n", static_cast<unsigned long long>(sender.cpu.now_cycle()),
+                      ev.str().c_str());
           if (ev.kind == Event::Kind::kSendReady) send_ep = static_cast<int8_t>(ev.ep);
         },
         [&] {
@@ -139,17 +165,25 @@ struct Platform : sc_module {
           }
           return delivered;
         });
+    sender.cpu.bus.sync();
   }
 };
 
 }  // namespace
 
 int sc_main(int, char*[]) {
+  // Node 2's CPU runs up to 200 cycles ahead of simulated time between synchronisations.
+  tlm::tlm_global_quantum::instance().set(200 * kPeriod);
   Platform top("top");
   sc_start(sc_time(1, SC_MS));  // sc_stop() at delivery; the limit only catches a hang
   if (!top.delivered) {
     std::printf("embed: FAILED, nothing delivered by cycle %llu\n", static_cast<unsigned long long>(cycle()));
     return 1;
   }
-  return 0;
+  const auto& lt = top.sender.cmm.stats();
+  std::printf("embed: node 2 loosely timed: %llu register accesses by b_transport, %llu CPU synchronisations, "
+              "%llu waits inside the CMM\n",
+              static_cast<unsigned long long>(lt.lt_requests), static_cast<unsigned long long>(top.sender.cpu.bus.syncs()),
+              static_cast<unsigned long long>(lt.lt_syncs));
+  return lt.lt_requests > 0 && lt.lt_syncs == 0 ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 // Google Benchmark of the cycle-accurate core: cost of one clock step when
-// idle, under a stream of verified DATA headers, and of register reads.
+// idle, under a stream of verified DATA headers, of register reads, and of
+// two cores joined by an open channel under typical traffic.
 #include <benchmark/benchmark.h>
 
 #include "cmm_core.h"
@@ -94,6 +95,166 @@ void BM_RegisterRead(benchmark::State& st) {
   st.SetItemsProcessed(st.iterations());
 }
 BENCHMARK(BM_RegisterRead);
+
+// Two cores wired back to back (egress -> ingress, one cycle, credits
+// unlimited), each with a queue of register requests: the core step under
+// the traffic of an open channel, as a node sees it.
+class CorePair {
+ public:
+  struct Req {
+    bool write = false;
+    uint32_t addr = 0, wdata = 0;
+    uint8_t priv = 0;
+    uint16_t pid = 0;
+  };
+  CorePair() : c_{CmmCore(straps(3)), CmmCore(straps(9))} {}
+  CmmCore& core(int i) { return c_[i]; }
+  void push(int i, const Req& r) { reg_[i].push(r); }
+  // One clock edge of both cores.
+  void step() {
+    PinsIn in[2]{};
+    bool took_reg[2]{}, took_ing[2]{}, eg[2]{};
+    Header eg_hdr[2]{};
+    for (int i = 0; i < 2; ++i) {
+      const PinsOut& o = c_[i].out();
+      in[i].eg_ready = true;
+      in[i].cycle = static_cast<uint32_t>(c_[i].cycle());
+      if (!ing_[i].empty()) {
+        in[i].ing_valid = true;
+        in[i].ing_hdr = ing_[i].front();
+        took_ing[i] = o.ing_ready;
+      }
+      if (!reg_[i].empty()) {
+        const Req& r = reg_[i].front();
+        in[i].reg_req_valid = true;
+        in[i].reg_req_write = r.write;
+        in[i].reg_req_addr = r.addr;
+        in[i].reg_req_wdata = r.wdata;
+        in[i].reg_req_priv = r.priv;
+        in[i].reg_req_pid = r.pid;
+        took_reg[i] = o.reg_req_ready;
+      }
+      eg[i] = o.eg_valid;
+      if (eg[i]) eg_hdr[i] = o.eg_hdr;
+    }
+    for (int i = 0; i < 2; ++i) {
+      c_[i].step(in[i]);
+      if (took_ing[i]) ing_[i].pop();
+      if (took_reg[i]) reg_[i].pop();
+      if (eg[i]) ing_[1 - i].push(eg_hdr[i]);
+      if (c_[i].out().reg_rsp_valid) last_rdata_[i] = c_[i].out().reg_rsp_rdata;
+      delivered += c_[i].out().vd_valid && c_[i].out().vd_accept;
+    }
+  }
+  // A register access of core i, run to its response; returns the read data.
+  uint32_t access(int i, const Req& r) {
+    push(i, r);
+    while (!reg_[i].empty()) step();
+    step();  // the response is registered at the edge that took the request
+    return last_rdata_[i];
+  }
+  uint64_t delivered = 0;
+
+ private:
+  // A small fixed queue (no allocation in the measured loop).
+  template <class T>
+  struct Fifo {
+    T e[16]{};
+    uint32_t h = 0, n = 0;
+    bool empty() const { return n == 0; }
+    const T& front() const { return e[h]; }
+    void push(const T& v) {
+      if (n < 16) e[(h + n++) % 16] = v;
+    }
+    void pop() {
+      h = (h + 1) % 16;
+      --n;
+    }
+  };
+  static Straps straps(uint8_t node) {
+    Straps s;
+    s.node_id = node;
+    s.quota.fill(0);
+    s.quota[0] = 8;
+    return s;
+  }
+  CmmCore c_[2];
+  Fifo<Req> reg_[2];
+  Fifo<Header> ing_[2];
+  uint32_t last_rdata_[2]{};
+};
+
+constexpr uint8_t kK = static_cast<uint8_t>(Priv::kKernel), kU = static_cast<uint8_t>(Priv::kUser);
+constexpr uint16_t kRxPid = 10, kTxPid = 20;
+
+// Core 0 (node 3) receives from core 1 (node 9) on an open channel: both
+// kernel agents' register sequence, then CONNECT / CONNECT_ACK through the wires.
+void open_pair_channel(CorePair& p, uint32_t& rx_ep, uint32_t& tx_ep) {
+  using R = CorePair::Req;
+  uint32_t ep[2], gen[2];
+  for (int i = 0; i < 2; ++i) {
+    p.access(i, R{true, CMM_CMD_OFFSET, CMM_FIELD_SET(0u, CMM_CMD_OP, static_cast<uint32_t>(Cmd::kAlloc)), kK, 0});
+    ep[i] = CMM_FIELD_GET(p.access(i, R{false, CMM_CMD_STATUS_OFFSET, 0, kK, 0}), CMM_CMD_STATUS_EP);
+  }
+  for (int i = 0; i < 2; ++i) {
+    const uint32_t cst = CMM_CST_BASE + ep[i] * CMM_CST_STRIDE;
+    const Dir dir = i == 0 ? Dir::kRecv : Dir::kSend;
+    p.access(i, R{true, cst + CMM_CST_CTRL_OFFSET, CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, static_cast<uint32_t>(dir)), kK, 0});
+    p.access(i, R{true, cst + CMM_CST_OWNER_OFFSET, i == 0 ? kRxPid : kTxPid, kK, 0});
+    uint32_t rem = CMM_FIELD_SET(0u, CMM_CST_REMOTE_NODE, i == 0 ? 9u : 3u);
+    rem = CMM_FIELD_SET(rem, CMM_CST_REMOTE_EP, ep[1 - i]);
+    p.access(i, R{true, cst + CMM_CST_REMOTE_OFFSET, rem, kK, 0});
+    gen[i] = CMM_FIELD_GET(p.access(i, R{false, cst + CMM_CST_GEN_OFFSET, 0, kK, 0}), CMM_CST_GEN_LOCAL);
+  }
+  for (int i = 0; i < 2; ++i) {
+    const uint32_t cst = CMM_CST_BASE + ep[i] * CMM_CST_STRIDE;
+    p.access(i, R{true, cst + CMM_CST_GEN_OFFSET, CMM_FIELD_SET(0u, CMM_CST_GEN_REMOTE, gen[1 - i]), kK, 0});
+    uint32_t c = CMM_FIELD_SET(0u, CMM_CMD_OP, static_cast<uint32_t>(Cmd::kAuthorize));
+    p.access(i, R{true, CMM_CMD_OFFSET, CMM_FIELD_SET(c, CMM_CMD_EP, ep[i]), kK, 0});
+  }
+  for (uint32_t w = 0; w < kKeyWords; ++w) p.access(0, R{true, CMM_KEY_OFFSET + 4 * w, 0x1234567u * (w + 1), kK, 0});
+  uint32_t c = CMM_FIELD_SET(0u, CMM_CMD_OP, static_cast<uint32_t>(Cmd::kConnect));
+  p.access(0, R{true, CMM_CMD_OFFSET, CMM_FIELD_SET(c, CMM_CMD_EP, ep[0]), kK, 0});
+  for (int i = 0; i < 32; ++i) p.step();
+  rx_ep = ep[0];
+  tx_ep = ep[1];
+}
+
+// The core step with typical traffic: every 16 cycles the sender process
+// rings its doorbell (a 64-byte DATA), the receiver process reads its
+// RX_STATUS, its RX_TAG and pops the message; both cores stepped every
+// cycle (items = cycles of the pair; delivered_per_step should be 1/16).
+void BM_PairTypicalTraffic(benchmark::State& st) {
+  CorePair p;
+  uint32_t rx_ep = 0, tx_ep = 0;
+  open_pair_channel(p, rx_ep, tx_ep);
+  if (p.core(0).ep_state(rx_ep) != State::kOpen || p.core(1).ep_state(tx_ep) != State::kOpen) {
+    st.SkipWithError("channel did not open");
+    return;
+  }
+  const uint32_t rx = CMM_EP_BASE + rx_ep * CMM_EP_STRIDE, tx = CMM_EP_BASE + tx_ep * CMM_EP_STRIDE;
+  uint32_t db = CMM_FIELD_SET(0u, CMM_EP_DOORBELL_LEN, 64u);
+  const CorePair::Req ring{true, tx + CMM_EP_DOORBELL_OFFSET, db, kU, kTxPid};
+  const CorePair::Req status{false, rx + CMM_EP_RX_STATUS_OFFSET, 0, kU, kRxPid};
+  const CorePair::Req tag{false, rx + CMM_EP_RX_TAG_OFFSET, 0, kU, kRxPid};
+  const CorePair::Req pop{true, rx + CMM_EP_RX_POP_OFFSET, CMM_FIELD_SET(0u, CMM_EP_RX_POP_ANY, 1u), kU, kRxPid};
+  const uint64_t d0 = p.delivered;
+  uint32_t t = 0;
+  for (auto _ : st) {
+    switch (t++ & 15u) {
+      case 0: p.push(1, ring); break;
+      case 10: p.push(0, status); break;
+      case 12: p.push(0, tag); break;
+      case 14: p.push(0, pop); break;
+      default: break;
+    }
+    p.step();
+  }
+  st.counters["delivered_per_step"] =
+      benchmark::Counter(static_cast<double>(p.delivered - d0) / static_cast<double>(st.iterations()));
+  st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_PairTypicalTraffic);
 
 }  // namespace
 

@@ -161,6 +161,7 @@ void CmmCore::reset() {
   proof_valid_ = false;
   s1_strong_ = false;
   mrx_left_ = mrx_cd_ = mrx_got_ = 0;
+  mrx_key_ = Key{};
   mtx_busy_ = false;
   mtx_left_ = mtx_cd_ = mtx_got_ = 0;
   compute_outputs();
@@ -224,6 +225,8 @@ void CmmCore::step(const PinsIn& in) {
         s1_strong_ = true;
         mrx_left_ = (s1_.len + params_.mac_bytes_per_cycle - 1) / params_.mac_bytes_per_cycle;
         mrx_cd_ = mrx_got_ = 0;
+        // After this edge's ingress commit, before its register access.
+        mrx_key_ = s1_.dst_ep < kNumEndpoints && ckt_[s1_.dst_ep].valid ? ckt_[s1_.dst_ep].key : Key{};
       }
     }
   }
@@ -703,7 +706,9 @@ void CmmCore::ingress_data(const Header& h) {
       log_error(c.owner_part, r, h.dst_ep, h.opcode, true, false, h.src_node);
     };
     if (!k.valid) return drop(Reason::kNoKey);
-    if (!strong_pkt(h) || !mac_ok(k.key, h, mrx_buf_.data(), h.len)) return drop(Reason::kBadMac);
+    // The engine's key (taken at the S1 load) must still be the entry's key.
+    if (!strong_pkt(h) || !key_eq_ct(k.key, mrx_key_) || !mac_ok(mrx_key_, h, mrx_buf_.data(), h.len))
+      return drop(Reason::kBadMac);
     proof_key_ = k.key;
     proof_valid_ = true;
   }
@@ -1014,29 +1019,37 @@ void CmmCore::reg_access(const PinsIn& in) {
     return finish();
   }
   Part& P = part_[part];
+  // The generated decode (hw/data/cmm.toml): register, word index, entry, and
+  // the class of requester it admits.
+  const RegHit hit = reg_decode(a);
+  const RegRule& rule = reg_rule(hit.id == RegId::kNone ? RegId::kId : hit.id);
+  const Who who = hit.id == RegId::kNone ? Who::kAny : rule.who;
+  const uint32_t i = hit.elem;
 
   // Management plane (strong-mode.md 11.3): the board-management port reaches
-  // only the global and LINK_* registers; nobody else reaches LINK_*.
-  if (params_.strong) {
-    const bool link = (a >= CMM_LINK_KEY_OFFSET && a < CMM_LINK_KEY_OFFSET + CMM_LINK_KEY_COUNT * CMM_LINK_KEY_STRIDE) ||
-                      a == CMM_LINK_CMD_OFFSET || a == CMM_LINK_STATUS_OFFSET;
-    const bool global = a == CMM_ID_OFFSET || a == CMM_NODE_ID_OFFSET || a == CMM_GEOMETRY_OFFSET;
-    if (in.reg_req_fw ? !(link || global) : link) return denied(0);
+  // only the global and FIRMWARE registers; nobody else reaches FIRMWARE ones.
+  if (params_.strong && hit.id != RegId::kNone) {
+    const bool link = who == Who::kFirmware;
+    if (in.reg_req_fw ? !(link || who == Who::kAny) : link) return denied(0);
     if (link) {
       link_access(in, a, rd, rsp);
       return finish();
     }
+  } else if (params_.strong && in.reg_req_fw) {
+    return denied(0);
   }
+  // FIRMWARE registers exist only in strong-mode cores.
+  if (hit.id == RegId::kNone || who == Who::kFirmware) return decerr();
 
   // Global registers readable by anyone.
-  if (a == CMM_ID_OFFSET || a == CMM_NODE_ID_OFFSET || a == CMM_GEOMETRY_OFFSET) {
+  if (who == Who::kAny) {
     if (wr) {
       refuse(Reason::kReadOnly);
       return finish();
     }
-    if (a == CMM_ID_OFFSET) rd = kMagic;
-    if (a == CMM_NODE_ID_OFFSET) rd = straps_.node_id;
-    if (a == CMM_GEOMETRY_OFFSET) {
+    if (hit.id == RegId::kId) rd = kMagic;
+    if (hit.id == RegId::kNodeId) rd = straps_.node_id;
+    if (hit.id == RegId::kGeometry) {
       rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_NUM_EP, kNumEndpoints);
       rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_NUM_PART, kNumPartitions);
       rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_RXQ_DEPTH, kRxqDepth);
@@ -1046,97 +1059,72 @@ void CmmCore::reg_access(const PinsIn& in) {
   }
 
   // Kernel bank (banked by requester partition) and node-wide counters.
-  if (a < CMM_CST_BASE) {
-    auto in_array = [&](uint32_t off, uint32_t count, uint32_t stride, uint32_t& idx) {
-      if (a < off || a >= off + count * stride) return false;
-      idx = (a - off) / stride;
-      return true;
-    };
-    uint32_t i = 0;
-    enum { kRo, kRw, kWo, kCmd, kW1c, kNone } acc = kNone;
-    if (a == CMM_PART_INFO_OFFSET) acc = kRo;
-    else if (in_array(CMM_KEY_OFFSET, CMM_KEY_COUNT, CMM_KEY_STRIDE, i)) acc = kWo;
-    else if (a == CMM_CMD_OFFSET) acc = kCmd;
-    else if (a == CMM_CMD_STATUS_OFFSET) acc = kRo;
-    else if (a == CMM_IRQ_STATUS_OFFSET) acc = kW1c;
-    else if (a == CMM_IRQ_ENABLE_OFFSET) acc = kRw;
-    else if (in_array(CMM_MGMT_TX_OFFSET, CMM_MGMT_TX_COUNT, CMM_MGMT_TX_STRIDE, i)) acc = kRw;
-    else if (a == CMM_MGMT_DST_OFFSET) acc = kRw;
-    else if (a == CMM_MGMT_RX_STATUS_OFFSET) acc = kRo;
-    else if (in_array(CMM_MGMT_RX_OFFSET, CMM_MGMT_RX_COUNT, CMM_MGMT_RX_STRIDE, i)) acc = kRo;
-    else if (a == CMM_ERRLOG_STATUS_OFFSET || a == CMM_ERRLOG_HEAD_OFFSET) acc = kRo;
-    else if (a == CMM_ERRLOG_HEAD_REPEAT_OFFSET || a == CMM_EXC_COUNT_OFFSET || a == CMM_EXC_FIRST_OFFSET ||
-             a == CMM_EXC_LAST_OFFSET || a == CMM_ALARM_COUNT_OFFSET)
-      acc = kRo;
-    else if (a == CMM_ALARM_CFG_OFFSET) acc = kRw;
-    else if (a == CMM_KEYGEN_STATUS_OFFSET || a == CMM_TABLE_FAULT_OFFSET) acc = kRo;
-    else if (in_array(CMM_REJECT_COUNT_OFFSET, CMM_REJECT_COUNT_COUNT, CMM_REJECT_COUNT_STRIDE, i)) acc = kRo;
-    else if (in_array(CMM_STAT_OFFSET, CMM_STAT_COUNT, CMM_STAT_STRIDE, i)) acc = kRo;
-    if (acc == kNone) return decerr();
+  if (who == Who::kKernel) {
+    const RegId id = hit.id;
     if (!kernel) return denied(0);
-    if (wr && acc == kRo) {
+    if (wr && rule.access == Access::kRo) {
       refuse(Reason::kReadOnly);
       return finish();
     }
     if (!wr) {
       // The read mux has no CKT input and KEY staging is write-only: I1 by construction.
-      if (a == CMM_PART_INFO_OFFSET) {
+      if (id == RegId::kPartInfo) {
         rd = CMM_FIELD_SET(rd, CMM_PART_INFO_PART, part);
         rd = CMM_FIELD_SET(rd, CMM_PART_INFO_QUOTA, straps_.quota[part]);
         rd = CMM_FIELD_SET(rd, CMM_PART_INFO_USED, P.used);
-      } else if (a == CMM_CMD_STATUS_OFFSET) {
+      } else if (id == RegId::kCmdStatus) {
         rd = P.cmd_status;
-      } else if (a == CMM_IRQ_STATUS_OFFSET) {
+      } else if (id == RegId::kIrqStatus) {
         rd = P.irq_status;
-      } else if (a == CMM_IRQ_ENABLE_OFFSET) {
+      } else if (id == RegId::kIrqEnable) {
         rd = P.irq_enable;
-      } else if (a >= CMM_MGMT_TX_OFFSET && a < CMM_MGMT_TX_OFFSET + CMM_MGMT_TX_COUNT * CMM_MGMT_TX_STRIDE) {
+      } else if (id == RegId::kMgmtTx) {
         rd = P.mgmt_tx[i];
-      } else if (a == CMM_MGMT_DST_OFFSET) {
+      } else if (id == RegId::kMgmtDst) {
         rd = P.mgmt_dst;
-      } else if (a == CMM_MGMT_RX_STATUS_OFFSET) {
+      } else if (id == RegId::kMgmtRxStatus) {
         rd = CMM_FIELD_SET(rd, CMM_MGMT_RX_STATUS_COUNT, P.mgmtq.count);
         if (!P.mgmtq.empty()) {
           rd = CMM_FIELD_SET(rd, CMM_MGMT_RX_STATUS_SRC_NODE, P.mgmtq.front().src_node);
           rd = CMM_FIELD_SET(rd, CMM_MGMT_RX_STATUS_SRC_PART, P.mgmtq.front().src_part);
         }
-      } else if (a >= CMM_MGMT_RX_OFFSET && a < CMM_MGMT_RX_OFFSET + CMM_MGMT_RX_COUNT * CMM_MGMT_RX_STRIDE) {
+      } else if (id == RegId::kMgmtRx) {
         rd = P.mgmtq.empty() ? 0 : P.mgmtq.front().words[i];
-      } else if (a == CMM_ERRLOG_STATUS_OFFSET) {
+      } else if (id == RegId::kErrlogStatus) {
         rd = CMM_FIELD_SET(rd, CMM_ERRLOG_STATUS_COUNT, P.errlog.count);
         rd = CMM_FIELD_SET(rd, CMM_ERRLOG_STATUS_LOST, P.errlog_lost);
-      } else if (a == CMM_ERRLOG_HEAD_OFFSET) {
+      } else if (id == RegId::kErrlogHead) {
         rd = P.errlog.empty() ? 0 : P.errlog.front().word;
-      } else if (a == CMM_ERRLOG_HEAD_REPEAT_OFFSET) {
+      } else if (id == RegId::kErrlogHeadRepeat) {
         rd = P.errlog.empty() ? 0 : P.errlog.front().repeat;
-      } else if (a == CMM_EXC_COUNT_OFFSET) {
+      } else if (id == RegId::kExcCount) {
         rd = P.exc_count;
-      } else if (a == CMM_EXC_FIRST_OFFSET) {
+      } else if (id == RegId::kExcFirst) {
         rd = P.exc_first;
-      } else if (a == CMM_EXC_LAST_OFFSET) {
+      } else if (id == RegId::kExcLast) {
         rd = P.exc_last;
-      } else if (a == CMM_ALARM_CFG_OFFSET) {
+      } else if (id == RegId::kAlarmCfg) {
         rd = P.alarm_cfg;
-      } else if (a == CMM_ALARM_COUNT_OFFSET) {
+      } else if (id == RegId::kAlarmCount) {
         rd = P.alarm_count;
-      } else if (a == CMM_KEYGEN_STATUS_OFFSET) {
+      } else if (id == RegId::kKeygenStatus) {
         // Status only: nothing of K, the counter or the result has a read path (I1).
         rd = CMM_FIELD_SET(rd, CMM_KEYGEN_STATUS_READY, kg_ready_);
         rd = CMM_FIELD_SET(rd, CMM_KEYGEN_STATUS_SEEDED, kg_seeded_);
-      } else if (a == CMM_TABLE_FAULT_OFFSET) {
+      } else if (id == RegId::kTableFault) {
         rd = CMM_FIELD_SET(rd, CMM_TABLE_FAULT_COUNT, tf_count_);
         rd = CMM_FIELD_SET(rd, CMM_TABLE_FAULT_LAST_EP, tf_last_ep_);
         rd = CMM_FIELD_SET(rd, CMM_TABLE_FAULT_LAST_TABLE, tf_last_table_);
-      } else if (a >= CMM_REJECT_COUNT_OFFSET && a < CMM_REJECT_COUNT_OFFSET + CMM_REJECT_COUNT_COUNT * 4) {
+      } else if (id == RegId::kRejectCount) {
         rd = i < kReasonCount ? reject_count_[i] : 0;
-      } else if (a >= CMM_STAT_OFFSET && a < CMM_STAT_OFFSET + CMM_STAT_COUNT * 4) {
+      } else if (id == RegId::kStat) {
         rd = stat_[i];
       }
       // KEY and CMD read as 0.
       return finish();
     }
     // Writes.
-    if (acc == kWo) {
+    if (id == RegId::kKey) {
       // Atomic staging: while partly written, the bank belongs to its first writer.
       if (P.key_written != 0 && P.key_pid != in.reg_req_pid) {
         refuse(Reason::kKeyStageBusy);
@@ -1145,8 +1133,8 @@ void CmmCore::reg_access(const PinsIn& in) {
       if (P.key_written == 0) P.key_pid = in.reg_req_pid;
       P.key_written = static_cast<uint8_t>(P.key_written | (1u << i));
       P.key_stage[i] = wd;
-    } else if (a == CMM_CMD_OFFSET) {
-      if (reserved(CMM_CMD_WMASK)) return;
+    } else if (id == RegId::kCmd) {
+      if (reserved(rule.wmask)) return;
       const uint32_t op = CMM_FIELD_GET(wd, CMM_CMD_OP);
       if (CMM_FIELD_GET(wd, CMM_CMD_HWKEY) && op != static_cast<uint32_t>(Cmd::kConnect) &&
           op != static_cast<uint32_t>(Cmd::kSetKey)) {
@@ -1154,34 +1142,32 @@ void CmmCore::reg_access(const PinsIn& in) {
         return finish();
       }
       command(part, in.reg_req_pid, wd, rsp);
-    } else if (a == CMM_IRQ_STATUS_OFFSET) {
-      if (reserved(CMM_IRQ_STATUS_WMASK)) return;
+    } else if (id == RegId::kIrqStatus) {
+      if (reserved(rule.wmask)) return;
       P.irq_status &= ~wd;
-    } else if (a == CMM_IRQ_ENABLE_OFFSET) {
-      if (reserved(CMM_IRQ_ENABLE_WMASK)) return;
+    } else if (id == RegId::kIrqEnable) {
+      if (reserved(rule.wmask)) return;
       P.irq_enable = wd;
-    } else if (a == CMM_MGMT_DST_OFFSET) {
-      if (reserved(CMM_MGMT_DST_WMASK)) return;
+    } else if (id == RegId::kMgmtDst) {
+      if (reserved(rule.wmask)) return;
       P.mgmt_dst = wd;
-    } else if (a == CMM_ALARM_CFG_OFFSET) {
-      if (reserved(CMM_ALARM_CFG_WMASK)) return;
+    } else if (id == RegId::kAlarmCfg) {
+      if (reserved(rule.wmask)) return;
       P.alarm_cfg = wd;
       P.alarm_win_valid = P.alarm_fired = false;  // a new configuration starts a new count
       P.alarm_cnt = 0;
     } else {
+      if (reserved(rule.wmask)) return;
       P.mgmt_tx[i] = wd;
     }
     return finish();
   }
 
-  // CST window: kernel agent of the owning partition only (I5).
-  if (a < CMM_CST_BASE + CMM_CST_COUNT * CMM_CST_STRIDE) {
-    const uint32_t ep = (a - CMM_CST_BASE) / CMM_CST_STRIDE;
-    const uint32_t off = (a - CMM_CST_BASE) % CMM_CST_STRIDE;
-    const bool known = off == CMM_CST_CTRL_OFFSET || off == CMM_CST_OWNER_OFFSET || off == CMM_CST_REMOTE_OFFSET ||
-                       off == CMM_CST_STATUS_OFFSET || off == CMM_CST_GEN_OFFSET || off == CMM_CST_SEQ_OFFSET ||
-                       off == CMM_CST_LOST_OFFSET;
-    if (!known) return decerr();
+  // CST window: kernel agent of the owning partition (I5); a cst_ep_ro
+  // register also gives the owner process a masked read-only view (claims 13/17).
+  if (who == Who::kCst || who == Who::kCstEpRo) {
+    const uint32_t ep = hit.ep;
+    const RegId id = hit.id;
     if (wr) touch_cst(ep);
     // Before the owner check: a faulted entry's owner field cannot be trusted.
     if (faulted(ep)) {
@@ -1189,56 +1175,54 @@ void CmmCore::reg_access(const PinsIn& in) {
       return finish();
     }
     Cst& c = cst_[ep];
-    if (!kernel || c.state == u(State::kFree) || c.owner_part != part) return denied(ep);
+    const bool view = !kernel && !wr && who == Who::kCstEpRo && in.reg_req_pid == c.owner_pid;
+    if (!(kernel || view) || c.state == u(State::kFree) || c.owner_part != part) return denied(ep);
     if (!wr) {
-      if (off == CMM_CST_CTRL_OFFSET) {
+      if (id == RegId::kCstCtrl) {
         rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_DIR, c.dir);
         if (params_.strong) rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_MODE, c.mode);
         rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_STATE, c.state);
         rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_KEY_VALID, ckt_[ep].valid);
         rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_KEY_ORIGIN, ckt_[ep].origin);
         rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_OWNER_PART, c.owner_part);
-      } else if (off == CMM_CST_OWNER_OFFSET) {
+      } else if (id == RegId::kCstOwner) {
         rd = c.owner_pid;
-      } else if (off == CMM_CST_REMOTE_OFFSET) {
+      } else if (id == RegId::kCstRemote) {
         rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_NODE, c.rnode);
         rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_PART, c.rpart);
         rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_EP, c.rep);
-      } else if (off == CMM_CST_STATUS_OFFSET) {
+      } else if (id == RegId::kCstStatus) {
         rd = CMM_FIELD_SET(rd, CMM_CST_STATUS_RXQ_COUNT, c.rxq_count);
         rd = CMM_FIELD_SET(rd, CMM_CST_STATUS_LAST_REASON, c.last_reason);
         rd = CMM_FIELD_SET(rd, CMM_CST_STATUS_TX_NACKS, c.tx_nacks);
-      } else if (off == CMM_CST_GEN_OFFSET) {
+      } else if (id == RegId::kCstGen) {
         rd = CMM_FIELD_SET(rd, CMM_CST_GEN_LOCAL, c.gen);
         rd = CMM_FIELD_SET(rd, CMM_CST_GEN_REMOTE, c.rgen);
-      } else if (off == CMM_CST_SEQ_OFFSET) {
+      } else if (id == RegId::kCstSeq) {
         rd = CMM_FIELD_SET(rd, CMM_CST_SEQ_TX, c.tx_seq);
         rd = CMM_FIELD_SET(rd, CMM_CST_SEQ_RX, c.rx_seq);
       } else {
         rd = CMM_FIELD_SET(rd, CMM_CST_LOST_TX, c.tx_lost);
         rd = CMM_FIELD_SET(rd, CMM_CST_LOST_RX, c.rx_lost);
       }
+      if (!kernel) rd &= rule.vmask;  // the owner's view: state-level fields only, no key state but valid
       return finish();
     }
-    if (off == CMM_CST_STATUS_OFFSET || off == CMM_CST_SEQ_OFFSET || off == CMM_CST_LOST_OFFSET) {
+    if (rule.access == Access::kRo) {
       refuse(Reason::kReadOnly);
       return finish();
     }
-    const uint32_t wmask = off == CMM_CST_CTRL_OFFSET    ? CMM_CST_CTRL_WMASK
-                           : off == CMM_CST_OWNER_OFFSET ? CMM_CST_OWNER_WMASK
-                           : off == CMM_CST_REMOTE_OFFSET ? CMM_CST_REMOTE_WMASK
-                                                          : CMM_CST_GEN_WMASK;
-    if (reserved(wmask)) return;
+    if (reserved(rule.wmask)) return;
     if (c.state != u(State::kAllocated)) {
       refuse(Reason::kNotOpen);
       return finish();
     }
-    if (off == CMM_CST_CTRL_OFFSET) {
+    if (id == RegId::kCstCtrl) {
       c.dir = static_cast<uint8_t>(CMM_FIELD_GET(wd, CMM_CST_CTRL_DIR));
       if (params_.strong) c.mode = static_cast<uint8_t>(CMM_FIELD_GET(wd, CMM_CST_CTRL_MODE));  // else ignored
-    } else if (off == CMM_CST_OWNER_OFFSET) {
+    } else if (id == RegId::kCstOwner) {
       c.owner_pid = static_cast<uint16_t>(CMM_FIELD_GET(wd, CMM_CST_OWNER_PID));
-    } else if (off == CMM_CST_GEN_OFFSET) {
+    } else if (id == RegId::kCstGen) {
       c.rgen = static_cast<uint8_t>(CMM_FIELD_GET(wd, CMM_CST_GEN_REMOTE));
     } else {
       const uint32_t rp = CMM_FIELD_GET(wd, CMM_CST_REMOTE_PART);
@@ -1255,16 +1239,12 @@ void CmmCore::reg_access(const PinsIn& in) {
   }
 
   // Endpoint pages: the owning process, or the kernel agent of its partition (I5).
-  if (a >= CMM_EP_BASE && a < CMM_EP_BASE + CMM_EP_COUNT * CMM_EP_STRIDE) {
-    const uint32_t ep = (a - CMM_EP_BASE) / CMM_EP_STRIDE;
-    const uint32_t off = (a - CMM_EP_BASE) % CMM_EP_STRIDE;
+  {
+    const uint32_t ep = hit.ep;
+    const RegId id = hit.id;
     Cst& c = cst_[ep];
-    const bool in_tx = off >= CMM_TX_BUF_OFFSET && off < CMM_TX_BUF_OFFSET + CMM_TX_BUF_BYTES;
-    const bool in_rx = off >= CMM_RX_BUF_OFFSET && off < CMM_RX_BUF_OFFSET + CMM_RX_BUF_BYTES;
-    const bool known = in_tx || in_rx || off == CMM_EP_DOORBELL_OFFSET || off == CMM_EP_TX_STATUS_OFFSET ||
-                       off == CMM_EP_TX_SENT_OFFSET || off == CMM_EP_RX_STATUS_OFFSET ||
-                       off == CMM_EP_RX_TAG_OFFSET || off == CMM_EP_RX_POP_OFFSET;
-    if (!known) return decerr();
+    const bool in_tx = id == RegId::kTxBuf;
+    const bool in_rx = id == RegId::kRxBuf;
     if (wr) touch_cst(ep);
     if (faulted(ep)) {
       refuse(Reason::kTableFault);
@@ -1287,37 +1267,36 @@ void CmmCore::reg_access(const PinsIn& in) {
       rsp_buf_slot_ = c.rxq_head;
       return finish();
     }
-    const bool is_cmd = off == CMM_EP_DOORBELL_OFFSET || off == CMM_EP_RX_POP_OFFSET;
+    const bool is_cmd = rule.access == Access::kCmd;
     if (wr != is_cmd) {
       if (wr) refuse(Reason::kReadOnly);
       // Command registers read as 0.
       return finish();
     }
-    if (off == CMM_EP_DOORBELL_OFFSET) {
+    if (id == RegId::kEpDoorbell) {
       doorbell(ep, wd, rsp);
-    } else if (off == CMM_EP_RX_POP_OFFSET) {
+    } else if (id == RegId::kEpRxPop) {
       if (c.rxq_count == 0) {
         refuse(Reason::kRxqEmpty);
       } else {
         c.rxq_head = static_cast<uint8_t>((c.rxq_head + 1) % kRxqDepth);
         --c.rxq_count;
       }
-    } else if (off == CMM_EP_TX_STATUS_OFFSET) {
+    } else if (id == RegId::kEpTxStatus) {
       rd = CMM_FIELD_SET(rd, CMM_EP_TX_STATUS_LAST_REASON, c.tx_last_reason);
       rd = CMM_FIELD_SET(rd, CMM_EP_TX_STATUS_NACKS, c.tx_nacks > 0xFF ? 0xFF : c.tx_nacks);
       rd = CMM_FIELD_SET(rd, CMM_EP_TX_STATUS_LAST_TAG, c.tx_last_tag);
-    } else if (off == CMM_EP_TX_SENT_OFFSET) {
+    } else if (id == RegId::kEpTxSent) {
       rd = c.tx_sent;
-    } else if (off == CMM_EP_RX_STATUS_OFFSET) {
+    } else if (id == RegId::kEpRxStatus) {
       rd = CMM_FIELD_SET(rd, CMM_EP_RX_STATUS_COUNT, c.rxq_count);
       rd = CMM_FIELD_SET(rd, CMM_EP_RX_STATUS_SLOT, c.rxq_head);
       if (c.rxq_count) rd = CMM_FIELD_SET(rd, CMM_EP_RX_STATUS_LEN, c.rxq[c.rxq_head].len);
-    } else if (off == CMM_EP_RX_TAG_OFFSET) {
+    } else if (id == RegId::kEpRxTag) {
       if (c.rxq_count) rd = c.rxq[c.rxq_head].tag;
     }
     return finish();
   }
-  decerr();
 }
 
 // LINK_KEY / LINK_CMD / LINK_STATUS, FIRMWARE requester only (strong-mode.md 11.3).

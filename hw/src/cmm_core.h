@@ -83,9 +83,16 @@ class CmmCore {
   // Bit counts of the fault-injection index space (1.11): protected bits, then the parity bit.
   static constexpr uint32_t kCstProtBits = 92, kCktProtBits = 130;
 
-  static constexpr uint32_t kStatDataSent = 0, kStatDataDelivered = 1, kStatConnectSent = 2,
-                            kStatConnectAccepted = 3, kStatCloseSent = 4, kStatMgmtSent = 5,
-                            kStatMgmtReceived = 6, kStatNackSent = 7;
+  // STAT indices: enum stat of hw/data/cmm.toml (regs::Stat); these names stay for users.
+  static constexpr uint32_t kStatDataSent = static_cast<uint32_t>(regs::Stat::kDataSent),
+                            kStatDataDelivered = static_cast<uint32_t>(regs::Stat::kDataDelivered),
+                            kStatConnectSent = static_cast<uint32_t>(regs::Stat::kConnectSent),
+                            kStatConnectAccepted = static_cast<uint32_t>(regs::Stat::kConnectAccepted),
+                            kStatCloseSent = static_cast<uint32_t>(regs::Stat::kCloseSent),
+                            kStatMgmtSent = static_cast<uint32_t>(regs::Stat::kMgmtSent),
+                            kStatMgmtReceived = static_cast<uint32_t>(regs::Stat::kMgmtReceived),
+                            kStatNackSent = static_cast<uint32_t>(regs::Stat::kNackSent);
+  static_assert(regs::kStatCount == regs::CMM_STAT_COUNT, "one STAT word per enum stat value");
 
  private:
   struct RxSlot {
@@ -275,6 +282,10 @@ class CmmCore {
   bool s1_strong_ = false;  // S1 waits for the RX engine
   uint32_t mrx_left_ = 0, mrx_cd_ = 0, mrx_got_ = 0;
   std::array<uint8_t, regs::kMaxMsgBytes> mrx_buf_{};
+  // The entry's key as the RX engine took it at the S1 load (strong-mode.md
+  // 11.6): the engine hashes the payload beats as they stream, so the key is
+  // fixed then; a key changed before the commit makes the MAC check fail.
+  Key mrx_key_{};
   bool mtx_busy_ = false;
   Header mtx_hdr_{};
   Key mtx_key_{};

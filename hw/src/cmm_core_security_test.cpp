@@ -758,14 +758,17 @@ TEST_F(Security, I5UserProcessCannotUseKernelRegisters) {
   std::vector<uint32_t> kregs = {CMM_PART_INFO_OFFSET,      CMM_CMD_OFFSET,           CMM_CMD_STATUS_OFFSET,
                                  CMM_IRQ_STATUS_OFFSET,     CMM_IRQ_ENABLE_OFFSET,    CMM_MGMT_DST_OFFSET,
                                  CMM_MGMT_RX_STATUS_OFFSET, CMM_ERRLOG_STATUS_OFFSET, CMM_ERRLOG_HEAD_OFFSET};
-  for (uint32_t i = 0; i < CMM_KEY_COUNT; ++i) kregs.push_back(CMM_KEY_OFFSET + 4 * i);
-  for (uint32_t i = 0; i < CMM_MGMT_TX_COUNT; ++i) kregs.push_back(CMM_MGMT_TX_OFFSET + 4 * i);
-  for (uint32_t i = 0; i < CMM_MGMT_RX_COUNT; ++i) kregs.push_back(CMM_MGMT_RX_OFFSET + 4 * i);
-  for (uint32_t i = 0; i < CMM_REJECT_COUNT_COUNT; ++i) kregs.push_back(CMM_REJECT_COUNT_OFFSET + 4 * i);
+  for (uint32_t i = 0; i < CMM_KEY_COUNT; ++i) kregs.push_back(CMM_KEY_OFFSET + CMM_KEY_STRIDE * i);
+  for (uint32_t i = 0; i < CMM_MGMT_TX_COUNT; ++i) kregs.push_back(CMM_MGMT_TX_OFFSET + CMM_MGMT_TX_STRIDE * i);
+  for (uint32_t i = 0; i < CMM_MGMT_RX_COUNT; ++i) kregs.push_back(CMM_MGMT_RX_OFFSET + CMM_MGMT_RX_STRIDE * i);
+  for (uint32_t i = 0; i < CMM_REJECT_COUNT_COUNT; ++i)
+    kregs.push_back(CMM_REJECT_COUNT_OFFSET + CMM_REJECT_COUNT_STRIDE * i);
   for (uint32_t i = 0; i < CMM_STAT_COUNT; ++i) kregs.push_back(stat_addr(i));
-  // Its own endpoint's CST entry is kernel-only too.
-  for (uint32_t off : {CMM_CST_CTRL_OFFSET, CMM_CST_OWNER_OFFSET, CMM_CST_REMOTE_OFFSET, CMM_CST_STATUS_OFFSET})
-    kregs.push_back(cst_addr(ch.rx_ep, off));
+  // Its own endpoint's CST entry is kernel-only too, but for the read-only
+  // view of the cst_ep_ro registers (checked below and in I5ChannelView*).
+  for (const RegRule& rr : kRegRules)
+    if (rr.win == RegWin::kCst && rr.who == Who::kCst) kregs.push_back(cst_addr(ch.rx_ep, rr.offset));
+  ASSERT_GE(kregs.size(), 4u);
   r.wr_ok(kernel(kRPart), CMM_IRQ_ENABLE_OFFSET, bit(Irq::kErr) | bit(Irq::kRx));
   const uint32_t cmd_status_before = r.cmd_status(kRPart);
   const uint32_t before = r.rejects(Reason::kDenied);
@@ -778,7 +781,12 @@ TEST_F(Security, I5UserProcessCannotUseKernelRegisters) {
               u(Rsp::kDenied))
         << std::hex << a;
   }
-  const uint32_t n = 2 * static_cast<uint32_t>(kregs.size());
+  uint32_t n = 2 * static_cast<uint32_t>(kregs.size());
+  // The owner's view of its CST entry is read-only: every write is DENIED.
+  for (uint32_t off : {CMM_CST_CTRL_OFFSET, CMM_CST_REMOTE_OFFSET, CMM_CST_STATUS_OFFSET}) {
+    EXPECT_EQ(r.wr(u3, cst_addr(ch.rx_ep, off), 0).status, u(Rsp::kDenied)) << std::hex << off;
+    ++n;
+  }
   EXPECT_EQ(r.rejects(Reason::kDenied), before + n);
   // Nothing happened.
   EXPECT_EQ(r.core.ep_state(ch.rx_ep), State::kOpen);
@@ -793,6 +801,146 @@ TEST_F(Security, I5UserProcessCannotUseKernelRegisters) {
   expect_coalesced(r, kRPart, n);
   expect_log(r, kRPart, Reason::kDenied, 0, 0, false, false, kR);
   expect_channel_works(13);
+}
+
+// ---------------------------------------------------------------------
+// The owner's read-only view of its CST entry (claims 13/17; who =
+// "cst_ep_ro" in hw/data/cmm.toml): nobody else gets it, nobody writes
+// through it, and it never shows key state beyond KEY_VALID.
+
+// The view registers, from the generated rules.
+std::vector<uint32_t> view_offsets() {
+  std::vector<uint32_t> v;
+  for (const RegRule& rr : kRegRules)
+    if (rr.who == Who::kCstEpRo) v.push_back(rr.offset);
+  return v;
+}
+
+TEST_F(Security, I5ChannelViewOfAnotherProcesssEndpointIsDenied) {
+  const std::vector<uint32_t> offs = view_offsets();
+  ASSERT_EQ(offs.size(), 3u);
+  const Req intruder = user(kRPart, kRPid + 1);  // another process of the owner's partition
+  const uint32_t before = r.rejects(Reason::kDenied);
+  r.clear_errlog(kRPart);
+  for (uint32_t off : offs) {
+    const RegRsp rsp = r.rd(intruder, cst_addr(ch.rx_ep, off));
+    EXPECT_EQ(rsp.status, u(Rsp::kDenied)) << std::hex << off;
+    EXPECT_EQ(rsp.rdata, 0u);
+  }
+  EXPECT_EQ(r.rejects(Reason::kDenied), before + offs.size());
+  EXPECT_EQ(r.core.reject_count(Reason::kDenied), before + offs.size());
+  expect_log(r, kRPart, Reason::kDenied, ch.rx_ep, 0, false, false, kR);
+  // The owner's view still works.
+  const uint32_t v = r.rd_ok(rx_user(), cst_addr(ch.rx_ep, CMM_CST_CTRL_OFFSET));
+  EXPECT_EQ(CMM_FIELD_GET(v, CMM_CST_CTRL_STATE), u(State::kOpen));
+  expect_channel_works(21);
+}
+
+TEST_F(Security, I5ChannelViewOfAnotherPartitionsEndpointIsDenied) {
+  // The same pid in another partition, and that partition's own entry with
+  // the owner's pid: ids are per partition, the view never crosses one.
+  const int other = r.make_entry(5, kRPid, Dir::kRecv, kS, 1, 1);
+  ASSERT_GE(other, 0);
+  const uint32_t before = r.rejects(Reason::kDenied);
+  r.clear_errlog(5);
+  r.clear_errlog(kRPart);
+  uint32_t n = 0;
+  for (uint32_t off : view_offsets()) {
+    RegRsp rsp = r.rd(user(5, kRPid), cst_addr(ch.rx_ep, off));
+    EXPECT_EQ(rsp.status, u(Rsp::kDenied)) << std::hex << off;
+    EXPECT_EQ(rsp.rdata, 0u);
+    rsp = r.rd(rx_user(), cst_addr(static_cast<uint32_t>(other), off));
+    EXPECT_EQ(rsp.status, u(Rsp::kDenied)) << std::hex << off;
+    EXPECT_EQ(rsp.rdata, 0u);
+    n += 2;
+  }
+  // A free entry belongs to nobody.
+  EXPECT_EQ(r.rd(rx_user(), cst_addr(kNumEndpoints - 1, CMM_CST_CTRL_OFFSET)).status, u(Rsp::kDenied));
+  ++n;
+  EXPECT_EQ(r.rejects(Reason::kDenied), before + n);
+  expect_log(r, 5, Reason::kDenied, ch.rx_ep, 0, false, false, kR);
+  expect_log(r, kRPart, Reason::kDenied, static_cast<uint32_t>(other), 0, false, false, kR);
+  // Each owner still sees its own entry.
+  EXPECT_EQ(CMM_FIELD_GET(r.rd_ok(user(5, kRPid), cst_addr(static_cast<uint32_t>(other), CMM_CST_CTRL_OFFSET)),
+                          CMM_CST_CTRL_STATE),
+            u(State::kAuthorized));
+  EXPECT_EQ(CMM_FIELD_GET(r.rd_ok(rx_user(), cst_addr(ch.rx_ep, CMM_CST_CTRL_OFFSET)), CMM_CST_CTRL_STATE),
+            u(State::kOpen));
+  expect_channel_works(22);
+}
+
+TEST_F(Security, I5ChannelViewIsReadOnly) {
+  const uint32_t ctrl = r.cst_ctrl(kRPart, ch.rx_ep);
+  const uint32_t remote = r.rd_ok(kernel(kRPart), cst_addr(ch.rx_ep, CMM_CST_REMOTE_OFFSET));
+  const uint32_t before = r.rejects(Reason::kDenied);
+  const uint32_t ro_before = r.rejects(Reason::kReadOnly);
+  r.clear_errlog(kRPart);
+  uint32_t n = 0;
+  // The owner writes what would re-point or re-open its channel, then every
+  // other CST register; values inside and outside the writable fields.
+  for (uint32_t off = 0; off < CMM_CST_STRIDE; off += 4) {
+    if (reg_decode(cst_addr(ch.rx_ep, off)).id == RegId::kNone) continue;
+    for (uint32_t wd : {remote_word(kX, 1, 1), 0u, 0xFFFFFFFFu}) {
+      EXPECT_EQ(r.wr(rx_user(), cst_addr(ch.rx_ep, off), wd).status, u(Rsp::kDenied)) << std::hex << off;
+      ++n;
+    }
+  }
+  EXPECT_EQ(r.rejects(Reason::kDenied), before + n);
+  EXPECT_EQ(r.rejects(Reason::kReadOnly), ro_before);  // DENIED before any access-kind check
+  expect_coalesced(r, kRPart, n);
+  expect_log(r, kRPart, Reason::kDenied, ch.rx_ep, 0, false, false, kR);
+  // Nothing changed.
+  EXPECT_EQ(r.cst_ctrl(kRPart, ch.rx_ep), ctrl);
+  EXPECT_EQ(r.rd_ok(kernel(kRPart), cst_addr(ch.rx_ep, CMM_CST_REMOTE_OFFSET)), remote);
+  EXPECT_EQ(r.rd_ok(kernel(kRPart), cst_addr(ch.rx_ep, CMM_CST_OWNER_OFFSET)), kRPid);
+  EXPECT_TRUE(r.core.key_equals_for_test(ch.rx_ep, ch.key));
+  // ... and the view still reads.
+  EXPECT_EQ(r.rd_ok(rx_user(), cst_addr(ch.rx_ep, CMM_CST_REMOTE_OFFSET)), remote);
+  expect_channel_works(23);
+}
+
+TEST_F(Security, I1ChannelViewShowsKeyValidAndNoOtherKeyState) {
+  const uint32_t before = r.rejects(Reason::kDenied);
+  // Receive entry (key of origin LOCAL) and send entry (origin REMOTE): the
+  // view is the kernel's value with KEY_ORIGIN and OWNER_PART masked.
+  struct Side {
+    CoreHarness* h;
+    uint8_t part;
+    uint32_t ep;
+    Req owner;
+  };
+  for (const Side& sd : {Side{&r, kRPart, ch.rx_ep, rx_user()}, Side{&s, kSPart, ch.tx_ep, tx_user()}}) {
+    const uint32_t k = sd.h->cst_ctrl(sd.part, sd.ep);
+    const uint32_t v = sd.h->rd_ok(sd.owner, cst_addr(sd.ep, CMM_CST_CTRL_OFFSET));
+    EXPECT_EQ(v, k & CMM_CST_CTRL_VMASK);
+    EXPECT_EQ(CMM_FIELD_GET(v, CMM_CST_CTRL_KEY_VALID), 1u);
+    EXPECT_EQ(CMM_FIELD_GET(v, CMM_CST_CTRL_KEY_ORIGIN), 0u);
+    EXPECT_EQ(CMM_FIELD_GET(v, CMM_CST_CTRL_OWNER_PART), 0u);
+    EXPECT_EQ(CMM_FIELD_GET(v, CMM_CST_CTRL_STATE), u(State::kOpen));
+    // No word of the view equals a key word.
+    for (uint32_t off : view_offsets()) {
+      const uint32_t w = sd.h->rd_ok(sd.owner, cst_addr(sd.ep, off));
+      for (uint32_t kw : ch.key) EXPECT_NE(w, kw);
+    }
+  }
+  EXPECT_EQ(CMM_CST_CTRL_VMASK & (((1u << CMM_CST_CTRL_KEY_ORIGIN_BITS) - 1) << CMM_CST_CTRL_KEY_ORIGIN_LSB), 0u);
+  // Generations, sequence numbers, loss counts and the owner field stay kernel-only.
+  r.clear_errlog(kRPart);
+  uint32_t n = 0;
+  for (uint32_t off : {CMM_CST_OWNER_OFFSET, CMM_CST_GEN_OFFSET, CMM_CST_SEQ_OFFSET, CMM_CST_LOST_OFFSET}) {
+    const RegRsp rsp = r.rd(rx_user(), cst_addr(ch.rx_ep, off));
+    EXPECT_EQ(rsp.status, u(Rsp::kDenied)) << std::hex << off;
+    EXPECT_EQ(rsp.rdata, 0u);
+    ++n;
+  }
+  EXPECT_EQ(r.rejects(Reason::kDenied), before + n);
+  expect_log(r, kRPart, Reason::kDenied, ch.rx_ep, 0, false, false, kR);
+  // After CLOSE the key is gone and the view says so.
+  expect_channel_works(24);
+  r.cmd_ok(kRPart, Cmd::kClose, ch.rx_ep);
+  const uint32_t v = r.rd_ok(rx_user(), cst_addr(ch.rx_ep, CMM_CST_CTRL_OFFSET));
+  EXPECT_EQ(CMM_FIELD_GET(v, CMM_CST_CTRL_KEY_VALID), 0u);
+  EXPECT_EQ(CMM_FIELD_GET(v, CMM_CST_CTRL_STATE), u(State::kAllocated));
 }
 
 // =====================================================================

@@ -253,23 +253,26 @@ TEST(CoreRegisters, ResetValuesOfEveryRegister) {
     EXPECT_EQ(CMM_FIELD_GET(pi, CMM_PART_INFO_PART), p);
     EXPECT_EQ(CMM_FIELD_GET(pi, CMM_PART_INFO_QUOTA), p + 1u);
     EXPECT_EQ(CMM_FIELD_GET(pi, CMM_PART_INFO_USED), 0u);
-    for (uint32_t i = 0; i < CMM_KEY_COUNT; ++i) EXPECT_EQ(h.rd_ok(k, CMM_KEY_OFFSET + 4 * i), 0u);
-    EXPECT_EQ(h.rd_ok(k, CMM_CMD_OFFSET), 0u);
-    EXPECT_EQ(h.rd_ok(k, CMM_CMD_STATUS_OFFSET), 0u);
-    EXPECT_EQ(h.rd_ok(k, CMM_IRQ_STATUS_OFFSET), 0u);
-    EXPECT_EQ(h.rd_ok(k, CMM_IRQ_ENABLE_OFFSET), 0u);
-    for (uint32_t i = 0; i < CMM_MGMT_TX_COUNT; ++i) EXPECT_EQ(h.rd_ok(k, CMM_MGMT_TX_OFFSET + 4 * i), 0u);
-    EXPECT_EQ(h.rd_ok(k, CMM_MGMT_DST_OFFSET), 0u);
-    EXPECT_EQ(h.rd_ok(k, CMM_MGMT_RX_STATUS_OFFSET), 0u);
-    for (uint32_t i = 0; i < CMM_MGMT_RX_COUNT; ++i) EXPECT_EQ(h.rd_ok(k, CMM_MGMT_RX_OFFSET + 4 * i), 0u);
-    EXPECT_EQ(h.rd_ok(k, CMM_ERRLOG_STATUS_OFFSET), 0u);
-    EXPECT_EQ(h.rd_ok(k, CMM_ERRLOG_HEAD_OFFSET), 0u);
-    for (uint32_t a : {CMM_ERRLOG_HEAD_REPEAT_OFFSET, CMM_EXC_COUNT_OFFSET, CMM_EXC_FIRST_OFFSET, CMM_EXC_LAST_OFFSET,
-                       CMM_ALARM_CFG_OFFSET, CMM_ALARM_COUNT_OFFSET})
-      EXPECT_EQ(h.rd_ok(k, a), 0u) << std::hex << a;
-    for (uint32_t i = 0; i < CMM_REJECT_COUNT_COUNT; ++i)
-      EXPECT_EQ(h.rd_ok(k, CMM_REJECT_COUNT_OFFSET + 4 * i), 0u) << i;
-    for (uint32_t i = 0; i < CMM_STAT_COUNT; ++i) EXPECT_EQ(h.rd_ok(k, stat_addr(i)), 0u) << i;
+    // Every other register of the map, every word of every array, against
+    // the generated reset value (CMM_<REG>_RESET = kRegRules[].reset).
+    for (const RegRule& r : kRegRules) {
+      if (r.win != RegWin::kGlobal || r.who == Who::kFirmware || !r.has_reset) continue;
+      for (uint32_t i = 0; i < r.count; ++i)
+        EXPECT_EQ(h.rd_ok(r.who == Who::kAny ? user(p, 77) : k, r.offset + i * r.stride), r.reset)
+            << r.name << "[" << i << "]";
+    }
+  }
+  // Spot checks that the table carries the toml's values.
+  static_assert(reg_rule(RegId::kId).reset == CMM_ID_RESET && CMM_ID_RESET == kMagic);
+  static_assert(reg_rule(RegId::kStat).has_reset && CMM_STAT_RESET == 0u);
+  static_assert(!reg_rule(RegId::kNodeId).has_reset && !reg_rule(RegId::kGeometry).has_reset);
+  // Window registers: every entry is FREE after reset, so nobody owns one.
+  for (uint32_t e : {0u, kNumEndpoints - 1}) {
+    for (const RegRule& r : kRegRules) {
+      if (r.win == RegWin::kGlobal) continue;
+      const uint32_t base = r.win == RegWin::kCst ? cst_addr(e, r.offset) : ep_addr(e, r.offset);
+      EXPECT_EQ(h.rd(kernel(0), base).status, u(Rsp::kDenied)) << r.name;
+    }
   }
   for (uint32_t e = 0; e < kNumEndpoints; ++e) {
     EXPECT_EQ(h.core.ep_state(e), State::kFree);
@@ -277,7 +280,10 @@ TEST(CoreRegisters, ResetValuesOfEveryRegister) {
     EXPECT_EQ(h.core.rxq_count(e), 0u);
   }
   EXPECT_EQ(h.core.egress_occupancy(), 0u);
-  for (uint32_t r = 0; r < kReasonCount; ++r) EXPECT_EQ(h.core.reject_count(static_cast<Reason>(r)), 0u);
+  for (uint32_t r = 0; r < kReasonCount; ++r)
+    if (r != u(Reason::kDenied)) {
+      EXPECT_EQ(h.core.reject_count(static_cast<Reason>(r)), 0u);
+    }
   EXPECT_TRUE(h.egress.empty());
 }
 
@@ -512,6 +518,122 @@ TEST_F(CoreTest, MisalignedAndUnmappedAddressesGiveDecerr) {
   EXPECT_EQ(h.irq_status(0), bit(Irq::kErr));
   // Address bits above kAddrBits are not decoded.
   EXPECT_EQ(h.rd_ok(user(0, 0), (1u << kAddrBits) | CMM_ID_OFFSET), kMagic);
+}
+
+// The status a plain core must answer for an access, derived only from the
+// generated access rules (hw/data/cmm.toml), never from the core's decode.
+// kOk|kReject means "admitted": the operation itself may still refuse.
+struct Predicted {
+  uint8_t status;
+  bool either_ok_or_reject;
+};
+Predicted predict_access(uint32_t a, Req who, bool wr, const CmmCore& core, uint8_t owner_part,
+                         uint16_t owner_pid) {
+  const auto ok = Predicted{u(Rsp::kOk), false};
+  const auto admitted = Predicted{u(Rsp::kOk), true};
+  const auto deny = Predicted{u(Rsp::kDenied), false};
+  const auto rej = Predicted{u(Rsp::kReject), false};
+  const auto dec = Predicted{u(Rsp::kDecerr), false};
+  const RegHit hit = reg_decode(a);
+  if (hit.id == RegId::kNone) return dec;
+  const RegRule& r = reg_rule(hit.id);
+  const bool kern = who.priv == Priv::kKernel;
+  const bool owned = core.ep_state(hit.ep) != State::kFree && owner_part == who.part;
+  switch (r.who) {
+    case Who::kAny:
+      return wr ? rej : ok;
+    case Who::kFirmware:
+      return dec;  // plain core: not mapped
+    case Who::kKernel:
+      if (!kern) return deny;
+      if (wr) return r.access == Access::kRo ? rej : admitted;
+      return ok;
+    case Who::kCst:
+    case Who::kCstEpRo: {
+      const bool view = !kern && !wr && r.who == Who::kCstEpRo && who.pid == owner_pid;
+      if (!owned || !(kern || view)) return deny;
+      if (wr) return r.access == Access::kRo ? rej : admitted;
+      return ok;
+    }
+    case Who::kEp:
+      if (!owned || !(kern || who.pid == owner_pid)) return deny;
+      if (r.buffer && wr != (r.access == Access::kWo)) return dec;
+      if (hit.id == RegId::kRxBuf) return rej;  // empty receive queue
+      if (wr) return r.access == Access::kRo ? rej : admitted;
+      return ok;
+  }
+  return dec;
+}
+
+// Every word address of the global map, of two CST blocks and of two
+// endpoint pages, read (and, where it cannot disturb the set-up, written) by
+// every requester class: the core's answer must be the generated rule's.
+TEST_F(CoreTest, DecodeFollowsTheGeneratedAccessRulesForEveryRequester) {
+  constexpr uint16_t kPid = 7;
+  const int mine = h.make_entry(0, kPid, Dir::kRecv, kPeer, 1, 1, false);  // ALLOCATED, partition 0
+  const int theirs = h.make_entry(1, kPid, Dir::kSend, kPeer, 1, 2, false);  // same pid, partition 1
+  ASSERT_GE(mine, 0);
+  ASSERT_GE(theirs, 0);
+  const Req classes[] = {
+      user(3, 99),        // any requester (user of a partition owning nothing)
+      kernel(0),          // kernel of the owning partition (of `mine`)
+      kernel(2),          // kernel of another partition
+      user(0, kPid),      // the owner process
+      user(0, kPid + 1),  // another process of the owner's partition
+      firmware(),         // the board-management pin (ignored by a plain core)
+  };
+  std::vector<uint32_t> addrs;
+  for (uint32_t a = 0; a < CMM_CST_BASE; a += 4) addrs.push_back(a);
+  for (int e : {mine, theirs}) {
+    for (uint32_t o = 0; o < CMM_CST_STRIDE; o += 4) addrs.push_back(cst_addr(static_cast<uint32_t>(e), o));
+    for (uint32_t o = 0; o < CMM_EP_STRIDE; o += 4) addrs.push_back(ep_addr(static_cast<uint32_t>(e), o));
+  }
+  addrs.push_back(CMM_CST_BASE + CMM_CST_COUNT * CMM_CST_STRIDE);  // between the windows
+  addrs.push_back(CMM_EP_BASE + CMM_EP_COUNT * CMM_EP_STRIDE);     // past the last page
+  auto owner_of = [&](uint32_t a, uint8_t& part, uint16_t& pid) {
+    const uint32_t ep = reg_decode(a).ep;
+    part = ep == static_cast<uint32_t>(theirs) ? 1 : 0;
+    pid = kPid;
+  };
+  uint32_t checked = 0;
+  for (const Req& who : classes) {
+    for (uint32_t a : addrs) {
+      uint8_t op;
+      uint16_t opid;
+      owner_of(a, op, opid);
+      const Predicted want = predict_access(a, who, false, h.core, op, opid);
+      const RegRsp got = h.rd(who, a);
+      if (want.either_ok_or_reject) {
+        EXPECT_TRUE(got.status == u(Rsp::kOk) || got.status == u(Rsp::kReject)) << std::hex << a;
+      } else {
+        EXPECT_EQ(got.status, want.status) << "read 0x" << std::hex << a << " by part " << +who.part << " priv "
+                                           << +static_cast<uint8_t>(who.priv) << " pid " << who.pid;
+      }
+      ++checked;
+    }
+  }
+  // Writes by every class but the owning kernel (its writes would change the set-up).
+  for (const Req& who : classes) {
+    if (who.priv == Priv::kKernel && who.part == 0) continue;
+    for (uint32_t a : addrs) {
+      uint8_t op;
+      uint16_t opid;
+      owner_of(a, op, opid);
+      if (who.priv == Priv::kKernel && op == who.part) continue;
+      const Predicted want = predict_access(a, who, true, h.core, op, opid);
+      const RegRsp got = h.wr(who, a, 0);
+      if (want.either_ok_or_reject) {
+        EXPECT_TRUE(got.status == u(Rsp::kOk) || got.status == u(Rsp::kReject)) << std::hex << a;
+      } else {
+        EXPECT_EQ(got.status, want.status) << "write 0x" << std::hex << a << " by part " << +who.part << " priv "
+                                           << +static_cast<uint8_t>(who.priv) << " pid " << who.pid;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 6u * addrs.size());
+  // The set-up survived: the owner's kernel still sees its entry.
+  EXPECT_EQ(h.cst_state(0, static_cast<uint32_t>(mine)), u(State::kAllocated));
 }
 
 TEST_F(CoreTest, RequesterPartitionOutOfRangeIsDenied) {

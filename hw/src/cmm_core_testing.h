@@ -81,8 +81,8 @@ struct VdRec {
 // Register addresses.
 inline uint32_t cst_addr(uint32_t ep, uint32_t off) { return regs::CMM_CST_BASE + ep * regs::CMM_CST_STRIDE + off; }
 inline uint32_t ep_addr(uint32_t ep, uint32_t off) { return regs::CMM_EP_BASE + ep * regs::CMM_EP_STRIDE + off; }
-inline uint32_t reject_addr(Reason r) { return regs::CMM_REJECT_COUNT_OFFSET + 4 * u(r); }
-inline uint32_t stat_addr(uint32_t i) { return regs::CMM_STAT_OFFSET + 4 * i; }
+inline uint32_t reject_addr(Reason r) { return regs::CMM_REJECT_COUNT_OFFSET + regs::CMM_REJECT_COUNT_STRIDE * u(r); }
+inline uint32_t stat_addr(uint32_t i) { return regs::CMM_STAT_OFFSET + regs::CMM_STAT_STRIDE * i; }
 inline uint32_t cmd_word(Cmd op, uint32_t ep = 0) {
   uint32_t w = 0;
   w = CMM_FIELD_SET(w, CMM_CMD_OP, u(op));
@@ -389,7 +389,7 @@ class CoreHarness {
   // KEY0..3 written by the kernel agent thread `pid` of the partition.
   void stage_key(uint8_t part, const Key& k, uint16_t pid = 0) {
     for (uint32_t w = 0; w < regs::kKeyWords; ++w)
-      wr_ok(Req{part, Priv::kKernel, pid}, regs::CMM_KEY_OFFSET + 4 * w, k[w]);
+      wr_ok(Req{part, Priv::kKernel, pid}, regs::CMM_KEY_OFFSET + regs::CMM_KEY_STRIDE * w, k[w]);
   }
   // CST_GEN.LOCAL: the entry's generation (epoch).
   uint8_t gen(uint8_t part, uint32_t ep) {

@@ -72,7 +72,7 @@ uint32_t link_cmd(regs::LinkOp op, uint32_t node) {
 }
 // Provisioning through the board-management port: LINK_KEY0..3, LINK_CMD SET.
 void provision(CoreHarness& h, uint8_t node, const Key& lk) {
-  for (uint32_t w = 0; w < regs::kKeyWords; ++w) h.wr_ok(firmware(), regs::CMM_LINK_KEY_OFFSET + 4 * w, lk[w]);
+  for (uint32_t w = 0; w < regs::kKeyWords; ++w) h.wr_ok(firmware(), regs::CMM_LINK_KEY_OFFSET + regs::CMM_LINK_KEY_STRIDE * w, lk[w]);
   h.wr_ok(firmware(), regs::CMM_LINK_CMD_OFFSET, link_cmd(regs::LinkOp::kSet, node));
   EXPECT_TRUE(h.core.link_valid(node));
 }
@@ -238,6 +238,99 @@ TEST_F(Strong, SniffedStrongDataGivesNoKeyAndForgeriesAreBadMac) {
   EXPECT_EQ(rx.pop_err(1).reason, u(Reason::kBadMac));
   EXPECT_EQ(rx.core.rx_seq(c.rx_ep), 1u);  // nothing accepted
   ASSERT_TRUE(send(c, payload(32, 8)));   // the channel keeps working
+}
+
+// NO_KEY is the strong DATA check's first reason: a strong entry without a
+// key cannot check a MAC, so the packet is dropped unanswered (11.7).
+TEST_F(Strong, StrongDataForAStrongEntryWithoutKeyIsNoKeyAndUnanswered) {
+  const Channel c = open();
+  ASSERT_TRUE(send(c, payload(16, 1)));
+  const EgRec sniffed = last(tx, Opcode::kData);
+  // A second strong receive entry of the same partition, ALLOCATED, no key.
+  const uint32_t e = static_cast<uint32_t>(rx.alloc(1));
+  rx.wr_ok(kernel(1), cst_addr(e, regs::CMM_CST_CTRL_OFFSET), ctrl_word(Dir::kRecv, true));
+  ASSERT_FALSE(rx.core.key_valid(e));
+  rx.take_egress();
+  rx.take_verdicts();
+  rx.clear_errlog(1);
+  const uint32_t nokey0 = rx.rejects(Reason::kNoKey);
+  Header h = sniffed.hdr;
+  h.dst_ep = static_cast<uint8_t>(e);
+  h.dst_gen = rx.core.ep_gen(e);
+  rx.strong_payloads.push_back(payload(16, 1));
+  rx.inject(h);
+  EXPECT_EQ(rx.rejects(Reason::kNoKey), nokey0 + 1);
+  EXPECT_EQ(rx.core.reject_count(Reason::kNoKey), nokey0 + 1);
+  const auto vds = rx.take_verdicts();
+  ASSERT_EQ(vds.size(), 1u);
+  EXPECT_FALSE(vds[0].accept);
+  EXPECT_EQ(vds[0].reason, u(Reason::kNoKey));
+  EXPECT_TRUE(rx.take_egress().empty()) << "answered without a key";
+  ASSERT_EQ(rx.errlog_count(1), 1u);
+  const ErrEntry le = rx.pop_err(1);
+  EXPECT_EQ(le.reason, u(Reason::kNoKey));
+  EXPECT_EQ(le.ep, e);
+  EXPECT_EQ(rx.core.rxq_count(e), 0u);
+  ASSERT_TRUE(send(c, payload(24, 2)));  // the channel keeps working
+}
+
+// The RX engine takes the entry's key when the header enters S1 (it hashes
+// the payload as it streams, 11.6): a key changed while it runs cannot make
+// a packet tagged under the new key pass.
+TEST_F(Strong, KeyChangedWhileTheRxMacEngineRunsIsBadMac) {
+  const Channel c = open();
+  ASSERT_TRUE(send(c, payload(16, 1)));
+  const EgRec sniffed = last(tx, Opcode::kData);
+  const Key k2{0x11111111u, 0x22222222u, 0x33333333u, 0x44444444u};
+  Header h = sniffed.hdr;
+  h.seq = static_cast<uint16_t>(h.seq + 1);
+  h.len = regs::kMaxMsgBytes;  // 64 beats: time for the agent to re-key the entry
+  const auto pay = payload(regs::kMaxMsgBytes, 7);
+  h.key = ref_mac(k2, h, pay);
+  rx.take_verdicts();
+  rx.clear_errlog(1);
+  const uint32_t bad0 = rx.rejects(Reason::kBadMac);
+  rx.strong_payloads.push_back(pay);
+  rx.ingress.push_back(h);
+  rx.tick(2);
+  ASSERT_TRUE(rx.core.mac_rx_busy());
+  rx.cmd_ok(1, Cmd::kClose, c.rx_ep);
+  rx.cmd_ok(1, Cmd::kAuthorize, c.rx_ep);
+  rx.stage_key(1, k2);
+  rx.cmd_ok(1, Cmd::kSetKey, c.rx_ep);
+  ASSERT_TRUE(rx.core.mac_rx_busy()) << "the packet committed before the re-key";
+  ASSERT_TRUE(rx.core.key_equals_for_test(c.rx_ep, k2));
+  rx.settle();
+  EXPECT_EQ(rx.rejects(Reason::kBadMac), bad0 + 1);
+  const auto vds = rx.take_verdicts();
+  ASSERT_EQ(vds.size(), 1u);
+  EXPECT_FALSE(vds[0].accept);
+  EXPECT_EQ(vds[0].reason, u(Reason::kBadMac));
+  EXPECT_EQ(rx.pop_err(1).reason, u(Reason::kBadMac));
+}
+
+// The management-plane decode follows the generated rules: the FIRMWARE pin
+// reaches only who = any / firmware registers, nobody else the firmware ones.
+TEST_F(Strong, DecodeFollowsTheGeneratedRulesWithTheFirmwarePin) {
+  uint32_t n = 0;
+  for (uint32_t a = 0; a < regs::CMM_CST_BASE; a += 4) {
+    const regs::RegHit hit = regs::reg_decode(a);
+    const regs::Who who = hit.id == regs::RegId::kNone ? regs::Who::kKernel : regs::reg_rule(hit.id).who;
+    const bool fw_reg = hit.id != regs::RegId::kNone && who == regs::Who::kFirmware;
+    const bool any_reg = hit.id != regs::RegId::kNone && who == regs::Who::kAny;
+    const uint8_t fw_want = (fw_reg || any_reg) ? u(Rsp::kOk) : u(Rsp::kDenied);
+    EXPECT_EQ(rx.rd(firmware(), a).status, fw_want) << std::hex << a;
+    const uint8_t k_want = hit.id == regs::RegId::kNone ? u(Rsp::kDecerr) : fw_reg ? u(Rsp::kDenied) : u(Rsp::kOk);
+    EXPECT_EQ(rx.rd(kernel(0), a).status, k_want) << std::hex << a;
+    if (fw_reg) {
+      EXPECT_EQ(rx.rd(user(1, 10), a).status, u(Rsp::kDenied)) << std::hex << a;
+    }
+    n += 2;
+  }
+  EXPECT_GE(n, 2u * (regs::CMM_CST_BASE / 4));
+  // Window addresses are kernel/process territory: DENIED to the pin.
+  EXPECT_EQ(rx.rd(firmware(), cst_addr(0, regs::CMM_CST_CTRL_OFFSET)).status, u(Rsp::kDenied));
+  EXPECT_EQ(rx.rd(firmware(), ep_addr(0, regs::CMM_EP_RX_STATUS_OFFSET)).status, u(Rsp::kDenied));
 }
 
 TEST_F(Strong, TamperedPayloadByteIsBadMacAndNotDelivered) {

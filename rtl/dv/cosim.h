@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "core_model.h"
+#include "rtl_model.h"
 
 namespace cmm::dv {
 
@@ -19,7 +19,7 @@ struct CosimConfig {
   bool verbose = true;         // print the summary and coverage
   // Builds the model under test (default: the Verilated RTL). Tests use it to
   // wrap the RTL in a fault injector.
-  std::function<std::unique_ptr<CoreModel>(const Straps&, const RtlTrace&)> make_dut;
+  std::function<std::unique_ptr<CorePinsModel>(const Straps&, const RtlTrace&)> make_dut;
 };
 
 struct CosimResult {

@@ -57,24 +57,33 @@ TEST(Cosim, LockstepRandom) {
 
 // The harness itself: a model that differs in one output must be caught at the
 // first differing cycle, on the right port.
-class FaultyDut final : public CoreModel {
+class FaultyDut final : public CorePinsModel {
  public:
-  FaultyDut(std::unique_ptr<CoreModel> inner, uint64_t after) : inner_(std::move(inner)), after_(after) {}
-  const char* name() const override { return "RTL cmm_core + injected fault"; }
-  void edge(const PinsIn& in, bool rst_n) override {
-    inner_->edge(in, rst_n);
-    ++cycle_;
+  FaultyDut(std::unique_ptr<CorePinsModel> inner, uint64_t after) : inner_(std::move(inner)), after_(after) {}
+  const char* kind() const override { return "rtl+injected fault"; }
+  void step(const PinsIn& in) override {
+    inner_->step(in);
+    edge();
   }
-  PinsOut outputs() const override {
-    PinsOut o = inner_->outputs();
-    if (cycle_ > after_ && o.vd_valid && !o.vd_accept) o.vd_reason ^= 1;  // a wrong reject reason
-    return o;
+  void reset() override {
+    inner_->reset();
+    edge();
   }
+  void skip_idle(uint64_t) override { ADD_FAILURE() << "not used by the harness"; }
+  bool quiescent() const override { return inner_->quiescent(); }
+  uint64_t cycle() const override { return inner_->cycle(); }
+  const PinsOut& out() const override { return out_; }
 
  private:
-  std::unique_ptr<CoreModel> inner_;
+  void edge() {
+    ++edges_;
+    out_ = inner_->out();
+    if (edges_ > after_ && out_.vd_valid && !out_.vd_accept) out_.vd_reason ^= 1;  // a wrong reject reason
+  }
+  std::unique_ptr<CorePinsModel> inner_;
   uint64_t after_;
-  uint64_t cycle_ = 0;
+  uint64_t edges_ = 0;
+  PinsOut out_{};
 };
 
 TEST(Cosim, HarnessCatchesInjectedMismatch) {
@@ -82,7 +91,7 @@ TEST(Cosim, HarnessCatchesInjectedMismatch) {
   cfg.seed = 3;
   cfg.cycles = 50000;
   cfg.verbose = false;
-  cfg.make_dut = [](const Straps& s, const RtlTrace& t) -> std::unique_ptr<CoreModel> {
+  cfg.make_dut = [](const Straps& s, const RtlTrace& t) -> std::unique_ptr<CorePinsModel> {
     return std::make_unique<FaultyDut>(make_rtl_model(s, t), 1000);
   };
   const CosimResult r = run_cosim(cfg);

@@ -13,14 +13,13 @@
 #include <memory>
 
 #include "cmm_core_testing.h"
-#include "core_model.h"
 #include "cosim.h"
 
 namespace cmm::dv {
 namespace {
 
 struct Shadow {
-  std::unique_ptr<CoreModel> rtl;
+  std::unique_ptr<CorePinsModel> rtl;
   uint64_t last_cycle = 0;
   bool failed = false;
   bool desynced = false;  // the core was stepped outside the harness
@@ -57,7 +56,7 @@ class Replay final : public ::testing::EmptyTestEventListener {
  private:
   void compare(const coretest::CoreHarness& h, Shadow& s, const PinsOut& ref, const char* when) {
     std::string port, vr, vd, all;
-    if (!first_output_diff(ref, s.rtl->outputs(), port, vr, vd, all)) return;
+    if (!first_output_diff(ref, s.rtl->out(), port, vr, vd, all)) return;
     s.failed = true;
     ADD_FAILURE() << "RTL lockstep mismatch (node " << unsigned(h.core.straps().node_id) << ") at core cycle "
                   << h.core.cycle() << " " << when << ", first port " << port << ": C++ " << vr << ", RTL " << vd
@@ -69,7 +68,7 @@ class Replay final : public ::testing::EmptyTestEventListener {
     auto it = shadows_.find(&h);
     if (it == shadows_.end()) {
       Shadow s;
-      s.rtl = make_rtl_model(h.core.straps());
+      s.rtl = make_rtl_model(h.core.straps(), RtlTrace{});
       it = shadows_.emplace(&h, std::move(s)).first;
       it->second.last_cycle = ~0ull;  // power-up: reset edge below
     }
@@ -82,12 +81,12 @@ class Replay final : public ::testing::EmptyTestEventListener {
       return;
     }
     if (h.core.cycle() != s.last_cycle + 1) {
-      s.rtl->edge(PinsIn{}, false);
-      s.rtl->edge(PinsIn{}, false);
+      s.rtl->reset();
+      s.rtl->reset();
       compare(h, s, before, "(after reset)");
       if (s.failed) return;
     }
-    s.rtl->edge(in, true);
+    s.rtl->step(in);
     s.last_cycle = h.core.cycle();
     ++cycles_;
     compare(h, s, h.core.out(), "");

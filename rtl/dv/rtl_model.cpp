@@ -1,4 +1,4 @@
-// Verilated rtl/cmm_core.sv behind the CoreModel interface: pins only.
+// Verilated rtl/cmm_core.sv behind cmm::CorePinsModel: pins only.
 // Compiled once per model flavour (rtl/CMakeLists.txt): the plain model, the
 // coverage model (CMM_RTL_COV: line/toggle/user coverage, written per model
 // instance into $CMM_COV_DIR) and the mutant schema (CMM_RTL_MUT: the mutant
@@ -6,12 +6,13 @@
 #include <verilated.h>
 #include <verilated_fst_c.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <string>
 #include <unistd.h>
 
-#include "core_model.h"
+#include "rtl_model.h"
 #if defined(CMM_RTL_COV)
 #include <verilated_cov.h>
 
@@ -33,9 +34,11 @@ using VTop = Vcmm_core;
 namespace cmm::dv {
 namespace {
 
+using namespace regs;
+
 constexpr uint64_t kHalfPeriodPs = 500;  // 1 GHz, Verilator's default 1 ps precision
 
-class RtlModel final : public CoreModel {
+class RtlModel final : public CorePinsModel {
  public:
   RtlModel(const Straps& s, const RtlTrace& tr) : trace_(tr) {
     ctx_ = std::make_unique<VerilatedContext>();
@@ -59,6 +62,8 @@ class RtlModel final : public CoreModel {
     top_->clk = 0;
     top_->rst_ni = 1;
     top_->eval();
+    reset();     // the C++ core's power-up state; not traced, not counted
+    edges_ = 0;  // FST time = the harness's edge count
 #if CMM_RTL_FST
     if (!trace_.fst_path.empty()) {
       fst_ = std::make_unique<VerilatedFstC>();
@@ -81,9 +86,51 @@ class RtlModel final : public CoreModel {
 #endif
   }
 
-  const char* name() const override { return "RTL cmm_core"; }
+  const char* kind() const override { return "rtl"; }
+  const PinsOut& out() const override { return out_; }
+  uint64_t cycle() const override { return cycle_; }
 
-  void edge(const PinsIn& in, bool rst_n) override {
+  void step(const PinsIn& in) override {
+    s1_busy_ = in.ing_valid && out_.ing_ready;
+    // What the pins cannot show (the C++ core's quiescent() sees it inside):
+    // a flipped table bit is checked at the next edge, and a seed or a HWKEY
+    // command may start a key computation (KEYGEN_CYCLES edges). Assumed
+    // conservatively from the inputs.
+    fault_pending_ = in.fault_valid;
+    if (kg_left_ > 0) --kg_left_;
+    const bool hwkey_cmd = in.reg_req_valid && out_.reg_req_ready && in.reg_req_write &&
+                           (in.reg_req_addr & ((1u << regs::kAddrBits) - 1u)) == CMM_CMD_OFFSET &&
+                           CMM_FIELD_GET(in.reg_req_wdata, CMM_CMD_HWKEY) != 0;
+    if ((in.entropy_valid && in.entropy != Key{}) || hwkey_cmd) kg_left_ = regs::kKeygenCycles + 1u;
+    edge(in, true);
+    ++cycle_;
+  }
+  void reset() override {
+    edge(PinsIn{}, false);
+    cycle_ = 0;
+    s1_busy_ = fault_pending_ = false;
+    kg_left_ = 0;
+  }
+  // Idle edges of a quiescent core change nothing but time and the key
+  // generator's countdown (docs/security.md 1.10), which the pins do not
+  // show: the first ones are evaluated (a computation ends within
+  // KEYGEN_CYCLES edges), the rest only counted.
+  void skip_idle(uint64_t n) override {
+    const uint64_t k = std::min<uint64_t>(n, regs::kKeygenCycles + 1u);
+    for (uint64_t i = 0; i < k; ++i) edge(PinsIn{}, true);
+    kg_left_ = 0;
+    fault_pending_ = s1_busy_ = false;
+    cycle_ += n;
+  }
+  // Derived from the pins with the C++ core's definition (no header in S1,
+  // no egress header, no register response, no verdict), so both
+  // implementations skip exactly the same idle cycles.
+  bool quiescent() const override {
+    return !s1_busy_ && !out_.eg_valid && !out_.reg_rsp_valid && !out_.vd_valid && !fault_pending_ && kg_left_ == 0;
+  }
+
+ private:
+  void edge(const PinsIn& in, bool rst_n) {
     VTop& t = *top_;
     t.rst_ni = rst_n;
     t.reg_req_valid_i = in.reg_req_valid;
@@ -106,16 +153,17 @@ class RtlModel final : public CoreModel {
     t.fault_bit_i = in.fault_bit;
     t.clk = 0;
     t.eval();
-    dump(2 * cycle_);
+    dump(2 * edges_);
     t.clk = 1;
     t.eval();
-    dump(2 * cycle_ + 1);
-    ++cycle_;
+    dump(2 * edges_ + 1);
+    ++edges_;
+    sample();
   }
 
-  PinsOut outputs() const override {
+  void sample() {
     const VTop& t = *top_;
-    PinsOut o;
+    PinsOut& o = out_;
     o.reg_req_ready = t.reg_req_ready_o;
     o.reg_rsp_valid = t.reg_rsp_valid_o;
     o.reg_rsp_rdata = t.reg_rsp_rdata_o;
@@ -134,24 +182,27 @@ class RtlModel final : public CoreModel {
     o.vd_slot = t.vd_slot_o;
     o.vd_reason = t.vd_reason_o;
     o.irq = t.irq_o;
-    return o;
   }
 
- private:
   void dump(uint64_t half) {
-    if (fst_ && cycle_ >= trace_.from_cycle && cycle_ <= trace_.to_cycle) fst_->dump(half * kHalfPeriodPs);
+    if (fst_ && edges_ >= trace_.from_cycle && edges_ <= trace_.to_cycle) fst_->dump(half * kHalfPeriodPs);
   }
 
   RtlTrace trace_;
   std::unique_ptr<VerilatedContext> ctx_;
   std::unique_ptr<VTop> top_;
   std::unique_ptr<VerilatedFstC> fst_;
-  uint64_t cycle_ = 0;
+  PinsOut out_{};
+  uint64_t edges_ = 0;  // every edge since construction (FST time)
+  uint64_t cycle_ = 0;  // CorePinsModel::cycle(): edges since the last reset
+  bool s1_busy_ = false;
+  bool fault_pending_ = false;  // a fault was injected at the last edge
+  uint32_t kg_left_ = 0;        // edges a key computation may still take
 };
 
 }  // namespace
 
-std::unique_ptr<CoreModel> make_rtl_model(const Straps& s, const RtlTrace& trace) {
+std::unique_ptr<CorePinsModel> make_rtl_model(const Straps& s, const RtlTrace& trace) {
   return std::make_unique<RtlModel>(s, trace);
 }
 

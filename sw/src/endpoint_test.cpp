@@ -170,6 +170,45 @@ TEST_F(EndpointTest, TxSentAndRxStatus) {
   EXPECT_EQ(rs.len, 9);
 }
 
+constexpr uint32_t cst_reg(uint32_t off) { return CMM_CST_BASE + kEp * CMM_CST_STRIDE + off; }
+
+TEST_F(EndpointTest, ChannelViewReadsCtrlRemoteAndStatusOfItsCstEntry) {
+  uint32_t ctrl = CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, static_cast<uint32_t>(Dir::kSend));
+  ctrl = CMM_FIELD_SET(ctrl, CMM_CST_CTRL_STATE, static_cast<uint32_t>(State::kOpen));
+  ctrl = CMM_FIELD_SET(ctrl, CMM_CST_CTRL_KEY_VALID, 1u);
+  uint32_t remote = CMM_FIELD_SET(0u, CMM_CST_REMOTE_NODE, 0x42u);
+  remote = CMM_FIELD_SET(remote, CMM_CST_REMOTE_PART, 5u);
+  remote = CMM_FIELD_SET(remote, CMM_CST_REMOTE_EP, 9u);
+  uint32_t status = CMM_FIELD_SET(0u, CMM_CST_STATUS_RXQ_COUNT, 2u);
+  status = CMM_FIELD_SET(status, CMM_CST_STATUS_LAST_REASON, static_cast<uint32_t>(Reason::kRxqFull));
+  status = CMM_FIELD_SET(status, CMM_CST_STATUS_TX_NACKS, 300u);
+  {
+    InSequence seq;
+    expect_read(bus, cst_reg(CMM_CST_CTRL_OFFSET), ctrl);
+    expect_read(bus, cst_reg(CMM_CST_REMOTE_OFFSET), remote);
+    expect_read(bus, cst_reg(CMM_CST_STATUS_OFFSET), status);
+  }
+  ChannelView v;
+  ASSERT_EQ(ep.channel_view(v), Status::Ok());
+  EXPECT_EQ(v.state, State::kOpen);
+  EXPECT_EQ(v.dir, Dir::kSend);
+  EXPECT_EQ(v.mode, Mode::kPlain);
+  EXPECT_TRUE(v.key_valid);
+  EXPECT_EQ(v.remote_node, 0x42);
+  EXPECT_EQ(v.remote_part, 5);
+  EXPECT_EQ(v.remote_ep, 9);
+  EXPECT_EQ(v.rxq_count, 2);
+  EXPECT_EQ(v.last_nack, Reason::kRxqFull);
+  EXPECT_EQ(v.tx_nacks, 300);
+}
+
+TEST_F(EndpointTest, ChannelViewOfANonOwnerStopsAtTheFirstDenied) {
+  expect_read(bus, cst_reg(CMM_CST_CTRL_OFFSET), 0, BusStatus::kDenied);
+  ChannelView v;
+  EXPECT_EQ(ep.channel_view(v), Status::Err(Result::kBusError, Reason::kDenied));
+  EXPECT_EQ(v.state, State::kFree);  // untouched
+}
+
 TEST(EndpointGuard, EndpointOutOfRangeTouchesNothing) {
   StrictMock<MockRegIf> bus;
   Endpoint ep(bus, kNumEndpoints);
@@ -179,6 +218,8 @@ TEST(EndpointGuard, EndpointOutOfRangeTouchesNothing) {
   EXPECT_EQ(ep.send(b, 4, 0), Status::Err(Result::kBadArg, Reason::kBadEp));
   EXPECT_EQ(ep.receive(b, 4, info), Status::Err(Result::kBadArg, Reason::kBadEp));
   EXPECT_EQ(ep.tx_status(ts), Status::Err(Result::kBadArg, Reason::kBadEp));
+  ChannelView v;
+  EXPECT_EQ(ep.channel_view(v), Status::Err(Result::kBadArg, Reason::kBadEp));
 }
 
 }  // namespace

@@ -15,8 +15,6 @@ namespace {
 
 constexpr uint32_t kIrqAll = regs::CMM_IRQ_STATUS_BITS_MASK << regs::CMM_IRQ_STATUS_BITS_LSB;
 constexpr uint32_t bit(regs::Irq b) { return 1u << static_cast<uint32_t>(b); }
-constexpr uint32_t u(Cmd c) { return static_cast<uint32_t>(c); }
-constexpr uint32_t u(Dir d) { return static_cast<uint32_t>(d); }
 // Events one serviced item (error-log entry, MGMT message) can produce at most.
 constexpr size_t kReserve = regs::kNumEndpoints + 2;
 
@@ -25,17 +23,6 @@ constexpr size_t kReserve = regs::kNumEndpoints + 2;
 void secure_zero(ChannelKey& k) {
   volatile uint32_t* p = k.data();
   for (size_t i = 0; i < k.size(); ++i) p[i] = 0;
-}
-
-ErrorEntry ErrorEntry::decode(uint32_t w) {
-  ErrorEntry e;
-  e.reason = static_cast<Reason>(CMM_FIELD_GET(w, CMM_ERRLOG_HEAD_REASON));
-  e.ep = static_cast<uint8_t>(CMM_FIELD_GET(w, CMM_ERRLOG_HEAD_EP));
-  e.opcode = static_cast<uint8_t>(CMM_FIELD_GET(w, CMM_ERRLOG_HEAD_OPCODE));
-  e.from_fabric = CMM_FIELD_GET(w, CMM_ERRLOG_HEAD_FROM_FABRIC) != 0;
-  e.exception = CMM_FIELD_GET(w, CMM_ERRLOG_HEAD_EXCEPTION) != 0;
-  e.src_node = static_cast<uint8_t>(CMM_FIELD_GET(w, CMM_ERRLOG_HEAD_SRC_NODE));
-  return e;
 }
 
 std::string_view to_string(Event::Kind k) {
@@ -83,13 +70,9 @@ uint32_t AgentStats::total_refused() const {
 }
 
 KernelAgent::KernelAgent(RegIf& bus, uint64_t key_seed, const AgentConfig& cfg)
-    : bus_(bus), cfg_(cfg), keygen_(key_seed) {}
+    : drv_(bus), cfg_(cfg), keygen_(key_seed) {}
 
 // ------------------------------------------------------------------ helpers
-
-uint32_t KernelAgent::cst_addr(uint8_t ep, uint32_t off) {
-  return regs::CMM_CST_BASE + static_cast<uint32_t>(ep) * regs::CMM_CST_STRIDE + off;
-}
 
 Status KernelAgent::guard_ep(uint8_t ep) const {
   if (!initialized_) return Status::Err(Result::kNotReady);
@@ -97,31 +80,8 @@ Status KernelAgent::guard_ep(uint8_t ep) const {
   return Status::Ok();
 }
 
-Status KernelAgent::read(uint32_t addr, uint32_t& v) {
-  v = 0;
-  return from_bus(bus_.read32(addr, v));
-}
-
-// CMD write; on REJECT the reason comes from CMD_STATUS.
-Status KernelAgent::command(Cmd op, uint8_t ep, bool hwkey) {
-  uint32_t w = 0;
-  w = CMM_FIELD_SET(w, CMM_CMD_OP, u(op));
-  w = CMM_FIELD_SET(w, CMM_CMD_EP, ep);
-  if (hwkey) w = CMM_FIELD_SET(w, CMM_CMD_HWKEY, 1u);
-  const BusStatus b = bus_.write32(regs::CMM_CMD_OFFSET, w);
-  if (b != BusStatus::kReject) return from_bus(b);
-  uint32_t st = 0;
-  const Status s = read(regs::CMM_CMD_STATUS_OFFSET, st);
-  if (!s.ok()) return s;
-  return Status::Err(Result::kRejected, static_cast<Reason>(CMM_FIELD_GET(st, CMM_CMD_STATUS_REASON)));
-}
-
-Status KernelAgent::stage_key(const ChannelKey& key) {
-  for (uint32_t i = 0; i < regs::kKeyWords; ++i) {
-    const Status s = from_bus(bus_.write32(regs::CMM_KEY_OFFSET + i * regs::CMM_KEY_STRIDE, key[i]));
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
+Status KernelAgent::guard_init() const {
+  return initialized_ ? Status::Ok() : Status::Err(Result::kNotReady);
 }
 
 ChannelKey KernelAgent::next_key() { return keygen_.next(); }
@@ -166,38 +126,17 @@ Event KernelAgent::chan_event(Event::Kind k, uint8_t ep) const {
 
 Status KernelAgent::init() {
   initialized_ = false;
-  uint32_t v = 0;
-  Status s = read(regs::CMM_ID_OFFSET, v);
-  if (!s.ok()) return s;
-  if (CMM_FIELD_GET(v, CMM_ID_MAGIC) != regs::kMagic) return Status::Err(Result::kBadDevice);
-  s = read(regs::CMM_GEOMETRY_OFFSET, v);
-  if (!s.ok()) return s;
-  if (CMM_FIELD_GET(v, CMM_GEOMETRY_NUM_EP) != regs::kNumEndpoints ||
-      CMM_FIELD_GET(v, CMM_GEOMETRY_NUM_PART) != regs::kNumPartitions ||
-      CMM_FIELD_GET(v, CMM_GEOMETRY_RXQ_DEPTH) != regs::kRxqDepth ||
-      CMM_FIELD_GET(v, CMM_GEOMETRY_KEY_WORDS) != regs::kKeyWords)
-    return Status::Err(Result::kBadDevice);
-  s = read(regs::CMM_NODE_ID_OFFSET, v);
-  if (!s.ok()) return s;
-  const uint8_t node = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_NODE_ID_NODE));
-  s = read(regs::CMM_PART_INFO_OFFSET, v);
-  if (!s.ok()) return s;
-  const uint8_t part = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_PART_INFO_PART));
-  const uint8_t quota = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_PART_INFO_QUOTA));
-  s = from_bus(bus_.write32(regs::CMM_IRQ_STATUS_OFFSET, kIrqAll));
-  if (!s.ok()) return s;
-  s = from_bus(bus_.write32(regs::CMM_IRQ_ENABLE_OFFSET, kIrqAll));
-  if (!s.ok()) return s;
+  DeviceInfo d;
+  if (Status s = drv_.probe(d); !s.ok()) return s;
+  if (Status s = drv_.irq_reset(); !s.ok()) return s;
   if (cfg_.alarm_thresh != 0) {
-    uint32_t w = CMM_FIELD_SET(0u, CMM_ALARM_CFG_THRESH, cfg_.alarm_thresh);
-    w = CMM_FIELD_SET(w, CMM_ALARM_CFG_WINDOW_LOG2, cfg_.alarm_window_log2 & regs::CMM_ALARM_CFG_WINDOW_LOG2_MASK);
-    s = from_bus(bus_.write32(regs::CMM_ALARM_CFG_OFFSET, w), Reason::kReservedBits);
-    if (!s.ok()) return s;
+    const auto log2 = static_cast<uint8_t>(cfg_.alarm_window_log2 & regs::CMM_ALARM_CFG_WINDOW_LOG2_MASK);
+    if (Status s = drv_.set_alarm(cfg_.alarm_thresh, log2); !s.ok()) return s;
   }
-  node_ = node;
-  part_ = part;
-  quota_ = quota;
-  keygen_.bind(node, part, cfg_.boot);
+  node_ = d.node;
+  part_ = d.part;
+  quota_ = d.quota;
+  keygen_.bind(d.node, d.part, cfg_.boot);
   chan_.fill(Chan{});
   errlog_lost_seen_ = 0;
   exc_seen_ = alarm_seen_ = 0;
@@ -208,21 +147,12 @@ Status KernelAgent::init() {
 }
 
 // ------------------------------------------------------------------ endpoint / CST operations
+// The register work is the driver's (cmm_driver.h); the agent keeps its
+// view of each entry (Chan) in step with what succeeded.
 
 Status KernelAgent::alloc_endpoint(uint8_t& ep) {
-  if (!initialized_) return Status::Err(Result::kNotReady);
-  uint32_t w = 0;
-  w = CMM_FIELD_SET(w, CMM_CMD_OP, u(Cmd::kAlloc));
-  const BusStatus b = bus_.write32(regs::CMM_CMD_OFFSET, w);
-  if (b != BusStatus::kOk && b != BusStatus::kReject) return from_bus(b);
-  uint32_t st = 0;
-  const Status s = read(regs::CMM_CMD_STATUS_OFFSET, st);
-  if (!s.ok()) return s;
-  const auto why = static_cast<Reason>(CMM_FIELD_GET(st, CMM_CMD_STATUS_REASON));
-  if (b == BusStatus::kReject || why != Reason::kOk) return Status::Err(Result::kRejected, why);
-  const uint32_t e = CMM_FIELD_GET(st, CMM_CMD_STATUS_EP);
-  if (e >= regs::kNumEndpoints) return Status::Err(Result::kBadDevice, Reason::kBadEp);
-  ep = static_cast<uint8_t>(e);
+  if (Status g = guard_init(); !g.ok()) return g;
+  if (Status s = drv_.alloc(ep); !s.ok()) return s;
   chan_[ep] = Chan{};
   chan_[ep].track = Track::kAllocated;
   return Status::Ok();
@@ -230,8 +160,7 @@ Status KernelAgent::alloc_endpoint(uint8_t& ep) {
 
 Status KernelAgent::set_direction(uint8_t ep, Dir dir) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  const uint32_t w = CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, u(dir));
-  const Status s = from_bus(bus_.write32(cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), w), Reason::kNotOpen);
+  const Status s = drv_.write_ctrl(ep, dir);
   if (s.ok()) chan_[ep].dir = dir;
   return s;
 }
@@ -239,37 +168,24 @@ Status KernelAgent::set_direction(uint8_t ep, Dir dir) {
 Status KernelAgent::set_ctrl(uint8_t ep, Dir dir, regs::Mode mode) {
   if (mode == regs::Mode::kPlain) return set_direction(ep, dir);
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  uint32_t w = CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, u(dir));
-  w = CMM_FIELD_SET(w, CMM_CST_CTRL_MODE, static_cast<uint32_t>(mode));
-  Status s = from_bus(bus_.write32(cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), w), Reason::kNotOpen);
-  if (!s.ok()) return s;
+  if (Status s = drv_.write_ctrl(ep, dir, mode); !s.ok()) return s;
   chan_[ep].dir = dir;
   // A CMM without strong mode ignores MODE: the channel would silently be plain.
-  uint32_t v = 0;
-  if (s = read(cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), v); !s.ok()) return s;
-  if (CMM_FIELD_GET(v, CMM_CST_CTRL_MODE) != static_cast<uint32_t>(mode))
-    return Status::Err(Result::kRejected, Reason::kModeMismatch);
+  if (Status s = drv_.verify_mode(ep, mode); !s.ok()) return s;
   chan_[ep].mode = mode;
   return Status::Ok();
 }
 
 Status KernelAgent::set_owner(uint8_t ep, uint16_t pid) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  const uint32_t w = CMM_FIELD_SET(0u, CMM_CST_OWNER_PID, pid);
-  const Status s = from_bus(bus_.write32(cst_addr(ep, regs::CMM_CST_OWNER_OFFSET), w), Reason::kNotOpen);
+  const Status s = drv_.write_owner(ep, pid);
   if (s.ok()) chan_[ep].pid = pid;
   return s;
 }
 
 Status KernelAgent::set_remote(uint8_t ep, const PeerId& r) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  if (r.part >= regs::kNumPartitions || r.ep >= regs::kNumEndpoints)
-    return Status::Err(Result::kBadArg, Reason::kBadField);
-  uint32_t w = 0;
-  w = CMM_FIELD_SET(w, CMM_CST_REMOTE_NODE, r.node);
-  w = CMM_FIELD_SET(w, CMM_CST_REMOTE_PART, r.part);
-  w = CMM_FIELD_SET(w, CMM_CST_REMOTE_EP, r.ep);
-  const Status s = from_bus(bus_.write32(cst_addr(ep, regs::CMM_CST_REMOTE_OFFSET), w), Reason::kNotOpen);
+  const Status s = drv_.write_remote(ep, r);
   if (s.ok()) chan_[ep].peer = r;
   return s;
 }
@@ -300,23 +216,17 @@ Status KernelAgent::configure(uint8_t ep, Dir dir, uint16_t owner_pid, const Pee
 
 Status KernelAgent::read_gen(uint8_t ep, uint8_t& local, uint8_t& remote) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  uint32_t v = 0;
-  if (Status s = read(cst_addr(ep, regs::CMM_CST_GEN_OFFSET), v); !s.ok()) return s;
-  local = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_CST_GEN_LOCAL));
-  remote = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_CST_GEN_REMOTE));
-  return Status::Ok();
+  return drv_.read_gen(ep, local, remote);
 }
 
-// Only the REMOTE field: LOCAL is read-only and a set bit there is RESERVED_BITS.
 Status KernelAgent::set_remote_gen(uint8_t ep, uint8_t gen) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  const uint32_t w = CMM_FIELD_SET(0u, CMM_CST_GEN_REMOTE, gen);
-  return from_bus(bus_.write32(cst_addr(ep, regs::CMM_CST_GEN_OFFSET), w), Reason::kNotOpen);
+  return drv_.write_remote_gen(ep, gen);
 }
 
 Status KernelAgent::authorize(uint8_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  const Status s = command(Cmd::kAuthorize, ep);
+  const Status s = drv_.command(Cmd::kAuthorize, ep);
   if (s.ok()) chan_[ep].track = Track::kAuthorized;
   return s;
 }
@@ -325,8 +235,8 @@ Status KernelAgent::connect(uint8_t ep, const ChannelKey& key) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   // Key words and command back to back from this context: the CMM takes the
   // key only if all four words came from the commanding pid (atomic staging).
-  if (Status s = stage_key(key); !s.ok()) return s;
-  const Status s = command(Cmd::kConnect, ep);
+  if (Status s = drv_.stage_key(key); !s.ok()) return s;
+  const Status s = drv_.command(Cmd::kConnect, ep);
   if (s.ok()) {
     Chan& c = chan_[ep];
     c.track = Track::kConnecting;
@@ -355,7 +265,7 @@ Status KernelAgent::connect(uint8_t ep) {
 Status KernelAgent::connect_hw(uint8_t ep) {
   Chan& c = chan_[ep];
   c.key_wait = false;
-  const Status s = command(Cmd::kConnect, ep, true);
+  const Status s = drv_.command(Cmd::kConnect, ep, true);
   if (s.ok()) {
     c.track = Track::kConnecting;
     c.tries = 1;
@@ -391,13 +301,13 @@ Status KernelAgent::on_keygen_timer(uint8_t ep) {
 
 Status KernelAgent::set_key(uint8_t ep, const ChannelKey& key) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  if (Status s = stage_key(key); !s.ok()) return s;
-  return command(Cmd::kSetKey, ep);
+  if (Status s = drv_.stage_key(key); !s.ok()) return s;
+  return drv_.command(Cmd::kSetKey, ep);
 }
 
 Status KernelAgent::set_key(uint8_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  if (cfg_.key_source == KeySource::kHardware) return command(Cmd::kSetKey, ep, true);
+  if (cfg_.key_source == KeySource::kHardware) return drv_.command(Cmd::kSetKey, ep, true);
   ChannelKey k = next_key();
   const Status s = set_key(ep, k);
   secure_zero(k);
@@ -406,7 +316,7 @@ Status KernelAgent::set_key(uint8_t ep) {
 
 Status KernelAgent::close(uint8_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  const Status s = command(Cmd::kClose, ep);
+  const Status s = drv_.command(Cmd::kClose, ep);
   if (s.ok()) {
     Chan& c = chan_[ep];
     c.track = Track::kAllocated;
@@ -426,7 +336,7 @@ Status KernelAgent::close(uint8_t ep) {
 
 Status KernelAgent::free_endpoint(uint8_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  const Status s = command(Cmd::kFree, ep);
+  const Status s = drv_.command(Cmd::kFree, ep);
   if (s.ok()) chan_[ep] = Chan{};
   return s;
 }
@@ -435,181 +345,78 @@ Status KernelAgent::free_endpoint(uint8_t ep) {
 
 Status KernelAgent::read_cst(uint8_t ep, CstInfo& out) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  uint32_t ctrl = 0, owner = 0, remote = 0, status = 0, lost = 0;
-  if (Status s = read(cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), ctrl); !s.ok()) return s;
-  if (Status s = read(cst_addr(ep, regs::CMM_CST_OWNER_OFFSET), owner); !s.ok()) return s;
-  if (Status s = read(cst_addr(ep, regs::CMM_CST_REMOTE_OFFSET), remote); !s.ok()) return s;
-  if (Status s = read(cst_addr(ep, regs::CMM_CST_STATUS_OFFSET), status); !s.ok()) return s;
-  if (Status s = read(cst_addr(ep, regs::CMM_CST_LOST_OFFSET), lost); !s.ok()) return s;
-  CstInfo c;
-  c.dir = static_cast<Dir>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_DIR));
-  c.state = static_cast<State>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_STATE));
-  c.key_valid = CMM_FIELD_GET(ctrl, CMM_CST_CTRL_KEY_VALID) != 0;
-  c.key_origin = static_cast<regs::Origin>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_KEY_ORIGIN));
-  c.owner_part = static_cast<uint8_t>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_OWNER_PART));
-  c.owner_pid = static_cast<uint16_t>(CMM_FIELD_GET(owner, CMM_CST_OWNER_PID));
-  c.remote.node = static_cast<uint8_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_NODE));
-  c.remote.part = static_cast<uint8_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_PART));
-  c.remote.ep = static_cast<uint8_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_EP));
-  c.rxq_count = static_cast<uint8_t>(CMM_FIELD_GET(status, CMM_CST_STATUS_RXQ_COUNT));
-  c.last_reason = static_cast<Reason>(CMM_FIELD_GET(status, CMM_CST_STATUS_LAST_REASON));
-  c.tx_nacks = static_cast<uint16_t>(CMM_FIELD_GET(status, CMM_CST_STATUS_TX_NACKS));
-  c.tx_lost = static_cast<uint16_t>(CMM_FIELD_GET(lost, CMM_CST_LOST_TX));
-  c.rx_lost = static_cast<uint16_t>(CMM_FIELD_GET(lost, CMM_CST_LOST_RX));
-  out = c;
-  return Status::Ok();
+  return drv_.read_cst(ep, out);
 }
 
 Status KernelAgent::endpoint_state(uint8_t ep, State& out) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  uint32_t ctrl = 0;
-  if (Status s = read(cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), ctrl); !s.ok()) return s;
-  out = static_cast<State>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_STATE));
-  return Status::Ok();
+  return drv_.endpoint_state(ep, out);
 }
 
 Status KernelAgent::part_info(PartInfo& out) {
-  if (!initialized_) return Status::Err(Result::kNotReady);
-  uint32_t v = 0;
-  if (Status s = read(regs::CMM_PART_INFO_OFFSET, v); !s.ok()) return s;
-  out.part = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_PART_INFO_PART));
-  out.quota = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_PART_INFO_QUOTA));
-  out.used = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_PART_INFO_USED));
-  return Status::Ok();
+  if (Status g = guard_init(); !g.ok()) return g;
+  return drv_.part_info(out);
 }
 
 Status KernelAgent::reject_count(Reason r, uint32_t& out) {
-  if (!initialized_) return Status::Err(Result::kNotReady);
-  const auto i = static_cast<uint32_t>(r);
-  if (i >= regs::kReasonCount || i >= regs::CMM_REJECT_COUNT_COUNT) return Status::Err(Result::kBadArg);
-  uint32_t v = 0;
-  if (Status s = read(regs::CMM_REJECT_COUNT_OFFSET + i * regs::CMM_REJECT_COUNT_STRIDE, v); !s.ok()) return s;
-  out = CMM_FIELD_GET(v, CMM_REJECT_COUNT_COUNT);
-  return Status::Ok();
+  if (Status g = guard_init(); !g.ok()) return g;
+  return drv_.reject_count(r, out);
 }
 
 Status KernelAgent::stat(uint32_t index, uint32_t& out) {
-  if (!initialized_) return Status::Err(Result::kNotReady);
-  if (index >= regs::CMM_STAT_COUNT) return Status::Err(Result::kBadArg);
-  uint32_t v = 0;
-  if (Status s = read(regs::CMM_STAT_OFFSET + index * regs::CMM_STAT_STRIDE, v); !s.ok()) return s;
-  out = CMM_FIELD_GET(v, CMM_STAT_COUNT);
-  return Status::Ok();
+  if (Status g = guard_init(); !g.ok()) return g;
+  return drv_.stat(index, out);
 }
 
 // ------------------------------------------------------------------ management messages
 
 Status KernelAgent::send_mgmt(uint8_t node, uint8_t part, const MgmtWords& words) {
-  if (!initialized_) return Status::Err(Result::kNotReady);
-  if (part >= regs::kNumPartitions) return Status::Err(Result::kBadArg, Reason::kBadPart);
-  for (uint32_t i = 0; i < regs::kMgmtWords; ++i) {
-    const uint32_t w = CMM_FIELD_SET(0u, CMM_MGMT_TX_WORD, words[i]);
-    if (Status s = from_bus(bus_.write32(regs::CMM_MGMT_TX_OFFSET + i * regs::CMM_MGMT_TX_STRIDE, w)); !s.ok())
-      return s;
-  }
-  uint32_t dst = 0;
-  dst = CMM_FIELD_SET(dst, CMM_MGMT_DST_NODE, node);
-  dst = CMM_FIELD_SET(dst, CMM_MGMT_DST_PART, part);
-  if (Status s = from_bus(bus_.write32(regs::CMM_MGMT_DST_OFFSET, dst)); !s.ok()) return s;
-  return command(Cmd::kMgmtSend, 0);
+  if (Status g = guard_init(); !g.ok()) return g;
+  return drv_.send_mgmt(node, part, words);
 }
 
 Status KernelAgent::mgmt_receive(MgmtMessage& out) {
-  if (!initialized_) return Status::Err(Result::kNotReady);
-  uint32_t st = 0;
-  if (Status s = read(regs::CMM_MGMT_RX_STATUS_OFFSET, st); !s.ok()) return s;
-  if (CMM_FIELD_GET(st, CMM_MGMT_RX_STATUS_COUNT) == 0) return Status::Err(Result::kEmpty, Reason::kRxqEmpty);
-  MgmtMessage m;
-  m.src_node = static_cast<uint8_t>(CMM_FIELD_GET(st, CMM_MGMT_RX_STATUS_SRC_NODE));
-  m.src_part = static_cast<uint8_t>(CMM_FIELD_GET(st, CMM_MGMT_RX_STATUS_SRC_PART));
-  for (uint32_t i = 0; i < regs::kMgmtWords; ++i) {
-    uint32_t w = 0;
-    if (Status s = read(regs::CMM_MGMT_RX_OFFSET + i * regs::CMM_MGMT_RX_STRIDE, w); !s.ok()) return s;
-    m.words[i] = CMM_FIELD_GET(w, CMM_MGMT_RX_WORD);
-  }
-  if (Status s = command(Cmd::kMgmtPop, 0); !s.ok()) return s;
-  out = m;
-  return Status::Ok();
+  if (Status g = guard_init(); !g.ok()) return g;
+  return drv_.mgmt_receive(out);
 }
 
 // ------------------------------------------------------------------ interrupts, error log
 
 Status KernelAgent::irq_status(uint32_t& bits) {
-  if (!initialized_) return Status::Err(Result::kNotReady);
-  uint32_t v = 0;
-  if (Status s = read(regs::CMM_IRQ_STATUS_OFFSET, v); !s.ok()) return s;
-  bits = CMM_FIELD_GET(v, CMM_IRQ_STATUS_BITS);
-  return Status::Ok();
+  if (Status g = guard_init(); !g.ok()) return g;
+  return drv_.irq_status(bits);
 }
 
 Status KernelAgent::irq_ack(uint32_t bits) {
-  if (!initialized_) return Status::Err(Result::kNotReady);
-  if ((bits & ~regs::CMM_IRQ_STATUS_BITS_MASK) != 0) return Status::Err(Result::kBadArg);
-  return from_bus(bus_.write32(regs::CMM_IRQ_STATUS_OFFSET, CMM_FIELD_SET(0u, CMM_IRQ_STATUS_BITS, bits)));
+  if (Status g = guard_init(); !g.ok()) return g;
+  return drv_.irq_ack(bits);
 }
 
 Status KernelAgent::errlog_pop(ErrorEntry& out, uint8_t* lost) {
-  if (!initialized_) return Status::Err(Result::kNotReady);
-  uint32_t st = 0;
-  if (Status s = read(regs::CMM_ERRLOG_STATUS_OFFSET, st); !s.ok()) return s;
-  if (lost) *lost = static_cast<uint8_t>(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_LOST));
-  if (CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_COUNT) == 0) return Status::Err(Result::kEmpty, Reason::kRxqEmpty);
-  uint32_t head = 0;
-  if (Status s = read(regs::CMM_ERRLOG_HEAD_OFFSET, head); !s.ok()) return s;
-  if (Status s = command(Cmd::kErrlogPop, 0); !s.ok()) return s;
-  out = ErrorEntry::decode(head);
-  return Status::Ok();
+  if (Status g = guard_init(); !g.ok()) return g;
+  return drv_.errlog_pop(out, lost);
 }
-
-namespace {
-ErrorEntry decode_exc(uint32_t w) {
-  ErrorEntry e;
-  e.reason = static_cast<Reason>(CMM_FIELD_GET(w, CMM_EXC_LAST_REASON));
-  e.ep = static_cast<uint8_t>(CMM_FIELD_GET(w, CMM_EXC_LAST_EP));
-  e.src_node = static_cast<uint8_t>(CMM_FIELD_GET(w, CMM_EXC_LAST_SRC_NODE));
-  e.exception = CMM_FIELD_GET(w, CMM_EXC_LAST_VALID) != 0;
-  return e;
-}
-static_assert(regs::CMM_EXC_FIRST_REASON_LSB == regs::CMM_EXC_LAST_REASON_LSB &&
-                  regs::CMM_EXC_FIRST_EP_LSB == regs::CMM_EXC_LAST_EP_LSB &&
-                  regs::CMM_EXC_FIRST_SRC_NODE_LSB == regs::CMM_EXC_LAST_SRC_NODE_LSB &&
-                  regs::CMM_EXC_FIRST_VALID_LSB == regs::CMM_EXC_LAST_VALID_LSB,
-              "EXC_FIRST and EXC_LAST share one layout");
-}  // namespace
 
 Status KernelAgent::read_exceptions(ExcInfo& out) {
-  if (!initialized_) return Status::Err(Result::kNotReady);
-  uint32_t n = 0, first = 0, last = 0;
-  if (Status s = read(regs::CMM_EXC_COUNT_OFFSET, n); !s.ok()) return s;
-  if (Status s = read(regs::CMM_EXC_FIRST_OFFSET, first); !s.ok()) return s;
-  if (Status s = read(regs::CMM_EXC_LAST_OFFSET, last); !s.ok()) return s;
-  out.count = static_cast<uint16_t>(CMM_FIELD_GET(n, CMM_EXC_COUNT_COUNT));
-  out.first = decode_exc(first);
-  out.last = decode_exc(last);
-  return Status::Ok();
+  if (Status g = guard_init(); !g.ok()) return g;
+  return drv_.read_exceptions(out);
 }
 
 Status KernelAgent::exc_clear() {
-  if (!initialized_) return Status::Err(Result::kNotReady);
-  const Status s = command(Cmd::kExcClear, 0);
+  if (Status g = guard_init(); !g.ok()) return g;
+  const Status s = drv_.command(Cmd::kExcClear, 0);
   if (s.ok()) exc_seen_ = 0;
   return s;
 }
 
 Status KernelAgent::set_alarm(uint16_t thresh, uint8_t window_log2) {
-  if (!initialized_) return Status::Err(Result::kNotReady);
-  if (window_log2 > regs::CMM_ALARM_CFG_WINDOW_LOG2_MASK) return Status::Err(Result::kBadArg, Reason::kBadField);
-  uint32_t w = CMM_FIELD_SET(0u, CMM_ALARM_CFG_THRESH, thresh);
-  w = CMM_FIELD_SET(w, CMM_ALARM_CFG_WINDOW_LOG2, window_log2);
-  return from_bus(bus_.write32(regs::CMM_ALARM_CFG_OFFSET, w), Reason::kReservedBits);
+  if (Status g = guard_init(); !g.ok()) return g;
+  return drv_.set_alarm(thresh, window_log2);
 }
 
 Status KernelAgent::alarm_count(uint32_t& out) {
-  if (!initialized_) return Status::Err(Result::kNotReady);
-  uint32_t v = 0;
-  if (Status s = read(regs::CMM_ALARM_COUNT_OFFSET, v); !s.ok()) return s;
-  out = CMM_FIELD_GET(v, CMM_ALARM_COUNT_COUNT);
-  return Status::Ok();
+  if (Status g = guard_init(); !g.ok()) return g;
+  return drv_.alarm_count(out);
 }
 
 // ------------------------------------------------------------------ id exchange
@@ -993,7 +800,7 @@ Status KernelAgent::on_connect_timer(uint8_t ep) {
     return Status::Ok();
   }
   if (c.tries < cfg_.connect_tries) {
-    const Status s = command(Cmd::kConnect, ep);
+    const Status s = drv_.command(Cmd::kConnect, ep);
     if (!s.ok() && s.result != Result::kRejected) return s;
     if (!s.ok()) deferred_ |= bit(regs::Irq::kConn);  // the state moved under us
     ++c.tries;
@@ -1083,10 +890,9 @@ Status KernelAgent::service_queued() {
 // ------------------------------------------------------------------ poll
 
 Status KernelAgent::service_errlog() {
-  uint32_t st = 0;
-  if (Status s = read(regs::CMM_ERRLOG_STATUS_OFFSET, st); !s.ok()) return s;
-  const uint32_t n = CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_COUNT);
-  const auto lost = static_cast<uint8_t>(CMM_FIELD_GET(st, CMM_ERRLOG_STATUS_LOST));
+  uint32_t n = 0;
+  uint8_t lost = 0;
+  if (Status s = drv_.errlog_status(n, lost); !s.ok()) return s;
   if (lost != errlog_lost_seen_) {
     if (room() < 1) return Status::Ok();
     Event ev;
@@ -1108,12 +914,11 @@ Status KernelAgent::service_errlog() {
   }
   for (uint32_t i = 0; i < n; ++i) {
     if (room() < kReserve) return Status::Ok();  // the rest at the next poll
-    uint32_t head = 0, rep = 0;
-    if (Status s = read(regs::CMM_ERRLOG_HEAD_OFFSET, head); !s.ok()) return s;
-    if (Status s = read(regs::CMM_ERRLOG_HEAD_REPEAT_OFFSET, rep); !s.ok()) return s;
-    if (Status s = command(Cmd::kErrlogPop, 0); !s.ok()) return s;
-    const ErrorEntry e = ErrorEntry::decode(head);
-    const uint32_t repeats = CMM_FIELD_GET(rep, CMM_ERRLOG_HEAD_REPEAT_COUNT);
+    ErrorEntry e;
+    uint32_t repeats = 0;
+    if (Status s = drv_.errlog_head(e); !s.ok()) return s;
+    if (Status s = drv_.errlog_head_repeat(repeats); !s.ok()) return s;
+    if (Status s = drv_.command(Cmd::kErrlogPop, 0); !s.ok()) return s;
     stats_.errlog_repeats += repeats;
     if (static_cast<uint32_t>(e.reason) < regs::kReasonCount)
       stats_.logged[static_cast<uint32_t>(e.reason)] += 1 + repeats;
@@ -1145,19 +950,13 @@ Status KernelAgent::service_errlog() {
 Status KernelAgent::service_mgmt() {
   for (uint32_t i = 0; i < regs::kMgmtqDepth; ++i) {
     if (room() < kReserve) return Status::Ok();
-    uint32_t st = 0;
-    if (Status s = read(regs::CMM_MGMT_RX_STATUS_OFFSET, st); !s.ok()) return s;
-    const uint32_t count = CMM_FIELD_GET(st, CMM_MGMT_RX_STATUS_COUNT);
-    if (count == 0) break;
+    uint32_t count = 0;
     MgmtMessage m;
-    m.src_node = static_cast<uint8_t>(CMM_FIELD_GET(st, CMM_MGMT_RX_STATUS_SRC_NODE));
-    m.src_part = static_cast<uint8_t>(CMM_FIELD_GET(st, CMM_MGMT_RX_STATUS_SRC_PART));
-    for (uint32_t w = 0; w < regs::kMgmtWords; ++w) {
-      uint32_t v = 0;
-      if (Status s = read(regs::CMM_MGMT_RX_OFFSET + w * regs::CMM_MGMT_RX_STRIDE, v); !s.ok()) return s;
-      m.words[w] = CMM_FIELD_GET(v, CMM_MGMT_RX_WORD);
-    }
-    if (Status s = command(Cmd::kMgmtPop, 0); !s.ok()) return s;
+    if (Status s = drv_.mgmt_status(count, m.src_node, m.src_part); !s.ok()) return s;
+    if (count == 0) break;
+    for (uint32_t w = 0; w < regs::kMgmtWords; ++w)
+      if (Status s = drv_.mgmt_word(w, m.words[w]); !s.ok()) return s;
+    if (Status s = drv_.command(Cmd::kMgmtPop, 0); !s.ok()) return s;
     if (Status s = handle_mgmt(m); !s.ok()) return s;
     if (count == 1) break;  // that was the last one queued when we looked
   }
@@ -1169,15 +968,16 @@ Status KernelAgent::service_mgmt() {
 // full; report what is new since the last look.
 Status KernelAgent::service_exc() {
   if (room() < 1) return Status::Ok();
-  uint32_t n = 0, last = 0;
-  if (Status s = read(regs::CMM_EXC_COUNT_OFFSET, n); !s.ok()) return s;
-  const auto count = static_cast<uint16_t>(CMM_FIELD_GET(n, CMM_EXC_COUNT_COUNT));
+  uint32_t n = 0;
+  if (Status s = drv_.exc_count(n); !s.ok()) return s;
+  const auto count = static_cast<uint16_t>(n);
   if (count != exc_seen_) {
-    if (Status s = read(regs::CMM_EXC_LAST_OFFSET, last); !s.ok()) return s;
+    ErrorEntry last;
+    if (Status s = drv_.exc_last(last); !s.ok()) return s;
     const uint16_t fresh = count > exc_seen_ ? static_cast<uint16_t>(count - exc_seen_) : count;  // cleared meanwhile
     Event ev;
     ev.kind = Event::Kind::kException;
-    ev.error = decode_exc(last);
+    ev.error = last;
     ev.error.exception = true;
     ev.ep = ev.error.ep;
     ev.reason = ev.error.reason;
@@ -1197,8 +997,8 @@ Status KernelAgent::service_exc() {
 Status KernelAgent::service_alarm() {
   if (room() < 1) return Status::Ok();
   uint32_t v = 0;
-  if (Status s = read(regs::CMM_ALARM_COUNT_OFFSET, v); !s.ok()) return s;
-  const auto count = static_cast<uint16_t>(CMM_FIELD_GET(v, CMM_ALARM_COUNT_COUNT));
+  if (Status s = drv_.alarm_count(v); !s.ok()) return s;
+  const auto count = static_cast<uint16_t>(v);
   if (count != alarm_seen_) {
     const uint16_t fresh = count > alarm_seen_ ? static_cast<uint16_t>(count - alarm_seen_) : count;
     Event ev;
@@ -1231,7 +1031,7 @@ Status KernelAgent::scan_conn() {
         push(chan_event(Event::Kind::kChannelReady, ep));
       } else if (st == State::kAuthorized) {  // CONNECT NACKed (authenticated): key zeroized by the CMM
         uint32_t v = 0;
-        if (Status s = read(cst_addr(ep, regs::CMM_CST_STATUS_OFFSET), v); !s.ok()) return s;
+        if (Status s = drv_.cst_status(ep, v); !s.ok()) return s;
         const auto why = static_cast<Reason>(CMM_FIELD_GET(v, CMM_CST_STATUS_LAST_REASON));
         c.track = Track::kAuthorized;
         c.deadline = kNever;
@@ -1267,7 +1067,7 @@ Status KernelAgent::scan_tx() {
     const auto ep = static_cast<uint8_t>(i);
     if (c.dir != Dir::kSend || (c.track != Track::kOpen && c.track != Track::kPeerClosed)) continue;
     uint32_t v = 0;
-    if (Status s = read(cst_addr(ep, regs::CMM_CST_STATUS_OFFSET), v); !s.ok()) return s;
+    if (Status s = drv_.cst_status(ep, v); !s.ok()) return s;
     // A SEQ_GAP NACK raises TXNACK too, but counts in CST_LOST.TX only; that
     // is read when its error-log entry (or the log's LOST count) shows up.
     // TX_NACKS counts refusals only (no SEQ_GAP / SEQ_OLD NACKs): nothing to subtract.
@@ -1287,10 +1087,8 @@ Status KernelAgent::scan_tx() {
 // CST_LOST counts only grow (saturating) until ALLOC/FREE, which also reset chan_[ep].
 Status KernelAgent::sample_lost(uint8_t ep) {
   Chan& c = chan_[ep];
-  uint32_t v = 0;
-  if (Status s = read(cst_addr(ep, regs::CMM_CST_LOST_OFFSET), v); !s.ok()) return s;
-  const auto tx = static_cast<uint16_t>(CMM_FIELD_GET(v, CMM_CST_LOST_TX));
-  const auto rx = static_cast<uint16_t>(CMM_FIELD_GET(v, CMM_CST_LOST_RX));
+  uint16_t tx = 0, rx = 0;
+  if (Status s = drv_.cst_lost(ep, tx, rx); !s.ok()) return s;
   stats_.tx_lost += static_cast<uint16_t>(tx - c.tx_lost_seen);
   stats_.rx_lost += static_cast<uint16_t>(rx - c.rx_lost_seen);
   c.tx_lost_seen = tx;
@@ -1305,7 +1103,7 @@ Status KernelAgent::scan_rx() {
     const auto ep = static_cast<uint8_t>(i);
     if (c.dir != Dir::kRecv || (c.track != Track::kOpen && c.track != Track::kPeerClosed)) continue;
     uint32_t v = 0;
-    if (Status s = read(cst_addr(ep, regs::CMM_CST_STATUS_OFFSET), v); !s.ok()) return s;
+    if (Status s = drv_.cst_status(ep, v); !s.ok()) return s;
     const uint32_t n = CMM_FIELD_GET(v, CMM_CST_STATUS_RXQ_COUNT);
     if (n == 0) continue;
     Event ev = chan_event(Event::Kind::kRxPending, ep);

@@ -240,6 +240,50 @@ TEST_F(TwoNodes, RefusalAfterAGapIsStillReportedAsNacked) {
   EXPECT_EQ(info.tag, 2);
 }
 
+// Claims 13/17: each user process reads the state of its own channel from the
+// CST through the driver (read-only view), and a process that does not own
+// the endpoint is refused by the CMM.
+TEST_F(TwoNodes, ProcessesReadTheirChannelStateFromTheCst) {
+  uint8_t rep = 0, sep = 0;
+  open_channel(rep, sep);
+  Endpoint tx(send_ubus, sep), rx(recv_ubus, rep);
+  ChannelView tv, rv;
+  ASSERT_EQ(tx.channel_view(tv), Status::Ok());
+  ASSERT_EQ(rx.channel_view(rv), Status::Ok());
+  EXPECT_EQ(tv.state, State::kOpen);
+  EXPECT_EQ(tv.dir, Dir::kSend);
+  EXPECT_TRUE(tv.key_valid);
+  EXPECT_EQ(tv.remote_node, kRecvNode);
+  EXPECT_EQ(tv.remote_part, kRecvPart);
+  EXPECT_EQ(tv.remote_ep, rep);
+  EXPECT_EQ(rv.state, State::kOpen);
+  EXPECT_EQ(rv.dir, Dir::kRecv);
+  EXPECT_TRUE(rv.key_valid);
+  EXPECT_EQ(rv.remote_node, kSendNode);
+  EXPECT_EQ(rv.remote_ep, sep);
+  // A queued message shows in the receiver's view.
+  ASSERT_EQ(tx.send("abc", 3, 5), Status::Ok());
+  ASSERT_TRUE(fab.run_until_idle());
+  ASSERT_EQ(rx.channel_view(rv), Status::Ok());
+  EXPECT_EQ(rv.rxq_count, 1);
+  // Another process of the receiving partition: DENIED, counted.
+  const uint32_t denied = rnode.core().reject_count(Reason::kDenied);
+  CoreRegIf other_ubus{rnode, kRecvPart, regs::Priv::kUser, kRecvPid + 1};
+  Endpoint spy(other_ubus, rep);
+  ChannelView sv;
+  EXPECT_EQ(spy.channel_view(sv), Status::Err(Result::kBusError, Reason::kDenied));
+  EXPECT_EQ(rnode.core().reject_count(Reason::kDenied), denied + 1);
+  // After the receiver's agent closes, both views say so.
+  ASSERT_EQ(recv_agent.close(rep), Status::Ok());
+  ASSERT_TRUE(pump([&] { return find(send_ev, Kind::kPeerClosed) != nullptr; }));
+  ASSERT_EQ(tx.channel_view(tv), Status::Ok());
+  EXPECT_EQ(tv.state, State::kClosed);
+  EXPECT_FALSE(tv.key_valid);
+  ASSERT_EQ(rx.channel_view(rv), Status::Ok());
+  EXPECT_EQ(rv.state, State::kAllocated);
+  EXPECT_FALSE(rv.key_valid);
+}
+
 TEST_F(TwoNodes, CloseByTheReceiverIsSeenByTheSender) {
   uint8_t rep = 0, sep = 0;
   open_channel(rep, sep);

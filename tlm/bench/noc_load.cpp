@@ -46,6 +46,14 @@ struct Opts {
   bool include_self = false;  // destinations uniform over all nodes (BookSim's uniform), else over the others
   std::string router = "simple";
   uint32_t rc = 1, va = 1, sa = 1, st = 1, credit_delay = 0, alloc_iters = 1;
+  // Switched fabrics (topo.h); defaults are NocConfig's.
+  std::string routing = "minimal";
+  uint32_t ft_k = NocConfig{}.ft_k, ft_levels = NocConfig{}.ft_levels, ft_terminals = NocConfig{}.ft_terminals;
+  uint32_t df_a = NocConfig{}.df_a, df_p = NocConfig{}.df_p, df_h = NocConfig{}.df_h, df_groups = NocConfig{}.df_groups;
+  std::string df_arrangement = "absolute";
+  uint32_t fb_k = NocConfig{}.fb_k, fb_n = NocConfig{}.fb_n, fb_c = NocConfig{}.fb_c;
+  std::string topo_file;
+  double link_ns_terminal = 0, link_ns_local = 0, link_ns_global = 0;
 };
 
 class Traffic : public sc_module, private Clocked {
@@ -222,6 +230,22 @@ int run_point(const Opts& o, double load) {
   c.link_latency_cycles = o.link_latency;
   c.router_delay_cycles = o.router_delay;
   set_router_model(c, o.router, o.rc, o.va, o.sa, o.st, o.credit_delay, o.alloc_iters);
+  c.routing = parse_routing(o.routing);
+  c.ft_k = o.ft_k;
+  c.ft_levels = o.ft_levels;
+  c.ft_terminals = o.ft_terminals;
+  c.df_a = o.df_a;
+  c.df_p = o.df_p;
+  c.df_h = o.df_h;
+  c.df_groups = o.df_groups;
+  c.df_arrangement = parse_arrangement(o.df_arrangement);
+  c.fb_k = o.fb_k;
+  c.fb_n = o.fb_n;
+  c.fb_c = o.fb_c;
+  c.topo_file = o.topo_file;
+  c.link_ns_terminal = o.link_ns_terminal;
+  c.link_ns_local = o.link_ns_local;
+  c.link_ns_global = o.link_ns_global;
   ClockDomain clk("clock", c.clock_period);
   c.clock = &clk;
   Noc noc("noc", c);
@@ -245,13 +269,15 @@ int run_point(const Opts& o, double load) {
   const uint64_t p99 = l.empty() ? 0 : l[std::min(l.size() - 1, (l.size() * 99 + 99) / 100 - 1)];
   const double denom = static_cast<double>(n) * static_cast<double>(o.measure);
   const auto& st = noc.stats();
-  std::printf("%.4g,%.4f,%.4f,%.2f,%llu,%.2f,%llu,%d,%llu,%.3f,%.0f,%.0f,%s,%ux%u\n", load,
+  const bool grid = c.topology == Topology::kMesh || c.topology == Topology::kRing || c.topology == Topology::kTorus;
+  const std::string size = grid ? std::to_string(c.x) + "x" + std::to_string(c.y) : std::to_string(n);
+  std::printf("%.4g,%.4f,%.4f,%.2f,%llu,%.2f,%llu,%d,%llu,%.3f,%.0f,%.0f,%s,%s\n", load,
               static_cast<double>(tr.gen_flits_win) / denom, static_cast<double>(tr.acc_flits_win) / denom, mean,
               static_cast<unsigned long long>(p99),
               l.empty() ? 0.0 : static_cast<double>(tr.net_lat_sum) / static_cast<double>(l.size()),
               static_cast<unsigned long long>(l.size()), tr.finished ? 0 : 1,
               static_cast<unsigned long long>(cycles), wall, static_cast<double>(cycles) / wall,
-              static_cast<double>(st.flits_ejected) / wall, o.topology.c_str(), c.x, c.y);
+              static_cast<double>(st.flits_ejected) / wall, o.topology.c_str(), size.c_str());
   if (o.dump_stats) {
     std::string d = "# stats";
     auto add = [&d](uint64_t v) { d += ' ' + std::to_string(v); };
@@ -287,7 +313,23 @@ int sc_main(int argc, char** argv) {
   sc_report_handler::set_actions("/OSCI/SystemC", SC_INFO, SC_DO_NOTHING);  // sc_stop() ends a point
   Opts o;
   CLI::App app{"Noc latency versus offered load (uniform random traffic)"};
-  app.add_option("--topology", o.topology, "ring, mesh or torus");
+  app.add_option("--topology", o.topology, "ring, mesh, torus, fat_tree, dragonfly, flatfly or file");
+  app.add_option("--routing", o.routing, "switched fabrics: minimal, ecmp or updown");
+  app.add_option("--ft-k", o.ft_k, "fat tree: down/up ports per switch above the leaves");
+  app.add_option("--ft-levels", o.ft_levels, "fat tree: switch levels");
+  app.add_option("--ft-terminals", o.ft_terminals, "fat tree: terminals per leaf switch (0: ft-k)");
+  app.add_option("--df-a", o.df_a, "dragonfly: routers per group");
+  app.add_option("--df-p", o.df_p, "dragonfly: terminals per router");
+  app.add_option("--df-h", o.df_h, "dragonfly: global links per router");
+  app.add_option("--df-groups", o.df_groups, "dragonfly: groups (0: a*h + 1)");
+  app.add_option("--df-arrangement", o.df_arrangement, "dragonfly: absolute or palmtree");
+  app.add_option("--fb-k", o.fb_k, "flattened butterfly: routers per dimension");
+  app.add_option("--fb-n", o.fb_n, "flattened butterfly: dimensions");
+  app.add_option("--fb-c", o.fb_c, "flattened butterfly: terminals per router");
+  app.add_option("--topo-file", o.topo_file, "file topology: path");
+  app.add_option("--link-ns-terminal", o.link_ns_terminal, "terminal link latency, ns (0: --link-latency)");
+  app.add_option("--link-ns-local", o.link_ns_local, "switch-to-switch link latency, ns (0: --link-latency)");
+  app.add_option("--link-ns-global", o.link_ns_global, "dragonfly global link latency, ns (0: --link-latency)");
   app.add_option("--x", o.x, "columns (ring: nodes)");
   app.add_option("--y", o.y, "rows (ignored for a ring)");
   app.add_option("--vcs", o.vcs, "VCs per message class");

@@ -1,6 +1,8 @@
-// Google Benchmark cases for the one-clock dispatcher (ClockDomain) and the
-// network's router step (Noc under uniform load): the source of the
-// per-component figures in docs/performance.md. No timing is asserted.
+// Google Benchmark cases for the one-clock dispatcher (ClockDomain), the
+// network's router step (Noc under uniform load, both router models) and a
+// CMM register access through the cycle-accurate and the loosely-timed path:
+// the source of the per-component figures in docs/performance.md. No timing
+// is asserted.
 //
 // SystemC elaborates once per process, so every case's modules are built
 // before the first sc_start; a case advances simulated time by whole cycles
@@ -18,6 +20,8 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "cmm_tlm/clock_domain.h"
+#include "cmm_tlm/cmm_tlm.h"
+#include "cmm_tlm/node_bus.h"
 #include "cmm_tlm/noc.h"
 
 using namespace cmm::tlmshell;
@@ -174,6 +178,70 @@ class Sources : public sc_module, public Clocked {
   LinkExt ext_, cext_;
 };
 
+// A CMM on its node bus with a CPU thread that reads a register in a loop
+// while `run`: cycle-accurate (CpuBusIf, the thread waits for each response)
+// or loosely timed (LtCpuBusIf, b_transport with a 1 us quantum).
+class RegRig : public sc_module {
+ public:
+  SC_HAS_PROCESS(RegRig);
+  RegRig(sc_module_name n, bool lt)
+      : sc_module(n), cmm("cmm", cfg()), bus("bus", 1, kPeriod), ca_cpu("ca_cpu"), lt_cpu("lt_cpu"), lt_(lt) {
+    bus.cmm_isock.bind(cmm.reg_tsock);
+    if (lt) lt_cpu.isock.bind(*bus.part_tsock[0]);
+    else ca_cpu.isock.bind(*bus.part_tsock[0]);
+    // The unused interface's socket is bound to a dummy target.
+    if (lt) ca_cpu.isock.bind(dummy_);
+    else lt_cpu.isock.bind(dummy_);
+    ca_ctx = ca_cpu.make_context(cmm::regs::Priv::kKernel, 0);
+    lt_ctx = lt_cpu.make_context(cmm::regs::Priv::kKernel, 0);
+    link_i_.register_nb_transport_bw(this, &RegRig::link_bw);
+    link_t_.register_nb_transport_fw(this, &RegRig::link_fw);
+    cmm.eg_isock.bind(link_t_);
+    link_i_.bind(cmm.ing_tsock);
+    SC_THREAD(cpu);
+  }
+  static CmmTlmConfig cfg() {
+    CmmTlmConfig c;
+    c.straps.quota.fill(0);
+    c.straps.quota[0] = 8;
+    return c;
+  }
+  void start() {
+    run = true;
+    go_.notify(SC_ZERO_TIME);
+  }
+  CmmTlm cmm;
+  NodeBus bus;
+  PartitionBusIf ca_cpu;
+  LtPartitionBusIf lt_cpu;
+  std::unique_ptr<CpuBusIf> ca_ctx;
+  std::unique_ptr<LtCpuBusIf> lt_ctx;
+  bool run = false;
+  uint64_t accesses = 0;
+
+ private:
+  void cpu() {
+    uint32_t v = 0;
+    for (;;) {
+      if (!run) {
+        if (lt_) lt_cpu.sync();
+        wait(go_);
+        if (lt_) lt_cpu.qk().reset();
+      }
+      const auto st = lt_ ? lt_ctx->read32(cmm::regs::CMM_ID_OFFSET, v) : ca_ctx->read32(cmm::regs::CMM_ID_OFFSET, v);
+      benchmark::DoNotOptimize(st);
+      ++accesses;
+    }
+  }
+  tlm::tlm_sync_enum link_bw(tlm::tlm_generic_payload&, tlm::tlm_phase&, sc_time&) { return tlm::TLM_COMPLETED; }
+  tlm::tlm_sync_enum link_fw(tlm::tlm_generic_payload&, tlm::tlm_phase&, sc_time&) { return tlm::TLM_COMPLETED; }
+  tlm_utils::simple_target_socket<RegRig> dummy_{"dummy"};
+  tlm_utils::simple_initiator_socket<RegRig> link_i_{"link_i"};
+  tlm_utils::simple_target_socket<RegRig> link_t_{"link_t"};
+  bool lt_;
+  sc_event go_;
+};
+
 struct NocRig {
   std::string label;
   std::unique_ptr<ClockDomain> clock;
@@ -188,6 +256,8 @@ struct Rigs {
   std::vector<std::unique_ptr<Ticker>> every8;   // 64 components, every 8th cycle, phases spread
   std::vector<std::unique_ptr<OwnEventTicker>> own;
   std::vector<NocRig> nocs;  // 4x4 at 0.005 / 0.025, 8x8 at 0.0025 / 0.012 packets/node/cycle
+  std::vector<NocRig> pipes;  // the same with the pipelined router (BookSim2-calibrated defaults)
+  std::unique_ptr<RegRig> reg_ca, reg_lt;
 };
 Rigs* g = nullptr;
 
@@ -242,6 +312,40 @@ void BM_NocUniform(benchmark::State& st) {
 }
 BENCHMARK(BM_NocUniform)->DenseRange(0, 3);
 
+// The same with the pipelined router model (docs/fabric.md "Router models",
+// 1/1/1/1 stages, credit delay 0, as configured to match BookSim2's iq router).
+void BM_NocUniformPipeline(benchmark::State& st) {
+  NocRig& r = g->pipes.at(static_cast<size_t>(st.range(0)));
+  st.SetLabel(r.label);
+  const uint64_t f0 = r.noc->stats().flits_ejected;
+  r.src->start();
+  run_cycles(st);
+  r.src->stop();
+  st.counters["flits/s"] =
+      benchmark::Counter(static_cast<double>(r.noc->stats().flits_ejected - f0), benchmark::Counter::kIsRate);
+  sc_start(kPeriod * 2000.0);
+}
+BENCHMARK(BM_NocUniformPipeline)->DenseRange(0, 3);
+
+// One register read of a CMM through its node bus (Lb = 1 cycle: 4 cycles per
+// access), host CPU time per access: the cycle-accurate path (a thread switch
+// and SystemC events per access) against the loosely-timed one (b_transport,
+// the CMM catches up inside the call, the CPU synchronises once per 1 us).
+void reg_access(benchmark::State& st, RegRig& r) {
+  const uint64_t a0 = r.accesses;
+  r.start();
+  for (auto _ : st) sc_start(kPeriod * 1000.0);
+  r.run = false;
+  sc_start(kPeriod * 1000.0);  // the thread parks (an LT CPU syncs first)
+  st.counters["accesses/s"] = benchmark::Counter(static_cast<double>(r.accesses - a0), benchmark::Counter::kIsRate);
+  st.counters["s/access"] = benchmark::Counter(static_cast<double>(r.accesses - a0),
+                                               benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+void BM_RegAccessCycleAccurate(benchmark::State& st) { reg_access(st, *g->reg_ca); }
+void BM_RegAccessLooselyTimed(benchmark::State& st) { reg_access(st, *g->reg_lt); }
+BENCHMARK(BM_RegAccessCycleAccurate);
+BENCHMARK(BM_RegAccessLooselyTimed);
+
 }  // namespace
 
 int sc_main(int argc, char** argv) {
@@ -258,11 +362,13 @@ int sc_main(int argc, char** argv) {
     uint32_t k;
     double load;
   } pts[] = {{4, 0.005}, {4, 0.025}, {8, 0.0025}, {8, 0.012}};
+  for (int pipe = 0; pipe < 2; ++pipe)
   for (const auto& p : pts) {
+    auto& list = pipe ? rigs.pipes : rigs.nocs;
     NocRig r;
     r.label = "mesh " + std::to_string(p.k) + "x" + std::to_string(p.k) + " at " + std::to_string(p.load) +
-              " packets/node/cycle";
-    const std::string nm = "mesh" + std::to_string(p.k) + "_" + std::to_string(rigs.nocs.size());
+              " packets/node/cycle" + (pipe ? ", pipeline router" : "");
+    const std::string nm = std::string(pipe ? "pipe" : "mesh") + std::to_string(p.k) + "_" + std::to_string(list.size());
     r.clock = std::make_unique<ClockDomain>((nm + "_clk").c_str(), kPeriod);
     NocConfig c;
     c.topology = Topology::kMesh;
@@ -272,6 +378,7 @@ int sc_main(int argc, char** argv) {
     c.link_width_bytes = 16;
     c.link_latency_cycles = 1;
     c.router_delay_cycles = 1;
+    if (pipe) c.router = RouterModel::kPipeline;
     c.clock = r.clock.get();
     r.noc = std::make_unique<Noc>(nm.c_str(), c);
     r.src = std::make_unique<Sources>((nm + "_src").c_str(), *r.clock, p.k * p.k, 128 - kHeaderBytes, p.load);
@@ -279,10 +386,14 @@ int sc_main(int argc, char** argv) {
       r.src->isock[i]->bind(*r.noc->in_tsock[i]);
       r.noc->out_isock[i]->bind(*r.src->tsock[i]);
     }
-    rigs.nocs.push_back(std::move(r));
+    list.push_back(std::move(r));
   }
+  rigs.reg_ca = std::make_unique<RegRig>("reg_ca", false);
+  rigs.reg_lt = std::make_unique<RegRig>("reg_lt", true);
+  tlm::tlm_global_quantum::instance().set(sc_time(1, SC_US));
   sc_start(SC_ZERO_TIME);  // elaboration, initial credits
   for (auto& r : rigs.nocs) r.src->grant();
+  for (auto& r : rigs.pipes) r.src->grant();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

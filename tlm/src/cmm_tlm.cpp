@@ -10,6 +10,8 @@ using namespace regs;
 
 namespace {
 constexpr uint32_t kEpEnd = CMM_EP_BASE + CMM_EP_COUNT * CMM_EP_STRIDE;
+constexpr size_t kMaxLtWaiters = 64;       // b_transport callers waiting at once (back-pressure only)
+constexpr uint64_t kMaxCatchupStall = 4096;  // safety net: edges without accepting the request
 
 tlm::tlm_response_status map_status(Rsp r) {
   switch (r) {
@@ -57,10 +59,13 @@ CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
   if (cfg_.ingress_slots_per_class == 0) cfg_.ingress_slots_per_class = 1;
 
   reg_tsock.register_nb_transport_fw(this, &CmmTlm::reg_fw);
+  reg_tsock.register_b_transport(this, &CmmTlm::reg_b);
+  reg_tsock.register_get_direct_mem_ptr(this, &CmmTlm::reg_dmi);
   ing_tsock.register_nb_transport_fw(this, &CmmTlm::ing_fw);
   eg_isock.register_nb_transport_bw(this, &CmmTlm::eg_bw);
 
-  reg_q_.reset(cfg_.reg_queue_depth + 1);
+  // Room for a parked nb request and the b_transport requests of waiting callers.
+  reg_q_.reset(cfg_.reg_queue_depth + 2 + kMaxLtWaiters);
   reg_inflight_.reset(4);
   tx_stage_.assign(kNumEndpoints, {});
   tx_hi_.assign(kNumEndpoints, 0);
@@ -89,6 +94,9 @@ CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
   clk_id_ = clk_->attach(*this);
   for (uint32_t w : cfg_.entropy) seed_pending_ |= w != 0;
   SC_METHOD(grant_initial_credits);  // runs once at time 0
+  SC_METHOD(apply_irq);
+  sensitive << irq_ev_;
+  dont_initialize();
 }
 
 uint64_t CmmTlm::cycle_now() const { return sc_time_stamp().value() / period_ticks_; }
@@ -97,7 +105,8 @@ sc_time CmmTlm::edge_after(const sc_time& t) const {
   return sc_time::from_value((t.value() / period_ticks_ + 1) * period_ticks_);
 }
 
-void CmmTlm::wake(const sc_time& t) { clk_->wake_at(clk_id_, clk_->cycle_after(t)); }
+// Never for an edge already evaluated by a catch-up (it would be skipped).
+void CmmTlm::wake(const sc_time& t) { clk_->wake_at(clk_id_, std::max(clk_->cycle_after(t), last_cycle_ + 1)); }
 
 void CmmTlm::grant_initial_credits() {
   if (seed_pending_) clk_->wake_at(clk_id_, 1);  // the first edge after reset seeds the key generator
@@ -114,7 +123,7 @@ void CmmTlm::return_ing_credit(uint8_t cls) {
   credit_ext_->cls = cls;
   credit_ext_->credits = 1;
   tlm::tlm_phase ph = tlm::BEGIN_RESP;
-  sc_time d = SC_ZERO_TIME;
+  sc_time d = eval_off_;  // freed at the evaluated edge
   ing_tsock->nb_transport_bw(credit_gp_, ph, d);
 }
 
@@ -144,6 +153,20 @@ tlm::tlm_sync_enum CmmTlm::reg_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& 
     SC_REPORT_ERROR("cmm/tlm", "register socket: unexpected phase");
     return tlm::TLM_COMPLETED;
   }
+  RegReq r;
+  if (!decode(gp, sc_time_stamp() + d, r)) return tlm::TLM_COMPLETED;
+  const bool park = reg_q_.size() >= cfg_.reg_queue_depth;
+  reg_q_.push(r);
+  wake(r.ready);
+  if (park) {
+    end_req_pending_ = &gp;
+    return tlm::TLM_ACCEPTED;
+  }
+  ph = tlm::END_REQ;
+  return tlm::TLM_UPDATED;
+}
+
+bool CmmTlm::decode(tlm::tlm_generic_payload& gp, const sc_time& ready, RegReq& r) {
   ++stats_.reg_requests;
   RequesterId* rid = nullptr;
   gp.get_extension(rid);
@@ -151,27 +174,26 @@ tlm::tlm_sync_enum CmmTlm::reg_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& 
   const uint32_t len = gp.get_data_length();
   if (!rid) {
     shell_error(gp, tlm::TLM_GENERIC_ERROR_RESPONSE);
-    return tlm::TLM_COMPLETED;
+    return false;
   }
   if (gp.is_read() == gp.is_write()) {  // TLM_IGNORE_COMMAND
     shell_error(gp, tlm::TLM_COMMAND_ERROR_RESPONSE);
-    return tlm::TLM_COMPLETED;
+    return false;
   }
   if (addr >= (uint64_t{1} << kAddrBits)) {
     shell_error(gp, tlm::TLM_ADDRESS_ERROR_RESPONSE);
-    return tlm::TLM_COMPLETED;
+    return false;
   }
   if (gp.get_byte_enable_ptr() != nullptr) {
     shell_error(gp, tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
-    return tlm::TLM_COMPLETED;
+    return false;
   }
   if (gp.get_streaming_width() != len || len == 0 || gp.get_data_ptr() == nullptr) {
     shell_error(gp, tlm::TLM_BURST_ERROR_RESPONSE);
-    return tlm::TLM_COMPLETED;
+    return false;
   }
-  RegReq r;
   r.gp = &gp;
-  r.ready = sc_time_stamp() + d;
+  r.ready = ready;
   r.addr = static_cast<uint32_t>(addr);
   r.write = gp.is_write();
   r.part = rid->part;
@@ -192,25 +214,123 @@ tlm::tlm_sync_enum CmmTlm::reg_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& 
     }
     if (r.win == kNoWin && len != 4) {  // burst outside / across a window
       shell_error(gp, tlm::TLM_BURST_ERROR_RESPONSE);
-      return tlm::TLM_COMPLETED;
+      return false;
     }
     r.len = static_cast<uint16_t>(len);
   } else if (len != 4) {
     shell_error(gp, tlm::TLM_BURST_ERROR_RESPONSE);
-    return tlm::TLM_COMPLETED;
+    return false;
   }
   // The core sees one request: the first word's address (misalignment is the core's DECERR).
   if (r.win == kNoWin && r.write) std::memcpy(&r.wdata, gp.get_data_ptr(), 4);
   gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  const bool park = reg_q_.size() >= cfg_.reg_queue_depth;
-  reg_q_.push(r);
-  wake(r.ready);
-  if (park) {
-    end_req_pending_ = &gp;
-    return tlm::TLM_ACCEPTED;
+  return true;
+}
+
+// ------------------------------------------------------------ loosely-timed register path
+
+// b_transport (docs/embedding.md "Loosely-timed register access"): the request joins
+// the register queue at the caller's local time, and the CMM evaluates its own
+// clock edges ahead of the dispatcher (the same evaluate() with the inputs it
+// has) until the core answered; the response time goes into the annotated
+// delay. Only a register port back-pressured by missing fabric credits makes
+// it wait() for simulated time.
+void CmmTlm::reg_b(tlm::tlm_generic_payload& gp, sc_time& d) {
+  ++stats_.lt_requests;
+  gp.set_dmi_allowed(false);
+  RegReq r;
+  const sc_time now = sc_time_stamp();
+  if (!decode(gp, now + d, r)) return;  // answered at once, no latency
+  LtDone done;
+  r.lt = &done;
+  if (reg_q_.full() || lt_waiters_ >= kMaxLtWaiters) {
+    SC_REPORT_ERROR("cmm/tlm", "register queue full: too many b_transport callers waiting");
+    shell_error(gp, tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return;
   }
-  ph = tlm::END_REQ;
-  return tlm::TLM_UPDATED;
+  reg_q_.push(r);
+  // Requests queued before this one are ahead of it (FIFO): when a caller
+  // already waits for back-pressure, this one waits behind it.
+  if (lt_waiters_ == 0 && catch_up(done)) {
+    d = done.t_resp - now;
+    return;
+  }
+  ++stats_.lt_syncs;
+  ++lt_waiters_;
+  schedule_next();
+  while (!done.done) wait(lt_ev_);
+  --lt_waiters_;
+  const sc_time t = sc_time_stamp();
+  d = done.t_resp > t ? done.t_resp - t : SC_ZERO_TIME;
+}
+
+bool CmmTlm::catch_up(const LtDone& done) {
+  const uint64_t period = period_ticks_;
+  // Edges before the current time were evaluated by the dispatcher; one at
+  // the current time may still be due.
+  const uint64_t first = (sc_time_stamp().value() + period - 1) / period;
+  uint64_t stalled = 0;
+  while (!done.done) {
+    uint64_t e = next_needed();
+    if (e == ClockDomain::kNever) {
+      SC_REPORT_ERROR("cmm/tlm", "b_transport: no edge to evaluate for a queued request");
+      return false;
+    }
+    e = std::max(e, first);
+    const PinsOut& o = pins();
+    const sc_time te = sc_time::from_value(e * period);
+    if (!reg_q_.empty() && reg_q_.front().ready < te && !o.reg_req_ready) {
+      // The request egress queue is full: it drains only with fabric credits.
+      if (o.eg_valid && eg_credits_[o.eg_cls & 1u] == 0) return false;
+      if (++stalled > kMaxCatchupStall) return false;
+    }
+    evaluate(e);
+    ++stats_.lt_catchup_edges;
+  }
+  schedule_next();
+  return true;
+}
+
+bool CmmTlm::reg_dmi(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {
+  (void)gp;
+  ++stats_.lt_dmi_refused;
+  // Registers have side effects: no direct pointer, for the whole register space.
+  dmi.allow_read_write();
+  dmi.set_start_address(0);
+  dmi.set_end_address((uint64_t{1} << kAddrBits) - 1);
+  return false;
+}
+
+void CmmTlm::set_irq(uint32_t iv) {
+  const uint32_t rise = iv & ~irq_prev_;
+  irq_prev_ = iv;
+  if (eval_off_ == SC_ZERO_TIME) {
+    if (irq_head_ < irq_pending_.size()) apply_irq();  // earlier caught-up changes first
+    irq.write(iv);
+  } else {
+    // A caught-up edge: the line changes at its edge time, not now.
+    if (irq_head_ == irq_pending_.size()) irq_ev_.notify(eval_off_);
+    irq_pending_.push_back(IrqChange{sc_time_stamp() + eval_off_, iv});
+  }
+  for (uint32_t p = 0; p < kNumPartitions; ++p)
+    if ((rise >> p) & 1u) irq_rise_[p].notify(eval_off_);
+}
+
+void CmmTlm::apply_irq() {
+  const sc_time now = sc_time_stamp();
+  uint32_t v = 0;
+  bool any = false;
+  while (irq_head_ < irq_pending_.size() && irq_pending_[irq_head_].t <= now) {
+    v = irq_pending_[irq_head_++].v;
+    any = true;
+  }
+  if (any) irq.write(v);
+  if (irq_head_ == irq_pending_.size()) {
+    irq_pending_.clear();
+    irq_head_ = 0;
+  } else {
+    irq_ev_.notify(irq_pending_[irq_head_].t - now);
+  }
 }
 
 void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
@@ -218,7 +338,7 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
   const auto st = static_cast<Rsp>(o.reg_rsp_status & 3u);
   ++stats_.reg_status[static_cast<uint32_t>(st)];
   sc_time delay = SC_ZERO_TIME;
-  const sc_time now = sc_time_stamp();
+  const sc_time now = sc_time_stamp() + eval_off_;  // the evaluated edge
   bool buf = false;
   if (st == Rsp::kOk) {
     if (r.win != kNoWin) {
@@ -276,7 +396,14 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
     rr->buf = buf;
   }
   gp.set_response_status(map_status(st));
+  if (r.lt) {  // b_transport: the caller returns with this response time
+    r.lt->done = true;
+    r.lt->t_resp = now + delay;
+    if (lt_waiters_) lt_ev_.notify(now + delay - sc_time_stamp());
+    return;
+  }
   tlm::tlm_phase ph = tlm::BEGIN_RESP;
+  delay += eval_off_;
   reg_tsock->nb_transport_bw(gp, ph, delay);  // initiators complete at once (docs/tlm.md)
 }
 
@@ -362,10 +489,19 @@ tlm::tlm_sync_enum CmmTlm::eg_bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& p
 
 // ------------------------------------------------------------ clock edge
 
-// The dispatcher calls it at the edge of edge_cycle (on the clock grid).
+// The dispatcher calls it at the edge of edge_cycle (on the clock grid). An
+// edge a b_transport already evaluated (caught up) is not evaluated again.
 void CmmTlm::on_edge(uint64_t edge_cycle) {
-  const sc_time now = sc_time_stamp();
-  if (ever_stepped_ && now == last_edge_) return;
+  if (edge_cycle > last_cycle_) evaluate(edge_cycle);
+  schedule_next();
+}
+
+// One rising edge at time edge_cycle * period: now, from the dispatcher, or
+// ahead of simulation time inside b_transport (eval_off_ > 0: every output
+// then carries its edge time as an annotated delay).
+void CmmTlm::evaluate(uint64_t edge_cycle) {
+  const sc_time now = sc_time::from_value(edge_cycle * period_ticks_);
+  eval_off_ = now - sc_time_stamp();
   const uint64_t core_cycle = ext_ ? ext_->cycle() : core_.cycle();
   if (core_cycle + 1 < edge_cycle) {
     const uint64_t n = edge_cycle - 1 - core_cycle;
@@ -468,7 +604,7 @@ void CmmTlm::on_edge(uint64_t edge_cycle) {
     eg_ext_->kind = LinkExt::kPacket;
     eg_ext_->pkt = &eg_pkt_;
     tlm::tlm_phase ph = tlm::BEGIN_REQ;
-    sc_time d = SC_ZERO_TIME;
+    sc_time d = eval_off_;
     eg_isock->nb_transport_fw(eg_gp_, ph, d);
   }
 
@@ -524,7 +660,7 @@ void CmmTlm::on_edge(uint64_t edge_cycle) {
         tlm::tlm_generic_payload* p = end_req_pending_;
         end_req_pending_ = nullptr;
         tlm::tlm_phase ph = tlm::END_REQ;
-        sc_time d = SC_ZERO_TIME;
+        sc_time d = eval_off_;
         reg_tsock->nb_transport_bw(*p, ph, d);
       }
     }
@@ -534,29 +670,27 @@ void CmmTlm::on_edge(uint64_t edge_cycle) {
   if (ext_) ext_->step(in);
   else core_.step(in);
   ++stats_.steps;
-  ever_stepped_ = true;
-  last_edge_ = now;
+  last_cycle_ = edge_cycle;
 
   const uint32_t iv = pins().irq;
-  if (iv != irq_prev_) {
-    const uint32_t rise = iv & ~irq_prev_;
-    irq_prev_ = iv;
-    irq.write(iv);
-    for (uint32_t p = 0; p < kNumPartitions; ++p)
-      if ((rise >> p) & 1u) irq_rise_[p].notify(SC_ZERO_TIME);
-  }
+  if (iv != irq_prev_) set_irq(iv);
+  eval_off_ = SC_ZERO_TIME;
+}
 
-  // Next edge: every cycle while anything is in flight; otherwise at the
-  // edge after the next queued arrival; otherwise none (idle costs nothing).
+// Every edge while anything is in flight; otherwise the edge after the next
+// queued arrival; otherwise none (idle costs nothing).
+uint64_t CmmTlm::next_needed() const {
   const bool core_busy = !(ext_ ? ext_->quiescent() : core_.quiescent());
-  if (core_busy || !reg_inflight_.empty() || !vd_pending_.empty()) {
-    clk_->wake_at(clk_id_, edge_cycle + 1);
-    return;
-  }
+  if (core_busy || !reg_inflight_.empty() || !vd_pending_.empty() || seed_pending_) return last_cycle_ + 1;
   uint64_t next = ClockDomain::kNever;
   if (!reg_q_.empty()) next = clk_->cycle_after(reg_q_.front().ready);
   for (int c = 0; c < 2; ++c)
     if (!ing_q_[c].empty()) next = std::min(next, clk_->cycle_after(ing_slots_[ing_q_[c].front()].arrival));
+  return next == ClockDomain::kNever ? next : std::max(next, last_cycle_ + 1);
+}
+
+void CmmTlm::schedule_next() {
+  const uint64_t next = next_needed();
   if (next != ClockDomain::kNever) clk_->wake_at(clk_id_, next);
 }
 

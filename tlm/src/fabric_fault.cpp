@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "cmm_seed.h"
+
 namespace cmm::tlmshell {
 
 using namespace sc_core;
@@ -12,12 +14,7 @@ namespace {
 constexpr const char* kKindNames[kFaultKinds] = {"drop", "duplicate", "reorder", "corrupt", "delay", "stall"};
 constexpr uint32_t kReorderCyclesPerPacket = 64;  // a reordered packet waits at most window * this
 
-uint64_t splitmix(uint64_t& s) {
-  uint64_t x = (s += 0x9E3779B97F4A7C15ull);
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using seed::splitmix_next;
 }  // namespace
 
 const char* to_string(FaultKind k) {
@@ -69,7 +66,7 @@ FaultLink::FaultLink(sc_module_name name, uint32_t index, const FaultConfig& cfg
   // Own stream per link: seed, link index (a link's faults do not depend on
   // how many other links there are or what they draw).
   rng_ = cfg_.seed ^ 0xFA017EC7ull;
-  splitmix(rng_);
+  splitmix_next(rng_);
   rng_ ^= (uint64_t{index} + 1) * 0xD1B54A32D192ED03ull;
   tsock.register_nb_transport_fw(this, &FaultLink::fw);
   isock.register_nb_transport_bw(this, &FaultLink::bw);
@@ -85,7 +82,7 @@ FaultLink::FaultLink(sc_module_name name, uint32_t index, const FaultConfig& cfg
 
 FaultLink::~FaultLink() = default;
 
-uint64_t FaultLink::next_u64() { return splitmix(rng_); }
+uint64_t FaultLink::next_u64() { return splitmix_next(rng_); }
 
 bool FaultLink::eligible(const Packet& p) const {
   if (filter_ && !filter_(p)) return false;

@@ -15,7 +15,12 @@ Topology parse_topology(const std::string& s) {
   if (s == "ring") return Topology::kRing;
   if (s == "mesh") return Topology::kMesh;
   if (s == "torus") return Topology::kTorus;
-  throw std::invalid_argument("unknown topology '" + s + "': allowed values are ring, mesh, torus");
+  if (s == "fat_tree") return Topology::kFatTree;
+  if (s == "dragonfly") return Topology::kDragonfly;
+  if (s == "flatfly") return Topology::kFlatFly;
+  if (s == "file") return Topology::kFile;
+  throw std::invalid_argument("unknown topology '" + s +
+                              "': allowed values are ring, mesh, torus, fat_tree, dragonfly, flatfly, file");
 }
 
 const char* to_string(Topology t) {
@@ -23,6 +28,10 @@ const char* to_string(Topology t) {
     case Topology::kRing: return "ring";
     case Topology::kMesh: return "mesh";
     case Topology::kTorus: return "torus";
+    case Topology::kFatTree: return "fat_tree";
+    case Topology::kDragonfly: return "dragonfly";
+    case Topology::kFlatFly: return "flatfly";
+    case Topology::kFile: return "file";
   }
   return "?";
 }
@@ -43,27 +52,64 @@ const char* to_string(RouterModel m) {
 
 namespace {
 constexpr uint64_t kNoWait = std::numeric_limits<uint64_t>::max();
-[[noreturn]] void bad(const char* param, uint64_t v, const char* rule) {
+inline uint32_t ctzm(uint32_t m) { return static_cast<uint32_t>(__builtin_ctz(m)); }
+inline uint32_t ctzm(PortMask m) {
+  const uint64_t lo = static_cast<uint64_t>(m);
+  return lo ? static_cast<uint32_t>(__builtin_ctzll(lo))
+            : 64u + static_cast<uint32_t>(__builtin_ctzll(static_cast<uint64_t>(m >> 64)));
+}
+[[noreturn]] void bad(const char* param, uint64_t v, const std::string& rule) {
   throw std::invalid_argument(std::string("NocConfig.") + param + " = " + std::to_string(v) + ": " + rule);
 }
 void range(const char* param, uint64_t v, uint64_t lo, uint64_t hi) {
   if (v < lo || v > hi) {
     const std::string rule = "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-    bad(param, v, rule.c_str());
+    bad(param, v, rule);
   }
 }
 }  // namespace
 
+uint32_t NocConfig::num_nodes() const {
+  if (!is_switched(*this)) return x * y;
+  if (topology == Topology::kFatTree) {
+    uint64_t n = ft_terminals ? ft_terminals : ft_k;
+    for (uint32_t i = 1; i < ft_levels && n <= 65536; ++i) n *= ft_k;
+    return static_cast<uint32_t>(std::min<uint64_t>(n, 65536));
+  }
+  if (topology == Topology::kDragonfly)
+    return (df_groups ? df_groups : df_a * df_h + 1) * df_a * df_p;
+  if (topology == Topology::kFlatFly) {
+    uint64_t n = fb_c;
+    for (uint32_t i = 0; i < fb_n && n <= 65536; ++i) n *= fb_k;
+    return static_cast<uint32_t>(std::min<uint64_t>(n, 65536));
+  }
+  try {
+    return build_topology(*this).terminals;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 void NocConfig::validate() const {
-  if (topology != Topology::kRing && topology != Topology::kMesh && topology != Topology::kTorus)
-    bad("topology", static_cast<uint64_t>(topology), "must be ring, mesh or torus");
-  range("x", x, 1, 256);
-  range("y", y, 1, 256);
-  if (topology == Topology::kRing && y != 1) bad("y", y, "must be 1 for a ring (x is the number of nodes)");
-  if (uint64_t{x} * y > 256) bad("x*y", uint64_t{x} * y, "at most 256 nodes (8-bit node ids)");
+  if (static_cast<uint8_t>(topology) > static_cast<uint8_t>(Topology::kFile))
+    bad("topology", static_cast<uint64_t>(topology), "must be ring, mesh, torus, fat_tree, dragonfly, flatfly or file");
   range("vcs_per_class", vcs_per_class, 1, 8);
-  if (topology != Topology::kMesh && vcs_per_class < 2)
-    bad("vcs_per_class", vcs_per_class, "must be >= 2 for a ring or torus (dateline VC sets)");
+  if (is_switched(*this)) {
+    if (routing != Routing::kMinimal && routing != Routing::kEcmp && routing != Routing::kUpDown)
+      bad("routing", static_cast<uint64_t>(routing), "must be minimal, ecmp or updown");
+    const TopoGraph g = build_topology(*this);  // throws naming the parameter or file:line
+    if (vcs_per_class < g.vc_sets)
+      bad("vcs_per_class", vcs_per_class,
+          std::string("must be >= ") + std::to_string(g.vc_sets) + " for " + to_string(topology) + " routing " +
+              to_string(routing) + " (VC sets)");
+  } else {
+    range("x", x, 1, 256);
+    range("y", y, 1, 256);
+    if (topology == Topology::kRing && y != 1) bad("y", y, "must be 1 for a ring (x is the number of nodes)");
+    if (uint64_t{x} * y > 256) bad("x*y", uint64_t{x} * y, "at most 256 nodes (8-bit node ids)");
+    if (topology != Topology::kMesh && vcs_per_class < 2)
+      bad("vcs_per_class", vcs_per_class, "must be >= 2 for a ring or torus (dateline VC sets)");
+  }
   range("buf_depth_flits", buf_depth_flits, 1, 1024);
   range("link_width_bytes", link_width_bytes, 1, 4096);
   range("link_latency_cycles", link_latency_cycles, 1, 1024);
@@ -127,15 +173,29 @@ void Noc::free_slot(uint32_t i) { pool_->free.push_back(i); }
 
 Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg) {
   cfg_.validate();
-  nr_ = cfg_.num_nodes();
-  np_ = cfg_.topology == Topology::kRing ? 3 : 5;
+  gen_ = is_switched(cfg_);
+  if (gen_) {
+    graph_ = std::make_unique<TopoGraph>(build_topology(cfg_));
+    nr_ = graph_->routers;
+    nn_ = graph_->terminals;
+    np_ = graph_->ports;
+    nsets_ = graph_->vc_sets;
+  } else {
+    nr_ = cfg_.num_nodes();
+    nn_ = nr_;
+    np_ = cfg_.topology == Topology::kRing ? 3 : 5;
+  }
+  wide_ = np_ > 31;
+  rstride_ = nn_;
   vpc_ = cfg_.vcs_per_class;
   nv_ = 2 * vpc_;
-  s0_ = (vpc_ + 1) / 2;  // dateline set 0 gets the larger half
+  // Dateline set 0 gets the larger half; switched fabrics: nsets_ equal sets
+  // (VCs beyond nsets_ * s0_ stay unused).
+  s0_ = gen_ ? vpc_ / nsets_ : (vpc_ + 1) / 2;
   depth_ = cfg_.buf_depth_flits;
   lat_ = cfg_.link_latency_cycles;
   rdel_ = cfg_.router_delay_cycles;
-  wrap_ = cfg_.topology != Topology::kMesh;
+  wrap_ = !gen_ && cfg_.topology != Topology::kMesh;
   pipe_ = cfg_.router == RouterModel::kPipeline;
   // kPipeline: a freed slot's credit leaves the router the cycle after the
   // switch grant (a register stage, as in BookSim2's iq router), flies L
@@ -147,20 +207,26 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
 
   route_.fill(-1);
   attached_.assign(nr_, -1);
-  for (uint32_t i = 0; i < nr_; ++i) {
+  for (uint32_t i = 0; i < nn_; ++i) {
     route_[i] = static_cast<int16_t>(i);
     attached_[i] = static_cast<int16_t>(i);
   }
-  cx_.resize(nr_);
-  cy_.resize(nr_);
-  for (uint32_t i = 0; i < nr_; ++i) {
-    cx_[i] = static_cast<uint16_t>(i % cfg_.x);
-    cy_[i] = static_cast<uint16_t>(i / cfg_.x);
+  if (!gen_) {
+    cx_.resize(nr_);
+    cy_.resize(nr_);
+    for (uint32_t i = 0; i < nr_; ++i) {
+      cx_[i] = static_cast<uint16_t>(i % cfg_.x);
+      cy_[i] = static_cast<uint16_t>(i / cfg_.x);
+    }
+    route_tab_.resize(static_cast<size_t>(nr_) * nr_);
+    for (uint32_t r = 0; r < nr_; ++r)
+      for (uint32_t d = 0; d < nr_; ++d)
+        route_tab_[static_cast<size_t>(r) * nr_ + d] = static_cast<uint8_t>(route(r, d));
+  } else {
+    route_tab_ = graph_->route;  // [router * terminals + dst]
+    up_lo_ = graph_->up_lo;
+    up_n_ = graph_->up_n;
   }
-
-  route_tab_.resize(static_cast<size_t>(nr_) * nr_);
-  for (uint32_t r = 0; r < nr_; ++r)
-    for (uint32_t d = 0; d < nr_; ++d) route_tab_[static_cast<size_t>(r) * nr_ + d] = static_cast<uint8_t>(route(r, d));
 
   // Links: output port p of router r reaches input port p (same direction
   // label) of its neighbour.
@@ -168,7 +234,30 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
   out_link_.assign(nr_ * np_, -1);
   in_link_.assign(nr_ * np_, -1);
   is_wrap_.assign(nr_ * np_, 0);
-  for (uint32_t r = 0; r < nr_; ++r) {
+  out_port_.assign(nr_ * np_, 0);
+  olat_.assign(nr_ * np_, lat_);
+  ilat_.assign(nr_ * np_, lat_);
+  ser_.assign(nr_ * np_, 1);
+  obusy_.assign(nr_ * np_, 0);
+  bump_.assign(nr_ * np_, 0);
+  for (uint32_t i = 0; i < nr_ * np_; ++i) out_port_[i] = static_cast<uint8_t>(i % np_);
+  vlev_.assign(nv_, 0);
+  for (uint32_t v = 0; v < nv_; ++v) {
+    const uint32_t rel = v % vpc_;
+    vlev_[v] = static_cast<uint8_t>(gen_ ? std::min(rel / s0_, nsets_ - 1) : 0);
+  }
+  if (gen_)
+    for (const TopoChannel& ch : graph_->ch) {
+      const uint32_t o = ch.r * np_ + ch.p, i = ch.r2 * np_ + ch.p2;
+      out_link_[o] = static_cast<int32_t>(i);
+      in_link_[i] = static_cast<int32_t>(o);
+      out_port_[o] = static_cast<uint8_t>(ch.p2);
+      olat_[o] = ch.latency_cycles + ch.cycles_per_flit - 1;  // the last byte of a flit arrives
+      ilat_[i] = ch.latency_cycles;
+      ser_[o] = ch.cycles_per_flit;
+      bump_[o] = ch.bump;
+    }
+  for (uint32_t r = 0; r < nr_ && !gen_; ++r) {
     const int32_t rx = static_cast<int32_t>(r % X), ry = static_cast<int32_t>(r / X);
     for (uint32_t p = 1; p < np_; ++p) {
       const uint32_t dim = (p - 1) / 2;
@@ -215,6 +304,7 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
   occ_bits_.assign((nr_ + 63) / 64, 0);
   nemask_.assign(nr_ * np_, 0);
   pmask_.assign(nr_, 0);
+  pmask_hi_.assign(nr_, 0);
   ni_bits_.assign((nr_ + 63) / 64, 0);
   pend_bits_.assign((nr_ * 2 + 63) / 64, 0);
   start_port_.assign(nr_, 0);
@@ -223,10 +313,13 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
     sa_at_.assign(nvc, 0);
     front_at_.assign(nvc, 0);
     va_ptr_.assign(nvc, 0);
+    if (np_ * nv_ > kMaxPorts * 16) SC_REPORT_FATAL("cmm/noc", "too many input VCs per router");
     acc_ptr_.assign(nr_ * np_, 0);
   }
 
-  wn_ = lat_ + cdel_ + 1;
+  uint32_t maxlat = lat_;
+  for (uint32_t i = 0; i < nr_ * np_; ++i) maxlat = std::max({maxlat, olat_[i], ilat_[i]});
+  wn_ = maxlat + cdel_ + 1;
   wcap_ = nr_ * np_;  // each output sends at most one flit per cycle
   // Each input VC frees at most one flit per cycle (switched or discarded);
   // a slot gets the link credits of one step and the NI credits of another
@@ -258,18 +351,18 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
   // Live packets: NI slots + one per buffered or in-flight flit (a packet in
   // the network always has a flit somewhere).
   pool_ = std::make_unique<Pool>();
-  pool_->cap = nr_ * 2 * ns + nvc * depth_ + nr_ * np_ * lat_ + Pool::kChunk;
+  pool_->cap = nr_ * 2 * ns + nvc * depth_ + nr_ * np_ * maxlat + Pool::kChunk;
   pool_->free.reserve(pool_->cap + Pool::kChunk);
-  while (pool_->made < std::min<uint32_t>(pool_->cap, nr_ * 2 * ns)) pool_->grow();
+  while (pool_->made < std::min<uint32_t>(pool_->cap, nn_ * 2 * ns)) pool_->grow();
 
-  for (uint32_t i = 0; i < nr_; ++i) {
+  for (uint32_t i = 0; i < nn_; ++i) {
     out_gp_.push_back(std::make_unique<tlm::tlm_generic_payload>());
     out_gp_.back()->set_extension(new LinkExt);  // owned by the payload
   }
   credit_ext_ = new LinkExt;
   credit_ext_->kind = LinkExt::kCredit;
   credit_gp_.set_extension(credit_ext_);
-  for (uint32_t i = 0; i < nr_; ++i) {
+  for (uint32_t i = 0; i < nn_; ++i) {
     const std::string tn = "in_tsock_" + std::to_string(i);
     const std::string in = "out_isock_" + std::to_string(i);
     in_tsock.push_back(std::make_unique<TSock>(tn.c_str()));
@@ -306,6 +399,7 @@ uint32_t dim_hops(uint32_t a, uint32_t b, uint32_t k, bool wrap) {
 }  // namespace
 
 uint32_t Noc::hops(uint32_t s, uint32_t d) const {
+  if (gen_) return static_cast<uint32_t>(graph_->path(s, d, flow_hash(s, d)).size());
   const uint32_t X = cfg_.x;
   return dim_hops(s % X, d % X, X, wrap_) + dim_hops(s / X, d / X, cfg_.y, wrap_);
 }
@@ -315,6 +409,25 @@ uint32_t Noc::flits_of(uint32_t wire_bytes) const {
 }
 
 uint64_t Noc::zero_load_cycles(uint32_t s, uint32_t d, uint32_t wire_bytes) const {
+  if (gen_) {
+    // Per link l: flight L_l, k_l cycles per flit (width); the head pays
+    // L_l + k_l - 1 per link, the tail trails it by (F - 1) * max k_l.
+    const auto path = graph_->path(s, d, flow_hash(s, d));
+    const uint64_t f = flits_of(wire_bytes);
+    uint64_t links = 0, kmax = 1;
+    for (uint32_t c : path) {
+      const TopoChannel& ch = graph_->ch[c];
+      links += ch.latency_cycles + ch.cycles_per_flit - 1;
+      kmax = std::max<uint64_t>(kmax, ch.cycles_per_flit);
+    }
+    const uint64_t h = path.size();
+    const uint64_t ser = 1 + (f - 1) * kmax;
+    if (pipe_) {
+      const uint64_t p = uint64_t{cfg_.rc_cycles} + cfg_.va_cycles + cfg_.sa_cycles + cfg_.st_cycles;
+      return ser + 2 * lat_ + p + h * p + links;
+    }
+    return 1 + ser + (h + 1) * rdel_ + links;
+  }
   const uint64_t h = hops(s, d);
   if (pipe_) {
     const uint64_t p = uint64_t{cfg_.rc_cycles} + cfg_.va_cycles + cfg_.sa_cycles + cfg_.st_cycles;
@@ -340,10 +453,17 @@ uint32_t Noc::route(uint32_t r, uint32_t dst) const {
   return 0;
 }
 
+// Output port of a head at router r: the table, or for ECMP an up port by
+// the flow's hash (fixed per flow, so its packets stay in order).
+inline uint32_t Noc::out_port(uint32_t r, const Slot& sl) const {
+  const uint32_t op = route_tab_[r * rstride_ + sl.dst_router];
+  return op != kEcmpPort ? op : up_lo_[r] + ecmp_pick(r, sl.flow, up_n_[r]);
+}
+
 // ------------------------------------------------------------ node side
 
 void Noc::grant_initial_credits() {
-  for (uint32_t r = 0; r < nr_; ++r)
+  for (uint32_t r = 0; r < nn_; ++r)
     for (uint8_t c = 0; c < 2; ++c) {
       credit_ext_->cls = c;
       credit_ext_->credits = static_cast<uint16_t>(cfg_.ni_slots_per_class);
@@ -366,11 +486,11 @@ void Noc::set_route(uint8_t node, int router) {
   if (old >= 0 && static_cast<uint32_t>(old) < nr_ && attached_[static_cast<uint32_t>(old)] == node)
     attached_[static_cast<uint32_t>(old)] = -1;
   route_[node] = static_cast<int16_t>(router);
-  if (router >= 0 && static_cast<uint32_t>(router) < nr_) attached_[static_cast<uint32_t>(router)] = node;
+  if (router >= 0 && static_cast<uint32_t>(router) < nn_) attached_[static_cast<uint32_t>(router)] = node;
 }
 
 void Noc::set_port_node(uint32_t router, int node) {
-  if (router < nr_) attached_[router] = static_cast<int16_t>(node < 0 || node > 255 ? -1 : node);
+  if (router < nn_) attached_[router] = static_cast<int16_t>(node < 0 || node > 255 ? -1 : node);
 }
 
 void Noc::edge_drop(uint32_t r, regs::Reason why, const Packet& p) {
@@ -436,7 +556,7 @@ tlm::tlm_sync_enum Noc::in_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_p
     stats_.fault_duplicates += f.duplicates;
   }
   const int dst = route_[sl.pkt.hdr.dst_node];
-  if (dst < 0 || static_cast<uint32_t>(dst) >= nr_) {
+  if (dst < 0 || static_cast<uint32_t>(dst) >= nn_) {
     ++stats_.unroutable;
     if (hook_) hook_->on_unroutable(sl.pkt, r);
     if (unroutable_reports_++ < 8) {
@@ -452,12 +572,7 @@ tlm::tlm_sync_enum Noc::in_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_p
   {
     // Per-flow VC: every packet of (src, dst, class) takes the same VC index
     // at every hop, so with deterministic routing it never overtakes another.
-    uint32_t h = (r << 16) ^ static_cast<uint32_t>(dst) ^ 0x9E3779B9u;
-    h ^= h >> 16;
-    h *= 0x85EBCA6Bu;
-    h ^= h >> 13;
-    h *= 0xC2B2AE35u;
-    h ^= h >> 16;
+    const uint32_t h = flow_hash(r, static_cast<uint32_t>(dst));
     sl.flow = h;
     sl.fv_all = static_cast<uint8_t>(h % vpc_);
     sl.fv_s0 = static_cast<uint8_t>(h % s0_);
@@ -534,14 +649,17 @@ inline void Noc::buf_push(uint32_t r, uint32_t p, uint32_t v, uint32_t iv, const
   d.tail = f.tail;
   ++bcount_[iv];
   nemask_[r * np_ + p] |= 1u << v;
-  pmask_[r] = static_cast<uint8_t>(pmask_[r] | 1u << p);
+  if (p < 64) pmask_[r] |= uint64_t{1} << p;
+  else pmask_hi_[r] = 1;  // port 64 of a radix-64 switch
   if (occ_[r]++ == 0) occ_bits_[r >> 6] |= uint64_t{1} << (r & 63);
 }
 
 inline void Noc::buf_pop(uint32_t r, uint32_t p, uint32_t v, uint32_t iv) {
   bhead_[iv] = static_cast<uint16_t>(bhead_[iv] + 1u == depth_ ? 0 : bhead_[iv] + 1u);
-  if (--bcount_[iv] == 0 && (nemask_[r * np_ + p] &= ~(1u << v)) == 0)
-    pmask_[r] = static_cast<uint8_t>(pmask_[r] & ~(1u << p));
+  if (--bcount_[iv] == 0 && (nemask_[r * np_ + p] &= ~(1u << v)) == 0) {
+    if (p < 64) pmask_[r] &= ~(uint64_t{1} << p);
+    else pmask_hi_[r] = 0;  // port 64 of a radix-64 switch
+  }
   if (--occ_[r] == 0) occ_bits_[r >> 6] &= ~(uint64_t{1} << (r & 63));
 }
 
@@ -573,6 +691,7 @@ void Noc::step(uint64_t t) {
   // Link arrivals and credit returns due now. One division per step; the
   // slots of t + 1 and t + L follow from it (wn_ = L + 1; kPipeline L + 2 + cd).
   const uint32_t s = static_cast<uint32_t>(t % wn_);
+  ws_ = s;
   w_one_ = s + 1 == wn_ ? 0 : s + 1;
   if (!pipe_) {
     w_lat_ = s == 0 ? wn_ - 1 : s - 1;
@@ -609,8 +728,17 @@ void Noc::step(uint64_t t) {
   for (uint32_t w = 0; w < occ_bits_.size(); ++w)
     for (uint64_t m = occ_bits_[w]; m; m &= m - 1) {
       const uint32_t r = w * 64 + static_cast<uint32_t>(__builtin_ctzll(m));
-      if (pipe_) router_step_pipe(r, t);
-      else router_step(r, t);
+      // Ring/mesh/torus: the original step (G false); switched fabrics:
+      // per-link latency, width and VC sets (G true), 128-bit masks if wide.
+      if (pipe_) {
+        if (wide_) router_step_pipe<PortMask, kMaxPorts, true>(r, t);
+        else if (gen_) router_step_pipe<uint32_t, 31, true>(r, t);
+        else router_step_pipe<uint32_t, 31, false>(r, t);
+      } else {
+        if (wide_) router_step<PortMask, kMaxPorts, true>(r, t);
+        else if (gen_) router_step<uint32_t, 31, true>(r, t);
+        else router_step<uint32_t, 31, false>(r, t);
+      }
       stats_.buf_occupancy_sum[r] += occ_[r];
       stats_.buf_occupancy_max[r] = std::max(stats_.buf_occupancy_max[r], occ_[r]);
     }
@@ -702,7 +830,7 @@ void Noc::discard_head(uint32_t r, uint32_t p, uint32_t v, uint32_t iv) {
   --flits_in_net_;
   ++stats_.flits_dropped;
   progress_ = true;
-  const uint32_t due = p == 0 ? w_cr1_ : w_crl_;
+  const uint32_t due = p == 0 ? w_cr1_ : gen_ ? wslot(ilat_[base + p] + cdel_) : w_crl_;
   const uint32_t target = p == 0 ? iv : static_cast<uint32_t>(in_link_[base + p]) * nv_ + v;
   wcred_[static_cast<size_t>(due) * wccap_ + wcred_n_[due]++] = target;
   ++wheel_events_;
@@ -719,23 +847,25 @@ void Noc::discard_head(uint32_t r, uint32_t p, uint32_t v, uint32_t iv) {
 
 // Per router and cycle: route + VC allocation for ready heads, then a
 // separable input-first switch allocator (round-robin at both stages).
+template <class M, uint32_t MaxP, bool G>
 void Noc::router_step(uint32_t r, uint64_t t) {
   const uint32_t base = r * np_;
-  int req_vc[5];
-  uint32_t ready_mask[5];
-  uint32_t req_in[5] = {0, 0, 0, 0, 0};  // [output]: input ports requesting it (bit mask)
-  uint32_t req_out = 0;                   // outputs requested (bit mask)
+  int req_vc[MaxP];
+  uint32_t ready_mask[MaxP];
+  M req_in[MaxP];  // [output]: input ports requesting it (bit mask)
+  M req_out = 0;   // outputs requested (bit mask)
   const uint32_t sp = start_port_[r];
   start_port_[r] = static_cast<uint8_t>(sp + 1 == np_ ? 0 : sp + 1);
-  for (uint32_t p = 0; p < 5; ++p) {
+  for (uint32_t p = 0; p < np_; ++p) {
     req_vc[p] = -1;
     ready_mask[p] = 0;
+    req_in[p] = 0;
   }
   // Ports holding flits in round-robin order from sp: rotate the port mask.
-  const uint32_t pm = pmask_[r];
-  const uint32_t prot = sp ? ((pm >> sp) | (pm << (np_ - sp))) & ((1u << np_) - 1u) : pm;
-  for (uint32_t pp = prot; pp; pp &= pp - 1) {
-    uint32_t p = sp + static_cast<uint32_t>(__builtin_ctz(pp));
+  const M pm = port_mask<M>(r);
+  const M prot = sp ? ((pm >> sp) | (pm << (np_ - sp))) & ((M{1} << np_) - 1u) : pm;
+  for (M pp = prot; pp; pp &= pp - 1) {
+    uint32_t p = sp + ctzm(pp);
     if (p >= np_) p -= np_;
     const uint32_t m = nemask_[base + p];
     const uint32_t pb = (base + p) * nv_;
@@ -758,7 +888,7 @@ void Noc::router_step(uint32_t r, uint64_t t) {
       ready_mask[p] |= 1u << v;
       if (in_op_[iv] < 0) {
         const Slot& sl = slot(f.pkt);
-        const uint32_t op = route_tab_[r * nr_ + sl.dst_router];
+        const uint32_t op = G ? out_port(r, sl) : route_tab_[r * rstride_ + sl.dst_router];
         const uint32_t c = sl.cls;
         uint32_t lo = c * vpc_, n = vpc_;
         if (op != 0 && wrap_) {
@@ -768,6 +898,12 @@ void Noc::router_step(uint32_t r, uint64_t t) {
           if (is_wrap_[base + op]) set1 = true;
           lo = c * vpc_ + (set1 ? s0_ : 0);
           n = set1 ? vpc_ - s0_ : s0_;
+        } else if (G && op != 0 && nsets_ > 1) {
+          // Switched fabric: the set of the input VC (0 from the NI), one up
+          // across a bump link (dragonfly global link).
+          const uint32_t lv = std::min<uint32_t>((p == 0 ? 0u : vlev_[v]) + bump_[base + op], nsets_ - 1);
+          lo = c * vpc_ + lv * s0_;
+          n = s0_;
         }
         if (op == 0 && node_cred_[r * 2 + c] == 0) {
           ++stats_.eject_credit_stalls[r];
@@ -799,7 +935,7 @@ void Noc::router_step(uint32_t r, uint64_t t) {
         if (op != 0) {
           // The flow's VC in the allowed set: wait for it rather than take
           // another, or a later packet of the flow could overtake this one.
-          got = lo + (!wrap_ ? sl.fv_all : lo == c * vpc_ ? sl.fv_s0 : sl.fv_s1);
+          got = lo + (G ? sl.fv_s0 : !wrap_ ? sl.fv_all : lo == c * vpc_ ? sl.fv_s0 : sl.fv_s1);
           if (ov_busy_[ob + got]) continue;
         } else {
           // Ejection: the flow's packets reach it one after another through
@@ -823,20 +959,24 @@ void Noc::router_step(uint32_t r, uint64_t t) {
       }
       const uint32_t op = static_cast<uint32_t>(in_op_[iv]);
       if (op != 0 && cred_[(base + op) * nv_ + in_ov_[iv]] <= 0) continue;
+      if (G && obusy_[base + op] > t) {  // a narrow link still carries the previous flit
+        next_timed_ = std::min(next_timed_, obusy_[base + op]);
+        continue;
+      }
       if (req_vc[p] < 0) {
         req_vc[p] = static_cast<int>(v);
-        req_in[op] |= 1u << p;
-        req_out |= 1u << op;
+        req_in[op] |= M{1} << p;
+        req_out |= M{1} << op;
       }
     }
   }
   // Output stage: each output grants one requesting input port, round-robin
   // from rr_out_ (first requester at or after it, else the first one).
-  for (uint32_t om = req_out; om; om &= om - 1) {
-    const uint32_t op = static_cast<uint32_t>(__builtin_ctz(om));
-    const uint32_t m = req_in[op];
-    const uint32_t from = m & ~((1u << rr_out_[base + op]) - 1u);
-    const uint32_t p = static_cast<uint32_t>(__builtin_ctz(from ? from : m));
+  for (M om = req_out; om; om &= om - 1) {
+    const uint32_t op = ctzm(om);
+    const M m = req_in[op];
+    const M from = m & ~((M{1} << rr_out_[base + op]) - 1u);
+    const uint32_t p = ctzm(from ? from : m);
     const uint32_t v = static_cast<uint32_t>(req_vc[p]);
     const uint32_t iv = (base + p) * nv_ + v;
     rr_out_[base + op] = static_cast<uint8_t>(p + 1 == np_ ? 0 : p + 1);
@@ -847,7 +987,7 @@ void Noc::router_step(uint32_t r, uint64_t t) {
     progress_ = true;
     // Credit for the freed buffer slot: to the NI next cycle, upstream after L.
     {
-      const uint32_t due = p == 0 ? w_one_ : w_lat_;
+      const uint32_t due = p == 0 ? w_one_ : G ? wslot(ilat_[base + p]) : w_lat_;
       const uint32_t target = p == 0 ? iv : static_cast<uint32_t>(in_link_[base + p]) * nv_ + v;
       wcred_[static_cast<size_t>(due) * wccap_ + wcred_n_[due]++] = target;
       ++wheel_events_;
@@ -866,13 +1006,15 @@ void Noc::router_step(uint32_t r, uint64_t t) {
       }
     } else {
       --cred_[(base + op) * nv_ + ov];
-      const uint32_t due = w_lat_;
+      const uint32_t ol = G ? olat_[base + op] : lat_;
+      if (G && ser_[base + op] > 1) obusy_[base + op] = t + ser_[base + op];
+      const uint32_t due = G ? wslot(ol) : w_lat_;
       FlitEv& ev = wflit_[static_cast<size_t>(due) * wcap_ + wflit_n_[due]++];
       ev.ivc = static_cast<uint32_t>(out_link_[base + op]) * nv_ + ov;
       ev.router = static_cast<uint16_t>(out_router_[base + op]);
-      ev.port = static_cast<uint8_t>(op);  // output p reaches input p of the neighbour
+      ev.port = G ? out_port_[base + op] : static_cast<uint8_t>(op);  // mesh/ring/torus: output p reaches input p of the neighbour
       ev.vc = static_cast<uint8_t>(ov);
-      ev.f.ready = t + lat_ + rdel_;  // field by field, as in buf_push
+      ev.f.ready = t + ol + rdel_;  // field by field, as in buf_push
       ev.f.pkt = f.pkt;
       ev.f.head = f.head;
       ev.f.tail = f.tail;
@@ -923,19 +1065,21 @@ bool Noc::eject_hol(uint32_t r, uint32_t p, uint32_t v, uint32_t iv, uint32_t c,
 //    ports (grant round-robin per output, accept round-robin per input,
 //    pointers move only on an accept in the first iteration;
 //    cfg.alloc_iters iterations), the VC of a matched input round-robin.
+template <class M, uint32_t MaxP, bool G>
 void Noc::router_step_pipe(uint32_t r, uint64_t t) {
-  constexpr uint32_t kMaxLocal = 5 * 16;  // ports x VCs per port
+  constexpr uint32_t kMaxLocal = MaxP * 16;  // ports x VCs per port
   const uint32_t base = r * np_;
   const uint32_t nl = np_ * nv_;  // input VCs of this router
-  uint32_t ready_mask[5] = {0, 0, 0, 0, 0};
+  uint32_t ready_mask[MaxP];
+  for (uint32_t p = 0; p < np_; ++p) ready_mask[p] = 0;
 
   // Stage VA. Best bidder per output VC (local index op*nv + ov) by
   // round-robin distance from the output VC's pointer.
   int16_t va_win[kMaxLocal];
-  uint8_t va_dist[kMaxLocal];
-  uint32_t va_any = 0;  // outputs with a bidder (bit mask)
-  for (uint32_t pp = pmask_[r]; pp; pp &= pp - 1) {  // ports holding flits, in order
-    const uint32_t p = static_cast<uint32_t>(__builtin_ctz(pp));
+  uint16_t va_dist[kMaxLocal];
+  M va_any = 0;  // outputs with a bidder (bit mask)
+  for (M pp = port_mask<M>(r); pp; pp &= pp - 1) {  // ports holding flits, in order
+    const uint32_t p = ctzm(pp);
     const uint32_t pb = (base + p) * nv_;
     for (uint32_t mm = nemask_[base + p]; mm; mm &= mm - 1) {
       const uint32_t v = static_cast<uint32_t>(__builtin_ctz(mm));
@@ -957,7 +1101,7 @@ void Noc::router_step_pipe(uint32_t r, uint64_t t) {
       }
       ready_mask[p] |= 1u << v;
       const Slot& sl = slot(f.pkt);
-      const uint32_t op = route_tab_[r * nr_ + sl.dst_router];
+      const uint32_t op = G ? out_port(r, sl) : route_tab_[r * rstride_ + sl.dst_router];
       const uint32_t c = sl.cls;
       uint32_t lo = c * vpc_, n = vpc_;
       if (op != 0 && wrap_) {
@@ -965,6 +1109,10 @@ void Noc::router_step_pipe(uint32_t r, uint64_t t) {
         if (is_wrap_[base + op]) set1 = true;
         lo = c * vpc_ + (set1 ? s0_ : 0);
         n = set1 ? vpc_ - s0_ : s0_;
+      } else if (G && op != 0 && nsets_ > 1) {
+        const uint32_t lv = std::min<uint32_t>((p == 0 ? 0u : vlev_[v]) + bump_[base + op], nsets_ - 1);
+        lo = c * vpc_ + lv * s0_;
+        n = s0_;
       }
       if (op == 0 && node_cred_[r * 2 + c] == 0) {
         if (eject_hol(r, p, v, iv, c, sl, t)) ready_mask[p] &= ~(1u << v);
@@ -974,7 +1122,7 @@ void Noc::router_step_pipe(uint32_t r, uint64_t t) {
       const uint32_t ob = (base + op) * nv_;
       uint32_t got = 0;
       if (op != 0) {
-        got = lo + (!wrap_ ? sl.fv_all : lo == c * vpc_ ? sl.fv_s0 : sl.fv_s1);
+        got = lo + (G ? sl.fv_s0 : !wrap_ ? sl.fv_all : lo == c * vpc_ ? sl.fv_s0 : sl.fv_s1);
         if (ov_busy_[ob + got]) continue;
       } else {
         int e = -1;
@@ -993,16 +1141,16 @@ void Noc::router_step_pipe(uint32_t r, uint64_t t) {
       const uint32_t d = li >= ptr ? li - ptr : li + nl - ptr;
       if (!((va_any >> op) & 1u)) {  // first bidder for this output in this cycle
         for (uint32_t k = 0; k < nv_; ++k) va_win[op * nv_ + k] = -1;
-        va_any |= 1u << op;
+        va_any |= M{1} << op;
       }
       if (va_win[o] < 0 || d < va_dist[o]) {  // the closest to the pointer wins
         va_win[o] = static_cast<int16_t>(li);
-        va_dist[o] = static_cast<uint8_t>(d);
+        va_dist[o] = static_cast<uint16_t>(d);
       }
     }
   }
-  for (uint32_t m = va_any; m; m &= m - 1) {
-    const uint32_t op = static_cast<uint32_t>(__builtin_ctz(m));
+  for (M m = va_any; m; m &= m - 1) {
+    const uint32_t op = ctzm(m);
     const uint32_t ob = (base + op) * nv_;
     for (uint32_t ov = 0; ov < nv_; ++ov) {
       const int w = va_win[op * nv_ + ov];
@@ -1022,18 +1170,19 @@ void Noc::router_step_pipe(uint32_t r, uint64_t t) {
       in_ov_[iv] = static_cast<uint8_t>(ov);
       sa_at_[iv] = t + cfg_.va_cycles;
       ready_mask[p] &= ~(1u << v);
-      va_ptr_[ob + ov] = static_cast<uint8_t>(li + 1 == nl ? 0 : li + 1);
+      va_ptr_[ob + ov] = static_cast<uint16_t>(li + 1 == nl ? 0 : li + 1);
       progress_ = true;
     }
   }
 
   // Stage SA: requests per input port, and per (input, output) the VC that
   // would go (round-robin from rr_in_).
-  uint32_t req[5] = {0, 0, 0, 0, 0};  // [input]: outputs requested (bit mask)
-  uint8_t vc_for[5][5];
-  uint32_t any_req = 0;
-  for (uint32_t pp = pmask_[r]; pp; pp &= pp - 1) {
-    const uint32_t p = static_cast<uint32_t>(__builtin_ctz(pp));
+  M req[MaxP];  // [input]: outputs requested (bit mask)
+  uint8_t vc_for[MaxP][MaxP];
+  M any_req = 0;
+  for (uint32_t p = 0; p < np_; ++p) req[p] = 0;
+  for (M pp = port_mask<M>(r); pp; pp &= pp - 1) {
+    const uint32_t p = ctzm(pp);
     const uint32_t pb = (base + p) * nv_;
     const uint32_t m = nemask_[base + p];
     const uint32_t v0 = rr_in_[base + p];
@@ -1052,41 +1201,46 @@ void Noc::router_step_pipe(uint32_t r, uint64_t t) {
       ready_mask[p] |= 1u << v;
       const uint32_t op = static_cast<uint32_t>(in_op_[iv]);
       if (op != 0 && cred_[(base + op) * nv_ + in_ov_[iv]] <= 0) continue;
+      if (G && obusy_[base + op] > t) {  // a narrow link still carries the previous flit
+        next_timed_ = std::min(next_timed_, obusy_[base + op]);
+        continue;
+      }
       if (!((req[p] >> op) & 1u)) {
-        req[p] |= 1u << op;
+        req[p] |= M{1} << op;
         vc_for[p][op] = static_cast<uint8_t>(v);
       }
     }
     any_req |= req[p];
   }
   if (any_req) {
-    uint32_t in_free = (1u << np_) - 1u, out_free = in_free;
-    uint32_t match[5];  // [input]: matched output
-    uint32_t matched = 0;  // inputs matched
+    M in_free = (M{1} << np_) - 1u, out_free = in_free;
+    uint32_t match[MaxP];  // [input]: matched output
+    M matched = 0;         // inputs matched
+    M grants[MaxP];        // [input]: outputs granting it
     for (uint32_t it = 0; it < cfg_.alloc_iters && in_free && out_free; ++it) {
-      uint32_t grants[5] = {0, 0, 0, 0, 0};  // [input]: outputs granting it
+      for (uint32_t p = 0; p < np_; ++p) grants[p] = 0;
       bool any = false;
-      for (uint32_t m = any_req & out_free; m; m &= m - 1) {
-        const uint32_t op = static_cast<uint32_t>(__builtin_ctz(m));
-        uint32_t rq = 0;  // free inputs requesting op
+      for (M m = any_req & out_free; m; m &= m - 1) {
+        const uint32_t op = ctzm(m);
+        M rq = 0;  // free inputs requesting op
         for (uint32_t p = 0; p < np_; ++p)
-          if (((in_free >> p) & 1u) && ((req[p] >> op) & 1u)) rq |= 1u << p;
+          if (((in_free >> p) & 1u) && ((req[p] >> op) & 1u)) rq |= M{1} << p;
         if (!rq) continue;
-        const uint32_t from = rq & ~((1u << rr_out_[base + op]) - 1u);
-        const uint32_t p = static_cast<uint32_t>(__builtin_ctz(from ? from : rq));
-        grants[p] |= 1u << op;
+        const M from = rq & ~((M{1} << rr_out_[base + op]) - 1u);
+        const uint32_t p = ctzm(from ? from : rq);
+        grants[p] |= M{1} << op;
         any = true;
       }
       if (!any) break;
       for (uint32_t p = 0; p < np_; ++p) {
-        const uint32_t g = grants[p];
+        const M g = grants[p];
         if (!g) continue;
-        const uint32_t from = g & ~((1u << acc_ptr_[base + p]) - 1u);
-        const uint32_t op = static_cast<uint32_t>(__builtin_ctz(from ? from : g));
+        const M from = g & ~((M{1} << acc_ptr_[base + p]) - 1u);
+        const uint32_t op = ctzm(from ? from : g);
         match[p] = op;
-        matched |= 1u << p;
-        in_free &= ~(1u << p);
-        out_free &= ~(1u << op);
+        matched |= M{1} << p;
+        in_free &= ~(M{1} << p);
+        out_free &= ~(M{1} << op);
         if (it == 0) {
           rr_out_[base + op] = static_cast<uint8_t>(p + 1 == np_ ? 0 : p + 1);
           acc_ptr_[base + p] = static_cast<uint8_t>(op + 1 == np_ ? 0 : op + 1);
@@ -1094,8 +1248,8 @@ void Noc::router_step_pipe(uint32_t r, uint64_t t) {
       }
     }
     // Traversal of the matched flits.
-    for (uint32_t mm = matched; mm; mm &= mm - 1) {
-      const uint32_t p = static_cast<uint32_t>(__builtin_ctz(mm));
+    for (M mm = matched; mm; mm &= mm - 1) {
+      const uint32_t p = ctzm(mm);
       const uint32_t op = match[p];
       const uint32_t v = vc_for[p][op];
       const uint32_t iv = (base + p) * nv_ + v;
@@ -1105,7 +1259,7 @@ void Noc::router_step_pipe(uint32_t r, uint64_t t) {
       buf_pop(r, p, v, iv);
       progress_ = true;
       {
-        const uint32_t due = p == 0 ? w_cr1_ : w_crl_;
+        const uint32_t due = p == 0 ? w_cr1_ : G ? wslot(ilat_[base + p] + cdel_) : w_crl_;
         const uint32_t target = p == 0 ? iv : static_cast<uint32_t>(in_link_[base + p]) * nv_ + v;
         wcred_[static_cast<size_t>(due) * wccap_ + wcred_n_[due]++] = target;
         ++wheel_events_;
@@ -1128,12 +1282,15 @@ void Noc::router_step_pipe(uint32_t r, uint64_t t) {
         }
       } else {
         --cred_[(base + op) * nv_ + ov];
-        FlitEv& ev = wflit_[static_cast<size_t>(w_lat_) * wcap_ + wflit_n_[w_lat_]++];
+        const uint32_t ol = G ? olat_[base + op] : lat_;
+        if (G && ser_[base + op] > 1) obusy_[base + op] = t + ser_[base + op];
+        const uint32_t due = G ? wslot(ol) : w_lat_;
+        FlitEv& ev = wflit_[static_cast<size_t>(due) * wcap_ + wflit_n_[due]++];
         ev.ivc = static_cast<uint32_t>(out_link_[base + op]) * nv_ + ov;
         ev.router = static_cast<uint16_t>(out_router_[base + op]);
-        ev.port = static_cast<uint8_t>(op);
+        ev.port = G ? out_port_[base + op] : static_cast<uint8_t>(op);
         ev.vc = static_cast<uint8_t>(ov);
-        ev.f.ready = t + fwd_;
+        ev.f.ready = t + fwd_ - lat_ + ol;
         ev.f.pkt = f.pkt;
         ev.f.head = f.head;
         ev.f.tail = f.tail;

@@ -20,10 +20,14 @@ NodeBus::NodeBus(sc_module_name name, uint32_t num_parts, sc_time latency, bool 
     const std::string n = "part_tsock_" + std::to_string(p);
     part_tsock.push_back(std::make_unique<TargetSocket>(n.c_str()));
     part_tsock.back()->register_nb_transport_fw(this, &NodeBus::fw, static_cast<int>(p));
+    part_tsock.back()->register_b_transport(this, &NodeBus::b_fw, static_cast<int>(p));
+    part_tsock.back()->register_get_direct_mem_ptr(this, &NodeBus::dmi_fw, static_cast<int>(p));
   }
   if (mgmt_port) {
     mgmt_tsock = std::make_unique<TargetSocket>("mgmt_tsock");
     mgmt_tsock->register_nb_transport_fw(this, &NodeBus::fw, kMgmtPort);
+    mgmt_tsock->register_b_transport(this, &NodeBus::b_fw, kMgmtPort);
+    mgmt_tsock->register_get_direct_mem_ptr(this, &NodeBus::dmi_fw, kMgmtPort);
   }
   cmm_isock.register_nb_transport_bw(this, &NodeBus::bw);
 }
@@ -63,30 +67,18 @@ tlm::tlm_sync_enum NodeBus::fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_
     return tlm::TLM_COMPLETED;
   }
   ++stats_.requests;
-  RequesterId* rid = nullptr;
-  gp.get_extension(rid);
   Route* slot = nullptr;
   for (auto& r : routes_)
     if (!r.gp) {
       slot = &r;
       break;
     }
-  if (!rid || !slot) {
+  if (!slot || !stamp(port, gp)) {
     // No hardware context (or too many outstanding): refused by the bus, never forwarded.
     ++stats_.errors;
     gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
     d += 2 * latency_;
     return tlm::TLM_COMPLETED;
-  }
-  if (port == kMgmtPort) {
-    // The board-management controller: FIRMWARE, and nothing of a partition.
-    rid->part = 0;
-    rid->priv = regs::Priv::kUser;
-    rid->pid = 0;
-    rid->fw = true;
-  } else {
-    rid->part = static_cast<uint8_t>(port);  // the port IS the partition: stamped by hardware
-    rid->fw = false;                         // never FIRMWARE from a partition
   }
   *slot = Route{&gp, port};
   if (cmm_busy_) {
@@ -102,6 +94,45 @@ tlm::tlm_sync_enum NodeBus::fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_
   if (s == tlm::TLM_ACCEPTED) return tlm::TLM_ACCEPTED;
   ph = tlm::END_REQ;
   return tlm::TLM_UPDATED;
+}
+
+bool NodeBus::stamp(int port, tlm::tlm_generic_payload& gp) {
+  RequesterId* rid = nullptr;
+  gp.get_extension(rid);
+  if (!rid) return false;
+  if (port == kMgmtPort) {
+    // The board-management controller: FIRMWARE, and nothing of a partition.
+    rid->part = 0;
+    rid->priv = regs::Priv::kUser;
+    rid->pid = 0;
+    rid->fw = true;
+  } else {
+    rid->part = static_cast<uint8_t>(port);  // the port IS the partition: stamped by hardware
+    rid->fw = false;                         // never FIRMWARE from a partition
+  }
+  return true;
+}
+
+// Loosely timed: no routes, no request exclusion (the CMM answers inside the
+// call); the bus latency both ways goes into the annotated delay.
+void NodeBus::b_fw(int port, tlm::tlm_generic_payload& gp, sc_time& d) {
+  ++stats_.requests;
+  ++stats_.lt_requests;
+  if (!stamp(port, gp)) {
+    ++stats_.errors;
+    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    d += 2 * latency_;
+    return;
+  }
+  d += latency_;
+  cmm_isock->b_transport(gp, d);
+  d += latency_;
+  ++stats_.responses;
+}
+
+bool NodeBus::dmi_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {
+  (void)port;
+  return cmm_isock->get_direct_mem_ptr(gp, dmi);  // the CMM refuses it
 }
 
 tlm::tlm_sync_enum NodeBus::bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
@@ -230,8 +261,12 @@ cmm::sw::BusStatus CpuBusIf::run(tlm::tlm_command cmd, uint32_t addr, uint8_t* d
   rsp_->buf = false;
   bus_.transport(gp_, *this);
   busy_ = false;
-  if (gp_.get_response_status() == tlm::TLM_OK_RESPONSE) return cmm::sw::BusStatus::kOk;
-  switch (rsp_->status) {
+  return bus_status(gp_, *rsp_);
+}
+
+cmm::sw::BusStatus bus_status(const tlm::tlm_generic_payload& gp, const RegResponse& rsp) {
+  if (gp.get_response_status() == tlm::TLM_OK_RESPONSE) return cmm::sw::BusStatus::kOk;
+  switch (rsp.status) {
     case regs::Rsp::kOk: return cmm::sw::BusStatus::kDecErr;  // refused by the bus itself
     case regs::Rsp::kDenied: return cmm::sw::BusStatus::kDenied;
     case regs::Rsp::kDecerr: return cmm::sw::BusStatus::kDecErr;
@@ -257,6 +292,82 @@ cmm::sw::BusStatus CpuBusIf::write_block(uint32_t addr, const uint8_t* data, siz
 }
 
 cmm::sw::BusStatus CpuBusIf::read_block(uint32_t addr, uint8_t* data, size_t len) {
+  return run(tlm::TLM_READ_COMMAND, addr, data, len);
+}
+
+// ------------------------------------------------------------ loosely-timed CPU
+
+LtPartitionBusIf::LtPartitionBusIf(sc_module_name name, tlm_utils::tlm_quantumkeeper* shared_qk)
+    : sc_module(name), isock("isock"), qk_(shared_qk ? shared_qk : &own_qk_) {}
+
+std::unique_ptr<LtCpuBusIf> LtPartitionBusIf::make_context(regs::Priv priv, uint16_t pid) {
+  return std::make_unique<LtCpuBusIf>(*this, priv, pid);
+}
+
+void LtPartitionBusIf::advance(const sc_time& t) {
+  qk_->inc(t);
+  if (qk_->need_sync()) {
+    ++syncs_;
+    qk_->sync();
+  }
+}
+
+void LtPartitionBusIf::transport(tlm::tlm_generic_payload& gp) {
+  sc_time d = qk_->get_local_time();
+  isock->b_transport(gp, d);
+  qk_->set(d);
+  if (qk_->need_sync()) {
+    ++syncs_;
+    qk_->sync();
+  }
+}
+
+LtCpuBusIf::LtCpuBusIf(LtPartitionBusIf& bus, regs::Priv priv, uint16_t pid) : bus_(bus), priv_(priv), pid_(pid) {
+  rid_ = new RequesterId;
+  rsp_ = new RegResponse;
+  gp_.set_extension(rid_);  // owned (and freed) by the payload
+  gp_.set_extension(rsp_);
+}
+
+cmm::sw::BusStatus LtCpuBusIf::run(tlm::tlm_command cmd, uint32_t addr, uint8_t* data, size_t len) {
+  ++accesses_;
+  gp_.set_command(cmd);
+  gp_.set_address(addr);
+  gp_.set_data_ptr(data);
+  gp_.set_data_length(static_cast<unsigned>(len));
+  gp_.set_streaming_width(static_cast<unsigned>(len));
+  gp_.set_byte_enable_ptr(nullptr);
+  gp_.set_byte_enable_length(0);
+  gp_.set_dmi_allowed(false);
+  gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  rid_->part = 0xFF;  // not ours to choose: the NodeBus port stamps it
+  rid_->priv = priv_;
+  rid_->pid = pid_;
+  rsp_->status = regs::Rsp::kDecerr;
+  rsp_->shell_error = true;
+  rsp_->buf = false;
+  const sc_time before = bus_.qk().get_current_time();
+  bus_.transport(gp_);
+  last_latency_ = bus_.qk().get_current_time() - before;
+  return bus_status(gp_, *rsp_);
+}
+
+cmm::sw::BusStatus LtCpuBusIf::read32(uint32_t addr, uint32_t& data) {
+  const auto s = run(tlm::TLM_READ_COMMAND, addr, word_.data(), 4);
+  std::memcpy(&data, word_.data(), 4);
+  return s;
+}
+
+cmm::sw::BusStatus LtCpuBusIf::write32(uint32_t addr, uint32_t data) {
+  std::memcpy(word_.data(), &data, 4);
+  return run(tlm::TLM_WRITE_COMMAND, addr, word_.data(), 4);
+}
+
+cmm::sw::BusStatus LtCpuBusIf::write_block(uint32_t addr, const uint8_t* data, size_t len) {
+  return run(tlm::TLM_WRITE_COMMAND, addr, const_cast<uint8_t*>(data), len);  // the target only reads it
+}
+
+cmm::sw::BusStatus LtCpuBusIf::read_block(uint32_t addr, uint8_t* data, size_t len) {
   return run(tlm::TLM_READ_COMMAND, addr, data, len);
 }
 

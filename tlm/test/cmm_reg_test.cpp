@@ -69,8 +69,9 @@ TEST(CmmTlmReg, RequesterIdEnforcedAndExactStatus) {
     EXPECT_EQ(k0->write32(cst(e, CMM_CST_OWNER_OFFSET), 100), BusStatus::kOk);
     EXPECT_EQ(k0->read32(cst(e, CMM_CST_CTRL_OFFSET), v), BusStatus::kOk);
     EXPECT_EQ(CMM_FIELD_GET(v, CMM_CST_CTRL_OWNER_PART), 0u);
-    // A user process of the owning partition: DENIED on the CST.
-    EXPECT_EQ(u0->read32(cst(e, CMM_CST_CTRL_OFFSET), v), BusStatus::kDenied);
+    // A user process of the owning partition that does not own the entry:
+    // DENIED on the CST (the owner has a read-only view of its own entry).
+    EXPECT_EQ(u0b->read32(cst(e, CMM_CST_CTRL_OFFSET), v), BusStatus::kDenied);
     EXPECT_EQ(v, 0u);
     EXPECT_EQ(u0->write32(cst(e, CMM_CST_REMOTE_OFFSET), 0x12), BusStatus::kDenied);
     EXPECT_EQ(u0->last_tlm_status(), tlm::TLM_GENERIC_ERROR_RESPONSE);

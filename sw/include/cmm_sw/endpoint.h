@@ -7,6 +7,8 @@
 //            (REJECT -> read EP_TX_STATUS for the reason)
 //   receive: read EP_RX_STATUS ; read_block(RX_BUF, LEN) ; read EP_RX_TAG ;
 //            write EP_RX_POP
+//   view:    read CST_CTRL ; read CST_REMOTE ; read CST_STATUS (the owner's
+//            read-only view of its channel state table entry, claims 13/17)
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +37,19 @@ struct RxStatus {
   uint16_t len = 0;   // head message length (0 when empty)
 };
 
+// The owner's read-only view of its CST entry (docs/security.md 1.13): state
+// level only. The key itself and its origin are never visible; KEY_VALID is.
+struct ChannelView {
+  regs::State state = regs::State::kFree;
+  regs::Dir dir = regs::Dir::kRecv;
+  regs::Mode mode = regs::Mode::kPlain;
+  bool key_valid = false;
+  uint8_t remote_node = 0, remote_part = 0, remote_ep = 0;  // the peer
+  uint8_t rxq_count = 0;                                   // messages queued
+  regs::Reason last_nack = regs::Reason::kOk;              // last NACK received
+  uint16_t tx_nacks = 0;                                   // DATA NACKs received (saturating)
+};
+
 class Endpoint {
  public:
   Endpoint(RegIf& bus, uint8_t ep) : bus_(bus), ep_(ep) {}
@@ -57,6 +72,9 @@ class Endpoint {
   [[nodiscard]] Status tx_status(TxStatus& out);
   [[nodiscard]] Status tx_sent(uint32_t& out);
   [[nodiscard]] Status rx_status(RxStatus& out);
+  // Reads the view of this endpoint's CST entry (three reads). kBusError(DENIED)
+  // unless the caller is the owning process (or its kernel agent).
+  [[nodiscard]] Status channel_view(ChannelView& out);
 
  private:
   Status guard() const;

@@ -1,5 +1,7 @@
-// Kernel-agent driver of one partition: real driver code that reaches the CMM
-// only through a RegIf (the partition CPU's kernel context). It offers
+// Kernel agent of one partition: real driver code that reaches the CMM only
+// through a RegIf (the partition CPU's kernel context). Two layers: the
+// register-level driver CmmDriver (cmm_driver.h) does every register access;
+// the agent on top keeps the state of each entry and runs the protocol. It offers
 //   * one call per CMM operation (ALLOC, CST writes, AUTHORIZE, CONNECT, ...),
 //     each a fixed, documented sequence of register accesses
 //     (docs/programmers-guide.md);
@@ -27,6 +29,7 @@
 
 #include "cmm_regs.h"
 #include "cmm_sw/chan_proto.h"
+#include "cmm_sw/cmm_driver.h"
 #include "cmm_sw/key_gen.h"
 #include "cmm_sw/reg_if.h"
 #include "cmm_sw/status.h"
@@ -35,55 +38,6 @@ namespace cmm::sw {
 
 // Overwrites a key copy so it does not linger in driver memory.
 void secure_zero(ChannelKey& k);
-
-// The remote end of a channel as written to CST_REMOTE.
-struct PeerId {
-  uint8_t node = 0;
-  uint8_t part = 0;
-  uint8_t ep = 0;
-  bool operator==(const PeerId& o) const { return node == o.node && part == o.part && ep == o.ep; }
-  bool operator!=(const PeerId& o) const { return !(*this == o); }
-};
-
-struct PartInfo {
-  uint8_t part = 0;   // the requester partition, as the CMM sees it
-  uint8_t quota = 0;  // endpoint quota (strap)
-  uint8_t used = 0;   // endpoints owned
-};
-
-// Decoded CST entry (CST_CTRL, CST_OWNER, CST_REMOTE, CST_STATUS, CST_LOST). No key bits.
-struct CstInfo {
-  regs::Dir dir = regs::Dir::kRecv;
-  regs::State state = regs::State::kFree;
-  bool key_valid = false;
-  regs::Origin key_origin = regs::Origin::kLocal;
-  uint8_t owner_part = 0;
-  uint16_t owner_pid = 0;
-  PeerId remote{};
-  uint8_t rxq_count = 0;
-  regs::Reason last_reason = regs::Reason::kOk;
-  uint16_t tx_nacks = 0;  // refused messages only (SEQ_GAP / SEQ_OLD NACKs are not counted)
-  uint16_t tx_lost = 0;   // send entry: messages the receiver reported missing (sum of SEQ_GAP counts)
-  uint16_t rx_lost = 0;   // receive entry: messages found missing by sequence gaps
-};
-
-// Decoded ERRLOG_HEAD word.
-struct ErrorEntry {
-  regs::Reason reason = regs::Reason::kOk;
-  uint8_t ep = 0;
-  uint8_t opcode = 0;        // regs::Opcode of the packet, 0 for a register-port event
-  bool from_fabric = false;  // raised by an ingress packet
-  bool exception = false;    // valid-bit exclusion exception (I6)
-  uint8_t src_node = 0;      // source node of the packet (or this node)
-  static ErrorEntry decode(uint32_t word);
-};
-
-// One management message, with the source ids the CMM stamped (I4).
-struct MgmtMessage {
-  uint8_t src_node = 0;
-  uint8_t src_part = 0;
-  MgmtWords words{};
-};
 
 // What a receiver-side agent asks of a sender-side agent.
 struct ChannelRequest {
@@ -110,13 +64,6 @@ struct IncomingRequest {
 using AcceptPolicy = std::function<bool(const IncomingRequest&)>;
 
 inline constexpr uint16_t kNoRequest = 0;  // req_id of channels not set up by the protocol
-
-// Exception register of the partition (EXC_COUNT, EXC_FIRST, EXC_LAST).
-struct ExcInfo {
-  uint16_t count = 0;  // I6 exceptions since the last EXC_CLEAR (saturating)
-  ErrorEntry first{};  // valid when count != 0 (reason, ep, src_node; exception = true)
-  ErrorEntry last{};
-};
 
 // Where receive-entry keys come from (docs/security.md 1.9, 1.10).
 enum class KeySource : uint8_t {
@@ -232,6 +179,9 @@ class KernelAgent {
   uint8_t quota() const { return quota_; }
   const AgentConfig& config() const { return cfg_; }
   const AgentStats& stats() const { return stats_; }
+  // The register-level driver underneath (raw access for tests and tools;
+  // what it changes, the agent does not track).
+  CmmDriver& driver() { return drv_; }
 
   // ---- time: a monotonic tick count (e.g. CMM cycles); without a clock
   // nothing expires and nothing is re-sent by timer.
@@ -348,14 +298,11 @@ class KernelAgent {
     regs::Reason last_nack = regs::Reason::kOk;  // last MGMT NACK reason seen for this request
   };
 
-  Status guard_ep(uint8_t ep) const;
-  Status read(uint32_t addr, uint32_t& v);
-  Status command(regs::Cmd op, uint8_t ep, bool hwkey = false);
+  Status guard_ep(uint8_t ep) const;  // initialized, ep in range
+  Status guard_init() const;
   Status connect_hw(uint8_t ep);
   Status on_keygen_timer(uint8_t ep);
-  Status stage_key(const ChannelKey& key);
   ChannelKey next_key();
-  static uint32_t cst_addr(uint8_t ep, uint32_t off);
   uint64_t after(uint64_t ticks) const;
   void refused(AgentReason r) { ++stats_.refused[static_cast<size_t>(r)]; }
 
@@ -397,7 +344,7 @@ class KernelAgent {
   void push(const Event& ev);
   Event chan_event(Event::Kind k, uint8_t ep) const;
 
-  RegIf& bus_;
+  CmmDriver drv_;  // every register access goes through it
   AgentConfig cfg_;
   KeyGen keygen_;
   Clock clock_;

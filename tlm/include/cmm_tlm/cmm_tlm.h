@@ -1,6 +1,10 @@
 // TLM-2.0 shell of the CMM core: register target socket (node bus), fabric
 // initiator (egress packets) and target (ingress packets), the packet buffer
 // (TX staging, ingress payloads, RX slots) and clocking with idle skipping.
+// The register socket takes both the cycle-accurate non-blocking protocol and
+// a loosely-timed b_transport for temporally decoupled initiators (catch-up,
+// never wait()s while the fabric keeps up; docs/embedding.md, "Loosely-timed
+// register access").
 // See docs/tlm.md for phases, timing and formulas.
 #pragma once
 #include <array>
@@ -75,6 +79,11 @@ struct CmmTlmStats {
   // (docs/security.md 1.8): BAD_CRC (checked first), then BAD_LEN.
   DropCount drops;
   uint64_t tx_scrubs = 0;  // TX staging buffers zeroed on FREE / CLOSE / owner change
+  // Loosely-timed register path (b_transport, docs/embedding.md "Loosely-timed register access").
+  uint64_t lt_requests = 0;        // b_transport calls (shell errors included)
+  uint64_t lt_catchup_edges = 0;   // clock edges evaluated inside b_transport (ahead of the dispatcher)
+  uint64_t lt_syncs = 0;           // b_transport calls that had to wait(): register port back-pressured by the fabric
+  uint64_t lt_dmi_refused = 0;     // get_direct_mem_ptr calls (always refused)
 };
 
 // Optional hooks for traces; never change behaviour.
@@ -98,14 +107,18 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
   SC_HAS_PROCESS(CmmTlm);
   CmmTlm(sc_core::sc_module_name name, const CmmTlmConfig& cfg);
 
-  // Node bus -> CMM registers (base protocol, non-blocking only).
+  // Node bus -> CMM registers. Base protocol: nb_transport (cycle-accurate,
+  // the response comes on the backward path) or b_transport (loosely timed:
+  // the access latency is added to the annotated delay). DMI is refused.
   tlm_utils::simple_target_socket<CmmTlm> reg_tsock;
   // CMM -> fabric (egress packets), fabric -> CMM (ingress packets). Link protocol: extensions.h.
   tlm_utils::simple_initiator_socket<CmmTlm> eg_isock;
   tlm_utils::simple_target_socket<CmmTlm> ing_tsock;
 
-  // Interrupt lines: bit p = irq of partition p (level, changes only at clock edges).
-  sc_core::sc_signal<uint32_t> irq;
+  // Interrupt lines: bit p = irq of partition p (level, changes only at clock
+  // edges). Written by the clock dispatcher, or at a caught-up edge's time by
+  // the CMM's own method after a loosely-timed access (never in one delta).
+  sc_core::sc_signal<uint32_t, sc_core::SC_MANY_WRITERS> irq;
   const sc_core::sc_event& irq_rise_event(uint32_t part) const { return irq_rise_[part]; }
   bool irq_level(uint32_t part) const { return (pins().irq >> part) & 1u; }
 
@@ -118,9 +131,16 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
   void set_observer(CmmTlmObserver* o) { user_obs_ = o; }
   // Core cycle that corresponds to the current simulation time.
   uint64_t cycle_now() const;
+  // Last clock edge the CMM evaluated; ahead of cycle_now() after a
+  // loosely-timed access caught the CMM up to its caller's local time.
+  uint64_t evaluated_cycle() const { return last_cycle_; }
 
  private:
   enum Win : uint8_t { kNoWin = 0, kTxWin = 1, kRxWin = 2 };
+  struct LtDone {
+    bool done = false;
+    sc_core::sc_time t_resp;  // response time (the caller's new local time)
+  };
   struct RegReq {
     tlm::tlm_generic_payload* gp = nullptr;
     sc_core::sc_time ready;
@@ -134,7 +154,9 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
     uint8_t ep = 0;
     uint16_t off = 0;
     uint16_t len = 0;
+    LtDone* lt = nullptr;  // b_transport request: completed in place, no backward call
   };
+
   struct IngSlot {
     Packet pkt;
     sc_core::sc_time arrival;
@@ -153,6 +175,19 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
   };
 
   tlm::tlm_sync_enum reg_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
+  void reg_b(tlm::tlm_generic_payload& gp, sc_core::sc_time& d);
+  bool reg_dmi(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
+  // Checks and decodes a register transaction arriving at `ready`; false: a
+  // shell error was answered (gp completed).
+  bool decode(tlm::tlm_generic_payload& gp, const sc_core::sc_time& ready, RegReq& r);
+  // Evaluates edges ahead of the dispatcher until `done` (false: the register
+  // port waits for fabric credits, which only simulated time can bring).
+  bool catch_up(const LtDone& done);
+  void evaluate(uint64_t edge_cycle);  // one rising edge at time edge_cycle * period
+  uint64_t next_needed() const;        // next edge this CMM must evaluate (ClockDomain::kNever: none)
+  void schedule_next();
+  void apply_irq();                    // irq changes of caught-up edges, at their edge times
+  void set_irq(uint32_t iv);
   tlm::tlm_sync_enum ing_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
   tlm::tlm_sync_enum eg_bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
   void on_edge(uint64_t edge_cycle);
@@ -179,8 +214,17 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
   std::unique_ptr<ClockDomain> own_clock_;
   ClockDomain* clk_ = nullptr;
   uint32_t clk_id_ = 0;
-  sc_core::sc_time last_edge_;
-  bool ever_stepped_ = false;
+  uint64_t last_cycle_ = 0;  // last evaluated edge (edges start at 1)
+  sc_core::sc_time eval_off_;  // evaluated edge time - simulation time (nonzero only when caught up)
+  sc_core::sc_event lt_ev_;    // a waiting b_transport's response
+  uint32_t lt_waiters_ = 0;
+  struct IrqChange {
+    sc_core::sc_time t;
+    uint32_t v = 0;
+  };
+  std::vector<IrqChange> irq_pending_;  // from caught-up edges, in time order
+  size_t irq_head_ = 0;
+  sc_core::sc_event irq_ev_;
   bool seed_pending_ = false;  // entropy still to be driven (first edge after reset)
   std::array<sc_core::sc_event, regs::kNumPartitions> irq_rise_;
   uint32_t irq_prev_ = 0;

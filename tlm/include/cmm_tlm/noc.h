@@ -24,13 +24,18 @@
 #include "cmm_tlm/clock_domain.h"
 #include "cmm_tlm/crossbar.h"  // FaultHook, FaultDecision
 #include "cmm_tlm/extensions.h"
+#include "cmm_tlm/topo.h"
 
 namespace cmm::tlmshell {
 
-enum class Topology : uint8_t { kRing = 0, kMesh = 1, kTorus = 2 };
+__extension__ typedef unsigned __int128 PortMask;  // a bit per router port (up to 65 ports)
 
-// "ring", "mesh" or "torus"; anything else throws std::invalid_argument
-// naming the allowed values.
+// kFatTree, kDragonfly, kFlatFly, kFile: switched fabrics (topo.h,
+// docs/fabric.md "Switched fabrics"): terminals attach to leaf switches.
+enum class Topology : uint8_t { kRing = 0, kMesh = 1, kTorus = 2, kFatTree = 3, kDragonfly = 4, kFlatFly = 5, kFile = 6 };
+
+// "ring", "mesh", "torus", "fat_tree", "dragonfly", "flatfly" or "file";
+// anything else throws std::invalid_argument naming the allowed values.
 Topology parse_topology(const std::string& s);
 const char* to_string(Topology t);
 
@@ -81,7 +86,23 @@ struct NocConfig {
   // system); null: the Noc makes its own. Its period must be clock_period.
   ClockDomain* clock = nullptr;
 
-  uint32_t num_nodes() const { return x * y; }
+  // Switched fabrics (topology fat_tree, dragonfly, flatfly, file; topo.h).
+  Routing routing = Routing::kMinimal;
+  uint32_t ft_k = 4;          // fat-tree: down/up ports per switch above the leaves (k-ary)
+  uint32_t ft_levels = 2;     // fat-tree: switch levels n
+  uint32_t ft_terminals = 0;  // fat-tree: terminals per leaf switch (0: ft_k; > ft_k oversubscribes)
+  uint32_t df_a = 4, df_p = 2, df_h = 2;  // dragonfly: routers per group, terminals per router, global links per router
+  uint32_t df_groups = 0;     // dragonfly: groups (0: df_a*df_h + 1)
+  Arrangement df_arrangement = Arrangement::kAbsolute;
+  uint32_t fb_k = 4, fb_n = 2, fb_c = 1;  // flattened butterfly: routers per dimension, dimensions, terminals per router
+  std::string topo_file;      // file topology
+  // Link latency in ns per link class, converted at clock_period (ceil, at
+  // least 1 cycle); 0: link_latency_cycles. Terminal-switch links; links
+  // between switches (dragonfly: within a group); dragonfly global links.
+  double link_ns_terminal = 0, link_ns_local = 0, link_ns_global = 0;
+
+  // Routers that carry a node: x*y, or the terminals of a switched fabric.
+  uint32_t num_nodes() const;
   // Throws std::invalid_argument("NocConfig.<param> = <value>: <rule>").
   void validate() const;
 };
@@ -145,11 +166,14 @@ class Noc : public sc_core::sc_module, private Clocked {
   const NocStats& stats() const { return stats_; }
   const NocConfig& config() const { return cfg_; }
 
-  uint32_t num_routers() const { return nr_; }
+  uint32_t num_routers() const { return nr_; }   // switched fabrics: terminal adapters, then switches
+  uint32_t num_nodes() const { return nn_; }
   uint32_t ports_per_router() const { return np_; }  // 0 local, 1 +x, 2 -x, 3 +y, 4 -y (ring: 0, 1 cw, 2 ccw)
+  // Switched fabrics: the graph and routing (null otherwise).
+  const TopoGraph* graph() const { return graph_.get(); }
   uint32_t vcs_per_port() const { return nv_; }      // class c uses VCs [c*vcs_per_class, (c+1)*vcs_per_class)
   int neighbor(uint32_t router, uint32_t port) const;  // router at the far end of an output, -1 if none
-  uint32_t hops(uint32_t src_router, uint32_t dst_router) const;
+  uint32_t hops(uint32_t src_router, uint32_t dst_router) const;  // router-to-router links of the route
   uint32_t flits_of(uint32_t wire_bytes) const;
   // Zero-load latency (cycles) from BEGIN_REQ at router s's NI to delivery at
   // router d's node: kSimple 1 + ceil(B/W) + (H+1)*R + H*L, exact when
@@ -199,8 +223,12 @@ class Noc : public sc_core::sc_module, private Clocked {
   void step(uint64_t t);
   void clock_edge(uint64_t cycle) override { step(cycle); }
   void ni_step(uint32_t r, uint64_t t);
+  template <class M, uint32_t MaxP, bool G>
   void router_step(uint32_t r, uint64_t t);
+  template <class M, uint32_t MaxP, bool G>
   void router_step_pipe(uint32_t r, uint64_t t);
+  uint32_t out_port(uint32_t r, const Slot& sl) const;
+  uint32_t wslot(uint32_t d) const { return ws_ + d >= wn_ ? ws_ + d - wn_ : ws_ + d; }
   // A head without a node credit at the ejection port: waits, or past the
   // lifetime is dropped (HOL_TIMEOUT). Returns true if it was dropped.
   bool eject_hol(uint32_t r, uint32_t p, uint32_t v, uint32_t iv, uint32_t c, const Slot& sl, uint64_t t);
@@ -216,7 +244,22 @@ class Noc : public sc_core::sc_module, private Clocked {
 
   NocConfig cfg_;
   uint32_t nr_ = 0, np_ = 0, nv_ = 0, vpc_ = 0, s0_ = 0, depth_ = 0, lat_ = 0, rdel_ = 0;
+  uint32_t nn_ = 0;       // nodes (routers 0..nn_-1 carry an NI)
+  uint32_t rstride_ = 0;  // route_tab_ row length (destination routers)
+  static constexpr uint32_t kMaxPorts = kMaxRadix + 1;
   bool wrap_ = false;
+  bool gen_ = false;      // switched fabric: graph, per-link latency and width, VC sets by level
+  bool wide_ = false;     // more than 31 ports: 128-bit port masks
+  uint32_t nsets_ = 1;    // gen_: VC sets per class (each s0_ VCs)
+  std::unique_ptr<TopoGraph> graph_;
+  std::vector<uint8_t> out_port_;   // [router*np + port]: input port it reaches downstream
+  std::vector<uint32_t> olat_;      // [router*np + port]: flight cycles of the output's link (+ width serialization - 1)
+  std::vector<uint32_t> ilat_;      // [router*np + port]: flight cycles of the link into that input (credits)
+  std::vector<uint32_t> ser_;       // [router*np + port]: cycles per flit on the output's link
+  std::vector<uint64_t> obusy_;     // [router*np + port]: first cycle the output's link is free again
+  std::vector<uint8_t> bump_;       // [router*np + port]: crossing moves to the next VC set
+  std::vector<uint8_t> vlev_;       // [vc]: its VC set
+  std::vector<uint8_t> up_lo_, up_n_;  // [router]: ECMP up ports
   bool pipe_ = false;     // RouterModel::kPipeline
   uint32_t cdel_ = 0;     // kPipeline: 1 + credit_delay_cycles (0 for kSimple)
   uint32_t fwd_ = 0;      // kPipeline: sa - 1 + st + L, switch grant to arrival at the next router
@@ -253,7 +296,13 @@ class Noc : public sc_core::sc_module, private Clocked {
   // the VCs holding a flit (bit per VC).
   std::vector<uint64_t> occ_bits_;  // [router / 64]
   std::vector<uint32_t> nemask_;    // [router*np + port]
-  std::vector<uint8_t> pmask_;      // [router]: input ports with nemask_ != 0 (bit per port)
+  std::vector<uint64_t> pmask_;     // [router]: input ports 0..63 with nemask_ != 0 (bit per port)
+  std::vector<uint8_t> pmask_hi_;   // [router]: port 64 (radix-64 switches) with nemask_ != 0
+  template <class M>
+  M port_mask(uint32_t r) const {
+    if constexpr (sizeof(M) > 8) return static_cast<M>(pmask_[r]) | (static_cast<M>(pmask_hi_[r]) << 64);
+    else return static_cast<M>(pmask_[r]);
+  }
   std::vector<uint64_t> ni_bits_;    // [router / 64]: ni_busy_ > 0
   std::vector<uint64_t> pend_bits_;  // [(router*2 + cls) / 64]: node_pend_ > 0
   std::vector<uint8_t> route_tab_;  // [router*nr + dst router]: output port (route() precomputed)
@@ -262,11 +311,12 @@ class Noc : public sc_core::sc_module, private Clocked {
   std::vector<uint64_t> va_at_;     // first cycle the head at the front may bid for a VC (kNoWait: unknown)
   std::vector<uint64_t> sa_at_;     // first cycle the VC may bid for the switch (after its VA)
   std::vector<uint64_t> front_at_;  // cycle the current front flit became the front (after the last tail left)
-  std::vector<uint8_t> va_ptr_;     // output VC: round-robin pointer over the router's input VCs
+  std::vector<uint16_t> va_ptr_;    // output VC: round-robin pointer over the router's input VCs
   std::vector<uint8_t> acc_ptr_;    // [router*np + port]: iSLIP accept pointer over outputs
 
   // Timing wheel of L+1 cycles: flit arrivals and credit returns.
   uint32_t wn_ = 2, wcap_ = 0, wccap_ = 0;
+  uint32_t ws_ = 0;                 // wheel slot of the current step
   uint32_t w_one_ = 0, w_lat_ = 0;  // wheel slots of t + 1 and t + L in the current step
   uint32_t w_cr1_ = 0, w_crl_ = 0;  // credit slots, NI / link (kSimple: t + 1, t + L; kPipeline: both t + L + 1 + cd)
   std::vector<FlitEv> wflit_;

@@ -13,6 +13,7 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
+#include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "cmm_pins.h"
 #include "cmm_sw/reg_if.h"
@@ -25,6 +26,7 @@ struct NodeBusStats {
   uint64_t responses = 0;
   uint64_t errors = 0;  // refused by the bus (no requester id, route table full)
   uint64_t stalls = 0;  // requests that waited for END_REQ from the CMM
+  uint64_t lt_requests = 0;  // b_transport calls forwarded (loosely timed)
 };
 
 class NodeBus : public sc_core::sc_module {
@@ -55,6 +57,10 @@ class NodeBus : public sc_core::sc_module {
   };
   tlm::tlm_sync_enum fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
   tlm::tlm_sync_enum bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
+  // Loosely timed: stamps like fw(), adds the latency both ways to the annotated delay.
+  void b_fw(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& d);
+  bool dmi_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
+  bool stamp(int port, tlm::tlm_generic_payload& gp);  // false: no requester id
   // Forwards to the CMM; returns true if the CMM took the request (END_REQ or COMPLETED handled).
   tlm::tlm_sync_enum forward(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& d);
   int take_route(tlm::tlm_generic_payload* gp);
@@ -139,6 +145,77 @@ class CpuBusIf : public cmm::sw::RegIf {
   sc_core::sc_event done_ev_;
   uint64_t accesses_ = 0;
 };
+
+class LtCpuBusIf;
+
+// Loosely-timed bus interface unit of one partition's CPU (a virtual
+// platform's instruction-set simulator with temporal decoupling): one
+// initiator socket to the NodeBus port of that partition, and the CPU's
+// quantum keeper. Its contexts (LtCpuBusIf) call b_transport with the
+// CPU's local time and synchronise only when the quantum is used up
+// (docs/embedding.md "Loosely-timed register access"). Use from one SC_THREAD.
+class LtPartitionBusIf : public sc_core::sc_module {
+ public:
+  // shared_qk: the keeper of the thread that drives this bus interface when
+  // one thread drives several (a test harness); null: its own.
+  explicit LtPartitionBusIf(sc_core::sc_module_name name, tlm_utils::tlm_quantumkeeper* shared_qk = nullptr);
+
+  tlm_utils::simple_initiator_socket<LtPartitionBusIf> isock;
+  tlm_utils::tlm_quantumkeeper& qk() { return *qk_; }
+
+  std::unique_ptr<LtCpuBusIf> make_context(regs::Priv priv, uint16_t pid);
+  // The CPU spends `t` (instructions between accesses): local time only.
+  void advance(const sc_core::sc_time& t);
+  // Simulated time catches up with the CPU's local time (wait()).
+  void sync() { qk_->sync(); }
+  uint64_t syncs() const { return syncs_; }
+
+ private:
+  friend class LtCpuBusIf;
+  void transport(tlm::tlm_generic_payload& gp);
+  tlm_utils::tlm_quantumkeeper own_qk_;
+  tlm_utils::tlm_quantumkeeper* qk_;
+  uint64_t syncs_ = 0;
+};
+
+// One hardware context of a loosely-timed CPU: implements the software
+// register interface with b_transport (requester id as for CpuBusIf).
+class LtCpuBusIf : public cmm::sw::RegIf {
+ public:
+  LtCpuBusIf(LtPartitionBusIf& bus, regs::Priv priv, uint16_t pid);
+  ~LtCpuBusIf() override = default;
+  LtCpuBusIf(const LtCpuBusIf&) = delete;
+  LtCpuBusIf& operator=(const LtCpuBusIf&) = delete;
+
+  [[nodiscard]] cmm::sw::BusStatus read32(uint32_t addr, uint32_t& data) override;
+  [[nodiscard]] cmm::sw::BusStatus write32(uint32_t addr, uint32_t data) override;
+  [[nodiscard]] cmm::sw::BusStatus write_block(uint32_t addr, const uint8_t* data, size_t len) override;
+  [[nodiscard]] cmm::sw::BusStatus read_block(uint32_t addr, uint8_t* data, size_t len) override;
+
+  regs::Priv priv() const { return priv_; }
+  uint16_t pid() const { return pid_; }
+  tlm::tlm_response_status last_tlm_status() const { return gp_.get_response_status(); }
+  // Annotated delay the last access added to the CPU's local time.
+  const sc_core::sc_time& last_latency() const { return last_latency_; }
+  uint64_t accesses() const { return accesses_; }
+
+ private:
+  cmm::sw::BusStatus run(tlm::tlm_command cmd, uint32_t addr, uint8_t* data, size_t len);
+
+  LtPartitionBusIf& bus_;
+  const regs::Priv priv_;
+  const uint16_t pid_;
+  tlm::tlm_generic_payload gp_;
+  RequesterId* rid_ = nullptr;
+  RegResponse* rsp_ = nullptr;
+  std::array<uint8_t, 4> word_{};
+  sc_core::sc_time last_latency_;
+  uint64_t accesses_ = 0;
+};
+
+// Maps a register transaction's outcome to the driver's bus status (both
+// CPU bus interfaces).
+cmm::sw::BusStatus bus_status(const tlm::tlm_generic_payload& gp, const RegResponse& rsp);
 
 // Extension carried by a CpuBusIf's payload so the bus interface finds it.
 class CpuCtxExt : public tlm::tlm_extension<CpuCtxExt> {

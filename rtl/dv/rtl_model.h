@@ -1,0 +1,22 @@
+// The Verilated rtl/cmm_core.sv as a cmm::CorePinsModel (hw/src/cmm_core_model.h):
+// the lockstep harness and the TLM shell (testbench/rtl_core.cpp) use it
+// through that one interface, pins only.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cmm_core_model.h"
+
+namespace cmm::dv {
+
+struct RtlTrace {
+  std::string fst_path;        // empty: no tracing
+  uint64_t from_cycle = 0;     // dump only edges in [from_cycle, to_cycle]
+  uint64_t to_cycle = UINT64_MAX;
+};
+
+// Constructed in the power-up state (one reset edge done, cycle() = 0).
+std::unique_ptr<CorePinsModel> make_rtl_model(const Straps& s, const RtlTrace& trace);
+
+}  // namespace cmm::dv

@@ -1,0 +1,97 @@
+// Attackers room: a node on the fabric that is not a CMM. It speaks the link
+// protocol (tlmshell::LinkExt, credits per class) and injects whatever it
+// likes; withholding credits, it also models a node that never drains. The
+// elaboration uses a silent one to terminate network ports no node uses.
+#pragma once
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include <array>
+#include <cstdint>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "cmm_tlm/extensions.h"
+
+namespace cmm::tb {
+
+using sc_core::sc_event;
+using sc_core::sc_module;
+using sc_core::sc_module_name;
+using sc_core::sc_time;
+using sc_core::SC_ZERO_TIME;
+
+class RogueNode : public sc_module {
+ public:
+  SC_HAS_PROCESS(RogueNode);
+  tlm_utils::simple_initiator_socket<RogueNode> isock;  // to the fabric
+  tlm_utils::simple_target_socket<RogueNode> tsock;     // from the fabric
+  std::array<uint32_t, 2> credits{};
+  sc_event credit_ev;
+  uint64_t received = 0;
+  bool withhold = false;  // never return a credit for what it receives
+
+  explicit RogueNode(sc_module_name n) : sc_module(n), isock("isock"), tsock("tsock") {
+    isock.register_nb_transport_bw(this, &RogueNode::bw);
+    tsock.register_nb_transport_fw(this, &RogueNode::fw);
+    ext_ = new tlmshell::LinkExt;  // owned by gp_
+    gp_.set_extension(ext_);
+    cext_ = new tlmshell::LinkExt;
+    cext_->kind = tlmshell::LinkExt::kCredit;
+    cgp_.set_extension(cext_);
+    SC_METHOD(grant);  // credits for what the fabric delivers to us, at time 0
+  }
+  // Sends p once a credit of its class is there; call from a thread. The CRC
+  // is computed like a CMM shell does (it is no secret), unless bad_crc.
+  void send(const tlmshell::Packet& p, bool bad_crc = false) {
+    const uint8_t c = p.cls & 1u;
+    while (credits[c] == 0) wait(credit_ev);
+    --credits[c];
+    pkt_.copy_from(p);
+    pkt_.payload_len = p.payload_len;  // a rogue may claim more than it carries
+    tlmshell::seal(pkt_);
+    if (bad_crc) pkt_.crc ^= 0x1u;
+    ext_->kind = tlmshell::LinkExt::kPacket;
+    ext_->pkt = &pkt_;
+    tlm::tlm_phase ph = tlm::BEGIN_REQ;
+    sc_time d = SC_ZERO_TIME;
+    isock->nb_transport_fw(gp_, ph, d);
+  }
+
+ private:
+  void grant() {
+    for (uint8_t c = 0; c < 2; ++c) give(c, 4);
+  }
+  void give(uint8_t cls, uint16_t n) {
+    cext_->cls = cls;
+    cext_->credits = n;
+    tlm::tlm_phase ph = tlm::BEGIN_RESP;
+    sc_time d = SC_ZERO_TIME;
+    tsock->nb_transport_bw(cgp_, ph, d);
+  }
+  tlm::tlm_sync_enum bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase&, sc_time&) {
+    tlmshell::LinkExt* e = nullptr;
+    gp.get_extension(e);
+    if (e && e->kind == tlmshell::LinkExt::kCredit) {
+      credits[e->cls & 1u] += e->credits;
+      credit_ev.notify(SC_ZERO_TIME);
+    }
+    return tlm::TLM_COMPLETED;
+  }
+  tlm::tlm_sync_enum fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase&, sc_time&) {
+    tlmshell::LinkExt* e = nullptr;
+    gp.get_extension(e);
+    if (!e || !e->pkt) return tlm::TLM_COMPLETED;
+    ++received;
+    if (!withhold) give(e->pkt->cls & 1u, 1);
+    return tlm::TLM_COMPLETED;
+  }
+
+  tlmshell::Packet pkt_;
+  tlm::tlm_generic_payload gp_, cgp_;
+  tlmshell::LinkExt* ext_ = nullptr;
+  tlmshell::LinkExt* cext_ = nullptr;
+};
+
+}  // namespace cmm::tb
