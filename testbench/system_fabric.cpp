@@ -43,6 +43,14 @@ SystemFabric::SystemFabric(const Scenario& s, uint32_t ports, const sc_time& per
       nc.x = nc.x ? nc.x : x;
       nc.y = nc.y ? nc.y : std::max<uint32_t>(2, (ports + nc.x - 1) / nc.x);
     }
+    if (nc.topology == tlmshell::Topology::kFile) {
+      // A bad file is reported with its file:line, not as a fabric of 0 routers.
+      try {
+        (void)tlmshell::build_topology(nc);
+      } catch (const std::exception& e) {
+        throw ConfigError(e.what());
+      }
+    }
     if (nc.num_nodes() < ports)
       throw ConfigError(fmt::format("fabric_x/fabric_y: a {}x{} {} has {} routers, the scenario needs {} (nodes + rogue "
                                     "nodes)", nc.x, nc.y, s.topology, nc.num_nodes(), ports));

@@ -30,12 +30,14 @@
   reg [CMM_ADDR_BITS-1:0] p_addr;
   reg [31:0] p_wd;
   reg [PART_ID_BITS-1:0] p_part;
+  reg p_kernel;
   always @(posedge clk) begin
     p_v <= reg_fire && rst_ni;
     p_wr <= reg_req_write_i;
     p_addr <= reg_req_addr_i;
     p_wd <= reg_req_wdata_i;
     p_part <= reg_req_part_i;
+    p_kernel <= reg_req_priv_i == PRIV_KERNEL;
   end
   wire rsp_ok = p_v && reg_rsp_valid_o && reg_rsp_status_o == RSP_OK;
   wire [CMM_ADDR_BITS-1:0] key_off = p_addr - CMM_KEY_OFFSET;
@@ -51,7 +53,8 @@
   wire [CMM_ADDR_BITS-1:0] cst_ep = cst_rel / CMM_CST_STRIDE;
   wire [CMM_ADDR_BITS-1:0] cst_off = cst_rel % CMM_CST_STRIDE;
   wire ok_cst_wr = rsp_ok && p_wr && in_cst;  // only while ALLOCATED: no key then
-  wire ok_ctrl_rd = rsp_ok && !p_wr && in_cst && cst_off == CMM_CST_CTRL_OFFSET;
+  // Kernel reads only: the owner process's read-only view masks KEY_ORIGIN (docs/security.md 1.13).
+  wire ok_ctrl_rd = rsp_ok && !p_wr && p_kernel && in_cst && cst_off == CMM_CST_CTRL_OFFSET;
   wire rd_key_valid = reg_rsp_rdata_o[CMM_CST_CTRL_KEY_VALID_LSB];
   wire rd_key_origin = reg_rsp_rdata_o[CMM_CST_CTRL_KEY_ORIGIN_LSB];
 
