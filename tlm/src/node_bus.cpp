@@ -240,25 +240,33 @@ CpuBusIf::CpuBusIf(PartitionBusIf& bus, regs::Priv priv, uint16_t pid) : bus_(bu
   gp_.set_extension(c);
 }
 
+namespace {
+// One register access in a reused payload (both CPU-side contexts).
+void prepare_access(tlm::tlm_generic_payload& gp, RequesterId& rid, RegResponse& rsp, tlm::tlm_command cmd,
+                    uint32_t addr, uint8_t* data, size_t len, regs::Priv priv, uint16_t pid) {
+  gp.set_command(cmd);
+  gp.set_address(addr);
+  gp.set_data_ptr(data);
+  gp.set_data_length(static_cast<unsigned>(len));
+  gp.set_streaming_width(static_cast<unsigned>(len));
+  gp.set_byte_enable_ptr(nullptr);
+  gp.set_byte_enable_length(0);
+  gp.set_dmi_allowed(false);
+  gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  rid.part = 0xFF;  // not ours to choose: the NodeBus port stamps it
+  rid.priv = priv;
+  rid.pid = pid;
+  rsp.status = regs::Rsp::kDecerr;
+  rsp.shell_error = true;
+  rsp.buf = false;
+}
+}  // namespace
+
 cmm::sw::BusStatus CpuBusIf::run(tlm::tlm_command cmd, uint32_t addr, uint8_t* data, size_t len) {
   if (busy_) SC_REPORT_FATAL("cmm/cpu_bus", "a CPU context used by two threads at once");
   busy_ = true;
   ++accesses_;
-  gp_.set_command(cmd);
-  gp_.set_address(addr);
-  gp_.set_data_ptr(data);
-  gp_.set_data_length(static_cast<unsigned>(len));
-  gp_.set_streaming_width(static_cast<unsigned>(len));
-  gp_.set_byte_enable_ptr(nullptr);
-  gp_.set_byte_enable_length(0);
-  gp_.set_dmi_allowed(false);
-  gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  rid_->part = 0xFF;  // not ours to choose: the NodeBus port stamps it
-  rid_->priv = priv_;
-  rid_->pid = pid_;
-  rsp_->status = regs::Rsp::kDecerr;
-  rsp_->shell_error = true;
-  rsp_->buf = false;
+  prepare_access(gp_, *rid_, *rsp_, cmd, addr, data, len, priv_, pid_);
   bus_.transport(gp_, *this);
   busy_ = false;
   return bus_status(gp_, *rsp_);
@@ -331,21 +339,7 @@ LtCpuBusIf::LtCpuBusIf(LtPartitionBusIf& bus, regs::Priv priv, uint16_t pid) : b
 
 cmm::sw::BusStatus LtCpuBusIf::run(tlm::tlm_command cmd, uint32_t addr, uint8_t* data, size_t len) {
   ++accesses_;
-  gp_.set_command(cmd);
-  gp_.set_address(addr);
-  gp_.set_data_ptr(data);
-  gp_.set_data_length(static_cast<unsigned>(len));
-  gp_.set_streaming_width(static_cast<unsigned>(len));
-  gp_.set_byte_enable_ptr(nullptr);
-  gp_.set_byte_enable_length(0);
-  gp_.set_dmi_allowed(false);
-  gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  rid_->part = 0xFF;  // not ours to choose: the NodeBus port stamps it
-  rid_->priv = priv_;
-  rid_->pid = pid_;
-  rsp_->status = regs::Rsp::kDecerr;
-  rsp_->shell_error = true;
-  rsp_->buf = false;
+  prepare_access(gp_, *rid_, *rsp_, cmd, addr, data, len, priv_, pid_);
   const sc_time before = bus_.qk().get_current_time();
   bus_.transport(gp_);
   last_latency_ = bus_.qk().get_current_time() - before;
