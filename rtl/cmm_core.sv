@@ -43,7 +43,13 @@
 // Header field f of header vector v.
 `define CMM_H(v, f) v[HDR_``f``_LSB +: HDR_``f``_BITS]
 
-module cmm_core (
+module cmm_core #(
+  // Strong mode (docs/strong-mode.md 11). STRONG = 0: the core before strong
+  // mode, bit-exact (the new inputs are ignored, the new outputs stay 0).
+  parameter bit          STRONG = 1'b0,
+  parameter int unsigned MAC_B  = 16,  // mac_bytes_per_cycle, 1..16
+  parameter int unsigned MAC_L  = 4    // mac_latency_cycles, 0..255
+) (
   input  logic                                                 clk,
   input  logic                                                 rst_ni,
   // straps
@@ -91,7 +97,16 @@ module cmm_core (
   output logic [cmm_pkg::CMM_EP_RX_STATUS_SLOT_BITS-1:0]       vd_slot_o,
   output logic [cmm_pkg::CMM_ERRLOG_HEAD_REASON_BITS-1:0]      vd_reason_o,
   // interrupts
-  output logic [cmm_pkg::NUM_PARTITIONS-1:0]                   irq_o
+  output logic [cmm_pkg::NUM_PARTITIONS-1:0]                   irq_o,
+  // strong mode (11.3, 11.6): FIRMWARE requester, MAC payload streams, CONNECT wrap payload
+  input  logic                                                 reg_req_fw_i,
+  input  logic                                                 mac_tx_valid_i,
+  input  logic [8*cmm_pkg::MAC_BEAT_BYTES-1:0]                 mac_tx_data_i,
+  output logic                                                 mac_tx_ready_o,
+  input  logic                                                 mac_rx_valid_i,
+  input  logic [8*cmm_pkg::MAC_BEAT_BYTES-1:0]                 mac_rx_data_i,
+  output logic                                                 mac_rx_ready_o,
+  output logic [cmm_pkg::KEY_BITS-1:0]                         eg_wrap_o
 );
 
   // Every cmm_pkg name, as module-scope aliases (no values in that file).
@@ -264,6 +279,47 @@ module cmm_core (
   logic [EP_ID_BITS-1:0] vd_ep_q, vd_ep_n;
   logic [SLOT_W-1:0]     vd_slot_q, vd_slot_n;
   rsn_t                  vd_reason_q, vd_reason_n;
+  // Strong mode (docs/strong-mode.md 11). Sized down to one link entry when
+  // STRONG = 0 (then everything below is constant 0 and pruned).
+  localparam int NLINK = STRONG ? LINK_NODES : 1;
+  localparam logic [7:0] AUX_STRONG = 8'(1) << STRONG_AUX_BIT;
+  localparam logic [31:0] MB_C = (MAC_B < 1) ? 32'd1 : (MAC_B > 16) ? 32'd16 : 32'(MAC_B);  // clamped as CoreParams
+  localparam logic [31:0] ML_C = (MAC_L > 255) ? 32'd255 : 32'(MAC_L);
+  logic                  cst_mode_q [NEP], cst_mode_n [NEP], cst_mode_m [NEP];  // CST_CTRL.MODE (parity, fault bit 93)
+  logic                  wi_mode, wr_mode;
+  // Link-key table (packed: one flop vector per field): no read path (I1).
+  logic [NLINK*KEY_BITS-1:0] link_key_q, link_key_n;  // entry n: bits n*KEY_BITS +: KEY_BITS
+  logic [NLINK-1:0]      link_valid_q, link_valid_n;
+  logic [NLINK*32-1:0]   link_ctr_q, link_ctr_n;  // CONNECT counter (wrap nonce), entry n: bits n*32 +: 32
+  logic [KEY_BITS-1:0]   link_stage_q, link_stage_n, wk_stage;   // LINK_KEY0..3 staging (wk_*: p_reg copy)
+  logic [KW-1:0]         link_wr_q, link_wr_n, wk_wr;
+  word_t                 link_status_q, link_status_n, wk_status;
+  logic [KEY_BITS-1:0]   egq_wrap_q [EGQ_DEPTH], egq_wrap_n [EGQ_DEPTH];  // eg_wrap_o of each request slot
+  logic [KEY_BITS-1:0]   mrx_key_q, mrx_key_n;   // entry key the RX engine took at the S1 load
+  logic [127:0]          mrx_c_q, mrx_c_n;       // first 16 payload bytes of S1 (a CONNECT's C)
+  logic [4:0]            mrx_got_q, mrx_got_n;
+  hdr_v                  mtx_hdr_q, mtx_hdr_n;   // the DATA header waiting for its tag
+  // MAC engines and combinational MACs.
+  logic                  mtx_load, mtx_busy, mtx_ready, mtx_done, mrx_load, mrx_busy, mrx_ready, mrx_rdy;
+  logic [127:0]          mtx_tag, mrx_tag;
+  logic [KEY_BITS-1:0]   mrx_load_key;
+  logic [EPI-1:0]        mrx_idx;
+  logic [127:0]          im_tag;           // header MAC of S1 under its entry's key (checks of 11.7)
+  logic [127:0]          uw_key, uw_tag;   // unwrap of the CONNECT in S1 (11.5)
+  logic [127:0]          rs_tag, pf_key;   // seal of the response header with the key the request proved
+  logic [127:0]          cs_tag, wp_c, wp_t;  // seal of a CLOSE, wrap of a CONNECT (register side)
+  logic                  s1_strong, s1_commit;
+  logic                  pf_v, pf_unwrap;  // the ingress proved a key: the entry's (DATA) / the unwrapped one
+  logic                  ev_i_eg_strong;   // the response answers a strong request
+  logic                  ev_r_eg_strong;   // the request comes from a strong entry
+  logic [15:0]           ev_r_eg_tag;      // strong CONNECT: counter bits 31:16
+  logic                  ev_r_mtx;         // a strong doorbell loads the TX engine (no push)
+  logic                  ev_r_ctr_v;       // a strong CONNECT used link[rnode].ctr
+  logic                  ev_r_link_v, ev_r_link_set;  // LINK_CMD SET / CLEAR of ev_r_link_node
+  logic [NODE_ID_BITS-1:0] ev_r_link_node;
+  logic [KEY_BITS-1:0]   ev_r_link_key;
+  hdr_v                  eg_rsp_h0, eg_req_h0;  // before the tag is inserted
+  logic [KEY_BITS-1:0]   eg_req_wrap;
   // ---- Combinational intermediates (see "next state" below and docs/rtl.md).
   // Parity check at the start of the edge (p_flt): entries failing closed and
   // the table state every later process reads (*_d: FAULT, queue empty, key
@@ -286,6 +342,7 @@ module cmm_core (
   logic                                         tf_tab_t;
   logic [CST_PB:0]                              cst_flip [NEP];  // fault injection masks (incl. parity)
   logic [CKT_PB:0]                              ckt_flip [NEP];
+  logic [NEP-1:0]                               cst_mode_flip;
   logic [NEP-1:0]                               cst_par_n, ckt_par_n;  // parity to store (of the written value, + flip)
   // The detection's error-log event on a copy of its partition (p_flt_log),
   // and the per-partition log/alarm state after the detection (*_t), which the
@@ -494,8 +551,14 @@ module cmm_core (
   // ------------------------------------------------------------------ outputs (state only)
   logic eg_show_rsp;
   assign eg_show_rsp      = egq_count_q[1] != '0;
-  assign reg_req_ready_o  = egq_count_q[0] != EGQ_CW'(EGQ_DEPTH);
-  assign ing_ready_o      = (EGQ_CW'(EGQ_DEPTH) - egq_count_q[1]) >= (EGQ_CW'(1) + EGQ_CW'(s1_valid_q));
+  // Strong: one doorbell in the TX engine at a time; S1 must commit at the next edge (11.6).
+  assign reg_req_ready_o  = egq_count_q[0] != EGQ_CW'(EGQ_DEPTH) && !mtx_busy;
+  assign ing_ready_o      = (!s1_valid_q || !mrx_busy || mrx_rdy) &&
+                            (EGQ_CW'(EGQ_DEPTH) - egq_count_q[1]) >= (EGQ_CW'(1) + EGQ_CW'(s1_valid_q));
+  assign mac_tx_ready_o   = mtx_ready;
+  assign mac_rx_ready_o   = mrx_ready;
+  assign eg_wrap_o        = (!eg_show_rsp && egq_count_q[0] != '0) ? egq_wrap_q[egq_head_q[0]] : '0;
+  assign s1_commit        = s1_valid_q && (!mrx_busy || mrx_rdy);
   assign reg_rsp_valid_o  = rsp_valid_q;
   assign reg_rsp_rdata_o  = rsp_rdata_q;
   assign reg_rsp_status_o = rsp_status_q;
@@ -515,6 +578,16 @@ module cmm_core (
   end
 
   // ------------------------------------------------------------------ helpers
+  // Link-table index (one entry when STRONG = 0).
+  localparam int LKW = STRONG ? NODE_ID_BITS : 1;
+  function automatic logic [LKW-1:0] lk_i(logic [NODE_ID_BITS-1:0] n);
+    lk_i = STRONG ? LKW'(n) : '0;
+  endfunction
+  // A strong packet: STRONG bit on DATA, CONNECT, CONNECT_ACK, NACK or CLOSE (11.2).
+  function automatic logic strong_pkt(hdr_v h);
+    strong_pkt = STRONG && h[HDR_AUX_LSB + STRONG_AUX_BIT] && `CMM_H(h, OPCODE) >= OP_DATA &&
+                 `CMM_H(h, OPCODE) <= OP_CLOSE;
+  endfunction
   function automatic word_t sat_inc(word_t x);
     sat_inc = (x == '1) ? x : x + DW'(1);
   endfunction
@@ -770,6 +843,7 @@ module cmm_core (
     ev_i_eg_v = 1'b1;
     ev_i_eg_ack = 1'b1;
     ev_i_eg_key = KSEL_ENTRY;
+    ev_i_eg_strong = s1_strong;  // ACK of a strong CONNECT: sealed with the stored key (11.9)
   endtask
 
   task automatic log_error_i(logic [PART_ID_BITS-1:0] part, rsn_t r, logic [EP_ID_BITS-1:0] ep, opc_t opcode,
@@ -791,6 +865,7 @@ module cmm_core (
       ev_i_eg_r = HDR_REASON_BITS'(r);
       ev_i_eg_seq = seq;
       ev_i_eg_key = KSEL_ZERO;
+      ev_i_eg_strong = s1_strong;  // a strong request gets a strong answer (11.9; p_eg_hdr)
       if ((`CMM_H(s1_q, OPCODE) == OP_DATA || `CMM_H(s1_q, OPCODE) == OP_CONNECT) &&
           `CMM_H(s1_q, DST_NODE) == cfg_node_id_i && `CMM_H(s1_q, DST_EP) < EP_ID_BITS'(NEP) &&
           wi_state != STATE_FREE && wi_owner_part == `CMM_H(s1_q, DST_PART) && ids_match_i()) begin
@@ -845,6 +920,28 @@ module cmm_core (
     ev_r_eg_sg = wr_gen;
     ev_r_eg_dg = wr_rgen;
     ev_r_eg_seq = (op == OP_DATA || op == OP_CONNECT) ? wr_tx_seq : '0;  // DATA seq / CONNECT attempt
+    ev_r_eg_strong = STRONG && wr_mode && op != OP_MGMT;  // STRONG bit and tag (11.2, 11.9; p_eg_hdr)
+  endtask
+
+  // Strong CONNECT (11.5): a link key must exist and its counter must not wrap.
+  function automatic rcode_t link_chk();
+    link_chk = REASON_OK;
+    if (STRONG && wr_mode) begin
+      if (!link_valid_q[lk_i(wr_rnode)]) link_chk = REASON_NO_LINK_KEY;
+      else if (link_ctr_q[32'(lk_i(wr_rnode)) * 32 +: 32] == '1) link_chk = REASON_KEY_EXHAUSTED;
+    end
+  endfunction
+
+  // Sends the CONNECT of entry wr_idx; strong: the link's counter is the
+  // attempt number and the wrap nonce (11.5).
+  task automatic send_connect(logic [PART_ID_BITS-1:0] part, logic [EP_ID_BITS-1:0] ep);
+    if (STRONG && wr_mode) begin
+      wr_tx_seq = link_ctr_q[32'(lk_i(wr_rnode)) * 32 +: SEQ_W];
+      ev_r_eg_tag = link_ctr_q[32'(lk_i(wr_rnode)) * 32 + 16 +: 16];
+      ev_r_ctr_v = 1'b1;
+    end
+    push_req(OP_CONNECT, part, ep);
+    bump_stat_r(STAT_CONNECT_SENT);
   endtask
 
   // The register side logs only into the requester's partition. The event
@@ -885,6 +982,7 @@ module cmm_core (
     wr_rxq_head = '0;       wr_rxq_count = '0;
     wr_rgen = '0;           wr_tx_seq = '0;         wr_rx_seq = '0;
     wr_tx_lost = '0;        wr_rx_lost = '0;        wr_nack_seq = '0;
+    wr_mode = 1'b0;
     zeroize_r();
   endtask
 
@@ -915,16 +1013,32 @@ module cmm_core (
     logic tell;
     logic [RXQ_IW-1:0] slot;
     logic [SEQ_W-1:0] d;
+    logic drop, strong_e;
     r = REASON_OK;
     tell = 1'b0;
+    drop = 1'b0;
+    strong_e = STRONG && wi_mode;
     slot = '0;
     d = `CMM_H(s1_q, SEQ) - wi_rx_seq;  // mod 2^16
     if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
     else if (`CMM_H(s1_q, LEN) == '0 || `CMM_H(s1_q, LEN) > MAX_LEN) r = REASON_BAD_LEN;
     else if (`CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
     else if (wi_state == STATE_FAULT) r = REASON_TABLE_FAULT;  // out of service: dropped unanswered
-    else if (wi_state == STATE_FREE) r = REASON_NOT_OPEN;
-    else begin
+    // Strong entry: the MAC first (11.7), under the key the RX engine took at
+    // the S1 load, which must still be the entry's; nothing unauthenticated is answered.
+    else if (strong_e && !wi_kvalid) begin
+      r = REASON_NO_KEY;
+      tell = 1'b1;
+      drop = 1'b1;
+    end else if (strong_e && (!s1_strong || wi_key != mrx_key_q || mrx_tag != `CMM_H(s1_q, KEY))) begin
+      r = REASON_BAD_MAC;
+      tell = 1'b1;
+      drop = 1'b1;
+    end else if (wi_state == STATE_FREE) begin
+      pf_v = strong_e;
+      r = REASON_NOT_OPEN;
+    end else begin
+      pf_v = strong_e;
       tell = 1'b1;
       if (`CMM_H(s1_q, DST_PART) != wi_owner_part) r = REASON_DST_PART_MISMATCH;
       else if (wi_dir != DIR_RECV) r = REASON_WRONG_DIR;
@@ -934,7 +1048,7 @@ module cmm_core (
       else if (`CMM_H(s1_q, SRC_PART) != wi_rpart) r = REASON_SRC_PART_MISMATCH;
       else if (`CMM_H(s1_q, SRC_EP) != wi_rep) r = REASON_SRC_EP_MISMATCH;
       else if (!gens_match_i()) r = REASON_STALE_GEN;
-      else if (!key_match_i()) r = REASON_BAD_KEY;
+      else if (!strong_e && !key_match_i()) r = REASON_BAD_KEY;
       else if (d[SEQ_W-1]) begin
         r = REASON_SEQ_OLD;    // duplicate, replay or overtaken: the sender is told, not the owner
         tell = 1'b0;
@@ -950,7 +1064,7 @@ module cmm_core (
     if (r != REASON_OK) begin
       vd_accept_n = 1'b0;
       vd_slot_n = '0;
-      if (r == REASON_TABLE_FAULT) count_reject_i(r);  // nothing in the entry can be trusted: no NACK
+      if (r == REASON_TABLE_FAULT || drop) count_reject_i(r);  // no NACK: nothing in the entry can be trusted / unauthenticated
       else nack(r);
       if (tell) log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0,
                             `CMM_H(s1_q, SRC_NODE));
@@ -985,17 +1099,32 @@ module cmm_core (
 
   task automatic ingress_connect();
     reason_e r;
-    logic logit, exc;
+    logic logit, exc, drop;
+    logic [KEY_BITS-1:0] ckey;  // the key the CONNECT carries (strong: unwrapped)
     r = REASON_OK;
     logit = 1'b0;
     exc = 1'b0;
+    drop = 1'b0;
+    ckey = s1_strong ? uw_key : `CMM_H(s1_q, KEY);
     if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
     else if (`CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
     else if (wi_state == STATE_FAULT) r = REASON_TABLE_FAULT;  // out of service: unanswered
     else if (wi_state == STATE_FREE) r = REASON_NOT_OPEN;
-    else begin
+    // Strong CONNECT (11.8): link key, then the wrap tag over the ciphertext; dropped unanswered.
+    else if (s1_strong && !link_valid_q[lk_i(`CMM_H(s1_q, SRC_NODE))]) begin
+      r = REASON_NO_LINK_KEY;
+      drop = 1'b1;
+      logit = `CMM_H(s1_q, DST_PART) == wi_owner_part;
+    end else if (s1_strong && (`CMM_H(s1_q, LEN) != LEN_W'(16) || uw_tag != `CMM_H(s1_q, KEY))) begin
+      r = REASON_BAD_MAC;
+      drop = 1'b1;
+      logit = `CMM_H(s1_q, DST_PART) == wi_owner_part;
+    end else begin
       logit = 1'b1;
-      if (`CMM_H(s1_q, DST_PART) != wi_owner_part) r = REASON_DST_PART_MISMATCH;
+      pf_v = s1_strong;
+      pf_unwrap = 1'b1;
+      if (STRONG && s1_strong != wi_mode) r = REASON_MODE_MISMATCH;
+      else if (`CMM_H(s1_q, DST_PART) != wi_owner_part) r = REASON_DST_PART_MISMATCH;
       else if (wi_dir == DIR_RECV) begin
         // I6: a remote CONNECT must not change a key the local agent set.
         if (wi_kvalid) begin
@@ -1007,7 +1136,7 @@ module cmm_core (
         // A duplicate of the CONNECT that opened the entry is answered again;
         // any other key is I3's KEY_PRESENT.
         if (!(wi_state == STATE_OPEN && wi_korigin == ORIGIN_REMOTE && ids_match_i() && gens_match_i() &&
-              key_match_i()))
+              ckey == wi_key))
           r = REASON_KEY_PRESENT;
       end
       else if (wi_state != STATE_AUTHORIZED) r = REASON_NOT_OPEN;
@@ -1015,10 +1144,14 @@ module cmm_core (
       else if (`CMM_H(s1_q, SRC_PART) != wi_rpart) r = REASON_SRC_PART_MISMATCH;
       else if (`CMM_H(s1_q, SRC_EP) != wi_rep) r = REASON_SRC_EP_MISMATCH;
       else if (!gens_match_i()) r = REASON_STALE_GEN;  // a CONNECT of an earlier epoch
-      else if (`CMM_H(s1_q, KEY) == '0) r = REASON_KEY_ZERO;  // keys are never all-zero
+      else if (ckey == '0) r = REASON_KEY_ZERO;  // keys are never all-zero
     end
     if (r == REASON_TABLE_FAULT) begin
       count_reject_i(r);
+    end else if (drop) begin
+      count_reject_i(r);
+      if (logit) log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0,
+                             `CMM_H(s1_q, SRC_NODE));
     end else if (r != REASON_OK) begin
       nack(r);
       if (logit) log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, exc,
@@ -1026,7 +1159,7 @@ module cmm_core (
     end else if (wi_kvalid) begin
       push_ack();  // duplicate: ACK again, nothing else changes
     end else begin
-      wi_key = `CMM_H(s1_q, KEY);
+      wi_key = ckey;
       wi_kvalid = 1'b1;
       wi_korigin = ORIGIN_REMOTE;
       wi_state = STATE_OPEN;
@@ -1047,9 +1180,11 @@ module cmm_core (
     end else if (wi_state != STATE_CONNECTING || wi_dir != DIR_RECV ||
         `CMM_H(s1_q, DST_PART) != wi_owner_part || !ids_match_i()) begin
       count_reject_i(REASON_STRAY_RESPONSE);
+    end else if (STRONG && wi_mode && (!wi_kvalid || !s1_strong || im_tag != `CMM_H(s1_q, KEY))) begin
+      count_reject_i(REASON_BAD_MAC);  // strong entry: the MAC first (11.7)
     end else if (!gens_match_i()) begin
       count_reject_i(REASON_STALE_GEN);
-    end else if (!wi_kvalid || !key_match_i()) begin
+    end else if (!wi_kvalid || (!(STRONG && wi_mode) && !key_match_i())) begin
       count_reject_i(REASON_UNAUTH_RESPONSE);
     end else begin
       wi_state = STATE_OPEN;
@@ -1059,26 +1194,31 @@ module cmm_core (
   endtask
 
   task automatic ingress_nack();
-    logic owned, proven, done;
+    logic owned, proven, done, bad_mac;
     rsn_t why;
     logic [SEQ_W-1:0] fresh, window;
+    logic [HDR_AUX_BITS-1:0] nop;  // the original opcode (strong cores: without the STRONG bit, 11.2)
+    nop = `CMM_H(s1_q, AUX) & ~(STRONG ? AUX_STRONG : 8'd0);
     fresh = `CMM_H(s1_q, SEQ) - wi_nack_seq;       // mod 2^16
     window = wi_tx_seq - wi_nack_seq;              // believable: seq in [nack_seq, tx_seq - 1]
     owned = `CMM_H(s1_q, DST_NODE) == cfg_node_id_i && `CMM_H(s1_q, DST_EP) < EP_ID_BITS'(NEP) &&
             wi_state != STATE_FREE && wi_owner_part == `CMM_H(s1_q, DST_PART) && ids_match_i();
-    proven = gens_match_i() && wi_kvalid && key_match_i();  // a NACK changes an entry only if it proves them
+    // Strong entry: the MAC first (11.7); then the generations prove the epoch.
+    bad_mac = STRONG && wi_mode && wi_kvalid && (!s1_strong || im_tag != `CMM_H(s1_q, KEY));
+    proven = gens_match_i() && wi_kvalid && ((STRONG && wi_mode) || key_match_i());  // a NACK changes an entry only if it proves them
     why = (`CMM_H(s1_q, REASON) < RSN_W'(REASON_COUNT)) ? `CMM_H(s1_q, REASON) : RSN_W'(REASON_BAD_OPCODE);
     done = 1'b0;
-    if (`CMM_H(s1_q, AUX) != HDR_AUX_BITS'(OPCODE_CLOSE) && `CMM_H(s1_q, AUX) != HDR_AUX_BITS'(OPCODE_MGMT) &&
+    if (nop != HDR_AUX_BITS'(OPCODE_CLOSE) && nop != HDR_AUX_BITS'(OPCODE_MGMT) &&
         `CMM_H(s1_q, DST_NODE) == cfg_node_id_i && `CMM_H(s1_q, DST_EP) < EP_ID_BITS'(NEP) &&
         wi_state == STATE_FAULT) begin
       // NACKs of CLOSE and MGMT address a partition, every other one its entry.
       count_reject_i(REASON_TABLE_FAULT);
       done = 1'b1;
-    end else if (`CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_DATA)) begin
+    end else if (nop == HDR_AUX_BITS'(OPCODE_DATA)) begin
       if (owned && wi_dir == DIR_SEND) begin
         done = 1'b1;
-        if (!proven) count_reject_i(REASON_UNAUTH_RESPONSE);
+        if (bad_mac) count_reject_i(REASON_BAD_MAC);
+        else if (!proven) count_reject_i(REASON_UNAUTH_RESPONSE);
         else if (why != RSN_W'(REASON_SEQ_OLD) && fresh >= window) begin
           // At most once: a NACK answers one DATA that was sent and not
           // answered yet (the receiver answers in order); a duplicate or
@@ -1103,10 +1243,11 @@ module cmm_core (
           end
         end
       end
-    end else if (`CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_CONNECT)) begin
+    end else if (nop == HDR_AUX_BITS'(OPCODE_CONNECT)) begin
       if (owned && wi_state == STATE_CONNECTING && wi_dir == DIR_RECV) begin
         done = 1'b1;
-        if (!proven) count_reject_i(REASON_UNAUTH_RESPONSE);
+        if (bad_mac) count_reject_i(REASON_BAD_MAC);
+        else if (!proven) count_reject_i(REASON_UNAUTH_RESPONSE);
         // Only the latest attempt's NACK: an older one may be overtaken by the
         // re-sent CONNECT's success (a half-open channel otherwise).
         else if (`CMM_H(s1_q, SEQ) != wi_tx_seq) done = 1'b0;  // STRAY_RESPONSE
@@ -1119,7 +1260,7 @@ module cmm_core (
                       `CMM_H(s1_q, SRC_NODE));
         end
       end
-    end else if (`CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_CLOSE) || `CMM_H(s1_q, AUX) == HDR_AUX_BITS'(OPCODE_MGMT)) begin
+    end else if (nop == HDR_AUX_BITS'(OPCODE_CLOSE) || nop == HDR_AUX_BITS'(OPCODE_MGMT)) begin
       if (`CMM_H(s1_q, DST_NODE) == cfg_node_id_i && `CMM_H(s1_q, DST_PART) < PART_ID_BITS'(NPART)) begin
         log_error_i(`CMM_H(s1_q, DST_PART), why, `CMM_H(s1_q, DST_EP), s1_q[HDR_AUX_LSB +: OPC_W], 1'b1, 1'b0,
                     `CMM_H(s1_q, SRC_NODE));
@@ -1131,15 +1272,21 @@ module cmm_core (
 
   task automatic ingress_close();
     reason_e r;
-    logic logit, stray;
+    logic logit, stray, drop, strong_k;
     r = REASON_OK;
     logit = 1'b0;
     stray = 1'b0;
+    drop = 1'b0;
+    strong_k = STRONG && wi_mode && wi_kvalid;  // a strong entry holding a key: the MAC first (11.7)
     if (`CMM_H(s1_q, DST_NODE) != cfg_node_id_i) r = REASON_MISROUTED;
     else if (`CMM_H(s1_q, DST_EP) >= EP_ID_BITS'(NEP)) r = REASON_BAD_EP;
     else if (wi_state == STATE_FAULT) r = REASON_TABLE_FAULT;  // out of service: unanswered
     else if (wi_state == STATE_FREE) r = REASON_NOT_OPEN;
-    else begin
+    else if (strong_k && (!s1_strong || im_tag != `CMM_H(s1_q, KEY))) begin
+      r = REASON_BAD_MAC;  // never answered
+      drop = 1'b1;
+      logit = 1'b1;
+    end else begin
       logit = 1'b1;
       if (`CMM_H(s1_q, DST_PART) != wi_owner_part) r = REASON_DST_PART_MISMATCH;
       else if (`CMM_H(s1_q, SRC_NODE) != wi_rnode) r = REASON_SRC_NODE_MISMATCH;
@@ -1149,7 +1296,7 @@ module cmm_core (
       else if (wi_state == STATE_ALLOCATED || wi_state == STATE_CLOSED) stray = 1'b1;
       else if (!gens_match_i()) r = REASON_STALE_GEN;
       else if (wi_kvalid) begin
-        if (!key_match_i()) r = REASON_BAD_KEY;
+        if (!strong_k && !key_match_i()) r = REASON_BAD_KEY;
         else if (wi_state != STATE_CONNECTING && wi_state != STATE_OPEN) stray = 1'b1;
       end
       // No key: only a send entry in AUTHORIZED (the CLOSE overtook its CONNECT) becomes a tombstone.
@@ -1157,6 +1304,10 @@ module cmm_core (
     end
     if (r == REASON_TABLE_FAULT) begin
       count_reject_i(r);
+    end else if (drop) begin
+      count_reject_i(r);
+      log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0,
+                  `CMM_H(s1_q, SRC_NODE));
     end else if (r != REASON_OK) begin
       nack(r);  // a NACK of CLOSE never carries a key
       if (logit) log_error_i(wi_owner_part, RSN_W'(r), `CMM_H(s1_q, DST_EP), `CMM_H(s1_q, OPCODE), 1'b1, 1'b0,
@@ -1215,6 +1366,11 @@ module cmm_core (
     end else begin
       // Egress key attach: key, source ids, generations and seq come from the CMM, never software (I4).
       push_req(OP_DATA, wr_owner_part, EP_ID_BITS'(e));  // header: p_eg_hdr
+      if (STRONG && wr_mode) begin
+        // The tag replaces the key: the TX engine takes the payload first (11.6).
+        ev_r_eg_v = 1'b0;
+        ev_r_mtx = 1'b1;
+      end
       wr_tx_seq = wr_tx_seq + 1'b1;
       // NACKs are believed for the last 2^15 DATA at most (security.md 1.5): drag the window.
       if (SEQ_W'(wr_tx_seq - wr_nack_seq) > SEQ_W'(16'h8000)) wr_nack_seq = wr_tx_seq - SEQ_W'(16'h8000);
@@ -1240,11 +1396,14 @@ module cmm_core (
     end else if (wr_state != STATE_AUTHORIZED) begin
       key_r = (REASON_NOT_OPEN);
     end else if (wr_kvalid) begin
-      if (allow_existing) key_ok = 1'b1;
-      else key_r = (REASON_KEY_PRESENT);
+      if (allow_existing) begin
+        key_r = link_chk();
+        key_ok = key_r == REASON_OK;
+      end else key_r = (REASON_KEY_PRESENT);
     end else if (hwkey) begin
       // HWKEY: the generator's result instead of the staging bank (security.md 1.10).
       if (!kg_ready_m) key_r = (REASON_KEY_GEN_NOT_READY);
+      else if (allow_existing && link_chk() != REASON_OK) key_r = link_chk();  // CONNECT: before the draw
       else begin
         wr_key = kg_res;
         wr_kvalid = 1'b1;
@@ -1258,6 +1417,8 @@ module cmm_core (
       key_r = (REASON_KEY_INCOMPLETE);
     end else if (wp_key_stage == '0) begin
       key_r = (REASON_KEY_ZERO);
+    end else if (allow_existing && link_chk() != REASON_OK) begin
+      key_r = link_chk();  // CONNECT: before the store
     end else begin
       wr_key = wp_key_stage;
       wr_kvalid = 1'b1;
@@ -1344,19 +1505,20 @@ module cmm_core (
       CMM_CMD_OP_BITS'(CMD_CONNECT):
         if (owned) begin
           if (wr_dir == DIR_RECV && wr_state == STATE_CONNECTING) begin
-            wr_tx_seq = wr_tx_seq + 1'b1;    // a new attempt: only its NACK is believed
-            push_req(OP_CONNECT, part, ep);  // retry: the stored key again, the staged one is not used
-            bump_stat_r(STAT_CONNECT_SENT);
+            r = link_chk();
+            if (r == REASON_OK) begin
+              wr_tx_seq = wr_tx_seq + 1'b1;  // a new attempt: only its NACK is believed
+              send_connect(part, ep);        // retry: the stored key again, the staged one is not used
+            end
           end else begin
             store_local_key(1'b1, reg_req_pid_i, wd[CMM_CMD_HWKEY_LSB]);
             r = key_r;
             exc = key_exc;
             if (key_ok) begin
               wr_tx_seq = '0;  // attempt 0 (a receive entry sends no DATA)
-              push_req(OP_CONNECT, part, ep);
+              send_connect(part, ep);
               wr_state = STATE_CONNECTING;
               wr_rx_seq = '0;
-              bump_stat_r(STAT_CONNECT_SENT);
             end
           end
         end
@@ -1572,6 +1734,7 @@ module cmm_core (
     else if (!wr) begin
       if (rid == RID_CST_CTRL) begin
         reg_rd[CMM_CST_CTRL_DIR_LSB +: CMM_CST_CTRL_DIR_BITS] = wr_dir;
+        if (STRONG) reg_rd[CMM_CST_CTRL_MODE_LSB] = wr_mode;
         reg_rd[CMM_CST_CTRL_STATE_LSB +: CMM_CST_CTRL_STATE_BITS] = wr_state;
         reg_rd[CMM_CST_CTRL_KEY_VALID_LSB +: CMM_CST_CTRL_KEY_VALID_BITS] = wr_kvalid;   // valid bit only, never key bits
         reg_rd[CMM_CST_CTRL_KEY_ORIGIN_LSB +: CMM_CST_CTRL_KEY_ORIGIN_BITS] = wr_korigin;
@@ -1609,6 +1772,7 @@ module cmm_core (
       reg_rsp = RSP_REJECT;
     end else if (rid == RID_CST_CTRL) begin
       wr_dir = wd[CMM_CST_CTRL_DIR_LSB];
+      if (STRONG) wr_mode = wd[CMM_CST_CTRL_MODE_LSB];  // else accepted and ignored (11.11)
     end else if (rid == RID_CST_OWNER) begin
       wr_owner_pid = wd[CMM_CST_OWNER_PID_LSB +: CMM_CST_OWNER_PID_BITS];
     end else if (rid == RID_CST_GEN) begin
@@ -1685,6 +1849,56 @@ module cmm_core (
     end
   endtask
 
+  // LINK_KEY0..3 / LINK_CMD / LINK_STATUS, FIRMWARE requester only (11.3), on
+  // the copies wk_*. The read mux has no link-key input: I1 extends to them.
+  task automatic link_access(logic [RID_BITS-1:0] rid, int i, logic wr, word_t wd);
+    logic [CMM_LINK_CMD_OP_BITS-1:0] op;
+    logic [CMM_LINK_CMD_NODE_BITS-1:0] node;
+    rcode_t lr;
+    logic [CMM_LINK_STATUS_COUNT_BITS-1:0] cnt;
+    op = wd[CMM_LINK_CMD_OP_LSB +: CMM_LINK_CMD_OP_BITS];
+    node = wd[CMM_LINK_CMD_NODE_LSB +: CMM_LINK_CMD_NODE_BITS];
+    lr = REASON_OK;
+    if (rid == RID_LINK_STATUS) begin
+      if (wr) begin
+        count_reject_r(REASON_READ_ONLY);
+        reg_rsp = RSP_REJECT;
+      end else reg_rd = wk_status;
+    end else if (!wr) begin
+      // LINK_KEY and LINK_CMD read as 0.
+    end else if (rid == RID_LINK_KEY) begin
+      wk_stage[i*DW +: DW] = wd;
+      wk_wr[i[$clog2(KW)-1:0]] = 1'b1;
+    end else if (reserved_bits(wd, CMM_LINK_CMD_WMASK)) begin
+      count_reject_r(REASON_RESERVED_BITS);
+      reg_rsp = RSP_REJECT;
+    end else begin
+      if (op == CMM_LINK_CMD_OP_BITS'(LINK_OP_SET)) begin
+        if (wk_wr != '1) lr = REASON_KEY_INCOMPLETE;
+        else if (wk_stage == '0) lr = REASON_KEY_ZERO;
+        else begin
+          ev_r_link_v = 1'b1;  // re-provisioning overwrites: key, valid, counter 0
+          ev_r_link_set = 1'b1;
+          ev_r_link_key = wk_stage;
+        end
+      end else if (op == CMM_LINK_CMD_OP_BITS'(LINK_OP_CLEAR)) begin
+        ev_r_link_v = 1'b1;
+      end else if (op != CMM_LINK_CMD_OP_BITS'(LINK_OP_NOP)) lr = REASON_BAD_CMD;
+      ev_r_link_node = node;
+      wk_stage = '0;  // a staged link key never outlives one command
+      wk_wr = '0;
+      cnt = wk_status[CMM_LINK_STATUS_COUNT_LSB +: CMM_LINK_STATUS_COUNT_BITS] + 1'b1;
+      wk_status = '0;
+      wk_status[CMM_LINK_STATUS_REASON_LSB +: CMM_LINK_STATUS_REASON_BITS] = CMM_LINK_STATUS_REASON_BITS'(lr);
+      wk_status[CMM_LINK_STATUS_NODE_LSB +: CMM_LINK_STATUS_NODE_BITS] = node;
+      wk_status[CMM_LINK_STATUS_COUNT_LSB +: CMM_LINK_STATUS_COUNT_BITS] = cnt;
+      if (lr != REASON_OK) begin
+        count_reject_r(lr);
+        reg_rsp = RSP_REJECT;
+      end
+    end
+  endtask
+
   // One register access (decode, I5 check, execute); sets the response pulse.
   task automatic reg_access();
     logic [CMM_ADDR_BITS-1:0] a;
@@ -1714,6 +1928,14 @@ module cmm_core (
     end else if (part >= PART_ID_BITS'(NPART)) begin
       count_reject_r(REASON_DENIED);
       reg_rsp = RSP_DENIED;
+    end else if (STRONG && (rid == RID_NONE ? reg_req_fw_i
+                                            : (reg_req_fw_i ? !(who == RWHO_FIRMWARE || who == RWHO_ANY)
+                                                            : who == RWHO_FIRMWARE))) begin
+      // Management plane (11.3): the board-management port reaches only the
+      // global and FIRMWARE registers; nobody else reaches the FIRMWARE ones.
+      denied(part, '0);
+    end else if (STRONG && who == RWHO_FIRMWARE) begin
+      link_access(rid, cmm_reg_elem(a), wr, wd);
     end else if (rid == RID_NONE || who == RWHO_FIRMWARE) begin
       decerr(part);  // FIRMWARE registers exist only in strong-mode cores
     end else if (who == RWHO_ANY) begin
@@ -1776,7 +1998,7 @@ module cmm_core (
     for (int k = 0; k < NEP; k++) begin
       cst_pk_q[k] = {cst_rx_seq_q[k], cst_tx_seq_q[k], cst_rgen_q[k], cst_gen_q[k], cst_rep_q[k], cst_rpart_q[k],
                      cst_rnode_q[k], cst_owner_pid_q[k], cst_owner_part_q[k], cst_dir_q[k], cst_state_q[k]};
-      cst_bad[k] = (^cst_pk_q[k]) ^ cst_par_q[k];
+      cst_bad[k] = (^cst_pk_q[k]) ^ cst_mode_q[k] ^ cst_par_q[k];  // MODE is under parity (0 without strong mode)
       ckt_bad[k] = (^ckt_key_q[k]) ^ ckt_valid_q[k] ^ ckt_origin_q[k] ^ ckt_par_q[k];
       flt[k] = cst_bad[k] || ckt_bad[k];
       cst_state_d[k] = flt[k] ? STATE_FAULT : cst_state_q[k];
@@ -1904,7 +2126,9 @@ module cmm_core (
     ev_i_log_v = 1'b0;   ev_i_log_part = '0;  ev_i_log_w = '0;
     ev_i_eg_v = 1'b0;    ev_i_eg_ack = 1'b0;  ev_i_eg_r = '0;  ev_i_eg_seq = '0;  ev_i_eg_key = KSEL_ZERO;
     ev_i_mq_v = 1'b0;    ev_i_mq_part = '0;  ev_i_mq_node = '0;  ev_i_mq_spart = '0;  ev_i_mq_words = '0;
+    ev_i_eg_strong = 1'b0;  pf_v = 1'b0;  pf_unwrap = 1'b0;
     wi_idx = s1_q[HDR_DST_EP_LSB +: EPI];
+    wi_mode = cst_mode_q[wi_idx];
     wi_state = cst_state_d[wi_idx];
     wi_dir = cst_dir_q[wi_idx];
     wi_owner_part = cst_owner_part_q[wi_idx];
@@ -1927,7 +2151,7 @@ module cmm_core (
     wi_rxq_push = 1'b0;  wi_rxq_slot = '0;  wi_rxq_len = '0;  wi_rxq_tag = '0;
     vd_valid_n = 1'b0;
     vd_accept_n = vd_accept_q;  vd_ep_n = vd_ep_q;  vd_slot_n = vd_slot_q;  vd_reason_n = vd_reason_q;
-    if (s1_valid_q) ingress();
+    if (s1_commit) ingress();  // strong with payload: when the RX engine's tag is ready (11.6)
     if (!rst_ni) begin
       vd_valid_n = 1'b0;  vd_accept_n = 1'b0;  vd_ep_n = '0;  vd_slot_n = '0;  vd_reason_n = '0;
     end
@@ -1980,6 +2204,7 @@ module cmm_core (
         cst_tx_lost_m[k] = wi_tx_lost;  cst_rx_lost_m[k] = wi_rx_lost;
         cst_nack_seq_m[k] = wi_nack_seq;
         ckt_key_m[k] = wi_key;  ckt_valid_m[k] = wi_kvalid;  ckt_origin_m[k] = wi_korigin;
+        cst_mode_m[k] = wi_mode;
       end else begin
         cst_state_m[k] = cst_state_d[k];
         cst_dir_m[k] = cst_dir_q[k];
@@ -2000,6 +2225,7 @@ module cmm_core (
         cst_tx_lost_m[k] = cst_tx_lost_q[k];  cst_rx_lost_m[k] = cst_rx_lost_q[k];
         cst_nack_seq_m[k] = cst_nack_seq_q[k];
         ckt_key_m[k] = ckt_key_d[k];  ckt_valid_m[k] = ckt_valid_d[k];  ckt_origin_m[k] = ckt_origin_d[k];
+        cst_mode_m[k] = cst_mode_q[k];
       end
     end
   end
@@ -2079,6 +2305,9 @@ module cmm_core (
     ev_r_log_v = 1'b0;   ev_r_log_w = '0;
     ev_r_eg_v = 1'b0;    ev_r_eg_op = '0;  ev_r_eg_sp = '0;  ev_r_eg_se = '0;
     ev_r_eg_sg = '0;     ev_r_eg_dg = '0;  ev_r_eg_seq = '0;
+    ev_r_eg_strong = 1'b0;  ev_r_eg_tag = '0;  ev_r_mtx = 1'b0;  ev_r_ctr_v = 1'b0;
+    ev_r_link_v = 1'b0;  ev_r_link_set = 1'b0;  ev_r_link_node = '0;  ev_r_link_key = '0;
+    wk_stage = link_stage_q;  wk_wr = link_wr_q;  wk_status = link_status_q;
     wp_idx = reg_req_part_i[PI-1:0];
     wp_key_stage = key_stage_q[wp_idx];    wp_cmd_status = cmd_status_q[wp_idx];
     wp_key_wr = key_wr_q[wp_idx];          wp_key_pid = key_pid_q[wp_idx];
@@ -2112,6 +2341,7 @@ module cmm_core (
     wr_tx_lost = cst_tx_lost_m[wr_idx];  wr_rx_lost = cst_rx_lost_m[wr_idx];
     wr_nack_seq = cst_nack_seq_m[wr_idx];
     wr_key = ckt_key_m[wr_idx];  wr_kvalid = ckt_valid_m[wr_idx];  wr_korigin = ckt_origin_m[wr_idx];
+    wr_mode = cst_mode_m[wr_idx];
     rsp_valid_n = 1'b0;
     rsp_rdata_n = '0;
     rsp_status_n = RSP_OK;
@@ -2169,6 +2399,7 @@ module cmm_core (
         cst_tx_lost_n[k] = wr_tx_lost;  cst_rx_lost_n[k] = wr_rx_lost;
         cst_nack_seq_n[k] = wr_nack_seq;
         ckt_key_n[k] = wr_key;  ckt_valid_n[k] = wr_kvalid;  ckt_origin_n[k] = wr_korigin;
+        cst_mode_n[k] = STRONG && wr_mode;
       end else begin
         cst_state_n[k] = cst_state_m[k];
         cst_dir_n[k] = cst_dir_m[k];
@@ -2189,8 +2420,10 @@ module cmm_core (
         cst_tx_lost_n[k] = cst_tx_lost_m[k];  cst_rx_lost_n[k] = cst_rx_lost_m[k];
         cst_nack_seq_n[k] = cst_nack_seq_m[k];
         ckt_key_n[k] = ckt_key_m[k];  ckt_valid_n[k] = ckt_valid_m[k];  ckt_origin_n[k] = ckt_origin_m[k];
+        cst_mode_n[k] = STRONG && cst_mode_m[k];
       end
       if (!rst_ni) begin
+        cst_mode_n[k] = 1'b0;
         cst_state_n[k] = '0;
         cst_dir_n[k] = '0;
         cst_owner_part_n[k] = '0;
@@ -2293,46 +2526,81 @@ module cmm_core (
   // with key, length, tag and seq of the doorbell; CONNECT with the key;
   // CLOSE with the key the entry held before this edge's CLOSE), or MGMT to
   // MGMT_DST with MGMT_TX.
-  always_comb begin : p_eg_hdr
-    eg_rsp_h = make_hdr(ev_i_eg_ack ? OP_CONNECT_ACK : OP_NACK, `CMM_H(s1_q, DST_PART), `CMM_H(s1_q, DST_EP),
+  always_comb begin : p_eg_hdr0
+    eg_rsp_h0 = make_hdr(ev_i_eg_ack ? OP_CONNECT_ACK : OP_NACK, `CMM_H(s1_q, DST_PART), `CMM_H(s1_q, DST_EP),
                         `CMM_H(s1_q, SRC_NODE), `CMM_H(s1_q, SRC_PART), `CMM_H(s1_q, SRC_EP), cfg_node_id_i);
-    `CMM_H(eg_rsp_h, TAG) = `CMM_H(s1_q, TAG);
-    `CMM_H(eg_rsp_h, SRC_GEN) = `CMM_H(s1_q, DST_GEN);
-    `CMM_H(eg_rsp_h, DST_GEN) = `CMM_H(s1_q, SRC_GEN);
+    `CMM_H(eg_rsp_h0, TAG) = `CMM_H(s1_q, TAG);
+    `CMM_H(eg_rsp_h0, SRC_GEN) = `CMM_H(s1_q, DST_GEN);
+    `CMM_H(eg_rsp_h0, DST_GEN) = `CMM_H(s1_q, SRC_GEN);
     // Echoed: the CONNECT attempt (ACK and NACK), the DATA's seq (NACK).
     if (`CMM_H(s1_q, OPCODE) == OP_DATA || `CMM_H(s1_q, OPCODE) == OP_CONNECT)
-      `CMM_H(eg_rsp_h, SEQ) = `CMM_H(s1_q, SEQ);
+      `CMM_H(eg_rsp_h0, SEQ) = `CMM_H(s1_q, SEQ);
     if (!ev_i_eg_ack) begin
-      `CMM_H(eg_rsp_h, REASON) = ev_i_eg_r;
-      `CMM_H(eg_rsp_h, AUX) = HDR_AUX_BITS'(`CMM_H(s1_q, OPCODE));
+      `CMM_H(eg_rsp_h0, REASON) = ev_i_eg_r;
+      `CMM_H(eg_rsp_h0, AUX) = HDR_AUX_BITS'(`CMM_H(s1_q, OPCODE));
       // A NACK of DATA names the DATA (seq above): a duplicated NACK is
       // SEQ_OLD at the sender; SEQ_GAP carries the missing count in the tag.
       if (`CMM_H(s1_q, OPCODE) == OP_DATA && ev_i_eg_r == HDR_REASON_BITS'(REASON_SEQ_GAP))
-        `CMM_H(eg_rsp_h, TAG) = ev_i_eg_seq;
+        `CMM_H(eg_rsp_h0, TAG) = ev_i_eg_seq;
     end
-    if (ev_i_eg_key == KSEL_ENTRY) `CMM_H(eg_rsp_h, KEY) = wi_key;
-    else if (ev_i_eg_key == KSEL_HDR) `CMM_H(eg_rsp_h, KEY) = `CMM_H(s1_q, KEY);
+    if (ev_i_eg_key == KSEL_ENTRY) `CMM_H(eg_rsp_h0, KEY) = wi_key;
+    else if (ev_i_eg_key == KSEL_HDR) `CMM_H(eg_rsp_h0, KEY) = `CMM_H(s1_q, KEY);
+    if (ev_i_eg_strong) begin
+      // Strong answer (11.9): STRONG bit; the tag (p_eg_hdr) with the key the request proved, else 0.
+      `CMM_H(eg_rsp_h0, AUX) = `CMM_H(eg_rsp_h0, AUX) | AUX_STRONG;
+      `CMM_H(eg_rsp_h0, KEY) = '0;
+    end
     if (ev_r_eg_op == OP_MGMT) begin
-      eg_req_h = make_hdr(OP_MGMT, ev_r_eg_sp, '0, wp_mgmt_dst[CMM_MGMT_DST_NODE_LSB +: CMM_MGMT_DST_NODE_BITS],
+      eg_req_h0 = make_hdr(OP_MGMT, ev_r_eg_sp, '0, wp_mgmt_dst[CMM_MGMT_DST_NODE_LSB +: CMM_MGMT_DST_NODE_BITS],
                           wp_mgmt_dst[CMM_MGMT_DST_PART_LSB +: CMM_MGMT_DST_PART_BITS], '0, cfg_node_id_i);
-      `CMM_H(eg_req_h, KEY) = wp_mgmt_tx;
+      `CMM_H(eg_req_h0, KEY) = wp_mgmt_tx;
     end else begin
-      eg_req_h = make_hdr(ev_r_eg_op, ev_r_eg_sp, ev_r_eg_se, wr_rnode, wr_rpart, wr_rep, cfg_node_id_i);
-      `CMM_H(eg_req_h, SRC_GEN) = ev_r_eg_sg;
-      `CMM_H(eg_req_h, DST_GEN) = ev_r_eg_dg;
-      `CMM_H(eg_req_h, SEQ) = ev_r_eg_seq;
+      eg_req_h0 = make_hdr(ev_r_eg_op, ev_r_eg_sp, ev_r_eg_se, wr_rnode, wr_rpart, wr_rep, cfg_node_id_i);
+      `CMM_H(eg_req_h0, SRC_GEN) = ev_r_eg_sg;
+      `CMM_H(eg_req_h0, DST_GEN) = ev_r_eg_dg;
+      `CMM_H(eg_req_h0, SEQ) = ev_r_eg_seq;
       // A key that is not valid is all zero (every path that clears valid zeroizes).
-      `CMM_H(eg_req_h, KEY) = (ev_r_eg_op == OP_CLOSE) ? ckt_key_m[wr_idx] : wr_key;
+      `CMM_H(eg_req_h0, KEY) = (ev_r_eg_op == OP_CLOSE) ? ckt_key_m[wr_idx] : wr_key;
       if (ev_r_eg_op == OP_DATA) begin
-        `CMM_H(eg_req_h, LEN) = reg_req_wdata_i[CMM_EP_DOORBELL_LEN_LSB +: CMM_EP_DOORBELL_LEN_BITS];
-        `CMM_H(eg_req_h, TAG) = reg_req_wdata_i[CMM_EP_DOORBELL_TAG_LSB +: CMM_EP_DOORBELL_TAG_BITS];
+        `CMM_H(eg_req_h0, LEN) = reg_req_wdata_i[CMM_EP_DOORBELL_LEN_LSB +: CMM_EP_DOORBELL_LEN_BITS];
+        `CMM_H(eg_req_h0, TAG) = reg_req_wdata_i[CMM_EP_DOORBELL_TAG_LSB +: CMM_EP_DOORBELL_TAG_BITS];
       end
+      if (ev_r_eg_strong) begin
+        // Strong request (11.2): STRONG bit, no key; CONNECT: counter bits 31:16 in tag, the 16-byte wrap.
+        `CMM_H(eg_req_h0, AUX) = AUX_STRONG;
+        `CMM_H(eg_req_h0, KEY) = '0;
+        if (ev_r_eg_op == OP_CONNECT) begin
+          `CMM_H(eg_req_h0, TAG) = ev_r_eg_tag;
+          `CMM_H(eg_req_h0, LEN) = LEN_W'(16);
+        end
+      end
+    end
+  end
+
+  // ---- the tags: response seal, CONNECT wrap, CLOSE seal (combinational MACs below)
+  always_comb begin : p_eg_hdr
+    eg_rsp_h = eg_rsp_h0;
+    if (ev_i_eg_strong && pf_v) `CMM_H(eg_rsp_h, KEY) = rs_tag;
+    eg_req_h = eg_req_h0;
+    eg_req_wrap = '0;
+    if (ev_r_eg_strong && ev_r_eg_op == OP_CONNECT) begin
+      `CMM_H(eg_req_h, KEY) = wp_t;
+      eg_req_wrap = wp_c;
+    end else if (ev_r_eg_strong && ev_r_eg_op == OP_CLOSE && ckt_valid_m[wr_idx]) begin
+      `CMM_H(eg_req_h, KEY) = cs_tag;  // the tombstone case needs no key: all zero
+    end
+    // The strong DATA waiting for its tag (register port not ready meanwhile).
+    if (mtx_done) begin
+      eg_req_h = mtx_hdr_q;
+      `CMM_H(eg_req_h, KEY) = mtx_tag;
+      eg_req_wrap = '0;
     end
   end
 
   // ---- step 1 (egress pop), then the pushes of step 3 (response class 1)
   // and step 5 (request class 0). Room is guaranteed by the ready outputs.
   always_comb begin : p_egq
+    for (int s = 0; s < EGQ_DEPTH; s++) egq_wrap_n[s] = egq_wrap_q[s];
     for (int c = 0; c < 2; c++) begin
       for (int s = 0; s < EGQ_DEPTH; s++) egq_n[c][s] = egq_q[c][s];
       egq_head_n[c] = egq_head_q[c];
@@ -2341,10 +2609,12 @@ module cmm_core (
         egq_head_n[c] = EGQ_IW'((32'(egq_head_q[c]) + 1) % EGQ_DEPTH);
         egq_count_n[c] = egq_count_q[c] - EGQ_CW'(1);
       end
-      if (c == 1 ? ev_i_eg_v : ev_r_eg_v) begin
+      if (c == 1 ? ev_i_eg_v : (ev_r_eg_v || mtx_done)) begin
         for (int s = 0; s < EGQ_DEPTH; s++)
-          if (EGQ_IW'((32'(egq_head_n[c]) + 32'(egq_count_n[c])) % EGQ_DEPTH) == EGQ_IW'(s))
+          if (EGQ_IW'((32'(egq_head_n[c]) + 32'(egq_count_n[c])) % EGQ_DEPTH) == EGQ_IW'(s)) begin
             egq_n[c][s] = (c == 1) ? eg_rsp_h : eg_req_h;
+            if (c == 0) egq_wrap_n[s] = eg_req_wrap;
+          end
         egq_count_n[c] = egq_count_n[c] + EGQ_CW'(1);
       end
       if (!rst_ni) begin
@@ -2352,13 +2622,102 @@ module cmm_core (
         egq_count_n[c] = '0;
       end
     end
+    if (!STRONG)
+      for (int s = 0; s < EGQ_DEPTH; s++) egq_wrap_n[s] = '0;  // no wrap words without strong mode
   end
 
   // ---- step 4: ingress accept. The port is exactly the field widths: no masking needed.
+  // A strong header with payload stays in S1 until its RX tag is ready (11.6).
   always_comb begin : p_s1
-    s1_valid_n = ing_valid_i && ing_ready_o && rst_ni;
+    s1_valid_n = ((ing_valid_i && ing_ready_o) || (s1_valid_q && !s1_commit)) && rst_ni;
     s1_n = (ing_valid_i && ing_ready_o) ? ing_hdr_i : s1_q;
   end
+
+  // ------------------------------------------------------------------ strong mode (docs/strong-mode.md 11)
+  assign s1_strong = strong_pkt(s1_q);
+
+  // ---- link-key table: LINK_CMD SET / CLEAR, the CONNECT counter (register access)
+  always_comb begin : p_link
+    for (int n = 0; n < NLINK; n++) begin
+      link_key_n[n*KEY_BITS +: KEY_BITS] = link_key_q[n*KEY_BITS +: KEY_BITS];
+      link_valid_n[n] = link_valid_q[n];
+      link_ctr_n[n*32 +: 32] = link_ctr_q[n*32 +: 32];
+      if (ev_r_link_v && lk_i(ev_r_link_node) == LKW'(n)) begin
+        link_key_n[n*KEY_BITS +: KEY_BITS] = ev_r_link_set ? ev_r_link_key : '0;
+        link_valid_n[n] = ev_r_link_set;
+        link_ctr_n[n*32 +: 32] = '0;
+      end
+      if (ev_r_ctr_v && lk_i(wr_rnode) == LKW'(n)) link_ctr_n[n*32 +: 32] = link_ctr_q[n*32 +: 32] + 32'd1;
+      if (!rst_ni || !STRONG) begin
+        link_key_n[n*KEY_BITS +: KEY_BITS] = '0;  link_valid_n[n] = 1'b0;  link_ctr_n[n*32 +: 32] = '0;
+      end
+    end
+    link_stage_n = (rst_ni && STRONG) ? wk_stage : '0;
+    link_wr_n = (rst_ni && STRONG) ? wk_wr : '0;
+    link_status_n = (rst_ni && STRONG) ? wk_status : '0;
+  end
+
+  // ---- RX engine load (step 4, a strong header with payload): the entry's key
+  // after this edge's ingress commit; the first 16 payload bytes are kept
+  // for a CONNECT's unwrap. TX engine load (step 5, a strong doorbell).
+  always_comb begin : p_mac
+    mrx_idx = ing_hdr_i[HDR_DST_EP_LSB +: EPI];
+    mrx_load = STRONG && ing_valid_i && ing_ready_o && strong_pkt(ing_hdr_i) && `CMM_H(ing_hdr_i, LEN) != '0 &&
+               `CMM_H(ing_hdr_i, LEN) <= MAX_LEN;
+    mrx_load_key = (`CMM_H(ing_hdr_i, DST_EP) < EP_ID_BITS'(NEP) && ckt_valid_m[mrx_idx]) ? ckt_key_m[mrx_idx] : '0;
+    mrx_key_n = mrx_key_q;
+    mrx_c_n = mrx_c_q;
+    mrx_got_n = mrx_got_q;
+    if (mrx_ready && mac_rx_valid_i && !s1_commit) begin
+      for (int i = 0; i < 16; i++)
+        if (32'(i) < MB_C && 32'(mrx_got_q) + 32'(i) < 32'd16)
+          mrx_c_n[(32'(mrx_got_q) + 32'(i)) * 8 +: 8] = mac_rx_data_i[i*8 +: 8];
+      mrx_got_n = (32'(mrx_got_q) + MB_C >= 32'd16) ? 5'd16 : mrx_got_q + 5'(MB_C);
+    end
+    if (mrx_load) begin
+      mrx_key_n = mrx_load_key;
+      mrx_c_n = '0;
+      mrx_got_n = '0;
+    end
+    mtx_load = STRONG && ev_r_mtx;
+    mtx_hdr_n = mtx_load ? eg_req_h0 : mtx_hdr_q;
+    if (!rst_ni || !STRONG) begin
+      mrx_key_n = '0;  mrx_c_n = '0;  mrx_got_n = '0;  mtx_hdr_n = '0;
+    end
+  end
+
+  if (STRONG) begin : g_strong
+    logic [127:0] mtx_tag_q_unused, mrx_tag_unused;
+    logic mrx_done_unused, mtx_rx_ready_unused;
+    // TX: the doorbell's DATA (header loaded at the doorbell, payload beats from mac_tx_*).
+    cmm_mac_engine #(.B(MB_C), .L(ML_C)) u_mtx (
+      .clk(clk), .rst_ni(rst_ni), .load_i(mtx_load), .key_i(wr_key), .hdr_i(eg_req_h0), .clear_i(mtx_done),
+      .beat_valid_i(mac_tx_valid_i), .beat_data_i(mac_tx_data_i), .busy_o(mtx_busy), .ready_o(mtx_ready),
+      .tx_done_o(mtx_done), .rx_ready_o(mtx_rx_ready_unused), .tag_o(mtx_tag), .tag_q_o(mtx_tag_q_unused));
+    // RX: the strong header in S1 (payload beats from mac_rx_*); its tag is read at the commit.
+    cmm_mac_engine #(.B(MB_C), .L(ML_C)) u_mrx (
+      .clk(clk), .rst_ni(rst_ni), .load_i(mrx_load), .key_i(mrx_load_key), .hdr_i(ing_hdr_i), .clear_i(s1_commit),
+      .beat_valid_i(mac_rx_valid_i), .beat_data_i(mac_rx_data_i), .busy_o(mrx_busy), .ready_o(mrx_ready),
+      .tx_done_o(mrx_done_unused), .rx_ready_o(mrx_rdy), .tag_o(mrx_tag_unused), .tag_q_o(mrx_tag));
+    // Header MAC of S1 under its entry's key (CONNECT_ACK, NACK, CLOSE checks).
+    cmm_mac_hdr u_im (.key_i(ckt_key_d[s1_q[HDR_DST_EP_LSB +: EPI]]), .hdr_i(s1_q), .tag_o(im_tag));
+    // Unwrap of a strong CONNECT in S1 under the link key of its source node.
+    cmm_mac_keywrap u_uw (.wrap_i(1'b0), .lk_i(link_key_q[32'(lk_i(`CMM_H(s1_q, SRC_NODE))) * KEY_BITS +: KEY_BITS]), .hdr_i(s1_q),
+                          .data_i(mrx_c_q), .data_o(uw_key), .tag_o(uw_tag));
+    // Seal of the response: the key the request proved (DATA: the entry's; CONNECT: the unwrapped one).
+    assign pf_key = pf_unwrap ? uw_key : ckt_key_d[s1_q[HDR_DST_EP_LSB +: EPI]];
+    cmm_mac_hdr u_rs (.key_i(pf_key), .hdr_i(eg_rsp_h0), .tag_o(rs_tag));
+    // Wrap of a CMD CONNECT under the link key of the entry's remote node; seal of a CMD CLOSE.
+    cmm_mac_keywrap u_wp (.wrap_i(1'b1), .lk_i(link_key_q[32'(lk_i(wr_rnode)) * KEY_BITS +: KEY_BITS]), .hdr_i(eg_req_h0), .data_i(wr_key),
+                          .data_o(wp_c), .tag_o(wp_t));
+    cmm_mac_hdr u_cs (.key_i(ckt_key_m[wr_idx]), .hdr_i(eg_req_h0), .tag_o(cs_tag));
+  end else begin : g_plain
+    assign mtx_busy = 1'b0;  assign mtx_ready = 1'b0;  assign mtx_done = 1'b0;  assign mtx_tag = '0;
+    assign mrx_busy = 1'b0;  assign mrx_ready = 1'b0;  assign mrx_rdy = 1'b0;   assign mrx_tag = '0;
+    assign im_tag = '0;  assign uw_key = '0;  assign uw_tag = '0;  assign pf_key = '0;  assign rs_tag = '0;
+    assign wp_c = '0;  assign wp_t = '0;  assign cs_tag = '0;
+  end
+
 
   // ---- key generator, after the register access's draw: ctr + 1, READY 0,
   // the engine restarts. At most one start per edge: a draw needs READY after
@@ -2405,7 +2764,10 @@ module cmm_core (
       end
       cst_pk_n[k] = {cst_rx_seq_n[k], cst_tx_seq_n[k], cst_rgen_n[k], cst_gen_n[k], cst_rep_n[k], cst_rpart_n[k],
                      cst_rnode_n[k], cst_owner_pid_n[k], cst_owner_part_n[k], cst_dir_n[k], cst_state_n[k]};
-      cst_par_n[k] = (^cst_pk_n[k]) ^ cst_flip[k][CST_PB];
+      cst_par_n[k] = (^cst_pk_n[k]) ^ cst_mode_n[k] ^ cst_flip[k][CST_PB];
+      // Bit CST_PB + 1 (93): CST_CTRL.MODE, strong cores only (11.2).
+      cst_mode_flip[k] = STRONG && fault_valid_i && rst_ni && fault_entry_i == EP_ID_BITS'(k) && !fault_table_i &&
+                         fault_bit_i == 8'(CST_PB + 1);
       cst_pk_n[k] = cst_pk_n[k] ^ cst_flip[k][CST_PB-1:0];
       ckt_par_n[k] = (^ckt_key_n[k]) ^ ckt_valid_n[k] ^ ckt_origin_n[k] ^ ckt_flip[k][CKT_PB];
     end
@@ -2427,6 +2789,7 @@ module cmm_core (
       cst_tx_seq_q[e] <= cst_pk_n[e][CP_TXSEQ +: SEQ_W];
       cst_rx_seq_q[e] <= cst_pk_n[e][CP_RXSEQ +: SEQ_W];
       cst_par_q[e] <= cst_par_n[e];
+      cst_mode_q[e] <= cst_mode_n[e] ^ cst_mode_flip[e];
       cst_last_reason_q[e] <= cst_last_reason_n[e];
       cst_tx_nacks_q[e] <= cst_tx_nacks_n[e];     cst_tx_last_reason_q[e] <= cst_tx_last_reason_n[e];
       cst_tx_last_tag_q[e] <= cst_tx_last_tag_n[e]; cst_tx_sent_q[e] <= cst_tx_sent_n[e];
@@ -2470,6 +2833,10 @@ module cmm_core (
     for (int r = 0; r < REASON_COUNT; r++) rej_q[r] <= rej_n[r];
     for (int s = 0; s < CMM_STAT_COUNT; s++) stat_q[s] <= stat_n[s];
     s1_valid_q <= s1_valid_n; s1_q <= s1_n;
+    link_key_q <= link_key_n;  link_ctr_q <= link_ctr_n;  link_valid_q <= link_valid_n;
+    link_stage_q <= link_stage_n;  link_wr_q <= link_wr_n;  link_status_q <= link_status_n;
+    for (int s = 0; s < EGQ_DEPTH; s++) egq_wrap_q[s] <= egq_wrap_n[s];
+    mrx_key_q <= mrx_key_n;  mrx_c_q <= mrx_c_n;  mrx_got_q <= mrx_got_n;  mtx_hdr_q <= mtx_hdr_n;
     for (int c = 0; c < 2; c++) begin
       for (int s = 0; s < EGQ_DEPTH; s++) egq_q[c][s] <= egq_n[c][s];
       egq_head_q[c] <= egq_head_n[c];

@@ -236,6 +236,9 @@ module cmm_core_cov
   c_rs_KEY_STAGE_BUSY: cover property (@(posedge clk) rst_ni && rsn[REASON_KEY_STAGE_BUSY]);
   c_rs_KEY_GEN_NOT_READY: cover property (@(posedge clk) rst_ni && rsn[REASON_KEY_GEN_NOT_READY]);
   c_rs_TABLE_FAULT: cover property (@(posedge clk) rst_ni && rsn[REASON_TABLE_FAULT]);
+  c_rs_SEQ_AHEAD: cover property (@(posedge clk) rst_ni && rsn[REASON_SEQ_AHEAD]);
+  c_rs_TX_WINDOW_FULL: cover property (@(posedge clk) rst_ni && rsn[REASON_TX_WINDOW_FULL]);
+  c_rs_RETX_EXHAUSTED: cover property (@(posedge clk) rst_ni && rsn[REASON_RETX_EXHAUSTED]);
   // same-edge hazards: ingress commit of opcode x register access kind, one entry
   c_hz_DATA_RXPOP: cover property (@(posedge clk) rst_ni && hz && s1_op == 8'(OPCODE_DATA) && kind == K_RXPOP);
   c_hz_DATA_CMD_CLOSE: cover property (@(posedge clk) rst_ni && hz && s1_op == 8'(OPCODE_DATA) && kind == K_CMD_CLOSE);

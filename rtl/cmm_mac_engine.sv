@@ -27,7 +27,8 @@ module cmm_mac_engine #(
   output logic                          ready_o,
   output logic                          tx_done_o,
   output logic                          rx_ready_o,
-  output logic [127:0]                  tag_o
+  output logic [127:0]                  tag_o,
+  output logic [127:0]                  tag_q_o     // tag over the stored state (= tag_o at an edge without a beat)
 );
 
   localparam int LW = 11;  // len and byte counts (MAX_MSG_BYTES = 1024)
@@ -89,7 +90,6 @@ module cmm_mac_engine #(
     // ((32 + len) mod 256 in the top byte) with the open block's bytes.
     tail = pb_n & ~({56{1'b1}} << (8 * pn_n));
     tag_o = cmm_mac_pkg::sip_final(cmm_mac_pkg::sip_block(v_n, {len_q[7:0] + 8'd32, tail}));
-    rx_ready_o = busy_q && beats_q == '0 && cd_q == '0;
     if (clear_i) busy_n = 1'b0;
     hlen = hdr_i[cmm_pkg::HDR_LEN_LSB +: HW];
     hbeats = (hlen + {{(HW-5){1'b0}}, B5} - 1'b1) / {{(HW-5){1'b0}}, B5};
@@ -114,6 +114,11 @@ module cmm_mac_engine #(
     left_q <= left_n;  beats_q <= beats_n;  len_q <= len_n;  cd_q <= cd_n;
   end
 
+  // State-only outputs (no input-to-output path): the core's ingress stage
+  // reads them before it computes this edge's load (no combinational loop).
+  assign rx_ready_o = busy_q && beats_q == '0 && cd_q == '0;
+  assign tag_q_o = cmm_mac_pkg::sip_final(cmm_mac_pkg::sip_block(v_q,
+                     {len_q[7:0] + 8'd32, pb_q & ~({56{1'b1}} << (8 * pn_q))}));
   assign busy_o = busy_q;
   assign ready_o = busy_q && beats_q != '0;
 

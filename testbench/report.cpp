@@ -102,6 +102,11 @@ std::string summary_text(const RunResult& r, bool wall) {
                    static_cast<double>(l.p99) * ns, static_cast<double>(l.max) * ns);
   o += fmt::format("  simulated            {} cycles ({:.3f} us)\n", r.simulated_cycles,
                    static_cast<double>(r.simulated_cycles) * ns / 1000.0);
+  if (r.energy.contains("total_pj"))
+    o += fmt::format("  energy               {:.3f} nJ (CMMs {:.3f}, switches {:.3f}, links {:.3f}), average {:.3f} mW\n",
+                     r.energy["total_pj"].get<double>() / 1000, r.energy["cmm_pj"].get<double>() / 1000,
+                     r.energy["router_pj"].get<double>() / 1000, r.energy["link_pj"].get<double>() / 1000,
+                     r.energy["average_power_mw"].get<double>());
   if (wall) {
     const double w = r.wall_seconds > 0 ? r.wall_seconds : 1e-9;
     o += fmt::format("  wall time            {:.3f} s\n", r.wall_seconds);
@@ -128,6 +133,8 @@ nlohmann::json stat(const char* group, const char* name, T value) {
 // The group of the objects in an array or object under `key` of `group`.
 std::string child_group(const std::string& group, const std::string& key) {
   if (key == "partitions") return "partition";
+  if (group == "energy" && (key == "nodes" || key == "routers" || key == "links" || key == "params"))
+    return key == "params" ? "energy_param" : "energy_" + key.substr(0, key.size() - 1);
   if (group == "fabric" && key == "faults") return "fault";
   return group;
 }
@@ -172,6 +179,7 @@ std::vector<std::string> undeclared_stats(const RunResult& r) {
   (void)declare(r.per_node, "node", "nodes", u);
   (void)declare(r.per_channel, "channel", "channels", u);
   (void)declare(r.fabric, "fabric", "fabric", u);
+  (void)declare(r.energy, "energy", "energy", u);
   for (const auto& a : r.attacks)
     for (auto it = a.observed.begin(); it != a.observed.end(); ++it)
       if (!find_stat("observed", it.key())) u.push_back("attacks." + a.kind + ".observed." + it.key());
@@ -288,6 +296,7 @@ nlohmann::json stats_json(const RunResult& r, const Provenance* prov) {
                             {"silent_losses", stat("attack", "silent_losses", a.silent_losses)},
                             {"observed", observed}});
   }
+  if (!r.energy.empty()) j["energy"] = declare(r.energy, "energy", "energy", undeclared);
   j["agent_errors_logged"] = stat("top", "agent_errors_logged", r.agent_errors_logged);
   if (!r.timeseries.empty()) j["timeseries"] = r.timeseries;
   j["errors"] = r.errors;
@@ -297,7 +306,7 @@ nlohmann::json stats_json(const RunResult& r, const Provenance* prov) {
 namespace {
 // stats.txt name of an array element: its name field when it has one.
 std::string element_name(const nlohmann::json& e, size_t i) {
-  for (const char* k : {"node", "partition"})
+  for (const char* k : {"node", "partition", "router", "link"})
     if (e.is_object() && e.contains(k) && e[k].is_string()) return e[k].get<std::string>();
   return std::to_string(i);
 }
@@ -412,6 +421,8 @@ std::string csv_row(const RunResult& r, const nlohmann::json& cfg) {
                            {"latency_max", l.max},
                            {"latency_percentile_rel_error", l.rel_error},
                            {"simulated_cycles", r.simulated_cycles},
+                           {"energy_pj", r.energy.value("total_pj", 0.0)},
+                           {"average_power_mw", r.energy.value("average_power_mw", 0.0)},
                            {"scoreboard_clean", r.scoreboard_clean ? 1 : 0},
                            {"errors", r.errors.size()}});
   std::string head, vals;

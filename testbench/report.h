@@ -78,6 +78,9 @@ struct RunResult {
   nlohmann::json traces = nlohmann::json::object();
   nlohmann::json timeseries = nlohmann::json::array();  // one object per stats interval  // files written: path, bytes
   nlohmann::json per_node = nlohmann::json::array();
+  // Energy per component (energy.h energy_json): CMMs, switches/routers,
+  // links, per node and total; empty when not computed.
+  nlohmann::json energy = nlohmann::json::object();
 };
 
 struct LatencySummary {

@@ -6,6 +6,8 @@
 #define SC_INCLUDE_DYNAMIC_PROCESSES
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include <systemc>
 #include <tlm>
@@ -88,6 +90,85 @@ class RogueNode : public sc_module {
     return tlm::TLM_COMPLETED;
   }
 
+  tlmshell::Packet pkt_;
+  tlm::tlm_generic_payload gp_, cgp_;
+  tlmshell::LinkExt* ext_ = nullptr;
+  tlmshell::LinkExt* cext_ = nullptr;
+};
+
+// The sniffer-and-replay attacker of the threat model (issue 9 item 6): a tap
+// on one link (between a node's CMM egress and its fabric port) that records
+// every packet crossing it and injects whatever it likes into the link:
+// verbatim replays (CRC still valid) and splices (header of one packet,
+// payload of another, CRC recomputed: it is no secret). Credit-transparent,
+// except that it keeps one downstream credit per class as its own spare to
+// inject with (the sender is granted one less).
+class SnifferTap : public sc_module {
+ public:
+  SC_HAS_PROCESS(SnifferTap);
+  tlm_utils::simple_target_socket<SnifferTap> tsock;     // from the node
+  tlm_utils::simple_initiator_socket<SnifferTap> isock;  // to the fabric
+  std::vector<std::unique_ptr<tlmshell::Packet>> recorded;
+  uint64_t injected = 0;
+
+  explicit SnifferTap(sc_module_name n) : sc_module(n), tsock("tsock"), isock("isock") {
+    tsock.register_nb_transport_fw(this, &SnifferTap::fw);
+    isock.register_nb_transport_bw(this, &SnifferTap::bw);
+    ext_ = new tlmshell::LinkExt;  // owned by gp_
+    gp_.set_extension(ext_);
+    cext_ = new tlmshell::LinkExt;
+    cext_->kind = tlmshell::LinkExt::kCredit;
+    cgp_.set_extension(cext_);
+  }
+  // Injects p into the link once the spare credit of its class is there;
+  // reseal: recompute the CRC (a splice). Call from a thread.
+  void inject(const tlmshell::Packet& p, bool reseal) {
+    const uint8_t c = p.cls & 1u;
+    while (spare_[c] == 0) wait(spare_ev_);
+    --spare_[c];
+    pkt_.copy_from(p);
+    if (reseal) tlmshell::seal(pkt_);
+    ext_->kind = tlmshell::LinkExt::kPacket;
+    ext_->pkt = &pkt_;
+    tlm::tlm_phase ph = tlm::BEGIN_REQ;
+    sc_time d = SC_ZERO_TIME;
+    isock->nb_transport_fw(gp_, ph, d);  // the receiver copies it
+    ++injected;
+  }
+
+ private:
+  tlm::tlm_sync_enum fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
+    tlmshell::LinkExt* e = nullptr;
+    gp.get_extension(e);
+    if (ph == tlm::BEGIN_REQ && e && e->kind == tlmshell::LinkExt::kPacket && e->pkt) {
+      recorded.push_back(std::make_unique<tlmshell::Packet>());
+      recorded.back()->copy_from(*e->pkt);
+    }
+    return isock->nb_transport_fw(gp, ph, d);
+  }
+  tlm::tlm_sync_enum bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
+    tlmshell::LinkExt* e = nullptr;
+    gp.get_extension(e);
+    if (ph != tlm::BEGIN_RESP || !e || e->kind != tlmshell::LinkExt::kCredit) return tsock->nb_transport_bw(gp, ph, d);
+    const uint8_t c = e->cls & 1u;
+    uint32_t n = e->credits;
+    if (n && spare_[c] == 0) {  // refill the spare first
+      spare_[c] = 1;
+      --n;
+      spare_ev_.notify(SC_ZERO_TIME);
+    }
+    if (n) {
+      cext_->cls = c;
+      cext_->credits = static_cast<uint16_t>(n);
+      tlm::tlm_phase p2 = tlm::BEGIN_RESP;
+      sc_time d2 = d;
+      tsock->nb_transport_bw(cgp_, p2, d2);
+    }
+    return tlm::TLM_COMPLETED;
+  }
+
+  std::array<uint32_t, 2> spare_{};
+  sc_event spare_ev_;
   tlmshell::Packet pkt_;
   tlm::tlm_generic_payload gp_, cgp_;
   tlmshell::LinkExt* ext_ = nullptr;

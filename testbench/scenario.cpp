@@ -159,8 +159,15 @@ void Scenario::validate() const {
     // The graph itself (a topology file's lines included) is checked when the
     // fabric is built: errors name file:line and the value (ConfigError).
     if (topology == "file" && topo_file.empty()) bad("topo_file", "\"\"", "a topology file for topology file");
-    if (routing == "ecmp" && topology != "fat_tree")
-      bad("routing", "\"ecmp\"", "minimal or updown on " + topology + " (ecmp: fat_tree only)");
+    if ((routing == "ecmp" || routing == "adaptive") && topology != "fat_tree")
+      bad("routing", "\"" + routing + "\"",
+          "minimal or updown on " + topology + " (ecmp, adaptive: fat_tree; valiant, ugal: dragonfly)");
+    if ((routing == "valiant" || routing == "ugal") && topology != "dragonfly")
+      bad("routing", "\"" + routing + "\"",
+          "minimal or updown on " + topology + " (ecmp, adaptive: fat_tree; valiant, ugal: dragonfly)");
+    if ((routing == "valiant" || routing == "ugal") && vcs_per_class < 3)
+      bad("vcs_per_class", std::to_string(vcs_per_class),
+          "3..16 with routing " + routing + " (a VC set per global link crossed: 0, 1, 2)");
   }
 }
 
@@ -172,7 +179,10 @@ uint8_t routing_index(const std::string& r) {
   if (r == "minimal") return 0;
   if (r == "ecmp") return 1;
   if (r == "updown") return 2;
-  throw ConfigError("routing \"" + r + "\": allowed: minimal, ecmp, updown");
+  if (r == "valiant") return 3;
+  if (r == "ugal") return 4;
+  if (r == "adaptive") return 5;
+  throw ConfigError("routing \"" + r + "\": allowed: minimal, ecmp, updown, valiant, ugal, adaptive");
 }
 
 uint8_t arrangement_index(const std::string& a) {
@@ -258,6 +268,7 @@ json Scenario::to_json() const {
   }
   for (const auto& C : channels) j["channels"].push_back(dump_fields(KeyScope::kChannel, &C, nullptr));
   if (traffic) j["traffic"] = traffic->to_json();
+  if (!(energy == EnergyParams{})) j["energy"] = energy.to_json();
   for (const auto& A : attacks) j["attacks"].push_back(dump_fields(KeyScope::kAttack, &A, nullptr));
   for (const auto& F : faults) j["faults"].push_back(dump_fields(KeyScope::kFault, &F, nullptr));
   return j;
@@ -303,6 +314,7 @@ Scenario scenario_from_json(const json& j, const std::string& where, std::vector
   s.channels.clear();
   read_fields(KeyScope::kScenario, &s, j, where, "");
   if (j.contains("traffic")) s.traffic = TrafficSpec::from_json(j.at("traffic"), where + ": traffic");
+  if (j.contains("energy")) s.energy = EnergyParams::from_json(j.at("energy"), where);
   if (j.contains("generate")) {
     if (j.contains("nodes")) throw ConfigError(where + ": give either 'nodes' or 'generate', not both");
     GenerateSpec g;
@@ -421,6 +433,10 @@ void apply_set(json& j, const std::string& kv) {
   d->check(v, where, key);
   if (d->scope == KeyScope::kScenario) {
     j[key] = v;
+    return;
+  }
+  if (d->scope == KeyScope::kEnergy) {
+    j["energy"][key.substr(7)] = v;
     return;
   }
   // traffic.a.b: the scenario must have traffic.

@@ -10,7 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cmm_regs.h"
 #include "config_error.h"
+#include "energy.h"
 #include "traffic.h"
 
 namespace cmm::tb {
@@ -135,7 +137,8 @@ struct Scenario {
   uint32_t router_alloc_iters = 1;
   // Switched fabrics (topology fat_tree, dragonfly, flatfly, file;
   // docs/fabric.md "Switched fabrics"): node i is terminal i.
-  std::string routing = "minimal";  // minimal, ecmp (fat_tree), updown
+  std::string routing = "minimal";  // minimal, ecmp (fat_tree), updown, valiant, ugal (dragonfly), adaptive (fat_tree)
+  uint32_t ugal_threshold = 30;     // UGAL-L bias towards the minimal path, flits
   uint32_t ft_k = 4, ft_levels = 2, ft_terminals = 0;
   uint32_t df_a = 4, df_p = 2, df_h = 2, df_groups = 0;
   std::string df_arrangement = "absolute";
@@ -158,9 +161,15 @@ struct Scenario {
   std::string security_mode = "plain";
   uint32_t mac_latency_cycles = 4;
   uint32_t mac_bytes_per_cycle = 16;
+  bool reliable = true;                 // strong channels: ACK + retransmission (docs/strong-mode.md 6)
+  uint32_t tx_window = regs::kTxWindow;
+  uint32_t retx_max = regs::kRetxMax;
+  uint32_t retx_timeout_cycles = regs::kRetxTimeoutCycles;
   uint32_t rx_poll_cycles = 50;        // receiver re-check interval when idle (rx_wakeup "poll")
   uint64_t max_cycles = 50'000'000;    // watchdog: the run fails if not done by then
   uint64_t stats_interval_cycles = 0;  // time series sample interval; 0: none
+  // Energy per event (docs/energy.md); default: the documented profile.
+  EnergyParams energy;
   // Hardening knobs (docs/security.md 1.6, 1.8): head-of-queue lifetime at
   // fabric output ports (0: never), and each agent's reject-rate alarm
   // (ALARM_CFG: THRESH events per 2^WINDOW_LOG2 cycles; 0: off).
@@ -207,7 +216,8 @@ FaultRuleSpec parse_fault_option(const std::string& text);
 
 bool switched_topology(const std::string& topology);
 // Index of routing / df_arrangement in tlmshell::Routing / Arrangement
-// (cmm_tlm/topo.h: kMinimal 0, kEcmp 1, kUpDown 2; kAbsolute 0, kPalmtree 1).
+// (cmm_tlm/topo.h: kMinimal 0, kEcmp 1, kUpDown 2, kValiant 3, kUgal 4,
+// kAdaptive 5; kAbsolute 0, kPalmtree 1).
 uint8_t routing_index(const std::string& routing);
 uint8_t arrangement_index(const std::string& arrangement);
 
@@ -233,6 +243,7 @@ void fill_fabric_config(const Scenario& s, NocConfig& nc) {
   nc.link_ns_terminal = s.link_ns_terminal;
   nc.link_ns_local = s.link_ns_local;
   nc.link_ns_global = s.link_ns_global;
+  nc.ugal_threshold = s.ugal_threshold;
 }
 
 }  // namespace cmm::tb

@@ -79,6 +79,16 @@ KeyDecl enum_key(KeyScope sc, const char* name, std::string C::*m, std::vector<s
 }
 
 template <typename C>
+KeyDecl bool_key(KeyScope sc, const char* name, bool C::*m, const char* desc, const char* applies = "",
+                 Eff eff = {}) {
+  KeyDecl d = KeyDecl::make(sc, name, KeyType::kBool, "", desc);
+  d.applies = applies;
+  d.effective = std::move(eff);
+  bind(d, m);
+  return d;
+}
+
+template <typename C>
 KeyDecl string_key(KeyScope sc, const char* name, std::string C::*m, const char* desc) {
   KeyDecl d = KeyDecl::make(sc, name, KeyType::kString, "", desc);
   bind(d, m);
@@ -118,11 +128,20 @@ void add_switched_keys(std::vector<KeyDecl>& k) {
     k.back().dump_when_effective_only = true;
   };
   auto is = [](const char* t) { return Eff([t](const Scenario& s) { return s.topology == t; }); };
-  k.push_back(enum_key(S::kScenario, "routing", &Scenario::routing, {"minimal", "ecmp", "updown"},
+  k.push_back(enum_key(S::kScenario, "routing", &Scenario::routing,
+                       {"minimal", "ecmp", "updown", "valiant", "ugal", "adaptive"},
                        "routing of a switched fabric: minimal = the topology's deterministic routing (fat_tree "
                        "D-mod-k, dragonfly minimal local-global-local, flatfly dimension order, file up*/down*); "
-                       "ecmp = fat_tree with the up port hashed from the flow; updown = up*/down* on any topology"));
+                       "ecmp = fat_tree with the up port hashed from the flow; updown = up*/down* on any topology; "
+                       "valiant = dragonfly via a random intermediate group; ugal = dragonfly UGAL-L (minimal or "
+                       "Valiant by the source router's queues); adaptive = fat_tree, least-loaded up port. The "
+                       "adaptive ones keep each flow in order with flowlets (docs/fabric.md)"));
   only("a switched topology (fat_tree, dragonfly, flatfly, file)", switched);
+  k.push_back(uint_key(S::kScenario, "ugal_threshold", &Scenario::ugal_threshold, 0, 1u << 20, "flits",
+                       "UGAL-L: the Valiant path is taken when the minimal output's used credits exceed twice the "
+                       "nonminimal output's plus this (BookSim2's rule and default)",
+                       "routing ugal", [](const Scenario& s) { return s.topology == "dragonfly" && s.routing == "ugal"; }));
+  k.back().dump_when_effective_only = true;
   const char* ft = "topology fat_tree";
   k.push_back(uint_key(S::kScenario, "ft_k", &Scenario::ft_k, 1, 64, "ports",
                        "fat-tree arity k: up ports of every switch below the top, down ports above the leaves", ft,
@@ -257,6 +276,23 @@ std::vector<KeyDecl> make_keys() {
                        "payload bytes the MAC engine absorbs per cycle (core parameter)", "security_mode strong",
                        strong_mode));
   k.back().dump_when_effective_only = true;
+  k.push_back(bool_key(S::kScenario, "reliable", &Scenario::reliable,
+                       "strong channels: MAC'd cumulative ACKs and go-back-N retransmission from a window at the "
+                       "sending CMM; every message delivered once in order or the sender told RETX_EXHAUSTED",
+                       "security_mode strong", strong_mode));
+  k.back().dump_when_effective_only = true;
+  k.push_back(uint_key(S::kScenario, "tx_window", &Scenario::tx_window, 1, regs::kMaxTxWindow, "messages",
+                       "unacknowledged DATA a send entry keeps for retransmission (core parameter)",
+                       "security_mode strong", strong_mode));
+  k.back().dump_when_effective_only = true;
+  k.push_back(uint_key(S::kScenario, "retx_max", &Scenario::retx_max, 0, 255, "rounds",
+                       "retransmission rounds without progress before RETX_EXHAUSTED (core parameter)",
+                       "security_mode strong", strong_mode));
+  k.back().dump_when_effective_only = true;
+  k.push_back(uint_key(S::kScenario, "retx_timeout_cycles", &Scenario::retx_timeout_cycles, 1, 1'000'000, "cycles",
+                       "cycles without an ACK before the window is resent; doubled per round",
+                       "security_mode strong", strong_mode));
+  k.back().dump_when_effective_only = true;
   k.push_back(uint_key(S::kScenario, "rx_poll_cycles", &Scenario::rx_poll_cycles, 1, 1'000'000, "cycles",
                        "receiver re-check interval while idle", "rx_wakeup poll", polling));
   k.push_back(uint_key(S::kScenario, "max_cycles", &Scenario::max_cycles, 1, kMaxCycles, "cycles",
@@ -285,7 +321,7 @@ std::vector<KeyDecl> make_keys() {
                      "interposer (cmmsim --fault KIND=RATE[@LINK] appends, --fault off clears)",
                      json::array()));
   k.push_back(enum_key(S::kScenario, "fault_packets", &Scenario::fault_packets, {"all", "data"},
-                       "which packets faults may hit: all, or DATA and NACKs of DATA only"));
+                       "which packets faults may hit: all, or DATA, NACKs of DATA and ACKs of reliable delivery only"));
   k.back().applies = "with faults";
   k.back().effective = with_faults;
   k.back().dump_when_effective_only = true;
@@ -310,6 +346,8 @@ std::vector<KeyDecl> make_keys() {
                      json::array()));
   k.push_back(nested(S::kScenario, "traffic", KeyType::kObject,
                      "generated traffic instead of `channels` (docs/traffic.md): terminal i is the i-th process"));
+  k.push_back(nested(S::kScenario, "energy", KeyType::kObject,
+                     "energy per event of links, switches and CMMs (docs/energy.md); `profile`: a JSON file of them"));
   k.push_back(nested(S::kScenario, "provenance", KeyType::kObject,
                      "written by cmmsim into config.json (version, git, tools, seed); ignored when read"));
   // ---- generate
@@ -436,6 +474,7 @@ std::vector<KeyDecl> make_keys() {
                           0, 0, false, 0, "instead of pattern, injection, size, offered_load, load_unit"));
   k.push_back(traffic_key("seed_salt", U, "", "mixed with the run seed: another traffic sample, same system",
                           t.seed_salt, {}, 0, kU64));
+  for (auto& d : energy_key_decls(KeyScope::kEnergy)) k.push_back(std::move(d));
   return k;
 }
 
@@ -450,6 +489,7 @@ const char* scope_prefix(KeyScope s) {
     case KeyScope::kAttack: return "attacks[].";
     case KeyScope::kFault: return "faults[].";
     case KeyScope::kTraffic: return "traffic.";
+    case KeyScope::kEnergy: return "energy.";
   }
   return "";
 }
@@ -608,7 +648,7 @@ std::string keys_markdown() {
   KeyScope last = KeyScope::kTraffic;
   bool first = true;
   const char* titles[] = {"Top level", "generate", "nodes[]", "nodes[].partitions[]", "nodes[].partitions[].processes[]",
-                          "channels[]", "attacks[]", "faults[]", "traffic"};
+                          "channels[]", "attacks[]", "faults[]", "traffic", "energy"};
   for (const auto& d : scenario_keys()) {
     if (first || d.scope != last) {
       o += fmt::format("{}## {}\n\n| key | type | allowed | unit | default | effect | description |\n"

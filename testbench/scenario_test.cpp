@@ -350,12 +350,13 @@ TEST(ScenarioKeys, SecurityModeAndMacKeys) {
 // Switched fabrics (issue 12): keys with ranges, dumped only where they act,
 // copied into the fabric's config by fill_fabric_config.
 struct FakeNocConfig {  // the fields fill_fabric_config writes, as in cmm_tlm/noc.h
-  enum class R : uint8_t { kMinimal, kEcmp, kUpDown } routing = R::kMinimal;
+  enum class R : uint8_t { kMinimal, kEcmp, kUpDown, kValiant, kUgal, kAdaptive } routing = R::kMinimal;
   enum class A : uint8_t { kAbsolute, kPalmtree } df_arrangement = A::kAbsolute;
   uint32_t ft_k = 0, ft_levels = 0, ft_terminals = 0, df_a = 0, df_p = 0, df_h = 0, df_groups = 0, fb_k = 0,
            fb_n = 0, fb_c = 0;
   std::string topo_file;
   double link_ns_terminal = 0, link_ns_local = 0, link_ns_global = 0;
+  uint32_t ugal_threshold = 0;
 };
 
 TEST(ScenarioKeys, SwitchedFabricKeysRangesDumpAndCopy) {
@@ -375,7 +376,23 @@ TEST(ScenarioKeys, SwitchedFabricKeysRangesDumpAndCopy) {
   EXPECT_HAS(refusal(j), "key 'link_ns_global' has value -1");
   j["link_ns_global"] = 500.0;
   j["routing"] = "ecmp";
-  EXPECT_HAS(refusal(j), "ecmp: fat_tree only");
+  EXPECT_HAS(refusal(j), "ecmp, adaptive: fat_tree");
+  j["routing"] = "ugal";  // needs a third VC set
+  EXPECT_HAS(refusal(j), "3..16 with routing ugal");
+  j["vcs_per_class"] = 3;
+  j["ugal_threshold"] = 7;
+  {
+    const Scenario u = scenario_from_json(j, "cfg.json");
+    EXPECT_EQ(u.to_json()["ugal_threshold"], 7);
+    FakeNocConfig unc;
+    fill_fabric_config(u, unc);
+    EXPECT_EQ(unc.routing, FakeNocConfig::R::kUgal);
+    EXPECT_EQ(unc.ugal_threshold, 7u);
+  }
+  j.erase("ugal_threshold");
+  j.erase("vcs_per_class");
+  j["routing"] = "adaptive";
+  EXPECT_HAS(refusal(j), "ecmp, adaptive: fat_tree");
   j["routing"] = "updown";
   j["ft_k"] = 8;  // no effect on a dragonfly: a warning
   std::vector<std::string> w;

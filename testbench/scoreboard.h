@@ -35,6 +35,8 @@ class Scoreboard {
   void add_channel(uint32_t ch, std::string label, uint32_t expected_messages);
   // A sender's doorbell was accepted by its CMM.
   void sent(uint32_t ch, uint32_t seq, uint32_t len, uint64_t cycle);
+  // The same, with the payload as sent (make_payload's bytes): no regeneration.
+  void sent(uint32_t ch, uint32_t seq, const uint8_t* data, uint32_t len, uint64_t cycle);
   // The sender's CMM refused the doorbell (never left the node): counted as rejected-and-reported.
   void refused_at_source(uint32_t ch, uint32_t seq, uint8_t reason);
   // A receiver process read a message from its endpoint.

@@ -10,7 +10,8 @@ namespace cmm::tb {
 
 struct StatDecl {
   const char* group;  // "system", "latency", "latency_part", "node", "partition", "channel", "fabric",
-                      // "load", "attack", "observed", "speed"
+                      // "load", "attack", "observed", "speed", "energy", "energy_node", "energy_router",
+                      // "energy_link", "energy_param"
   const char* name;
   const char* unit;
   const char* desc;

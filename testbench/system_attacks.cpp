@@ -135,7 +135,7 @@ void System::rogue_attempt(AttackRt& a, uint32_t i, std::mt19937_64& rng) {
       h.key = sw::chan_proto::encode(m);
       break;
     }
-    case 6: h.opcode = 7; break;  // no such opcode
+    case 6: h.opcode = 8; break;  // no such opcode (7 is ACK on reliable strong channels)
     case 7: data(0xFFFF, 0xFFFF); break;  // oversized: claims 64 KiB
     case 8: data(16, 48); break;          // header len and carried length disagree
     default:

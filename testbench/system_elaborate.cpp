@@ -143,6 +143,11 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     cc.straps.node_id = N.id;
     cc.core_params.mac_latency_cycles = s.mac_latency_cycles;
     cc.core_params.mac_bytes_per_cycle = s.mac_bytes_per_cycle;
+    // Reliable delivery (docs/strong-mode.md 6): strong channels only.
+    cc.core_params.reliable = s.security_mode == "strong" && s.reliable;
+    cc.core_params.tx_window = s.tx_window;
+    cc.core_params.retx_max = s.retx_max;
+    cc.core_params.retx_timeout_cycles = s.retx_timeout_cycles;
     for (size_t p = 0; p < N.partitions.size(); ++p) cc.straps.quota[p] = N.partitions[p].quota;
     if (s.core_of(N) == "rtl") {
       cc.core_factory = rtl_core_factory();

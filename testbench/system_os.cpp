@@ -274,9 +274,16 @@ void System::send_one(ChanRt& c, sw::Endpoint& ep, uint32_t seq, uint32_t len, u
     traces_->stage(msg_id(c, seq), node, proc_name(c.s), created, "source");
     c.times[seq].traced = true;
   }
-  const Status st = ep.send(buf.data(), len, static_cast<uint16_t>(seq));
+  Status st = ep.send(buf.data(), len, static_cast<uint16_t>(seq));
+  // Reliable delivery (strong mode): a full TX window is no loss; it frees
+  // as ACKs arrive. Bounded: a window that never frees ends RETX_EXHAUSTED,
+  // the entry closes and the next attempt is refused NOT_OPEN.
+  while (st.result == Result::kRejected && st.reason == regs::Reason::kTxWindowFull) {
+    wait(period_ * 16.0);  // about one round trip
+    st = ep.send(buf.data(), len, static_cast<uint16_t>(seq));
+  }
   if (st.ok()) {
-    sb_.sent(c.idx, seq, len, created);
+    sb_.sent(c.idx, seq, buf.data(), len, created);  // hashes the bytes sent (no second generation)
     ++c.sent;
   } else if (st.result == Result::kRejected) {
     sb_.refused_at_source(c.idx, seq, static_cast<uint8_t>(st.reason));

@@ -4,6 +4,8 @@
 // attacks, load; the end-of-run invariant checks append their errors.
 #include "system_impl.h"
 
+#include "energy_system.h"
+
 namespace cmm::tb {
 
 void System::read_counters() {
@@ -135,6 +137,12 @@ RunResult System::collect(double wall_seconds) {
   r.fabric = fabric_->stats(r.simulated_cycles, legit_control_drops_, fault_unroutable_, errors_);
   check_drops();
   if (faults_) r.fabric["faults"] = fault_stats();
+  {
+    // Energy per component over the whole run (docs/energy.md).
+    const EnergyParams ep = scen_.energy;
+    const EnergyEvents ev = gather_energy_events(scen_, *fabric_, nodes_, r.simulated_cycles);
+    r.energy = energy_json(ep, ev, compute_energy(ep, ev));
+  }
   {
     tlmshell::DropCount all = fabric_->drops();
     for (const auto& node : nodes_) {

@@ -6,8 +6,14 @@
 // TEST alone.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <functional>
+
 #include <systemc>
 
+#include "../tlm/test/cmm_node_util.h"
+#include "cmm_tlm/crossbar.h"
+#include "rogue_node.h"
 #include "system.h"
 #include "system_test_fixture.h"
 
@@ -213,6 +219,169 @@ TEST(SystemAttacks, LostAndDuplicatedDataAreReportedNotDeliveredTwice) {
   EXPECT_EQ(r.rejects_by_reason.at("SEQ_GAP"), 1u);
   EXPECT_EQ(r.rejects_by_reason.at("SEQ_OLD"), 1u);
   EXPECT_EQ(r.messages_delivered, r.messages_sent - 1);
+}
+
+// ---------------------------------------------------------------- sniffer and replay (issue 9 item 6)
+
+// A strong node: CMM (reliable delivery on), node bus with its board-management port.
+struct TapNode {
+  tlmshell::CmmTlm cmm;
+  tlmshell::NodeBus bus;
+  tlmshell::PartitionBusIf biu, bmc;
+  static tlmshell::CmmTlmConfig cfg(uint8_t id) {
+    tlmshell::CmmTlmConfig c = tlmshell::test::Node::cfg(id, 4, 16);
+    c.core_params.strong = true;
+    c.core_params.reliable = true;
+    return c;
+  }
+  TapNode(const char* n, uint8_t id)
+      : cmm((std::string(n) + "_cmm").c_str(), cfg(id)),
+        bus((std::string(n) + "_bus").c_str(), 1, tlmshell::test::kP, true),
+        biu((std::string(n) + "_biu0").c_str()),
+        bmc((std::string(n) + "_bmc").c_str()) {
+    bus.cmm_isock.bind(cmm.reg_tsock);
+    biu.isock.bind(*bus.part_tsock[0]);
+    bmc.isock.bind(*bus.mgmt_tsock);
+  }
+};
+
+class TapThread : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(TapThread);
+  TapThread(sc_core::sc_module_name n, std::function<void()> fn) : sc_module(n), fn_(std::move(fn)) { SC_THREAD(run); }
+
+ private:
+  void run() { fn_(); }
+  std::function<void()> fn_;
+};
+
+// The sniffer-and-replay attacker on the sender's link (a tap between its
+// CMM and the fabric, so source validation lets everything through): it
+// records every packet of a strong channel, then replays each one verbatim
+// and splices them (header of one DATA with the payload of another; a DATA
+// header moved to the expected sequence number), CRC recomputed. The
+// receiving CMM refuses every replayed DATA SEQ_OLD (valid MAC, old seq;
+// re-acknowledged, never delivered twice), every splice BAD_MAC (counted,
+// logged for the owner, never answered), the replayed CONNECT_ACK
+// STRAY_RESPONSE; the process receives exactly the messages sent, in
+// order, and the channel keeps working.
+TEST(SnifferReplay, StrongChannelRefusesReplaysAndSplicesAndKeepsWorking) {
+  REQUIRE_FRESH_KERNEL();
+  using namespace tlmshell;
+  using namespace regs;  // CMM_FIELD_* take unqualified field names
+  namespace tt = tlmshell::test;
+  TapNode rx("n0", 0), tx("n1", 1);
+  XbarConfig xc;
+  xc.num_ports = 2;
+  xc.ports.assign(2, XbarPortConfig{16, 2});
+  Crossbar xbar("xbar", xc);
+  SnifferTap tap("sniffer");
+  rx.cmm.eg_isock.bind(*xbar.in_tsock[0]);
+  xbar.out_isock[0]->bind(rx.cmm.ing_tsock);
+  tx.cmm.eg_isock.bind(tap.tsock);
+  tap.isock.bind(*xbar.in_tsock[1]);
+  xbar.out_isock[1]->bind(tx.cmm.ing_tsock);
+  auto fw_r = rx.bmc.make_context(regs::Priv::kKernel, 0);
+  auto fw_s = tx.bmc.make_context(regs::Priv::kKernel, 0);
+  auto kr = rx.biu.make_context(regs::Priv::kKernel, 0);
+  auto ur = rx.biu.make_context(regs::Priv::kUser, 100);
+  auto ks = tx.biu.make_context(regs::Priv::kKernel, 0);
+  auto us = tx.biu.make_context(regs::Priv::kUser, 200);
+  const Key lk{0x5EED0001u, 0x5EED0002u, 0x5EED0003u, 0x5EED0004u};
+  constexpr uint32_t kLen = 64, kFirst = 8, kAfter = 4;
+  auto msg = [](uint32_t i) {
+    std::vector<uint8_t> m(kLen);
+    for (uint32_t b = 0; b < kLen; ++b) m[b] = static_cast<uint8_t>(i * 37 + b * 11 + 1);
+    return m;
+  };
+  std::vector<std::vector<uint8_t>> got;
+  uint32_t replayed_data = 0, splices = 0, replayed_acks = 0;
+  uint32_t rep = 0;
+  bool done = false;
+  auto receive = [&](uint32_t n) {
+    for (int i = 0; i < 4000 && got.size() < n; ++i) {
+      if (tt::rx_count(*ur, rep) == 0) {
+        sc_core::wait(20 * tt::kP);
+        continue;
+      }
+      got.push_back(tt::pop_msg(*ur, rep, kLen));
+    }
+  };
+  TapThread drv("drv", [&] {
+    EXPECT_EQ(provision_link_key(*fw_r, 1, lk), sw::BusStatus::kOk);
+    EXPECT_EQ(provision_link_key(*fw_s, 0, lk), sw::BusStatus::kOk);
+    rep = tt::alloc_entry(*kr, regs::Dir::kRecv, 100, 1, 0, 0);
+    const uint32_t tep = tt::alloc_entry(*ks, regs::Dir::kSend, 200, 0, 0, static_cast<uint8_t>(rep));
+    EXPECT_EQ(kr->write32(tt::cst(rep, regs::CMM_CST_CTRL_OFFSET), CMM_FIELD_SET(0u, CMM_CST_CTRL_MODE, 1u)),
+              sw::BusStatus::kOk);
+    EXPECT_EQ(ks->write32(tt::cst(tep, regs::CMM_CST_CTRL_OFFSET),
+                          CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, 1u), CMM_CST_CTRL_MODE, 1u)),
+              sw::BusStatus::kOk);
+    const uint8_t gr = tt::local_gen(*kr, rep), gs = tt::local_gen(*ks, tep);
+    tt::authorize(*kr, rep, gs);
+    tt::authorize(*ks, tep, gr);
+    tt::connect(*kr, rep, Key{0x0C0FFEE1u, 2, 3, 4});
+    EXPECT_TRUE(tt::wait_open(*ks, tep));
+    EXPECT_TRUE(tt::wait_open(*kr, rep));
+    for (uint32_t i = 0; i < kFirst; ++i) {
+      EXPECT_EQ(tt::send_msg(*us, tep, msg(i), static_cast<uint16_t>(i)), sw::BusStatus::kOk);
+      receive(i + 1);
+    }
+    // The attack: everything recorded, replayed; then splices.
+    std::vector<const Packet*> datas;
+    const size_t n_rec = tap.recorded.size();
+    for (size_t i = 0; i < n_rec; ++i) {
+      const Packet& p = *tap.recorded[i];
+      if (p.hdr.opcode == static_cast<uint8_t>(regs::Opcode::kData)) {
+        datas.push_back(&p);
+        ++replayed_data;
+      }
+      if (p.hdr.opcode == static_cast<uint8_t>(regs::Opcode::kConnectAck)) ++replayed_acks;
+      tap.inject(p, false);
+      sc_core::wait(40 * tt::kP);
+    }
+    const uint16_t expected = static_cast<uint16_t>(kFirst);
+    for (size_t i = 0; i + 1 < datas.size(); ++i) {
+      Packet sp;
+      sp.copy_from(*datas[i]);
+      std::memcpy(sp.payload.data(), datas[i + 1]->payload.data(), kLen);  // another message's payload
+      tap.inject(sp, true);
+      ++splices;
+      sc_core::wait(40 * tt::kP);
+      Packet mv;
+      mv.copy_from(*datas[i]);
+      mv.hdr.seq = expected;  // its own payload, moved to the sequence number the receiver expects
+      tap.inject(mv, true);
+      ++splices;
+      sc_core::wait(40 * tt::kP);
+    }
+    // The legitimate channel keeps working, in order.
+    for (uint32_t i = kFirst; i < kFirst + kAfter; ++i) {
+      EXPECT_EQ(tt::send_msg(*us, tep, msg(i), static_cast<uint16_t>(i)), sw::BusStatus::kOk);
+      receive(i + 1);
+    }
+    sc_core::wait(2000 * tt::kP);
+    receive(kFirst + kAfter + 1);  // anything more would be a replay or a splice delivered
+    done = true;
+  });
+  sc_core::sc_start(sc_core::sc_time(2, sc_core::SC_MS));
+  ASSERT_TRUE(done);
+  const CmmCore& rc = rx.cmm.core();
+  // Exactly the messages sent, once each, in order, intact.
+  ASSERT_EQ(got.size(), kFirst + kAfter);
+  for (uint32_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], msg(i)) << "message " << i;
+  EXPECT_EQ(rx.cmm.stats().data_delivered, kFirst + kAfter);
+  EXPECT_EQ(replayed_data, kFirst);
+  EXPECT_GE(splices, 2u * (kFirst - 1));
+  EXPECT_EQ(tap.injected, tap.recorded.size() - kAfter + splices);  // every recorded packet replayed once
+  // Refused with their reasons and counted.
+  EXPECT_EQ(rc.reject_count(regs::Reason::kSeqOld), replayed_data);
+  EXPECT_EQ(rc.reject_count(regs::Reason::kBadMac), splices);
+  EXPECT_EQ(rc.reject_count(regs::Reason::kStrayResponse), replayed_acks);
+  EXPECT_GE(replayed_acks, 1u);
+  EXPECT_EQ(rc.reject_count(regs::Reason::kSeqAhead), 0u);
+  EXPECT_EQ(tx.cmm.core().reject_count(regs::Reason::kRetxExhausted), 0u);
+  EXPECT_EQ(rx.cmm.stats().link_errors + tx.cmm.stats().link_errors + xbar.stats().link_errors, 0u);
 }
 
 }  // namespace

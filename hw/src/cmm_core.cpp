@@ -1,5 +1,6 @@
 #include "cmm_core.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace cmm {
@@ -13,6 +14,7 @@ constexpr uint32_t u(State s) { return static_cast<uint32_t>(s); }
 constexpr uint32_t u(Dir d) { return static_cast<uint32_t>(d); }
 constexpr uint32_t u(Rsp r) { return static_cast<uint32_t>(r); }
 constexpr uint32_t u(Origin o) { return static_cast<uint32_t>(o); }
+constexpr uint32_t u(Stat s) { return static_cast<uint32_t>(s); }
 constexpr uint32_t mask(uint32_t bits) { return bits >= 32 ? 0xFFFFFFFFu : ((1u << bits) - 1u); }
 uint16_t sat_add16(uint16_t a, uint32_t b) { return static_cast<uint16_t>(a + b > 0xFFFFu ? 0xFFFFu : a + b); }
 }  // namespace
@@ -119,7 +121,7 @@ bool PinsOut::operator==(const PinsOut& o) const {
          (!vd_valid || (vd_accept == o.vd_accept && vd_ep == o.vd_ep && vd_slot == o.vd_slot &&
                         vd_reason == o.vd_reason)) &&
          irq == o.irq && mac_tx_ready == o.mac_tx_ready && mac_rx_ready == o.mac_rx_ready &&
-         (!eg_valid || eg_wrap == o.eg_wrap);
+         (!eg_valid || (eg_wrap == o.eg_wrap && eg_retx == o.eg_retx));
 }
 
 // ---------------------------------------------------------------- core
@@ -128,6 +130,15 @@ CmmCore::CmmCore(const Straps& straps, const CoreParams& params) : straps_(strap
   if (params_.mac_bytes_per_cycle == 0) params_.mac_bytes_per_cycle = 1;
   if (params_.mac_bytes_per_cycle > kMacBeatBytes) params_.mac_bytes_per_cycle = kMacBeatBytes;
   if (params_.mac_latency_cycles > 255) params_.mac_latency_cycles = 255;
+  if (!params_.strong) params_.reliable = false;  // reliable delivery is a strong-mode feature
+  if (params_.tx_window == 0) params_.tx_window = 1;
+  if (params_.tx_window > kMaxTxWindow) params_.tx_window = kMaxTxWindow;
+  if (params_.retx_timeout_cycles == 0) params_.retx_timeout_cycles = 1;
+  if (params_.reliable) {
+    win_hdr_.resize(kNumEndpoints * params_.tx_window);
+    win_pay_.resize(size_t{kNumEndpoints} * params_.tx_window * kMaxMsgBytes);
+    win_pend_.resize(kNumEndpoints * params_.tx_window);
+  }
   reset();
 }
 
@@ -164,13 +175,20 @@ void CmmCore::reset() {
   mrx_key_ = Key{};
   mtx_busy_ = false;
   mtx_left_ = mtx_cd_ = mtx_got_ = 0;
+  mtx_rel_ = false;
+  rel_.fill(Rel{});
+  std::fill(win_hdr_.begin(), win_hdr_.end(), Header{});
+  std::fill(win_pay_.begin(), win_pay_.end(), uint8_t{0});
+  std::fill(win_pend_.begin(), win_pend_.end(), uint8_t{0});
+  egq_retx_.fill(EgRetx{});
+  rel_rr_ = rel_active_ = 0;
   compute_outputs();
 }
 
 bool CmmCore::quiescent() const {
   // A computing key generator and a flipped table bit not yet checked change state on idle edges.
   return !s1_valid_ && egq_[0].empty() && egq_[1].empty() && !rsp_valid_ && !vd_valid_ && !kg_.busy() &&
-         !fault_pending_ && !mtx_busy_;
+         !fault_pending_ && !mtx_busy_ && rel_active_ == 0;  // a retransmission timer runs
 }
 
 void CmmCore::skip_idle(uint64_t n) {
@@ -188,7 +206,14 @@ void CmmCore::step(const PinsIn& in) {
   const bool mtx_fire = in.mac_tx_valid && out_.mac_tx_ready;
   cycle_in_ = in.cycle;
 
-  if (eg_fire) egq_[out_.eg_cls].pop();
+  if (eg_fire) {
+    if (out_.eg_cls == 0 && egq_retx_[egq_[0].head].on) {
+      EgRetx& r = egq_retx_[egq_[0].head];
+      --win_pend_[r.ep * params_.tx_window + r.slot];  // the window slot may be reused now
+      r.on = false;
+    }
+    egq_[out_.eg_cls].pop();
+  }
   rsp_valid_ = false;
   rsp_buf_ = false;
   rsp_buf_slot_ = 0;
@@ -247,11 +272,30 @@ void CmmCore::step(const PinsIn& in) {
     if (done) {
       mtx_hdr_.key = mac(mtx_key_, mtx_hdr_, mtx_buf_.data(), mtx_hdr_.len);
       push_req(mtx_hdr_);  // room: the register port was not ready meanwhile
+      if (mtx_rel_) {
+        // Keep a copy until acknowledged (strong-mode.md 6): header with its tag, payload.
+        const uint32_t ep = mtx_hdr_.src_ep;
+        Rel& R = rel_[ep];
+        if (reliable_entry(ep) && cst_[ep].state == u(State::kOpen) && mtx_hdr_.seq == R.pushed) {
+          const uint32_t slot = mtx_hdr_.seq % params_.tx_window;
+          win_hdr_[ep * params_.tx_window + slot] = mtx_hdr_;
+          std::copy(mtx_buf_.begin(), mtx_buf_.begin() + mtx_hdr_.len, win_pay(ep, slot));
+          if (R.base == R.pushed) {  // the window was empty: start the timer
+            R.timeout = params_.retx_timeout_cycles;
+            R.deadline = cycle_ + R.timeout;
+            R.retries = 0;
+          }
+          R.pushed = static_cast<uint16_t>(R.pushed + 1u);
+          rel_active_ |= 1u << ep;
+        }
+        mtx_rel_ = false;
+      }
       mtx_busy_ = false;
       mtx_key_ = Key{};
     }
   }
   if (reg_fire) reg_access(in);
+  if (rel_active_) rel_edge();
   if (touched_ | touched_ckt_) store_parity();
   if (in.fault_valid) inject_fault(in);  // after the edge's update, like an SEU
 
@@ -272,6 +316,7 @@ void CmmCore::compute_outputs() {
   out_.reg_rsp_buf = rsp_buf_;
   out_.reg_rsp_buf_slot = rsp_buf_slot_;
   out_.eg_wrap = Key{};
+  out_.eg_retx = false;
   if (!egq_[1].empty()) {
     out_.eg_valid = true;
     out_.eg_cls = 1;
@@ -281,6 +326,7 @@ void CmmCore::compute_outputs() {
     out_.eg_cls = 0;
     out_.eg_hdr = egq_[0].front();
     out_.eg_wrap = egq_wrap_[egq_[0].head];
+    out_.eg_retx = egq_retx_[egq_[0].head].on;
   } else {
     out_.eg_valid = false;
     out_.eg_cls = 0;
@@ -330,7 +376,9 @@ Key sip_key(const Key& k, const uint8_t* msg, size_t n) {
 }  // namespace
 
 bool CmmCore::strong_pkt(const Header& h) const {
-  return params_.strong && (h.aux & kStrongBit) != 0 && h.opcode >= u(Opcode::kData) && h.opcode <= u(Opcode::kClose);
+  return params_.strong && (h.aux & kStrongBit) != 0 &&
+         ((h.opcode >= u(Opcode::kData) && h.opcode <= u(Opcode::kClose)) ||
+          (params_.reliable && h.opcode == u(Opcode::kAck)));
 }
 
 // tag = SipHash-2-4-128(k, 32 header bytes with the key field zeroed || payload).
@@ -366,6 +414,7 @@ Key CmmCore::wrap_stream(const Key& lk, const Header& h) {
 
 void CmmCore::push_req(const Header& h, const Key& wrap) {
   egq_wrap_[(egq_[0].head + egq_[0].count) % kEgqDepth] = wrap;
+  egq_retx_[(egq_[0].head + egq_[0].count) % kEgqDepth] = EgRetx{};
   egq_[0].push(h);
 }
 
@@ -415,7 +464,9 @@ Key CmmCore::nack_key(const Header& h) const {
 void CmmCore::nack(const Header& h, Reason r, uint16_t gap) {
   count_reject(r, &h);
   // Never answer a response: that could ping-pong forever.
-  if (h.opcode == u(Opcode::kNack) || h.opcode == u(Opcode::kConnectAck)) return;
+  if (h.opcode == u(Opcode::kNack) || h.opcode == u(Opcode::kConnectAck) ||
+      (params_.reliable && h.opcode == u(Opcode::kAck)))
+    return;
   Header n = response(h, Opcode::kNack);
   n.reason = static_cast<uint8_t>(r);
   n.aux = h.opcode;
@@ -513,6 +564,7 @@ uint32_t CmmCore::flush_rxq(uint32_t ep) {
 void CmmCore::reset_entry(uint32_t ep) {
   const uint8_t gen = cst_[ep].gen;  // the epoch survives FREE
   cst_[ep] = Cst{};
+  rel_open(ep);
   cst_[ep].gen = gen;
   zeroize(ep);
 }
@@ -670,6 +722,9 @@ void CmmCore::ingress(const Header& h) {
     case Opcode::kNack: ingress_nack(h); return;
     case Opcode::kClose: ingress_close(h); return;
     case Opcode::kMgmt: ingress_mgmt(h); return;
+    case Opcode::kAck:
+      if (params_.reliable) return ingress_ack(h);
+      break;  // unknown without reliable delivery
   }
   nack(h, Reason::kBadOpcode);
 }
@@ -724,6 +779,26 @@ void CmmCore::ingress_data(const Header& h) {
   if (!strong && !key_eq_ct(h.key, k.key)) return reject(Reason::kBadKey, true);
   // Sequence: at most once, in order, gaps reported (security.md 1.5).
   const uint16_t d = static_cast<uint16_t>(h.seq - c.rx_seq);
+  if (reliable_entry(h.dst_ep)) {
+    // Reliable (strong-mode.md 6): only the expected DATA is delivered; every
+    // answer is a MAC'd cumulative ACK naming the next expected seq.
+    Rel& R = rel_[h.dst_ep];
+    if (d >= 0x8000u) {  // duplicate or replay: re-acknowledged (its ACK may be lost)
+      verdict(Reason::kSeqOld, 0);
+      return ack(h, Reason::kSeqOld);
+    }
+    if (d != 0) {  // ahead: an earlier one is missing; the sender goes back once per expected seq
+      verdict(Reason::kSeqAhead, 0);
+      if (R.nak_sent) return count_reject(Reason::kSeqAhead, &h);
+      R.nak_sent = true;
+      return ack(h, Reason::kSeqAhead);
+    }
+    if (c.rxq_count >= kRxqDepth) {  // not taken: the sender waits and resends
+      verdict(Reason::kRxqFull, 0);
+      return ack(h, Reason::kRxqFull);
+    }
+    R.nak_sent = false;
+  }
   if (d >= 0x8000u) return reject(Reason::kSeqOld, false);  // the sender is told; not the owner's concern
   if (c.rxq_count >= kRxqDepth) {
     c.rx_seq = static_cast<uint16_t>(h.seq + 1u);  // the sender is told about this one
@@ -743,6 +818,7 @@ void CmmCore::ingress_data(const Header& h) {
   raise(c.owner_part, Irq::kRx);
   bump(stat_[kStatDataDelivered]);
   if (obs_) obs_->on_deliver(cycle_, h);
+  if (reliable_entry(h.dst_ep)) return ack(h, Reason::kOk);
   if (d != 0) {
     // d messages before this one are missing: tell the owner and the sender (one NACK).
     c.rx_lost = sat_add16(c.rx_lost, d);
@@ -812,6 +888,7 @@ void CmmCore::ingress_connect(const Header& h) {
   c.state = u(State::kOpen);
   c.tx_seq = 0;
   c.nack_seq = 0;
+  rel_open(h.dst_ep);
   c.last_reason = 0;
   raise(c.owner_part, Irq::kConn);
   bump(stat_[kStatConnectAccepted]);
@@ -960,6 +1037,144 @@ void CmmCore::ingress_close(const Header& h) {
     return;
   }
   count_reject(Reason::kStrayResponse, &h);
+}
+
+// ---------------------------------------------------------------- reliable delivery (strong-mode.md 6)
+
+void CmmCore::ack(const Header& d, Reason r) {
+  if (r != Reason::kOk) count_reject(r, &d);
+  Header a = response(d, Opcode::kAck);
+  a.reason = static_cast<uint8_t>(r);
+  a.seq = cst_[d.dst_ep].rx_seq;  // cumulative: every DATA before it was delivered
+  seal(a, proof_key_);             // the DATA's MAC passed: proof_key_ is the channel key
+  egq_[1].push(a);                 // room guaranteed by ing_ready
+  bump(stat_[u(Stat::kAckSent)]);
+}
+
+void CmmCore::rel_open(uint32_t ep) {
+  rel_[ep] = Rel{};
+  rel_active_ &= ~(1u << ep);
+}
+
+uint32_t CmmCore::window_used(uint32_t ep) const {
+  if (ep >= kNumEndpoints || !(rel_active_ & (1u << ep))) return 0;
+  return static_cast<uint16_t>(rel_[ep].pushed - rel_[ep].base);
+}
+
+uint32_t CmmCore::eg_retx_payload(uint8_t* dst) const {
+  if (!out_.eg_valid || out_.eg_cls != 0 || !out_.eg_retx) return 0;
+  const EgRetx& r = egq_retx_[egq_[0].head];
+  const uint32_t n = out_.eg_hdr.len <= kMaxMsgBytes ? out_.eg_hdr.len : kMaxMsgBytes;
+  const uint8_t* src = &win_pay_[(r.ep * params_.tx_window + r.slot) * size_t{kMaxMsgBytes}];
+  std::copy(src, src + n, dst);
+  return n;
+}
+
+void CmmCore::ingress_ack(const Header& h) {
+  if (h.dst_node != straps_.node_id || h.dst_ep >= kNumEndpoints) return count_reject(Reason::kStrayResponse, &h);
+  if (faulted(h.dst_ep)) return count_reject(Reason::kTableFault, &h);
+  Cst& c = cst_[h.dst_ep];
+  const Ckt& k = ckt_[h.dst_ep];
+  if (c.state == u(State::kFree) || c.owner_part != h.dst_part || !ids_match(c, h) || c.dir != u(Dir::kSend) ||
+      !reliable_entry(h.dst_ep) || !k.valid)
+    return count_reject(Reason::kStrayResponse, &h);
+  // The MAC first: nothing unauthenticated moves the window (a forged ACK
+  // would make the sender drop copies the receiver never got).
+  if (!strong_pkt(h) || !mac_ok(k.key, h, nullptr, 0)) return count_reject(Reason::kBadMac, &h);
+  if (!gens_match(c, h)) return count_reject(Reason::kStaleGen, &h);
+  if (c.state != u(State::kOpen)) return count_reject(Reason::kStrayResponse, &h);
+  Rel& R = rel_[h.dst_ep];
+  const uint16_t out = static_cast<uint16_t>(R.pushed - R.base);
+  const uint16_t adv = static_cast<uint16_t>(h.seq - R.base);
+  // An ACK beyond what was sent, or behind the window (a replay of an old one): changes nothing.
+  if (adv > out) return count_reject(Reason::kSeqOld, &h);
+  const Reason why = h.reason < kReasonCount ? static_cast<Reason>(h.reason) : Reason::kBadOpcode;
+  if (adv > 0) {
+    const uint16_t old = R.base;
+    R.base = h.seq;
+    R.retries = 0;
+    R.timeout = params_.retx_timeout_cycles;
+    R.deadline = cycle_ + R.timeout;
+    if (static_cast<uint16_t>(R.retx_next - old) < adv) R.retx_next = R.base;  // no need to resend those
+    if (static_cast<uint16_t>(R.retx_end - old) < adv) R.retx_end = R.base;
+    if (R.base == R.pushed) rel_active_ &= ~(1u << h.dst_ep);  // all acknowledged: timer off
+  }
+  if (why == Reason::kSeqAhead && R.base != R.pushed) {
+    // Go back: resend the window from the first unacknowledged DATA.
+    R.retx_next = R.base;
+    R.retx_end = R.pushed;
+    R.deadline = cycle_ + R.timeout;
+  } else if (why == Reason::kRxqFull && R.base != R.pushed) {
+    // The receiver is full: resend after the timeout. The round still counts,
+    // so a receiver that never drains ends in RETX_EXHAUSTED, not a livelock.
+    R.deadline = cycle_ + R.timeout;
+  } else if (adv == 0 && why == Reason::kOk) {
+    count_reject(Reason::kSeqOld, &h);  // a duplicate acknowledgement
+  }
+}
+
+void CmmCore::rel_edge() {
+  for (uint32_t ep = 0; ep < kNumEndpoints; ++ep) {
+    if (!(rel_active_ & (1u << ep))) continue;
+    Rel& R = rel_[ep];
+    if (!reliable_entry(ep) || cst_[ep].state != u(State::kOpen) || R.base == R.pushed) {
+      rel_active_ &= ~(1u << ep);  // closed meanwhile: the window is abandoned
+      continue;
+    }
+    if (cycle_ < R.deadline) continue;
+    if (R.retries >= params_.retx_max) {
+      if (egq_[0].free() >= 2) rel_exhausted(ep);  // its CLOSE needs room; else at a later edge
+      continue;
+    }
+    ++R.retries;
+    R.timeout = R.timeout >= (1u << 20) ? R.timeout : R.timeout * 2;
+    R.deadline = cycle_ + R.timeout;
+    R.retx_next = R.base;
+    R.retx_end = R.pushed;
+  }
+  // One retransmission per edge, round robin; one request slot stays free
+  // for the TX engine's DATA (the register port may have taken the rest).
+  if (egq_[0].free() < 2) return;
+  for (uint32_t i = 0; i < kNumEndpoints; ++i) {
+    const uint32_t ep = (rel_rr_ + i) % kNumEndpoints;
+    if (!(rel_active_ & (1u << ep))) continue;
+    Rel& R = rel_[ep];
+    if (R.retx_next == R.retx_end) continue;
+    const uint32_t slot = R.retx_next % params_.tx_window;
+    const uint32_t phys = (egq_[0].head + egq_[0].count) % kEgqDepth;
+    push_req(win_hdr_[ep * params_.tx_window + slot]);
+    egq_retx_[phys] = EgRetx{true, static_cast<uint8_t>(ep), static_cast<uint8_t>(slot)};
+    ++win_pend_[ep * params_.tx_window + slot];
+    R.retx_next = static_cast<uint16_t>(R.retx_next + 1u);
+    bump(stat_[u(Stat::kRetxSent)]);
+    rel_rr_ = ep + 1;
+    return;
+  }
+}
+
+void CmmCore::rel_exhausted(uint32_t ep) {
+  // Bounded retries (strong-mode.md 6): every unacknowledged message is
+  // reported to the sender (TX_NACKS, EP_TX_STATUS, log, IRQ), never silent;
+  // the channel closes at both ends so nothing later overtakes the gap.
+  Cst& c = cst_[ep];
+  const uint16_t n = static_cast<uint16_t>(c.tx_seq - rel_[ep].base);
+  count_reject(Reason::kRetxExhausted);
+  c.tx_last_reason = static_cast<uint8_t>(Reason::kRetxExhausted);
+  c.last_reason = static_cast<uint8_t>(Reason::kRetxExhausted);
+  c.tx_nacks = sat_add16(c.tx_nacks, n);
+  log_error(c.owner_part, Reason::kRetxExhausted, ep, u(Opcode::kData), false, false, c.rnode);
+  raise(c.owner_part, Irq::kTxnack);
+  raise(c.owner_part, Irq::kConn);
+  Header h = make_hdr(Opcode::kClose, c.owner_part, ep, c.rnode, c.rpart, c.rep);
+  h.src_gen = c.gen;
+  h.dst_gen = c.rgen;
+  seal(h, ckt_[ep].key);
+  push_req(h);
+  bump(stat_[kStatCloseSent]);
+  zeroize(ep);
+  c.state = u(State::kClosed);
+  touch(ep);
+  rel_open(ep);
 }
 
 void CmmCore::ingress_mgmt(const Header& h) {
@@ -1354,6 +1569,9 @@ void CmmCore::doorbell(uint32_t ep, uint32_t wd, uint8_t& rsp) {
   else if (c.state != u(State::kOpen)) r = Reason::kNotOpen;
   else if (!ckt_[ep].valid) r = Reason::kNoKey;
   else if (len == 0 || len > kMaxMsgBytes) r = Reason::kBadLen;
+  else if (reliable_entry(ep) && (static_cast<uint16_t>(c.tx_seq - rel_[ep].base) >= params_.tx_window ||
+                                  win_pend_[ep * params_.tx_window + c.tx_seq % params_.tx_window] != 0))
+    r = Reason::kTxWindowFull;  // the oldest unacknowledged copy is still needed
   if (r != Reason::kOk) {
     c.tx_last_reason = static_cast<uint8_t>(r);
     count_reject(r);
@@ -1379,6 +1597,7 @@ void CmmCore::doorbell(uint32_t ep, uint32_t wd, uint8_t& rsp) {
     mtx_left_ = (len + params_.mac_bytes_per_cycle - 1) / params_.mac_bytes_per_cycle;
     mtx_cd_ = mtx_got_ = 0;
     mtx_busy_ = true;
+    mtx_rel_ = reliable_entry(ep);
   } else {
     push_req(h);  // room guaranteed by reg_req_ready
   }
@@ -1550,6 +1769,7 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
       send_connect();
       c.state = u(State::kConnecting);
       c.rx_seq = 0;
+      rel_open(ep);
       break;
     }
     case Cmd::kClose: {

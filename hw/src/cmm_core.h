@@ -5,6 +5,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "cmm_pins.h"
 #include "cmm_siphash.h"
@@ -69,6 +70,13 @@ class CmmCore {
     if (node < regs::kLinkNodes) link_[node].ctr = ctr;
   }
   bool mac_rx_busy() const { return s1_valid_ && s1_strong_; }
+  // Reliable delivery (strong-mode.md 6): payload of the retransmitted DATA on
+  // eg_* (out().eg_retx), copied into dst; returns its length (0 if none shown).
+  uint32_t eg_retx_payload(uint8_t* dst) const;
+  // Send entry ep: unacknowledged DATA (window occupancy), current round, DATA
+  // retransmitted since reset (node-wide: STAT RETX_SENT).
+  uint32_t window_used(uint32_t ep) const;
+  uint32_t retx_round(uint32_t ep) const { return rel_[ep].retries; }
   // Hardware key generator (docs/security.md 1.10), as KEYGEN_STATUS shows it.
   bool keygen_ready() const { return kg_ready_; }
   bool keygen_seeded() const { return kg_seeded_; }
@@ -200,6 +208,14 @@ class CmmCore {
   void ingress_nack(const Header& h);
   void ingress_close(const Header& h);
   void ingress_mgmt(const Header& h);
+  void ingress_ack(const Header& h);
+  // Reliable delivery (strong-mode.md 6).
+  bool reliable_entry(uint32_t ep) const { return params_.reliable && strong_entry(ep); }
+  void ack(const Header& data, regs::Reason r);  // MAC'd cumulative ACK of a DATA
+  void rel_open(uint32_t ep);                   // window emptied (entry becomes OPEN)
+  void rel_edge();                               // timers and one retransmission per edge
+  void rel_exhausted(uint32_t ep);
+  uint8_t* win_pay(uint32_t ep, uint32_t slot) { return &win_pay_[(ep * params_.tx_window + slot) * regs::kMaxMsgBytes]; }
   void reg_access(const PinsIn& in);
   uint32_t command(uint32_t part, uint16_t pid, uint32_t wdata, uint8_t& rsp);
   void doorbell(uint32_t ep, uint32_t wdata, uint8_t& rsp);
@@ -287,10 +303,32 @@ class CmmCore {
   // fixed then; a key changed before the commit makes the MAC check fail.
   Key mrx_key_{};
   bool mtx_busy_ = false;
+  bool mtx_rel_ = false;  // the DATA in the TX engine goes into its entry's window
   Header mtx_hdr_{};
   Key mtx_key_{};
   uint32_t mtx_left_ = 0, mtx_cd_ = 0, mtx_got_ = 0;
   std::array<uint8_t, regs::kMaxMsgBytes> mtx_buf_{};
+  // Reliable delivery: per entry; send side: window [base, pushed) of sent
+  // DATA (seq mod W = slot), go-back position retx_next, timer; receive side:
+  // one SEQ_AHEAD answer per expected seq. Not under parity (C++ only so far).
+  struct Rel {
+    uint16_t base = 0, pushed = 0, retx_next = 0, retx_end = 0;  // go back: resend [retx_next, retx_end)
+    uint8_t retries = 0;
+    bool nak_sent = false;
+    uint64_t deadline = 0;
+    uint32_t timeout = 0;
+  };
+  std::array<Rel, regs::kNumEndpoints> rel_{};
+  std::vector<Header> win_hdr_;     // kNumEndpoints x W headers (tag in key)
+  std::vector<uint8_t> win_pay_;    // kNumEndpoints x W x kMaxMsgBytes payload copies
+  std::vector<uint8_t> win_pend_;   // retransmissions of the slot still in the egress queue
+  struct EgRetx {
+    bool on = false;
+    uint8_t ep = 0, slot = 0;
+  };
+  std::array<EgRetx, regs::kEgqDepth> egq_retx_{};  // per request-queue slot
+  uint32_t rel_rr_ = 0;       // round-robin start of the retransmission scan
+  uint32_t rel_active_ = 0;   // send entries with a non-empty window (bit ep)
   bool rsp_valid_ = false;
   uint32_t rsp_rdata_ = 0;
   uint8_t rsp_status_ = 0;

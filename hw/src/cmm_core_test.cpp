@@ -475,7 +475,7 @@ TEST_F(CoreTest, KeyStagingIsZeroizedByEveryCommand) {
 }
 
 TEST_F(CoreTest, MisalignedAndUnmappedAddressesGiveDecerr) {
-  std::vector<uint32_t> bad = {0x1,    0x2,    0x3,    0x0E,   0x21,   0x80,   0x100,  0x7FC,  0x920,
+  std::vector<uint32_t> bad = {0x1,    0x2,    0x3,    0x0E,   0x21,   0x80,   0x100,  0x7FC,  regs::CMM_STAT_OFFSET + regs::CMM_STAT_COUNT * regs::CMM_STAT_STRIDE,
                                0xFFC,  0x1200, 0x1204, 0x2000, 0xFFFC, 0x1001, 0x100E,
                                // CST window holes (after CST_LOST) of an allocated and a free entry
                                0x101C, 0x11FC};

@@ -257,6 +257,12 @@ class CoreHarness {
     const bool reg_fire = in.reg_req_valid && before.reg_req_ready;
     const bool eg_fire = before.eg_valid && in.eg_ready;
     const bool strong = core.params().strong;
+    // A retransmission's payload comes from the core's window (strong-mode.md 6).
+    std::vector<uint8_t> retx_pay;
+    if (eg_fire && before.eg_retx) {
+      retx_pay.resize(regs::kMaxMsgBytes);
+      retx_pay.resize(core.eg_retx_payload(retx_pay.data()));
+    }
     if (strong && reg_fire && req_write_ && (req_addr_ - regs::CMM_EP_BASE) % regs::CMM_EP_STRIDE ==
                                                 regs::CMM_EP_DOORBELL_OFFSET && req_addr_ >= regs::CMM_EP_BASE) {
       tx_snap_ = tx_payload;  // the doorbell's snapshot feeds the TX engine
@@ -282,7 +288,9 @@ class CoreHarness {
     }
     if (eg_fire) {
       EgRec e{core.cycle(), before.eg_cls, before.eg_hdr, {}};
-      if (strong && before.eg_hdr.opcode == u(Opcode::kData) && before.eg_cls == 0) {
+      if (before.eg_retx) {
+        e.payload = retx_pay;
+      } else if (strong && before.eg_hdr.opcode == u(Opcode::kData) && before.eg_cls == 0) {
         e.payload = tx_fifo_.empty() ? std::vector<uint8_t>{} : tx_fifo_.front();
         if (!tx_fifo_.empty()) tx_fifo_.pop_front();
       } else if (strong && before.eg_hdr.opcode == u(Opcode::kConnect) &&
@@ -492,6 +500,11 @@ class Net {
   std::function<bool(Header&)> filter;
   // Strong mode: may modify the payload of a routed packet (after filter).
   std::function<void(const Header&, std::vector<uint8_t>&)> pay_filter;
+  // Sees every routed packet with its payload first; returning false takes it
+  // off the wire (the test delivers it later, or never, with deliver()).
+  std::function<bool(const Header&, const std::vector<uint8_t>&)> tap;
+  // Called at the end of every tick (e.g. to release held packets).
+  std::function<void()> after_tick;
   std::vector<Header> dropped;    // filtered out
   std::vector<Header> unroutable; // no core with that node id
 
@@ -501,24 +514,30 @@ class Net {
       for (; n->routed < n->egress.size(); ++n->routed) {
         Header h = n->egress[n->routed].hdr;
         std::vector<uint8_t> pay = n->egress[n->routed].payload;
+        if (tap && !tap(h, pay)) continue;
         if (filter && !filter(h)) {
           dropped.push_back(h);
           continue;
         }
         if (pay_filter) pay_filter(h, pay);
-        CoreHarness* dst = nullptr;
-        for (CoreHarness* m : nodes_)
-          if (m->node() == h.dst_node) dst = m;
-        if (dst) {
-          dst->ingress.push_back(h);
-          const Header m = h.masked();
-          if (!pay.empty() && (m.aux & (1u << regs::kStrongAuxBit)) && m.len > 0 && m.len <= regs::kMaxMsgBytes)
-            dst->strong_payloads.push_back(pay);
-        } else {
-          unroutable.push_back(h);
-        }
+        deliver(h, pay);
       }
     }
+    if (after_tick) after_tick();
+  }
+  // Puts a packet on the ingress of the core it is addressed to.
+  void deliver(const Header& h, const std::vector<uint8_t>& pay) {
+    CoreHarness* dst = nullptr;
+    for (CoreHarness* m : nodes_)
+      if (m->node() == h.dst_node) dst = m;
+    if (!dst) {
+      unroutable.push_back(h);
+      return;
+    }
+    dst->ingress.push_back(h);
+    const Header m = h.masked();
+    if (!pay.empty() && (m.aux & (1u << regs::kStrongAuxBit)) && m.len > 0 && m.len <= regs::kMaxMsgBytes)
+      dst->strong_payloads.push_back(pay);
   }
   bool idle() const {
     for (const CoreHarness* n : nodes_)

@@ -19,6 +19,13 @@ struct CoreParams {
   bool strong = false;
   uint32_t mac_latency_cycles = regs::kMacLatencyCycles;    // L: cycles after the last beat
   uint32_t mac_bytes_per_cycle = regs::kMacBytesPerCycle;  // B: bytes per beat, 1..kMacBeatBytes
+  // Reliable delivery on strong channels (docs/strong-mode.md 6): ACKs,
+  // go-back-N retransmission from a window of tx_window DATA per send entry.
+  // Needs strong; off: bit-exact with the strong core without it.
+  bool reliable = false;
+  uint32_t tx_window = regs::kTxWindow;                      // W: 1..kMaxTxWindow
+  uint32_t retx_max = regs::kRetxMax;                        // R: rounds without progress, then RETX_EXHAUSTED
+  uint32_t retx_timeout_cycles = regs::kRetxTimeoutCycles;  // T: first round's timeout, doubled per round
 };
 
 // One packet header as it crosses the fabric; field widths in hw/data/cmm.toml.
@@ -111,6 +118,10 @@ struct PinsOut {
   bool mac_tx_ready = false;
   bool mac_rx_ready = false;
   Key eg_wrap{};
+  // Reliable delivery (strong-mode.md 6): the DATA on eg_* is a retransmission;
+  // its payload comes from the core's window (CmmCore::eg_retx_payload), not
+  // from the doorbell snapshots. Always 0 without reliable delivery.
+  bool eg_retx = false;
 
   bool operator==(const PinsOut& o) const;
   bool operator!=(const PinsOut& o) const { return !(*this == o); }

@@ -9,6 +9,7 @@
 
 #include "cmm_seed.h"
 #include "stimulus.h"
+#include "strong_stimulus.h"
 
 namespace cmm::dv {
 
@@ -166,12 +167,13 @@ void step(CorePinsModel& m, const PinsIn& in, bool rst_n) {
 CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
   CosimResult res;
   const Straps straps = straps_for_seed(cfg.seed);
-  // Strong mode off: the RTL has none yet (docs/strong-mode.md 11.11).
-  CppCoreModel ref(straps);
+  CppCoreModel ref(straps, cfg.params);
   std::unique_ptr<CorePinsModel> dut = cfg.make_dut ? cfg.make_dut(straps, trace) : make_rtl_model(straps, trace);
   Coverage cov;
   ref.core().set_observer(&cov);
   Stimulus stim(cfg.seed, straps);
+  StrongStimulus sstim(cfg.seed, straps);  // used instead with cfg.params.strong
+  const bool strong = cfg.params.strong;
   std::array<Event, kHistory> hist{};
   uint64_t nhist = 0;
   std::array<bool, kStateCount> states{};
@@ -217,7 +219,8 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
   for (uint64_t n = 0; n < cfg.cycles; ++n) {
     const PinsOut before = ref.out();
     bool rst_n = true;
-    stim.next(before, in, rst_n);
+    if (strong) sstim.next(before, in, rst_n);
+    else stim.next(before, in, rst_n);
     for (uint32_t e = 0; e < kNumEndpoints; ++e) prev_state[e] = ref.core().ep_state(e);
     const uint64_t rejects_before = cov.packet_rejects;
     step(ref, in, rst_n);
@@ -238,7 +241,8 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
       e.eg_hdr = before.eg_hdr;
     }
     if (!compare(ro, dut->out())) return res;
-    stim.observe(in, rst_n, before, ro);
+    if (strong) sstim.observe(in, rst_n, before, ro);
+    else stim.observe(in, rst_n, before, ro);
     if (rst_n) {
       for (uint32_t e = 0; e < kNumEndpoints; ++e)
         tombstones += prev_state[e] == State::kAuthorized && ref.core().ep_state(e) == State::kClosed;
@@ -279,6 +283,15 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
     << " ingress headers, " << res.eg_headers << " egress headers, " << res.verdicts << " verdicts (" << res.delivered << " deliveries), " << res.resets
     << " reset cycles; " << sc.script_channels << " channel-setup scripts; " << res.seconds << " s ("
     << static_cast<uint64_t>(static_cast<double>(cycle) / (res.seconds > 0 ? res.seconds : 1)) << " cycles/s)\n";
+  if (strong) {
+    o << "strong stimulus: " << sstim.counts().str() << "\nstrong reasons (reference core):";
+    for (uint32_t i = 0; i < 4; ++i) {
+      const uint32_t rc = static_cast<uint32_t>(Reason::kModeMismatch) + i;
+      res.strong_reasons[i] = cov.reasons[rc];
+      o << " " << reason_name(rc) << "=" << cov.reasons[rc];
+    }
+    o << "\n";
+  }
   o << "node STAT at the end (since the last reset): DATA sent " << ref.core().stat(CmmCore::kStatDataSent)
     << ", delivered " << ref.core().stat(CmmCore::kStatDataDelivered) << ", CONNECT sent "
     << ref.core().stat(CmmCore::kStatConnectSent) << ", accepted " << ref.core().stat(CmmCore::kStatConnectAccepted)

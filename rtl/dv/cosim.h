@@ -2,6 +2,7 @@
 // inputs every cycle; every output is compared every cycle; the first mismatch
 // stops the run with a report.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,6 +18,10 @@ struct CosimConfig {
   std::string fst_path;        // on a mismatch: re-run and dump an FST around it
   uint64_t fst_window = 200;   // cycles before the mismatch to dump
   bool verbose = true;         // print the summary and coverage
+  // Parameters of the reference core. strong = true: the strong stimulus
+  // (strong_stimulus.h) and a DUT with STRONG = 1 at the same engine
+  // (make_dut = make_rtl_model_strong); reliable delivery stays off.
+  CoreParams params{};
   // Builds the model under test (default: the Verilated RTL). Tests use it to
   // wrap the RTL in a fault injector.
   std::function<std::unique_ptr<CorePinsModel>(const Straps&, const RtlTrace&)> make_dut;
@@ -34,6 +39,8 @@ struct CosimResult {
   uint32_t new_reasons_hit = 0;  // of the 10 core reasons of the hardening (STALE_GEN ... TABLE_FAULT)
   uint64_t tombstones = 0, resends = 0, reacks = 0;  // CLOSE tombstones, CONNECT re-sends, duplicate CONNECT re-ACKs
   double seconds = 0;
+  // Strong runs: strong reasons counted by the reference (MODE_MISMATCH, NO_LINK_KEY, BAD_MAC, KEY_EXHAUSTED).
+  std::array<uint64_t, 4> strong_reasons{};
 };
 
 Straps straps_for_seed(uint64_t seed);

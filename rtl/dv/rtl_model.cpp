@@ -18,6 +18,9 @@
 
 #include "Vcmm_core_cov.h"
 using VTop = Vcmm_core_cov;
+#elif defined(CMM_RTL_STRONG)
+#include "Vcmm_core_strong.h"
+using VTop = Vcmm_core_strong;
 #elif defined(CMM_RTL_MUT)
 #include "Vcmm_core_mut.h"
 using VTop = Vcmm_core_mut;
@@ -25,7 +28,7 @@ using VTop = Vcmm_core_mut;
 #include "Vcmm_core.h"
 using VTop = Vcmm_core;
 #endif
-#if defined(CMM_RTL_COV) || defined(CMM_RTL_MUT)
+#if defined(CMM_RTL_COV) || defined(CMM_RTL_MUT) || defined(CMM_RTL_STRONG)
 #define CMM_RTL_FST 0  // the closure models are built without tracing
 #else
 #define CMM_RTL_FST 1
@@ -123,10 +126,13 @@ class RtlModel final : public CorePinsModel {
     cycle_ += n;
   }
   // Derived from the pins with the C++ core's definition (no header in S1,
-  // no egress header, no register response, no verdict), so both
-  // implementations skip exactly the same idle cycles.
+  // no egress header, no register response, no verdict, no MAC engine
+  // loaded), so both implementations skip exactly the same idle cycles. With
+  // no egress header the queues are empty: ing_ready low then means S1 waits
+  // for the RX engine, reg_req_ready low that the TX engine is loaded.
   bool quiescent() const override {
-    return !s1_busy_ && !out_.eg_valid && !out_.reg_rsp_valid && !out_.vd_valid && !fault_pending_ && kg_left_ == 0;
+    return !s1_busy_ && !out_.eg_valid && !out_.reg_rsp_valid && !out_.vd_valid && !fault_pending_ && kg_left_ == 0 &&
+           out_.ing_ready && out_.reg_req_ready;
   }
 
  private:
@@ -140,6 +146,18 @@ class RtlModel final : public CorePinsModel {
     t.reg_req_part_i = in.reg_req_part & ((1u << regs::kPartIdBits) - 1u);
     t.reg_req_priv_i = in.reg_req_priv & 1u;
     t.reg_req_pid_i = in.reg_req_pid;
+    t.reg_req_fw_i = in.reg_req_fw;
+    t.mac_tx_valid_i = in.mac_tx_valid;
+    t.mac_rx_valid_i = in.mac_rx_valid;
+    for (uint32_t w = 0; w < regs::kMacBeatBytes / 4; ++w) {
+      uint32_t tx = 0, rx = 0;
+      for (uint32_t j = 0; j < 4; ++j) {
+        tx |= uint32_t{in.mac_tx_data[4 * w + j]} << (8 * j);
+        rx |= uint32_t{in.mac_rx_data[4 * w + j]} << (8 * j);
+      }
+      t.mac_tx_data_i[w] = tx;
+      t.mac_rx_data_i[w] = rx;
+    }
     t.ing_valid_i = in.ing_valid;
     const Header::Packed hp = in.ing_hdr.pack();
     for (size_t w = 0; w < hp.size(); ++w) t.ing_hdr_i[w] = hp[w];
@@ -182,6 +200,9 @@ class RtlModel final : public CorePinsModel {
     o.vd_slot = t.vd_slot_o;
     o.vd_reason = t.vd_reason_o;
     o.irq = t.irq_o;
+    o.mac_tx_ready = t.mac_tx_ready_o;
+    o.mac_rx_ready = t.mac_rx_ready_o;
+    for (uint32_t w = 0; w < regs::kKeyWords; ++w) o.eg_wrap[w] = t.eg_wrap_o[w];
   }
 
   void dump(uint64_t half) {
@@ -202,8 +223,14 @@ class RtlModel final : public CorePinsModel {
 
 }  // namespace
 
+#if defined(CMM_RTL_STRONG)
+std::unique_ptr<CorePinsModel> make_rtl_model_strong(const Straps& s, const RtlTrace& trace) {
+  return std::make_unique<RtlModel>(s, trace);
+}
+#else
 std::unique_ptr<CorePinsModel> make_rtl_model(const Straps& s, const RtlTrace& trace) {
   return std::make_unique<RtlModel>(s, trace);
 }
+#endif
 
 }  // namespace cmm::dv

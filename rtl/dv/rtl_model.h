@@ -18,5 +18,7 @@ struct RtlTrace {
 
 // Constructed in the power-up state (one reset edge done, cycle() = 0).
 std::unique_ptr<CorePinsModel> make_rtl_model(const Straps& s, const RtlTrace& trace);
+// The core with STRONG = 1 at B = 16, L = 4 (library cmm_rtl_strong_pins only).
+std::unique_ptr<CorePinsModel> make_rtl_model_strong(const Straps& s, const RtlTrace& trace);
 
 }  // namespace cmm::dv

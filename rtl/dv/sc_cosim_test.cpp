@@ -32,10 +32,13 @@ struct Outs {
         vd_accept((p + "_vd_accept").c_str()), reg_rsp_rdata((p + "_reg_rsp_rdata").c_str()),
         reg_rsp_status((p + "_reg_rsp_status").c_str()), reg_rsp_buf_slot((p + "_reg_rsp_buf_slot").c_str()),
         vd_ep((p + "_vd_ep").c_str()), vd_slot((p + "_vd_slot").c_str()), vd_reason((p + "_vd_reason").c_str()),
-        irq((p + "_irq").c_str()), eg_hdr((p + "_eg_hdr").c_str()) {}
+        irq((p + "_irq").c_str()), eg_hdr((p + "_eg_hdr").c_str()), mac_tx_ready((p + "_mac_tx_ready").c_str()),
+        mac_rx_ready((p + "_mac_rx_ready").c_str()), eg_wrap((p + "_eg_wrap").c_str()) {}
   sc_signal<bool> reg_req_ready, reg_rsp_valid, reg_rsp_buf, ing_ready, eg_valid, eg_cls, vd_valid, vd_accept;
   sc_signal<uint32_t> reg_rsp_rdata, reg_rsp_status, reg_rsp_buf_slot, vd_ep, vd_slot, vd_reason, irq;
   sc_signal<HdrBv> eg_hdr;
+  sc_signal<bool> mac_tx_ready, mac_rx_ready;  // strong-mode pins (idle: both cores without strong mode)
+  sc_signal<sc_dt::sc_bv<regs::kKeyBits>> eg_wrap;
 
   PinsOut read() const {
     PinsOut o;
@@ -55,6 +58,9 @@ struct Outs {
     o.vd_slot = static_cast<uint8_t>(vd_slot.read());
     o.vd_reason = static_cast<uint8_t>(vd_reason.read());
     o.irq = irq.read();
+    o.mac_tx_ready = mac_tx_ready.read();
+    o.mac_rx_ready = mac_rx_ready.read();
+    for (uint32_t w = 0; w < regs::kKeyWords; ++w) o.eg_wrap[w] = eg_wrap.read().get_word(static_cast<int>(w));
     return o;
   }
 };
@@ -84,6 +90,14 @@ void bind(M& m, Tb& tb, Outs& o) {
   m.fault_table_i(tb.fault_table);
   m.fault_entry_i(tb.fault_entry);
   m.fault_bit_i(tb.fault_bit);
+  m.reg_req_fw_i(tb.reg_req_fw);
+  m.mac_tx_valid_i(tb.mac_tx_valid);
+  m.mac_tx_data_i(tb.mac_tx_data);
+  m.mac_rx_valid_i(tb.mac_rx_valid);
+  m.mac_rx_data_i(tb.mac_rx_data);
+  m.mac_tx_ready_o(o.mac_tx_ready);
+  m.mac_rx_ready_o(o.mac_rx_ready);
+  m.eg_wrap_o(o.eg_wrap);
   m.reg_req_ready_o(o.reg_req_ready);
   m.reg_rsp_valid_o(o.reg_rsp_valid);
   m.reg_rsp_rdata_o(o.reg_rsp_rdata);
@@ -129,6 +143,8 @@ class Tb : public sc_module {
   sc_signal<bool> entropy_valid{"entropy_valid"}, fault_valid{"fault_valid"}, fault_table{"fault_table"};
   sc_signal<sc_dt::sc_bv<regs::kKeyBits>> entropy{"entropy"};
   sc_signal<uint32_t> fault_entry{"fault_entry"}, fault_bit{"fault_bit"};
+  sc_signal<bool> reg_req_fw{"reg_req_fw"}, mac_tx_valid{"mac_tx_valid"}, mac_rx_valid{"mac_rx_valid"};  // held 0
+  sc_signal<sc_dt::sc_bv<8 * regs::kMacBeatBytes>> mac_tx_data{"mac_tx_data"}, mac_rx_data{"mac_rx_data"};
   Outs ref_out{"ref"}, rtl_out{"rtl"};
   CmmCoreSignalShell ref{"ref"};
   Vcmm_core_sc rtl{"rtl"};

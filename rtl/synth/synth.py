@@ -24,6 +24,8 @@ def main():
     ap.add_argument("--geometry", default="", help="gen_regs.py --geometry overrides")
     ap.add_argument("--out", required=True, help="work directory (package variant, log, stat)")
     ap.add_argument("--yosys", default=shutil.which("yosys"))
+    ap.add_argument("--strong", action="store_true",
+                    help="STRONG = 1 (strong mode: MAC engines, key wraps, link-key table); long run, not in rtl_synth")
     a = ap.parse_args()
     if not a.yosys:
         print("SKIPPED: yosys not installed (scripts/setup installs Debian's yosys)")
@@ -38,10 +40,16 @@ def main():
     stat = os.path.join(a.out, "stat.txt")
     log = os.path.join(a.out, "yosys.log")
     # The key generator's SipHash engine is a submodule (rtl/cmm_siphash.sv): flattened, one cell count.
-    sip = os.path.join(os.path.dirname(a.rtl), "cmm_siphash.sv")
-    script = (f"read_verilog -sv {pkg}; " + (f"read_verilog -sv {sip}; " if os.path.exists(sip) else "")
+    # Strong mode's MAC modules (rtl/cmm_mac_*.sv): instantiated only with STRONG = 1.
+    rdir = os.path.dirname(a.rtl)
+    sip = os.path.join(rdir, "cmm_siphash.sv")
+    macs = [os.path.join(rdir, f) for f in ("cmm_mac_pkg.sv", "cmm_mac_hdr.sv", "cmm_mac_keywrap.sv",
+                                            "cmm_mac_engine.sv")]
+    extra = [f for f in [sip] + macs if os.path.exists(f)]
+    script = (f"read_verilog -sv {pkg}; " + "".join(f"read_verilog -sv {f}; " for f in extra)
               + f"read_verilog -sv -I{a.out} {a.rtl}; "
-              f"synth -flatten -top cmm_core; tee -q -o {stat} stat")
+              + ("chparam -set STRONG 1 cmm_core; " if a.strong else "")
+              + f"synth -flatten -top cmm_core; tee -q -o {stat} stat")
     print(f"yosys -p '{script}'  (geometry: {a.geometry or 'full'})", flush=True)
     t0 = time.monotonic()
     r = subprocess.run([a.yosys, "-q", "-l", log, "-p", script], stdout=subprocess.DEVNULL,

@@ -347,6 +347,7 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
       } else {
         buf = true;
         ++stats_.reg_bursts;
+        stats_.buf_bytes += r.len;
         uint8_t* data = gp.get_data_ptr();
         if (r.win == kTxWin) {
           std::memcpy(tx_stage_[r.ep].data() + r.off, data, r.len);
@@ -373,8 +374,9 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
       if (tx_fifo_.full()) {
         SC_REPORT_ERROR("cmm/tlm", "TX payload FIFO overflow");
       } else {
-        tx_fifo_.push(TxSnap{});
-        TxSnap& s = tx_fifo_.at(tx_fifo_.size() - 1);
+        // Only the first len bytes of a snapshot are ever read (egress copy,
+        // MAC beats): no 1 KiB zero-fill and copy per doorbell.
+        TxSnap& s = tx_fifo_.push_slot();
         s.len = static_cast<uint16_t>(len);
         std::memcpy(s.bytes.data(), tx_stage_[r.ep].data(), len);
         mtx_off_ = 0;  // a strong doorbell's TX MAC engine streams this snapshot
@@ -532,6 +534,7 @@ void CmmTlm::evaluate(uint64_t edge_cycle) {
         std::memcpy(rx_buf_[i].data(), s.pkt.payload.data(), n);
         std::memset(rx_buf_[i].data() + n, 0, len - n);
         rx_len_[i] = static_cast<uint16_t>(len);
+        stats_.buf_bytes += len;
         ++stats_.data_delivered;
         if (user_obs_) user_obs_->on_deliver(edge_cycle, s.pkt.hdr.masked());
       } else {
@@ -566,11 +569,13 @@ void CmmTlm::evaluate(uint64_t edge_cycle) {
     in.mac_tx_valid = true;
     for (uint32_t i = 0; i < mac_bpc_; ++i) in.mac_tx_data[i] = mtx_off_ + i < s.len ? s.bytes[mtx_off_ + i] : 0;
     mtx_off_ += mac_bpc_;
+    stats_.mac_bytes += mac_bpc_;
   }
   if (strong_ && o.mac_rx_ready) {
     in.mac_rx_valid = true;
     for (uint32_t i = 0; i < mac_bpc_; ++i) in.mac_rx_data[i] = mrx_off_ + i < mrx_len_ ? mrx_buf_[mrx_off_ + i] : 0;
     mrx_off_ += mac_bpc_;
+    stats_.mac_bytes += mac_bpc_;
   }
   // 3. Egress: take the shown header if the fabric granted a credit for its class.
   if (o.eg_valid && eg_credits_[o.eg_cls & 1u] == 0) ++stats_.eg_credit_stall_cycles;
@@ -583,15 +588,23 @@ void CmmTlm::evaluate(uint64_t edge_cycle) {
     eg_pkt_.payload_len = 0;
     eg_pkt_.id = (uint64_t{cfg_.straps.node_id} << 48) | (eg_seq_++ & 0xFFFFFFFFFFFFull);
     if (cls == 0 && o.eg_hdr.opcode == static_cast<uint8_t>(Opcode::kData)) {
-      if (tx_fifo_.empty()) {
+      if (o.eg_retx) {
+        // Reliable delivery: a retransmission; its payload is the core's
+        // window copy, not a doorbell snapshot (strong-mode.md 6). Only the
+        // C++ core retransmits (the RTL drives eg_retx low).
+        eg_pkt_.payload_len = static_cast<uint16_t>(core_.eg_retx_payload(eg_pkt_.payload.data()));
+        stats_.buf_bytes += eg_pkt_.payload_len;
+        ++stats_.data_retx;
+      } else if (tx_fifo_.empty()) {
         SC_REPORT_ERROR("cmm/tlm", "DATA header without a payload snapshot");
       } else {
         const TxSnap& s = tx_fifo_.front();
         eg_pkt_.payload_len = s.len;
+        stats_.buf_bytes += s.len;
         std::memcpy(eg_pkt_.payload.data(), s.bytes.data(), s.len);
         tx_fifo_.pop();
       }
-      ++stats_.data_sent;
+      if (!o.eg_retx) ++stats_.data_sent;
     } else if (strong_ && cls == 0 && o.eg_hdr.opcode == static_cast<uint8_t>(Opcode::kConnect) &&
                (o.eg_hdr.aux & (1u << kStrongAuxBit))) {
       // Strong CONNECT: the wrapped key is its 16-byte payload (strong-mode.md 11.5).

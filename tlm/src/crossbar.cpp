@@ -24,6 +24,10 @@ Crossbar::Crossbar(sc_module_name name, const XbarConfig& cfg) : sc_module(name)
   stalled_.assign(n, {false, false});
   hol_stuck_.assign(n, {false, false});
   stats_.port_drops.assign(n, DropCount{});
+  stats_.in_bytes.assign(n, 0);
+  stats_.in_flits.assign(n, 0);
+  stats_.out_bytes.assign(n, 0);
+  stats_.out_flits.assign(n, 0);
 
   const uint32_t total = n * 2 * cfg_.buf_slots_per_class;
   slots_.resize(total);
@@ -153,6 +157,8 @@ tlm::tlm_sync_enum Crossbar::in_fw(int port, tlm::tlm_generic_payload& gp, tlm::
   // Input link: serialization (one packet at a time), then flight, then the switch.
   const auto& pc = cfg_.ports[s];
   const uint64_t ser = ceil_div(sl.pkt.wire_bytes(), pc.width_bytes);
+  stats_.in_bytes[s] += sl.pkt.wire_bytes();
+  stats_.in_flits[s] += ser;
   const sc_time start = std::max(sc_time_stamp() + d, in_free_[s]);
   in_free_[s] = start + cycles(ser);
   sl.ready = start + cycles(ser + pc.latency_cycles + cfg_.router_delay_cycles);
@@ -260,6 +266,8 @@ void Crossbar::arbitrate() {
         Slot& s = slots_[idx];
         const auto& pc = cfg_.ports[d];
         const uint64_t ser = ceil_div(s.pkt.wire_bytes(), pc.width_bytes);
+        stats_.out_bytes[d] += s.pkt.wire_bytes();
+        stats_.out_flits[d] += ser;
         out_free_[d] = now + cycles(ser);
         --out_credits_[d][c];
         ++stats_.forwarded[c];

@@ -88,9 +88,10 @@ bool FaultLink::eligible(const Packet& p) const {
   if (filter_ && !filter_(p)) return false;
   if (cfg_.packets == FaultPackets::kAll) return true;
   const auto op = p.hdr.opcode;
-  // A NACK of DATA, plain or strong (STRONG bit in aux next to the opcode).
+  // A NACK of DATA, plain or strong (STRONG bit in aux next to the opcode),
+  // and the ACK of reliable delivery: the data path's reverse direction.
   const auto of = static_cast<uint8_t>(p.hdr.aux & ~(1u << regs::kStrongAuxBit));
-  return op == static_cast<uint8_t>(regs::Opcode::kData) ||
+  return op == static_cast<uint8_t>(regs::Opcode::kData) || op == static_cast<uint8_t>(regs::Opcode::kAck) ||
          (op == static_cast<uint8_t>(regs::Opcode::kNack) && of == static_cast<uint8_t>(regs::Opcode::kData));
 }
 

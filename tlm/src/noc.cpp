@@ -95,8 +95,8 @@ void NocConfig::validate() const {
     bad("topology", static_cast<uint64_t>(topology), "must be ring, mesh, torus, fat_tree, dragonfly, flatfly or file");
   range("vcs_per_class", vcs_per_class, 1, 8);
   if (is_switched(*this)) {
-    if (routing != Routing::kMinimal && routing != Routing::kEcmp && routing != Routing::kUpDown)
-      bad("routing", static_cast<uint64_t>(routing), "must be minimal, ecmp or updown");
+    if (static_cast<uint8_t>(routing) > static_cast<uint8_t>(Routing::kAdaptive))
+      bad("routing", static_cast<uint64_t>(routing), "must be minimal, ecmp, updown, valiant, ugal or adaptive");
     const TopoGraph g = build_topology(*this);  // throws naming the parameter or file:line
     if (vcs_per_class < g.vc_sets)
       bad("vcs_per_class", vcs_per_class,
@@ -123,6 +123,7 @@ void NocConfig::validate() const {
   range("sa_cycles", sa_cycles, 1, 64);
   range("st_cycles", st_cycles, 0, 64);
   range("credit_delay_cycles", credit_delay_cycles, 0, 1024);
+  range("ugal_threshold", ugal_threshold, 0, 1u << 20);
   range("alloc_iters", alloc_iters, 1, 5);
 }
 
@@ -167,7 +168,14 @@ struct Noc::Pool {
 };
 
 Noc::Slot& Noc::slot(uint32_t i) { return pool_->chunks[i / Pool::kChunk][i % Pool::kChunk]; }
-void Noc::free_slot(uint32_t i) { pool_->free.push_back(i); }
+void Noc::free_slot(uint32_t i) {
+  Slot& sl = slot(i);
+  if (sl.live) {  // the flow's flowlet count (adaptive routing)
+    --flow_live_[static_cast<size_t>(sl.src_router) * nn_ + sl.dst_router];
+    sl.live = 0;
+  }
+  pool_->free.push_back(i);
+}
 
 // ------------------------------------------------------------ construction
 
@@ -226,6 +234,13 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
     route_tab_ = graph_->route;  // [router * terminals + dst]
     up_lo_ = graph_->up_lo;
     up_n_ = graph_->up_n;
+    const Routing rt = graph_->routing;
+    adapt_ = rt == Routing::kValiant || rt == Routing::kUgal || rt == Routing::kAdaptive;
+    if (adapt_) {
+      flow_live_.assign(static_cast<size_t>(nn_) * nn_, 0);
+      flow_inter_.assign(static_cast<size_t>(nn_) * nn_, 0);
+      flow_ups_.assign(static_cast<size_t>(nn_) * nn_, 0);
+    }
   }
 
   // Links: output port p of router r reaches input port p (same direction
@@ -344,6 +359,9 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
   stats_.link_flits.assign(nr_ * np_, 0);
   stats_.buf_occupancy_sum.assign(nr_, 0);
   stats_.buf_occupancy_max.assign(nr_, 0);
+  stats_.buf_writes.assign(nr_, 0);
+  stats_.buf_reads.assign(nr_, 0);
+  stats_.flits_injected_at.assign(nr_, 0);
   stats_.vc_stalls.assign(nvc, 0);
   stats_.eject_credit_stalls.assign(nr_, 0);
   stats_.node_drops.assign(nr_, DropCount{});
@@ -454,10 +472,98 @@ uint32_t Noc::route(uint32_t r, uint32_t dst) const {
 }
 
 // Output port of a head at router r: the table, or for ECMP an up port by
-// the flow's hash (fixed per flow, so its packets stay in order).
-inline uint32_t Noc::out_port(uint32_t r, const Slot& sl) const {
+// the flow's hash (fixed per flow, so its packets stay in order); adaptive
+// routings: adaptive_port. lvl: the VC set of the input VC (dragonfly:
+// global links crossed so far).
+inline uint32_t Noc::out_port(uint32_t r, uint32_t lvl, Slot& sl) {
   const uint32_t op = route_tab_[r * rstride_ + sl.dst_router];
+  if (adapt_ && r >= nn_) return adaptive_port(r, lvl, sl, op);
   return op != kEcmpPort ? op : up_lo_[r] + ecmp_pick(r, sl.flow, up_n_[r]);
+}
+
+// Flits of output op of router r still held downstream (credits in use,
+// every VC): the local queue estimate of UGAL-L and of adaptive up-routing.
+uint32_t Noc::used_credits(uint32_t r, uint32_t op) const {
+  const uint32_t ob = (r * np_ + op) * nv_;
+  int32_t u = 0;
+  for (uint32_t v = 0; v < nv_; ++v) u += static_cast<int32_t>(depth_) - cred_[ob + v];
+  return u > 0 ? static_cast<uint32_t>(u) : 0;
+}
+
+// Flowlets keep a flow in order under adaptive routing: the first decision
+// of a packet (at its first switch that has a choice) makes it the flow's
+// leader if no packet of the flow is in flight (it chooses, the choice is
+// remembered per flow), else a follower (it takes the remembered choice:
+// the packets ahead of it went that way, through the same VC FIFOs). A
+// leader that waits for its output VC re-chooses each cycle; the last
+// choice is the one it takes and the one remembered.
+uint32_t Noc::adaptive_port(uint32_t r, uint32_t lvl, Slot& sl, uint32_t op) {
+  const TopoGraph& g = *graph_;
+  const size_t f = static_cast<size_t>(sl.src_router) * nn_ + sl.dst_router;
+  if (g.routing == Routing::kAdaptive) {
+    if (op != kEcmpPort) return op;  // down: the only way
+    if (!sl.dec) {
+      sl.dec = cfg_.flowlets && flow_live_[f] ? 2 : 1;
+      if (sl.dec == 2) ++stats_.flowlet_follows;
+      if (cfg_.flowlets) {
+        ++flow_live_[f];
+        sl.live = 1;
+      }
+    }
+    const uint32_t sh = 8u * g.level[r], n = up_n_[r];
+    uint32_t pick;
+    if (sl.dec == 2) {
+      pick = static_cast<uint32_t>(flow_ups_[f] >> sh) & 0xFFu;
+    } else {
+      // Least-loaded up port; ties from the flow's ECMP pick (spreads flows).
+      const uint32_t start = ecmp_pick(r, sl.flow, n);
+      pick = start;
+      uint32_t best = ~0u;
+      for (uint32_t i = 0, j = start; i < n; ++i, j = j + 1 == n ? 0 : j + 1) {
+        const uint32_t u = used_credits(r, up_lo_[r] + j);
+        if (u < best) {
+          best = u;
+          pick = j;
+        }
+      }
+      flow_ups_[f] = (flow_ups_[f] & ~(uint64_t{0xFF} << sh)) | (uint64_t{pick} << sh);
+    }
+    return up_lo_[r] + pick;
+  }
+  // Dragonfly Valiant / UGAL-L: decided once, at the source router.
+  if (!sl.dec) {
+    sl.dec = 1;
+    if (cfg_.flowlets && flow_live_[f]) {
+      sl.inter = flow_inter_[f];
+      ++stats_.flowlet_follows;
+    } else {
+      const uint32_t sg = g.group_of(r), dg = g.group_of(sl.dst_router);
+      // Intermediate group uniform over all groups (BookSim2's uniform
+      // intermediate node): its own or the destination group is minimal.
+      const uint32_t gi = flow_hash(static_cast<uint32_t>(sl.seq), sl.flow) % g.df_g;
+      uint16_t inter = TopoGraph::kNoInter;
+      if (gi != sg && gi != dg) {
+        if (g.routing == Routing::kValiant) {
+          inter = static_cast<uint16_t>(gi);
+        } else {
+          // UGAL-L as BookSim2's ugal_dragonflynew: minimal unless its
+          // output queue exceeds twice the nonminimal one plus a threshold.
+          const uint32_t qmin = used_credits(r, op);
+          const uint32_t qnon = used_credits(r, route_tab_[r * rstride_ + g.group_target(gi)]);
+          if (qmin > 2 * qnon + cfg_.ugal_threshold) inter = static_cast<uint16_t>(gi);
+        }
+      }
+      sl.inter = inter;
+      flow_inter_[f] = inter;
+    }
+    if (cfg_.flowlets) {
+      ++flow_live_[f];
+      sl.live = 1;
+    }
+    if (sl.inter != TopoGraph::kNoInter) ++stats_.nonminimal;
+  }
+  if (sl.inter != TopoGraph::kNoInter && lvl == 0) return route_tab_[r * rstride_ + g.group_target(sl.inter)];
+  return op;
 }
 
 // ------------------------------------------------------------ node side
@@ -577,6 +683,9 @@ tlm::tlm_sync_enum Noc::in_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_p
     sl.fv_all = static_cast<uint8_t>(h % vpc_);
     sl.fv_s0 = static_cast<uint8_t>(h % s0_);
     sl.fv_s1 = static_cast<uint8_t>(vpc_ > s0_ ? h % (vpc_ - s0_) : 0);
+    sl.dec = 0;
+    sl.live = 0;
+    sl.inter = TopoGraph::kNoInter;
   }
   const uint32_t q = r * 2 + c;
   niq_[q * cfg_.ni_slots_per_class + niq_n_[q]++] = i;
@@ -648,6 +757,7 @@ inline void Noc::buf_push(uint32_t r, uint32_t p, uint32_t v, uint32_t iv, const
   d.head = f.head;
   d.tail = f.tail;
   ++bcount_[iv];
+  ++stats_.buf_writes[r];
   nemask_[r * np_ + p] |= 1u << v;
   if (p < 64) pmask_[r] |= uint64_t{1} << p;
   else pmask_hi_[r] = 1;  // port 64 of a radix-64 switch
@@ -656,6 +766,7 @@ inline void Noc::buf_push(uint32_t r, uint32_t p, uint32_t v, uint32_t iv, const
 
 inline void Noc::buf_pop(uint32_t r, uint32_t p, uint32_t v, uint32_t iv) {
   bhead_[iv] = static_cast<uint16_t>(bhead_[iv] + 1u == depth_ ? 0 : bhead_[iv] + 1u);
+  ++stats_.buf_reads[r];
   if (--bcount_[iv] == 0 && (nemask_[r * np_ + p] &= ~(1u << v)) == 0) {
     if (p < 64) pmask_[r] &= ~(uint64_t{1} << p);
     else pmask_hi_[r] = 0;  // port 64 of a radix-64 switch
@@ -801,6 +912,7 @@ void Noc::ni_step(uint32_t r, uint64_t t) {
     --cred_[iv];
     ++flits_in_net_;
     ++stats_.flits_injected;
+    ++stats_.flits_injected_at[r];
     ++st.next;
     ni_rr_[r] = static_cast<uint8_t>(v + 1 == nv_ ? 0 : v + 1);
     progress_ = true;
@@ -887,8 +999,8 @@ void Noc::router_step(uint32_t r, uint64_t t) {
       }
       ready_mask[p] |= 1u << v;
       if (in_op_[iv] < 0) {
-        const Slot& sl = slot(f.pkt);
-        const uint32_t op = G ? out_port(r, sl) : route_tab_[r * rstride_ + sl.dst_router];
+        Slot& sl = slot(f.pkt);
+        const uint32_t op = G ? out_port(r, p == 0 ? 0u : vlev_[v], sl) : route_tab_[r * rstride_ + sl.dst_router];
         const uint32_t c = sl.cls;
         uint32_t lo = c * vpc_, n = vpc_;
         if (op != 0 && wrap_) {
@@ -1100,8 +1212,8 @@ void Noc::router_step_pipe(uint32_t r, uint64_t t) {
         continue;
       }
       ready_mask[p] |= 1u << v;
-      const Slot& sl = slot(f.pkt);
-      const uint32_t op = G ? out_port(r, sl) : route_tab_[r * rstride_ + sl.dst_router];
+      Slot& sl = slot(f.pkt);
+      const uint32_t op = G ? out_port(r, p == 0 ? 0u : vlev_[v], sl) : route_tab_[r * rstride_ + sl.dst_router];
       const uint32_t c = sl.cls;
       uint32_t lo = c * vpc_, n = vpc_;
       if (op != 0 && wrap_) {

@@ -15,7 +15,11 @@ Routing parse_routing(const std::string& s) {
   if (s == "minimal") return Routing::kMinimal;
   if (s == "ecmp") return Routing::kEcmp;
   if (s == "updown") return Routing::kUpDown;
-  throw std::invalid_argument("unknown routing '" + s + "': allowed values are minimal, ecmp, updown");
+  if (s == "valiant") return Routing::kValiant;
+  if (s == "ugal") return Routing::kUgal;
+  if (s == "adaptive") return Routing::kAdaptive;
+  throw std::invalid_argument("unknown routing '" + s +
+                              "': allowed values are minimal, ecmp, updown, valiant, ugal, adaptive");
 }
 
 const char* to_string(Routing r) {
@@ -23,6 +27,9 @@ const char* to_string(Routing r) {
     case Routing::kMinimal: return "minimal";
     case Routing::kEcmp: return "ecmp";
     case Routing::kUpDown: return "updown";
+    case Routing::kValiant: return "valiant";
+    case Routing::kUgal: return "ugal";
+    case Routing::kAdaptive: return "adaptive";
   }
   return "?";
 }
@@ -64,18 +71,52 @@ uint32_t TopoGraph::port_for(uint32_t r, uint32_t d, uint32_t flow) const {
   return op == kEcmpPort ? up_lo[r] + ecmp_pick(r, flow, up_n[r]) : op;
 }
 
-std::vector<uint32_t> TopoGraph::path(uint32_t s, uint32_t d, uint32_t flow) const {
+std::vector<uint32_t> TopoGraph::path(uint32_t s, uint32_t d, uint32_t flow, uint32_t inter,
+                                      const uint8_t* ups) const {
   std::vector<uint32_t> out;
-  uint32_t r = s;
+  uint32_t r = s, globals = 0;
+  const bool via = inter != kNoInter && df_a && inter != group_of(s) && inter != group_of(d);
   for (uint32_t guard = 0; guard <= 2 * routers; ++guard) {
-    const uint32_t op = port_for(r, d, flow);
+    // Valiant phase: towards the intermediate group until the first global hop.
+    const uint32_t tgt = via && globals == 0 ? group_target(inter) : d;
+    uint32_t op = route[static_cast<size_t>(r) * terminals + tgt];
+    if (op == kEcmpPort) op = ups ? up_lo[r] + ups[level[r]] : up_lo[r] + ecmp_pick(r, flow, up_n[r]);
     if (op == 0) return out;
     const int32_t c = out_ch[static_cast<size_t>(r) * ports + op];
     if (c < 0) throw std::logic_error(name + ": route uses an unconnected port");
     out.push_back(static_cast<uint32_t>(c));
+    globals += ch[static_cast<size_t>(c)].bump;
     r = ch[static_cast<size_t>(c)].r2;
   }
   throw std::logic_error(name + ": routing loop");
+}
+
+std::vector<std::vector<uint32_t>> TopoGraph::all_paths(uint32_t s, uint32_t d) const {
+  std::vector<std::vector<uint32_t>> out;
+  const uint32_t flow = flow_hash(s, d);
+  if (routing == Routing::kValiant || routing == Routing::kUgal) {
+    out.push_back(path(s, d, flow));
+    for (uint32_t i = 0; i < df_g; ++i)
+      if (i != group_of(s) && i != group_of(d)) out.push_back(path(s, d, flow, i));
+  } else if (routing == Routing::kAdaptive) {
+    // Every combination of up ports, one per level (k^(levels-1) paths).
+    uint32_t nl = 0, k = 1;
+    for (uint32_t r = terminals; r < routers; ++r)
+      if (up_n[r]) {
+        nl = std::max<uint32_t>(nl, level[r] + 1u);
+        k = std::max<uint32_t>(k, up_n[r]);
+      }
+    std::vector<uint8_t> ups(std::max<uint32_t>(nl, 1), 0);
+    for (;;) {
+      out.push_back(path(s, d, flow, kNoInter, ups.data()));
+      uint32_t i = 0;
+      while (i < nl && ++ups[i] == k) ups[i++] = 0;
+      if (i >= nl) break;
+    }
+  } else {
+    out.push_back(path(s, d, flow));
+  }
+  return out;
 }
 
 namespace {
@@ -223,6 +264,8 @@ TopoGraph build_fat_tree(const NocConfig& c) {
   if (n > 2 && 2 * k > kMaxRadix) bad("2*ft_k", 2 * k, "switch radix at most 64");
   Builder b;
   b.init("fat_tree", static_cast<uint32_t>(N), static_cast<uint32_t>(n * S));
+  b.g.level.assign(b.g.routers, 0);
+  for (uint32_t i = 0; i < n * S; ++i) b.g.level[N + i] = static_cast<uint8_t>(i / S);
   const uint32_t Nt = static_cast<uint32_t>(N), Ss = static_cast<uint32_t>(S);
   auto sw = [&](uint32_t l, uint32_t w) { return Nt + l * Ss + w; };
   auto digit = [&](uint32_t w, uint32_t i) { return static_cast<uint32_t>((w / ipow(k, i)) % k); };
@@ -255,7 +298,7 @@ TopoGraph build_fat_tree(const NocConfig& c) {
         for (uint32_t i = l; i + 1 < n; ++i) below = below && digit(w, i) == digit(dl, i);
         uint32_t port;
         if (below) port = l == 0 ? 1 + d % T : 1 + digit(dl, l - 1);
-        else if (c.routing == Routing::kEcmp) port = kEcmpPort;
+        else if (c.routing == Routing::kEcmp || c.routing == Routing::kAdaptive) port = kEcmpPort;
         else port = upbase + static_cast<uint32_t>((d / ipow(k, l)) % k);  // D-mod-k
         b.set_route(r, d, port);
       }
@@ -304,7 +347,11 @@ TopoGraph build_dragonfly(const NocConfig& c) {
         }
         b.set_route(rt(gi, ri), d, port);
       }
-  b.g.vc_sets = 2;  // set 0 before the global hop, set 1 from it on
+  // Set = global links crossed so far: minimal 0 | 1, Valiant 0 | 1 | 2.
+  b.g.vc_sets = c.routing == Routing::kValiant || c.routing == Routing::kUgal ? 3 : 2;
+  b.g.df_a = a;
+  b.g.df_p = p;
+  b.g.df_g = g;
   return b.g;
 }
 
@@ -515,7 +562,14 @@ TopoGraph build_topology(const NocConfig& c) {
   if (c.routing == Routing::kEcmp && c.topology != Topology::kFatTree)
     throw std::invalid_argument(std::string("NocConfig.routing = ecmp: only on fat_tree (topology ") +
                                 to_string(c.topology) + ")");
+  if ((c.routing == Routing::kValiant || c.routing == Routing::kUgal) && c.topology != Topology::kDragonfly)
+    throw std::invalid_argument(std::string("NocConfig.routing = ") + to_string(c.routing) +
+                                ": only on dragonfly (topology " + to_string(c.topology) + ")");
+  if (c.routing == Routing::kAdaptive && c.topology != Topology::kFatTree)
+    throw std::invalid_argument(std::string("NocConfig.routing = adaptive: only on fat_tree (topology ") +
+                                to_string(c.topology) + "); dragonfly: ugal");
   if (c.routing == Routing::kUpDown) route_updown(g);
+  g.routing = c.routing;
   return g;
 }
 
@@ -528,14 +582,15 @@ CdgResult check_cdg(const TopoGraph& g, bool ignore_bumps) {
   for (uint32_t s = 0; s < g.terminals; ++s)
     for (uint32_t d = 0; d < g.terminals; ++d) {
       if (s == d) continue;
-      const auto p = g.path(s, d, flow_hash(s, d));
-      uint32_t lvl = 0;
-      int64_t prev = -1;
-      for (uint32_t c : p) {
-        if (!ignore_bumps) lvl = std::min(lvl + g.ch[c].bump, sets - 1);
-        const uint32_t v = c * sets + lvl;
-        if (prev >= 0) edges.push_back((static_cast<uint64_t>(prev) << 32) | v);
-        prev = v;
+      for (const auto& p : g.all_paths(s, d)) {
+        uint32_t lvl = 0;
+        int64_t prev = -1;
+        for (uint32_t c : p) {
+          if (!ignore_bumps) lvl = std::min(lvl + g.ch[c].bump, sets - 1);
+          const uint32_t v = c * sets + lvl;
+          if (prev >= 0) edges.push_back((static_cast<uint64_t>(prev) << 32) | v);
+          prev = v;
+        }
       }
     }
   std::sort(edges.begin(), edges.end());

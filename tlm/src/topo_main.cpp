@@ -2,6 +2,7 @@
 // JSON (docs/img figures), the channel-dependency-graph check, and the
 // zero-load latency and hop count over every pair (docs/fabric.md).
 // Exit 0 ok, 1 cyclic CDG, 2 bad parameters or topology file.
+#include <cstring>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -37,10 +38,16 @@ struct Driver : sc_core::sc_module {
 
 struct LoadPoint {
   double offered = 0, accepted = 0, latency = 0;
+  double pkt_latency = 0;  // creation -> delivery of the packets created in the window (source queue included)
+  uint64_t measured = 0, unfinished = 0;
 };
 
+// include_self: uniform over all terminals, the source too (BookSim2's
+// uniform); drain: cycles after the window, traffic still offered, until
+// every packet created in the window has arrived.
 LoadPoint run_load(const NocConfig& c, const TopoGraph& g, const std::string& pattern, double load_flits,
-                   uint32_t pkt_bytes, uint64_t warmup, uint64_t measure, uint64_t seed) {
+                   uint32_t pkt_bytes, uint64_t warmup, uint64_t measure, uint64_t seed, bool include_self,
+                   uint64_t drain) {
   using namespace sc_core;
   Noc noc("noc", c);
   const uint32_t n = g.terminals;
@@ -60,6 +67,7 @@ LoadPoint run_load(const NocConfig& c, const TopoGraph& g, const std::string& pa
     return rng;
   };
   auto dest = [&](uint32_t s) -> uint32_t {
+    if (pattern == "uniform" && include_self) return static_cast<uint32_t>(next() % n);
     if (pattern == "uniform") {
       const uint32_t d = static_cast<uint32_t>(next() % (n - 1));
       return d >= s ? d + 1 : d;
@@ -72,27 +80,53 @@ LoadPoint run_load(const NocConfig& c, const TopoGraph& g, const std::string& pa
     const uint32_t per = c.df_a * c.df_p, groups = n / per;
     return ((s / per + 1) % groups) * per + static_cast<uint32_t>(next() % per);
   };
-  std::vector<std::vector<uint32_t>> q(n);
+  struct Q {
+    uint32_t dst;
+    uint64_t born;
+  };
+  std::vector<std::vector<Q>> q(n);
   std::vector<size_t> qh(n, 0);
-  uint64_t del0 = 0, lat0 = 0, fl0 = 0;
+  uint64_t del0 = 0, lat0 = 0, fl0 = 0, fl1 = 0, del1 = 0, lat1 = 0;
+  bool closed = false;
+  uint64_t born_in = 0, got_in = 0, lat_in = 0;  // packets created in the window
   const sc_time P = c.clock_period;
+  const uint64_t end = warmup + measure;
   Driver drv("drv", [&] {
-    for (uint64_t t = 0; t < warmup + measure; ++t) {
+    for (uint64_t t = 0; t < end + drain && (t < end || got_in < born_in); ++t) {
       if (t == warmup) {
         del0 = noc.stats().delivered[0];
         lat0 = noc.stats().latency_sum[0];
         fl0 = noc.stats().flits_ejected;
       }
+      if (t == end) {
+        closed = true;  // window totals (the drain keeps offering traffic)
+        fl1 = noc.stats().flits_ejected;
+        del1 = noc.stats().delivered[0];
+        lat1 = noc.stats().latency_sum[0];
+      }
       for (uint32_t s = 0; s < n; ++s) {
-        if (static_cast<double>(next() >> 11) * 0x1.0p-53 < p) q[s].push_back(dest(s));
+        if (static_cast<double>(next() >> 11) * 0x1.0p-53 < p) {
+          q[s].push_back(Q{dest(s), t});
+          if (t >= warmup && t < end) ++born_in;
+        }
         if (qh[s] < q[s].size()) {
           Packet pk;
           pk.hdr.opcode = static_cast<uint8_t>(cmm::regs::Opcode::kData);
           pk.hdr.src_node = static_cast<uint8_t>(s);
-          pk.hdr.dst_node = static_cast<uint8_t>(q[s][qh[s]]);
+          pk.hdr.dst_node = static_cast<uint8_t>(q[s][qh[s]].dst);
           pk.payload_len = static_cast<uint16_t>(pkt_bytes - kHeaderBytes);
+          const uint64_t born = q[s][qh[s]].born;
+          std::memcpy(pk.payload.data(), &born, sizeof born);  // creation cycle, read back on delivery
           pk.hdr.len = pk.payload_len;
           if (node[s]->send(pk)) ++qh[s];
+        }
+        for (const auto& x : node[s]->rx) {
+          uint64_t born = 0;
+          if (x.payload.size() >= sizeof born) std::memcpy(&born, x.payload.data(), sizeof born);
+          if (born >= warmup && born < end) {
+            ++got_in;
+            lat_in += static_cast<uint64_t>(x.t / P) - born;
+          }
         }
         node[s]->rx.clear();
       }
@@ -102,11 +136,19 @@ LoadPoint run_load(const NocConfig& c, const TopoGraph& g, const std::string& pa
   });
   sc_start();
   const auto& st = noc.stats();
+  if (!closed) {
+    fl1 = st.flits_ejected;
+    del1 = st.delivered[0];
+    lat1 = st.latency_sum[0];
+  }
   LoadPoint lp;
   lp.offered = load_flits;
-  lp.accepted = static_cast<double>(st.flits_ejected - fl0) / static_cast<double>(measure) / n;
-  const uint64_t dd = st.delivered[0] - del0;
-  lp.latency = dd ? static_cast<double>(st.latency_sum[0] - lat0) / static_cast<double>(dd) : 0;
+  lp.accepted = static_cast<double>(fl1 - fl0) / static_cast<double>(measure) / n;
+  const uint64_t dd = del1 - del0;
+  lp.latency = dd ? static_cast<double>(lat1 - lat0) / static_cast<double>(dd) : 0;
+  lp.measured = got_in;
+  lp.unfinished = born_in - got_in;
+  lp.pkt_latency = got_in ? static_cast<double>(lat_in) / static_cast<double>(got_in) : 0;
   return lp;
 }
 
@@ -121,7 +163,22 @@ int sc_main(int argc, char** argv) {
   uint32_t zl_bytes = 0;
   double clock_ghz = 1.0;
   app.add_option("--topology", topology, "fat_tree, dragonfly, flatfly or file");
-  app.add_option("--routing", routing, "minimal, ecmp (fat_tree) or updown");
+  app.add_option("--routing", routing, "minimal, ecmp (fat_tree), updown, valiant, ugal (dragonfly), adaptive (fat_tree)");
+  app.add_option("--ugal-threshold", c.ugal_threshold, "UGAL-L bias towards minimal, flits");
+  std::string router = "simple";
+  uint32_t prc = 1, va = 1, sa = 1, st = 1, cdel = 0, iters = 1;
+  app.add_option("--router", router, "simple or pipeline");
+  app.add_option("--rc", prc, "pipeline: route computation cycles");
+  app.add_option("--va", va, "pipeline: VC allocation cycles");
+  app.add_option("--sa", sa, "pipeline: switch allocation cycles");
+  app.add_option("--st", st, "pipeline: switch traversal cycles");
+  app.add_option("--credit-delay", cdel, "pipeline: credit processing cycles");
+  app.add_option("--alloc-iters", iters, "pipeline: iSLIP iterations");
+  bool include_self = false, per_packet = false;
+  app.add_flag("--per-packet", per_packet, "valiant/ugal/adaptive: every packet chooses (no flowlets; reorders flows, as BookSim2)");
+  uint64_t drain = 0;
+  app.add_flag("--include-self", include_self, "uniform: destinations include the source (BookSim2's uniform)");
+  app.add_option("--drain", drain, "--load: at most this many cycles after the window for its packets to arrive");
   app.add_option("--ft-k", c.ft_k, "fat-tree arity k");
   app.add_option("--ft-levels", c.ft_levels, "fat-tree switch levels n");
   app.add_option("--ft-terminals", c.ft_terminals, "terminals per leaf switch (0: k)");
@@ -164,6 +221,8 @@ int sc_main(int argc, char** argv) {
     c.df_arrangement = parse_arrangement(arrangement);
     c.clock_period = sc_core::sc_time(1000.0 / clock_ghz, sc_core::SC_PS);
     c.vcs_per_class = vcs;
+    c.flowlets = !per_packet;
+    set_router_model(c, router, prc, va, sa, st, cdel, iters);
     c.buf_depth_flits = depth;
     if (!is_switched(c)) throw std::invalid_argument("--topology must be a switched fabric");
     c.validate();
@@ -222,9 +281,13 @@ int sc_main(int argc, char** argv) {
                 static_cast<double>(hsum) / static_cast<double>(pairs));
   }
   if (load > 0) {
-    const LoadPoint lp = run_load(c, g, pattern, load, pkt_bytes, warmup, measure, seed);
-    std::printf("load,%s,%s,%s,%.4f,%.4f,%.2f\n", to_string(c.topology), to_string(c.routing), pattern.c_str(),
+    const LoadPoint lp = run_load(c, g, pattern, load, pkt_bytes, warmup, measure, seed, include_self, drain);
+    // load,topology,routing,pattern,offered,accepted,network latency[,packet latency,measured,unfinished]
+    std::printf("load,%s,%s,%s,%.4f,%.4f,%.2f", to_string(c.topology), to_string(c.routing), pattern.c_str(),
                 lp.offered, lp.accepted, lp.latency);
+    if (drain) std::printf(",%.2f,%llu,%llu", lp.pkt_latency, static_cast<unsigned long long>(lp.measured),
+                           static_cast<unsigned long long>(lp.unfinished));
+    std::printf("\n");
   }
   return rc;
 }

@@ -436,7 +436,10 @@ TEST(TopoConfig, ParametersNamedInErrors) {
   EXPECT_EQ(parse_topology("file"), Topology::kFile);
   EXPECT_EQ(parse_routing("updown"), Routing::kUpDown);
   EXPECT_EQ(parse_arrangement("consecutive"), Arrangement::kAbsolute);
-  EXPECT_THROW(parse_routing("valiant"), std::invalid_argument);
+  EXPECT_EQ(parse_routing("valiant"), Routing::kValiant);
+  EXPECT_EQ(parse_routing("ugal"), Routing::kUgal);
+  EXPECT_EQ(parse_routing("adaptive"), Routing::kAdaptive);
+  EXPECT_THROW(parse_routing("par"), std::invalid_argument);
   EXPECT_EQ(fat_tree(4, 3).num_nodes(), 64u);
   EXPECT_EQ(dragonfly(4, 2, 2).num_nodes(), 72u);
 }
@@ -485,3 +488,182 @@ TEST(TopoConfig, BadFilesNameFileLineAndValue) {
 }
 
 CMM_SC_TEST_MAIN
+
+// ---------------------------------------------------------------- adaptive routing
+
+namespace {
+
+NocConfig with_vcs(NocConfig c, uint32_t v) {
+  c.vcs_per_class = v;
+  return c;
+}
+
+// Group 0 of a dragonfly a4 p2 h2 (8 terminals) floods group 1 (the
+// adversarial pattern: one global link between them), `per` packets per
+// (src, dst) flow with increasing tags; returns pairs delivered out of
+// order (a later tag before an earlier one of the same flow).
+uint64_t flood_group_to_next(NBench& b, uint32_t per, uint32_t per_group, uint64_t* delivered) {
+  std::vector<std::unique_ptr<test::ThreadRunner>> drv;
+  for (uint32_t s = 0; s < per_group; ++s)
+    drv.push_back(std::make_unique<test::ThreadRunner>(("drv" + std::to_string(s)).c_str(), [&, s] {
+      for (uint32_t j = 0; j < per_group; ++j)  // a burst per flow: several of it in flight
+        for (uint16_t k = 0; k < per; ++k) {
+          const Packet p = pkt(static_cast<uint8_t>(s), static_cast<uint8_t>(per_group + (s + j) % per_group), 200, k);
+          while (!b.node[s]->send(p)) wait(P);
+        }
+    }));
+  sc_start(sc_time(2, SC_MS), SC_EXIT_ON_STARVATION);
+  uint64_t swapped = 0, got = 0;
+  for (uint32_t d = per_group; d < 2 * per_group; ++d) {
+    std::vector<int> last(per_group, -1);
+    for (const auto& r : b.node[d]->rx) {
+      ++got;
+      if (r.hdr.tag < last[r.hdr.src_node]) ++swapped;
+      last[r.hdr.src_node] = std::max<int>(last[r.hdr.src_node], r.hdr.tag);
+    }
+  }
+  *delivered = got;
+  return swapped;
+}
+
+}  // namespace
+
+TEST(TopoCdg, AdaptiveRoutingsUnionAcyclic) {
+  // Every path the adaptive routing may take (every intermediate group,
+  // every up port) enters the CDG.
+  struct Case {
+    const char* name;
+    NocConfig c;
+    size_t paths;  // paths allowed between terminal 0 and the last terminal
+  };
+  std::vector<Case> cases = {
+      {"dragonfly valiant", with_vcs(dragonfly(4, 2, 2, 0, Arrangement::kAbsolute, Routing::kValiant), 3), 8},
+      {"dragonfly ugal", with_vcs(dragonfly(4, 2, 2, 0, Arrangement::kAbsolute, Routing::kUgal), 3), 8},
+      {"dragonfly ugal palmtree", with_vcs(dragonfly(4, 2, 2, 0, Arrangement::kPalmtree, Routing::kUgal), 3), 8},
+      {"dragonfly ugal 5 groups", with_vcs(dragonfly(4, 2, 2, 5, Arrangement::kAbsolute, Routing::kUgal), 3), 4},
+      {"fat_tree 4-ary 3-tree adaptive", fat_tree(4, 3, 0, Routing::kAdaptive), 16},
+      {"fat_tree 2:1 adaptive", fat_tree(4, 2, 8, Routing::kAdaptive), 4},
+  };
+  for (const auto& k : cases) {
+    ASSERT_NO_THROW(k.c.validate()) << k.name;
+    const TopoGraph g = build_topology(k.c);
+    const CdgResult r = check_cdg(g);
+    EXPECT_TRUE(r.acyclic) << k.name << ": cycle of " << r.cycle.size() << " channels";
+    EXPECT_EQ(g.all_paths(0, g.terminals - 1).size(), k.paths) << k.name;
+    for (uint32_t s = 0; s < g.terminals; ++s)
+      for (uint32_t d = 0; d < g.terminals; ++d)
+        if (s != d) {
+          for (const auto& p : g.all_paths(s, d)) EXPECT_EQ(g.ch[p.back()].r2, d) << k.name;
+        }
+  }
+  // The union is larger than the minimal routing's dependencies.
+  EXPECT_GT(check_cdg(build_topology(cases[0].c)).edges, check_cdg(build_topology(dragonfly(4, 2, 2))).edges);
+  EXPECT_GT(check_cdg(build_topology(cases[4].c)).edges, check_cdg(build_topology(fat_tree(4, 3))).edges);
+}
+
+TEST(TopoCdg, ValiantWithTwoVcSetsIsCyclic) {
+  // Valiant crosses two global links: with the minimal routing's two sets
+  // the second global hop stays in set 1 and closes a cycle.
+  TopoGraph g = build_topology(with_vcs(dragonfly(4, 2, 2, 0, Arrangement::kAbsolute, Routing::kValiant), 3));
+  EXPECT_EQ(g.vc_sets, 3u);
+  EXPECT_TRUE(check_cdg(g).acyclic);
+  g.vc_sets = 2;
+  EXPECT_FALSE(check_cdg(g).acyclic);
+  expect_invalid(dragonfly(4, 2, 2, 0, Arrangement::kAbsolute, Routing::kUgal),
+                 "vcs_per_class = 2: must be >= 3 for dragonfly routing ugal");
+  expect_invalid(with_vcs(fat_tree(4, 2, 0, Routing::kUgal), 3), "routing = ugal: only on dragonfly");
+  expect_invalid(with_vcs(dragonfly(4, 2, 2, 0, Arrangement::kAbsolute, Routing::kAdaptive), 3),
+                 "routing = adaptive: only on fat_tree");
+}
+
+TEST(TopoLoad, DeadlockFreeAllToAllDragonflyUgalOneVcPerSet) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  NocConfig c = with_vcs(dragonfly(2, 2, 1, 0, Arrangement::kAbsolute, Routing::kUgal), 3);
+  c.buf_depth_flits = 2;
+  c.link_width_bytes = 8;
+  c.ugal_threshold = 0;  // take the Valiant path often
+  c.flowlets = false;
+  all_to_all(c, 3, 120);
+}
+
+TEST(TopoLoad, DeadlockFreeAllToAllDragonflyValiantPipeline) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  NocConfig c = with_vcs(dragonfly(2, 2, 1, 0, Arrangement::kAbsolute, Routing::kValiant), 3);
+  c.router = RouterModel::kPipeline;
+  c.buf_depth_flits = 3;
+  c.link_width_bytes = 8;
+  all_to_all(c, 3, 120);
+}
+
+TEST(TopoLoad, DeadlockFreeAllToAllFatTreeAdaptiveOneVc) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  NocConfig c = fat_tree(2, 3, 0, Routing::kAdaptive);
+  c.vcs_per_class = 1;
+  c.buf_depth_flits = 2;
+  c.link_width_bytes = 8;
+  c.flowlets = false;
+  all_to_all(c, 3, 120);
+}
+
+TEST(TopoRouting, UgalFlowletsKeepFlowsInOrderUnderAdversarialLoad) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  NocConfig c = with_vcs(dragonfly(4, 2, 2, 0, Arrangement::kAbsolute, Routing::kUgal), 3);
+  c.buf_depth_flits = 4;
+  c.ugal_threshold = 0;
+  NBench b(c);
+  uint64_t got = 0;
+  EXPECT_EQ(flood_group_to_next(b, 12, 8, &got), 0u);
+  EXPECT_EQ(got, 12u * 8 * 8);
+  EXPECT_GT(b.noc.stats().nonminimal, 0u);       // it did route around the global link
+  EXPECT_GT(b.noc.stats().flowlet_follows, 0u);  // and kept flows on their path
+}
+
+TEST(TopoRouting, UgalPerPacketReordersFlows) {
+  // Without flowlets every packet chooses: the same flood arrives out of
+  // order (why the CMM scenarios keep flowlets on).
+  CMM_REQUIRE_FRESH_KERNEL();
+  NocConfig c = with_vcs(dragonfly(4, 2, 2, 0, Arrangement::kAbsolute, Routing::kUgal), 3);
+  c.buf_depth_flits = 4;
+  c.ugal_threshold = 0;
+  c.flowlets = false;
+  NBench b(c);
+  uint64_t got = 0;
+  EXPECT_GT(flood_group_to_next(b, 12, 8, &got), 0u);
+  EXPECT_EQ(got, 12u * 8 * 8);
+  EXPECT_EQ(b.noc.stats().flowlet_follows, 0u);
+}
+
+TEST(TopoRouting, FatTreeAdaptiveSpreadsTheLoadedUplinkInOrder) {
+  // The fat-tree permutation that D-mod-k puts on one uplink: every
+  // terminal of leaf 0 sends to index 0 of another leaf (4-ary 2-tree).
+  // Adaptive up-routing uses every uplink of leaf 0; flows stay in order.
+  CMM_REQUIRE_FRESH_KERNEL();
+  NocConfig c = fat_tree(4, 2, 0, Routing::kAdaptive);
+  c.buf_depth_flits = 4;
+  NBench b(c);
+  std::vector<std::unique_ptr<test::ThreadRunner>> drv;
+  for (uint32_t s = 0; s < 4; ++s)
+    drv.push_back(std::make_unique<test::ThreadRunner>(("drv" + std::to_string(s)).c_str(), [&, s] {
+      for (uint16_t k = 0; k < 30; ++k) {
+        const Packet p = pkt(static_cast<uint8_t>(s), static_cast<uint8_t>(4 * (1 + s % 3)), 200, k);
+        while (!b.node[s]->send(p)) wait(P);
+      }
+    }));
+  sc_start(sc_time(2, SC_MS), SC_EXIT_ON_STARVATION);
+  uint64_t got = 0;
+  for (uint32_t d = 4; d < 16; d += 4) {
+    std::vector<int> last(16, -1);
+    for (const auto& r : b.node[d]->rx) {
+      ++got;
+      EXPECT_GT(static_cast<int>(r.hdr.tag), last[r.hdr.src_node]) << "flow " << int(r.hdr.src_node) << "->" << d;
+      last[r.hdr.src_node] = r.hdr.tag;
+    }
+  }
+  EXPECT_EQ(got, 4u * 30);
+  const TopoGraph& g = *b.noc.graph();
+  const uint32_t leaf0 = g.terminals, np = g.ports;
+  uint32_t used = 0;
+  for (uint32_t j = 0; j < g.up_n[leaf0]; ++j)
+    used += b.noc.stats().link_flits[static_cast<size_t>(leaf0) * np + g.up_lo[leaf0] + j] > 0;
+  EXPECT_GE(used, 3u);  // D-mod-k: 1 (all destinations have index 0); flowlets pin the 4 busy flows
+}

@@ -65,7 +65,8 @@ struct CmmTlmStats {
   std::array<uint64_t, regs::kRspCount> reg_status{};  // responses by core status
   std::array<uint64_t, 2> eg_packets{};   // by class
   std::array<uint64_t, 2> ing_packets{};  // by class (accepted by the core)
-  uint64_t data_sent = 0;       // DATA packets sent (payload attached)
+  uint64_t data_sent = 0;       // DATA packets sent (payload attached; first sends only)
+  uint64_t data_retx = 0;       // DATA retransmissions (reliable delivery, strong mode; payload from the core's window)
   uint64_t data_delivered = 0;  // DATA payloads moved into an RX slot
   uint64_t data_discarded = 0;  // DATA payloads discarded after a reject verdict
   std::array<uint64_t, regs::kReasonCount> rejects{};  // core rejects by reason (CoreObserver)
@@ -79,6 +80,11 @@ struct CmmTlmStats {
   // (docs/security.md 1.8): BAD_CRC (checked first), then BAD_LEN.
   DropCount drops;
   uint64_t tx_scrubs = 0;  // TX staging buffers zeroed on FREE / CLOSE / owner change
+  // Energy events (docs/energy.md): packet-buffer bytes moved (TX/RX window
+  // bursts, payload snapshots sent, payloads into RX slots) and bytes the
+  // MAC engines absorbed (beats x mac_bytes_per_cycle, strong mode).
+  uint64_t buf_bytes = 0;
+  uint64_t mac_bytes = 0;
   // Loosely-timed register path (b_transport, docs/embedding.md "Loosely-timed register access").
   uint64_t lt_requests = 0;        // b_transport calls (shell errors included)
   uint64_t lt_catchup_edges = 0;   // clock edges evaluated inside b_transport (ahead of the dispatcher)

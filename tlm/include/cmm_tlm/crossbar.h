@@ -77,6 +77,9 @@ struct XbarStats {
   // input port, HOL_TIMEOUT at the output port. Totals and [port].
   DropCount drops;
   std::vector<DropCount> port_drops;
+  // [port]: wire bytes and flits (ceil(bytes / port width)) over its input
+  // (node -> switch) and output (switch -> node) links (energy).
+  std::vector<uint64_t> in_bytes, in_flits, out_bytes, out_flits;
 };
 
 class Crossbar : public sc_core::sc_module {

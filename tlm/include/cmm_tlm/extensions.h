@@ -163,11 +163,23 @@ class Ring {
   size_t capacity() const { return e_.size(); }
   T& front() { return e_[head_]; }
   const T& front() const { return e_[head_]; }
-  T& at(size_t i) { return e_[(head_ + i) % e_.size()]; }
-  void push(const T& v) { e_[(head_ + count_) % e_.size()] = v; ++count_; }
-  void pop() { head_ = (head_ + 1) % e_.size(); --count_; }
+  T& at(size_t i) { return e_[wrap(head_ + i)]; }
+  void push(const T& v) { e_[wrap(head_ + count_)] = v; ++count_; }
+  // Appends the slot as it is (its old contents) and returns it: for large
+  // elements the caller fills only what it uses, without a copy.
+  T& push_slot() {
+    T& s = e_[wrap(head_ + count_)];
+    ++count_;
+    return s;
+  }
+  void pop() {
+    head_ = wrap(head_ + 1);
+    --count_;
+  }
 
  private:
+  // Indices below twice the capacity (head_ < cap, offsets <= cap): no division.
+  size_t wrap(size_t i) const { return i >= e_.size() ? i - e_.size() : i; }
   std::vector<T> e_;
   size_t head_ = 0, count_ = 0;
 };

@@ -100,6 +100,13 @@ struct NocConfig {
   // least 1 cycle); 0: link_latency_cycles. Terminal-switch links; links
   // between switches (dragonfly: within a group); dragonfly global links.
   double link_ns_terminal = 0, link_ns_local = 0, link_ns_global = 0;
+  // UGAL-L: take the Valiant path when the minimal output's used credits
+  // exceed 2 x the nonminimal output's plus this (BookSim2's rule and default).
+  uint32_t ugal_threshold = 30;
+  // Valiant, UGAL, adaptive: keep each flow in order with flowlets (a packet
+  // follows its flow's path while an earlier one is in flight; the CMMs need
+  // it). false: every packet chooses (BookSim2's behaviour; reorders flows).
+  bool flowlets = true;
 
   // Routers that carry a node: x*y, or the terminals of a switched fabric.
   uint32_t num_nodes() const;
@@ -133,6 +140,9 @@ struct NocStats {
   std::vector<uint64_t> link_flits;         // [router*ports + port]: flits sent on that output (port 0: ejection)
   std::vector<uint64_t> buf_occupancy_sum;  // [router]: sum over cycles of flits in its input buffers
   std::vector<uint32_t> buf_occupancy_max;  // [router]
+  std::vector<uint64_t> buf_writes;         // [router]: flits written into its input buffers (energy)
+  std::vector<uint64_t> buf_reads;          // [router]: flits read out of them (switched or discarded)
+  std::vector<uint64_t> flits_injected_at;  // [router]: flits its NI put into port 0
   std::vector<uint64_t> vc_stalls;          // [(router*ports + port)*vcs + vc]: cycles a ready flit did not move
   std::vector<uint64_t> eject_credit_stalls;  // [router]: cycles a head flit waited for a node credit
   // Security drops (docs/security.md 1.8): BAD_LEN and SRC_SPOOFED at the
@@ -140,6 +150,10 @@ struct NocStats {
   DropCount drops;
   std::vector<DropCount> node_drops;
   uint64_t flits_dropped = 0;  // flits of HOL_TIMEOUT packets discarded at the ejection port
+  // Adaptive routing (valiant, ugal, adaptive): packets routed through an
+  // intermediate dragonfly group; packets that followed their flowlet's
+  // path (an earlier packet of the flow was in flight).
+  uint64_t nonminimal = 0, flowlet_follows = 0;
 };
 
 class Noc : public sc_core::sc_module, private Clocked {
@@ -208,6 +222,9 @@ class Noc : public sc_core::sc_module, private Clocked {
     // flow mod (VCs of the class, of dateline set 0, of set 1): computed once.
     uint8_t fv_all = 0, fv_s0 = 0, fv_s1 = 0;
     uint8_t cls = 0;
+    uint8_t dec = 0;   // adaptive routing: 0 undecided, 1 flowlet leader, 2 follower
+    uint8_t live = 0;  // counted in flow_live_
+    uint16_t inter = 0xFFFF;  // dragonfly Valiant/UGAL intermediate group (0xFFFF: minimal)
   };
   struct Stream {  // NI injection of one packet on one local input VC
     uint32_t slot = 0;
@@ -227,7 +244,9 @@ class Noc : public sc_core::sc_module, private Clocked {
   void router_step(uint32_t r, uint64_t t);
   template <class M, uint32_t MaxP, bool G>
   void router_step_pipe(uint32_t r, uint64_t t);
-  uint32_t out_port(uint32_t r, const Slot& sl) const;
+  uint32_t out_port(uint32_t r, uint32_t lvl, Slot& sl);
+  uint32_t adaptive_port(uint32_t r, uint32_t lvl, Slot& sl, uint32_t op);
+  uint32_t used_credits(uint32_t r, uint32_t op) const;
   uint32_t wslot(uint32_t d) const { return ws_ + d >= wn_ ? ws_ + d - wn_ : ws_ + d; }
   // A head without a node credit at the ejection port: waits, or past the
   // lifetime is dropped (HOL_TIMEOUT). Returns true if it was dropped.
@@ -252,6 +271,10 @@ class Noc : public sc_core::sc_module, private Clocked {
   bool wide_ = false;     // more than 31 ports: 128-bit port masks
   uint32_t nsets_ = 1;    // gen_: VC sets per class (each s0_ VCs)
   std::unique_ptr<TopoGraph> graph_;
+  bool adapt_ = false;  // valiant, ugal or adaptive routing (flowlets)
+  std::vector<uint16_t> flow_live_;   // [src*nn + dst]: decided packets of the flow not yet freed
+  std::vector<uint16_t> flow_inter_;  // [src*nn + dst]: the flow's current intermediate group
+  std::vector<uint64_t> flow_ups_;    // [src*nn + dst]: its up port per fat-tree level (8 bits each)
   std::vector<uint8_t> out_port_;   // [router*np + port]: input port it reaches downstream
   std::vector<uint32_t> olat_;      // [router*np + port]: flight cycles of the output's link (+ width serialization - 1)
   std::vector<uint32_t> ilat_;      // [router*np + port]: flight cycles of the link into that input (credits)

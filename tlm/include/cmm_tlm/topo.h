@@ -22,8 +22,15 @@ struct NocConfig;
 //  kEcmp:    fat-tree: the up port is a hash of the flow (src, dst) and the
 //            switch; down as kMinimal.
 //  kUpDown:  up*/down* on a BFS spanning tree from switch 0 (any topology).
-enum class Routing : uint8_t { kMinimal = 0, kEcmp = 1, kUpDown = 2 };
-Routing parse_routing(const std::string& s);  // "minimal", "ecmp", "updown"
+//  kValiant: dragonfly: to a random intermediate group, then minimal.
+//  kUgal:    dragonfly UGAL-L: at the source router, minimal or Valiant by
+//            the local queue estimates of the two first outputs.
+//  kAdaptive: fat-tree: each up hop takes the least-loaded up port.
+// The adaptive ones keep flows in order by flowlets: a packet follows its
+// flow's current path while an earlier packet of the flow is in flight.
+enum class Routing : uint8_t { kMinimal = 0, kEcmp = 1, kUpDown = 2, kValiant = 3, kUgal = 4, kAdaptive = 5 };
+// "minimal", "ecmp", "updown", "valiant", "ugal", "adaptive"
+Routing parse_routing(const std::string& s);
 const char* to_string(Routing r);
 
 // Dragonfly global-link arrangement: kAbsolute ("consecutive"): global port
@@ -53,12 +60,30 @@ struct TopoGraph {
   std::vector<int32_t> out_ch;   // [router*ports + port]: channel index, -1 none
   std::vector<uint8_t> route;    // [router*terminals + dst]: output port (0 eject, kEcmpPort)
   std::vector<uint8_t> up_lo, up_n;  // [router]: up ports [lo, lo+n) for kEcmpPort
-  uint32_t vc_sets = 1;          // VC sets per class the routing needs (dragonfly minimal: 2)
+  uint32_t vc_sets = 1;          // VC sets per class the routing needs (dragonfly minimal: 2, valiant/ugal: 3)
+  Routing routing = Routing::kMinimal;
+  uint32_t df_a = 0, df_p = 0, df_g = 0;  // dragonfly shape (intermediate groups)
+  std::vector<uint8_t> level;    // [router]: fat-tree switch level (flowlet path memory)
+
+  // Dragonfly: group of a router (terminal adapters: their switch's group).
+  uint32_t group_of(uint32_t r) const {
+    return r < terminals ? r / (df_a * df_p) : (r - terminals) / df_a;
+  }
+  // Dragonfly: the terminal the routing aims at to reach group `grp`.
+  uint32_t group_target(uint32_t grp) const { return grp * df_a * df_p; }
 
   // Output port at router r for a packet of flow `flow` to terminal d.
   uint32_t port_for(uint32_t r, uint32_t d, uint32_t flow) const;
-  // Channels of the path s -> d (terminal indices), in order.
-  std::vector<uint32_t> path(uint32_t s, uint32_t d, uint32_t flow) const;
+  // Channels of the path s -> d (terminal indices), in order: the minimal
+  // (or ECMP) path; valiant/ugal through intermediate group `inter`
+  // (kNoInter: minimal); adaptive: up port `ups[level]` at each up hop
+  // (null: the ECMP pick).
+  std::vector<uint32_t> path(uint32_t s, uint32_t d, uint32_t flow, uint32_t inter = kNoInter,
+                             const uint8_t* ups = nullptr) const;
+  // Every path the routing allows from s to d (the union for adaptive
+  // routing; one path for deterministic routing).
+  std::vector<std::vector<uint32_t>> all_paths(uint32_t s, uint32_t d) const;
+  static constexpr uint32_t kNoInter = 0xFFFFu;
 };
 
 // The flow hash the Noc gives a packet of (src router, dst router).
@@ -77,8 +102,9 @@ TopoGraph read_topology_file(const std::string& path, uint64_t period_ps, uint32
 // Cycles of a link of `ns` nanoseconds at the fabric clock: ceil, at least 1.
 uint32_t ns_to_cycles(double ns, uint64_t period_ps);
 
-// Channel dependency graph of the routing over every (src, dst) pair, one
-// vertex per (channel, VC set). ignore_bumps: every channel in set 0 (to
+// Channel dependency graph of the routing over every (src, dst) pair and
+// every path the routing allows (adaptive: the union), one vertex per
+// (channel, VC set). ignore_bumps: every channel in set 0 (to
 // show that the VC sets are needed).
 struct CdgResult {
   bool acyclic = true;
