@@ -586,7 +586,7 @@ module cmm_core #(
   // A strong packet: STRONG bit on DATA, CONNECT, CONNECT_ACK, NACK or CLOSE (11.2).
   function automatic logic strong_pkt(hdr_v h);
     strong_pkt = STRONG && h[HDR_AUX_LSB + STRONG_AUX_BIT] && `CMM_H(h, OPCODE) >= OP_DATA &&
-                 `CMM_H(h, OPCODE) <= OP_CLOSE;
+                 (`CMM_H(h, OPCODE) <= OP_CLOSE);
   endfunction
   function automatic word_t sat_inc(word_t x);
     sat_inc = (x == '1) ? x : x + DW'(1);

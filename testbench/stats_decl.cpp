@@ -59,6 +59,8 @@ const std::vector<StatDecl> kStats = {
     {"node", "close_sent", "packets", "CLOSEs sent (STAT register)"},
     {"node", "mgmt_sent", "packets", "management messages sent (STAT register)"},
     {"node", "nack_sent", "packets", "NACKs sent (STAT register)"},
+    {"node", "retx_sent", "packets", "DATA retransmitted by reliable delivery (STAT register; strong mode)"},
+    {"node", "ack_sent", "packets", "ACKs of reliable delivery sent (STAT register; strong mode)"},
     {"node", "tx_scrubs", "buffers", "TX staging buffers zeroed by the shell on FREE, CLOSE or owner change"},
     {"node", "endpoints_used_at_end", "endpoints", "endpoints still allocated after the close phase (must be 0)"},
     {"node", "offered_bytes_per_cycle", "bytes/cycle",

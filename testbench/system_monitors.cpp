@@ -2,7 +2,20 @@
 // (drops) and the fault injector report, packet by packet. Each report is
 // checked (I2, no rogue delivery) and charged to the channel whose message
 // it concerns (the scoreboard) or to the attack that sent it.
+#include <algorithm>
+
 #include "system_impl.h"
+
+namespace {
+// A strong NACK with an all-zero tag answers a strong DATA that proved no key
+// (strong-mode.md 11.9: unsealed). The sender's CMM refuses it BAD_MAC and
+// reports nothing, e.g. a stale reordered copy NACKed NOT_OPEN at an entry
+// freed after its message was delivered: never charged to a message.
+bool unsealed_strong_nack(const cmm::Header& h) {
+  return ((h.aux >> cmm::regs::kStrongAuxBit) & 1u) != 0 &&
+         std::all_of(h.key.begin(), h.key.end(), [](uint32_t w) { return w == 0; });
+}
+}  // namespace
 
 namespace cmm::tb {
 
@@ -98,6 +111,7 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
   if (h.src_node != scen_.nodes[c.r.node].id || h.src_part != c.r.part ||
       (c.rep >= 0 && static_cast<int>(h.src_ep) != c.rep))
     return;
+  const bool unsealed = unsealed_strong_nack(h);
   if (faults_) {
     // A copy of a NACK already judged (duplicated on a link): the sender's
     // CMM refuses it SEQ_OLD and counts nothing.
@@ -106,7 +120,7 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
     const bool copy = nc.arrived;
     nc.arrived = true;
     if (nc.out <= 0) nack_copies_.erase(p.id);  // every copy is accounted for (duplicates are made before arrival)
-    if (copy) return;
+    if (copy || unsealed) return;
     // A NACK overtaken by a later one (reordered, delayed) is no longer
     // fresh: the sender's CMM refuses it SEQ_OLD (security.md 1.5), so what
     // it reports reaches the sender's agent never; it counts as lost on the way.
@@ -120,6 +134,8 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
         return;
       }
     }
+  } else if (unsealed) {
+    return;
   }
   // NACK of DATA: seq = the DATA's wire seq; tag = its tag, or for SEQ_GAP
   // the number of missing messages (decisions.md, core 17:08).
@@ -222,7 +238,7 @@ void System::nack_lost(ChanRt& c, const Header& h, uint64_t id, bool dedupe) {
     if (judged || more) return;
   }
   uint32_t seq = 0;
-  if (c.seq_of_wire(h.seq, seq)) {
+  if (!unsealed_strong_nack(h) && c.seq_of_wire(h.seq, seq)) {
     const uint8_t r = h.reason % regs::kReasonCount;
     sb_.nack(c.idx, seq, r, r == static_cast<uint8_t>(regs::Reason::kSeqGap) ? h.tag : 0u, true);
   }

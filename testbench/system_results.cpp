@@ -329,6 +329,8 @@ void System::node_results(RunResult& r) {
                           {"close_sent", stats[CmmCore::kStatCloseSent]},
                           {"mgmt_sent", stats[CmmCore::kStatMgmtSent]},
                           {"nack_sent", stats[CmmCore::kStatNackSent]},
+                          {"retx_sent", stats[static_cast<uint32_t>(regs::Stat::kRetxSent)]},
+                          {"ack_sent", stats[static_cast<uint32_t>(regs::Stat::kAckSent)]},
                           {"rejects", rej},
                           {"shell_drops", drops_json(st.drops)},
                           {"port_drops", drops_json(fabric_->port_drops(static_cast<uint32_t>(node->idx)))},
