@@ -165,6 +165,9 @@ struct Scenario {
   uint32_t tx_window = regs::kTxWindow;
   uint32_t retx_max = regs::kRetxMax;
   uint32_t retx_timeout_cycles = regs::kRetxTimeoutCycles;
+  // Strong: each channel's receiving agent rekeys it after every N messages
+  // read (docs/strong-mode.md 7); 0: only the forced rekey at the key's limit.
+  uint32_t rekey_interval_messages = 0;
   uint32_t rx_poll_cycles = 50;        // receiver re-check interval when idle (rx_wakeup "poll")
   uint64_t max_cycles = 50'000'000;    // watchdog: the run fails if not done by then
   uint64_t stats_interval_cycles = 0;  // time series sample interval; 0: none

@@ -293,6 +293,13 @@ std::vector<KeyDecl> make_keys() {
                        "cycles without an ACK before the window is resent; doubled per round",
                        "security_mode strong", strong_mode));
   k.back().dump_when_effective_only = true;
+  k.push_back(uint_key(S::kScenario, "rekey_interval_messages", &Scenario::rekey_interval_messages, 0, 1'000'000,
+                       "messages",
+                       "rekey without drain: the receiving agent gives each channel a new key after every N "
+                       "messages read, under traffic (CMD REKEY, docs/strong-mode.md 7); 0: only the forced "
+                       "rekey near the key's limit",
+                       "security_mode strong", strong_mode));
+  k.back().dump_when_effective_only = true;
   k.push_back(uint_key(S::kScenario, "rx_poll_cycles", &Scenario::rx_poll_cycles, 1, 1'000'000, "cycles",
                        "receiver re-check interval while idle", "rx_wakeup poll", polling));
   k.push_back(uint_key(S::kScenario, "max_cycles", &Scenario::max_cycles, 1, kMaxCycles, "cycles",

@@ -148,6 +148,8 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     cc.core_params.tx_window = s.tx_window;
     cc.core_params.retx_max = s.retx_max;
     cc.core_params.retx_timeout_cycles = s.retx_timeout_cycles;
+    // Rekey without drain (docs/strong-mode.md 7): every strong run (the RTL has none: its factory ignores it).
+    cc.core_params.rekey = s.security_mode == "strong";
     for (size_t p = 0; p < N.partitions.size(); ++p) cc.straps.quota[p] = N.partitions[p].quota;
     if (s.core_of(N) == "rtl") {
       cc.core_factory = rtl_core_factory();

@@ -79,6 +79,7 @@ struct ChanRt {
   bool closed_recv = false, closed_send = false;
   uint64_t request_cycle = 0, open_cycle = 0, close_cycle = 0;
   uint32_t sent = 0, refused = 0, received = 0, nacked = 0, reflected = 0;
+  bool rekey_due = false;  // rekey_interval_messages reached: the receiving agent rekeys
   std::deque<uint64_t> deliver_cycles;  // receive-queue entry times, in queue order
   // Stage times of each message (cycles), by sequence number.
   struct Times {
@@ -191,6 +192,7 @@ class System : public sc_module {
     sc_event timer;
     uint64_t timer_at = UINT64_MAX;
     uint64_t errors_logged = 0, error_events = 0, exceptions = 0, errors_lost = 0, mgmt_ignored = 0, alarms = 0;
+    uint64_t rekey_refused = 0;  // rekey_channel() errors (each also an error of the run)
     uint32_t exc_count_reg = 0, alarm_count_reg = 0;  // EXC_COUNT, ALARM_COUNT after the close phase
     std::vector<std::string> error_lines;
   };

@@ -59,6 +59,16 @@ void System::agent_thread(Part& p) {
     if (Status st = a.poll(); !st.ok()) error(who() + ": poll: " + st.str());
     Event ev;
     while (a.next_event(ev)) handle(p, ev);
+    // rekey_interval_messages: a new key for each of our channels that read N more (strong-mode.md 7).
+    for (auto& ch : chans_) {
+      ChanRt& c = *ch;
+      if (!c.rekey_due || c.r.node != p.node->idx || c.r.part != p.idx || c.rep < 0 || closing_) continue;
+      c.rekey_due = false;
+      if (Status st = a.rekey_channel(static_cast<uint8_t>(c.rep)); !st.ok()) {
+        ++p.rekey_refused;
+        error(c.label + ": rekey: " + st.str());
+      }
+    }
     if (closing_ && !closed_mine) {
       // DESIGN step 7: the receiver side closes its channels (keys zeroized,
       // the peer told), then frees the entries.
@@ -278,7 +288,12 @@ void System::send_one(ChanRt& c, sw::Endpoint& ep, uint32_t seq, uint32_t len, u
   // Reliable delivery (strong mode): a full TX window is no loss; it frees
   // as ACKs arrive. Bounded: a window that never frees ends RETX_EXHAUSTED,
   // the entry closes and the next attempt is refused NOT_OPEN.
-  while (st.result == Result::kRejected && st.reason == regs::Reason::kTxWindowFull) {
+  // Rekey (strong-mode.md 7): a key at its hard limit frees when the receiver's
+  // agent rekeys (forced at the soft limit); bounded, then refused at the source.
+  for (uint32_t tries = 0;
+       st.result == Result::kRejected &&
+       (st.reason == regs::Reason::kTxWindowFull || (st.reason == regs::Reason::kKeyExhausted && tries < 4096));
+       ++tries) {
     wait(period_ * 16.0);  // about one round trip
     st = ep.send(buf.data(), len, static_cast<uint16_t>(seq));
   }
@@ -359,6 +374,11 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
         sb_.unauthorized(fmt::format("{}: read a message with tag {} that was never sent", c.label, info.tag));
       }
       ++c.received;  // no progress() per message: the control thread waits for receiver_done
+      if (scen_.rekey_interval_messages && scen_.security_mode == "strong" &&
+          c.received % scen_.rekey_interval_messages == 0) {
+        c.rekey_due = true;
+        part_of(c.r).wake.notify(SC_ZERO_TIME);
+      }
       if (c.spec->rx_service_cycles) wait(period_ * static_cast<double>(c.spec->rx_service_cycles));
       // Interrupt-driven: the status read said this was the last queued
       // message; a later one raises RX again (rx_flag), so no read is spent

@@ -290,6 +290,10 @@ void System::node_results(RunResult& r) {
                        {"agent_refused", agent_refused},
                        {"endpoints_used_at_end", p->used_at_end},
                        {"error_log", p->error_lines}});
+      if (scen_.security_mode == "strong") {  // rekey (strong-mode.md 7): strong runs only
+        parts.back()["rekeys_requested"] = as.rekeys;
+        parts.back()["forced_rekeys"] = as.forced_rekeys;
+      }
       r.agent_errors_logged += p->errors_logged;
       used += p->used_at_end;
     }
@@ -337,6 +341,10 @@ void System::node_results(RunResult& r) {
                           {"tx_scrubs", st.tx_scrubs},
                           {"endpoints_used_at_end", used},
                           {"partitions", parts}});
+    if (scen_.security_mode == "strong" && m.has_cpp_core()) {
+      r.per_node.back()["rekeys_installed"] = m.core().rekeys_installed();
+      r.per_node.back()["rekeys_completed"] = m.core().rekeys_retired();
+    }
     if (st.link_errors) errors_.push_back(fmt::format("node {}: {} link errors", node->spec->name, st.link_errors));
   }
 }

@@ -337,6 +337,51 @@ TEST(SystemTrafficGen, PatternNeedingTooManyEndpointsIsAConfigError) {
   }
 }
 
+// Rekey without drain (docs/strong-mode.md 7): FIG. 2 in strong mode with
+// reliable delivery, every channel rekeyed by its receiving agent after
+// every 3 messages read, under traffic. Every message arrives exactly once,
+// in order and intact (scoreboard), nothing is lost or reported, every
+// rekey completes, and the 200-message channel 216 <- 220b (the only
+// channel of partition 208d) is rekeyed more than 50 times.
+TEST(SystemRekey, ChannelsRekeyedManyTimesUnderTrafficLoseNothing) {
+  REQUIRE_FRESH_KERNEL();
+  Scenario s = fig2_scenario();
+  s.security_mode = "strong";
+  s.rekey_interval_messages = 3;
+  const RunResult r = run_system(s, opts(1));
+  ASSERT_TRUE(r.scoreboard_clean) << dump(r);
+  EXPECT_TRUE(r.errors.empty()) << (r.errors.empty() ? "" : r.errors.front());
+  uint64_t expected = 0;
+  for (const auto& ch : s.channels) expected += ch.messages;
+  EXPECT_EQ(r.messages_sent, expected);
+  EXPECT_EQ(r.messages_delivered, expected);
+  EXPECT_EQ(r.nacks_reported, 0u);
+  auto rej = [&](const char* k) {
+    const auto it = r.rejects_by_reason.find(k);
+    return it == r.rejects_by_reason.end() ? uint64_t{0} : it->second;
+  };
+  EXPECT_EQ(rej("RETX_EXHAUSTED"), 0u);
+  EXPECT_EQ(rej("KEY_EXHAUSTED"), 0u);
+  EXPECT_EQ(rej("BAD_MAC"), 0u);
+  uint64_t installed = 0, completed = 0, requested = 0, on_216 = 0;
+  for (const auto& n : r.per_node) {
+    installed += n.value("rekeys_installed", uint64_t{0});
+    completed += n.value("rekeys_completed", uint64_t{0});
+    for (const auto& p : n["partitions"]) {
+      requested += p.value("rekeys_requested", uint64_t{0});
+      if (p.value("partition", std::string()) == "208d") on_216 = p.value("rekeys_requested", uint64_t{0});
+    }
+  }
+  EXPECT_GE(on_216, 50u);
+  EXPECT_GE(requested, expected / 3 - s.channels.size());
+  // Every CMD REKEY reached its sender's CMM and every new key was used,
+  // except a rekey after a channel's last message (nothing left to use it).
+  EXPECT_LE(installed, requested);
+  EXPECT_LE(requested - installed, s.channels.size());
+  EXPECT_LE(completed, installed);
+  EXPECT_LE(installed - completed, s.channels.size());
+}
+
 }  // namespace
 }  // namespace cmm::tb
 

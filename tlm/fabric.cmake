@@ -14,3 +14,11 @@ add_test(NAME cmm_topo_cdg_dragonfly_no_vc_sets
 set_tests_properties(cmm_topo_cdg_dragonfly_no_vc_sets PROPERTIES LABELS "unit" WILL_FAIL TRUE)
 add_test(NAME cmm_topo_bad_file COMMAND cmm_topo --topology file --topo-file ${CMAKE_CURRENT_SOURCE_DIR}/fabric.cmake)
 set_tests_properties(cmm_topo_bad_file PROPERTIES LABELS "unit" WILL_FAIL TRUE)
+# BookSim2 comparison options (docs/fabric.md): UGAL through an intermediate
+# router is deadlock-free with 4 VC sets; BookSim2's own 3 phase VCs are not.
+add_test(NAME cmm_topo_cdg_dragonfly_ugal_via_router
+  COMMAND cmm_topo --topology dragonfly --df-a 4 --df-p 2 --df-h 2 --routing ugal --vcs 4 --valiant-router --cdg)
+set_tests_properties(cmm_topo_cdg_dragonfly_ugal_via_router PROPERTIES LABELS "unit" PASS_REGULAR_EXPRESSION "acyclic")
+add_test(NAME cmm_topo_cdg_dragonfly_ugal_phase_vcs
+  COMMAND cmm_topo --topology dragonfly --df-a 4 --df-p 2 --df-h 2 --routing ugal --vcs 3 --valiant-router --phase-vcs --cdg)
+set_tests_properties(cmm_topo_cdg_dragonfly_ugal_phase_vcs PROPERTIES LABELS "unit" WILL_FAIL TRUE)

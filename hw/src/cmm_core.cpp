@@ -131,6 +131,11 @@ CmmCore::CmmCore(const Straps& straps, const CoreParams& params) : straps_(strap
   if (params_.mac_bytes_per_cycle > kMacBeatBytes) params_.mac_bytes_per_cycle = kMacBeatBytes;
   if (params_.mac_latency_cycles > 255) params_.mac_latency_cycles = 255;
   if (!params_.strong) params_.reliable = false;  // reliable delivery is a strong-mode feature
+  if (!params_.strong) params_.rekey = false;     // so is rekey
+  // No (key, seq) pair repeats: fresh DATA plus the window's re-sealed copies stay under 2^15 per key.
+  if (params_.rekey_hard_limit == 0) params_.rekey_hard_limit = 1;
+  if (params_.rekey_hard_limit > 0x8000u - kMaxTxWindow) params_.rekey_hard_limit = 0x8000u - kMaxTxWindow;
+  if (params_.rekey_soft_limit > params_.rekey_hard_limit) params_.rekey_soft_limit = params_.rekey_hard_limit;
   if (params_.tx_window == 0) params_.tx_window = 1;
   if (params_.tx_window > kMaxTxWindow) params_.tx_window = kMaxTxWindow;
   if (params_.retx_timeout_cycles == 0) params_.retx_timeout_cycles = 1;
@@ -182,6 +187,9 @@ void CmmCore::reset() {
   std::fill(win_pend_.begin(), win_pend_.end(), uint8_t{0});
   egq_retx_.fill(EgRetx{});
   rel_rr_ = rel_active_ = 0;
+  rk_.fill(Rk{});
+  rekeys_installed_ = rekeys_retired_ = 0;
+  proof_ks_ = 0;
   compute_outputs();
 }
 
@@ -252,6 +260,10 @@ void CmmCore::step(const PinsIn& in) {
         mrx_cd_ = mrx_got_ = 0;
         // After this edge's ingress commit, before its register access.
         mrx_key_ = s1_.dst_ep < kNumEndpoints && ckt_[s1_.dst_ep].valid ? ckt_[s1_.dst_ep].key : Key{};
+        if (s1_.dst_ep < kNumEndpoints && rekey_entry(s1_.dst_ep)) {  // the key of the packet's slot
+          const Key* sk = slot_key(s1_.dst_ep, pkt_ks(s1_));
+          mrx_key_ = sk ? *sk : Key{};
+        }
       }
     }
   }
@@ -359,6 +371,7 @@ bool CmmCore::key_equals_for_test(uint32_t ep, const Key& k) const {
 
 namespace {
 constexpr uint8_t kStrongBit = 1u << kStrongAuxBit;
+constexpr uint8_t kKsBit = 1u << kKeySlotAuxBit;  // rekey cores only (strong-mode.md 7)
 void key_bytes(const Key& k, uint8_t out[16]) {
   for (uint32_t i = 0; i < 16; ++i) out[i] = static_cast<uint8_t>(k[i / 4] >> (8 * (i % 4)));
 }
@@ -393,8 +406,9 @@ Key CmmCore::mac(const Key& k, const Header& h, const uint8_t* pay, uint32_t n) 
   return sip_key(k, m.data(), 32 + n);
 }
 
-void CmmCore::seal(Header& h, const Key& k) const {
+void CmmCore::seal(Header& h, const Key& k, uint8_t ks) const {
   h.aux = static_cast<uint8_t>(h.aux | kStrongBit);
+  if (params_.rekey) h.aux = static_cast<uint8_t>((h.aux & ~kKsBit) | (ks & 1u) << kKeySlotAuxBit);
   h.key = mac(k, h, nullptr, 0);
 }
 
@@ -477,7 +491,7 @@ void CmmCore::nack(const Header& h, Reason r, uint16_t gap) {
   if (strong_pkt(h)) {
     // A strong request gets a strong answer: MAC'd with the key it proved, else no key (11.9).
     n.aux = static_cast<uint8_t>(h.opcode | kStrongBit);
-    if (proof_valid_) seal(n, proof_key_);
+    if (proof_valid_) seal(n, proof_key_, proof_ks_);
     else n.key = Key{};
   } else {
     n.key = nack_key(h);
@@ -550,7 +564,12 @@ void CmmCore::raise(uint32_t part, Irq bit) {
   if (part < kNumPartitions) part_[part].irq_status |= 1u << static_cast<uint32_t>(bit);
 }
 
-void CmmCore::zeroize(uint32_t ep) { ckt_[ep] = Ckt{}; }
+void CmmCore::zeroize(uint32_t ep) {
+  ckt_[ep] = Ckt{};
+  Rk& q = rk_[ep];  // both slots (the slot bit stays: the next CONNECT names it)
+  q.old = Key{};
+  q.old_valid = q.pending = false;
+}
 
 uint32_t CmmCore::flush_rxq(uint32_t ep) {
   Cst& c = cst_[ep];
@@ -567,6 +586,7 @@ void CmmCore::reset_entry(uint32_t ep) {
   rel_open(ep);
   cst_[ep].gen = gen;
   zeroize(ep);
+  rk_[ep] = Rk{};
 }
 
 // ---------------------------------------------------------------- table integrity (security.md 1.11)
@@ -597,6 +617,7 @@ void CmmCore::check_tables() {
     const bool bad_ckt = ckt_parity(ckt_[ep]) != ckt_[ep].par;
     if (bad_cst || bad_ckt) fail_closed(ep, bad_ckt ? 1 : 0);
   }
+  if (params_.strong) check_links();
   fault_pending_ = false;
 }
 
@@ -634,6 +655,7 @@ void CmmCore::store_parity() {
 }
 
 void CmmCore::inject_fault(const PinsIn& in) {
+  if (in.fault_valid && in.fault_table == 2 && params_.strong) return inject_link_fault(in.fault_entry, in.fault_bit);
   if (!in.fault_valid || in.fault_entry >= kNumEndpoints) return;
   const uint32_t b = in.fault_bit;
   if ((in.fault_table & 1u) == 0) {
@@ -666,6 +688,42 @@ void CmmCore::inject_fault(const PinsIn& in) {
     else if (b == 129) k.origin = static_cast<uint8_t>(k.origin ^ 1u);
     else k.par = static_cast<uint8_t>(k.par ^ 1u);
   }
+  fault_pending_ = true;
+}
+
+// ---------------------------------------------------------------- link-key table integrity (security.md 1.11)
+
+uint32_t CmmCore::link_parity(const Link& l) {
+  const uint32_t x = l.key[0] ^ l.key[1] ^ l.key[2] ^ l.key[3] ^ (l.valid ? 1u : 0u) ^ l.ctr;
+  return static_cast<uint32_t>(__builtin_parity(x));
+}
+
+// A flipped `valid` would expose the all-zero key, a flipped `ctr` would
+// repeat a wrap nonce: a mismatching entry is zeroized (no link key: CONNECTs
+// over it are refused NO_LINK_KEY until the firmware provisions a new key).
+// Counted and alarmed as a CST/CKT fault; no exception (the entry has no owner).
+void CmmCore::check_links() {
+  for (uint32_t n = 0; n < regs::kLinkNodes; ++n) {
+    if (link_parity(link_[n]) == link_[n].par) continue;
+    link_[n] = Link{};
+    count_reject(Reason::kTableFault);
+    if (tf_count_ != 0xFFFF) ++tf_count_;
+    tf_last_ep_ = static_cast<uint8_t>(n);
+    tf_last_table_ = 2;  // TABLE_FAULT.LAST_TABLE: 2 = link-key table (LAST_EP = node id)
+    for (uint32_t p = 0; p < kNumPartitions; ++p) {
+      if (part_[p].alarm_count != 0xFFFF) ++part_[p].alarm_count;
+      raise(p, Irq::kAlarm);
+    }
+  }
+}
+
+void CmmCore::inject_link_fault(uint32_t node, uint32_t b) {
+  if (node >= regs::kLinkNodes || b > 161) return;
+  Link& l = link_[node];
+  if (b < 128) l.key[b / 32] ^= 1u << (b % 32);
+  else if (b == 128) l.valid = !l.valid;
+  else if (b < 161) l.ctr ^= 1u << (b - 129);
+  else l.par = static_cast<uint8_t>(l.par ^ 1u);
   fault_pending_ = true;
 }
 
@@ -715,6 +773,7 @@ void CmmCore::kg_edge(const PinsIn& in) {
 void CmmCore::ingress(const Header& h) {
   touch_cst(h.dst_ep);  // the CKT only where a key is stored
   proof_valid_ = false;
+  proof_ks_ = 0;
   switch (static_cast<Opcode>(h.opcode)) {
     case Opcode::kData: ingress_data(h); return;
     case Opcode::kConnect: ingress_connect(h); return;
@@ -761,11 +820,22 @@ void CmmCore::ingress_data(const Header& h) {
       log_error(c.owner_part, r, h.dst_ep, h.opcode, true, false, h.src_node);
     };
     if (!k.valid) return drop(Reason::kNoKey);
+    // Rekey (strong-mode.md 7): the key of the slot the packet names.
+    const Key* sk = &k.key;
+    if (rekey_entry(h.dst_ep) && strong_pkt(h)) {
+      sk = slot_key(h.dst_ep, pkt_ks(h));
+      if (!sk) return drop(Reason::kKeySlotStale);
+    }
     // The engine's key (taken at the S1 load) must still be the entry's key.
-    if (!strong_pkt(h) || !key_eq_ct(k.key, mrx_key_) || !mac_ok(mrx_key_, h, mrx_buf_.data(), h.len))
+    if (!strong_pkt(h) || !key_eq_ct(*sk, mrx_key_) || !mac_ok(mrx_key_, h, mrx_buf_.data(), h.len))
       return drop(Reason::kBadMac);
-    proof_key_ = k.key;
+    proof_key_ = *sk;
     proof_valid_ = true;
+    if (rekey_entry(h.dst_ep)) {
+      proof_ks_ = pkt_ks(h);
+      // The peer used the newest key: it has it, the old slot is retired.
+      if (proof_ks_ == rk_[h.dst_ep].ks && rk_[h.dst_ep].old_valid) retire_old(h.dst_ep, false);
+    }
   }
   if (c.state == u(State::kFree)) return reject(Reason::kNotOpen, false);
   if (h.dst_part != c.owner_part) return reject(Reason::kDstPartMismatch, true);
@@ -818,6 +888,16 @@ void CmmCore::ingress_data(const Header& h) {
   raise(c.owner_part, Irq::kRx);
   bump(stat_[kStatDataDelivered]);
   if (obs_) obs_->on_deliver(cycle_, h);
+  if (rekey_entry(h.dst_ep)) {
+    // Forced rekey (strong-mode.md 7): the owner's agent is told once per key.
+    Rk& q = rk_[h.dst_ep];
+    if (q.use != 0xFFFFFFFFu) ++q.use;
+    if (params_.rekey_soft_limit != 0 && !q.due && q.use >= params_.rekey_soft_limit) {
+      q.due = true;
+      count_reject(Reason::kRekeyDue, &h);
+      log_error(c.owner_part, Reason::kRekeyDue, h.dst_ep, h.opcode, true, false, h.src_node);
+    }
+  }
   if (reliable_entry(h.dst_ep)) return ack(h, Reason::kOk);
   if (d != 0) {
     // d messages before this one are missing: tell the owner and the sender (one NACK).
@@ -853,6 +933,7 @@ void CmmCore::ingress_connect(const Header& h) {
     for (uint32_t w = 0; w < kKeyWords; ++w) ckey[w] = ct[w] ^ ks[w];
     proof_key_ = ckey;
     proof_valid_ = true;
+    if (params_.rekey) proof_ks_ = pkt_ks(h);  // its answers are MAC'd under the slot it names
   }
   if (params_.strong && strong_pkt(h) != (c.mode != 0)) return reject(Reason::kModeMismatch, false);
   if (h.dst_part != c.owner_part) return reject(Reason::kDstPartMismatch, false);
@@ -862,6 +943,9 @@ void CmmCore::ingress_connect(const Header& h) {
     return reject(Reason::kWrongDir, false);
   }
   if (k.valid) {
+    // Rekey (strong-mode.md 7): a strong CONNECT at an OPEN entry may install a new key.
+    if (rekey_entry(h.dst_ep) && strong_pkt(h) && c.state == u(State::kOpen) && k.origin == u(Origin::kRemote))
+      return rekey_connect(h, ckey);
     // A duplicate of the CONNECT that opened the entry is answered again (its
     // first ACK may be lost or overtaken); any other key is I3's KEY_PRESENT.
     const bool same_key = key_eq_ct(ckey, k.key);
@@ -885,6 +969,12 @@ void CmmCore::ingress_connect(const Header& h) {
   k.valid = true;
   k.origin = static_cast<uint8_t>(Origin::kRemote);
   touch(h.dst_ep);
+  if (rekey_entry(h.dst_ep)) {  // slot 'KS' holds the first key; a rekey must name a later CONNECT
+    Rk& q = rk_[h.dst_ep];
+    q = Rk{};
+    q.ks = pkt_ks(h);
+    q.ctr = uint32_t{h.seq} | uint32_t{h.tag} << 16;
+  }
   c.state = u(State::kOpen);
   c.tx_seq = 0;
   c.nack_seq = 0;
@@ -893,9 +983,92 @@ void CmmCore::ingress_connect(const Header& h) {
   raise(c.owner_part, Irq::kConn);
   bump(stat_[kStatConnectAccepted]);
   Header a = response(h, Opcode::kConnectAck);
-  if (strong_pkt(h)) seal(a, k.key);  // proves it by a MAC
+  if (strong_pkt(h)) seal(a, k.key, rk_[h.dst_ep].ks);  // proves it by a MAC
   else a.key = k.key;  // proves to the receiver's CMM that this CMM stored its key
   egq_[1].push(a);
+}
+
+// A strong CONNECT at an OPEN send entry of a rekey core (strong-mode.md 7):
+// after the unwrap and the mode check. Installs the key in the other slot
+// if it comes from the peer, in this epoch, and later than the CONNECT that
+// installed the current key; re-answers a duplicate of that one.
+void CmmCore::rekey_connect(const Header& h, const Key& ckey) {
+  const uint32_t ep = h.dst_ep;
+  Cst& c = cst_[ep];
+  Ckt& k = ckt_[ep];
+  Rk& q = rk_[ep];
+  auto reject = [&](Reason r) {
+    nack(h, r);
+    log_error(c.owner_part, r, ep, h.opcode, true, false, h.src_node);
+  };
+  if (h.dst_part != c.owner_part) return reject(Reason::kDstPartMismatch);
+  if (h.src_node != c.rnode) return reject(Reason::kSrcNodeMismatch);
+  if (h.src_part != c.rpart) return reject(Reason::kSrcPartMismatch);
+  if (h.src_ep != c.rep) return reject(Reason::kSrcEpMismatch);
+  if (!gens_match(c, h)) return reject(Reason::kStaleGen);
+  const uint32_t n = uint32_t{h.seq} | uint32_t{h.tag} << 16;
+  if (pkt_ks(h) == q.ks) {
+    if (!key_eq_ct(ckey, k.key)) return reject(Reason::kKeyPresent);
+    Header a = response(h, Opcode::kConnectAck);  // a duplicate: its first ACK may be lost
+    seal(a, k.key, q.ks);
+    egq_[1].push(a);
+    return;
+  }
+  // The link counter only grows: an older CONNECT (a replay) never reinstalls a key.
+  if (n <= q.ctr) return reject(Reason::kSeqOld);
+  if (key_eq_ct(ckey, Key{})) return reject(Reason::kKeyZero);
+  q.old = k.key;  // kept to check the receiver's answers MAC'd under it until one under the new key
+  q.old_valid = true;
+  k.key = ckey;
+  touch(ep);
+  q.ks = pkt_ks(h);
+  q.ctr = n;
+  q.use = 0;
+  ++rekeys_installed_;
+  if (obs_) obs_->on_rekey(cycle_, ep, true);
+  Header a = response(h, Opcode::kConnectAck);
+  seal(a, k.key, q.ks);
+  egq_[1].push(a);
+}
+
+void CmmCore::dv_preload_counters(uint32_t margin) {
+  auto near = [margin](uint32_t bits) {
+    const uint32_t cap = mask(bits);
+    return cap - (margin < cap ? margin : cap);
+  };
+  for (auto& r : reject_count_) r = near(32);
+  for (auto& s : stat_) s = near(32);
+  for (auto& c : cst_) {
+    c.tx_sent = near(32);
+    c.tx_nacks = static_cast<uint16_t>(near(CMM_CST_STATUS_TX_NACKS_BITS));
+    c.tx_lost = static_cast<uint16_t>(near(16));
+    c.rx_lost = static_cast<uint16_t>(near(16));
+  }
+  for (auto& p : part_) {
+    p.exc_count = static_cast<uint16_t>(near(16));
+    p.alarm_count = static_cast<uint16_t>(near(16));
+    p.alarm_cnt = static_cast<uint16_t>(near(16));
+    for (auto& e : p.errlog.e) e.repeat = static_cast<uint16_t>(near(16));
+    p.cmd_status = CMM_FIELD_SET(p.cmd_status, CMM_CMD_STATUS_COUNT, near(CMM_CMD_STATUS_COUNT_BITS));
+  }
+  tf_count_ = static_cast<uint16_t>(near(16));
+}
+
+const Key* CmmCore::slot_key(uint32_t ep, uint8_t ks) const {
+  const Rk& q = rk_[ep];
+  if (!ckt_[ep].valid) return nullptr;
+  if (ks == q.ks) return &ckt_[ep].key;
+  return q.old_valid ? &q.old : nullptr;
+}
+
+void CmmCore::retire_old(uint32_t ep, bool send_side) {
+  Rk& q = rk_[ep];
+  q.old = Key{};
+  q.old_valid = false;
+  if (!send_side) {
+    ++rekeys_retired_;
+    if (obs_) obs_->on_rekey(cycle_, ep, false);
+  }
 }
 
 void CmmCore::ingress_connect_ack(const Header& h) {
@@ -903,6 +1076,16 @@ void CmmCore::ingress_connect_ack(const Header& h) {
   if (faulted(h.dst_ep)) return count_reject(Reason::kTableFault, &h);
   Cst& c = cst_[h.dst_ep];
   const Ckt& k = ckt_[h.dst_ep];
+  if (rekey_entry(h.dst_ep) && rk_[h.dst_ep].pending && c.state == u(State::kOpen) && c.dir == u(Dir::kRecv) &&
+      h.dst_part == c.owner_part && ids_match(c, h)) {
+    // The sender's CMM installed the REKEY's key (strong-mode.md 7): MAC'd under it, in its slot.
+    if (!k.valid || !strong_pkt(h) || pkt_ks(h) != rk_[h.dst_ep].ks || !mac_ok(k.key, h, nullptr, 0))
+      return count_reject(Reason::kBadMac, &h);
+    if (!gens_match(c, h)) return count_reject(Reason::kStaleGen, &h);
+    rk_[h.dst_ep].pending = false;
+    raise(c.owner_part, Irq::kConn);
+    return;
+  }
   if (c.state != u(State::kConnecting) || c.dir != u(Dir::kRecv) || h.dst_part != c.owner_part || !ids_match(c, h))
     return count_reject(Reason::kStrayResponse, &h);
   const bool strong = strong_entry(h.dst_ep);
@@ -917,7 +1100,8 @@ void CmmCore::ingress_connect_ack(const Header& h) {
 
 void CmmCore::ingress_nack(const Header& h) {
   // Strong cores: the original opcode is aux without the STRONG bit (strong-mode.md 11.2).
-  const uint8_t nop = params_.strong ? static_cast<uint8_t>(h.aux & ~kStrongBit) : h.aux;
+  const uint8_t nop = params_.strong ? static_cast<uint8_t>(h.aux & ~kStrongBit & (params_.rekey ? ~kKsBit : 0xFF))
+                                     : h.aux;
   // NACKs of CLOSE and MGMT address a partition, every other one its entry.
   if (nop != u(Opcode::kClose) && nop != u(Opcode::kMgmt) && h.dst_node == straps_.node_id &&
       h.dst_ep < kNumEndpoints && faulted(h.dst_ep))
@@ -928,9 +1112,15 @@ void CmmCore::ingress_nack(const Header& h) {
   const Reason why = h.reason < kReasonCount ? static_cast<Reason>(h.reason) : Reason::kBadOpcode;
   // A NACK changes an entry only if it proves the key and the epochs.
   // Strong entry: the MAC first (11.7); then the generations prove the epoch.
+  // Rekey cores: the key of the slot the NACK names (KEY_SLOT_STALE if retired).
+  Reason mac_why = Reason::kBadMac;
   auto bad_mac = [&]() {
     const Ckt& k = ckt_[h.dst_ep];
-    return strong_entry(h.dst_ep) && k.valid && (!strong_pkt(h) || !mac_ok(k.key, h, nullptr, 0));
+    if (!strong_entry(h.dst_ep) || !k.valid) return false;
+    if (!strong_pkt(h)) return true;
+    const Key* sk = rekey_entry(h.dst_ep) ? slot_key(h.dst_ep, pkt_ks(h)) : &k.key;
+    if (!sk) mac_why = Reason::kKeySlotStale;
+    return !sk || !mac_ok(*sk, h, nullptr, 0);
   };
   auto proven = [&]() {
     const Cst& c = cst_[h.dst_ep];
@@ -940,9 +1130,11 @@ void CmmCore::ingress_nack(const Header& h) {
   switch (static_cast<Opcode>(nop)) {
     case Opcode::kData: {
       if (!owned || cst_[h.dst_ep].dir != u(Dir::kSend)) break;
-      if (bad_mac()) return count_reject(Reason::kBadMac, &h);
+      if (bad_mac()) return count_reject(mac_why, &h);
       if (!proven()) return count_reject(Reason::kUnauthResponse, &h);
       Cst& c = cst_[h.dst_ep];
+      if (rekey_entry(h.dst_ep) && pkt_ks(h) == rk_[h.dst_ep].ks && rk_[h.dst_ep].old_valid)
+        retire_old(h.dst_ep, true);  // the receiver answers under the new key now
       if (why != Reason::kSeqOld) {
         // At most once: a NACK answers one DATA that was sent and not answered yet
         // (the receiver answers in order); a duplicate or replay is SEQ_OLD.
@@ -972,8 +1164,27 @@ void CmmCore::ingress_nack(const Header& h) {
     case Opcode::kConnect: {
       if (!owned) break;
       Cst& c = cst_[h.dst_ep];
+      if (rekey_entry(h.dst_ep) && rk_[h.dst_ep].pending && c.state == u(State::kOpen) &&
+          c.dir == u(Dir::kRecv)) {
+        // The REKEY's CONNECT was refused (strong-mode.md 7): back to the old key, the agent is told.
+        Rk& q = rk_[h.dst_ep];
+        if (!strong_pkt(h) || pkt_ks(h) != q.ks || !mac_ok(ckt_[h.dst_ep].key, h, nullptr, 0))
+          return count_reject(Reason::kBadMac, &h);
+        if (!gens_match(c, h)) return count_reject(Reason::kUnauthResponse, &h);
+        if (h.seq != c.tx_seq) break;  // an older attempt's NACK
+        ckt_[h.dst_ep].key = q.old;
+        touch(h.dst_ep);
+        q.ks = static_cast<uint8_t>(q.ks ^ 1u);
+        q.old = Key{};
+        q.old_valid = q.pending = false;
+        q.use = q.use_old;
+        c.last_reason = h.reason;
+        raise(c.owner_part, Irq::kConn);
+        log_error(c.owner_part, why, h.dst_ep, h.opcode, true, false, h.src_node);
+        return;
+      }
       if (c.state != u(State::kConnecting) || c.dir != u(Dir::kRecv)) break;
-      if (bad_mac()) return count_reject(Reason::kBadMac, &h);
+      if (bad_mac()) return count_reject(mac_why, &h);
       if (!proven()) return count_reject(Reason::kUnauthResponse, &h);
       // Only the latest attempt's NACK: an older one may be overtaken by the
       // re-sent CONNECT's success (a half-open channel otherwise).
@@ -1008,9 +1219,11 @@ void CmmCore::ingress_close(const Header& h) {
     log_error(c.owner_part, r, h.dst_ep, h.opcode, true, false, h.src_node);
   };
   const bool strong = strong_entry(h.dst_ep) && k.valid;
-  if (strong && (!strong_pkt(h) || !mac_ok(k.key, h, nullptr, 0))) {
-    count_reject(Reason::kBadMac, &h);  // never answered (11.7)
-    return log_error(c.owner_part, Reason::kBadMac, h.dst_ep, h.opcode, true, false, h.src_node);
+  const Key* sk = strong && rekey_entry(h.dst_ep) && strong_pkt(h) ? slot_key(h.dst_ep, pkt_ks(h)) : &k.key;
+  if (strong && (!strong_pkt(h) || !sk || !mac_ok(*sk, h, nullptr, 0))) {
+    const Reason r = sk ? Reason::kBadMac : Reason::kKeySlotStale;
+    count_reject(r, &h);  // never answered (11.7)
+    return log_error(c.owner_part, r, h.dst_ep, h.opcode, true, false, h.src_node);
   }
   if (h.dst_part != c.owner_part) return reject(Reason::kDstPartMismatch);
   if (h.src_node != c.rnode) return reject(Reason::kSrcNodeMismatch);
@@ -1046,7 +1259,7 @@ void CmmCore::ack(const Header& d, Reason r) {
   Header a = response(d, Opcode::kAck);
   a.reason = static_cast<uint8_t>(r);
   a.seq = cst_[d.dst_ep].rx_seq;  // cumulative: every DATA before it was delivered
-  seal(a, proof_key_);             // the DATA's MAC passed: proof_key_ is the channel key
+  seal(a, proof_key_, proof_ks_);  // the DATA's MAC passed: proof_key_ is the channel key (of its slot)
   egq_[1].push(a);                 // room guaranteed by ing_ready
   bump(stat_[u(Stat::kAckSent)]);
 }
@@ -1080,9 +1293,13 @@ void CmmCore::ingress_ack(const Header& h) {
     return count_reject(Reason::kStrayResponse, &h);
   // The MAC first: nothing unauthenticated moves the window (a forged ACK
   // would make the sender drop copies the receiver never got).
-  if (!strong_pkt(h) || !mac_ok(k.key, h, nullptr, 0)) return count_reject(Reason::kBadMac, &h);
+  const Key* sk = rekey_entry(h.dst_ep) && strong_pkt(h) ? slot_key(h.dst_ep, pkt_ks(h)) : &k.key;
+  if (!sk) return count_reject(Reason::kKeySlotStale, &h);  // under a key slot retired by a rekey
+  if (!strong_pkt(h) || !mac_ok(*sk, h, nullptr, 0)) return count_reject(Reason::kBadMac, &h);
   if (!gens_match(c, h)) return count_reject(Reason::kStaleGen, &h);
   if (c.state != u(State::kOpen)) return count_reject(Reason::kStrayResponse, &h);
+  if (rekey_entry(h.dst_ep) && pkt_ks(h) == rk_[h.dst_ep].ks && rk_[h.dst_ep].old_valid)
+    retire_old(h.dst_ep, true);  // the receiver answers under the new key now
   Rel& R = rel_[h.dst_ep];
   const uint16_t out = static_cast<uint16_t>(R.pushed - R.base);
   const uint16_t adv = static_cast<uint16_t>(h.seq - R.base);
@@ -1142,7 +1359,14 @@ void CmmCore::rel_edge() {
     if (R.retx_next == R.retx_end) continue;
     const uint32_t slot = R.retx_next % params_.tx_window;
     const uint32_t phys = (egq_[0].head + egq_[0].count) % kEgqDepth;
-    push_req(win_hdr_[ep * params_.tx_window + slot]);
+    Header& wh = win_hdr_[ep * params_.tx_window + slot];
+    if (rekey_entry(ep) && pkt_ks(wh) != rk_[ep].ks) {
+      // Sent under a key a rekey replaced: re-sealed under the newest key, same seq and
+      // payload (the receiver retires the old slot at the first packet under the new one).
+      wh.aux = static_cast<uint8_t>((wh.aux & ~kKsBit) | rk_[ep].ks << kKeySlotAuxBit);
+      wh.key = mac(ckt_[ep].key, wh, win_pay(ep, slot), wh.len);
+    }
+    push_req(wh);
     egq_retx_[phys] = EgRetx{true, static_cast<uint8_t>(ep), static_cast<uint8_t>(slot)};
     ++win_pend_[ep * params_.tx_window + slot];
     R.retx_next = static_cast<uint16_t>(R.retx_next + 1u);
@@ -1168,7 +1392,7 @@ void CmmCore::rel_exhausted(uint32_t ep) {
   Header h = make_hdr(Opcode::kClose, c.owner_part, ep, c.rnode, c.rpart, c.rep);
   h.src_gen = c.gen;
   h.dst_gen = c.rgen;
-  seal(h, ckt_[ep].key);
+  seal(h, ckt_[ep].key, rk_[ep].ks);
   push_req(h);
   bump(stat_[kStatCloseSent]);
   zeroize(ep);
@@ -1352,7 +1576,7 @@ void CmmCore::reg_access(const PinsIn& in) {
       if (reserved(rule.wmask)) return;
       const uint32_t op = CMM_FIELD_GET(wd, CMM_CMD_OP);
       if (CMM_FIELD_GET(wd, CMM_CMD_HWKEY) && op != static_cast<uint32_t>(Cmd::kConnect) &&
-          op != static_cast<uint32_t>(Cmd::kSetKey)) {
+          op != static_cast<uint32_t>(Cmd::kSetKey) && !(params_.rekey && op == static_cast<uint32_t>(Cmd::kRekey))) {
         refuse(Reason::kReservedBits);  // HWKEY means nothing to any other command
         return finish();
       }
@@ -1400,6 +1624,13 @@ void CmmCore::reg_access(const PinsIn& in) {
         rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_KEY_VALID, ckt_[ep].valid);
         rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_KEY_ORIGIN, ckt_[ep].origin);
         rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_OWNER_PART, c.owner_part);
+        if (params_.rekey) {
+          const Rk& q = rk_[ep];
+          rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_OLD_SLOT_VALID, q.old_valid);
+          rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_KEY_SLOT, q.ks);
+          rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_REKEY_PENDING, q.pending);
+          rd = CMM_FIELD_SET(rd, CMM_CST_CTRL_KEY_USE, q.use > 0xFFFFu ? 0xFFFFu : q.use);
+        }
       } else if (id == RegId::kCstOwner) {
         rd = c.owner_pid;
       } else if (id == RegId::kCstRemote) {
@@ -1544,7 +1775,10 @@ void CmmCore::link_access(const PinsIn& in, uint32_t a, uint32_t& rd, uint8_t& r
     for (uint32_t w = 0; w < kKeyWords; ++w) any |= link_stage_[w];
     if (link_written_ != (1u << kKeyWords) - 1u) r = Reason::kKeyIncomplete;
     else if (any == 0) r = Reason::kKeyZero;
-    else link_[node] = Link{link_stage_, true, 0};
+    else {
+      link_[node] = Link{link_stage_, true, 0};
+      link_[node].par = static_cast<uint8_t>(link_parity(link_[node]));
+    }
   } else if (op == static_cast<uint32_t>(LinkOp::kClear)) {
     link_[node] = Link{};
   } else if (op != static_cast<uint32_t>(LinkOp::kNop)) {
@@ -1569,6 +1803,8 @@ void CmmCore::doorbell(uint32_t ep, uint32_t wd, uint8_t& rsp) {
   else if (c.state != u(State::kOpen)) r = Reason::kNotOpen;
   else if (!ckt_[ep].valid) r = Reason::kNoKey;
   else if (len == 0 || len > kMaxMsgBytes) r = Reason::kBadLen;
+  else if (rekey_entry(ep) && rk_[ep].use >= params_.rekey_hard_limit)
+    r = Reason::kKeyExhausted;  // one more would risk a (key, seq) pair twice: the receiver must rekey
   else if (reliable_entry(ep) && (static_cast<uint16_t>(c.tx_seq - rel_[ep].base) >= params_.tx_window ||
                                   win_pend_[ep * params_.tx_window + c.tx_seq % params_.tx_window] != 0))
     r = Reason::kTxWindowFull;  // the oldest unacknowledged copy is still needed
@@ -1591,6 +1827,10 @@ void CmmCore::doorbell(uint32_t ep, uint32_t wd, uint8_t& rsp) {
   if (strong_entry(ep)) {
     // The tag replaces the key: the TX MAC engine takes the payload first (strong-mode.md 11.6).
     h.aux = kStrongBit;
+    if (rekey_entry(ep)) {
+      h.aux = static_cast<uint8_t>(h.aux | rk_[ep].ks << kKeySlotAuxBit);
+      if (rk_[ep].use != 0xFFFFFFFFu) ++rk_[ep].use;
+    }
     h.key = Key{};
     mtx_hdr_ = h;
     mtx_key_ = ckt_[ep].key;
@@ -1697,11 +1937,12 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
       // Key wrap: C = key ^ PRF(K_enc, nonce) as payload, T = MAC(K_mac, header || C) as key field.
       Link& lk = link_[c.rnode];
       const uint32_t n = lk.ctr++;
+      lk.par = static_cast<uint8_t>(link_parity(lk));
       c.tx_seq = static_cast<uint16_t>(n);  // the counter doubles as the attempt number
       h.seq = static_cast<uint16_t>(n);
       h.tag = static_cast<uint16_t>(n >> 16);
       h.len = 16;
-      h.aux = kStrongBit;
+      h.aux = static_cast<uint8_t>(kStrongBit | (params_.rekey ? rk_[ep].ks << kKeySlotAuxBit : 0));
       const Key ks = wrap_stream(lk.key, h);
       for (uint32_t w = 0; w < kKeyWords; ++w) wrap[w] = ckt_[ep].key[w] ^ ks[w];
       uint8_t cb[16];
@@ -1786,7 +2027,11 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
         h.src_gen = c.gen;
         h.dst_gen = c.rgen;
         if (strong_entry(ep)) {
-          if (ckt_[ep].valid) seal(h, ckt_[ep].key);
+          // A receive entry whose old slot is not retired yet seals under it:
+          // the sender has that key in one of its slots, the new one maybe not yet.
+          if (rekey_entry(ep) && rk_[ep].old_valid && c.dir == u(Dir::kRecv))
+            seal(h, rk_[ep].old, static_cast<uint8_t>(rk_[ep].ks ^ 1u));
+          else if (ckt_[ep].valid) seal(h, ckt_[ep].key, rk_[ep].ks);
           else h.aux = kStrongBit;
         }
         push_req(h);
@@ -1831,6 +2076,49 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
       P.exc_count = 0;
       P.exc_first = P.exc_last = 0;
       break;
+    case Cmd::kRekey: {
+      // Rekey without drain (strong-mode.md 7). Without rekey: BAD_CMD as any unknown op.
+      if (!params_.rekey) {
+        r = Reason::kBadCmd;
+        break;
+      }
+      if (!need_owned()) break;
+      Cst& c = cst_[ep];
+      Rk& q = rk_[ep];
+      if (!strong_entry(ep)) r = Reason::kModeMismatch;
+      else if (c.dir != u(Dir::kRecv)) r = Reason::kWrongDir;
+      else if (c.state != u(State::kOpen) || !ckt_[ep].valid) r = Reason::kNotOpen;
+      else if (!q.pending && q.old_valid) r = Reason::kKeyPresent;  // the sender has not used the last new key yet
+      if (r != Reason::kOk) break;
+      if (q.pending) {  // not acknowledged yet: the same key again under a fresh wrap counter
+        if (!link_ok()) break;
+        send_connect();
+        break;
+      }
+      Key nk{};
+      if (hwkey) {
+        if (!kg_ready_) r = Reason::kKeyGenNotReady;
+        else if (link_ok()) nk = kg_draw();
+      } else {
+        uint32_t any = 0;
+        for (uint32_t w = 0; w < kKeyWords; ++w) any |= P.key_stage[w];
+        if (P.key_written != 0 && P.key_pid != pid) r = Reason::kKeyStageBusy;
+        else if (P.key_written != (1u << kKeyWords) - 1u) r = Reason::kKeyIncomplete;
+        else if (any == 0) r = Reason::kKeyZero;
+        else if (link_ok()) nk = P.key_stage;
+      }
+      if (r != Reason::kOk) break;
+      q.old = ckt_[ep].key;  // still accepted until the first packet under the new key
+      q.old_valid = true;
+      q.use_old = q.use;
+      q.use = 0;
+      q.due = false;
+      q.pending = true;
+      q.ks = static_cast<uint8_t>(q.ks ^ 1u);
+      ckt_[ep].key = nk;
+      send_connect();
+      break;
+    }
     default:
       r = Reason::kBadCmd;
       break;

@@ -20,6 +20,9 @@ class CoreObserver {
   virtual void on_reject(uint64_t cycle, regs::Reason r, const Header* pkt) { (void)cycle; (void)r; (void)pkt; }
   // A DATA header was accepted into endpoint ep's receive queue.
   virtual void on_deliver(uint64_t cycle, const Header& h) { (void)cycle; (void)h; }
+  // Rekey (docs/strong-mode.md 7): a send entry installed a new key (send_side),
+  // or a receive entry retired its old key slot (the rekey is complete).
+  virtual void on_rekey(uint64_t cycle, uint32_t ep, bool send_side) { (void)cycle; (void)ep; (void)send_side; }
 };
 
 class CmmCore {
@@ -67,9 +70,31 @@ class CmmCore {
   bool mac_tx_busy() const { return mtx_busy_; }
   // Test-only: jump a link's CONNECT counter (2^32 CONNECTs are not simulated).
   void set_link_ctr_for_test(uint32_t node, uint32_t ctr) {
-    if (node < regs::kLinkNodes) link_[node].ctr = ctr;
+    if (node < regs::kLinkNodes) {
+      link_[node].ctr = ctr;
+      link_[node].par = static_cast<uint8_t>(link_parity(link_[node]));
+    }
   }
   bool mac_rx_busy() const { return s1_valid_ && s1_strong_; }
+  // Rekey (strong-mode.md 7), as CST_CTRL shows it (never key bits).
+  uint8_t key_slot(uint32_t ep) const { return rk_[ep].ks; }
+  bool old_slot_valid(uint32_t ep) const { return rk_[ep].old_valid; }
+  bool rekey_pending(uint32_t ep) const { return rk_[ep].pending; }
+  uint32_t key_use(uint32_t ep) const { return rk_[ep].use; }
+  // Node-wide since reset: new keys installed at send entries, old slots retired at receive entries.
+  uint32_t rekeys_installed() const { return rekeys_installed_; }
+  uint32_t rekeys_retired() const { return rekeys_retired_; }
+  // Test-only (DV): puts every statistic counter `margin` below its cap (2^W - 1)
+  // so that the lockstep reaches saturation / wrap in a few cycles (REJECT_COUNT,
+  // STAT, CST tx_sent/tx_nacks/tx_lost/rx_lost, EXC_COUNT, ALARM_COUNT, the alarm
+  // window count, every error-log slot's repeat, CMD_STATUS.COUNT, TABLE_FAULT.COUNT).
+  // Never called by the model, the driver or the system. The RTL does the same at
+  // the edge where its test-only pin dv_preload_i is high (rtl/dv).
+  void dv_preload_counters(uint32_t margin);
+  // Test-only: preload an entry's per-key message counter (the limits are reached without sending them all).
+  void set_key_use_for_test(uint32_t ep, uint32_t n) {
+    if (ep < regs::kNumEndpoints) rk_[ep].use = n;
+  }
   // Reliable delivery (strong-mode.md 6): payload of the retransmitted DATA on
   // eg_* (out().eg_retx), copied into dst; returns its length (0 if none shown).
   uint32_t eg_retx_payload(uint8_t* dst) const;
@@ -130,6 +155,7 @@ class CmmCore {
     Key key{};
     bool valid = false;
     uint32_t ctr = 0;  // CONNECT counter: the wrap nonce never repeats under one link key
+    uint8_t par = 0;   // parity over key, valid, ctr (security.md 1.11), stored on every write
   };
   struct Ckt {
     Key key{};
@@ -227,10 +253,21 @@ class CmmCore {
   static bool mac_ok(const Key& k, const Header& h, const uint8_t* pay, uint32_t n) {
     return key_eq_ct(mac(k, h, pay, n), h.key);
   }
-  void seal(Header& h, const Key& k) const;  // STRONG bit + MAC in the key field
+  void seal(Header& h, const Key& k, uint8_t ks = 0) const;  // STRONG bit (+ KS with rekey) + MAC in the key field
+  // Rekey (strong-mode.md 7).
+  bool rekey_entry(uint32_t ep) const { return params_.rekey && strong_entry(ep); }
+  static uint8_t pkt_ks(const Header& h) { return static_cast<uint8_t>((h.aux >> regs::kKeySlotAuxBit) & 1u); }
+  const Key* slot_key(uint32_t ep, uint8_t ks) const;  // nullptr: the slot holds no key (retired)
+  void retire_old(uint32_t ep, bool send_side);
+  void rekey_connect(const Header& h, const Key& ckey);  // strong CONNECT at an OPEN send entry
   static Key wrap_subkey(const Key& lk, bool enc);
   static Key wrap_stream(const Key& lk, const Header& h);  // SipHash128(K_enc, nonce)
   void link_access(const PinsIn& in, uint32_t a, uint32_t& rd, uint8_t& rsp);
+  // Link-key table integrity (security.md 1.11): fault bits key 0-127, valid
+  // 128, ctr 129-160, parity 161; fault_table = 2 (C++ only: the RTL pin is 1 bit).
+  static uint32_t link_parity(const Link& l);
+  void check_links();                          // with check_tables(): zeroize on mismatch
+  void inject_link_fault(uint32_t node, uint32_t bit);
   void push_req(const Header& h, const Key& wrap = Key{});
   void absorb(std::array<uint8_t, regs::kMaxMsgBytes>& buf, uint32_t& got, uint32_t len, const MacBeat& b) const;
 
@@ -319,6 +356,21 @@ class CmmCore {
     uint32_t timeout = 0;
   };
   std::array<Rel, regs::kNumEndpoints> rel_{};
+  // Rekey (strong-mode.md 7): the second key slot and the per-key counters.
+  // ckt_[ep].key is the newest key (slot ks); old the other slot until
+  // retired. Not under parity (C++ only so far, like the window).
+  struct Rk {
+    Key old{};
+    bool old_valid = false;
+    uint8_t ks = 0;
+    bool pending = false;  // receive entry: the REKEY's CONNECT not acknowledged yet
+    bool due = false;      // REKEY_DUE raised for the newest key
+    uint32_t use = 0, use_old = 0;  // DATA under the newest key (use_old: restored if a REKEY is refused)
+    uint32_t ctr = 0;      // send entry: wrap counter of the CONNECT that installed the newest key
+  };
+  std::array<Rk, regs::kNumEndpoints> rk_{};
+  uint32_t rekeys_installed_ = 0, rekeys_retired_ = 0;
+  uint8_t proof_ks_ = 0;  // slot of proof_key_
   std::vector<Header> win_hdr_;     // kNumEndpoints x W headers (tag in key)
   std::vector<uint8_t> win_pay_;    // kNumEndpoints x W x kMaxMsgBytes payload copies
   std::vector<uint8_t> win_pend_;   // retransmissions of the slot still in the egress queue

@@ -26,6 +26,12 @@ struct CoreParams {
   uint32_t tx_window = regs::kTxWindow;                      // W: 1..kMaxTxWindow
   uint32_t retx_max = regs::kRetxMax;                        // R: rounds without progress, then RETX_EXHAUSTED
   uint32_t retx_timeout_cycles = regs::kRetxTimeoutCycles;  // T: first round's timeout, doubled per round
+  // Rekey without drain (docs/strong-mode.md 7): two key slots per CKT entry,
+  // header bit KS, CMD REKEY, forced rekey and per-key limit. Needs strong;
+  // off: bit-exact with the strong core without it (the RTL has none).
+  bool rekey = false;
+  uint32_t rekey_soft_limit = regs::kRekeySoftLimit;  // DATA delivered under the newest key -> REKEY_DUE (0 = never)
+  uint32_t rekey_hard_limit = regs::kRekeyHardLimit;  // DATA sent under one key -> KEY_EXHAUSTED (<= 2^15 - kMaxTxWindow)
 };
 
 // One packet header as it crosses the fabric; field widths in hw/data/cmm.toml.

@@ -1,7 +1,9 @@
 // Lockstep co-simulation runner (nightly / long runs, debugging).
-//   cmm_cosim_run [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary]
+//   cmm_cosim_run [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary] [--strong]
 // --summary: one line per seed instead of the coverage report (scripts/soak,
 // scripts/mutate); a mismatch report is printed either way.
+// --strong (runners built with CMM_COSIM_MAIN_STRONG, linked with a STRONG = 1
+// pin model): the strong stimulus against a strong reference core.
 // Exit status 0 iff every seed matched.
 #include <cinttypes>
 #include <cstdio>
@@ -28,8 +30,21 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--seeds")) seeds = std::strtoull(val("--seeds"), nullptr, 0);
     else if (!std::strcmp(argv[i], "--fst")) cfg.fst_path = val("--fst");
     else if (!std::strcmp(argv[i], "--summary")) summary = true;
+#if defined(CMM_COSIM_MAIN_STRONG)
+    else if (!std::strcmp(argv[i], "--strong")) {
+      cfg.params.strong = true;  // B = 16, L = 4: the strong flavours' engine
+      cfg.make_dut = [](const cmm::Straps& st, const cmm::dv::RtlTrace& t) {
+        return cmm::dv::make_rtl_model_strong(st, t);
+      };
+    }
+#endif
     else {
-      std::fprintf(stderr, "usage: %s [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary]%s\n", argv[0],
+#if defined(CMM_COSIM_MAIN_STRONG)
+                   " [--strong]");
+#else
+                   "");
+#endif
       return 2;
     }
   }

@@ -25,7 +25,9 @@ import sys
 # other three belong to the shell and the fabric.
 NOT_CORE = {"OK", "NO_KEY", "BAD_CRC", "SRC_SPOOFED", "HOL_TIMEOUT",
             # strong mode only (docs/strong-mode.md): the RTL and the lockstep reference are plain
-            "MODE_MISMATCH", "NO_LINK_KEY", "BAD_MAC", "KEY_EXHAUSTED"}
+            "MODE_MISMATCH", "NO_LINK_KEY", "BAD_MAC", "KEY_EXHAUSTED",
+            # rekey (docs/strong-mode.md 7): C++ core only (CoreParams::rekey), not in the RTL
+            "KEY_SLOT_STALE", "REKEY_DUE"}
 
 # Design transitions of one CST entry, per step of the edge.
 TR_ING = [("AUTHORIZED", "OPEN"), ("CONNECTING", "OPEN"), ("CONNECTING", "AUTHORIZED"),

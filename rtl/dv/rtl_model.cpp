@@ -2,7 +2,9 @@
 // Compiled once per model flavour (rtl/CMakeLists.txt): the plain model, the
 // coverage model (CMM_RTL_COV: line/toggle/user coverage, written per model
 // instance into $CMM_COV_DIR) and the mutant schema (CMM_RTL_MUT: the mutant
-// is chosen at run time by $CMM_MUT_ID, passed to the RTL as +MUT_ID=<n>).
+// is chosen at run time by $CMM_MUT_ID, passed to the RTL as +MUT_ID=<n>)
+// and the strong coverage model (CMM_RTL_COV_STRONG: STRONG = 1, provides
+// make_rtl_model_strong).
 #include <verilated.h>
 #include <verilated_fst_c.h>
 
@@ -13,7 +15,14 @@
 #include <unistd.h>
 
 #include "rtl_model.h"
-#if defined(CMM_RTL_COV)
+#if defined(CMM_RTL_COV_STRONG)
+#include <verilated_cov.h>
+
+#include "Vcmm_core_cov_strong.h"
+using VTop = Vcmm_core_cov_strong;
+#define CMM_RTL_COV 1
+#define CMM_RTL_STRONG 1
+#elif defined(CMM_RTL_COV)
 #include <verilated_cov.h>
 
 #include "Vcmm_core_cov.h"

@@ -45,6 +45,43 @@ void Stimulus::new_phase() {
   p_script_ = 2 + r(10);
   drain_ = chance(30);
   if (drain_) feature("errlog_drain_phase");
+  // A storm leaves its entries FAULT until reset: the platform resets the
+  // core after it, so the other phases see a working table again.
+  if (storm_ && reset_left_ == 0) {
+    reset_left_ = 1;
+    feature("fault_storm_reset");
+  }
+  storm_ = chance(8);
+  if (storm_) {
+    drain_ = false;
+    storm_ep_ = pick_any_owned();
+    if (storm_ep_ < 0) storm_ep_ = static_cast<int>(r(kNumEndpoints));
+    feature("fault_storm_phase");
+  }
+  owner_view_ = chance(25);
+  if (owner_view_) feature("owner_view_phase");
+}
+
+// Fault storm: the kernel agents of every partition look at their logs
+// (without popping), exception and alarm registers; some set a low alarm.
+RegOp Stimulus::storm_op() {
+  static const uint32_t rd[] = {CMM_ERRLOG_STATUS_OFFSET, CMM_ERRLOG_HEAD_OFFSET, CMM_ERRLOG_HEAD_REPEAT_OFFSET,
+                                CMM_EXC_COUNT_OFFSET,     CMM_EXC_FIRST_OFFSET,   CMM_EXC_LAST_OFFSET,
+                                CMM_ALARM_COUNT_OFFSET,   CMM_TABLE_FAULT_OFFSET, CMM_IRQ_STATUS_OFFSET};
+  RegOp o;
+  o.part = static_cast<uint8_t>(r(kNumPartitions));
+  o.priv = kKernel;
+  o.kind = OpKind::kBank;
+  if (chance(8)) {
+    o.write = true;
+    o.addr = CMM_ALARM_CFG_OFFSET;
+    o.wdata = CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_ALARM_CFG_THRESH, 1 + r(3)), CMM_ALARM_CFG_WINDOW_LOG2, 4 + r(8));
+    feature("storm_alarm_cfg");
+    return o;
+  }
+  o.addr = rd[r(sizeof rd / sizeof rd[0])];
+  feature("storm_read");
+  return o;
 }
 
 // The kernel agent servicing its error log: HEAD and REPEAT reads, the
@@ -237,6 +274,7 @@ RegOp Stimulus::random_op() {
                                            : static_cast<uint8_t>(r(kNumPartitions));
   if (chance(4)) part = static_cast<uint8_t>(r(1u << kPartIdBits));
   if (drain_ && chance(40)) return drain_op(static_cast<uint8_t>(part % kNumPartitions));
+  if (storm_ && chance(40)) return storm_op();
   o.part = part;
   o.priv = chance(75) ? kKernel : kUser;
   o.pid = static_cast<uint16_t>(rng_());
@@ -252,11 +290,11 @@ RegOp Stimulus::random_op() {
     int ep = pick_owned(part);
     if (ep < 0 || chance(15)) ep = static_cast<int>(r(kNumEndpoints));
     uint32_t epv = static_cast<uint32_t>(ep);
-    if (chance(3)) epv = r(256);
+    if (chance(3)) epv = chance(50) ? kNumEndpoints : r(256);  // out of range, often just past the table
     static const Cmd w[] = {Cmd::kNop, Cmd::kAlloc, Cmd::kAlloc, Cmd::kAlloc, Cmd::kAuthorize, Cmd::kAuthorize,
                             Cmd::kConnect, Cmd::kConnect, Cmd::kClose, Cmd::kClose, Cmd::kFree, Cmd::kFree,
                             Cmd::kMgmtSend, Cmd::kMgmtSend, Cmd::kMgmtPop, Cmd::kErrlogPop, Cmd::kErrlogPop,
-                            Cmd::kSetKey, Cmd::kSetKey, Cmd::kExcClear};
+                            Cmd::kSetKey, Cmd::kSetKey, Cmd::kExcClear, Cmd::kRekey};  // REKEY: BAD_CMD in plain cores
     uint32_t cmd = cmdv(w[r(sizeof w / sizeof w[0])]);
     if (chance(4)) cmd = kCmdCount + r(16 - kCmdCount);
     o = cmd_op(part, cmd, epv);
@@ -328,6 +366,14 @@ RegOp Stimulus::random_op() {
       o.wdata = CMM_FIELD_SET(w, CMM_CST_REMOTE_EP, chance(90) ? r(kNumEndpoints) : r(256));
     }
     if (off == CMM_CST_CTRL_OFFSET && chance(70)) o.wdata = r(2) | (chance(20) ? 0xFFFFFFF0u : 0u);
+    // The entry's own user thread: the owner view of a read, a refused write.
+    const EpShadow& s = ep_[static_cast<uint32_t>(ep)];
+    if (owner_view_ && s.owner >= 0 && chance(60)) {
+      o.part = static_cast<uint8_t>(s.owner);
+      o.priv = kUser;
+      o.pid = chance(90) ? s.pid : static_cast<uint16_t>(s.pid ^ (1u << r(16)));
+      feature(o.write ? "owner_view_cst_write" : "owner_view_cst_read");
+    }
   } else if (c < 92) {
     // Endpoint page.
     int ep = any_ep;
@@ -450,7 +496,10 @@ void Stimulus::craft_ingress() {
       case 4: h.src_ep = static_cast<uint8_t>(rng_()); break;
       case 5: h.key[r(kKeyWords)] ^= 1u << r(32); break;  // forged key: one bit off
       case 6: h.len = static_cast<uint16_t>(chance(50) ? 0 : kMaxMsgBytes + 1 + r(0xFFFF - kMaxMsgBytes)); break;
-      case 7: h.dst_ep = static_cast<uint8_t>(kNumEndpoints + r(256 - kNumEndpoints)); break;
+      case 7:  // out of range; half of them the first one past the table (off-by-one compares)
+        h.dst_ep = static_cast<uint8_t>(chance(50) ? kNumEndpoints : kNumEndpoints + r(256 - kNumEndpoints));
+        if (h.dst_ep == kNumEndpoints) feature("dst_ep_boundary");
+        break;
       case 8: h.key = rand_key(); break;
       default: h.src_part = static_cast<uint8_t>(h.src_part | 0xF0); break;  // wider than the field
     }
@@ -489,11 +538,12 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
     seed_next_ = false;
   }
   // Table faults (an SEU after this edge's update): rare, mostly in live entries.
-  if (r(8000) == 0) {
+  if (storm_ ? r(30) == 0 : r(8000) == 0) {
     in.fault_valid = true;
     in.fault_table = static_cast<uint8_t>(r(2));
-    const int e = pick_any_owned();
+    const int e = storm_ && chance(85) ? storm_ep_ : pick_any_owned();
     in.fault_entry = static_cast<uint8_t>(e >= 0 && chance(70) ? e : static_cast<int>(r(kNumEndpoints + 4)));
+    if (storm_) feature("storm_fault");
     const uint32_t nbits = in.fault_table ? 131 : 93;  // protected bits + parity
     in.fault_bit = static_cast<uint8_t>(chance(95) ? r(nbits) : r(256));
     feature(in.fault_table ? "fault_ckt" : "fault_cst");

@@ -92,6 +92,7 @@ class Stimulus {
   void new_phase();
   RegOp random_op();
   RegOp drain_op(uint8_t part);
+  RegOp storm_op();
   RegOp hazard_op(int ep, uint8_t opcode);
   bool script_op(RegOp& op);
   RegOp cmd_op(uint8_t part, uint32_t op, uint32_t ep);
@@ -131,6 +132,17 @@ class Stimulus {
   // otherwise full most of the time and exception entries are dropped, so
   // the agent reads HEAD/REPEAT/EXC_* and pops the log often.
   bool drain_ = false;
+  // Fault-storm phases (issue 13 item 2): table faults every ~30 cycles,
+  // mostly into one entry (storm_ep_, again after it failed closed, so its
+  // TABLE_FAULT exceptions coalesce in the owner's log), the log not
+  // drained, ERRLOG_HEAD/REPEAT, EXC_* and ALARM_* of every partition read,
+  // small alarm thresholds: the table-fault path's error-log update into a
+  // full log (log_update_t) and the exception's alarm.
+  bool storm_ = false;
+  int storm_ep_ = -1;
+  // Owner-view phases: CST window accesses by the entry's own user thread
+  // (its partition and pid): the masked owner view and the refused user writes.
+  bool owner_view_ = false;
   StimCoverage cov_;
 };
 

@@ -199,8 +199,17 @@ Status CmmDriver::read_cst(uint8_t ep, CstInfo& out) {
   c.tx_nacks = static_cast<uint16_t>(CMM_FIELD_GET(status, CMM_CST_STATUS_TX_NACKS));
   c.tx_lost = static_cast<uint16_t>(CMM_FIELD_GET(lost, CMM_CST_LOST_TX));
   c.rx_lost = static_cast<uint16_t>(CMM_FIELD_GET(lost, CMM_CST_LOST_RX));
+  c.key_slot = static_cast<uint8_t>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_KEY_SLOT));
+  c.old_slot_valid = CMM_FIELD_GET(ctrl, CMM_CST_CTRL_OLD_SLOT_VALID) != 0;
+  c.rekey_pending = CMM_FIELD_GET(ctrl, CMM_CST_CTRL_REKEY_PENDING) != 0;
+  c.key_use = static_cast<uint16_t>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_KEY_USE));
   out = c;
   return Status::Ok();
+}
+
+Status CmmDriver::rekey(uint8_t ep, bool hwkey) {
+  if (Status g = bad_ep(ep); !g.ok()) return g;
+  return command(Cmd::kRekey, ep, hwkey);
 }
 
 Status CmmDriver::endpoint_state(uint8_t ep, State& out) {

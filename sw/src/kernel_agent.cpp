@@ -314,6 +314,73 @@ Status KernelAgent::set_key(uint8_t ep) {
   return s;
 }
 
+// Rekey without drain (docs/strong-mode.md 7): the receiver's agent puts a
+// new key into the other slot; the CMMs switch without a drain.
+Status KernelAgent::rekey_channel(uint8_t ep) {
+  if (Status g = guard_ep(ep); !g.ok()) return g;
+  Chan& c = chan_[ep];
+  if (c.track != Track::kOpen || c.dir != Dir::kRecv || c.mode != regs::Mode::kStrong)
+    return Status::Err(Result::kNotReady, Reason::kNotOpen);
+  if (c.rekey_wait) {
+    // One in progress: still unacknowledged, its timer re-sends; else done.
+    uint32_t ctrl = 0;
+    if (Status s = drv_.read(CmmDriver::cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), ctrl); !s.ok()) return s;
+    if (CMM_FIELD_GET(ctrl, CMM_CST_CTRL_REKEY_PENDING)) return Status::Ok();
+    c.rekey_wait = false;
+    c.deadline = kNever;
+  }
+  Status s = Status::Ok();
+  if (cfg_.key_source == KeySource::kHardware) {
+    s = drv_.rekey(ep, true);
+  } else {
+    ChannelKey k = next_key();
+    s = drv_.stage_key(k);  // words and command back to back from this context
+    secure_zero(k);
+    if (s.ok()) s = drv_.rekey(ep, false);
+  }
+  if (s.ok()) {
+    ++stats_.rekeys;
+    c.rekey_wait = true;
+    c.rekey_retry = false;
+    c.rekey_tries = 1;
+    c.deadline = after(cfg_.connect_timeout);
+    return s;
+  }
+  // Not now: the previous new key not in use yet, or the generator busy.
+  if (s == Status::Err(Result::kRejected, Reason::kKeyPresent) ||
+      s == Status::Err(Result::kRejected, Reason::kKeyGenNotReady)) {
+    c.rekey_retry = true;
+    c.deadline = after(cfg_.connect_timeout);
+    return Status::Ok();
+  }
+  return s;
+}
+
+Status KernelAgent::on_rekey_timer(uint8_t ep) {
+  Chan& c = chan_[ep];
+  c.deadline = kNever;
+  if (c.rekey_retry) {
+    c.rekey_retry = false;
+    const Status s = rekey_channel(ep);
+    return s.result == Result::kRejected || s.result == Result::kNotReady ? Status::Ok() : s;
+  }
+  CstInfo info;
+  if (Status s = drv_.read_cst(ep, info); !s.ok()) return s;
+  if (!info.rekey_pending || info.state != State::kOpen || c.rekey_tries >= std::max<uint8_t>(cfg_.connect_tries, 1)) {
+    c.rekey_wait = false;  // acknowledged (or given up: a later REKEY_DUE starts again)
+    return Status::Ok();
+  }
+  const Status s = drv_.rekey(ep, false);  // while pending: the stored key again, nothing staged
+  if (s.ok()) {
+    ++stats_.rekey_resends;
+    ++c.rekey_tries;
+    c.deadline = after(cfg_.connect_timeout);
+    return s;
+  }
+  c.rekey_wait = false;
+  return s.result == Result::kRejected ? Status::Ok() : s;
+}
+
 Status KernelAgent::close(uint8_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   const Status s = drv_.command(Cmd::kClose, ep);
@@ -326,6 +393,8 @@ Status KernelAgent::close(uint8_t ep) {
     c.tries = 0;
     c.key_wait = false;
     c.key_tries = 0;
+    c.rekey_wait = c.rekey_retry = false;
+    c.rekey_tries = 0;
     c.deadline = kNever;
     c.resend_at = kNever;
     c.resend_backoff = false;
@@ -860,6 +929,8 @@ Status KernelAgent::service_timers() {
       s = fail_request(ep, c.last_nack, AgentReason::kRequestExpired, true);
     } else if (c.track == Track::kAuthorized && c.dir == Dir::kSend && c.proto) {
       s = on_grant_timer(ep);
+    } else if (c.track == Track::kOpen && (c.rekey_wait || c.rekey_retry)) {
+      s = on_rekey_timer(ep);
     } else {
       c.deadline = kNever;
     }
@@ -941,6 +1012,14 @@ Status KernelAgent::service_errlog() {
     }
     if (e.from_fabric && e.opcode == static_cast<uint8_t>(regs::Opcode::kMgmt)) {
       if (Status s = on_mgmt_nack(e); !s.ok()) return s;
+    }
+    if (e.reason == Reason::kRekeyDue && e.ep < regs::kNumEndpoints && chan_[e.ep].track == Track::kOpen &&
+        chan_[e.ep].dir == Dir::kRecv) {
+      // Forced rekey (docs/strong-mode.md 7): the channel's key nears its limit.
+      const uint32_t before = stats_.rekeys;
+      const Status s = rekey_channel(e.ep);
+      if (!s.ok() && s.result != Result::kRejected) return s;
+      if (stats_.rekeys != before) ++stats_.forced_rekeys;
     }
   }
   deferred_ &= ~bit(regs::Irq::kErr);

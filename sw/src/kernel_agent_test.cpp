@@ -1703,6 +1703,102 @@ TEST_F(AgentTest, StrongRequestSetsModeReadsItBackAndCarriesItInChanReq) {
   EXPECT_EQ(agent.stats().total_refused(), 0u);
 }
 
+// Rekey without drain (docs/strong-mode.md 7) of an OPEN strong receive
+// channel: on request a fresh key staged and CMD REKEY; re-issued while the
+// CMM shows REKEY_PENDING; on a REKEY_DUE log entry (forced) the same again.
+TEST_F(AgentTest, StrongChannelRekeysOnRequestResendsWhilePendingAndWhenForced) {
+  settle();
+  {
+    InSequence seq;
+    expect_alloc(bus, 5);
+    expect_read(bus, cst(5, CMM_CST_GEN_OFFSET), cst_gen(9, 0));
+    expect_write(bus, cst(5, CMM_CST_CTRL_OFFSET), kStrongCtrlRecv);
+    expect_read(bus, cst(5, CMM_CST_CTRL_OFFSET), kStrongCtrlRecv | cst_ctrl(Dir::kRecv, State::kAllocated));
+    expect_write(bus, cst(5, CMM_CST_OWNER_OFFSET), 216);
+    expect_mgmt_send(bus, 204, 0, chan_proto::encode(chan_proto::chan_req(1, 5, 216, 2202, 9, kStrong)));
+  }
+  uint16_t id = 0;
+  ChannelRequest rq{204, 0, 2202, 216};
+  rq.mode = regs::Mode::kStrong;
+  ASSERT_EQ(agent.request_channel(rq, id), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
+    expect_mgmt_rx(bus, 1, 204, 0, chan_proto::encode(chan_proto::chan_info(1, 7, 2202, 33, kStrong)));
+    expect_write(bus, cst(5, CMM_CST_REMOTE_OFFSET), remote(204, 0, 7));
+    expect_write(bus, cst(5, CMM_CST_GEN_OFFSET), cst_gen(0, 33));
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kAuthorize, 5));
+    for (uint32_t i = 0; i < kKeyWords; ++i) expect_write_any(bus, CMM_KEY_OFFSET + i * CMM_KEY_STRIDE, nullptr);
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kConnect, 5));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kConn));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kConn));
+    expect_read(bus, cst(5, CMM_CST_CTRL_OFFSET), kStrongCtrlRecv | cst_ctrl(Dir::kRecv, State::kOpen, true));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  ASSERT_EQ(events().size(), 1u);
+  Mock::VerifyAndClearExpectations(&bus);
+  // On request.
+  {
+    InSequence seq;
+    for (uint32_t i = 0; i < kKeyWords; ++i) expect_write_any(bus, CMM_KEY_OFFSET + i * CMM_KEY_STRIDE, nullptr);
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kRekey, 5));
+  }
+  ASSERT_EQ(agent.rekey_channel(5), Status::Ok());
+  EXPECT_EQ(agent.stats().rekeys, 1u);
+  EXPECT_EQ(agent.next_deadline(), now + AgentConfig{}.connect_timeout);
+  Mock::VerifyAndClearExpectations(&bus);
+  // Still REKEY_PENDING at the timer: CMD REKEY again, nothing staged.
+  const uint32_t open_ctrl = kStrongCtrlRecv | cst_ctrl(Dir::kRecv, State::kOpen, true);
+  now += AgentConfig{}.connect_timeout;
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_read(bus, cst(5, CMM_CST_CTRL_OFFSET), CMM_FIELD_SET(open_ctrl, CMM_CST_CTRL_REKEY_PENDING, 1u));
+    expect_read(bus, cst(5, CMM_CST_OWNER_OFFSET), 216);
+    expect_read(bus, cst(5, CMM_CST_REMOTE_OFFSET), remote(204, 0, 7));
+    expect_read(bus, cst(5, CMM_CST_STATUS_OFFSET), 0);
+    expect_read(bus, cst(5, CMM_CST_LOST_OFFSET), 0);
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kRekey, 5));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  EXPECT_EQ(agent.stats().rekey_resends, 1u);
+  Mock::VerifyAndClearExpectations(&bus);
+  // Acknowledged: the timer stops.
+  now += AgentConfig{}.connect_timeout;
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_read(bus, cst(5, CMM_CST_CTRL_OFFSET), open_ctrl);
+    expect_read(bus, cst(5, CMM_CST_OWNER_OFFSET), 216);
+    expect_read(bus, cst(5, CMM_CST_REMOTE_OFFSET), remote(204, 0, 7));
+    expect_read(bus, cst(5, CMM_CST_STATUS_OFFSET), 0);
+    expect_read(bus, cst(5, CMM_CST_LOST_OFFSET), 0);
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  EXPECT_EQ(agent.next_deadline(), KernelAgent::kNever);
+  Mock::VerifyAndClearExpectations(&bus);
+  // Forced: a REKEY_DUE entry for the channel.
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
+    expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(1, 0));
+    expect_errlog_entry(bus, errlog_head(Reason::kRekeyDue, 5, Opcode::kData, true, false, 204));
+    for (uint32_t i = 0; i < kKeyWords; ++i) expect_write_any(bus, CMM_KEY_OFFSET + i * CMM_KEY_STRIDE, nullptr);
+    expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kRekey, 5));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  EXPECT_EQ(agent.stats().rekeys, 2u);
+  EXPECT_EQ(agent.stats().forced_rekeys, 1u);
+}
+
 // Sender side: a strong CHAN_REQ gives the send entry MODE STRONG (read back)
 // and CHAN_INFO echoes the mode.
 TEST_F(AgentTest, StrongChanReqSetsModeOnTheSendEntryAndEchoesIt) {

@@ -124,6 +124,10 @@ void NocConfig::validate() const {
   range("st_cycles", st_cycles, 0, 64);
   range("credit_delay_cycles", credit_delay_cycles, 0, 1024);
   range("ugal_threshold", ugal_threshold, 0, 1u << 20);
+  range("adaptive_choices", adaptive_choices, 0, kMaxRadix);
+  if (phase_vcs && !valiant_router) bad("phase_vcs", 1, "needs valiant_router (BookSim2's phases are about a router)");
+  if (terminal_direct && router != RouterModel::kPipeline)
+    bad("terminal_direct", 1, "needs router pipeline (the terminal channels take link_latency_cycles)");
   range("alloc_iters", alloc_iters, 1, 5);
 }
 
@@ -236,6 +240,8 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
     up_n_ = graph_->up_n;
     const Routing rt = graph_->routing;
     adapt_ = rt == Routing::kValiant || rt == Routing::kUgal || rt == Routing::kAdaptive;
+    via_router_ = graph_->via_router;
+    direct_ = cfg_.terminal_direct;
     if (adapt_) {
       flow_live_.assign(static_cast<size_t>(nn_) * nn_, 0);
       flow_inter_.assign(static_cast<size_t>(nn_) * nn_, 0);
@@ -296,6 +302,12 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
   out_router_.assign(nr_ * np_, 0);
   for (uint32_t i = 0; i < nr_ * np_; ++i)
     if (out_link_[i] >= 0) out_router_[i] = static_cast<uint32_t>(out_link_[i]) / np_;
+  // Switch inputs fed by a terminal: a packet starts there in set 0 (or
+  // its first phase) whatever its VC (terminal_direct: any VC).
+  term_in_.assign(nr_ * np_, 0);
+  if (gen_)
+    for (uint32_t i = 0; i < nr_ * np_; ++i)
+      if (in_link_[i] >= 0 && static_cast<uint32_t>(in_link_[i]) / np_ < nn_ && i / np_ >= nn_) term_in_[i] = 1;
 
   const uint32_t nvc = nr_ * np_ * nv_;
   buf_.assign(static_cast<size_t>(nvc) * depth_, Flit{});
@@ -430,7 +442,11 @@ uint64_t Noc::zero_load_cycles(uint32_t s, uint32_t d, uint32_t wire_bytes) cons
   if (gen_) {
     // Per link l: flight L_l, k_l cycles per flit (width); the head pays
     // L_l + k_l - 1 per link, the tail trails it by (F - 1) * max k_l.
-    const auto path = graph_->path(s, d, flow_hash(s, d));
+    auto path = graph_->path(s, d, flow_hash(s, d));
+    if (direct_ && path.size() >= 2) {  // the NI sits on the leaf switch: no adapter, no terminal links
+      path.pop_back();
+      path.erase(path.begin());
+    }
     const uint64_t f = flits_of(wire_bytes);
     uint64_t links = 0, kmax = 1;
     for (uint32_t c : path) {
@@ -514,6 +530,27 @@ uint32_t Noc::adaptive_port(uint32_t r, uint32_t lvl, Slot& sl, uint32_t op) {
     uint32_t pick;
     if (sl.dec == 2) {
       pick = static_cast<uint32_t>(flow_ups_[f] >> sh) & 0xFFu;
+    } else if (cfg_.adaptive_choices) {
+      // BookSim2's anca: `adaptive_choices` ports drawn at random (with
+      // replacement), the least loaded (ties: the earlier draw), chosen once
+      // per switch like a route computed once.
+      if (sl.pick_r == r) {
+        pick = sl.pick_p;
+      } else {
+        uint32_t best = ~0u;
+        pick = 0;
+        for (uint32_t k = 0; k < cfg_.adaptive_choices; ++k) {
+          const uint32_t j = flow_hash(static_cast<uint32_t>(sl.seq) * 0x9E3779B1u + k, sl.flow ^ (r << 8)) % n;
+          const uint32_t u = used_credits(r, up_lo_[r] + j);
+          if (u < best) {
+            best = u;
+            pick = j;
+          }
+        }
+        sl.pick_r = static_cast<uint16_t>(r);
+        sl.pick_p = static_cast<uint8_t>(pick);
+      }
+      flow_ups_[f] = (flow_ups_[f] & ~(uint64_t{0xFF} << sh)) | (uint64_t{pick} << sh);
     } else {
       // Least-loaded up port; ties from the flow's ECMP pick (spreads flows).
       const uint32_t start = ecmp_pick(r, sl.flow, n);
@@ -538,19 +575,35 @@ uint32_t Noc::adaptive_port(uint32_t r, uint32_t lvl, Slot& sl, uint32_t op) {
       ++stats_.flowlet_follows;
     } else {
       const uint32_t sg = g.group_of(r), dg = g.group_of(sl.dst_router);
-      // Intermediate group uniform over all groups (BookSim2's uniform
-      // intermediate node): its own or the destination group is minimal.
-      const uint32_t gi = flow_hash(static_cast<uint32_t>(sl.seq), sl.flow) % g.df_g;
+      const uint32_t h = flow_hash(static_cast<uint32_t>(sl.seq), sl.flow);
+      // Intermediate group uniform over all groups: its own or the
+      // destination group is minimal. via_router (BookSim2): a router
+      // uniform over all switches (a random terminal's); its own group is
+      // minimal, the destination's is not.
+      uint32_t cand = TopoGraph::kNoInter, tgt = 0;
+      if (via_router_) {
+        const uint32_t ir = nn_ + h % (nr_ - nn_);
+        if (g.group_of(ir) != sg) {
+          cand = ir;
+          tgt = g.router_target(ir);
+        }
+      } else {
+        const uint32_t gi = h % g.df_g;
+        if (gi != sg && gi != dg) {
+          cand = gi;
+          tgt = g.group_target(gi);
+        }
+      }
       uint16_t inter = TopoGraph::kNoInter;
-      if (gi != sg && gi != dg) {
+      if (cand != TopoGraph::kNoInter) {
         if (g.routing == Routing::kValiant) {
-          inter = static_cast<uint16_t>(gi);
+          inter = static_cast<uint16_t>(cand);
         } else {
           // UGAL-L as BookSim2's ugal_dragonflynew: minimal unless its
           // output queue exceeds twice the nonminimal one plus a threshold.
           const uint32_t qmin = used_credits(r, op);
-          const uint32_t qnon = used_credits(r, route_tab_[r * rstride_ + g.group_target(gi)]);
-          if (qmin > 2 * qnon + cfg_.ugal_threshold) inter = static_cast<uint16_t>(gi);
+          const uint32_t qnon = used_credits(r, route_tab_[r * rstride_ + tgt]);
+          if (qmin > 2 * qnon + cfg_.ugal_threshold) inter = static_cast<uint16_t>(cand);
         }
       }
       sl.inter = inter;
@@ -562,7 +615,13 @@ uint32_t Noc::adaptive_port(uint32_t r, uint32_t lvl, Slot& sl, uint32_t op) {
     }
     if (sl.inter != TopoGraph::kNoInter) ++stats_.nonminimal;
   }
-  if (sl.inter != TopoGraph::kNoInter && lvl == 0) return route_tab_[r * rstride_ + g.group_target(sl.inter)];
+  if (sl.inter == TopoGraph::kNoInter) return op;
+  if (via_router_) {  // towards the intermediate router until there (set 2 after it)
+    if ((g.phase_vcs ? lvl == 0 : lvl < 2) && r != sl.inter)
+      return route_tab_[r * rstride_ + g.router_target(sl.inter)];
+    return op;
+  }
+  if (lvl == 0) return route_tab_[r * rstride_ + g.group_target(sl.inter)];
   return op;
 }
 
@@ -686,6 +745,7 @@ tlm::tlm_sync_enum Noc::in_fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_p
     sl.dec = 0;
     sl.live = 0;
     sl.inter = TopoGraph::kNoInter;
+    sl.pick_r = 0xFFFF;
   }
   const uint32_t q = r * 2 + c;
   niq_[q * cfg_.ni_slots_per_class + niq_n_[q]++] = i;
@@ -725,9 +785,11 @@ tlm::tlm_sync_enum Noc::out_bw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_
   return tlm::TLM_COMPLETED;
 }
 
-void Noc::deliver(uint32_t r, uint32_t i, uint64_t t, uint32_t extra) {
+void Noc::deliver(uint32_t r, uint32_t i, uint64_t t, uint32_t extra, bool now) {
   Slot& sl = slot(i);
-  const uint64_t lat = t + extra + 1 - sl.req_cycle;
+  // now: the tail reached the node at t itself (terminal_direct: the leaf's
+  // ejection channel ends here).
+  const uint64_t lat = now ? t - sl.req_cycle : t + extra + 1 - sl.req_cycle;
   ++stats_.delivered[sl.cls];
   stats_.latency_sum[sl.cls] += lat;
   stats_.latency_max[sl.cls] = std::max(stats_.latency_max[sl.cls], lat);
@@ -739,7 +801,7 @@ void Noc::deliver(uint32_t r, uint32_t i, uint64_t t, uint32_t extra) {
   tlm::tlm_phase ph = tlm::BEGIN_REQ;
   // Complete at the end of the tail's ejection cycle (kPipeline: the end of
   // its switch traversal, `extra` cycles later).
-  sc_time delay = extra ? cfg_.clock_period * static_cast<double>(1 + extra) : cfg_.clock_period;
+  sc_time delay = now ? SC_ZERO_TIME : extra ? cfg_.clock_period * static_cast<double>(1 + extra) : cfg_.clock_period;
   (*out_isock[r])->nb_transport_fw(gp, ph, delay);  // receiver copies the packet
   if (--sl.refs == 0) free_slot(i);
 }
@@ -871,6 +933,15 @@ void Noc::ni_step(uint32_t r, uint64_t t) {
   for (int c = 1; c >= 0; --c) {
     const uint32_t q = r * 2 + static_cast<uint32_t>(c);
     uint32_t* qa = &niq_[static_cast<size_t>(q) * ns];
+    const uint32_t cl = static_cast<uint32_t>(c) * vpc_;
+    if (direct_) {
+      // BookSim2's source: one packet of the class at a time, oldest first,
+      // straight onto a set-0 VC of the leaf switch's input (the flow's, or
+      // with vc_per_packet one with a free slot).
+      bool busy = false;
+      for (uint32_t k = 0; k < vpc_; ++k) busy = busy || streams_[r * nv_ + cl + k].active;
+      if (busy) continue;
+    }
     for (;;) {
       int best = -1;
       uint32_t best_v = 0;
@@ -880,7 +951,21 @@ void Noc::ni_step(uint32_t r, uint64_t t) {
           next_timed_ = std::min(next_timed_, sl.start);
           continue;
         }
-        const uint32_t v = static_cast<uint32_t>(c) * vpc_ + sl.fv_all;
+        uint32_t v = cl + sl.fv_all;
+        if (direct_) {
+          v = cl + sl.fv_s0;
+          // vc_per_packet: any VC of the class with a free slot, from a
+          // per-packet start (BookSim2's injection VC; the leaf takes a
+          // packet from a terminal as set 0 whatever its VC).
+          if (cfg_.vc_per_packet)
+            for (uint32_t k = 0; k < vpc_; ++k) {
+              const uint32_t w = cl + static_cast<uint32_t>((sl.seq + k) % vpc_);
+              if (cred_[(r * np_ + 1) * nv_ + w] > 0) {
+                v = w;
+                break;
+              }
+            }
+        }
         if (streams_[r * nv_ + v].active) continue;
         if (best < 0 || sl.seq < slot(qa[best]).seq) {
           best = static_cast<int>(k);
@@ -894,13 +979,15 @@ void Noc::ni_step(uint32_t r, uint64_t t) {
       st.active = true;
       qa[best] = qa[--niq_n_[q]];
       progress_ = true;
+      if (direct_) break;
     }
   }
   // One flit per cycle on the injection channel, round-robin over VCs.
   for (uint32_t k = 0, v = ni_rr_[r]; k < nv_; ++k, v = v + 1 == nv_ ? 0 : v + 1) {
     Stream& st = streams_[r * nv_ + v];
     if (!st.active) continue;
-    const uint32_t iv = (r * np_) * nv_ + v;
+    // terminal_direct: the credits and input VC are the leaf's (adapter port 1's link).
+    const uint32_t iv = (r * np_ + (direct_ ? 1u : 0u)) * nv_ + v;
     if (cred_[iv] <= 0) continue;
     Slot& sl = slot(st.slot);
     Flit f;
@@ -908,7 +995,12 @@ void Noc::ni_step(uint32_t r, uint64_t t) {
     f.pkt = st.slot;
     f.head = st.next == 0;
     f.tail = st.next + 1u == sl.nflits;
-    buf_push(r, 0, v, iv, f);
+    if (direct_) {
+      const uint32_t li = static_cast<uint32_t>(out_link_[r * np_ + 1]);
+      buf_push(out_router_[r * np_ + 1], out_port_[r * np_ + 1], v, li * nv_ + v, f);
+    } else {
+      buf_push(r, 0, v, iv, f);
+    }
     --cred_[iv];
     ++flits_in_net_;
     ++stats_.flits_injected;
@@ -1000,7 +1092,7 @@ void Noc::router_step(uint32_t r, uint64_t t) {
       ready_mask[p] |= 1u << v;
       if (in_op_[iv] < 0) {
         Slot& sl = slot(f.pkt);
-        const uint32_t op = G ? out_port(r, p == 0 ? 0u : vlev_[v], sl) : route_tab_[r * rstride_ + sl.dst_router];
+        const uint32_t op = G ? out_port(r, p == 0 || term_in_[base + p] ? 0u : vlev_[v], sl) : route_tab_[r * rstride_ + sl.dst_router];
         const uint32_t c = sl.cls;
         uint32_t lo = c * vpc_, n = vpc_;
         if (op != 0 && wrap_) {
@@ -1013,7 +1105,10 @@ void Noc::router_step(uint32_t r, uint64_t t) {
         } else if (G && op != 0 && nsets_ > 1) {
           // Switched fabric: the set of the input VC (0 from the NI), one up
           // across a bump link (dragonfly global link).
-          const uint32_t lv = std::min<uint32_t>((p == 0 ? 0u : vlev_[v]) + bump_[base + op], nsets_ - 1);
+          const bool fresh = p == 0 || term_in_[base + p];
+          const uint32_t lv = via_router_ ? graph_->next_set(fresh ? 0u : vlev_[v], r, static_cast<uint32_t>(
+                                              graph_->out_ch[static_cast<size_t>(base + op)]), sl.inter, fresh && r >= nn_, sl.dst_router)
+                                          : std::min<uint32_t>((fresh ? 0u : vlev_[v]) + bump_[base + op], nsets_ - 1);
           lo = c * vpc_ + lv * s0_;
           n = s0_;
         }
@@ -1048,6 +1143,7 @@ void Noc::router_step(uint32_t r, uint64_t t) {
           // The flow's VC in the allowed set: wait for it rather than take
           // another, or a later packet of the flow could overtake this one.
           got = lo + (G ? sl.fv_s0 : !wrap_ ? sl.fv_all : lo == c * vpc_ ? sl.fv_s0 : sl.fv_s1);
+          if (G && cfg_.vc_per_packet) got = pick_vc(ob, lo, n, sl);
           if (ov_busy_[ob + got]) continue;
         } else {
           // Ejection: the flow's packets reach it one after another through
@@ -1148,6 +1244,66 @@ void Noc::router_step(uint32_t r, uint64_t t) {
 
 namespace cmm::tlmshell {
 
+// vc_per_packet: the first free output VC of [lo, lo + n) from a start
+// drawn per packet (BookSim2's head may take any VC of its range); the
+// flow's VC if none is free (the head then waits).
+uint32_t Noc::pick_vc(uint32_t ob, uint32_t lo, uint32_t n, const Slot& sl) const {
+  const uint32_t s0 = static_cast<uint32_t>(sl.seq % n);
+  for (uint32_t k = 0, j = s0; k < n; ++k, j = j + 1 == n ? 0 : j + 1)
+    if (!ov_busy_[ob + lo + j]) return lo + j;
+  return lo + sl.fv_s0 % n;
+}
+
+// terminal_direct: the adapter of terminal r is a wire. The flits its leaf
+// switch sends it (port 1) are delivered as they arrive, one per cycle, as
+// if the leaf had ejected them over an L-cycle channel; a head still needs
+// a node credit (reserved for its packet, as at an ejection port).
+void Noc::eject_direct(uint32_t r, uint64_t t) {
+  const uint32_t base = r * np_, p = 1, pb = (base + p) * nv_;
+  const uint32_t m = nemask_[base + p], v0 = rr_in_[base + p];
+  const uint32_t rot = v0 ? ((m >> v0) | (m << (nv_ - v0))) & ((1u << nv_) - 1u) : m;
+  for (uint32_t mm = rot; mm; mm &= mm - 1) {
+    uint32_t v = v0 + static_cast<uint32_t>(__builtin_ctz(mm));
+    if (v >= nv_) v -= nv_;
+    const uint32_t iv = pb + v;
+    const Flit f = buf_[static_cast<size_t>(iv) * depth_ + bhead_[iv]];
+    if (f.ready > t) {
+      next_timed_ = std::min(next_timed_, f.ready);
+      continue;
+    }
+    if (dropping_[iv]) {
+      discard_head(r, p, v, iv);
+      continue;
+    }
+    Slot& sl = slot(f.pkt);
+    if (in_op_[iv] < 0) {
+      const uint32_t c = sl.cls;
+      if (node_cred_[r * 2 + c] == 0) {
+        eject_hol(r, p, v, iv, c, sl, t);
+        continue;
+      }
+      hol_since_[iv] = kNoWait;
+      --node_cred_[r * 2 + c];  // reserved for this packet's delivery
+      in_op_[iv] = 0;
+    }
+    buf_pop(r, p, v, iv);
+    const uint32_t due = wslot(ilat_[base + p] + cdel_);
+    wcred_[static_cast<size_t>(due) * wccap_ + wcred_n_[due]++] = static_cast<uint32_t>(in_link_[base + p]) * nv_ + v;
+    ++wheel_events_;
+    ++stats_.link_flits[base];
+    ++stats_.flits_ejected;
+    --flits_in_net_;
+    progress_ = true;
+    rr_in_[base + p] = static_cast<uint8_t>(v + 1 == nv_ ? 0 : v + 1);
+    if (f.head && hook_) hook_->on_forward(sl.pkt, sl.src_router, r, sc_time_stamp());
+    if (f.tail) {
+      in_op_[iv] = -1;
+      deliver(r, f.pkt, t, 0, true);
+    }
+    return;  // one flit per cycle on the ejection channel
+  }
+}
+
 bool Noc::eject_hol(uint32_t r, uint32_t p, uint32_t v, uint32_t iv, uint32_t c, const Slot& sl, uint64_t t) {
   ++stats_.eject_credit_stalls[r];
   if (cfg_.hol_lifetime_cycles == 0) return false;
@@ -1179,6 +1335,10 @@ bool Noc::eject_hol(uint32_t r, uint32_t p, uint32_t v, uint32_t iv, uint32_t c,
 //    cfg.alloc_iters iterations), the VC of a matched input round-robin.
 template <class M, uint32_t MaxP, bool G>
 void Noc::router_step_pipe(uint32_t r, uint64_t t) {
+  if (G && direct_ && r < nn_) {
+    eject_direct(r, t);
+    return;
+  }
   constexpr uint32_t kMaxLocal = MaxP * 16;  // ports x VCs per port
   const uint32_t base = r * np_;
   const uint32_t nl = np_ * nv_;  // input VCs of this router
@@ -1213,7 +1373,7 @@ void Noc::router_step_pipe(uint32_t r, uint64_t t) {
       }
       ready_mask[p] |= 1u << v;
       Slot& sl = slot(f.pkt);
-      const uint32_t op = G ? out_port(r, p == 0 ? 0u : vlev_[v], sl) : route_tab_[r * rstride_ + sl.dst_router];
+      const uint32_t op = G ? out_port(r, p == 0 || term_in_[base + p] ? 0u : vlev_[v], sl) : route_tab_[r * rstride_ + sl.dst_router];
       const uint32_t c = sl.cls;
       uint32_t lo = c * vpc_, n = vpc_;
       if (op != 0 && wrap_) {
@@ -1222,7 +1382,10 @@ void Noc::router_step_pipe(uint32_t r, uint64_t t) {
         lo = c * vpc_ + (set1 ? s0_ : 0);
         n = set1 ? vpc_ - s0_ : s0_;
       } else if (G && op != 0 && nsets_ > 1) {
-        const uint32_t lv = std::min<uint32_t>((p == 0 ? 0u : vlev_[v]) + bump_[base + op], nsets_ - 1);
+        const bool fresh = p == 0 || term_in_[base + p];
+        const uint32_t lv = via_router_ ? graph_->next_set(fresh ? 0u : vlev_[v], r, static_cast<uint32_t>(
+                                            graph_->out_ch[static_cast<size_t>(base + op)]), sl.inter, fresh && r >= nn_, sl.dst_router)
+                                        : std::min<uint32_t>((fresh ? 0u : vlev_[v]) + bump_[base + op], nsets_ - 1);
         lo = c * vpc_ + lv * s0_;
         n = s0_;
       }
@@ -1235,6 +1398,7 @@ void Noc::router_step_pipe(uint32_t r, uint64_t t) {
       uint32_t got = 0;
       if (op != 0) {
         got = lo + (G ? sl.fv_s0 : !wrap_ ? sl.fv_all : lo == c * vpc_ ? sl.fv_s0 : sl.fv_s1);
+        if (G && cfg_.vc_per_packet) got = pick_vc(ob, lo, n, sl);
         if (ov_busy_[ob + got]) continue;
       } else {
         int e = -1;

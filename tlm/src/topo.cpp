@@ -75,10 +75,13 @@ std::vector<uint32_t> TopoGraph::path(uint32_t s, uint32_t d, uint32_t flow, uin
                                       const uint8_t* ups) const {
   std::vector<uint32_t> out;
   uint32_t r = s, globals = 0;
-  const bool via = inter != kNoInter && df_a && inter != group_of(s) && inter != group_of(d);
+  bool via = via_router ? this->via(s, inter)
+                        : inter != kNoInter && df_a && inter != group_of(s) && inter != group_of(d);
   for (uint32_t guard = 0; guard <= 2 * routers; ++guard) {
-    // Valiant phase: towards the intermediate group until the first global hop.
-    const uint32_t tgt = via && globals == 0 ? group_target(inter) : d;
+    // Valiant phase: towards the intermediate group until the first global
+    // hop (via_router: until the intermediate router).
+    if (via_router && r == inter) via = false;
+    const uint32_t tgt = !via ? d : via_router ? router_target(inter) : globals == 0 ? group_target(inter) : d;
     uint32_t op = route[static_cast<size_t>(r) * terminals + tgt];
     if (op == kEcmpPort) op = ups ? up_lo[r] + ups[level[r]] : up_lo[r] + ecmp_pick(r, flow, up_n[r]);
     if (op == 0) return out;
@@ -91,13 +94,22 @@ std::vector<uint32_t> TopoGraph::path(uint32_t s, uint32_t d, uint32_t flow, uin
   throw std::logic_error(name + ": routing loop");
 }
 
-std::vector<std::vector<uint32_t>> TopoGraph::all_paths(uint32_t s, uint32_t d) const {
+std::vector<std::vector<uint32_t>> TopoGraph::all_paths(uint32_t s, uint32_t d, std::vector<uint32_t>* inters) const {
   std::vector<std::vector<uint32_t>> out;
   const uint32_t flow = flow_hash(s, d);
-  if (routing == Routing::kValiant || routing == Routing::kUgal) {
-    out.push_back(path(s, d, flow));
+  if (inters) inters->clear();
+  auto add = [&](uint32_t inter) {
+    out.push_back(path(s, d, flow, inter));
+    if (inters) inters->push_back(inter);
+  };
+  if ((routing == Routing::kValiant || routing == Routing::kUgal) && via_router) {
+    add(kNoInter);
+    for (uint32_t i = terminals; i < routers; ++i)
+      if (via(s, i)) add(i);
+  } else if (routing == Routing::kValiant || routing == Routing::kUgal) {
+    add(kNoInter);
     for (uint32_t i = 0; i < df_g; ++i)
-      if (i != group_of(s) && i != group_of(d)) out.push_back(path(s, d, flow, i));
+      if (i != group_of(s) && i != group_of(d)) add(i);
   } else if (routing == Routing::kAdaptive) {
     // Every combination of up ports, one per level (k^(levels-1) paths).
     uint32_t nl = 0, k = 1;
@@ -109,12 +121,13 @@ std::vector<std::vector<uint32_t>> TopoGraph::all_paths(uint32_t s, uint32_t d) 
     std::vector<uint8_t> ups(std::max<uint32_t>(nl, 1), 0);
     for (;;) {
       out.push_back(path(s, d, flow, kNoInter, ups.data()));
+      if (inters) inters->push_back(kNoInter);
       uint32_t i = 0;
       while (i < nl && ++ups[i] == k) ups[i++] = 0;
       if (i >= nl) break;
     }
   } else {
-    out.push_back(path(s, d, flow));
+    add(kNoInter);
   }
   return out;
 }
@@ -348,7 +361,12 @@ TopoGraph build_dragonfly(const NocConfig& c) {
         b.set_route(rt(gi, ri), d, port);
       }
   // Set = global links crossed so far: minimal 0 | 1, Valiant 0 | 1 | 2.
-  b.g.vc_sets = c.routing == Routing::kValiant || c.routing == Routing::kUgal ? 3 : 2;
+  // Via a router: 0 | 1 (global, local to the intermediate) | 2 (after it) |
+  // 3 (second global): local -> local in one set would close a cycle.
+  const bool nonmin = c.routing == Routing::kValiant || c.routing == Routing::kUgal;
+  b.g.vc_sets = nonmin ? (c.valiant_router && !c.phase_vcs ? 4 : 3) : 2;
+  b.g.via_router = nonmin && c.valiant_router;
+  b.g.phase_vcs = b.g.via_router && c.phase_vcs;
   b.g.df_a = a;
   b.g.df_p = p;
   b.g.df_g = g;
@@ -582,11 +600,16 @@ CdgResult check_cdg(const TopoGraph& g, bool ignore_bumps) {
   for (uint32_t s = 0; s < g.terminals; ++s)
     for (uint32_t d = 0; d < g.terminals; ++d) {
       if (s == d) continue;
-      for (const auto& p : g.all_paths(s, d)) {
+      std::vector<uint32_t> inters;
+      const auto paths = g.all_paths(s, d, &inters);
+      for (size_t k = 0; k < paths.size(); ++k) {
+        const auto& p = paths[k];
         uint32_t lvl = 0;
         int64_t prev = -1;
         for (uint32_t c : p) {
-          if (!ignore_bumps) lvl = std::min(lvl + g.ch[c].bump, sets - 1);
+          const uint32_t r = g.ch[c].r;
+          const bool fresh = r >= g.terminals && prev >= 0 && g.ch[static_cast<uint32_t>(prev) / sets].r < g.terminals;
+          if (!ignore_bumps) lvl = g.next_set(lvl, r, c, inters[k], fresh, d);
           const uint32_t v = c * sets + lvl;
           if (prev >= 0) edges.push_back((static_cast<uint64_t>(prev) << 32) | v);
           prev = v;

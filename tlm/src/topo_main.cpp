@@ -177,6 +177,15 @@ int sc_main(int argc, char** argv) {
   bool include_self = false, per_packet = false;
   app.add_flag("--per-packet", per_packet, "valiant/ugal/adaptive: every packet chooses (no flowlets; reorders flows, as BookSim2)");
   uint64_t drain = 0;
+  app.add_flag("--valiant-router", c.valiant_router,
+               "valiant/ugal: intermediate = a random router, destination group included (BookSim2; 4 VC sets)");
+  app.add_flag("--phase-vcs", c.phase_vcs,
+               "with --valiant-router: BookSim2's VC per phase (3 VCs; cyclic CDG, deadlock possible: comparison only)");
+  app.add_option("--adaptive-choices", c.adaptive_choices,
+                 "fat-tree adaptive: up ports drawn at random per switch, least loaded taken (0: all; BookSim2 anca: 2)");
+  app.add_flag("--vc-per-packet", c.vc_per_packet, "a head takes any free VC of its set (BookSim2; reorders flows)");
+  app.add_flag("--terminal-direct", c.terminal_direct,
+               "the NI injects into / ejects from the leaf switch directly, no adapter router (BookSim2's terminals)");
   app.add_flag("--include-self", include_self, "uniform: destinations include the source (BookSim2's uniform)");
   app.add_option("--drain", drain, "--load: at most this many cycles after the window for its packets to arrive");
   app.add_option("--ft-k", c.ft_k, "fat-tree arity k");

@@ -667,3 +667,169 @@ TEST(TopoRouting, FatTreeAdaptiveSpreadsTheLoadedUplinkInOrder) {
     used += b.noc.stats().link_flits[static_cast<size_t>(leaf0) * np + g.up_lo[leaf0] + j] > 0;
   EXPECT_GE(used, 3u);  // D-mod-k: 1 (all destinations have index 0); flowlets pin the 4 busy flows
 }
+
+// ---------------------------------------------------------------- BookSim2 options
+// (docs/fabric.md "Adaptive routing: minimal, Valiant, UGAL; against BookSim2")
+
+TEST(TopoCdg, ValiantViaRouterNeedsFourVcSets) {
+  NocConfig c = with_vcs(dragonfly(4, 2, 2, 0, Arrangement::kAbsolute, Routing::kValiant), 4);
+  c.valiant_router = true;
+  ASSERT_NO_THROW(c.validate());
+  TopoGraph g = build_topology(c);
+  EXPECT_EQ(g.vc_sets, 4u);
+  EXPECT_TRUE(check_cdg(g).acyclic);
+  // Minimal plus one path per router outside the source group (9 groups x 4 - 4).
+  std::vector<uint32_t> inters;
+  const auto paths = g.all_paths(0, g.terminals - 1, &inters);
+  EXPECT_EQ(paths.size(), 1u + 32u);
+  for (size_t k = 1; k < paths.size(); ++k) {  // each passes through its intermediate router
+    bool seen = false;
+    for (uint32_t ch : paths[k]) seen = seen || g.ch[ch].r2 == inters[k];
+    EXPECT_TRUE(seen) << "intermediate " << inters[k];
+    EXPECT_EQ(g.ch[paths[k].back()].r2, g.terminals - 1);
+  }
+  // Three sets (global crossings only) leave local -> local turns in one set: cyclic.
+  g.vc_sets = 3;
+  EXPECT_FALSE(check_cdg(g).acyclic);
+  c.vcs_per_class = 3;
+  expect_invalid(c, "vcs_per_class = 3: must be >= 4 for dragonfly routing valiant");
+  // BookSim2's own phase VCs (3) are cyclic: set 0 carries local -> global -> local.
+  c.phase_vcs = true;
+  ASSERT_NO_THROW(c.validate());
+  const TopoGraph gp = build_topology(c);
+  EXPECT_EQ(gp.vc_sets, 3u);
+  EXPECT_FALSE(check_cdg(gp).acyclic);
+  NocConfig bad = with_vcs(dragonfly(4, 2, 2, 0, Arrangement::kAbsolute, Routing::kUgal), 3);
+  bad.phase_vcs = true;
+  expect_invalid(bad, "phase_vcs = 1: needs valiant_router");
+}
+
+// Packets from terminal 0 to group 1, one at a time (zero load), Valiant per
+// packet: the fraction routed through an intermediate is the chance that the
+// draw falls outside the minimal cases: 1 - 4/36 via a router (its own group
+// only), 1 - 2/9 via a group (own and destination group).
+TEST(TopoRouting, ValiantIntermediateRouterDistribution) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  NocConfig c = with_vcs(dragonfly(4, 2, 2, 0, Arrangement::kAbsolute, Routing::kValiant), 4);
+  c.valiant_router = true;
+  c.flowlets = false;
+  NBench b(c);
+  const uint32_t n = 360;
+  test::ThreadRunner drv("drv", [&] {
+    for (uint32_t k = 0; k < n; ++k) {
+      const Packet p = pkt(0, static_cast<uint8_t>(8 + k % 8), 0, static_cast<uint16_t>(k));
+      while (!b.node[0]->send(p)) wait(P);
+      wait(400 * P);
+    }
+  });
+  sc_start(sc_time(1, SC_SEC), SC_EXIT_ON_STARVATION);
+  uint64_t got = 0;
+  for (uint32_t d = 8; d < 16; ++d) got += b.node[d]->rx.size();
+  EXPECT_EQ(got, n);
+  const double f = static_cast<double>(b.noc.stats().nonminimal) / n;
+  EXPECT_GT(f, 0.84) << f;  // 32/36 = 0.889; via a group: 7/9 = 0.778
+  EXPECT_LT(f, 0.94) << f;
+}
+
+// adaptive_choices 2 (BookSim2's anca): at zero load both random draws see
+// empty queues and the first is taken, so one flow's packets spread over the
+// up ports; the default (least loaded of all, ties from the flow's ECMP
+// pick) keeps them on one.
+TEST(TopoRouting, FatTreeAdaptiveTwoRandomChoicesSpreadAtZeroLoad) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  NocConfig c = fat_tree(4, 2, 0, Routing::kAdaptive);
+  c.adaptive_choices = 2;
+  c.flowlets = false;
+  NBench b(c);
+  test::ThreadRunner drv("drv", [&] {
+    for (uint16_t k = 0; k < 40; ++k) {
+      while (!b.node[0]->send(pkt(0, 5, 0, k))) wait(P);
+      wait(100 * P);
+    }
+  });
+  sc_start(sc_time(1, SC_SEC), SC_EXIT_ON_STARVATION);
+  EXPECT_EQ(b.node[5]->rx.size(), 40u);
+  const TopoGraph& g = *b.noc.graph();
+  const uint32_t leaf0 = g.terminals, np = g.ports;
+  uint32_t used = 0;
+  for (uint32_t j = 0; j < g.up_n[leaf0]; ++j)
+    used += b.noc.stats().link_flits[static_cast<size_t>(leaf0) * np + g.up_lo[leaf0] + j] > 0;
+  EXPECT_GE(used, 3u);
+}
+
+// vc_per_packet: a head takes any free VC of its set. The destination node
+// grants no credit, so its packets wait at its adapter's input: with the
+// flow's VC all in one VC, per packet in both VCs of the class.
+TEST(TopoRouting, VcPerPacketUsesEveryVcOfTheSet) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  NocConfig c = fat_tree(4, 2);
+  c.vc_per_packet = true;
+  c.hol_lifetime_cycles = 0;
+  NBench b(c);
+  b.node[5]->grant = {0, 0};
+  test::ThreadRunner drv("drv", [&] {
+    for (uint16_t k = 0; k < 4; ++k) {
+      while (!b.node[0]->send(pkt(0, 5, 0, k))) wait(P);
+      wait(50 * P);
+    }
+  });
+  sc_start(sc_time(2, SC_US));
+  EXPECT_EQ(b.node[5]->rx.size(), 0u);
+  const TopoGraph& g = *b.noc.graph();
+  const size_t base = (static_cast<size_t>(5) * g.ports + 1) * 2 * c.vcs_per_class;  // adapter 5, port 1, class 0
+  EXPECT_GT(b.noc.stats().vc_stalls[base + 0], 0u);
+  EXPECT_GT(b.noc.stats().vc_stalls[base + 1], 0u);
+}
+
+// terminal_direct: the NI sits on the leaf switch (BookSim2's terminals):
+// 2 (P + L) cycles less than through the adapter router, and the formula
+// is met exactly by the simulation for every pair.
+TEST(TopoZeroLoad, TerminalDirectFatTreePipelineExact) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  NocConfig c = fat_tree(2, 2);
+  c.router = RouterModel::kPipeline;
+  c.buf_depth_flits = 16;
+  c.terminal_direct = true;
+  zero_load_all_pairs(c, {0, 100});
+}
+
+TEST(TopoZeroLoad, TerminalDirectSavesTheAdapterRouters) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  NocConfig c = fat_tree(2, 2);
+  c.router = RouterModel::kPipeline;
+  c.buf_depth_flits = 16;
+  const Noc adapter("adapter", c);
+  c.terminal_direct = true;
+  const Noc direct("direct", c);
+  const uint32_t p = c.rc_cycles + c.va_cycles + c.sa_cycles + c.st_cycles, l = c.link_latency_cycles;
+  for (uint32_t d : {1u, 2u, 3u})
+    EXPECT_EQ(adapter.zero_load_cycles(0, d, 64), direct.zero_load_cycles(0, d, 64) + 2 * (p + l)) << d;
+}
+
+TEST(TopoZeroLoad, TerminalDirectDragonflyPipelineExact) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  NocConfig c = dragonfly(2, 2, 1);
+  c.router = RouterModel::kPipeline;
+  c.link_ns_global = 10;
+  c.buf_depth_flits = 32;
+  c.terminal_direct = true;
+  c.vc_per_packet = true;
+  zero_load_all_pairs(c, {0, 100});
+  NocConfig s = dragonfly(2, 2, 1);
+  s.terminal_direct = true;
+  expect_invalid(s, "terminal_direct = 1: needs router pipeline");
+}
+
+TEST(TopoLoad, DeadlockFreeAllToAllDragonflyUgalViaRouterDirect) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  NocConfig c = with_vcs(dragonfly(2, 2, 1, 0, Arrangement::kAbsolute, Routing::kUgal), 4);
+  c.router = RouterModel::kPipeline;
+  c.valiant_router = true;
+  c.terminal_direct = true;
+  c.vc_per_packet = true;
+  c.buf_depth_flits = 3;
+  c.link_width_bytes = 8;
+  c.ugal_threshold = 0;
+  c.flowlets = false;
+  all_to_all(c, 3, 120);
+}

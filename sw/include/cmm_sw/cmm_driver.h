@@ -45,6 +45,11 @@ struct CstInfo {
   uint16_t tx_nacks = 0;  // refused messages only (SEQ_GAP / SEQ_OLD NACKs are not counted)
   uint16_t tx_lost = 0;   // send entry: messages the receiver reported missing (sum of SEQ_GAP counts)
   uint16_t rx_lost = 0;   // receive entry: messages found missing by sequence gaps
+  // Rekey (docs/strong-mode.md 7; 0 in cores without it).
+  uint8_t key_slot = 0;         // slot of the newest key
+  bool old_slot_valid = false;  // the previous key is still accepted
+  bool rekey_pending = false;   // receive entry: the REKEY's CONNECT not acknowledged yet
+  uint16_t key_use = 0;         // DATA under the newest key (saturating)
 };
 
 // Decoded ERRLOG_HEAD word.
@@ -120,6 +125,9 @@ class CmmDriver {
   [[nodiscard]] Status endpoint_state(uint8_t ep, regs::State& out);
   [[nodiscard]] Status cst_status(uint8_t ep, uint32_t& raw);  // the CST_STATUS word
   [[nodiscard]] Status cst_lost(uint8_t ep, uint16_t& tx, uint16_t& rx);
+  // CMD REKEY on an OPEN strong receive entry (docs/strong-mode.md 7): the
+  // key staged before (stage_key) or, with hwkey, the CMM's generator's.
+  [[nodiscard]] Status rekey(uint8_t ep, bool hwkey);
 
   // ---- partition and node counters
   [[nodiscard]] Status part_info(PartInfo& out);

@@ -120,6 +120,9 @@ struct AgentStats {
   uint32_t exceptions = 0;         // I6 exceptions seen in EXC_COUNT
   uint32_t alarms = 0;             // reject-rate alarms seen in ALARM_COUNT
   uint32_t keygen_retries = 0;     // hardware CONNECTs refused KEY_GEN_NOT_READY and scheduled again
+  uint32_t rekeys = 0;             // CMD REKEY accepted with a new key (docs/strong-mode.md 7)
+  uint32_t forced_rekeys = 0;      // of those: answers to a REKEY_DUE error-log entry
+  uint32_t rekey_resends = 0;      // CMD REKEY re-issued while REKEY_PENDING (CONNECT or its ACK lost)
   uint32_t operator[](AgentReason r) const { return refused[static_cast<size_t>(r)]; }
   uint32_t total_refused() const;
 };
@@ -228,6 +231,14 @@ class KernelAgent {
   [[nodiscard]] Status set_key(uint8_t ep, const ChannelKey& key);
   [[nodiscard]] Status close(uint8_t ep);
   [[nodiscard]] Status free_endpoint(uint8_t ep);
+  // Rekey without drain (docs/strong-mode.md 7) of an OPEN strong receive
+  // entry: a fresh key (cfg.key_source) and CMD REKEY; the channel keeps
+  // flowing. While the CMM shows REKEY_PENDING, poll() re-issues CMD REKEY
+  // every cfg.connect_timeout (cfg.connect_tries in all). If the previous
+  // new key is not in use at the sender yet (KEY_PRESENT) or the hardware
+  // generator is not ready, Ok is returned and poll() tries again after
+  // cfg.connect_timeout. poll() calls it itself for a REKEY_DUE log entry.
+  [[nodiscard]] Status rekey_channel(uint8_t ep);
 
   // ---- status reads
   [[nodiscard]] Status read_cst(uint8_t ep, CstInfo& out);
@@ -287,6 +298,9 @@ class KernelAgent {
     uint8_t tries = 0;        // CONNECTs sent
     bool key_wait = false;    // hardware key: a CONNECT refused KEY_GEN_NOT_READY waits for deadline
     uint8_t key_tries = 0;    // hardware CONNECTs refused KEY_GEN_NOT_READY so far
+    bool rekey_wait = false;  // REKEY sent: re-issue while REKEY_PENDING (deadline)
+    bool rekey_retry = false; // REKEY refused for now (KEY_PRESENT, KEY_GEN_NOT_READY): again at deadline
+    uint8_t rekey_tries = 0;
     uint16_t tx_nacks_seen = 0;
     uint16_t tx_lost_seen = 0;  // CST_LOST.TX / .RX already counted in stats_ (cleared only by ALLOC/FREE)
     uint16_t rx_lost_seen = 0;
@@ -302,6 +316,7 @@ class KernelAgent {
   Status guard_init() const;
   Status connect_hw(uint8_t ep);
   Status on_keygen_timer(uint8_t ep);
+  Status on_rekey_timer(uint8_t ep);
   ChannelKey next_key();
   uint64_t after(uint64_t ticks) const;
   void refused(AgentReason r) { ++stats_.refused[static_cast<size_t>(r)]; }

@@ -107,6 +107,31 @@ struct NocConfig {
   // follows its flow's path while an earlier one is in flight; the CMMs need
   // it). false: every packet chooses (BookSim2's behaviour; reorders flows).
   bool flowlets = true;
+  // Options that reproduce BookSim2's choices where ours differ (docs/fabric.md
+  // "Adaptive routing against BookSim2"); the defaults keep the model's own.
+  // Valiant/UGAL intermediate: false = a random group (one local hop there);
+  // true = a random router of any group but the source's, the destination's
+  // included (BookSim2 dragonflynew: a random terminal's router; up to two
+  // local hops there). Needs 4 VC sets (phase after the intermediate).
+  bool valiant_router = false;
+  // With valiant_router: BookSim2's VC per phase instead of the VC sets
+  // (3 sets: 0 before the intermediate router, its global hop included; 1
+  // after it; 2 after the last global hop; minimal packets start in 1, those
+  // within the group in 2). Its CDG is cyclic (set 0 carries local -> global
+  // -> local): deadlock is possible; for comparison with BookSim2 only.
+  bool phase_vcs = false;
+  // Fat-tree adaptive: up ports compared per up hop: 0 = all (least loaded);
+  // 2 = two drawn at random with replacement, the less loaded (ties: the
+  // first), chosen once per switch (BookSim2's anca).
+  uint32_t adaptive_choices = 0;
+  // A head takes any free VC of its set (per packet, as BookSim2's VC
+  // allocator) instead of its flow's VC; reorders flows (network-alone).
+  bool vc_per_packet = false;
+  // Switched fabrics: the terminal adapter is a wire (BookSim2's terminal
+  // interface): the NI injects into the leaf switch over an L-cycle channel
+  // and the leaf switch ejects to the NI over an L-cycle channel; false: the
+  // adapter is a 1-port router with the pipeline and its terminal link.
+  bool terminal_direct = false;
 
   // Routers that carry a node: x*y, or the terminals of a switched fabric.
   uint32_t num_nodes() const;
@@ -224,7 +249,9 @@ class Noc : public sc_core::sc_module, private Clocked {
     uint8_t cls = 0;
     uint8_t dec = 0;   // adaptive routing: 0 undecided, 1 flowlet leader, 2 follower
     uint8_t live = 0;  // counted in flow_live_
-    uint16_t inter = 0xFFFF;  // dragonfly Valiant/UGAL intermediate group (0xFFFF: minimal)
+    uint16_t inter = 0xFFFF;  // dragonfly Valiant/UGAL intermediate group or router (0xFFFF: minimal)
+    uint16_t pick_r = 0xFFFF; // adaptive_choices: the switch of the last up choice, and the port
+    uint8_t pick_p = 0;
   };
   struct Stream {  // NI injection of one packet on one local input VC
     uint32_t slot = 0;
@@ -251,7 +278,9 @@ class Noc : public sc_core::sc_module, private Clocked {
   // A head without a node credit at the ejection port: waits, or past the
   // lifetime is dropped (HOL_TIMEOUT). Returns true if it was dropped.
   bool eject_hol(uint32_t r, uint32_t p, uint32_t v, uint32_t iv, uint32_t c, const Slot& sl, uint64_t t);
-  void deliver(uint32_t r, uint32_t slot, uint64_t t, uint32_t extra = 0);
+  void deliver(uint32_t r, uint32_t slot, uint64_t t, uint32_t extra = 0, bool now = false);
+  uint32_t pick_vc(uint32_t ob, uint32_t lo, uint32_t n, const Slot& sl) const;
+  void eject_direct(uint32_t r, uint64_t t);
   void discard_head(uint32_t r, uint32_t p, uint32_t v, uint32_t iv);
   void edge_drop(uint32_t r, regs::Reason why, const Packet& p);
   void wake_at(uint64_t cycle);
@@ -272,6 +301,9 @@ class Noc : public sc_core::sc_module, private Clocked {
   uint32_t nsets_ = 1;    // gen_: VC sets per class (each s0_ VCs)
   std::unique_ptr<TopoGraph> graph_;
   bool adapt_ = false;  // valiant, ugal or adaptive routing (flowlets)
+  bool via_router_ = false;  // cfg_.valiant_router on a dragonfly
+  bool direct_ = false;      // cfg_.terminal_direct on a switched fabric
+  std::vector<uint8_t> term_in_;  // [router*np + port]: direct_ and fed by a terminal (set 0 whatever the VC)
   std::vector<uint16_t> flow_live_;   // [src*nn + dst]: decided packets of the flow not yet freed
   std::vector<uint16_t> flow_inter_;  // [src*nn + dst]: the flow's current intermediate group
   std::vector<uint64_t> flow_ups_;    // [src*nn + dst]: its up port per fat-tree level (8 bits each)

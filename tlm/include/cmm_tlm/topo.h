@@ -6,6 +6,7 @@
 // and one link (port 1) to its leaf switch; switches follow.
 // Also the channel-dependency-graph (CDG) deadlock check.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -60,7 +61,9 @@ struct TopoGraph {
   std::vector<int32_t> out_ch;   // [router*ports + port]: channel index, -1 none
   std::vector<uint8_t> route;    // [router*terminals + dst]: output port (0 eject, kEcmpPort)
   std::vector<uint8_t> up_lo, up_n;  // [router]: up ports [lo, lo+n) for kEcmpPort
-  uint32_t vc_sets = 1;          // VC sets per class the routing needs (dragonfly minimal: 2, valiant/ugal: 3)
+  uint32_t vc_sets = 1;          // VC sets per class the routing needs (dragonfly minimal: 2, valiant/ugal: 3, 4 via a router)
+  bool via_router = false;       // dragonfly valiant/ugal: the intermediate is a router (NocConfig::valiant_router)
+  bool phase_vcs = false;        // with via_router: BookSim2's VC per phase (NocConfig::phase_vcs)
   Routing routing = Routing::kMinimal;
   uint32_t df_a = 0, df_p = 0, df_g = 0;  // dragonfly shape (intermediate groups)
   std::vector<uint8_t> level;    // [router]: fat-tree switch level (flowlet path memory)
@@ -71,18 +74,41 @@ struct TopoGraph {
   }
   // Dragonfly: the terminal the routing aims at to reach group `grp`.
   uint32_t group_target(uint32_t grp) const { return grp * df_a * df_p; }
+  // Dragonfly: the terminal the routing aims at to reach switch router `r`.
+  uint32_t router_target(uint32_t r) const { return (r - terminals) * df_p; }
+  // VC set of a packet leaving router `r` over channel c, from input set
+  // `lvl`: one up across a bump (global) link; via_router: at least 2 once
+  // it leaves its intermediate router `inter` (the phase after it).
+  // fresh: the packet entered switch r from its terminal; d: its destination
+  // terminal (phase_vcs only).
+  uint32_t next_set(uint32_t lvl, uint32_t r, uint32_t c, uint32_t inter, bool fresh = false, uint32_t d = 0) const {
+    if (phase_vcs) {  // BookSim2: phase 0 | 1 | 2
+      if (fresh) lvl = group_of(r) == group_of(d) ? 2 : inter != kNoInter && group_of(inter) != group_of(r) ? 0 : 1;
+      if (lvl == 0 && r == inter) lvl = 1;
+      return lvl == 1 && ch[c].bump ? 2 : lvl;
+    }
+    if (via_router && inter == r && lvl < 2) lvl = 2;
+    return std::min<uint32_t>(lvl + ch[c].bump, vc_sets - 1);
+  }
 
   // Output port at router r for a packet of flow `flow` to terminal d.
   uint32_t port_for(uint32_t r, uint32_t d, uint32_t flow) const;
   // Channels of the path s -> d (terminal indices), in order: the minimal
   // (or ECMP) path; valiant/ugal through intermediate group `inter`
-  // (kNoInter: minimal); adaptive: up port `ups[level]` at each up hop
-  // (null: the ECMP pick).
+  // (via_router: intermediate switch router; kNoInter: minimal); adaptive:
+  // up port `ups[level]` at each up hop (null: the ECMP pick).
   std::vector<uint32_t> path(uint32_t s, uint32_t d, uint32_t flow, uint32_t inter = kNoInter,
                              const uint8_t* ups = nullptr) const;
   // Every path the routing allows from s to d (the union for adaptive
   // routing; one path for deterministic routing).
-  std::vector<std::vector<uint32_t>> all_paths(uint32_t s, uint32_t d) const;
+  // inters (if given): the intermediate of each path (kNoInter: none).
+  std::vector<std::vector<uint32_t>> all_paths(uint32_t s, uint32_t d, std::vector<uint32_t>* inters = nullptr) const;
+  // via_router: whether intermediate router `inter` makes s -> d nonminimal
+  // (its group is not the source's).
+  bool via(uint32_t s, uint32_t inter) const {
+    if (inter == kNoInter || !df_a) return false;
+    return via_router ? group_of(inter) != group_of(s) : true;
+  }
   static constexpr uint32_t kNoInter = 0xFFFFu;
 };
 
