@@ -59,7 +59,7 @@ bool is_mgmt(const Header& h) { return h.masked().opcode == static_cast<uint8_t>
 constexpr uint64_t kMaxDraws = kMaxEdges / kKeygenCycles + 2;
 
 // The generator's key for a seed, counter and node (docs/security.md 1.10).
-Key hw_key(const Key& seed, uint64_t ctr, uint8_t node) {
+Key hw_key(const Key& seed, uint64_t ctr, uint16_t node) {
   uint8_t k[16], msg[16];
   for (uint32_t i = 0; i < 16; ++i) {
     k[i] = static_cast<uint8_t>(seed[i / 4] >> (8 * (i % 4)));
@@ -76,7 +76,7 @@ struct HwPairs {
   std::vector<std::pair<Key, Key>> seeds;
   std::vector<std::pair<Key, Key>> found;
   // (ka, kb) are the keys A's and B's generators made for one counter.
-  bool match(const Key& ka, const Key& kb, uint8_t node) {
+  bool match(const Key& ka, const Key& kb, uint16_t node) {
     for (const auto& f : found)
       if (f.first == ka && f.second == kb) return true;
     for (const auto& sd : seeds)
@@ -101,10 +101,11 @@ struct Ref {
     uint32_t mask = 0;
   };
   struct Entry {
-    uint8_t rnode = 0, rpart = 0, rep = 0, rgen = 0;
+    uint16_t rnode = 0;
+    uint8_t rpart = 0, rep = 0, rgen = 0;
     std::vector<Key> keys;  // installed by the local agent since the last zeroize
   };
-  uint8_t node_id = 0;
+  uint16_t node_id = 0;
   std::array<Part, kNumPartitions> part{};
   std::array<Entry, kNumEndpoints> ent{};
   Key seed{};           // A's generator seed (entropy_i)
@@ -158,7 +159,7 @@ struct Ref {
       Entry& e = ent[ep];
       e.keys.clear();
       if (off == CMM_CST_REMOTE_OFFSET) {
-        e.rnode = static_cast<uint8_t>(CMM_FIELD_GET(in.reg_req_wdata, CMM_CST_REMOTE_NODE));
+        e.rnode = static_cast<uint16_t>(CMM_FIELD_GET(in.reg_req_wdata, CMM_CST_REMOTE_NODE));
         e.rpart = static_cast<uint8_t>(CMM_FIELD_GET(in.reg_req_wdata, CMM_CST_REMOTE_PART));
         e.rep = static_cast<uint8_t>(CMM_FIELD_GET(in.reg_req_wdata, CMM_CST_REMOTE_EP));
       } else if (off == CMM_CST_GEN_OFFSET) {

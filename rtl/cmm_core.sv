@@ -150,7 +150,7 @@ module cmm_core #(
   localparam int CP_DIR = STATE_W, CP_OPART = CP_DIR + 1, CP_OPID = CP_OPART + PART_ID_BITS,
                  CP_RNODE = CP_OPID + PID_BITS, CP_RPART = CP_RNODE + NODE_ID_BITS,
                  CP_REP = CP_RPART + PART_ID_BITS, CP_GEN = CP_REP + EP_ID_BITS, CP_RGEN = CP_GEN + GEN_W,
-                 CP_TXSEQ = CP_RGEN + GEN_W, CP_RXSEQ = CP_TXSEQ + SEQ_W, CST_PB = CP_RXSEQ + SEQ_W;  // 92
+                 CP_TXSEQ = CP_RGEN + GEN_W, CP_RXSEQ = CP_TXSEQ + SEQ_W, CST_PB = CP_RXSEQ + SEQ_W;  // 100
   localparam int CKT_PB = KEY_BITS + 2;  // key 0..127, valid 128, origin 129, parity 130
   // Node-wide event counters: STAT_* indices are enum stat of the package.
   localparam int STAT_IW = STAT_BITS;
@@ -285,7 +285,7 @@ module cmm_core #(
   localparam logic [7:0] AUX_STRONG = 8'(1) << STRONG_AUX_BIT;
   localparam logic [31:0] MB_C = (MAC_B < 1) ? 32'd1 : (MAC_B > 16) ? 32'd16 : 32'(MAC_B);  // clamped as CoreParams
   localparam logic [31:0] ML_C = (MAC_L > 255) ? 32'd255 : 32'(MAC_L);
-  logic                  cst_mode_q [NEP], cst_mode_n [NEP], cst_mode_m [NEP];  // CST_CTRL.MODE (parity, fault bit 93)
+  logic                  cst_mode_q [NEP], cst_mode_n [NEP], cst_mode_m [NEP];  // CST_CTRL.MODE (parity, fault bit 101)
   logic                  wi_mode, wr_mode;
   // Link-key table (packed: one flop vector per field): no read path (I1).
   logic [NLINK*KEY_BITS-1:0] link_key_q, link_key_n;  // entry n: bits n*KEY_BITS +: KEY_BITS
@@ -578,10 +578,14 @@ module cmm_core #(
   end
 
   // ------------------------------------------------------------------ helpers
-  // Link-table index (one entry when STRONG = 0).
-  localparam int LKW = STRONG ? NODE_ID_BITS : 1;
+  // Link-table index (one entry when STRONG = 0); node ids >= LINK_NODES
+  // have no entry (lk_in = 0: NO_LINK_KEY).
+  localparam int LKW = STRONG ? $clog2(LINK_NODES) : 1;
   function automatic logic [LKW-1:0] lk_i(logic [NODE_ID_BITS-1:0] n);
     lk_i = STRONG ? LKW'(n) : '0;
+  endfunction
+  function automatic logic lk_in(logic [NODE_ID_BITS-1:0] n);
+    lk_in = 32'(n) < LINK_NODES;
   endfunction
   // A strong packet: STRONG bit on DATA, CONNECT, CONNECT_ACK, NACK or CLOSE (11.2).
   function automatic logic strong_pkt(hdr_v h);
@@ -625,7 +629,7 @@ module cmm_core #(
     w[CMM_ERRLOG_HEAD_OPCODE_LSB +: CMM_ERRLOG_HEAD_OPCODE_BITS] = opcode;
     w[CMM_ERRLOG_HEAD_FROM_FABRIC_LSB] = from_fabric;
     w[CMM_ERRLOG_HEAD_EXCEPTION_LSB] = exception;
-    w[CMM_ERRLOG_HEAD_SRC_NODE_LSB +: CMM_ERRLOG_HEAD_SRC_NODE_BITS] = src_node;
+    w[CMM_ERRLOG_HEAD_SRC_NODE_LSB +: CMM_ERRLOG_HEAD_SRC_NODE_BITS] = CMM_ERRLOG_HEAD_SRC_NODE_BITS'(src_node);  // bits 7:0
     log_word = w;
   endfunction
 
@@ -927,7 +931,7 @@ module cmm_core #(
   function automatic rcode_t link_chk();
     link_chk = REASON_OK;
     if (STRONG && wr_mode) begin
-      if (!link_valid_q[lk_i(wr_rnode)]) link_chk = REASON_NO_LINK_KEY;
+      if (!lk_in(wr_rnode) || !link_valid_q[lk_i(wr_rnode)]) link_chk = REASON_NO_LINK_KEY;
       else if (link_ctr_q[32'(lk_i(wr_rnode)) * 32 +: 32] == '1) link_chk = REASON_KEY_EXHAUSTED;
     end
   endfunction
@@ -1111,7 +1115,7 @@ module cmm_core #(
     else if (wi_state == STATE_FAULT) r = REASON_TABLE_FAULT;  // out of service: unanswered
     else if (wi_state == STATE_FREE) r = REASON_NOT_OPEN;
     // Strong CONNECT (11.8): link key, then the wrap tag over the ciphertext; dropped unanswered.
-    else if (s1_strong && !link_valid_q[lk_i(`CMM_H(s1_q, SRC_NODE))]) begin
+    else if (s1_strong && (!lk_in(`CMM_H(s1_q, SRC_NODE)) || !link_valid_q[lk_i(`CMM_H(s1_q, SRC_NODE))])) begin
       r = REASON_NO_LINK_KEY;
       drop = 1'b1;
       logit = `CMM_H(s1_q, DST_PART) == wi_owner_part;
@@ -1884,7 +1888,7 @@ module cmm_core #(
       end else if (op == CMM_LINK_CMD_OP_BITS'(LINK_OP_CLEAR)) begin
         ev_r_link_v = 1'b1;
       end else if (op != CMM_LINK_CMD_OP_BITS'(LINK_OP_NOP)) lr = REASON_BAD_CMD;
-      ev_r_link_node = node;
+      ev_r_link_node = NODE_ID_BITS'(node);
       wk_stage = '0;  // a staged link key never outlives one command
       wk_wr = '0;
       cnt = wk_status[CMM_LINK_STATUS_COUNT_LSB +: CMM_LINK_STATUS_COUNT_BITS] + 1'b1;
@@ -2765,7 +2769,7 @@ module cmm_core #(
       cst_pk_n[k] = {cst_rx_seq_n[k], cst_tx_seq_n[k], cst_rgen_n[k], cst_gen_n[k], cst_rep_n[k], cst_rpart_n[k],
                      cst_rnode_n[k], cst_owner_pid_n[k], cst_owner_part_n[k], cst_dir_n[k], cst_state_n[k]};
       cst_par_n[k] = (^cst_pk_n[k]) ^ cst_mode_n[k] ^ cst_flip[k][CST_PB];
-      // Bit CST_PB + 1 (93): CST_CTRL.MODE, strong cores only (11.2).
+      // Bit CST_PB + 1 (101): CST_CTRL.MODE, strong cores only (11.2).
       cst_mode_flip[k] = STRONG && fault_valid_i && rst_ni && fault_entry_i == EP_ID_BITS'(k) && !fault_table_i &&
                          fault_bit_i == 8'(CST_PB + 1);
       cst_pk_n[k] = cst_pk_n[k] ^ cst_flip[k][CST_PB-1:0];

@@ -6,8 +6,8 @@
 //
 // Byte order everywhere: a vector's byte j is bits 8j+7:8j (key word i =
 // bytes 4i..4i+3, little endian; SipHash message block i = bits 64i+63:64i).
-// "Header bytes" are the packed hdr_t (field 0 at bit 0, 252 bits) with the
-// key field zeroed and bits 255:252 zero.
+// "Header bytes" are the fields of the packed hdr_t below the key (field 0 at
+// bit 0, the key is the top field) zero-extended to 256 bits.
 package cmm_mac_pkg;
 
   // SipHash state {v3, v2, v1, v0} (v0 = bits 63:0). Written in the plain
@@ -87,9 +87,9 @@ package cmm_mac_pkg;
                                     64'd48 << 56));
   endfunction
 
-  // Header bytes of a packed header: key field (bits 251:124) zeroed.
+  // Header bytes of a packed header: the fields below the key (the top field), zero-extended.
   function automatic logic [255:0] hdr_bytes(input logic [cmm_pkg::HDR_BITS-1:0] h);
-    hdr_bytes = {4'b0, {cmm_pkg::HDR_KEY_BITS{1'b0}}, h[cmm_pkg::HDR_KEY_LSB-1:0]};  // key is the top field
+    hdr_bytes = {{(256 - cmm_pkg::HDR_KEY_LSB){1'b0}}, h[cmm_pkg::HDR_KEY_LSB-1:0]};
   endfunction
 
 endpackage

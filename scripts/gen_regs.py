@@ -99,8 +99,15 @@ class Spec:
                 sorted(v for _, v, _ in self.enum_items("stat")) != list(range(stat["count"])):
             self.fail("STAT.count must equal the number of enum stat values, numbered 0..count-1")
         hdr_bits = sum(h["bits"] for h in self.header)
-        if hdr_bits > 256:
-            self.fail("header wider than 256 bits")
+        # The MAC covers the fields below the key as 32 bytes (docs/strong-mode.md 11.4).
+        if self.header[-1]["name"] != "key" or hdr_bits - self.header[-1]["bits"] > 256:
+            self.fail("header: key must be the last field and the fields below it at most 256 bits")
+        hb = {h["name"]: h["bits"] for h in self.header}
+        if not hb["src_node"] == hb["dst_node"] == self.geo["node_id_bits"] <= 16:
+            self.fail("header src_node/dst_node must be node_id_bits wide, at most 16 (MAC nonce, docs/scale.md)")
+        lcmd = next(r for r in self.regs if r["name"] == "LINK_CMD")
+        if 1 << next(f["bits"] for f in lcmd["fields"] if f["name"] == "NODE") != self.geo["link_nodes"]:
+            self.fail("LINK_CMD.NODE must index exactly link_nodes entries")
         for en, e in self.enums.items():
             vals = [v["value"] for k, v in e.items() if k != "desc"]
             if len(vals) != len(set(vals)):

@@ -10,6 +10,8 @@
 
 namespace cmm::tb {
 
+constexpr uint64_t kNodeIds = uint64_t{1} << regs::kNodeIdBits;  // node ids 0..kNodeIds-1
+
 using nlohmann::json;
 
 bool is_rogue_attack(const std::string& kind) {
@@ -65,12 +67,15 @@ void Scenario::validate() const {
 
   // Rules between keys.
   if (nodes.empty()) bad("nodes", "[]", "at least one node");
-  std::set<uint8_t> ids;
+  std::set<uint16_t> ids;
   std::set<std::string> procs;
   for (size_t n = 0; n < nodes.size(); ++n) {
     const auto& N = nodes[n];
     const std::string key = "nodes[" + std::to_string(n) + "]";
     if (!ids.insert(N.id).second) bad(key + ".id", std::to_string(N.id), "node ids must be unique");
+    if (security_mode == "strong" && N.id >= regs::kLinkNodes)
+      bad(key + ".id", std::to_string(N.id),
+          "0.." + std::to_string(regs::kLinkNodes - 1) + " in strong mode (one link key per node id, link_nodes)");
     if (N.partitions.empty() || N.partitions.size() > regs::kNumPartitions)
       bad(key + ".partitions", std::to_string(N.partitions.size()) + " partitions",
           "1.." + std::to_string(regs::kNumPartitions) + " partitions");
@@ -150,9 +155,9 @@ void Scenario::validate() const {
           "all, <node name>, <node name>.in or <node name>.out, with a node of the scenario");
   }
   if (topology == "ring" && fabric_y > 1) bad("fabric_y", std::to_string(fabric_y), "0 or 1 for a ring");
-  if (uint64_t{fabric_x} * std::max<uint32_t>(fabric_y, 1) > 256)
+  if (uint64_t{fabric_x} * std::max<uint32_t>(fabric_y, 1) > kNodeIds)
     bad("fabric_y", std::to_string(fabric_y),
-        "at most 256 routers: fabric_x x fabric_y = " + std::to_string(fabric_x) + " x " + std::to_string(fabric_y));
+        "at most 65536 routers: fabric_x x fabric_y = " + std::to_string(fabric_x) + " x " + std::to_string(fabric_y));
   if ((topology == "ring" || topology == "torus") && vcs_per_class < 2)
     bad("vcs_per_class", std::to_string(vcs_per_class), "2..16 on a ring or torus (dateline virtual channels)");
   if (switched_topology(topology)) {
@@ -213,10 +218,10 @@ std::vector<Location> Scenario::terminals() const {
 
 std::vector<NodeSpec> generate_nodes(const GenerateSpec& g) {
   check_fields(KeyScope::kGenerate, &g, "generate.");
-  if (g.first_id + g.nodes > 256)
+  if (uint64_t{g.first_id} + g.nodes > kNodeIds)
     bad("generate.nodes", std::to_string(g.nodes),
-        "1.." + std::to_string(256 - g.first_id) + " with first_id " + std::to_string(g.first_id) +
-            ": node ids first_id .. first_id+nodes-1 must fit in 0..255");
+        "1.." + std::to_string(kNodeIds - g.first_id) + " with first_id " + std::to_string(g.first_id) +
+            ": node ids first_id .. first_id+nodes-1 must fit in 0..65535");
   const uint32_t quota = g.quota ? g.quota : regs::kNumEndpoints / g.partitions;
   if (quota * g.partitions > regs::kNumEndpoints)
     bad("generate.quota", std::to_string(g.quota),
@@ -225,7 +230,7 @@ std::vector<NodeSpec> generate_nodes(const GenerateSpec& g) {
   for (uint32_t n = 0; n < g.nodes; ++n) {
     NodeSpec N;
     N.name = "n" + std::to_string(n);
-    N.id = static_cast<uint8_t>(g.first_id + n);
+    N.id = static_cast<uint16_t>(g.first_id + n);
     for (uint32_t p = 0; p < g.partitions; ++p) {
       PartitionSpec P;
       P.name = N.name + "p" + std::to_string(p);

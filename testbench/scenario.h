@@ -30,7 +30,7 @@ struct PartitionSpec {
 
 struct NodeSpec {
   std::string name;  // e.g. "202"
-  uint8_t id = 0;
+  uint16_t id = 0;
   std::vector<PartitionSpec> partitions;  // index = PartitionId
   std::string core;  // "cpp" or "rtl" (Verilated rtl/cmm_core.sv); empty: the scenario's `core`
 };
@@ -82,7 +82,7 @@ struct AttackSpec {
   uint32_t count = 20;            // attempts
   uint32_t start_cycle = 1000;    // first attempt, after the target channel is open
   uint32_t gap_cycles = 100;      // between attempts (0: line rate, rogue nodes)
-  uint8_t rogue_node_id = 250;    // rogue nodes: the node id it uses on the fabric
+  uint16_t rogue_node_id = 250;    // rogue nodes: the node id it uses on the fabric
 };
 bool is_rogue_attack(const std::string& kind);
 

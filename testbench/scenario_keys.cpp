@@ -222,7 +222,7 @@ std::vector<KeyDecl> make_keys() {
                        "routers per row (ring: routers); 0 = the smallest that holds every node and rogue node",
                        kGrid, on_grid));
   k.push_back(uint_key(S::kScenario, "fabric_y", &Scenario::fabric_y, 0, 256, "routers",
-                       "rows of routers (ring: 1); 0 = the smallest that fits; fabric_x x fabric_y <= 256",
+                       "rows of routers (ring: 1); 0 = the smallest that fits; fabric_x x fabric_y <= 65536",
                        kGrid, on_grid));
   add_switched_keys(k);
   k.push_back(uint_key(S::kScenario, "vcs_per_class", &Scenario::vcs_per_class, 1, 16, "VCs",
@@ -358,18 +358,18 @@ std::vector<KeyDecl> make_keys() {
   k.push_back(nested(S::kScenario, "provenance", KeyType::kObject,
                      "written by cmmsim into config.json (version, git, tools, seed); ignored when read"));
   // ---- generate
-  k.push_back(uint_key(S::kGenerate, "nodes", &GenerateSpec::nodes, 1, 256, "nodes", "number of nodes"));
+  k.push_back(uint_key(S::kGenerate, "nodes", &GenerateSpec::nodes, 1, 65536, "nodes", "number of nodes"));
   k.push_back(uint_key(S::kGenerate, "partitions", &GenerateSpec::partitions, 1, parts, "partitions",
                        "partitions per node"));
   k.push_back(uint_key(S::kGenerate, "processes", &GenerateSpec::processes, 1, 64, "processes",
                        "processes per partition (pids 1 + q + 100 p)"));
   k.push_back(uint_key(S::kGenerate, "quota", &GenerateSpec::quota, 0, eps, "endpoints",
                        "endpoints per partition; 0 = the table shared evenly; partitions x quota <= table size"));
-  k.push_back(uint_key(S::kGenerate, "first_id", &GenerateSpec::first_id, 0, 255, "id",
-                       "node id of n0; ids first_id .. first_id+nodes-1 must fit in 0..255"));
+  k.push_back(uint_key(S::kGenerate, "first_id", &GenerateSpec::first_id, 0, 65535, "id",
+                       "node id of n0; ids first_id .. first_id+nodes-1 must fit in 0..65535"));
   // ---- nodes[]
   k.push_back(string_key(S::kNode, "name", &NodeSpec::name, "node name (process names are the unique ones)"));
-  k.push_back(uint_key(S::kNode, "id", &NodeSpec::id, 0, 255, "id", "node id on the fabric, unique"));
+  k.push_back(uint_key(S::kNode, "id", &NodeSpec::id, 0, 65535, "id", "node id on the fabric, unique"));
   k.push_back(enum_key(S::kNode, "core", &NodeSpec::core, {"cpp", "rtl"},
                        "this node's CMM core; absent = the scenario's `core`"));
   k.back().def = nullptr;  // absent
@@ -410,7 +410,7 @@ std::vector<KeyDecl> make_keys() {
                        "first attempt, after the target channel is open"));
   k.push_back(uint_key(S::kAttack, "gap_cycles", &A::gap_cycles, 0, kU32, "cycles",
                        "between attempts; 0 (line rate) only for flooder"));
-  k.push_back(uint_key(S::kAttack, "rogue_node_id", &A::rogue_node_id, 0, 255, "id",
+  k.push_back(uint_key(S::kAttack, "rogue_node_id", &A::rogue_node_id, 0, 65535, "id",
                        "rogue nodes: the node id of its own fabric port; no scenario node's, unique among rogues"));
   // ---- faults[]
   {

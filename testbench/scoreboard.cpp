@@ -234,6 +234,14 @@ void Scoreboard::nack(uint32_t ch, uint32_t seq, uint8_t reason, uint32_t gap, b
     retire(w);
     return;
   }
+  if (reason == kNotOpen && (st == 5 || st == kRetired)) {
+    // Reported lost by a gap, then its late (reordered) copy reached the
+    // receive entry after it left OPEN: NACKed NOT_OPEN. If that NACK reaches
+    // the sender's agent it is reported twice, lost once (the reverse order
+    // of the NOT_OPEN case above); lost or stale on the way, it adds nothing.
+    if (!in_fabric) ++c.gap_renacked;
+    return;
+  }
   if (st != 1) {
     errors_.push_back(id + ": NACKed (reason " + std::to_string(reason) + ") after it was " +
                       (st == 2 ? "delivered" : st == kRetired ? "delivered or reported lost" : "already reported lost"));

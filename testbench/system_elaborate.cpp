@@ -22,7 +22,7 @@ namespace {
 // but its own domain and context: master = BLAKE2b-256(domain || seed),
 // entropy = KDF(16 bytes, id = node << 32 | boot, "CMMENTRP", master).
 // Same seed, same entropy: runs reproduce.
-Key node_entropy(uint64_t seed, uint8_t node, uint32_t boot) {
+Key node_entropy(uint64_t seed, uint16_t node, uint32_t boot) {
   static constexpr char kDomain[] = "cmm/testbench/keygen-entropy/v1";
   static constexpr char kContext[9] = "CMMENTRP";
   if (sodium_init() < 0) throw std::runtime_error("libsodium initialisation failed");
@@ -123,13 +123,13 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     fault_settle_ = fault_settle_cycles();
   }
   rogue_by_port_.assign(fabric_->num_ports(), nullptr);
-  for (uint32_t i = 0; i < 256; ++i) fabric_->route(static_cast<uint8_t>(i), -1);
+  for (uint32_t i = 0; i < (1u << regs::kNodeIdBits); ++i) fabric_->route(static_cast<uint16_t>(i), -1);
   fabric_->terminate_unused(ports);
 
   // Nodes.
   node_by_id_.fill(-1);
   for (size_t n = 0; n < s.nodes.size(); ++n) {
-    node_by_id_[s.nodes[n].id] = static_cast<int16_t>(n);
+    node_by_id_[s.nodes[n].id] = static_cast<int32_t>(n);
     const NodeSpec& N = s.nodes[n];
     auto node = std::make_unique<Node>();
     node->idx = n;

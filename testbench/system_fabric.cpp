@@ -85,7 +85,7 @@ tlm::tlm_base_initiator_socket<>& SystemFabric::out(uint32_t port) {
                : static_cast<tlm::tlm_base_initiator_socket<>&>(*noc_->out_isock[port]);
 }
 
-void SystemFabric::route(uint8_t node_id, int port) {
+void SystemFabric::route(uint16_t node_id, int port) {
   if (xbar_) xbar_->set_route(node_id, port);
   else noc_->set_route(node_id, port);
 }

@@ -35,7 +35,7 @@ class SystemFabric {
 
   tlm::tlm_base_target_socket<>& in(uint32_t port);      // a node's egress binds here
   tlm::tlm_base_initiator_socket<>& out(uint32_t port);  // binds to a node's ingress
-  void route(uint8_t node_id, int port);                 // -1: unroutable
+  void route(uint16_t node_id, int port);                 // -1: unroutable
   void set_fault_hook(tlmshell::FaultHook* h);
   uint32_t num_ports() const;                            // every port, used or not
   // Terminates ports [first, num_ports()) with idle nodes that never send

@@ -337,7 +337,7 @@ class System : public sc_module {
   void on_egress(size_t node, const tlmshell::Packet& p);
   void on_reject(size_t node, regs::Reason r, const Header& h);
   void on_drop(const tlmshell::Packet& p, regs::Reason why, const uint32_t* fabric_port);
-  AttackRt* rogue_of(uint8_t node_id) const { return rogue_by_id_[node_id]; }
+  AttackRt* rogue_of(uint16_t node_id) const { return rogue_by_id_[node_id]; }
   void rogue_attempt(AttackRt& a, uint32_t i, std::mt19937_64& rng);
   void predictor_attempt(AttackRt& a, uint32_t i);
   bool attacks_done() const;
@@ -370,11 +370,11 @@ class System : public sc_module {
   std::unique_ptr<tlmshell::ClockDomain> clock_;
   std::unique_ptr<SystemFabric> fabric_;
   std::vector<std::unique_ptr<Node>> nodes_;
-  std::array<int16_t, 256> node_by_id_{};  // node id -> index into nodes_, -1 none
+  std::array<int32_t, size_t{1} << regs::kNodeIdBits> node_by_id_{};  // node id -> index into nodes_, -1 none
   std::vector<std::unique_ptr<ChanRt>> chans_;
   std::vector<std::unique_ptr<CpuBusIf>> user_ctx_;
   std::vector<std::unique_ptr<AttackRt>> attacks_;
-  std::array<AttackRt*, 256> rogue_by_id_{};  // rogue node id -> its attack
+  std::array<AttackRt*, size_t{1} << regs::kNodeIdBits> rogue_by_id_{};  // rogue node id -> its attack
   std::vector<AttackRt*> rogue_by_port_;       // fabric port -> the attack of the rogue node on it
   DropWatch drop_watch_{*this};
   uint64_t fabric_drops_seen_ = 0;

@@ -228,13 +228,13 @@ struct TapNode {
   tlmshell::CmmTlm cmm;
   tlmshell::NodeBus bus;
   tlmshell::PartitionBusIf biu, bmc;
-  static tlmshell::CmmTlmConfig cfg(uint8_t id) {
+  static tlmshell::CmmTlmConfig cfg(uint16_t id) {
     tlmshell::CmmTlmConfig c = tlmshell::test::Node::cfg(id, 4, 16);
     c.core_params.strong = true;
     c.core_params.reliable = true;
     return c;
   }
-  TapNode(const char* n, uint8_t id)
+  TapNode(const char* n, uint16_t id)
       : cmm((std::string(n) + "_cmm").c_str(), cfg(id)),
         bus((std::string(n) + "_bus").c_str(), 1, tlmshell::test::kP, true),
         biu((std::string(n) + "_biu0").c_str()),

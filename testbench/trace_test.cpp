@@ -534,7 +534,7 @@ TEST(VcdWriter, HeaderScopesAndWidths) {
   EXPECT_EQ(w["reg_req_pid"], 16);
   EXPECT_EQ(w["reg_rsp_status"], 2);
   EXPECT_EQ(w["ing_hdr_opcode"], 4);
-  EXPECT_EQ(w["ing_hdr_src_node"], 8);
+  EXPECT_EQ(w["ing_hdr_src_node"], 16);
   EXPECT_EQ(w["eg_hdr_len"], 16);
   EXPECT_EQ(w["vd_reason"], 8);
   EXPECT_EQ(w["irq"], 8);
@@ -730,10 +730,10 @@ $var wire 1 ( reg_req_priv $end
 $var wire 16 ) reg_req_pid [15:0] $end
 $var wire 1 * ing_valid $end
 $var wire 4 + ing_hdr_opcode [3:0] $end
-$var wire 8 , ing_hdr_src_node [7:0] $end
+$var wire 16 , ing_hdr_src_node [15:0] $end
 $var wire 4 - ing_hdr_src_part [3:0] $end
 $var wire 8 . ing_hdr_src_ep [7:0] $end
-$var wire 8 / ing_hdr_dst_node [7:0] $end
+$var wire 16 / ing_hdr_dst_node [15:0] $end
 $var wire 4 0 ing_hdr_dst_part [3:0] $end
 $var wire 8 1 ing_hdr_dst_ep [7:0] $end
 $var wire 16 2 ing_hdr_len [15:0] $end
@@ -751,10 +751,10 @@ $var wire 1 = ing_ready $end
 $var wire 1 > eg_valid $end
 $var wire 1 ? eg_cls $end
 $var wire 4 @ eg_hdr_opcode [3:0] $end
-$var wire 8 A eg_hdr_src_node [7:0] $end
+$var wire 16 A eg_hdr_src_node [15:0] $end
 $var wire 4 B eg_hdr_src_part [3:0] $end
 $var wire 8 C eg_hdr_src_ep [7:0] $end
-$var wire 8 D eg_hdr_dst_node [7:0] $end
+$var wire 16 D eg_hdr_dst_node [15:0] $end
 $var wire 4 E eg_hdr_dst_part [3:0] $end
 $var wire 8 F eg_hdr_dst_ep [7:0] $end
 $var wire 16 G eg_hdr_len [15:0] $end

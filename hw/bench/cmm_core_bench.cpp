@@ -171,7 +171,7 @@ class CorePair {
       --n;
     }
   };
-  static Straps straps(uint8_t node) {
+  static Straps straps(uint16_t node) {
     Straps s;
     s.node_id = node;
     s.quota.fill(0);

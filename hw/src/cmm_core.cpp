@@ -67,10 +67,10 @@ Header::Packed Header::pack() const {
 Header Header::unpack(const Packed& p) {
   Header h;
   h.opcode = static_cast<uint8_t>(get_bits(p, kHdrOpcodeLsb, kHdrOpcodeBits));
-  h.src_node = static_cast<uint8_t>(get_bits(p, kHdrSrcNodeLsb, kHdrSrcNodeBits));
+  h.src_node = static_cast<uint16_t>(get_bits(p, kHdrSrcNodeLsb, kHdrSrcNodeBits));
   h.src_part = static_cast<uint8_t>(get_bits(p, kHdrSrcPartLsb, kHdrSrcPartBits));
   h.src_ep = static_cast<uint8_t>(get_bits(p, kHdrSrcEpLsb, kHdrSrcEpBits));
-  h.dst_node = static_cast<uint8_t>(get_bits(p, kHdrDstNodeLsb, kHdrDstNodeBits));
+  h.dst_node = static_cast<uint16_t>(get_bits(p, kHdrDstNodeLsb, kHdrDstNodeBits));
   h.dst_part = static_cast<uint8_t>(get_bits(p, kHdrDstPartLsb, kHdrDstPartBits));
   h.dst_ep = static_cast<uint8_t>(get_bits(p, kHdrDstEpLsb, kHdrDstEpBits));
   h.len = static_cast<uint16_t>(get_bits(p, kHdrLenLsb, kHdrLenBits));
@@ -420,9 +420,12 @@ Key CmmCore::wrap_subkey(const Key& lk, bool enc) {
 
 Key CmmCore::wrap_stream(const Key& lk, const Header& h) {
   const uint32_t n = uint32_t{h.seq} | uint32_t{h.tag} << 16;  // the link's CONNECT counter
-  const uint8_t nonce[16] = {h.src_node, h.dst_node, h.src_part, h.dst_part, h.src_ep, h.dst_ep, h.src_gen,
+  // Node ids: bits 7:0 in bytes 0/1, bits 15:8 in bytes 12/13 (the 8-bit-id layout unchanged).
+  const uint8_t nonce[16] = {static_cast<uint8_t>(h.src_node), static_cast<uint8_t>(h.dst_node), h.src_part,
+                             h.dst_part, h.src_ep, h.dst_ep, h.src_gen,
                              h.dst_gen, static_cast<uint8_t>(n), static_cast<uint8_t>(n >> 8),
-                             static_cast<uint8_t>(n >> 16), static_cast<uint8_t>(n >> 24), 0, 0, 0, 0};
+                             static_cast<uint8_t>(n >> 16), static_cast<uint8_t>(n >> 24),
+                             static_cast<uint8_t>(h.src_node >> 8), static_cast<uint8_t>(h.dst_node >> 8), 0, 0};
   return sip_key(wrap_subkey(lk, true), nonce, 16);
 }
 
@@ -448,7 +451,7 @@ Header CmmCore::make_hdr(Opcode op, uint32_t src_part, uint32_t src_ep, uint32_t
   h.src_node = straps_.node_id;
   h.src_part = static_cast<uint8_t>(src_part);
   h.src_ep = static_cast<uint8_t>(src_ep);
-  h.dst_node = static_cast<uint8_t>(dst_node);
+  h.dst_node = static_cast<uint16_t>(dst_node);
   h.dst_part = static_cast<uint8_t>(dst_part);
   h.dst_ep = static_cast<uint8_t>(dst_ep);
   return h;
@@ -592,8 +595,8 @@ void CmmCore::reset_entry(uint32_t ep) {
 // ---------------------------------------------------------------- table integrity (security.md 1.11)
 
 // Bit index order of the fault-injection port: state 0-2, dir 3, owner_part
-// 4-7, owner_pid 8-23, rnode 24-31, rpart 32-35, rep 36-43, gen 44-51, rgen
-// 52-59, tx_seq 60-75, rx_seq 76-91, parity 92.
+// 4-7, owner_pid 8-23, rnode 24-39, rpart 40-43, rep 44-51, gen 52-59, rgen
+// 60-67, tx_seq 68-83, rx_seq 84-99, parity 100.
 uint32_t CmmCore::cst_parity(const Cst& c) {
   // Parity does not depend on bit positions: XOR of the fields, then fold.
   const uint32_t x = uint32_t{c.state} ^ c.dir ^ c.owner_part ^ c.owner_pid ^ c.rnode ^ c.rpart ^ c.rep ^ c.gen ^
@@ -659,7 +662,7 @@ void CmmCore::inject_fault(const PinsIn& in) {
   if (!in.fault_valid || in.fault_entry >= kNumEndpoints) return;
   const uint32_t b = in.fault_bit;
   if ((in.fault_table & 1u) == 0) {
-    if (b == kCstProtBits + 1 && params_.strong) {  // bit 93: CST_CTRL.MODE (strong cores only)
+    if (b == kCstProtBits + 1 && params_.strong) {  // bit 101: CST_CTRL.MODE (strong cores only)
       cst_[in.fault_entry].mode ^= 1u;
       fault_pending_ = true;
       return;
@@ -672,13 +675,13 @@ void CmmCore::inject_fault(const PinsIn& in) {
     else if (b < 4) flip8(c.dir, 0);
     else if (b < 8) flip8(c.owner_part, b - 4);
     else if (b < 24) flip16(c.owner_pid, b - 8);
-    else if (b < 32) flip8(c.rnode, b - 24);
-    else if (b < 36) flip8(c.rpart, b - 32);
-    else if (b < 44) flip8(c.rep, b - 36);
-    else if (b < 52) flip8(c.gen, b - 44);
-    else if (b < 60) flip8(c.rgen, b - 52);
-    else if (b < 76) flip16(c.tx_seq, b - 60);
-    else if (b < 92) flip16(c.rx_seq, b - 76);
+    else if (b < 40) flip16(c.rnode, b - 24);
+    else if (b < 44) flip8(c.rpart, b - 40);
+    else if (b < 52) flip8(c.rep, b - 44);
+    else if (b < 60) flip8(c.gen, b - 52);
+    else if (b < 68) flip8(c.rgen, b - 60);
+    else if (b < 84) flip16(c.tx_seq, b - 68);
+    else if (b < 100) flip16(c.rx_seq, b - 84);
     else flip8(c.par, 0);
   } else {
     if (b > kCktProtBits) return;
@@ -925,8 +928,8 @@ void CmmCore::ingress_connect(const Header& h) {
       count_reject(r, &h);
       if (h.dst_part == c.owner_part) log_error(c.owner_part, r, h.dst_ep, h.opcode, true, false, h.src_node);
     };
+    if (h.src_node >= kLinkNodes || !link_[h.src_node].valid) return drop(Reason::kNoLinkKey);
     const Link& lk = link_[h.src_node];
-    if (!lk.valid) return drop(Reason::kNoLinkKey);
     if (h.len != 16 || !mac_ok(wrap_subkey(lk.key, false), h, mrx_buf_.data(), 16)) return drop(Reason::kBadMac);
     const Key ks = wrap_stream(lk.key, h);
     const Key ct = bytes_key(mrx_buf_.data());
@@ -1677,7 +1680,7 @@ void CmmCore::reg_access(const PinsIn& in) {
         refuse(Reason::kBadField);
         return finish();
       }
-      c.rnode = static_cast<uint8_t>(CMM_FIELD_GET(wd, CMM_CST_REMOTE_NODE));
+      c.rnode = static_cast<uint16_t>(CMM_FIELD_GET(wd, CMM_CST_REMOTE_NODE));
       c.rpart = static_cast<uint8_t>(rp);
       c.rep = static_cast<uint8_t>(re);
     }
@@ -1872,8 +1875,8 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
   // checked before anything is stored or drawn.
   auto link_ok = [&]() -> bool {
     if (!strong_entry(ep)) return true;
-    const Link& lk = link_[cst_[ep].rnode];
-    if (!lk.valid) r = Reason::kNoLinkKey;
+    const Link& lk = link_[cst_[ep].rnode < kLinkNodes ? cst_[ep].rnode : 0];
+    if (cst_[ep].rnode >= kLinkNodes || !lk.valid) r = Reason::kNoLinkKey;
     else if (lk.ctr == 0xFFFFFFFFu) r = Reason::kKeyExhausted;
     return r == Reason::kOk;
   };

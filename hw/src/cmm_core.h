@@ -114,7 +114,7 @@ class CmmCore {
   // Same behaviour either way; tests and the fuzzer turn it on, it costs ~50 ns a step.
   void set_full_parity_check(bool on) { full_check_ = on; }
   // Bit counts of the fault-injection index space (1.11): protected bits, then the parity bit.
-  static constexpr uint32_t kCstProtBits = 92, kCktProtBits = 130;
+  static constexpr uint32_t kCstProtBits = 100, kCktProtBits = 130;
 
   // STAT indices: enum stat of hw/data/cmm.toml (regs::Stat); these names stay for users.
   static constexpr uint32_t kStatDataSent = static_cast<uint32_t>(regs::Stat::kDataSent),
@@ -135,7 +135,8 @@ class CmmCore {
   struct Cst {
     uint8_t state = 0, dir = 0, owner_part = 0;
     uint16_t owner_pid = 0;
-    uint8_t rnode = 0, rpart = 0, rep = 0;
+    uint16_t rnode = 0;
+    uint8_t rpart = 0, rep = 0;
     uint8_t gen = 0;   // CST_GEN.LOCAL: +1 on entering ALLOCATED, survives FREE
     uint8_t rgen = 0;  // CST_GEN.REMOTE: the peer entry's generation
     uint16_t tx_seq = 0, rx_seq = 0;  // send: next DATA seq; receive: next expected seq
@@ -148,7 +149,7 @@ class CmmCore {
     uint32_t tx_sent = 0;
     uint8_t rxq_head = 0, rxq_count = 0;
     std::array<RxSlot, regs::kRxqDepth> rxq{};
-    uint8_t mode = 0;  // CST_CTRL.MODE (strong cores only); fault bit 93
+    uint8_t mode = 0;  // CST_CTRL.MODE (strong cores only); fault bit 101
     uint8_t par = 0;  // parity over the protected fields (1.11), stored on every write
   };
   struct Link {  // link-key table entry (strong mode, 11.3): no read path
@@ -164,7 +165,8 @@ class CmmCore {
     uint8_t par = 0;  // parity over key, valid, origin (1.11)
   };
   struct MgmtMsg {
-    uint8_t src_node = 0, src_part = 0;
+    uint16_t src_node = 0;
+    uint8_t src_part = 0;
     Key words{};
   };
   struct ErrEntry {

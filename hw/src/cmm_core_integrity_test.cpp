@@ -158,7 +158,7 @@ class TableIntegrity : public ::testing::Test {
   void SetUp() override { ASSERT_GE(sodium_init(), 0); }
 };
 
-// CST bits 0-92 and 93 (CST_CTRL.MODE), CKT bits 0-130 of the receive entry
+// CST bits 0..kCstProtBits (parity last) and kCstProtBits + 1 (CST_CTRL.MODE), CKT bits 0-130 of the receive entry
 // of an open strong channel: the entry fails closed (FAULT, key zeroized),
 // neither its owner nor a partition a flipped owner field names can touch it,
 // DATA with the channel's tag or a tag under the flipped key is TABLE_FAULT,
@@ -221,7 +221,7 @@ TEST_F(TableIntegrity, EveryBitFlipOfAStrongCstOrCktEntryFailsClosed) {
       if (HasFailure()) return;
     }
   }
-  EXPECT_EQ(flips, 94u + 131u);
+  EXPECT_EQ(flips, (CmmCore::kCstProtBits + 2) + (CmmCore::kCktProtBits + 1));
 }
 
 // Link-key entry at the wrapping end (receiver's CMM, link[2], used once:

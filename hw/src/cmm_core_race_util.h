@@ -75,7 +75,7 @@ class World {
       return true;
     };
   }
-  CoreHarness& at(uint8_t node) { return node == kR ? r : s; }
+  CoreHarness& at(uint16_t node) { return node == kR ? r : s; }
   void settle() { r.settle(); }
   Key new_key() {
     keys.push_back(key_n(static_cast<uint32_t>(keys.size() + 1)));

@@ -37,7 +37,7 @@ Key random_key(std::mt19937& rng) {
 }
 
 void expect_log(CoreHarness& h, uint8_t part, Reason r, uint32_t ep, uint32_t opcode, bool fabric, bool exception,
-                uint8_t src_node) {
+                uint16_t src_node) {
   SCOPED_TRACE(std::string("errlog ") + std::string(reason_name(u(r))));
   ASSERT_GE(h.errlog_count(part), 1u);
   const ErrEntry e = h.pop_err(part);
@@ -50,7 +50,7 @@ void expect_log(CoreHarness& h, uint8_t part, Reason r, uint32_t ep, uint32_t op
 }
 
 // Quotas summing to the table size (ALLOC reserves the others' unused quota).
-Straps straps(uint8_t node) {
+Straps straps(uint16_t node) {
   Straps st;
   st.node_id = node;
   st.quota = {3, 3, 2, 4, 2, 1, 1, 0};
@@ -370,7 +370,8 @@ TEST_F(Security, I2RightKeyFromTheWrongSourceIsRefused) {
   // Even with the channel key (say it leaked), a DATA whose hardware-stamped
   // source is not the CST's remote is refused.
   struct Case {
-    uint8_t node, part, ep;
+    uint16_t node;
+    uint8_t part, ep;
     Reason why;
   };
   const uint8_t sep = static_cast<uint8_t>(ch.tx_ep);
@@ -2102,7 +2103,7 @@ TEST_F(SecurityTableFault, EveryBitFlipOfAnOpenChannelEntryFailsClosed) {
       if (HasFailure()) return;
     }
   }
-  EXPECT_EQ(flips, 93u + 131u);
+  EXPECT_EQ(flips, 101u + 131u);
 }
 
 TEST_F(SecurityTableFault, FaultEntryRefusesEveryPacketKindAndCommandWithoutAnswer) {

@@ -64,7 +64,7 @@ Header expected_nack(const Header& orig, Reason r, const Key& key = Key{}) {
 }
 
 // Quotas summing to the table size (ALLOC reserves unused quota of others).
-Straps test_straps(uint8_t node) {
+Straps test_straps(uint16_t node) {
   Straps s;
   s.node_id = node;
   s.quota = {4, 3, 2, 2, 2, 1, 1, 1};
@@ -77,7 +77,7 @@ class CoreTest : public ::testing::Test {
 
   // Open receive entry (DESIGN steps 2-3 from the receiver's side; the peer's
   // CONNECT_ACK is injected). Egress and interrupt state are cleared.
-  uint32_t open_rx(uint8_t part, uint16_t pid, uint8_t rpart, uint8_t rep, const Key& k, uint8_t rnode = kPeer) {
+  uint32_t open_rx(uint8_t part, uint16_t pid, uint8_t rpart, uint8_t rep, const Key& k, uint16_t rnode = kPeer) {
     const int ep = h.make_entry(part, pid, Dir::kRecv, rnode, rpart, rep);
     h.stage_key(part, k);
     h.cmd_ok(part, Cmd::kConnect, static_cast<uint32_t>(ep));
@@ -91,7 +91,7 @@ class CoreTest : public ::testing::Test {
     return static_cast<uint32_t>(ep);
   }
   // Open send entry (a CONNECT from the peer is injected).
-  uint32_t open_tx(uint8_t part, uint16_t pid, uint8_t rpart, uint8_t rep, const Key& k, uint8_t rnode = kPeer) {
+  uint32_t open_tx(uint8_t part, uint16_t pid, uint8_t rpart, uint8_t rep, const Key& k, uint16_t rnode = kPeer) {
     const int ep = h.make_entry(part, pid, Dir::kSend, rnode, rpart, rep);
     Header c = make_header(Opcode::kConnect, rnode, rpart, rep, kNode, part, static_cast<uint8_t>(ep));
     c.key = k;
@@ -111,7 +111,7 @@ class CoreTest : public ::testing::Test {
   // DATA with the sequence number the entry expects next (+ ahead, for
   // headers built before earlier ones are delivered).
   Header data(uint8_t src_part, uint8_t src_ep, uint8_t dst_part, uint8_t dst_ep, const Key& k,
-              uint16_t len = 64, uint16_t tag = 0, uint8_t src_node = kPeer, uint16_t ahead = 0) const {
+              uint16_t len = 64, uint16_t tag = 0, uint16_t src_node = kPeer, uint16_t ahead = 0) const {
     Header d = make_header(Opcode::kData, src_node, src_part, src_ep, kNode, dst_part, dst_ep);
     d.key = k;
     d.len = len;
@@ -165,7 +165,7 @@ class CoreTest : public ::testing::Test {
       EXPECT_EQ(e.opcode, m.opcode);
       EXPECT_EQ(e.from_fabric, 1u);
       EXPECT_EQ(e.exception, r == Reason::kKeyLocked ? 1u : 0u);
-      EXPECT_EQ(e.src_node, m.src_node);
+      EXPECT_EQ(e.src_node, m.src_node & CMM_ERRLOG_HEAD_SRC_NODE_MASK);  // bits 7:0 (docs/scale.md)
     } else {
       EXPECT_EQ(h.errlog_count(log_part), 0u);
     }
@@ -671,7 +671,7 @@ TEST_F(CoreTest, CstWindowFieldsAndAccessModes) {
   EXPECT_EQ(h.rd_ok(k, owner), 0u);
   h.wr_ok(k, owner, 0x1234u);
   EXPECT_EQ(h.rd_ok(k, owner), 0x1234u);
-  EXPECT_EQ(h.wr(k, remote, remote_word(0xEE, 7, 15) | 0xFF00F000u).status, u(Rsp::kReject));
+  EXPECT_EQ(h.wr(k, remote, remote_word(0xEE, 7, 15) | 0x00F00000u).status, u(Rsp::kReject));  // bits 23:20 reserved
   EXPECT_EQ(h.rd_ok(k, remote), 0u);
   h.wr_ok(k, remote, remote_word(0xEE, 7, 15));
   EXPECT_EQ(h.rd_ok(k, remote), remote_word(0xEE, 7, 15));
@@ -2255,6 +2255,38 @@ TEST(CoreNet, ManagementMessageWithHardwareStampedSource) {
   a.settle();
   EXPECT_EQ(a.rd_ok(kernel(1), CMM_MGMT_RX_STATUS_OFFSET),
             CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_MGMT_RX_STATUS_COUNT, 1u), CMM_MGMT_RX_STATUS_SRC_NODE, kNode));
+}
+
+// 16-bit node ids (docs/scale.md): every bit of a node id is stored, stamped
+// and compared; ids that share their low byte are different nodes.
+TEST_F(CoreTest, SixteenBitNodeIdsAreStoredAndComparedInFull) {
+  constexpr uint16_t kWide = 0x1234;
+  const uint32_t ep = open_rx(0, 100, 1, 5, kKeyA, kWide);
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(0), cst_addr(ep, CMM_CST_REMOTE_OFFSET)), CMM_CST_REMOTE_NODE), kWide);
+  expect_ingress_reject(data(1, 5, 0, static_cast<uint8_t>(ep), kKeyA, 64, 0, kWide ^ 0x0100),
+                        Reason::kSrcNodeMismatch, true, 0);
+  Header m = data(1, 5, 0, static_cast<uint8_t>(ep), kKeyA, 64, 0, kWide);
+  m.dst_node = kNode | 0x0100;
+  expect_ingress_reject(m, Reason::kMisrouted, false);
+  h.inject(data(1, 5, 0, static_cast<uint8_t>(ep), kKeyA, 64, 0, kWide));
+  EXPECT_EQ(h.core.rxq_count(ep), 1u);
+}
+
+TEST(CoreNet, ManagementBetweenSixteenBitNodeIdsIsStampedInFull) {
+  constexpr uint16_t kA = 0xBE21, kB = 0x0142;
+  CoreHarness a(kA), b(kB);
+  Net net({&a, &b});
+  EXPECT_EQ(a.rd_ok(kernel(0), CMM_NODE_ID_OFFSET), kA);
+  a.wr_ok(kernel(2), CMM_MGMT_DST_OFFSET, CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_MGMT_DST_NODE, kB), CMM_MGMT_DST_PART, 5u));
+  a.cmd_ok(2, Cmd::kMgmtSend);
+  a.settle();
+  ASSERT_EQ(a.egress.size(), 1u);
+  EXPECT_EQ(a.egress[0].hdr.src_node, kA);
+  EXPECT_EQ(a.egress[0].hdr.dst_node, kB);
+  const uint32_t st = b.rd_ok(kernel(5), CMM_MGMT_RX_STATUS_OFFSET);
+  EXPECT_EQ(CMM_FIELD_GET(st, CMM_MGMT_RX_STATUS_SRC_NODE), kA);
+  EXPECT_EQ(CMM_FIELD_GET(st, CMM_MGMT_RX_STATUS_SRC_PART), 2u);
+  EXPECT_TRUE(net.unroutable.empty());
 }
 
 TEST(CoreNet, ManagementQueueFullIsNackedAndLoggedAtTheSender) {

@@ -94,7 +94,7 @@ inline uint32_t hw_cmd_word(Cmd op, uint32_t ep = 0) { return CMM_FIELD_SET(cmd_
 // The key the generator of node `node` seeded with `entropy` yields for counter
 // `ctr`: SipHash-2-4-128(K, le64(ctr) || le64(node)), computed independently
 // of the core with the reference hash (libsodium-checked in cmm_siphash_test).
-inline Key hw_key_ref(const Key& entropy, uint64_t ctr, uint8_t node) {
+inline Key hw_key_ref(const Key& entropy, uint64_t ctr, uint16_t node) {
   uint8_t k[16], m[16];
   for (uint32_t i = 0; i < 16; ++i) {
     k[i] = static_cast<uint8_t>(entropy[i / 4] >> (8 * (i % 4)));
@@ -134,7 +134,7 @@ struct ErrEntry {
   }
 };
 
-inline Header make_header(Opcode op, uint8_t src_node, uint8_t src_part, uint8_t src_ep, uint8_t dst_node,
+inline Header make_header(Opcode op, uint16_t src_node, uint8_t src_part, uint8_t src_ep, uint16_t dst_node,
                           uint8_t dst_part, uint8_t dst_ep) {
   Header h;
   h.opcode = static_cast<uint8_t>(op);
@@ -165,25 +165,25 @@ class CoreHarness {
   // Default quota 2 per partition: the quotas of all partitions sum to the
   // table size (ALLOC reserves the other partitions' unused quota).
   // Every edge compares every entry's parity (a write that forgot its parity would fail closed).
-  explicit CoreHarness(uint8_t node_id, uint8_t quota = 2) : core(make_straps(node_id, quota)) {
+  explicit CoreHarness(uint16_t node_id, uint8_t quota = 2) : core(make_straps(node_id, quota)) {
     core.set_full_parity_check(true);
   }
   explicit CoreHarness(const Straps& s) : core(s) { core.set_full_parity_check(true); }
   // Strong-mode core (strong-mode.md 11): the harness also plays the packet
   // buffer of the MAC payload streams.
-  CoreHarness(uint8_t node_id, const CoreParams& p, uint8_t quota = 2) : core(make_straps(node_id, quota), p) {
+  CoreHarness(uint16_t node_id, const CoreParams& p, uint8_t quota = 2) : core(make_straps(node_id, quota), p) {
     core.set_full_parity_check(true);
   }
   CoreHarness(const CoreHarness&) = delete;
   CoreHarness& operator=(const CoreHarness&) = delete;
 
-  static Straps make_straps(uint8_t node_id, uint8_t quota) {
+  static Straps make_straps(uint16_t node_id, uint8_t quota) {
     Straps s;
     s.node_id = node_id;
     s.quota.fill(quota);
     return s;
   }
-  uint8_t node() const { return core.straps().node_id; }
+  uint16_t node() const { return core.straps().node_id; }
 
   CmmCore core;
   std::deque<Header> ingress;  // headers waiting to be presented on ing_*
@@ -410,7 +410,7 @@ class CoreHarness {
   }
   // ALLOC + CST fields (+ AUTHORIZE): returns the endpoint. rgen: the peer
   // entry's generation (CST_GEN.REMOTE, written only if non-zero).
-  int make_entry(uint8_t part, uint16_t pid, Dir dir, uint8_t rnode, uint8_t rpart, uint8_t rep,
+  int make_entry(uint8_t part, uint16_t pid, Dir dir, uint16_t rnode, uint8_t rpart, uint8_t rep,
                  bool authorize = true, uint8_t rgen = 0) {
     const int ep = alloc(part);
     EXPECT_GE(ep, 0) << "ALLOC failed";

@@ -37,10 +37,10 @@ struct CoreParams {
 // One packet header as it crosses the fabric; field widths in hw/data/cmm.toml.
 struct Header {
   uint8_t opcode = 0;
-  uint8_t src_node = 0;
+  uint16_t src_node = 0;
   uint8_t src_part = 0;
   uint8_t src_ep = 0;
-  uint8_t dst_node = 0;
+  uint16_t dst_node = 0;
   uint8_t dst_part = 0;
   uint8_t dst_ep = 0;
   uint16_t len = 0;
@@ -135,7 +135,7 @@ struct PinsOut {
 
 // Strap pins: constant after reset.
 struct Straps {
-  uint8_t node_id = 0;
+  uint16_t node_id = 0;
   std::array<uint8_t, regs::kNumPartitions> quota{};  // endpoints per partition
 };
 

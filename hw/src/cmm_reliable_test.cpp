@@ -33,7 +33,7 @@ uint32_t link_cmd(uint32_t node) {
   return CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_LINK_CMD_OP, static_cast<uint32_t>(regs::LinkOp::kSet)),
                        CMM_LINK_CMD_NODE, node);
 }
-void provision(CoreHarness& h, uint8_t node) {
+void provision(CoreHarness& h, uint16_t node) {
   for (uint32_t w = 0; w < regs::kKeyWords; ++w)
     h.wr_ok(firmware(), regs::CMM_LINK_KEY_OFFSET + regs::CMM_LINK_KEY_STRIDE * w, kLink[w]);
   h.wr_ok(firmware(), regs::CMM_LINK_CMD_OFFSET, link_cmd(node));

@@ -50,9 +50,11 @@ Key ref_subkey(const Key& lk, const char* label) {
 }
 std::vector<uint8_t> ref_nonce(const Header& h) {
   const uint32_t n = uint32_t{h.seq} | uint32_t{h.tag} << 16;
-  return {h.src_node, h.dst_node, h.src_part, h.dst_part, h.src_ep, h.dst_ep, h.src_gen, h.dst_gen,
+  return {static_cast<uint8_t>(h.src_node), static_cast<uint8_t>(h.dst_node), h.src_part, h.dst_part, h.src_ep,
+          h.dst_ep, h.src_gen, h.dst_gen,
           static_cast<uint8_t>(n), static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n >> 16),
-          static_cast<uint8_t>(n >> 24), 0, 0, 0, 0};
+          static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(h.src_node >> 8), static_cast<uint8_t>(h.dst_node >> 8),
+          0, 0};
 }
 
 // ---------------------------------------------------------------- helpers
@@ -71,7 +73,7 @@ uint32_t link_cmd(regs::LinkOp op, uint32_t node) {
   return w;
 }
 // Provisioning through the board-management port: LINK_KEY0..3, LINK_CMD SET.
-void provision(CoreHarness& h, uint8_t node, const Key& lk) {
+void provision(CoreHarness& h, uint16_t node, const Key& lk) {
   for (uint32_t w = 0; w < regs::kKeyWords; ++w) h.wr_ok(firmware(), regs::CMM_LINK_KEY_OFFSET + regs::CMM_LINK_KEY_STRIDE * w, lk[w]);
   h.wr_ok(firmware(), regs::CMM_LINK_CMD_OFFSET, link_cmd(regs::LinkOp::kSet, node));
   EXPECT_TRUE(h.core.link_valid(node));
@@ -371,6 +373,69 @@ TEST_F(Strong, ReplayedStrongDataIsSeqOldCountedAndNeverDeliveredTwice) {
   EXPECT_EQ(nk.hdr.reason, u(Reason::kSeqOld));
   EXPECT_EQ(nk.hdr.key, ref_mac(kChanKey, nk.hdr));
   ASSERT_TRUE(send(c, payload(48, 6)));
+}
+
+// 16-bit node ids, link_nodes link keys (docs/scale.md): a node id beyond the
+// table can hold no link key, so a strong CONNECT to or from it is refused
+// NO_LINK_KEY; LINK_CMD cannot even name it (its NODE field is the table index).
+TEST_F(Strong, StrongConnectToOrFromANodeIdBeyondTheLinkTableIsRefusedNoLinkKey) {
+  constexpr uint16_t kFar = regs::kLinkNodes + 44;  // node 300: bits 7:0 = 44
+  static_assert(kFar < (1u << regs::kNodeIdBits));
+  for (uint32_t w = 0; w < regs::kKeyWords; ++w)
+    rx.wr_ok(firmware(), regs::CMM_LINK_KEY_OFFSET + regs::CMM_LINK_KEY_STRIDE * w, kLink[w]);
+  const uint32_t set_far = static_cast<uint32_t>(regs::LinkOp::kSet) | uint32_t{kFar} << regs::CMM_LINK_CMD_NODE_LSB;
+  EXPECT_EQ(rx.wr(firmware(), regs::CMM_LINK_CMD_OFFSET, set_far).status, u(Rsp::kReject));
+  EXPECT_EQ(rx.rejects(Reason::kReservedBits), 1u);
+  EXPECT_FALSE(rx.core.link_valid(kFar));
+  EXPECT_FALSE(rx.core.link_valid(kFar % regs::kLinkNodes));  // no alias entry written
+  // To: CMD CONNECT on a strong receive entry whose remote node is kFar.
+  const int rep = rx.make_entry(1, 10, Dir::kRecv, kFar, 2, 0, false);
+  ASSERT_GE(rep, 0);
+  const uint32_t re = static_cast<uint32_t>(rep);
+  rx.wr_ok(kernel(1), cst_addr(re, regs::CMM_CST_CTRL_OFFSET), ctrl_word(Dir::kRecv, true));
+  EXPECT_EQ(CMM_FIELD_GET(rx.rd_ok(kernel(1), cst_addr(re, regs::CMM_CST_REMOTE_OFFSET)), CMM_CST_REMOTE_NODE), kFar);
+  rx.cmd_ok(1, Cmd::kAuthorize, re);
+  rx.stage_key(1, kChanKey);
+  rx.cmd_refused(1, Cmd::kConnect, re, Reason::kNoLinkKey);
+  EXPECT_EQ(rx.rejects(Reason::kNoLinkKey), 1u);
+  EXPECT_EQ(rx.core.ep_state(re), State::kAuthorized);
+  EXPECT_FALSE(rx.core.key_valid(re));
+  for (const auto& e : rx.egress) EXPECT_NE(e.hdr.opcode, u(Opcode::kConnect));
+  {
+    // From: a strong core at node kFar (its link key for node 2 is in range)
+    // CONNECTs to tx; tx has no link key for kFar and drops it unanswered.
+    CoreHarness far{kFar, strong_params()};
+    Net far_net{{&far, &tx}};
+    provision(far, 2, kLink);
+    const int tep = tx.make_entry(2, 20, Dir::kSend, kFar, 1, 0, false);
+    ASSERT_GE(tep, 0);
+    const uint32_t te = static_cast<uint32_t>(tep);
+    tx.wr_ok(kernel(2), cst_addr(te, regs::CMM_CST_CTRL_OFFSET), ctrl_word(Dir::kSend, true));
+    tx.cmd_ok(2, Cmd::kAuthorize, te);
+    const int fep = far.make_entry(1, 10, Dir::kRecv, 2, 2, static_cast<uint8_t>(te), false);
+    ASSERT_GE(fep, 0);
+    const uint32_t fe = static_cast<uint32_t>(fep);
+    far.wr_ok(kernel(1), cst_addr(fe, regs::CMM_CST_CTRL_OFFSET), ctrl_word(Dir::kRecv, true));
+    far.set_remote_gen(1, fe, tx.gen(2, te));
+    far.cmd_ok(1, Cmd::kAuthorize, fe);
+    far.stage_key(1, kChanKey);
+    far.cmd_ok(1, Cmd::kConnect, fe);
+    far.settle();
+    const EgRec cn = last(far, Opcode::kConnect);
+    EXPECT_EQ(cn.hdr.src_node, kFar);
+    EXPECT_EQ(cn.hdr.aux, kStrongBit);
+    EXPECT_EQ(tx.rejects(Reason::kNoLinkKey), 1u);
+    EXPECT_FALSE(tx.core.key_valid(te));
+    EXPECT_EQ(tx.core.ep_state(te), State::kAuthorized);
+    const ErrEntry e = tx.pop_err(2);
+    EXPECT_EQ(e.reason, u(Reason::kNoLinkKey));
+    EXPECT_EQ(e.src_node, kFar & 0xFFu);  // ERRLOG_HEAD.SRC_NODE: bits 7:0
+    for (const auto& g : tx.egress) EXPECT_NE(g.hdr.opcode, u(Opcode::kNack));  // never answered
+  }
+  // The legitimate channel between nodes 1 and 2 still opens and carries data.
+  Net net2{{&rx, &tx}};
+  const Channel c = open();
+  EXPECT_TRUE(send(c, payload(32, 3)));
 }
 
 TEST_F(Strong, StrongConnectWithoutOrWithAWrongLinkKeyIsRefused) {

@@ -346,7 +346,7 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
 Straps straps_for_seed(uint64_t seed) {
   std::mt19937_64 g(seed * cmm::seed::kGolden + 1);  // same arithmetic as before cmm_seed.h: same straps per seed
   Straps s;
-  s.node_id = static_cast<uint8_t>(g());
+  s.node_id = static_cast<uint8_t>(g());  // below link_nodes: strong stimulus loops channels back to its own node
   // Quotas: mixed, one partition with none. Even seeds: the sum equals the
   // table size (what the scenario validator allows); odd seeds: 2 above it,
   // so ALLOC's quota reservation refuses partitions with small quotas.

@@ -475,7 +475,7 @@ void Stimulus::craft_ingress() {
   } else if (k < 96) {
     h.opcode = op(Opcode::kMgmt);
     h.dst_part = static_cast<uint8_t>(chance(85) ? r(kNumPartitions) : r(16));
-    h.src_node = static_cast<uint8_t>(rng_());
+    h.src_node = static_cast<uint16_t>(rng_());
     h.src_part = static_cast<uint8_t>(r(16));
     h.key = rand_key();
   } else {
@@ -489,9 +489,9 @@ void Stimulus::craft_ingress() {
       case 11: h.dst_gen = static_cast<uint8_t>(h.dst_gen - 1); feature("stale_dst_gen"); break;  // an earlier epoch
       case 12: h.key = Key{}; feature("zero_key_packet"); break;
       case 13: h.key[r(kKeyWords)] ^= 1u << r(32); feature("forged_key"); break;
-      case 0: h.dst_node = static_cast<uint8_t>(rng_()); break;
+      case 0: h.dst_node = static_cast<uint16_t>(rng_()); break;
       case 1: h.dst_part = static_cast<uint8_t>(r(16)); break;
-      case 2: h.src_node = static_cast<uint8_t>(rng_()); break;
+      case 2: h.src_node = static_cast<uint16_t>(rng_()); break;
       case 3: h.src_part = static_cast<uint8_t>(r(16)); break;
       case 4: h.src_ep = static_cast<uint8_t>(rng_()); break;
       case 5: h.key[r(kKeyWords)] ^= 1u << r(32); break;  // forged key: one bit off
@@ -544,7 +544,7 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
     const int e = storm_ && chance(85) ? storm_ep_ : pick_any_owned();
     in.fault_entry = static_cast<uint8_t>(e >= 0 && chance(70) ? e : static_cast<int>(r(kNumEndpoints + 4)));
     if (storm_) feature("storm_fault");
-    const uint32_t nbits = in.fault_table ? 131 : 93;  // protected bits + parity
+    const uint32_t nbits = in.fault_table ? 131 : 101;  // protected bits + parity
     in.fault_bit = static_cast<uint8_t>(chance(95) ? r(nbits) : r(256));
     feature(in.fault_table ? "fault_ckt" : "fault_cst");
     if (in.fault_entry < kNumEndpoints && in.fault_bit < nbits) {
@@ -576,7 +576,7 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
         script_ = Script{};
         script_.pa = static_cast<uint8_t>(r(kNumPartitions));
         script_.pb = static_cast<uint8_t>(r(kNumPartitions));
-        script_.rnode = chance(90) ? straps_.node_id : static_cast<uint8_t>(rng_());
+        script_.rnode = chance(90) ? straps_.node_id : static_cast<uint16_t>(rng_());
         script_.pida = static_cast<uint16_t>(r(8));
         script_.pidb = static_cast<uint16_t>(r(8));
         script_.key = rand_key();
@@ -714,7 +714,7 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
     if (off == CMM_CST_CTRL_OFFSET) s.dir = static_cast<uint8_t>(CMM_FIELD_GET(o.wdata, CMM_CST_CTRL_DIR));
     if (off == CMM_CST_OWNER_OFFSET) s.pid = static_cast<uint16_t>(CMM_FIELD_GET(o.wdata, CMM_CST_OWNER_PID));
     if (off == CMM_CST_REMOTE_OFFSET) {
-      s.rnode = static_cast<uint8_t>(CMM_FIELD_GET(o.wdata, CMM_CST_REMOTE_NODE));
+      s.rnode = static_cast<uint16_t>(CMM_FIELD_GET(o.wdata, CMM_CST_REMOTE_NODE));
       s.rpart = static_cast<uint8_t>(CMM_FIELD_GET(o.wdata, CMM_CST_REMOTE_PART));
       s.rep = static_cast<uint8_t>(CMM_FIELD_GET(o.wdata, CMM_CST_REMOTE_EP));
     }

@@ -63,7 +63,8 @@ class Stimulus {
     int owner = -1;  // partition, -1 free
     uint8_t dir = 0;
     uint16_t pid = 0;
-    uint8_t rnode = 0, rpart = 0, rep = 0;
+    uint16_t rnode = 0;
+    uint8_t rpart = 0, rep = 0;
     bool key_valid = false;
     Key key{};
     Key pending_key{};  // key of the last CONNECT that went into ingress for this entry
@@ -75,7 +76,7 @@ class Stimulus {
     int step = 0;
     uint8_t pa = 0, pb = 0;  // partitions of receiver and sender
     int ea = -1, eb = -1;    // their endpoints (learned from ALLOC responses)
-    uint8_t rnode = 0;       // remote node of the pair (own node: loopback)
+    uint16_t rnode = 0;       // remote node of the pair (own node: loopback)
     uint16_t pida = 0, pidb = 0;
     Key key{};
     bool waiting = false;    // last step fired, response not yet seen

@@ -83,7 +83,7 @@ Status CmmDriver::probe(DeviceInfo& out) {
   s = read(regs::CMM_NODE_ID_OFFSET, v);
   if (!s.ok()) return s;
   DeviceInfo d;
-  d.node = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_NODE_ID_NODE));
+  d.node = static_cast<uint16_t>(CMM_FIELD_GET(v, CMM_NODE_ID_NODE));
   s = read(regs::CMM_PART_INFO_OFFSET, v);
   if (!s.ok()) return s;
   d.part = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_PART_INFO_PART));
@@ -191,7 +191,7 @@ Status CmmDriver::read_cst(uint8_t ep, CstInfo& out) {
   c.key_origin = static_cast<regs::Origin>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_KEY_ORIGIN));
   c.owner_part = static_cast<uint8_t>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_OWNER_PART));
   c.owner_pid = static_cast<uint16_t>(CMM_FIELD_GET(owner, CMM_CST_OWNER_PID));
-  c.remote.node = static_cast<uint8_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_NODE));
+  c.remote.node = static_cast<uint16_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_NODE));
   c.remote.part = static_cast<uint8_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_PART));
   c.remote.ep = static_cast<uint8_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_EP));
   c.rxq_count = static_cast<uint8_t>(CMM_FIELD_GET(status, CMM_CST_STATUS_RXQ_COUNT));
@@ -264,7 +264,7 @@ Status CmmDriver::stat(uint32_t index, uint32_t& out) {
 
 // ------------------------------------------------------------------ management messages
 
-Status CmmDriver::send_mgmt(uint8_t node, uint8_t part, const MgmtWords& words) {
+Status CmmDriver::send_mgmt(uint16_t node, uint8_t part, const MgmtWords& words) {
   if (part >= regs::kNumPartitions) return Status::Err(Result::kBadArg, Reason::kBadPart);
   for (uint32_t i = 0; i < regs::kMgmtWords; ++i) {
     const uint32_t w = CMM_FIELD_SET(0u, CMM_MGMT_TX_WORD, words[i]);
@@ -277,11 +277,11 @@ Status CmmDriver::send_mgmt(uint8_t node, uint8_t part, const MgmtWords& words) 
   return command(Cmd::kMgmtSend, 0);
 }
 
-Status CmmDriver::mgmt_status(uint32_t& count, uint8_t& src_node, uint8_t& src_part) {
+Status CmmDriver::mgmt_status(uint32_t& count, uint16_t& src_node, uint8_t& src_part) {
   uint32_t st = 0;
   if (Status s = read(regs::CMM_MGMT_RX_STATUS_OFFSET, st); !s.ok()) return s;
   count = CMM_FIELD_GET(st, CMM_MGMT_RX_STATUS_COUNT);
-  src_node = static_cast<uint8_t>(CMM_FIELD_GET(st, CMM_MGMT_RX_STATUS_SRC_NODE));
+  src_node = static_cast<uint16_t>(CMM_FIELD_GET(st, CMM_MGMT_RX_STATUS_SRC_NODE));
   src_part = static_cast<uint8_t>(CMM_FIELD_GET(st, CMM_MGMT_RX_STATUS_SRC_PART));
   return Status::Ok();
 }

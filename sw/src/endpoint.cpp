@@ -86,7 +86,7 @@ Status Endpoint::channel_view(ChannelView& out) {
   out.dir = static_cast<regs::Dir>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_DIR));
   out.mode = static_cast<regs::Mode>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_MODE));
   out.key_valid = CMM_FIELD_GET(ctrl, CMM_CST_CTRL_KEY_VALID) != 0;
-  out.remote_node = static_cast<uint8_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_NODE));
+  out.remote_node = static_cast<uint16_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_NODE));
   out.remote_part = static_cast<uint8_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_PART));
   out.remote_ep = static_cast<uint8_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_EP));
   out.rxq_count = static_cast<uint8_t>(CMM_FIELD_GET(status, CMM_CST_STATUS_RXQ_COUNT));

@@ -439,7 +439,7 @@ Status KernelAgent::stat(uint32_t index, uint32_t& out) {
 
 // ------------------------------------------------------------------ management messages
 
-Status KernelAgent::send_mgmt(uint8_t node, uint8_t part, const MgmtWords& words) {
+Status KernelAgent::send_mgmt(uint16_t node, uint8_t part, const MgmtWords& words) {
   if (Status g = guard_init(); !g.ok()) return g;
   return drv_.send_mgmt(node, part, words);
 }
@@ -500,7 +500,7 @@ int KernelAgent::find_request(uint16_t req_id) const {
 }
 
 // Our requests to (node, part) that have been sent and are not finished.
-size_t KernelAgent::pending_requests(uint8_t node, uint8_t part) const {
+size_t KernelAgent::pending_requests(uint16_t node, uint8_t part) const {
   size_t n = 0;
   for (const Chan& c : chan_)
     if (c.proto && c.dir == Dir::kRecv && c.peer.node == node && c.peer.part == part &&
@@ -510,7 +510,7 @@ size_t KernelAgent::pending_requests(uint8_t node, uint8_t part) const {
 }
 
 // Send endpoints granted to (node, part) and not yet opened by a CONNECT.
-size_t KernelAgent::pending_grants(uint8_t node, uint8_t part) const {
+size_t KernelAgent::pending_grants(uint16_t node, uint8_t part) const {
   size_t n = 0;
   for (const Chan& c : chan_)
     if (c.proto && c.dir == Dir::kSend && c.track == Track::kAuthorized && c.peer.node == node && c.peer.part == part)
@@ -518,7 +518,7 @@ size_t KernelAgent::pending_grants(uint8_t node, uint8_t part) const {
   return n;
 }
 
-Status KernelAgent::send_proto(uint8_t node, uint8_t part, const chan_proto::Msg& msg) {
+Status KernelAgent::send_proto(uint16_t node, uint8_t part, const chan_proto::Msg& msg) {
   return send_mgmt(node, part, chan_proto::encode(msg));
 }
 

@@ -152,7 +152,7 @@ class AgentTest : public ::testing::Test {
 
   // Receiver side up to CHAN_REQ sent: ALLOC (endpoint ep, generation gen),
   // CST_GEN read, direction, owner, CHAN_REQ carrying the generation.
-  void request(uint8_t ep, uint8_t gen, uint16_t expect_id, uint8_t peer_node = 204, uint8_t peer_part = 0) {
+  void request(uint8_t ep, uint8_t gen, uint16_t expect_id, uint16_t peer_node = 204, uint8_t peer_part = 0) {
     {
       InSequence seq;
       expect_alloc(bus, ep);

@@ -26,7 +26,7 @@ KeyGen::~KeyGen() {
   sodium_memzero(subkey_.data(), subkey_.size());
 }
 
-void KeyGen::bind(uint8_t node, uint8_t part, uint32_t boot) {
+void KeyGen::bind(uint16_t node, uint8_t part, uint32_t boot) {
   const uint64_t id = subkey_id(node, part, boot);
   if (bound_ && id == ctx_id_) return;
   crypto_kdf_derive_from_key(subkey_.data(), subkey_.size(), id, kPartContext, master_.data());

@@ -12,7 +12,7 @@
 namespace cmm::sw {
 namespace {
 
-std::vector<ChannelKey> draw(uint64_t seed, uint8_t node, uint8_t part, uint32_t boot, size_t n) {
+std::vector<ChannelKey> draw(uint64_t seed, uint16_t node, uint8_t part, uint32_t boot, size_t n) {
   KeyGen g(seed);
   g.bind(node, part, boot);
   std::vector<ChannelKey> v;
@@ -28,7 +28,7 @@ TEST(KeyGen, SeedsPartitionsNodesAndBootsGetUnrelatedKeys) {
   std::set<ChannelKey> all;
   size_t drawn = 0;
   for (uint64_t seed : {7ull, 8ull})
-    for (uint8_t node : {202, 204})
+    for (uint16_t node : {202, 204})
       for (uint8_t part : {0, 3})
         for (uint32_t boot : {0u, 1u}) {
           for (const ChannelKey& k : draw(seed, node, part, boot, 16)) all.insert(k);

@@ -705,7 +705,7 @@ class TwoNodesHwKey : public TwoNodes {
   TwoNodesHwKey() : TwoNodes(hw(), test_config()) {}
   const Key kSeed{0xA1B2C3D4u, 0x10203040u, 0x55667788u, 0x99AABBCCu};
   // SipHash-2-4-128(seed, le64(ctr) || le64(node)), as docs/security.md 1.10 defines it.
-  static Key hw_key(const Key& seed, uint64_t ctr, uint8_t node) {
+  static Key hw_key(const Key& seed, uint64_t ctr, uint16_t node) {
     uint8_t k[16], m[16];
     for (uint32_t i = 0; i < 16; ++i) {
       k[i] = static_cast<uint8_t>(seed[i / 4] >> (8 * (i % 4)));

@@ -16,7 +16,7 @@ namespace {
 using namespace regs;
 using Kind = Event::Kind;
 
-Packet forged(Opcode op, uint8_t src_node, uint8_t src_part, uint8_t src_ep, uint8_t dst_node, uint8_t dst_part,
+Packet forged(Opcode op, uint16_t src_node, uint8_t src_part, uint8_t src_ep, uint16_t dst_node, uint8_t dst_part,
               uint8_t dst_ep, const Key& key) {
   Packet p;
   p.hdr.opcode = static_cast<uint8_t>(op);
@@ -335,7 +335,7 @@ TEST_F(Attacks, NoRegisterReadReturnsKeyBits) {
 // A bus that answers bring-up and records every key the agent stages.
 class KeyTap : public RegIf {
  public:
-  KeyTap(uint8_t node, uint8_t part) : node_(node), part_(part) {}
+  KeyTap(uint16_t node, uint8_t part) : node_(node), part_(part) {}
   BusStatus read32(uint32_t addr, uint32_t& data) override {
     data = 0;
     if (addr == CMM_ID_OFFSET) data = kMagic;
@@ -357,11 +357,12 @@ class KeyTap : public RegIf {
   std::vector<ChannelKey> keys;
 
  private:
-  uint8_t node_, part_;
+  uint16_t node_;
+  uint8_t part_;
   ChannelKey cur_{};
 };
 
-std::vector<ChannelKey> agent_keys(uint64_t seed, uint8_t node, uint8_t part, size_t n) {
+std::vector<ChannelKey> agent_keys(uint64_t seed, uint16_t node, uint8_t part, size_t n) {
   KeyTap tap(node, part);
   KernelAgent a(tap, seed);
   EXPECT_EQ(a.init(), Status::Ok());

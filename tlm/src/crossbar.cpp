@@ -18,7 +18,7 @@ Crossbar::Crossbar(sc_module_name name, const XbarConfig& cfg) : sc_module(name)
   attached_.assign(n, -1);
   for (uint32_t i = 0; i < n && i < 256; ++i) {
     route_[i] = static_cast<int16_t>(i);
-    attached_[i] = static_cast<int16_t>(i);
+    attached_[i] = static_cast<int32_t>(i);
   }
   stall_since_.assign(n, {SC_ZERO_TIME, SC_ZERO_TIME});
   stalled_.assign(n, {false, false});
@@ -68,7 +68,7 @@ uint64_t Crossbar::zero_load_cycles(uint32_t s, uint32_t d, uint32_t wire_bytes)
          ceil_div(wire_bytes, pd.width_bytes) + pd.latency_cycles;
 }
 
-void Crossbar::set_route(uint8_t node, int port) {
+void Crossbar::set_route(uint16_t node, int port) {
   const int old = route_[node];
   if (old >= 0 && static_cast<uint32_t>(old) < cfg_.num_ports && attached_[static_cast<uint32_t>(old)] == node)
     attached_[static_cast<uint32_t>(old)] = -1;
@@ -77,7 +77,7 @@ void Crossbar::set_route(uint8_t node, int port) {
 }
 
 void Crossbar::set_port_node(uint32_t port, int node) {
-  if (port < cfg_.num_ports) attached_[port] = static_cast<int16_t>(node < 0 || node > 255 ? -1 : node);
+  if (port < cfg_.num_ports) attached_[port] = node < 0 || node >= (1 << regs::kNodeIdBits) ? -1 : node;
 }
 
 void Crossbar::drop(uint32_t port, regs::Reason r, const Packet& p) {

@@ -106,7 +106,8 @@ void NocConfig::validate() const {
     range("x", x, 1, 256);
     range("y", y, 1, 256);
     if (topology == Topology::kRing && y != 1) bad("y", y, "must be 1 for a ring (x is the number of nodes)");
-    if (uint64_t{x} * y > 256) bad("x*y", uint64_t{x} * y, "at most 256 nodes (8-bit node ids)");
+    if (uint64_t{x} * y > (uint64_t{1} << regs::kNodeIdBits))
+      bad("x*y", uint64_t{x} * y, "at most 65536 nodes (16-bit node ids)");
     if (topology != Topology::kMesh && vcs_per_class < 2)
       bad("vcs_per_class", vcs_per_class, "must be >= 2 for a ring or torus (dateline VC sets)");
   }
@@ -221,7 +222,7 @@ Noc::Noc(sc_module_name name, const NocConfig& cfg) : sc_module(name), cfg_(cfg)
   attached_.assign(nr_, -1);
   for (uint32_t i = 0; i < nn_; ++i) {
     route_[i] = static_cast<int16_t>(i);
-    attached_[i] = static_cast<int16_t>(i);
+    attached_[i] = static_cast<int32_t>(i);
   }
   if (!gen_) {
     cx_.resize(nr_);
@@ -646,7 +647,7 @@ void Noc::send_node_credit(uint32_t r, uint8_t cls) {
   (*in_tsock[r])->nb_transport_bw(credit_gp_, ph, d);
 }
 
-void Noc::set_route(uint8_t node, int router) {
+void Noc::set_route(uint16_t node, int router) {
   const int old = route_[node];
   if (old >= 0 && static_cast<uint32_t>(old) < nr_ && attached_[static_cast<uint32_t>(old)] == node)
     attached_[static_cast<uint32_t>(old)] = -1;
@@ -655,7 +656,7 @@ void Noc::set_route(uint8_t node, int router) {
 }
 
 void Noc::set_port_node(uint32_t router, int node) {
-  if (router < nn_) attached_[router] = static_cast<int16_t>(node < 0 || node > 255 ? -1 : node);
+  if (router < nn_) attached_[router] = node < 0 || node >= (1 << regs::kNodeIdBits) ? -1 : node;
 }
 
 void Noc::edge_drop(uint32_t r, regs::Reason why, const Packet& p) {

@@ -367,8 +367,9 @@ cmm::sw::BusStatus LtCpuBusIf::read_block(uint32_t addr, uint8_t* data, size_t l
 
 // ------------------------------------------------------------ link keys (FIRMWARE)
 
-cmm::sw::BusStatus provision_link_key(cmm::sw::RegIf& fw, uint8_t node, const Key& key) {
+cmm::sw::BusStatus provision_link_key(cmm::sw::RegIf& fw, uint16_t node, const Key& key) {
   using cmm::sw::BusStatus;
+  if (node >= regs::kLinkNodes) return BusStatus::kReject;  // no entry (LINK_CMD.NODE would alias)
   for (uint32_t w = 0; w < regs::kKeyWords; ++w) {
     const BusStatus s = fw.write32(regs::CMM_LINK_KEY_OFFSET + regs::CMM_LINK_KEY_STRIDE * w, key[w]);
     if (s != BusStatus::kOk) return s;
@@ -384,7 +385,8 @@ cmm::sw::BusStatus provision_link_key(cmm::sw::RegIf& fw, uint8_t node, const Ke
   return CMM_FIELD_GET(st, CMM_LINK_STATUS_REASON) == 0 ? BusStatus::kOk : BusStatus::kReject;
 }
 
-cmm::sw::BusStatus clear_link_key(cmm::sw::RegIf& fw, uint8_t node) {
+cmm::sw::BusStatus clear_link_key(cmm::sw::RegIf& fw, uint16_t node) {
+  if (node >= regs::kLinkNodes) return cmm::sw::BusStatus::kReject;
   uint32_t cmd = 0;
   cmd = CMM_FIELD_SET(cmd, CMM_LINK_CMD_OP, static_cast<uint32_t>(regs::LinkOp::kClear));
   cmd = CMM_FIELD_SET(cmd, CMM_LINK_CMD_NODE, node);

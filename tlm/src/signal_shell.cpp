@@ -80,7 +80,7 @@ Header CmmCoreSignalShell::from_bv(const sc_dt::sc_bv<regs::kHdrBits>& v) {
 
 Straps CmmCoreSignalShell::read_straps() const {
   Straps s;
-  s.node_id = static_cast<uint8_t>(cfg_node_id_i.read() & 0xFFu);
+  s.node_id = static_cast<uint16_t>(cfg_node_id_i.read() & 0xFFFFu);
   const uint64_t q = cfg_quota_i.read();
   for (uint32_t p = 0; p < regs::kNumPartitions; ++p) s.quota[p] = static_cast<uint8_t>((q >> (8 * p)) & 0xFFu);
   return s;

@@ -272,7 +272,7 @@ TopoGraph build_fat_tree(const NocConfig& c) {
   const uint64_t S = ipow(k, n - 1);
   if (S > kMaxTopoRouters) bad("ft_k^(ft_levels-1)", S, "too many switches");
   const uint64_t N = T * S;
-  if (N > 256) bad("terminals", N, "a fat-tree of at most 256 terminals (8-bit node ids): ft_terminals * ft_k^(ft_levels-1)");
+  if (N > kMaxTerminals) bad("terminals", N, "a fat-tree of at most 65536 terminals (16-bit node ids): ft_terminals * ft_k^(ft_levels-1)");
   if (T + (n > 1 ? k : 0) > kMaxRadix) bad("ft_terminals + ft_k", T + k, "leaf switch radix at most 64");
   if (n > 2 && 2 * k > kMaxRadix) bad("2*ft_k", 2 * k, "switch radix at most 64");
   Builder b;
@@ -325,7 +325,7 @@ TopoGraph build_dragonfly(const NocConfig& c) {
   if (g > a * h + 1) bad("df_groups", g, "at most df_a*df_h+1 (one global link per pair of groups)");
   if (p + a - 1 + h > kMaxRadix) bad("df_p+df_a-1+df_h", p + a - 1 + h, "router radix at most 64");
   const uint64_t N = uint64_t{g} * a * p;
-  if (N > 256) bad("terminals", N, "a dragonfly of at most 256 terminals (8-bit node ids): groups * df_a * df_p");
+  if (N > kMaxTerminals) bad("terminals", N, "a dragonfly of at most 65536 terminals (16-bit node ids): groups * df_a * df_p");
   const bool abs = c.df_arrangement == Arrangement::kAbsolute;
   Builder b;
   const uint32_t Nt = static_cast<uint32_t>(N);
@@ -377,7 +377,7 @@ TopoGraph build_flatfly(const NocConfig& c) {
   const uint32_t k = c.fb_k, n = c.fb_n, cc = c.fb_c;
   const uint64_t R = ipow(k, n);
   const uint64_t N = R * cc;
-  if (N > 256) bad("terminals", N, "a flattened butterfly of at most 256 terminals: fb_c * fb_k^fb_n");
+  if (N > kMaxTerminals) bad("terminals", N, "a flattened butterfly of at most 65536 terminals: fb_c * fb_k^fb_n");
   if (cc + n * (k - 1) > kMaxRadix) bad("fb_c+fb_n*(fb_k-1)", cc + n * (k - 1), "router radix at most 64");
   Builder b;
   const uint32_t Nt = static_cast<uint32_t>(N), Rr = static_cast<uint32_t>(R);
@@ -461,7 +461,7 @@ TopoGraph read_topology_file(const std::string& path, uint64_t period_ps, uint32
         nsw = static_cast<int64_t>(parse_u(e, tok[1], "switch count", 1, kMaxTopoRouters));
       } else {
         if (nterm >= 0) e.fail("terminals given twice", tok[1]);
-        nterm = static_cast<int64_t>(parse_u(e, tok[1], "terminal count", 1, 256));
+        nterm = static_cast<int64_t>(parse_u(e, tok[1], "terminal count", 1, kMaxTerminals));
       }
       continue;
     }

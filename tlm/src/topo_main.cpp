@@ -112,8 +112,8 @@ LoadPoint run_load(const NocConfig& c, const TopoGraph& g, const std::string& pa
         if (qh[s] < q[s].size()) {
           Packet pk;
           pk.hdr.opcode = static_cast<uint8_t>(cmm::regs::Opcode::kData);
-          pk.hdr.src_node = static_cast<uint8_t>(s);
-          pk.hdr.dst_node = static_cast<uint8_t>(q[s][qh[s]].dst);
+          pk.hdr.src_node = static_cast<uint16_t>(s);
+          pk.hdr.dst_node = static_cast<uint16_t>(q[s][qh[s]].dst);
           pk.payload_len = static_cast<uint16_t>(pkt_bytes - kHeaderBytes);
           const uint64_t born = q[s][qh[s]].born;
           std::memcpy(pk.payload.data(), &born, sizeof born);  // creation cycle, read back on delivery

@@ -51,7 +51,7 @@ inline uint32_t state_of(sw::RegIf& k, uint32_t ep) {
 }
 
 // ALLOC + direction, owner and remote ids (entry stays ALLOCATED); returns the endpoint.
-inline uint32_t alloc_entry(sw::RegIf& k, regs::Dir dir, uint16_t pid, uint8_t rnode, uint8_t rpart, uint8_t rep) {
+inline uint32_t alloc_entry(sw::RegIf& k, regs::Dir dir, uint16_t pid, uint16_t rnode, uint8_t rpart, uint8_t rep) {
   using namespace regs;
   uint32_t v = 0;
   EXPECT_EQ(k.write32(CMM_CMD_OFFSET, cmd(Cmd::kAlloc)), sw::BusStatus::kOk);
@@ -88,8 +88,8 @@ struct Chan {
 // one thread: entries allocated, generations exchanged, both AUTHORIZED. The
 // endpoints are the first free ones; `rx_ep_hint`/`tx_ep_hint` are the peers'
 // endpoints as the agents agreed them.
-inline Chan setup_channel(sw::RegIf& kr, uint8_t rx_node, uint16_t rx_pid, uint32_t rx_ep_hint, sw::RegIf& ks,
-                          uint8_t tx_node, uint16_t tx_pid, uint32_t tx_ep_hint) {
+inline Chan setup_channel(sw::RegIf& kr, uint16_t rx_node, uint16_t rx_pid, uint32_t rx_ep_hint, sw::RegIf& ks,
+                          uint16_t tx_node, uint16_t tx_pid, uint32_t tx_ep_hint) {
   Chan c;
   c.rx_ep = alloc_entry(kr, regs::Dir::kRecv, rx_pid, tx_node, 0, static_cast<uint8_t>(tx_ep_hint));
   c.tx_ep = alloc_entry(ks, regs::Dir::kSend, tx_pid, rx_node, 0, static_cast<uint8_t>(rx_ep_hint));

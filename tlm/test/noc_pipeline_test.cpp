@@ -137,7 +137,7 @@ TEST(NocPipeline, ZeroLoadPerHopExactDeepBuffers) {
   c.buf_depth_flits = 16;
   c.link_latency_cycles = 2;
   set_router_model(c, "pipeline", 2, 1, 1, 2, 3, 1);  // P = 6, L = 2: 8 cycles per hop
-  const uint16_t payload = 96;  // 128 B = 8 flits
+  const uint16_t payload = 128 - kHeaderBytes;  // 128 B = 8 flits
   const auto lat = lone_latencies(c, payload);
   ASSERT_EQ(lat.size(), 144u);
   for (const auto& [sd, l] : lat) {
@@ -167,7 +167,7 @@ TEST(NocPipeline, ZeroLoadFormula) {
 TEST(NocPipeline, ZeroLoadPerHopBookSimBuffers) {
   CMM_REQUIRE_FRESH_KERNEL();
   const NocConfig c = booksim_like(Topology::kMesh, 4, 4);
-  const auto lat = lone_latencies(c, 96);
+  const auto lat = lone_latencies(c, 128 - kHeaderBytes);
   ASSERT_EQ(lat.size(), 256u);
   for (const auto& [sd, l] : lat) {
     const uint32_t s = sd.first, d = sd.second;
@@ -197,7 +197,7 @@ TEST(NocPipeline, CreditDelayLimitsAStream) {
   deep.buf_depth_flits = 16;
   set_router_model(deep, "pipeline", 1, 1, 1, 1, 4, 1);
   benches.push_back(std::make_unique<NBench>(deep, "deep_"));
-  const uint16_t payload = 64 * 16 - 32;  // 64 flits
+  const uint16_t payload = 64 * 16 - kHeaderBytes;  // 64 flits
   lat.assign(benches.size(), 0);
   test::ThreadRunner drv("drv", [&] {
     wait(3 * P);
@@ -234,7 +234,7 @@ TEST(NocPipeline, VcAllocatorIsRoundRobinFair) {
     th.push_back(std::make_unique<test::ThreadRunner>(("src" + std::to_string(s)).c_str(), [&b, s] {
       wait(3 * P);
       for (int i = 0; i < per_src;) {
-        if (b.node[s]->send(pkt(static_cast<uint8_t>(s), 4, 96, static_cast<uint16_t>(i)))) ++i;
+        if (b.node[s]->send(pkt(static_cast<uint8_t>(s), 4, 128 - kHeaderBytes, static_cast<uint16_t>(i)))) ++i;
         wait(P);
       }
     }));
@@ -271,7 +271,7 @@ TEST(NocPipeline, SwitchAllocatorIsFairAndWorkConserving) {
     th.push_back(std::make_unique<test::ThreadRunner>(("src" + std::to_string(s)).c_str(), [&b, s] {
       wait(3 * P);
       for (int i = 0; i < per_src;) {
-        if (b.node[s]->send(pkt(static_cast<uint8_t>(s), 4, 96, static_cast<uint16_t>(i)))) ++i;
+        if (b.node[s]->send(pkt(static_cast<uint8_t>(s), 4, 128 - kHeaderBytes, static_cast<uint16_t>(i)))) ++i;
         wait(P);
       }
     }));
@@ -384,11 +384,11 @@ TEST(NocPipeline, HolLifetimeDropsAtAWithholdingNode) {
   test::ThreadRunner drv("drv", [&] {
     wait(3 * P);
     for (uint16_t i = 0; i < 4;) {
-      if (b.node[0]->send(pkt(0, 2, 96, i))) ++i;
+      if (b.node[0]->send(pkt(0, 2, 128 - kHeaderBytes, i))) ++i;
       wait(P);
     }
     wait(2000 * P);
-    EXPECT_TRUE(b.node[0]->send(pkt(0, 1, 96, 9)));  // another destination still works
+    EXPECT_TRUE(b.node[0]->send(pkt(0, 1, 128 - kHeaderBytes, 9)));  // another destination still works
     wait(200 * P);
   });
   sc_start();

@@ -427,7 +427,7 @@ TEST(TopoConfig, ParametersNamedInErrors) {
   c.vcs_per_class = 1;
   expect_invalid(c, "NocConfig.vcs_per_class = 1: must be >= 2 for dragonfly routing minimal");
   expect_invalid(dragonfly(4, 2, 2, 10), "NocConfig.df_groups = 10");
-  expect_invalid(fat_tree(8, 3), "NocConfig.terminals = 512");
+  expect_invalid(fat_tree(24, 4), "NocConfig.terminals = 331776");  // beyond 16-bit node ids
   EXPECT_NO_THROW(fat_tree(4, 2, 0, Routing::kEcmp).validate());
   expect_invalid(dragonfly(4, 2, 2, 0, Arrangement::kAbsolute, Routing::kEcmp), "routing = ecmp: only on fat_tree");
   EXPECT_EQ(parse_topology("fat_tree"), Topology::kFatTree);

@@ -18,7 +18,7 @@ namespace cmm::sw {
 
 // The remote end of a channel as written to CST_REMOTE.
 struct PeerId {
-  uint8_t node = 0;
+  uint16_t node = 0;
   uint8_t part = 0;
   uint8_t ep = 0;
   bool operator==(const PeerId& o) const { return node == o.node && part == o.part && ep == o.ep; }
@@ -59,13 +59,13 @@ struct ErrorEntry {
   uint8_t opcode = 0;        // regs::Opcode of the packet, 0 for a register-port event
   bool from_fabric = false;  // raised by an ingress packet
   bool exception = false;    // valid-bit exclusion exception (I6)
-  uint8_t src_node = 0;      // source node of the packet (or this node)
+  uint16_t src_node = 0;      // source node of the packet (or this node)
   static ErrorEntry decode(uint32_t word);
 };
 
 // One management message, with the source ids the CMM stamped (I4).
 struct MgmtMessage {
-  uint8_t src_node = 0;
+  uint16_t src_node = 0;
   uint8_t src_part = 0;
   MgmtWords words{};
 };
@@ -79,7 +79,7 @@ struct ExcInfo {
 
 // What the ID, GEOMETRY, NODE_ID and PART_INFO registers say at bring-up.
 struct DeviceInfo {
-  uint8_t node = 0;
+  uint16_t node = 0;
   uint8_t part = 0;   // the requester partition, as the CMM sees it
   uint8_t quota = 0;
 };
@@ -135,9 +135,9 @@ class CmmDriver {
   [[nodiscard]] Status stat(uint32_t index, uint32_t& out);
 
   // ---- management messages
-  [[nodiscard]] Status send_mgmt(uint8_t node, uint8_t part, const MgmtWords& words);
+  [[nodiscard]] Status send_mgmt(uint16_t node, uint8_t part, const MgmtWords& words);
   // MGMT_RX_STATUS: messages queued (0: none) and the head's stamped source.
-  [[nodiscard]] Status mgmt_status(uint32_t& count, uint8_t& src_node, uint8_t& src_part);
+  [[nodiscard]] Status mgmt_status(uint32_t& count, uint16_t& src_node, uint8_t& src_part);
   [[nodiscard]] Status mgmt_word(uint32_t i, uint32_t& word);  // MGMT_RX word i of the head
   // Head of the MGMT receive queue, then MGMT_POP. kEmpty when none.
   [[nodiscard]] Status mgmt_receive(MgmtMessage& out);

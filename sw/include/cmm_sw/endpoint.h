@@ -44,7 +44,8 @@ struct ChannelView {
   regs::Dir dir = regs::Dir::kRecv;
   regs::Mode mode = regs::Mode::kPlain;
   bool key_valid = false;
-  uint8_t remote_node = 0, remote_part = 0, remote_ep = 0;  // the peer
+  uint16_t remote_node = 0;
+  uint8_t remote_part = 0, remote_ep = 0;  // the peer
   uint8_t rxq_count = 0;                                   // messages queued
   regs::Reason last_nack = regs::Reason::kOk;              // last NACK received
   uint16_t tx_nacks = 0;                                   // DATA NACKs received (saturating)

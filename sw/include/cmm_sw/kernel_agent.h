@@ -41,7 +41,7 @@ void secure_zero(ChannelKey& k);
 
 // What a receiver-side agent asks of a sender-side agent.
 struct ChannelRequest {
-  uint8_t sender_node = 0;
+  uint16_t sender_node = 0;
   uint8_t sender_part = 0;
   uint16_t sender_pid = 0;  // process S on the sender's partition
   uint16_t recv_pid = 0;    // local process R that will own the receive endpoint
@@ -52,7 +52,7 @@ struct ChannelRequest {
 
 // A CHAN_REQ as the sender-side agent sees it (for its acceptance policy).
 struct IncomingRequest {
-  uint8_t src_node = 0;  // hardware-stamped
+  uint16_t src_node = 0;  // hardware-stamped
   uint8_t src_part = 0;  // hardware-stamped
   uint16_t req_id = 0;
   uint8_t recv_ep = 0;
@@ -177,7 +177,7 @@ class KernelAgent {
   // ---- bring-up: ID magic, GEOMETRY, NODE_ID, PART_INFO; clear and enable interrupts.
   [[nodiscard]] Status init();
   bool initialized() const { return initialized_; }
-  uint8_t node_id() const { return node_; }
+  uint16_t node_id() const { return node_; }
   uint8_t partition() const { return part_; }
   uint8_t quota() const { return quota_; }
   const AgentConfig& config() const { return cfg_; }
@@ -248,7 +248,7 @@ class KernelAgent {
   [[nodiscard]] Status stat(uint32_t index, uint32_t& out);
 
   // ---- management messages
-  [[nodiscard]] Status send_mgmt(uint8_t node, uint8_t part, const MgmtWords& words);
+  [[nodiscard]] Status send_mgmt(uint16_t node, uint8_t part, const MgmtWords& words);
   // Head of the MGMT receive queue, then MGMT_POP. kEmpty when none.
   [[nodiscard]] Status mgmt_receive(MgmtMessage& out);
 
@@ -349,10 +349,10 @@ class KernelAgent {
   Status withdraw(uint8_t ep, regs::Reason why, AgentReason agent_why);  // CHAN_CANCEL to the peer + release
   Status release(uint8_t ep);  // best-effort CLOSE (if needed) + FREE
   Status send_request(uint8_t ep);  // CHAN_REQ for a prepared receive entry
-  Status send_proto(uint8_t node, uint8_t part, const chan_proto::Msg& msg);
+  Status send_proto(uint16_t node, uint8_t part, const chan_proto::Msg& msg);
   int find_request(uint16_t req_id) const;
-  size_t pending_requests(uint8_t node, uint8_t part) const;
-  size_t pending_grants(uint8_t node, uint8_t part) const;
+  size_t pending_requests(uint16_t node, uint8_t part) const;
+  size_t pending_grants(uint16_t node, uint8_t part) const;
   size_t peer_limit() const { return cfg_.max_pending_per_peer == 0 ? 1 : cfg_.max_pending_per_peer; }
 
   size_t room() const { return kEventCapacity - ev_count_; }
@@ -365,7 +365,8 @@ class KernelAgent {
   Clock clock_;
   AgentStats stats_;
   bool initialized_ = false;
-  uint8_t node_ = 0, part_ = 0, quota_ = 0;
+  uint16_t node_ = 0;
+  uint8_t part_ = 0, quota_ = 0;
   uint8_t errlog_lost_seen_ = 0;
   uint16_t exc_seen_ = 0, alarm_seen_ = 0;
   uint32_t deferred_ = 0;  // interrupt causes left for the next poll (event queue full)

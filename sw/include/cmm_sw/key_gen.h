@@ -34,13 +34,13 @@ class KeyGen {
 
   // Selects the per-partition subkey. Binding the same (node, part, boot)
   // again keeps the counter, so one generator never repeats a key.
-  void bind(uint8_t node, uint8_t part, uint32_t boot);
+  void bind(uint16_t node, uint8_t part, uint32_t boot);
   bool bound() const { return bound_; }
   // Next key of the bound partition (binds (0, 0, 0) if never bound).
   ChannelKey next();
   uint64_t counter() const { return counter_; }
 
-  static uint64_t subkey_id(uint8_t node, uint8_t part, uint32_t boot) {
+  static uint64_t subkey_id(uint16_t node, uint8_t part, uint32_t boot) {
     return (uint64_t{node} << 40) | (uint64_t{part} << 32) | boot;
   }
 

@@ -170,7 +170,7 @@ void SimNode::complete(const PinsOut& o) {
 
 LoopbackFabric::LoopbackFabric(uint32_t latency_cycles) : latency_(latency_cycles == 0 ? 1 : latency_cycles) {}
 
-SimNode& LoopbackFabric::add_node(uint8_t node_id, const std::array<uint8_t, kNumPartitions>& quota) {
+SimNode& LoopbackFabric::add_node(uint16_t node_id, const std::array<uint8_t, kNumPartitions>& quota) {
   if (node(node_id)) throw std::invalid_argument("node id used twice: " + std::to_string(node_id));
   Straps s;
   s.node_id = node_id;
@@ -180,13 +180,13 @@ SimNode& LoopbackFabric::add_node(uint8_t node_id, const std::array<uint8_t, kNu
   return *nodes_.back();
 }
 
-SimNode* LoopbackFabric::node(uint8_t node_id) {
+SimNode* LoopbackFabric::node(uint16_t node_id) {
   for (auto& n : nodes_)
     if (n->node_id() == node_id) return n.get();
   return nullptr;
 }
 
-void LoopbackFabric::route(uint8_t from_node, Packet&& pkt) {
+void LoopbackFabric::route(uint16_t from_node, Packet&& pkt) {
   if (filter_ && !filter_(from_node, pkt)) {
     ++filtered_;
     return;
@@ -200,7 +200,7 @@ void LoopbackFabric::route(uint8_t from_node, Packet&& pkt) {
   dst->ingress_.push_back(SimNode::InFlight{cycle_ + latency_, std::move(pkt)});
 }
 
-void LoopbackFabric::inject(uint8_t dst_node, const Packet& pkt) {
+void LoopbackFabric::inject(uint16_t dst_node, const Packet& pkt) {
   SimNode* dst = node(dst_node);
   if (!dst) {
     ++undeliverable_;

@@ -96,7 +96,7 @@ class Crossbar : public sc_core::sc_module {
   // A route also attaches the node to the port (edge source validation: the
   // port then accepts only packets with src_node == node); removing the route
   // detaches it (the port then accepts nothing).
-  void set_route(uint8_t node, int port);
+  void set_route(uint16_t node, int port);
   // Attaches `node` (or nothing: node < 0) to input port `port` without routing.
   void set_port_node(uint32_t port, int node);
   int port_node(uint32_t port) const { return attached_[port]; }
@@ -131,8 +131,8 @@ class Crossbar : public sc_core::sc_module {
   XbarConfig cfg_;
   FaultHook* hook_ = nullptr;
   XbarStats stats_{};
-  std::array<int16_t, 256> route_{};
-  std::vector<int16_t> attached_;  // [in port] node id allowed as src_node, -1 none
+  std::array<int16_t, size_t{1} << regs::kNodeIdBits> route_{};  // [node id] port, -1 none
+  std::vector<int32_t> attached_;  // [in port] node id allowed as src_node, -1 none
   std::vector<std::array<sc_core::sc_time, 2>> stall_since_;  // [out port][class] head credit wait start
   std::vector<std::array<bool, 2>> stalled_;
   std::vector<std::array<bool, 2>> hol_stuck_;  // [out port][class] stalled after a HOL drop, until a credit

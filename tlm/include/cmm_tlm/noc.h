@@ -197,7 +197,7 @@ class Noc : public sc_core::sc_module, private Clocked {
   // A route also attaches the node to the router's injection port (edge
   // source validation: it then accepts only packets with src_node == node);
   // removing the route detaches it (the port then accepts nothing).
-  void set_route(uint8_t node, int router);
+  void set_route(uint16_t node, int router);
   // Attaches `node` (or nothing: node < 0) to router's injection port without routing.
   void set_port_node(uint32_t router, int node);
   int port_node(uint32_t router) const { return attached_[router]; }
@@ -322,8 +322,8 @@ class Noc : public sc_core::sc_module, private Clocked {
   uint64_t period_ticks_ = 1;
   FaultHook* hook_ = nullptr;
   NocStats stats_;
-  std::array<int16_t, 256> route_{};
-  std::vector<int16_t> attached_;  // [router] node id allowed as src_node at its NI, -1 none
+  std::array<int16_t, size_t{1} << regs::kNodeIdBits> route_{};  // [node id] router, -1 none
+  std::vector<int32_t> attached_;  // [router] node id allowed as src_node at its NI, -1 none
 
   std::vector<uint16_t> cx_, cy_;     // router coordinates
   // Topology: [router*np + port].

@@ -80,9 +80,9 @@ class CpuBusIf;
 // of the board-management port (FIRMWARE): LINK_KEY0..3, LINK_CMD SET, then
 // LINK_STATUS checked (docs/strong-mode.md 11.3). Returns kOk or the first
 // failing access's status (kReject if LINK_STATUS reports a refusal).
-cmm::sw::BusStatus provision_link_key(cmm::sw::RegIf& fw, uint8_t node, const Key& key);
+cmm::sw::BusStatus provision_link_key(cmm::sw::RegIf& fw, uint16_t node, const Key& key);
 // Removes it (LINK_CMD CLEAR).
-cmm::sw::BusStatus clear_link_key(cmm::sw::RegIf& fw, uint8_t node);
+cmm::sw::BusStatus clear_link_key(cmm::sw::RegIf& fw, uint16_t node);
 
 // Bus interface unit of one partition's CPU: one initiator socket to the
 // NodeBus port of that partition. Serializes the request phase of the CPU

@@ -28,7 +28,7 @@ class CmmCoreSignalShell : public sc_core::sc_module {
 
   sc_core::sc_in<bool> clk;
   sc_core::sc_in<bool> rst_ni;
-  sc_core::sc_in<uint32_t> cfg_node_id_i;  // [7:0]
+  sc_core::sc_in<uint32_t> cfg_node_id_i;  // [15:0]
   sc_core::sc_in<uint64_t> cfg_quota_i;    // [63:0], partition p at bits 8p+7:8p
   sc_core::sc_in<bool> reg_req_valid_i;
   sc_core::sc_out<bool> reg_req_ready_o;

@@ -44,6 +44,7 @@ const char* to_string(Arrangement a);
 inline constexpr uint32_t kMaxRadix = 64;        // network ports of a switch
 inline constexpr uint8_t kEcmpPort = 255;        // route table: up port by flow hash
 inline constexpr uint32_t kMaxTopoRouters = 16384;
+inline constexpr uint32_t kMaxTerminals = 65536;  // 16-bit node ids (hw/data/cmm.toml node_id_bits)
 
 struct TopoChannel {     // one direction of a link: output (r, p) -> input (r2, p2)
   uint32_t r = 0, p = 0, r2 = 0, p2 = 0;

@@ -49,7 +49,7 @@ class SimNode {
 
   CmmCore& core() { return core_; }
   const CmmCore& core() const { return core_; }
-  uint8_t node_id() const { return core_.straps().node_id; }
+  uint16_t node_id() const { return core_.straps().node_id; }
   LoopbackFabric& fabric() { return fab_; }
 
   // Test view of the packet buffer (not reachable by software).
@@ -113,14 +113,14 @@ class SimNode {
 class LoopbackFabric {
  public:
   // Returns false to drop the packet; may modify it (fault/attack tests).
-  using Filter = std::function<bool(uint8_t from_node, Packet& pkt)>;
+  using Filter = std::function<bool(uint16_t from_node, Packet& pkt)>;
 
   explicit LoopbackFabric(uint32_t latency_cycles = 1);
   LoopbackFabric(const LoopbackFabric&) = delete;
   LoopbackFabric& operator=(const LoopbackFabric&) = delete;
 
-  SimNode& add_node(uint8_t node_id, const std::array<uint8_t, regs::kNumPartitions>& quota);
-  SimNode* node(uint8_t node_id);
+  SimNode& add_node(uint16_t node_id, const std::array<uint8_t, regs::kNumPartitions>& quota);
+  SimNode* node(uint16_t node_id);
 
   void step();  // one clock edge of every core
   void run(uint64_t cycles);
@@ -130,7 +130,7 @@ class LoopbackFabric {
 
   void set_filter(Filter f) { filter_ = std::move(f); }
   // Puts a packet on dst_node's ingress as if it came over the fabric (attacker).
-  void inject(uint8_t dst_node, const Packet& pkt);
+  void inject(uint16_t dst_node, const Packet& pkt);
   // Every packet that left an egress port (after the filter), in order.
   const std::vector<Packet>& trace() const { return trace_; }
   void set_trace(bool on) { tracing_ = on; }
@@ -139,7 +139,7 @@ class LoopbackFabric {
 
  private:
   friend class SimNode;
-  void route(uint8_t from_node, Packet&& pkt);
+  void route(uint16_t from_node, Packet&& pkt);
 
   uint32_t latency_;
   uint64_t cycle_ = 0;
