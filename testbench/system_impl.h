@@ -287,6 +287,7 @@ class System : public sc_module {
   void on_fault(tlmshell::FaultKind k, uint32_t link, const tlmshell::Packet& before, const tlmshell::Packet* after);
   // A packet destroyed by an injected fault; `h` is its header before any corruption.
   void fault_loss(const tlmshell::Packet& p, const Header& h);
+  bool retransmitted_by_sender(const ChanRt& c) const;
   // The header a corrupted packet had before the fault, or nullptr.
   const Header* corrupted_original(const tlmshell::Packet& p) const {
     if (!faults_ || corrupted_.empty()) return nullptr;

@@ -206,7 +206,9 @@ void System::on_drop(const tlmshell::Packet& p, regs::Reason why, const uint32_t
   }
   uint32_t seq = 0;
   if (ChanRt* c = data_of(h, seq)) {
-    sb_.dropped(c->idx, seq, static_cast<uint8_t>(w));
+    // A reliable sender's CMM resends it (docs/strong-mode.md 6): still in
+    // flight until delivered or reported RETX_EXHAUSTED, not a loss here.
+    if (!retransmitted_by_sender(*c)) sb_.dropped(c->idx, seq, static_cast<uint8_t>(w));
     c->wake_rx();
     return;
   }
@@ -223,6 +225,11 @@ void System::on_drop(const tlmshell::Packet& p, regs::Reason why, const uint32_t
     }
   }
   ++legit_control_drops_[fmt::format("{}_{}", regs::opcode_name(h.opcode % regs::kOpcodeCount), regs::reason_name(w))];
+}
+
+// Reliable delivery runs in strong C++ cores (the RTL core has none).
+bool System::retransmitted_by_sender(const ChanRt& c) const {
+  return scen_.security_mode == "strong" && scen_.reliable && scen_.core_of(scen_.nodes[c.s.node]) != "rtl";
 }
 
 // A NACK of DATA of channel c that never reached (or was refused by) the

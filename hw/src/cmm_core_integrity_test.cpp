@@ -63,14 +63,7 @@ CoreParams strong_params() {
   p.strong = true;
   return p;
 }
-uint32_t link_cmd(regs::LinkOp op, uint32_t node) {
-  return CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_LINK_CMD_OP, static_cast<uint32_t>(op)), CMM_LINK_CMD_NODE, node);
-}
-void provision(CoreHarness& h, uint8_t node, const Key& lk) {
-  for (uint32_t w = 0; w < regs::kKeyWords; ++w)
-    h.wr_ok(firmware(), regs::CMM_LINK_KEY_OFFSET + regs::CMM_LINK_KEY_STRIDE * w, lk[w]);
-  h.wr_ok(firmware(), regs::CMM_LINK_CMD_OFFSET, link_cmd(regs::LinkOp::kSet, node));
-}
+void provision(CoreHarness& h, uint16_t node, const Key& lk) { provision_link(h, node, lk); }
 
 const Key kLink{0x01234567u, 0x89ABCDEFu, 0x0F1E2D3Cu, 0x4B5A6978u};
 const Key kLink2{0x13572468u, 0x2468ACE0u, 0x0DDBA11u, 0xC0FFEE01u};

@@ -483,6 +483,22 @@ class CoreHarness {
   RegRsp rsp_{};
 };
 
+// Board-management port (strong cores, docs/strong-mode.md 11.3).
+inline uint32_t link_cmd_word(regs::LinkOp op, uint32_t node) {
+  return CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_LINK_CMD_OP, static_cast<uint32_t>(op)), CMM_LINK_CMD_NODE, node);
+}
+// LINK_KEY0..3, then LINK_CMD SET for `node`.
+inline void provision_link(CoreHarness& h, uint16_t node, const Key& lk) {
+  for (uint32_t w = 0; w < regs::kKeyWords; ++w)
+    h.wr_ok(firmware(), regs::CMM_LINK_KEY_OFFSET + regs::CMM_LINK_KEY_STRIDE * w, lk[w]);
+  h.wr_ok(firmware(), regs::CMM_LINK_CMD_OFFSET, link_cmd_word(regs::LinkOp::kSet, node));
+}
+// Records every delivery (header) of a core.
+struct DeliveryLog : CoreObserver {
+  std::vector<Header> got;
+  void on_deliver(uint64_t, const Header& h) override { got.push_back(h); }
+};
+
 // Back-to-back connection of cores: headers are routed by dst_node.
 class Net {
  public:

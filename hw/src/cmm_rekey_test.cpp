@@ -31,24 +31,12 @@ CoreParams rk_params(bool rekey = true, bool reliable = false) {
   p.retx_timeout_cycles = 96;
   return p;
 }
-uint32_t link_cmd(uint32_t node) {
-  return CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_LINK_CMD_OP, static_cast<uint32_t>(regs::LinkOp::kSet)),
-                       CMM_LINK_CMD_NODE, node);
-}
-void provision(CoreHarness& h, uint8_t node) {
-  for (uint32_t w = 0; w < regs::kKeyWords; ++w)
-    h.wr_ok(firmware(), regs::CMM_LINK_KEY_OFFSET + regs::CMM_LINK_KEY_STRIDE * w, kLink[w]);
-  h.wr_ok(firmware(), regs::CMM_LINK_CMD_OFFSET, link_cmd(node));
-}
+void provision(CoreHarness& h, uint16_t node) { provision_link(h, node, kLink); }
 std::vector<uint8_t> payload(uint32_t n, uint32_t seed) {
   std::vector<uint8_t> v(n);
   for (uint32_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(seed * 29 + 3 * i);
   return v;
 }
-struct DeliveryLog : CoreObserver {
-  std::vector<Header> got;
-  void on_deliver(uint64_t, const Header& h) override { got.push_back(h); }
-};
 struct Pkt {
   Header h;
   std::vector<uint8_t> pay;

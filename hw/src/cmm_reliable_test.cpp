@@ -29,26 +29,13 @@ CoreParams rel_params(bool reliable = true) {
   p.retx_timeout_cycles = 96;  // a few round trips of the back-to-back Net
   return p;
 }
-uint32_t link_cmd(uint32_t node) {
-  return CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_LINK_CMD_OP, static_cast<uint32_t>(regs::LinkOp::kSet)),
-                       CMM_LINK_CMD_NODE, node);
-}
-void provision(CoreHarness& h, uint16_t node) {
-  for (uint32_t w = 0; w < regs::kKeyWords; ++w)
-    h.wr_ok(firmware(), regs::CMM_LINK_KEY_OFFSET + regs::CMM_LINK_KEY_STRIDE * w, kLink[w]);
-  h.wr_ok(firmware(), regs::CMM_LINK_CMD_OFFSET, link_cmd(node));
-}
+void provision(CoreHarness& h, uint16_t node) { provision_link(h, node, kLink); }
 std::vector<uint8_t> payload(uint32_t n, uint32_t seed) {
   std::vector<uint8_t> v(n);
   for (uint32_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(seed * 13 + 7 * i);
   return v;
 }
 
-// Records every delivery (header) of the receiving core.
-struct DeliveryLog : CoreObserver {
-  std::vector<Header> got;
-  void on_deliver(uint64_t, const Header& h) override { got.push_back(h); }
-};
 
 enum class Fault { kNone, kDrop, kDuplicate, kReorder, kCorrupt };
 const char* fault_name(Fault f) {

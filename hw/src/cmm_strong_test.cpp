@@ -66,16 +66,9 @@ CoreParams strong_params(uint32_t lat = regs::kMacLatencyCycles, uint32_t bpc = 
   p.mac_bytes_per_cycle = bpc;
   return p;
 }
-uint32_t link_cmd(regs::LinkOp op, uint32_t node) {
-  uint32_t w = 0;
-  w = CMM_FIELD_SET(w, CMM_LINK_CMD_OP, static_cast<uint32_t>(op));
-  w = CMM_FIELD_SET(w, CMM_LINK_CMD_NODE, node);
-  return w;
-}
-// Provisioning through the board-management port: LINK_KEY0..3, LINK_CMD SET.
+uint32_t link_cmd(regs::LinkOp op, uint32_t node) { return link_cmd_word(op, node); }
 void provision(CoreHarness& h, uint16_t node, const Key& lk) {
-  for (uint32_t w = 0; w < regs::kKeyWords; ++w) h.wr_ok(firmware(), regs::CMM_LINK_KEY_OFFSET + regs::CMM_LINK_KEY_STRIDE * w, lk[w]);
-  h.wr_ok(firmware(), regs::CMM_LINK_CMD_OFFSET, link_cmd(regs::LinkOp::kSet, node));
+  provision_link(h, node, lk);
   EXPECT_TRUE(h.core.link_valid(node));
 }
 std::vector<uint8_t> payload(uint32_t n, uint8_t seed) {
