@@ -67,11 +67,11 @@ CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
   // Room for a parked nb request and the b_transport requests of waiting callers.
   reg_q_.reset(cfg_.reg_queue_depth + 2 + kMaxLtWaiters);
   reg_inflight_.reset(4);
-  tx_stage_.assign(kNumEndpoints, {});
-  tx_hi_.assign(kNumEndpoints, 0);
-  tx_fifo_.reset(kEgqDepth + 1);
-  rx_buf_.assign(kNumEndpoints * kRxqDepth, {});
-  rx_len_.assign(kNumEndpoints * kRxqDepth, 0);
+  tx_stage_.assign(core_.geometry().num_endpoints, {});
+  tx_hi_.assign(core_.geometry().num_endpoints, 0);
+  tx_fifo_.reset(core_.geometry().egq_depth + 1);
+  rx_buf_.assign(core_.geometry().num_endpoints * core_.geometry().rxq_depth, {});
+  rx_len_.assign(core_.geometry().num_endpoints * core_.geometry().rxq_depth, 0);
   const uint32_t n = cfg_.ingress_slots_per_class;
   ing_slots_.resize(2 * n);
   for (uint32_t i = 0; i < 2 * n; ++i) ing_free_.push_back(2 * n - 1 - i);
@@ -180,7 +180,7 @@ bool CmmTlm::decode(tlm::tlm_generic_payload& gp, const sc_time& ready, RegReq& 
     shell_error(gp, tlm::TLM_COMMAND_ERROR_RESPONSE);
     return false;
   }
-  if (addr >= (uint64_t{1} << kAddrBits)) {
+  if (addr >= (uint64_t{1} << core_.geometry().addr_bits())) {
     shell_error(gp, tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return false;
   }
@@ -297,7 +297,7 @@ bool CmmTlm::reg_dmi(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {
   // Registers have side effects: no direct pointer, for the whole register space.
   dmi.allow_read_write();
   dmi.set_start_address(0);
-  dmi.set_end_address((uint64_t{1} << kAddrBits) - 1);
+  dmi.set_end_address((uint64_t{1} << core_.geometry().addr_bits()) - 1);
   return false;
 }
 
@@ -312,7 +312,7 @@ void CmmTlm::set_irq(uint32_t iv) {
     if (irq_head_ == irq_pending_.size()) irq_ev_.notify(eval_off_);
     irq_pending_.push_back(IrqChange{sc_time_stamp() + eval_off_, iv});
   }
-  for (uint32_t p = 0; p < kNumPartitions; ++p)
+  for (uint32_t p = 0; p < core_.geometry().num_partitions; ++p)
     if ((rise >> p) & 1u) irq_rise_[p].notify(eval_off_);
 }
 
@@ -353,8 +353,8 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
           std::memcpy(tx_stage_[r.ep].data() + r.off, data, r.len);
           tx_hi_[r.ep] = std::max<uint16_t>(tx_hi_[r.ep], static_cast<uint16_t>(r.off + r.len));
         } else {
-          const uint32_t slot = o.reg_rsp_buf_slot % kRxqDepth;
-          const uint32_t i = r.ep * kRxqDepth + slot;
+          const uint32_t slot = o.reg_rsp_buf_slot % core_.geometry().rxq_depth;
+          const uint32_t i = r.ep * core_.geometry().rxq_depth + slot;
           const uint32_t valid = rx_len_[i] > r.off ? std::min<uint32_t>(rx_len_[i] - r.off, r.len) : 0;
           std::memcpy(data, rx_buf_[i].data() + r.off, valid);
           std::memset(data + valid, 0, r.len - valid);  // bytes beyond the message read as 0
@@ -413,7 +413,7 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
 // change (FREE, local CLOSE, CST_OWNER write) loses its staged bytes, so a
 // later owner's doorbell with a long LEN never sends an earlier owner's data.
 void CmmTlm::scrub_tx(uint32_t ep) {
-  if (ep >= kNumEndpoints) return;
+  if (ep >= core_.geometry().num_endpoints) return;
   tx_stage_[ep].fill(0);
   tx_hi_[ep] = 0;
   ++stats_.tx_scrubs;
@@ -425,7 +425,7 @@ void CmmTlm::after_write(const RegReq& r) {
     const uint32_t op = CMM_FIELD_GET(r.wdata, CMM_CMD_OP);
     if (op == static_cast<uint32_t>(Cmd::kFree) || op == static_cast<uint32_t>(Cmd::kClose))
       scrub_tx(CMM_FIELD_GET(r.wdata, CMM_CMD_EP));
-  } else if (r.addr >= CMM_CST_BASE && r.addr < CMM_CST_BASE + kNumEndpoints * CMM_CST_STRIDE &&
+  } else if (r.addr >= CMM_CST_BASE && r.addr < CMM_CST_BASE + core_.geometry().num_endpoints * CMM_CST_STRIDE &&
              (r.addr - CMM_CST_BASE) % CMM_CST_STRIDE == CMM_CST_OWNER_OFFSET) {
     scrub_tx((r.addr - CMM_CST_BASE) / CMM_CST_STRIDE);
   }
@@ -528,7 +528,7 @@ void CmmTlm::evaluate(uint64_t edge_cycle) {
       vd_pending_.pop();
       IngSlot& s = ing_slots_[idx];
       if (o.vd_accept) {
-        const uint32_t i = (o.vd_ep % kNumEndpoints) * kRxqDepth + (o.vd_slot % kRxqDepth);
+        const uint32_t i = (o.vd_ep % core_.geometry().num_endpoints) * core_.geometry().rxq_depth + (o.vd_slot % core_.geometry().rxq_depth);
         const uint32_t len = std::min<uint32_t>(s.pkt.hdr.len, kMaxMsgBytes);
         const uint32_t n = std::min<uint32_t>(len, s.pkt.payload_len);
         std::memcpy(rx_buf_[i].data(), s.pkt.payload.data(), n);

@@ -232,7 +232,7 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
   size_t irq_head_ = 0;
   sc_core::sc_event irq_ev_;
   bool seed_pending_ = false;  // entropy still to be driven (first edge after reset)
-  std::array<sc_core::sc_event, regs::kNumPartitions> irq_rise_;
+  std::array<sc_core::sc_event, regs::kMaxNumPartitions> irq_rise_;
   uint32_t irq_prev_ = 0;
 
   // Register port.
