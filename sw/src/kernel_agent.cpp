@@ -810,7 +810,7 @@ void KernelAgent::schedule_mgmt_resend(uint32_t i) {
   Chan& c = chan_[i];
   if (c.retries >= cfg_.mgmt_tries || c.resend_backoff) return;
   const uint64_t base = std::max<uint64_t>(cfg_.mgmt_backoff, 1);
-  const unsigned shift = std::min<unsigned>(c.retries, 32u);
+  const unsigned shift = std::min<unsigned>(c.retries, std::min<unsigned>(cfg_.mgmt_backoff_doublings, 32u));
   const uint64_t spread = (i * 37u + node_ * 11u) % base;  // de-synchronizes the nodes' re-sends
   c.resend_at = std::min(c.resend_at, base > (kNever >> shift) ? kNever - 1 : after((base << shift) + spread));
   c.resend_backoff = true;

@@ -9,7 +9,6 @@ using namespace sc_core;
 using namespace regs;
 
 namespace {
-constexpr uint32_t kEpEnd = CMM_EP_BASE + CMM_EP_COUNT * CMM_EP_STRIDE;
 constexpr size_t kMaxLtWaiters = 64;       // b_transport callers waiting at once (back-pressure only)
 constexpr uint64_t kMaxCatchupStall = 4096;  // safety net: edges without accepting the request
 
@@ -200,7 +199,7 @@ bool CmmTlm::decode(tlm::tlm_generic_payload& gp, const sc_time& ready, RegReq& 
   r.priv = static_cast<uint8_t>(rid->priv);
   r.pid = rid->pid;
   r.fw = rid->fw;
-  if (r.addr >= CMM_EP_BASE && r.addr < kEpEnd) {
+  if (r.addr >= CMM_EP_BASE && r.addr < CMM_EP_BASE + core_.geometry().num_endpoints * CMM_EP_STRIDE) {
     const uint32_t off = (r.addr - CMM_EP_BASE) % CMM_EP_STRIDE;
     r.ep = static_cast<uint8_t>((r.addr - CMM_EP_BASE) / CMM_EP_STRIDE);
     if (off >= CMM_TX_BUF_OFFSET && off < CMM_TX_BUF_OFFSET + CMM_TX_BUF_BYTES) {
@@ -366,7 +365,7 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
       }
     } else if (!r.write) {
       std::memcpy(gp.get_data_ptr(), &o.reg_rsp_rdata, 4);
-    } else if (r.addr >= CMM_EP_BASE && r.addr < kEpEnd &&
+    } else if (r.addr >= CMM_EP_BASE && r.addr < CMM_EP_BASE + core_.geometry().num_endpoints * CMM_EP_STRIDE &&
                (r.addr - CMM_EP_BASE) % CMM_EP_STRIDE == CMM_EP_DOORBELL_OFFSET) {
       // Doorbell accepted: the DATA header is in the core's request queue;
       // snapshot the staged payload for it (consumed: staging is cleared).

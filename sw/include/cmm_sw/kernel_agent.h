@@ -96,6 +96,7 @@ struct AgentConfig {
   // Sender side: channel modes this agent grants (bit m = regs::Mode m); a
   // CHAN_REQ asking another is refused MODE_MISMATCH (docs/strong-mode.md 2).
   uint8_t accept_modes = 0x3;
+  uint8_t mgmt_backoff_doublings = 32;  // the back-off stops doubling after this many re-sends
   uint64_t mgmt_backoff = 64;  // first MGMTQ_FULL re-send after this (plus a per-endpoint spread
                                // below it), doubling per re-send: a connect storm drains
   // Receiver side: a CHAN_REQ unanswered this long is re-sent (a CHAN_REQ or
