@@ -66,10 +66,10 @@ CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
   // Room for a parked nb request and the b_transport requests of waiting callers.
   reg_q_.reset(cfg_.reg_queue_depth + 2 + kMaxLtWaiters);
   reg_inflight_.reset(4);
-  tx_stage_.assign(core_.geometry().num_endpoints, {});
+  tx_stage_.reset(core_.geometry().num_endpoints);
   tx_hi_.assign(core_.geometry().num_endpoints, 0);
   tx_fifo_.reset(core_.geometry().egq_depth + 1);
-  rx_buf_.assign(core_.geometry().num_endpoints * core_.geometry().rxq_depth, {});
+  rx_buf_.reset(size_t{core_.geometry().num_endpoints} * core_.geometry().rxq_depth);
   rx_len_.assign(core_.geometry().num_endpoints * core_.geometry().rxq_depth, 0);
   const uint32_t n = cfg_.ingress_slots_per_class;
   ing_slots_.resize(2 * n);
@@ -349,13 +349,13 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
         stats_.buf_bytes += r.len;
         uint8_t* data = gp.get_data_ptr();
         if (r.win == kTxWin) {
-          std::memcpy(tx_stage_[r.ep].data() + r.off, data, r.len);
+          std::memcpy(tx_stage_[r.ep] + r.off, data, r.len);
           tx_hi_[r.ep] = std::max<uint16_t>(tx_hi_[r.ep], static_cast<uint16_t>(r.off + r.len));
         } else {
           const uint32_t slot = o.reg_rsp_buf_slot % core_.geometry().rxq_depth;
           const uint32_t i = r.ep * core_.geometry().rxq_depth + slot;
           const uint32_t valid = rx_len_[i] > r.off ? std::min<uint32_t>(rx_len_[i] - r.off, r.len) : 0;
-          std::memcpy(data, rx_buf_[i].data() + r.off, valid);
+          std::memcpy(data, rx_buf_[i] + r.off, valid);
           std::memset(data + valid, 0, r.len - valid);  // bytes beyond the message read as 0
         }
         // The packet-buffer port moves buf_bytes_per_cycle bytes per cycle, one burst at a time.
@@ -377,11 +377,11 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
         // MAC beats): no 1 KiB zero-fill and copy per doorbell.
         TxSnap& s = tx_fifo_.push_slot();
         s.len = static_cast<uint16_t>(len);
-        std::memcpy(s.bytes.data(), tx_stage_[r.ep].data(), len);
+        std::memcpy(s.bytes.data(), tx_stage_[r.ep], len);
         mtx_off_ = 0;  // a strong doorbell's TX MAC engine streams this snapshot
       }
       // Zeroed after each DATA: bytes past tx_hi_ are zero already (invariant).
-      std::memset(tx_stage_[r.ep].data(), 0, std::max<uint32_t>(tx_hi_[r.ep], len));
+      std::memset(tx_stage_[r.ep], 0, std::max<uint32_t>(tx_hi_[r.ep], len));
       tx_hi_[r.ep] = 0;
     } else {
       after_write(r);
@@ -413,7 +413,7 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
 // later owner's doorbell with a long LEN never sends an earlier owner's data.
 void CmmTlm::scrub_tx(uint32_t ep) {
   if (ep >= core_.geometry().num_endpoints) return;
-  tx_stage_[ep].fill(0);
+  std::memset(tx_stage_[ep], 0, regs::kMaxMsgBytes);
   tx_hi_[ep] = 0;
   ++stats_.tx_scrubs;
 }
@@ -530,8 +530,8 @@ void CmmTlm::evaluate(uint64_t edge_cycle) {
         const uint32_t i = (o.vd_ep % core_.geometry().num_endpoints) * core_.geometry().rxq_depth + (o.vd_slot % core_.geometry().rxq_depth);
         const uint32_t len = std::min<uint32_t>(s.pkt.hdr.len, kMaxMsgBytes);
         const uint32_t n = std::min<uint32_t>(len, s.pkt.payload_len);
-        std::memcpy(rx_buf_[i].data(), s.pkt.payload.data(), n);
-        std::memset(rx_buf_[i].data() + n, 0, len - n);
+        std::memcpy(rx_buf_[i], s.pkt.payload.data(), n);
+        std::memset(rx_buf_[i] + n, 0, len - n);
         rx_len_[i] = static_cast<uint16_t>(len);
         stats_.buf_bytes += len;
         ++stats_.data_delivered;
