@@ -24,6 +24,8 @@ class Spec:
         self.src = path
         self.block = self.d["block"]
         self.geo = {k: v["value"] for k, v in self.d["geometry"].items()}
+        # Run-time geometry (C++ core, scenario): the parameters with a range.
+        self.geo_range = {k: (v["min"], v["max"]) for k, v in self.d["geometry"].items() if "max" in v}
         for k, v in (geometry or {}).items():
             if k not in self.geo:
                 self.fail(f"--geometry: unknown parameter {k}")
@@ -120,6 +122,12 @@ class Spec:
                 self.fail(f"geometry {k} = {g[k]}: must be a power of two >= 2")
         if g["num_endpoints"] > 1 << g["ep_id_bits"] or g["num_partitions"] > 1 << g["part_id_bits"]:
             self.fail("geometry: more endpoints/partitions than their id width can name")
+        r = self.geo_range
+        if r["num_endpoints"][1] > 1 << g["ep_id_bits"] or r["num_partitions"][1] > 1 << g["part_id_bits"]:
+            self.fail("geometry: run-time range exceeds what the id widths can name")
+        for k, (lo, hi) in r.items():
+            if not 1 <= lo <= self.d["geometry"][k]["value"] <= hi:
+                self.fail(f"geometry {k}: default outside its run-time range {lo}..{hi}")
 
     def win_count(self, w):
         c = w["count"]
@@ -231,7 +239,8 @@ def gen_cpp_rules(s, w):
     w("  uint32_t ep;")
     w("};")
     w("// Address decode (a word-aligned byte address of the register port).")
-    w("constexpr RegHit reg_decode(uint32_t a) {")
+    w("// num_endpoints: the run-time geometry (the window counts that name it).")
+    w("constexpr RegHit reg_decode(uint32_t a, uint32_t num_endpoints = kNumEndpoints) {")
     w("  auto in = [](uint32_t o, const RegRule& r, RegHit& h) {")
     w("    if (o < r.offset || o >= r.offset + r.count * r.stride || (o - r.offset) % r.stride != 0) return false;")
     w("    h.id = r.id;")
@@ -243,7 +252,11 @@ def gen_cpp_rules(s, w):
     w("  RegWin win = RegWin::kGlobal;")
     for wn, win in s.windows.items():
         P = f"CMM_{wn.upper()}"
-        w(f"  if (a >= {P}_BASE && a < {P}_BASE + {P}_COUNT * {P}_STRIDE) {{")
+        cnt = win["count"] if isinstance(win["count"], str) else None
+        if cnt is not None and cnt != "num_endpoints":
+            s.fail(f"window {wn}: a count naming geometry must name num_endpoints")
+        n = "num_endpoints" if cnt else f"{P}_COUNT"
+        w(f"  if (a >= {P}_BASE && a < {P}_BASE + {n} * {P}_STRIDE) {{")
         w(f"    win = RegWin::k{camel(wn)};")
         w(f"    h.ep = (a - {P}_BASE) / {P}_STRIDE;")
         w(f"    o = (a - {P}_BASE) % {P}_STRIDE;")
@@ -272,6 +285,10 @@ def gen_cpp(s):
     w("// Geometry")
     for k, v in s.geo.items():
         w(f"inline constexpr uint32_t k{camel(k)} = {v}u;  // {s.geo_desc[k]}")
+    w("// Run-time geometry (CoreParams::geo): the value above is the default, the range the core accepts")
+    for k, (lo, hi) in s.geo_range.items():
+        w(f"inline constexpr uint32_t kMin{camel(k)} = {lo}u;")
+        w(f"inline constexpr uint32_t kMax{camel(k)} = {hi}u;")
     w("")
     for en in s.enums:
         e = s.enums[en]
@@ -571,10 +588,15 @@ def gen_md(s):
     w("")
     w("## Geometry")
     w("")
-    w("| parameter | value | meaning |")
-    w("|---|---|---|")
+    w("Parameters with a run-time range are set per scenario (`geometry.<parameter>`, "
+      "docs/scenario-keys.md) and read back from `GEOMETRY`; the value is the default. "
+      "The RTL is generated for one geometry (`gen_regs.py --geometry`, docs/rtl.md).")
+    w("")
+    w("| parameter | value | run-time range | meaning |")
+    w("|---|---|---|---|")
     for k, v in s.geo.items():
-        w(f"| `{k}` | {v} | {s.geo_desc[k]} |")
+        rg = f"{s.geo_range[k][0]}..{s.geo_range[k][1]}" if k in s.geo_range else ""
+        w(f"| `{k}` | {v} | {rg} | {s.geo_desc[k]} |")
     w("")
     w("## Register map")
     w("")

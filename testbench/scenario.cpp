@@ -64,6 +64,7 @@ void Scenario::validate() const {
     check_fields(KeyScope::kAttack, &attacks[a], "attacks[" + std::to_string(a) + "].");
   for (size_t f = 0; f < faults.size(); ++f)
     check_fields(KeyScope::kFault, &faults[f], "faults[" + std::to_string(f) + "].");
+  check_fields(KeyScope::kGeometry, &geometry, "geometry.");
 
   // Rules between keys.
   if (nodes.empty()) bad("nodes", "[]", "at least one node");
@@ -76,9 +77,12 @@ void Scenario::validate() const {
     if (security_mode == "strong" && N.id >= regs::kLinkNodes)
       bad(key + ".id", std::to_string(N.id),
           "0.." + std::to_string(regs::kLinkNodes - 1) + " in strong mode (one link key per node id, link_nodes)");
-    if (N.partitions.empty() || N.partitions.size() > regs::kNumPartitions)
+    if (N.partitions.empty() || N.partitions.size() > geometry.num_partitions)
       bad(key + ".partitions", std::to_string(N.partitions.size()) + " partitions",
-          "1.." + std::to_string(regs::kNumPartitions) + " partitions");
+          "1.." + std::to_string(geometry.num_partitions) + " partitions (geometry.num_partitions)");
+    if (geometry != GeometrySpec{} && core_of(N) == "rtl")
+      bad(key + ".core", "\"rtl\"",
+          "cpp with a non-default geometry (the RTL is generated for one geometry: docs/rtl.md)");
     uint32_t quota = 0;
     for (size_t p = 0; p < N.partitions.size(); ++p) {
       const auto& P = N.partitions[p];
@@ -88,9 +92,9 @@ void Scenario::validate() const {
           bad(key + ".partitions[" + std::to_string(p) + "].processes[" + std::to_string(q) + "].name",
               "\"" + P.processes[q].name + "\"", "process names must be unique");
     }
-    if (quota > regs::kNumEndpoints)
+    if (quota > geometry.num_endpoints)
       bad(key + ".partitions[].quota", "a sum of " + std::to_string(quota),
-          "at most " + std::to_string(regs::kNumEndpoints) + " endpoints per node");
+          "at most " + std::to_string(geometry.num_endpoints) + " endpoints per node (geometry.num_endpoints)");
   }
   if (traffic) {
     if (!channels.empty())
@@ -216,16 +220,17 @@ std::vector<Location> Scenario::terminals() const {
   return t;
 }
 
-std::vector<NodeSpec> generate_nodes(const GenerateSpec& g) {
+std::vector<NodeSpec> generate_nodes(const GenerateSpec& g, uint32_t num_endpoints) {
   check_fields(KeyScope::kGenerate, &g, "generate.");
   if (uint64_t{g.first_id} + g.nodes > kNodeIds)
     bad("generate.nodes", std::to_string(g.nodes),
         "1.." + std::to_string(kNodeIds - g.first_id) + " with first_id " + std::to_string(g.first_id) +
             ": node ids first_id .. first_id+nodes-1 must fit in 0..65535");
-  const uint32_t quota = g.quota ? g.quota : regs::kNumEndpoints / g.partitions;
-  if (quota * g.partitions > regs::kNumEndpoints)
+  // The strap and PART_INFO.QUOTA are 8 bits: an even share of 256 is 255.
+  const uint32_t quota = g.quota ? g.quota : std::min<uint32_t>(num_endpoints / g.partitions, 255);
+  if (quota * g.partitions > num_endpoints)
     bad("generate.quota", std::to_string(g.quota),
-        "partitions x quota <= " + std::to_string(regs::kNumEndpoints) + " endpoints");
+        "partitions x quota <= " + std::to_string(num_endpoints) + " endpoints (geometry.num_endpoints)");
   std::vector<NodeSpec> out;
   for (uint32_t n = 0; n < g.nodes; ++n) {
     NodeSpec N;
@@ -274,6 +279,7 @@ json Scenario::to_json() const {
   for (const auto& C : channels) j["channels"].push_back(dump_fields(KeyScope::kChannel, &C, nullptr));
   if (traffic) j["traffic"] = traffic->to_json();
   if (!(energy == EnergyParams{})) j["energy"] = energy.to_json();
+  if (geometry != GeometrySpec{}) j["geometry"] = dump_fields(KeyScope::kGeometry, &geometry, nullptr);
   for (const auto& A : attacks) j["attacks"].push_back(dump_fields(KeyScope::kAttack, &A, nullptr));
   for (const auto& F : faults) j["faults"].push_back(dump_fields(KeyScope::kFault, &F, nullptr));
   return j;
@@ -320,12 +326,13 @@ Scenario scenario_from_json(const json& j, const std::string& where, std::vector
   read_fields(KeyScope::kScenario, &s, j, where, "");
   if (j.contains("traffic")) s.traffic = TrafficSpec::from_json(j.at("traffic"), where + ": traffic");
   if (j.contains("energy")) s.energy = EnergyParams::from_json(j.at("energy"), where);
+  if (j.contains("geometry")) read_fields(KeyScope::kGeometry, &s.geometry, j.at("geometry"), where, "geometry");
   if (j.contains("generate")) {
     if (j.contains("nodes")) throw ConfigError(where + ": give either 'nodes' or 'generate', not both");
     GenerateSpec g;
     read_fields(KeyScope::kGenerate, &g, j.at("generate"), where, "generate");
     try {
-      s.nodes = generate_nodes(g);
+      s.nodes = generate_nodes(g, s.geometry.num_endpoints);
     } catch (const ConfigError& e) {
       throw ConfigError(where + ": " + e.what());
     }
@@ -442,6 +449,10 @@ void apply_set(json& j, const std::string& kv) {
   }
   if (d->scope == KeyScope::kEnergy) {
     j["energy"][key.substr(7)] = v;
+    return;
+  }
+  if (d->scope == KeyScope::kGeometry) {
+    j["geometry"][key.substr(9)] = v;
     return;
   }
   // traffic.a.b: the scenario must have traffic.

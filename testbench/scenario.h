@@ -104,9 +104,26 @@ struct GenerateSpec {
   uint32_t first_id = 0;
 };
 
+// Table geometry of every node's CMM (DESIGN.md: a run-time parameter; the
+// defaults and ranges of hw/data/cmm.toml). rtl nodes need the default.
+struct GeometrySpec {
+  uint32_t num_endpoints = regs::kNumEndpoints;
+  uint32_t num_partitions = regs::kNumPartitions;
+  uint32_t rxq_depth = regs::kRxqDepth;
+  uint32_t mgmtq_depth = regs::kMgmtqDepth;
+  uint32_t errlog_depth = regs::kErrlogDepth;
+  uint32_t egq_depth = regs::kEgqDepth;
+  bool operator==(const GeometrySpec& o) const {
+    return num_endpoints == o.num_endpoints && num_partitions == o.num_partitions && rxq_depth == o.rxq_depth &&
+           mgmtq_depth == o.mgmtq_depth && errlog_depth == o.errlog_depth && egq_depth == o.egq_depth;
+  }
+  bool operator!=(const GeometrySpec& o) const { return !(*this == o); }
+};
+
 struct Scenario {
   std::string name = "fig2";
   uint64_t seed = 1;  // default seed of the run (cmmsim --seed overrides)
+  GeometrySpec geometry;  // before nodes: `generate` shares its table
   std::vector<NodeSpec> nodes;
   std::vector<ChannelSpec> channels;
   std::vector<AttackSpec> attacks;
@@ -199,8 +216,9 @@ struct Scenario {
 
 
 Scenario fig2_scenario();
-// Nodes, partitions and processes of a GenerateSpec.
-std::vector<NodeSpec> generate_nodes(const GenerateSpec& g);
+// Nodes, partitions and processes of a GenerateSpec; quota 0 shares a table
+// of num_endpoints entries evenly.
+std::vector<NodeSpec> generate_nodes(const GenerateSpec& g, uint32_t num_endpoints = regs::kNumEndpoints);
 // The FIG. 2 scenario with one attack of each kind on the channel 216 <- 220b.
 Scenario fig2_attack_scenario();
 inline constexpr const char* kAttackKinds[] = {"rogue_node_spoofed", "rogue_node_own_id", "rogue_all_kinds",

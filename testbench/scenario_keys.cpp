@@ -203,7 +203,10 @@ std::vector<KeyDecl> make_keys() {
   using S = KeyScope;
   using C = ChannelSpec;
   using A = AttackSpec;
-  const uint64_t eps = regs::kNumEndpoints, parts = regs::kNumPartitions, maxb = regs::kMaxMsgBytes;
+  // Quotas: at most the largest table (the geometry's num_endpoints is checked
+  // by validate()); the strap and PART_INFO.QUOTA are 8 bits.
+  const uint64_t eps = std::min<uint64_t>(regs::kMaxNumEndpoints, 255), parts = regs::kMaxNumPartitions,
+                 maxb = regs::kMaxMsgBytes;
   std::vector<KeyDecl> k;
   // ---- top level
   k.push_back(string_key(S::kScenario, "name", &Scenario::name, "label of the run in the outputs"));
@@ -355,6 +358,9 @@ std::vector<KeyDecl> make_keys() {
                      "generated traffic instead of `channels` (docs/traffic.md): terminal i is the i-th process"));
   k.push_back(nested(S::kScenario, "energy", KeyType::kObject,
                      "energy per event of links, switches and CMMs (docs/energy.md); `profile`: a JSON file of them"));
+  k.push_back(nested(S::kScenario, "geometry", KeyType::kObject,
+                     "table geometry of every node's CMM (endpoints, partitions, queue depths; "
+                     "docs/registers.md \"Geometry\")"));
   k.push_back(nested(S::kScenario, "provenance", KeyType::kObject,
                      "written by cmmsim into config.json (version, git, tools, seed); ignored when read"));
   // ---- generate
@@ -373,7 +379,7 @@ std::vector<KeyDecl> make_keys() {
   k.push_back(enum_key(S::kNode, "core", &NodeSpec::core, {"cpp", "rtl"},
                        "this node's CMM core; absent = the scenario's `core`"));
   k.back().def = nullptr;  // absent
-  k.push_back(nested(S::kNode, "partitions", KeyType::kArray, "partitions of the node (1..kNumPartitions)"));
+  k.push_back(nested(S::kNode, "partitions", KeyType::kArray, "partitions of the node (1..geometry.num_partitions)"));
   k.push_back(string_key(S::kPartition, "name", &PartitionSpec::name, "partition name"));
   k.push_back(uint_key(S::kPartition, "quota", &PartitionSpec::quota, 0, eps, "endpoints",
                        "endpoints the partition may allocate; the node's quotas sum to at most the table size"));
@@ -482,6 +488,21 @@ std::vector<KeyDecl> make_keys() {
   k.push_back(traffic_key("seed_salt", U, "", "mixed with the run seed: another traffic sample, same system",
                           t.seed_salt, {}, 0, kU64));
   for (auto& d : energy_key_decls(KeyScope::kEnergy)) k.push_back(std::move(d));
+  // ---- geometry (ranges: hw/data/cmm.toml; rtl nodes need the default)
+  using G = GeometrySpec;
+  k.push_back(uint_key(S::kGeometry, "num_endpoints", &G::num_endpoints, regs::kMinNumEndpoints,
+                       regs::kMaxNumEndpoints, "endpoints",
+                       "CST/CKT entries (endpoints) per CMM; every channel end needs one"));
+  k.push_back(uint_key(S::kGeometry, "num_partitions", &G::num_partitions, regs::kMinNumPartitions,
+                       regs::kMaxNumPartitions, "partitions", "partitions per node (nodes[].partitions at most)"));
+  k.push_back(uint_key(S::kGeometry, "rxq_depth", &G::rxq_depth, regs::kMinRxqDepth, regs::kMaxRxqDepth,
+                       "messages", "receive queue slots per endpoint"));
+  k.push_back(uint_key(S::kGeometry, "mgmtq_depth", &G::mgmtq_depth, regs::kMinMgmtqDepth, regs::kMaxMgmtqDepth,
+                       "messages", "management receive queue slots per partition (the connect storm queues here)"));
+  k.push_back(uint_key(S::kGeometry, "errlog_depth", &G::errlog_depth, regs::kMinErrlogDepth,
+                       regs::kMaxErrlogDepth, "entries", "error log entries per partition"));
+  k.push_back(uint_key(S::kGeometry, "egq_depth", &G::egq_depth, regs::kMinEgqDepth, regs::kMaxEgqDepth,
+                       "headers", "egress header queue depth of the core, per class"));
   return k;
 }
 
@@ -497,6 +518,7 @@ const char* scope_prefix(KeyScope s) {
     case KeyScope::kFault: return "faults[].";
     case KeyScope::kTraffic: return "traffic.";
     case KeyScope::kEnergy: return "energy.";
+    case KeyScope::kGeometry: return "geometry.";
   }
   return "";
 }
@@ -655,7 +677,7 @@ std::string keys_markdown() {
   KeyScope last = KeyScope::kTraffic;
   bool first = true;
   const char* titles[] = {"Top level", "generate", "nodes[]", "nodes[].partitions[]", "nodes[].partitions[].processes[]",
-                          "channels[]", "attacks[]", "faults[]", "traffic", "energy"};
+                          "channels[]", "attacks[]", "faults[]", "traffic", "energy", "geometry"};
   for (const auto& d : scenario_keys()) {
     if (first || d.scope != last) {
       o += fmt::format("{}## {}\n\n| key | type | allowed | unit | default | effect | description |\n"

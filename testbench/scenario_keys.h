@@ -27,6 +27,7 @@ enum class KeyScope : uint8_t {
   kFault,      // faults[].
   kTraffic,    // traffic. (parsed by TrafficSpec::from_json; declared here for the reference)
   kEnergy,     // energy. (parsed by EnergyParams::from_json; declared here for the reference)
+  kGeometry,   // geometry.
 };
 inline constexpr size_t kMaxFaultRules = 32;
 enum class KeyType : uint8_t { kUint, kReal, kString, kEnum, kBool, kObject, kArray };

@@ -418,5 +418,51 @@ TEST(ScenarioKeys, SwitchedFabricKeysRangesDumpAndCopy) {
   EXPECT_EQ(untouched.df_a, 0u);
 }
 
+// Geometry is a run-time parameter of the scenario (DESIGN.md): its keys have
+// the data file's ranges, errors name the source and value, the quotas and
+// partitions are checked against it, and it round-trips through JSON.
+TEST(ScenarioKeys, GeometryKeysRangesErrorsAndRoundTrip) {
+  nlohmann::json j = fig2_scenario().to_json();
+  EXPECT_FALSE(j.contains("geometry"));  // dumped only away from the default
+  j["geometry"]["num_endpoints"] = 257;
+  EXPECT_HAS(refusal(j), "cfg.json: key 'geometry.num_endpoints' has value 257 (allowed: an integer in 1..256");
+  j["geometry"] = {{"rxq_depth", 16}};
+  EXPECT_HAS(refusal(j), "key 'geometry.rxq_depth' has value 16 (allowed: an integer in 1..15");
+  j["geometry"] = {{"num_endpoint", 64}};
+  EXPECT_HAS(refusal(j), "unknown key 'num_endpoint' in geometry (allowed: num_endpoints");
+  // 64 endpoints: partition quotas up to 64 pass; 9 partitions need num_partitions >= 9.
+  Scenario s = fig2_scenario();
+  s.nodes[1].partitions[0].quota = 40;
+  EXPECT_THROW(s.validate(), ConfigError);
+  s.geometry.num_endpoints = 64;
+  EXPECT_NO_THROW(s.validate());
+  s.nodes[1].partitions.resize(9, s.nodes[1].partitions[1]);
+  for (size_t p = 2; p < 9; ++p) {
+    s.nodes[1].partitions[p].name = "x" + std::to_string(p);
+    s.nodes[1].partitions[p].quota = 1;
+    s.nodes[1].partitions[p].processes.clear();
+  }
+  EXPECT_THROW(s.validate(), ConfigError);
+  s.geometry.num_partitions = 9;
+  EXPECT_NO_THROW(s.validate());
+  const Scenario r = scenario_from_json(s.to_json(), "x");
+  EXPECT_EQ(r.geometry, s.geometry);
+  // --set geometry.* is checked and lands in the geometry object.
+  nlohmann::json k = fig2_scenario().to_json();
+  EXPECT_NO_THROW(apply_set(k, "geometry.mgmtq_depth=12"));
+  EXPECT_EQ(k["geometry"]["mgmtq_depth"], 12);
+  try {
+    apply_set(k, "geometry.egq_depth=1");
+    ADD_FAILURE() << "egq_depth 1 accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_HAS(std::string(e.what()), "--set geometry.egq_depth=1: key 'geometry.egq_depth' has value 1");
+  }
+  // rtl nodes run the RTL's one geometry.
+  Scenario t = fig2_scenario();
+  t.geometry.rxq_depth = 8;
+  t.core = "rtl";
+  EXPECT_THROW(t.validate(), ConfigError);
+}
+
 }  // namespace
 }  // namespace cmm::tb

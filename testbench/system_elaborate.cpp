@@ -134,13 +134,17 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     auto node = std::make_unique<Node>();
     node->idx = n;
     node->spec = &N;
-    node->rx_chan.fill(-1);
-    node->tx_chan.fill(-1);
+    node->rx_chan.assign(s.geometry.num_endpoints, -1);
+    node->tx_chan.assign(s.geometry.num_endpoints, -1);
+    node->early.resize(s.geometry.num_endpoints);
     tlmshell::CmmTlmConfig cc;
     cc.clock_period = period_;
     cc.clock = clock_.get();
     cc.entropy = node_entropy(opt.seed, N.id, 0);  // boot 0: the system never resets a CMM
     cc.straps.node_id = N.id;
+    const GeometrySpec& g = s.geometry;  // run time (DESIGN.md); validate() kept rtl nodes at the default
+    cc.core_params.geo = Geometry{g.num_endpoints, g.num_partitions, g.rxq_depth, g.mgmtq_depth, g.errlog_depth,
+                                  g.egq_depth};
     cc.core_params.mac_latency_cycles = s.mac_latency_cycles;
     cc.core_params.mac_bytes_per_cycle = s.mac_bytes_per_cycle;
     // Reliable delivery (docs/strong-mode.md 6): strong channels only.
@@ -196,6 +200,17 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
       ac.alarm_thresh = static_cast<uint16_t>(s.alarm_thresh);
       ac.alarm_window_log2 = static_cast<uint8_t>(s.alarm_window_log2);
       ac.key_source = s.key_source == "hardware" ? sw::KeySource::kHardware : sw::KeySource::kSoftware;
+      ac.mgmt_batch = s.geometry.mgmtq_depth;
+      // A larger table means a longer connect storm (more requests per agent
+      // queue behind each other): the set-up deadlines grow with it.
+      const uint64_t scale = std::max<uint64_t>(1, s.geometry.num_endpoints / regs::kNumEndpoints);
+      ac.request_timeout *= scale;
+      ac.grant_timeout *= scale;
+      if (scale > 1) {  // more re-sends, the back-off capped at its default's last step
+        ac.mgmt_backoff_doublings = static_cast<uint8_t>(ac.mgmt_tries - 1);
+        ac.mgmt_timeout = ac.request_timeout / scale / 8;  // lost CHAN_REQs re-sent as soon as by default
+        ac.mgmt_tries = static_cast<uint8_t>(std::min<uint64_t>(255, ac.mgmt_tries * scale));
+      }
       part->agent = std::make_unique<KernelAgent>(*part->kctx, opt.seed, ac);
       part->agent->set_clock([this] { return cycle(); });
       // The OS policy: grant only the channels of the scenario (what a real
@@ -248,10 +263,11 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
       const auto& P = s.nodes[np.first].partitions[np.second];
       if (n > P.quota)
         throw ConfigError(fmt::format("traffic: pattern {} on {} terminals needs {} endpoints in partition {} of node "
-                                      "{}, its quota is {} (the CMM has {} in all; hw/data/cmm.toml): use "
-                                      "traffic.pattern.fanout, fewer processes, or a permutation",
+                                      "{}, its quota is {} (the CMM has {} in all, geometry.num_endpoints): use "
+                                      "geometry.num_endpoints, traffic.pattern.fanout, fewer processes, or a "
+                                      "permutation",
                                       to_string(s.traffic->pattern.kind), terms_.size(), n, P.name,
-                                      s.nodes[np.first].name, P.quota, regs::kNumEndpoints));
+                                      s.nodes[np.first].name, P.quota, s.geometry.num_endpoints));
     }
   }
   for (size_t c = 0; c < specs.size(); ++c) {

@@ -223,8 +223,8 @@ class System : public sc_module {
     std::unique_ptr<NodeBus> bus;
     std::vector<std::unique_ptr<Part>> parts;
     std::unique_ptr<DeliveryMonitor> mon;
-    std::array<int, regs::kNumEndpoints> rx_chan{};  // receive endpoint -> channel, -1 none
-    std::array<int, regs::kNumEndpoints> tx_chan{};  // send endpoint -> channel, -1 none
+    std::vector<int> rx_chan;  // receive endpoint -> channel, -1 none (geometry.num_endpoints entries)
+    std::vector<int> tx_chan;  // send endpoint -> channel, -1 none
     // Node-wide counters read through the register port at the end of the
     // run: the same path for the C++ and the RTL core.
     bool regs_read = false;
@@ -232,7 +232,7 @@ class System : public sc_module {
     std::array<uint32_t, regs::CMM_STAT_COUNT> stat_regs{};
     // Deliveries that beat the agent's CONN interrupt service (the entry is
     // OPEN in hardware before software hears of it): matched when it does.
-    std::array<std::vector<std::pair<uint64_t, Header>>, regs::kNumEndpoints> early;
+    std::vector<std::vector<std::pair<uint64_t, Header>>> early;  // per endpoint
     uint64_t shell_drops_seen = 0;  // drops its shell reported through the observer
     // Strong mode: the board-management port (FIRMWARE) that provisions the
     // link keys before the node's agents send anything (strong-mode.md 11.3).

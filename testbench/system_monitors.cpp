@@ -29,7 +29,7 @@ void System::on_deliver(size_t node, const Header& h) {
     }
   }
   if (AttackRt* a = rogue_of(h.src_node)) ++a->unauthorized;  // no rogue packet may ever be delivered
-  if (h.dst_ep >= regs::kNumEndpoints) {
+  if (h.dst_ep >= scen_.geometry.num_endpoints) {
     sb_.unauthorized(fmt::format("node {} endpoint {}: {}", N.spec->name, h.dst_ep, h.str()));
     return;
   }
@@ -63,7 +63,7 @@ void System::check_delivery(ChanRt& c, const Header& h, uint64_t when) {
 }
 
 ChanRt* System::data_of(const Header& h, uint32_t& seq) {
-  if (h.opcode != static_cast<uint8_t>(regs::Opcode::kData) || h.src_ep >= regs::kNumEndpoints) return nullptr;
+  if (h.opcode != static_cast<uint8_t>(regs::Opcode::kData) || h.src_ep >= scen_.geometry.num_endpoints) return nullptr;
   const int n = node_by_id_[h.src_node];
   if (n < 0) return nullptr;
   const int ci = nodes_[static_cast<size_t>(n)]->tx_chan[h.src_ep];
@@ -98,7 +98,7 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
   }
   // NACKs of DATA for one of this node's send endpoints.
   if (!nack_of_data(h) ||
-      h.dst_ep >= regs::kNumEndpoints)
+      h.dst_ep >= scen_.geometry.num_endpoints)
     return;
   const int ci = nodes_[node]->tx_chan[h.dst_ep];
   if (ci < 0) return;
@@ -213,7 +213,7 @@ void System::on_drop(const tlmshell::Packet& p, regs::Reason why, const uint32_t
     return;
   }
   if (nack_of_data(h) &&
-      h.dst_ep < regs::kNumEndpoints && node_by_id_[h.dst_node] >= 0) {
+      h.dst_ep < scen_.geometry.num_endpoints && node_by_id_[h.dst_node] >= 0) {
     const int ci = nodes_[static_cast<size_t>(node_by_id_[h.dst_node])]->tx_chan[h.dst_ep];
     if (ci >= 0) {
       ChanRt& c = *chans_[static_cast<size_t>(ci)];
@@ -271,7 +271,7 @@ void System::fault_loss(const tlmshell::Packet& p, const Header& h) {
     return;
   }
   if (nack_of_data(h) &&
-      h.dst_ep < regs::kNumEndpoints && node_by_id_[h.dst_node] >= 0) {
+      h.dst_ep < scen_.geometry.num_endpoints && node_by_id_[h.dst_node] >= 0) {
     const int ci = nodes_[static_cast<size_t>(node_by_id_[h.dst_node])]->tx_chan[h.dst_ep];
     if (ci >= 0) {
       ChanRt& c = *chans_[static_cast<size_t>(ci)];

@@ -201,7 +201,7 @@ void System::handle(Part& p, const Event& ev) {
       p.error_events += std::max<uint32_t>(1, ev.count);  // 1 + coalesced repeats
       // A SEQ_GAP NACK at a send entry: the library learns it from the log.
       if (ev.error.reason == regs::Reason::kSeqGap && ev.error.from_fabric &&
-          ev.error.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && ev.error.ep < regs::kNumEndpoints)
+          ev.error.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && ev.error.ep < scen_.geometry.num_endpoints)
         if (const int ci = p.node->tx_chan[ev.error.ep]; ci >= 0 && chans_[static_cast<size_t>(ci)]->s.part == p.idx) {
           // The log coalesces repeats by (reason, source node), not by
           // endpoint: the repeats of one entry may be SEQ_GAPs of other send

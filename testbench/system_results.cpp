@@ -297,7 +297,7 @@ void System::node_results(RunResult& r) {
       r.agent_errors_logged += p->errors_logged;
       used += p->used_at_end;
     }
-    for (uint32_t e = 0; e < regs::kNumEndpoints; ++e)
+    for (uint32_t e = 0; e < scen_.geometry.num_endpoints; ++e)
       for (const auto& [when, h] : node->early[e])
         sb_.unauthorized(fmt::format("node {} endpoint {} at cycle {}: {} (no channel of the scenario)",
                                      node->spec->name, e, when, h.str()));
@@ -307,7 +307,7 @@ void System::node_results(RunResult& r) {
     // C++ core: also check the zeroization directly (a comparator view, no key bits).
     if (finished_ && m.has_cpp_core()) {
       uint32_t keys_left = 0;
-      for (uint32_t e = 0; e < regs::kNumEndpoints; ++e) keys_left += m.core().key_valid(e) ? 1 : 0;
+      for (uint32_t e = 0; e < scen_.geometry.num_endpoints; ++e) keys_left += m.core().key_valid(e) ? 1 : 0;
       if (keys_left)
         errors_.push_back(fmt::format("node {}: {} keys still valid after all channels closed", node->spec->name,
                                       keys_left));

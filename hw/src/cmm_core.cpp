@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <stdexcept>
 
 namespace cmm {
 
@@ -124,9 +125,48 @@ bool PinsOut::operator==(const PinsOut& o) const {
          (!eg_valid || (eg_wrap == o.eg_wrap && eg_retx == o.eg_retx));
 }
 
+// ---------------------------------------------------------------- geometry
+
+std::string Geometry::check() const {
+  struct P {
+    const char* name;
+    uint32_t v, lo, hi;
+  };
+  const P ps[] = {{"num_endpoints", num_endpoints, kMinNumEndpoints, kMaxNumEndpoints},
+                  {"num_partitions", num_partitions, kMinNumPartitions, kMaxNumPartitions},
+                  {"rxq_depth", rxq_depth, kMinRxqDepth, kMaxRxqDepth},
+                  {"mgmtq_depth", mgmtq_depth, kMinMgmtqDepth, kMaxMgmtqDepth},
+                  {"errlog_depth", errlog_depth, kMinErrlogDepth, kMaxErrlogDepth},
+                  {"egq_depth", egq_depth, kMinEgqDepth, kMaxEgqDepth}};
+  for (const P& p : ps)
+    if (p.v < p.lo || p.v > p.hi)
+      return "geometry " + std::string(p.name) + " = " + std::to_string(p.v) + " out of range " +
+             std::to_string(p.lo) + ".." + std::to_string(p.hi) +
+             (std::string(p.name) == "num_endpoints" ? " (endpoint ids are ep_id_bits wide)" : "");
+  return "";
+}
+
+uint32_t Geometry::addr_bits() const {
+  // The endpoint pages end the map; kAddrBits covers the default table.
+  const uint64_t end = uint64_t{CMM_EP_BASE} + uint64_t{num_endpoints} * CMM_EP_STRIDE;
+  uint32_t b = kAddrBits;
+  while ((uint64_t{1} << b) < end) ++b;
+  return b;
+}
+
 // ---------------------------------------------------------------- core
 
-CmmCore::CmmCore(const Straps& straps, const CoreParams& params) : straps_(straps), params_(params) {
+CmmCore::CmmCore(const Straps& straps, const CoreParams& params)
+    : straps_(straps), params_(params), geo_(params.geo) {
+  if (const std::string e = geo_.check(); !e.empty()) throw std::invalid_argument("CmmCore: " + e);
+  cst_.resize(geo_.num_endpoints);
+  ckt_.resize(geo_.num_endpoints);
+  rel_.resize(geo_.num_endpoints);
+  rk_.resize(geo_.num_endpoints);
+  rel_on_.resize(geo_.num_endpoints);
+  part_.resize(geo_.num_partitions);
+  for (auto& q : egq_) q.n = geo_.egq_depth;
+  addr_bits_ = geo_.addr_bits();
   if (params_.mac_bytes_per_cycle == 0) params_.mac_bytes_per_cycle = 1;
   if (params_.mac_bytes_per_cycle > kMacBeatBytes) params_.mac_bytes_per_cycle = kMacBeatBytes;
   if (params_.mac_latency_cycles > 255) params_.mac_latency_cycles = 255;
@@ -140,17 +180,24 @@ CmmCore::CmmCore(const Straps& straps, const CoreParams& params) : straps_(strap
   if (params_.tx_window > kMaxTxWindow) params_.tx_window = kMaxTxWindow;
   if (params_.retx_timeout_cycles == 0) params_.retx_timeout_cycles = 1;
   if (params_.reliable) {
-    win_hdr_.resize(kNumEndpoints * params_.tx_window);
-    win_pay_.resize(size_t{kNumEndpoints} * params_.tx_window * kMaxMsgBytes);
-    win_pend_.resize(kNumEndpoints * params_.tx_window);
+    win_hdr_.resize(geo_.num_endpoints * params_.tx_window);
+    win_pay_.resize(size_t{geo_.num_endpoints} * params_.tx_window * kMaxMsgBytes);
+    win_pend_.resize(geo_.num_endpoints * params_.tx_window);
   }
   reset();
+}
+
+CmmCore::Part CmmCore::fresh_part() const {
+  Part p{};
+  p.mgmtq.n = geo_.mgmtq_depth;
+  p.errlog.n = geo_.errlog_depth;
+  return p;
 }
 
 void CmmCore::reset() {
   for (auto& c : cst_) c = Cst{};
   for (auto& k : ckt_) k = Ckt{};
-  for (auto& p : part_) p = Part{};
+  for (auto& p : part_) p = fresh_part();
   reject_count_.fill(0);
   stat_.fill(0);
   s1_valid_ = false;
@@ -167,7 +214,8 @@ void CmmCore::reset() {
   kg_result_ = Key{};
   tf_count_ = 0;
   tf_last_ep_ = tf_last_table_ = 0;
-  touched_ = touched_ckt_ = 0;
+  touched_.clear();
+  touched_ckt_.clear();
   fault_pending_ = false;
   egq_wrap_.fill(Key{});
   for (auto& l : link_) l = Link{};
@@ -181,13 +229,14 @@ void CmmCore::reset() {
   mtx_busy_ = false;
   mtx_left_ = mtx_cd_ = mtx_got_ = 0;
   mtx_rel_ = false;
-  rel_.fill(Rel{});
+  std::fill(rel_.begin(), rel_.end(), Rel{});
+  std::fill(rel_on_.begin(), rel_on_.end(), uint8_t{0});
   std::fill(win_hdr_.begin(), win_hdr_.end(), Header{});
   std::fill(win_pay_.begin(), win_pay_.end(), uint8_t{0});
   std::fill(win_pend_.begin(), win_pend_.end(), uint8_t{0});
   egq_retx_.fill(EgRetx{});
   rel_rr_ = rel_active_ = 0;
-  rk_.fill(Rk{});
+  std::fill(rk_.begin(), rk_.end(), Rk{});
   rekeys_installed_ = rekeys_retired_ = 0;
   proof_ks_ = 0;
   compute_outputs();
@@ -228,7 +277,8 @@ void CmmCore::step(const PinsIn& in) {
   rsp_rdata_ = 0;
   rsp_status_ = 0;
   vd_valid_ = false;
-  touched_ = touched_ckt_ = 0;
+  touched_.clear();
+  touched_ckt_.clear();
 
   // Parity check first: every decision of this edge sees a faulted entry as FAULT.
   check_tables();
@@ -259,8 +309,8 @@ void CmmCore::step(const PinsIn& in) {
         mrx_left_ = (s1_.len + params_.mac_bytes_per_cycle - 1) / params_.mac_bytes_per_cycle;
         mrx_cd_ = mrx_got_ = 0;
         // After this edge's ingress commit, before its register access.
-        mrx_key_ = s1_.dst_ep < kNumEndpoints && ckt_[s1_.dst_ep].valid ? ckt_[s1_.dst_ep].key : Key{};
-        if (s1_.dst_ep < kNumEndpoints && rekey_entry(s1_.dst_ep)) {  // the key of the packet's slot
+        mrx_key_ = s1_.dst_ep < geo_.num_endpoints && ckt_[s1_.dst_ep].valid ? ckt_[s1_.dst_ep].key : Key{};
+        if (s1_.dst_ep < geo_.num_endpoints && rekey_entry(s1_.dst_ep)) {  // the key of the packet's slot
           const Key* sk = slot_key(s1_.dst_ep, pkt_ks(s1_));
           mrx_key_ = sk ? *sk : Key{};
         }
@@ -298,7 +348,7 @@ void CmmCore::step(const PinsIn& in) {
             R.retries = 0;
           }
           R.pushed = static_cast<uint16_t>(R.pushed + 1u);
-          rel_active_ |= 1u << ep;
+          rel_set(ep);
         }
         mtx_rel_ = false;
       }
@@ -308,7 +358,7 @@ void CmmCore::step(const PinsIn& in) {
   }
   if (reg_fire) reg_access(in);
   if (rel_active_) rel_edge();
-  if (touched_ | touched_ckt_) store_parity();
+  if (!touched_.empty() || !touched_ckt_.empty()) store_parity();
   if (in.fault_valid) inject_fault(in);  // after the edge's update, like an SEU
 
   ++cycle_;
@@ -350,7 +400,7 @@ void CmmCore::compute_outputs() {
   out_.vd_slot = vd_slot_;
   out_.vd_reason = vd_reason_;
   uint32_t irq = 0;
-  for (uint32_t p = 0; p < kNumPartitions; ++p)
+  for (uint32_t p = 0; p < geo_.num_partitions; ++p)
     if (part_[p].irq_status & part_[p].irq_enable) irq |= 1u << p;
   out_.irq = irq;
 }
@@ -364,7 +414,7 @@ bool CmmCore::key_eq_ct(const Key& a, const Key& b) {
 }
 
 bool CmmCore::key_equals_for_test(uint32_t ep, const Key& k) const {
-  return ep < kNumEndpoints && ckt_[ep].valid && key_eq_ct(ckt_[ep].key, k);
+  return ep < geo_.num_endpoints && ckt_[ep].valid && key_eq_ct(ckt_[ep].key, k);
 }
 
 // ---------------------------------------------------------------- strong mode (strong-mode.md 11)
@@ -430,8 +480,8 @@ Key CmmCore::wrap_stream(const Key& lk, const Header& h) {
 }
 
 void CmmCore::push_req(const Header& h, const Key& wrap) {
-  egq_wrap_[(egq_[0].head + egq_[0].count) % kEgqDepth] = wrap;
-  egq_retx_[(egq_[0].head + egq_[0].count) % kEgqDepth] = EgRetx{};
+  egq_wrap_[(egq_[0].head + egq_[0].count) % geo_.egq_depth] = wrap;
+  egq_retx_[(egq_[0].head + egq_[0].count) % geo_.egq_depth] = EgRetx{};
   egq_[0].push(h);
 }
 
@@ -470,7 +520,7 @@ Key CmmCore::nack_key(const Header& h) const {
   // A NACK proves the channel key only to the entry's own peer, and only for
   // the packets whose NACKs are believed with a key (DATA, CONNECT).
   if (h.opcode != u(Opcode::kData) && h.opcode != u(Opcode::kConnect)) return Key{};
-  if (h.dst_node != straps_.node_id || h.dst_ep >= kNumEndpoints) return Key{};
+  if (h.dst_node != straps_.node_id || h.dst_ep >= geo_.num_endpoints) return Key{};
   const Cst& c = cst_[h.dst_ep];
   if (c.state == u(State::kFree) || c.owner_part != h.dst_part || !ids_match(c, h)) return Key{};
   if (ckt_[h.dst_ep].valid) return ckt_[h.dst_ep].key;
@@ -505,7 +555,7 @@ void CmmCore::nack(const Header& h, Reason r, uint16_t gap) {
 
 void CmmCore::log_error(uint32_t part, Reason r, uint32_t ep, uint32_t opcode, bool from_fabric, bool exception,
                         uint32_t src_node) {
-  if (part >= kNumPartitions) return;
+  if (part >= geo_.num_partitions) return;
   Part& p = part_[part];
   uint32_t w = 0;
   w = field_set(w, CMM_ERRLOG_HEAD_REASON_LSB, CMM_ERRLOG_HEAD_REASON_MASK, u(r));
@@ -564,7 +614,7 @@ void CmmCore::alarm_event(uint32_t part) {
 }
 
 void CmmCore::raise(uint32_t part, Irq bit) {
-  if (part < kNumPartitions) part_[part].irq_status |= 1u << static_cast<uint32_t>(bit);
+  if (part < geo_.num_partitions) part_[part].irq_status |= 1u << static_cast<uint32_t>(bit);
 }
 
 void CmmCore::zeroize(uint32_t ep) {
@@ -615,7 +665,7 @@ void CmmCore::check_tables() {
   // fault port: without a flip since the last edge every entry matches, so
   // the comparison (real parity, recomputed from the fields) is skipped.
   if (!fault_pending_ && !full_check_) return;
-  for (uint32_t ep = 0; ep < kNumEndpoints; ++ep) {
+  for (uint32_t ep = 0; ep < geo_.num_endpoints; ++ep) {
     const bool bad_cst = cst_parity(cst_[ep]) != cst_[ep].par;
     const bool bad_ckt = ckt_parity(ckt_[ep]) != ckt_[ep].par;
     if (bad_cst || bad_ckt) fail_closed(ep, bad_ckt ? 1 : 0);
@@ -631,12 +681,12 @@ void CmmCore::fail_closed(uint32_t ep, uint32_t table) {
   tf_last_ep_ = static_cast<uint8_t>(ep);
   tf_last_table_ = static_cast<uint8_t>(table);
   // A hardware fault concerns every kernel (and reveals nothing secret).
-  for (uint32_t p = 0; p < kNumPartitions; ++p) {
+  for (uint32_t p = 0; p < geo_.num_partitions; ++p) {
     if (part_[p].alarm_count != 0xFFFF) ++part_[p].alarm_count;
     raise(p, Irq::kAlarm);
   }
   // The stored owner may be the flipped field: only a notification, no access.
-  if (c.state != u(State::kFree) && c.owner_part < kNumPartitions)
+  if (c.state != u(State::kFree) && c.owner_part < geo_.num_partitions)
     log_error(c.owner_part, Reason::kTableFault, ep, 0, false, true, straps_.node_id);
   c.rxq_count = 0;  // discarded (the exception tells the owner)
   c.rxq_head = 0;
@@ -647,19 +697,13 @@ void CmmCore::fail_closed(uint32_t ep, uint32_t table) {
 }
 
 void CmmCore::store_parity() {
-  for (uint32_t t = touched_; t != 0; t &= t - 1) {
-    const uint32_t ep = static_cast<uint32_t>(__builtin_ctz(t));
-    cst_[ep].par = static_cast<uint8_t>(cst_parity(cst_[ep]));
-  }
-  for (uint32_t t = touched_ckt_; t != 0; t &= t - 1) {
-    const uint32_t ep = static_cast<uint32_t>(__builtin_ctz(t));
-    ckt_[ep].par = static_cast<uint8_t>(ckt_parity(ckt_[ep]));
-  }
+  for (const uint32_t ep : touched_) cst_[ep].par = static_cast<uint8_t>(cst_parity(cst_[ep]));
+  for (const uint32_t ep : touched_ckt_) ckt_[ep].par = static_cast<uint8_t>(ckt_parity(ckt_[ep]));
 }
 
 void CmmCore::inject_fault(const PinsIn& in) {
   if (in.fault_valid && in.fault_table == 2 && params_.strong) return inject_link_fault(in.fault_entry, in.fault_bit);
-  if (!in.fault_valid || in.fault_entry >= kNumEndpoints) return;
+  if (!in.fault_valid || in.fault_entry >= geo_.num_endpoints) return;
   const uint32_t b = in.fault_bit;
   if ((in.fault_table & 1u) == 0) {
     if (b == kCstProtBits + 1 && params_.strong) {  // bit 101: CST_CTRL.MODE (strong cores only)
@@ -713,7 +757,7 @@ void CmmCore::check_links() {
     if (tf_count_ != 0xFFFF) ++tf_count_;
     tf_last_ep_ = static_cast<uint8_t>(n);
     tf_last_table_ = 2;  // TABLE_FAULT.LAST_TABLE: 2 = link-key table (LAST_EP = node id)
-    for (uint32_t p = 0; p < kNumPartitions; ++p) {
+    for (uint32_t p = 0; p < geo_.num_partitions; ++p) {
       if (part_[p].alarm_count != 0xFFFF) ++part_[p].alarm_count;
       raise(p, Irq::kAlarm);
     }
@@ -806,7 +850,7 @@ void CmmCore::ingress_data(const Header& h) {
   };
   if (h.dst_node != straps_.node_id) return reject(Reason::kMisrouted, false);
   if (h.len == 0 || h.len > kMaxMsgBytes) return reject(Reason::kBadLen, false);
-  if (h.dst_ep >= kNumEndpoints) return reject(Reason::kBadEp, false);
+  if (h.dst_ep >= geo_.num_endpoints) return reject(Reason::kBadEp, false);
   Cst& c = cst_[h.dst_ep];
   const Ckt& k = ckt_[h.dst_ep];
   if (faulted(h.dst_ep)) {
@@ -866,14 +910,14 @@ void CmmCore::ingress_data(const Header& h) {
       R.nak_sent = true;
       return ack(h, Reason::kSeqAhead);
     }
-    if (c.rxq_count >= kRxqDepth) {  // not taken: the sender waits and resends
+    if (c.rxq_count >= geo_.rxq_depth) {  // not taken: the sender waits and resends
       verdict(Reason::kRxqFull, 0);
       return ack(h, Reason::kRxqFull);
     }
     R.nak_sent = false;
   }
   if (d >= 0x8000u) return reject(Reason::kSeqOld, false);  // the sender is told; not the owner's concern
-  if (c.rxq_count >= kRxqDepth) {
+  if (c.rxq_count >= geo_.rxq_depth) {
     c.rx_seq = static_cast<uint16_t>(h.seq + 1u);  // the sender is told about this one
     reject(Reason::kRxqFull, false);
     if (d != 0) {  // the gap before it is still reported to the receiving agent (I7)
@@ -884,7 +928,7 @@ void CmmCore::ingress_data(const Header& h) {
     return;
   }
   c.rx_seq = static_cast<uint16_t>(h.seq + 1u);
-  uint32_t slot = (c.rxq_head + c.rxq_count) % kRxqDepth;
+  uint32_t slot = (c.rxq_head + c.rxq_count) % geo_.rxq_depth;
   c.rxq[slot] = RxSlot{h.len, h.tag};
   ++c.rxq_count;
   verdict(Reason::kOk, slot);
@@ -912,7 +956,7 @@ void CmmCore::ingress_data(const Header& h) {
 
 void CmmCore::ingress_connect(const Header& h) {
   if (h.dst_node != straps_.node_id) return nack(h, Reason::kMisrouted);
-  if (h.dst_ep >= kNumEndpoints) return nack(h, Reason::kBadEp);
+  if (h.dst_ep >= geo_.num_endpoints) return nack(h, Reason::kBadEp);
   if (faulted(h.dst_ep)) return count_reject(Reason::kTableFault, &h);  // out of service, unanswered
   Cst& c = cst_[h.dst_ep];
   Ckt& k = ckt_[h.dst_ep];
@@ -1075,7 +1119,7 @@ void CmmCore::retire_old(uint32_t ep, bool send_side) {
 }
 
 void CmmCore::ingress_connect_ack(const Header& h) {
-  if (h.dst_node != straps_.node_id || h.dst_ep >= kNumEndpoints) return count_reject(Reason::kStrayResponse, &h);
+  if (h.dst_node != straps_.node_id || h.dst_ep >= geo_.num_endpoints) return count_reject(Reason::kStrayResponse, &h);
   if (faulted(h.dst_ep)) return count_reject(Reason::kTableFault, &h);
   Cst& c = cst_[h.dst_ep];
   const Ckt& k = ckt_[h.dst_ep];
@@ -1107,9 +1151,9 @@ void CmmCore::ingress_nack(const Header& h) {
                                      : h.aux;
   // NACKs of CLOSE and MGMT address a partition, every other one its entry.
   if (nop != u(Opcode::kClose) && nop != u(Opcode::kMgmt) && h.dst_node == straps_.node_id &&
-      h.dst_ep < kNumEndpoints && faulted(h.dst_ep))
+      h.dst_ep < geo_.num_endpoints && faulted(h.dst_ep))
     return count_reject(Reason::kTableFault, &h);
-  const bool owned = h.dst_node == straps_.node_id && h.dst_ep < kNumEndpoints &&
+  const bool owned = h.dst_node == straps_.node_id && h.dst_ep < geo_.num_endpoints &&
                      cst_[h.dst_ep].state != u(State::kFree) && cst_[h.dst_ep].owner_part == h.dst_part &&
                      ids_match(cst_[h.dst_ep], h);
   const Reason why = h.reason < kReasonCount ? static_cast<Reason>(h.reason) : Reason::kBadOpcode;
@@ -1201,7 +1245,7 @@ void CmmCore::ingress_nack(const Header& h) {
     }
     case Opcode::kClose:
     case Opcode::kMgmt:
-      if (h.dst_node != straps_.node_id || h.dst_part >= kNumPartitions) break;
+      if (h.dst_node != straps_.node_id || h.dst_part >= geo_.num_partitions) break;
       log_error(h.dst_part, why, h.dst_ep, nop, true, false, h.src_node);
       return;
     default:
@@ -1212,7 +1256,7 @@ void CmmCore::ingress_nack(const Header& h) {
 
 void CmmCore::ingress_close(const Header& h) {
   if (h.dst_node != straps_.node_id) return nack(h, Reason::kMisrouted);
-  if (h.dst_ep >= kNumEndpoints) return nack(h, Reason::kBadEp);
+  if (h.dst_ep >= geo_.num_endpoints) return nack(h, Reason::kBadEp);
   if (faulted(h.dst_ep)) return count_reject(Reason::kTableFault, &h);  // out of service, unanswered
   Cst& c = cst_[h.dst_ep];
   const Ckt& k = ckt_[h.dst_ep];
@@ -1269,11 +1313,11 @@ void CmmCore::ack(const Header& d, Reason r) {
 
 void CmmCore::rel_open(uint32_t ep) {
   rel_[ep] = Rel{};
-  rel_active_ &= ~(1u << ep);
+  rel_clear(ep);
 }
 
 uint32_t CmmCore::window_used(uint32_t ep) const {
-  if (ep >= kNumEndpoints || !(rel_active_ & (1u << ep))) return 0;
+  if (ep >= geo_.num_endpoints || !rel_on(ep)) return 0;
   return static_cast<uint16_t>(rel_[ep].pushed - rel_[ep].base);
 }
 
@@ -1287,7 +1331,7 @@ uint32_t CmmCore::eg_retx_payload(uint8_t* dst) const {
 }
 
 void CmmCore::ingress_ack(const Header& h) {
-  if (h.dst_node != straps_.node_id || h.dst_ep >= kNumEndpoints) return count_reject(Reason::kStrayResponse, &h);
+  if (h.dst_node != straps_.node_id || h.dst_ep >= geo_.num_endpoints) return count_reject(Reason::kStrayResponse, &h);
   if (faulted(h.dst_ep)) return count_reject(Reason::kTableFault, &h);
   Cst& c = cst_[h.dst_ep];
   const Ckt& k = ckt_[h.dst_ep];
@@ -1317,7 +1361,7 @@ void CmmCore::ingress_ack(const Header& h) {
     R.deadline = cycle_ + R.timeout;
     if (static_cast<uint16_t>(R.retx_next - old) < adv) R.retx_next = R.base;  // no need to resend those
     if (static_cast<uint16_t>(R.retx_end - old) < adv) R.retx_end = R.base;
-    if (R.base == R.pushed) rel_active_ &= ~(1u << h.dst_ep);  // all acknowledged: timer off
+    if (R.base == R.pushed) rel_clear(h.dst_ep);  // all acknowledged: timer off
   }
   if (why == Reason::kSeqAhead && R.base != R.pushed) {
     // Go back: resend the window from the first unacknowledged DATA.
@@ -1334,11 +1378,11 @@ void CmmCore::ingress_ack(const Header& h) {
 }
 
 void CmmCore::rel_edge() {
-  for (uint32_t ep = 0; ep < kNumEndpoints; ++ep) {
-    if (!(rel_active_ & (1u << ep))) continue;
+  for (uint32_t ep = 0; ep < geo_.num_endpoints; ++ep) {
+    if (!rel_on(ep)) continue;
     Rel& R = rel_[ep];
     if (!reliable_entry(ep) || cst_[ep].state != u(State::kOpen) || R.base == R.pushed) {
-      rel_active_ &= ~(1u << ep);  // closed meanwhile: the window is abandoned
+      rel_clear(ep);  // closed meanwhile: the window is abandoned
       continue;
     }
     if (cycle_ < R.deadline) continue;
@@ -1355,13 +1399,13 @@ void CmmCore::rel_edge() {
   // One retransmission per edge, round robin; one request slot stays free
   // for the TX engine's DATA (the register port may have taken the rest).
   if (egq_[0].free() < 2) return;
-  for (uint32_t i = 0; i < kNumEndpoints; ++i) {
-    const uint32_t ep = (rel_rr_ + i) % kNumEndpoints;
-    if (!(rel_active_ & (1u << ep))) continue;
+  for (uint32_t i = 0; i < geo_.num_endpoints; ++i) {
+    const uint32_t ep = (rel_rr_ + i) % geo_.num_endpoints;
+    if (!rel_on(ep)) continue;
     Rel& R = rel_[ep];
     if (R.retx_next == R.retx_end) continue;
     const uint32_t slot = R.retx_next % params_.tx_window;
-    const uint32_t phys = (egq_[0].head + egq_[0].count) % kEgqDepth;
+    const uint32_t phys = (egq_[0].head + egq_[0].count) % geo_.egq_depth;
     Header& wh = win_hdr_[ep * params_.tx_window + slot];
     if (rekey_entry(ep) && pkt_ks(wh) != rk_[ep].ks) {
       // Sent under a key a rekey replaced: re-sealed under the newest key, same seq and
@@ -1406,7 +1450,7 @@ void CmmCore::rel_exhausted(uint32_t ep) {
 
 void CmmCore::ingress_mgmt(const Header& h) {
   if (h.dst_node != straps_.node_id) return nack(h, Reason::kMisrouted);
-  if (h.dst_part >= kNumPartitions) return nack(h, Reason::kBadPart);
+  if (h.dst_part >= geo_.num_partitions) return nack(h, Reason::kBadPart);
   Part& p = part_[h.dst_part];
   if (p.mgmtq.full()) return nack(h, Reason::kMgmtqFull);
   p.mgmtq.push(MgmtMsg{h.src_node, h.src_part, h.key});
@@ -1417,7 +1461,7 @@ void CmmCore::ingress_mgmt(const Header& h) {
 // ---------------------------------------------------------------- register port
 
 void CmmCore::reg_access(const PinsIn& in) {
-  const uint32_t a = in.reg_req_addr & mask(kAddrBits);
+  const uint32_t a = in.reg_req_addr & mask(addr_bits_);
   const uint32_t part = in.reg_req_part;
   const bool kernel = in.reg_req_priv == static_cast<uint8_t>(Priv::kKernel);
   const bool wr = in.reg_req_write;
@@ -1455,7 +1499,7 @@ void CmmCore::reg_access(const PinsIn& in) {
   };
 
   if (a & 3u) return decerr();
-  if (part >= kNumPartitions) {
+  if (part >= geo_.num_partitions) {
     count_reject(Reason::kDenied);
     rsp = static_cast<uint8_t>(Rsp::kDenied);
     return finish();
@@ -1463,7 +1507,7 @@ void CmmCore::reg_access(const PinsIn& in) {
   Part& P = part_[part];
   // The generated decode (hw/data/cmm.toml): register, word index, entry, and
   // the class of requester it admits.
-  const RegHit hit = reg_decode(a);
+  const RegHit hit = reg_decode(a, geo_.num_endpoints);
   const RegRule& rule = reg_rule(hit.id == RegId::kNone ? RegId::kId : hit.id);
   const Who who = hit.id == RegId::kNone ? Who::kAny : rule.who;
   const uint32_t i = hit.elem;
@@ -1492,9 +1536,10 @@ void CmmCore::reg_access(const PinsIn& in) {
     if (hit.id == RegId::kId) rd = kMagic;
     if (hit.id == RegId::kNodeId) rd = straps_.node_id;
     if (hit.id == RegId::kGeometry) {
-      rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_NUM_EP, kNumEndpoints);
-      rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_NUM_PART, kNumPartitions);
-      rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_RXQ_DEPTH, kRxqDepth);
+      // The run-time geometry; NUM_EP 0 stands for 256 (the field is 8 bits).
+      rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_NUM_EP, geo_.num_endpoints);
+      rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_NUM_PART, geo_.num_partitions);
+      rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_RXQ_DEPTH, geo_.rxq_depth);
       rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_KEY_WORDS, kKeyWords);
     }
     return finish();
@@ -1676,7 +1721,7 @@ void CmmCore::reg_access(const PinsIn& in) {
     } else {
       const uint32_t rp = CMM_FIELD_GET(wd, CMM_CST_REMOTE_PART);
       const uint32_t re = CMM_FIELD_GET(wd, CMM_CST_REMOTE_EP);
-      if (rp >= kNumPartitions || re >= kNumEndpoints) {
+      if (rp >= geo_.num_partitions || re >= geo_.num_endpoints) {
         refuse(Reason::kBadField);
         return finish();
       }
@@ -1728,7 +1773,7 @@ void CmmCore::reg_access(const PinsIn& in) {
       if (c.rxq_count == 0) {
         refuse(Reason::kRxqEmpty);
       } else {
-        c.rxq_head = static_cast<uint8_t>((c.rxq_head + 1) % kRxqDepth);
+        c.rxq_head = static_cast<uint8_t>((c.rxq_head + 1) % geo_.rxq_depth);
         --c.rxq_count;
       }
     } else if (id == RegId::kEpTxStatus) {
@@ -1857,7 +1902,7 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
   bool exception = false;
 
   auto need_owned = [&]() -> bool {
-    if (ep >= kNumEndpoints) {
+    if (ep >= geo_.num_endpoints) {
       r = Reason::kBadEp;
       return false;
     }
@@ -1968,14 +2013,14 @@ uint32_t CmmCore::command(uint32_t part, uint16_t pid, uint32_t wd, uint8_t& rsp
       // entries than this one stays free for it. (Counting all partitions
       // would deadlock over-committed quotas; with quotas that fit the table
       // the quota check alone already guarantees it.)
-      uint32_t free_eps = 0, reserved = 0, e = kNumEndpoints;
-      for (uint32_t i = kNumEndpoints; i-- > 0;) {
+      uint32_t free_eps = 0, reserved = 0, e = geo_.num_endpoints;
+      for (uint32_t i = geo_.num_endpoints; i-- > 0;) {
         if (cst_[i].state == u(State::kFree)) {
           ++free_eps;
           e = i;  // lowest free entry
         }
       }
-      for (uint32_t q = 0; q < kNumPartitions; ++q)
+      for (uint32_t q = 0; q < geo_.num_partitions; ++q)
         if (q != part && part_[q].used < P.used && straps_.quota[q] > part_[q].used)
           reserved += straps_.quota[q] - part_[q].used;
       if (free_eps == 0 || free_eps <= reserved) {

@@ -44,6 +44,7 @@ class CmmCore {
   uint64_t cycle() const { return cycle_; }
   const Straps& straps() const { return straps_; }
   const CoreParams& params() const { return params_; }
+  const Geometry& geometry() const { return geo_; }
   void set_observer(CoreObserver* o) { obs_ = o; }
 
   // Read-only views for statistics (never key bits).
@@ -93,7 +94,7 @@ class CmmCore {
   void dv_preload_counters(uint32_t margin);
   // Test-only: preload an entry's per-key message counter (the limits are reached without sending them all).
   void set_key_use_for_test(uint32_t ep, uint32_t n) {
-    if (ep < regs::kNumEndpoints) rk_[ep].use = n;
+    if (ep < geo_.num_endpoints) rk_[ep].use = n;
   }
   // Reliable delivery (strong-mode.md 6): payload of the retransmitted DATA on
   // eg_* (out().eg_retx), copied into dst; returns its length (0 if none shown).
@@ -148,7 +149,7 @@ class CmmCore {
     uint16_t tx_last_tag = 0;
     uint32_t tx_sent = 0;
     uint8_t rxq_head = 0, rxq_count = 0;
-    std::array<RxSlot, regs::kRxqDepth> rxq{};
+    std::array<RxSlot, regs::kMaxRxqDepth> rxq{};  // the first geometry rxq_depth slots used
     uint8_t mode = 0;  // CST_CTRL.MODE (strong cores only); fault bit 101
     uint8_t par = 0;  // parity over the protected fields (1.11), stored on every write
   };
@@ -173,17 +174,18 @@ class CmmCore {
     uint32_t word = 0;    // ERRLOG_HEAD layout
     uint16_t repeat = 0;  // later identical events coalesced into this entry (saturating)
   };
-  template <typename T, uint32_t N>
+  // Ring of capacity n (run-time geometry, at most Max).
+  template <typename T, uint32_t Max>
   struct Fifo {
-    std::array<T, N> e{};
-    uint32_t head = 0, count = 0;
-    bool full() const { return count == N; }
+    std::array<T, Max> e{};
+    uint32_t head = 0, count = 0, n = Max;
+    bool full() const { return count == n; }
     bool empty() const { return count == 0; }
-    uint32_t free() const { return N - count; }
+    uint32_t free() const { return n - count; }
     const T& front() const { return e[head]; }
-    T& back() { return e[(head + count - 1) % N]; }
-    void push(const T& v) { e[(head + count) % N] = v; ++count; }
-    void pop() { head = (head + 1) % N; --count; }
+    T& back() { return e[(head + count - 1) % n]; }
+    void push(const T& v) { e[(head + count) % n] = v; ++count; }
+    void pop() { head = (head + 1) % n; --count; }
     void clear() { head = count = 0; }
   };
   struct Part {
@@ -194,8 +196,8 @@ class CmmCore {
     uint32_t irq_status = 0, irq_enable = 0;
     Key mgmt_tx{};
     uint32_t mgmt_dst = 0;
-    Fifo<MgmtMsg, regs::kMgmtqDepth> mgmtq;
-    Fifo<ErrEntry, regs::kErrlogDepth> errlog;
+    Fifo<MgmtMsg, regs::kMaxMgmtqDepth> mgmtq;
+    Fifo<ErrEntry, regs::kMaxErrlogDepth> errlog;
     uint8_t errlog_lost = 0;
     uint8_t used = 0;
     // Exception register (I6 events, never lost).
@@ -217,11 +219,20 @@ class CmmCore {
   void store_parity();                 // end of every edge: the entries written at it
   void inject_fault(const PinsIn& in);  // after the edge's update (an SEU)
   void touch(uint32_t ep) {  // CST and CKT entry written
-    if (ep < regs::kNumEndpoints) touched_ |= 1u << ep, touched_ckt_ |= 1u << ep;
+    if (ep < geo_.num_endpoints) touched_.push_back(ep), touched_ckt_.push_back(ep);
   }
   void touch_cst(uint32_t ep) {
-    if (ep < regs::kNumEndpoints) touched_ |= 1u << ep;
+    if (ep < geo_.num_endpoints) touched_.push_back(ep);
   }
+  // Reliable delivery: send entries with a non-empty window.
+  bool rel_on(uint32_t ep) const { return rel_on_[ep] != 0; }
+  void rel_set(uint32_t ep) {
+    if (!rel_on_[ep]) rel_on_[ep] = 1, ++rel_active_;
+  }
+  void rel_clear(uint32_t ep) {
+    if (rel_on_[ep]) rel_on_[ep] = 0, --rel_active_;
+  }
+  Part fresh_part() const;  // a reset partition with the geometry's queue depths
   bool faulted(uint32_t ep) const { return cst_[ep].state == static_cast<uint8_t>(regs::State::kFault); }
   // Key generator (1.10).
   void kg_start();
@@ -298,14 +309,17 @@ class CmmCore {
 
   Straps straps_;
   CoreParams params_;
+  Geometry geo_;  // params_.geo, validated
+  uint32_t addr_bits_ = regs::kAddrBits;  // geo_.addr_bits()
   PinsOut out_{};
   uint64_t cycle_ = 0;
   uint32_t cycle_in_ = 0;  // cycle_i sampled at the current edge
   CoreObserver* obs_ = nullptr;
 
-  std::array<Cst, regs::kNumEndpoints> cst_{};
-  std::array<Ckt, regs::kNumEndpoints> ckt_{};
-  std::array<Part, regs::kNumPartitions> part_{};
+  // Tables sized by the geometry at construction.
+  std::vector<Cst> cst_;
+  std::vector<Ckt> ckt_;
+  std::vector<Part> part_;
   std::array<uint32_t, regs::kReasonCount> reject_count_{};
   std::array<uint32_t, regs::CMM_STAT_COUNT> stat_{};
 
@@ -317,16 +331,16 @@ class CmmCore {
   // Table integrity.
   uint16_t tf_count_ = 0;
   uint8_t tf_last_ep_ = 0, tf_last_table_ = 0;
-  uint32_t touched_ = 0;        // CST entries written at the current edge
-  uint32_t touched_ckt_ = 0;    // CKT entries written (zeroize() needs none: all-zero has parity 0)
+  std::vector<uint32_t> touched_;      // CST entries written at the current edge (repeats harmless)
+  std::vector<uint32_t> touched_ckt_;  // CKT entries written (zeroize() needs none: all-zero has parity 0)
   bool fault_pending_ = false;  // a bit was flipped at the last edge: not quiescent until checked
   bool full_check_ = false;
 
   // Pipeline and output registers.
   bool s1_valid_ = false;
   Header s1_{};
-  std::array<Fifo<Header, regs::kEgqDepth>, 2> egq_;  // [0] request class, [1] response class
-  std::array<Key, regs::kEgqDepth> egq_wrap_{};  // eg_wrap of each request-queue slot
+  std::array<Fifo<Header, regs::kMaxEgqDepth>, 2> egq_;  // [0] request class, [1] response class
+  std::array<Key, regs::kMaxEgqDepth> egq_wrap_{};  // eg_wrap of each request-queue slot
   // Strong mode: link keys, firmware staging, MAC engines (11.3, 11.6).
   std::array<Link, regs::kLinkNodes> link_{};
   Key link_stage_{};
@@ -357,7 +371,7 @@ class CmmCore {
     uint64_t deadline = 0;
     uint32_t timeout = 0;
   };
-  std::array<Rel, regs::kNumEndpoints> rel_{};
+  std::vector<Rel> rel_;
   // Rekey (strong-mode.md 7): the second key slot and the per-key counters.
   // ckt_[ep].key is the newest key (slot ks); old the other slot until
   // retired. Not under parity (C++ only so far, like the window).
@@ -370,7 +384,7 @@ class CmmCore {
     uint32_t use = 0, use_old = 0;  // DATA under the newest key (use_old: restored if a REKEY is refused)
     uint32_t ctr = 0;      // send entry: wrap counter of the CONNECT that installed the newest key
   };
-  std::array<Rk, regs::kNumEndpoints> rk_{};
+  std::vector<Rk> rk_;
   uint32_t rekeys_installed_ = 0, rekeys_retired_ = 0;
   uint8_t proof_ks_ = 0;  // slot of proof_key_
   std::vector<Header> win_hdr_;     // kNumEndpoints x W headers (tag in key)
@@ -380,9 +394,10 @@ class CmmCore {
     bool on = false;
     uint8_t ep = 0, slot = 0;
   };
-  std::array<EgRetx, regs::kEgqDepth> egq_retx_{};  // per request-queue slot
+  std::array<EgRetx, regs::kMaxEgqDepth> egq_retx_{};  // per request-queue slot
   uint32_t rel_rr_ = 0;       // round-robin start of the retransmission scan
-  uint32_t rel_active_ = 0;   // send entries with a non-empty window (bit ep)
+  uint32_t rel_active_ = 0;   // send entries with a non-empty window (count of rel_on_)
+  std::vector<uint8_t> rel_on_;  // per entry: window non-empty
   bool rsp_valid_ = false;
   uint32_t rsp_rdata_ = 0;
   uint8_t rsp_status_ = 0;

@@ -169,6 +169,7 @@ class CoreHarness {
     core.set_full_parity_check(true);
   }
   explicit CoreHarness(const Straps& s) : core(s) { core.set_full_parity_check(true); }
+  CoreHarness(const Straps& s, const CoreParams& p) : core(s, p) { core.set_full_parity_check(true); }
   // Strong-mode core (strong-mode.md 11): the harness also plays the packet
   // buffer of the MAC payload streams.
   CoreHarness(uint16_t node_id, const CoreParams& p, uint8_t quota = 2) : core(make_straps(node_id, quota), p) {

@@ -13,6 +13,29 @@ using Key = std::array<uint32_t, regs::kKeyWords>;
 // One beat of the MAC payload stream (docs/strong-mode.md 11.6): byte lane i.
 using MacBeat = std::array<uint8_t, regs::kMacBeatBytes>;
 
+// Table geometry, chosen at construction (DESIGN.md: a run-time parameter);
+// defaults and ranges from hw/data/cmm.toml [geometry]. The register map
+// follows it: window e exists for e < num_endpoints, and the address width
+// grows past regs::kAddrBits when the endpoint pages need it.
+struct Geometry {
+  uint32_t num_endpoints = regs::kNumEndpoints;
+  uint32_t num_partitions = regs::kNumPartitions;
+  uint32_t rxq_depth = regs::kRxqDepth;
+  uint32_t mgmtq_depth = regs::kMgmtqDepth;
+  uint32_t errlog_depth = regs::kErrlogDepth;
+  uint32_t egq_depth = regs::kEgqDepth;
+  // "" when every value is in its range; else names the parameter, its value and the range.
+  std::string check() const;
+  // Byte address bits of the register port: kAddrBits, or more for large tables.
+  uint32_t addr_bits() const;
+  bool is_default() const { return *this == Geometry{}; }
+  bool operator==(const Geometry& o) const {
+    return num_endpoints == o.num_endpoints && num_partitions == o.num_partitions && rxq_depth == o.rxq_depth &&
+           mgmtq_depth == o.mgmtq_depth && errlog_depth == o.errlog_depth && egq_depth == o.egq_depth;
+  }
+  bool operator!=(const Geometry& o) const { return !(*this == o); }
+};
+
 // Construction parameters of the core (RTL: module parameters, not pins).
 // strong = false is bit-exact with the core before strong mode (11.11).
 struct CoreParams {
@@ -32,6 +55,8 @@ struct CoreParams {
   bool rekey = false;
   uint32_t rekey_soft_limit = regs::kRekeySoftLimit;  // DATA delivered under the newest key -> REKEY_DUE (0 = never)
   uint32_t rekey_hard_limit = regs::kRekeyHardLimit;  // DATA sent under one key -> KEY_EXHAUSTED (<= 2^15 - kMaxTxWindow)
+  // Table geometry; CmmCore throws std::invalid_argument (Geometry::check's text) if out of range.
+  Geometry geo{};
 };
 
 // One packet header as it crosses the fabric; field widths in hw/data/cmm.toml.
@@ -136,7 +161,8 @@ struct PinsOut {
 // Strap pins: constant after reset.
 struct Straps {
   uint16_t node_id = 0;
-  std::array<uint8_t, regs::kNumPartitions> quota{};  // endpoints per partition
+  // Endpoints per partition; entries >= the geometry's num_partitions are unused.
+  std::array<uint8_t, regs::kMaxNumPartitions> quota{};
 };
 
 }  // namespace cmm

@@ -27,11 +27,25 @@ static_assert(regs::CMM_EXC_FIRST_REASON_LSB == regs::CMM_EXC_LAST_REASON_LSB &&
                   regs::CMM_EXC_FIRST_VALID_LSB == regs::CMM_EXC_LAST_VALID_LSB,
               "EXC_FIRST and EXC_LAST share one layout");
 
-Status bad_ep(uint8_t ep) {
-  return ep >= regs::kNumEndpoints ? Status::Err(Result::kBadArg, Reason::kBadEp) : Status::Ok();
+}  // namespace
+
+Status CmmDriver::bad_ep(uint8_t ep) const {
+  return ep >= geo_.num_endpoints ? Status::Err(Result::kBadArg, Reason::kBadEp) : Status::Ok();
 }
 
-}  // namespace
+bool DeviceGeometry::decode(uint32_t v) {
+  uint32_t ne = CMM_FIELD_GET(v, CMM_GEOMETRY_NUM_EP);
+  if (ne == 0) ne = 1u << regs::CMM_GEOMETRY_NUM_EP_BITS;  // the 8-bit field's 0 stands for 256
+  const uint32_t np = CMM_FIELD_GET(v, CMM_GEOMETRY_NUM_PART), rq = CMM_FIELD_GET(v, CMM_GEOMETRY_RXQ_DEPTH);
+  if (ne < regs::kMinNumEndpoints || ne > regs::kMaxNumEndpoints || np < regs::kMinNumPartitions ||
+      np > regs::kMaxNumPartitions || rq < regs::kMinRxqDepth || rq > regs::kMaxRxqDepth ||
+      CMM_FIELD_GET(v, CMM_GEOMETRY_KEY_WORDS) != regs::kKeyWords)
+    return false;
+  num_endpoints = ne;
+  num_partitions = np;
+  rxq_depth = rq;
+  return true;
+}
 
 ErrorEntry ErrorEntry::decode(uint32_t w) {
   ErrorEntry e;
@@ -75,14 +89,13 @@ Status CmmDriver::probe(DeviceInfo& out) {
   if (CMM_FIELD_GET(v, CMM_ID_MAGIC) != regs::kMagic) return Status::Err(Result::kBadDevice);
   s = read(regs::CMM_GEOMETRY_OFFSET, v);
   if (!s.ok()) return s;
-  if (CMM_FIELD_GET(v, CMM_GEOMETRY_NUM_EP) != regs::kNumEndpoints ||
-      CMM_FIELD_GET(v, CMM_GEOMETRY_NUM_PART) != regs::kNumPartitions ||
-      CMM_FIELD_GET(v, CMM_GEOMETRY_RXQ_DEPTH) != regs::kRxqDepth ||
-      CMM_FIELD_GET(v, CMM_GEOMETRY_KEY_WORDS) != regs::kKeyWords)
-    return Status::Err(Result::kBadDevice);
+  DeviceGeometry g;
+  if (!g.decode(v)) return Status::Err(Result::kBadDevice);
   s = read(regs::CMM_NODE_ID_OFFSET, v);
   if (!s.ok()) return s;
   DeviceInfo d;
+  d.geo = g;
+  geo_ = g;
   d.node = static_cast<uint16_t>(CMM_FIELD_GET(v, CMM_NODE_ID_NODE));
   s = read(regs::CMM_PART_INFO_OFFSET, v);
   if (!s.ok()) return s;
@@ -109,7 +122,7 @@ Status CmmDriver::alloc(uint8_t& ep) {
   const auto why = static_cast<Reason>(CMM_FIELD_GET(st, CMM_CMD_STATUS_REASON));
   if (b == BusStatus::kReject || why != Reason::kOk) return Status::Err(Result::kRejected, why);
   const uint32_t e = CMM_FIELD_GET(st, CMM_CMD_STATUS_EP);
-  if (e >= regs::kNumEndpoints) return Status::Err(Result::kBadDevice, Reason::kBadEp);
+  if (e >= geo_.num_endpoints) return Status::Err(Result::kBadDevice, Reason::kBadEp);
   ep = static_cast<uint8_t>(e);
   return Status::Ok();
 }
@@ -144,7 +157,7 @@ Status CmmDriver::write_owner(uint8_t ep, uint16_t pid) {
 
 Status CmmDriver::write_remote(uint8_t ep, const PeerId& r) {
   if (Status g = bad_ep(ep); !g.ok()) return g;
-  if (r.part >= regs::kNumPartitions || r.ep >= regs::kNumEndpoints)
+  if (r.part >= geo_.num_partitions || r.ep >= geo_.num_endpoints)
     return Status::Err(Result::kBadArg, Reason::kBadField);
   uint32_t w = 0;
   w = CMM_FIELD_SET(w, CMM_CST_REMOTE_NODE, r.node);
@@ -265,7 +278,7 @@ Status CmmDriver::stat(uint32_t index, uint32_t& out) {
 // ------------------------------------------------------------------ management messages
 
 Status CmmDriver::send_mgmt(uint16_t node, uint8_t part, const MgmtWords& words) {
-  if (part >= regs::kNumPartitions) return Status::Err(Result::kBadArg, Reason::kBadPart);
+  if (part >= geo_.num_partitions) return Status::Err(Result::kBadArg, Reason::kBadPart);
   for (uint32_t i = 0; i < regs::kMgmtWords; ++i) {
     const uint32_t w = CMM_FIELD_SET(0u, CMM_MGMT_TX_WORD, words[i]);
     if (Status s = write(regs::CMM_MGMT_TX_OFFSET + i * regs::CMM_MGMT_TX_STRIDE, w); !s.ok()) return s;

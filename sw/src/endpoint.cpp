@@ -5,7 +5,7 @@ namespace cmm::sw {
 using regs::Reason;
 
 Status Endpoint::guard() const {
-  if (ep_ >= regs::kNumEndpoints) return Status::Err(Result::kBadArg, Reason::kBadEp);
+  if (ep_ >= num_eps_) return Status::Err(Result::kBadArg, Reason::kBadEp);
   return Status::Ok();
 }
 

@@ -211,7 +211,7 @@ TEST_F(EndpointTest, ChannelViewOfANonOwnerStopsAtTheFirstDenied) {
 
 TEST(EndpointGuard, EndpointOutOfRangeTouchesNothing) {
   StrictMock<MockRegIf> bus;
-  Endpoint ep(bus, kNumEndpoints);
+  Endpoint ep(bus, kNumEndpoints, kNumEndpoints);
   uint8_t b[4] = {};
   RxInfo info;
   TxStatus ts;

@@ -15,8 +15,6 @@ namespace {
 
 constexpr uint32_t kIrqAll = regs::CMM_IRQ_STATUS_BITS_MASK << regs::CMM_IRQ_STATUS_BITS_LSB;
 constexpr uint32_t bit(regs::Irq b) { return 1u << static_cast<uint32_t>(b); }
-// Events one serviced item (error-log entry, MGMT message) can produce at most.
-constexpr size_t kReserve = regs::kNumEndpoints + 2;
 
 }  // namespace
 
@@ -76,7 +74,7 @@ KernelAgent::KernelAgent(RegIf& bus, uint64_t key_seed, const AgentConfig& cfg)
 
 Status KernelAgent::guard_ep(uint8_t ep) const {
   if (!initialized_) return Status::Err(Result::kNotReady);
-  if (ep >= regs::kNumEndpoints) return Status::Err(Result::kBadArg, Reason::kBadEp);
+  if (ep >= chan_.size()) return Status::Err(Result::kBadArg, Reason::kBadEp);
   return Status::Ok();
 }
 
@@ -98,15 +96,15 @@ uint64_t KernelAgent::next_deadline() const {
 }
 
 void KernelAgent::push(const Event& ev) {
-  if (ev_count_ == kEventCapacity) return;  // callers reserve room first; never reached
-  ev_[(ev_head_ + ev_count_) % kEventCapacity] = ev;
+  if (ev_count_ == ev_.size()) return;  // callers reserve room first; never reached
+  ev_[(ev_head_ + ev_count_) % ev_.size()] = ev;
   ++ev_count_;
 }
 
 bool KernelAgent::next_event(Event& ev) {
   if (ev_count_ == 0) return false;
   ev = ev_[ev_head_];
-  ev_head_ = (ev_head_ + 1) % kEventCapacity;
+  ev_head_ = (ev_head_ + 1) % ev_.size();
   --ev_count_;
   return true;
 }
@@ -137,7 +135,9 @@ Status KernelAgent::init() {
   part_ = d.part;
   quota_ = d.quota;
   keygen_.bind(d.node, d.part, cfg_.boot);
-  chan_.fill(Chan{});
+  // The device's geometry: one tracking entry per endpoint, room for a full CONN scan.
+  chan_.assign(d.geo.num_endpoints, Chan{});
+  ev_.assign(std::max<size_t>(kEventCapacity, 2 * chan_.size() + 8), Event{});
   errlog_lost_seen_ = 0;
   exc_seen_ = alarm_seen_ = 0;
   deferred_ = kIrqAll;  // the first poll() looks at every queue: causes cleared above are not lost
@@ -192,7 +192,7 @@ Status KernelAgent::set_remote(uint8_t ep, const PeerId& r) {
 
 Status KernelAgent::configure(uint8_t ep, Dir dir, uint16_t owner_pid, const PeerId& remote) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
-  if (remote.part >= regs::kNumPartitions || remote.ep >= regs::kNumEndpoints)
+  if (remote.part >= drv_.geometry().num_partitions || remote.ep >= chan_.size())
     return Status::Err(Result::kBadArg, Reason::kBadField);
   if (Status s = set_direction(ep, dir); !s.ok()) return s;
   if (Status s = set_owner(ep, owner_pid); !s.ok()) return s;
@@ -203,7 +203,7 @@ Status KernelAgent::configure(uint8_t ep, Dir dir, uint16_t owner_pid, const Pee
                               regs::Mode mode) {
   if (mode != regs::Mode::kPlain) {
     if (Status g = guard_ep(ep); !g.ok()) return g;
-    if (remote.part >= regs::kNumPartitions || remote.ep >= regs::kNumEndpoints)
+    if (remote.part >= drv_.geometry().num_partitions || remote.ep >= chan_.size())
       return Status::Err(Result::kBadArg, Reason::kBadField);
     if (Status s = set_ctrl(ep, dir, mode); !s.ok()) return s;
     if (Status s = set_owner(ep, owner_pid); !s.ok()) return s;
@@ -492,7 +492,7 @@ Status KernelAgent::alarm_count(uint32_t& out) {
 
 int KernelAgent::find_request(uint16_t req_id) const {
   if (req_id == kNoRequest) return -1;
-  for (uint32_t e = 0; e < regs::kNumEndpoints; ++e) {
+  for (uint32_t e = 0; e < chan_.size(); ++e) {
     const Chan& c = chan_[e];
     if (c.track != Track::kNone && c.proto && c.dir == Dir::kRecv && c.req_id == req_id) return static_cast<int>(e);
   }
@@ -544,7 +544,7 @@ Status KernelAgent::send_request(uint8_t ep) {
 
 Status KernelAgent::request_channel(const ChannelRequest& req, uint16_t& req_id) {
   if (!initialized_) return Status::Err(Result::kNotReady);
-  if (req.sender_part >= regs::kNumPartitions) return Status::Err(Result::kBadArg, Reason::kBadPart);
+  if (req.sender_part >= drv_.geometry().num_partitions) return Status::Err(Result::kBadArg, Reason::kBadPart);
   uint8_t ep = 0;
   if (Status s = alloc_endpoint(ep); !s.ok()) return s;
   uint8_t gen = 0, rgen = 0;
@@ -639,7 +639,7 @@ void KernelAgent::ignore(const MgmtMessage& m, const chan_proto::Msg& msg, Agent
 // Sender side: a receiver-side agent asks for a send endpoint.
 Status KernelAgent::handle_chan_req(const MgmtMessage& m, const chan_proto::Msg& msg) {
   // A re-sent request (its first answer was lost): answer again, allocate nothing.
-  for (uint32_t e = 0; e < regs::kNumEndpoints; ++e) {
+  for (uint32_t e = 0; e < chan_.size(); ++e) {
     const Chan& c = chan_[e];
     if (c.track == Track::kNone || !c.proto || c.dir != Dir::kSend || c.req_id != msg.req_id ||
         c.peer.node != m.src_node || c.peer.part != m.src_part)
@@ -651,7 +651,7 @@ Status KernelAgent::handle_chan_req(const MgmtMessage& m, const chan_proto::Msg&
                                               static_cast<uint8_t>(c.mode)));
     return Status::Ok();
   }
-  if (msg.ep >= regs::kNumEndpoints) return refuse(m, msg, Reason::kBadField, AgentReason::kMalformed);
+  if (msg.ep >= chan_.size()) return refuse(m, msg, Reason::kBadField, AgentReason::kMalformed);
   // One peer partition may hold only so many unconnected grants (request storm).
   if (pending_grants(m.src_node, m.src_part) >= peer_limit())
     return refuse(m, msg, Reason::kDenied, AgentReason::kPeerLimit);
@@ -721,7 +721,7 @@ Status KernelAgent::handle_chan_reply(const MgmtMessage& m, const chan_proto::Ms
   c.resend_at = kNever;  // answered: no re-send, no wake-up
   c.resend_backoff = false;
   if (msg.type == chan_proto::Type::kChanRefuse) return fail_request(ep, msg.reason, msg.agent_reason, false);
-  if (msg.ep >= regs::kNumEndpoints) {
+  if (msg.ep >= chan_.size()) {
     refused(AgentReason::kMalformed);
     return fail_request(ep, Reason::kBadField, AgentReason::kMalformed, true);
   }
@@ -744,7 +744,7 @@ Status KernelAgent::handle_chan_reply(const MgmtMessage& m, const chan_proto::Ms
 // Sender side: the receiver withdrew a request we granted.
 Status KernelAgent::handle_chan_cancel(const MgmtMessage& m, const chan_proto::Msg& msg) {
   AgentReason why = AgentReason::kUnknownRequest;
-  for (uint32_t e = 0; e < regs::kNumEndpoints; ++e) {
+  for (uint32_t e = 0; e < chan_.size(); ++e) {
     const Chan& c = chan_[e];
     if (c.track == Track::kNone || !c.proto || c.dir != Dir::kSend || c.req_id != msg.req_id) continue;
     if (c.peer.node != m.src_node || c.peer.part != m.src_part) {
@@ -792,7 +792,7 @@ Status KernelAgent::handle_mgmt(const MgmtMessage& m) {
 // re-send meets the same full queue in a connect storm), a bounded number of
 // times.
 Status KernelAgent::on_mgmt_nack(const ErrorEntry& e) {
-  for (uint32_t i = 0; i < regs::kNumEndpoints; ++i) {
+  for (uint32_t i = 0; i < chan_.size(); ++i) {
     Chan& c = chan_[i];
     if (!mgmt_unanswered(c) || c.peer.node != e.src_node) continue;
     refused(AgentReason::kMgmtNacked);
@@ -810,7 +810,7 @@ void KernelAgent::schedule_mgmt_resend(uint32_t i) {
   Chan& c = chan_[i];
   if (c.retries >= cfg_.mgmt_tries || c.resend_backoff) return;
   const uint64_t base = std::max<uint64_t>(cfg_.mgmt_backoff, 1);
-  const unsigned shift = std::min<unsigned>(c.retries, 32u);
+  const unsigned shift = std::min<unsigned>(c.retries, std::min<unsigned>(cfg_.mgmt_backoff_doublings, 32u));
   const uint64_t spread = (i * 37u + node_ * 11u) % base;  // de-synchronizes the nodes' re-sends
   c.resend_at = std::min(c.resend_at, base > (kNever >> shift) ? kNever - 1 : after((base << shift) + spread));
   c.resend_backoff = true;
@@ -909,10 +909,10 @@ Status KernelAgent::on_grant_timer(uint8_t ep) {
 Status KernelAgent::service_timers() {
   if (next_deadline() > now()) return Status::Ok();
   const uint64_t t = now();
-  for (uint32_t i = 0; i < regs::kNumEndpoints; ++i) {
+  for (uint32_t i = 0; i < chan_.size(); ++i) {
     Chan& c = chan_[i];
     if (c.deadline > t && c.resend_at > t) continue;
-    if (room() < kReserve) return Status::Ok();  // the rest at the next poll
+    if (room() < reserve()) return Status::Ok();  // the rest at the next poll
     const auto ep = static_cast<uint8_t>(i);
     if (c.resend_at <= t) {
       if (Status s = on_mgmt_resend(ep); !s.ok()) return s;
@@ -943,7 +943,7 @@ Status KernelAgent::service_timers() {
 Status KernelAgent::service_queued() {
   for (;;) {
     int best = -1;
-    for (uint32_t i = 0; i < regs::kNumEndpoints; ++i) {
+    for (uint32_t i = 0; i < chan_.size(); ++i) {
       const Chan& c = chan_[i];
       if (c.track != Track::kReqQueued || pending_requests(c.peer.node, c.peer.part) >= peer_limit())
         continue;
@@ -972,7 +972,7 @@ Status KernelAgent::service_errlog() {
     push(ev);
     errlog_lost_seen_ = lost;
     // A lost SEQ_GAP entry must not hide lost messages: look at every channel.
-    for (uint32_t i = 0; i < regs::kNumEndpoints; ++i) {
+    for (uint32_t i = 0; i < chan_.size(); ++i) {
       if (chan_[i].track == Track::kNone) continue;
       if (Status s = sample_lost(static_cast<uint8_t>(i)); !s.ok()) return s;
     }
@@ -980,11 +980,11 @@ Status KernelAgent::service_errlog() {
     // messages: the log no longer says which, so every unanswered one is
     // re-sent after its back-off, as if NACKed (the peer answers a repeated
     // request again and allocates nothing).
-    for (uint32_t i = 0; i < regs::kNumEndpoints; ++i)
+    for (uint32_t i = 0; i < chan_.size(); ++i)
       if (mgmt_unanswered(chan_[i])) schedule_mgmt_resend(i);
   }
   for (uint32_t i = 0; i < n; ++i) {
-    if (room() < kReserve) return Status::Ok();  // the rest at the next poll
+    if (room() < reserve()) return Status::Ok();  // the rest at the next poll
     ErrorEntry e;
     uint32_t repeats = 0;
     if (Status s = drv_.errlog_head(e); !s.ok()) return s;
@@ -1001,7 +1001,7 @@ Status KernelAgent::service_errlog() {
     ev.count = 1 + repeats;
     ev.error = e;
     push(ev);
-    if (e.reason == Reason::kSeqGap && e.from_fabric && e.ep < regs::kNumEndpoints) {
+    if (e.reason == Reason::kSeqGap && e.from_fabric && e.ep < chan_.size()) {
       // The lost count itself comes from CST_LOST (exact even if log entries
       // are lost); the log only says which entry to look at.
       if (e.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && chan_[e.ep].dir == Dir::kSend)
@@ -1013,7 +1013,7 @@ Status KernelAgent::service_errlog() {
     if (e.from_fabric && e.opcode == static_cast<uint8_t>(regs::Opcode::kMgmt)) {
       if (Status s = on_mgmt_nack(e); !s.ok()) return s;
     }
-    if (e.reason == Reason::kRekeyDue && e.ep < regs::kNumEndpoints && chan_[e.ep].track == Track::kOpen &&
+    if (e.reason == Reason::kRekeyDue && e.ep < chan_.size() && chan_[e.ep].track == Track::kOpen &&
         chan_[e.ep].dir == Dir::kRecv) {
       // Forced rekey (docs/strong-mode.md 7): the channel's key nears its limit.
       const uint32_t before = stats_.rekeys;
@@ -1027,8 +1027,8 @@ Status KernelAgent::service_errlog() {
 }
 
 Status KernelAgent::service_mgmt() {
-  for (uint32_t i = 0; i < regs::kMgmtqDepth; ++i) {
-    if (room() < kReserve) return Status::Ok();
+  for (uint32_t i = 0; i < cfg_.mgmt_batch; ++i) {
+    if (room() < reserve()) return Status::Ok();
     uint32_t count = 0;
     MgmtMessage m;
     if (Status s = drv_.mgmt_status(count, m.src_node, m.src_part); !s.ok()) return s;
@@ -1094,8 +1094,8 @@ Status KernelAgent::service_alarm() {
 // CONN: a peer changed the state of one of our entries (ACK, NACK, CLOSE,
 // or a CONNECT accepted on a send entry).
 Status KernelAgent::scan_conn() {
-  if (room() < 2 * regs::kNumEndpoints) return Status::Ok();
-  for (uint32_t i = 0; i < regs::kNumEndpoints; ++i) {
+  if (room() < 2 * chan_.size()) return Status::Ok();
+  for (uint32_t i = 0; i < chan_.size(); ++i) {
     Chan& c = chan_[i];
     const auto ep = static_cast<uint8_t>(i);
     const bool watch = c.track == Track::kConnecting || c.track == Track::kOpen ||
@@ -1140,8 +1140,8 @@ Status KernelAgent::scan_conn() {
 }
 
 Status KernelAgent::scan_tx() {
-  if (room() < regs::kNumEndpoints) return Status::Ok();
-  for (uint32_t i = 0; i < regs::kNumEndpoints; ++i) {
+  if (room() < chan_.size()) return Status::Ok();
+  for (uint32_t i = 0; i < chan_.size(); ++i) {
     Chan& c = chan_[i];
     const auto ep = static_cast<uint8_t>(i);
     if (c.dir != Dir::kSend || (c.track != Track::kOpen && c.track != Track::kPeerClosed)) continue;
@@ -1176,8 +1176,8 @@ Status KernelAgent::sample_lost(uint8_t ep) {
 }
 
 Status KernelAgent::scan_rx() {
-  if (room() < regs::kNumEndpoints) return Status::Ok();
-  for (uint32_t i = 0; i < regs::kNumEndpoints; ++i) {
+  if (room() < chan_.size()) return Status::Ok();
+  for (uint32_t i = 0; i < chan_.size(); ++i) {
     const Chan& c = chan_[i];
     const auto ep = static_cast<uint8_t>(i);
     if (c.dir != Dir::kRecv || (c.track != Track::kOpen && c.track != Track::kPeerClosed)) continue;

@@ -238,15 +238,46 @@ TEST(AgentInit, BadMagicStopsAfterIdRead) {
   EXPECT_FALSE(agent.initialized());
 }
 
-TEST(AgentInit, GeometryMismatchIsBadDevice) {
+TEST(AgentInit, ImpossibleGeometryIsBadDevice) {
+  // No partition, no receive slot, a key of another width: none can be a CMM's.
+  const uint32_t bad[] = {CMM_FIELD_SET(geometry(), CMM_GEOMETRY_NUM_PART, 0u),
+                          CMM_FIELD_SET(geometry(), CMM_GEOMETRY_NUM_PART, kMaxNumPartitions + 1),
+                          CMM_FIELD_SET(geometry(), CMM_GEOMETRY_RXQ_DEPTH, 0u),
+                          CMM_FIELD_SET(geometry(), CMM_GEOMETRY_KEY_WORDS, kKeyWords - 1)};
+  for (const uint32_t g : bad) {
+    StrictMock<MockRegIf> bus;
+    KernelAgent agent(bus, 1);
+    {
+      InSequence seq;
+      expect_read(bus, CMM_ID_OFFSET, kMagic);
+      expect_read(bus, CMM_GEOMETRY_OFFSET, g);
+    }
+    EXPECT_EQ(agent.init(), Status::Err(Result::kBadDevice)) << std::hex << g;
+  }
+}
+
+// The geometry is a run-time parameter of the CMM: the agent adopts the device's.
+TEST(AgentInit, AdoptsTheDeviceGeometry) {
   StrictMock<MockRegIf> bus;
   KernelAgent agent(bus, 1);
   {
     InSequence seq;
     expect_read(bus, CMM_ID_OFFSET, kMagic);
-    expect_read(bus, CMM_GEOMETRY_OFFSET, geometry(8));
+    expect_read(bus, CMM_GEOMETRY_OFFSET, CMM_FIELD_SET(geometry(0), CMM_GEOMETRY_NUM_PART, 12u));  // 0 = 256
+    expect_read(bus, CMM_NODE_ID_OFFSET, kNode);
+    expect_read(bus, CMM_PART_INFO_OFFSET, part_info(kPart, 4, 0));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, kAllIrq);
+    expect_write(bus, CMM_IRQ_ENABLE_OFFSET, kAllIrq);
   }
-  EXPECT_EQ(agent.init(), Status::Err(Result::kBadDevice));
+  ASSERT_EQ(agent.init(), Status::Ok());
+  EXPECT_EQ(agent.device_geometry().num_endpoints, 256u);
+  EXPECT_EQ(agent.device_geometry().num_partitions, 12u);
+  // Endpoint 200 and partition 11 exist on this device (the default geometry refuses them).
+  expect_write(bus, cst(200, CMM_CST_OWNER_OFFSET), 7);
+  expect_write(bus, cst(200, CMM_CST_REMOTE_OFFSET), remote(202, 11, 255));
+  EXPECT_EQ(agent.set_owner(200, 7), Status::Ok());
+  EXPECT_EQ(agent.set_remote(200, PeerId{202, 11, 255}), Status::Ok());
+  EXPECT_EQ(agent.set_remote(200, PeerId{202, 12, 0}), Status::Err(Result::kBadArg, Reason::kBadField));
 }
 
 TEST(AgentInit, BusErrorsAreReported) {

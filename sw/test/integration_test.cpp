@@ -3,6 +3,7 @@
 // quotas, a NACKed CONNECT and a NACKed MGMT message.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "cmm_siphash.h"
@@ -783,6 +784,68 @@ TEST_F(TwoNodesHwKey, UnseededGeneratorFailsTheRequestWithKeyGenNotReady) {
   EXPECT_EQ(pi.used, 0);
   ASSERT_EQ(send_agent.part_info(pi), Status::Ok());
   EXPECT_EQ(pi.used, 0);
+}
+
+// The CMMs' geometry is chosen at run time: the agents read it at init() and
+// use endpoints beyond the default table (ids >= 16), the user library too.
+TEST(RunTimeGeometry, AgentsAdoptTheDeviceGeometryAndUseHighEndpoints) {
+  CoreParams p;
+  p.geo.num_endpoints = 48;
+  p.geo.rxq_depth = 6;
+  std::array<uint8_t, kNumPartitions> q{};
+  q[kRecvPart] = 24;
+  q[kSendPart] = 24;
+  LoopbackFabric fab;
+  SimNode& rnode = fab.add_node(kRecvNode, q, p);
+  SimNode& snode = fab.add_node(kSendNode, q, p);
+  CoreRegIf rk{rnode, kRecvPart, Priv::kKernel, 0}, ru{rnode, kRecvPart, Priv::kUser, kRecvPid};
+  CoreRegIf sk{snode, kSendPart, Priv::kKernel, 0}, su{snode, kSendPart, Priv::kUser, kSendPid};
+  KernelAgent ra(rk, 1), sa(sk, 2);
+  ra.set_clock([&] { return fab.cycle(); });
+  sa.set_clock([&] { return fab.cycle(); });
+  ASSERT_EQ(ra.init(), Status::Ok());
+  ASSERT_EQ(sa.init(), Status::Ok());
+  EXPECT_EQ(ra.device_geometry().num_endpoints, 48u);
+  EXPECT_EQ(ra.device_geometry().rxq_depth, 6u);
+  // 20 channels: both sides end up above the default table's 16 entries.
+  std::vector<Event> rev, sev;
+  for (int i = 0; i < 20; ++i) {
+    uint16_t req = 0;
+    ASSERT_EQ(ra.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, req), Status::Ok());
+  }
+  auto ready = [&](const std::vector<Event>& v, Kind k) {
+    return std::count_if(v.begin(), v.end(), [k](const Event& e) { return e.kind == k; });
+  };
+  for (int r = 0; r < 4000 && (ready(rev, Kind::kChannelReady) < 20 || ready(sev, Kind::kSendReady) < 20); ++r) {
+    ASSERT_EQ(ra.poll(), Status::Ok());
+    ASSERT_EQ(sa.poll(), Status::Ok());
+    Event e;
+    while (ra.next_event(e)) rev.push_back(e);
+    while (sa.next_event(e)) sev.push_back(e);
+    fab.run(4);
+  }
+  ASSERT_EQ(ready(rev, Kind::kChannelReady), 20);
+  ASSERT_EQ(ready(sev, Kind::kSendReady), 20);
+  uint8_t rep = 0, sep = 0;
+  for (const Event& e : rev)
+    if (e.kind == Kind::kChannelReady) rep = std::max(rep, e.ep);
+  for (const Event& e : sev)
+    if (e.kind == Kind::kSendReady && e.peer.ep == rep) sep = e.ep;
+  EXPECT_GE(rep, 16);
+  // Six messages fill the 6-slot receive queue of the high endpoint.
+  Endpoint tx(su, sep, sa.device_geometry().num_endpoints), rx(ru, rep, ra.device_geometry().num_endpoints);
+  const auto data = pattern(40, 9);
+  for (uint16_t t = 0; t < 6; ++t) {
+    ASSERT_EQ(tx.send(data.data(), data.size(), t), Status::Ok());
+    fab.run_until_idle();
+  }
+  EXPECT_EQ(rnode.core().rxq_count(rep), 6u);
+  std::vector<uint8_t> got(64);
+  RxInfo info;
+  ASSERT_EQ(rx.receive(got.data(), got.size(), info), Status::Ok());
+  EXPECT_EQ(info.len, data.size());
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), got.begin()));
+  EXPECT_EQ(rnode.buffer_errors() + snode.buffer_errors(), 0u);
 }
 
 }  // namespace

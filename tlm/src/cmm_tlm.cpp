@@ -9,7 +9,6 @@ using namespace sc_core;
 using namespace regs;
 
 namespace {
-constexpr uint32_t kEpEnd = CMM_EP_BASE + CMM_EP_COUNT * CMM_EP_STRIDE;
 constexpr size_t kMaxLtWaiters = 64;       // b_transport callers waiting at once (back-pressure only)
 constexpr uint64_t kMaxCatchupStall = 4096;  // safety net: edges without accepting the request
 
@@ -67,11 +66,11 @@ CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
   // Room for a parked nb request and the b_transport requests of waiting callers.
   reg_q_.reset(cfg_.reg_queue_depth + 2 + kMaxLtWaiters);
   reg_inflight_.reset(4);
-  tx_stage_.assign(kNumEndpoints, {});
-  tx_hi_.assign(kNumEndpoints, 0);
-  tx_fifo_.reset(kEgqDepth + 1);
-  rx_buf_.assign(kNumEndpoints * kRxqDepth, {});
-  rx_len_.assign(kNumEndpoints * kRxqDepth, 0);
+  tx_stage_.reset(core_.geometry().num_endpoints);
+  tx_hi_.assign(core_.geometry().num_endpoints, 0);
+  tx_fifo_.reset(core_.geometry().egq_depth + 1);
+  rx_buf_.reset(size_t{core_.geometry().num_endpoints} * core_.geometry().rxq_depth);
+  rx_len_.assign(core_.geometry().num_endpoints * core_.geometry().rxq_depth, 0);
   const uint32_t n = cfg_.ingress_slots_per_class;
   ing_slots_.resize(2 * n);
   for (uint32_t i = 0; i < 2 * n; ++i) ing_free_.push_back(2 * n - 1 - i);
@@ -180,7 +179,7 @@ bool CmmTlm::decode(tlm::tlm_generic_payload& gp, const sc_time& ready, RegReq& 
     shell_error(gp, tlm::TLM_COMMAND_ERROR_RESPONSE);
     return false;
   }
-  if (addr >= (uint64_t{1} << kAddrBits)) {
+  if (addr >= (uint64_t{1} << core_.geometry().addr_bits())) {
     shell_error(gp, tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return false;
   }
@@ -200,7 +199,7 @@ bool CmmTlm::decode(tlm::tlm_generic_payload& gp, const sc_time& ready, RegReq& 
   r.priv = static_cast<uint8_t>(rid->priv);
   r.pid = rid->pid;
   r.fw = rid->fw;
-  if (r.addr >= CMM_EP_BASE && r.addr < kEpEnd) {
+  if (r.addr >= CMM_EP_BASE && r.addr < CMM_EP_BASE + core_.geometry().num_endpoints * CMM_EP_STRIDE) {
     const uint32_t off = (r.addr - CMM_EP_BASE) % CMM_EP_STRIDE;
     r.ep = static_cast<uint8_t>((r.addr - CMM_EP_BASE) / CMM_EP_STRIDE);
     if (off >= CMM_TX_BUF_OFFSET && off < CMM_TX_BUF_OFFSET + CMM_TX_BUF_BYTES) {
@@ -297,7 +296,7 @@ bool CmmTlm::reg_dmi(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {
   // Registers have side effects: no direct pointer, for the whole register space.
   dmi.allow_read_write();
   dmi.set_start_address(0);
-  dmi.set_end_address((uint64_t{1} << kAddrBits) - 1);
+  dmi.set_end_address((uint64_t{1} << core_.geometry().addr_bits()) - 1);
   return false;
 }
 
@@ -312,7 +311,7 @@ void CmmTlm::set_irq(uint32_t iv) {
     if (irq_head_ == irq_pending_.size()) irq_ev_.notify(eval_off_);
     irq_pending_.push_back(IrqChange{sc_time_stamp() + eval_off_, iv});
   }
-  for (uint32_t p = 0; p < kNumPartitions; ++p)
+  for (uint32_t p = 0; p < core_.geometry().num_partitions; ++p)
     if ((rise >> p) & 1u) irq_rise_[p].notify(eval_off_);
 }
 
@@ -350,13 +349,13 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
         stats_.buf_bytes += r.len;
         uint8_t* data = gp.get_data_ptr();
         if (r.win == kTxWin) {
-          std::memcpy(tx_stage_[r.ep].data() + r.off, data, r.len);
+          std::memcpy(tx_stage_[r.ep] + r.off, data, r.len);
           tx_hi_[r.ep] = std::max<uint16_t>(tx_hi_[r.ep], static_cast<uint16_t>(r.off + r.len));
         } else {
-          const uint32_t slot = o.reg_rsp_buf_slot % kRxqDepth;
-          const uint32_t i = r.ep * kRxqDepth + slot;
+          const uint32_t slot = o.reg_rsp_buf_slot % core_.geometry().rxq_depth;
+          const uint32_t i = r.ep * core_.geometry().rxq_depth + slot;
           const uint32_t valid = rx_len_[i] > r.off ? std::min<uint32_t>(rx_len_[i] - r.off, r.len) : 0;
-          std::memcpy(data, rx_buf_[i].data() + r.off, valid);
+          std::memcpy(data, rx_buf_[i] + r.off, valid);
           std::memset(data + valid, 0, r.len - valid);  // bytes beyond the message read as 0
         }
         // The packet-buffer port moves buf_bytes_per_cycle bytes per cycle, one burst at a time.
@@ -366,7 +365,7 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
       }
     } else if (!r.write) {
       std::memcpy(gp.get_data_ptr(), &o.reg_rsp_rdata, 4);
-    } else if (r.addr >= CMM_EP_BASE && r.addr < kEpEnd &&
+    } else if (r.addr >= CMM_EP_BASE && r.addr < CMM_EP_BASE + core_.geometry().num_endpoints * CMM_EP_STRIDE &&
                (r.addr - CMM_EP_BASE) % CMM_EP_STRIDE == CMM_EP_DOORBELL_OFFSET) {
       // Doorbell accepted: the DATA header is in the core's request queue;
       // snapshot the staged payload for it (consumed: staging is cleared).
@@ -378,11 +377,11 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
         // MAC beats): no 1 KiB zero-fill and copy per doorbell.
         TxSnap& s = tx_fifo_.push_slot();
         s.len = static_cast<uint16_t>(len);
-        std::memcpy(s.bytes.data(), tx_stage_[r.ep].data(), len);
+        std::memcpy(s.bytes.data(), tx_stage_[r.ep], len);
         mtx_off_ = 0;  // a strong doorbell's TX MAC engine streams this snapshot
       }
       // Zeroed after each DATA: bytes past tx_hi_ are zero already (invariant).
-      std::memset(tx_stage_[r.ep].data(), 0, std::max<uint32_t>(tx_hi_[r.ep], len));
+      std::memset(tx_stage_[r.ep], 0, std::max<uint32_t>(tx_hi_[r.ep], len));
       tx_hi_[r.ep] = 0;
     } else {
       after_write(r);
@@ -413,8 +412,8 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
 // change (FREE, local CLOSE, CST_OWNER write) loses its staged bytes, so a
 // later owner's doorbell with a long LEN never sends an earlier owner's data.
 void CmmTlm::scrub_tx(uint32_t ep) {
-  if (ep >= kNumEndpoints) return;
-  tx_stage_[ep].fill(0);
+  if (ep >= core_.geometry().num_endpoints) return;
+  std::memset(tx_stage_[ep], 0, regs::kMaxMsgBytes);
   tx_hi_[ep] = 0;
   ++stats_.tx_scrubs;
 }
@@ -425,7 +424,7 @@ void CmmTlm::after_write(const RegReq& r) {
     const uint32_t op = CMM_FIELD_GET(r.wdata, CMM_CMD_OP);
     if (op == static_cast<uint32_t>(Cmd::kFree) || op == static_cast<uint32_t>(Cmd::kClose))
       scrub_tx(CMM_FIELD_GET(r.wdata, CMM_CMD_EP));
-  } else if (r.addr >= CMM_CST_BASE && r.addr < CMM_CST_BASE + kNumEndpoints * CMM_CST_STRIDE &&
+  } else if (r.addr >= CMM_CST_BASE && r.addr < CMM_CST_BASE + core_.geometry().num_endpoints * CMM_CST_STRIDE &&
              (r.addr - CMM_CST_BASE) % CMM_CST_STRIDE == CMM_CST_OWNER_OFFSET) {
     scrub_tx((r.addr - CMM_CST_BASE) / CMM_CST_STRIDE);
   }
@@ -528,11 +527,11 @@ void CmmTlm::evaluate(uint64_t edge_cycle) {
       vd_pending_.pop();
       IngSlot& s = ing_slots_[idx];
       if (o.vd_accept) {
-        const uint32_t i = (o.vd_ep % kNumEndpoints) * kRxqDepth + (o.vd_slot % kRxqDepth);
+        const uint32_t i = (o.vd_ep % core_.geometry().num_endpoints) * core_.geometry().rxq_depth + (o.vd_slot % core_.geometry().rxq_depth);
         const uint32_t len = std::min<uint32_t>(s.pkt.hdr.len, kMaxMsgBytes);
         const uint32_t n = std::min<uint32_t>(len, s.pkt.payload_len);
-        std::memcpy(rx_buf_[i].data(), s.pkt.payload.data(), n);
-        std::memset(rx_buf_[i].data() + n, 0, len - n);
+        std::memcpy(rx_buf_[i], s.pkt.payload.data(), n);
+        std::memset(rx_buf_[i] + n, 0, len - n);
         rx_len_[i] = static_cast<uint16_t>(len);
         stats_.buf_bytes += len;
         ++stats_.data_delivered;

@@ -14,7 +14,7 @@ constexpr size_t kMaxRoutes = 256;
 
 NodeBus::NodeBus(sc_module_name name, uint32_t num_parts, sc_time latency, bool mgmt_port)
     : sc_module(name), cmm_isock("cmm_isock"), latency_(latency), routes_(kMaxRoutes), waiting_(num_parts + 2) {
-  if (num_parts == 0 || num_parts > regs::kNumPartitions)
+  if (num_parts == 0 || num_parts > regs::kMaxNumPartitions)
     SC_REPORT_FATAL("cmm/node_bus", "number of partitions out of range");
   for (uint32_t p = 0; p < num_parts; ++p) {
     const std::string n = "part_tsock_" + std::to_string(p);

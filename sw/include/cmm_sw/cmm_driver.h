@@ -78,10 +78,21 @@ struct ExcInfo {
 };
 
 // What the ID, GEOMETRY, NODE_ID and PART_INFO registers say at bring-up.
+// Table geometry of the device, read from GEOMETRY by probe() (the core's is
+// chosen at run time, hw/data/cmm.toml ranges); before probe: the defaults.
+struct DeviceGeometry {
+  uint32_t num_endpoints = regs::kNumEndpoints;
+  uint32_t num_partitions = regs::kNumPartitions;
+  uint32_t rxq_depth = regs::kRxqDepth;
+  // GEOMETRY's fields decoded (NUM_EP 0 = 256); false if a value is impossible.
+  bool decode(uint32_t v);
+};
+
 struct DeviceInfo {
   uint16_t node = 0;
   uint8_t part = 0;   // the requester partition, as the CMM sees it
   uint8_t quota = 0;
+  DeviceGeometry geo{};
 };
 
 class CmmDriver {
@@ -100,8 +111,10 @@ class CmmDriver {
   [[nodiscard]] Status command(regs::Cmd op, uint8_t ep, bool hwkey = false);
 
   // ---- bring-up
-  // ID magic and GEOMETRY (kBadDevice unless this build's), NODE_ID, PART_INFO.
+  // ID magic and GEOMETRY (kBadDevice if impossible; else adopted by this
+  // driver: endpoint and partition checks follow it), NODE_ID, PART_INFO.
   [[nodiscard]] Status probe(DeviceInfo& out);
+  const DeviceGeometry& geometry() const { return geo_; }
   // Clears every IRQ_STATUS cause, then enables them all.
   [[nodiscard]] Status irq_reset();
 
@@ -157,7 +170,9 @@ class CmmDriver {
   [[nodiscard]] Status alarm_count(uint32_t& out);
 
  private:
+  Status bad_ep(uint8_t ep) const;
   RegIf& bus_;
+  DeviceGeometry geo_{};
 };
 
 }  // namespace cmm::sw

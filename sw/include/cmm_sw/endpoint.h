@@ -53,7 +53,10 @@ struct ChannelView {
 
 class Endpoint {
  public:
-  Endpoint(RegIf& bus, uint8_t ep) : bus_(bus), ep_(ep) {}
+  // num_endpoints: the device's geometry (CmmDriver::geometry()); ids at or
+  // above it are refused kBadEp without touching the bus.
+  Endpoint(RegIf& bus, uint8_t ep, uint32_t num_endpoints = regs::kMaxNumEndpoints)
+      : bus_(bus), ep_(ep), num_eps_(num_endpoints) {}
 
   uint8_t id() const { return ep_; }
   // Window and register addresses of this endpoint's page.
@@ -82,6 +85,7 @@ class Endpoint {
 
   RegIf& bus_;
   uint8_t ep_;
+  uint32_t num_eps_;
 };
 
 }  // namespace cmm::sw

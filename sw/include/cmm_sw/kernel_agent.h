@@ -21,6 +21,7 @@
 // Not thread-safe: one partition CPU thread drives one KernelAgent.
 #pragma once
 #include <array>
+#include <vector>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -87,11 +88,15 @@ struct AgentConfig {
   uint8_t keygen_tries = 16;                    // hardware: CMD CONNECT refused KEY_GEN_NOT_READY this many
                                                 // times (first + retries), then the channel fails
   uint64_t keygen_retry = regs::kKeygenCycles;  // hardware: retry a KEY_GEN_NOT_READY CONNECT after this
+  // Management messages one service pass takes at most: the device's
+  // management queue depth (not in GEOMETRY; the system sets it).
+  uint32_t mgmt_batch = regs::kMgmtqDepth;
   uint8_t mgmt_tries = 8;      // MGMT re-sends of one request in all (after MGMTQ_FULL NACKs and
                                // after mgmt_timeout without answer: one shared budget)
   // Sender side: channel modes this agent grants (bit m = regs::Mode m); a
   // CHAN_REQ asking another is refused MODE_MISMATCH (docs/strong-mode.md 2).
   uint8_t accept_modes = 0x3;
+  uint8_t mgmt_backoff_doublings = 32;  // the back-off stops doubling after this many re-sends
   uint64_t mgmt_backoff = 64;  // first MGMTQ_FULL re-send after this (plus a per-endpoint spread
                                // below it), doubling per re-send: a connect storm drains
   // Receiver side: a CHAN_REQ unanswered this long is re-sent (a CHAN_REQ or
@@ -163,7 +168,10 @@ std::string_view to_string(Event::Kind k);
 
 class KernelAgent {
  public:
+  // Event queue capacity with the default geometry; a larger table gets
+  // 2 * num_endpoints + 8 (a CONN scan must fit) at init().
   static constexpr size_t kEventCapacity = 128;
+  size_t event_capacity() const { return ev_.size(); }
 
   static constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
   using Clock = std::function<uint64_t()>;
@@ -177,6 +185,8 @@ class KernelAgent {
   // ---- bring-up: ID magic, GEOMETRY, NODE_ID, PART_INFO; clear and enable interrupts.
   [[nodiscard]] Status init();
   bool initialized() const { return initialized_; }
+  // The CMM's table geometry as init() read it from GEOMETRY.
+  const DeviceGeometry& device_geometry() const { return drv_.geometry(); }
   uint16_t node_id() const { return node_; }
   uint8_t partition() const { return part_; }
   uint8_t quota() const { return quota_; }
@@ -355,7 +365,9 @@ class KernelAgent {
   size_t pending_grants(uint16_t node, uint8_t part) const;
   size_t peer_limit() const { return cfg_.max_pending_per_peer == 0 ? 1 : cfg_.max_pending_per_peer; }
 
-  size_t room() const { return kEventCapacity - ev_count_; }
+  size_t room() const { return ev_.size() - ev_count_; }
+  // Events one serviced item (error-log entry, MGMT message) can produce at most.
+  size_t reserve() const { return chan_.size() + 2; }
   void push(const Event& ev);
   Event chan_event(Event::Kind k, uint8_t ep) const;
 
@@ -372,9 +384,9 @@ class KernelAgent {
   uint32_t deferred_ = 0;  // interrupt causes left for the next poll (event queue full)
   uint16_t next_req_id_ = 1;
   uint64_t next_queued_seq_ = 0;
-  std::array<Chan, regs::kNumEndpoints> chan_{};
+  std::vector<Chan> chan_ = std::vector<Chan>(regs::kNumEndpoints);  // per endpoint of the device (init())
   AcceptPolicy policy_;
-  std::array<Event, kEventCapacity> ev_{};
+  std::vector<Event> ev_ = std::vector<Event>(kEventCapacity);
   size_t ev_head_ = 0, ev_count_ = 0;
 };
 

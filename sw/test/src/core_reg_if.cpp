@@ -11,7 +11,6 @@ using namespace regs;
 
 namespace {
 
-constexpr uint32_t kEpEnd = CMM_EP_BASE + CMM_EP_COUNT * CMM_EP_STRIDE;
 
 // Which payload window (if any) addr is in, its endpoint and offset inside the window.
 enum class Win { kNone, kTx, kRx };
@@ -19,9 +18,10 @@ struct WinPos {
   Win win = Win::kNone;
   uint32_t ep = 0, off = 0;
 };
-WinPos window_of(uint32_t addr) {
+// num_eps: the core's run-time geometry (endpoint pages that exist).
+WinPos window_of(uint32_t addr, uint32_t num_eps) {
   WinPos p;
-  if (addr < CMM_EP_BASE || addr >= kEpEnd) return p;
+  if (addr < CMM_EP_BASE || addr >= CMM_EP_BASE + num_eps * CMM_EP_STRIDE) return p;
   p.ep = (addr - CMM_EP_BASE) / CMM_EP_STRIDE;
   const uint32_t off = (addr - CMM_EP_BASE) % CMM_EP_STRIDE;
   if (off >= CMM_TX_BUF_OFFSET && off < CMM_TX_BUF_OFFSET + CMM_TX_BUF_BYTES) {
@@ -35,8 +35,8 @@ WinPos window_of(uint32_t addr) {
 }
 uint32_t window_bytes(Win w) { return w == Win::kTx ? CMM_TX_BUF_BYTES : CMM_RX_BUF_BYTES; }
 
-bool is_doorbell(uint32_t addr) {
-  return addr >= CMM_EP_BASE && addr < kEpEnd && (addr - CMM_EP_BASE) % CMM_EP_STRIDE == CMM_EP_DOORBELL_OFFSET;
+bool is_doorbell(uint32_t addr, uint32_t num_eps) {
+  return addr >= CMM_EP_BASE && addr < CMM_EP_BASE + num_eps * CMM_EP_STRIDE && (addr - CMM_EP_BASE) % CMM_EP_STRIDE == CMM_EP_DOORBELL_OFFSET;
 }
 
 BusStatus to_bus(uint8_t rsp) {
@@ -53,7 +53,11 @@ BusStatus to_bus(uint8_t rsp) {
 
 // ------------------------------------------------------------------ SimNode
 
-SimNode::SimNode(LoopbackFabric& fabric, const Straps& straps) : fab_(fabric), core_(straps) {}
+SimNode::SimNode(LoopbackFabric& fabric, const Straps& straps, const CoreParams& params)
+    : fab_(fabric),
+      core_(straps, params),
+      tx_stage_(core_.geometry().num_endpoints),
+      rx_(size_t{core_.geometry().num_endpoints} * core_.geometry().rxq_depth) {}
 
 bool SimNode::idle() const {
   return core_.quiescent() && ingress_.empty() && vd_pending_.empty() && !req_.valid;
@@ -114,8 +118,9 @@ void SimNode::post() {
     } else {
       std::vector<uint8_t> payload = std::move(vd_pending_.front());
       vd_pending_.pop_front();
-      if (o.vd_accept && o.vd_ep < kNumEndpoints && o.vd_slot < kRxqDepth) {
-        auto& slot = rx_[o.vd_ep * kRxqDepth + o.vd_slot];
+      const Geometry& g = core_.geometry();
+      if (o.vd_accept && o.vd_ep < g.num_endpoints && o.vd_slot < g.rxq_depth) {
+        auto& slot = rx_[o.vd_ep * g.rxq_depth + o.vd_slot];
         const size_t n = std::min(payload.size(), slot.size());
         std::copy(payload.begin(), payload.begin() + static_cast<long>(n), slot.begin());
         std::fill(slot.begin() + static_cast<long>(n), slot.end(), 0);
@@ -130,7 +135,7 @@ void SimNode::complete(const PinsOut& o) {
   req_.rdata = o.reg_rsp_rdata;
   req_.done = true;
   if (o.reg_rsp_status != static_cast<uint8_t>(Rsp::kOk)) return;
-  const WinPos w = window_of(req_.addr);
+  const WinPos w = window_of(req_.addr, core_.geometry().num_endpoints);
   if (w.win != Win::kNone) {
     if (!o.reg_rsp_buf) {
       ++buffer_errors_;
@@ -147,7 +152,8 @@ void SimNode::complete(const PinsOut& o) {
       }
       std::copy(src, src + req_.len, tx_stage_[w.ep].begin() + w.off);
     } else {
-      const auto& slot = rx_[w.ep * kRxqDepth + (o.reg_rsp_buf_slot % kRxqDepth)];
+      const uint32_t d = core_.geometry().rxq_depth;
+      const auto& slot = rx_[w.ep * d + (o.reg_rsp_buf_slot % d)];
       if (req_.rbuf) {
         std::copy(slot.begin() + w.off, slot.begin() + w.off + static_cast<long>(req_.len), req_.rbuf);
       } else {
@@ -156,7 +162,7 @@ void SimNode::complete(const PinsOut& o) {
     }
     return;
   }
-  if (req_.write && is_doorbell(req_.addr)) {
+  if (req_.write && is_doorbell(req_.addr, core_.geometry().num_endpoints)) {
     // Doorbell accepted: its DATA header is queued; snapshot the staged bytes.
     const uint32_t ep = (req_.addr - CMM_EP_BASE) / CMM_EP_STRIDE;
     const uint32_t len = std::min<uint32_t>(CMM_FIELD_GET(req_.wdata, CMM_EP_DOORBELL_LEN), kMaxMsgBytes);
@@ -170,12 +176,13 @@ void SimNode::complete(const PinsOut& o) {
 
 LoopbackFabric::LoopbackFabric(uint32_t latency_cycles) : latency_(latency_cycles == 0 ? 1 : latency_cycles) {}
 
-SimNode& LoopbackFabric::add_node(uint16_t node_id, const std::array<uint8_t, kNumPartitions>& quota) {
+SimNode& LoopbackFabric::add_node(uint16_t node_id, const std::array<uint8_t, kNumPartitions>& quota,
+                                  const CoreParams& params) {
   if (node(node_id)) throw std::invalid_argument("node id used twice: " + std::to_string(node_id));
   Straps s;
   s.node_id = node_id;
-  s.quota = quota;
-  nodes_.push_back(std::make_unique<SimNode>(*this, s));
+  std::copy(quota.begin(), quota.end(), s.quota.begin());
+  nodes_.push_back(std::make_unique<SimNode>(*this, s, params));
   ins_.resize(nodes_.size());
   return *nodes_.back();
 }
@@ -241,7 +248,7 @@ BusStatus CoreRegIf::access(bool write, uint32_t addr, uint32_t wdata, uint32_t*
   SimNode::Req& r = node_.req_;
   if (r.valid) throw std::logic_error("CoreRegIf: two accesses in flight on one node");
   if (wbuf || rbuf) {
-    const WinPos w = window_of(addr);
+    const WinPos w = window_of(addr, node_.core().geometry().num_endpoints);
     const Win want = wbuf ? Win::kTx : Win::kRx;
     if (w.win != want || len == 0 || w.off + len > window_bytes(w.win)) return BusStatus::kDecErr;
   }

@@ -17,6 +17,7 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include <functional>
+#include <cstdlib>
 #include <memory>
 
 #include "cmm_core.h"
@@ -232,7 +233,7 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
   size_t irq_head_ = 0;
   sc_core::sc_event irq_ev_;
   bool seed_pending_ = false;  // entropy still to be driven (first edge after reset)
-  std::array<sc_core::sc_event, regs::kNumPartitions> irq_rise_;
+  std::array<sc_core::sc_event, regs::kMaxNumPartitions> irq_rise_;
   uint32_t irq_prev_ = 0;
 
   // Register port.
@@ -242,10 +243,20 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
   sc_core::sc_time buf_free_;  // packet-buffer port busy until
 
   // Packet buffer.
-  std::vector<std::array<uint8_t, regs::kMaxMsgBytes>> tx_stage_;  // per endpoint
+  // Zero-filled byte blocks from calloc: for a large table the OS maps the
+  // pages on first write, so endpoints never used cost no resident memory.
+  struct ZeroBlocks {
+    struct Free {
+      void operator()(uint8_t* p) const { std::free(p); }
+    };
+    std::unique_ptr<uint8_t, Free> mem;
+    void reset(size_t blocks) { mem.reset(static_cast<uint8_t*>(std::calloc(blocks ? blocks : 1, regs::kMaxMsgBytes))); }
+    uint8_t* operator[](size_t i) const { return mem.get() + i * regs::kMaxMsgBytes; }
+  };
+  ZeroBlocks tx_stage_;                                            // per endpoint
   std::vector<uint16_t> tx_hi_;                                    // bytes written since last doorbell
   Ring<TxSnap> tx_fifo_;                                           // payloads of queued DATA headers
-  std::vector<std::array<uint8_t, regs::kMaxMsgBytes>> rx_buf_;    // [ep * rxq_depth + slot]
+  ZeroBlocks rx_buf_;                                              // [ep * rxq_depth + slot]
   std::vector<uint16_t> rx_len_;
   std::vector<IngSlot> ing_slots_;
   std::vector<uint32_t> ing_free_;

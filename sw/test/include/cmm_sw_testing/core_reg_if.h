@@ -43,7 +43,7 @@ class LoopbackFabric;
 
 class SimNode {
  public:
-  SimNode(LoopbackFabric& fabric, const Straps& straps);
+  SimNode(LoopbackFabric& fabric, const Straps& straps, const CoreParams& params = CoreParams{});
   SimNode(const SimNode&) = delete;
   SimNode& operator=(const SimNode&) = delete;
 
@@ -54,7 +54,7 @@ class SimNode {
 
   // Test view of the packet buffer (not reachable by software).
   const std::array<uint8_t, regs::kMaxMsgBytes>& rx_slot(uint32_t ep, uint32_t slot) const {
-    return rx_[ep * regs::kRxqDepth + slot];
+    return rx_[ep * core_.geometry().rxq_depth + slot];
   }
   uint64_t reg_accesses() const { return reg_accesses_; }
   // Inconsistencies between core and packet buffer (OK window access without
@@ -104,8 +104,8 @@ class SimNode {
   std::deque<InFlight> ingress_;                       // from the fabric, in order
   std::deque<std::vector<uint8_t>> vd_pending_;        // ingress DATA payloads awaiting a verdict
   std::deque<std::vector<uint8_t>> tx_fifo_;           // doorbell snapshots awaiting egress
-  std::array<std::array<uint8_t, regs::CMM_TX_BUF_BYTES>, regs::kNumEndpoints> tx_stage_{};
-  std::array<std::array<uint8_t, regs::kMaxMsgBytes>, regs::kNumEndpoints * regs::kRxqDepth> rx_{};
+  std::vector<std::array<uint8_t, regs::CMM_TX_BUF_BYTES>> tx_stage_;  // per endpoint of the geometry
+  std::vector<std::array<uint8_t, regs::kMaxMsgBytes>> rx_;             // per endpoint x rxq slot
   uint64_t reg_accesses_ = 0;
   uint64_t buffer_errors_ = 0;
 };
@@ -119,7 +119,9 @@ class LoopbackFabric {
   LoopbackFabric(const LoopbackFabric&) = delete;
   LoopbackFabric& operator=(const LoopbackFabric&) = delete;
 
-  SimNode& add_node(uint16_t node_id, const std::array<uint8_t, regs::kNumPartitions>& quota);
+  // params: e.g. a non-default geometry (CoreParams::geo).
+  SimNode& add_node(uint16_t node_id, const std::array<uint8_t, regs::kNumPartitions>& quota,
+                    const CoreParams& params = CoreParams{});
   SimNode* node(uint16_t node_id);
 
   void step();  // one clock edge of every core

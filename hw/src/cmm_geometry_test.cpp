@@ -1,0 +1,159 @@
+// Run-time geometry of the core (DESIGN.md): ranges, the register map and the
+// GEOMETRY register follow it, tables and queues have the chosen sizes.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "cmm_core_testing.h"
+
+namespace cmm::coretest {
+namespace {
+
+using namespace regs;
+
+constexpr uint16_t kNode0 = 1, kNode1 = 2;
+
+Straps quota0(uint8_t q) {  // partition 0 alone has a quota
+  Straps s;
+  s.node_id = kNode0;
+  s.quota[0] = q;
+  return s;
+}
+
+CoreParams geo_params(uint32_t eps, uint32_t parts = kNumPartitions, uint32_t rxq = kRxqDepth) {
+  CoreParams p;
+  p.geo.num_endpoints = eps;
+  p.geo.num_partitions = parts;
+  p.geo.rxq_depth = rxq;
+  return p;
+}
+
+TEST(Geometry, RangesComeFromTheDataFile) {
+  EXPECT_EQ(Geometry{}.check(), "");
+  EXPECT_TRUE(Geometry{}.is_default());
+  Geometry g;
+  g.num_endpoints = kMaxNumEndpoints;
+  EXPECT_EQ(g.check(), "");
+  g.num_endpoints = kMaxNumEndpoints + 1;
+  EXPECT_NE(g.check().find("num_endpoints = 257 out of range 1..256"), std::string::npos) << g.check();
+  g.num_endpoints = 0;
+  EXPECT_NE(g.check().find("num_endpoints = 0"), std::string::npos);
+  g = Geometry{};
+  g.num_partitions = kMaxNumPartitions + 1;
+  EXPECT_NE(g.check().find("num_partitions = 17"), std::string::npos);
+  g = Geometry{};
+  g.rxq_depth = kMaxRxqDepth + 1;  // RXQ_COUNT is 4 bits
+  EXPECT_NE(g.check().find("rxq_depth = 16"), std::string::npos);
+  g = Geometry{};
+  g.egq_depth = 1;
+  EXPECT_NE(g.check().find("egq_depth = 1"), std::string::npos);
+  g = Geometry{};
+  g.mgmtq_depth = 0;
+  EXPECT_NE(g.check().find("mgmtq_depth = 0"), std::string::npos);
+  g = Geometry{};
+  g.errlog_depth = 16;
+  EXPECT_NE(g.check().find("errlog_depth = 16"), std::string::npos);
+}
+
+TEST(Geometry, CoreRefusesAnImpossibleGeometry) {
+  Straps s;
+  EXPECT_THROW(CmmCore(s, geo_params(kMaxNumEndpoints + 1)), std::invalid_argument);
+  EXPECT_THROW(CmmCore(s, geo_params(16, 0)), std::invalid_argument);
+  EXPECT_NO_THROW(CmmCore(s, geo_params(kMaxNumEndpoints, kMaxNumPartitions, kMaxRxqDepth)));
+}
+
+TEST(Geometry, AddressWidthGrowsWithTheEndpointPages) {
+  Geometry g;
+  EXPECT_EQ(g.addr_bits(), kAddrBits);
+  g.num_endpoints = 240;  // 0x10000 + 240 pages of 4 KiB = 1 MiB
+  EXPECT_EQ(g.addr_bits(), kAddrBits);
+  g.num_endpoints = 241;
+  EXPECT_EQ(g.addr_bits(), kAddrBits + 1);
+}
+
+TEST(Geometry, RegisterReportsTheRunTimeValues) {
+  CoreHarness a(kNode0, geo_params(100, 12, 9));
+  const uint32_t v = a.rd_ok(user(0, 1), CMM_GEOMETRY_OFFSET);
+  EXPECT_EQ(CMM_FIELD_GET(v, CMM_GEOMETRY_NUM_EP), 100u);
+  EXPECT_EQ(CMM_FIELD_GET(v, CMM_GEOMETRY_NUM_PART), 12u);
+  EXPECT_EQ(CMM_FIELD_GET(v, CMM_GEOMETRY_RXQ_DEPTH), 9u);
+  EXPECT_EQ(CMM_FIELD_GET(v, CMM_GEOMETRY_KEY_WORDS), kKeyWords);
+  // Partition 11 exists (a default core answers DENIED for it).
+  EXPECT_EQ(a.rd(kernel(11), CMM_PART_INFO_OFFSET).status, u(Rsp::kOk));
+  EXPECT_EQ(a.rd(kernel(12), CMM_PART_INFO_OFFSET).status, u(Rsp::kDenied));
+  // 256 endpoints: NUM_EP (8 bits) reads 0.
+  CoreHarness b(kNode0, geo_params(256));
+  EXPECT_EQ(CMM_FIELD_GET(b.rd_ok(user(0, 1), CMM_GEOMETRY_OFFSET), CMM_GEOMETRY_NUM_EP), 0u);
+}
+
+TEST(Geometry, WindowsExistForEveryEndpointOfTheTable) {
+  CoreHarness h(quota0(250), geo_params(256));
+  // Partition 0 takes 250 entries: the ALLOC result names them all.
+  for (uint32_t e = 0; e < 250; ++e) ASSERT_EQ(h.alloc(0), static_cast<int>(e));
+  EXPECT_EQ(h.cst_state(0, 249), u(State::kAllocated));
+  EXPECT_EQ(h.core.ep_state(255), State::kFree);
+  EXPECT_EQ(h.rd(kernel(0), cst_addr(256, CMM_CST_CTRL_OFFSET)).status, u(Rsp::kDecerr));
+  // The endpoint page of entry 245 lies above the default 20-bit map.
+  h.wr_ok(kernel(0), cst_addr(245, CMM_CST_OWNER_OFFSET), 77);
+  ASSERT_GE(ep_addr(245, 0), 1u << kAddrBits);
+  EXPECT_EQ(h.rd(user(0, 77), ep_addr(245, CMM_EP_TX_SENT_OFFSET)).status, u(Rsp::kOk));
+  EXPECT_EQ(h.rd(user(0, 76), ep_addr(245, CMM_EP_TX_SENT_OFFSET)).status, u(Rsp::kDenied));
+  EXPECT_EQ(h.rd(user(0, 77), ep_addr(256, CMM_EP_TX_SENT_OFFSET)).status, u(Rsp::kDecerr));
+}
+
+TEST(Geometry, DataFlowsBetweenHighEndpointsAndTheQueueHasTheChosenDepth) {
+  const uint32_t depth = 9;
+  CoreHarness rx(kNode0, geo_params(256, kNumPartitions, depth), 31), tx(kNode1, geo_params(256, kNumPartitions, depth), 31);
+  Net net({&rx, &tx});
+  for (uint32_t e = 0; e < 30; ++e) {  // push the channel's entries past id 240
+    ASSERT_GE(rx.alloc(1), 0);
+    ASSERT_GE(tx.alloc(1), 0);
+  }
+  for (uint8_t p = 2; p < kNumPartitions; ++p)
+    for (uint32_t e = 0; e < 30; ++e) {
+      ASSERT_GE(rx.alloc(p), 0);
+      ASSERT_GE(tx.alloc(p), 0);
+    }
+  const Key k{1, 2, 3, 4};
+  const Channel c = open_channel(rx, 0, 10, tx, 0, 20, k);
+  EXPECT_GE(c.rx_ep, 180u);
+  EXPECT_GE(c.tx_ep, 180u);
+  tx.take_egress();
+  for (uint32_t i = 0; i < depth; ++i) {
+    EXPECT_EQ(tx.doorbell(user(0, 20), c.tx_ep, 16, i).status, u(Rsp::kOk));
+    tx.settle();
+  }
+  EXPECT_EQ(rx.core.rxq_count(c.rx_ep), depth);
+  const uint32_t st = rx.rd_ok(user(0, 10), ep_addr(c.rx_ep, CMM_EP_RX_STATUS_OFFSET));
+  EXPECT_EQ(CMM_FIELD_GET(st, CMM_EP_RX_STATUS_COUNT), depth);
+  // One more: the queue is full at the chosen depth.
+  EXPECT_EQ(tx.doorbell(user(0, 20), c.tx_ep, 16, 99).status, u(Rsp::kOk));
+  tx.settle();
+  EXPECT_EQ(rx.core.rxq_count(c.rx_ep), depth);
+  EXPECT_EQ(rx.rejects(Reason::kRxqFull), 1u);
+}
+
+TEST(Geometry, ManagementQueueAndErrorLogHaveTheChosenDepths) {
+  CoreParams p;
+  p.geo.mgmtq_depth = 7;
+  p.geo.errlog_depth = 6;
+  CoreHarness a(kNode0), b(kNode1, p);
+  Net net({&a, &b});
+  a.wr_ok(kernel(2), CMM_MGMT_DST_OFFSET, CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_MGMT_DST_NODE, kNode1), CMM_MGMT_DST_PART, 5u));
+  for (uint32_t i = 0; i < 8; ++i) {
+    a.cmd_ok(2, Cmd::kMgmtSend);
+    a.settle();
+  }
+  EXPECT_EQ(CMM_FIELD_GET(b.rd_ok(kernel(5), CMM_MGMT_RX_STATUS_OFFSET), CMM_MGMT_RX_STATUS_COUNT), 7u);
+  EXPECT_EQ(b.rejects(Reason::kMgmtqFull), 1u);
+  // Alternating reasons (equal neighbours would coalesce): BAD_ADDR, DENIED, ...
+  for (uint32_t i = 0; i < 8; ++i) {
+    if (i & 1) b.rd(user(3, 1), CMM_CMD_STATUS_OFFSET);
+    else b.rd(kernel(3), 0x7F0);
+  }
+  EXPECT_EQ(b.errlog_count(3), 6u);
+}
+
+}  // namespace
+}  // namespace cmm::coretest
