@@ -175,6 +175,7 @@ def main():
     ap.add_argument("--knee", action="store_true",
                     help="run the knee cells with 4 seeds on both sides (needs --booksim): docs/data/fabric_routing_knee.csv")
     ap.add_argument("--knee-table", action="store_true", help="print the knee table from its CSV")
+    ap.add_argument("--pattern", choices=("uniform", "adversarial"), help="pattern to (re)run (default: both)")
     a = ap.parse_args()
     if a.knee_table:
         knee_table()
@@ -194,12 +195,12 @@ def main():
     rows = old
     if not a.plot_only:
         fabs = [a.only] if a.only else list(FABRICS)
-        keep = [r for r in old if r["fabric"] not in fabs or (r["sim"] == "booksim" and not a.booksim)
-                or (r["sim"] == "cmm" and a.booksim_only)]
+        pats = (a.pattern,) if a.pattern else ("uniform", "adversarial")
+        keep = [r for r in old if r["fabric"] not in fabs or r["pattern"] not in pats
+                or (r["sim"] == "booksim" and not a.booksim) or (r["sim"] == "cmm" and a.booksim_only)]
         new = []
         with tempfile.TemporaryDirectory() as tmp:
             for fab in fabs:
-                pats = ("uniform", "adversarial")
                 for pattern in pats:
                     for routing in FABRICS[fab]["routings"]:
                         if not a.booksim_only:
