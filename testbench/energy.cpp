@@ -44,6 +44,19 @@ const Param kParams[] = {
     {"packet_buffer_pj_per_byte", &EnergyParams::packet_buffer_pj_per_byte, "pJ/byte",
      "CMM: packet buffer write or read per byte"},
     {"mac_pj_per_byte", &EnergyParams::mac_pj_per_byte, "pJ/byte", "CMM strong mode: MAC engine per byte absorbed"},
+    {"cmm_static_mw", &EnergyParams::cmm_static_mw, "mW", "static (leakage) power of each CMM"},
+    {"buffer_static_mw_per_byte", &EnergyParams::buffer_static_mw_per_byte, "mW/byte",
+     "static power per byte of switch/router input buffer"},
+    {"crossbar_static_mw_per_port", &EnergyParams::crossbar_static_mw_per_port, "mW/port",
+     "static power of the crossbar per switch/router port"},
+    {"alloc_static_mw", &EnergyParams::alloc_static_mw, "mW",
+     "static power of each switch/router's route computation and allocators"},
+    {"link_onchip_static_mw", &EnergyParams::link_onchip_static_mw, "mW",
+     "static power per link direction, on-chip class"},
+    {"link_board_static_mw", &EnergyParams::link_board_static_mw, "mW",
+     "static power per link direction, board class (SerDes idle power)"},
+    {"link_cable_static_mw", &EnergyParams::link_cable_static_mw, "mW",
+     "static power per link direction, cable class (transceiver idle power)"},
 };
 
 KeyDecl param_decl(KeyScope scope, const Param& p) {
@@ -142,6 +155,8 @@ LinkClass link_class(double ns, const EnergyParams& p) {
 EnergyReport compute_energy(const EnergyParams& p, const EnergyEvents& e) {
   EnergyReport r;
   auto d = [](uint64_t n) { return static_cast<double>(n); };
+  // Static power (mW = pJ/ns) x the window (ns) gives pJ.
+  const double ns = static_cast<double>(e.cycles) / e.clock_ghz;
   r.node_total.assign(e.cmm.size(), 0.0);
   for (size_t n = 0; n < e.cmm.size(); ++n) {
     const CmmEvents& c = e.cmm[n];
@@ -151,9 +166,11 @@ EnergyReport compute_energy(const EnergyParams& p, const EnergyEvents& e) {
     x.register_access = d(c.register_accesses) * p.register_access_pj;
     x.packet_buffer = d(c.buffer_bytes) * p.packet_buffer_pj_per_byte;
     x.mac = d(c.mac_bytes) * p.mac_pj_per_byte;
+    x.static_energy = p.cmm_static_mw * ns;
     r.cmm.push_back(x);
     r.node_total[n] += x.total();
     r.cmm_total += x.total();
+    r.static_total += x.static_energy;
   }
   for (const RouterEvents& re : e.routers) {
     EnergyReport::Router x;
@@ -161,8 +178,12 @@ EnergyReport compute_energy(const EnergyParams& p, const EnergyEvents& e) {
     x.buffer_read = d(re.buf_reads) * p.buffer_read_pj;
     x.crossbar = d(re.crossbar_flits) * p.crossbar_pj;
     x.alloc = d(re.alloc_flits) * p.alloc_pj;
+    x.static_energy = (d(re.buffer_bytes) * p.buffer_static_mw_per_byte + re.ports * p.crossbar_static_mw_per_port +
+                       p.alloc_static_mw) *
+                      ns;
     r.routers.push_back(x);
     r.router_total += x.total();
+    r.static_total += x.static_energy;
   }
   for (const LinkEvents& le : e.links) {
     EnergyReport::Link x;
@@ -170,22 +191,30 @@ EnergyReport compute_energy(const EnergyParams& p, const EnergyEvents& e) {
     const double per_bit = x.cls == LinkClass::kOnChip ? p.link_onchip_pj_per_bit
                            : x.cls == LinkClass::kBoard ? p.link_board_pj_per_bit
                                                         : p.link_cable_pj_per_bit;
-    x.energy = d(le.bits) * per_bit;
+    const double stat = x.cls == LinkClass::kOnChip ? p.link_onchip_static_mw
+                        : x.cls == LinkClass::kBoard ? p.link_board_static_mw
+                                                     : p.link_cable_static_mw;
+    x.static_energy = stat * ns;
+    x.energy = d(le.bits) * per_bit + x.static_energy;
     r.links.push_back(x);
     r.link_total += x.energy;
+    r.static_total += x.static_energy;
     if (le.node >= 0 && static_cast<size_t>(le.node) < r.node_total.size()) r.node_total[le.node] += x.energy;
   }
   r.total = r.cmm_total + r.router_total + r.link_total;
-  const double ns = static_cast<double>(e.cycles) / e.clock_ghz;
   r.average_power_mw = ns > 0 ? r.total / ns : 0.0;
+  r.static_power_mw = ns > 0 ? r.static_total / ns : 0.0;
   return r;
 }
 
 json energy_json(const EnergyParams& p, const EnergyEvents& e, const EnergyReport& r) {
   const double ns = static_cast<double>(e.cycles) / e.clock_ghz;
   auto mw = [&](double pj) { return ns > 0 ? pj / ns : 0.0; };
-  double by_class[3] = {0, 0, 0};
-  for (const auto& l : r.links) by_class[static_cast<int>(l.cls)] += l.energy;
+  double by_class[3] = {0, 0, 0}, link_static = 0;
+  for (const auto& l : r.links) {
+    by_class[static_cast<int>(l.cls)] += l.energy - l.static_energy;
+    link_static += l.static_energy;
+  }
   EnergyReport::Cmm cs;
   for (const auto& c : r.cmm) {
     cs.table_lookup += c.table_lookup;
@@ -193,6 +222,7 @@ json energy_json(const EnergyParams& p, const EnergyEvents& e, const EnergyRepor
     cs.register_access += c.register_access;
     cs.packet_buffer += c.packet_buffer;
     cs.mac += c.mac;
+    cs.static_energy += c.static_energy;
   }
   EnergyReport::Router rs;
   for (const auto& x : r.routers) {
@@ -200,12 +230,15 @@ json energy_json(const EnergyParams& p, const EnergyEvents& e, const EnergyRepor
     rs.buffer_read += x.buffer_read;
     rs.crossbar += x.crossbar;
     rs.alloc += x.alloc;
+    rs.static_energy += x.static_energy;
   }
   json j = {{"total_pj", r.total},
             {"cmm_pj", r.cmm_total},
             {"router_pj", r.router_total},
             {"link_pj", r.link_total},
             {"average_power_mw", r.average_power_mw},
+            {"static_pj", r.static_total},
+            {"static_power_mw", r.static_power_mw},
             {"window_cycles", e.cycles},
             {"by_kind",
              {{"link_onchip_pj", by_class[0]},
@@ -219,7 +252,10 @@ json energy_json(const EnergyParams& p, const EnergyEvents& e, const EnergyRepor
               {"key_compare_pj", cs.key_compare},
               {"register_access_pj", cs.register_access},
               {"packet_buffer_pj", cs.packet_buffer},
-              {"mac_pj", cs.mac}}}};
+              {"mac_pj", cs.mac},
+              {"cmm_static_pj", cs.static_energy},
+              {"router_static_pj", rs.static_energy},
+              {"link_static_pj", link_static}}}};
   json nodes = json::array();
   for (size_t n = 0; n < r.cmm.size(); ++n) {
     const auto& c = r.cmm[n];
@@ -234,6 +270,7 @@ json energy_json(const EnergyParams& p, const EnergyEvents& e, const EnergyRepor
                      {"register_access_pj", c.register_access},
                      {"packet_buffer_pj", c.packet_buffer},
                      {"mac_pj", c.mac},
+                     {"static_pj", c.static_energy},
                      {"table_lookups", ev.table_lookups},
                      {"key_compares", ev.key_compares},
                      {"register_accesses", ev.register_accesses},
@@ -251,6 +288,9 @@ json energy_json(const EnergyParams& p, const EnergyEvents& e, const EnergyRepor
                        {"buffer_read_pj", x.buffer_read},
                        {"crossbar_pj", x.crossbar},
                        {"alloc_pj", x.alloc},
+                       {"static_pj", x.static_energy},
+                       {"ports", ev.ports},
+                       {"buffer_bytes", ev.buffer_bytes},
                        {"buf_writes", ev.buf_writes},
                        {"buf_reads", ev.buf_reads},
                        {"crossbar_flits", ev.crossbar_flits},
@@ -264,6 +304,7 @@ json energy_json(const EnergyParams& p, const EnergyEvents& e, const EnergyRepor
                      {"latency_ns", ev.latency_ns},
                      {"bits", ev.bits},
                      {"total_pj", r.links[i].energy},
+                     {"static_pj", r.links[i].static_energy},
                      {"average_power_mw", mw(r.links[i].energy)}});
   }
   j["nodes"] = nodes;

@@ -34,6 +34,14 @@ struct EnergyParams {
   double register_access_pj = 2.0;       // one register-port transaction
   double packet_buffer_pj_per_byte = 1.0;
   double mac_pj_per_byte = 8.0;          // strong mode: bytes through a MAC engine
+  // Static (leakage) power, mW, drawn over the whole window whatever the traffic.
+  double cmm_static_mw = 1.0;                  // per CMM
+  double buffer_static_mw_per_byte = 0.1172;   // per byte of switch/router input buffer
+  double crossbar_static_mw_per_port = 0.55;   // per switch/router port
+  double alloc_static_mw = 0.23;               // per switch/router: route computation and allocators
+  double link_onchip_static_mw = 0.065;        // per link direction of each class
+  double link_board_static_mw = 0.0;
+  double link_cable_static_mw = 0.0;
   std::string profile;                   // file the values were read from ("": none)
 
   bool operator==(const EnergyParams& o) const;
@@ -60,6 +68,8 @@ struct CmmEvents {
 struct RouterEvents {
   std::string name;
   uint64_t buf_writes = 0, buf_reads = 0, crossbar_flits = 0, alloc_flits = 0;
+  uint32_t ports = 0;         // connected ports (static power)
+  uint64_t buffer_bytes = 0;  // input buffer capacity over all its ports (static power)
 };
 struct LinkEvents {
   std::string name;
@@ -80,22 +90,29 @@ struct EnergyEvents {
 struct EnergyReport {
   struct Cmm {
     double table_lookup = 0, key_compare = 0, register_access = 0, packet_buffer = 0, mac = 0;
-    double total() const { return table_lookup + key_compare + register_access + packet_buffer + mac; }
+    double static_energy = 0;  // cmm_static_mw x time
+    double dynamic() const { return table_lookup + key_compare + register_access + packet_buffer + mac; }
+    double total() const { return dynamic() + static_energy; }
   };
   struct Router {
     double buffer_write = 0, buffer_read = 0, crossbar = 0, alloc = 0;
-    double total() const { return buffer_write + buffer_read + crossbar + alloc; }
+    double static_energy = 0;  // (buffer bytes, ports, allocators) x static power x time
+    double dynamic() const { return buffer_write + buffer_read + crossbar + alloc; }
+    double total() const { return dynamic() + static_energy; }
   };
   struct Link {
     LinkClass cls = LinkClass::kOnChip;
-    double energy = 0;
+    double energy = 0;         // dynamic + static_energy
+    double static_energy = 0;  // the class's static power x time
   };
   std::vector<Cmm> cmm;        // [node]
   std::vector<Router> routers;
   std::vector<Link> links;
   std::vector<double> node_total;  // [node]: its CMM and its links to the fabric
-  double cmm_total = 0, router_total = 0, link_total = 0, total = 0;
+  double cmm_total = 0, router_total = 0, link_total = 0, total = 0;  // static included
+  double static_total = 0;         // the static part of total
   double average_power_mw = 0;     // total / window time (pJ/ns = mW)
+  double static_power_mw = 0;      // static_total / window time
 };
 EnergyReport compute_energy(const EnergyParams& p, const EnergyEvents& e);
 

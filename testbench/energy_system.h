@@ -65,6 +65,11 @@ EnergyEvents gather_energy_events(const Scenario& s, Fabric& fab, const Nodes& n
       re.crossbar_flits = re.alloc_flits = out;
       re.buf_writes = ns.buf_writes[r];
       re.buf_reads = ns.buf_reads[r];
+      // Static power: its connected ports (port 0: the NI, where a node sits)
+      // and their input buffers (every VC of both classes).
+      re.ports = r < noc->num_nodes() ? 1 : 0;
+      for (uint32_t p = 1; p < np; ++p) re.ports += noc->neighbor(r, p) >= 0 ? 1 : 0;
+      re.buffer_bytes = uint64_t{re.ports} * noc->vcs_per_port() * nc.buf_depth_flits * nc.link_width_bytes;
       e.routers.push_back(std::move(re));
     }
     // Router-to-router links: flight time of each (switched fabrics: per link).
@@ -103,6 +108,11 @@ EnergyEvents gather_energy_events(const Scenario& s, Fabric& fab, const Nodes& n
       e.links.push_back({port_name(p) + ".out", node, ns, xs.out_bytes[p] * 8});
     }
     re.crossbar_flits = re.alloc_flits = re.buf_reads;
+    // Static power: every port, each with input slots of both classes sized
+    // for the largest packet (header + largest payload).
+    re.ports = cfg.num_ports;
+    re.buffer_bytes = uint64_t{cfg.num_ports} * 2 * cfg.buf_slots_per_class *
+                      (tlmshell::kHeaderBytes + regs::kMaxMsgBytes);
     e.routers.push_back(std::move(re));
   }
   return e;

@@ -38,6 +38,16 @@ void expect_sums(const RunResult& r) {
   EXPECT_NEAR(kinds, e["total_pj"].get<double>(), 1e-9 * e["total_pj"].get<double>());
   EXPECT_DOUBLE_EQ(e["average_power_mw"].get<double>(),
                    e["total_pj"].get<double>() / (static_cast<double>(r.simulated_cycles) / r.clock_ghz));
+  // Static power x the whole run: a part of each component, summed.
+  double stat = 0;
+  for (const auto& n : e["nodes"]) stat += n["static_pj"].get<double>();
+  for (const auto& x : e["routers"]) stat += x["static_pj"].get<double>();
+  for (const auto& x : e["links"]) stat += x["static_pj"].get<double>();
+  EXPECT_GT(e["static_pj"].get<double>(), 0.0);
+  EXPECT_NEAR(stat, e["static_pj"].get<double>(), 1e-9 * stat);
+  EXPECT_NEAR(e["static_power_mw"].get<double>(),
+              e["static_pj"].get<double>() / (static_cast<double>(r.simulated_cycles) / r.clock_ghz),
+              1e-9 * e["static_power_mw"].get<double>());
   // Every CMM did work: register accesses, lookups, buffer bytes.
   for (const auto& n : e["nodes"]) {
     EXPECT_GT(n["register_access_pj"].get<double>(), 0.0);

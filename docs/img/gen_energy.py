@@ -25,7 +25,8 @@ PARTS = [("table_lookup_pj", "CMM table lookups", "#1f77b4"), ("key_compare_pj",
          ("mac_pj", "CMM MAC", "#393b79"), ("buffer_write_pj", "buffer writes", "#d62728"),
          ("buffer_read_pj", "buffer reads", "#ff9896"), ("crossbar_pj", "crossbar", "#e377c2"),
          ("alloc_pj", "allocation", "#f7b6d2"), ("link_onchip_pj", "links on-chip", "#2ca02c"),
-         ("link_board_pj", "links board", "#98df8a"), ("link_cable_pj", "links cable", "#8c564b")]
+         ("link_board_pj", "links board", "#98df8a"), ("link_cable_pj", "links cable", "#8c564b"),
+         ("static_pj", "static (leakage)", "#7f7f7f")]
 
 
 def val(x):
@@ -43,13 +44,15 @@ def components(stats):
     e = stats["energy"]
     rows = []
     for n in e["nodes"]:
-        rows.append((f"CMM {n['node']}", {k: val(n[k]) for k, _, _ in PARTS[:5]}))
+        rows.append((f"CMM {n['node']}", {k: val(n[k]) for k, _, _ in PARTS[:5] + PARTS[12:]}))
     for r in e["routers"]:
-        rows.append((f"router {r['router']}", {k: val(r[k]) for k, _, _ in PARTS[5:9]}))
+        rows.append((f"router {r['router']}", {k: val(r[k]) for k, _, _ in PARTS[5:9] + PARTS[12:]}))
     for cls in ("onchip", "board", "cable"):
-        tot = sum(val(l["total_pj"]) for l in e["links"] if l["class"] == cls)
+        links = [l for l in e["links"] if l["class"] == cls]
+        tot = sum(val(l["total_pj"]) for l in links)
+        stat = sum(val(l["static_pj"]) for l in links)
         if tot:
-            rows.append((f"links {cls}", {f"link_{cls}_pj": tot}))
+            rows.append((f"links {cls}", {f"link_{cls}_pj": tot - stat, "static_pj": stat}))
     return rows
 
 

@@ -7,6 +7,7 @@ BookSim2 configured the same way (docs/fabric.md "Adaptive routing").
   python3 docs/img/gen_fabric_routing.py --tool build/tlm/cmm_topo --booksim /path/to/booksim
   python3 docs/img/gen_fabric_routing.py --tool build/tlm/cmm_topo   # keeps the CSV's BookSim2 rows
   python3 docs/img/gen_fabric_routing.py --plot-only                 # redraws from the CSV
+  python3 docs/img/gen_fabric_routing.py --knee --booksim /path/to/booksim   # knee cells, 4 seeds each
 
 BookSim2 is not part of the project: build it yourself and pass its binary;
 this script only writes its configuration file (to a temporary folder) and
@@ -69,47 +70,99 @@ stopping_thres = 0.0; acc_stopping_thres = 0.0; latency_thres = 1000000000.0;
 FIELDS = ["sim", "fabric", "routing", "pattern", "offered", "accepted", "latency", "net_latency", "unfinished"]
 
 
-def run_ours(tool, fab, routing, pattern):
+def run_ours_point(tool, fab, routing, pattern, load, seed=1):
     f = FABRICS[fab]
-    rows = []
-    for load in f["loads"]:
-        r = routing.split(",")[0]
-        cmd = ["nice", "-n", "10", tool] + f["args"] + PIPE + f["routings"][routing] + ["--routing", r, "--pattern", pattern,
-                                                                     "--load", str(load)]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        x = [l for l in out.splitlines() if l.startswith("load,")][0].split(",")
-        rows.append({"sim": "cmm", "fabric": fab, "routing": routing, "pattern": pattern, "offered": load,
-                     "accepted": float(x[5]), "net_latency": float(x[6]), "latency": float(x[7]),
-                     "unfinished": int(x[9])})
-        print(rows[-1], flush=True)
-    return rows
+    cmd = ["nice", "-n", "10", tool] + f["args"] + PIPE + f["routings"][routing] + [
+        "--routing", routing.split(",")[0], "--pattern", pattern, "--load", str(load), "--seed", str(seed)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    x = [l for l in out.splitlines() if l.startswith("load,")][0].split(",")
+    row = {"sim": "cmm", "fabric": fab, "routing": routing, "pattern": pattern, "offered": load,
+           "accepted": float(x[5]), "net_latency": float(x[6]), "latency": float(x[7]), "unfinished": int(x[9])}
+    print(row, flush=True)
+    return row
 
 
-def run_booksim(binary, fab, routing, pattern, tmp):
+def run_ours(tool, fab, routing, pattern):
+    return [run_ours_point(tool, fab, routing, pattern, load) for load in FABRICS[fab]["loads"]]
+
+
+def run_booksim_point(binary, fab, routing, pattern, load, tmp, seed=0, timeout=600):
     f = FABRICS[fab]
     traffic = "uniform" if pattern == "uniform" else "bad_dragon"
     cfg = os.path.join(tmp, fab + ".cfg")
     with open(cfg, "w") as fh:
         fh.write(f["bs_cfg"] + "\n" + BS_COMMON + f"traffic = {traffic};\n")
+    try:
+        out = subprocess.run(["nice", "-n", "10", "stdbuf", "-oL", binary, cfg, f"injection_rate={load}",
+                              f"routing_function={f['booksim'][routing]}", f"seed={seed}"],
+                             capture_output=True, text=True, timeout=timeout).stdout
+    except subprocess.TimeoutExpired as e:  # overload: the drain of a saturated run (last sample's averages)
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+    lat = re.findall(r"Packet latency average = ([0-9.]+)", out)
+    net = re.findall(r"Network latency average = ([0-9.]+)", out)
+    acc = re.findall(r"Accepted flit rate average\s*= ([0-9.]+)", out)
+    if not lat or not acc:
+        print("booksim gave no averages at", fab, routing, pattern, load)
+        return None
+    row = {"sim": "booksim", "fabric": fab, "routing": routing, "pattern": pattern, "offered": load,
+           "accepted": float(acc[-1]), "latency": float(lat[-1]), "net_latency": float(net[-1]), "unfinished": 0}
+    print(row, flush=True)
+    return row
+
+
+def run_booksim(binary, fab, routing, pattern, tmp):
+    rows = [run_booksim_point(binary, fab, routing, pattern, load, tmp) for load in FABRICS[fab]["loads"]]
+    return [r for r in rows if r]
+
+
+# The knee cells (docs/fabric.md): where the latency curve is vertical, one
+# seed decides whether a point is just below or just above saturation, so
+# each is run with four seeds on both sides (ours --seed 1..4, BookSim2 seed
+# 0..3; seed 1 and 0 are the main CSV's).
+KNEE = [("dragonfly", "ugal", "adversarial", [0.22, 0.25]), ("fat_tree", "adaptive", "uniform", [0.6])]
+KNEE_CSV = os.path.join(ROOT, "docs/data/fabric_routing_knee.csv")
+KNEE_FIELDS = ["sim", "fabric", "routing", "pattern", "offered", "seed", "accepted", "latency"]
+
+
+def run_knee(tool, booksim):
     rows = []
-    for load in f["loads"]:
-        try:
-            out = subprocess.run(["nice", "-n", "10", "stdbuf", "-oL", binary, cfg, f"injection_rate={load}",
-                                  f"routing_function={f['booksim'][routing]}"], capture_output=True, text=True,
-                                 timeout=60).stdout
-        except subprocess.TimeoutExpired as e:  # overload: the drain of a saturated run
-            out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-        lat = re.findall(r"Packet latency average = ([0-9.]+)", out)
-        net = re.findall(r"Network latency average = ([0-9.]+)", out)
-        acc = re.findall(r"Accepted flit rate average\s*= ([0-9.]+)", out)
-        if not lat or not acc:
-            print("booksim gave no averages at", fab, routing, pattern, load)
-            continue
-        rows.append({"sim": "booksim", "fabric": fab, "routing": routing, "pattern": pattern, "offered": load,
-                     "accepted": float(acc[-1]), "latency": float(lat[-1]), "net_latency": float(net[-1]),
-                     "unfinished": 0})
-        print(rows[-1], flush=True)
-    return rows
+    with tempfile.TemporaryDirectory() as tmp:
+        for fab, routing, pattern, loads in KNEE:
+            for load in loads:
+                for k in range(4):
+                    r = run_ours_point(tool, fab, routing, pattern, load, seed=k + 1)
+                    rows.append({**{f: r[f] for f in KNEE_FIELDS if f in r}, "seed": k + 1})
+                    b = run_booksim_point(booksim, fab, routing, pattern, load, tmp, seed=k, timeout=900)
+                    if b:
+                        rows.append({**{f: b[f] for f in KNEE_FIELDS if f in b}, "seed": k})
+    with open(KNEE_CSV, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=KNEE_FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    print("wrote", KNEE_CSV)
+    knee_table(rows)
+
+
+def knee_table(rows=None):
+    """Per knee cell: each simulator's latency and accepted rate over the seeds, and the gap of the means."""
+    if rows is None:
+        with open(KNEE_CSV) as fh:
+            rows = list(csv.DictReader(fh))
+    for fab, routing, pattern, loads in KNEE:
+        for load in loads:
+            cell = {}
+            for sim in ("booksim", "cmm"):
+                rs = [r for r in rows if r["sim"] == sim and r["fabric"] == fab and r["routing"] == routing
+                      and r["pattern"] == pattern and float(r["offered"]) == load]
+                cell[sim] = ([float(r["latency"]) for r in rs], [float(r["accepted"]) for r in rs])
+            if not cell["booksim"][0] or not cell["cmm"][0]:
+                continue
+            mb, mc = (sum(cell[s][0]) / len(cell[s][0]) for s in ("booksim", "cmm"))
+            ab, ac = (sum(cell[s][1]) / len(cell[s][1]) for s in ("booksim", "cmm"))
+            print(f"| {fab}, {routing} | {pattern} | {load} | "
+                  + " / ".join(f"{v:.0f}" for v in cell["booksim"][0]) + f" (mean {mb:.1f}) | "
+                  + " / ".join(f"{v:.0f}" for v in cell["cmm"][0]) + f" (mean {mc:.1f}) | {100 * (mc / mb - 1):+.1f} % | "
+                  f"{ab:.4f} / {ac:.4f} | {100 * (ac / ab - 1):+.1f} % |")
 
 
 def main():
@@ -119,7 +172,19 @@ def main():
     ap.add_argument("--plot-only", action="store_true")
     ap.add_argument("--only", help="fabric to (re)run: dragonfly or fat_tree")
     ap.add_argument("--booksim-only", action="store_true", help="rerun BookSim2 only, keep the CSV's CMM rows")
+    ap.add_argument("--knee", action="store_true",
+                    help="run the knee cells with 4 seeds on both sides (needs --booksim): docs/data/fabric_routing_knee.csv")
+    ap.add_argument("--knee-table", action="store_true", help="print the knee table from its CSV")
+    ap.add_argument("--pattern", choices=("uniform", "adversarial"), help="pattern to (re)run (default: both)")
     a = ap.parse_args()
+    if a.knee_table:
+        knee_table()
+        return
+    if a.knee:
+        if not a.booksim:
+            ap.error("--knee needs --booksim")
+        run_knee(a.tool, a.booksim)
+        return
     old = []
     if os.path.exists(CSV):
         with open(CSV) as fh:
@@ -130,12 +195,12 @@ def main():
     rows = old
     if not a.plot_only:
         fabs = [a.only] if a.only else list(FABRICS)
-        keep = [r for r in old if r["fabric"] not in fabs or (r["sim"] == "booksim" and not a.booksim)
-                or (r["sim"] == "cmm" and a.booksim_only)]
+        pats = (a.pattern,) if a.pattern else ("uniform", "adversarial")
+        keep = [r for r in old if r["fabric"] not in fabs or r["pattern"] not in pats
+                or (r["sim"] == "booksim" and not a.booksim) or (r["sim"] == "cmm" and a.booksim_only)]
         new = []
         with tempfile.TemporaryDirectory() as tmp:
             for fab in fabs:
-                pats = ("uniform", "adversarial")
                 for pattern in pats:
                     for routing in FABRICS[fab]["routings"]:
                         if not a.booksim_only:
