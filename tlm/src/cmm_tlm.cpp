@@ -1,5 +1,7 @@
 #include "cmm_tlm/cmm_tlm.h"
 
+#include "cmm_tlm/node_bus.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -227,6 +229,11 @@ bool CmmTlm::decode(tlm::tlm_generic_payload& gp, const sc_time& ready, RegReq& 
   return true;
 }
 
+tlm::tlm_sync_enum CmmTlm::reg_bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
+  if (reg_direct_) return reg_direct_->bw(gp, ph, d);
+  return reg_tsock->nb_transport_bw(gp, ph, d);
+}
+
 // ------------------------------------------------------------ loosely-timed register path
 
 // b_transport (docs/embedding.md "Loosely-timed register access"): the request joins
@@ -406,7 +413,7 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
   }
   tlm::tlm_phase ph = tlm::BEGIN_RESP;
   delay += eval_off_;
-  reg_tsock->nb_transport_bw(gp, ph, delay);  // initiators complete at once (docs/tlm.md)
+  reg_bw(gp, ph, delay);  // initiators complete at once (docs/tlm.md)
 }
 
 // TX staging scrub (docs/security.md 1.8): an endpoint whose owner may
@@ -674,7 +681,7 @@ void CmmTlm::evaluate(uint64_t edge_cycle) {
         end_req_pending_ = nullptr;
         tlm::tlm_phase ph = tlm::END_REQ;
         sc_time d = eval_off_;
-        reg_tsock->nb_transport_bw(*p, ph, d);
+        reg_bw(*p, ph, d);
       }
     }
   }
