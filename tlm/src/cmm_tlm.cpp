@@ -94,12 +94,15 @@ CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
   }
   if (clk_->period() != cfg_.clock_period) SC_REPORT_FATAL("cmm/tlm", "clock domain period differs from clock_period");
   clk_id_ = clk_->attach(*this);
+  note_reg_target(&reg_tsock.get_base_interface(), this);  // a NodeBus bound to it calls it directly
   for (uint32_t w : cfg_.entropy) seed_pending_ |= w != 0;
   SC_METHOD(grant_initial_credits);  // runs once at time 0
   SC_METHOD(apply_irq);
   sensitive << irq_ev_;
   dont_initialize();
 }
+
+CmmTlm::~CmmTlm() { forget_reg_target(&reg_tsock.get_base_interface()); }
 
 uint64_t CmmTlm::cycle_now() const { return sc_time_stamp().value() / period_ticks_; }
 

@@ -1,6 +1,7 @@
 #include "cmm_tlm/node_bus.h"
 
 #include <string>
+#include <unordered_map>
 
 #include "cmm_tlm/cmm_tlm.h"
 
@@ -11,6 +12,24 @@ using namespace sc_core;
 namespace {
 constexpr size_t kMaxRoutes = 256;
 }
+
+namespace {
+// Target interfaces (they exist from construction on) -> their owners: a
+// bound port's interface finds its peer in O(1), with no walk of the
+// hierarchy per bus (quadratic in the node count).
+struct BusPort {
+  NodeBus* bus;
+  int port;
+};
+std::unordered_map<sc_interface*, BusPort>& bus_ports() {
+  static std::unordered_map<sc_interface*, BusPort> m;
+  return m;
+}
+std::unordered_map<sc_interface*, CmmTlm*>& reg_targets() {
+  static std::unordered_map<sc_interface*, CmmTlm*> m;
+  return m;
+}
+}  // namespace
 
 // ------------------------------------------------------------ NodeBus
 
@@ -25,12 +44,14 @@ NodeBus::NodeBus(sc_module_name name, uint32_t num_parts, sc_time latency, bool 
     part_tsock.back()->register_nb_transport_fw(this, &NodeBus::fw, static_cast<int>(p));
     part_tsock.back()->register_b_transport(this, &NodeBus::b_fw, static_cast<int>(p));
     part_tsock.back()->register_get_direct_mem_ptr(this, &NodeBus::dmi_fw, static_cast<int>(p));
+    bus_ports()[&part_tsock.back()->get_base_interface()] = BusPort{this, static_cast<int>(p)};
   }
   if (mgmt_port) {
     mgmt_tsock = std::make_unique<TargetSocket>("mgmt_tsock");
     mgmt_tsock->register_nb_transport_fw(this, &NodeBus::fw, kMgmtPort);
     mgmt_tsock->register_b_transport(this, &NodeBus::b_fw, kMgmtPort);
     mgmt_tsock->register_get_direct_mem_ptr(this, &NodeBus::dmi_fw, kMgmtPort);
+    bus_ports()[&mgmt_tsock->get_base_interface()] = BusPort{this, kMgmtPort};
   }
   cmm_isock.register_nb_transport_bw(this, &NodeBus::bw);
 }
@@ -46,44 +67,35 @@ int NodeBus::take_route(tlm::tlm_generic_payload* gp) {
   return -1;
 }
 
-namespace {
-template <class F>
-void each_object(const std::vector<sc_object*>& objs, F&& f) {
-  for (sc_object* o : objs) {
-    f(o);
-    each_object(o->get_child_objects(), f);
-  }
+void note_reg_target(sc_interface* i, CmmTlm* c) { reg_targets()[i] = c; }
+void forget_reg_target(sc_interface* i) { reg_targets().erase(i); }
+
+NodeBus::~NodeBus() {
+  for (auto& t : part_tsock) bus_ports().erase(&t->get_base_interface());
+  if (mgmt_tsock) bus_ports().erase(&mgmt_tsock->get_base_interface());
 }
-}  // namespace
 
 // Hops bound straight to a PartitionBusIf or to a CMM's register target
 // become direct calls: the simple sockets would only forward the same
 // call (no timing of their own), through two indirect calls per hop.
 void NodeBus::end_of_elaboration() {
-  auto bound_to = [](auto& port) -> sc_interface* { return port.get_interface(); };
-  const auto& top = sc_get_top_level_objects();
-  each_object(top, [&](sc_object* o) {
-    if (auto* pb = dynamic_cast<PartitionBusIf*>(o)) {
-      sc_interface* i = bound_to(pb->isock);
-      if (!i) return;
-      for (uint32_t p = 0; p < part_tsock.size(); ++p)
-        if (i == static_cast<sc_interface*>(&part_tsock[p]->get_base_interface())) {
-          part_direct_[p] = pb;
-          pb->direct_bus_ = this;
-          pb->direct_port_ = static_cast<int>(p);
-        }
-      if (mgmt_tsock && i == static_cast<sc_interface*>(&mgmt_tsock->get_base_interface())) {
-        mgmt_direct_ = pb;
-        pb->direct_bus_ = this;
-        pb->direct_port_ = kMgmtPort;
-      }
-    } else if (auto* c = dynamic_cast<CmmTlm*>(o)) {
-      if (bound_to(cmm_isock) == static_cast<sc_interface*>(&c->reg_tsock.get_base_interface())) {
-        cmm_direct_ = c;
-        c->reg_direct_ = this;
-      }
-    }
-  });
+  const auto it = reg_targets().find(cmm_isock.get_interface());
+  if (it != reg_targets().end()) {
+    cmm_direct_ = it->second;
+    cmm_direct_->reg_direct_ = this;
+  }
+}
+
+PartitionBusIf::~PartitionBusIf() = default;
+
+void PartitionBusIf::end_of_elaboration() {
+  const auto it = bus_ports().find(isock.get_interface());
+  if (it == bus_ports().end()) return;
+  NodeBus& b = *it->second.bus;
+  direct_bus_ = &b;
+  direct_port_ = it->second.port;
+  if (direct_port_ == NodeBus::kMgmtPort) b.mgmt_direct_ = this;
+  else b.part_direct_[static_cast<size_t>(direct_port_)] = this;
 }
 
 uint32_t NodeBus::direct_hops() const {

@@ -114,6 +114,7 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
  public:
   SC_HAS_PROCESS(CmmTlm);
   CmmTlm(sc_core::sc_module_name name, const CmmTlmConfig& cfg);
+  ~CmmTlm() override;
 
   // Node bus -> CMM registers. Base protocol: nb_transport (cycle-accurate,
   // the response comes on the backward path) or b_transport (loosely timed:

@@ -40,6 +40,7 @@ class NodeBus : public sc_core::sc_module {
   // path to the link keys (FIRMWARE, docs/strong-mode.md 11.3).
   NodeBus(sc_core::sc_module_name name, uint32_t num_parts,
           sc_core::sc_time latency = sc_core::sc_time(1, sc_core::SC_NS), bool mgmt_port = false);
+  ~NodeBus() override;
 
   using TargetSocket = tlm_utils::simple_target_socket_tagged<NodeBus>;
   std::vector<std::unique_ptr<TargetSocket>> part_tsock;  // port p = partition p
@@ -110,6 +111,7 @@ class PartitionBusIf : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(PartitionBusIf);
   explicit PartitionBusIf(sc_core::sc_module_name name);
+  ~PartitionBusIf() override;
 
   tlm_utils::simple_initiator_socket<PartitionBusIf> isock;
 
@@ -119,6 +121,9 @@ class PartitionBusIf : public sc_core::sc_module {
 
   // Blocking transport for CpuBusIf; call from an SC_THREAD only.
   void transport(tlm::tlm_generic_payload& gp, CpuBusIf& ctx);
+
+ protected:
+  void end_of_elaboration() override;
 
  private:
   friend class NodeBus;
@@ -238,6 +243,12 @@ class LtCpuBusIf : public cmm::sw::RegIf {
 // Maps a register transaction's outcome to the driver's bus status (both
 // CPU bus interfaces).
 cmm::sw::BusStatus bus_status(const tlm::tlm_generic_payload& gp, const RegResponse& rsp);
+
+// Register targets by the interface of their socket (known at construction),
+// so that a NodeBus finds the CMM bound to it in O(1) (CmmTlm's constructor
+// and destructor call these).
+void note_reg_target(sc_core::sc_interface* i, CmmTlm* c);
+void forget_reg_target(sc_core::sc_interface* i);
 
 // Extension carried by a CpuBusIf's payload so the bus interface finds it.
 class CpuCtxExt : public tlm::tlm_extension<CpuCtxExt> {
