@@ -191,6 +191,7 @@ class System : public sc_module {
     // the kernel's queue at every interrupt).
     sc_event timer;
     uint64_t timer_at = UINT64_MAX;
+    uint32_t rekeys_due = 0;  // its receive channels with rekey_due set: the agent scans chans_ only then
     uint64_t errors_logged = 0, error_events = 0, exceptions = 0, errors_lost = 0, mgmt_ignored = 0, alarms = 0;
     uint64_t rekey_refused = 0;  // rekey_channel() errors (each also an error of the run)
     uint32_t exc_count_reg = 0, alarm_count_reg = 0;  // EXC_COUNT, ALARM_COUNT after the close phase

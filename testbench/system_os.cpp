@@ -60,10 +60,12 @@ void System::agent_thread(Part& p) {
     Event ev;
     while (a.next_event(ev)) handle(p, ev);
     // rekey_interval_messages: a new key for each of our channels that read N more (strong-mode.md 7).
-    for (auto& ch : chans_) {
-      ChanRt& c = *ch;
+    // (Scanned only while one of ours is due: every channel of the system otherwise, per wake-up.)
+    for (size_t i = 0; p.rekeys_due && i < chans_.size(); ++i) {
+      ChanRt& c = *chans_[i];
       if (!c.rekey_due || c.r.node != p.node->idx || c.r.part != p.idx || c.rep < 0 || closing_) continue;
       c.rekey_due = false;
+      --p.rekeys_due;
       if (Status st = a.rekey_channel(static_cast<uint8_t>(c.rep)); !st.ok()) {
         ++p.rekey_refused;
         error(c.label + ": rekey: " + st.str());
@@ -376,6 +378,7 @@ void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
       ++c.received;  // no progress() per message: the control thread waits for receiver_done
       if (scen_.rekey_interval_messages && scen_.security_mode == "strong" &&
           c.received % scen_.rekey_interval_messages == 0) {
+        if (!c.rekey_due) ++part_of(c.r).rekeys_due;
         c.rekey_due = true;
         part_of(c.r).wake.notify(SC_ZERO_TIME);
       }

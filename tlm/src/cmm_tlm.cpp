@@ -1,5 +1,7 @@
 #include "cmm_tlm/cmm_tlm.h"
 
+#include "cmm_tlm/node_bus.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -91,12 +93,15 @@ CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
   }
   if (clk_->period() != cfg_.clock_period) SC_REPORT_FATAL("cmm/tlm", "clock domain period differs from clock_period");
   clk_id_ = clk_->attach(*this);
+  note_reg_target(&reg_tsock.get_base_interface(), this);  // a NodeBus bound to it calls it directly
   for (uint32_t w : cfg_.entropy) seed_pending_ |= w != 0;
   SC_METHOD(grant_initial_credits);  // runs once at time 0
   SC_METHOD(apply_irq);
   sensitive << irq_ev_;
   dont_initialize();
 }
+
+CmmTlm::~CmmTlm() { forget_reg_target(&reg_tsock.get_base_interface()); }
 
 uint64_t CmmTlm::cycle_now() const { return sc_time_stamp().value() / period_ticks_; }
 
@@ -224,6 +229,11 @@ bool CmmTlm::decode(tlm::tlm_generic_payload& gp, const sc_time& ready, RegReq& 
   if (r.win == kNoWin && r.write) std::memcpy(&r.wdata, gp.get_data_ptr(), 4);
   gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   return true;
+}
+
+tlm::tlm_sync_enum CmmTlm::reg_bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
+  if (reg_direct_) return reg_direct_->bw(gp, ph, d);
+  return reg_tsock->nb_transport_bw(gp, ph, d);
 }
 
 // ------------------------------------------------------------ loosely-timed register path
@@ -405,7 +415,7 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
   }
   tlm::tlm_phase ph = tlm::BEGIN_RESP;
   delay += eval_off_;
-  reg_tsock->nb_transport_bw(gp, ph, delay);  // initiators complete at once (docs/tlm.md)
+  reg_bw(gp, ph, delay);  // initiators complete at once (docs/tlm.md)
 }
 
 // TX staging scrub (docs/security.md 1.8): an endpoint whose owner may
@@ -673,7 +683,7 @@ void CmmTlm::evaluate(uint64_t edge_cycle) {
         end_req_pending_ = nullptr;
         tlm::tlm_phase ph = tlm::END_REQ;
         sc_time d = eval_off_;
-        reg_tsock->nb_transport_bw(*p, ph, d);
+        reg_bw(*p, ph, d);
       }
     }
   }

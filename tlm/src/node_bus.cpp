@@ -1,6 +1,9 @@
 #include "cmm_tlm/node_bus.h"
 
 #include <string>
+#include <unordered_map>
+
+#include "cmm_tlm/cmm_tlm.h"
 
 namespace cmm::tlmshell {
 
@@ -10,10 +13,29 @@ namespace {
 constexpr size_t kMaxRoutes = 256;
 }
 
+namespace {
+// Target interfaces (they exist from construction on) -> their owners: a
+// bound port's interface finds its peer in O(1), with no walk of the
+// hierarchy per bus (quadratic in the node count).
+struct BusPort {
+  NodeBus* bus;
+  int port;
+};
+std::unordered_map<sc_interface*, BusPort>& bus_ports() {
+  static std::unordered_map<sc_interface*, BusPort> m;
+  return m;
+}
+std::unordered_map<sc_interface*, CmmTlm*>& reg_targets() {
+  static std::unordered_map<sc_interface*, CmmTlm*> m;
+  return m;
+}
+}  // namespace
+
 // ------------------------------------------------------------ NodeBus
 
 NodeBus::NodeBus(sc_module_name name, uint32_t num_parts, sc_time latency, bool mgmt_port)
-    : sc_module(name), cmm_isock("cmm_isock"), latency_(latency), routes_(kMaxRoutes), waiting_(num_parts + 2) {
+    : sc_module(name), cmm_isock("cmm_isock"), latency_(latency), part_direct_(num_parts, nullptr), waiting_(num_parts + 2) {
+  routes_.reserve(kMaxRoutes);
   if (num_parts == 0 || num_parts > regs::kMaxNumPartitions)
     SC_REPORT_FATAL("cmm/node_bus", "number of partitions out of range");
   for (uint32_t p = 0; p < num_parts; ++p) {
@@ -22,29 +44,80 @@ NodeBus::NodeBus(sc_module_name name, uint32_t num_parts, sc_time latency, bool 
     part_tsock.back()->register_nb_transport_fw(this, &NodeBus::fw, static_cast<int>(p));
     part_tsock.back()->register_b_transport(this, &NodeBus::b_fw, static_cast<int>(p));
     part_tsock.back()->register_get_direct_mem_ptr(this, &NodeBus::dmi_fw, static_cast<int>(p));
+    bus_ports()[&part_tsock.back()->get_base_interface()] = BusPort{this, static_cast<int>(p)};
   }
   if (mgmt_port) {
     mgmt_tsock = std::make_unique<TargetSocket>("mgmt_tsock");
     mgmt_tsock->register_nb_transport_fw(this, &NodeBus::fw, kMgmtPort);
     mgmt_tsock->register_b_transport(this, &NodeBus::b_fw, kMgmtPort);
     mgmt_tsock->register_get_direct_mem_ptr(this, &NodeBus::dmi_fw, kMgmtPort);
+    bus_ports()[&mgmt_tsock->get_base_interface()] = BusPort{this, kMgmtPort};
   }
   cmm_isock.register_nb_transport_bw(this, &NodeBus::bw);
 }
 
 int NodeBus::take_route(tlm::tlm_generic_payload* gp) {
-  for (auto& r : routes_)
-    if (r.gp == gp) {
-      const int p = r.port;
-      r = Route{};
+  for (size_t i = routes_.size(); i-- > 0;)
+    if (routes_[i].gp == gp) {
+      const int p = routes_[i].port;
+      routes_[i] = routes_.back();
+      routes_.pop_back();
       return p;
     }
   return -1;
 }
 
+void note_reg_target(sc_interface* i, CmmTlm* c) { reg_targets()[i] = c; }
+void forget_reg_target(sc_interface* i) { reg_targets().erase(i); }
+
+NodeBus::~NodeBus() {
+  for (auto& t : part_tsock) bus_ports().erase(&t->get_base_interface());
+  if (mgmt_tsock) bus_ports().erase(&mgmt_tsock->get_base_interface());
+}
+
+// Hops bound straight to a PartitionBusIf or to a CMM's register target
+// become direct calls: the simple sockets would only forward the same
+// call (no timing of their own), through two indirect calls per hop.
+void NodeBus::end_of_elaboration() {
+  const auto it = reg_targets().find(cmm_isock.get_interface());
+  if (it != reg_targets().end()) {
+    cmm_direct_ = it->second;
+    cmm_direct_->reg_direct_ = this;
+  }
+}
+
+PartitionBusIf::~PartitionBusIf() = default;
+
+void PartitionBusIf::end_of_elaboration() {
+  const auto it = bus_ports().find(isock.get_interface());
+  if (it == bus_ports().end()) return;
+  NodeBus& b = *it->second.bus;
+  direct_bus_ = &b;
+  direct_port_ = it->second.port;
+  if (direct_port_ == NodeBus::kMgmtPort) b.mgmt_direct_ = this;
+  else b.part_direct_[static_cast<size_t>(direct_port_)] = this;
+}
+
+uint32_t NodeBus::direct_hops() const {
+  uint32_t n = cmm_direct_ ? 1 : 0;
+  for (auto* p : part_direct_) n += p ? 1 : 0;
+  return n + (mgmt_direct_ ? 1 : 0);
+}
+
+tlm::tlm_sync_enum NodeBus::to_part(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
+  PartitionBusIf* pb = port == kMgmtPort ? mgmt_direct_ : part_direct_[static_cast<size_t>(port)];
+  if (pb) return pb->bw(gp, ph, d);
+  return sock(port)->nb_transport_bw(gp, ph, d);
+}
+
+tlm::tlm_sync_enum NodeBus::to_cmm(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_time& d) {
+  if (cmm_direct_) return cmm_direct_->reg_fw(gp, ph, d);
+  return cmm_isock->nb_transport_fw(gp, ph, d);
+}
+
 tlm::tlm_sync_enum NodeBus::forward(int port, tlm::tlm_generic_payload& gp, sc_time& d) {
   tlm::tlm_phase ph = tlm::BEGIN_REQ;
-  const tlm::tlm_sync_enum s = cmm_isock->nb_transport_fw(gp, ph, d);
+  const tlm::tlm_sync_enum s = to_cmm(gp, ph, d);
   if (s == tlm::TLM_ACCEPTED) {
     cmm_busy_ = true;
     awaiting_end_req_ = Route{&gp, port};
@@ -67,20 +140,14 @@ tlm::tlm_sync_enum NodeBus::fw(int port, tlm::tlm_generic_payload& gp, tlm::tlm_
     return tlm::TLM_COMPLETED;
   }
   ++stats_.requests;
-  Route* slot = nullptr;
-  for (auto& r : routes_)
-    if (!r.gp) {
-      slot = &r;
-      break;
-    }
-  if (!slot || !stamp(port, gp)) {
+  if (routes_.size() >= kMaxRoutes || !stamp(port, gp)) {
     // No hardware context (or too many outstanding): refused by the bus, never forwarded.
     ++stats_.errors;
     gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
     d += 2 * latency_;
     return tlm::TLM_COMPLETED;
   }
-  *slot = Route{&gp, port};
+  routes_.push_back(Route{&gp, port});
   if (cmm_busy_) {
     waiting_.push(Route{&gp, port});
     return tlm::TLM_ACCEPTED;
@@ -143,7 +210,7 @@ tlm::tlm_sync_enum NodeBus::bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph,
     if (r.gp) {
       tlm::tlm_phase p2 = tlm::END_REQ;
       sc_time d2 = d + latency_;
-      sock(r.port)->nb_transport_bw(*r.gp, p2, d2);
+      to_part(r.port, *r.gp, p2, d2);
     }
     while (!cmm_busy_ && !waiting_.empty()) {
       const Route w = waiting_.front();
@@ -153,7 +220,7 @@ tlm::tlm_sync_enum NodeBus::bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph,
       if (s == tlm::TLM_ACCEPTED) break;  // END_REQ to w comes with the CMM's END_REQ
       tlm::tlm_phase p2 = s == tlm::TLM_COMPLETED ? tlm::BEGIN_RESP : tlm::END_REQ;
       sc_time d2 = s == tlm::TLM_COMPLETED ? fd + latency_ : SC_ZERO_TIME;
-      sock(w.port)->nb_transport_bw(*w.gp, p2, d2);
+      to_part(w.port, *w.gp, p2, d2);
     }
     return tlm::TLM_ACCEPTED;
   }
@@ -169,7 +236,7 @@ tlm::tlm_sync_enum NodeBus::bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph,
   ++stats_.responses;
   tlm::tlm_phase p2 = tlm::BEGIN_RESP;
   sc_time d2 = d + latency_;
-  sock(port)->nb_transport_bw(gp, p2, d2);
+  to_part(port, gp, p2, d2);
   return tlm::TLM_COMPLETED;
 }
 
@@ -193,7 +260,8 @@ void PartitionBusIf::transport(tlm::tlm_generic_payload& gp, CpuBusIf& ctx) {
   ctx.done_ = false;
   tlm::tlm_phase ph = tlm::BEGIN_REQ;
   sc_time d = SC_ZERO_TIME;
-  const tlm::tlm_sync_enum s = isock->nb_transport_fw(gp, ph, d);
+  const tlm::tlm_sync_enum s =
+      direct_bus_ ? direct_bus_->fw(direct_port_, gp, ph, d) : isock->nb_transport_fw(gp, ph, d);
   if (s == tlm::TLM_COMPLETED || (s == tlm::TLM_UPDATED && ph == tlm::BEGIN_RESP)) {
     ctx.done_ = true;
     ctx.done_time_ = sc_time_stamp() + d;

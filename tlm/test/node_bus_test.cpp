@@ -86,6 +86,9 @@ TEST(NodeBus, StampsPartitionOfPortAndContextIds) {
   EXPECT_EQ(tgt.seen[2].pid, 0xBEEF);
   EXPECT_EQ(bus.stats().requests, 3u);
   EXPECT_EQ(bus.stats().errors, 0u);
+  // The partition ports are bound straight to PartitionBusIfs (direct
+  // calls); the target is no CMM, so that hop stays a socket call.
+  EXPECT_EQ(bus.direct_hops(), 4u);
 }
 
 CMM_SC_TEST_MAIN

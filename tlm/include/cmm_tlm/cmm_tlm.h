@@ -109,10 +109,13 @@ class CmmTlmObserver : public CoreObserver {
   }
 };
 
+class NodeBus;
+
 class CmmTlm : public sc_core::sc_module, private Clocked {
  public:
   SC_HAS_PROCESS(CmmTlm);
   CmmTlm(sc_core::sc_module_name name, const CmmTlmConfig& cfg);
+  ~CmmTlm() override;
 
   // Node bus -> CMM registers. Base protocol: nb_transport (cycle-accurate,
   // the response comes on the backward path) or b_transport (loosely timed:
@@ -181,7 +184,13 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
     CmmTlm& m_;
   };
 
+  friend class NodeBus;
+  // reg_tsock's initiator when it is a NodeBus bound straight to it (set by
+  // that NodeBus): responses go to it by a direct call, the same call.
+  NodeBus* reg_direct_ = nullptr;
   tlm::tlm_sync_enum reg_fw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
+  // Backward path of the register socket (direct to reg_direct_ when set).
+  tlm::tlm_sync_enum reg_bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
   void reg_b(tlm::tlm_generic_payload& gp, sc_core::sc_time& d);
   bool reg_dmi(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
   // Checks and decodes a register transaction arriving at `ready`; false: a

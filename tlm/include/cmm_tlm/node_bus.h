@@ -21,6 +21,9 @@
 
 namespace cmm::tlmshell {
 
+class CmmTlm;
+class PartitionBusIf;
+
 struct NodeBusStats {
   uint64_t requests = 0;
   uint64_t responses = 0;
@@ -37,6 +40,7 @@ class NodeBus : public sc_core::sc_module {
   // path to the link keys (FIRMWARE, docs/strong-mode.md 11.3).
   NodeBus(sc_core::sc_module_name name, uint32_t num_parts,
           sc_core::sc_time latency = sc_core::sc_time(1, sc_core::SC_NS), bool mgmt_port = false);
+  ~NodeBus() override;
 
   using TargetSocket = tlm_utils::simple_target_socket_tagged<NodeBus>;
   std::vector<std::unique_ptr<TargetSocket>> part_tsock;  // port p = partition p
@@ -49,8 +53,16 @@ class NodeBus : public sc_core::sc_module {
   const NodeBusStats& stats() const { return stats_; }
   uint32_t num_parts() const { return static_cast<uint32_t>(part_tsock.size()); }
   const sc_core::sc_time& latency() const { return latency_; }
+  // Hops taken as direct calls (ports bound straight to a PartitionBusIf /
+  // the CMM's register target): the same calls the sockets would make.
+  uint32_t direct_hops() const;
+
+ protected:
+  void end_of_elaboration() override;
 
  private:
+  friend class CmmTlm;
+  friend class PartitionBusIf;
   struct Route {
     tlm::tlm_generic_payload* gp = nullptr;
     int port = -1;
@@ -65,10 +77,18 @@ class NodeBus : public sc_core::sc_module {
   tlm::tlm_sync_enum forward(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& d);
   int take_route(tlm::tlm_generic_payload* gp);
   TargetSocket& sock(int port) { return port == kMgmtPort ? *mgmt_tsock : *part_tsock[static_cast<size_t>(port)]; }
+  // Backward call to the initiator of `port`: direct when it is a PartitionBusIf bound straight to it.
+  tlm::tlm_sync_enum to_part(int port, tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
+  tlm::tlm_sync_enum to_cmm(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
 
   sc_core::sc_time latency_;
   NodeBusStats stats_{};
+  // Outstanding requests (at most kMaxRoutes): a short list, searched from
+  // the end, instead of a scan of the whole table per request and response.
   std::vector<Route> routes_;
+  std::vector<PartitionBusIf*> part_direct_;  // [port]: bound straight to this PartitionBusIf, else null
+  PartitionBusIf* mgmt_direct_ = nullptr;
+  CmmTlm* cmm_direct_ = nullptr;               // cmm_isock bound straight to this CMM's register target
   bool cmm_busy_ = false;  // a request awaits END_REQ from the CMM
   Route awaiting_end_req_;
   Ring<Route> waiting_;  // requests held back while cmm_busy_
@@ -91,6 +111,7 @@ class PartitionBusIf : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(PartitionBusIf);
   explicit PartitionBusIf(sc_core::sc_module_name name);
+  ~PartitionBusIf() override;
 
   tlm_utils::simple_initiator_socket<PartitionBusIf> isock;
 
@@ -101,7 +122,13 @@ class PartitionBusIf : public sc_core::sc_module {
   // Blocking transport for CpuBusIf; call from an SC_THREAD only.
   void transport(tlm::tlm_generic_payload& gp, CpuBusIf& ctx);
 
+ protected:
+  void end_of_elaboration() override;
+
  private:
+  friend class NodeBus;
+  NodeBus* direct_bus_ = nullptr;  // isock bound straight to port direct_port_ of this NodeBus
+  int direct_port_ = -1;
   tlm::tlm_sync_enum bw(tlm::tlm_generic_payload& gp, tlm::tlm_phase& ph, sc_core::sc_time& d);
   tlm::tlm_generic_payload* req_gp_ = nullptr;  // in the request phase
   sc_core::sc_event end_req_ev_;
@@ -216,6 +243,12 @@ class LtCpuBusIf : public cmm::sw::RegIf {
 // Maps a register transaction's outcome to the driver's bus status (both
 // CPU bus interfaces).
 cmm::sw::BusStatus bus_status(const tlm::tlm_generic_payload& gp, const RegResponse& rsp);
+
+// Register targets by the interface of their socket (known at construction),
+// so that a NodeBus finds the CMM bound to it in O(1) (CmmTlm's constructor
+// and destructor call these).
+void note_reg_target(sc_core::sc_interface* i, CmmTlm* c);
+void forget_reg_target(sc_core::sc_interface* i);
 
 // Extension carried by a CpuBusIf's payload so the bus interface finds it.
 class CpuCtxExt : public tlm::tlm_extension<CpuCtxExt> {
