@@ -43,6 +43,31 @@
 // Header field f of header vector v.
 `define CMM_H(v, f) v[HDR_``f``_LSB +: HDR_``f``_BITS]
 
+// The flops' clock event. Default: the rising edge. CMM_BOTH_EDGES (the
+// Verilated lockstep/TLM model only, rtl/CMakeLists.txt): every edge of clk is
+// a cycle, so the harness evaluates the model once per cycle instead of twice
+// (docs/rtl.md "Evaluation per cycle").
+`ifndef CMM_CLK_EDGE
+`ifdef CMM_BOTH_EDGES
+`define CMM_CLK_EDGE edge clk
+`else
+`define CMM_CLK_EDGE posedge clk
+`endif
+`endif
+// The next-state processes. Default: always_comb blocks (synthesis, lint,
+// the coverage/mutant/strong/SystemC models). CMM_ONE_PASS (the Verilated
+// lockstep/TLM model only): the same blocks as tasks that the flop process
+// calls in dependency order at each edge, so the next-state logic runs once
+// per cycle instead of once per input change and once per state change
+// (docs/rtl.md "Evaluation per cycle").
+`ifdef CMM_ONE_PASS
+`define CMM_COMB(n) task automatic n``_t(); begin : n
+`define CMM_COMB_END end endtask
+`else
+`define CMM_COMB(n) always_comb begin : n
+`define CMM_COMB_END end
+`endif
+
 module cmm_core #(
   // Strong mode (docs/strong-mode.md 11). STRONG = 0: the core before strong
   // mode, bit-exact (the new inputs are ignored, the new outputs stay 0).
@@ -1997,7 +2022,7 @@ module cmm_core #(
   // One injected flip per edge and a detection rewrites the parity, so at
   // most one entry mismatches per edge; should several, all fail closed and
   // the first is reported.
-  always_comb begin : p_flt
+  `CMM_COMB(p_flt)
     ft_v = 1'b0;  ft_idx = '0;  ft_tab = 1'b0;
     for (int k = 0; k < NEP; k++) begin
       cst_pk_q[k] = {cst_rx_seq_q[k], cst_tx_seq_q[k], cst_rgen_q[k], cst_gen_q[k], cst_rep_q[k], cst_rpart_q[k],
@@ -2030,10 +2055,10 @@ module cmm_core #(
     tf_count_n = rst_ni ? tf_count_t : '0;
     tf_ep_n = rst_ni ? tf_ep_t : '0;
     tf_tab_n = rst_ni ? tf_tab_t : 1'b0;
-  end
+  `CMM_COMB_END
 
   // ---- the detection's exception on a copy of its owner partition's log state
-  always_comb begin : p_flt_log
+  `CMM_COMB(p_flt_log)
     wt_v = ft_log_v;
     wt_idx = ft_log_part;
     wt_el_count = el_count_q[wt_idx];
@@ -2054,11 +2079,11 @@ module cmm_core #(
     if (wt_v)
       log_update_t(ft_log_w, el_head_q[wt_idx], el_q[wt_idx][wt_back], el_rep_q[wt_idx][wt_back],
                    alarm_cfg_q[wt_idx]);
-  end
+  `CMM_COMB_END
 
   // ---- partition state after the detection: that exception, and IRQ ALARM
   // + ALARM_COUNT in every partition (a hardware fault concerns every kernel).
-  always_comb begin : p_flt_part
+  `CMM_COMB(p_flt_part)
     for (int p = 0; p < NPART; p++) begin
       irq_status_t[p] = irq_status_q[p];
       if (wt_v && wt_idx == PI'(p)) begin
@@ -2086,7 +2111,7 @@ module cmm_core #(
         end
       end
     end
-  end
+  `CMM_COMB_END
 
   // ---- key generator (security.md 1.10), right after the parity check and
   // before the ingress commit and the register access, which see its result:
@@ -2094,7 +2119,7 @@ module cmm_core #(
   // at this edge); else a computation in flight does one SipRound (countdown)
   // and, when the countdown reaches 0, is READY, or, if the result is all
   // zero, starts again with ctr + 1. Start at edge E: READY from E + 14 on.
-  always_comb begin : p_kg_mid
+  `CMM_COMB(p_kg_mid)
     kg_key_m = kg_key_q;      kg_ctr_m = kg_ctr_q;        kg_cnt_m = kg_cnt_q;
     kg_ready_m = kg_ready_q;  kg_seeded_m = kg_seeded_q;
     kg_start_m = 1'b0;
@@ -2120,10 +2145,10 @@ module cmm_core #(
       end
     end
     if (!rst_ni) kg_adv = 1'b0;
-  end
+  `CMM_COMB_END
 
   // ---- steps 2 (verdict pulse) and 3 (ingress commit)
-  always_comb begin : p_ing
+  `CMM_COMB(p_ing)
     ev_i_rej_v = 1'b0;   ev_i_rej_r = '0;  ev_i_rej2_v = 1'b0;  ev_i_rej2_r = '0;
     ev_i_stat = '0;
     ev_i_irq_part = '0;  ev_i_irq_mask = '0;
@@ -2159,10 +2184,10 @@ module cmm_core #(
     if (!rst_ni) begin
       vd_valid_n = 1'b0;  vd_accept_n = 1'b0;  vd_ep_n = '0;  vd_slot_n = '0;  vd_reason_n = '0;
     end
-  end
+  `CMM_COMB_END
 
   // ---- the ingress error-log event on a copy of its partition's log state
-  always_comb begin : p_ing_log
+  `CMM_COMB(p_ing_log)
     wl_v = ev_i_log_v && ev_i_log_part < PART_ID_BITS'(NPART);
     wl_idx = ev_i_log_part[PI-1:0];
     wl_el_count = el_count_t[wl_idx];
@@ -2183,10 +2208,10 @@ module cmm_core #(
     if (wl_v)
       log_update_i(ev_i_log_w, el_head_q[wl_idx], el_t[wl_idx][wl_back], el_rep_t[wl_idx][wl_back],
                    alarm_cfg_q[wl_idx]);
-  end
+  `CMM_COMB_END
 
   // ---- mid-edge state: the entry wi_idx written back, ingress events applied
-  always_comb begin : p_mid_cst
+  `CMM_COMB(p_mid_cst)
     for (int k = 0; k < NEP; k++) begin
       if (wi_idx == EPI'(k)) begin
         cst_state_m[k] = wi_state;
@@ -2232,10 +2257,10 @@ module cmm_core #(
         cst_mode_m[k] = cst_mode_q[k];
       end
     end
-  end
+  `CMM_COMB_END
 
   // Receive slots: written only by a delivery (step 3); storage, not reset.
-  always_comb begin : p_rxq
+  `CMM_COMB(p_rxq)
     for (int k = 0; k < NEP; k++)
       for (int s = 0; s < RXQ_DEPTH; s++) begin
         rxq_len_n[k][s] = rxq_len_q[k][s];
@@ -2245,11 +2270,11 @@ module cmm_core #(
           rxq_tag_n[k][s] = wi_rxq_tag;
         end
       end
-  end
+  `CMM_COMB_END
 
   // Saturating counts commute: the two reject events and the detection's
   // TABLE_FAULT count in any order give the C++ result.
-  always_comb begin : p_mid_cnt
+  `CMM_COMB(p_mid_cnt)
     for (int r = 0; r < REASON_COUNT; r++) begin
       rej_m[r] = rej_q[r];
       if (ev_i_rej_v && ev_i_rej_r == RSN_W'(r)) rej_m[r] = sat_inc(rej_m[r]);
@@ -2258,9 +2283,9 @@ module cmm_core #(
     end
     for (int s = 0; s < CMM_STAT_COUNT; s++)
       stat_m[s] = ev_i_stat[s] ? sat_inc(stat_q[s]) : stat_q[s];
-  end
+  `CMM_COMB_END
 
-  always_comb begin : p_mid_part
+  `CMM_COMB(p_mid_part)
     for (int p = 0; p < NPART; p++) begin
       irq_status_m[p] = irq_status_t[p];
       if (ev_i_irq_part == PART_ID_BITS'(p)) irq_status_m[p] = irq_status_m[p] | ev_i_irq_mask;
@@ -2300,10 +2325,10 @@ module cmm_core #(
         mq_count_m[p] = mq_count_q[p] + MQ_CW'(1);
       end
     end
-  end
+  `CMM_COMB_END
 
   // ---- steps 2 (response pulse) and 5 (register access, sees the mid-edge state)
-  always_comb begin : p_reg
+  `CMM_COMB(p_reg)
     ev_r_rej_v = 1'b0;   ev_r_rej_r = '0;  ev_r_flush = '0;
     ev_r_stat = '0;
     ev_r_log_v = 1'b0;   ev_r_log_w = '0;
@@ -2362,10 +2387,10 @@ module cmm_core #(
     if (!rst_ni) begin
       rsp_valid_n = 1'b0; rsp_rdata_n = '0; rsp_status_n = RSP_OK; rsp_buf_n = 1'b0; rsp_slot_n = '0;
     end
-  end
+  `CMM_COMB_END
 
   // ---- the register access's error-log event on the requester partition
-  always_comb begin : p_reg_log
+  `CMM_COMB(p_reg_log)
     wf_irq_status = wp_irq_status;
     wf_el_count = wp_el_count;        wf_el_lost = wp_el_lost;
     wf_exc_count = wp_exc_count;      wf_exc_first = wp_exc_first;    wf_exc_last = wp_exc_last;
@@ -2376,12 +2401,12 @@ module cmm_core #(
     wf_x = '0;
     wf_wid = '0;
     if (ev_r_log_v) log_update_r(ev_r_log_w, wp_el_head, el_m[wp_idx][wf_back], el_rep_m[wp_idx][wf_back], wp_alarm_cfg);
-  end
+  `CMM_COMB_END
 
   // ---- next state: entry wr_idx and partition wp_idx written back, register
   // events applied; synchronous reset (storage is not cleared: it is only
   // visible below its count, and every count resets).
-  always_comb begin : p_fin_cst
+  `CMM_COMB(p_fin_cst)
     for (int k = 0; k < NEP; k++) begin
       if (wr_idx == EPI'(k)) begin
         cst_state_n[k] = wr_state;
@@ -2449,11 +2474,11 @@ module cmm_core #(
         ckt_key_n[k] = '0;  ckt_valid_n[k] = 1'b0;  ckt_origin_n[k] = 1'b0;
       end
     end
-  end
+  `CMM_COMB_END
 
   // Saturating counts commute: one reject plus ev_r_flush RXQ_FLUSHED counts
   // in any order give the C++ result.
-  always_comb begin : p_fin_cnt
+  `CMM_COMB(p_fin_cnt)
     for (int r = 0; r < REASON_COUNT; r++) begin
       rej_n[r] = rej_m[r];
       if (ev_r_rej_v && ev_r_rej_r == RSN_W'(r)) rej_n[r] = sat_inc(rej_n[r]);
@@ -2466,9 +2491,9 @@ module cmm_core #(
       stat_n[s] = ev_r_stat[s] ? sat_inc(stat_m[s]) : stat_m[s];
       if (!rst_ni) stat_n[s] = '0;
     end
-  end
+  `CMM_COMB_END
 
-  always_comb begin : p_fin_part
+  `CMM_COMB(p_fin_part)
     for (int p = 0; p < NPART; p++) begin
       if (wp_idx == PI'(p)) begin
         key_stage_n[p] = wp_key_stage;    cmd_status_n[p] = wp_cmd_status;
@@ -2522,7 +2547,7 @@ module cmm_core #(
         alarm_win_n[p] = '0;  alarm_cnt_n[p] = '0;
       end
     end
-  end
+  `CMM_COMB_END
 
   // ---- the egress headers of the push events. Response class: NACK or
   // CONNECT_ACK to the source of the header in S1 (ids and generations
@@ -2530,7 +2555,7 @@ module cmm_core #(
   // with key, length, tag and seq of the doorbell; CONNECT with the key;
   // CLOSE with the key the entry held before this edge's CLOSE), or MGMT to
   // MGMT_DST with MGMT_TX.
-  always_comb begin : p_eg_hdr0
+  `CMM_COMB(p_eg_hdr0)
     eg_rsp_h0 = make_hdr(ev_i_eg_ack ? OP_CONNECT_ACK : OP_NACK, `CMM_H(s1_q, DST_PART), `CMM_H(s1_q, DST_EP),
                         `CMM_H(s1_q, SRC_NODE), `CMM_H(s1_q, SRC_PART), `CMM_H(s1_q, SRC_EP), cfg_node_id_i);
     `CMM_H(eg_rsp_h0, TAG) = `CMM_H(s1_q, TAG);
@@ -2579,10 +2604,10 @@ module cmm_core #(
         end
       end
     end
-  end
+  `CMM_COMB_END
 
   // ---- the tags: response seal, CONNECT wrap, CLOSE seal (combinational MACs below)
-  always_comb begin : p_eg_hdr
+  `CMM_COMB(p_eg_hdr)
     eg_rsp_h = eg_rsp_h0;
     if (ev_i_eg_strong && pf_v) `CMM_H(eg_rsp_h, KEY) = rs_tag;
     eg_req_h = eg_req_h0;
@@ -2599,11 +2624,11 @@ module cmm_core #(
       `CMM_H(eg_req_h, KEY) = mtx_tag;
       eg_req_wrap = '0;
     end
-  end
+  `CMM_COMB_END
 
   // ---- step 1 (egress pop), then the pushes of step 3 (response class 1)
   // and step 5 (request class 0). Room is guaranteed by the ready outputs.
-  always_comb begin : p_egq
+  `CMM_COMB(p_egq)
     for (int s = 0; s < EGQ_DEPTH; s++) egq_wrap_n[s] = egq_wrap_q[s];
     for (int c = 0; c < 2; c++) begin
       for (int s = 0; s < EGQ_DEPTH; s++) egq_n[c][s] = egq_q[c][s];
@@ -2628,20 +2653,20 @@ module cmm_core #(
     end
     if (!STRONG)
       for (int s = 0; s < EGQ_DEPTH; s++) egq_wrap_n[s] = '0;  // no wrap words without strong mode
-  end
+  `CMM_COMB_END
 
   // ---- step 4: ingress accept. The port is exactly the field widths: no masking needed.
   // A strong header with payload stays in S1 until its RX tag is ready (11.6).
-  always_comb begin : p_s1
+  `CMM_COMB(p_s1)
     s1_valid_n = ((ing_valid_i && ing_ready_o) || (s1_valid_q && !s1_commit)) && rst_ni;
     s1_n = (ing_valid_i && ing_ready_o) ? ing_hdr_i : s1_q;
-  end
+  `CMM_COMB_END
 
   // ------------------------------------------------------------------ strong mode (docs/strong-mode.md 11)
   assign s1_strong = strong_pkt(s1_q);
 
   // ---- link-key table: LINK_CMD SET / CLEAR, the CONNECT counter (register access)
-  always_comb begin : p_link
+  `CMM_COMB(p_link)
     for (int n = 0; n < NLINK; n++) begin
       link_key_n[n*KEY_BITS +: KEY_BITS] = link_key_q[n*KEY_BITS +: KEY_BITS];
       link_valid_n[n] = link_valid_q[n];
@@ -2659,12 +2684,12 @@ module cmm_core #(
     link_stage_n = (rst_ni && STRONG) ? wk_stage : '0;
     link_wr_n = (rst_ni && STRONG) ? wk_wr : '0;
     link_status_n = (rst_ni && STRONG) ? wk_status : '0;
-  end
+  `CMM_COMB_END
 
   // ---- RX engine load (step 4, a strong header with payload): the entry's key
   // after this edge's ingress commit; the first 16 payload bytes are kept
   // for a CONNECT's unwrap. TX engine load (step 5, a strong doorbell).
-  always_comb begin : p_mac
+  `CMM_COMB(p_mac)
     mrx_idx = ing_hdr_i[HDR_DST_EP_LSB +: EPI];
     mrx_load = STRONG && ing_valid_i && ing_ready_o && strong_pkt(ing_hdr_i) && `CMM_H(ing_hdr_i, LEN) != '0 &&
                `CMM_H(ing_hdr_i, LEN) <= MAX_LEN;
@@ -2688,7 +2713,7 @@ module cmm_core #(
     if (!rst_ni || !STRONG) begin
       mrx_key_n = '0;  mrx_c_n = '0;  mrx_got_n = '0;  mtx_hdr_n = '0;
     end
-  end
+  `CMM_COMB_END
 
   if (STRONG) begin : g_strong
     logic [127:0] mtx_tag_q_unused, mrx_tag_unused;
@@ -2726,7 +2751,7 @@ module cmm_core #(
   // ---- key generator, after the register access's draw: ctr + 1, READY 0,
   // the engine restarts. At most one start per edge: a draw needs READY after
   // the seed / round step (p_kg_mid), which a start there clears.
-  always_comb begin : p_kg
+  `CMM_COMB(p_kg)
     kg_key_n = kg_key_m;      kg_ctr_n = kg_ctr_m;        kg_cnt_n = kg_cnt_m;
     kg_ready_n = kg_ready_m;  kg_seeded_n = kg_seeded_m;
     kg_start = kg_start_m;
@@ -2740,7 +2765,7 @@ module cmm_core #(
       kg_key_n = '0;  kg_ctr_n = '0;  kg_cnt_n = '0;  kg_ready_n = 1'b0;  kg_seeded_n = 1'b0;
       kg_start = 1'b0;
     end
-  end
+  `CMM_COMB_END
 
   // SipHash-2-4-128(K, le64(ctr) || le64(node_id)), one round per cycle.
   cmm_siphash u_kg (
@@ -2758,7 +2783,7 @@ module cmm_core #(
   // ---- fault injection (DV port): the addressed stored bit is inverted after
   // this edge's update; the parity stored is that of the written value, so the
   // flip (of a field or of the parity bit) is a mismatch at the next edge.
-  always_comb begin : p_fault
+  `CMM_COMB(p_fault)
     for (int k = 0; k < NEP; k++) begin
       cst_flip[k] = '0;
       ckt_flip[k] = '0;
@@ -2775,10 +2800,19 @@ module cmm_core #(
       cst_pk_n[k] = cst_pk_n[k] ^ cst_flip[k][CST_PB-1:0];
       ckt_par_n[k] = (^ckt_key_n[k]) ^ ckt_valid_n[k] ^ ckt_origin_n[k] ^ ckt_flip[k][CKT_PB];
     end
-  end
+  `CMM_COMB_END
 
   // ------------------------------------------------------------------ flops
-  always_ff @(posedge clk) begin : p_flops
+`ifdef CMM_ONE_PASS
+  always @(`CMM_CLK_EDGE) begin : p_flops
+    // Source order is dependency order (no loop between the blocks).
+    p_flt_t(); p_flt_log_t(); p_flt_part_t(); p_kg_mid_t(); p_ing_t(); p_ing_log_t(); p_mid_cst_t(); p_rxq_t();
+    p_mid_cnt_t(); p_mid_part_t(); p_reg_t(); p_reg_log_t(); p_fin_cst_t(); p_fin_cnt_t(); p_fin_part_t();
+    p_eg_hdr0_t(); p_eg_hdr_t(); p_egq_t(); p_s1_t(); p_link_t(); p_mac_t(); p_kg_t(); p_fault_t();
+    u_kg.step_t(kg_start, kg_adv, kg_step, kg_key_n, kg_ctr_n, 64'(cfg_node_id_i), rst_ni);
+`else
+  always_ff @(`CMM_CLK_EDGE) begin : p_flops
+`endif
     for (int e = 0; e < NEP; e++) begin
       // Protected fields with the injected fault (an SEU after the update).
       cst_state_q[e] <= cst_pk_n[e][0 +: STATE_W];
@@ -2855,3 +2889,5 @@ module cmm_core #(
 endmodule
 
 `undef CMM_H
+`undef CMM_COMB
+`undef CMM_COMB_END

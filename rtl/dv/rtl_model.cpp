@@ -37,7 +37,7 @@ using VTop = Vcmm_core_mut;
 #include "Vcmm_core.h"
 using VTop = Vcmm_core;
 #endif
-#if defined(CMM_RTL_COV) || defined(CMM_RTL_MUT) || defined(CMM_RTL_STRONG)
+#if defined(CMM_RTL_COV) || defined(CMM_RTL_MUT) || defined(CMM_RTL_STRONG) || defined(CMM_RTL_NOFST)
 #define CMM_RTL_FST 0  // the closure models are built without tracing
 #else
 #define CMM_RTL_FST 1
@@ -178,12 +178,20 @@ class RtlModel final : public CorePinsModel {
     t.fault_table_i = in.fault_table & 1u;  // a 1-bit pin (0 CST, 1 CKT)
     t.fault_entry_i = in.fault_entry;
     t.fault_bit_i = in.fault_bit;
+#if defined(CMM_RTL_BOTH_EDGES)
+    // Flops on both edges (+define+CMM_BOTH_EDGES): one toggle, one
+    // evaluation per cycle (the inputs settle and the flops take them).
+    t.clk = !t.clk;
+    t.eval();
+    dump(2 * edges_ + 1);
+#else
     t.clk = 0;
     t.eval();
     dump(2 * edges_);
     t.clk = 1;
     t.eval();
     dump(2 * edges_ + 1);
+#endif
     ++edges_;
     sample();
   }
