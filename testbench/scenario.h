@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cmm_pins.h"
 #include "cmm_regs.h"
 #include "config_error.h"
 #include "energy.h"
@@ -106,19 +107,7 @@ struct GenerateSpec {
 
 // Table geometry of every node's CMM (DESIGN.md: a run-time parameter; the
 // defaults and ranges of hw/data/cmm.toml). rtl nodes need the default.
-struct GeometrySpec {
-  uint32_t num_endpoints = regs::kNumEndpoints;
-  uint32_t num_partitions = regs::kNumPartitions;
-  uint32_t rxq_depth = regs::kRxqDepth;
-  uint32_t mgmtq_depth = regs::kMgmtqDepth;
-  uint32_t errlog_depth = regs::kErrlogDepth;
-  uint32_t egq_depth = regs::kEgqDepth;
-  bool operator==(const GeometrySpec& o) const {
-    return num_endpoints == o.num_endpoints && num_partitions == o.num_partitions && rxq_depth == o.rxq_depth &&
-           mgmtq_depth == o.mgmtq_depth && errlog_depth == o.errlog_depth && egq_depth == o.egq_depth;
-  }
-  bool operator!=(const GeometrySpec& o) const { return !(*this == o); }
-};
+using GeometrySpec = cmm::Geometry;
 
 struct Scenario {
   std::string name = "fig2";

@@ -142,9 +142,7 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     cc.clock = clock_.get();
     cc.entropy = node_entropy(opt.seed, N.id, 0);  // boot 0: the system never resets a CMM
     cc.straps.node_id = N.id;
-    const GeometrySpec& g = s.geometry;  // run time (DESIGN.md); validate() kept rtl nodes at the default
-    cc.core_params.geo = Geometry{g.num_endpoints, g.num_partitions, g.rxq_depth, g.mgmtq_depth, g.errlog_depth,
-                                  g.egq_depth};
+    cc.core_params.geo = s.geometry;  // run time (DESIGN.md); validate() kept rtl nodes at the default
     cc.core_params.mac_latency_cycles = s.mac_latency_cycles;
     cc.core_params.mac_bytes_per_cycle = s.mac_bytes_per_cycle;
     // Reliable delivery (docs/strong-mode.md 6): strong channels only.
