@@ -79,6 +79,17 @@ std::string cell_name(const testing::TestParamInfo<Cell>& i) {
 
 uint64_t u(const nlohmann::json& j, const char* k) { return j.at(k).get<uint64_t>(); }
 
+// The latency parts of a message never exceed its latency: resent and
+// duplicated copies once overwrote the timestamps after delivery and the
+// unsigned differences wrapped (means near 1e17 cycles).
+void expect_parts_within_latency(const RunResult& r) {
+  const uint64_t lmax = r.latency_cycles.max();
+  EXPECT_GT(r.part_fabric.count(), 0u);
+  EXPECT_LE(r.part_source.max(), lmax);
+  EXPECT_LE(r.part_fabric.max(), lmax);
+  EXPECT_LE(r.part_pipeline.max(), lmax);
+}
+
 class FaultCampaign : public testing::TestWithParam<Cell> {};
 
 TEST_P(FaultCampaign, NoUnauthorizedNoDuplicateEveryLossReportedOrATail) {
@@ -96,6 +107,7 @@ TEST_P(FaultCampaign, NoUnauthorizedNoDuplicateEveryLossReportedOrATail) {
   for (size_t i = 0; i < r.errors.size() && i < 12; ++i) errs += r.errors[i] + "\n";
   ASSERT_TRUE(r.fabric.contains("faults")) << errs;
   const nlohmann::json& F = r.fabric["faults"];
+  expect_parts_within_latency(r);
   uint64_t unauthorized = 0;
   for (const auto& e : r.errors) unauthorized += e.find("unauthorized") != std::string::npos ? 1 : 0;
   uint64_t reported = 0, gap = 0, nacked = 0, dropped = 0, tail = 0;
@@ -193,6 +205,7 @@ TEST_P(StrongFaultCampaign, NoUnauthorizedNoLossAtAll) {
   for (size_t i = 0; i < r.errors.size() && i < 12; ++i) errs += r.errors[i] + "\n";
   ASSERT_TRUE(r.fabric.contains("faults")) << errs;
   const nlohmann::json& F = r.fabric["faults"];
+  expect_parts_within_latency(r);
   uint64_t unauthorized = 0;
   for (const auto& e : r.errors) unauthorized += e.find("unauthorized") != std::string::npos ? 1 : 0;
   uint64_t reported = 0, tail = 0, retx = 0;
@@ -260,6 +273,7 @@ TEST_P(FaultMix, AllKindsTogetherNoUnauthorizedNoSilentLoss) {
   for (size_t i = 0; i < r.errors.size() && i < 12; ++i) errs += r.errors[i] + "\n";
   EXPECT_TRUE(r.scoreboard_clean) << errs;
   const nlohmann::json& F = r.fabric["faults"];
+  expect_parts_within_latency(r);
   EXPECT_EQ(u(F, "unexplained"), 0u);
   for (const char* k : kKinds) EXPECT_GT(F["injected"][k].get<uint64_t>(), 0u) << k;
   for (const auto& c : r.per_channel)

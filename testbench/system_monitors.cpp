@@ -83,7 +83,9 @@ void System::on_egress(size_t node, const tlmshell::Packet& p) {
       if (static_cast<uint16_t>(c->tx_wire_next - c->nack_seq) > 0x8000u)
         c->nack_seq = static_cast<uint16_t>(c->tx_wire_next - 0x8000u);
     }
-    c->times[seq].egress = cycle();
+    // The first transmission: a resent copy's wait counts as fabric time,
+    // so the parts still add up to the latency (created <= egress <= ingress).
+    if (!c->times[seq].egress) c->times[seq].egress = cycle();
     trace_stage(*c, seq, node, "fabric out", cycle(), "fabric");
   }
 }
@@ -92,7 +94,8 @@ void System::on_ingress(size_t node, const tlmshell::Packet& p) {
   const Header& h = p.hdr;
   uint32_t seq = 0;
   if (ChanRt* c = data_of(h, seq); c && c->r.node == node && c->times[seq].egress) {
-    c->times[seq].ingress = cycle();
+    // A copy arriving after delivery (duplicate, resend) is not the one delivered.
+    if (!c->times[seq].delivered) c->times[seq].ingress = cycle();
     trace_stage(*c, seq, node, "CMM", cycle(), "CMM pipeline");
     return;
   }
