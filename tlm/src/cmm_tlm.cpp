@@ -70,6 +70,7 @@ CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
   reg_inflight_.reset(4);
   tx_stage_.reset(core_.geometry().num_endpoints);
   tx_hi_.assign(core_.geometry().num_endpoints, 0);
+  ep_end_ = CMM_EP_BASE + core_.geometry().num_endpoints * CMM_EP_STRIDE;
   tx_fifo_.reset(core_.geometry().egq_depth + 1);
   rx_buf_.reset(size_t{core_.geometry().num_endpoints} * core_.geometry().rxq_depth);
   rx_len_.assign(core_.geometry().num_endpoints * core_.geometry().rxq_depth, 0);
@@ -204,7 +205,7 @@ bool CmmTlm::decode(tlm::tlm_generic_payload& gp, const sc_time& ready, RegReq& 
   r.priv = static_cast<uint8_t>(rid->priv);
   r.pid = rid->pid;
   r.fw = rid->fw;
-  if (r.addr >= CMM_EP_BASE && r.addr < CMM_EP_BASE + core_.geometry().num_endpoints * CMM_EP_STRIDE) {
+  if (r.addr >= CMM_EP_BASE && r.addr < ep_end_) {
     const uint32_t off = (r.addr - CMM_EP_BASE) % CMM_EP_STRIDE;
     r.ep = static_cast<uint8_t>((r.addr - CMM_EP_BASE) / CMM_EP_STRIDE);
     if (off >= CMM_TX_BUF_OFFSET && off < CMM_TX_BUF_OFFSET + CMM_TX_BUF_BYTES) {
@@ -375,7 +376,7 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
       }
     } else if (!r.write) {
       std::memcpy(gp.get_data_ptr(), &o.reg_rsp_rdata, 4);
-    } else if (r.addr >= CMM_EP_BASE && r.addr < CMM_EP_BASE + core_.geometry().num_endpoints * CMM_EP_STRIDE &&
+    } else if (r.addr >= CMM_EP_BASE && r.addr < ep_end_ &&
                (r.addr - CMM_EP_BASE) % CMM_EP_STRIDE == CMM_EP_DOORBELL_OFFSET) {
       // Doorbell accepted: the DATA header is in the core's request queue;
       // snapshot the staged payload for it (consumed: staging is cleared).

@@ -263,6 +263,7 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
     uint8_t* operator[](size_t i) const { return mem.get() + i * regs::kMaxMsgBytes; }
   };
   ZeroBlocks tx_stage_;                                            // per endpoint
+  uint32_t ep_end_ = 0;  // end of the endpoint windows: CMM_EP_BASE + num_endpoints x CMM_EP_STRIDE
   std::vector<uint16_t> tx_hi_;                                    // bytes written since last doorbell
   Ring<TxSnap> tx_fifo_;                                           // payloads of queued DATA headers
   ZeroBlocks rx_buf_;                                              // [ep * rxq_depth + slot]
