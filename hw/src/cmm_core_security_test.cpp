@@ -246,8 +246,8 @@ TEST(SecurityI1, NoReadAnywhereReturnsKeyBitsAndReadsDoNotDependOnKeys) {
       in.reg_req_pid = static_cast<uint16_t>(0x100 + p);
       for (uint32_t addr = 0; addr < (1u << kAddrBits); addr += 4) {
         in.reg_req_addr = addr;
-        a.core.step(in);
-        b.core.step(in);
+        a.step(in);
+        b.step(in);
         const PinsOut& oa = a.core.out();
         ++reads;
         ok += oa.reg_rsp_valid && oa.reg_rsp_status == u(Rsp::kOk);

@@ -1661,11 +1661,11 @@ TEST_F(CoreTest, RegisterResponseExactlyOneCycleAfterAcceptance) {
   CmmCore& c = h.core;
   ASSERT_TRUE(c.out().reg_req_ready);
   ASSERT_FALSE(c.out().reg_rsp_valid);
-  c.step(reg_in(user(0, 0), false, CMM_ID_OFFSET));
+  h.step(reg_in(user(0, 0), false, CMM_ID_OFFSET));
   EXPECT_TRUE(c.out().reg_rsp_valid);
   EXPECT_EQ(c.out().reg_rsp_rdata, kMagic);
   EXPECT_EQ(c.out().reg_rsp_status, u(Rsp::kOk));
-  c.step(idle_in());
+  h.step(idle_in());
   EXPECT_FALSE(c.out().reg_rsp_valid);
   EXPECT_EQ(c.out().reg_rsp_rdata, 0u);
   // Back-to-back requests: one response per cycle, each for its own request.
@@ -1674,18 +1674,18 @@ TEST_F(CoreTest, RegisterResponseExactlyOneCycleAfterAcceptance) {
   const uint8_t expect_st[] = {0, 0, 0, u(Rsp::kDecerr), 0};
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(c.out().reg_req_ready);
-    c.step(reg_in(user(0, 0), false, addrs[i]));
+    h.step(reg_in(user(0, 0), false, addrs[i]));
     EXPECT_TRUE(c.out().reg_rsp_valid) << i;
     EXPECT_EQ(c.out().reg_rsp_rdata, expect_data[i]) << i;
     EXPECT_EQ(c.out().reg_rsp_status, expect_st[i]) << i;
   }
   // A write command too (response in the next cycle, its effect visible then).
-  c.step(reg_in(kernel(0), true, CMM_CMD_OFFSET, cmd_word(Cmd::kAlloc)));
+  h.step(reg_in(kernel(0), true, CMM_CMD_OFFSET, cmd_word(Cmd::kAlloc)));
   EXPECT_TRUE(c.out().reg_rsp_valid);
   EXPECT_EQ(c.out().reg_rsp_status, u(Rsp::kOk));
   EXPECT_EQ(c.ep_state(0), State::kAllocated);
   // A request not accepted (valid low) gives no response.
-  c.step(idle_in());
+  h.step(idle_in());
   EXPECT_FALSE(c.out().reg_rsp_valid);
 }
 
@@ -1696,11 +1696,11 @@ TEST_F(CoreTest, DataVerdictTwoCyclesAfterAcceptance) {
   in.ing_valid = true;
   in.ing_hdr = data(1, 2, 0, static_cast<uint8_t>(rx), kKeyA, 32, 7);
   ASSERT_TRUE(c.out().ing_ready);
-  c.step(in);  // edge t: accepted into S1
+  h.step(in);  // edge t: accepted into S1
   EXPECT_FALSE(c.out().vd_valid);
   EXPECT_TRUE(c.s1_busy());
   EXPECT_EQ(c.rxq_count(rx), 0u);
-  c.step(idle_in());  // edge t+1: committed
+  h.step(idle_in());  // edge t+1: committed
   EXPECT_TRUE(c.out().vd_valid);
   EXPECT_TRUE(c.out().vd_accept);
   EXPECT_EQ(c.out().vd_ep, rx);
@@ -1708,23 +1708,23 @@ TEST_F(CoreTest, DataVerdictTwoCyclesAfterAcceptance) {
   EXPECT_EQ(c.out().vd_reason, 0u);
   EXPECT_EQ(c.rxq_count(rx), 1u);
   EXPECT_FALSE(c.s1_busy());
-  c.step(idle_in());  // one-cycle pulse
+  h.step(idle_in());  // one-cycle pulse
   EXPECT_FALSE(c.out().vd_valid);
   EXPECT_TRUE(c.quiescent());
 
   // A rejected DATA: verdict and NACK on egress in the same cycle, 2 after acceptance.
   in.ing_hdr.key[0] ^= 1;
-  c.step(in);
+  h.step(in);
   EXPECT_FALSE(c.out().vd_valid);
   EXPECT_FALSE(c.out().eg_valid);
-  c.step(idle_in(false));
+  h.step(idle_in(false));
   EXPECT_TRUE(c.out().vd_valid);
   EXPECT_FALSE(c.out().vd_accept);
   EXPECT_EQ(c.out().vd_reason, u(Reason::kBadKey));
   EXPECT_TRUE(c.out().eg_valid);
   EXPECT_EQ(c.out().eg_cls, 1u);
   EXPECT_EQ(c.out().eg_hdr, expected_nack(in.ing_hdr, Reason::kBadKey, kKeyA));  // from the peer: keyed
-  c.step(idle_in(true));  // taken by the fabric at this edge
+  h.step(idle_in(true));  // taken by the fabric at this edge
   EXPECT_FALSE(c.out().eg_valid);
   EXPECT_FALSE(c.out().vd_valid);
 }
@@ -1737,21 +1737,21 @@ TEST_F(CoreTest, ConnectAckAndDoorbellLatency) {
   in.ing_hdr = make_header(Opcode::kConnect, kPeer, 1, 3, kNode, 0, static_cast<uint8_t>(tx));
   in.ing_hdr.key = kKeyA;
   stamp(in.ing_hdr);
-  c.step(in);
+  h.step(in);
   EXPECT_FALSE(c.out().eg_valid);
-  c.step(idle_in());
+  h.step(idle_in());
   ASSERT_TRUE(c.out().eg_valid);  // CONNECT -> CONNECT_ACK: 2 cycles
   EXPECT_EQ(c.out().eg_hdr.opcode, u(Opcode::kConnectAck));
-  c.step(idle_in());
+  h.step(idle_in());
   EXPECT_FALSE(c.out().eg_valid);
   // Doorbell -> DATA on egress in the cycle after the accepting edge.
-  c.step(reg_in(user(0, 9), true, ep_addr(static_cast<uint32_t>(tx), CMM_EP_DOORBELL_OFFSET), doorbell_word(4, 1)));
+  h.step(reg_in(user(0, 9), true, ep_addr(static_cast<uint32_t>(tx), CMM_EP_DOORBELL_OFFSET), doorbell_word(4, 1)));
   EXPECT_TRUE(c.out().reg_rsp_valid);
   ASSERT_TRUE(c.out().eg_valid);
   EXPECT_EQ(c.out().eg_cls, 0u);
   EXPECT_EQ(c.out().eg_hdr.opcode, u(Opcode::kData));
   EXPECT_EQ(c.out().eg_hdr.key, kKeyA);
-  c.step(idle_in());
+  h.step(idle_in());
   EXPECT_FALSE(c.out().eg_valid);
 }
 
@@ -1772,7 +1772,7 @@ TEST_F(CoreTest, OneDataHeaderPerCycleSustained) {
     }
     EXPECT_TRUE(c.out().reg_req_ready);
     const bool fire = in.ing_valid && c.out().ing_ready;
-    c.step(in);
+    h.step(in);
     ++edges;
     in.reg_req_valid = true;
     if (fire) ++sent;
@@ -1809,7 +1809,7 @@ TEST_F(CoreTest, OneNackPerCycleSustainedWhenEgressDrains) {
       EXPECT_EQ(c.out().eg_hdr.tag, nacks);
       ++nacks;
     }
-    c.step(in);
+    h.step(in);
     ++edges;
     if (fire) ++sent;
     if (c.out().vd_valid) ++verdicts;
@@ -1837,7 +1837,7 @@ TEST_F(CoreTest, BackpressureFillsQueuesThenNothingIsLost) {
   CmmCore& c = h.core;
   PinsIn blocked = reg_in(user(0, 6), true, ep_addr(tx, CMM_EP_DOORBELL_OFFSET), doorbell_word(16, 200), false);
   for (int i = 0; i < 5; ++i) {
-    c.step(blocked);  // not accepted: no response, nothing changes
+    h.step(blocked);  // not accepted: no response, nothing changes
     EXPECT_FALSE(c.out().reg_rsp_valid);
     EXPECT_FALSE(c.out().reg_req_ready);
     EXPECT_FALSE(c.out().ing_ready);
@@ -1903,8 +1903,8 @@ TEST_F(CoreTest, HazardConnectCommitAndDoorbellAtTheSameEdge) {
   PinsIn in = idle_in(false);
   in.ing_valid = true;
   in.ing_hdr = conn;
-  c.step(in);  // edge t-1: CONNECT into S1
-  c.step(reg_in(user(0, 9), true, ep_addr(tx, CMM_EP_DOORBELL_OFFSET), doorbell_word(8, 0x77), false));  // edge t
+  h.step(in);  // edge t-1: CONNECT into S1
+  h.step(reg_in(user(0, 9), true, ep_addr(tx, CMM_EP_DOORBELL_OFFSET), doorbell_word(8, 0x77), false));  // edge t
   EXPECT_EQ(c.out().reg_rsp_status, u(Rsp::kOk));  // the doorbell saw the stored key
   EXPECT_EQ(c.ep_state(tx), State::kOpen);
   h.settle();
@@ -1928,9 +1928,9 @@ TEST_F(CoreTest, HazardDoorbellOneEdgeBeforeConnectCommitIsRefused) {
   PinsIn in = reg_in(user(0, 9), true, ep_addr(tx, CMM_EP_DOORBELL_OFFSET), doorbell_word(8, 0x77), false);
   in.ing_valid = true;
   in.ing_hdr = conn;
-  c.step(in);  // CONNECT accepted and doorbell executed at the same edge: not committed yet
+  h.step(in);  // CONNECT accepted and doorbell executed at the same edge: not committed yet
   EXPECT_EQ(c.out().reg_rsp_status, u(Rsp::kReject));
-  c.step(idle_in(false));
+  h.step(idle_in(false));
   EXPECT_EQ(c.ep_state(tx), State::kOpen);
   h.settle();
   std::vector<EgRec> eg = h.take_egress();
@@ -1950,8 +1950,8 @@ TEST_F(CoreTest, HazardConnectCommandAndDataCommitAtTheSameEdge) {
   PinsIn in = idle_in(false);
   in.ing_valid = true;
   in.ing_hdr = data(1, 2, 0, static_cast<uint8_t>(rx), kKeyA, 8, 1);
-  c.step(in);                                                                               // DATA into S1
-  c.step(reg_in(kernel(0), true, CMM_CMD_OFFSET, cmd_word(Cmd::kConnect, rx), false));     // commit + CONNECT
+  h.step(in);                                                                               // DATA into S1
+  h.step(reg_in(kernel(0), true, CMM_CMD_OFFSET, cmd_word(Cmd::kConnect, rx), false));     // commit + CONNECT
   EXPECT_EQ(c.out().reg_rsp_status, u(Rsp::kOk));
   ASSERT_TRUE(c.out().vd_valid);
   EXPECT_FALSE(c.out().vd_accept);
@@ -1964,11 +1964,11 @@ TEST_F(CoreTest, HazardConnectCommandAndDataCommitAtTheSameEdge) {
   in.ing_hdr = make_header(Opcode::kConnectAck, kPeer, 1, 2, kNode, 0, static_cast<uint8_t>(rx));
   in.ing_hdr.key = kKeyA;
   stamp(in.ing_hdr);
-  c.step(in);
+  h.step(in);
   in.ing_hdr = data(1, 2, 0, static_cast<uint8_t>(rx), kKeyA, 8, 2);
-  c.step(in);  // ACK commits, DATA into S1
+  h.step(in);  // ACK commits, DATA into S1
   EXPECT_EQ(c.ep_state(rx), State::kOpen);
-  c.step(idle_in(false));
+  h.step(idle_in(false));
   ASSERT_TRUE(c.out().vd_valid);
   EXPECT_TRUE(c.out().vd_accept);
   EXPECT_EQ(c.rxq_count(rx), 1u);
@@ -2001,8 +2001,8 @@ TEST_F(CoreTest, HazardCloseCommandAtTheEdgeOfADataCommit) {
   PinsIn in = idle_in(false);
   in.ing_valid = true;
   in.ing_hdr = data(1, 2, 0, static_cast<uint8_t>(rx), kKeyA, 8, 1);
-  c.step(in);
-  c.step(reg_in(kernel(0), true, CMM_CMD_OFFSET, cmd_word(Cmd::kClose, rx), false));
+  h.step(in);
+  h.step(reg_in(kernel(0), true, CMM_CMD_OFFSET, cmd_word(Cmd::kClose, rx), false));
   // Delivered first, then flushed by the CLOSE.
   ASSERT_TRUE(c.out().vd_valid);
   EXPECT_TRUE(c.out().vd_accept);
@@ -2039,8 +2039,8 @@ TEST_F(CoreTest, HazardCloseCommandAtTheEdgeOfAConnectAck) {
   in.ing_hdr = make_header(Opcode::kConnectAck, kPeer, 1, 2, kNode, 0, static_cast<uint8_t>(rx));
   in.ing_hdr.key = kKeyA;
   stamp(in.ing_hdr);
-  c.step(in);
-  c.step(reg_in(kernel(0), true, CMM_CMD_OFFSET, cmd_word(Cmd::kClose, rx), false));
+  h.step(in);
+  h.step(reg_in(kernel(0), true, CMM_CMD_OFFSET, cmd_word(Cmd::kClose, rx), false));
   EXPECT_EQ(c.out().reg_rsp_status, u(Rsp::kOk));
   EXPECT_EQ(c.ep_state(rx), State::kAllocated);
   h.settle();
@@ -2060,8 +2060,8 @@ TEST_F(CoreTest, HazardRxPopAndDataToAFullQueueAtTheSameEdge) {
   PinsIn in = idle_in(false);
   in.ing_valid = true;
   in.ing_hdr = data(1, 2, 0, static_cast<uint8_t>(rx), kKeyA, 8, 4);
-  c.step(in);
-  c.step(reg_in(user(0, 5), true, ep_addr(rx, CMM_EP_RX_POP_OFFSET), 0, false));
+  h.step(in);
+  h.step(reg_in(user(0, 5), true, ep_addr(rx, CMM_EP_RX_POP_OFFSET), 0, false));
   ASSERT_TRUE(c.out().vd_valid);
   EXPECT_FALSE(c.out().vd_accept);
   EXPECT_EQ(c.out().vd_reason, u(Reason::kRxqFull));
@@ -2435,12 +2435,12 @@ TEST_F(CoreTest, InterruptLinesAreGatedByIrqEnable) {
   h.wr_ok(kernel(5), CMM_IRQ_ENABLE_OFFSET, bit(Irq::kErr) | bit(Irq::kMgmt));
   EXPECT_EQ(c.out().irq, 0u);
   // Enabling RX: line p=5 high, visible in the cycle after the write.
-  c.step(reg_in(kernel(5), true, CMM_IRQ_ENABLE_OFFSET, bit(Irq::kRx)));
+  h.step(reg_in(kernel(5), true, CMM_IRQ_ENABLE_OFFSET, bit(Irq::kRx)));
   EXPECT_EQ(c.out().irq, 1u << 5);
   // An ERR in partition 5 while only RX is enabled: no change; clearing RX drops the line.
   h.rd(user(5, 9), CMM_PART_INFO_OFFSET);
   EXPECT_EQ(h.irq_status(5), bit(Irq::kRx) | bit(Irq::kErr));
-  c.step(reg_in(kernel(5), true, CMM_IRQ_STATUS_OFFSET, bit(Irq::kRx)));
+  h.step(reg_in(kernel(5), true, CMM_IRQ_STATUS_OFFSET, bit(Irq::kRx)));
   EXPECT_EQ(c.out().irq, 0u);
   h.wr_ok(kernel(5), CMM_IRQ_ENABLE_OFFSET, 0x1F);
   EXPECT_EQ(c.out().irq, 1u << 5);

@@ -150,13 +150,22 @@ inline Header make_header(Opcode op, uint16_t src_node, uint8_t src_part, uint8_
 class Net;
 class CoreHarness;
 
-// Optional observer of every CoreHarness edge, called right after core.step()
-// with the inputs and the outputs before the edge (core.out() holds the ones
-// after it). rtl/ sets it to replay every directed test on the RTL core in
-// lockstep; unset, it costs one test of an empty std::function.
+// Optional observer of every CoreHarness edge (edge() and step()), called
+// right after core.step() with the inputs and the outputs before the edge
+// (core.out() holds the ones after it). rtl/ sets it to replay every directed
+// test on the RTL core in lockstep; unset, it costs one test of an empty
+// std::function. Tests step their cores only through the harness, so that
+// the replay sees every edge (it fails a core stepped behind its back).
 using EdgeHook = std::function<void(const CoreHarness&, const PinsIn&, const PinsOut& before)>;
 inline EdgeHook& edge_hook() {
   static EdgeHook hook;
+  return hook;
+}
+// Optional observer of the end of every CoreHarness (its destructor): the
+// replay checks there that no edge of the core escaped it.
+using EndHook = std::function<void(const CoreHarness&)>;
+inline EndHook& end_hook() {
+  static EndHook hook;
   return hook;
 }
 
@@ -174,6 +183,9 @@ class CoreHarness {
   // buffer of the MAC payload streams.
   CoreHarness(uint16_t node_id, const CoreParams& p, uint8_t quota = 2) : core(make_straps(node_id, quota), p) {
     core.set_full_parity_check(true);
+  }
+  ~CoreHarness() {
+    if (end_hook()) end_hook()(*this);
   }
   CoreHarness(const CoreHarness&) = delete;
   CoreHarness& operator=(const CoreHarness&) = delete;
@@ -205,6 +217,29 @@ class CoreHarness {
   uint32_t mac_beats_tx = 0, mac_beats_rx = 0;  // beats transferred
   // Inputs of the last edge (e.g. to check that the strong-mode pins stay idle).
   PinsIn last_in{};
+
+  // A test about to change the C++ core through a test-only back door (no
+  // pin does that to the RTL, e.g. set_link_ctr_for_test) says so first: the
+  // RTL replay of this core stops at its next edge (reported, not failed).
+  void note_backdoor(const char* what) { backdoor_ = what; }
+  const char* backdoor() const { return backdoor_; }
+
+  // One edge with inputs the test built itself (pin level): e.g. an ingress
+  // header and a register access at the same edge, back-to-back requests, or
+  // a request held while reg_req_ready is low. Recorded like edge() (egress,
+  // verdicts, the response exactly one cycle after acceptance) and seen by
+  // the edge hook, so the RTL replay covers it. The harness's own pins wait
+  // (queued headers stay queued). Weak cores only (the MAC payload streams
+  // are the harness's job).
+  void step(const PinsIn& in) {
+    EXPECT_FALSE(core.params().strong) << "CoreHarness::step: weak cores only";
+    const PinsOut before = core.out();
+    core.step(in);
+    last_in = in;
+    if (edge_hook()) edge_hook()(*this, in, before);
+    if (before.eg_valid && in.eg_ready) egress.push_back(EgRec{core.cycle(), before.eg_cls, before.eg_hdr, {}});
+    record(in.reg_req_valid && before.reg_req_ready);
+  }
 
   // One rising edge of this core only (inputs from the pending request, the
   // ingress queue and eg_ready); records what left, responses and verdicts.
@@ -308,15 +343,8 @@ class CoreHarness {
         snap.resize(CMM_FIELD_GET(req_wdata_, CMM_EP_DOORBELL_LEN), 0);
         tx_fifo_.push_back(snap);  // the DATA's payload when it leaves
       }
-      EXPECT_TRUE(o.reg_rsp_valid) << "register response not 1 cycle after acceptance";
-      rsp_ = RegRsp{o.reg_rsp_status, o.reg_rsp_rdata, o.reg_rsp_buf, o.reg_rsp_buf_slot, core.cycle()};
-      if (o.reg_rsp_status != u(Rsp::kOk)) {
-        EXPECT_EQ(o.reg_rsp_rdata, 0u) << "rdata must be 0 unless OK";
-      }
-    } else {
-      EXPECT_FALSE(o.reg_rsp_valid) << "response without a request";
     }
-    if (o.vd_valid) verdicts.push_back(VdRec{core.cycle(), o.vd_accept, o.vd_ep, o.vd_slot, o.vd_reason});
+    record(reg_fire);
   }
 
   // One cycle of the whole world (the Net if attached, else this core).
@@ -474,6 +502,23 @@ class CoreHarness {
   }
 
  private:
+  // After an edge: the register response (reg_fire: a request was accepted
+  // at it) and the verdict pulse.
+  void record(bool reg_fire) {
+    const PinsOut& o = core.out();
+    if (reg_fire) {
+      EXPECT_TRUE(o.reg_rsp_valid) << "register response not 1 cycle after acceptance";
+      rsp_ = RegRsp{o.reg_rsp_status, o.reg_rsp_rdata, o.reg_rsp_buf, o.reg_rsp_buf_slot, core.cycle()};
+      if (o.reg_rsp_status != u(Rsp::kOk)) {
+        EXPECT_EQ(o.reg_rsp_rdata, 0u) << "rdata must be 0 unless OK";
+      }
+    } else {
+      EXPECT_FALSE(o.reg_rsp_valid) << "response without a request";
+    }
+    if (o.vd_valid) verdicts.push_back(VdRec{core.cycle(), o.vd_accept, o.vd_ep, o.vd_slot, o.vd_reason});
+  }
+
+  const char* backdoor_ = nullptr;
   bool req_pending_ = false;
   std::vector<uint8_t> tx_snap_, rx_pay_;
   uint32_t tx_off_ = 0, rx_off_ = 0;

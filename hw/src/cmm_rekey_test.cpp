@@ -369,7 +369,7 @@ TEST_F(RekeyOff, NoBehaviourChange) {
                                         CMM_CMD_EP, c.rx_ep));
   EXPECT_EQ(hw.status, u(Rsp::kReject));
   EXPECT_EQ(rx.rejects(Reason::kReservedBits), 1u);
-  tx.core.set_key_use_for_test(c.tx_ep, 1000000);
+  tx.core.set_key_use_for_test(c.tx_ep, 1000000);  // rekey off: no pin shows it (the RTL replay goes on)
   for (uint32_t i = 0; i < 10; ++i) {
     ASSERT_EQ(send(i).status, u(Rsp::kOk)) << i;
     rx.settle();
@@ -498,6 +498,7 @@ INSTANTIATE_TEST_SUITE_P(Wire, RekeyReliable, ::testing::Values(Fault::kDrop, Fa
 // counter lands `margin` below its cap, the core then counts on and saturates.
 TEST(DvPreload, CountersLandBelowTheirCapsAndSaturate) {
   CoreHarness h{1};
+  h.note_backdoor("dv_preload_counters");  // the RTL replay stops here (no dv_preload_i pin in the replay)
   h.core.dv_preload_counters(2);
   EXPECT_EQ(h.core.reject_count(Reason::kBadCmd), 0xFFFFFFFDu);
   for (int i = 0; i < 3; ++i) {

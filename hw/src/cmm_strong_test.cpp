@@ -571,6 +571,7 @@ TEST_F(Strong, ForgedStrongControlPacketsAreBadMacAndChangeNothing) {
 // The wrap nonce never repeats: the CONNECT that would wrap the link's
 // 32-bit counter is refused KEY_EXHAUSTED until the link key is re-provisioned.
 TEST_F(Strong, LinkCounterNeverWrapsKeyExhaustedUntilReprovisioned) {
+  rx.note_backdoor("set_link_ctr_for_test");  // the RTL replay of rx stops here
   rx.core.set_link_ctr_for_test(2, 0xFFFFFFFEu);
   const Channel c = open();  // uses 0xFFFFFFFE
   const EgRec cn = last(rx, Opcode::kConnect);
