@@ -207,6 +207,10 @@ void Stimulus::clear_shadow() {
   script_active_ = false;
   hazard_ep_ = -1;
   seed_next_ = true;  // the platform seeds the key generator after every reset
+  if (closure_) {
+    seed_delay_ = chance(50) ? static_cast<int>(8 + r(56)) : 0;
+    kg_probe_ = true;
+  }
   if (long_ == Long::kArm || long_ == Long::kConnect || long_ == Long::kFlood) {
     long_ = Long::kArm;  // set it up again
     long_a_ = long_b_ = -1;
@@ -659,7 +663,9 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
 
   // Key generator seed: first cycle after every reset (sometimes all zero:
   // unseeded), rarely again (a reseed abandons the computation in flight).
-  if (seed_next_ || r(6000) == 0) {
+  const bool seed_due = seed_next_ && seed_delay_ == 0;
+  if (seed_next_ && seed_delay_ > 0) --seed_delay_;
+  if (seed_due || r(6000) == 0) {
     in.entropy_valid = true;
     in.entropy = chance(seed_next_ ? 10 : 40) ? Key{} : rand_key();  // zero: unseeded (KEY_GEN_NOT_READY)
     feature(in.entropy == Key{} ? "entropy_zero" : "entropy_seed");
@@ -698,6 +704,16 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
     }
   }
   // Register port: hold a request until it is accepted (valid/ready protocol).
+  if (!reg_pending_ && kg_probe_) {
+    kg_probe_ = false;
+    reg_ = RegOp{};
+    reg_.addr = CMM_KEYGEN_STATUS_OFFSET;
+    reg_.part = static_cast<uint8_t>(r(kNumPartitions));
+    reg_.priv = kKernel;
+    reg_.kind = OpKind::kBank;
+    reg_pending_ = true;
+    feature("keygen_probe_after_reset");
+  }
   if (!reg_pending_) {
     if (long_ == Long::kFlood && hazard_ep_ < 0 && !script_active_ && chance(85)) {
       reg_ = long_op();

@@ -163,6 +163,11 @@ class Stimulus {
   // storms are more frequent once the long-lived channel is done.
   bool closure_ = false;
   uint8_t storm_part_ = 0;
+  // Closure profile: after half of the resets the platform seeds the key
+  // generator only 8-63 cycles later, and the first register access is a
+  // KEYGEN_STATUS read (the generator's reset state is seen).
+  int seed_delay_ = 0;
+  bool kg_probe_ = false;
   // Owner-view phases: CST window accesses by the entry's own user thread
   // (its partition and pid): the masked owner view and the refused user writes.
   bool owner_view_ = false;
