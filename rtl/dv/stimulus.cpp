@@ -12,6 +12,10 @@ constexpr uint32_t cmdv(Cmd c) { return static_cast<uint32_t>(c); }
 constexpr uint8_t kKernel = static_cast<uint8_t>(Priv::kKernel);
 constexpr uint8_t kUser = static_cast<uint8_t>(Priv::kUser);
 constexpr uint32_t kIngQueueMax = 12;
+// DATA of the long-lived channel's flood: past 2^14, where tx_seq + nack_seq
+// (nack_seq just below tx_seq) first exceeds the 2^15 window, plus a margin
+// for replayed NACKs to arrive.
+constexpr uint32_t kLongData = 0x4000 + 0x800;
 
 uint32_t cmd_word(uint32_t cmd, uint32_t ep) {
   uint32_t w = 0;
@@ -27,7 +31,13 @@ const char* op_kind_name(OpKind k) {
   return n[static_cast<uint32_t>(k)];
 }
 
-Stimulus::Stimulus(uint64_t seed, const Straps& straps) : rng_(seed), straps_(straps) { new_phase(); }
+Stimulus::Stimulus(uint64_t seed, const Straps& straps) : rng_(seed), straps_(straps) {
+  // The closure profile, one seed in four (the CI subset's seed 4, soak seeds 1000, 1004, ...); the
+  // other seeds draw exactly as without it.
+  closure_ = (seed & 3) == 0;
+  if (closure_) long_ = Long::kArm;
+  new_phase();
+}
 
 Key Stimulus::rand_key() {
   Key k;
@@ -52,14 +62,75 @@ void Stimulus::new_phase() {
     feature("fault_storm_reset");
   }
   storm_ = chance(8);
+  if (long_ == Long::kArm || long_ == Long::kConnect || long_ == Long::kFlood) storm_ = false;  // its reset ends the channel
+  if (closure_ && long_ == Long::kDone && !storm_ && chance(20)) storm_ = true;
   if (storm_) {
     drain_ = false;
     storm_ep_ = pick_any_owned();
     if (storm_ep_ < 0) storm_ep_ = static_cast<int>(r(kNumEndpoints));
+    if (closure_) {
+      const int ow = ep_[static_cast<uint32_t>(storm_ep_)].owner;
+      storm_part_ = static_cast<uint8_t>(ow >= 0 ? ow : static_cast<int>(r(kNumPartitions)));
+    }
     feature("fault_storm_phase");
   }
   owner_view_ = chance(25);
   if (owner_view_) feature("owner_view_phase");
+  if (long_ == Long::kFlood) {
+    p_reg_ = 100;  // the register port and the egress at full rate
+    p_eg_ready_ = 100;
+  }
+}
+
+int Stimulus::unguarded(int ep) {
+  while (guarded(ep)) ep = static_cast<int>(r(kNumEndpoints));
+  return ep;
+}
+
+// End of a channel-setup script: the long-lived channel waits for its send
+// entry to accept the CONNECT (the CONNECT_ACK leaving it).
+void Stimulus::script_done() {
+  script_active_ = false;
+  ++cov_.script_channels;
+  if (script_.long_pair && long_ == Long::kArm) {
+    long_ = Long::kConnect;
+    long_t0_ = cycle_;
+    feature("long_channel_script");
+  }
+}
+
+// The sender's own user thread rings its doorbell.
+RegOp Stimulus::long_op() {
+  const EpShadow& b = ep_[static_cast<uint32_t>(long_b_)];
+  const uint32_t db = CMM_FIELD_SET(0u, CMM_EP_DOORBELL_LEN, 1 + r(kMaxMsgBytes));
+  RegOp o = ep_op(long_b_, true, CMM_EP_DOORBELL_OFFSET, db);
+  o.part = static_cast<uint8_t>(b.owner);
+  o.priv = kUser;
+  o.pid = b.pid;
+  return o;
+}
+
+// A replayed (stale) NACK of one of the channel's first DATA, proven with the
+// channel's ids, generations and key: believed only inside the NACK window.
+void Stimulus::craft_long_nack() {
+  const EpShadow& s = ep_[static_cast<uint32_t>(long_b_)];
+  Header h;
+  h.opcode = op(Opcode::kNack);
+  h.aux = op(Opcode::kData);
+  h.dst_node = straps_.node_id;
+  h.dst_part = static_cast<uint8_t>(s.owner);
+  h.dst_ep = static_cast<uint8_t>(long_b_);
+  h.src_node = s.rnode;
+  h.src_part = s.rpart;
+  h.src_ep = s.rep;
+  h.src_gen = s.rgen;
+  h.dst_gen = s.gen;
+  h.key = s.key;
+  h.reason = static_cast<uint8_t>(chance(50) ? Reason::kRxqFull : Reason::kSeqGap);
+  h.tag = static_cast<uint16_t>(1 + r(3));
+  h.seq = static_cast<uint16_t>(r(8));
+  feature("long_stale_nack");
+  if (ingq_.size() < kIngQueueMax) ingq_.push_back(h);
 }
 
 // Fault storm: the kernel agents of every partition look at their logs
@@ -72,6 +143,31 @@ RegOp Stimulus::storm_op() {
   o.part = static_cast<uint8_t>(r(kNumPartitions));
   o.priv = kKernel;
   o.kind = OpKind::kBank;
+  if (closure_ && chance(75)) {
+    o.part = storm_part_;
+    const uint32_t k = r(12);
+    if (k == 0) {
+      o.write = true;
+      o.addr = CMM_IRQ_STATUS_OFFSET;  // W1C: the next ALARM / EXC is set from 0
+      o.wdata = CMM_IRQ_STATUS_WMASK;
+      feature("storm_irq_clear");
+      return o;
+    }
+    if (k == 1) {
+      o.write = true;
+      o.addr = CMM_IRQ_ENABLE_OFFSET;
+      o.wdata = 1u << static_cast<uint32_t>(chance(50) ? Irq::kAlarm : Irq::kExc);
+      feature("storm_irq_enable");
+      return o;
+    }
+    if (k == 2) {
+      o.write = true;
+      o.addr = CMM_ALARM_CFG_OFFSET;
+      o.wdata = CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_ALARM_CFG_THRESH, 1u), CMM_ALARM_CFG_WINDOW_LOG2, 4 + r(4));
+      feature("storm_alarm_cfg");
+      return o;
+    }
+  }
   if (chance(8)) {
     o.write = true;
     o.addr = CMM_ALARM_CFG_OFFSET;
@@ -111,13 +207,22 @@ void Stimulus::clear_shadow() {
   script_active_ = false;
   hazard_ep_ = -1;
   seed_next_ = true;  // the platform seeds the key generator after every reset
+  if (closure_) {
+    seed_delay_ = chance(50) ? static_cast<int>(8 + r(56)) : 0;
+    kg_probe_ = true;
+  }
+  if (long_ == Long::kArm || long_ == Long::kConnect || long_ == Long::kFlood) {
+    long_ = Long::kArm;  // set it up again
+    long_a_ = long_b_ = -1;
+  }
 }
 
 int Stimulus::pick_owned(int part) {
   int cand[kNumEndpoints];
   int n = 0;
   for (uint32_t e = 0; e < kNumEndpoints; ++e)
-    if (ep_[e].owner >= 0 && (part < 0 || ep_[e].owner == part)) cand[n++] = static_cast<int>(e);
+    if (ep_[e].owner >= 0 && (part < 0 || ep_[e].owner == part) && !guarded(static_cast<int>(e)))
+      cand[n++] = static_cast<int>(e);
   return n ? cand[r(static_cast<uint32_t>(n))] : -1;
 }
 
@@ -127,7 +232,8 @@ int Stimulus::pick_keyed(uint8_t dir) {
   int cand[kNumEndpoints];
   int n = 0;
   for (uint32_t e = 0; e < kNumEndpoints; ++e)
-    if (ep_[e].owner >= 0 && ep_[e].key_valid && ep_[e].dir == dir) cand[n++] = static_cast<int>(e);
+    if (ep_[e].owner >= 0 && ep_[e].key_valid && ep_[e].dir == dir && !guarded(static_cast<int>(e)))
+      cand[n++] = static_cast<int>(e);
   return n ? cand[r(static_cast<uint32_t>(n))] : -1;
 }
 
@@ -252,14 +358,37 @@ bool Stimulus::script_op(RegOp& o) {
       break;
     case 19:
       if (!s.set_key_first) {
-        script_active_ = false;
-        ++cov_.script_channels;
+        script_done();
+        return false;
+      }
+      if (closure_ && !s.hwkey && !s.close_sent && chance(50)) {
+        // Closure profile: the peer's CLOSE reaches the receive entry keyed by
+        // SET_KEY while it is still AUTHORIZED (a stray CLOSE: counted, ignored).
+        s.close_sent = true;
+        const EpShadow& a = ep_[static_cast<uint32_t>(s.ea)];
+        Header h;
+        h.opcode = op(Opcode::kClose);
+        h.dst_node = straps_.node_id;
+        h.dst_part = s.pa;
+        h.dst_ep = static_cast<uint8_t>(s.ea);
+        h.src_node = a.rnode;
+        h.src_part = a.rpart;
+        h.src_ep = a.rep;
+        h.src_gen = a.rgen;
+        h.dst_gen = a.gen;
+        h.key = a.key;
+        ingq_.push_front(h);
+        s.hold = 24;
+        feature("close_at_keyed_authorized");
+      }
+      if (s.hold > 0) {
+        --s.hold;
         return false;
       }
       o = cmd_op(s.pa, cmdv(Cmd::kConnect), static_cast<uint32_t>(s.ea));
       if (s.hwkey && chance(50)) o.wdata = CMM_FIELD_SET(o.wdata, CMM_CMD_HWKEY, 1u);  // ignored: key stored
       break;
-    default: script_active_ = false; ++cov_.script_channels; return false;
+    default: script_done(); return false;
   }
   o.script = true;
   s.waiting = true;
@@ -289,6 +418,7 @@ RegOp Stimulus::random_op() {
     // Command.
     int ep = pick_owned(part);
     if (ep < 0 || chance(15)) ep = static_cast<int>(r(kNumEndpoints));
+    ep = unguarded(ep);
     uint32_t epv = static_cast<uint32_t>(ep);
     if (chance(3)) epv = chance(50) ? kNumEndpoints : r(256);  // out of range, often just past the table
     static const Cmd w[] = {Cmd::kNop, Cmd::kAlloc, Cmd::kAlloc, Cmd::kAlloc, Cmd::kAuthorize, Cmd::kAuthorize,
@@ -349,6 +479,7 @@ RegOp Stimulus::random_op() {
     // CST window.
     int ep = pick_owned(part);
     if (ep < 0 || chance(25)) ep = static_cast<int>(r(kNumEndpoints));
+    ep = unguarded(ep);
     const uint32_t off = 4 * r(CMM_CST_STRIDE / 4);  // incl. CST_GEN, CST_SEQ and unmapped offsets
     o.addr = CMM_CST_BASE + static_cast<uint32_t>(ep) * CMM_CST_STRIDE + off;
     if (off == CMM_CST_GEN_OFFSET && chance(75)) {
@@ -427,6 +558,7 @@ void Stimulus::craft_ingress() {
   int e = k < 40 && chance(70) ? pick_keyed(static_cast<uint8_t>(Dir::kRecv)) : pick_any_owned();
   if (e < 0) e = pick_any_owned();
   if (e < 0 || chance(8)) e = static_cast<int>(r(kNumEndpoints));
+  e = unguarded(e);
   EpShadow& s = ep_[static_cast<uint32_t>(e)];
   h.dst_node = straps_.node_id;
   h.dst_part = s.owner >= 0 ? static_cast<uint8_t>(s.owner) : static_cast<uint8_t>(r(kNumPartitions));
@@ -519,7 +651,7 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
   }
   in.cycle = timebase_;
   rst_n = true;
-  if (reset_left_ == 0 && r(40000) == 0) reset_left_ = 1 + static_cast<int>(r(3));
+  if (reset_left_ == 0 && r(40000) == 0 && !guarded(long_b_)) reset_left_ = 1 + static_cast<int>(r(3));
   if (reset_left_ > 0) {
     --reset_left_;
     rst_n = false;
@@ -531,7 +663,9 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
 
   // Key generator seed: first cycle after every reset (sometimes all zero:
   // unseeded), rarely again (a reseed abandons the computation in flight).
-  if (seed_next_ || r(6000) == 0) {
+  const bool seed_due = seed_next_ && seed_delay_ == 0;
+  if (seed_next_ && seed_delay_ > 0) --seed_delay_;
+  if (seed_due || r(6000) == 0) {
     in.entropy_valid = true;
     in.entropy = chance(seed_next_ ? 10 : 40) ? Key{} : rand_key();  // zero: unseeded (KEY_GEN_NOT_READY)
     feature(in.entropy == Key{} ? "entropy_zero" : "entropy_seed");
@@ -543,6 +677,7 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
     in.fault_table = static_cast<uint8_t>(r(2));
     const int e = storm_ && chance(85) ? storm_ep_ : pick_any_owned();
     in.fault_entry = static_cast<uint8_t>(e >= 0 && chance(70) ? e : static_cast<int>(r(kNumEndpoints + 4)));
+    if (guarded(in.fault_entry)) in.fault_entry = static_cast<uint8_t>(kNumEndpoints + r(4));  // off the table
     if (storm_) feature("storm_fault");
     const uint32_t nbits = in.fault_table ? 131 : 101;  // protected bits + parity
     in.fault_bit = static_cast<uint8_t>(chance(95) ? r(nbits) : r(256));
@@ -555,9 +690,35 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
     }
   }
 
+  // Long-lived channel: flood once the send entry holds the key (it answered the CONNECT).
+  if (long_ == Long::kConnect) {
+    if (ep_[static_cast<uint32_t>(long_b_)].key_valid) {
+      long_ = Long::kFlood;
+      p_reg_ = 100;
+      p_eg_ready_ = 100;
+      feature("long_channel_open");
+    } else if (cycle_ - long_t0_ > 4096) {
+      long_ = Long::kArm;  // the CONNECT got lost: another script
+      long_a_ = long_b_ = -1;
+      feature("long_channel_retry");
+    }
+  }
   // Register port: hold a request until it is accepted (valid/ready protocol).
+  if (!reg_pending_ && kg_probe_) {
+    kg_probe_ = false;
+    reg_ = RegOp{};
+    reg_.addr = CMM_KEYGEN_STATUS_OFFSET;
+    reg_.part = static_cast<uint8_t>(r(kNumPartitions));
+    reg_.priv = kKernel;
+    reg_.kind = OpKind::kBank;
+    reg_pending_ = true;
+    feature("keygen_probe_after_reset");
+  }
   if (!reg_pending_) {
-    if (hazard_ep_ >= 0) {
+    if (long_ == Long::kFlood && hazard_ep_ < 0 && !script_active_ && chance(85)) {
+      reg_ = long_op();
+      reg_pending_ = true;
+    } else if (hazard_ep_ >= 0) {
       reg_ = hazard_op(hazard_ep_, hazard_opc_);
       reg_pending_ = true;
     } else if (script_active_) {
@@ -584,11 +745,15 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
         script_.set_key_first = chance(25);
         script_.hwkey = chance(35);
         if (script_.hwkey) feature("hwkey_script");
-        if (chance(3)) {
+        if (long_ == Long::kArm) {
+          script_.long_pair = true;  // a clean loopback pair, guarded from its ALLOCs on
+          script_.rnode = straps_.node_id;
+        }
+        if (chance(3) && !script_.long_pair) {
           script_.key = Key{};
           feature("script_zero_key");
         }
-        if (chance(3)) {
+        if (chance(3) && !script_.long_pair) {
           script_.skip_word = static_cast<int>(r(kKeyWords));
           feature("script_incomplete_key");
         }
@@ -616,6 +781,7 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
   }
 
   // Ingress: loopback and crafted headers.
+  if (long_ == Long::kFlood && r(40) == 0) craft_long_nack();
   if (chance(p_ing_)) craft_ingress();
   if (!ing_pending_ && !ingq_.empty()) {
     ing_ = ingq_.front();
@@ -636,6 +802,7 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
     script_.waiting = false;
     if (!ok) {
       script_active_ = false;
+      if (script_.long_pair && long_ == Long::kArm) long_a_ = long_b_ = -1;  // another script
     } else {
       ++script_.step;
     }
@@ -657,6 +824,10 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
           ep_[i].gen = static_cast<uint8_t>(g + 1);  // a new epoch
           if (o.script && script_active_ && script_.step == 1) script_.ea = static_cast<int>(i);
           if (o.script && script_active_ && script_.step == 2) script_.eb = static_cast<int>(i);
+          if (o.script && script_active_ && script_.long_pair && long_ == Long::kArm) {
+            long_a_ = script_.ea;
+            long_b_ = script_.eb;
+          }
           break;
         }
       return;
@@ -682,6 +853,11 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
     return;
   }
   if (!ok) return;
+  if (o.kind == OpKind::kDoorbell && o.write && o.ep == long_b_ && long_ == Long::kFlood &&
+      ++long_sent_ >= kLongData) {
+    long_ = Long::kDone;  // unguarded: the random traffic closes it some day
+    feature("long_channel_done");
+  }
   // Seen at the pins: the new state registers hold something.
   if (!o.write && rdata != 0) {
     if (o.addr == CMM_ALARM_COUNT_OFFSET) feature("read_alarm_count_nonzero");
@@ -742,6 +918,17 @@ void Stimulus::on_egress(const Header& h) {
     // Loopback through a faulty fabric: lost, duplicated, reordered.
     if (h.opcode == op(Opcode::kData) && h.dst_ep < kNumEndpoints)
       ep_[h.dst_ep].seq_out = static_cast<uint16_t>(h.seq + 1);
+    if (guarded(h.src_ep) && guarded(h.dst_ep)) {
+      // The long-lived channel: its setup and NACKs arrive; 7 of 8 flood DATA are lost.
+      if (h.opcode == op(Opcode::kData) && r(8) != 0) {
+        feature("long_fabric_loss");
+        return;
+      }
+      if (h.opcode != op(Opcode::kData)) {
+        if (ingq_.size() < kIngQueueMax) ingq_.push_back(h);
+        return;
+      }
+    }
     const uint32_t f = r(100);
     if (f < 6 || ingq_.size() >= kIngQueueMax) {
       if (f < 6) feature("loopback_drop");
@@ -823,7 +1010,7 @@ void Stimulus::observe(const PinsIn& in, bool rst_n, const PinsOut& before, cons
     s1_ = ing_;
     ing_pending_ = false;
     on_ingress(ing_);
-    if (ing_.dst_ep < kNumEndpoints && !reg_pending_ && chance(30)) {
+    if (ing_.dst_ep < kNumEndpoints && !reg_pending_ && !guarded(ing_.dst_ep) && chance(30)) {
       hazard_ep_ = ing_.dst_ep;
       hazard_opc_ = ing_.opcode;
     }

@@ -85,7 +85,13 @@ class Stimulus {
     int skip_word = -1;      // KEY word not written (KEY_INCOMPLETE), -1 none
     bool set_key_first = false;  // SET_KEY, then CONNECT (which then ignores the empty staging)
     bool hwkey = false;          // the key comes from the hardware generator (CMD.HWKEY), no KEY writes
+    bool long_pair = false;      // sets up the long-lived channel (long_)
+    bool close_sent = false;     // closure profile: the peer's CLOSE sent between SET_KEY and CONNECT
+    int hold = 0;                // register slots to wait before the next step (that CLOSE arrives first)
   };
+  // Long-lived-channel mode: off, waiting for its channel-setup script,
+  // waiting for the send entry to open, flooding, done.
+  enum class Long : uint8_t { kOff, kArm, kConnect, kFlood, kDone };
 
   uint32_t r(uint32_t n) { return n ? static_cast<uint32_t>(rng_() % n) : 0; }
   bool chance(uint32_t percent) { return r(100) < percent; }
@@ -107,6 +113,15 @@ class Stimulus {
   void on_egress(const Header& h);
   void on_ingress(const Header& h);
   void clear_shadow();
+  // Long-lived channel: its two entries are kept out of every destructive draw.
+  bool guarded(int ep) const {
+    return ep >= 0 && (long_ == Long::kArm || long_ == Long::kConnect || long_ == Long::kFlood) &&
+           (ep == long_a_ || ep == long_b_);
+  }
+  int unguarded(int ep);  // ep, or a random endpoint that is not guarded
+  void script_done();
+  RegOp long_op();
+  void craft_long_nack();
 
   std::mt19937_64 rng_;
   Straps straps_;
@@ -141,9 +156,32 @@ class Stimulus {
   // full log (log_update_t) and the exception's alarm.
   bool storm_ = false;
   int storm_ep_ = -1;
+  // Closure profile (seeds = 0 mod 4, see long_): the storm's register
+  // traffic is aimed at the partition owning storm_ep_ (the log its
+  // exceptions go to): IRQ_STATUS clears, one-bit IRQ_ENABLE (EXC or ALARM,
+  // so the irq pin shows them), threshold-1 alarms in short windows; and
+  // storms are more frequent once the long-lived channel is done.
+  bool closure_ = false;
+  uint8_t storm_part_ = 0;
+  // Closure profile: after half of the resets the platform seeds the key
+  // generator only 8-63 cycles later, and the first register access is a
+  // KEYGEN_STATUS read (the generator's reset state is seen).
+  int seed_delay_ = 0;
+  bool kg_probe_ = false;
   // Owner-view phases: CST window accesses by the entry's own user thread
   // (its partition and pid): the masked owner view and the refused user writes.
   bool owner_view_ = false;
+  // Long-lived-channel mode (issue 13 items 2-3), seeds = 0 mod 4 only (the
+  // other seeds draw exactly as before): a loopback channel pair set up by a
+  // clean script, guarded against CLOSE/FREE/faults/resets/storms, then
+  // flooded with doorbells (kLongData DATA, ~0.8 per cycle) through a fabric
+  // that loses 7 of 8 of them (the receiver's RXQ_FULL / SEQ_GAP NACKs keep
+  // nack_seq just below tx_seq), while replayed NACKs of DATA seq 0..7 reach
+  // the sender: the doorbell's NACK-window drag past tx_seq = 2^14.
+  Long long_ = Long::kOff;
+  int long_a_ = -1, long_b_ = -1;  // receive / send entry of the long-lived channel
+  uint32_t long_sent_ = 0;         // doorbells accepted on long_b_
+  uint64_t long_t0_ = 0;           // cycle the setup script ended
   StimCoverage cov_;
 };
 
