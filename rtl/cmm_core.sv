@@ -67,6 +67,15 @@
 `define CMM_COMB(n) always_comb begin : n
 `define CMM_COMB_END end
 `endif
+// Row guard of the table loops. Default: empty (every row, every time).
+// CMM_ONE_PASS: only the rows an edge may change or changed at the last edge
+// (the *_act masks of p_flops); the others still hold their values
+// (docs/rtl.md "Evaluation per cycle").
+`ifdef CMM_ONE_PASS
+`define CMM_ACT(m) if (m)
+`else
+`define CMM_ACT(m)
+`endif
 
 module cmm_core #(
   // Strong mode (docs/strong-mode.md 11). STRONG = 0: the core before strong
@@ -312,6 +321,16 @@ module cmm_core #(
   localparam logic [31:0] ML_C = (MAC_L > 255) ? 32'd255 : 32'(MAC_L);
   logic                  cst_mode_q [NEP], cst_mode_n [NEP], cst_mode_m [NEP];  // CST_CTRL.MODE (parity, fault bit 101)
   logic                  wi_mode, wr_mode;
+`ifdef CMM_ONE_PASS
+  // Rows (entries, partitions, reject counters, egress slots) whose derived
+  // copies (*_d, *_t, *_m, *_n) and flops are evaluated at this edge: those
+  // the edge may change (*_now) and those it changed at the last edge
+  // (*_prev, restored). Every other row's copies still equal its *_q.
+  logic [NEP-1:0]          cst_act, cst_now, cst_prev = '1;
+  logic [NPART-1:0]        part_act, part_now, part_prev = '1;
+  logic [REASON_COUNT-1:0] rej_act, rej_now, rej_prev = '1;
+  logic [EGQ_DEPTH-1:0]    egq_now [2], egq_prev [2];
+`endif
   // Link-key table (packed: one flop vector per field): no read path (I1).
   logic [NLINK*KEY_BITS-1:0] link_key_q, link_key_n;  // entry n: bits n*KEY_BITS +: KEY_BITS
   logic [NLINK-1:0]      link_valid_q, link_valid_n;
@@ -2024,7 +2043,7 @@ module cmm_core #(
   // the first is reported.
   `CMM_COMB(p_flt)
     ft_v = 1'b0;  ft_idx = '0;  ft_tab = 1'b0;
-    for (int k = 0; k < NEP; k++) begin
+    for (int k = 0; k < NEP; k++) `CMM_ACT(cst_act[k]) begin
       cst_pk_q[k] = {cst_rx_seq_q[k], cst_tx_seq_q[k], cst_rgen_q[k], cst_gen_q[k], cst_rep_q[k], cst_rpart_q[k],
                      cst_rnode_q[k], cst_owner_pid_q[k], cst_owner_part_q[k], cst_dir_q[k], cst_state_q[k]};
       cst_bad[k] = (^cst_pk_q[k]) ^ cst_mode_q[k] ^ cst_par_q[k];  // MODE is under parity (0 without strong mode)
@@ -2084,7 +2103,7 @@ module cmm_core #(
   // ---- partition state after the detection: that exception, and IRQ ALARM
   // + ALARM_COUNT in every partition (a hardware fault concerns every kernel).
   `CMM_COMB(p_flt_part)
-    for (int p = 0; p < NPART; p++) begin
+    for (int p = 0; p < NPART; p++) `CMM_ACT(part_act[p]) begin
       irq_status_t[p] = irq_status_q[p];
       if (wt_v && wt_idx == PI'(p)) begin
         irq_status_t[p] = irq_status_t[p] | wt_irq_status;
@@ -2212,7 +2231,7 @@ module cmm_core #(
 
   // ---- mid-edge state: the entry wi_idx written back, ingress events applied
   `CMM_COMB(p_mid_cst)
-    for (int k = 0; k < NEP; k++) begin
+    for (int k = 0; k < NEP; k++) `CMM_ACT(cst_act[k]) begin
       if (wi_idx == EPI'(k)) begin
         cst_state_m[k] = wi_state;
         cst_dir_m[k] = wi_dir;
@@ -2261,7 +2280,7 @@ module cmm_core #(
 
   // Receive slots: written only by a delivery (step 3); storage, not reset.
   `CMM_COMB(p_rxq)
-    for (int k = 0; k < NEP; k++)
+    for (int k = 0; k < NEP; k++) `CMM_ACT(cst_act[k])
       for (int s = 0; s < RXQ_DEPTH; s++) begin
         rxq_len_n[k][s] = rxq_len_q[k][s];
         rxq_tag_n[k][s] = rxq_tag_q[k][s];
@@ -2275,7 +2294,7 @@ module cmm_core #(
   // Saturating counts commute: the two reject events and the detection's
   // TABLE_FAULT count in any order give the C++ result.
   `CMM_COMB(p_mid_cnt)
-    for (int r = 0; r < REASON_COUNT; r++) begin
+    for (int r = 0; r < REASON_COUNT; r++) `CMM_ACT(rej_act[r]) begin
       rej_m[r] = rej_q[r];
       if (ev_i_rej_v && ev_i_rej_r == RSN_W'(r)) rej_m[r] = sat_inc(rej_m[r]);
       if (ev_i_rej2_v && ev_i_rej2_r == RSN_W'(r)) rej_m[r] = sat_inc(rej_m[r]);
@@ -2286,7 +2305,7 @@ module cmm_core #(
   `CMM_COMB_END
 
   `CMM_COMB(p_mid_part)
-    for (int p = 0; p < NPART; p++) begin
+    for (int p = 0; p < NPART; p++) `CMM_ACT(part_act[p]) begin
       irq_status_m[p] = irq_status_t[p];
       if (ev_i_irq_part == PART_ID_BITS'(p)) irq_status_m[p] = irq_status_m[p] | ev_i_irq_mask;
       if (wl_v && wl_idx == PI'(p)) begin
@@ -2407,7 +2426,7 @@ module cmm_core #(
   // events applied; synchronous reset (storage is not cleared: it is only
   // visible below its count, and every count resets).
   `CMM_COMB(p_fin_cst)
-    for (int k = 0; k < NEP; k++) begin
+    for (int k = 0; k < NEP; k++) `CMM_ACT(cst_act[k]) begin
       if (wr_idx == EPI'(k)) begin
         cst_state_n[k] = wr_state;
         cst_dir_n[k] = wr_dir;
@@ -2479,7 +2498,7 @@ module cmm_core #(
   // Saturating counts commute: one reject plus ev_r_flush RXQ_FLUSHED counts
   // in any order give the C++ result.
   `CMM_COMB(p_fin_cnt)
-    for (int r = 0; r < REASON_COUNT; r++) begin
+    for (int r = 0; r < REASON_COUNT; r++) `CMM_ACT(rej_act[r]) begin
       rej_n[r] = rej_m[r];
       if (ev_r_rej_v && ev_r_rej_r == RSN_W'(r)) rej_n[r] = sat_inc(rej_n[r]);
       if (RSN_W'(r) == RSN_W'(REASON_RXQ_FLUSHED))
@@ -2494,7 +2513,7 @@ module cmm_core #(
   `CMM_COMB_END
 
   `CMM_COMB(p_fin_part)
-    for (int p = 0; p < NPART; p++) begin
+    for (int p = 0; p < NPART; p++) `CMM_ACT(part_act[p]) begin
       if (wp_idx == PI'(p)) begin
         key_stage_n[p] = wp_key_stage;    cmd_status_n[p] = wp_cmd_status;
         key_wr_n[p] = wp_key_wr;          key_pid_n[p] = wp_key_pid;
@@ -2631,7 +2650,7 @@ module cmm_core #(
   `CMM_COMB(p_egq)
     for (int s = 0; s < EGQ_DEPTH; s++) egq_wrap_n[s] = egq_wrap_q[s];
     for (int c = 0; c < 2; c++) begin
-      for (int s = 0; s < EGQ_DEPTH; s++) egq_n[c][s] = egq_q[c][s];
+      for (int s = 0; s < EGQ_DEPTH; s++) `CMM_ACT(egq_prev[c][s]) egq_n[c][s] = egq_q[c][s];
       egq_head_n[c] = egq_head_q[c];
       egq_count_n[c] = egq_count_q[c];
       if (eg_valid_o && eg_ready_i && eg_cls_o == 1'(c)) begin
@@ -2642,6 +2661,9 @@ module cmm_core #(
         for (int s = 0; s < EGQ_DEPTH; s++)
           if (EGQ_IW'((32'(egq_head_n[c]) + 32'(egq_count_n[c])) % EGQ_DEPTH) == EGQ_IW'(s)) begin
             egq_n[c][s] = (c == 1) ? eg_rsp_h : eg_req_h;
+`ifdef CMM_ONE_PASS
+            egq_now[c][s] = 1'b1;
+`endif
             if (c == 0) egq_wrap_n[s] = eg_req_wrap;
           end
         egq_count_n[c] = egq_count_n[c] + EGQ_CW'(1);
@@ -2784,7 +2806,7 @@ module cmm_core #(
   // this edge's update; the parity stored is that of the written value, so the
   // flip (of a field or of the parity bit) is a mismatch at the next edge.
   `CMM_COMB(p_fault)
-    for (int k = 0; k < NEP; k++) begin
+    for (int k = 0; k < NEP; k++) `CMM_ACT(cst_act[k]) begin
       cst_flip[k] = '0;
       ckt_flip[k] = '0;
       if (fault_valid_i && rst_ni && fault_entry_i == EP_ID_BITS'(k)) begin
@@ -2805,15 +2827,47 @@ module cmm_core #(
   // ------------------------------------------------------------------ flops
 `ifdef CMM_ONE_PASS
   always @(`CMM_CLK_EDGE) begin : p_flops
-    // Source order is dependency order (no loop between the blocks).
-    p_flt_t(); p_flt_log_t(); p_flt_part_t(); p_kg_mid_t(); p_ing_t(); p_ing_log_t(); p_mid_cst_t(); p_rxq_t();
-    p_mid_cnt_t(); p_mid_part_t(); p_reg_t(); p_reg_log_t(); p_fin_cst_t(); p_fin_cnt_t(); p_fin_part_t();
-    p_eg_hdr0_t(); p_eg_hdr_t(); p_egq_t(); p_s1_t(); p_link_t(); p_mac_t(); p_kg_t(); p_fault_t();
+    // Source order is dependency order (no loop between the blocks). The row
+    // masks grow as the rows an edge touches become known, each before the
+    // first block that writes those rows: the entry in S1 (wi_idx), a
+    // detection (every partition: ALARM), the ingress events' partitions and
+    // reasons, the register access's entry and partition, the fault entry.
+    // Reset: every row.
+    cst_now = {NEP{!rst_ni}} | (NEP'(1) << s1_q[HDR_DST_EP_LSB +: EPI]);
+    part_now = {NPART{!rst_ni}};
+    rej_now = {REASON_COUNT{!rst_ni}};
+    cst_act = cst_prev | cst_now;  part_act = part_prev | part_now;  rej_act = rej_prev | rej_now;
+    p_flt_t();
+    cst_now = cst_now | (flt & cst_act);  // rewritten with FAULT and a fresh parity
+    if (ft_v) begin
+      part_now = '1;
+      rej_now = rej_now | (REASON_COUNT'(1) << REASON_TABLE_FAULT);
+    end
+    part_act = part_prev | part_now;  rej_act = rej_prev | rej_now;
+    p_flt_log_t(); p_flt_part_t(); p_kg_mid_t(); p_ing_t(); p_ing_log_t(); p_mid_cst_t(); p_rxq_t();
+    if (ev_i_rej_v) rej_now = rej_now | (REASON_COUNT'(1) << ev_i_rej_r);
+    if (ev_i_rej2_v) rej_now = rej_now | (REASON_COUNT'(1) << ev_i_rej2_r);
+    if (ev_i_irq_mask != '0) part_now = part_now | (NPART'(1) << ev_i_irq_part);
+    if (wl_v) part_now = part_now | (NPART'(1) << wl_idx);
+    if (ev_i_mq_v) part_now = part_now | (NPART'(1) << ev_i_mq_part);
+    part_act = part_prev | part_now;  rej_act = rej_prev | rej_now;
+    p_mid_cnt_t(); p_mid_part_t(); p_reg_t(); p_reg_log_t();
+    cst_now = cst_now | (NEP'(1) << wr_idx);
+    part_now = part_now | (NPART'(1) << wp_idx);
+    if (ev_r_rej_v) rej_now = rej_now | (REASON_COUNT'(1) << ev_r_rej_r);
+    if (ev_r_flush != '0) rej_now = rej_now | (REASON_COUNT'(1) << REASON_RXQ_FLUSHED);
+    cst_act = cst_prev | cst_now;  part_act = part_prev | part_now;  rej_act = rej_prev | rej_now;
+    p_fin_cst_t(); p_fin_cnt_t(); p_fin_part_t();
+    egq_now[0] = '0;  egq_now[1] = '0;
+    p_eg_hdr0_t(); p_eg_hdr_t(); p_egq_t(); p_s1_t(); p_link_t(); p_mac_t(); p_kg_t();
+    if (fault_valid_i && rst_ni) cst_now = cst_now | (NEP'(1) << fault_entry_i);
+    cst_act = cst_prev | cst_now;
+    p_fault_t();
     u_kg.step_t(kg_start, kg_adv, kg_step, kg_key_n, kg_ctr_n, 64'(cfg_node_id_i), rst_ni);
 `else
   always_ff @(`CMM_CLK_EDGE) begin : p_flops
 `endif
-    for (int e = 0; e < NEP; e++) begin
+    for (int e = 0; e < NEP; e++) `CMM_ACT(cst_act[e]) begin
       // Protected fields with the injected fault (an SEU after the update).
       cst_state_q[e] <= cst_pk_n[e][0 +: STATE_W];
       cst_dir_q[e] <= cst_pk_n[e][CP_DIR];
@@ -2846,7 +2900,7 @@ module cmm_core #(
     tf_count_q <= tf_count_n;  tf_ep_q <= tf_ep_n;  tf_tab_q <= tf_tab_n;
     kg_key_q <= kg_key_n;      kg_ctr_q <= kg_ctr_n;  kg_cnt_q <= kg_cnt_n;
     kg_ready_q <= kg_ready_n;  kg_seeded_q <= kg_seeded_n;
-    for (int p = 0; p < NPART; p++) begin
+    for (int p = 0; p < NPART; p++) `CMM_ACT(part_act[p]) begin
       key_stage_q[p] <= key_stage_n[p];   cmd_status_q[p] <= cmd_status_n[p];
       key_wr_q[p] <= key_wr_n[p];         key_pid_q[p] <= key_pid_n[p];
       irq_status_q[p] <= irq_status_n[p]; irq_enable_q[p] <= irq_enable_n[p];
@@ -2868,7 +2922,7 @@ module cmm_core #(
       alarm_wv_q[p] <= alarm_wv_n[p];     alarm_fired_q[p] <= alarm_fired_n[p];
       alarm_win_q[p] <= alarm_win_n[p];   alarm_cnt_q[p] <= alarm_cnt_n[p];
     end
-    for (int r = 0; r < REASON_COUNT; r++) rej_q[r] <= rej_n[r];
+    for (int r = 0; r < REASON_COUNT; r++) `CMM_ACT(rej_act[r]) rej_q[r] <= rej_n[r];
     for (int s = 0; s < CMM_STAT_COUNT; s++) stat_q[s] <= stat_n[s];
     s1_valid_q <= s1_valid_n; s1_q <= s1_n;
     link_key_q <= link_key_n;  link_ctr_q <= link_ctr_n;  link_valid_q <= link_valid_n;
@@ -2876,7 +2930,7 @@ module cmm_core #(
     for (int s = 0; s < EGQ_DEPTH; s++) egq_wrap_q[s] <= egq_wrap_n[s];
     mrx_key_q <= mrx_key_n;  mrx_c_q <= mrx_c_n;  mrx_got_q <= mrx_got_n;  mtx_hdr_q <= mtx_hdr_n;
     for (int c = 0; c < 2; c++) begin
-      for (int s = 0; s < EGQ_DEPTH; s++) egq_q[c][s] <= egq_n[c][s];
+      for (int s = 0; s < EGQ_DEPTH; s++) `CMM_ACT(egq_prev[c][s] || egq_now[c][s]) egq_q[c][s] <= egq_n[c][s];
       egq_head_q[c] <= egq_head_n[c];
       egq_count_q[c] <= egq_count_n[c];
     end
@@ -2884,6 +2938,10 @@ module cmm_core #(
     rsp_buf_q <= rsp_buf_n;   rsp_slot_q <= rsp_slot_n;
     vd_valid_q <= vd_valid_n; vd_accept_q <= vd_accept_n;  vd_ep_q <= vd_ep_n;
     vd_slot_q <= vd_slot_n;   vd_reason_q <= vd_reason_n;
+`ifdef CMM_ONE_PASS
+    cst_prev = cst_now;  part_prev = part_now;  rej_prev = rej_now;
+    egq_prev[0] = egq_now[0];  egq_prev[1] = egq_now[1];
+`endif
   end
 
 endmodule
@@ -2891,3 +2949,4 @@ endmodule
 `undef CMM_H
 `undef CMM_COMB
 `undef CMM_COMB_END
+`undef CMM_ACT

@@ -208,9 +208,13 @@ class RtlModel final : public CorePinsModel {
     o.ing_ready = t.ing_ready_o;
     o.eg_valid = t.eg_valid_o;
     o.eg_cls = t.eg_cls_o;
-    Header::Packed hp{};
-    for (size_t w = 0; w < hp.size(); ++w) hp[w] = t.eg_hdr_o[w];
-    o.eg_hdr = Header::unpack(hp);
+    // The egress header changes only at a push or pop: unpacked only then.
+    bool same = true;
+    for (size_t w = 0; w < eg_packed_.size(); ++w) {
+      same = same && eg_packed_[w] == t.eg_hdr_o[w];
+      eg_packed_[w] = t.eg_hdr_o[w];
+    }
+    if (!same) o.eg_hdr = Header::unpack(eg_packed_);
     o.vd_valid = t.vd_valid_o;
     o.vd_accept = t.vd_accept_o;
     o.vd_ep = t.vd_ep_o;
@@ -231,6 +235,7 @@ class RtlModel final : public CorePinsModel {
   std::unique_ptr<VTop> top_;
   std::unique_ptr<VerilatedFstC> fst_;
   PinsOut out_{};
+  Header::Packed eg_packed_{};  // eg_hdr_o as last unpacked into out_.eg_hdr (all zero = Header{})
   uint64_t edges_ = 0;  // every edge since construction (FST time)
   uint64_t cycle_ = 0;  // CorePinsModel::cycle(): edges since the last reset
   bool s1_busy_ = false;
