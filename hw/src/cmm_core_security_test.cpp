@@ -2150,7 +2150,7 @@ TEST_F(SecurityTableFault, FaultEntryRefusesEveryPacketKindAndCommandWithoutAnsw
   EXPECT_EQ(r.rejects(Reason::kTableFault), n);
   EXPECT_EQ(r.rejects(Reason::kDenied), 0u);
   // The partition keeps counting the entry (its quota shrinks until reset).
-  EXPECT_EQ(CMM_FIELD_GET(r.rd_ok(kernel(kRPart), CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED), 1u);
+  EXPECT_EQ(CMM_FIELD_GET(r.rd_ok(kernel(kRPart), CMM_PART_USED_OFFSET), CMM_PART_USED_USED), 1u);
   // Management traffic is not addressed to an entry: still delivered.
   Header m = make_header(Opcode::kMgmt, kS, kSPart, 0, kR, kRPart, 0);
   m.key = Key{1, 2, 3, 4};
