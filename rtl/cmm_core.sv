@@ -158,7 +158,7 @@ module cmm_core #(
   localparam int TAG_W  = CMM_EP_DOORBELL_TAG_BITS;
   localparam int SLOT_W = CMM_EP_RX_STATUS_SLOT_BITS;
   localparam int QUO_W  = CMM_PART_INFO_QUOTA_BITS;
-  localparam int USED_W = CMM_PART_INFO_USED_BITS;
+  localparam int USED_W = CMM_PART_USED_USED_BITS;
   localparam int STATE_W = STATE_BITS;
   localparam int RSP_W  = RSP_BITS;
   localparam int RXQ_IW = $clog2(RXQ_DEPTH);
@@ -669,7 +669,7 @@ module cmm_core #(
     word_t w;
     w = '0;
     w[CMM_ERRLOG_HEAD_REASON_LSB +: CMM_ERRLOG_HEAD_REASON_BITS] = CMM_ERRLOG_HEAD_REASON_BITS'(r);
-    w[CMM_ERRLOG_HEAD_EP_LSB +: CMM_ERRLOG_HEAD_EP_BITS] = ep;
+    w[CMM_ERRLOG_HEAD_EP_LSB +: CMM_ERRLOG_HEAD_EP_BITS] = CMM_ERRLOG_HEAD_EP_BITS'(ep);  // bits 7:0
     w[CMM_ERRLOG_HEAD_OPCODE_LSB +: CMM_ERRLOG_HEAD_OPCODE_BITS] = opcode;
     w[CMM_ERRLOG_HEAD_FROM_FABRIC_LSB] = from_fabric;
     w[CMM_ERRLOG_HEAD_EXCEPTION_LSB] = exception;
@@ -1681,7 +1681,8 @@ module cmm_core #(
       if (rid == RID_PART_INFO) begin
         reg_rd[CMM_PART_INFO_PART_LSB +: CMM_PART_INFO_PART_BITS] = part;
         reg_rd[CMM_PART_INFO_QUOTA_LSB +: CMM_PART_INFO_QUOTA_BITS] = cfg_quota_i[p*QUO_W +: QUO_W];
-        reg_rd[CMM_PART_INFO_USED_LSB +: CMM_PART_INFO_USED_BITS] = wp_used;
+      end else if (rid == RID_PART_USED) begin
+        reg_rd[CMM_PART_USED_USED_LSB +: CMM_PART_USED_USED_BITS] = wp_used;
       end else if (rid == RID_CMD_STATUS) begin
         reg_rd = wp_cmd_status;
       end else if (rid == RID_IRQ_STATUS) begin
@@ -1770,9 +1771,11 @@ module cmm_core #(
     word_t wmask;
     logic view;
     logic [CMM_CST_REMOTE_PART_BITS-1:0] rp;
-    logic [CMM_CST_REMOTE_EP_BITS-1:0] re;
+    logic [EP_ID_BITS-1:0] re;
     rp = wd[CMM_CST_REMOTE_PART_LSB +: CMM_CST_REMOTE_PART_BITS];
-    re = wd[CMM_CST_REMOTE_EP_LSB +: CMM_CST_REMOTE_EP_BITS];
+    // CST_REMOTE.EP holds bits 11:0 of the remote endpoint, CST_REMOTE_HI.EP the rest.
+    re = wr_rep;
+    re[CMM_CST_REMOTE_EP_BITS-1:0] = wd[CMM_CST_REMOTE_EP_LSB +: CMM_CST_REMOTE_EP_BITS];
     wmask = cmm_reg_wmask(rid);
     view = !kernel && !wr && cmm_reg_who(rid) == RWHO_CST_EP_RO && reg_req_pid_i == wr_owner_pid;
     if (wr_state == STATE_FAULT) begin
@@ -1792,7 +1795,9 @@ module cmm_core #(
       end else if (rid == RID_CST_REMOTE) begin
         reg_rd[CMM_CST_REMOTE_NODE_LSB +: CMM_CST_REMOTE_NODE_BITS] = wr_rnode;
         reg_rd[CMM_CST_REMOTE_PART_LSB +: CMM_CST_REMOTE_PART_BITS] = wr_rpart;
-        reg_rd[CMM_CST_REMOTE_EP_LSB +: CMM_CST_REMOTE_EP_BITS] = wr_rep;
+        reg_rd[CMM_CST_REMOTE_EP_LSB +: CMM_CST_REMOTE_EP_BITS] = wr_rep[CMM_CST_REMOTE_EP_BITS-1:0];
+      end else if (rid == RID_CST_REMOTE_HI) begin
+        reg_rd[CMM_CST_REMOTE_HI_EP_LSB +: CMM_CST_REMOTE_HI_EP_BITS] = wr_rep[EP_ID_BITS-1:CMM_CST_REMOTE_EP_BITS];
       end else if (rid == RID_CST_STATUS) begin
         reg_rd[CMM_CST_STATUS_RXQ_COUNT_LSB +: CMM_CST_STATUS_RXQ_COUNT_BITS] =
             CMM_CST_STATUS_RXQ_COUNT_BITS'(wr_rxq_count);
@@ -1825,8 +1830,11 @@ module cmm_core #(
       wr_owner_pid = wd[CMM_CST_OWNER_PID_LSB +: CMM_CST_OWNER_PID_BITS];
     end else if (rid == RID_CST_GEN) begin
       wr_rgen = wd[CMM_CST_GEN_REMOTE_LSB +: CMM_CST_GEN_REMOTE_BITS];
+    end else if (rid == RID_CST_REMOTE_HI) begin
+      // Checked with the CST_REMOTE write that follows.
+      wr_rep[EP_ID_BITS-1:CMM_CST_REMOTE_EP_BITS] = wd[CMM_CST_REMOTE_HI_EP_LSB +: CMM_CST_REMOTE_HI_EP_BITS];
     end else begin
-      if (rp >= CMM_CST_REMOTE_PART_BITS'(NPART) || re >= CMM_CST_REMOTE_EP_BITS'(NEP)) begin
+      if (rp >= CMM_CST_REMOTE_PART_BITS'(NPART) || 32'(re) >= 32'(NEP)) begin
         count_reject_r(REASON_BAD_FIELD);
         reg_rsp = RSP_REJECT;
       end else begin

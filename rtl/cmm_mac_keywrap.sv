@@ -22,10 +22,12 @@ module cmm_mac_keywrap
   always_comb begin : p_wrap
     k_enc = cmm_mac_pkg::sip128_8(lk_i, "cne-parw");  // the ASCII bytes "wrap-enc" (byte 0 = 'w')
     k_mac = cmm_mac_pkg::sip128_8(lk_i, "cam-parw");  // "wrap-mac"
-    // Node ids: bits 7:0 in bytes 0/1, bits 15:8 in bytes 12/13 (node_id_bits = 16).
-    nonce = {16'd0, hdr_i[cmm_pkg::HDR_DST_NODE_LSB + 8 +: 8], hdr_i[cmm_pkg::HDR_SRC_NODE_LSB + 8 +: 8],
-             `CMM_MH(TAG), `CMM_MH(SEQ), `CMM_MH(DST_GEN), `CMM_MH(SRC_GEN), `CMM_MH(DST_EP),
-             `CMM_MH(SRC_EP), 4'd0, `CMM_MH(DST_PART), 4'd0, `CMM_MH(SRC_PART),
+    // Node and endpoint ids: bits 7:0 in bytes 0/1 and 4/5, bits 15:8 in bytes
+    // 12/13 and 14/15 (node_id_bits = ep_id_bits = 16).
+    nonce = {hdr_i[cmm_pkg::HDR_DST_EP_LSB + 8 +: 8], hdr_i[cmm_pkg::HDR_SRC_EP_LSB + 8 +: 8],
+             hdr_i[cmm_pkg::HDR_DST_NODE_LSB + 8 +: 8], hdr_i[cmm_pkg::HDR_SRC_NODE_LSB + 8 +: 8],
+             `CMM_MH(TAG), `CMM_MH(SEQ), `CMM_MH(DST_GEN), `CMM_MH(SRC_GEN), hdr_i[cmm_pkg::HDR_DST_EP_LSB +: 8],
+             hdr_i[cmm_pkg::HDR_SRC_EP_LSB +: 8], 4'd0, `CMM_MH(DST_PART), 4'd0, `CMM_MH(SRC_PART),
              hdr_i[cmm_pkg::HDR_DST_NODE_LSB +: 8], hdr_i[cmm_pkg::HDR_SRC_NODE_LSB +: 8]};
     ks = cmm_mac_pkg::sip128_16(k_enc, nonce);
     c = wrap_i ? (data_i ^ ks) : data_i;

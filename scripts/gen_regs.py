@@ -107,6 +107,21 @@ class Spec:
         hb = {h["name"]: h["bits"] for h in self.header}
         if not hb["src_node"] == hb["dst_node"] == self.geo["node_id_bits"] <= 16:
             self.fail("header src_node/dst_node must be node_id_bits wide, at most 16 (MAC nonce, docs/scale.md)")
+        if not hb["src_ep"] == hb["dst_ep"] == self.geo["ep_id_bits"] <= 16:
+            self.fail("header src_ep/dst_ep must be ep_id_bits wide, at most 16 (docs/scale.md)")
+        # Register fields naming one endpoint hold a whole id; counts hold num_endpoints.
+        allregs = self.regs + [r for w in self.windows.values() for r in w.get("reg", [])]
+        def fbits(reg, field):
+            r = next(x for x in allregs if x["name"] == reg)
+            return next(f["bits"] for f in r["fields"] if f["name"] == field)
+        for reg, field in (("CMD", "EP"), ("CMD_STATUS", "EP"), ("TABLE_FAULT", "LAST_EP")):
+            if fbits(reg, field) != self.geo["ep_id_bits"]:
+                self.fail(f"{reg}.{field} must be ep_id_bits wide")
+        if fbits("CST_REMOTE", "EP") + fbits("CST_REMOTE_HI", "EP") != self.geo["ep_id_bits"]:
+            self.fail("CST_REMOTE.EP and CST_REMOTE_HI.EP together must be ep_id_bits wide")
+        for reg, field in (("GEOMETRY", "NUM_EP"), ("PART_INFO", "QUOTA"), ("PART_USED", "USED")):
+            if 1 << fbits(reg, field) <= self.geo_range["num_endpoints"][1]:
+                self.fail(f"{reg}.{field} must hold num_endpoints up to its run-time maximum")
         lcmd = next(r for r in self.regs if r["name"] == "LINK_CMD")
         if 1 << next(f["bits"] for f in lcmd["fields"] if f["name"] == "NODE") != self.geo["link_nodes"]:
             self.fail("LINK_CMD.NODE must index exactly link_nodes entries")
@@ -128,6 +143,21 @@ class Spec:
         for k, (lo, hi) in r.items():
             if not 1 <= lo <= self.d["geometry"][k]["value"] <= hi:
                 self.fail(f"geometry {k}: default outside its run-time range {lo}..{hi}")
+
+    def win_base(self, wname, n=None):
+        """Base of window wname for n endpoints: its declared base, or, when the
+        window before it grows past that, the next multiple of the declared base
+        after it (large geometries move the endpoint pages up; docs/scale.md)."""
+        n = self.geo["num_endpoints"] if n is None else n
+        end = 0
+        for wn, w in self.windows.items():
+            base = w["base"]
+            if end > base:
+                base = -(-end // w["base"]) * w["base"]
+            if wn == wname:
+                return base
+            end = base + (n if isinstance(w["count"], str) else w["count"]) * w["stride"]
+        self.fail(f"no window {wname}")
 
     def win_count(self, w):
         c = w["count"]
@@ -240,6 +270,22 @@ def gen_cpp_rules(s, w):
     w("};")
     w("// Address decode (a word-aligned byte address of the register port).")
     w("// num_endpoints: the run-time geometry (the window counts that name it).")
+    w("// Base of each window for num_endpoints endpoints: the declared base (CMM_<WIN>_BASE), or, when")
+    w("// the window before it grows past that, the next multiple of the declared base after it.")
+    prev = None
+    for wn, win in s.windows.items():
+        P = f"CMM_{wn.upper()}"
+        w(f"constexpr uint32_t {wn}_window_base(uint32_t num_endpoints = kNumEndpoints) {{")
+        if prev is None:
+            w("  (void)num_endpoints;")
+            w(f"  return {P}_BASE;")
+        else:
+            Q, qn, qw = prev
+            qc = "num_endpoints" if isinstance(qw["count"], str) else f"{Q}_COUNT"
+            w(f"  const uint64_t end = uint64_t{{{qn}_window_base(num_endpoints)}} + uint64_t{{{qc}}} * {Q}_STRIDE;")
+            w(f"  return end <= {P}_BASE ? {P}_BASE : static_cast<uint32_t>((end + {P}_BASE - 1) / {P}_BASE * {P}_BASE);")
+        w("}")
+        prev = (P, wn, win)
     w("constexpr RegHit reg_decode(uint32_t a, uint32_t num_endpoints = kNumEndpoints) {")
     w("  auto in = [](uint32_t o, const RegRule& r, RegHit& h) {")
     w("    if (o < r.offset || o >= r.offset + r.count * r.stride || (o - r.offset) % r.stride != 0) return false;")
@@ -256,10 +302,10 @@ def gen_cpp_rules(s, w):
         if cnt is not None and cnt != "num_endpoints":
             s.fail(f"window {wn}: a count naming geometry must name num_endpoints")
         n = "num_endpoints" if cnt else f"{P}_COUNT"
-        w(f"  if (a >= {P}_BASE && a < {P}_BASE + {n} * {P}_STRIDE) {{")
+        w(f"  if (const uint32_t b = {wn}_window_base(num_endpoints); a >= b && uint64_t{{a}} < b + uint64_t{{{n}}} * {P}_STRIDE) {{")
         w(f"    win = RegWin::k{camel(wn)};")
-        w(f"    h.ep = (a - {P}_BASE) / {P}_STRIDE;")
-        w(f"    o = (a - {P}_BASE) % {P}_STRIDE;")
+        w(f"    h.ep = (a - b) / {P}_STRIDE;")
+        w(f"    o = (a - b) % {P}_STRIDE;")
         w("  }")
     w("  for (const RegRule& r : kRegRules)")
     w("    if (r.win == win && in(o, r, h)) return h;")
@@ -402,10 +448,11 @@ def gen_sv_rules(s):
     F("    o = 32'(a);")
     F("    win = 0;")
     for wi, (wn, w) in enumerate(s.windows.items(), 1):
-        end = w["base"] + s.win_count(w) * w["stride"]
-        F(f"    if (32'(a) >= 32'h{w['base']:X} && 32'(a) < 32'h{end:X}) begin")
+        base = s.win_base(wn)
+        end = base + s.win_count(w) * w["stride"]
+        F(f"    if (32'(a) >= 32'h{base:X} && 32'(a) < 32'h{end:X}) begin")
         F(f"      win = {wi};")
-        F(f"      o = (32'(a) - 32'h{w['base']:X}) % 32'h{w['stride']:X};")
+        F(f"      o = (32'(a) - 32'h{base:X}) % 32'h{w['stride']:X};")
         F("    end")
     F(f"    cmm_reg_id = RID_NONE;")
     wins = {None: 0, **{wn: i for i, wn in enumerate(s.windows, 1)}}
@@ -420,8 +467,9 @@ def gen_sv_rules(s):
     F("    logic [31:0] o;")
     F("    o = 32'(a);")
     for wn, w in s.windows.items():
-        end = w["base"] + s.win_count(w) * w["stride"]
-        F(f"    if (32'(a) >= 32'h{w['base']:X} && 32'(a) < 32'h{end:X}) o = (32'(a) - 32'h{w['base']:X}) % 32'h{w['stride']:X};")
+        base = s.win_base(wn)
+        end = base + s.win_count(w) * w["stride"]
+        F(f"    if (32'(a) >= 32'h{base:X} && 32'(a) < 32'h{end:X}) o = (32'(a) - 32'h{base:X}) % 32'h{w['stride']:X};")
     F("    cmm_reg_elem = 0;")
     F("    case (cmm_reg_id(a))")
     for name, wn, off, cnt, stride, acc, who, buf, r in rs:
@@ -497,7 +545,7 @@ def gen_sv(s):
         fields(p, r)
     for wn, win in s.windows.items():
         P = f"CMM_{wn.upper()}"
-        w(f"  localparam logic [{s.block['addr_bits']-1}:0] {P}_BASE = {s.block['addr_bits']}'h{win['base']:X};")
+        w(f"  localparam logic [{s.block['addr_bits']-1}:0] {P}_BASE = {s.block['addr_bits']}'h{s.win_base(wn):X};")
         w(f"  localparam int {P}_STRIDE = {win['stride']};")
         for r in win.get("reg", []):
             w(f"  localparam int CMM_{r['name']}_OFFSET = {r['offset']};")
@@ -602,7 +650,10 @@ def gen_md(s):
     w("")
     w("Reset: the value after reset (*strap*: from the strap pins; *geometry*: the table geometry). "
       "Write mask: the bits a write may set; a write setting any other bit is refused "
-      "`RESERVED_BITS` (`REJECT`) and changes nothing.")
+      "`RESERVED_BITS` (`REJECT`) and changes nothing. "
+      "A window starts at its base below, unless the window before it (at the run-time `num_endpoints`) "
+      "ends past that base: then it starts at the next multiple of its base after that end "
+      "(the endpoint pages move up from 1,921 endpoints; e.g. 0x30000 for 4,096, 0x210000 for 65,536).")
     w("")
     w("| offset | name | access | who | reset | write mask | description |")
     w("|---|---|---|---|---|---|---|")

@@ -227,7 +227,7 @@ std::vector<NodeSpec> generate_nodes(const GenerateSpec& g, uint32_t num_endpoin
         "1.." + std::to_string(kNodeIds - g.first_id) + " with first_id " + std::to_string(g.first_id) +
             ": node ids first_id .. first_id+nodes-1 must fit in 0..65535");
   // The strap and PART_INFO.QUOTA are 8 bits: an even share of 256 is 255.
-  const uint32_t quota = g.quota ? g.quota : std::min<uint32_t>(num_endpoints / g.partitions, 255);
+  const uint32_t quota = g.quota ? g.quota : num_endpoints / g.partitions;
   if (quota * g.partitions > num_endpoints)
     bad("generate.quota", std::to_string(g.quota),
         "partitions x quota <= " + std::to_string(num_endpoints) + " endpoints (geometry.num_endpoints)");
@@ -239,7 +239,7 @@ std::vector<NodeSpec> generate_nodes(const GenerateSpec& g, uint32_t num_endpoin
     for (uint32_t p = 0; p < g.partitions; ++p) {
       PartitionSpec P;
       P.name = N.name + "p" + std::to_string(p);
-      P.quota = static_cast<uint8_t>(quota);
+      P.quota = quota;
       for (uint32_t q = 0; q < g.processes; ++q)
         P.processes.push_back({P.name + "q" + std::to_string(q), static_cast<uint16_t>(1 + q + 100 * p)});
       N.partitions.push_back(P);

@@ -25,7 +25,7 @@ struct ProcessSpec {
 
 struct PartitionSpec {
   std::string name;  // e.g. "208d"
-  uint8_t quota = 4;  // endpoints
+  uint32_t quota = 4;  // endpoints
   std::vector<ProcessSpec> processes;
 };
 

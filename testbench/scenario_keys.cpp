@@ -204,8 +204,8 @@ std::vector<KeyDecl> make_keys() {
   using C = ChannelSpec;
   using A = AttackSpec;
   // Quotas: at most the largest table (the geometry's num_endpoints is checked
-  // by validate()); the strap and PART_INFO.QUOTA are 8 bits.
-  const uint64_t eps = std::min<uint64_t>(regs::kMaxNumEndpoints, 255), parts = regs::kMaxNumPartitions,
+  // by validate()).
+  const uint64_t eps = regs::kMaxNumEndpoints, parts = regs::kMaxNumPartitions,
                  maxb = regs::kMaxMsgBytes;
   std::vector<KeyDecl> k;
   // ---- top level

@@ -424,8 +424,8 @@ TEST(ScenarioKeys, SwitchedFabricKeysRangesDumpAndCopy) {
 TEST(ScenarioKeys, GeometryKeysRangesErrorsAndRoundTrip) {
   nlohmann::json j = fig2_scenario().to_json();
   EXPECT_FALSE(j.contains("geometry"));  // dumped only away from the default
-  j["geometry"]["num_endpoints"] = 257;
-  EXPECT_HAS(refusal(j), "cfg.json: key 'geometry.num_endpoints' has value 257 (allowed: an integer in 1..256");
+  j["geometry"]["num_endpoints"] = 65537;
+  EXPECT_HAS(refusal(j), "cfg.json: key 'geometry.num_endpoints' has value 65537 (allowed: an integer in 1..65536");
   j["geometry"] = {{"rxq_depth", 16}};
   EXPECT_HAS(refusal(j), "key 'geometry.rxq_depth' has value 16 (allowed: an integer in 1..15");
   j["geometry"] = {{"num_endpoint", 64}};

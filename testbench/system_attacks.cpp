@@ -50,7 +50,7 @@ void System::attack_thread(AttackRt& a) {
       }
       if (b != sw::BusStatus::kReject) st = sw::from_bus(b);
     } else {
-      sw::Endpoint ep(*a.ctx, static_cast<uint8_t>(on_sender ? c.sep : c.rep));
+      sw::Endpoint ep(*a.ctx, static_cast<uint16_t>(on_sender ? c.sep : c.rep), scen_.geometry.num_endpoints);
       if (on_sender) {
         st = ep.send(buf.data(), buf.size(), static_cast<uint16_t>(c.spec->messages + i));
       } else {
@@ -93,10 +93,10 @@ void System::rogue_attempt(AttackRt& a, uint32_t i, std::mt19937_64& rng) {
   Header& h = p.hdr;
   h.src_node = spoofed ? (to_sender ? rn.id : sn.id) : A.rogue_node_id;
   h.src_part = static_cast<uint8_t>(to_sender ? c.r.part : c.s.part);
-  h.src_ep = static_cast<uint8_t>(to_sender ? c.rep : c.sep);
+  h.src_ep = static_cast<uint16_t>(to_sender ? c.rep : c.sep);
   h.dst_node = to_sender ? sn.id : rn.id;
   h.dst_part = static_cast<uint8_t>(to_sender ? c.s.part : c.r.part);
-  h.dst_ep = static_cast<uint8_t>(to_sender ? c.sep : c.rep);
+  h.dst_ep = static_cast<uint16_t>(to_sender ? c.sep : c.rep);
   h.src_gen = static_cast<uint8_t>(rng());
   h.dst_gen = static_cast<uint8_t>(rng());
   h.seq = static_cast<uint16_t>(rng());
@@ -182,10 +182,10 @@ void System::predictor_attempt(AttackRt& a, uint32_t i) {
   h.opcode = static_cast<uint8_t>(regs::Opcode::kData);
   h.src_node = sn.id;  // as the sender: its own id would fail SRC_NODE_MISMATCH before any key check
   h.src_part = static_cast<uint8_t>(c.s.part);
-  h.src_ep = static_cast<uint8_t>(c.sep);
+  h.src_ep = static_cast<uint16_t>(c.sep);
   h.dst_node = rn.id;
   h.dst_part = static_cast<uint8_t>(c.r.part);
-  h.dst_ep = static_cast<uint8_t>(c.rep);
+  h.dst_ep = static_cast<uint16_t>(c.rep);
   h.tag = static_cast<uint16_t>(c.spec->messages + i);
   h.len = 16;
   h.key = k;

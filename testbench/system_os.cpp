@@ -66,7 +66,7 @@ void System::agent_thread(Part& p) {
       if (!c.rekey_due || c.r.node != p.node->idx || c.r.part != p.idx || c.rep < 0 || closing_) continue;
       c.rekey_due = false;
       --p.rekeys_due;
-      if (Status st = a.rekey_channel(static_cast<uint8_t>(c.rep)); !st.ok()) {
+      if (Status st = a.rekey_channel(static_cast<uint16_t>(c.rep)); !st.ok()) {
         ++p.rekey_refused;
         error(c.label + ": rekey: " + st.str());
       }
@@ -78,7 +78,7 @@ void System::agent_thread(Part& p) {
       for (auto& ch : chans_) {
         ChanRt& c = *ch;
         if (c.r.node != p.node->idx || c.r.part != p.idx || c.rep < 0) continue;
-        const auto ep = static_cast<uint8_t>(c.rep);
+        const auto ep = static_cast<uint16_t>(c.rep);
         if (Status st = a.close(ep); !st.ok()) error(c.label + ": close: " + st.str());
         if (Status st = a.free_endpoint(ep); !st.ok()) error(c.label + ": free: " + st.str());
         c.closed_recv = true;
@@ -258,7 +258,7 @@ void System::handle(Part& p, const Event& ev) {
 void System::sender_thread(ChanRt& c, CpuBusIf& ctx) {
   while (!c.send_ready && !c.failed) wait(c.ready_ev);
   if (c.failed) return;
-  sw::Endpoint ep(ctx, static_cast<uint8_t>(c.sep));
+  sw::Endpoint ep(ctx, static_cast<uint16_t>(c.sep), scen_.geometry.num_endpoints);
   std::mt19937_64 rng(seed::combine(opt_.seed, 0x5E4D0000ull + c.idx));
   // The traffic library's draws: the same numbers with every standard library.
   const double rate = 1.0 / std::max<uint32_t>(1, c.spec->mean_gap_cycles);
@@ -333,7 +333,7 @@ void System::source_thread(uint32_t term, CpuBusIf& ctx) {
     sb_.extend(c.idx, c.next_seq);
     c.times.push_back({});
     c.times[seq].bytes = m->bytes;
-    sw::Endpoint ep(ctx, static_cast<uint8_t>(c.sep));
+    sw::Endpoint ep(ctx, static_cast<uint16_t>(c.sep), scen_.geometry.num_endpoints);
     send_one(c, ep, seq, m->bytes, due, buf);
   }
   for (auto& [pr, c] : pair_chan_)
@@ -347,7 +347,7 @@ void System::source_thread(uint32_t term, CpuBusIf& ctx) {
 void System::receiver_thread(ChanRt& c, CpuBusIf& ctx) {
   while (!c.recv_ready && !c.failed) wait(c.ready_ev);
   if (c.failed) return;
-  sw::Endpoint ep(ctx, static_cast<uint8_t>(c.rep));
+  sw::Endpoint ep(ctx, static_cast<uint16_t>(c.rep), scen_.geometry.num_endpoints);
   std::array<uint8_t, regs::kMaxMsgBytes> buf{};
   const sc_time poll = period_ * static_cast<double>(scen_.rx_poll_cycles);
   uint64_t library_wait_from = 0;

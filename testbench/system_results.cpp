@@ -19,8 +19,8 @@ void System::read_counters() {
       ok &= k.read32(regs::CMM_STAT_OFFSET + i * regs::CMM_STAT_STRIDE, node->stat_regs[i]) == sw::BusStatus::kOk;
     for (auto& p : node->parts) {
       uint32_t v = 0;
-      ok &= p->stat_ctx->read32(regs::CMM_PART_INFO_OFFSET, v) == sw::BusStatus::kOk;
-      p->used_at_end = CMM_FIELD_GET(v, CMM_PART_INFO_USED);
+      ok &= p->stat_ctx->read32(regs::CMM_PART_USED_OFFSET, v) == sw::BusStatus::kOk;
+      p->used_at_end = CMM_FIELD_GET(v, CMM_PART_USED_USED);
       // Exception register and reject-rate alarm (docs/security.md 1.6).
       ok &= p->stat_ctx->read32(regs::CMM_EXC_COUNT_OFFSET, v) == sw::BusStatus::kOk;
       p->exc_count_reg = CMM_FIELD_GET(v, CMM_EXC_COUNT_COUNT);

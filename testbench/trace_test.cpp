@@ -732,10 +732,10 @@ $var wire 1 * ing_valid $end
 $var wire 4 + ing_hdr_opcode [3:0] $end
 $var wire 16 , ing_hdr_src_node [15:0] $end
 $var wire 4 - ing_hdr_src_part [3:0] $end
-$var wire 8 . ing_hdr_src_ep [7:0] $end
+$var wire 16 . ing_hdr_src_ep [15:0] $end
 $var wire 16 / ing_hdr_dst_node [15:0] $end
 $var wire 4 0 ing_hdr_dst_part [3:0] $end
-$var wire 8 1 ing_hdr_dst_ep [7:0] $end
+$var wire 16 1 ing_hdr_dst_ep [15:0] $end
 $var wire 16 2 ing_hdr_len [15:0] $end
 $var wire 16 3 ing_hdr_tag [15:0] $end
 $var wire 8 4 ing_hdr_reason [7:0] $end
@@ -753,17 +753,17 @@ $var wire 1 ? eg_cls $end
 $var wire 4 @ eg_hdr_opcode [3:0] $end
 $var wire 16 A eg_hdr_src_node [15:0] $end
 $var wire 4 B eg_hdr_src_part [3:0] $end
-$var wire 8 C eg_hdr_src_ep [7:0] $end
+$var wire 16 C eg_hdr_src_ep [15:0] $end
 $var wire 16 D eg_hdr_dst_node [15:0] $end
 $var wire 4 E eg_hdr_dst_part [3:0] $end
-$var wire 8 F eg_hdr_dst_ep [7:0] $end
+$var wire 16 F eg_hdr_dst_ep [15:0] $end
 $var wire 16 G eg_hdr_len [15:0] $end
 $var wire 16 H eg_hdr_tag [15:0] $end
 $var wire 8 I eg_hdr_reason [7:0] $end
 $var wire 8 J eg_hdr_aux [7:0] $end
 $var wire 1 K vd_valid $end
 $var wire 1 L vd_accept $end
-$var wire 8 M vd_ep [7:0] $end
+$var wire 16 M vd_ep [15:0] $end
 $var wire 4 N vd_slot [3:0] $end
 $var wire 8 O vd_reason [7:0] $end
 $var wire 8 P irq [7:0] $end

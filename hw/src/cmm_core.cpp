@@ -70,10 +70,10 @@ Header Header::unpack(const Packed& p) {
   h.opcode = static_cast<uint8_t>(get_bits(p, kHdrOpcodeLsb, kHdrOpcodeBits));
   h.src_node = static_cast<uint16_t>(get_bits(p, kHdrSrcNodeLsb, kHdrSrcNodeBits));
   h.src_part = static_cast<uint8_t>(get_bits(p, kHdrSrcPartLsb, kHdrSrcPartBits));
-  h.src_ep = static_cast<uint8_t>(get_bits(p, kHdrSrcEpLsb, kHdrSrcEpBits));
+  h.src_ep = static_cast<uint16_t>(get_bits(p, kHdrSrcEpLsb, kHdrSrcEpBits));
   h.dst_node = static_cast<uint16_t>(get_bits(p, kHdrDstNodeLsb, kHdrDstNodeBits));
   h.dst_part = static_cast<uint8_t>(get_bits(p, kHdrDstPartLsb, kHdrDstPartBits));
-  h.dst_ep = static_cast<uint8_t>(get_bits(p, kHdrDstEpLsb, kHdrDstEpBits));
+  h.dst_ep = static_cast<uint16_t>(get_bits(p, kHdrDstEpLsb, kHdrDstEpBits));
   h.len = static_cast<uint16_t>(get_bits(p, kHdrLenLsb, kHdrLenBits));
   h.tag = static_cast<uint16_t>(get_bits(p, kHdrTagLsb, kHdrTagBits));
   h.reason = static_cast<uint8_t>(get_bits(p, kHdrReasonLsb, kHdrReasonBits));
@@ -148,7 +148,7 @@ std::string Geometry::check() const {
 
 uint32_t Geometry::addr_bits() const {
   // The endpoint pages end the map; kAddrBits covers the default table.
-  const uint64_t end = uint64_t{CMM_EP_BASE} + uint64_t{num_endpoints} * CMM_EP_STRIDE;
+  const uint64_t end = uint64_t{ep_base()} + uint64_t{num_endpoints} * CMM_EP_STRIDE;
   uint32_t b = kAddrBits;
   while ((uint64_t{1} << b) < end) ++b;
   return b;
@@ -470,12 +470,14 @@ Key CmmCore::wrap_subkey(const Key& lk, bool enc) {
 
 Key CmmCore::wrap_stream(const Key& lk, const Header& h) {
   const uint32_t n = uint32_t{h.seq} | uint32_t{h.tag} << 16;  // the link's CONNECT counter
-  // Node ids: bits 7:0 in bytes 0/1, bits 15:8 in bytes 12/13 (the 8-bit-id layout unchanged).
+  // Node and endpoint ids: bits 7:0 in bytes 0/1 and 4/5, bits 15:8 in bytes 12/13
+  // and 14/15 (the 8-bit-id layout unchanged).
   const uint8_t nonce[16] = {static_cast<uint8_t>(h.src_node), static_cast<uint8_t>(h.dst_node), h.src_part,
-                             h.dst_part, h.src_ep, h.dst_ep, h.src_gen,
+                             h.dst_part, static_cast<uint8_t>(h.src_ep), static_cast<uint8_t>(h.dst_ep), h.src_gen,
                              h.dst_gen, static_cast<uint8_t>(n), static_cast<uint8_t>(n >> 8),
                              static_cast<uint8_t>(n >> 16), static_cast<uint8_t>(n >> 24),
-                             static_cast<uint8_t>(h.src_node >> 8), static_cast<uint8_t>(h.dst_node >> 8), 0, 0};
+                             static_cast<uint8_t>(h.src_node >> 8), static_cast<uint8_t>(h.dst_node >> 8),
+                             static_cast<uint8_t>(h.src_ep >> 8), static_cast<uint8_t>(h.dst_ep >> 8)};
   return sip_key(wrap_subkey(lk, true), nonce, 16);
 }
 
@@ -500,10 +502,10 @@ Header CmmCore::make_hdr(Opcode op, uint32_t src_part, uint32_t src_ep, uint32_t
   h.opcode = static_cast<uint8_t>(op);
   h.src_node = straps_.node_id;
   h.src_part = static_cast<uint8_t>(src_part);
-  h.src_ep = static_cast<uint8_t>(src_ep);
+  h.src_ep = static_cast<uint16_t>(src_ep);
   h.dst_node = static_cast<uint16_t>(dst_node);
   h.dst_part = static_cast<uint8_t>(dst_part);
-  h.dst_ep = static_cast<uint8_t>(dst_ep);
+  h.dst_ep = static_cast<uint16_t>(dst_ep);
   return h;
 }
 
@@ -645,8 +647,8 @@ void CmmCore::reset_entry(uint32_t ep) {
 // ---------------------------------------------------------------- table integrity (security.md 1.11)
 
 // Bit index order of the fault-injection port: state 0-2, dir 3, owner_part
-// 4-7, owner_pid 8-23, rnode 24-39, rpart 40-43, rep 44-51, gen 52-59, rgen
-// 60-67, tx_seq 68-83, rx_seq 84-99, parity 100.
+// 4-7, owner_pid 8-23, rnode 24-39, rpart 40-43, rep 44-59, gen 60-67, rgen
+// 68-75, tx_seq 76-91, rx_seq 92-107, parity 108 (kCst* in cmm_core.h).
 uint32_t CmmCore::cst_parity(const Cst& c) {
   // Parity does not depend on bit positions: XOR of the fields, then fold.
   const uint32_t x = uint32_t{c.state} ^ c.dir ^ c.owner_part ^ c.owner_pid ^ c.rnode ^ c.rpart ^ c.rep ^ c.gen ^
@@ -677,8 +679,8 @@ void CmmCore::check_tables() {
 void CmmCore::fail_closed(uint32_t ep, uint32_t table) {
   Cst& c = cst_[ep];
   count_reject(Reason::kTableFault);
-  if (tf_count_ != 0xFFFF) ++tf_count_;
-  tf_last_ep_ = static_cast<uint8_t>(ep);
+  if (tf_count_ != CMM_TABLE_FAULT_COUNT_MASK) ++tf_count_;
+  tf_last_ep_ = static_cast<uint16_t>(ep);
   tf_last_table_ = static_cast<uint8_t>(table);
   // A hardware fault concerns every kernel (and reveals nothing secret).
   for (uint32_t p = 0; p < geo_.num_partitions; ++p) {
@@ -706,7 +708,7 @@ void CmmCore::inject_fault(const PinsIn& in) {
   if (!in.fault_valid || in.fault_entry >= geo_.num_endpoints) return;
   const uint32_t b = in.fault_bit;
   if ((in.fault_table & 1u) == 0) {
-    if (b == kCstProtBits + 1 && params_.strong) {  // bit 101: CST_CTRL.MODE (strong cores only)
+    if (b == kCstProtBits + 1 && params_.strong) {  // bit 109: CST_CTRL.MODE (strong cores only)
       cst_[in.fault_entry].mode ^= 1u;
       fault_pending_ = true;
       return;
@@ -720,12 +722,12 @@ void CmmCore::inject_fault(const PinsIn& in) {
     else if (b < 8) flip8(c.owner_part, b - 4);
     else if (b < 24) flip16(c.owner_pid, b - 8);
     else if (b < 40) flip16(c.rnode, b - 24);
-    else if (b < 44) flip8(c.rpart, b - 40);
-    else if (b < 52) flip8(c.rep, b - 44);
-    else if (b < 60) flip8(c.gen, b - 52);
-    else if (b < 68) flip8(c.rgen, b - 60);
-    else if (b < 84) flip16(c.tx_seq, b - 68);
-    else if (b < 100) flip16(c.rx_seq, b - 84);
+    else if (b < kCstRepBit) flip8(c.rpart, b - 40);
+    else if (b < kCstGenBit) flip16(c.rep, b - kCstRepBit);
+    else if (b < kCstGenBit + 8) flip8(c.gen, b - kCstGenBit);
+    else if (b < kCstGenBit + 16) flip8(c.rgen, b - kCstGenBit - 8);
+    else if (b < kCstGenBit + 32) flip16(c.tx_seq, b - kCstGenBit - 16);
+    else if (b < kCstProtBits) flip16(c.rx_seq, b - kCstGenBit - 32);
     else flip8(c.par, 0);
   } else {
     if (b > kCktProtBits) return;
@@ -754,8 +756,8 @@ void CmmCore::check_links() {
     if (link_parity(link_[n]) == link_[n].par) continue;
     link_[n] = Link{};
     count_reject(Reason::kTableFault);
-    if (tf_count_ != 0xFFFF) ++tf_count_;
-    tf_last_ep_ = static_cast<uint8_t>(n);
+    if (tf_count_ != CMM_TABLE_FAULT_COUNT_MASK) ++tf_count_;
+    tf_last_ep_ = static_cast<uint16_t>(n);
     tf_last_table_ = 2;  // TABLE_FAULT.LAST_TABLE: 2 = link-key table (LAST_EP = node id)
     for (uint32_t p = 0; p < geo_.num_partitions; ++p) {
       if (part_[p].alarm_count != 0xFFFF) ++part_[p].alarm_count;
@@ -1098,7 +1100,7 @@ void CmmCore::dv_preload_counters(uint32_t margin) {
     for (auto& e : p.errlog.e) e.repeat = static_cast<uint16_t>(near(16));
     p.cmd_status = CMM_FIELD_SET(p.cmd_status, CMM_CMD_STATUS_COUNT, near(CMM_CMD_STATUS_COUNT_BITS));
   }
-  tf_count_ = static_cast<uint16_t>(near(16));
+  tf_count_ = static_cast<uint16_t>(near(CMM_TABLE_FAULT_COUNT_BITS));
 }
 
 const Key* CmmCore::slot_key(uint32_t ep, uint8_t ks) const {
@@ -1414,7 +1416,7 @@ void CmmCore::rel_edge() {
       wh.key = mac(ckt_[ep].key, wh, win_pay(ep, slot), wh.len);
     }
     push_req(wh);
-    egq_retx_[phys] = EgRetx{true, static_cast<uint8_t>(ep), static_cast<uint8_t>(slot)};
+    egq_retx_[phys] = EgRetx{true, static_cast<uint16_t>(ep), static_cast<uint8_t>(slot)};
     ++win_pend_[ep * params_.tx_window + slot];
     R.retx_next = static_cast<uint16_t>(R.retx_next + 1u);
     bump(stat_[u(Stat::kRetxSent)]);
@@ -1536,7 +1538,7 @@ void CmmCore::reg_access(const PinsIn& in) {
     if (hit.id == RegId::kId) rd = kMagic;
     if (hit.id == RegId::kNodeId) rd = straps_.node_id;
     if (hit.id == RegId::kGeometry) {
-      // The run-time geometry; NUM_EP 0 stands for 256 (the field is 8 bits).
+      // The run-time geometry (NUM_EP is 17 bits: 1..65,536).
       rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_NUM_EP, geo_.num_endpoints);
       rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_NUM_PART, geo_.num_partitions);
       rd = CMM_FIELD_SET(rd, CMM_GEOMETRY_RXQ_DEPTH, geo_.rxq_depth);
@@ -1558,7 +1560,8 @@ void CmmCore::reg_access(const PinsIn& in) {
       if (id == RegId::kPartInfo) {
         rd = CMM_FIELD_SET(rd, CMM_PART_INFO_PART, part);
         rd = CMM_FIELD_SET(rd, CMM_PART_INFO_QUOTA, straps_.quota[part]);
-        rd = CMM_FIELD_SET(rd, CMM_PART_INFO_USED, P.used);
+      } else if (hit.id == RegId::kPartUsed) {
+        rd = CMM_FIELD_SET(rd, CMM_PART_USED_USED, P.used);
       } else if (id == RegId::kCmdStatus) {
         rd = P.cmd_status;
       } else if (id == RegId::kIrqStatus) {
@@ -1684,7 +1687,7 @@ void CmmCore::reg_access(const PinsIn& in) {
       } else if (id == RegId::kCstRemote) {
         rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_NODE, c.rnode);
         rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_PART, c.rpart);
-        rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_EP, c.rep);
+        rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_EP, c.rep);  // bits 11:0
       } else if (id == RegId::kCstStatus) {
         rd = CMM_FIELD_SET(rd, CMM_CST_STATUS_RXQ_COUNT, c.rxq_count);
         rd = CMM_FIELD_SET(rd, CMM_CST_STATUS_LAST_REASON, c.last_reason);
@@ -1692,6 +1695,8 @@ void CmmCore::reg_access(const PinsIn& in) {
       } else if (id == RegId::kCstGen) {
         rd = CMM_FIELD_SET(rd, CMM_CST_GEN_LOCAL, c.gen);
         rd = CMM_FIELD_SET(rd, CMM_CST_GEN_REMOTE, c.rgen);
+      } else if (id == RegId::kCstRemoteHi) {
+        rd = CMM_FIELD_SET(rd, CMM_CST_REMOTE_HI_EP, c.rep >> CMM_CST_REMOTE_EP_BITS);
       } else if (id == RegId::kCstSeq) {
         rd = CMM_FIELD_SET(rd, CMM_CST_SEQ_TX, c.tx_seq);
         rd = CMM_FIELD_SET(rd, CMM_CST_SEQ_RX, c.rx_seq);
@@ -1718,16 +1723,20 @@ void CmmCore::reg_access(const PinsIn& in) {
       c.owner_pid = static_cast<uint16_t>(CMM_FIELD_GET(wd, CMM_CST_OWNER_PID));
     } else if (id == RegId::kCstGen) {
       c.rgen = static_cast<uint8_t>(CMM_FIELD_GET(wd, CMM_CST_GEN_REMOTE));
+    } else if (id == RegId::kCstRemoteHi) {
+      // Bits 15:12 of the remote endpoint; the CST_REMOTE write that follows checks the whole id.
+      const uint32_t lo = c.rep & CMM_CST_REMOTE_EP_MASK;
+      c.rep = static_cast<uint16_t>(CMM_FIELD_GET(wd, CMM_CST_REMOTE_HI_EP) << CMM_CST_REMOTE_EP_BITS | lo);
     } else {
       const uint32_t rp = CMM_FIELD_GET(wd, CMM_CST_REMOTE_PART);
-      const uint32_t re = CMM_FIELD_GET(wd, CMM_CST_REMOTE_EP);
+      const uint32_t re = (c.rep & ~CMM_CST_REMOTE_EP_MASK) | CMM_FIELD_GET(wd, CMM_CST_REMOTE_EP);
       if (rp >= geo_.num_partitions || re >= geo_.num_endpoints) {
         refuse(Reason::kBadField);
         return finish();
       }
       c.rnode = static_cast<uint16_t>(CMM_FIELD_GET(wd, CMM_CST_REMOTE_NODE));
       c.rpart = static_cast<uint8_t>(rp);
-      c.rep = static_cast<uint8_t>(re);
+      c.rep = static_cast<uint16_t>(re);
     }
     return finish();
   }

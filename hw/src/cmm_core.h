@@ -115,7 +115,9 @@ class CmmCore {
   // Same behaviour either way; tests and the fuzzer turn it on, it costs ~50 ns a step.
   void set_full_parity_check(bool on) { full_check_ = on; }
   // Bit counts of the fault-injection index space (1.11): protected bits, then the parity bit.
-  static constexpr uint32_t kCstProtBits = 100, kCktProtBits = 130;
+  // CST fault-port bit positions (cmm_core.cpp cst_parity; rtl/cmm_core.sv CP_*): rep and what follows move with ep ids.
+  static constexpr uint32_t kCstRepBit = 44, kCstGenBit = kCstRepBit + regs::kEpIdBits;
+  static constexpr uint32_t kCstProtBits = kCstGenBit + 48, kCktProtBits = 130;
 
   // STAT indices: enum stat of hw/data/cmm.toml (regs::Stat); these names stay for users.
   static constexpr uint32_t kStatDataSent = static_cast<uint32_t>(regs::Stat::kDataSent),
@@ -137,7 +139,8 @@ class CmmCore {
     uint8_t state = 0, dir = 0, owner_part = 0;
     uint16_t owner_pid = 0;
     uint16_t rnode = 0;
-    uint8_t rpart = 0, rep = 0;
+    uint8_t rpart = 0;
+    uint16_t rep = 0;
     uint8_t gen = 0;   // CST_GEN.LOCAL: +1 on entering ALLOCATED, survives FREE
     uint8_t rgen = 0;  // CST_GEN.REMOTE: the peer entry's generation
     uint16_t tx_seq = 0, rx_seq = 0;  // send: next DATA seq; receive: next expected seq
@@ -199,7 +202,7 @@ class CmmCore {
     Fifo<MgmtMsg, regs::kMaxMgmtqDepth> mgmtq;
     Fifo<ErrEntry, regs::kMaxErrlogDepth> errlog;
     uint8_t errlog_lost = 0;
-    uint8_t used = 0;
+    uint32_t used = 0;
     // Exception register (I6 events, never lost).
     uint16_t exc_count = 0;
     uint32_t exc_first = 0, exc_last = 0;  // EXC_FIRST / EXC_LAST layout
@@ -330,7 +333,8 @@ class CmmCore {
   Key kg_result_{};
   // Table integrity.
   uint16_t tf_count_ = 0;
-  uint8_t tf_last_ep_ = 0, tf_last_table_ = 0;
+  uint16_t tf_last_ep_ = 0;
+  uint8_t tf_last_table_ = 0;
   std::vector<uint32_t> touched_;      // CST entries written at the current edge (repeats harmless)
   std::vector<uint32_t> touched_ckt_;  // CKT entries written (zeroize() needs none: all-zero has parity 0)
   bool fault_pending_ = false;  // a bit was flipped at the last edge: not quiescent until checked
@@ -392,7 +396,8 @@ class CmmCore {
   std::vector<uint8_t> win_pend_;   // retransmissions of the slot still in the egress queue
   struct EgRetx {
     bool on = false;
-    uint8_t ep = 0, slot = 0;
+    uint16_t ep = 0;
+    uint8_t slot = 0;
   };
   std::array<EgRetx, regs::kMaxEgqDepth> egq_retx_{};  // per request-queue slot
   uint32_t rel_rr_ = 0;       // round-robin start of the retransmission scan
@@ -404,7 +409,8 @@ class CmmCore {
   bool rsp_buf_ = false;
   uint8_t rsp_buf_slot_ = 0;
   bool vd_valid_ = false, vd_accept_ = false;
-  uint8_t vd_ep_ = 0, vd_slot_ = 0, vd_reason_ = 0;
+  uint16_t vd_ep_ = 0;
+  uint8_t vd_slot_ = 0, vd_reason_ = 0;
 };
 
 }  // namespace cmm

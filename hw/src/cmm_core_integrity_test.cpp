@@ -45,10 +45,12 @@ std::vector<uint8_t> forge_connect(Header& h, const Key& lk, const Key& chan) {
   auto sub = [&](const char* label) { return sip128(lk, std::vector<uint8_t>(label, label + 8)); };
   const uint32_t n = uint32_t{h.seq} | uint32_t{h.tag} << 16;
   const std::vector<uint8_t> nonce{static_cast<uint8_t>(h.src_node), static_cast<uint8_t>(h.dst_node),
-                                   h.src_part, h.dst_part, h.src_ep, h.dst_ep, h.src_gen, h.dst_gen,
+                                   h.src_part, h.dst_part, static_cast<uint8_t>(h.src_ep),
+                                   static_cast<uint8_t>(h.dst_ep), h.src_gen, h.dst_gen,
                                    static_cast<uint8_t>(n), static_cast<uint8_t>(n >> 8),
                                    static_cast<uint8_t>(n >> 16), static_cast<uint8_t>(n >> 24),
-                                   static_cast<uint8_t>(h.src_node >> 8), static_cast<uint8_t>(h.dst_node >> 8), 0, 0};
+                                   static_cast<uint8_t>(h.src_node >> 8), static_cast<uint8_t>(h.dst_node >> 8),
+                                   static_cast<uint8_t>(h.src_ep >> 8), static_cast<uint8_t>(h.dst_ep >> 8)};
   const Key ks = sip128(sub("wrap-enc"), nonce);
   Key c{};
   for (uint32_t w = 0; w < 4; ++w) c[w] = chan[w] ^ ks[w];

@@ -162,7 +162,7 @@ class World {
     return v;
   }
   static uint32_t used(CoreHarness& h, uint8_t part) {
-    return CMM_FIELD_GET(h.rd_ok(kernel(part), CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED);
+    return CMM_FIELD_GET(h.rd_ok(kernel(part), CMM_PART_USED_OFFSET), CMM_PART_USED_USED);
   }
   // PART_INFO.USED equals the entries the partition owns.
   static void expect_used_consistent(CoreHarness& h, uint8_t part) {

@@ -819,7 +819,7 @@ std::vector<uint32_t> view_offsets() {
 
 TEST_F(Security, I5ChannelViewOfAnotherProcesssEndpointIsDenied) {
   const std::vector<uint32_t> offs = view_offsets();
-  ASSERT_EQ(offs.size(), 3u);
+  ASSERT_EQ(offs.size(), 4u);  // CST_CTRL, CST_REMOTE, CST_STATUS, CST_REMOTE_HI
   const Req intruder = user(kRPart, kRPid + 1);  // another process of the owner's partition
   const uint32_t before = r.rejects(Reason::kDenied);
   r.clear_errlog(kRPart);
@@ -1631,7 +1631,7 @@ TEST_F(SecurityHardened, ReservedBitsInEveryWritableRegisterAreRefused) {
       {"ALARM_CFG", CMM_ALARM_CFG_OFFSET, CMM_ALARM_CFG_WMASK, 5u},
       {"CST_CTRL", cst_addr(ep, CMM_CST_CTRL_OFFSET), CMM_CST_CTRL_WMASK, 1u},
       {"CST_OWNER", cst_addr(ep, CMM_CST_OWNER_OFFSET), CMM_CST_OWNER_WMASK, 0x1234u},
-      {"CST_REMOTE", cst_addr(ep, CMM_CST_REMOTE_OFFSET), CMM_CST_REMOTE_WMASK, remote_word(kS, 1, 2)},
+      {"CST_REMOTE_HI", cst_addr(ep, CMM_CST_REMOTE_HI_OFFSET), CMM_CST_REMOTE_HI_WMASK, 0u},
       {"CST_GEN", cst_addr(ep, CMM_CST_GEN_OFFSET), CMM_CST_GEN_WMASK, 0x4200u},
   };
   auto snapshot = [&] {
@@ -1639,6 +1639,7 @@ TEST_F(SecurityHardened, ReservedBitsInEveryWritableRegisterAreRefused) {
     for (uint32_t a : {CMM_PART_INFO_OFFSET, CMM_CMD_STATUS_OFFSET, CMM_IRQ_STATUS_OFFSET, CMM_IRQ_ENABLE_OFFSET,
                        CMM_MGMT_DST_OFFSET, CMM_ALARM_CFG_OFFSET, cst_addr(ep, CMM_CST_CTRL_OFFSET),
                        cst_addr(ep, CMM_CST_OWNER_OFFSET), cst_addr(ep, CMM_CST_REMOTE_OFFSET),
+                       cst_addr(ep, CMM_CST_REMOTE_HI_OFFSET),
                        cst_addr(ep, CMM_CST_GEN_OFFSET)})
       v.push_back(r.rd_ok(k, a));
     return v;
@@ -2103,7 +2104,7 @@ TEST_F(SecurityTableFault, EveryBitFlipOfAnOpenChannelEntryFailsClosed) {
       if (HasFailure()) return;
     }
   }
-  EXPECT_EQ(flips, 101u + 131u);
+  EXPECT_EQ(flips, (CmmCore::kCstProtBits + 1) + 131u);
 }
 
 TEST_F(SecurityTableFault, FaultEntryRefusesEveryPacketKindAndCommandWithoutAnswer) {
@@ -2150,7 +2151,7 @@ TEST_F(SecurityTableFault, FaultEntryRefusesEveryPacketKindAndCommandWithoutAnsw
   EXPECT_EQ(r.rejects(Reason::kTableFault), n);
   EXPECT_EQ(r.rejects(Reason::kDenied), 0u);
   // The partition keeps counting the entry (its quota shrinks until reset).
-  EXPECT_EQ(CMM_FIELD_GET(r.rd_ok(kernel(kRPart), CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED), 1u);
+  EXPECT_EQ(CMM_FIELD_GET(r.rd_ok(kernel(kRPart), CMM_PART_USED_OFFSET), CMM_PART_USED_USED), 1u);
   // Management traffic is not addressed to an entry: still delivered.
   Header m = make_header(Opcode::kMgmt, kS, kSPart, 0, kR, kRPart, 0);
   m.key = Key{1, 2, 3, 4};

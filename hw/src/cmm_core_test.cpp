@@ -246,13 +246,13 @@ TEST(CoreRegisters, ResetValuesOfEveryRegister) {
       EXPECT_EQ(CMM_FIELD_GET(g, CMM_GEOMETRY_NUM_PART), kNumPartitions);
       EXPECT_EQ(CMM_FIELD_GET(g, CMM_GEOMETRY_RXQ_DEPTH), kRxqDepth);
       EXPECT_EQ(CMM_FIELD_GET(g, CMM_GEOMETRY_KEY_WORDS), kKeyWords);
-      EXPECT_EQ(g, 0x04040810u);
+      EXPECT_EQ(g, 0x11100010u);
     }
     const Req k = kernel(p);
     const uint32_t pi = h.rd_ok(k, CMM_PART_INFO_OFFSET);
     EXPECT_EQ(CMM_FIELD_GET(pi, CMM_PART_INFO_PART), p);
     EXPECT_EQ(CMM_FIELD_GET(pi, CMM_PART_INFO_QUOTA), p + 1u);
-    EXPECT_EQ(CMM_FIELD_GET(pi, CMM_PART_INFO_USED), 0u);
+    EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(k, CMM_PART_USED_OFFSET), CMM_PART_USED_USED), 0u);
     // Every other register of the map, every word of every array, against
     // the generated reset value (CMM_<REG>_RESET = kRegRules[].reset).
     for (const RegRule& r : kRegRules) {
@@ -477,8 +477,9 @@ TEST_F(CoreTest, KeyStagingIsZeroizedByEveryCommand) {
 TEST_F(CoreTest, MisalignedAndUnmappedAddressesGiveDecerr) {
   std::vector<uint32_t> bad = {0x1,    0x2,    0x3,    0x0E,   0x21,   0x80,   0x100,  0x7FC,  regs::CMM_STAT_OFFSET + regs::CMM_STAT_COUNT * regs::CMM_STAT_STRIDE,
                                0xFFC,  0x1200, 0x1204, 0x2000, 0xFFFC, 0x1001, 0x100E,
-                               // CST window holes (after CST_LOST) of an allocated and a free entry
-                               0x101C, 0x11FC};
+                               // misaligned in CST_REMOTE_HI of an allocated and a free entry (the
+                               // window has no hole left since 16-bit endpoint ids)
+                               0x101E, 0x11FD};
   // Endpoint page holes (for an allocated and a free endpoint) and beyond the pages.
   for (uint32_t off : {0x018u, 0x100u, 0x3FCu, 0xC00u, 0xFFCu}) {
     bad.push_back(ep_addr(0, off));
@@ -671,7 +672,10 @@ TEST_F(CoreTest, CstWindowFieldsAndAccessModes) {
   EXPECT_EQ(h.rd_ok(k, owner), 0u);
   h.wr_ok(k, owner, 0x1234u);
   EXPECT_EQ(h.rd_ok(k, owner), 0x1234u);
-  EXPECT_EQ(h.wr(k, remote, remote_word(0xEE, 7, 15) | 0x00F00000u).status, u(Rsp::kReject));  // bits 23:20 reserved
+  // CST_REMOTE has no reserved bit since 16-bit endpoint ids; CST_REMOTE_HI (endpoint bits 15:12) has.
+  const uint32_t remote_hi = cst_addr(0, CMM_CST_REMOTE_HI_OFFSET);
+  EXPECT_EQ(h.wr(k, remote_hi, 0x10u).status, u(Rsp::kReject));
+  EXPECT_EQ(h.rd_ok(k, remote_hi), 0u);
   EXPECT_EQ(h.rd_ok(k, remote), 0u);
   h.wr_ok(k, remote, remote_word(0xEE, 7, 15));
   EXPECT_EQ(h.rd_ok(k, remote), remote_word(0xEE, 7, 15));
@@ -771,7 +775,7 @@ TEST_F(CoreTest, ReceiveEntryLifecycle) {
   EXPECT_EQ(CMM_FIELD_GET(st, CMM_CMD_STATUS_EP), 0u);
   EXPECT_EQ(CMM_FIELD_GET(st, CMM_CMD_STATUS_COUNT), 1u);
   EXPECT_EQ(h.core.ep_state(0), State::kAllocated);
-  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(k, CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED), 1u);
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(k, CMM_PART_USED_OFFSET), CMM_PART_USED_USED), 1u);
   h.wr_ok(k, cst_addr(0, CMM_CST_CTRL_OFFSET), u(Dir::kRecv));
   h.wr_ok(k, cst_addr(0, CMM_CST_OWNER_OFFSET), 216);
   h.wr_ok(k, cst_addr(0, CMM_CST_REMOTE_OFFSET), remote_word(kPeer, 4, 9));
@@ -839,7 +843,7 @@ TEST_F(CoreTest, ReceiveEntryLifecycle) {
   // ALLOCATED -> FREE
   h.cmd_ok(1, Cmd::kFree, 0);
   EXPECT_EQ(h.core.ep_state(0), State::kFree);
-  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(k, CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED), 0u);
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(k, CMM_PART_USED_OFFSET), CMM_PART_USED_USED), 0u);
   // A freed entry belongs to nobody: its CST window is denied.
   EXPECT_EQ(h.rd(k, cst_addr(0, CMM_CST_CTRL_OFFSET)).status, u(Rsp::kDenied));
   // Re-allocation starts from a clean entry in a new epoch (ALLOC, CLOSE, ALLOC: generation 3).
@@ -1033,14 +1037,14 @@ TEST_F(CoreTest, CommandStatusContentsAndCountWrap) {
   EXPECT_EQ(h.cmd_status(4), 1u << CMM_CMD_STATUS_COUNT_LSB);
   h.cmd_ok(4, Cmd::kAlloc);
   h.cmd_ok(4, Cmd::kAlloc);
-  EXPECT_EQ(h.cmd_status(4), (3u << 16) | (1u << 8));
+  EXPECT_EQ(h.cmd_status(4), (3u << CMM_CMD_STATUS_COUNT_LSB) | (1u << CMM_CMD_STATUS_EP_LSB));
   h.cmd_refused(4, Cmd::kAuthorize, 9, Reason::kDenied);  // endpoint 9 is FREE
-  EXPECT_EQ(h.cmd_status(4), (4u << 16) | (9u << 8) | u(Reason::kDenied));
-  // COUNT is 16 bits and wraps.
-  for (uint32_t i = 4; i < 0x10000u; ++i) h.wr(kernel(4), CMM_CMD_OFFSET, cmd_word(Cmd::kNop));
+  EXPECT_EQ(h.cmd_status(4), (4u << CMM_CMD_STATUS_COUNT_LSB) | (9u << CMM_CMD_STATUS_EP_LSB) | u(Reason::kDenied));
+  // COUNT is 8 bits since 16-bit endpoint ids, and wraps.
+  for (uint32_t i = 4; i <= CMM_CMD_STATUS_COUNT_MASK; ++i) h.wr(kernel(4), CMM_CMD_OFFSET, cmd_word(Cmd::kNop));
   EXPECT_EQ(h.cmd_status(4), 0u);
   h.cmd_ok(4, Cmd::kNop);
-  EXPECT_EQ(h.cmd_status(4), 1u << 16);
+  EXPECT_EQ(h.cmd_status(4), 1u << CMM_CMD_STATUS_COUNT_LSB);
 }
 
 TEST_F(CoreTest, BadCommands) {
@@ -1130,7 +1134,7 @@ TEST(CoreCommands, QuotaExceededAndNoFreeEndpoint) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(h.alloc(0), i);
   h.cmd_refused(0, Cmd::kAlloc, 0, Reason::kQuotaExceeded);
   EXPECT_EQ(h.rejects(Reason::kQuotaExceeded), 2u);
-  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(0), CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED), 4u);
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(0), CMM_PART_USED_OFFSET), CMM_PART_USED_USED), 4u);
   for (int i = 0; i < 7; ++i) EXPECT_EQ(h.alloc(6), 4 + i);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(h.alloc(1), 11 + i);
   EXPECT_EQ(h.alloc(2), 15);
@@ -1138,7 +1142,7 @@ TEST(CoreCommands, QuotaExceededAndNoFreeEndpoint) {
   h.cmd_ok(6, Cmd::kFree, 7);
   h.cmd_refused(2, Cmd::kAlloc, 0, Reason::kQuotaExceeded);
   EXPECT_EQ(h.alloc(6), 7);
-  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(6), CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED), 7u);
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(6), CMM_PART_USED_OFFSET), CMM_PART_USED_USED), 7u);
   EXPECT_EQ(h.cst_ctrl(6, 7), (u(State::kAllocated) << 4) | (6u << 12));
   EXPECT_EQ(h.rejects(Reason::kNoFreeEp), 0u);
 }
@@ -1160,7 +1164,7 @@ TEST(CoreCommands, NoFreeEndpointWhenTheRestIsReservedForOtherQuotas) {
   // All 16 taken: NO_FREE_EP for a partition still under its quota.
   h.cmd_refused(1, Cmd::kAlloc, 0, Reason::kNoFreeEp);
   EXPECT_EQ(h.rejects(Reason::kNoFreeEp), 3u);
-  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(0), CMM_PART_INFO_OFFSET), CMM_PART_INFO_USED), 4u);
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(0), CMM_PART_USED_OFFSET), CMM_PART_USED_USED), 4u);
 }
 
 // =====================================================================
@@ -1670,7 +1674,7 @@ TEST_F(CoreTest, RegisterResponseExactlyOneCycleAfterAcceptance) {
   EXPECT_EQ(c.out().reg_rsp_rdata, 0u);
   // Back-to-back requests: one response per cycle, each for its own request.
   const uint32_t addrs[] = {CMM_ID_OFFSET, CMM_NODE_ID_OFFSET, CMM_GEOMETRY_OFFSET, 0x3, CMM_ID_OFFSET};
-  const uint32_t expect_data[] = {kMagic, kNode, 0x04040810u, 0, kMagic};
+  const uint32_t expect_data[] = {kMagic, kNode, 0x11100010u, 0, kMagic};
   const uint8_t expect_st[] = {0, 0, 0, u(Rsp::kDecerr), 0};
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(c.out().reg_req_ready);

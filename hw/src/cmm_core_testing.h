@@ -75,7 +75,8 @@ struct EgRec {
 struct VdRec {
   uint64_t cycle = 0;  // core cycle count when the pulse was visible
   bool accept = false;
-  uint8_t ep = 0, slot = 0, reason = 0;
+  uint16_t ep = 0;
+  uint8_t slot = 0, reason = 0;
 };
 
 // Register addresses.
@@ -299,8 +300,8 @@ class CoreHarness {
       retx_pay.resize(regs::kMaxMsgBytes);
       retx_pay.resize(core.eg_retx_payload(retx_pay.data()));
     }
-    if (strong && reg_fire && req_write_ && (req_addr_ - regs::CMM_EP_BASE) % regs::CMM_EP_STRIDE ==
-                                                regs::CMM_EP_DOORBELL_OFFSET && req_addr_ >= regs::CMM_EP_BASE) {
+    if (strong && reg_fire && req_write_ && (req_addr_ - core.geometry().ep_base()) % regs::CMM_EP_STRIDE ==
+                                                regs::CMM_EP_DOORBELL_OFFSET && req_addr_ >= core.geometry().ep_base()) {
       tx_snap_ = tx_payload;  // the doorbell's snapshot feeds the TX engine
       tx_off_ = 0;
     }
@@ -337,8 +338,8 @@ class CoreHarness {
     }
     if (reg_fire) {
       req_pending_ = false;
-      if (strong && o.reg_rsp_status == u(Rsp::kOk) && req_write_ && req_addr_ >= regs::CMM_EP_BASE &&
-          (req_addr_ - regs::CMM_EP_BASE) % regs::CMM_EP_STRIDE == regs::CMM_EP_DOORBELL_OFFSET) {
+      if (strong && o.reg_rsp_status == u(Rsp::kOk) && req_write_ && req_addr_ >= core.geometry().ep_base() &&
+          (req_addr_ - core.geometry().ep_base()) % regs::CMM_EP_STRIDE == regs::CMM_EP_DOORBELL_OFFSET) {
         std::vector<uint8_t> snap = tx_payload;
         snap.resize(CMM_FIELD_GET(req_wdata_, CMM_EP_DOORBELL_LEN), 0);
         tx_fifo_.push_back(snap);  // the DATA's payload when it leaves
@@ -447,6 +448,8 @@ class CoreHarness {
     const uint32_t e = static_cast<uint32_t>(ep);
     wr_ok(kernel(part), cst_addr(e, regs::CMM_CST_CTRL_OFFSET), u(dir));
     wr_ok(kernel(part), cst_addr(e, regs::CMM_CST_OWNER_OFFSET), pid);
+    if (rep >> regs::CMM_CST_REMOTE_EP_BITS)  // endpoint bits 15:12 first (16-bit ids)
+      wr_ok(kernel(part), cst_addr(e, regs::CMM_CST_REMOTE_HI_OFFSET), rep >> regs::CMM_CST_REMOTE_EP_BITS);
     wr_ok(kernel(part), cst_addr(e, regs::CMM_CST_REMOTE_OFFSET), remote_word(rnode, rpart, rep));
     if (rgen != 0) set_remote_gen(part, e, rgen);
     if (authorize) cmd_ok(part, Cmd::kAuthorize, e);
@@ -479,7 +482,7 @@ class CoreHarness {
     while (errlog_count(part) != 0) cmd_ok(part, Cmd::kErrlogPop);
   }
   RegRsp doorbell(Req who, uint32_t ep, uint32_t len, uint32_t tag) {
-    return wr(who, ep_addr(ep, regs::CMM_EP_DOORBELL_OFFSET), doorbell_word(len, tag));
+    return wr(who, core.geometry().ep_page(ep) + regs::CMM_EP_DOORBELL_OFFSET, doorbell_word(len, tag));
   }
 
   // ------------------------------------------------------------ fabric helpers
@@ -659,6 +662,8 @@ inline Channel open_channel(CoreHarness& rx, uint8_t rx_part, uint16_t rx_pid, C
                  uint32_t re, uint8_t rgen) {
     h.wr_ok(kernel(part), cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), u(dir));
     h.wr_ok(kernel(part), cst_addr(ep, regs::CMM_CST_OWNER_OFFSET), pid);
+    if (re >> regs::CMM_CST_REMOTE_EP_BITS)  // endpoint bits 15:12 first (16-bit ids)
+      h.wr_ok(kernel(part), cst_addr(ep, regs::CMM_CST_REMOTE_HI_OFFSET), re >> regs::CMM_CST_REMOTE_EP_BITS);
     h.wr_ok(kernel(part), cst_addr(ep, regs::CMM_CST_REMOTE_OFFSET), remote_word(rn, rp, re));
     h.set_remote_gen(part, ep, rgen);
     h.cmd_ok(part, Cmd::kAuthorize, ep);

@@ -14,7 +14,7 @@ using namespace regs;
 
 constexpr uint16_t kNode0 = 1, kNode1 = 2;
 
-Straps quota0(uint8_t q) {  // partition 0 alone has a quota
+Straps quota0(uint32_t q) {  // partition 0 alone has a quota
   Straps s;
   s.node_id = kNode0;
   s.quota[0] = q;
@@ -36,7 +36,7 @@ TEST(Geometry, RangesComeFromTheDataFile) {
   g.num_endpoints = kMaxNumEndpoints;
   EXPECT_EQ(g.check(), "");
   g.num_endpoints = kMaxNumEndpoints + 1;
-  EXPECT_NE(g.check().find("num_endpoints = 257 out of range 1..256"), std::string::npos) << g.check();
+  EXPECT_NE(g.check().find("num_endpoints = 65537 out of range 1..65536"), std::string::npos) << g.check();
   g.num_endpoints = 0;
   EXPECT_NE(g.check().find("num_endpoints = 0"), std::string::npos);
   g = Geometry{};
@@ -70,6 +70,17 @@ TEST(Geometry, AddressWidthGrowsWithTheEndpointPages) {
   EXPECT_EQ(g.addr_bits(), kAddrBits);
   g.num_endpoints = 241;
   EXPECT_EQ(g.addr_bits(), kAddrBits + 1);
+  // Past 1,920 entries the CST window reaches 0x10000: the pages move up.
+  g.num_endpoints = 1920;
+  EXPECT_EQ(g.ep_base(), CMM_EP_BASE);
+  g.num_endpoints = 1921;
+  EXPECT_EQ(g.ep_base(), 0x20000u);
+  g.num_endpoints = 4096;
+  EXPECT_EQ(g.ep_base(), 0x30000u);
+  EXPECT_EQ(g.addr_bits(), 25u);
+  g.num_endpoints = kMaxNumEndpoints;
+  EXPECT_EQ(g.ep_base(), 0x210000u);
+  EXPECT_EQ(g.addr_bits(), 29u);
 }
 
 TEST(Geometry, RegisterReportsTheRunTimeValues) {
@@ -82,9 +93,47 @@ TEST(Geometry, RegisterReportsTheRunTimeValues) {
   // Partition 11 exists (a default core answers DENIED for it).
   EXPECT_EQ(a.rd(kernel(11), CMM_PART_INFO_OFFSET).status, u(Rsp::kOk));
   EXPECT_EQ(a.rd(kernel(12), CMM_PART_INFO_OFFSET).status, u(Rsp::kDenied));
-  // 256 endpoints: NUM_EP (8 bits) reads 0.
+  // NUM_EP is 17 bits: 256 and 65,536 read as such.
   CoreHarness b(kNode0, geo_params(256));
-  EXPECT_EQ(CMM_FIELD_GET(b.rd_ok(user(0, 1), CMM_GEOMETRY_OFFSET), CMM_GEOMETRY_NUM_EP), 0u);
+  EXPECT_EQ(CMM_FIELD_GET(b.rd_ok(user(0, 1), CMM_GEOMETRY_OFFSET), CMM_GEOMETRY_NUM_EP), 256u);
+  CoreHarness c(kNode0, geo_params(kMaxNumEndpoints));
+  EXPECT_EQ(CMM_FIELD_GET(c.rd_ok(user(0, 1), CMM_GEOMETRY_OFFSET), CMM_GEOMETRY_NUM_EP), kMaxNumEndpoints);
+}
+
+// 16-bit endpoint ids (docs/scale.md): a channel between entries above 4,095
+// (CST_REMOTE_HI, endpoint pages above the CST window, ALLOC result, header
+// ids, PART_USED) carries DATA; an id one past the table is BAD_FIELD.
+TEST(Geometry, SixteenBitEndpointIdsCarryData) {
+  const uint32_t n = 5000;
+  Straps s0 = quota0(n), s1 = quota0(n);
+  s1.node_id = kNode1;
+  CoreHarness rx(s0, geo_params(n)), tx(s1, geo_params(n));
+  Net net({&rx, &tx});
+  for (uint32_t e = 0; e < 4500; ++e) {
+    ASSERT_EQ(rx.alloc(0), static_cast<int>(e));
+    ASSERT_EQ(tx.alloc(0), static_cast<int>(e));
+  }
+  EXPECT_EQ(CMM_FIELD_GET(rx.rd_ok(kernel(0), CMM_PART_USED_OFFSET), CMM_PART_USED_USED), 4500u);
+  const Channel c = open_channel(rx, 0, 10, tx, 0, 20, Key{5, 6, 7, 8});
+  ASSERT_EQ(c.rx_ep, 4500u);
+  ASSERT_EQ(c.tx_ep, 4500u);
+  EXPECT_EQ(rx.core.ep_state(c.rx_ep), State::kOpen);
+  EXPECT_EQ(tx.core.ep_state(c.tx_ep), State::kOpen);
+  EXPECT_EQ(CMM_FIELD_GET(tx.rd_ok(kernel(0), cst_addr(c.tx_ep, CMM_CST_REMOTE_HI_OFFSET)), CMM_CST_REMOTE_HI_EP), 1u);
+  tx.take_egress();
+  EXPECT_EQ(tx.doorbell(user(0, 20), c.tx_ep, 16, 7).status, u(Rsp::kOk));
+  tx.settle();
+  EXPECT_EQ(rx.core.rxq_count(c.rx_ep), 1u);
+  const uint32_t page = rx.core.geometry().ep_page(c.rx_ep);
+  EXPECT_GE(page, 0x30000u);
+  EXPECT_EQ(CMM_FIELD_GET(rx.rd_ok(user(0, 10), page + CMM_EP_RX_STATUS_OFFSET), CMM_EP_RX_STATUS_COUNT), 1u);
+  // The whole id is checked at the CST_REMOTE write: 5000 is one past the table.
+  const int e = rx.alloc(0);
+  ASSERT_GE(e, 0);
+  rx.wr_ok(kernel(0), cst_addr(static_cast<uint32_t>(e), CMM_CST_REMOTE_HI_OFFSET), n >> 12);
+  EXPECT_EQ(rx.wr(kernel(0), cst_addr(static_cast<uint32_t>(e), CMM_CST_REMOTE_OFFSET), remote_word(kNode1, 0, n & 0xFFF)).status,
+            u(Rsp::kReject));
+  EXPECT_EQ(rx.rejects(Reason::kBadField), 1u);
 }
 
 TEST(Geometry, WindowsExistForEveryEndpointOfTheTable) {

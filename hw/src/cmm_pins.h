@@ -28,6 +28,9 @@ struct Geometry {
   std::string check() const;
   // Byte address bits of the register port: kAddrBits, or more for large tables.
   uint32_t addr_bits() const;
+  // First endpoint page: CMM_EP_BASE, moved up when the CST window passes it.
+  uint32_t ep_base() const { return regs::ep_window_base(num_endpoints); }
+  uint32_t ep_page(uint32_t ep) const { return ep_base() + ep * regs::CMM_EP_STRIDE; }
   bool is_default() const { return *this == Geometry{}; }
   bool operator==(const Geometry& o) const {
     return num_endpoints == o.num_endpoints && num_partitions == o.num_partitions && rxq_depth == o.rxq_depth &&
@@ -64,10 +67,10 @@ struct Header {
   uint8_t opcode = 0;
   uint16_t src_node = 0;
   uint8_t src_part = 0;
-  uint8_t src_ep = 0;
+  uint16_t src_ep = 0;
   uint16_t dst_node = 0;
   uint8_t dst_part = 0;
-  uint8_t dst_ep = 0;
+  uint16_t dst_ep = 0;
   uint16_t len = 0;
   uint16_t tag = 0;
   uint8_t reason = 0;
@@ -123,7 +126,7 @@ struct PinsIn {
   // (0 CST, 1 CKT) after this cycle's update.
   bool fault_valid = false;
   uint8_t fault_table = 0;
-  uint8_t fault_entry = 0;
+  uint16_t fault_entry = 0;
   uint8_t fault_bit = 0;
 };
 
@@ -141,7 +144,7 @@ struct PinsOut {
   Header eg_hdr{};
   bool vd_valid = false;  // one verdict per ingress DATA header, in order
   bool vd_accept = false;
-  uint8_t vd_ep = 0;
+  uint16_t vd_ep = 0;
   uint8_t vd_slot = 0;
   uint8_t vd_reason = 0;  // regs::Reason
   uint32_t irq = 0;       // bit p: interrupt line of partition p
@@ -158,11 +161,15 @@ struct PinsOut {
   bool operator!=(const PinsOut& o) const { return !(*this == o); }
 };
 
+// Width of the quota strap pin cfg_quota_i: partition p at bits
+// [p*CMM_PART_INFO_QUOTA_BITS +: CMM_PART_INFO_QUOTA_BITS] (wider than 64 bits).
+inline constexpr uint32_t kQuotaPinBits = regs::kNumPartitions * regs::CMM_PART_INFO_QUOTA_BITS;
+
 // Strap pins: constant after reset.
 struct Straps {
   uint16_t node_id = 0;
   // Endpoints per partition; entries >= the geometry's num_partitions are unused.
-  std::array<uint8_t, regs::kMaxNumPartitions> quota{};
+  std::array<uint32_t, regs::kMaxNumPartitions> quota{};  // 0..num_endpoints
 };
 
 }  // namespace cmm

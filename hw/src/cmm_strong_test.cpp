@@ -50,11 +50,11 @@ Key ref_subkey(const Key& lk, const char* label) {
 }
 std::vector<uint8_t> ref_nonce(const Header& h) {
   const uint32_t n = uint32_t{h.seq} | uint32_t{h.tag} << 16;
-  return {static_cast<uint8_t>(h.src_node), static_cast<uint8_t>(h.dst_node), h.src_part, h.dst_part, h.src_ep,
-          h.dst_ep, h.src_gen, h.dst_gen,
+  return {static_cast<uint8_t>(h.src_node), static_cast<uint8_t>(h.dst_node), h.src_part, h.dst_part,
+          static_cast<uint8_t>(h.src_ep), static_cast<uint8_t>(h.dst_ep), h.src_gen, h.dst_gen,
           static_cast<uint8_t>(n), static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n >> 16),
           static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(h.src_node >> 8), static_cast<uint8_t>(h.dst_node >> 8),
-          0, 0};
+          static_cast<uint8_t>(h.src_ep >> 8), static_cast<uint8_t>(h.dst_ep >> 8)};
 }
 
 // ---------------------------------------------------------------- helpers

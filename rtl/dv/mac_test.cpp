@@ -62,10 +62,11 @@ Key ref_stream(const Key& lk, const Header& h) {
   const Key ke = sodium_sip(lk, Bytes{'w', 'r', 'a', 'p', '-', 'e', 'n', 'c'});
   const uint32_t n = uint32_t{h.seq} | uint32_t{h.tag} << 16;
   const Bytes nonce = {static_cast<uint8_t>(h.src_node), static_cast<uint8_t>(h.dst_node), h.src_part, h.dst_part,
-                       h.src_ep, h.dst_ep, h.src_gen, h.dst_gen,
+                       static_cast<uint8_t>(h.src_ep), static_cast<uint8_t>(h.dst_ep), h.src_gen, h.dst_gen,
                        static_cast<uint8_t>(n), static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n >> 16),
                        static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(h.src_node >> 8),
-                       static_cast<uint8_t>(h.dst_node >> 8), 0, 0};
+                       static_cast<uint8_t>(h.dst_node >> 8), static_cast<uint8_t>(h.src_ep >> 8),
+                       static_cast<uint8_t>(h.dst_ep >> 8)};
   return sodium_sip(ke, nonce);
 }
 Key ref_wrap_tag(const Key& lk, const Header& h, const Key& c) {
@@ -88,10 +89,10 @@ Header rand_hdr(std::mt19937_64& g) {
   h.opcode = static_cast<uint8_t>(g());
   h.src_node = static_cast<uint16_t>(g());
   h.src_part = static_cast<uint8_t>(g());
-  h.src_ep = static_cast<uint8_t>(g());
+  h.src_ep = static_cast<uint16_t>(g());
   h.dst_node = static_cast<uint16_t>(g());
   h.dst_part = static_cast<uint8_t>(g());
-  h.dst_ep = static_cast<uint8_t>(g());
+  h.dst_ep = static_cast<uint16_t>(g());
   h.len = static_cast<uint16_t>(g());
   h.tag = static_cast<uint16_t>(g());
   h.reason = static_cast<uint8_t>(g());

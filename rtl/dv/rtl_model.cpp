@@ -68,9 +68,12 @@ class RtlModel final : public CorePinsModel {
 #endif
     top_ = std::make_unique<VTop>(ctx_.get(), "cmm_core");
     top_->cfg_node_id_i = s.node_id;
-    uint64_t q = 0;
-    for (uint32_t p = 0; p < regs::kNumPartitions; ++p) q |= static_cast<uint64_t>(s.quota[p]) << (8 * p);
-    top_->cfg_quota_i = q;
+    // cfg_quota_i is wider than 64 bits (a VlWide): partition p at bits [p*W +: W].
+    constexpr uint32_t w = regs::CMM_PART_INFO_QUOTA_BITS;
+    for (uint32_t i = 0; i < (kQuotaPinBits + 31) / 32; ++i) top_->cfg_quota_i[i] = 0;
+    for (uint32_t p = 0; p < regs::kNumPartitions; ++p)
+      for (uint32_t b = 0; b < w; ++b)
+        if ((s.quota[p] >> b) & 1u) top_->cfg_quota_i[(p * w + b) / 32] |= 1u << ((p * w + b) % 32);
     top_->clk = 0;
     top_->rst_ni = 1;
     top_->eval();

@@ -121,8 +121,9 @@ class Tb : public sc_module {
   SC_HAS_PROCESS(Tb);
   Tb(sc_module_name n, uint64_t seed, uint64_t cycles)
       : sc_module(n), seed_(seed), cycles_(cycles), straps_(straps_for_seed(seed)) {
-    uint64_t q = 0;
-    for (uint32_t p = 0; p < regs::kNumPartitions; ++p) q |= static_cast<uint64_t>(straps_.quota[p]) << (8 * p);
+    sc_dt::sc_bv<kQuotaPinBits> q;
+    constexpr uint32_t w = regs::CMM_PART_INFO_QUOTA_BITS;
+    for (uint32_t p = 0; p < regs::kNumPartitions; ++p) q.range(p * w + w - 1, p * w) = straps_.quota[p];
     cfg_node_id.write(straps_.node_id);
     cfg_quota.write(q);
     bind(ref, *this, ref_out);
@@ -133,7 +134,7 @@ class Tb : public sc_module {
   sc_clock clk{"clk", sc_time(1, SC_NS), 0.5, sc_time(1, SC_NS), true};  // 1 GHz, rises at 1 ns
   sc_signal<bool> rst_ni{"rst_ni", false};
   sc_signal<uint32_t> cfg_node_id{"cfg_node_id"};
-  sc_signal<uint64_t> cfg_quota{"cfg_quota"};
+  sc_signal<sc_dt::sc_bv<kQuotaPinBits>> cfg_quota{"cfg_quota"};
   sc_signal<bool> reg_req_valid{"reg_req_valid"}, reg_req_write{"reg_req_write"}, reg_req_priv{"reg_req_priv"};
   sc_signal<uint32_t> reg_req_addr{"reg_req_addr"}, reg_req_wdata{"reg_req_wdata"}, reg_req_part{"reg_req_part"},
       reg_req_pid{"reg_req_pid"};

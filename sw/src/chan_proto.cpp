@@ -35,6 +35,7 @@ MgmtWords encode(const Msg& m) {
   switch (m.type) {
     case Type::kChanReq:
       w[1] = put(w[1], kW1EpLsb, kW1EpMask, m.ep);
+      w[3] = put(w[3], kW3EpHiLsb, kW3EpHiMask, m.ep >> 8);
       w[1] = put(w[1], kW1GenLsb, kW1GenMask, m.gen);
       w[1] = put(w[1], kW1PidLsb, kW1PidMask, m.recv_pid);
       w[2] = put(w[2], kW2PidLsb, kW2PidMask, m.send_pid);
@@ -42,6 +43,7 @@ MgmtWords encode(const Msg& m) {
       break;
     case Type::kChanInfo:
       w[1] = put(w[1], kW1EpLsb, kW1EpMask, m.ep);
+      w[3] = put(w[3], kW3EpHiLsb, kW3EpHiMask, m.ep >> 8);
       w[1] = put(w[1], kW1GenLsb, kW1GenMask, m.gen);
       w[1] = put(w[1], kW1PidLsb, kW1PidMask, m.send_pid);
       w[2] = put(w[2], kW2InfoModeLsb, kW2InfoModeMask, m.mode);
@@ -61,7 +63,8 @@ MgmtWords encode(const Msg& m) {
 bool decode(const MgmtWords& w, Msg& out) {
   if (!is_ours(w)) return false;
   const uint32_t type = get(w[0], kW0TypeLsb, kW0TypeMask);
-  if (w[3] != 0) return false;
+  const uint32_t hi = get(w[3], kW3EpHiLsb, kW3EpHiMask);
+  if ((w[3] & ~(kW3EpHiMask << kW3EpHiLsb)) != 0) return false;
   Msg m;
   m.req_id = static_cast<uint16_t>(get(w[0], kW0ReqIdLsb, kW0ReqIdMask));
   const uint32_t lo = get(w[1], kW1EpLsb, kW1EpMask);
@@ -73,7 +76,7 @@ bool decode(const MgmtWords& w, Msg& out) {
       if (get(w[2], kW2ModeLsb, kW2ModeMask) >= regs::kModeCount) return false;
       m.type = Type::kChanReq;
       m.mode = static_cast<uint8_t>(get(w[2], kW2ModeLsb, kW2ModeMask));
-      m.ep = static_cast<uint8_t>(lo);
+      m.ep = static_cast<uint16_t>(lo | hi << 8);
       m.gen = static_cast<uint8_t>(mid);
       m.recv_pid = static_cast<uint16_t>(pid);
       m.send_pid = static_cast<uint16_t>(get(w[2], kW2PidLsb, kW2PidMask));
@@ -83,13 +86,13 @@ bool decode(const MgmtWords& w, Msg& out) {
       if (get(w[2], kW2InfoModeLsb, kW2InfoModeMask) >= regs::kModeCount) return false;
       m.type = Type::kChanInfo;
       m.mode = static_cast<uint8_t>(get(w[2], kW2InfoModeLsb, kW2InfoModeMask));
-      m.ep = static_cast<uint8_t>(lo);
+      m.ep = static_cast<uint16_t>(lo | hi << 8);
       m.gen = static_cast<uint8_t>(mid);
       m.send_pid = static_cast<uint16_t>(pid);
       break;
     case Type::kChanRefuse:
     case Type::kChanCancel:
-      if (w[2] != 0 || lo >= regs::kReasonCount || mid >= static_cast<uint32_t>(AgentReason::kCount)) return false;
+      if (w[2] != 0 || hi != 0 || lo >= regs::kReasonCount || mid >= static_cast<uint32_t>(AgentReason::kCount)) return false;
       m.type = static_cast<Type>(type);
       m.reason = static_cast<regs::Reason>(lo);
       m.agent_reason = static_cast<AgentReason>(mid);

@@ -78,8 +78,16 @@ TEST(ChanProto, RejectsForeignOrMalformedWords) {
   w[0] = (w[0] & ~0xFFu) | 0xC1u;  // version 1 (no generations): not decoded
   EXPECT_FALSE(decode(w, d));
   w = encode(chan_req(1, 2, 3, 4));
-  w[3] = 1;
+  w[3] = 0x100;  // word 3 carries only endpoint bits 15:8
   EXPECT_FALSE(decode(w, d));
+  w = encode(chan_refuse(1, regs::Reason::kBadField, 3));
+  w[3] = 1;  // no endpoint in a refusal
+  EXPECT_FALSE(decode(w, d));
+  // 16-bit endpoint ids round-trip; below 256 word 3 stays 0 (the 8-bit layout).
+  ASSERT_TRUE(decode(encode(chan_req(1, 0x1234, 3, 4)), d));
+  EXPECT_EQ(d.ep, 0x1234u);
+  EXPECT_EQ(encode(chan_info(1, 0x3412, 3))[3], 0x34u);
+  EXPECT_EQ(encode(chan_info(1, 0xFF, 3))[3], 0u);
   w = encode(chan_info(1, 2, 3));
   w[2] = 5;
   EXPECT_FALSE(decode(w, d));

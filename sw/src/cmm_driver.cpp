@@ -12,6 +12,8 @@ using regs::State;
 namespace {
 
 constexpr uint32_t kIrqAll = regs::CMM_IRQ_STATUS_BITS_MASK << regs::CMM_IRQ_STATUS_BITS_LSB;
+// Endpoint ids CST_REMOTE alone names (bits 11:0); CST_REMOTE_HI holds the rest.
+constexpr uint32_t kEpLoIds = 1u << regs::CMM_CST_REMOTE_EP_BITS;
 
 ErrorEntry decode_exc(uint32_t w) {
   ErrorEntry e;
@@ -29,13 +31,12 @@ static_assert(regs::CMM_EXC_FIRST_REASON_LSB == regs::CMM_EXC_LAST_REASON_LSB &&
 
 }  // namespace
 
-Status CmmDriver::bad_ep(uint8_t ep) const {
+Status CmmDriver::bad_ep(uint16_t ep) const {
   return ep >= geo_.num_endpoints ? Status::Err(Result::kBadArg, Reason::kBadEp) : Status::Ok();
 }
 
 bool DeviceGeometry::decode(uint32_t v) {
-  uint32_t ne = CMM_FIELD_GET(v, CMM_GEOMETRY_NUM_EP);
-  if (ne == 0) ne = 1u << regs::CMM_GEOMETRY_NUM_EP_BITS;  // the 8-bit field's 0 stands for 256
+  const uint32_t ne = CMM_FIELD_GET(v, CMM_GEOMETRY_NUM_EP);
   const uint32_t np = CMM_FIELD_GET(v, CMM_GEOMETRY_NUM_PART), rq = CMM_FIELD_GET(v, CMM_GEOMETRY_RXQ_DEPTH);
   if (ne < regs::kMinNumEndpoints || ne > regs::kMaxNumEndpoints || np < regs::kMinNumPartitions ||
       np > regs::kMaxNumPartitions || rq < regs::kMinRxqDepth || rq > regs::kMaxRxqDepth ||
@@ -67,7 +68,7 @@ Status CmmDriver::read(uint32_t addr, uint32_t& v) {
 
 Status CmmDriver::write(uint32_t addr, uint32_t v, Reason on_reject) { return from_bus(bus_.write32(addr, v), on_reject); }
 
-Status CmmDriver::command(Cmd op, uint8_t ep, bool hwkey) {
+Status CmmDriver::command(Cmd op, uint16_t ep, bool hwkey) {
   uint32_t w = 0;
   w = CMM_FIELD_SET(w, CMM_CMD_OP, static_cast<uint32_t>(op));
   w = CMM_FIELD_SET(w, CMM_CMD_EP, ep);
@@ -100,7 +101,7 @@ Status CmmDriver::probe(DeviceInfo& out) {
   s = read(regs::CMM_PART_INFO_OFFSET, v);
   if (!s.ok()) return s;
   d.part = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_PART_INFO_PART));
-  d.quota = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_PART_INFO_QUOTA));
+  d.quota = CMM_FIELD_GET(v, CMM_PART_INFO_QUOTA);
   out = d;
   return Status::Ok();
 }
@@ -112,7 +113,7 @@ Status CmmDriver::irq_reset() {
 
 // ------------------------------------------------------------------ endpoints and CST entries
 
-Status CmmDriver::alloc(uint8_t& ep) {
+Status CmmDriver::alloc(uint16_t& ep) {
   const uint32_t w = CMM_FIELD_SET(0u, CMM_CMD_OP, static_cast<uint32_t>(Cmd::kAlloc));
   const BusStatus b = bus_.write32(regs::CMM_CMD_OFFSET, w);
   if (b != BusStatus::kOk && b != BusStatus::kReject) return from_bus(b);
@@ -123,24 +124,24 @@ Status CmmDriver::alloc(uint8_t& ep) {
   if (b == BusStatus::kReject || why != Reason::kOk) return Status::Err(Result::kRejected, why);
   const uint32_t e = CMM_FIELD_GET(st, CMM_CMD_STATUS_EP);
   if (e >= geo_.num_endpoints) return Status::Err(Result::kBadDevice, Reason::kBadEp);
-  ep = static_cast<uint8_t>(e);
+  ep = static_cast<uint16_t>(e);
   return Status::Ok();
 }
 
-Status CmmDriver::write_ctrl(uint8_t ep, Dir dir) {
+Status CmmDriver::write_ctrl(uint16_t ep, Dir dir) {
   if (Status g = bad_ep(ep); !g.ok()) return g;
   const uint32_t w = CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, static_cast<uint32_t>(dir));
   return write(cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), w, Reason::kNotOpen);
 }
 
-Status CmmDriver::write_ctrl(uint8_t ep, Dir dir, regs::Mode mode) {
+Status CmmDriver::write_ctrl(uint16_t ep, Dir dir, regs::Mode mode) {
   if (Status g = bad_ep(ep); !g.ok()) return g;
   uint32_t w = CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, static_cast<uint32_t>(dir));
   w = CMM_FIELD_SET(w, CMM_CST_CTRL_MODE, static_cast<uint32_t>(mode));
   return write(cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), w, Reason::kNotOpen);
 }
 
-Status CmmDriver::verify_mode(uint8_t ep, regs::Mode mode) {
+Status CmmDriver::verify_mode(uint16_t ep, regs::Mode mode) {
   if (Status g = bad_ep(ep); !g.ok()) return g;
   uint32_t v = 0;
   if (Status s = read(cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), v); !s.ok()) return s;
@@ -149,16 +150,21 @@ Status CmmDriver::verify_mode(uint8_t ep, regs::Mode mode) {
   return Status::Ok();
 }
 
-Status CmmDriver::write_owner(uint8_t ep, uint16_t pid) {
+Status CmmDriver::write_owner(uint16_t ep, uint16_t pid) {
   if (Status g = bad_ep(ep); !g.ok()) return g;
   const uint32_t w = CMM_FIELD_SET(0u, CMM_CST_OWNER_PID, pid);
   return write(cst_addr(ep, regs::CMM_CST_OWNER_OFFSET), w, Reason::kNotOpen);
 }
 
-Status CmmDriver::write_remote(uint8_t ep, const PeerId& r) {
+Status CmmDriver::write_remote(uint16_t ep, const PeerId& r) {
   if (Status g = bad_ep(ep); !g.ok()) return g;
   if (r.part >= geo_.num_partitions || r.ep >= geo_.num_endpoints)
     return Status::Err(Result::kBadArg, Reason::kBadField);
+  // Endpoint bits 15:12 first (CST_REMOTE_HI): only tables past 4,096 entries need them.
+  if (geo_.num_endpoints > kEpLoIds) {
+    const uint32_t hi = CMM_FIELD_SET(0u, CMM_CST_REMOTE_HI_EP, r.ep >> regs::CMM_CST_REMOTE_EP_BITS);
+    if (Status s = write(cst_addr(ep, regs::CMM_CST_REMOTE_HI_OFFSET), hi, Reason::kNotOpen); !s.ok()) return s;
+  }
   uint32_t w = 0;
   w = CMM_FIELD_SET(w, CMM_CST_REMOTE_NODE, r.node);
   w = CMM_FIELD_SET(w, CMM_CST_REMOTE_PART, r.part);
@@ -166,7 +172,7 @@ Status CmmDriver::write_remote(uint8_t ep, const PeerId& r) {
   return write(cst_addr(ep, regs::CMM_CST_REMOTE_OFFSET), w, Reason::kNotOpen);
 }
 
-Status CmmDriver::read_gen(uint8_t ep, uint8_t& local, uint8_t& remote) {
+Status CmmDriver::read_gen(uint16_t ep, uint8_t& local, uint8_t& remote) {
   if (Status g = bad_ep(ep); !g.ok()) return g;
   uint32_t v = 0;
   if (Status s = read(cst_addr(ep, regs::CMM_CST_GEN_OFFSET), v); !s.ok()) return s;
@@ -175,7 +181,7 @@ Status CmmDriver::read_gen(uint8_t ep, uint8_t& local, uint8_t& remote) {
   return Status::Ok();
 }
 
-Status CmmDriver::write_remote_gen(uint8_t ep, uint8_t gen) {
+Status CmmDriver::write_remote_gen(uint16_t ep, uint8_t gen) {
   if (Status g = bad_ep(ep); !g.ok()) return g;
   const uint32_t w = CMM_FIELD_SET(0u, CMM_CST_GEN_REMOTE, gen);
   return write(cst_addr(ep, regs::CMM_CST_GEN_OFFSET), w, Reason::kNotOpen);
@@ -189,12 +195,15 @@ Status CmmDriver::stage_key(const ChannelKey& key) {
   return Status::Ok();
 }
 
-Status CmmDriver::read_cst(uint8_t ep, CstInfo& out) {
+Status CmmDriver::read_cst(uint16_t ep, CstInfo& out) {
   if (Status g = bad_ep(ep); !g.ok()) return g;
-  uint32_t ctrl = 0, owner = 0, remote = 0, status = 0, lost = 0;
+  uint32_t ctrl = 0, owner = 0, remote = 0, hi = 0, status = 0, lost = 0;
   if (Status s = read(cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), ctrl); !s.ok()) return s;
   if (Status s = read(cst_addr(ep, regs::CMM_CST_OWNER_OFFSET), owner); !s.ok()) return s;
   if (Status s = read(cst_addr(ep, regs::CMM_CST_REMOTE_OFFSET), remote); !s.ok()) return s;
+  if (geo_.num_endpoints > kEpLoIds) {
+    if (Status s = read(cst_addr(ep, regs::CMM_CST_REMOTE_HI_OFFSET), hi); !s.ok()) return s;
+  }
   if (Status s = read(cst_addr(ep, regs::CMM_CST_STATUS_OFFSET), status); !s.ok()) return s;
   if (Status s = read(cst_addr(ep, regs::CMM_CST_LOST_OFFSET), lost); !s.ok()) return s;
   CstInfo c;
@@ -206,7 +215,8 @@ Status CmmDriver::read_cst(uint8_t ep, CstInfo& out) {
   c.owner_pid = static_cast<uint16_t>(CMM_FIELD_GET(owner, CMM_CST_OWNER_PID));
   c.remote.node = static_cast<uint16_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_NODE));
   c.remote.part = static_cast<uint8_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_PART));
-  c.remote.ep = static_cast<uint8_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_EP));
+  c.remote.ep = static_cast<uint16_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_EP) |
+                                      CMM_FIELD_GET(hi, CMM_CST_REMOTE_HI_EP) << regs::CMM_CST_REMOTE_EP_BITS);
   c.rxq_count = static_cast<uint8_t>(CMM_FIELD_GET(status, CMM_CST_STATUS_RXQ_COUNT));
   c.last_reason = static_cast<Reason>(CMM_FIELD_GET(status, CMM_CST_STATUS_LAST_REASON));
   c.tx_nacks = static_cast<uint16_t>(CMM_FIELD_GET(status, CMM_CST_STATUS_TX_NACKS));
@@ -220,12 +230,12 @@ Status CmmDriver::read_cst(uint8_t ep, CstInfo& out) {
   return Status::Ok();
 }
 
-Status CmmDriver::rekey(uint8_t ep, bool hwkey) {
+Status CmmDriver::rekey(uint16_t ep, bool hwkey) {
   if (Status g = bad_ep(ep); !g.ok()) return g;
   return command(Cmd::kRekey, ep, hwkey);
 }
 
-Status CmmDriver::endpoint_state(uint8_t ep, State& out) {
+Status CmmDriver::endpoint_state(uint16_t ep, State& out) {
   if (Status g = bad_ep(ep); !g.ok()) return g;
   uint32_t ctrl = 0;
   if (Status s = read(cst_addr(ep, regs::CMM_CST_CTRL_OFFSET), ctrl); !s.ok()) return s;
@@ -233,12 +243,12 @@ Status CmmDriver::endpoint_state(uint8_t ep, State& out) {
   return Status::Ok();
 }
 
-Status CmmDriver::cst_status(uint8_t ep, uint32_t& raw) {
+Status CmmDriver::cst_status(uint16_t ep, uint32_t& raw) {
   if (Status g = bad_ep(ep); !g.ok()) return g;
   return read(cst_addr(ep, regs::CMM_CST_STATUS_OFFSET), raw);
 }
 
-Status CmmDriver::cst_lost(uint8_t ep, uint16_t& tx, uint16_t& rx) {
+Status CmmDriver::cst_lost(uint16_t ep, uint16_t& tx, uint16_t& rx) {
   if (Status g = bad_ep(ep); !g.ok()) return g;
   uint32_t v = 0;
   if (Status s = read(cst_addr(ep, regs::CMM_CST_LOST_OFFSET), v); !s.ok()) return s;
@@ -253,8 +263,9 @@ Status CmmDriver::part_info(PartInfo& out) {
   uint32_t v = 0;
   if (Status s = read(regs::CMM_PART_INFO_OFFSET, v); !s.ok()) return s;
   out.part = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_PART_INFO_PART));
-  out.quota = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_PART_INFO_QUOTA));
-  out.used = static_cast<uint8_t>(CMM_FIELD_GET(v, CMM_PART_INFO_USED));
+  out.quota = CMM_FIELD_GET(v, CMM_PART_INFO_QUOTA);
+  if (Status s = read(regs::CMM_PART_USED_OFFSET, v); !s.ok()) return s;
+  out.used = CMM_FIELD_GET(v, CMM_PART_USED_USED);
   return Status::Ok();
 }
 

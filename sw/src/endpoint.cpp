@@ -78,9 +78,12 @@ Status Endpoint::rx_status(RxStatus& out) {
 Status Endpoint::channel_view(ChannelView& out) {
   if (Status g = guard(); !g.ok()) return g;
   const uint32_t cst = regs::CMM_CST_BASE + static_cast<uint32_t>(ep_) * regs::CMM_CST_STRIDE;
-  uint32_t ctrl = 0, remote = 0, status = 0;
+  uint32_t ctrl = 0, remote = 0, hi = 0, status = 0;
   if (Status s = from_bus(bus_.read32(cst + regs::CMM_CST_CTRL_OFFSET, ctrl)); !s.ok()) return s;
   if (Status s = from_bus(bus_.read32(cst + regs::CMM_CST_REMOTE_OFFSET, remote)); !s.ok()) return s;
+  if (num_eps_ > (1u << regs::CMM_CST_REMOTE_EP_BITS)) {  // endpoint bits 15:12
+    if (Status s = from_bus(bus_.read32(cst + regs::CMM_CST_REMOTE_HI_OFFSET, hi)); !s.ok()) return s;
+  }
   if (Status s = from_bus(bus_.read32(cst + regs::CMM_CST_STATUS_OFFSET, status)); !s.ok()) return s;
   out.state = static_cast<regs::State>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_STATE));
   out.dir = static_cast<regs::Dir>(CMM_FIELD_GET(ctrl, CMM_CST_CTRL_DIR));
@@ -88,7 +91,8 @@ Status Endpoint::channel_view(ChannelView& out) {
   out.key_valid = CMM_FIELD_GET(ctrl, CMM_CST_CTRL_KEY_VALID) != 0;
   out.remote_node = static_cast<uint16_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_NODE));
   out.remote_part = static_cast<uint8_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_PART));
-  out.remote_ep = static_cast<uint8_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_EP));
+  out.remote_ep = static_cast<uint16_t>(CMM_FIELD_GET(remote, CMM_CST_REMOTE_EP) |
+                                        CMM_FIELD_GET(hi, CMM_CST_REMOTE_HI_EP) << regs::CMM_CST_REMOTE_EP_BITS);
   out.rxq_count = static_cast<uint8_t>(CMM_FIELD_GET(status, CMM_CST_STATUS_RXQ_COUNT));
   out.last_nack = static_cast<Reason>(CMM_FIELD_GET(status, CMM_CST_STATUS_LAST_REASON));
   out.tx_nacks = static_cast<uint16_t>(CMM_FIELD_GET(status, CMM_CST_STATUS_TX_NACKS));

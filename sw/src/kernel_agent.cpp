@@ -72,7 +72,7 @@ KernelAgent::KernelAgent(RegIf& bus, uint64_t key_seed, const AgentConfig& cfg)
 
 // ------------------------------------------------------------------ helpers
 
-Status KernelAgent::guard_ep(uint8_t ep) const {
+Status KernelAgent::guard_ep(uint16_t ep) const {
   if (!initialized_) return Status::Err(Result::kNotReady);
   if (ep >= chan_.size()) return Status::Err(Result::kBadArg, Reason::kBadEp);
   return Status::Ok();
@@ -109,7 +109,7 @@ bool KernelAgent::next_event(Event& ev) {
   return true;
 }
 
-Event KernelAgent::chan_event(Event::Kind k, uint8_t ep) const {
+Event KernelAgent::chan_event(Event::Kind k, uint16_t ep) const {
   const Chan& c = chan_[ep];
   Event ev;
   ev.kind = k;
@@ -150,7 +150,7 @@ Status KernelAgent::init() {
 // The register work is the driver's (cmm_driver.h); the agent keeps its
 // view of each entry (Chan) in step with what succeeded.
 
-Status KernelAgent::alloc_endpoint(uint8_t& ep) {
+Status KernelAgent::alloc_endpoint(uint16_t& ep) {
   if (Status g = guard_init(); !g.ok()) return g;
   if (Status s = drv_.alloc(ep); !s.ok()) return s;
   chan_[ep] = Chan{};
@@ -158,14 +158,14 @@ Status KernelAgent::alloc_endpoint(uint8_t& ep) {
   return Status::Ok();
 }
 
-Status KernelAgent::set_direction(uint8_t ep, Dir dir) {
+Status KernelAgent::set_direction(uint16_t ep, Dir dir) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   const Status s = drv_.write_ctrl(ep, dir);
   if (s.ok()) chan_[ep].dir = dir;
   return s;
 }
 
-Status KernelAgent::set_ctrl(uint8_t ep, Dir dir, regs::Mode mode) {
+Status KernelAgent::set_ctrl(uint16_t ep, Dir dir, regs::Mode mode) {
   if (mode == regs::Mode::kPlain) return set_direction(ep, dir);
   if (Status g = guard_ep(ep); !g.ok()) return g;
   if (Status s = drv_.write_ctrl(ep, dir, mode); !s.ok()) return s;
@@ -176,21 +176,21 @@ Status KernelAgent::set_ctrl(uint8_t ep, Dir dir, regs::Mode mode) {
   return Status::Ok();
 }
 
-Status KernelAgent::set_owner(uint8_t ep, uint16_t pid) {
+Status KernelAgent::set_owner(uint16_t ep, uint16_t pid) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   const Status s = drv_.write_owner(ep, pid);
   if (s.ok()) chan_[ep].pid = pid;
   return s;
 }
 
-Status KernelAgent::set_remote(uint8_t ep, const PeerId& r) {
+Status KernelAgent::set_remote(uint16_t ep, const PeerId& r) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   const Status s = drv_.write_remote(ep, r);
   if (s.ok()) chan_[ep].peer = r;
   return s;
 }
 
-Status KernelAgent::configure(uint8_t ep, Dir dir, uint16_t owner_pid, const PeerId& remote) {
+Status KernelAgent::configure(uint16_t ep, Dir dir, uint16_t owner_pid, const PeerId& remote) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   if (remote.part >= drv_.geometry().num_partitions || remote.ep >= chan_.size())
     return Status::Err(Result::kBadArg, Reason::kBadField);
@@ -199,7 +199,7 @@ Status KernelAgent::configure(uint8_t ep, Dir dir, uint16_t owner_pid, const Pee
   return set_remote(ep, remote);
 }
 
-Status KernelAgent::configure(uint8_t ep, Dir dir, uint16_t owner_pid, const PeerId& remote, uint8_t remote_gen,
+Status KernelAgent::configure(uint16_t ep, Dir dir, uint16_t owner_pid, const PeerId& remote, uint8_t remote_gen,
                               regs::Mode mode) {
   if (mode != regs::Mode::kPlain) {
     if (Status g = guard_ep(ep); !g.ok()) return g;
@@ -214,24 +214,24 @@ Status KernelAgent::configure(uint8_t ep, Dir dir, uint16_t owner_pid, const Pee
   return set_remote_gen(ep, remote_gen);
 }
 
-Status KernelAgent::read_gen(uint8_t ep, uint8_t& local, uint8_t& remote) {
+Status KernelAgent::read_gen(uint16_t ep, uint8_t& local, uint8_t& remote) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   return drv_.read_gen(ep, local, remote);
 }
 
-Status KernelAgent::set_remote_gen(uint8_t ep, uint8_t gen) {
+Status KernelAgent::set_remote_gen(uint16_t ep, uint8_t gen) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   return drv_.write_remote_gen(ep, gen);
 }
 
-Status KernelAgent::authorize(uint8_t ep) {
+Status KernelAgent::authorize(uint16_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   const Status s = drv_.command(Cmd::kAuthorize, ep);
   if (s.ok()) chan_[ep].track = Track::kAuthorized;
   return s;
 }
 
-Status KernelAgent::connect(uint8_t ep, const ChannelKey& key) {
+Status KernelAgent::connect(uint16_t ep, const ChannelKey& key) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   // Key words and command back to back from this context: the CMM takes the
   // key only if all four words came from the commanding pid (atomic staging).
@@ -246,7 +246,7 @@ Status KernelAgent::connect(uint8_t ep, const ChannelKey& key) {
   return s;
 }
 
-Status KernelAgent::connect(uint8_t ep) {
+Status KernelAgent::connect(uint16_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   if (cfg_.key_source == KeySource::kHardware) {
     chan_[ep].key_tries = 0;
@@ -262,7 +262,7 @@ Status KernelAgent::connect(uint8_t ep) {
 // seen by software). The generator makes one key per KEYGEN_CYCLES for the
 // whole node, so a refusal KEY_GEN_NOT_READY is normal under load: retried
 // by the timer, a bounded number of times.
-Status KernelAgent::connect_hw(uint8_t ep) {
+Status KernelAgent::connect_hw(uint16_t ep) {
   Chan& c = chan_[ep];
   c.key_wait = false;
   const Status s = drv_.command(Cmd::kConnect, ep, true);
@@ -286,7 +286,7 @@ Status KernelAgent::connect_hw(uint8_t ep) {
   return Status::Ok();
 }
 
-Status KernelAgent::on_keygen_timer(uint8_t ep) {
+Status KernelAgent::on_keygen_timer(uint16_t ep) {
   Chan& c = chan_[ep];
   c.deadline = kNever;
   const Status s = connect_hw(ep);
@@ -299,13 +299,13 @@ Status KernelAgent::on_keygen_timer(uint8_t ep) {
   return Status::Ok();
 }
 
-Status KernelAgent::set_key(uint8_t ep, const ChannelKey& key) {
+Status KernelAgent::set_key(uint16_t ep, const ChannelKey& key) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   if (Status s = drv_.stage_key(key); !s.ok()) return s;
   return drv_.command(Cmd::kSetKey, ep);
 }
 
-Status KernelAgent::set_key(uint8_t ep) {
+Status KernelAgent::set_key(uint16_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   if (cfg_.key_source == KeySource::kHardware) return drv_.command(Cmd::kSetKey, ep, true);
   ChannelKey k = next_key();
@@ -316,7 +316,7 @@ Status KernelAgent::set_key(uint8_t ep) {
 
 // Rekey without drain (docs/strong-mode.md 7): the receiver's agent puts a
 // new key into the other slot; the CMMs switch without a drain.
-Status KernelAgent::rekey_channel(uint8_t ep) {
+Status KernelAgent::rekey_channel(uint16_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   Chan& c = chan_[ep];
   if (c.track != Track::kOpen || c.dir != Dir::kRecv || c.mode != regs::Mode::kStrong)
@@ -356,7 +356,7 @@ Status KernelAgent::rekey_channel(uint8_t ep) {
   return s;
 }
 
-Status KernelAgent::on_rekey_timer(uint8_t ep) {
+Status KernelAgent::on_rekey_timer(uint16_t ep) {
   Chan& c = chan_[ep];
   c.deadline = kNever;
   if (c.rekey_retry) {
@@ -381,7 +381,7 @@ Status KernelAgent::on_rekey_timer(uint8_t ep) {
   return s.result == Result::kRejected ? Status::Ok() : s;
 }
 
-Status KernelAgent::close(uint8_t ep) {
+Status KernelAgent::close(uint16_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   const Status s = drv_.command(Cmd::kClose, ep);
   if (s.ok()) {
@@ -403,7 +403,7 @@ Status KernelAgent::close(uint8_t ep) {
   return s;
 }
 
-Status KernelAgent::free_endpoint(uint8_t ep) {
+Status KernelAgent::free_endpoint(uint16_t ep) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   const Status s = drv_.command(Cmd::kFree, ep);
   if (s.ok()) chan_[ep] = Chan{};
@@ -412,12 +412,12 @@ Status KernelAgent::free_endpoint(uint8_t ep) {
 
 // ------------------------------------------------------------------ status reads
 
-Status KernelAgent::read_cst(uint8_t ep, CstInfo& out) {
+Status KernelAgent::read_cst(uint16_t ep, CstInfo& out) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   return drv_.read_cst(ep, out);
 }
 
-Status KernelAgent::endpoint_state(uint8_t ep, State& out) {
+Status KernelAgent::endpoint_state(uint16_t ep, State& out) {
   if (Status g = guard_ep(ep); !g.ok()) return g;
   return drv_.endpoint_state(ep, out);
 }
@@ -522,7 +522,7 @@ Status KernelAgent::send_proto(uint16_t node, uint8_t part, const chan_proto::Ms
   return send_mgmt(node, part, chan_proto::encode(msg));
 }
 
-Status KernelAgent::release(uint8_t ep) {
+Status KernelAgent::release(uint16_t ep) {
   const Track t = chan_[ep].track;
   if (t == Track::kAuthorized || t == Track::kConnecting || t == Track::kOpen) {
     if (Status s = close(ep); !s.ok()) return s;
@@ -530,7 +530,7 @@ Status KernelAgent::release(uint8_t ep) {
   return free_endpoint(ep);
 }
 
-Status KernelAgent::send_request(uint8_t ep) {
+Status KernelAgent::send_request(uint16_t ep) {
   Chan& c = chan_[ep];
   const Status s = send_proto(c.peer.node, c.peer.part,
                               chan_proto::chan_req(c.req_id, ep, c.pid, c.peer_pid, c.gen, static_cast<uint8_t>(c.mode)));
@@ -545,7 +545,7 @@ Status KernelAgent::send_request(uint8_t ep) {
 Status KernelAgent::request_channel(const ChannelRequest& req, uint16_t& req_id) {
   if (!initialized_) return Status::Err(Result::kNotReady);
   if (req.sender_part >= drv_.geometry().num_partitions) return Status::Err(Result::kBadArg, Reason::kBadPart);
-  uint8_t ep = 0;
+  uint16_t ep = 0;
   if (Status s = alloc_endpoint(ep); !s.ok()) return s;
   uint8_t gen = 0, rgen = 0;
   Status s = read_gen(ep, gen, rgen);  // our epoch goes to the peer in CHAN_REQ
@@ -585,11 +585,11 @@ Status KernelAgent::cancel_request(uint16_t req_id) {
   if (!initialized_) return Status::Err(Result::kNotReady);
   const int ep = find_request(req_id);
   if (ep < 0) return Status::Err(Result::kBadArg);
-  return withdraw(static_cast<uint8_t>(ep), Reason::kOk, AgentReason::kNone);
+  return withdraw(static_cast<uint16_t>(ep), Reason::kOk, AgentReason::kNone);
 }
 
 // Receiver side: tell the peer to release what it granted, then release ours.
-Status KernelAgent::withdraw(uint8_t ep, Reason why, AgentReason agent_why) {
+Status KernelAgent::withdraw(uint16_t ep, Reason why, AgentReason agent_why) {
   const Chan& c = chan_[ep];
   if (c.track != Track::kAllocated && c.track != Track::kReqQueued) {
     const Status s =
@@ -602,7 +602,7 @@ Status KernelAgent::withdraw(uint8_t ep, Reason why, AgentReason agent_why) {
   return release(ep);
 }
 
-Status KernelAgent::fail_request(uint8_t ep, Reason why, AgentReason agent_why, bool tell_peer) {
+Status KernelAgent::fail_request(uint16_t ep, Reason why, AgentReason agent_why, bool tell_peer) {
   Event ev = chan_event(Event::Kind::kChannelFailed, ep);
   ev.reason = why;
   ev.agent_reason = agent_why;
@@ -647,7 +647,7 @@ Status KernelAgent::handle_chan_req(const MgmtMessage& m, const chan_proto::Msg&
     ++stats_.mgmt_duplicates;
     if (c.track == Track::kAuthorized || c.track == Track::kOpen)
       return send_proto(m.src_node, m.src_part,
-                        chan_proto::chan_info(msg.req_id, static_cast<uint8_t>(e), c.pid, c.gen,
+                        chan_proto::chan_info(msg.req_id, static_cast<uint16_t>(e), c.pid, c.gen,
                                               static_cast<uint8_t>(c.mode)));
     return Status::Ok();
   }
@@ -661,7 +661,7 @@ Status KernelAgent::handle_chan_req(const MgmtMessage& m, const chan_proto::Msg&
   if (policy_ &&
       !policy_(IncomingRequest{m.src_node, m.src_part, msg.req_id, msg.ep, msg.recv_pid, msg.send_pid, mode}))
     return refuse(m, msg, Reason::kDenied, AgentReason::kPolicy);
-  uint8_t ep = 0;
+  uint16_t ep = 0;
   if (Status s = alloc_endpoint(ep); !s.ok()) {
     if (s.result == Result::kRejected) return refuse(m, msg, s.reason, AgentReason::kNone);
     return s;
@@ -716,7 +716,7 @@ Status KernelAgent::handle_chan_reply(const MgmtMessage& m, const chan_proto::Ms
     ignore(m, msg, AgentReason::kNotPending);
     return Status::Ok();
   }
-  const auto ep = static_cast<uint8_t>(found);
+  const auto ep = static_cast<uint16_t>(found);
   c.deadline = kNever;
   c.resend_at = kNever;  // answered: no re-send, no wake-up
   c.resend_backoff = false;
@@ -755,7 +755,7 @@ Status KernelAgent::handle_chan_cancel(const MgmtMessage& m, const chan_proto::M
       why = AgentReason::kNotPending;
       continue;
     }
-    const auto ep = static_cast<uint8_t>(e);
+    const auto ep = static_cast<uint16_t>(e);
     Event ev = chan_event(Event::Kind::kRequestCancelled, ep);
     ev.reason = msg.reason;
     ev.agent_reason = msg.agent_reason;
@@ -820,7 +820,7 @@ void KernelAgent::schedule_mgmt_resend(uint32_t i) {
 // answer after mgmt_timeout << retries the CHAN_REQ is sent again (the peer
 // answers a repeat with its grant and allocates nothing). Only while a
 // re-send is left in the shared budget and before the request expires.
-void KernelAgent::arm_mgmt_timer(uint8_t ep) {
+void KernelAgent::arm_mgmt_timer(uint16_t ep) {
   Chan& c = chan_[ep];
   if (c.dir != Dir::kRecv || c.track != Track::kReqSent || c.retries >= cfg_.mgmt_tries) return;
   const uint64_t base = std::max<uint64_t>(cfg_.mgmt_timeout != 0 ? cfg_.mgmt_timeout : cfg_.request_timeout / 8, 1);
@@ -837,7 +837,7 @@ bool KernelAgent::mgmt_unanswered(const Chan& c) {
          (c.dir == Dir::kSend && c.track == Track::kAuthorized);
 }
 
-Status KernelAgent::on_mgmt_resend(uint8_t ep) {
+Status KernelAgent::on_mgmt_resend(uint16_t ep) {
   Chan& c = chan_[ep];
   const bool timeout = !c.resend_backoff;
   c.resend_at = kNever;
@@ -859,7 +859,7 @@ Status KernelAgent::on_mgmt_resend(uint8_t ep) {
 
 // CONNECT unanswered: re-send it (the CMM re-sends the stored key) with
 // exponential back-off; after cfg_.connect_tries sends, CLOSE and report.
-Status KernelAgent::on_connect_timer(uint8_t ep) {
+Status KernelAgent::on_connect_timer(uint16_t ep) {
   Chan& c = chan_[ep];
   State st = State::kFree;
   if (Status s = endpoint_state(ep, st); !s.ok()) return s;
@@ -890,7 +890,7 @@ Status KernelAgent::on_connect_timer(uint8_t ep) {
 }
 
 // A grant that no CONNECT used: release it so one peer cannot pin endpoints.
-Status KernelAgent::on_grant_timer(uint8_t ep) {
+Status KernelAgent::on_grant_timer(uint16_t ep) {
   Chan& c = chan_[ep];
   State st = State::kFree;
   if (Status s = endpoint_state(ep, st); !s.ok()) return s;
@@ -913,7 +913,7 @@ Status KernelAgent::service_timers() {
     Chan& c = chan_[i];
     if (c.deadline > t && c.resend_at > t) continue;
     if (room() < reserve()) return Status::Ok();  // the rest at the next poll
-    const auto ep = static_cast<uint8_t>(i);
+    const auto ep = static_cast<uint16_t>(i);
     if (c.resend_at <= t) {
       if (Status s = on_mgmt_resend(ep); !s.ok()) return s;
       if (c.deadline > t) continue;
@@ -950,7 +950,7 @@ Status KernelAgent::service_queued() {
       if (best < 0 || c.queued_seq < chan_[best].queued_seq) best = static_cast<int>(i);
     }
     if (best < 0) return Status::Ok();
-    const auto ep = static_cast<uint8_t>(best);
+    const auto ep = static_cast<uint16_t>(best);
     if (Status s = send_request(ep); !s.ok()) {
       (void)fail_request(ep, s.reason, AgentReason::kNone, false);
       return s;
@@ -974,7 +974,7 @@ Status KernelAgent::service_errlog() {
     // A lost SEQ_GAP entry must not hide lost messages: look at every channel.
     for (uint32_t i = 0; i < chan_.size(); ++i) {
       if (chan_[i].track == Track::kNone) continue;
-      if (Status s = sample_lost(static_cast<uint8_t>(i)); !s.ok()) return s;
+      if (Status s = sample_lost(static_cast<uint16_t>(i)); !s.ok()) return s;
     }
     // A lost entry may have been the NACK (MGMTQ_FULL) of one of our MGMT
     // messages: the log no longer says which, so every unanswered one is
@@ -1001,25 +1001,28 @@ Status KernelAgent::service_errlog() {
     ev.count = 1 + repeats;
     ev.error = e;
     push(ev);
-    if (e.reason == Reason::kSeqGap && e.from_fabric && e.ep < chan_.size()) {
-      // The lost count itself comes from CST_LOST (exact even if log entries
-      // are lost); the log only says which entry to look at.
-      if (e.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && chan_[e.ep].dir == Dir::kSend)
-        stats_.seq_gap_nacks += 1 + repeats;
-      if (chan_[e.ep].track != Track::kNone) {
-        if (Status s = sample_lost(e.ep); !s.ok()) return s;
+    // The log's EP field holds endpoint id bits 7:0 (docs/scale.md): with more
+    // than 256 endpoints every id with those low bits is a candidate.
+    for (uint32_t ep = e.ep; ep < chan_.size(); ep += 1u << regs::CMM_ERRLOG_HEAD_EP_BITS) {
+      if (e.reason == Reason::kSeqGap && e.from_fabric) {
+        // The lost count itself comes from CST_LOST (exact even if log entries
+        // are lost); the log only says which entry to look at.
+        if (e.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && chan_[ep].dir == Dir::kSend)
+          stats_.seq_gap_nacks += 1 + repeats;
+        if (chan_[ep].track != Track::kNone) {
+          if (Status s = sample_lost(static_cast<uint16_t>(ep)); !s.ok()) return s;
+        }
+      }
+      if (e.reason == Reason::kRekeyDue && chan_[ep].track == Track::kOpen && chan_[ep].dir == Dir::kRecv) {
+        // Forced rekey (docs/strong-mode.md 7): the channel's key nears its limit.
+        const uint32_t before = stats_.rekeys;
+        const Status s = rekey_channel(static_cast<uint16_t>(ep));
+        if (!s.ok() && s.result != Result::kRejected) return s;
+        if (stats_.rekeys != before) ++stats_.forced_rekeys;
       }
     }
     if (e.from_fabric && e.opcode == static_cast<uint8_t>(regs::Opcode::kMgmt)) {
       if (Status s = on_mgmt_nack(e); !s.ok()) return s;
-    }
-    if (e.reason == Reason::kRekeyDue && e.ep < chan_.size() && chan_[e.ep].track == Track::kOpen &&
-        chan_[e.ep].dir == Dir::kRecv) {
-      // Forced rekey (docs/strong-mode.md 7): the channel's key nears its limit.
-      const uint32_t before = stats_.rekeys;
-      const Status s = rekey_channel(e.ep);
-      if (!s.ok() && s.result != Result::kRejected) return s;
-      if (stats_.rekeys != before) ++stats_.forced_rekeys;
     }
   }
   deferred_ &= ~bit(regs::Irq::kErr);
@@ -1097,7 +1100,7 @@ Status KernelAgent::scan_conn() {
   if (room() < 2 * chan_.size()) return Status::Ok();
   for (uint32_t i = 0; i < chan_.size(); ++i) {
     Chan& c = chan_[i];
-    const auto ep = static_cast<uint8_t>(i);
+    const auto ep = static_cast<uint16_t>(i);
     const bool watch = c.track == Track::kConnecting || c.track == Track::kOpen ||
                        (c.track == Track::kAuthorized && c.dir == Dir::kSend);
     if (!watch) continue;
@@ -1143,7 +1146,7 @@ Status KernelAgent::scan_tx() {
   if (room() < chan_.size()) return Status::Ok();
   for (uint32_t i = 0; i < chan_.size(); ++i) {
     Chan& c = chan_[i];
-    const auto ep = static_cast<uint8_t>(i);
+    const auto ep = static_cast<uint16_t>(i);
     if (c.dir != Dir::kSend || (c.track != Track::kOpen && c.track != Track::kPeerClosed)) continue;
     uint32_t v = 0;
     if (Status s = drv_.cst_status(ep, v); !s.ok()) return s;
@@ -1164,7 +1167,7 @@ Status KernelAgent::scan_tx() {
 }
 
 // CST_LOST counts only grow (saturating) until ALLOC/FREE, which also reset chan_[ep].
-Status KernelAgent::sample_lost(uint8_t ep) {
+Status KernelAgent::sample_lost(uint16_t ep) {
   Chan& c = chan_[ep];
   uint16_t tx = 0, rx = 0;
   if (Status s = drv_.cst_lost(ep, tx, rx); !s.ok()) return s;
@@ -1179,7 +1182,7 @@ Status KernelAgent::scan_rx() {
   if (room() < chan_.size()) return Status::Ok();
   for (uint32_t i = 0; i < chan_.size(); ++i) {
     const Chan& c = chan_[i];
-    const auto ep = static_cast<uint8_t>(i);
+    const auto ep = static_cast<uint16_t>(i);
     if (c.dir != Dir::kRecv || (c.track != Track::kOpen && c.track != Track::kPeerClosed)) continue;
     uint32_t v = 0;
     if (Status s = drv_.cst_status(ep, v); !s.ok()) return s;

@@ -46,8 +46,8 @@ uint32_t geometry(uint32_t eps = kNumEndpoints) {
 }
 uint32_t part_info(uint32_t part, uint32_t quota, uint32_t used) {
   uint32_t v = CMM_FIELD_SET(0u, CMM_PART_INFO_PART, part);
-  v = CMM_FIELD_SET(v, CMM_PART_INFO_QUOTA, quota);
-  return CMM_FIELD_SET(v, CMM_PART_INFO_USED, used);
+  (void)used;  // PART_USED since 16-bit endpoint ids
+  return CMM_FIELD_SET(v, CMM_PART_INFO_QUOTA, quota);
 }
 uint32_t cst_ctrl(Dir d, State s, bool key_valid = false, Origin o = Origin::kLocal, uint32_t owner = kPart) {
   uint32_t v = CMM_FIELD_SET(0u, CMM_CST_CTRL_DIR, static_cast<uint32_t>(d));
@@ -152,7 +152,7 @@ class AgentTest : public ::testing::Test {
 
   // Receiver side up to CHAN_REQ sent: ALLOC (endpoint ep, generation gen),
   // CST_GEN read, direction, owner, CHAN_REQ carrying the generation.
-  void request(uint8_t ep, uint8_t gen, uint16_t expect_id, uint16_t peer_node = 204, uint8_t peer_part = 0) {
+  void request(uint16_t ep, uint8_t gen, uint16_t expect_id, uint16_t peer_node = 204, uint8_t peer_part = 0) {
     {
       InSequence seq;
       expect_alloc(bus, ep);
@@ -168,7 +168,7 @@ class AgentTest : public ::testing::Test {
   }
   // Receiver side: CHAN_INFO {send_ep, send_gen} from (204, 0) for request id
   // on receive endpoint ep: CST_REMOTE, CST_GEN.REMOTE, AUTHORIZE, key, CONNECT.
-  void info_then_connect(uint16_t id, uint8_t ep, uint8_t send_ep, uint8_t send_gen) {
+  void info_then_connect(uint16_t id, uint16_t ep, uint16_t send_ep, uint8_t send_gen) {
     {
       InSequence seq;
       expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
@@ -185,7 +185,7 @@ class AgentTest : public ::testing::Test {
   }
   // Sender side: CHAN_REQ {id, recv_ep 5, gen recv_gen} from (202, 3) granted
   // with send endpoint ep of generation gen.
-  void grant(uint16_t id, uint8_t ep, uint8_t gen, uint8_t recv_gen) {
+  void grant(uint16_t id, uint16_t ep, uint8_t gen, uint8_t recv_gen) {
     {
       InSequence seq;
       expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));
@@ -263,20 +263,23 @@ TEST(AgentInit, AdoptsTheDeviceGeometry) {
   {
     InSequence seq;
     expect_read(bus, CMM_ID_OFFSET, kMagic);
-    expect_read(bus, CMM_GEOMETRY_OFFSET, CMM_FIELD_SET(geometry(0), CMM_GEOMETRY_NUM_PART, 12u));  // 0 = 256
+    expect_read(bus, CMM_GEOMETRY_OFFSET, CMM_FIELD_SET(geometry(5000), CMM_GEOMETRY_NUM_PART, 12u));
     expect_read(bus, CMM_NODE_ID_OFFSET, kNode);
     expect_read(bus, CMM_PART_INFO_OFFSET, part_info(kPart, 4, 0));
     expect_write(bus, CMM_IRQ_STATUS_OFFSET, kAllIrq);
     expect_write(bus, CMM_IRQ_ENABLE_OFFSET, kAllIrq);
   }
   ASSERT_EQ(agent.init(), Status::Ok());
-  EXPECT_EQ(agent.device_geometry().num_endpoints, 256u);
+  EXPECT_EQ(agent.device_geometry().num_endpoints, 5000u);
   EXPECT_EQ(agent.device_geometry().num_partitions, 12u);
-  // Endpoint 200 and partition 11 exist on this device (the default geometry refuses them).
+  // Endpoint 200 and partition 11 exist on this device (the default geometry refuses them);
+  // remote endpoint 4999 needs CST_REMOTE_HI (bits 15:12), written first.
   expect_write(bus, cst(200, CMM_CST_OWNER_OFFSET), 7);
-  expect_write(bus, cst(200, CMM_CST_REMOTE_OFFSET), remote(202, 11, 255));
+  expect_write(bus, cst(200, CMM_CST_REMOTE_HI_OFFSET), 4999u >> 12);
+  expect_write(bus, cst(200, CMM_CST_REMOTE_OFFSET), remote(202, 11, 4999 & 0xFFF));
   EXPECT_EQ(agent.set_owner(200, 7), Status::Ok());
-  EXPECT_EQ(agent.set_remote(200, PeerId{202, 11, 255}), Status::Ok());
+  EXPECT_EQ(agent.set_remote(200, PeerId{202, 11, 4999}), Status::Ok());
+  EXPECT_EQ(agent.set_remote(200, PeerId{202, 11, 5000}), Status::Err(Result::kBadArg, Reason::kBadField));
   EXPECT_EQ(agent.set_remote(200, PeerId{202, 12, 0}), Status::Err(Result::kBadArg, Reason::kBadField));
 }
 
@@ -298,7 +301,7 @@ TEST(AgentInit, BusErrorsAreReported) {
 TEST(AgentInit, NothingWorksBeforeInit) {
   StrictMock<MockRegIf> bus;  // no access expected
   KernelAgent agent(bus, 1);
-  uint8_t ep = 0;
+  uint16_t ep = 0;
   uint16_t req = 0;
   uint32_t v = 0;
   EXPECT_EQ(agent.alloc_endpoint(ep), Status::Err(Result::kNotReady));
@@ -315,7 +318,7 @@ TEST_F(AgentTest, AllocReadsEndpointFromCmdStatus) {
     InSequence seq;
     expect_alloc(bus, 5);
   }
-  uint8_t ep = 0;
+  uint16_t ep = 0;
   ASSERT_EQ(agent.alloc_endpoint(ep), Status::Ok());
   EXPECT_EQ(ep, 5);
 }
@@ -326,14 +329,14 @@ TEST_F(AgentTest, AllocQuotaExceededReasonFromCmdStatus) {
     expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kAlloc), BusStatus::kReject);
     expect_read(bus, CMM_CMD_STATUS_OFFSET, cmd_status(Reason::kQuotaExceeded));
   }
-  uint8_t ep = 0xAA;
+  uint16_t ep = 0xAA;
   EXPECT_EQ(agent.alloc_endpoint(ep), Status::Err(Result::kRejected, Reason::kQuotaExceeded));
   EXPECT_EQ(ep, 0xAA);
 }
 
 TEST_F(AgentTest, CommandDeniedIsBusErrorWithoutStatusRead) {
   expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kAlloc), BusStatus::kDenied);
-  uint8_t ep = 0;
+  uint16_t ep = 0;
   EXPECT_EQ(agent.alloc_endpoint(ep), Status::Err(Result::kBusError, Reason::kDenied));
   expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kAuthorize, 2), BusStatus::kDecErr);
   EXPECT_EQ(agent.authorize(2), Status::Err(Result::kBusError, Reason::kBadAddr));
@@ -638,6 +641,7 @@ TEST_F(AgentTest, CountersPartInfoAndIrq) {
     expect_read(bus, CMM_REJECT_COUNT_OFFSET + u(Reason::kBadKey) * CMM_REJECT_COUNT_STRIDE, 3);
     expect_read(bus, CMM_STAT_OFFSET + 7 * CMM_STAT_STRIDE, 9);
     expect_read(bus, CMM_PART_INFO_OFFSET, part_info(kPart, 4, 2));
+    expect_read(bus, CMM_PART_USED_OFFSET, CMM_FIELD_SET(0u, CMM_PART_USED_USED, 2u));
     expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kRx) | irq(Irq::kMgmt));
     expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kRx));
   }
@@ -1608,7 +1612,7 @@ TEST_F(AgentTest, WritesNeverSetReservedBits) {
     v = a == CMM_CMD_STATUS_OFFSET ? cmd_status(Reason::kOk, 15) : 0xFFFFFFFFu;  // all ones: worst case
     return BusStatus::kOk;
   });
-  uint8_t ep = 0;
+  uint16_t ep = 0;
   ASSERT_TRUE(agent.alloc_endpoint(ep).ok());
   ASSERT_TRUE(agent.configure(15, Dir::kSend, 0xFFFF, PeerId{255, 7, 15}, 255).ok());
   ASSERT_TRUE(agent.authorize(15).ok());
@@ -1647,7 +1651,7 @@ TEST_F(AgentTest, ForeignMgmtMessageIsReportedRaw) {
   settle();
   const MgmtWords w{0x12345678, 0, 0, 0};
   MgmtWords bad = chan_proto::encode(chan_proto::chan_req(1, 2, 3, 4));
-  bad[3] = 1;  // our protocol id, broken layout
+  bad[3] = 0x100;  // our protocol id, broken layout
   {
     InSequence seq;
     expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kMgmt));

@@ -22,7 +22,7 @@ std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
 }
 
 TEST_F(TwoNodes, IdExchangeOpensTheChannelOnBothSides) {
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
 
   CstInfo r, s;
@@ -76,7 +76,7 @@ TEST_F(TwoNodes, IdExchangeOpensTheChannelOnBothSides) {
 }
 
 TEST_F(TwoNodes, MessagesArriveIntactWithTheirTags) {
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
   Endpoint tx(send_ubus, sep), rx(recv_ubus, rep);
 
@@ -115,7 +115,7 @@ TEST_F(TwoNodes, MessagesArriveIntactWithTheirTags) {
 }
 
 TEST_F(TwoNodes, FullReceiveQueueIsReportedToTheSenderByNack) {
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
   Endpoint tx(send_ubus, sep), rx(recv_ubus, rep);
   const auto msg = pattern(40, 1);
@@ -165,7 +165,7 @@ TEST_F(TwoNodes, FullReceiveQueueIsReportedToTheSenderByNack) {
 // A lost DATA: the next one is delivered, the gap reported to both agents
 // (error log + exact CST_LOST counts); the SEQ_GAP NACK is not a refusal.
 TEST_F(TwoNodes, LostDataIsReportedAsAGapToBothAgents) {
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
   bool dropped = false;
   fab.set_filter([&](uint8_t, Packet& p) {
@@ -208,7 +208,7 @@ TEST_F(TwoNodes, LostDataIsReportedAsAGapToBothAgents) {
 // A gap followed by a refusal in the same poll: the RXQ_FULL NACK is still
 // reported (TX_NACKS holds refusals only; nothing is subtracted for gaps).
 TEST_F(TwoNodes, RefusalAfterAGapIsStillReportedAsNacked) {
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
   bool dropped = false;
   fab.set_filter([&](uint8_t, Packet& p) {
@@ -245,7 +245,7 @@ TEST_F(TwoNodes, RefusalAfterAGapIsStillReportedAsNacked) {
 // CST through the driver (read-only view), and a process that does not own
 // the endpoint is refused by the CMM.
 TEST_F(TwoNodes, ProcessesReadTheirChannelStateFromTheCst) {
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
   Endpoint tx(send_ubus, sep), rx(recv_ubus, rep);
   ChannelView tv, rv;
@@ -286,7 +286,7 @@ TEST_F(TwoNodes, ProcessesReadTheirChannelStateFromTheCst) {
 }
 
 TEST_F(TwoNodes, CloseByTheReceiverIsSeenByTheSender) {
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
   ASSERT_EQ(recv_agent.close(rep), Status::Ok());
   ASSERT_TRUE(pump([&] { return find(send_ev, Kind::kPeerClosed) != nullptr; }));
@@ -310,7 +310,7 @@ TEST_F(TwoNodes, CloseByTheReceiverIsSeenByTheSender) {
 }
 
 TEST_F(TwoNodes, CloseByTheSenderIsSeenByTheReceiverWhoseQueueStaysReadable) {
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
   Endpoint tx(send_ubus, sep), rx(recv_ubus, rep);
   ASSERT_EQ(tx.send("one", 3, 1), Status::Ok());
@@ -334,7 +334,7 @@ TEST_F(TwoNodes, CloseByTheSenderIsSeenByTheReceiverWhoseQueueStaysReadable) {
 }
 
 TEST_F(TwoNodes, LocalCloseFlushesQueuedMessagesAndTellsTheOwner) {
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
   Endpoint tx(send_ubus, sep);
   ASSERT_EQ(tx.send("a", 1, 1), Status::Ok());
@@ -381,7 +381,7 @@ TEST_F(TwoNodes, SenderQuotaExhaustionRefusesTheThirdRequest) {
 }
 
 TEST_F(TwoNodes, ReceiverQuotaExhaustionFailsAtOnce) {
-  uint8_t ep = 0;
+  uint16_t ep = 0;
   for (int i = 0; i < 4; ++i) ASSERT_EQ(recv_agent.alloc_endpoint(ep), Status::Ok());
   uint16_t req = 0;
   EXPECT_EQ(recv_agent.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, req),
@@ -604,7 +604,7 @@ TEST_F(TwoNodes, ChannelBetweenTwoPartitionsOfOneNode) {
 }
 
 TEST_F(TwoNodes, ChannelCanBeReopenedWithAFreshKeyAfterClose) {
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
   ASSERT_EQ(send_agent.close(sep), Status::Ok());
   ASSERT_TRUE(pump([&] { return find(recv_ev, Kind::kPeerClosed) != nullptr; }));
@@ -612,7 +612,7 @@ TEST_F(TwoNodes, ChannelCanBeReopenedWithAFreshKeyAfterClose) {
   ASSERT_EQ(recv_agent.free_endpoint(rep), Status::Ok());
   recv_ev.clear();
   send_ev.clear();
-  uint8_t rep2 = 0, sep2 = 0;
+  uint16_t rep2 = 0, sep2 = 0;
   open_channel(rep2, sep2);
   EXPECT_EQ(rep2, rep);  // the lowest free endpoints again
   EXPECT_EQ(sep2, sep);
@@ -628,7 +628,7 @@ TEST_F(TwoNodes, ChannelCanBeReopenedWithAFreshKeyAfterClose) {
 
 TEST_F(TwoNodes, EachAgentCanBeSenderAndReceiverAtOnce) {
   // 216 <- 2202 (as always) and 2202 <- 216 in the other direction.
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
   uint16_t back = 0;
   ASSERT_EQ(send_agent.request_channel(ChannelRequest{kRecvNode, kRecvPart, kRecvPid, kSendPid}, back), Status::Ok());
@@ -654,7 +654,7 @@ TEST_F(TwoNodes, EachAgentCanBeSenderAndReceiverAtOnce) {
 
 TEST_F(TwoNodes, ManualSetupWithTheLowLevelCalls) {
   // The same channel without the protocol: the agents' individual operations.
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   ASSERT_EQ(recv_agent.alloc_endpoint(rep), Status::Ok());
   ASSERT_EQ(send_agent.alloc_endpoint(sep), Status::Ok());
   uint8_t rgen = 0, sgen = 0, unused = 0;
@@ -678,7 +678,7 @@ TEST_F(TwoNodes, ManualSetupWithTheLowLevelCalls) {
 TEST_F(TwoNodes, ManualSetupWithoutTheGenerationExchangeNeverOpens) {
   // Without CST_GEN.REMOTE the CONNECT carries a stale epoch: NACKed STALE_GEN,
   // no key stored at the sender.
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   ASSERT_EQ(recv_agent.alloc_endpoint(rep), Status::Ok());
   ASSERT_EQ(send_agent.alloc_endpoint(sep), Status::Ok());
   ASSERT_EQ(recv_agent.configure(rep, Dir::kRecv, kRecvPid, PeerId{kSendNode, kSendPart, sep}), Status::Ok());
@@ -727,7 +727,7 @@ class TwoNodesHwKey : public TwoNodes {
 
 TEST_F(TwoNodesHwKey, ChannelOpensWithTheGeneratorsKeyAndCarriesData) {
   rnode.seed(kSeed);
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
   const Key k = hw_key(kSeed, 0, kRecvNode);
   EXPECT_TRUE(rnode.core().key_equals_for_test(rep, k));  // software never had it
@@ -826,7 +826,7 @@ TEST(RunTimeGeometry, AgentsAdoptTheDeviceGeometryAndUseHighEndpoints) {
   }
   ASSERT_EQ(ready(rev, Kind::kChannelReady), 20);
   ASSERT_EQ(ready(sev, Kind::kSendReady), 20);
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   for (const Event& e : rev)
     if (e.kind == Kind::kChannelReady) rep = std::max(rep, e.ep);
   for (const Event& e : sev)

@@ -50,7 +50,7 @@ class Attacks : public TwoNodes {
     EXPECT_EQ(std::string(buf, info.len), "still ok");
     EXPECT_EQ(info.tag, tag);
   }
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
 };
 
 // I6: a remote CONNECT onto the receive entry (key set by the local agent) is
@@ -265,7 +265,7 @@ TEST_F(Attacks, ChanReqCannotImpersonateAnotherPartition) {
   CoreRegIf k5(rnode, 5, Priv::kKernel, 0);
   KernelAgent attacker(k5, 5);
   ASSERT_EQ(attacker.init(), Status::Ok());
-  uint8_t own = 0;
+  uint16_t own = 0;
   ASSERT_EQ(attacker.alloc_endpoint(own), Status::Ok());
   ASSERT_EQ(attacker.send_mgmt(kSendNode, kSendPart, chan_proto::encode(chan_proto::chan_req(77, rep, kRecvPid, kSendPid))),
             Status::Ok());
@@ -304,7 +304,7 @@ TEST_F(Attacks, ChanReqCannotImpersonateAnotherPartition) {
 // the CMM, no word read at any address by the agent or the owner process
 // equals any key word.
 TEST_F(Attacks, NoRegisterReadReturnsKeyBits) {
-  uint8_t r2 = 0, s2 = 0;
+  uint16_t r2 = 0, s2 = 0;
   ASSERT_EQ(recv_agent.alloc_endpoint(r2), Status::Ok());
   ASSERT_EQ(send_agent.alloc_endpoint(s2), Status::Ok());
   uint8_t rgen = 0, sgen = 0, unused = 0;
@@ -340,7 +340,10 @@ class KeyTap : public RegIf {
     data = 0;
     if (addr == CMM_ID_OFFSET) data = kMagic;
     if (addr == CMM_GEOMETRY_OFFSET)
-      data = kNumEndpoints | kNumPartitions << 8 | kRxqDepth << 16 | kKeyWords << 24;
+      data = CMM_FIELD_SET(CMM_FIELD_SET(CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_GEOMETRY_NUM_EP, kNumEndpoints),
+                                                       CMM_GEOMETRY_NUM_PART, kNumPartitions),
+                                         CMM_GEOMETRY_RXQ_DEPTH, kRxqDepth),
+                           CMM_GEOMETRY_KEY_WORDS, kKeyWords);
     if (addr == CMM_NODE_ID_OFFSET) data = node_;
     if (addr == CMM_PART_INFO_OFFSET) data = CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_PART_INFO_PART, part_), CMM_PART_INFO_QUOTA, 4u);
     return BusStatus::kOk;
@@ -474,7 +477,7 @@ TEST_F(Storm, RequestStormByOnePeerIsLimitedAndExpires) {
   CoreRegIf k5(rnode, 5, Priv::kKernel, 0);
   KernelAgent storm(k5, 5);
   ASSERT_EQ(storm.init(), Status::Ok());
-  uint8_t bait = 0;
+  uint16_t bait = 0;
   ASSERT_EQ(storm.alloc_endpoint(bait), Status::Ok());
   for (uint16_t r = 1; r <= 4; ++r)
     ASSERT_EQ(storm.send_mgmt(kSendNode, kSendPart, chan_proto::encode(chan_proto::chan_req(r, bait, 1, kSendPid, 1))),
@@ -494,7 +497,7 @@ TEST_F(Storm, RequestStormByOnePeerIsLimitedAndExpires) {
   EXPECT_EQ(pi.used, 1);  // one grant of quota 2
 
   // The legitimate receiver still gets its channel.
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
   // The storm's grant is never used: it expires and is released.
   ASSERT_TRUE(run_for(test_config().grant_timeout + 1000, [&] {
@@ -660,7 +663,7 @@ TEST_F(TwoNodes, NeverAnsweredConnectIsClosedAndReportedAfterBoundedTries) {
   fab.set_filter(nullptr);
   recv_ev.clear();
   send_ev.clear();
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
 }
 
@@ -679,7 +682,7 @@ class AlarmArmed : public TwoNodes {
 };
 
 TEST_F(AlarmArmed, ForgedDataFloodRaisesTheAlarmAtTheAgent) {
-  uint8_t rep = 0, sep = 0;
+  uint16_t rep = 0, sep = 0;
   open_channel(rep, sep);
   recv_ev.clear();
   uint8_t rgen = 0, sgen = 0, unused = 0;

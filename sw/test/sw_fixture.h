@@ -112,7 +112,7 @@ class TwoNodes : public ::testing::Test {
   }
 
   // DESIGN steps 1-3 through the agents: returns the receive and send endpoints.
-  void open_channel(uint8_t& rep, uint8_t& sep) {
+  void open_channel(uint16_t& rep, uint16_t& sep) {
     uint16_t req = 0;
     ASSERT_EQ(recv_agent.request_channel(ChannelRequest{kSendNode, kSendPart, kSendPid, kRecvPid}, req),
               Status::Ok());

@@ -70,7 +70,8 @@ CmmTlm::CmmTlm(sc_module_name name, const CmmTlmConfig& cfg)
   reg_inflight_.reset(4);
   tx_stage_.reset(core_.geometry().num_endpoints);
   tx_hi_.assign(core_.geometry().num_endpoints, 0);
-  ep_end_ = CMM_EP_BASE + core_.geometry().num_endpoints * CMM_EP_STRIDE;
+  ep_base_ = core_.geometry().ep_base();
+  ep_end_ = core_.geometry().ep_page(core_.geometry().num_endpoints);
   tx_fifo_.reset(core_.geometry().egq_depth + 1);
   rx_buf_.reset(size_t{core_.geometry().num_endpoints} * core_.geometry().rxq_depth);
   rx_len_.assign(core_.geometry().num_endpoints * core_.geometry().rxq_depth, 0);
@@ -205,9 +206,9 @@ bool CmmTlm::decode(tlm::tlm_generic_payload& gp, const sc_time& ready, RegReq& 
   r.priv = static_cast<uint8_t>(rid->priv);
   r.pid = rid->pid;
   r.fw = rid->fw;
-  if (r.addr >= CMM_EP_BASE && r.addr < ep_end_) {
-    const uint32_t off = (r.addr - CMM_EP_BASE) % CMM_EP_STRIDE;
-    r.ep = static_cast<uint8_t>((r.addr - CMM_EP_BASE) / CMM_EP_STRIDE);
+  if (r.addr >= ep_base_ && r.addr < ep_end_) {
+    const uint32_t off = (r.addr - ep_base_) % CMM_EP_STRIDE;
+    r.ep = static_cast<uint16_t>((r.addr - ep_base_) / CMM_EP_STRIDE);
     if (off >= CMM_TX_BUF_OFFSET && off < CMM_TX_BUF_OFFSET + CMM_TX_BUF_BYTES) {
       r.win = kTxWin;
       r.off = static_cast<uint16_t>(off - CMM_TX_BUF_OFFSET);
@@ -376,8 +377,8 @@ void CmmTlm::complete_reg(RegReq& r, const PinsOut& o) {
       }
     } else if (!r.write) {
       std::memcpy(gp.get_data_ptr(), &o.reg_rsp_rdata, 4);
-    } else if (r.addr >= CMM_EP_BASE && r.addr < ep_end_ &&
-               (r.addr - CMM_EP_BASE) % CMM_EP_STRIDE == CMM_EP_DOORBELL_OFFSET) {
+    } else if (r.addr >= ep_base_ && r.addr < ep_end_ &&
+               (r.addr - ep_base_) % CMM_EP_STRIDE == CMM_EP_DOORBELL_OFFSET) {
       // Doorbell accepted: the DATA header is in the core's request queue;
       // snapshot the staged payload for it (consumed: staging is cleared).
       const uint32_t len = std::min<uint32_t>(CMM_FIELD_GET(r.wdata, CMM_EP_DOORBELL_LEN), kMaxMsgBytes);

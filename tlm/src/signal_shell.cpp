@@ -81,8 +81,9 @@ Header CmmCoreSignalShell::from_bv(const sc_dt::sc_bv<regs::kHdrBits>& v) {
 Straps CmmCoreSignalShell::read_straps() const {
   Straps s;
   s.node_id = static_cast<uint16_t>(cfg_node_id_i.read() & 0xFFFFu);
-  const uint64_t q = cfg_quota_i.read();
-  for (uint32_t p = 0; p < regs::kNumPartitions; ++p) s.quota[p] = static_cast<uint8_t>((q >> (8 * p)) & 0xFFu);
+  const sc_dt::sc_bv<kQuotaPinBits> q = cfg_quota_i.read();
+  constexpr uint32_t w = regs::CMM_PART_INFO_QUOTA_BITS;
+  for (uint32_t p = 0; p < regs::kNumPartitions; ++p) s.quota[p] = q.range(p * w + w - 1, p * w).to_uint();
   return s;
 }
 

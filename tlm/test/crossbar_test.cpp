@@ -58,7 +58,7 @@ TEST(Crossbar, ZeroLoadLatencyFormulaExact) {
   c.ports[0] = XbarPortConfig{16, 3};
   c.ports[1] = XbarPortConfig{8, 5};
   XBench b(c);
-  EXPECT_EQ(kHeaderBytes, 34u);  // 268 header bits
+  EXPECT_EQ(kHeaderBytes, 36u);  // 284 header bits
   EXPECT_EQ(b.xbar.zero_load_cycles(0, 1, 128), 8u + 3 + 2 + 16 + 5);
   EXPECT_EQ(b.xbar.zero_load_cycles(0, 1, 28), 2u + 3 + 2 + 4 + 5);
   test::ThreadRunner drv("drv", [&] {
@@ -77,7 +77,7 @@ TEST(Crossbar, ZeroLoadLatencyFormulaExact) {
   EXPECT_EQ(rx1[0].len, 100);
   const Packet ref = pkt(1, 100, 1);
   EXPECT_EQ(rx1[0].payload, std::vector<uint8_t>(ref.payload.begin(), ref.payload.begin() + 100));
-  EXPECT_EQ(rx1[1].t, 110 * P + 18 * P);  // header only: ceil(34/16) + 3 + 2 + ceil(34/8) + 5
+  EXPECT_EQ(rx1[1].t, 110 * P + 18 * P);  // header only: ceil(36/16) + 3 + 2 + ceil(36/8) + 5
   ASSERT_EQ(b.node[0]->rx.size(), 1u);
   EXPECT_EQ(b.node[0]->rx[0].t, 213 * P + (17 + 5 + 2 + 9 + 3) * P);
   // Credits all came back.
@@ -130,7 +130,7 @@ TEST(Crossbar, ResponseClassOvertakesRequests) {
   EXPECT_EQ(rx[0].t, 23 * P);  // ready 12, link busy 12..21
   EXPECT_EQ(rx[1].hdr.tag, 9);
   EXPECT_EQ(rx[1].cls, 1);
-  EXPECT_EQ(rx[1].t, 21 * P + 3 * P + 2 * P);  // starts at 21, 3 cycles serialization (34 B), 2 flight
+  EXPECT_EQ(rx[1].t, 21 * P + 3 * P + 2 * P);  // starts at 21, 3 cycles serialization (36 B), 2 flight
   EXPECT_EQ(rx[2].hdr.tag, 2);
   EXPECT_EQ(rx[2].t, 24 * P + 11 * P);
   EXPECT_EQ(rx[3].hdr.tag, 3);

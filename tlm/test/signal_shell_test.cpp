@@ -12,6 +12,14 @@ using namespace sc_core;
 
 namespace {
 
+// The quota strap pins with every partition's quota q.
+sc_dt::sc_bv<kQuotaPinBits> quota_pins(uint32_t q) {
+  sc_dt::sc_bv<kQuotaPinBits> v;
+  constexpr uint32_t w = CMM_PART_INFO_QUOTA_BITS;
+  for (uint32_t p = 0; p < kNumPartitions; ++p) v.range(p * w + w - 1, p * w) = q;
+  return v;
+}
+
 struct Stim {
   std::mt19937 rng{12345};
   uint32_t cycle_ = 0;
@@ -88,7 +96,7 @@ class Tb : public sc_module {
   sc_clock clk{"clk", sc_time(1, SC_NS), 0.5, sc_time(1, SC_NS), true};
   sc_signal<bool> rst_ni{"rst_ni", false};
   sc_signal<uint32_t> cfg_node_id{"cfg_node_id", 3};
-  sc_signal<uint64_t> cfg_quota{"cfg_quota", 0x0202020202020202ull};
+  sc_signal<sc_dt::sc_bv<kQuotaPinBits>> cfg_quota{"cfg_quota", quota_pins(2)};
   sc_signal<bool> reg_req_valid, reg_req_ready, reg_req_write, reg_req_priv, reg_rsp_valid, reg_rsp_buf;
   sc_signal<uint32_t> reg_req_addr, reg_req_wdata, reg_req_part, reg_req_pid, reg_rsp_rdata, reg_rsp_status,
       reg_rsp_buf_slot;

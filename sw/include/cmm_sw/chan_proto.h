@@ -93,6 +93,8 @@ inline constexpr uint32_t kW1PidLsb = 16, kW1PidMask = 0xFFFFu;    // RECV_PID /
 inline constexpr uint32_t kW2PidLsb = 0, kW2PidMask = 0xFFFFu;     // SEND_PID of CHAN_REQ
 inline constexpr uint32_t kW2ModeLsb = 16, kW2ModeMask = 0xFFu;    // MODE of CHAN_REQ
 inline constexpr uint32_t kW2InfoModeLsb = 0, kW2InfoModeMask = 0xFFu;  // MODE of CHAN_INFO
+// RECV_EP / SEND_EP bits 15:8 (16-bit endpoint ids); 0 below 256, so those messages are unchanged.
+inline constexpr uint32_t kW3EpHiLsb = 0, kW3EpHiMask = 0xFFu;
 
 enum class Type : uint8_t { kNone = 0, kChanReq = 1, kChanInfo = 2, kChanRefuse = 3, kChanCancel = 4 };
 
@@ -100,7 +102,7 @@ enum class Type : uint8_t { kNone = 0, kChanReq = 1, kChanInfo = 2, kChanRefuse 
 struct Msg {
   Type type = Type::kNone;
   uint16_t req_id = 0;
-  uint8_t ep = 0;          // CHAN_REQ: RECV_EP; CHAN_INFO: SEND_EP
+  uint16_t ep = 0;         // CHAN_REQ: RECV_EP; CHAN_INFO: SEND_EP
   uint8_t gen = 0;         // CHAN_REQ: RECV_GEN; CHAN_INFO: SEND_GEN
   uint16_t recv_pid = 0;   // CHAN_REQ
   uint16_t send_pid = 0;   // all
@@ -120,7 +122,7 @@ MgmtWords encode(const Msg& m);
 // True when word 0 carries our protocol id (decodable or not).
 inline bool is_ours(const MgmtWords& w) { return regs::field_get(w[0], kW0ProtoLsb, kW0ProtoMask) == kProto; }
 
-inline Msg chan_req(uint16_t req_id, uint8_t recv_ep, uint16_t recv_pid, uint16_t send_pid, uint8_t recv_gen = 0,
+inline Msg chan_req(uint16_t req_id, uint16_t recv_ep, uint16_t recv_pid, uint16_t send_pid, uint8_t recv_gen = 0,
                     uint8_t mode = 0) {
   Msg m;
   m.mode = mode;
@@ -132,7 +134,7 @@ inline Msg chan_req(uint16_t req_id, uint8_t recv_ep, uint16_t recv_pid, uint16_
   m.send_pid = send_pid;
   return m;
 }
-inline Msg chan_info(uint16_t req_id, uint8_t send_ep, uint16_t send_pid, uint8_t send_gen = 0, uint8_t mode = 0) {
+inline Msg chan_info(uint16_t req_id, uint16_t send_ep, uint16_t send_pid, uint8_t send_gen = 0, uint8_t mode = 0) {
   Msg m;
   m.mode = mode;
   m.type = Type::kChanInfo;

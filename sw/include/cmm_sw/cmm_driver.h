@@ -20,15 +20,15 @@ namespace cmm::sw {
 struct PeerId {
   uint16_t node = 0;
   uint8_t part = 0;
-  uint8_t ep = 0;
+  uint16_t ep = 0;
   bool operator==(const PeerId& o) const { return node == o.node && part == o.part && ep == o.ep; }
   bool operator!=(const PeerId& o) const { return !(*this == o); }
 };
 
 struct PartInfo {
   uint8_t part = 0;   // the requester partition, as the CMM sees it
-  uint8_t quota = 0;  // endpoint quota (strap)
-  uint8_t used = 0;   // endpoints owned
+  uint32_t quota = 0;  // endpoint quota (strap)
+  uint32_t used = 0;   // endpoints owned
 };
 
 // Decoded CST entry (CST_CTRL, CST_OWNER, CST_REMOTE, CST_STATUS, CST_LOST). No key bits.
@@ -55,7 +55,7 @@ struct CstInfo {
 // Decoded ERRLOG_HEAD word.
 struct ErrorEntry {
   regs::Reason reason = regs::Reason::kOk;
-  uint8_t ep = 0;
+  uint16_t ep = 0;           // endpoint id bits 7:0 (the log entry's EP field; docs/scale.md)
   uint8_t opcode = 0;        // regs::Opcode of the packet, 0 for a register-port event
   bool from_fabric = false;  // raised by an ingress packet
   bool exception = false;    // valid-bit exclusion exception (I6)
@@ -91,7 +91,7 @@ struct DeviceGeometry {
 struct DeviceInfo {
   uint16_t node = 0;
   uint8_t part = 0;   // the requester partition, as the CMM sees it
-  uint8_t quota = 0;
+  uint32_t quota = 0;
   DeviceGeometry geo{};
 };
 
@@ -99,7 +99,7 @@ class CmmDriver {
  public:
   explicit CmmDriver(RegIf& bus) : bus_(bus) {}
 
-  static uint32_t cst_addr(uint8_t ep, uint32_t off) {
+  static uint32_t cst_addr(uint16_t ep, uint32_t off) {
     return regs::CMM_CST_BASE + static_cast<uint32_t>(ep) * regs::CMM_CST_STRIDE + off;
   }
 
@@ -108,7 +108,7 @@ class CmmDriver {
   // A refused write (BusStatus::kReject) is kRejected with `on_reject`.
   [[nodiscard]] Status write(uint32_t addr, uint32_t v, regs::Reason on_reject = regs::Reason::kOk);
   // CMD; on REJECT the reason comes from CMD_STATUS.
-  [[nodiscard]] Status command(regs::Cmd op, uint8_t ep, bool hwkey = false);
+  [[nodiscard]] Status command(regs::Cmd op, uint16_t ep, bool hwkey = false);
 
   // ---- bring-up
   // ID magic and GEOMETRY (kBadDevice if impossible; else adopted by this
@@ -120,27 +120,27 @@ class CmmDriver {
 
   // ---- endpoints and CST entries
   // CMD ALLOC; the entry from CMD_STATUS.
-  [[nodiscard]] Status alloc(uint8_t& ep);
-  [[nodiscard]] Status write_ctrl(uint8_t ep, regs::Dir dir);
-  [[nodiscard]] Status write_ctrl(uint8_t ep, regs::Dir dir, regs::Mode mode);
+  [[nodiscard]] Status alloc(uint16_t& ep);
+  [[nodiscard]] Status write_ctrl(uint16_t ep, regs::Dir dir);
+  [[nodiscard]] Status write_ctrl(uint16_t ep, regs::Dir dir, regs::Mode mode);
   // Reads CST_CTRL.MODE back: kRejected MODE_MISMATCH unless it is `mode`
   // (a CMM without strong mode reads 0).
-  [[nodiscard]] Status verify_mode(uint8_t ep, regs::Mode mode);
-  [[nodiscard]] Status write_owner(uint8_t ep, uint16_t pid);
-  [[nodiscard]] Status write_remote(uint8_t ep, const PeerId& remote);
-  [[nodiscard]] Status read_gen(uint8_t ep, uint8_t& local, uint8_t& remote);
+  [[nodiscard]] Status verify_mode(uint16_t ep, regs::Mode mode);
+  [[nodiscard]] Status write_owner(uint16_t ep, uint16_t pid);
+  [[nodiscard]] Status write_remote(uint16_t ep, const PeerId& remote);
+  [[nodiscard]] Status read_gen(uint16_t ep, uint8_t& local, uint8_t& remote);
   // Only the REMOTE field: LOCAL is read-only and a set bit there is RESERVED_BITS.
-  [[nodiscard]] Status write_remote_gen(uint8_t ep, uint8_t gen);
+  [[nodiscard]] Status write_remote_gen(uint16_t ep, uint8_t gen);
   // KEY0..3 from this context (the CMM takes a key only if all four words
   // and the command came from one pid).
   [[nodiscard]] Status stage_key(const ChannelKey& key);
-  [[nodiscard]] Status read_cst(uint8_t ep, CstInfo& out);
-  [[nodiscard]] Status endpoint_state(uint8_t ep, regs::State& out);
-  [[nodiscard]] Status cst_status(uint8_t ep, uint32_t& raw);  // the CST_STATUS word
-  [[nodiscard]] Status cst_lost(uint8_t ep, uint16_t& tx, uint16_t& rx);
+  [[nodiscard]] Status read_cst(uint16_t ep, CstInfo& out);
+  [[nodiscard]] Status endpoint_state(uint16_t ep, regs::State& out);
+  [[nodiscard]] Status cst_status(uint16_t ep, uint32_t& raw);  // the CST_STATUS word
+  [[nodiscard]] Status cst_lost(uint16_t ep, uint16_t& tx, uint16_t& rx);
   // CMD REKEY on an OPEN strong receive entry (docs/strong-mode.md 7): the
   // key staged before (stage_key) or, with hwkey, the CMM's generator's.
-  [[nodiscard]] Status rekey(uint8_t ep, bool hwkey);
+  [[nodiscard]] Status rekey(uint16_t ep, bool hwkey);
 
   // ---- partition and node counters
   [[nodiscard]] Status part_info(PartInfo& out);
@@ -170,7 +170,7 @@ class CmmDriver {
   [[nodiscard]] Status alarm_count(uint32_t& out);
 
  private:
-  Status bad_ep(uint8_t ep) const;
+  Status bad_ep(uint16_t ep) const;
   RegIf& bus_;
   DeviceGeometry geo_{};
 };

@@ -45,7 +45,8 @@ struct ChannelView {
   regs::Mode mode = regs::Mode::kPlain;
   bool key_valid = false;
   uint16_t remote_node = 0;
-  uint8_t remote_part = 0, remote_ep = 0;  // the peer
+  uint8_t remote_part = 0;
+  uint16_t remote_ep = 0;  // the peer
   uint8_t rxq_count = 0;                                   // messages queued
   regs::Reason last_nack = regs::Reason::kOk;              // last NACK received
   uint16_t tx_nacks = 0;                                   // DATA NACKs received (saturating)
@@ -54,14 +55,17 @@ struct ChannelView {
 class Endpoint {
  public:
   // num_endpoints: the device's geometry (CmmDriver::geometry()); ids at or
-  // above it are refused kBadEp without touching the bus.
-  Endpoint(RegIf& bus, uint8_t ep, uint32_t num_endpoints = regs::kMaxNumEndpoints)
+  // above it are refused kBadEp without touching the bus, and it places the
+  // endpoint pages (they move up past 1,920 endpoints: regs::ep_window_base).
+  Endpoint(RegIf& bus, uint16_t ep, uint32_t num_endpoints = regs::kNumEndpoints)
       : bus_(bus), ep_(ep), num_eps_(num_endpoints) {}
 
-  uint8_t id() const { return ep_; }
+  uint16_t id() const { return ep_; }
   // Window and register addresses of this endpoint's page.
-  static uint32_t page(uint8_t ep) { return regs::CMM_EP_BASE + static_cast<uint32_t>(ep) * regs::CMM_EP_STRIDE; }
-  uint32_t reg(uint32_t off) const { return page(ep_) + off; }
+  static uint32_t page(uint16_t ep, uint32_t num_endpoints = regs::kNumEndpoints) {
+    return regs::ep_window_base(num_endpoints) + static_cast<uint32_t>(ep) * regs::CMM_EP_STRIDE;
+  }
+  uint32_t reg(uint32_t off) const { return page(ep_, num_eps_) + off; }
 
   // Stages len bytes and rings the doorbell. kBadArg for len 0 or above the
   // TX window; kRejected with EP_TX_STATUS.LAST_REASON when the CMM refuses
@@ -76,7 +80,7 @@ class Endpoint {
   [[nodiscard]] Status tx_status(TxStatus& out);
   [[nodiscard]] Status tx_sent(uint32_t& out);
   [[nodiscard]] Status rx_status(RxStatus& out);
-  // Reads the view of this endpoint's CST entry (three reads). kBusError(DENIED)
+  // Reads the view of this endpoint's CST entry (three reads; four past 4,096 endpoints). kBusError(DENIED)
   // unless the caller is the owning process (or its kernel agent).
   [[nodiscard]] Status channel_view(ChannelView& out);
 
@@ -84,7 +88,7 @@ class Endpoint {
   Status guard() const;
 
   RegIf& bus_;
-  uint8_t ep_;
+  uint16_t ep_;
   uint32_t num_eps_;
 };
 

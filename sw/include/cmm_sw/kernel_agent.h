@@ -56,7 +56,7 @@ struct IncomingRequest {
   uint16_t src_node = 0;  // hardware-stamped
   uint8_t src_part = 0;  // hardware-stamped
   uint16_t req_id = 0;
-  uint8_t recv_ep = 0;
+  uint16_t recv_ep = 0;
   uint16_t recv_pid = 0;
   uint16_t send_pid = 0;
   regs::Mode mode = regs::Mode::kPlain;  // requested channel mode
@@ -152,7 +152,7 @@ struct Event {
   };
   Kind kind = Kind::kErrorLogged;
   uint16_t req_id = kNoRequest;  // receiver: own request; sender: the peer's request
-  uint8_t ep = 0;                // local endpoint
+  uint16_t ep = 0;                // local endpoint
   uint16_t pid = 0;              // local owner process
   PeerId peer{};                 // remote node/partition/endpoint
   regs::Reason reason = regs::Reason::kOk;       // hardware reason code
@@ -189,7 +189,7 @@ class KernelAgent {
   const DeviceGeometry& device_geometry() const { return drv_.geometry(); }
   uint16_t node_id() const { return node_; }
   uint8_t partition() const { return part_; }
-  uint8_t quota() const { return quota_; }
+  uint32_t quota() const { return quota_; }
   const AgentConfig& config() const { return cfg_; }
   const AgentStats& stats() const { return stats_; }
   // The register-level driver underneath (raw access for tests and tools;
@@ -204,24 +204,24 @@ class KernelAgent {
   uint64_t next_deadline() const;
 
   // ---- endpoint and CST operations
-  [[nodiscard]] Status alloc_endpoint(uint8_t& ep);
-  [[nodiscard]] Status set_direction(uint8_t ep, regs::Dir dir);
+  [[nodiscard]] Status alloc_endpoint(uint16_t& ep);
+  [[nodiscard]] Status set_direction(uint16_t ep, regs::Dir dir);
   // CST_CTRL with DIR and MODE. STRONG is read back: a CMM without strong
   // mode reads MODE 0, refused MODE_MISMATCH (kRejected). PLAIN: one write,
   // exactly set_direction().
-  [[nodiscard]] Status set_ctrl(uint8_t ep, regs::Dir dir, regs::Mode mode);
-  [[nodiscard]] Status set_owner(uint8_t ep, uint16_t pid);
-  [[nodiscard]] Status set_remote(uint8_t ep, const PeerId& remote);
+  [[nodiscard]] Status set_ctrl(uint16_t ep, regs::Dir dir, regs::Mode mode);
+  [[nodiscard]] Status set_owner(uint16_t ep, uint16_t pid);
+  [[nodiscard]] Status set_remote(uint16_t ep, const PeerId& remote);
   // set_direction + set_owner + set_remote.
-  [[nodiscard]] Status configure(uint8_t ep, regs::Dir dir, uint16_t owner_pid, const PeerId& remote);
+  [[nodiscard]] Status configure(uint16_t ep, regs::Dir dir, uint16_t owner_pid, const PeerId& remote);
   // ... + set_remote_gen: everything the peer's agent told about its entry.
-  [[nodiscard]] Status configure(uint8_t ep, regs::Dir dir, uint16_t owner_pid, const PeerId& remote,
+  [[nodiscard]] Status configure(uint16_t ep, regs::Dir dir, uint16_t owner_pid, const PeerId& remote,
                                  uint8_t remote_gen, regs::Mode mode = regs::Mode::kPlain);
   // CST_GEN: the entry's generation (LOCAL, new at every ALLOC/CLOSE) and the
   // peer entry's (REMOTE, written by the agent while ALLOCATED).
-  [[nodiscard]] Status read_gen(uint8_t ep, uint8_t& local, uint8_t& remote);
-  [[nodiscard]] Status set_remote_gen(uint8_t ep, uint8_t gen);
-  [[nodiscard]] Status authorize(uint8_t ep);
+  [[nodiscard]] Status read_gen(uint16_t ep, uint8_t& local, uint8_t& remote);
+  [[nodiscard]] Status set_remote_gen(uint16_t ep, uint8_t gen);
+  [[nodiscard]] Status authorize(uint16_t ep);
   // Receive entry: stage a fresh 128-bit key (KEY0..3) and CMD CONNECT. Arms
   // the CONNECT timer: unanswered, poll() re-sends the CONNECT (CMD CONNECT
   // on the CONNECTING entry) with back-off, and after cfg.connect_tries sends
@@ -232,15 +232,15 @@ class KernelAgent {
   // cfg.keygen_tries refusals the request fails (reason KEY_GEN_NOT_READY:
   // returned by connect() if the first refusal is already the last, else
   // reported as kChannelFailed / the protocol's failure path).
-  [[nodiscard]] Status connect(uint8_t ep);
-  [[nodiscard]] Status connect(uint8_t ep, const ChannelKey& key);
+  [[nodiscard]] Status connect(uint16_t ep);
+  [[nodiscard]] Status connect(uint16_t ep, const ChannelKey& key);
   // Receive entry: stage a key and CMD SET_KEY (store without sending). With
   // cfg.key_source kHardware: CMD SET_KEY with HWKEY (KEY_GEN_NOT_READY is
   // returned, not retried).
-  [[nodiscard]] Status set_key(uint8_t ep);
-  [[nodiscard]] Status set_key(uint8_t ep, const ChannelKey& key);
-  [[nodiscard]] Status close(uint8_t ep);
-  [[nodiscard]] Status free_endpoint(uint8_t ep);
+  [[nodiscard]] Status set_key(uint16_t ep);
+  [[nodiscard]] Status set_key(uint16_t ep, const ChannelKey& key);
+  [[nodiscard]] Status close(uint16_t ep);
+  [[nodiscard]] Status free_endpoint(uint16_t ep);
   // Rekey without drain (docs/strong-mode.md 7) of an OPEN strong receive
   // entry: a fresh key (cfg.key_source) and CMD REKEY; the channel keeps
   // flowing. While the CMM shows REKEY_PENDING, poll() re-issues CMD REKEY
@@ -248,11 +248,11 @@ class KernelAgent {
   // new key is not in use at the sender yet (KEY_PRESENT) or the hardware
   // generator is not ready, Ok is returned and poll() tries again after
   // cfg.connect_timeout. poll() calls it itself for a REKEY_DUE log entry.
-  [[nodiscard]] Status rekey_channel(uint8_t ep);
+  [[nodiscard]] Status rekey_channel(uint16_t ep);
 
   // ---- status reads
-  [[nodiscard]] Status read_cst(uint8_t ep, CstInfo& out);
-  [[nodiscard]] Status endpoint_state(uint8_t ep, regs::State& out);
+  [[nodiscard]] Status read_cst(uint16_t ep, CstInfo& out);
+  [[nodiscard]] Status endpoint_state(uint16_t ep, regs::State& out);
   [[nodiscard]] Status part_info(PartInfo& out);
   [[nodiscard]] Status reject_count(regs::Reason r, uint32_t& out);
   [[nodiscard]] Status stat(uint32_t index, uint32_t& out);
@@ -322,11 +322,11 @@ class KernelAgent {
     regs::Reason last_nack = regs::Reason::kOk;  // last MGMT NACK reason seen for this request
   };
 
-  Status guard_ep(uint8_t ep) const;  // initialized, ep in range
+  Status guard_ep(uint16_t ep) const;  // initialized, ep in range
   Status guard_init() const;
-  Status connect_hw(uint8_t ep);
-  Status on_keygen_timer(uint8_t ep);
-  Status on_rekey_timer(uint8_t ep);
+  Status connect_hw(uint16_t ep);
+  Status on_keygen_timer(uint16_t ep);
+  Status on_rekey_timer(uint16_t ep);
   ChannelKey next_key();
   uint64_t after(uint64_t ticks) const;
   void refused(AgentReason r) { ++stats_.refused[static_cast<size_t>(r)]; }
@@ -341,24 +341,24 @@ class KernelAgent {
   Status scan_conn();
   Status scan_tx();
   Status scan_rx();
-  Status sample_lost(uint8_t ep);  // CST_LOST deltas into stats_
+  Status sample_lost(uint16_t ep);  // CST_LOST deltas into stats_
   Status handle_mgmt(const MgmtMessage& m);
   Status handle_chan_req(const MgmtMessage& m, const chan_proto::Msg& msg);
   Status handle_chan_reply(const MgmtMessage& m, const chan_proto::Msg& msg);
   Status handle_chan_cancel(const MgmtMessage& m, const chan_proto::Msg& msg);
   Status on_mgmt_nack(const ErrorEntry& e);
   void schedule_mgmt_resend(uint32_t i);
-  void arm_mgmt_timer(uint8_t ep);  // answer timeout of a sent CHAN_REQ
-  Status on_connect_timer(uint8_t ep);
-  Status on_grant_timer(uint8_t ep);
-  Status on_mgmt_resend(uint8_t ep);
+  void arm_mgmt_timer(uint16_t ep);  // answer timeout of a sent CHAN_REQ
+  Status on_connect_timer(uint16_t ep);
+  Status on_grant_timer(uint16_t ep);
+  Status on_mgmt_resend(uint16_t ep);
   static bool mgmt_unanswered(const Chan& c);
   Status refuse(const MgmtMessage& m, const chan_proto::Msg& msg, regs::Reason why, AgentReason agent_why);
   void ignore(const MgmtMessage& m, const chan_proto::Msg& msg, AgentReason why);
-  Status fail_request(uint8_t ep, regs::Reason why, AgentReason agent_why, bool tell_peer);
-  Status withdraw(uint8_t ep, regs::Reason why, AgentReason agent_why);  // CHAN_CANCEL to the peer + release
-  Status release(uint8_t ep);  // best-effort CLOSE (if needed) + FREE
-  Status send_request(uint8_t ep);  // CHAN_REQ for a prepared receive entry
+  Status fail_request(uint16_t ep, regs::Reason why, AgentReason agent_why, bool tell_peer);
+  Status withdraw(uint16_t ep, regs::Reason why, AgentReason agent_why);  // CHAN_CANCEL to the peer + release
+  Status release(uint16_t ep);  // best-effort CLOSE (if needed) + FREE
+  Status send_request(uint16_t ep);  // CHAN_REQ for a prepared receive entry
   Status send_proto(uint16_t node, uint8_t part, const chan_proto::Msg& msg);
   int find_request(uint16_t req_id) const;
   size_t pending_requests(uint16_t node, uint8_t part) const;
@@ -369,7 +369,7 @@ class KernelAgent {
   // Events one serviced item (error-log entry, MGMT message) can produce at most.
   size_t reserve() const { return chan_.size() + 2; }
   void push(const Event& ev);
-  Event chan_event(Event::Kind k, uint8_t ep) const;
+  Event chan_event(Event::Kind k, uint16_t ep) const;
 
   CmmDriver drv_;  // every register access goes through it
   AgentConfig cfg_;
@@ -378,7 +378,8 @@ class KernelAgent {
   AgentStats stats_;
   bool initialized_ = false;
   uint16_t node_ = 0;
-  uint8_t part_ = 0, quota_ = 0;
+  uint8_t part_ = 0;
+  uint32_t quota_ = 0;
   uint8_t errlog_lost_seen_ = 0;
   uint16_t exc_seen_ = 0, alarm_seen_ = 0;
   uint32_t deferred_ = 0;  // interrupt causes left for the next poll (event queue full)

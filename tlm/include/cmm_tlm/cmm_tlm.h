@@ -161,7 +161,7 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
     uint16_t pid = 0;
     bool fw = false;  // board-management port (FIRMWARE), stamped by the node bus
     Win win = kNoWin;
-    uint8_t ep = 0;
+    uint16_t ep = 0;
     uint16_t off = 0;
     uint16_t len = 0;
     LtDone* lt = nullptr;  // b_transport request: completed in place, no backward call
@@ -263,7 +263,8 @@ class CmmTlm : public sc_core::sc_module, private Clocked {
     uint8_t* operator[](size_t i) const { return mem.get() + i * regs::kMaxMsgBytes; }
   };
   ZeroBlocks tx_stage_;                                            // per endpoint
-  uint32_t ep_end_ = 0;  // end of the endpoint windows: CMM_EP_BASE + num_endpoints x CMM_EP_STRIDE
+  uint32_t ep_base_ = 0;  // first endpoint page: Geometry::ep_base()
+  uint32_t ep_end_ = 0;   // end of the endpoint windows: ep_base_ + num_endpoints x CMM_EP_STRIDE
   std::vector<uint16_t> tx_hi_;                                    // bytes written since last doorbell
   Ring<TxSnap> tx_fifo_;                                           // payloads of queued DATA headers
   ZeroBlocks rx_buf_;                                              // [ep * rxq_depth + slot]

@@ -29,7 +29,7 @@ class CmmCoreSignalShell : public sc_core::sc_module {
   sc_core::sc_in<bool> clk;
   sc_core::sc_in<bool> rst_ni;
   sc_core::sc_in<uint32_t> cfg_node_id_i;  // [15:0]
-  sc_core::sc_in<uint64_t> cfg_quota_i;    // [63:0], partition p at bits 8p+7:8p
+  sc_core::sc_in<sc_dt::sc_bv<kQuotaPinBits>> cfg_quota_i;  // partition p at bits [p*17 +: 17]
   sc_core::sc_in<bool> reg_req_valid_i;
   sc_core::sc_out<bool> reg_req_ready_o;
   sc_core::sc_in<bool> reg_req_write_i;
