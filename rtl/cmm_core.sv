@@ -1831,8 +1831,12 @@ module cmm_core #(
     end else if (rid == RID_CST_GEN) begin
       wr_rgen = wd[CMM_CST_GEN_REMOTE_LSB +: CMM_CST_GEN_REMOTE_BITS];
     end else if (rid == RID_CST_REMOTE_HI) begin
-      // Checked with the CST_REMOTE write that follows.
-      wr_rep[EP_ID_BITS-1:CMM_CST_REMOTE_EP_BITS] = wd[CMM_CST_REMOTE_HI_EP_LSB +: CMM_CST_REMOTE_HI_EP_BITS];
+      // Refused if no id has these bits 15:12; the CST_REMOTE write that follows checks the whole id.
+      if ((32'(wd[CMM_CST_REMOTE_HI_EP_LSB +: CMM_CST_REMOTE_HI_EP_BITS]) << CMM_CST_REMOTE_EP_BITS) >= 32'(NEP)) begin
+        count_reject_r(REASON_BAD_FIELD);
+        reg_rsp = RSP_REJECT;
+      end else
+        wr_rep[EP_ID_BITS-1:CMM_CST_REMOTE_EP_BITS] = wd[CMM_CST_REMOTE_HI_EP_LSB +: CMM_CST_REMOTE_HI_EP_BITS];
     end else begin
       if (rp >= CMM_CST_REMOTE_PART_BITS'(NPART) || 32'(re) >= 32'(NEP)) begin
         count_reject_r(REASON_BAD_FIELD);

@@ -1724,9 +1724,14 @@ void CmmCore::reg_access(const PinsIn& in) {
     } else if (id == RegId::kCstGen) {
       c.rgen = static_cast<uint8_t>(CMM_FIELD_GET(wd, CMM_CST_GEN_REMOTE));
     } else if (id == RegId::kCstRemoteHi) {
-      // Bits 15:12 of the remote endpoint; the CST_REMOTE write that follows checks the whole id.
-      const uint32_t lo = c.rep & CMM_CST_REMOTE_EP_MASK;
-      c.rep = static_cast<uint16_t>(CMM_FIELD_GET(wd, CMM_CST_REMOTE_HI_EP) << CMM_CST_REMOTE_EP_BITS | lo);
+      // Bits 15:12 of the remote endpoint: refused if no id with them exists
+      // (the low bits may be stale here; the CST_REMOTE write that follows checks the whole id).
+      const uint32_t hi = CMM_FIELD_GET(wd, CMM_CST_REMOTE_HI_EP) << CMM_CST_REMOTE_EP_BITS;
+      if (hi >= geo_.num_endpoints) {
+        refuse(Reason::kBadField);
+        return finish();
+      }
+      c.rep = static_cast<uint16_t>(hi | (c.rep & CMM_CST_REMOTE_EP_MASK));
     } else {
       const uint32_t rp = CMM_FIELD_GET(wd, CMM_CST_REMOTE_PART);
       const uint32_t re = (c.rep & ~CMM_CST_REMOTE_EP_MASK) | CMM_FIELD_GET(wd, CMM_CST_REMOTE_EP);

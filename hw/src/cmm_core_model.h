@@ -20,9 +20,11 @@ class CorePinsModel {
   virtual const PinsOut& out() const = 0;
   // One rising clock edge with these inputs.
   virtual void step(const PinsIn& in) = 0;
-  // One rising clock edge with the synchronous reset asserted (inputs
-  // ignored): the power-up state, cycle() back to 0.
-  virtual void reset() = 0;
+  // One rising clock edge with the synchronous reset asserted: the power-up
+  // state, cycle() back to 0. The inputs are presented to the pins and must
+  // be ignored (the lockstep drives random ones to check that they are).
+  virtual void reset(const PinsIn& in) = 0;
+  void reset() { reset(PinsIn{}); }
   // n edges with idle inputs while quiescent(): nothing may change but the cycle count.
   virtual void skip_idle(uint64_t n) = 0;
   // Stepping with idle inputs would change nothing.
@@ -38,7 +40,8 @@ class CppCoreModel final : public CorePinsModel {
   const char* kind() const override { return "cpp"; }
   const PinsOut& out() const override { return core_.out(); }
   void step(const PinsIn& in) override { core_.step(in); }
-  void reset() override { core_.reset(); }
+  using CorePinsModel::reset;
+  void reset(const PinsIn&) override { core_.reset(); }
   void skip_idle(uint64_t n) override { core_.skip_idle(n); }
   bool quiescent() const override { return core_.quiescent(); }
   uint64_t cycle() const override { return core_.cycle(); }

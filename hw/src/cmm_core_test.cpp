@@ -692,7 +692,10 @@ TEST_F(CoreTest, CstWindowFieldsAndAccessModes) {
   EXPECT_EQ(h.wr(k, remote, remote_word(1, 8, 0)).status, u(Rsp::kReject));
   EXPECT_EQ(h.wr(k, remote, remote_word(1, 0, 16)).status, u(Rsp::kReject));
   EXPECT_EQ(h.wr(k, remote, remote_word(1, 15, 255)).status, u(Rsp::kReject));
-  EXPECT_EQ(h.rejects(Reason::kBadField), 3u);
+  // CST_REMOTE_HI after a valid CST_REMOTE: no id of a 16-entry table has bits 15:12 set.
+  EXPECT_EQ(h.wr(k, remote_hi, 1).status, u(Rsp::kReject));
+  EXPECT_EQ(h.rd_ok(k, remote_hi), 0u);
+  EXPECT_EQ(h.rejects(Reason::kBadField), 4u);
   EXPECT_EQ(h.rd_ok(k, remote), remote_word(0xEE, 7, 15));
   // CST_STATUS and CST_SEQ are read-only.
   EXPECT_EQ(h.wr(k, status, 0xFFFFFFFFu).status, u(Rsp::kReject));

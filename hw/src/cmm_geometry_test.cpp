@@ -134,6 +134,16 @@ TEST(Geometry, SixteenBitEndpointIdsCarryData) {
   EXPECT_EQ(rx.wr(kernel(0), cst_addr(static_cast<uint32_t>(e), CMM_CST_REMOTE_OFFSET), remote_word(kNode1, 0, n & 0xFFF)).status,
             u(Rsp::kReject));
   EXPECT_EQ(rx.rejects(Reason::kBadField), 1u);
+  // CST_REMOTE_HI written after a valid CST_REMOTE cannot move the id past the
+  // table: bits 15:12 = 2 name no entry of 5,000 (the whole id stays as it was).
+  rx.wr_ok(kernel(0), cst_addr(static_cast<uint32_t>(e), CMM_CST_REMOTE_HI_OFFSET), 0);
+  rx.wr_ok(kernel(0), cst_addr(static_cast<uint32_t>(e), CMM_CST_REMOTE_OFFSET), remote_word(kNode1, 0, 100));
+  EXPECT_EQ(rx.wr(kernel(0), cst_addr(static_cast<uint32_t>(e), CMM_CST_REMOTE_HI_OFFSET), 2).status, u(Rsp::kReject));
+  EXPECT_EQ(rx.rejects(Reason::kBadField), 2u);
+  EXPECT_EQ(rx.rd_ok(kernel(0), cst_addr(static_cast<uint32_t>(e), CMM_CST_REMOTE_HI_OFFSET)), 0u);
+  EXPECT_EQ(rx.rd_ok(kernel(0), cst_addr(static_cast<uint32_t>(e), CMM_CST_REMOTE_OFFSET)), remote_word(kNode1, 0, 100));
+  rx.wr_ok(kernel(0), cst_addr(static_cast<uint32_t>(e), CMM_CST_REMOTE_HI_OFFSET), 1);  // 4,196: in the table
+  EXPECT_EQ(rx.rd_ok(kernel(0), cst_addr(static_cast<uint32_t>(e), CMM_CST_REMOTE_HI_OFFSET)), 1u);
 }
 
 TEST(Geometry, WindowsExistForEveryEndpointOfTheTable) {

@@ -178,10 +178,11 @@ std::string out_str(const PinsOut& p) {
   return o.str();
 }
 
-// One edge: rst_n low is a synchronous reset (the inputs are ignored).
+// One edge: rst_n low is a synchronous reset. The stimulus's inputs stay on
+// the pins under reset (both models must ignore them).
 void step(CorePinsModel& m, const PinsIn& in, bool rst_n) {
   if (rst_n) m.step(in);
-  else m.reset();
+  else m.reset(in);
 }
 
 CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {

@@ -65,8 +65,9 @@ class FaultyDut final : public CorePinsModel {
     inner_->step(in);
     edge();
   }
-  void reset() override {
-    inner_->reset();
+  using CorePinsModel::reset;
+  void reset(const PinsIn& in) override {
+    inner_->reset(in);
     edge();
   }
   void skip_idle(uint64_t) override { ADD_FAILURE() << "not used by the harness"; }

@@ -120,8 +120,9 @@ class RtlModel final : public CorePinsModel {
     edge(in, true);
     ++cycle_;
   }
-  void reset() override {
-    edge(PinsIn{}, false);
+  using CorePinsModel::reset;
+  void reset(const PinsIn& in) override {
+    edge(in, false);
     cycle_ = 0;
     s1_busy_ = fault_pending_ = false;
     kg_left_ = 0;

@@ -497,6 +497,12 @@ RegOp Stimulus::random_op() {
       o.wdata = CMM_FIELD_SET(w, CMM_CST_REMOTE_EP, chance(90) ? r(kNumEndpoints) : r(256));
     }
     if (off == CMM_CST_CTRL_OFFSET && chance(70)) o.wdata = r(2) | (chance(20) ? 0xFFFFFFF0u : 0u);
+    // Endpoint bits 15:12 from the random word's own bits (no extra draw keeps
+    // the stream, and so the measured coverage, of everything else): half the
+    // writes a 4-bit value (mostly past the 16-entry table: BAD_FIELD), a
+    // quarter 0, the rest with reserved bits.
+    if (off == CMM_CST_REMOTE_HI_OFFSET)
+      o.wdata = (o.wdata & 0x80u) ? (o.wdata & 0xFu) : (o.wdata & 0x100u) ? 0u : o.wdata;
     // The entry's own user thread: the owner view of a read, a refused write.
     const EpShadow& s = ep_[static_cast<uint32_t>(ep)];
     if (owner_view_ && s.owner >= 0 && chance(60)) {

@@ -794,7 +794,10 @@ Status KernelAgent::handle_mgmt(const MgmtMessage& m) {
 Status KernelAgent::on_mgmt_nack(const ErrorEntry& e) {
   for (uint32_t i = 0; i < chan_.size(); ++i) {
     Chan& c = chan_[i];
-    if (!mgmt_unanswered(c) || c.peer.node != e.src_node) continue;
+    // The log keeps the low bits of the source node only (ERRLOG_HEAD.SRC_NODE):
+    // nodes sharing them are all re-sent to, which is harmless (a repeat is
+    // answered with the grant already made and allocates nothing).
+    if (!mgmt_unanswered(c) || (c.peer.node & regs::CMM_ERRLOG_HEAD_SRC_NODE_MASK) != e.src_node) continue;
     refused(AgentReason::kMgmtNacked);
     c.last_nack = e.reason;
     if (e.reason != Reason::kMgmtqFull) continue;

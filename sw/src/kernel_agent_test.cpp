@@ -1490,6 +1490,36 @@ TEST_F(AgentTest, MgmtNackResendsAfterBackoffButNeverFailsTheRequest) {
   info_then_connect(1, 5, 7, 2);  // still pending: the answer is taken
 }
 
+// The error log names the source node by its low 8 bits only: a MGMTQ_FULL
+// NACK from node 460 (low byte 204) must still re-send toward node 460.
+// Without the masked compare the 16-bit peer id never equals the 8-bit field
+// and a connect storm on a system of more than 256 nodes only expires.
+TEST_F(AgentTest, MgmtNackFromANodeAbove255ResendsAfterBackoff) {
+  settle();
+  request(5, 1, 1, 460);
+  const MgmtWords req = chan_proto::encode(chan_proto::chan_req(1, 5, 216, 2202, 1));
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
+    expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(1, 0));
+    expect_errlog_entry(bus, errlog_head(Reason::kMgmtqFull, 0, Opcode::kMgmt, true, false, 460 & 0xFF));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  (void)events();
+  EXPECT_EQ(agent.stats()[AgentReason::kMgmtNacked], 1u);
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, 0);
+    expect_mgmt_send(bus, 460, 0, req);
+  }
+  now = 2 * AgentConfig{}.mgmt_backoff;
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  EXPECT_EQ(agent.stats().mgmt_resends, 1u);
+}
+
 // A full error log loses the MGMTQ_FULL NACK of our CHAN_REQ (found by the
 // fanout-6 system run): a LOST increase re-sends every unanswered MGMT
 // message after its back-off, as if it had been NACKed.
