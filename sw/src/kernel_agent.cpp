@@ -1006,12 +1006,15 @@ Status KernelAgent::service_errlog() {
     push(ev);
     // The log's EP field holds endpoint id bits 7:0 (docs/scale.md): with more
     // than 256 endpoints every id with those low bits is a candidate.
+    bool gap_counted = false;  // one logged NACK, however many candidates
     for (uint32_t ep = e.ep; ep < chan_.size(); ep += 1u << regs::CMM_ERRLOG_HEAD_EP_BITS) {
       if (e.reason == Reason::kSeqGap && e.from_fabric) {
         // The lost count itself comes from CST_LOST (exact even if log entries
         // are lost); the log only says which entry to look at.
-        if (e.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && chan_[ep].dir == Dir::kSend)
+        if (e.opcode == static_cast<uint8_t>(regs::Opcode::kNack) && chan_[ep].dir == Dir::kSend && !gap_counted) {
           stats_.seq_gap_nacks += 1 + repeats;
+          gap_counted = true;
+        }
         if (chan_[ep].track != Track::kNone) {
           if (Status s = sample_lost(static_cast<uint16_t>(ep)); !s.ok()) return s;
         }

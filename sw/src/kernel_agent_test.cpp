@@ -1048,6 +1048,46 @@ TEST_F(AgentTest, SeqGapNacksAreCountedAsLostNotAsRefusedMessages) {
   EXPECT_EQ(agent.stats().tx_lost, 10u);
 }
 
+// With more than 256 endpoints the log's EP field (bits 7:0) names several
+// entries: each send entry among them has its CST_LOST read, but the one
+// logged NACK (and its repeat) is counted once, not once per candidate.
+class AgentTest512 : public AgentTest {
+ protected:
+  void SetUp() override {
+    {
+      InSequence seq;
+      expect_read(bus, CMM_ID_OFFSET, kMagic);
+      expect_read(bus, CMM_GEOMETRY_OFFSET, geometry(512));
+      expect_read(bus, CMM_NODE_ID_OFFSET, kNode);
+      expect_read(bus, CMM_PART_INFO_OFFSET, part_info(kPart, 4, 0));
+      expect_write(bus, CMM_IRQ_STATUS_OFFSET, kAllIrq);
+      expect_write(bus, CMM_IRQ_ENABLE_OFFSET, kAllIrq);
+    }
+    ASSERT_EQ(agent.init(), Status::Ok());
+    Mock::VerifyAndClearExpectations(&bus);
+    agent.set_clock([this] { return now; });
+  }
+};
+
+TEST_F(AgentTest512, SeqGapNackOfAnAmbiguousLogEntryIsCountedOnce) {
+  settle();
+  grant(9, 0, 17, 5);
+  grant(10, 256, 18, 5);
+  {
+    InSequence seq;
+    expect_read(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
+    expect_write(bus, CMM_IRQ_STATUS_OFFSET, irq(Irq::kErr));
+    expect_read(bus, CMM_ERRLOG_STATUS_OFFSET, errlog_status(1, 0));
+    expect_errlog_entry(bus, errlog_head(Reason::kSeqGap, 0, Opcode::kNack, true, false, 202), 1);
+    expect_read(bus, cst(0, CMM_CST_LOST_OFFSET), CMM_FIELD_SET(0u, CMM_CST_LOST_TX, 0u));
+    expect_read(bus, cst(256, CMM_CST_LOST_OFFSET), CMM_FIELD_SET(0u, CMM_CST_LOST_TX, 4u));
+  }
+  ASSERT_EQ(agent.poll(), Status::Ok());
+  Mock::VerifyAndClearExpectations(&bus);
+  EXPECT_EQ(agent.stats().seq_gap_nacks, 2u);  // one entry + one repeat
+  EXPECT_EQ(agent.stats().tx_lost, 4u);
+}
+
 TEST_F(AgentTest, ReSentChanReqIsAnsweredAgainWithTheSameGrant) {
   settle();
   grant(9, 0, 17, 5);
