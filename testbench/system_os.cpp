@@ -61,9 +61,10 @@ void System::agent_thread(Part& p) {
     while (a.next_event(ev)) handle(p, ev);
     // rekey_interval_messages: a new key for each of our channels that read N more (strong-mode.md 7).
     // (Scanned only while one of ours is due: every channel of the system otherwise, per wake-up.)
-    for (size_t i = 0; p.rekeys_due && i < chans_.size(); ++i) {
+    // No rekey once closing (the due ones stay counted: the scan stops, not just each entry).
+    for (size_t i = 0; p.rekeys_due && !closing_ && i < chans_.size(); ++i) {
       ChanRt& c = *chans_[i];
-      if (!c.rekey_due || c.r.node != p.node->idx || c.r.part != p.idx || c.rep < 0 || closing_) continue;
+      if (!c.rekey_due || c.r.node != p.node->idx || c.r.part != p.idx || c.rep < 0) continue;
       c.rekey_due = false;
       --p.rekeys_due;
       if (Status st = a.rekey_channel(static_cast<uint16_t>(c.rep)); !st.ok()) {
