@@ -96,9 +96,10 @@ void expect_errlog_entry(MockRegIf& bus, uint32_t head, uint32_t repeat = 0) {
   expect_write(bus, CMM_CMD_OFFSET, cmd(Cmd::kErrlogPop));
 }
 
-void expect_init(MockRegIf& bus, uint32_t node = kNode, uint32_t part = kPart, uint32_t quota = 4) {
+void expect_init(MockRegIf& bus, uint32_t node = kNode, uint32_t part = kPart, uint32_t quota = 4,
+                 uint32_t geo = geometry()) {
   expect_read(bus, CMM_ID_OFFSET, kMagic);
-  expect_read(bus, CMM_GEOMETRY_OFFSET, geometry());
+  expect_read(bus, CMM_GEOMETRY_OFFSET, geo);
   expect_read(bus, CMM_NODE_ID_OFFSET, node);
   expect_read(bus, CMM_PART_INFO_OFFSET, part_info(part, quota, 0));
   expect_write(bus, CMM_IRQ_STATUS_OFFSET, kAllIrq);
@@ -121,10 +122,11 @@ void expect_alloc(MockRegIf& bus, uint32_t ep, uint32_t count = 1) {
 
 class AgentTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { init_with(geometry()); }
+  void init_with(uint32_t geo) {
     {
       InSequence seq;
-      expect_init(bus);
+      expect_init(bus, kNode, kPart, 4, geo);
     }
     ASSERT_EQ(agent.init(), Status::Ok());
     Mock::VerifyAndClearExpectations(&bus);
@@ -1053,20 +1055,7 @@ TEST_F(AgentTest, SeqGapNacksAreCountedAsLostNotAsRefusedMessages) {
 // logged NACK (and its repeat) is counted once, not once per candidate.
 class AgentTest512 : public AgentTest {
  protected:
-  void SetUp() override {
-    {
-      InSequence seq;
-      expect_read(bus, CMM_ID_OFFSET, kMagic);
-      expect_read(bus, CMM_GEOMETRY_OFFSET, geometry(512));
-      expect_read(bus, CMM_NODE_ID_OFFSET, kNode);
-      expect_read(bus, CMM_PART_INFO_OFFSET, part_info(kPart, 4, 0));
-      expect_write(bus, CMM_IRQ_STATUS_OFFSET, kAllIrq);
-      expect_write(bus, CMM_IRQ_ENABLE_OFFSET, kAllIrq);
-    }
-    ASSERT_EQ(agent.init(), Status::Ok());
-    Mock::VerifyAndClearExpectations(&bus);
-    agent.set_clock([this] { return now; });
-  }
+  void SetUp() override { init_with(geometry(512)); }
 };
 
 TEST_F(AgentTest512, SeqGapNackOfAnAmbiguousLogEntryIsCountedOnce) {
