@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "cmm_seed.h"
 #include "stimulus.h"
@@ -187,12 +188,14 @@ void step(CorePinsModel& m, const PinsIn& in, bool rst_n) {
 
 CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
   CosimResult res;
-  const Straps straps = straps_for_seed(cfg.seed);
+  const Geometry& geo = cfg.params.geo;
+  const uint32_t ne = geo.num_endpoints;
+  const Straps straps = straps_for_seed(cfg.seed, geo);
   CppCoreModel ref(straps, cfg.params);
   std::unique_ptr<CorePinsModel> dut = cfg.make_dut ? cfg.make_dut(straps, trace) : make_rtl_model(straps, trace);
   Coverage cov;
   ref.core().set_observer(&cov);
-  Stimulus stim(cfg.seed, straps);
+  Stimulus stim(cfg.seed, straps, geo);
   StrongStimulus sstim(cfg.seed, straps);  // used instead with cfg.params.strong
   const bool strong = cfg.params.strong;
   std::array<Event, kHistory> hist{};
@@ -237,13 +240,13 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
   uint64_t tombstones = 0, resends = 0, reacks = 0;
   bool s1_valid = false;
   Header s1{};
-  std::array<State, kNumEndpoints> prev_state{};
+  std::vector<State> prev_state(ne);
   for (uint64_t n = 0; n < cfg.cycles; ++n) {
     const PinsOut before = ref.out();
     bool rst_n = true;
     if (strong) sstim.next(before, in, rst_n);
     else stim.next(before, in, rst_n);
-    for (uint32_t e = 0; e < kNumEndpoints; ++e) prev_state[e] = ref.core().ep_state(e);
+    for (uint32_t e = 0; e < ne; ++e) prev_state[e] = ref.core().ep_state(e);
     const uint64_t rejects_before = cov.packet_rejects;
     step(ref, in, rst_n);
     step(*dut, in, rst_n);
@@ -266,14 +269,14 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
     if (strong) sstim.observe(in, rst_n, before, ro);
     else stim.observe(in, rst_n, before, ro);
     if (rst_n) {
-      for (uint32_t e = 0; e < kNumEndpoints; ++e)
+      for (uint32_t e = 0; e < ne; ++e)
         tombstones += prev_state[e] == State::kAuthorized && ref.core().ep_state(e) == State::kClosed;
       if (reg_fire && in.reg_req_write && in.reg_req_addr == CMM_CMD_OFFSET && ro.reg_rsp_status == 0 &&
           CMM_FIELD_GET(in.reg_req_wdata, CMM_CMD_OP) == static_cast<uint32_t>(Cmd::kConnect)) {
         const uint32_t e = CMM_FIELD_GET(in.reg_req_wdata, CMM_CMD_EP);
-        resends += e < kNumEndpoints && prev_state[e] == State::kConnecting;
+        resends += e < ne && prev_state[e] == State::kConnecting;
       }
-      if (s1_valid && s1.opcode == static_cast<uint8_t>(Opcode::kConnect) && s1.dst_ep < kNumEndpoints &&
+      if (s1_valid && s1.opcode == static_cast<uint8_t>(Opcode::kConnect) && s1.dst_ep < ne &&
           s1.dst_node == straps.node_id && prev_state[s1.dst_ep] == State::kOpen &&
           cov.packet_rejects == rejects_before)
         ++reacks;
@@ -284,11 +287,12 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
     res.ing_headers += ing_fire;
     res.eg_headers += eg_fire;
     res.verdicts += ro.vd_valid;
+    res.high_ep_verdicts += ro.vd_valid && ro.vd_ep >= regs::kNumEndpoints;
     res.delivered += ro.vd_valid && ro.vd_accept;
     res.resets += !rst_n;
     // A fault flip may leave an invalid state code for the one cycle before
     // the parity check fails the entry closed: not a state, not an index.
-    for (uint32_t e = 0; e < kNumEndpoints; ++e) {
+    for (uint32_t e = 0; e < ne; ++e) {
       const uint32_t st = static_cast<uint32_t>(ref.core().ep_state(e));
       if (st < kStateCount) states[st] = true;
     }
@@ -365,7 +369,7 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
 
 }  // namespace
 
-Straps straps_for_seed(uint64_t seed) {
+Straps straps_for_seed(uint64_t seed, const Geometry& geo) {
   std::mt19937_64 g(seed * cmm::seed::kGolden + 1);  // same arithmetic as before cmm_seed.h: same straps per seed
   Straps s;
   s.node_id = static_cast<uint8_t>(g());  // below link_nodes: strong stimulus loops channels back to its own node
@@ -373,8 +377,22 @@ Straps straps_for_seed(uint64_t seed) {
   // table size (what the scenario validator allows); odd seeds: 2 above it,
   // so ALLOC's quota reservation refuses partitions with small quotas.
   static const uint8_t q[2][8] = {{4, 3, 2, 1, 1, 0, 2, 3}, {4, 3, 2, 5, 1, 0, 2, 1}};
-  static_assert(kNumPartitions == 8 && kNumEndpoints == 16, "quota tables assume the TOML geometry");
-  for (uint32_t p = 0; p < kNumPartitions; ++p) s.quota[p] = q[seed & 1][(p + seed) % kNumPartitions];
+  const uint32_t np = geo.num_partitions, ne = geo.num_endpoints;
+  if (np == 8 && ne == 16) {  // the TOML geometry: the tables above, as every seed's stream was recorded with
+    for (uint32_t p = 0; p < np; ++p) s.quota[p] = q[seed & 1][(p + seed) % np];
+    return s;
+  }
+  // Other geometries: the same shape scaled to the table. Partition
+  // (seed mod np) gets none (with one partition: all of the table), the
+  // others the even table's weights, the rounding to the first; odd seeds
+  // put 2 more on the last.
+  uint32_t w[regs::kMaxNumPartitions] = {}, sum = 0;
+  const uint32_t none = np > 1 ? static_cast<uint32_t>(seed % np) : np;
+  for (uint32_t p = 0; p < np; ++p) sum += w[p] = p == none ? 0 : q[0][p % 8] + 1u;
+  uint32_t given = 0;
+  for (uint32_t p = 0; p < np; ++p) given += s.quota[p] = w[p] * ne / sum;
+  s.quota[none == 0 && np > 1 ? 1 : 0] += ne - given;
+  if (seed & 1) s.quota[none == np - 1 && np > 1 ? np - 2 : np - 1] += 2;
   return s;
 }
 

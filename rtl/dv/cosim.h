@@ -35,6 +35,7 @@ struct CosimResult {
   std::string report;           // mismatch report or summary
   // Transactions that matched.
   uint64_t reg_accesses = 0, ing_headers = 0, eg_headers = 0, verdicts = 0, delivered = 0, resets = 0;
+  uint64_t high_ep_verdicts = 0;  // verdicts for entries past the default geometry's (larger tables only)
   uint32_t reasons_hit = 0, states_hit = 0, cmds_hit = 0, hazard_kinds = 0;
   uint32_t new_reasons_hit = 0;  // of the 10 core reasons of the hardening (STALE_GEN ... TABLE_FAULT)
   uint64_t tombstones = 0, resends = 0, reacks = 0;  // CLOSE tombstones, CONNECT re-sends, duplicate CONNECT re-ACKs
@@ -43,7 +44,9 @@ struct CosimResult {
   std::array<uint64_t, 4> strong_reasons{};
 };
 
-Straps straps_for_seed(uint64_t seed);
+// Quota straps of a lockstep seed for a table geometry (the default geometry's
+// straps are those every recorded seed ran with).
+Straps straps_for_seed(uint64_t seed, const Geometry& geo = Geometry{});
 // Compares every output port (header field by field): true if they differ;
 // port/ref_val/dut_val name the first difference, all lists every one.
 bool first_output_diff(const PinsOut& ref, const PinsOut& dut, std::string& port, std::string& ref_val,

@@ -4,6 +4,8 @@
 // scripts/mutate); a mismatch report is printed either way.
 // --strong (runners built with CMM_COSIM_MAIN_STRONG, linked with a STRONG = 1
 // pin model): the strong stimulus against a strong reference core.
+// cmm_cosim_g2_run (built with CMM_COSIM_MAIN_G2): the same at the second
+// table geometry (rtl/CMakeLists.txt CMM_RTL_GEOMETRY2), reference and RTL.
 // Exit status 0 iff every seed matched.
 #include <cinttypes>
 #include <cstdio>
@@ -17,6 +19,10 @@ int main(int argc, char** argv) {
   cmm::dv::CosimConfig cfg;
   uint64_t seeds = 1;
   bool summary = false;
+#if defined(CMM_COSIM_MAIN_G2)
+  cfg.params.geo = cmm::dv::rtl_g2_geometry();
+  cfg.make_dut = cmm::dv::make_rtl_model_g2;
+#endif
   for (int i = 1; i < argc; ++i) {
     auto val = [&](const char* name) -> const char* {
       if (i + 1 >= argc) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
 
@@ -30,6 +31,9 @@ using VTop = Vcmm_core_cov;
 #elif defined(CMM_RTL_STRONG)
 #include "Vcmm_core_strong.h"
 using VTop = Vcmm_core_strong;
+#elif defined(CMM_RTL_G2)
+#include "Vcmm_core_g2.h"
+using VTop = Vcmm_core_g2;
 #elif defined(CMM_RTL_MUT)
 #include "Vcmm_core_mut.h"
 using VTop = Vcmm_core_mut;
@@ -37,7 +41,8 @@ using VTop = Vcmm_core_mut;
 #include "Vcmm_core.h"
 using VTop = Vcmm_core;
 #endif
-#if defined(CMM_RTL_COV) || defined(CMM_RTL_MUT) || defined(CMM_RTL_STRONG) || defined(CMM_RTL_NOFST)
+#if defined(CMM_RTL_COV) || defined(CMM_RTL_MUT) || defined(CMM_RTL_STRONG) || defined(CMM_RTL_NOFST) || \
+    defined(CMM_RTL_G2)
 #define CMM_RTL_FST 0  // the closure models are built without tracing
 #else
 #define CMM_RTL_FST 1
@@ -49,6 +54,16 @@ namespace {
 using namespace regs;
 
 constexpr uint64_t kHalfPeriodPs = 500;  // 1 GHz, Verilator's default 1 ps precision
+#if defined(CMM_RTL_G2)
+// The second geometry's model (rtl/CMakeLists.txt CMM_RTL_GEOMETRY2): its
+// straps pin carries CMM_RTL_G2_PARTITIONS quotas.
+constexpr uint32_t kPinPartitions = CMM_RTL_G2_PARTITIONS;
+#else
+constexpr uint32_t kPinPartitions = regs::kNumPartitions;
+#endif
+constexpr uint32_t kPinQuotaBits = kPinPartitions * regs::CMM_PART_INFO_QUOTA_BITS;
+static_assert(sizeof(VTop::cfg_quota_i) * 8 >= kPinQuotaBits && sizeof(VTop::cfg_quota_i) * 8 < kPinQuotaBits + 32,
+              "cfg_quota_i of the Verilated model has another width than the partition count implies");
 
 class RtlModel final : public CorePinsModel {
  public:
@@ -70,8 +85,8 @@ class RtlModel final : public CorePinsModel {
     top_->cfg_node_id_i = s.node_id;
     // cfg_quota_i is wider than 64 bits (a VlWide): partition p at bits [p*W +: W].
     constexpr uint32_t w = regs::CMM_PART_INFO_QUOTA_BITS;
-    for (uint32_t i = 0; i < (kQuotaPinBits + 31) / 32; ++i) top_->cfg_quota_i[i] = 0;
-    for (uint32_t p = 0; p < regs::kNumPartitions; ++p)
+    for (uint32_t i = 0; i < (kPinQuotaBits + 31) / 32; ++i) top_->cfg_quota_i[i] = 0;
+    for (uint32_t p = 0; p < kPinPartitions; ++p)
       for (uint32_t b = 0; b < w; ++b)
         if ((s.quota[p] >> b) & 1u) top_->cfg_quota_i[(p * w + b) / 32] |= 1u << ((p * w + b) % 32);
     top_->clk = 0;
@@ -249,7 +264,38 @@ class RtlModel final : public CorePinsModel {
 
 }  // namespace
 
-#if defined(CMM_RTL_STRONG)
+#if defined(CMM_RTL_G2)
+std::unique_ptr<CorePinsModel> make_rtl_model_g2(const Straps& s, const RtlTrace& trace) {
+  return std::make_unique<RtlModel>(s, trace);
+}
+
+// CMM_RTL_G2_GEOMETRY: the generator's --geometry text the model was built from.
+Geometry rtl_g2_geometry() {
+  Geometry g;
+  const std::string text = CMM_RTL_G2_GEOMETRY;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find(',', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(at, end - at);
+    const size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    const uint32_t v = eq == std::string::npos ? 0 : static_cast<uint32_t>(std::stoul(item.substr(eq + 1)));
+    if (key == "num_endpoints") g.num_endpoints = v;
+    else if (key == "num_partitions") g.num_partitions = v;
+    else if (key == "rxq_depth") g.rxq_depth = v;
+    else if (key == "mgmtq_depth") g.mgmtq_depth = v;
+    else if (key == "errlog_depth") g.errlog_depth = v;
+    else if (key == "egq_depth") g.egq_depth = v;
+    else throw std::invalid_argument("CMM_RTL_G2_GEOMETRY: unknown key '" + key + "' in '" + text + "'");
+    at = end + 1;
+  }
+  if (g.num_partitions != kPinPartitions || !g.check().empty())
+    throw std::invalid_argument("CMM_RTL_G2_GEOMETRY '" + text + "': " +
+                                (g.check().empty() ? "partition count differs from the model's pins" : g.check()));
+  return g;
+}
+#elif defined(CMM_RTL_STRONG)
 std::unique_ptr<CorePinsModel> make_rtl_model_strong(const Straps& s, const RtlTrace& trace) {
   return std::make_unique<RtlModel>(s, trace);
 }

@@ -20,5 +20,9 @@ struct RtlTrace {
 std::unique_ptr<CorePinsModel> make_rtl_model(const Straps& s, const RtlTrace& trace);
 // The core with STRONG = 1 at B = 16, L = 4 (library cmm_rtl_strong_pins only).
 std::unique_ptr<CorePinsModel> make_rtl_model_strong(const Straps& s, const RtlTrace& trace);
+// The core generated for the second table geometry (library cmm_rtl_g2_pins
+// only; the geometry: rtl_g2_geometry(), from CMake's CMM_RTL_GEOMETRY2).
+std::unique_ptr<CorePinsModel> make_rtl_model_g2(const Straps& s, const RtlTrace& trace);
+Geometry rtl_g2_geometry();
 
 }  // namespace cmm::dv

@@ -1,5 +1,6 @@
 #include "stimulus.h"
 
+#include <stdexcept>
 #include <utility>
 
 namespace cmm::dv {
@@ -31,7 +32,12 @@ const char* op_kind_name(OpKind k) {
   return n[static_cast<uint32_t>(k)];
 }
 
-Stimulus::Stimulus(uint64_t seed, const Straps& straps) : rng_(seed), straps_(straps) {
+Stimulus::Stimulus(uint64_t seed, const Straps& straps, const Geometry& geo)
+    : rng_(seed), straps_(straps), ne_(geo.num_endpoints), np_(geo.num_partitions), ep_(geo.num_endpoints) {
+  if (ne_ == 0 || ne_ > kMaxEndpoints || np_ == 0 || np_ > regs::kMaxNumPartitions)
+    throw std::invalid_argument("lockstep stimulus: geometry " + std::to_string(ne_) + " endpoints x " +
+                                std::to_string(np_) + " partitions; it drives 1.." + std::to_string(kMaxEndpoints) +
+                                " endpoints and 1.." + std::to_string(regs::kMaxNumPartitions) + " partitions");
   // The closure profile, one seed in four (the CI subset's seed 4, soak seeds 1000, 1004, ...); the
   // other seeds draw exactly as without it.
   closure_ = (seed & 3) == 0;
@@ -67,10 +73,10 @@ void Stimulus::new_phase() {
   if (storm_) {
     drain_ = false;
     storm_ep_ = pick_any_owned();
-    if (storm_ep_ < 0) storm_ep_ = static_cast<int>(r(kNumEndpoints));
+    if (storm_ep_ < 0) storm_ep_ = static_cast<int>(r(ne_));
     if (closure_) {
       const int ow = ep_[static_cast<uint32_t>(storm_ep_)].owner;
-      storm_part_ = static_cast<uint8_t>(ow >= 0 ? ow : static_cast<int>(r(kNumPartitions)));
+      storm_part_ = static_cast<uint8_t>(ow >= 0 ? ow : static_cast<int>(r(np_)));
     }
     feature("fault_storm_phase");
   }
@@ -83,7 +89,7 @@ void Stimulus::new_phase() {
 }
 
 int Stimulus::unguarded(int ep) {
-  while (guarded(ep)) ep = static_cast<int>(r(kNumEndpoints));
+  while (guarded(ep)) ep = static_cast<int>(r(ne_));
   return ep;
 }
 
@@ -140,7 +146,7 @@ RegOp Stimulus::storm_op() {
                                 CMM_EXC_COUNT_OFFSET,     CMM_EXC_FIRST_OFFSET,   CMM_EXC_LAST_OFFSET,
                                 CMM_ALARM_COUNT_OFFSET,   CMM_TABLE_FAULT_OFFSET, CMM_IRQ_STATUS_OFFSET};
   RegOp o;
-  o.part = static_cast<uint8_t>(r(kNumPartitions));
+  o.part = static_cast<uint8_t>(r(np_));
   o.priv = kKernel;
   o.kind = OpKind::kBank;
   if (closure_ && chance(75)) {
@@ -218,9 +224,9 @@ void Stimulus::clear_shadow() {
 }
 
 int Stimulus::pick_owned(int part) {
-  int cand[kNumEndpoints];
+  int cand[kMaxEndpoints];
   int n = 0;
-  for (uint32_t e = 0; e < kNumEndpoints; ++e)
+  for (uint32_t e = 0; e < ne_; ++e)
     if (ep_[e].owner >= 0 && (part < 0 || ep_[e].owner == part) && !guarded(static_cast<int>(e)))
       cand[n++] = static_cast<int>(e);
   return n ? cand[r(static_cast<uint32_t>(n))] : -1;
@@ -229,9 +235,9 @@ int Stimulus::pick_owned(int part) {
 int Stimulus::pick_any_owned() { return pick_owned(-1); }
 
 int Stimulus::pick_keyed(uint8_t dir) {
-  int cand[kNumEndpoints];
+  int cand[kMaxEndpoints];
   int n = 0;
-  for (uint32_t e = 0; e < kNumEndpoints; ++e)
+  for (uint32_t e = 0; e < ne_; ++e)
     if (ep_[e].owner >= 0 && ep_[e].key_valid && ep_[e].dir == dir && !guarded(static_cast<int>(e)))
       cand[n++] = static_cast<int>(e);
   return n ? cand[r(static_cast<uint32_t>(n))] : -1;
@@ -255,7 +261,7 @@ RegOp Stimulus::ep_op(int ep, bool write, uint32_t off, uint32_t wdata) {
   o.write = write;
   o.addr = CMM_EP_BASE + static_cast<uint32_t>(ep) * CMM_EP_STRIDE + off;
   o.wdata = wdata;
-  o.part = s.owner >= 0 ? static_cast<uint8_t>(s.owner) : static_cast<uint8_t>(r(kNumPartitions));
+  o.part = s.owner >= 0 ? static_cast<uint8_t>(s.owner) : static_cast<uint8_t>(r(np_));
   if (chance(60)) {
     o.priv = kUser;
     o.pid = s.pid;
@@ -400,9 +406,9 @@ RegOp Stimulus::random_op() {
   // Requester: mostly a partition that owns something, sometimes any (incl. >= num_partitions).
   const int any_ep = pick_any_owned();
   uint8_t part = any_ep >= 0 && chance(70) ? static_cast<uint8_t>(ep_[static_cast<uint32_t>(any_ep)].owner)
-                                           : static_cast<uint8_t>(r(kNumPartitions));
+                                           : static_cast<uint8_t>(r(np_));
   if (chance(4)) part = static_cast<uint8_t>(r(1u << kPartIdBits));
-  if (drain_ && chance(40)) return drain_op(static_cast<uint8_t>(part % kNumPartitions));
+  if (drain_ && chance(40)) return drain_op(static_cast<uint8_t>(part % np_));
   if (storm_ && chance(40)) return storm_op();
   o.part = part;
   o.priv = chance(75) ? kKernel : kUser;
@@ -417,10 +423,10 @@ RegOp Stimulus::random_op() {
   } else if (c < 30) {
     // Command.
     int ep = pick_owned(part);
-    if (ep < 0 || chance(15)) ep = static_cast<int>(r(kNumEndpoints));
+    if (ep < 0 || chance(15)) ep = static_cast<int>(r(ne_));
     ep = unguarded(ep);
     uint32_t epv = static_cast<uint32_t>(ep);
-    if (chance(3)) epv = chance(50) ? kNumEndpoints : r(256);  // out of range, often just past the table
+    if (chance(3)) epv = chance(50) ? ne_ : r(256);  // out of range, often just past the table
     static const Cmd w[] = {Cmd::kNop, Cmd::kAlloc, Cmd::kAlloc, Cmd::kAlloc, Cmd::kAuthorize, Cmd::kAuthorize,
                             Cmd::kConnect, Cmd::kConnect, Cmd::kClose, Cmd::kClose, Cmd::kFree, Cmd::kFree,
                             Cmd::kMgmtSend, Cmd::kMgmtSend, Cmd::kMgmtPop, Cmd::kErrlogPop, Cmd::kErrlogPop,
@@ -478,7 +484,7 @@ RegOp Stimulus::random_op() {
   } else if (c < 62) {
     // CST window.
     int ep = pick_owned(part);
-    if (ep < 0 || chance(25)) ep = static_cast<int>(r(kNumEndpoints));
+    if (ep < 0 || chance(25)) ep = static_cast<int>(r(ne_));
     ep = unguarded(ep);
     const uint32_t off = 4 * r(CMM_CST_STRIDE / 4);  // incl. CST_GEN, CST_SEQ and unmapped offsets
     o.addr = CMM_CST_BASE + static_cast<uint32_t>(ep) * CMM_CST_STRIDE + off;
@@ -493,8 +499,8 @@ RegOp Stimulus::random_op() {
     o.ep = ep;
     if (off == CMM_CST_REMOTE_OFFSET && chance(80)) {
       uint32_t w = CMM_FIELD_SET(0u, CMM_CST_REMOTE_NODE, chance(60) ? straps_.node_id : r(256));
-      w = CMM_FIELD_SET(w, CMM_CST_REMOTE_PART, chance(90) ? r(kNumPartitions) : r(16));
-      o.wdata = CMM_FIELD_SET(w, CMM_CST_REMOTE_EP, chance(90) ? r(kNumEndpoints) : r(256));
+      w = CMM_FIELD_SET(w, CMM_CST_REMOTE_PART, chance(90) ? r(np_) : r(16));
+      o.wdata = CMM_FIELD_SET(w, CMM_CST_REMOTE_EP, chance(90) ? r(ne_) : r(256));
     }
     if (off == CMM_CST_CTRL_OFFSET && chance(70)) o.wdata = r(2) | (chance(20) ? 0xFFFFFFF0u : 0u);
     // Endpoint bits 15:12 from the random word's own bits (no extra draw keeps
@@ -514,7 +520,7 @@ RegOp Stimulus::random_op() {
   } else if (c < 92) {
     // Endpoint page.
     int ep = any_ep;
-    if (ep < 0 || chance(15)) ep = static_cast<int>(r(kNumEndpoints));
+    if (ep < 0 || chance(15)) ep = static_cast<int>(r(ne_));
     const uint32_t k = r(100);
     uint32_t off;
     bool wr;
@@ -546,7 +552,7 @@ RegOp Stimulus::random_op() {
       wr = chance(50);
     }
     o = ep_op(ep, wr, off, wd);
-    if (chance(10)) o.part = static_cast<uint8_t>(r(chance(80) ? kNumPartitions : 16));
+    if (chance(10)) o.part = static_cast<uint8_t>(r(chance(80) ? np_ : 16));
     if (chance(8)) o.pid = static_cast<uint16_t>(rng_());
   } else if (c < 97) {
     o.addr = 4 * r((1u << kAddrBits) / 4);
@@ -563,11 +569,11 @@ void Stimulus::craft_ingress() {
   const uint32_t k = r(100);
   int e = k < 40 && chance(70) ? pick_keyed(static_cast<uint8_t>(Dir::kRecv)) : pick_any_owned();
   if (e < 0) e = pick_any_owned();
-  if (e < 0 || chance(8)) e = static_cast<int>(r(kNumEndpoints));
+  if (e < 0 || chance(8)) e = static_cast<int>(r(ne_));
   e = unguarded(e);
   EpShadow& s = ep_[static_cast<uint32_t>(e)];
   h.dst_node = straps_.node_id;
-  h.dst_part = s.owner >= 0 ? static_cast<uint8_t>(s.owner) : static_cast<uint8_t>(r(kNumPartitions));
+  h.dst_part = s.owner >= 0 ? static_cast<uint8_t>(s.owner) : static_cast<uint8_t>(r(np_));
   h.dst_ep = static_cast<uint8_t>(e);
   h.src_node = s.rnode;
   h.src_part = s.rpart;
@@ -612,7 +618,7 @@ void Stimulus::craft_ingress() {
     h.opcode = op(Opcode::kClose);
   } else if (k < 96) {
     h.opcode = op(Opcode::kMgmt);
-    h.dst_part = static_cast<uint8_t>(chance(85) ? r(kNumPartitions) : r(16));
+    h.dst_part = static_cast<uint8_t>(chance(85) ? r(np_) : r(16));
     h.src_node = static_cast<uint16_t>(rng_());
     h.src_part = static_cast<uint8_t>(r(16));
     h.key = rand_key();
@@ -635,8 +641,8 @@ void Stimulus::craft_ingress() {
       case 5: h.key[r(kKeyWords)] ^= 1u << r(32); break;  // forged key: one bit off
       case 6: h.len = static_cast<uint16_t>(chance(50) ? 0 : kMaxMsgBytes + 1 + r(0xFFFF - kMaxMsgBytes)); break;
       case 7:  // out of range; half of them the first one past the table (off-by-one compares)
-        h.dst_ep = static_cast<uint8_t>(chance(50) ? kNumEndpoints : kNumEndpoints + r(256 - kNumEndpoints));
-        if (h.dst_ep == kNumEndpoints) feature("dst_ep_boundary");
+        h.dst_ep = static_cast<uint8_t>(chance(50) ? ne_ : ne_ + r(256 - ne_));
+        if (h.dst_ep == ne_) feature("dst_ep_boundary");
         break;
       case 8: h.key = rand_key(); break;
       default: h.src_part = static_cast<uint8_t>(h.src_part | 0xF0); break;  // wider than the field
@@ -682,13 +688,13 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
     in.fault_valid = true;
     in.fault_table = static_cast<uint8_t>(r(2));
     const int e = storm_ && chance(85) ? storm_ep_ : pick_any_owned();
-    in.fault_entry = static_cast<uint8_t>(e >= 0 && chance(70) ? e : static_cast<int>(r(kNumEndpoints + 4)));
-    if (guarded(in.fault_entry)) in.fault_entry = static_cast<uint8_t>(kNumEndpoints + r(4));  // off the table
+    in.fault_entry = static_cast<uint8_t>(e >= 0 && chance(70) ? e : static_cast<int>(r(ne_ + 4)));
+    if (guarded(in.fault_entry)) in.fault_entry = static_cast<uint8_t>(ne_ + r(4));  // off the table
     if (storm_) feature("storm_fault");
     const uint32_t nbits = in.fault_table ? 131 : 101;  // protected bits + parity
     in.fault_bit = static_cast<uint8_t>(chance(95) ? r(nbits) : r(256));
     feature(in.fault_table ? "fault_ckt" : "fault_cst");
-    if (in.fault_entry < kNumEndpoints && in.fault_bit < nbits) {
+    if (in.fault_entry < ne_ && in.fault_bit < nbits) {
       // The entry fails closed at the next edge: out of the shadow (it is
       // never allocated again), still hit by the untargeted traffic.
       ep_[in.fault_entry].owner = -1;
@@ -714,7 +720,7 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
     kg_probe_ = false;
     reg_ = RegOp{};
     reg_.addr = CMM_KEYGEN_STATUS_OFFSET;
-    reg_.part = static_cast<uint8_t>(r(kNumPartitions));
+    reg_.part = static_cast<uint8_t>(r(np_));
     reg_.priv = kKernel;
     reg_.kind = OpKind::kBank;
     reg_pending_ = true;
@@ -741,8 +747,8 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
     } else if (chance(p_reg_)) {
       if (chance(p_script_)) {
         script_ = Script{};
-        script_.pa = static_cast<uint8_t>(r(kNumPartitions));
-        script_.pb = static_cast<uint8_t>(r(kNumPartitions));
+        script_.pa = static_cast<uint8_t>(r(np_));
+        script_.pb = static_cast<uint8_t>(r(np_));
         script_.rnode = chance(90) ? straps_.node_id : static_cast<uint16_t>(rng_());
         script_.pida = static_cast<uint16_t>(r(8));
         script_.pidb = static_cast<uint16_t>(r(8));
@@ -813,7 +819,7 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
       ++script_.step;
     }
   }
-  if (o.kind == OpKind::kCmd && o.write && o.part < kNumPartitions && (o.addr & 3u) == 0) {
+  if (o.kind == OpKind::kCmd && o.write && o.part < np_ && (o.addr & 3u) == 0) {
     const uint32_t cmd = CMM_FIELD_GET(o.wdata, CMM_CMD_OP);
     const uint32_t e = CMM_FIELD_GET(o.wdata, CMM_CMD_EP);
     cov_.cmd[cmd][status & 3u]++;
@@ -822,7 +828,7 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
     staged_[o.part] = Key{};
     if (!ok) return;
     if (cmd == cmdv(Cmd::kAlloc)) {
-      for (uint32_t i = 0; i < kNumEndpoints; ++i)
+      for (uint32_t i = 0; i < ne_; ++i)
         if (ep_[i].owner < 0 && !ep_[i].faulted) {
           const uint8_t g = ep_[i].gen;
           ep_[i] = EpShadow{};
@@ -838,7 +844,7 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
         }
       return;
     }
-    if (e >= kNumEndpoints) return;
+    if (e >= ne_) return;
     EpShadow& s = ep_[e];
     if (cmd == cmdv(Cmd::kFree)) {
       const uint8_t g = s.gen;  // the epoch survives FREE
@@ -879,7 +885,7 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
     if (o.kind == OpKind::kCst && (o.addr - CMM_CST_BASE) % CMM_CST_STRIDE == CMM_CST_LOST_OFFSET)
       feature("read_cst_lost_nonzero");
   }
-  if (o.kind == OpKind::kKey && o.write && o.part < kNumPartitions)
+  if (o.kind == OpKind::kKey && o.write && o.part < np_)
     staged_[o.part][(o.addr - CMM_KEY_OFFSET) / CMM_KEY_STRIDE] = o.wdata;
   if (o.kind == OpKind::kCst && !o.write && o.ep >= 0 &&
       (o.addr - CMM_CST_BASE) % CMM_CST_STRIDE == CMM_CST_GEN_OFFSET) {
@@ -904,25 +910,25 @@ void Stimulus::apply_response(const RegOp& o, uint8_t status, uint32_t rdata) {
 }
 
 void Stimulus::on_ingress(const Header& h) {
-  if (h.opcode == op(Opcode::kConnect) && h.dst_ep < kNumEndpoints) ep_[h.dst_ep].pending_key = h.key;
+  if (h.opcode == op(Opcode::kConnect) && h.dst_ep < ne_) ep_[h.dst_ep].pending_key = h.key;
 }
 
 void Stimulus::on_egress(const Header& h) {
   // A CONNECT leaving carries the receive entry's key (also a hardware key).
-  if (h.opcode == op(Opcode::kConnect) && h.src_node == straps_.node_id && h.src_ep < kNumEndpoints &&
+  if (h.opcode == op(Opcode::kConnect) && h.src_node == straps_.node_id && h.src_ep < ne_ &&
       ep_[h.src_ep].owner >= 0) {
     ep_[h.src_ep].key = h.key;
     ep_[h.src_ep].key_valid = true;
   }
   // A CONNECT_ACK leaving means our send entry stored the key of the CONNECT.
-  if (h.opcode == op(Opcode::kConnectAck) && h.src_ep < kNumEndpoints) {
+  if (h.opcode == op(Opcode::kConnectAck) && h.src_ep < ne_) {
     EpShadow& s = ep_[h.src_ep];
     s.key = s.pending_key;
     s.key_valid = true;
   }
   if (h.dst_node == straps_.node_id) {
     // Loopback through a faulty fabric: lost, duplicated, reordered.
-    if (h.opcode == op(Opcode::kData) && h.dst_ep < kNumEndpoints)
+    if (h.opcode == op(Opcode::kData) && h.dst_ep < ne_)
       ep_[h.dst_ep].seq_out = static_cast<uint16_t>(h.seq + 1);
     if (guarded(h.src_ep) && guarded(h.dst_ep)) {
       // The long-lived channel: its setup and NACKs arrive; 7 of 8 flood DATA are lost.
@@ -1016,7 +1022,7 @@ void Stimulus::observe(const PinsIn& in, bool rst_n, const PinsOut& before, cons
     s1_ = ing_;
     ing_pending_ = false;
     on_ingress(ing_);
-    if (ing_.dst_ep < kNumEndpoints && !reg_pending_ && !guarded(ing_.dst_ep) && chance(30)) {
+    if (ing_.dst_ep < ne_ && !reg_pending_ && !guarded(ing_.dst_ep) && chance(30)) {
       hazard_ep_ = ing_.dst_ep;
       hazard_opc_ = ing_.opcode;
     }

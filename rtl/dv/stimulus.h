@@ -10,6 +10,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "cmm_pins.h"
 
@@ -49,7 +50,10 @@ struct StimCoverage {
 
 class Stimulus {
  public:
-  Stimulus(uint64_t seed, const Straps& straps);
+  // geo: the table geometry of both cores (num_endpoints <= kMaxEndpoints:
+  // the stimulus draws 8-bit endpoint ids, in and just past the table).
+  static constexpr uint32_t kMaxEndpoints = 128;
+  Stimulus(uint64_t seed, const Straps& straps, const Geometry& geo = Geometry{});
   // Inputs for the next edge, given the outputs of the current cycle.
   void next(const PinsOut& cur, PinsIn& in, bool& rst_n);
   // cycle_i of the last edge (the platform timebase the stimulus drives).
@@ -125,8 +129,9 @@ class Stimulus {
 
   std::mt19937_64 rng_;
   Straps straps_;
-  std::array<EpShadow, regs::kNumEndpoints> ep_{};
-  std::array<Key, regs::kNumPartitions> staged_{};
+  uint32_t ne_, np_;  // geometry: endpoints, partitions
+  std::vector<EpShadow> ep_;
+  std::array<Key, regs::kMaxNumPartitions> staged_{};
   std::deque<Header> ingq_;
   bool reg_pending_ = false;
   RegOp reg_{};
