@@ -112,6 +112,14 @@ std::string summary_text(const RunResult& r, bool wall) {
     o += fmt::format("  wall time            {:.3f} s\n", r.wall_seconds);
     o += fmt::format("  speed                {:.0f} cycles/s, {:.0f} messages/s\n",
                      static_cast<double>(r.simulated_cycles) / w, static_cast<double>(r.messages_delivered) / w);
+    o += fmt::format("  CPU time             {:.3f} s, peak memory {:.1f} MiB\n", r.cpu_seconds,
+                     static_cast<double>(r.peak_rss_kib) / 1024.0);
+    if (r.window_cycles && r.window_cpu_seconds > 0)
+      o += fmt::format("  steady state         {:.0f} cycles/s, {:.0f} messages/s per CPU second (measurement "
+                       "window: {} cycles, {:.3f} s CPU)\n",
+                       static_cast<double>(r.window_cycles) / r.window_cpu_seconds,
+                       static_cast<double>(r.window_messages) / r.window_cpu_seconds, r.window_cycles,
+                       r.window_cpu_seconds);
   }
   for (auto it = r.traces.begin(); it != r.traces.end(); ++it)
     o += fmt::format("  trace ({})  {} ({} bytes{})\n", it.key(), it.value()["path"].get<std::string>(),
@@ -358,7 +366,16 @@ nlohmann::json speed_json(const RunResult& r, const Provenance* prov) {
        stat("speed", "cycles_per_second", r.wall_seconds > 0 ? double(r.simulated_cycles) / r.wall_seconds : 0.0)},
       {"messages_per_second",
        stat("speed", "messages_per_second", r.wall_seconds > 0 ? double(r.messages_delivered) / r.wall_seconds : 0.0)},
+      {"cpu_seconds", stat("speed", "cpu_seconds", r.cpu_seconds)},
+      {"peak_rss_kib", stat("speed", "peak_rss_kib", r.peak_rss_kib)},
   };
+  if (r.window_cycles && r.window_cpu_seconds > 0) {
+    j["window_cpu_seconds"] = stat("speed", "window_cpu_seconds", r.window_cpu_seconds);
+    j["window_cycles_per_cpu_second"] =
+        stat("speed", "window_cycles_per_cpu_second", double(r.window_cycles) / r.window_cpu_seconds);
+    j["window_messages_per_cpu_second"] =
+        stat("speed", "window_messages_per_cpu_second", double(r.window_messages) / r.window_cpu_seconds);
+  }
   if (prov) j["provenance"] = prov->to_json();
   return j;
 }

@@ -64,6 +64,14 @@ struct RunResult {
   uint64_t connect_storm_cycles = 0;     // start -> last channel open
   uint64_t simulated_cycles = 0;
   double wall_seconds = 0;
+  // Speed report (not deterministic): process CPU time over the same span as
+  // wall_seconds; the measurement window of generated traffic alone (the
+  // steady state, without elaboration, connect storm, warm-up and drain;
+  // window_cycles 0 when there is none); peak resident memory.
+  double cpu_seconds = 0;
+  double window_cpu_seconds = 0;
+  uint64_t window_cycles = 0, window_messages = 0;
+  uint64_t peak_rss_kib = 0;
   bool scoreboard_clean = false;
   bool interrupted = false;  // stopped by the user before the end
   std::vector<std::string> errors;  // scoreboard and invariant failures

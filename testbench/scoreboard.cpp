@@ -48,10 +48,44 @@ uint64_t payload_hash(const uint8_t* p, uint32_t len) {
   return h;
 }
 
+Scoreboard::ChannelStats& Scoreboard::stats(uint32_t ch) {
+  if (ch >= kSlotMax) return chan_[ch];
+  if (ch >= slot_.size()) slot_.resize(ch + 1);
+  Slot& sl = slot_[ch];
+  if (!sl.cs) sl.cs = &chan_[ch];
+  return *sl.cs;
+}
+
+Scoreboard::Window& Scoreboard::make_window(uint32_t ch) {
+  if (ch >= kSlotMax) return msgs_[ch];
+  if (ch >= slot_.size()) slot_.resize(ch + 1);
+  Slot& sl = slot_[ch];
+  if (!sl.w) sl.w = &msgs_[ch];
+  return *sl.w;
+}
+
+Scoreboard::Window* Scoreboard::window(uint32_t ch) {
+  if (ch < slot_.size() && slot_[ch].w) return slot_[ch].w;
+  auto it = msgs_.find(ch);
+  if (it == msgs_.end()) return nullptr;
+  if (ch < kSlotMax) {
+    if (ch >= slot_.size()) slot_.resize(ch + 1);
+    slot_[ch].w = &it->second;
+  }
+  return &it->second;
+}
+
+const Scoreboard::Window* Scoreboard::window(uint32_t ch) const {
+  if (ch < slot_.size() && slot_[ch].w) return slot_[ch].w;
+  auto it = msgs_.find(ch);
+  return it == msgs_.end() ? nullptr : &it->second;
+}
+
 void Scoreboard::add_channel(uint32_t ch, std::string label, uint32_t expected) {
-  chan_[ch].label = std::move(label);
-  chan_[ch].expected = expected;
-  msgs_[ch];
+  ChannelStats& c = stats(ch);
+  c.label = std::move(label);
+  c.expected = expected;
+  make_window(ch);
 }
 
 Scoreboard::Msg* Scoreboard::at(Window& w, uint32_t seq, bool open) {
@@ -83,9 +117,9 @@ void Scoreboard::retire(Window& w) {
 }
 
 bool Scoreboard::finished(uint32_t ch, uint32_t seq) const {
-  auto it = msgs_.find(ch);
-  if (it == msgs_.end()) return false;
-  const uint8_t st = state_of(it->second, seq);
+  const Window* w = window(ch);
+  if (!w) return false;
+  const uint8_t st = state_of(*w, seq);
   return st != 0 && st != 1;
 }
 
@@ -108,50 +142,56 @@ void Scoreboard::sent(uint32_t ch, uint32_t seq, uint32_t len, uint64_t cycle) {
 }
 
 void Scoreboard::sent(uint32_t ch, uint32_t seq, const uint8_t* data, uint32_t len, uint64_t cycle) {
-  auto it = msgs_.find(ch);
-  auto cs = chan_.find(ch);
-  Msg* m = it == msgs_.end() || cs == chan_.end() || seq >= cs->second.expected ? nullptr : at(it->second, seq, true);
+  Window* w = window(ch);
+  ChannelStats* cs = w && (ch < slot_.size() && slot_[ch].cs) ? slot_[ch].cs : nullptr;
+  if (w && !cs) {
+    auto c = chan_.find(ch);
+    cs = c == chan_.end() ? nullptr : &stats(ch);
+  }
+  const bool known = w && cs && seq < cs->expected;
+  Msg* m = known ? at(*w, seq, true) : nullptr;
   if (!m) {
     errors_.push_back("sent: unknown channel " + std::to_string(ch) + " seq " + std::to_string(seq) +
-                      (it == msgs_.end() || cs == chan_.end() || seq >= cs->second.expected ? "" : " (sent again after it finished)"));
+                      (known ? " (sent again after it finished)" : ""));
     return;
   }
   m->len = len;
   m->hash = payload_hash(data, len);
   m->sent_cycle = cycle;
   m->state = 1;
-  ++cs->second.sent;
+  ++cs->sent;
 }
 
 void Scoreboard::refused_at_source(uint32_t ch, uint32_t seq, uint8_t reason) {
-  auto it = msgs_.find(ch);
-  if (it == msgs_.end() || seq >= chan_[ch].expected) return;
-  Msg* m = at(it->second, seq, true);
+  Window* w = window(ch);
+  if (!w || seq >= stats(ch).expected) return;
+  Msg* m = at(*w, seq, true);
   if (!m) return;
   m->state = 3;
-  ++chan_[ch].refused_at_source;
+  ++stats(ch).refused_at_source;
   ++reasons_[reason];
-  retire(it->second);
+  retire(*w);
 }
 
 void Scoreboard::extend(uint32_t ch, uint32_t n) {
-  msgs_[ch];
-  chan_[ch].expected = std::max(chan_[ch].expected, n);
+  make_window(ch);
+  ChannelStats& c = stats(ch);
+  c.expected = std::max(c.expected, n);
 }
 
 void Scoreboard::delivered(uint32_t ch, uint32_t seq, const uint8_t* data, uint32_t len, uint64_t cycle) {
-  auto it = msgs_.find(ch);
-  if (it == msgs_.end()) {
+  Window* wp = window(ch);
+  if (!wp) {
     errors_.push_back("delivery on unknown channel " + std::to_string(ch));
     return;
   }
-  Window& w = it->second;
+  Window& w = *wp;
   if (seq >= w.high()) {
-    errors_.push_back(chan_[ch].label + ": delivered message " + std::to_string(seq) + " never sent");
+    errors_.push_back(stats(ch).label + ": delivered message " + std::to_string(seq) + " never sent");
     return;
   }
   // The message's name, built only for an error (not per delivery).
-  auto id = [&] { return chan_[ch].label + " seq " + std::to_string(seq); };
+  auto id = [&] { return stats(ch).label + " seq " + std::to_string(seq); };
   const uint8_t st = state_of(w, seq);
   if (st == kRetired) {
     errors_.push_back(id() + ": delivered again after it was delivered or reported lost (duplicate or replay)");
@@ -176,7 +216,7 @@ void Scoreboard::delivered(uint32_t ch, uint32_t seq, const uint8_t* data, uint3
     return;
   }
   m.state = 2;
-  ++chan_[ch].delivered;
+  ++stats(ch).delivered;
   lat_.add(cycle - m.sent_cycle);
   retire(w);
 }
@@ -184,10 +224,10 @@ void Scoreboard::delivered(uint32_t ch, uint32_t seq, const uint8_t* data, uint3
 void Scoreboard::unauthorized(const std::string& what) { errors_.push_back("unauthorized delivery: " + what); }
 
 void Scoreboard::nack(uint32_t ch, uint32_t seq, uint8_t reason, uint32_t gap, bool in_fabric) {
-  auto it = msgs_.find(ch);
-  if (it == msgs_.end()) return;
-  Window& w = it->second;
-  ChannelStats& c = chan_[ch];
+  Window* wp = window(ch);
+  if (!wp) return;
+  Window& w = *wp;
+  ChannelStats& c = stats(ch);
   const std::string id = c.label + " seq " + std::to_string(seq);
   const uint8_t st = state_of(w, seq);
   if (st == 0 || st == 3) {
@@ -253,39 +293,39 @@ void Scoreboard::nack(uint32_t ch, uint32_t seq, uint8_t reason, uint32_t gap, b
   retire(w);
 }
 
-void Scoreboard::nacks_reported(uint32_t ch, uint32_t n, uint8_t) { chan_[ch].nacked += n; }
+void Scoreboard::nacks_reported(uint32_t ch, uint32_t n, uint8_t) { stats(ch).nacked += n; }
 
-void Scoreboard::gaps_reported(uint32_t ch, uint32_t n) { chan_[ch].gaps_logged += n; }
+void Scoreboard::gaps_reported(uint32_t ch, uint32_t n) { stats(ch).gaps_logged += n; }
 
 void Scoreboard::dropped(uint32_t ch, uint32_t seq, uint8_t reason) {
-  auto it = msgs_.find(ch);
-  if (it == msgs_.end()) return;
-  Msg* m = at(it->second, seq);
+  Window* w = window(ch);
+  if (!w) return;
+  Msg* m = at(*w, seq);
   // Not in flight (e.g. a duplicate copy dropped after the original was
   // delivered): no loss.
   if (!m || m->state != 1) return;
   m->state = 6;
-  ++chan_[ch].fabric_dropped;
+  ++stats(ch).fabric_dropped;
   ++reasons_[reason];
-  retire(it->second);
+  retire(*w);
 }
 
-void Scoreboard::nacks_reflected(uint32_t ch, uint32_t n) { chan_[ch].reflected += n; }
+void Scoreboard::nacks_reflected(uint32_t ch, uint32_t n) { stats(ch).reflected += n; }
 
 void Scoreboard::tail_lost(uint32_t ch, uint32_t seq) {
-  auto it = msgs_.find(ch);
-  if (it == msgs_.end()) return;
-  Msg* m = at(it->second, seq);
+  Window* w = window(ch);
+  if (!w) return;
+  Msg* m = at(*w, seq);
   if (!m || m->state != 1) return;
   m->state = 7;
-  ++chan_[ch].tail_lost;
-  retire(it->second);
+  ++stats(ch).tail_lost;
+  retire(*w);
 }
 
 uint32_t Scoreboard::unreported(uint32_t ch) const {
-  auto it = msgs_.find(ch);
-  if (it == msgs_.end()) return 0;
-  return static_cast<uint32_t>(std::count_if(it->second.win.begin(), it->second.win.end(),
+  const Window* w = window(ch);
+  if (!w) return 0;
+  return static_cast<uint32_t>(std::count_if(w->win.begin(), w->win.end(),
                                              [](const Msg& m) { return m.state == 1; }));
 }
 

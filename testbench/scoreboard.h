@@ -31,6 +31,11 @@ class Scoreboard {
  public:
   // exact_latency: keep every latency sample too (short runs).
   explicit Scoreboard(uint64_t seed, bool exact_latency = false) : seed_(seed), lat_(exact_latency) {}
+  // Moves keep the map nodes the slots point to; a copy would not.
+  Scoreboard(const Scoreboard&) = delete;
+  Scoreboard& operator=(const Scoreboard&) = delete;
+  Scoreboard(Scoreboard&&) = default;
+  Scoreboard& operator=(Scoreboard&&) = default;
   static constexpr uint32_t kSeqHorizon = 65536;
   void add_channel(uint32_t ch, std::string label, uint32_t expected_messages);
   // A sender's doorbell was accepted by its CMM.
@@ -63,7 +68,7 @@ class Scoreboard {
   void nacks_reported(uint32_t ch, uint32_t n, uint8_t reason);
   void gaps_reported(uint32_t ch, uint32_t n);
   // The sender's partition of `ch` lost error-log entries (see gap_log_lossy).
-  void gap_log_lossy(uint32_t ch) { chan_[ch].gap_log_lossy = true; }
+  void gap_log_lossy(uint32_t ch) { stats(ch).gap_log_lossy = true; }
   // Message `seq` was dropped by the fabric or a shell, counted there with
   // `reason` (SRC_SPOOFED, BAD_LEN, HOL_TIMEOUT, BAD_CRC): lost, reported by
   // the counter (and to the sender by a later SEQ_GAP, if one comes).
@@ -149,9 +154,21 @@ class Scoreboard {
   uint8_t state_of(const Window& w, uint32_t seq) const;
   // Forgets finished messages at the front of the window.
   void retire(Window& w);
+  // Per-channel records without a tree walk per message: slot_[ch] points
+  // into chan_ / msgs_ (map nodes never move; the maps keep the report order).
+  ChannelStats& stats(uint32_t ch);
+  Window& make_window(uint32_t ch);
+  Window* window(uint32_t ch);
+  const Window* window(uint32_t ch) const;
+  struct Slot {
+    ChannelStats* cs = nullptr;
+    Window* w = nullptr;
+  };
+  static constexpr uint32_t kSlotMax = 1u << 20;  // channel ids above it go to the maps directly
   uint64_t seed_;
   std::map<uint32_t, ChannelStats> chan_;
   std::map<uint32_t, Window> msgs_;
+  mutable std::vector<Slot> slot_;
   Histogram lat_;
   std::vector<std::string> errors_;
   std::map<uint8_t, uint64_t> reasons_;

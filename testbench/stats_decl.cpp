@@ -243,6 +243,13 @@ const std::vector<StatDecl> kStats = {
     {"speed", "wall_seconds", "s", "wall-clock time of the simulation"},
     {"speed", "cycles_per_second", "cycles/s", "simulated cycles per wall second"},
     {"speed", "messages_per_second", "messages/s", "delivered messages per wall second"},
+    {"speed", "cpu_seconds", "s", "process CPU time (user + system) of the simulation, the span of wall_seconds"},
+    {"speed", "window_cpu_seconds", "s", "process CPU time of the measurement window alone (steady state)"},
+    {"speed", "window_cycles_per_cpu_second", "cycles/s",
+     "simulated cycles of the measurement window per CPU second of it"},
+    {"speed", "window_messages_per_cpu_second", "messages/s",
+     "messages read by receivers during the measurement window per CPU second of it"},
+    {"speed", "peak_rss_kib", "KiB", "peak resident memory of the process (getrusage)"},
 };
 
 // parent object -> unit and description prefix of its reason-code children.

@@ -3,7 +3,41 @@
 // the close; run_system elaborates, simulates and collects.
 #include "system_impl.h"
 
+#include <sys/resource.h>
+
+#include <ctime>
+
 namespace cmm::tb {
+
+namespace {
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+}  // namespace
+
+// Called at every packet a CMM sends or accepts: the first one at or after
+// each edge of the measurement window samples it. No event of its own: a
+// timed wake-up would reorder same-time processes and change the run.
+void System::window_edge() {
+  if (win_done_ || !traffic_started_) return;
+  const uint64_t now = cycle();
+  if (now < (win_started_ ? measure_end_ : measure_start_)) return;
+  uint64_t n = 0;
+  for (const auto& c : chans_) n += c->received;
+  if (!win_started_) {
+    win_started_ = true;
+    win_cpu0_ = process_cpu_seconds();
+    win_cyc0_ = now;
+    win_msgs0_ = n;
+  } else {
+    win_done_ = true;
+    win_cpu1_ = process_cpu_seconds();
+    win_cyc1_ = now;
+    win_msgs1_ = n;
+  }
+}
 
 bool System::traffic_done() const {
   for (const auto& c : chans_)
@@ -64,10 +98,21 @@ void System::control_thread() {
 RunResult run_system(const Scenario& s, const RunOptions& opt) {
   System sys("system", s, opt);
   const auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = process_cpu_seconds();
   const sc_time period(1000.0 / s.clock_ghz, SC_PS);
   sc_start(period * static_cast<double>(s.max_cycles));
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return sys.collect(wall);
+  const double cpu = process_cpu_seconds() - cpu0;
+  RunResult r = sys.collect(wall);
+  r.cpu_seconds = cpu;
+  if (sys.window_measured()) {
+    r.window_cpu_seconds = sys.window_cpu_seconds();
+    r.window_cycles = sys.window_cycles();
+    r.window_messages = sys.window_messages();
+  }
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) == 0) r.peak_rss_kib = static_cast<uint64_t>(ru.ru_maxrss);  // KiB on Linux
+  return r;
 }
 
 }  // namespace cmm::tb

@@ -291,16 +291,22 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     CpuBusIf& sctx = *user_ctx_.back();
     user_ctx_.push_back(part_of(c.r).biu->make_context(regs::Priv::kUser, pid_of(c.r)));
     CpuBusIf& rctx = *user_ctx_.back();
-    if (!c.open_ended) sc_spawn([this, &c, &sctx] { sender_thread(c, sctx); }, sc_gen_unique_name("sender"));
+    if (!c.open_ended)
+      sc_spawn([this, &c, &sctx] { sender_thread(c, sctx), park(); }, sc_gen_unique_name("sender"));
     else pair_chan_[{c.src_term, c.dst_term}] = &c;
-    sc_spawn([this, &c, &rctx] { receiver_thread(c, rctx); }, sc_gen_unique_name("receiver"));
+    sc_spawn([this, &c, &rctx] { receiver_thread(c, rctx), park(); }, sc_gen_unique_name("receiver"));
+  }
+  term_chan_.assign(terms_.size(), {});
+  for (const auto& [pr, c] : pair_chan_) {
+    if (pr.first >= term_chan_.size()) term_chan_.resize(pr.first + 1);
+    term_chan_[pr.first].emplace_back(pr.second, c);
   }
   if (traffic_)
     for (uint32_t t = 0; t < terms_.size(); ++t) {
       if (!traffic_->active(t)) continue;
       user_ctx_.push_back(part_of(terms_[t]).biu->make_context(regs::Priv::kUser, pid_of(terms_[t])));
       CpuBusIf& ctx = *user_ctx_.back();
-      sc_spawn([this, t, &ctx] { source_thread(t, ctx); }, sc_gen_unique_name("source"));
+      sc_spawn([this, t, &ctx] { source_thread(t, ctx), park(); }, sc_gen_unique_name("source"));
     }
   for (auto& node : nodes_)
     for (auto& part : node->parts) {

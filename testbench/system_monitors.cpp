@@ -74,6 +74,7 @@ ChanRt* System::data_of(const Header& h, uint32_t& seq) {
 }
 
 void System::on_egress(size_t node, const tlmshell::Packet& p) {
+  window_edge();
   uint32_t seq = 0;
   if (ChanRt* c = data_of(p.hdr, seq); c && c->s.node == node) {
     c->sent_on_wire(p.hdr.seq, seq);
@@ -91,6 +92,7 @@ void System::on_egress(size_t node, const tlmshell::Packet& p) {
 }
 
 void System::on_ingress(size_t node, const tlmshell::Packet& p) {
+  window_edge();
   const Header& h = p.hdr;
   uint32_t seq = 0;
   if (ChanRt* c = data_of(h, seq); c && c->r.node == node && c->times[seq].egress) {

@@ -6,6 +6,8 @@
 // terminal. Events the agents report are matched to the scenario's channels.
 #include "system_impl.h"
 
+#include <algorithm>
+
 #include "cmm_strong_keys.h"
 
 namespace cmm::tb {
@@ -319,12 +321,15 @@ void System::source_thread(uint32_t term, CpuBusIf& ctx) {
   while (!traffic_started_) wait(traffic_start_ev_);
   TerminalSource src = traffic_->source(term);
   std::array<uint8_t, regs::kMaxMsgBytes> buf{};
+  static const std::vector<std::pair<uint32_t, ChanRt*>> kNone;
+  const auto& mine = term < term_chan_.size() ? term_chan_[term] : kNone;  // sorted by destination
   while (auto m = src.next()) {
     const uint64_t due = t0_ + m->cycle;
     if (due >= measure_end_) break;
     if (cycle() < due) wait(period_ * static_cast<double>(due - cycle()));
-    auto it = pair_chan_.find({term, m->dst});
-    if (it == pair_chan_.end() || it->second->failed || it->second->sep < 0) {
+    auto it = std::lower_bound(mine.begin(), mine.end(), m->dst,
+                               [](const std::pair<uint32_t, ChanRt*>& e, uint32_t d) { return e.first < d; });
+    if (it == mine.end() || it->first != m->dst || it->second->failed || it->second->sep < 0) {
       error(fmt::format("terminal {}: no open channel to terminal {}", term, m->dst));
       break;
     }
@@ -337,11 +342,10 @@ void System::source_thread(uint32_t term, CpuBusIf& ctx) {
     sw::Endpoint ep(ctx, static_cast<uint16_t>(c.sep), scen_.geometry.num_endpoints);
     send_one(c, ep, seq, m->bytes, due, buf);
   }
-  for (auto& [pr, c] : pair_chan_)
-    if (pr.first == term) {
-      c->sender_done = true;
-      c->wake_rx();
-    }
+  for (const auto& [dst, c] : mine) {
+    c->sender_done = true;
+    c->wake_rx();
+  }
   progress();
 }
 
