@@ -1687,6 +1687,63 @@ TEST(SecurityQuota, ReservationKeepsAnotherPartitionsQuotaAvailable) {
   EXPECT_EQ(h.alloc(0), 3);
 }
 
+TEST(SecurityQuota, QuotaStrapAboveTheTableIsReservedInFull) {
+  // A quota strap larger than the table (the 17-bit pin allows up to 2^17 - 1)
+  // reserves every free entry for its partition while that partition holds
+  // fewer entries: the reservation sum must not wrap (a spare of 2^16 or
+  // 3 x 2^15 kept in 15 bits reads as 0 and lets partition 0 take the table).
+  Straps st;
+  st.node_id = kR;
+  st.quota = {16, 0x10000, 0x18000, 0, 0, 0, 0, 0};
+  CoreHarness h(st);
+  EXPECT_EQ(h.alloc(0), 0);  // partition 0 held nothing: no one holds fewer
+  h.cmd_refused(0, Cmd::kAlloc, 0, Reason::kNoFreeEp);  // 1 and 2 hold fewer, with quotas past the table
+  EXPECT_EQ(h.alloc(1), 1);
+  h.cmd_refused(0, Cmd::kAlloc, 0, Reason::kNoFreeEp);  // 2 still holds fewer
+  EXPECT_EQ(h.alloc(2), 2);
+  EXPECT_EQ(h.alloc(0), 3);  // no one holds fewer than partition 0 now
+  EXPECT_EQ(h.rejects(Reason::kNoFreeEp), 2u);
+  EXPECT_EQ(h.rejects(Reason::kQuotaExceeded), 0u);
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(1), CMM_PART_INFO_OFFSET), CMM_PART_INFO_QUOTA), 0x10000u);
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(2), CMM_PART_INFO_OFFSET), CMM_PART_INFO_QUOTA), 0x18000u);
+}
+
+TEST(SecurityAlias, ResponseToAnEndpointIdPastTheTableNeverReachesTheEntryItAliases) {
+  // A rogue node answers a CONNECT with a genuine-looking CONNECT_ACK (right
+  // ids, key and generations) but addressed to an endpoint id past the table
+  // whose low bits name the CONNECTING entry: it is a stray response, not
+  // the entry's ACK (an index cut to the table's width must never be used).
+  Straps st;
+  st.node_id = kR;
+  st.quota = {4, 4, 4, 4, 0, 0, 0, 0};
+  CoreHarness h(st);
+  const Key k = {0x1234567u, 0x89ABCDEFu, 0x0F1E2D3Cu, 0x4B5A6978u};
+  const int e = h.make_entry(0, 0x100, Dir::kRecv, kS, 0, 0);
+  ASSERT_EQ(e, 0);
+  h.stage_key(0, k);
+  h.cmd_ok(0, Cmd::kConnect, 0);
+  h.settle();
+  h.take_egress();
+  ASSERT_EQ(h.core.ep_state(0), State::kConnecting);
+  Header ack = make_header(Opcode::kConnectAck, kS, 0, 0, kR, 0, 0);
+  ack.key = k;
+  ack.dst_gen = h.core.ep_gen(0);
+  for (const uint32_t alias : {kNumEndpoints, 2 * kNumEndpoints, 0x1000u, 0x8000u, 0x10000u - kNumEndpoints}) {
+    SCOPED_TRACE("dst_ep " + std::to_string(alias));
+    const uint32_t before = h.rejects(Reason::kStrayResponse);
+    Header a = ack;
+    a.dst_ep = static_cast<uint16_t>(alias);
+    h.inject(a);
+    EXPECT_EQ(h.rejects(Reason::kStrayResponse), before + 1);
+    EXPECT_EQ(h.core.ep_state(0), State::kConnecting);
+    EXPECT_EQ(h.cst_state(0, 0), u(State::kConnecting));
+  }
+  EXPECT_TRUE(h.take_egress().empty());  // a response is never answered
+  h.inject(ack);  // the same ACK at the entry's own id opens it
+  EXPECT_EQ(h.core.ep_state(0), State::kOpen);
+  EXPECT_EQ(h.cst_state(0, 0), u(State::kOpen));
+}
+
 TEST_F(SecurityHardened, NackToANonPeerSourceCarriesNoKey) {
   // Node 66 sends DATA with the (leaked) channel key to the receive entry,
   // and its real CMM sends a CONNECT to the open send entry: both NACKed,
