@@ -214,5 +214,60 @@ TEST(Geometry, ManagementQueueAndErrorLogHaveTheChosenDepths) {
   EXPECT_EQ(b.errlog_count(3), 6u);
 }
 
+// The second geometry the RTL is generated for (rtl/CMakeLists.txt
+// CMM_RTL_GEOMETRY2: 32 endpoints, 4 partitions, queues 8 deep): the
+// replay (cmm_rtl_geometry_test) runs these cores on that RTL in lockstep.
+TEST(Geometry, SecondRtlGeometryEndToEnd) {
+  CoreParams p;
+  p.geo = Geometry{32, 4, 8, 8, 8, 8};
+  Straps s0;
+  s0.node_id = kNode0;
+  s0.quota = {12, 10, 6, 4, 0, 0, 0, 0};
+  Straps s1 = s0;
+  s1.node_id = kNode1;
+  CoreHarness rx(s0, p), tx(s1, p);
+  Net net({&rx, &tx});
+  const uint32_t g = rx.rd_ok(user(0, 1), CMM_GEOMETRY_OFFSET);
+  EXPECT_EQ(CMM_FIELD_GET(g, CMM_GEOMETRY_NUM_EP), 32u);
+  EXPECT_EQ(CMM_FIELD_GET(g, CMM_GEOMETRY_NUM_PART), 4u);
+  EXPECT_EQ(CMM_FIELD_GET(g, CMM_GEOMETRY_RXQ_DEPTH), 8u);
+  EXPECT_EQ(rx.rd(kernel(3), CMM_PART_INFO_OFFSET).status, u(Rsp::kOk));
+  EXPECT_EQ(rx.rd(kernel(4), CMM_PART_INFO_OFFSET).status, u(Rsp::kDenied));
+  // Partitions 1-3 take their quotas (20 entries): the channel lies above entry 15.
+  for (uint8_t q = 1; q < 4; ++q)
+    for (uint32_t i = 0; i < s0.quota[q]; ++i) {
+      ASSERT_GE(rx.alloc(q), 0);
+      ASSERT_GE(tx.alloc(q), 0);
+    }
+  const Channel c = open_channel(rx, 0, 10, tx, 0, 20, Key{11, 12, 13, 14});
+  EXPECT_EQ(c.rx_ep, 20u);
+  EXPECT_EQ(c.tx_ep, 20u);
+  tx.take_egress();
+  for (uint32_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(tx.doorbell(user(0, 20), c.tx_ep, 16, i).status, u(Rsp::kOk));
+    tx.settle();
+  }
+  EXPECT_EQ(CMM_FIELD_GET(rx.rd_ok(user(0, 10), ep_addr(c.rx_ep, CMM_EP_RX_STATUS_OFFSET)), CMM_EP_RX_STATUS_COUNT), 8u);
+  EXPECT_EQ(tx.doorbell(user(0, 20), c.tx_ep, 16, 99).status, u(Rsp::kOk));  // the ninth: RXQ_FULL at depth 8
+  tx.settle();
+  EXPECT_EQ(rx.core.rxq_count(c.rx_ep), 8u);
+  EXPECT_EQ(rx.rejects(Reason::kRxqFull), 1u);
+  EXPECT_EQ(rx.rd_ok(user(0, 10), ep_addr(c.rx_ep, CMM_EP_RX_TAG_OFFSET)), 0u);
+  // Management queue and error log 8 deep.
+  tx.wr_ok(kernel(2), CMM_MGMT_DST_OFFSET, CMM_FIELD_SET(CMM_FIELD_SET(0u, CMM_MGMT_DST_NODE, kNode0), CMM_MGMT_DST_PART, 3u));
+  for (uint32_t i = 0; i < 9; ++i) {
+    tx.cmd_ok(2, Cmd::kMgmtSend);
+    tx.settle();
+  }
+  EXPECT_EQ(CMM_FIELD_GET(rx.rd_ok(kernel(3), CMM_MGMT_RX_STATUS_OFFSET), CMM_MGMT_RX_STATUS_COUNT), 8u);
+  EXPECT_EQ(rx.rejects(Reason::kMgmtqFull), 1u);
+  rx.clear_errlog(3);
+  for (uint32_t i = 0; i < 10; ++i) {
+    if (i & 1) rx.rd(user(3, 1), CMM_CMD_STATUS_OFFSET);
+    else rx.rd(kernel(3), 0x7F0);
+  }
+  EXPECT_EQ(rx.errlog_count(3), 8u);
+}
+
 }  // namespace
 }  // namespace cmm::coretest

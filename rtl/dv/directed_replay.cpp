@@ -17,6 +17,8 @@
 // test-only back door the test announced (CoreHarness::note_backdoor()) and
 // at an edge whose inputs no RTL pin carries (fault_table = 2: the link-key
 // table has no RTL fault port nor parity, docs/security.md 1.11).
+// Built with CMM_REPLAY_G2 (cmm_rtl_geometry_test): plain cores of exactly
+// the second RTL geometry (CMM_RTL_GEOMETRY2) replay on that model.
 // Built with CMM_REPLAY_STRONG: strong cores at the RTL flavour's engine
 // (B = 16, L = 4) are replayed on the STRONG = 1 core; without it, strong
 // cores are counted as not replayable in this executable.
@@ -37,7 +39,13 @@ namespace {
 
 // Why a core with these parameters has no Verilated model here (nullptr: it has one).
 const char* no_model(const CoreParams& p) {
+#if defined(CMM_REPLAY_G2)
+  // The second geometry's model (CMM_RTL_GEOMETRY2) plays plain cores of exactly that geometry.
+  if (!p.geo.is_default() && !(p.geo == rtl_g2_geometry() && !p.strong))
+    return "non-default geometry (no Verilated model)";
+#else
   if (!p.geo.is_default()) return "non-default geometry (no Verilated model)";
+#endif
   if (p.reliable) return "reliable delivery (C++-only, strong-mode.md 6)";
   if (p.rekey) return "rekey (C++-only, strong-mode.md 7)";
 #if defined(CMM_REPLAY_STRONG)
@@ -152,6 +160,10 @@ class Replay final : public ::testing::EmptyTestEventListener {
     if (it == shadows_.end()) {
       Shadow s;
       if (!h.backdoor()) {
+#if defined(CMM_REPLAY_G2)
+        if (!p.geo.is_default()) s.rtl = make_rtl_model_g2(h.core.straps(), RtlTrace{});
+        else
+#endif
 #if defined(CMM_REPLAY_STRONG)
         s.rtl = p.strong ? make_rtl_model_strong(h.core.straps(), RtlTrace{})
                          : make_rtl_model(h.core.straps(), RtlTrace{});
