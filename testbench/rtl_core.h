@@ -10,7 +10,9 @@ namespace cmm::tb {
 
 using CoreFactory = std::function<std::unique_ptr<CorePinsModel>(const Straps&)>;
 
-// Empty when this build has no Verilator (rtl/ skipped).
-CoreFactory rtl_core_factory();
+// The RTL core generated for this table geometry; empty when this build has
+// no Verilator (rtl/ skipped) or no RTL model of that geometry (the default
+// one and CMM_RTL_GEOMETRY2 have one, docs/rtl.md).
+CoreFactory rtl_core_factory(const Geometry& geo = Geometry{});
 
 }  // namespace cmm::tb

@@ -1,7 +1,10 @@
 # The default scenario with the C++ core on every node, the Verilated RTL on
 # every node, and mixed (node 202 RTL, node 204 C++): the statistics must be
 # identical but for the per-node "core" field.
-execute_process(COMMAND ${CMMSIM} --dump-config OUTPUT_VARIABLE cfg RESULT_VARIABLE rc)
+# EXTRA: more cmmsim arguments for every run, separated by "|" (e.g. the
+# --set geometry.* of the second RTL geometry).
+string(REPLACE "|" ";" extra "${EXTRA}")
+execute_process(COMMAND ${CMMSIM} --dump-config ${extra} OUTPUT_VARIABLE cfg RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "cmmsim --dump-config failed (exit ${rc})")
 endif()
@@ -9,8 +12,8 @@ string(JSON cfg SET "${cfg}" nodes 0 core "\"rtl\"")
 file(MAKE_DIRECTORY ${OUT})
 file(WRITE ${OUT}/mixed.json "${cfg}")
 set(runs cpp rtl mixed)
-set(args_cpp --set core=cpp)
-set(args_rtl --set core=rtl)
+set(args_cpp --set core=cpp ${extra})
+set(args_rtl --set core=rtl ${extra})
 set(args_mixed -c ${OUT}/mixed.json)
 foreach(run ${runs})
   file(REMOVE_RECURSE ${OUT}/${run})

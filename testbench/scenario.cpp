@@ -10,6 +10,11 @@
 
 namespace cmm::tb {
 
+std::vector<GeometrySpec>& extra_rtl_geometries() {
+  static std::vector<GeometrySpec> g;
+  return g;
+}
+
 constexpr uint64_t kNodeIds = uint64_t{1} << regs::kNodeIdBits;  // node ids 0..kNodeIds-1
 
 using nlohmann::json;
@@ -80,9 +85,13 @@ void Scenario::validate() const {
     if (N.partitions.empty() || N.partitions.size() > geometry.num_partitions)
       bad(key + ".partitions", std::to_string(N.partitions.size()) + " partitions",
           "1.." + std::to_string(geometry.num_partitions) + " partitions (geometry.num_partitions)");
-    if (geometry != GeometrySpec{} && core_of(N) == "rtl")
-      bad(key + ".core", "\"rtl\"",
-          "cpp with a non-default geometry (the RTL is generated for one geometry: docs/rtl.md)");
+    if (geometry != GeometrySpec{} && core_of(N) == "rtl") {
+      const auto& g = extra_rtl_geometries();
+      if (std::find(g.begin(), g.end(), geometry) == g.end())
+        bad(key + ".core", "\"rtl\"",
+            "cpp with this geometry (the RTL is generated for the default geometry" +
+                std::string(g.empty() ? "" : " and the second RTL geometry, CMM_RTL_GEOMETRY2") + ": docs/rtl.md)");
+    }
     uint32_t quota = 0;
     for (size_t p = 0; p < N.partitions.size(); ++p) {
       const auto& P = N.partitions[p];

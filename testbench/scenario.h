@@ -108,6 +108,10 @@ struct GenerateSpec {
 // Table geometry of every node's CMM (DESIGN.md: a run-time parameter; the
 // defaults and ranges of hw/data/cmm.toml). rtl nodes need the default.
 using GeometrySpec = cmm::Geometry;
+// Table geometries besides the default that a Verilated RTL core exists for
+// (node "core": "rtl"); the system library's RTL shell registers them (the
+// second RTL geometry, docs/rtl.md), empty without Verilator.
+std::vector<GeometrySpec>& extra_rtl_geometries();
 
 struct Scenario {
   std::string name = "fig2";

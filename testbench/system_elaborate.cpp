@@ -154,10 +154,11 @@ System::System(sc_module_name name, const Scenario& s, const RunOptions& opt)
     cc.core_params.rekey = s.security_mode == "strong";
     for (size_t p = 0; p < N.partitions.size(); ++p) cc.straps.quota[p] = N.partitions[p].quota;
     if (s.core_of(N) == "rtl") {
-      cc.core_factory = rtl_core_factory();
+      cc.core_factory = rtl_core_factory(s.geometry);
       if (!cc.core_factory)
-        throw ConfigError("node " + N.name + ": core 'rtl' needs the Verilated RTL, but this build has none "
-                          "(Verilator was not found when it was configured)");
+        throw ConfigError("node " + N.name + ": core 'rtl' needs the Verilated RTL of this table geometry, but this "
+                          "build has none (Verilator was not found when it was configured, or the geometry is "
+                          "neither the default one nor CMM_RTL_GEOMETRY2)");
     }
     const std::string nn = "node" + N.name;
     node->cmm = std::make_unique<CmmTlm>((nn + "_cmm").c_str(), cc);
