@@ -269,8 +269,10 @@ std::unique_ptr<CorePinsModel> make_rtl_model_g2(const Straps& s, const RtlTrace
   return std::make_unique<RtlModel>(s, trace);
 }
 
-// CMM_RTL_G2_GEOMETRY: the generator's --geometry text the model was built from.
-Geometry rtl_g2_geometry() {
+// CMM_RTL_G2_GEOMETRY: the generator's --geometry text the model was built
+// from, parsed once (the directed replay asks at every edge).
+namespace {
+Geometry parse_g2_geometry() {
   Geometry g;
   const std::string text = CMM_RTL_G2_GEOMETRY;
   size_t at = 0;
@@ -293,6 +295,12 @@ Geometry rtl_g2_geometry() {
   if (g.num_partitions != kPinPartitions || !g.check().empty())
     throw std::invalid_argument("CMM_RTL_G2_GEOMETRY '" + text + "': " +
                                 (g.check().empty() ? "partition count differs from the model's pins" : g.check()));
+  return g;
+}
+}  // namespace
+
+Geometry rtl_g2_geometry() {
+  static const Geometry g = parse_g2_geometry();
   return g;
 }
 #elif defined(CMM_RTL_STRONG)
