@@ -122,6 +122,10 @@ module cmm_core #(
   input  logic                                                 fault_table_i,
   input  logic [cmm_pkg::EP_ID_BITS-1:0]                       fault_entry_i,
   input  logic [7:0]                                           fault_bit_i,
+  // counter preload (DV only, tied to 0 in silicon; PinsIn::dv_preload): every
+  // statistic counter stored DV_PRELOAD_MARGIN below its cap after this edge's
+  // update, so lockstep runs reach saturation and wrap (docs/rtl.md)
+  input  logic                                                 dv_preload_i,
   output logic                                                 eg_cls_o,
   output logic [cmm_pkg::HDR_BITS-1:0]                         eg_hdr_o,
   // delivery verdicts
@@ -198,6 +202,20 @@ module cmm_core #(
   // Sized constants (avoid width-mismatched compares).
   localparam logic [LEN_W-1:0] MAX_LEN = LEN_W'(MAX_MSG_BYTES);
   localparam logic [OPC_W-1:0] OP_DATA = OPC_W'(OPCODE_DATA);
+  // Counter preload values (dv_preload_i): DV_PRELOAD_MARGIN below each cap.
+  localparam logic [31:0] PL_WORD = 32'hFFFF_FFFF - 32'(DV_PRELOAD_MARGIN);
+  localparam logic [SEQ_W-1:0] PL_SEQW = {SEQ_W{1'b1}} - SEQ_W'(DV_PRELOAD_MARGIN);
+  localparam logic [CMM_CST_STATUS_TX_NACKS_BITS-1:0] PL_NACKS =
+      {CMM_CST_STATUS_TX_NACKS_BITS{1'b1}} - CMM_CST_STATUS_TX_NACKS_BITS'(DV_PRELOAD_MARGIN);
+  localparam logic [CMM_EP_TX_SENT_COUNT_BITS-1:0] PL_SENT =
+      {CMM_EP_TX_SENT_COUNT_BITS{1'b1}} - CMM_EP_TX_SENT_COUNT_BITS'(DV_PRELOAD_MARGIN);
+  localparam logic [REP_W-1:0] PL_REP = {REP_W{1'b1}} - REP_W'(DV_PRELOAD_MARGIN);
+  localparam logic [EXC_W-1:0] PL_EXC = {EXC_W{1'b1}} - EXC_W'(DV_PRELOAD_MARGIN);
+  localparam logic [ALC_W-1:0] PL_ALC = {ALC_W{1'b1}} - ALC_W'(DV_PRELOAD_MARGIN);
+  localparam logic [TFC_W-1:0] PL_TFC = {TFC_W{1'b1}} - TFC_W'(DV_PRELOAD_MARGIN);
+  localparam logic [31:0] CMDC_MASK = ((32'd1 << CMM_CMD_STATUS_COUNT_BITS) - 32'd1) << CMM_CMD_STATUS_COUNT_LSB;
+  localparam logic [31:0] PL_CMDC = (((32'd1 << CMM_CMD_STATUS_COUNT_BITS) - 32'd1) - 32'(DV_PRELOAD_MARGIN))
+                              << CMM_CMD_STATUS_COUNT_LSB;
   localparam logic [OPC_W-1:0] OP_CONNECT = OPC_W'(OPCODE_CONNECT);
   localparam logic [OPC_W-1:0] OP_CONNECT_ACK = OPC_W'(OPCODE_CONNECT_ACK);
   localparam logic [OPC_W-1:0] OP_NACK = OPC_W'(OPCODE_NACK);
@@ -2837,6 +2855,8 @@ module cmm_core #(
   `CMM_COMB_END
 
   // ------------------------------------------------------------------ flops
+  // Counter preload (DV pin): replaces the next value of every statistic counter.
+  wire dv_pl = dv_preload_i && rst_ni;
 `ifdef CMM_ONE_PASS
   always @(`CMM_CLK_EDGE) begin : p_flops
     // Source order is dependency order (no loop between the blocks). The row
@@ -2845,9 +2865,9 @@ module cmm_core #(
     // detection (every partition: ALARM), the ingress events' partitions and
     // reasons, the register access's entry and partition, the fault entry.
     // Reset: every row.
-    cst_now = {NEP{!rst_ni}} | (NEP'(1) << s1_q[HDR_DST_EP_LSB +: EPI]);
-    part_now = {NPART{!rst_ni}};
-    rej_now = {REASON_COUNT{!rst_ni}};
+    cst_now = {NEP{!rst_ni || dv_preload_i}} | (NEP'(1) << s1_q[HDR_DST_EP_LSB +: EPI]);
+    part_now = {NPART{!rst_ni || dv_preload_i}};
+    rej_now = {REASON_COUNT{!rst_ni || dv_preload_i}};
     cst_act = cst_prev | cst_now;  part_act = part_prev | part_now;  rej_act = rej_prev | rej_now;
     p_flt_t();
     cst_now = cst_now | (flt & cst_act);  // rewritten with FAULT and a fresh parity
@@ -2895,10 +2915,12 @@ module cmm_core #(
       cst_par_q[e] <= cst_par_n[e];
       cst_mode_q[e] <= cst_mode_n[e] ^ cst_mode_flip[e];
       cst_last_reason_q[e] <= cst_last_reason_n[e];
-      cst_tx_nacks_q[e] <= cst_tx_nacks_n[e];     cst_tx_last_reason_q[e] <= cst_tx_last_reason_n[e];
-      cst_tx_last_tag_q[e] <= cst_tx_last_tag_n[e]; cst_tx_sent_q[e] <= cst_tx_sent_n[e];
+      cst_tx_nacks_q[e] <= dv_pl ? PL_NACKS : cst_tx_nacks_n[e];
+      cst_tx_last_reason_q[e] <= cst_tx_last_reason_n[e];
+      cst_tx_last_tag_q[e] <= cst_tx_last_tag_n[e]; cst_tx_sent_q[e] <= dv_pl ? PL_SENT : cst_tx_sent_n[e];
       cst_rxq_head_q[e] <= cst_rxq_head_n[e];     cst_rxq_count_q[e] <= cst_rxq_count_n[e];
-      cst_tx_lost_q[e] <= cst_tx_lost_n[e];       cst_rx_lost_q[e] <= cst_rx_lost_n[e];
+      cst_tx_lost_q[e] <= dv_pl ? PL_SEQW : cst_tx_lost_n[e];
+      cst_rx_lost_q[e] <= dv_pl ? PL_SEQW : cst_rx_lost_n[e];
       cst_nack_seq_q[e] <= cst_nack_seq_n[e];
       for (int s = 0; s < RXQ_DEPTH; s++) begin
         rxq_len_q[e][s] <= rxq_len_n[e][s];
@@ -2909,11 +2931,12 @@ module cmm_core #(
       ckt_origin_q[e] <= ckt_origin_n[e] ^ ckt_flip[e][KEY_BITS+1];
       ckt_par_q[e] <= ckt_par_n[e];
     end
-    tf_count_q <= tf_count_n;  tf_ep_q <= tf_ep_n;  tf_tab_q <= tf_tab_n;
+    tf_count_q <= dv_pl ? PL_TFC : tf_count_n;  tf_ep_q <= tf_ep_n;  tf_tab_q <= tf_tab_n;
     kg_key_q <= kg_key_n;      kg_ctr_q <= kg_ctr_n;  kg_cnt_q <= kg_cnt_n;
     kg_ready_q <= kg_ready_n;  kg_seeded_q <= kg_seeded_n;
     for (int p = 0; p < NPART; p++) `CMM_ACT(part_act[p]) begin
-      key_stage_q[p] <= key_stage_n[p];   cmd_status_q[p] <= cmd_status_n[p];
+      key_stage_q[p] <= key_stage_n[p];
+      cmd_status_q[p] <= dv_pl ? (cmd_status_n[p] & ~CMDC_MASK) | PL_CMDC : cmd_status_n[p];
       key_wr_q[p] <= key_wr_n[p];         key_pid_q[p] <= key_pid_n[p];
       irq_status_q[p] <= irq_status_n[p]; irq_enable_q[p] <= irq_enable_n[p];
       mgmt_tx_q[p] <= mgmt_tx_n[p];       mgmt_dst_q[p] <= mgmt_dst_n[p];
@@ -2925,17 +2948,17 @@ module cmm_core #(
       mq_head_q[p] <= mq_head_n[p];       mq_count_q[p] <= mq_count_n[p];
       for (int s = 0; s < ERRLOG_DEPTH; s++) begin
         el_q[p][s] <= el_n[p][s];
-        el_rep_q[p][s] <= el_rep_n[p][s];
+        el_rep_q[p][s] <= dv_pl ? PL_REP : el_rep_n[p][s];
       end
       el_head_q[p] <= el_head_n[p];       el_count_q[p] <= el_count_n[p];
       el_lost_q[p] <= el_lost_n[p];       used_q[p] <= used_n[p];
-      exc_count_q[p] <= exc_count_n[p];   exc_first_q[p] <= exc_first_n[p];  exc_last_q[p] <= exc_last_n[p];
-      alarm_cfg_q[p] <= alarm_cfg_n[p];   alarm_count_q[p] <= alarm_count_n[p];
+      exc_count_q[p] <= dv_pl ? PL_EXC : exc_count_n[p];  exc_first_q[p] <= exc_first_n[p];  exc_last_q[p] <= exc_last_n[p];
+      alarm_cfg_q[p] <= alarm_cfg_n[p];   alarm_count_q[p] <= dv_pl ? PL_ALC : alarm_count_n[p];
       alarm_wv_q[p] <= alarm_wv_n[p];     alarm_fired_q[p] <= alarm_fired_n[p];
-      alarm_win_q[p] <= alarm_win_n[p];   alarm_cnt_q[p] <= alarm_cnt_n[p];
+      alarm_win_q[p] <= alarm_win_n[p];   alarm_cnt_q[p] <= dv_pl ? PL_ALC : alarm_cnt_n[p];
     end
-    for (int r = 0; r < REASON_COUNT; r++) `CMM_ACT(rej_act[r]) rej_q[r] <= rej_n[r];
-    for (int s = 0; s < CMM_STAT_COUNT; s++) stat_q[s] <= stat_n[s];
+    for (int r = 0; r < REASON_COUNT; r++) `CMM_ACT(rej_act[r]) rej_q[r] <= dv_pl ? PL_WORD : rej_n[r];
+    for (int s = 0; s < CMM_STAT_COUNT; s++) stat_q[s] <= dv_pl ? PL_WORD : stat_n[s];
     s1_valid_q <= s1_valid_n; s1_q <= s1_n;
     link_key_q <= link_key_n;  link_ctr_q <= link_ctr_n;  link_valid_q <= link_valid_n;
     link_stage_q <= link_stage_n;  link_wr_q <= link_wr_n;  link_status_q <= link_status_n;

@@ -48,35 +48,12 @@ uint64_t payload_hash(const uint8_t* p, uint32_t len) {
   return h;
 }
 
-Scoreboard::ChannelStats& Scoreboard::stats(uint32_t ch) {
-  if (ch >= kSlotMax) return chan_[ch];
-  if (ch >= slot_.size()) slot_.resize(ch + 1);
-  Slot& sl = slot_[ch];
-  if (!sl.cs) sl.cs = &chan_[ch];
-  return *sl.cs;
-}
-
-Scoreboard::Window& Scoreboard::make_window(uint32_t ch) {
-  if (ch >= kSlotMax) return msgs_[ch];
-  if (ch >= slot_.size()) slot_.resize(ch + 1);
-  Slot& sl = slot_[ch];
-  if (!sl.w) sl.w = &msgs_[ch];
-  return *sl.w;
-}
-
 Scoreboard::Window* Scoreboard::window(uint32_t ch) {
-  if (ch < slot_.size() && slot_[ch].w) return slot_[ch].w;
   auto it = msgs_.find(ch);
-  if (it == msgs_.end()) return nullptr;
-  if (ch < kSlotMax) {
-    if (ch >= slot_.size()) slot_.resize(ch + 1);
-    slot_[ch].w = &it->second;
-  }
-  return &it->second;
+  return it == msgs_.end() ? nullptr : &it->second;
 }
 
 const Scoreboard::Window* Scoreboard::window(uint32_t ch) const {
-  if (ch < slot_.size() && slot_[ch].w) return slot_[ch].w;
   auto it = msgs_.find(ch);
   return it == msgs_.end() ? nullptr : &it->second;
 }
@@ -143,11 +120,8 @@ void Scoreboard::sent(uint32_t ch, uint32_t seq, uint32_t len, uint64_t cycle) {
 
 void Scoreboard::sent(uint32_t ch, uint32_t seq, const uint8_t* data, uint32_t len, uint64_t cycle) {
   Window* w = window(ch);
-  ChannelStats* cs = w && (ch < slot_.size() && slot_[ch].cs) ? slot_[ch].cs : nullptr;
-  if (w && !cs) {
-    auto c = chan_.find(ch);
-    cs = c == chan_.end() ? nullptr : &stats(ch);
-  }
+  auto c = w ? chan_.find(ch) : chan_.end();
+  ChannelStats* cs = c == chan_.end() ? nullptr : &c->second;
   const bool known = w && cs && seq < cs->expected;
   Msg* m = known ? at(*w, seq, true) : nullptr;
   if (!m) {

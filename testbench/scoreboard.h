@@ -154,21 +154,14 @@ class Scoreboard {
   uint8_t state_of(const Window& w, uint32_t seq) const;
   // Forgets finished messages at the front of the window.
   void retire(Window& w);
-  // Per-channel records without a tree walk per message: slot_[ch] points
-  // into chan_ / msgs_ (map nodes never move; the maps keep the report order).
-  ChannelStats& stats(uint32_t ch);
-  Window& make_window(uint32_t ch);
+  // Per-channel records (created on first use) and the window of `ch`, nullptr if none.
+  ChannelStats& stats(uint32_t ch) { return chan_[ch]; }
+  Window& make_window(uint32_t ch) { return msgs_[ch]; }
   Window* window(uint32_t ch);
   const Window* window(uint32_t ch) const;
-  struct Slot {
-    ChannelStats* cs = nullptr;
-    Window* w = nullptr;
-  };
-  static constexpr uint32_t kSlotMax = 1u << 20;  // channel ids above it go to the maps directly
   uint64_t seed_;
   std::map<uint32_t, ChannelStats> chan_;
   std::map<uint32_t, Window> msgs_;
-  mutable std::vector<Slot> slot_;
   Histogram lat_;
   std::vector<std::string> errors_;
   std::map<uint8_t, uint64_t> reasons_;

@@ -360,6 +360,7 @@ void CmmCore::step(const PinsIn& in) {
   if (rel_active_) rel_edge();
   if (!touched_.empty() || !touched_ckt_.empty()) store_parity();
   if (in.fault_valid) inject_fault(in);  // after the edge's update, like an SEU
+  if (in.dv_preload) dv_preload_counters(regs::kDvPreloadMargin);  // DV pin, after the update like the RTL's
 
   ++cycle_;
   compute_outputs();

@@ -2544,5 +2544,38 @@ TEST(CoreNet, ChannelBetweenTwoCoresCarriesMessagesBothWays) {
   EXPECT_TRUE(net.unroutable.empty());
 }
 
+// The counter preload pin (DV only, dv_preload_i; PinsIn::dv_preload): after
+// its edge every statistic counter is kDvPreloadMargin below its cap, then
+// the core counts on and saturates (REJECT_COUNT) or wraps (CMD_STATUS.COUNT).
+// Pin level, so the RTL replay (cmm_rtl_directed) plays it.
+TEST(CoreDvPreload, CountersLandBelowTheirCapsThenSaturateOrWrap) {
+  CoreHarness h{1};
+  const uint32_t m = regs::kDvPreloadMargin;
+  PinsIn in;
+  in.eg_ready = true;
+  in.cycle = static_cast<uint32_t>(h.core.cycle());
+  in.dv_preload = true;
+  h.step(in);
+  EXPECT_EQ(h.core.reject_count(Reason::kBadCmd), 0xFFFFFFFFu - m);
+  EXPECT_EQ(h.core.table_faults(), regs::CMM_TABLE_FAULT_COUNT_MASK - m);
+  EXPECT_EQ(CMM_FIELD_GET(h.cmd_status(1), CMM_CMD_STATUS_COUNT), regs::CMM_CMD_STATUS_COUNT_MASK - m);
+  for (uint32_t i = 0; i <= m + 1; ++i) {
+    const RegRsp r = h.wr(kernel(1), regs::CMM_CMD_OFFSET, CMM_FIELD_SET(0u, CMM_CMD_OP, 15u));
+    EXPECT_EQ(r.status, u(Rsp::kReject));
+  }
+  EXPECT_EQ(h.core.reject_count(Reason::kBadCmd), 0xFFFFFFFFu);  // saturated, not wrapped
+  const uint32_t bad_cmd = regs::CMM_REJECT_COUNT_OFFSET + 4 * static_cast<uint32_t>(Reason::kBadCmd);
+  EXPECT_EQ(h.rd_ok(kernel(0), bad_cmd), 0xFFFFFFFFu);  // read through the pins: the RTL replay compares it
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(0), regs::CMM_TABLE_FAULT_OFFSET), CMM_TABLE_FAULT_COUNT),
+            regs::CMM_TABLE_FAULT_COUNT_MASK - m);
+  EXPECT_EQ(CMM_FIELD_GET(h.cmd_status(1), CMM_CMD_STATUS_COUNT), 1u);  // cap - m + (m + 2) wrapped
+  EXPECT_EQ(h.core.table_faults(), regs::CMM_TABLE_FAULT_COUNT_MASK - m);  // no fault meanwhile
+  h.core.reset();  // replayed as reset edges: every counter 0
+  EXPECT_EQ(h.core.reject_count(Reason::kBadCmd), 0u);
+  in.cycle = static_cast<uint32_t>(h.core.cycle());
+  h.step(in);
+  EXPECT_EQ(h.core.reject_count(Reason::kBadCmd), 0xFFFFFFFFu - m);
+}
+
 }  // namespace
 }  // namespace cmm::coretest

@@ -494,21 +494,5 @@ INSTANTIATE_TEST_SUITE_P(Wire, RekeyReliable, ::testing::Values(Fault::kDrop, Fa
                                                                              : "Reorder");
                          });
 
-// The DV counter preload hook (for the lockstep's saturation checks): every
-// counter lands `margin` below its cap, the core then counts on and saturates.
-TEST(DvPreload, CountersLandBelowTheirCapsAndSaturate) {
-  CoreHarness h{1};
-  h.note_backdoor("dv_preload_counters");  // the RTL replay stops here (no dv_preload_i pin in the replay)
-  h.core.dv_preload_counters(2);
-  EXPECT_EQ(h.core.reject_count(Reason::kBadCmd), 0xFFFFFFFDu);
-  for (int i = 0; i < 3; ++i) {
-    const RegRsp r = h.wr(kernel(1), regs::CMM_CMD_OFFSET, CMM_FIELD_SET(0u, CMM_CMD_OP, 15u));
-    EXPECT_EQ(r.status, u(Rsp::kReject));
-  }
-  EXPECT_EQ(h.core.reject_count(Reason::kBadCmd), 0xFFFFFFFFu);  // saturated, not wrapped
-  EXPECT_EQ(h.core.table_faults(), regs::CMM_TABLE_FAULT_COUNT_MASK - 2);  // 14 bits since 16-bit endpoint ids
-  EXPECT_EQ(CMM_FIELD_GET(h.cmd_status(1), CMM_CMD_STATUS_COUNT), 0u);  // mask - 2 + 3 wraps
-}
-
 }  // namespace
 }  // namespace cmm::coretest

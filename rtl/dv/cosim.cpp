@@ -163,6 +163,7 @@ std::string describe(const Event& e) {
   if (in.fault_valid)
     o << " | FAULT " << (in.fault_table & 1u ? "CKT" : "CST") << " ep=" << unsigned(in.fault_entry)
       << " bit=" << unsigned(in.fault_bit);
+  if (in.dv_preload) o << " | DV_PRELOAD";
   if (e.eg_fire) o << " | EG pop " << e.eg_hdr.str();
   else if (!in.eg_ready) o << " | eg_ready=0";
   return o.str();
@@ -196,6 +197,7 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
   Coverage cov;
   ref.core().set_observer(&cov);
   Stimulus stim(cfg.seed, straps, geo);
+  stim.set_preload_period(cfg.preload_period);
   StrongStimulus sstim(cfg.seed, straps);  // used instead with cfg.params.strong
   const bool strong = cfg.params.strong;
   std::array<Event, kHistory> hist{};
@@ -255,7 +257,8 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
     const bool reg_fire = rst_n && in.reg_req_valid && before.reg_req_ready;
     const bool ing_fire = rst_n && in.ing_valid && before.ing_ready;
     const bool eg_fire = rst_n && before.eg_valid && in.eg_ready;
-    if (!rst_n || in.reg_req_valid || in.ing_valid || eg_fire || in.entropy_valid || in.fault_valid) {
+    if (!rst_n || in.reg_req_valid || in.ing_valid || eg_fire || in.entropy_valid || in.fault_valid ||
+        in.dv_preload) {
       Event& e = hist[nhist++ % kHistory];
       e.cycle = cycle;
       e.in = in;
@@ -290,6 +293,14 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
     res.high_ep_verdicts += ro.vd_valid && ro.vd_ep >= regs::kNumEndpoints;
     res.delivered += ro.vd_valid && ro.vd_accept;
     res.resets += !rst_n;
+    if (rst_n && in.dv_preload) ++res.preloads;
+    if (cfg.preload_period != 0 && rst_n) {
+      // Counter preload runs: cycles with a reject count saturated (the reference's view).
+      bool cap = false;
+      for (uint32_t r = 0; r < regs::kReasonCount && !cap; ++r)
+        cap = ref.core().reject_count(static_cast<Reason>(r)) == 0xFFFFFFFFu;
+      res.reject_cap_cycles += cap;
+    }
     // A fault flip may leave an invalid state code for the one cycle before
     // the parity check fails the entry closed: not a state, not an index.
     for (uint32_t e = 0; e < ne; ++e) {

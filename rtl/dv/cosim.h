@@ -22,6 +22,8 @@ struct CosimConfig {
   // (strong_stimulus.h) and a DUT with STRONG = 1 at the same engine
   // (make_dut = make_rtl_model_strong); reliable delivery stays off.
   CoreParams params{};
+  // Plain stimulus: pulse the counter preload pin every n cycles (0: never).
+  uint32_t preload_period = 0;
   // Builds the model under test (default: the Verilated RTL). Tests use it to
   // wrap the RTL in a fault injector.
   std::function<std::unique_ptr<CorePinsModel>(const Straps&, const RtlTrace&)> make_dut;
@@ -39,6 +41,9 @@ struct CosimResult {
   uint32_t reasons_hit = 0, states_hit = 0, cmds_hit = 0, hazard_kinds = 0;
   uint32_t new_reasons_hit = 0;  // of the 10 core reasons of the hardening (STALE_GEN ... TABLE_FAULT)
   uint64_t tombstones = 0, resends = 0, reacks = 0;  // CLOSE tombstones, CONNECT re-sends, duplicate CONNECT re-ACKs
+  // Counter preload (CosimConfig::preload_period): pulses driven, and cycles
+  // in which some REJECT_COUNT stood at its cap (counted only in such runs).
+  uint64_t preloads = 0, reject_cap_cycles = 0;
   double seconds = 0;
   // Strong runs: strong reasons counted by the reference (MODE_MISMATCH, NO_LINK_KEY, BAD_MAC, KEY_EXHAUSTED).
   std::array<uint64_t, 4> strong_reasons{};

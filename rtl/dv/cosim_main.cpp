@@ -1,5 +1,6 @@
 // Lockstep co-simulation runner (nightly / long runs, debugging).
-//   cmm_cosim_run [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary] [--strong]
+//   cmm_cosim_run [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary] [--preload P] [--strong]
+// --preload P: pulse the counter preload pin (dv_preload_i) every P cycles.
 // --summary: one line per seed instead of the coverage report (scripts/soak,
 // scripts/mutate); a mismatch report is printed either way.
 // --strong (runners built with CMM_COSIM_MAIN_STRONG, linked with a STRONG = 1
@@ -36,6 +37,16 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--seeds")) seeds = std::strtoull(val("--seeds"), nullptr, 0);
     else if (!std::strcmp(argv[i], "--fst")) cfg.fst_path = val("--fst");
     else if (!std::strcmp(argv[i], "--summary")) summary = true;
+    else if (!std::strcmp(argv[i], "--preload")) {
+      const char* v = val("--preload");
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(v, &end, 0);
+      if (*v == '\0' || *end != '\0' || n > 0xFFFFFFFFull) {
+        std::fprintf(stderr, "--preload: '%s' is not a cycle count (0..4294967295)\n", v);
+        return 2;
+      }
+      cfg.preload_period = static_cast<uint32_t>(n);
+    }
 #if defined(CMM_COSIM_MAIN_STRONG)
     else if (!std::strcmp(argv[i], "--strong")) {
       cfg.params.strong = true;  // B = 16, L = 4: the strong flavours' engine
@@ -45,7 +56,7 @@ int main(int argc, char** argv) {
     }
 #endif
     else {
-      std::fprintf(stderr, "usage: %s [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary]%s\n", argv[0],
+      std::fprintf(stderr, "usage: %s [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary] [--preload P]%s\n", argv[0],
 #if defined(CMM_COSIM_MAIN_STRONG)
                    " [--strong]");
 #else

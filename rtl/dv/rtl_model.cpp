@@ -197,6 +197,7 @@ class RtlModel final : public CorePinsModel {
     t.fault_table_i = in.fault_table & 1u;  // a 1-bit pin (0 CST, 1 CKT)
     t.fault_entry_i = in.fault_entry;
     t.fault_bit_i = in.fault_bit;
+    t.dv_preload_i = in.dv_preload;
 #if defined(CMM_RTL_BOTH_EDGES)
     // Flops on both edges (+define+CMM_BOTH_EDGES): one toggle, one
     // evaluation per cycle (the inputs settle and the flops take them).

@@ -90,6 +90,7 @@ void bind(M& m, Tb& tb, Outs& o) {
   m.fault_table_i(tb.fault_table);
   m.fault_entry_i(tb.fault_entry);
   m.fault_bit_i(tb.fault_bit);
+  m.dv_preload_i(tb.dv_preload);
   m.reg_req_fw_i(tb.reg_req_fw);
   m.mac_tx_valid_i(tb.mac_tx_valid);
   m.mac_tx_data_i(tb.mac_tx_data);
@@ -144,6 +145,7 @@ class Tb : public sc_module {
   sc_signal<bool> entropy_valid{"entropy_valid"}, fault_valid{"fault_valid"}, fault_table{"fault_table"};
   sc_signal<sc_dt::sc_bv<regs::kKeyBits>> entropy{"entropy"};
   sc_signal<uint32_t> fault_entry{"fault_entry"}, fault_bit{"fault_bit"};
+  sc_signal<bool> dv_preload{"dv_preload"};
   sc_signal<bool> reg_req_fw{"reg_req_fw"}, mac_tx_valid{"mac_tx_valid"}, mac_rx_valid{"mac_rx_valid"};  // held 0
   sc_signal<sc_dt::sc_bv<8 * regs::kMacBeatBytes>> mac_tx_data{"mac_tx_data"}, mac_rx_data{"mac_rx_data"};
   Outs ref_out{"ref"}, rtl_out{"rtl"};
@@ -177,6 +179,7 @@ class Tb : public sc_module {
     fault_table.write((in.fault_table & 1u) != 0);
     fault_entry.write(in.fault_entry);
     fault_bit.write(in.fault_bit);
+    dv_preload.write(in.dv_preload);
   }
 
   // Both models' outputs, sampled at the falling edge (settled after the rising one).

@@ -701,6 +701,13 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
       ep_[in.fault_entry].faulted = true;
     }
   }
+  // Counter preload (DV pin, set_preload_period): every counter 3 below its
+  // cap, so saturation and wrap follow within a few events. No draw: the
+  // random sequence is the one of the same seed without it.
+  if (preload_period_ != 0 && cycle_ % preload_period_ == preload_period_ / 2) {
+    in.dv_preload = true;
+    feature("dv_preload");
+  }
 
   // Long-lived channel: flood once the send entry holds the key (it answered the CONNECT).
   if (long_ == Long::kConnect) {

@@ -61,6 +61,9 @@ class Stimulus {
   // After the edge: the inputs driven, outputs before and after it.
   void observe(const PinsIn& in, bool rst_n, const PinsOut& before, const PinsOut& after);
   const StimCoverage& coverage() const { return cov_; }
+  // Pulse the counter preload pin (PinsIn::dv_preload) every n cycles, 0 off
+  // (the default: the CI seeds' figures were taken without it).
+  void set_preload_period(uint32_t n) { preload_period_ = n; }
 
  private:
   struct EpShadow {
@@ -187,6 +190,7 @@ class Stimulus {
   int long_a_ = -1, long_b_ = -1;  // receive / send entry of the long-lived channel
   uint32_t long_sent_ = 0;         // doorbells accepted on long_b_
   uint64_t long_t0_ = 0;           // cycle the setup script ended
+  uint32_t preload_period_ = 0;
   StimCoverage cov_;
 };
 

@@ -35,6 +35,7 @@ CmmCoreSignalShell::CmmCoreSignalShell(sc_module_name name, const CoreParams& pa
       fault_table_i("fault_table_i"),
       fault_entry_i("fault_entry_i"),
       fault_bit_i("fault_bit_i"),
+      dv_preload_i("dv_preload_i"),
       eg_cls_o("eg_cls_o"),
       eg_hdr_o("eg_hdr_o"),
       vd_valid_o("vd_valid_o"),
@@ -123,9 +124,10 @@ void CmmCoreSignalShell::on_clk() {
   if (fault_valid_i.size() != 0 && fault_valid_i->read()) {
     in.fault_valid = true;
     in.fault_table = fault_table_i.size() != 0 && fault_table_i->read() ? 1 : 0;
-    in.fault_entry = static_cast<uint8_t>(fault_entry_i.size() != 0 ? fault_entry_i->read() & 0xFFu : 0u);
+    in.fault_entry = static_cast<uint16_t>(fault_entry_i.size() != 0 ? fault_entry_i->read() & 0xFFFFu : 0u);
     in.fault_bit = static_cast<uint8_t>(fault_bit_i.size() != 0 ? fault_bit_i->read() & 0xFFu : 0u);
   }
+  in.dv_preload = dv_preload_i.size() != 0 && dv_preload_i->read();
   in.reg_req_fw = reg_req_fw_i.size() != 0 && reg_req_fw_i->read();
   auto beat = [](const sc_dt::sc_bv<8 * regs::kMacBeatBytes>& v, MacBeat& b) {
     for (uint32_t i = 0; i < regs::kMacBeatBytes; ++i)

@@ -53,8 +53,9 @@ class CmmCoreSignalShell : public sc_core::sc_module {
   OptIn<sc_dt::sc_bv<regs::kKeyBits>> entropy_i;    // [127:0], word 0 = bits 31:0
   OptIn<bool> fault_valid_i;                        // fault injection (docs/security.md 1.11)
   OptIn<bool> fault_table_i;                        // 0 CST, 1 CKT
-  OptIn<uint32_t> fault_entry_i;                    // [7:0]
+  OptIn<uint32_t> fault_entry_i;                    // [EP_ID_BITS-1:0]
   OptIn<uint32_t> fault_bit_i;                      // [7:0]
+  OptIn<bool> dv_preload_i;                         // counter preload (DV only; PinsIn::dv_preload)
   sc_core::sc_out<bool> eg_cls_o;
   sc_core::sc_out<sc_dt::sc_bv<regs::kHdrBits>> eg_hdr_o;  // [kHdrBits-1:0]
   sc_core::sc_out<bool> vd_valid_o;
