@@ -2864,7 +2864,7 @@ module cmm_core #(
     // first block that writes those rows: the entry in S1 (wi_idx), a
     // detection (every partition: ALARM), the ingress events' partitions and
     // reasons, the register access's entry and partition, the fault entry.
-    // Reset: every row.
+    // Reset and the counter preload (dv_preload_i): every row.
     cst_now = {NEP{!rst_ni || dv_preload_i}} | (NEP'(1) << s1_q[HDR_DST_EP_LSB +: EPI]);
     part_now = {NPART{!rst_ni || dv_preload_i}};
     rej_now = {REASON_COUNT{!rst_ni || dv_preload_i}};
