@@ -1,5 +1,6 @@
 // The pin-level signal shell gives exactly the outputs of a CmmCore stepped
 // directly with the same stimulus, cycle by cycle, including a mid-run reset.
+#include <functional>
 #include <random>
 
 #include "cmm_tlm/signal_shell.h"
@@ -103,10 +104,18 @@ class Tb : public sc_module {
   sc_signal<bool> ing_valid, ing_ready, eg_valid, eg_ready, eg_cls, vd_valid, vd_accept;
   sc_signal<sc_dt::sc_bv<kHdrBits>> ing_hdr, eg_hdr;
   sc_signal<uint32_t> vd_ep, vd_slot, vd_reason, irq, cycle;
+  sc_signal<bool> fault_valid, fault_table;
+  sc_signal<uint32_t> fault_entry, fault_bit;
   CmmCoreSignalShell dut{"dut"};
 
   uint32_t cycles_compared = 0, mismatches = 0, eg_seen = 0, vd_seen = 0, rsp_seen = 0;
   static constexpr uint32_t kCycles = 6000, kResetAt = 3000;
+  // Scripted runs: `script` fills cycle k's inputs instead of the random
+  // stimulus (idle pins otherwise; no mid-run reset); `probe` sees both cores
+  // after each compared cycle.
+  std::function<void(uint32_t k, PinsIn& in)> script;
+  std::function<void(uint32_t k, const CmmCore& shell, const CmmCore& ref)> probe;
+  uint32_t script_cycles = 0;
 
   explicit Tb(sc_module_name n) : sc_module(n) {
     dut.clk(clk);
@@ -140,6 +149,10 @@ class Tb : public sc_module {
     dut.vd_slot_o(vd_slot);
     dut.vd_reason_o(vd_reason);
     dut.irq_o(irq);
+    dut.fault_valid_i(fault_valid);
+    dut.fault_table_i(fault_table);
+    dut.fault_entry_i(fault_entry);
+    dut.fault_bit_i(fault_bit);
     SC_THREAD(run);
   }
 
@@ -176,6 +189,10 @@ class Tb : public sc_module {
     ing_hdr.write(CmmCoreSignalShell::to_bv(in.ing_hdr));
     eg_ready.write(in.eg_ready);
     cycle.write(in.cycle);
+    fault_valid.write(in.fault_valid);
+    fault_table.write(in.fault_table != 0);
+    fault_entry.write(in.fault_entry);
+    fault_bit.write(in.fault_bit);
   }
 
   void run() {
@@ -184,7 +201,8 @@ class Tb : public sc_module {
     st.quota.fill(2);
     CmmCore ref(st);
     Stim stim;
-    for (uint32_t k = 0; k < kCycles; ++k) {
+    const uint32_t n = script ? script_cycles : kCycles;
+    for (uint32_t k = 0; k < n; ++k) {
       wait(clk.negedge_event());
       const PinsOut so = shell_out();
       const PinsOut& ro = ref.out();
@@ -198,9 +216,17 @@ class Tb : public sc_module {
       eg_seen += ro.eg_valid;
       vd_seen += ro.vd_valid;
       rsp_seen += ro.reg_rsp_valid;
-      const bool reset = k == 0 || k == kResetAt;
+      if (probe) probe(k, dut.core(), ref);
+      const bool reset = k == 0 || (!script && k == kResetAt);
       rst_ni.write(!reset);
-      const PinsIn in = stim.next();
+      PinsIn in;
+      if (script) {
+        in.eg_ready = true;
+        in.cycle = k;
+        script(k, in);
+      } else {
+        in = stim.next();
+      }
       drive(in);
       if (reset) ref = CmmCore(st);
       else ref.step(in);
@@ -220,6 +246,55 @@ TEST(CmmCoreSignalShell, LockstepWithCoreCycleByCycle) {
   EXPECT_GT(tb.eg_seen, 50u);
   EXPECT_GT(tb.vd_seen, 10u);
   EXPECT_GT(tb.rsp_seen, 1000u);
+}
+
+// fault_entry_i carries the core's 16-bit entry index: an injection aimed
+// beyond the table (entry 0x100) is dropped by the core, and must not be
+// folded onto entry 0 by the shell (it once kept only 8 bits). Control: the
+// same injection at entry 0 does fail that entry closed.
+TEST(CmmCoreSignalShell, FaultEntryAboveTheTableIsNotFoldedOntoEntryZero) {
+  CMM_REQUIRE_FRESH_KERNEL();
+  Tb tb("tb");
+  tb.script_cycles = 60;
+  tb.script = [](uint32_t k, PinsIn& in) {
+    auto reg = [&in](bool write, uint32_t addr, uint32_t wdata) {
+      in.reg_req_valid = true;
+      in.reg_req_write = write;
+      in.reg_req_addr = addr;
+      in.reg_req_wdata = wdata;
+      in.reg_req_part = 0;
+      in.reg_req_priv = static_cast<uint8_t>(Priv::kKernel);
+    };
+    auto fault = [&in](uint16_t entry) {
+      in.fault_valid = true;
+      in.fault_table = 0;  // CST
+      in.fault_entry = entry;
+      in.fault_bit = 1;
+    };
+    switch (k) {
+      case 2: reg(true, CMM_CMD_OFFSET, CMM_FIELD_SET(0u, CMM_CMD_OP, static_cast<uint32_t>(Cmd::kAlloc))); break;
+      case 10: fault(0x100); break;
+      case 14: case 40: reg(false, CMM_CST_BASE + CMM_CST_CTRL_OFFSET, 0); break;  // the read checks parity
+      case 30: fault(0); break;
+      default: break;
+    }
+  };
+  State mid_shell = State::kFault, mid_ref = State::kFault;
+  uint32_t mid_faults = ~0u;
+  tb.probe = [&](uint32_t k, const CmmCore& shell, const CmmCore& ref) {
+    if (k != 25) return;
+    mid_shell = shell.ep_state(0);
+    mid_ref = ref.ep_state(0);
+    mid_faults = shell.table_faults();
+  };
+  sc_start(sc_time(tb.script_cycles + 3, SC_NS));
+  EXPECT_EQ(tb.cycles_compared, tb.script_cycles);
+  EXPECT_EQ(tb.mismatches, 0u);
+  EXPECT_EQ(mid_ref, State::kAllocated);
+  EXPECT_EQ(mid_shell, State::kAllocated) << "the injection at entry 0x100 reached entry 0";
+  EXPECT_EQ(mid_faults, 0u);
+  EXPECT_EQ(tb.dut.core().ep_state(0), State::kFault);
+  EXPECT_EQ(tb.dut.core().table_faults(), 1u);
 }
 
 TEST(CmmCoreSignalShell, HeaderPackingRoundTrip) {
