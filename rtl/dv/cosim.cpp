@@ -34,10 +34,44 @@ class Coverage final : public CoreObserver {
   void on_reject(uint64_t, Reason r, const Header* pkt) override {
     reasons[static_cast<uint32_t>(r)]++;
     packet_rejects += pkt != nullptr;
+    if (pkt != nullptr && edge_pkt_reason < 0) edge_pkt_reason = static_cast<int>(r);
   }
   std::array<uint64_t, kReasonCount> reasons{};
   uint64_t packet_rejects = 0;  // rejects of an ingress header
+  int edge_pkt_reason = -1;     // first ingress-header reject of the current edge (reset by the harness)
 };
+
+// The register access of an edge: its cross hazard kind and entry (-1: none).
+CrossCoverage::Hazard access_kind(const PinsIn& in, bool reg_fire, uint32_t ne, int& ep) {
+  using H = CrossCoverage;
+  ep = -1;
+  if (!reg_fire) return H::kNone;
+  const uint32_t a = in.reg_req_addr;
+  if (a == CMM_CMD_OFFSET && in.reg_req_write) {
+    ep = static_cast<int>(CMM_FIELD_GET(in.reg_req_wdata, CMM_CMD_EP));
+    switch (static_cast<Cmd>(CMM_FIELD_GET(in.reg_req_wdata, CMM_CMD_OP))) {
+      case Cmd::kClose: return H::kCmdClose;
+      case Cmd::kFree: return H::kCmdFree;
+      case Cmd::kConnect: return H::kCmdConnect;
+      case Cmd::kSetKey: return H::kCmdSetKey;
+      default: return H::kCmdOther;
+    }
+  }
+  if (a >= CMM_CST_BASE && a < CMM_CST_BASE + ne * CMM_CST_STRIDE) {
+    ep = static_cast<int>((a - CMM_CST_BASE) / CMM_CST_STRIDE);
+    return in.reg_req_write ? H::kCstWrite : H::kCstRead;
+  }
+  if (a >= CMM_EP_BASE && a < CMM_EP_BASE + ne * CMM_EP_STRIDE) {
+    ep = static_cast<int>((a - CMM_EP_BASE) / CMM_EP_STRIDE);
+    const uint32_t off = (a - CMM_EP_BASE) % CMM_EP_STRIDE;
+    if (off == CMM_EP_DOORBELL_OFFSET && in.reg_req_write) return H::kDoorbell;
+    if (off == CMM_EP_RX_POP_OFFSET && in.reg_req_write) return H::kRxPop;
+    if (off >= CMM_RX_BUF_OFFSET && off < CMM_RX_BUF_OFFSET + CMM_RX_BUF_BYTES) return H::kRxBuf;
+    if (!in.reg_req_write) return H::kEpRead;
+  }
+  ep = -1;
+  return H::kNone;
+}
 
 std::string hex(uint64_t v) {
   char b[24];
@@ -250,6 +284,7 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
     else stim.next(before, in, rst_n);
     for (uint32_t e = 0; e < ne; ++e) prev_state[e] = ref.core().ep_state(e);
     const uint64_t rejects_before = cov.packet_rejects;
+    cov.edge_pkt_reason = -1;
     step(ref, in, rst_n);
     step(*dut, in, rst_n);
     ++cycle;
@@ -283,6 +318,17 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
           s1.dst_node == straps.node_id && prev_state[s1.dst_ep] == State::kOpen &&
           cov.packet_rejects == rejects_before)
         ++reacks;
+      if (s1_valid && cfg.collect_cross) {
+        const bool mine = s1.dst_node == straps.node_id && s1.dst_ep < ne;
+        int hep = -1;
+        const CrossCoverage::Hazard hk = access_kind(in, reg_fire, ne, hep);
+        const uint32_t outcome = cov.edge_pkt_reason >= 0 ? static_cast<uint32_t>(cov.edge_pkt_reason)
+                                 : ro.vd_valid && ro.vd_accept ? CrossCoverage::kOutcomeAccept
+                                                               : CrossCoverage::kOutcomeOk;
+        res.cross.bins[CrossCoverage::key(
+            s1.opcode, mine ? static_cast<uint32_t>(prev_state[s1.dst_ep]) : CrossCoverage::kNoEntry,
+            mine && hep == static_cast<int>(s1.dst_ep) ? hk : CrossCoverage::kNone, outcome)]++;
+      }
     }
     s1_valid = ing_fire;
     if (ing_fire) s1 = in.ing_hdr.masked();
@@ -379,6 +425,37 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
 }
 
 }  // namespace
+
+const char* CrossCoverage::hazard_name(uint32_t h) {
+  static const char* const names[kHazardCount] = {"NONE",     "DOORBELL", "RX_POP",      "EP_READ",
+                                                  "RX_BUF",   "CMD_CLOSE", "CMD_FREE",   "CMD_CONNECT",
+                                                  "CMD_SET_KEY", "CMD_OTHER", "CST_READ", "CST_WRITE"};
+  return h < kHazardCount ? names[h] : "?";
+}
+
+std::string CrossCoverage::outcome_name(uint32_t o) {
+  if (o == kOutcomeOk) return "OK";
+  if (o == kOutcomeAccept) return "ACCEPT";
+  return o < kReasonCount ? std::string(reason_name(o)) : "REASON_" + std::to_string(o);
+}
+
+std::string CrossCoverage::json() const {
+  uint64_t total = 0;
+  for (const auto& [k, n] : bins) total += n;
+  std::ostringstream o;
+  o << "{\"commits\": " << total << ", \"bins\": [";
+  bool first = true;
+  for (const auto& [k, n] : bins) {
+    const uint32_t op = k >> 24, st = (k >> 16) & 0xFFu, hz = (k >> 8) & 0xFFu, oc = k & 0xFFu;
+    const std::string opn = op >= 1 && op < kOpcodeCount ? std::string(opcode_name(op)) : "BAD_OPCODE";
+    const std::string stn = st < kStateCount ? std::string(state_name(st)) : st == kNoEntry ? "NO_ENTRY" : "BAD_STATE";
+    o << (first ? "" : ",") << "\n  {\"opcode\": \"" << opn << "\", \"state\": \"" << stn << "\", \"hazard\": \""
+      << hazard_name(hz) << "\", \"outcome\": \"" << outcome_name(oc) << "\", \"n\": " << n << "}";
+    first = false;
+  }
+  o << "\n]}\n";
+  return o.str();
+}
 
 Straps straps_for_seed(uint64_t seed, const Geometry& geo) {
   std::mt19937_64 g(seed * cmm::seed::kGolden + 1);  // same arithmetic as before cmm_seed.h: same straps per seed

@@ -5,12 +5,41 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "rtl_model.h"
 
 namespace cmm::dv {
+
+// Functional cross of the ingress commits (docs/rtl.md "Functional cross"):
+// for every header that S1 commits, its opcode x the state its entry had
+// before the edge x the register access on that entry at the same edge (the
+// same-edge hazard; NONE without) x the outcome (the reason the reference
+// rejected it with, ACCEPT for a delivered DATA, OK otherwise). Decoded from
+// the pins and the reference's entry states, not from the RTL.
+struct CrossCoverage {
+  // Same-edge register access kinds (the K_* of rtl/cmm_core_cov.sv).
+  enum Hazard : uint8_t {
+    kNone, kDoorbell, kRxPop, kEpRead, kRxBuf, kCmdClose, kCmdFree, kCmdConnect, kCmdSetKey, kCmdOther,
+    kCstRead, kCstWrite, kHazardCount
+  };
+  static constexpr uint32_t kNoEntry = 15;   // state column: header for another node or past the table
+  static constexpr uint32_t kOutcomeOk = 254, kOutcomeAccept = 255;
+  // key: opcode << 24 | state << 16 | hazard << 8 | outcome (reason code, kOutcomeOk, kOutcomeAccept)
+  std::map<uint32_t, uint64_t> bins;
+  static uint32_t key(uint32_t opcode, uint32_t state, uint32_t hazard, uint32_t outcome) {
+    return (opcode & 0xFFu) << 24 | (state & 0xFFu) << 16 | (hazard & 0xFFu) << 8 | (outcome & 0xFFu);
+  }
+  static const char* hazard_name(uint32_t h);
+  static std::string outcome_name(uint32_t o);
+  void merge(const CrossCoverage& o) {
+    for (const auto& [k, n] : o.bins) bins[k] += n;
+  }
+  // {"commits": N, "bins": [{"opcode": .., "state": .., "hazard": .., "outcome": .., "n": ..}, ...]}
+  std::string json() const;
+};
 
 struct CosimConfig {
   uint64_t seed = 1;
@@ -24,6 +53,8 @@ struct CosimConfig {
   CoreParams params{};
   // Plain stimulus: pulse the counter preload pin every n cycles (0: never).
   uint32_t preload_period = 0;
+  // Collect CosimResult::cross (a map update per ingress commit).
+  bool collect_cross = false;
   // Builds the model under test (default: the Verilated RTL). Tests use it to
   // wrap the RTL in a fault injector.
   std::function<std::unique_ptr<CorePinsModel>(const Straps&, const RtlTrace&)> make_dut;
@@ -47,6 +78,7 @@ struct CosimResult {
   double seconds = 0;
   // Strong runs: strong reasons counted by the reference (MODE_MISMATCH, NO_LINK_KEY, BAD_MAC, KEY_EXHAUSTED).
   std::array<uint64_t, 4> strong_reasons{};
+  CrossCoverage cross;  // with CosimConfig::collect_cross
 };
 
 // Quota straps of a lockstep seed for a table geometry (the default geometry's

@@ -1,6 +1,9 @@
 // Lockstep co-simulation runner (nightly / long runs, debugging).
-//   cmm_cosim_run [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary] [--preload P] [--strong]
+//   cmm_cosim_run [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary] [--preload P] [--cross F]
+//                 [--strong]
 // --preload P: pulse the counter preload pin (dv_preload_i) every P cycles.
+// --cross F: write the functional cross of the ingress commits of every seed
+// (cosim.h CrossCoverage; merged by scripts/coverage) to the JSON file F.
 // --summary: one line per seed instead of the coverage report (scripts/soak,
 // scripts/mutate); a mismatch report is printed either way.
 // --strong (runners built with CMM_COSIM_MAIN_STRONG, linked with a STRONG = 1
@@ -12,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "cosim.h"
@@ -20,6 +24,7 @@ int main(int argc, char** argv) {
   cmm::dv::CosimConfig cfg;
   uint64_t seeds = 1;
   bool summary = false;
+  std::string cross_path;
 #if defined(CMM_COSIM_MAIN_G2)
   cfg.params.geo = cmm::dv::rtl_g2_geometry();
   cfg.make_dut = cmm::dv::make_rtl_model_g2;
@@ -46,6 +51,9 @@ int main(int argc, char** argv) {
         return 2;
       }
       cfg.preload_period = static_cast<uint32_t>(n);
+    } else if (!std::strcmp(argv[i], "--cross")) {
+      cross_path = val("--cross");
+      cfg.collect_cross = true;
     }
 #if defined(CMM_COSIM_MAIN_STRONG)
     else if (!std::strcmp(argv[i], "--strong")) {
@@ -56,7 +64,7 @@ int main(int argc, char** argv) {
     }
 #endif
     else {
-      std::fprintf(stderr, "usage: %s [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary] [--preload P]%s\n", argv[0],
+      std::fprintf(stderr, "usage: %s [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary] [--preload P] [--cross F]%s\n", argv[0],
 #if defined(CMM_COSIM_MAIN_STRONG)
                    " [--strong]");
 #else
@@ -65,6 +73,16 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // Opened before the runs: a bad path fails at once, not after them.
+  std::ofstream cross_out;
+  if (!cross_path.empty()) {
+    cross_out.open(cross_path);
+    if (!cross_out) {
+      std::fprintf(stderr, "--cross: cannot write '%s'\n", cross_path.c_str());
+      return 2;
+    }
+  }
+  cmm::dv::CrossCoverage cross;
   const uint64_t first = cfg.seed;
   for (uint64_t s = 0; s < seeds; ++s) {
     cfg.seed = first + s;
@@ -84,6 +102,15 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
     if (!r.pass) return 1;
+    cross.merge(r.cross);
+  }
+  if (cross_out.is_open()) {
+    cross_out << cross.json();
+    cross_out.close();
+    if (!cross_out) {
+      std::fprintf(stderr, "--cross: writing '%s' failed\n", cross_path.c_str());
+      return 2;
+    }
   }
   return 0;
 }

@@ -283,17 +283,31 @@ RegOp Stimulus::hazard_op(int ep, uint8_t opcode) {
   const EpShadow& s = ep_[static_cast<uint32_t>(ep)];
   const uint8_t part = s.owner >= 0 ? static_cast<uint8_t>(s.owner) : 0;
   const uint32_t db = CMM_FIELD_SET(0u, CMM_EP_DOORBELL_LEN, 1 + r(kMaxMsgBytes)) | (r(0x10000) << 16);
-  switch (r(4) + (opcode == op(Opcode::kData) ? 0 : 4)) {
-    case 0: return ep_op(ep, true, CMM_EP_RX_POP_OFFSET, 0);
-    case 1: return cmd_op(part, cmdv(Cmd::kClose), static_cast<uint32_t>(ep));
-    case 2: return ep_op(ep, false, CMM_EP_RX_STATUS_OFFSET, 0);
-    case 3: return ep_op(ep, false, CMM_RX_BUF_OFFSET + 4 * r(CMM_RX_BUF_BYTES / 4), 0);
+  // DATA: the receive side's accesses, CLOSE/FREE and CONNECT/SET_KEY. Other opcodes:
+  // the agent's and the sender's, and (functional cross, docs/rtl.md) the
+  // receive-side accesses and CST writes too, which otherwise met them only
+  // by chance.
+  uint32_t pick = 4 + r(8);
+  if (opcode == op(Opcode::kData)) {
+    pick = r(5);
+    if (pick == 4) pick = 6;
+  }
+  switch (pick) {
+    case 0: case 8: return ep_op(ep, true, CMM_EP_RX_POP_OFFSET, 0);
+    case 1: return cmd_op(part, cmdv(chance(70) ? Cmd::kClose : Cmd::kFree), static_cast<uint32_t>(ep));
+    case 2: case 9: return ep_op(ep, false, CMM_EP_RX_STATUS_OFFSET, 0);
+    case 3: case 10: return ep_op(ep, false, CMM_RX_BUF_OFFSET + 4 * r(CMM_RX_BUF_BYTES / 4), 0);
     case 4: return ep_op(ep, true, CMM_EP_DOORBELL_OFFSET, db);
     case 5: return cmd_op(part, cmdv(chance(50) ? Cmd::kClose : Cmd::kFree), static_cast<uint32_t>(ep));
     case 6: return cmd_op(part, cmdv(chance(50) ? Cmd::kConnect : Cmd::kSetKey), static_cast<uint32_t>(ep));
     default: {
+      // CST read (7) or write (11): the write is of the generation register,
+      // refused unless the entry is ALLOCATED (fields frozen after AUTHORIZE).
       RegOp o;
-      o.addr = CMM_CST_BASE + static_cast<uint32_t>(ep) * CMM_CST_STRIDE + CMM_CST_CTRL_OFFSET;
+      o.write = pick == 11;
+      o.addr = CMM_CST_BASE + static_cast<uint32_t>(ep) * CMM_CST_STRIDE +
+               (o.write ? CMM_CST_GEN_OFFSET : CMM_CST_CTRL_OFFSET);
+      o.wdata = o.write ? r(4) << 8 : 0;  // REMOTE generation (bits 15:8)
       o.part = part;
       o.priv = kKernel;
       o.kind = OpKind::kCst;

@@ -5,6 +5,10 @@ flip-flops, and no latches. Prints the cell and flip-flop counts.
 
 The small geometry is a variant of the generated package (gen_regs.py
 --geometry ...): same RTL, same register map, fewer/shallower tables.
+With --core-cache DIR the core is read from the elaboration (`prep`) that
+scripts/formal caches there (content-addressed: the same sources and
+geometry give the same file; built here under its lock if missing), so the
+suite elaborates the core once for synthesis and the formal checks.
 Exit 77 (CTest: skipped) when yosys is not installed. Standard library only.
 """
 import argparse
@@ -26,6 +30,9 @@ def main():
     ap.add_argument("--yosys", default=shutil.which("yosys"))
     ap.add_argument("--strong", action="store_true",
                     help="STRONG = 1 (strong mode: MAC engines, key wraps, link-key table); long run, not in rtl_synth")
+    ap.add_argument("--core-cache", metavar="DIR",
+                    help="read the core elaborated by scripts/formal into DIR (elaborated there if missing); "
+                         "not with --strong")
     a = ap.parse_args()
     if not a.yosys:
         print("SKIPPED: yosys not installed (scripts/setup installs Debian's yosys)")
@@ -46,10 +53,20 @@ def main():
     macs = [os.path.join(rdir, f) for f in ("cmm_mac_pkg.sv", "cmm_mac_hdr.sv", "cmm_mac_keywrap.sv",
                                             "cmm_mac_engine.sv")]
     extra = [f for f in [sip] + macs if os.path.exists(f)]
-    script = (f"read_verilog -sv {pkg}; " + "".join(f"read_verilog -sv {f}; " for f in extra)
-              + f"read_verilog -sv -I{a.out} {a.rtl}; "
-              + ("chparam -set STRONG 1 cmm_core; " if a.strong else "")
-              + f"synth -flatten -top cmm_core; tee -q -o {stat} stat")
+    if a.core_cache and not a.strong:
+        # scripts/formal's core_rtlil (no .py suffix: loaded by path).
+        from importlib.machinery import SourceFileLoader
+        formal = SourceFileLoader("cmm_formal", os.path.join(os.path.dirname(os.path.abspath(a.gen)),
+                                                             "formal")).load_module()
+        il, spent = formal.core_rtlil(a.core_cache, pkg, imp, sip, a.rtl,
+                                      os.path.join(rdir, "formal"), a.out)
+        print(f"core: {il} ({'elaborated in %.0f s' % spent if spent else 'cached'})", flush=True)
+        read = f"read_rtlil {il}; "
+    else:
+        read = (f"read_verilog -sv {pkg}; " + "".join(f"read_verilog -sv {f}; " for f in extra)
+                + f"read_verilog -sv -I{a.out} {a.rtl}; "
+                + ("chparam -set STRONG 1 cmm_core; " if a.strong else ""))
+    script = read + f"synth -flatten -top cmm_core; tee -q -o {stat} stat"
     print(f"yosys -p '{script}'  (geometry: {a.geometry or 'full'})", flush=True)
     t0 = time.monotonic()
     r = subprocess.run([a.yosys, "-q", "-l", log, "-p", script], stdout=subprocess.DEVNULL,
