@@ -55,9 +55,12 @@ def main():
     extra = [f for f in [sip] + macs if os.path.exists(f)]
     if a.core_cache and not a.strong:
         # scripts/formal's core_rtlil (no .py suffix: loaded by path).
-        from importlib.machinery import SourceFileLoader
-        formal = SourceFileLoader("cmm_formal", os.path.join(os.path.dirname(os.path.abspath(a.gen)),
-                                                             "formal")).load_module()
+        import importlib.machinery
+        import importlib.util
+        path = os.path.join(os.path.dirname(os.path.abspath(a.gen)), "formal")
+        loader = importlib.machinery.SourceFileLoader("cmm_formal", path)
+        formal = importlib.util.module_from_spec(importlib.util.spec_from_loader("cmm_formal", loader))
+        loader.exec_module(formal)
         il, spent = formal.core_rtlil(a.core_cache, pkg, imp, sip, a.rtl,
                                       os.path.join(rdir, "formal"), a.out)
         print(f"core: {il} ({'elaborated in %.0f s' % spent if spent else 'cached'})", flush=True)
