@@ -188,7 +188,7 @@ module cmm_core #(
   localparam int CP_DIR = STATE_W, CP_OPART = CP_DIR + 1, CP_OPID = CP_OPART + PART_ID_BITS,
                  CP_RNODE = CP_OPID + PID_BITS, CP_RPART = CP_RNODE + NODE_ID_BITS,
                  CP_REP = CP_RPART + PART_ID_BITS, CP_GEN = CP_REP + EP_ID_BITS, CP_RGEN = CP_GEN + GEN_W,
-                 CP_TXSEQ = CP_RGEN + GEN_W, CP_RXSEQ = CP_TXSEQ + SEQ_W, CST_PB = CP_RXSEQ + SEQ_W;  // 100
+                 CP_TXSEQ = CP_RGEN + GEN_W, CP_RXSEQ = CP_TXSEQ + SEQ_W, CST_PB = CP_RXSEQ + SEQ_W;  // 108
   localparam int CKT_PB = KEY_BITS + 2;  // key 0..127, valid 128, origin 129, parity 130
   // Node-wide event counters: STAT_* indices are enum stat of the package.
   localparam int STAT_IW = STAT_BITS;
@@ -337,7 +337,7 @@ module cmm_core #(
   localparam logic [7:0] AUX_STRONG = 8'(1) << STRONG_AUX_BIT;
   localparam logic [31:0] MB_C = (MAC_B < 1) ? 32'd1 : (MAC_B > 16) ? 32'd16 : 32'(MAC_B);  // clamped as CoreParams
   localparam logic [31:0] ML_C = (MAC_L > 255) ? 32'd255 : 32'(MAC_L);
-  logic                  cst_mode_q [NEP], cst_mode_n [NEP], cst_mode_m [NEP];  // CST_CTRL.MODE (parity, fault bit 101)
+  logic                  cst_mode_q [NEP], cst_mode_n [NEP], cst_mode_m [NEP];  // CST_CTRL.MODE (parity, fault bit CST_PB + 1)
   logic                  wi_mode, wr_mode;
 `ifdef CMM_ONE_PASS
   // Rows (entries, partitions, reject counters, egress slots) whose derived

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "cmm_core.h"
 #include "cmm_seed.h"
 #include "stimulus.h"
 #include "strong_stimulus.h"
@@ -232,6 +233,7 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
   ref.core().set_observer(&cov);
   Stimulus stim(cfg.seed, straps, geo);
   stim.set_preload_period(cfg.preload_period);
+  if (cfg.wide) stim.set_wide(true);
   StrongStimulus sstim(cfg.seed, straps);  // used instead with cfg.params.strong
   const bool strong = cfg.params.strong;
   std::array<Event, kHistory> hist{};
@@ -340,6 +342,8 @@ CosimResult run_once(const CosimConfig& cfg, const RtlTrace& trace) {
     res.delivered += ro.vd_valid && ro.vd_accept;
     res.resets += !rst_n;
     if (rst_n && in.dv_preload) ++res.preloads;
+    res.cst_top_faults += rst_n && in.fault_valid && !in.fault_table && in.fault_bit + 8u > CmmCore::kCstProtBits &&
+                          in.fault_bit <= CmmCore::kCstProtBits;
     if (cfg.preload_period != 0 && rst_n) {
       // Counter preload runs: cycles with a reject count saturated (the reference's view).
       bool cap = false;

@@ -53,6 +53,8 @@ struct CosimConfig {
   CoreParams params{};
   // Plain stimulus: pulse the counter preload pin every n cycles (0: never).
   uint32_t preload_period = 0;
+  // Plain stimulus: wide-value mode (Stimulus::set_wide).
+  bool wide = false;
   // Collect CosimResult::cross (a map update per ingress commit).
   bool collect_cross = false;
   // Builds the model under test (default: the Verilated RTL). Tests use it to
@@ -75,6 +77,9 @@ struct CosimResult {
   // Counter preload (CosimConfig::preload_period): pulses driven, and cycles
   // in which some REJECT_COUNT stood at its cap (counted only in such runs).
   uint64_t preloads = 0, reject_cap_cycles = 0;
+  // Table faults driven at the top 8 CST fault-port indices (rx_seq[15:9] and
+  // the parity bit): the part of the index space a stale bit count missed.
+  uint64_t cst_top_faults = 0;
   double seconds = 0;
   // Strong runs: strong reasons counted by the reference (MODE_MISMATCH, NO_LINK_KEY, BAD_MAC, KEY_EXHAUSTED).
   std::array<uint64_t, 4> strong_reasons{};

@@ -1,7 +1,8 @@
 // Lockstep co-simulation runner (nightly / long runs, debugging).
-//   cmm_cosim_run [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary] [--preload P] [--cross F]
-//                 [--strong]
+//   cmm_cosim_run [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary] [--preload P] [--wide]
+//                 [--cross F] [--strong]
 // --preload P: pulse the counter preload pin (dv_preload_i) every P cycles.
+// --wide: wide-value mode of the plain stimulus (Stimulus::set_wide; scripts/coverage).
 // --cross F: write the functional cross of the ingress commits of every seed
 // (cosim.h CrossCoverage; merged by scripts/coverage) to the JSON file F.
 // --summary: one line per seed instead of the coverage report (scripts/soak,
@@ -51,6 +52,8 @@ int main(int argc, char** argv) {
         return 2;
       }
       cfg.preload_period = static_cast<uint32_t>(n);
+    } else if (!std::strcmp(argv[i], "--wide")) {
+      cfg.wide = true;
     } else if (!std::strcmp(argv[i], "--cross")) {
       cross_path = val("--cross");
       cfg.collect_cross = true;
@@ -64,7 +67,7 @@ int main(int argc, char** argv) {
     }
 #endif
     else {
-      std::fprintf(stderr, "usage: %s [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary] [--preload P] [--cross F]%s\n", argv[0],
+      std::fprintf(stderr, "usage: %s [--cycles N] [--seed S] [--seeds K] [--fst file.fst] [--summary] [--preload P] [--wide] [--cross F]%s\n", argv[0],
 #if defined(CMM_COSIM_MAIN_STRONG)
                    " [--strong]");
 #else

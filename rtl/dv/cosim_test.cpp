@@ -23,7 +23,7 @@ TEST(Cosim, LockstepRandom) {
   cfg.cycles = total / kSeeds;
   if (const char* f = std::getenv("CMM_COSIM_FST")) cfg.fst_path = f;
   uint32_t reasons = 0, states = 0, cmds = 0, hazards = 0, hardening = 0;
-  uint64_t tombstones = 0, resends = 0, reacks = 0;
+  uint64_t tombstones = 0, resends = 0, reacks = 0, top_faults = 0;
   for (uint64_t s = 0; s < kSeeds; ++s) {
     cfg.seed = seed0 + s;
     const CosimResult r = run_cosim(cfg);
@@ -40,6 +40,7 @@ TEST(Cosim, LockstepRandom) {
     tombstones += r.tombstones;
     resends += r.resends;
     reacks += r.reacks;
+    top_faults += r.cst_top_faults;
   }
   // Coverage floor: the stimulus must keep reaching every reason, state and command.
   // NO_KEY is unreachable in the core, BAD_CRC/SRC_SPOOFED/HOL_TIMEOUT belong
@@ -53,6 +54,9 @@ TEST(Cosim, LockstepRandom) {
   EXPECT_EQ(states, regs::kStateCount);
   EXPECT_EQ(cmds, regs::kCmdCount);
   EXPECT_GE(hazards, 10u);
+  // Faults reach the whole CST fault-port index space, parity bit included
+  // (a bit count left from the 8-bit ids flipped these only by accident).
+  EXPECT_GE(top_faults, 8u);
 }
 
 // The counter preload pin (dv_preload_i) pulsed every 2 000 cycles: every

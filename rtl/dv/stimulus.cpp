@@ -1,5 +1,7 @@
 #include "stimulus.h"
 
+#include "cmm_core.h"
+
 #include <stdexcept>
 #include <utility>
 
@@ -43,6 +45,42 @@ Stimulus::Stimulus(uint64_t seed, const Straps& straps, const Geometry& geo)
   closure_ = (seed & 3) == 0;
   if (closure_) long_ = Long::kArm;
   new_phase();
+  seed_ = seed;
+}
+
+void Stimulus::set_wide(bool on) {
+  wide_ = on;
+  wide_rng_.seed(seed_ ^ 0x57494445ull);  // "WIDE": a generator of its own
+  for (auto& m : wide_pid_mask_) m = static_cast<uint16_t>(wide_rng_() & 0xFFF8u);
+  for (auto& m : wide_node_mask_) m = static_cast<uint16_t>(wide_rng_() & 0xFFF8u);
+  // Values the core holds without being told (0 after reset and FREE) and the
+  // own node id map to themselves.
+  wide_pid_mask_[0] = 0;
+  wide_node_mask_[0] = 0;
+  wide_node_mask_[straps_.node_id & 7u] = 0;
+}
+
+void Stimulus::widen(PinsIn& in) {
+  if (in.reg_req_valid) {
+    in.reg_req_pid = wide_pid(in.reg_req_pid);
+    const uint32_t a = in.reg_req_addr;
+    if (in.reg_req_write && a >= CMM_CST_BASE && a < CMM_CST_BASE + ne_ * CMM_CST_STRIDE) {
+      const uint32_t off = (a - CMM_CST_BASE) % CMM_CST_STRIDE;
+      if (off == CMM_CST_OWNER_OFFSET)
+        in.reg_req_wdata = CMM_FIELD_SET(in.reg_req_wdata, CMM_CST_OWNER_PID,
+                                         wide_pid(static_cast<uint16_t>(CMM_FIELD_GET(in.reg_req_wdata, CMM_CST_OWNER_PID))));
+      if (off == CMM_CST_REMOTE_OFFSET)
+        in.reg_req_wdata = CMM_FIELD_SET(in.reg_req_wdata, CMM_CST_REMOTE_NODE,
+                                         wide_node(static_cast<uint16_t>(CMM_FIELD_GET(in.reg_req_wdata, CMM_CST_REMOTE_NODE))));
+    }
+    if (in.reg_req_write && a == CMM_MGMT_DST_OFFSET)
+      in.reg_req_wdata = CMM_FIELD_SET(in.reg_req_wdata, CMM_MGMT_DST_NODE,
+                                       wide_node(static_cast<uint16_t>(CMM_FIELD_GET(in.reg_req_wdata, CMM_MGMT_DST_NODE))));
+  }
+  if (in.ing_valid) {
+    in.ing_hdr.src_node = wide_node(in.ing_hdr.src_node);
+    in.ing_hdr.dst_node = wide_node(in.ing_hdr.dst_node);
+  }
 }
 
 Key Stimulus::rand_key() {
@@ -484,6 +522,12 @@ RegOp Stimulus::random_op() {
       o.wdata = CMM_FIELD_SET(w, CMM_ALARM_CFG_WINDOW_LOG2, chance(80) ? r(12) : r(32));
       if (chance(10)) o.wdata |= 1u << (21 + r(11));
       feature("alarm_cfg_write");
+      if (wide_ && (wide_rng_() & 3u) == 0) {  // a threshold above 15: alarms only under floods
+        const uint32_t t = CMM_FIELD_GET(o.wdata, CMM_ALARM_CFG_THRESH);
+        o.wdata = CMM_FIELD_SET(o.wdata, CMM_ALARM_CFG_THRESH,
+                                t | (static_cast<uint32_t>(wide_rng_()) & CMM_ALARM_CFG_THRESH_MASK & ~0xFu));
+        feature("wide_alarm_thresh");
+      }
     }
     if (o.kind == OpKind::kKey && o.write) {
       o.pid = static_cast<uint16_t>(chance(70) ? r(4) : rng_());  // a second agent thread staging
@@ -494,7 +538,9 @@ RegOp Stimulus::random_op() {
       uint32_t w = CMM_FIELD_SET(0u, CMM_MGMT_DST_NODE, chance(70) ? straps_.node_id : r(256));
       o.wdata = CMM_FIELD_SET(w, CMM_MGMT_DST_PART, r(10)) | (chance(20) ? 0xF0000000u : 0u);
     }
-    if (o.kind == OpKind::kBank && o.write && a != CMM_ALARM_CFG_OFFSET && chance(60)) o.write = false;
+    if (o.kind == OpKind::kBank && o.write && a != CMM_ALARM_CFG_OFFSET && chance(60) &&
+        !(wide_ && a >= CMM_MGMT_TX_OFFSET && a < CMM_MGMT_TX_OFFSET + CMM_MGMT_TX_COUNT * CMM_MGMT_TX_STRIDE))
+      o.write = false;
   } else if (c < 62) {
     // CST window.
     int ep = pick_owned(part);
@@ -545,7 +591,8 @@ RegOp Stimulus::random_op() {
       if (se >= 0 && chance(70)) ep = se;
       wr = chance(95);
       const uint32_t lens[] = {0, 1, kMaxMsgBytes, kMaxMsgBytes + 1, 0xFFFF};
-      const uint32_t len = chance(85) ? 1 + r(kMaxMsgBytes) : lens[r(5)];
+      uint32_t len = chance(85) ? 1 + r(kMaxMsgBytes) : lens[r(5)];
+      if (wide_ && len >= 1 && len <= kMaxMsgBytes && (wide_rng_() & 3u) == 0) len = kMaxMsgBytes;
       wd = CMM_FIELD_SET(wd, CMM_EP_DOORBELL_LEN, len);
     } else if (k < 45) {
       off = CMM_EP_RX_POP_OFFSET;
@@ -600,6 +647,7 @@ void Stimulus::craft_ingress() {
   if (k < 40) {
     h.opcode = op(Opcode::kData);
     h.len = static_cast<uint16_t>(1 + r(kMaxMsgBytes));
+    if (wide_ && (wide_rng_() & 3u) == 0) h.len = static_cast<uint16_t>(kMaxMsgBytes);  // LEN's top bit
     h.seq = s.seq_out;
     const uint32_t m = r(100);
     if (m < 6) {
@@ -705,7 +753,8 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
     in.fault_entry = static_cast<uint8_t>(e >= 0 && chance(70) ? e : static_cast<int>(r(ne_ + 4)));
     if (guarded(in.fault_entry)) in.fault_entry = static_cast<uint8_t>(ne_ + r(4));  // off the table
     if (storm_) feature("storm_fault");
-    const uint32_t nbits = in.fault_table ? 131 : 101;  // protected bits + parity
+    // The fault port's index space, protected bits then parity (it moves with the id widths).
+    const uint32_t nbits = in.fault_table ? CmmCore::kCktProtBits + 1 : CmmCore::kCstProtBits + 1;
     in.fault_bit = static_cast<uint8_t>(chance(95) ? r(nbits) : r(256));
     feature(in.fault_table ? "fault_ckt" : "fault_cst");
     if (in.fault_entry < ne_ && in.fault_bit < nbits) {
@@ -826,6 +875,7 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
     in.ing_hdr = ing_;
   }
   in.eg_ready = chance(p_eg_ready_);
+  if (wide_) widen(in);
   (void)cur;
 }
 
@@ -1048,7 +1098,12 @@ void Stimulus::observe(const PinsIn& in, bool rst_n, const PinsOut& before, cons
       hazard_opc_ = ing_.opcode;
     }
   }
-  if (eg_fire) on_egress(before.eg_hdr);
+  if (eg_fire) {
+    Header h = before.eg_hdr;
+    h.src_node = wide_node(h.src_node);  // its own inverse; identity without wide-value mode
+    h.dst_node = wide_node(h.dst_node);
+    on_egress(h);
+  }
 }
 
 }  // namespace cmm::dv

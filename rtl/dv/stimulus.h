@@ -64,6 +64,16 @@ class Stimulus {
   // Pulse the counter preload pin (PinsIn::dv_preload) every n cycles, 0 off
   // (the default: the CI seeds' figures were taken without it).
   void set_preload_period(uint32_t n) { preload_period_ = n; }
+  // Wide-value mode (coverage-driven stimulus, issue 13 item 1): the pids and
+  // node ids the stimulus draws from narrow ranges reach the pins through a
+  // per-seed bijection that keeps their low 3 bits, 0 and the own node id and
+  // scrambles the other bits, so the high bits of the stored pid and node
+  // fields toggle while every equality the stimulus relies on still holds
+  // (egress node ids are mapped back before the stimulus reads them).
+  // MGMT_TX writes are no longer turned into reads, a quarter of the
+  // ALARM_CFG writes get a threshold above 15 and a quarter of the valid
+  // DATA lengths are the largest. Its draws come from a generator of its own.
+  void set_wide(bool on);
 
  private:
   struct EpShadow {
@@ -191,6 +201,17 @@ class Stimulus {
   uint32_t long_sent_ = 0;         // doorbells accepted on long_b_
   uint64_t long_t0_ = 0;           // cycle the setup script ended
   uint32_t preload_period_ = 0;
+  // Wide-value mode (set_wide): masks of the pid and node-id bijections
+  // (indexed by the value's low 3 bits) and its own generator.
+  bool wide_ = false;
+  std::array<uint16_t, 8> wide_pid_mask_{}, wide_node_mask_{};
+  std::mt19937_64 wide_rng_;
+  // XOR of the bits above the low 3 with a mask chosen by them: an involution
+  // (its own inverse) that keeps the low 3 bits.
+  uint16_t wide_pid(uint16_t v) const { return wide_ ? static_cast<uint16_t>(v ^ wide_pid_mask_[v & 7u]) : v; }
+  uint16_t wide_node(uint16_t v) const { return wide_ ? static_cast<uint16_t>(v ^ wide_node_mask_[v & 7u]) : v; }
+  void widen(PinsIn& in);
+  uint64_t seed_ = 0;
   StimCoverage cov_;
 };
 

@@ -1,5 +1,7 @@
 #include "strong_stimulus.h"
 
+#include "cmm_core.h"
+
 #include <sstream>
 #include <utility>
 
@@ -368,12 +370,12 @@ void StrongStimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
     in.ing_hdr = ingq_.front().h;
   }
   in.eg_ready = chance(p_eg_ready_);
-  // MODE bit flips (fault bit 101), rarely: the entry fails closed.
+  // MODE bit flips (the fault bit after the parity bit), rarely: the entry fails closed.
   if (chance(1) && r(20) == 0) {
     in.fault_valid = true;
     in.fault_table = 0;
     in.fault_entry = static_cast<uint8_t>(r(kNumEndpoints));
-    in.fault_bit = 101;
+    in.fault_bit = static_cast<uint8_t>(CmmCore::kCstProtBits + 1);
     ++n_.mode_flips;
   }
 }

@@ -7,7 +7,7 @@
 // the FIRMWARE requester (reg_req_fw), open strong channels (CST_CTRL.MODE)
 // and stream DATA; noise tampers, replays, strips the STRONG bit, clears link
 // keys, writes MODE at random, probes the LINK_* access rule and flips the
-// MODE bit (fault bit 101). Pins only, like the plain Stimulus.
+// MODE bit (fault bit CmmCore::kCstProtBits + 1). Pins only, like the plain Stimulus.
 #pragma once
 #include <cstdint>
 #include <deque>
