@@ -35,7 +35,12 @@ const char* op_kind_name(OpKind k) {
 }
 
 Stimulus::Stimulus(uint64_t seed, const Straps& straps, const Geometry& geo)
-    : rng_(seed), straps_(straps), ne_(geo.num_endpoints), np_(geo.num_partitions), ep_(geo.num_endpoints) {
+    : rng_(seed),
+      straps_(straps),
+      ne_(geo.num_endpoints),
+      np_(geo.num_partitions),
+      ep_(geo.num_endpoints),
+      seed_(seed) {
   if (ne_ == 0 || ne_ > kMaxEndpoints || np_ == 0 || np_ > regs::kMaxNumPartitions)
     throw std::invalid_argument("lockstep stimulus: geometry " + std::to_string(ne_) + " endpoints x " +
                                 std::to_string(np_) + " partitions; it drives 1.." + std::to_string(kMaxEndpoints) +
@@ -45,7 +50,6 @@ Stimulus::Stimulus(uint64_t seed, const Straps& straps, const Geometry& geo)
   closure_ = (seed & 3) == 0;
   if (closure_) long_ = Long::kArm;
   new_phase();
-  seed_ = seed;
 }
 
 void Stimulus::set_wide(bool on) {
