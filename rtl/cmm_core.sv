@@ -123,8 +123,9 @@ module cmm_core #(
   input  logic [cmm_pkg::EP_ID_BITS-1:0]                       fault_entry_i,
   input  logic [7:0]                                           fault_bit_i,
   // counter preload (DV only, tied to 0 in silicon; PinsIn::dv_preload): every
-  // statistic counter stored DV_PRELOAD_MARGIN below its cap after this edge's
-  // update, so lockstep runs reach saturation and wrap (docs/rtl.md)
+  // statistic counter stored DV_PRELOAD_MARGIN below its cap and every sequence
+  // number DV_PRELOAD_MARGIN back after this edge's update, so lockstep runs
+  // reach saturation and wrap (docs/rtl.md)
   input  logic                                                 dv_preload_i,
   output logic                                                 eg_cls_o,
   output logic [cmm_pkg::HDR_BITS-1:0]                         eg_hdr_o,
@@ -2832,6 +2833,12 @@ module cmm_core #(
     .res_o   (kg_res)
   );
 
+  // Counter preload (DV pin): replaces the next value of every statistic counter
+  // and moves every sequence number back by the margin (before the parity, so
+  // the stored parity covers the moved value; nack_seq moves with tx_seq).
+  wire dv_pl = dv_preload_i && rst_ni;
+  wire [SEQ_W-1:0] pl_seq = dv_pl ? SEQ_W'(DV_PRELOAD_MARGIN) : '0;
+
   // ---- fault injection (DV port): the addressed stored bit is inverted after
   // this edge's update; the parity stored is that of the written value, so the
   // flip (of a field or of the parity bit) is a mismatch at the next edge.
@@ -2843,7 +2850,7 @@ module cmm_core #(
         if (!fault_table_i && fault_bit_i <= 8'(CST_PB)) cst_flip[k] = (CST_PB+1)'(1) << fault_bit_i;
         if (fault_table_i && fault_bit_i <= 8'(CKT_PB)) ckt_flip[k] = (CKT_PB+1)'(1) << fault_bit_i;
       end
-      cst_pk_n[k] = {cst_rx_seq_n[k], cst_tx_seq_n[k], cst_rgen_n[k], cst_gen_n[k], cst_rep_n[k], cst_rpart_n[k],
+      cst_pk_n[k] = {cst_rx_seq_n[k] - pl_seq, cst_tx_seq_n[k] - pl_seq, cst_rgen_n[k], cst_gen_n[k], cst_rep_n[k], cst_rpart_n[k],
                      cst_rnode_n[k], cst_owner_pid_n[k], cst_owner_part_n[k], cst_dir_n[k], cst_state_n[k]};
       cst_par_n[k] = (^cst_pk_n[k]) ^ cst_mode_n[k] ^ cst_flip[k][CST_PB];
       // Bit CST_PB + 1 (101): CST_CTRL.MODE, strong cores only (11.2).
@@ -2855,8 +2862,6 @@ module cmm_core #(
   `CMM_COMB_END
 
   // ------------------------------------------------------------------ flops
-  // Counter preload (DV pin): replaces the next value of every statistic counter.
-  wire dv_pl = dv_preload_i && rst_ni;
 `ifdef CMM_ONE_PASS
   always @(`CMM_CLK_EDGE) begin : p_flops
     // Source order is dependency order (no loop between the blocks). The row
@@ -2921,7 +2926,7 @@ module cmm_core #(
       cst_rxq_head_q[e] <= cst_rxq_head_n[e];     cst_rxq_count_q[e] <= cst_rxq_count_n[e];
       cst_tx_lost_q[e] <= dv_pl ? PL_SEQW : cst_tx_lost_n[e];
       cst_rx_lost_q[e] <= dv_pl ? PL_SEQW : cst_rx_lost_n[e];
-      cst_nack_seq_q[e] <= cst_nack_seq_n[e];
+      cst_nack_seq_q[e] <= cst_nack_seq_n[e] - pl_seq;
       for (int s = 0; s < RXQ_DEPTH; s++) begin
         rxq_len_q[e][s] <= rxq_len_n[e][s];
         rxq_tag_q[e][s] <= rxq_tag_n[e][s];

@@ -359,8 +359,10 @@ void CmmCore::step(const PinsIn& in) {
   if (reg_fire) reg_access(in);
   if (rel_active_) rel_edge();
   if (!touched_.empty() || !touched_ckt_.empty()) store_parity();
+  // DV pin, after the update like the RTL's; before the fault, whose flip
+  // applies to the moved sequence numbers as in the RTL.
+  if (in.dv_preload) dv_preload_counters(regs::kDvPreloadMargin);
   if (in.fault_valid) inject_fault(in);  // after the edge's update, like an SEU
-  if (in.dv_preload) dv_preload_counters(regs::kDvPreloadMargin);  // DV pin, after the update like the RTL's
 
   ++cycle_;
   compute_outputs();
@@ -1102,6 +1104,21 @@ void CmmCore::dv_preload_counters(uint32_t margin) {
     p.cmd_status = CMM_FIELD_SET(p.cmd_status, CMM_CMD_STATUS_COUNT, near(CMM_CMD_STATUS_COUNT_BITS));
   }
   tf_count_ = static_cast<uint16_t>(near(CMM_TABLE_FAULT_COUNT_BITS));
+  // Sequence numbers move back by the margin (mod 2^16): an entry at 0 lands
+  // just below the wrap. Both ends of a loopback channel and nack_seq move
+  // together, so what the entries compare is kept. The stored parity follows
+  // the change (a pending fault stays a mismatch). Reliable entries (C++ only,
+  // window slots keyed by seq) keep theirs.
+  const uint16_t d = static_cast<uint16_t>(margin);
+  for (uint32_t ep = 0; ep < cst_.size(); ++ep) {
+    if (reliable_entry(ep)) continue;
+    Cst& c = cst_[ep];
+    const uint16_t tx = static_cast<uint16_t>(c.tx_seq - d), rx = static_cast<uint16_t>(c.rx_seq - d);
+    c.par = static_cast<uint8_t>(c.par ^ __builtin_parity(uint32_t{static_cast<uint16_t>(c.tx_seq ^ tx ^ c.rx_seq ^ rx)}));
+    c.tx_seq = tx;
+    c.rx_seq = rx;
+    c.nack_seq = static_cast<uint16_t>(c.nack_seq - d);
+  }
 }
 
 const Key* CmmCore::slot_key(uint32_t ep, uint8_t ks) const {

@@ -88,8 +88,9 @@ class CmmCore {
   // Test-only (DV): puts every statistic counter `margin` below its cap (2^W - 1)
   // so that the lockstep reaches saturation / wrap in a few cycles (REJECT_COUNT,
   // STAT, CST tx_sent/tx_nacks/tx_lost/rx_lost, EXC_COUNT, ALARM_COUNT, the alarm
-  // window count, every error-log slot's repeat, CMD_STATUS.COUNT, TABLE_FAULT.COUNT).
-  // Never called by the model, the driver or the system. The RTL does the same at
+  // window count, every error-log slot's repeat, CMD_STATUS.COUNT, TABLE_FAULT.COUNT),
+  // and moves every entry's tx_seq / rx_seq / nack_seq `margin` back (mod 2^16) so
+  // that sequence numbers wrap. Called by step() only (the DV pin); never by the model, the driver or the system. The RTL does the same at
   // the edge where its test-only pin dv_preload_i is high (rtl/dv).
   void dv_preload_counters(uint32_t margin);
   // Test-only: preload an entry's per-key message counter (the limits are reached without sending them all).

@@ -2577,5 +2577,56 @@ TEST(CoreDvPreload, CountersLandBelowTheirCapsThenSaturateOrWrap) {
   EXPECT_EQ(h.core.reject_count(Reason::kBadCmd), 0xFFFFFFFFu - m);
 }
 
+// The preload pin moves every sequence number back by the margin, so a run
+// wraps them: a channel's two ends (here the test and the core) stay in step,
+// nack_seq moves with tx_seq (a NACK of a DATA sent just before the wrap is
+// believed) and the stored parity follows (no table fault on the next access).
+TEST_F(CoreTest, DvPreloadMovesSequenceNumbersBackAcrossTheWrap) {
+  const uint16_t m = static_cast<uint16_t>(regs::kDvPreloadMargin);
+  static_assert(1 + regs::kDvPreloadMargin <= regs::kRxqDepth, "the DATA below fit the receive queue");
+  const uint32_t rx = open_rx(0, 100, 1, 5, kKeyA);
+  const uint32_t tx = open_tx(0, 101, 1, 6, kKeyB);
+  h.inject(data(1, 5, 0, static_cast<uint8_t>(rx), kKeyA));
+  ASSERT_EQ(h.doorbell(kernel(0), tx, 8, 0).status, u(Rsp::kOk));
+  h.settle();
+  h.take_egress();
+  PinsIn in;
+  in.eg_ready = true;
+  in.cycle = static_cast<uint32_t>(h.core.cycle());
+  in.dv_preload = true;
+  h.step(in);
+  // The counters are preloaded too: from here on, differences.
+  const uint32_t nacks0 = CMM_FIELD_GET(h.cst_status(0, tx), CMM_CST_STATUS_TX_NACKS);
+  const uint32_t old0 = h.rejects(Reason::kSeqOld), gap0 = h.rejects(Reason::kSeqGap);
+  const uint32_t faults0 = h.core.table_faults();
+  const uint16_t back = static_cast<uint16_t>(1u - m);
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(0), cst_addr(rx, CMM_CST_SEQ_OFFSET)), CMM_CST_SEQ_RX), back);
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(0), cst_addr(tx, CMM_CST_SEQ_OFFSET)), CMM_CST_SEQ_TX), back);
+  // Receive side: the next m DATA in sequence cross the wrap and are queued.
+  for (uint32_t i = 0; i < m; ++i) h.inject(data(1, 5, 0, static_cast<uint8_t>(rx), kKeyA));
+  EXPECT_EQ(h.core.rxq_count(rx), 1u + m);
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(0), cst_addr(rx, CMM_CST_SEQ_OFFSET)), CMM_CST_SEQ_RX), 1u);
+  // Send side: m DATA numbered back .. 0.
+  for (uint32_t i = 0; i < m; ++i) ASSERT_EQ(h.doorbell(kernel(0), tx, 8, 1 + i).status, u(Rsp::kOk));
+  h.settle();
+  const std::vector<EgRec> eg = h.take_egress();
+  ASSERT_EQ(eg.size(), m);
+  for (uint32_t i = 0; i < m; ++i) EXPECT_EQ(eg[i].hdr.seq, static_cast<uint16_t>(back + i));
+  EXPECT_EQ(CMM_FIELD_GET(h.rd_ok(kernel(0), cst_addr(tx, CMM_CST_SEQ_OFFSET)), CMM_CST_SEQ_TX), 1u);
+  Header n = make_header(Opcode::kNack, kPeer, 1, 6, kNode, 0, static_cast<uint8_t>(tx));
+  n.aux = u(Opcode::kData);
+  n.reason = u(Reason::kRxqFull);
+  n.key = kKeyB;
+  n.seq = static_cast<uint16_t>(back + 1);
+  n.tag = 2;
+  h.inject(stamp(n));
+  EXPECT_EQ(CMM_FIELD_GET(h.cst_status(0, tx), CMM_CST_STATUS_TX_NACKS), nacks0 + 1);
+  EXPECT_EQ(h.rejects(Reason::kSeqOld), old0);
+  EXPECT_EQ(h.rejects(Reason::kSeqGap), gap0);
+  EXPECT_EQ(h.core.table_faults(), faults0);
+  EXPECT_EQ(h.core.ep_state(rx), State::kOpen);
+  EXPECT_EQ(h.core.ep_state(tx), State::kOpen);
+}
+
 }  // namespace
 }  // namespace cmm::coretest

@@ -130,8 +130,9 @@ struct PinsIn {
   uint8_t fault_bit = 0;
   // Counter preload (DV only, tied to 0 in silicon; pin dv_preload_i): after
   // this cycle's update every statistic counter is stored kDvPreloadMargin
-  // below its cap (CmmCore::dv_preload_counters), so lockstep runs reach
-  // saturation and wrap in a few cycles.
+  // below its cap and every sequence number kDvPreloadMargin back
+  // (CmmCore::dv_preload_counters), so lockstep runs reach saturation and
+  // wrap in a few cycles.
   bool dv_preload = false;
 };
 

@@ -545,6 +545,14 @@ RegOp Stimulus::random_op() {
     if (o.kind == OpKind::kBank && o.write && a != CMM_ALARM_CFG_OFFSET && chance(60) &&
         !(wide_ && a >= CMM_MGMT_TX_OFFSET && a < CMM_MGMT_TX_OFFSET + CMM_MGMT_TX_COUNT * CMM_MGMT_TX_STRIDE))
       o.write = false;
+    if (wide_ && o.priv == kKernel && (wide_rng_() & 3u) == 0) {
+      // MGMT_TX words, written rarely otherwise: their stored bits of most partitions
+      // never toggle. After every draw of rng_, whose stream stays that of the seed.
+      o.addr = CMM_MGMT_TX_OFFSET + CMM_MGMT_TX_STRIDE * static_cast<uint32_t>(wide_rng_() % CMM_MGMT_TX_COUNT);
+      o.kind = OpKind::kBank;
+      o.write = true;
+      feature("wide_mgmt_tx_write");
+    }
   } else if (c < 62) {
     // CST window.
     int ep = pick_owned(part);
@@ -774,6 +782,9 @@ void Stimulus::next(const PinsOut& cur, PinsIn& in, bool& rst_n) {
   if (preload_period_ != 0 && cycle_ % preload_period_ == preload_period_ / 2) {
     in.dv_preload = true;
     feature("dv_preload");
+    // Every rx_seq moves back by the margin at that edge: so does the peer's
+    // (ours) next seq. DATA already in the ingress queue then arrive ahead.
+    for (auto& s : ep_) s.seq_out = static_cast<uint16_t>(s.seq_out - regs::kDvPreloadMargin);
   }
 
   // Long-lived channel: flood once the send entry holds the key (it answered the CONNECT).
